@@ -1,0 +1,32 @@
+"""Process settings from the environment (DESIGN.md "Environment").
+
+Only the composition roots (`bot.cli`) construct `Settings`; everything else receives values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "wayfinder.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WAYFINDER_", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///wayfinder.db", validation_alias=AliasChoices("DATABASE_URL", "WAYFINDER_DATABASE_URL"))
+    config: Path | None = None
+    public_url: str = "http://localhost:3000"
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    def config_path(self) -> Path:
+        """`WAYFINDER_CONFIG`, else `wayfinder.yaml` here, else the bundled example config."""
+        if self.config:
+            return self.config
+        local = Path("wayfinder.yaml")
+        return local if local.is_file() else BUNDLED_CONFIG

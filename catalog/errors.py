@@ -1,0 +1,28 @@
+"""Exceptions raised by the catalog.
+
+    WayfinderError
+    ├── ConfigError        the config file is missing, malformed or has unknown keys
+    ├── SchemaOutdated     the database needs `wayfinder db upgrade`
+    └── SourceError        a source could not produce a full snapshot (nothing is retired)
+
+Problems with single entities are not exceptions: sources report them as `Problem`
+values and carry on, so one broken file never hides the rest of the catalog.
+"""
+
+from __future__ import annotations
+
+
+class WayfinderError(Exception):
+    """Base of every error Wayfinder raises on purpose."""
+
+
+class ConfigError(WayfinderError):
+    """The config file cannot be used as it is; the message names file, line and key."""
+
+
+class SchemaOutdated(WayfinderError):
+    """The database schema is behind the code."""
+
+
+class SourceError(WayfinderError):
+    """A source failed as a whole; the sync engine then changes nothing it owns."""

@@ -1,0 +1,253 @@
+"""The sync engine every source goes through.
+
+A full snapshot is diffed against the rows that source owns (by content hash) and applied
+in one transaction: insert, update, retire. A failed fetch changes nothing; a snapshot that
+would retire too much is refused unless explicitly allowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlmodel import Session
+
+from catalog.db import SessionFactory, session_scope
+from catalog.descriptor import EntityDoc, Problem, dangling_targets, snapshot_relations
+from catalog.errors import SourceError
+from catalog.models import CatalogState, Entity, Relation, SourceState, SyncRun
+from catalog.sources.base import Snapshot, Source
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_DELETE_FRACTION = 0.5
+# Below this many entities the fraction guard would only get in the way of small catalogs.
+MIN_ENTITIES_FOR_FRACTION_GUARD = 10
+
+
+@dataclass
+class Plan:
+    """What applying a snapshot would do, keyed by ref."""
+
+    add: list[EntityDoc] = field(default_factory=list)
+    update: list[tuple[int, EntityDoc]] = field(default_factory=list)
+    retire: list[tuple[int, str]] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass
+class SyncReport:
+    source: str
+    status: str  # ok | failed | refused
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    error: str | None = None
+    requests: int = 0
+    seconds: float = 0.0
+    run_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def plan(desired: list[EntityDoc], existing: dict[str, tuple[int, str, bool]]) -> Plan:
+    """Pure diff: `existing` maps ref -> (row id, content hash, retired)."""
+    result = Plan()
+    seen: set[str] = set()
+    for doc in desired:
+        seen.add(doc.ref)
+        row = existing.get(doc.ref)
+        if row is None:
+            result.add.append(doc)
+        elif row[2] or row[1] != doc.content_hash():
+            result.update.append((row[0], doc))
+        else:
+            result.unchanged += 1
+    result.retire = [(row_id, ref) for ref, (row_id, _, retired) in existing.items() if ref not in seen and not retired]
+    return result
+
+
+def _guard(p: Plan, active: int, snapshot: Snapshot, allow_large_delete: bool, max_fraction: float) -> str | None:
+    """Why this plan must not be applied without `--allow-large-delete`, if it must not."""
+    if allow_large_delete or not p.retire:
+        return None
+    if not snapshot.entities:
+        return f"the snapshot is empty and would retire all {active} entities; rerun with --allow-large-delete if that is intended"
+    if active >= MIN_ENTITIES_FOR_FRACTION_GUARD and len(p.retire) > max_fraction * active:
+        return (
+            f"the snapshot would retire {len(p.retire)} of {active} entities (more than {max_fraction:.0%}); "
+            "rerun with --allow-large-delete if that is intended"
+        )
+    return None
+
+
+def _row(doc: EntityDoc, source: str, now: datetime) -> dict[str, Any]:
+    return {
+        "source": source,
+        "precedence": doc.precedence,
+        "ref": doc.ref,
+        "kind": doc.kind,
+        "namespace": doc.namespace,
+        "name": doc.name,
+        "title": doc.title,
+        "description": doc.description,
+        "type": doc.type,
+        "lifecycle": doc.lifecycle,
+        "owner_ref": doc.owner_ref,
+        "system_ref": doc.system_ref,
+        "labels": doc.labels,
+        "annotations": doc.annotations,
+        "tags": doc.tags,
+        "links": [link.model_dump(exclude_none=True) for link in doc.links],
+        "spec": doc.spec,
+        "api_version": doc.api_version,
+        "location": doc.location,
+        "content_hash": doc.content_hash(),
+        "updated_at": now,
+        "retired_at": None,
+    }
+
+
+def _existing(session: Session, source: str) -> dict[str, tuple[int, str, bool]]:
+    rows = session.execute(select(Entity.ref, Entity.id, Entity.content_hash, Entity.retired_at).where(Entity.source == source))
+    return {ref: (row_id, digest, retired is not None) for ref, row_id, digest, retired in rows}
+
+
+def apply(session: Session, source: str, p: Plan, relations: dict[str, list[tuple[str, str, str]]], now: datetime) -> None:
+    """Write a plan; the caller owns the transaction."""
+    if p.add:
+        session.execute(insert(Entity), [_row(doc, source, now) | {"first_seen_at": now} for doc in p.add])
+    if p.update:
+        stmt = update(Entity).where(Entity.id == bindparam("_id"))
+        session.execute(stmt, [_row(doc, source, now) | {"_id": row_id} for row_id, doc in p.update], execution_options={"synchronize_session": False})
+    if p.retire:
+        stmt = update(Entity).where(Entity.id == bindparam("_id")).values(retired_at=now, updated_at=now)
+        session.execute(stmt, [{"_id": row_id} for row_id, _ in p.retire], execution_options={"synchronize_session": False})
+    stale = [doc.ref for _, doc in p.update] + [ref for _, ref in p.retire]
+    for chunk in _chunks(stale, 500):
+        session.execute(delete(Relation).where(Relation.source == source, Relation.origin_ref.in_(chunk)))
+    fresh = [doc.ref for doc in p.add] + [doc.ref for _, doc in p.update]
+    rows = [
+        {"source": source, "origin_ref": origin, "subject_ref": s, "type": t, "target_ref": o}
+        for origin in fresh
+        for s, t, o in relations.get(origin, ())
+    ]
+    if rows:
+        session.execute(insert(Relation), rows)
+    if p.add or p.update or p.retire:
+        session.execute(update(CatalogState).where(CatalogState.id == 1).values(generation=CatalogState.generation + 1))
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _known_refs(session: Session) -> set[str]:
+    return set(session.scalars(select(Entity.ref).where(Entity.retired_at.is_(None)).distinct()))  # type: ignore[union-attr]
+
+
+def sync_source(
+    factory: SessionFactory,
+    source: Source,
+    *,
+    allow_large_delete: bool = False,
+    max_delete_fraction: float = DEFAULT_MAX_DELETE_FRACTION,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> SyncReport:
+    """Fetch one source and reconcile the catalog with it; records a `SyncRun` either way."""
+    started = time.perf_counter()
+    now = clock()
+    with session_scope(factory) as session:
+        run = SyncRun(source=source.name, started_at=now)
+        session.add(run)
+        state = session.get(SourceState, source.name) or SourceState(name=source.name, type=source.type)
+        state.type, state.last_attempt_at = source.type, now
+        session.add(state)
+        session.flush()
+        run_id = run.id
+    report = SyncReport(source=source.name, status="ok", run_id=run_id)
+    try:
+        snapshot = source.fetch()
+    except SourceError as exc:
+        report.status, report.error = "failed", str(exc)
+    except Exception as exc:  # a bug or an unexpected library error in a source must not take the others down
+        log.exception("source %s crashed", source.name)
+        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+    else:
+        report.requests = snapshot.requests
+        report.problems = list(snapshot.problems)
+        _reconcile(factory, source.name, snapshot, report, allow_large_delete, max_delete_fraction, now)
+    report.seconds = time.perf_counter() - started
+    _finish(factory, report, clock())
+    return report
+
+
+def _reconcile(
+    factory: SessionFactory,
+    source: str,
+    snapshot: Snapshot,
+    report: SyncReport,
+    allow_large_delete: bool,
+    max_fraction: float,
+    now: datetime,
+) -> None:
+    relations, problems = snapshot_relations(snapshot.entities)
+    report.problems += problems
+    with session_scope(factory) as session:
+        existing = _existing(session, source)
+        p = plan(snapshot.entities, existing)
+        if not snapshot.complete:
+            p.retire = []
+        active = sum(1 for _, _, retired in existing.values() if not retired)
+        refusal = _guard(p, active, snapshot, allow_large_delete, max_fraction)
+        if refusal:
+            report.status, report.error = "refused", refusal
+            return
+        apply(session, source, p, relations, now)
+        report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
+        if p.add or p.update or p.retire:
+            known = _known_refs(session)
+            report.problems += dangling_targets(snapshot.entities, relations, known.__contains__)
+
+
+def _finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
+    with session_scope(factory) as session:
+        run = session.get(SyncRun, report.run_id)
+        assert run is not None
+        run.finished_at, run.status = now, report.status
+        run.added, run.updated, run.removed, run.unchanged = report.added, report.updated, report.removed, report.unchanged
+        run.requests, run.message = report.requests, report.error
+        run.errors = [str(p) for p in report.problems]
+        run.error_count = sum(1 for p in report.problems if p.severity == "error")
+        state = session.get(SourceState, report.source)
+        assert state is not None
+        if report.ok:
+            state.last_success_at = now
+        else:
+            state.last_error, state.last_error_at = report.error, now
+        session.add_all([run, state])
+
+
+def last_runs(session: Session, limit_per_source: int = 1) -> list[SyncRun]:
+    """Most recent runs, newest first, at most `limit_per_source` per source."""
+    runs = session.scalars(select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())).all()  # type: ignore[attr-defined]
+    counts: dict[str, int] = {}
+    picked = []
+    for run in runs:
+        if counts.get(run.source, 0) < limit_per_source:
+            counts[run.source] = counts.get(run.source, 0) + 1
+            picked.append(run)
+    return picked
+
+
+def total_entities(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Entity).where(Entity.retired_at.is_(None))) or 0  # type: ignore[union-attr]

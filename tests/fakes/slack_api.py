@@ -1,0 +1,505 @@
+"""A fake Slack Web API server for tests.
+
+Slack ships no official fake (SLACK-FACTS §7), and patching ``WebClient`` would skip the real
+request encoding, retry handlers and error parsing.  So tests point the real client at this
+server instead: ``WebClient(token="xoxb-test", base_url=fake.url)``.  It binds 127.0.0.1 on a
+random port (parallel runs never collide), records every call, answers with realistic shapes
+and can be told to fail the next call(s) of a method.
+
+slack_sdk sends every method as ``POST <base_url><method>``; reads (``users.lookupByEmail``,
+``usergroups.users.list`` ...) carry their arguments in the query string, writes in a JSON
+body, ``auth.test`` with no body at all.  Other clients may use GET or form bodies, so all of
+these are accepted and merged into ``Call.params``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+__all__ = ["Call", "FakeSlackAPI"]
+
+JSONDict = dict[str, Any]
+
+TEAM_ID = "T0001"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+BOT_NAME = "wayfinder"
+APP_ID = "A0001"
+_TS_BASE_SECONDS = 1_700_000_000
+_API_PREFIX = "/api/"
+_RESPONSE_URL_PREFIX = "/response_url/"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received.
+
+    ``method`` is the Web API method (``"chat.postMessage"``), ``"response_url"`` for posts to
+    :meth:`FakeSlackAPI.response_url`, or the raw path for anything else (so a wrong
+    ``base_url`` shows up in :meth:`FakeSlackAPI.wait_for` errors).  ``params`` merges the
+    query string, form body and JSON body; JSON values keep their types.  ``headers`` keys are
+    lower-case.
+    """
+
+    method: str
+    params: JSONDict
+    token: str | None
+    headers: dict[str, str]
+    path: str
+
+
+@dataclass
+class _Fault:
+    status: int
+    error: str
+    retry_after: int | None
+    remaining: int
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, fake: FakeSlackAPI) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.fake = fake
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output clean; the call log is the record."""
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, extra_headers, body = self.server.fake._handle(self.path, headers, raw)
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in extra_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _parse_params(query: str, content_type: str, raw: bytes) -> JSONDict | None:
+    """Merge query, form and JSON params; ``None`` means the JSON body was malformed."""
+    params: JSONDict = dict(parse_qsl(query, keep_blank_values=True))
+    if not raw:
+        return params
+    if "json" in content_type:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        params.update(body)
+    elif not content_type or "x-www-form-urlencoded" in content_type:
+        params.update(parse_qsl(raw.decode(), keep_blank_values=True))
+    return params
+
+
+def _token(headers: dict[str, str], params: JSONDict) -> str | None:
+    """Slack accepts the token as a Bearer header or, in form bodies, as ``token``."""
+    auth = headers.get("authorization", "")
+    if auth.startswith("Bearer "):
+        return auth.removeprefix("Bearer ")
+    token = params.get("token")
+    return token if isinstance(token, str) else None
+
+
+def _json_arg(value: Any) -> Any:
+    """Block Kit arguments arrive as objects in JSON bodies but as JSON strings in form bodies."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+class FakeSlackAPI:
+    """In-process fake of slack.com/api plus ``response_url`` endpoints.
+
+    Use as ``with FakeSlackAPI() as fake:`` or ``fake.start()`` / ``fake.stop()``; tests seed it
+    with :meth:`add_user` / :meth:`add_usergroup`, script failures with :meth:`fail_next`, and
+    assert with :meth:`calls` / :meth:`wait_for`.  Set :attr:`socket_url` to the ``ws://`` URL
+    that ``apps.connections.open`` should hand out.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._responders: dict[str, Callable[[JSONDict], JSONDict]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "views.publish": self._view,
+            "views.open": self._view,
+            "views.update": self._view,
+            "views.push": self._view,
+            "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
+            "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroups_users_list,
+            "conversations.info": self._conversations_info,
+            "apps.connections.open": self._apps_connections_open,
+        }
+        self.reset()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeSlackAPI:
+        """Bind a free port on 127.0.0.1 and serve from a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("FakeSlackAPI is already running")
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll; keep teardown fast
+            name="fake-slack-api",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Shut the server down and free the port; safe to call twice."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeSlackAPI:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base(self) -> str:
+        """``http://127.0.0.1:PORT`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("FakeSlackAPI is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def url(self) -> str:
+        """``WebClient(base_url=...)`` value; ends with ``/`` since slack_sdk appends the method."""
+        return f"{self.base}{_API_PREFIX}"
+
+    def response_url(self, id: str) -> str:
+        """A ``response_url`` to put in command/action payloads; posts to it are recorded."""
+        return f"{self.base}{_RESPONSE_URL_PREFIX}{id}"
+
+    # -- scripting ---------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Return to a pristine state (calls, faults, registries, counters), keeping the port.
+
+        Lets one server be shared across tests without leaking state between them.
+        """
+        with self._cond:
+            self._calls: list[Call] = []
+            self._faults: dict[str, deque[_Fault]] = {}
+            self._users: dict[str, JSONDict] = {}
+            self._usergroups: dict[str, JSONDict] = {}
+            self._ts_counter = 0
+            self._view_counter = 0
+            self.socket_url: str | None = None
+
+    def add_user(
+        self, id: str, email: str | None, name: str | None = None, is_bot: bool = False
+    ) -> JSONDict:
+        """Register a user for ``users.info`` / ``users.lookupByEmail``; returns its user object."""
+        name = name or (email.split("@")[0] if email else id.lower())
+        profile: JSONDict = {"real_name": name, "display_name": name}
+        if email is not None:
+            profile["email"] = email
+        user: JSONDict = {
+            "id": id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": name,
+            "deleted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "tz": "Etc/UTC",
+            "profile": profile,
+        }
+        with self._cond:
+            self._users[id] = user
+        return user
+
+    def add_usergroup(
+        self, id: str, handle: str, name: str, users: list[str] | None = None
+    ) -> JSONDict:
+        """Register a user group for ``usergroups.list`` / ``usergroups.users.list``."""
+        group: JSONDict = {
+            "id": id,
+            "team_id": TEAM_ID,
+            "is_usergroup": True,
+            "name": name,
+            "handle": handle,
+            "description": "",
+            "is_external": False,
+            "date_delete": 0,
+            "users": list(users or []),
+            "user_count": len(users or []),
+        }
+        with self._cond:
+            self._usergroups[id] = group
+        return group
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        *,
+        error: str | None = None,
+        retry_after: int | None = 1,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` fail; queued faults apply in order.
+
+        ``status=429`` answers like Slack's rate limiter (``Retry-After`` header, error
+        ``ratelimited``); ``status=200`` with ``error=...`` is an ordinary API error such as
+        ``channel_not_found``; ``status>=500`` defaults to ``fatal_error``.  Use
+        ``method="response_url"`` to fail response_url posts (e.g. ``expired_url``).
+        """
+        if error is None:
+            if status == 429:
+                error = "ratelimited"
+            elif status >= 500:
+                error = "fatal_error"
+            else:
+                raise ValueError(f"fail_next({method!r}, status={status}) needs an error code")
+        fault = _Fault(
+            status=status,
+            error=error,
+            retry_after=retry_after if status == 429 else None,
+            remaining=times,
+        )
+        with self._cond:
+            self._faults.setdefault(method, deque()).append(fault)
+
+    # -- assertions --------------------------------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        """Recorded calls in arrival order, optionally only those of ``method``."""
+        with self._cond:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until ``count`` calls of ``method`` were recorded; return all of them.
+
+        Bolt runs listeners on worker threads, so tests wait on the call log rather than sleep.
+        """
+        with self._cond:
+            done = self._cond.wait_for(
+                lambda: sum(c.method == method for c in self._calls) >= count, timeout
+            )
+            matching = [c for c in self._calls if c.method == method]
+            if not done:
+                seen = [c.method for c in self._calls]
+                raise AssertionError(
+                    f"expected {count} call(s) to {method!r} within {timeout}s, "
+                    f"got {len(matching)}; calls seen: {seen}"
+                )
+            return matching
+
+    # -- request handling (server threads) ---------------------------------------------------
+
+    def _handle(
+        self, raw_path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, str], JSONDict]:
+        """Record the call and pick the answer: scripted fault, canned response or 404."""
+        split = urlsplit(raw_path)
+        path = split.path
+        if path.startswith(_API_PREFIX):
+            method = path.removeprefix(_API_PREFIX)
+        elif path.startswith(_RESPONSE_URL_PREFIX):
+            method = "response_url"
+        else:
+            method = path
+        params = _parse_params(split.query, headers.get("content-type", ""), raw)
+        call = Call(method, params or {}, _token(headers, params or {}), headers, path)
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+            fault = self._take_fault(method)
+            if fault is not None:
+                extra = (
+                    {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                )
+                return fault.status, extra, {"ok": False, "error": fault.error}
+            if params is None:
+                return 200, {}, {"ok": False, "error": "invalid_json"}
+            if method == "response_url":
+                return 200, {}, {"ok": True}
+            if not path.startswith(_API_PREFIX):
+                return 404, {}, {"ok": False, "error": "not_found"}
+            responder = self._responders.get(method)
+            return 200, {}, responder(params) if responder else {"ok": True}
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            queue.popleft()
+        return fault
+
+    def _next_ts(self) -> str:
+        """``1700000000.000100``, ``.000200``...: unique, ordered message ts like Slack's."""
+        self._ts_counter += 1
+        micros = self._ts_counter * 100
+        return f"{_TS_BASE_SECONDS + micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _message(self, params: JSONDict, ts: str) -> JSONDict:
+        message: JSONDict = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "text": params.get("text", ""),
+            "ts": ts,
+        }
+        if "blocks" in params:
+            message["blocks"] = _json_arg(params["blocks"])
+        if "thread_ts" in params:
+            message["thread_ts"] = params["thread_ts"]
+        return message
+
+    # -- canned responses (called with self._cond held) --------------------------------------
+
+    def _auth_test(self, params: JSONDict) -> JSONDict:
+        return {
+            "ok": True,
+            "url": "https://wayfinder-test.slack.com/",
+            "team": "Wayfinder Test",
+            "user": BOT_NAME,
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, params: JSONDict) -> JSONDict:
+        ts = self._next_ts()
+        return {
+            "ok": True,
+            "channel": params.get("channel"),
+            "ts": ts,
+            "message": self._message(params, ts),
+        }
+
+    def _chat_post_ephemeral(self, params: JSONDict) -> JSONDict:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _chat_update(self, params: JSONDict) -> JSONDict:
+        ts = params.get("ts") or self._next_ts()
+        return {
+            "ok": True,
+            "channel": params.get("channel"),
+            "ts": ts,
+            "text": params.get("text", ""),
+            "message": self._message(params, ts),
+        }
+
+    def _view(self, params: JSONDict) -> JSONDict:
+        view = _json_arg(params.get("view"))
+        view = dict(view) if isinstance(view, dict) else {}
+        self._view_counter += 1
+        view_id = params.get("view_id") or f"V{self._view_counter:08X}"
+        view.update(
+            id=view_id,
+            team_id=TEAM_ID,
+            app_id=APP_ID,
+            bot_id=BOT_ID,
+            state={"values": {}},
+            hash=f"{_TS_BASE_SECONDS}.{self._view_counter:08x}",
+        )
+        view.setdefault("blocks", [])
+        view.setdefault("private_metadata", "")
+        view.setdefault("callback_id", "")
+        return {"ok": True, "view": view}
+
+    def _users_info(self, params: JSONDict) -> JSONDict:
+        user = self._users.get(str(params.get("user")))
+        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+
+    def _users_lookup_by_email(self, params: JSONDict) -> JSONDict:
+        email = str(params.get("email", "")).lower()
+        for user in self._users.values():
+            if str(user["profile"].get("email", "")).lower() == email:
+                return {"ok": True, "user": user}
+        return {"ok": False, "error": "users_not_found"}
+
+    def _usergroups_list(self, params: JSONDict) -> JSONDict:
+        include_users = _truthy(params.get("include_users"))
+        groups = [
+            g if include_users else {k: v for k, v in g.items() if k != "users"}
+            for g in self._usergroups.values()
+        ]
+        return {"ok": True, "usergroups": groups}
+
+    def _usergroups_users_list(self, params: JSONDict) -> JSONDict:
+        group = self._usergroups.get(str(params.get("usergroup")))
+        if group is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(group["users"])}
+
+    def _conversations_info(self, params: JSONDict) -> JSONDict:
+        channel = str(params.get("channel", ""))
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": channel.lower(),
+                "is_channel": True,
+                "is_private": False,
+                "is_archived": False,
+                "is_member": True,
+                "context_team_id": TEAM_ID,
+            },
+        }
+
+    def _apps_connections_open(self, params: JSONDict) -> JSONDict:
+        return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": True}
