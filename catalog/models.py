@@ -114,3 +114,43 @@ class UnansweredQuestion(SQLModel, table=True):
     reason: str = Field(max_length=50)  # unknown | not_found | ambiguous
     transport: str = Field(default="cli", max_length=20)
     asked_at: datetime
+
+
+class SeenEvent(SQLModel, table=True):
+    """Inbound deliveries already handled (Slack `event_id`, webhook ids): retries do nothing twice.
+
+    Inserting the key is the claim; the primary key makes it atomic across replicas.
+    """
+
+    __tablename__ = "seen_event"
+
+    key: str = Field(primary_key=True, max_length=300)
+    received_at: datetime
+
+
+class AnswerFeedback(SQLModel, table=True):
+    """A 👍/👎 on an answer, stored with the question it answered."""
+
+    __tablename__ = "answer_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str
+    intent: str = Field(max_length=50)
+    entity_ref: str | None = Field(default=None, max_length=400)
+    helpful: bool
+    user_id: str | None = Field(default=None, max_length=100)
+    transport: str = Field(default="slack", max_length=20)
+    created_at: datetime
+
+
+class ChatIdentity(SQLModel, table=True):
+    """Slack user -> email -> catalog User, cached with an expiry so "my team" is cheap."""
+
+    __tablename__ = "chat_identity"
+
+    slack_user_id: str = Field(primary_key=True, max_length=50)
+    email: str | None = Field(default=None, max_length=300)
+    user_ref: str | None = Field(default=None, max_length=400)
+    display_name: str | None = None
+    fetched_at: datetime
+    expires_at: datetime

@@ -103,7 +103,6 @@ def upgrade() -> None:
     sa.Column('asked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    # ### end Alembic commands ###
     op.bulk_insert(sa.table('catalog_state', sa.column('id', sa.Integer), sa.column('generation', sa.Integer)), [{'id': 1, 'generation': 0}])
 
 
@@ -126,4 +125,3 @@ def downgrade() -> None:
 
     op.drop_table('entity')
     op.drop_table('catalog_state')
-    # ### end Alembic commands ###
