@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from catalog.errors import ConfigError
 
@@ -55,7 +55,41 @@ class BackstageSourceConfig(SourceBase):
     max_file_mb: Annotated[float, Field(gt=0)] = 5.0
 
 
-SourceConfig = Annotated[BackstageSourceConfig, Field(discriminator="type")]
+class HttpSourceBase(SourceBase):
+    """Settings shared by sources that call an HTTP API."""
+
+    token: SecretStr
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    max_retries: Annotated[int, Field(ge=0)] = 3
+
+
+class GitHubSourceConfig(HttpSourceBase):
+    type: Literal["github"]
+    org: str
+    api_url: str = "https://api.github.com"
+    catalog_path: str = "catalog-info.yaml"
+    webhook_secret: SecretStr | None = None
+    include_archived: bool = True
+    include_forks: bool = False
+
+
+class PagerDutySourceConfig(HttpSourceBase):
+    type: Literal["pagerduty"]
+    api_url: str = "https://api.pagerduty.com"
+
+
+class SlackSourceConfig(SourceBase):
+    type: Literal["slack"]
+    token: SecretStr | None = None  # default: SLACK_BOT_TOKEN
+    api_url: str | None = None  # default: SLACK_API_URL
+
+
+SourceConfig = Annotated[
+    BackstageSourceConfig | GitHubSourceConfig | PagerDutySourceConfig | SlackSourceConfig, Field(discriminator="type")
+]
+
+
+SOURCE_TYPES = ("backstage", "github", "pagerduty", "slack")
 
 
 class Config(_Strict):
@@ -132,13 +166,14 @@ def load_config(path: Path) -> Config:
 
 
 def _describe(path: Path, err: Any, lines: dict[tuple[Any, ...], int], data: dict[str, Any]) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("backstage",)))
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in SOURCE_TYPES))
     line = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
     key = ".".join(str(p) for p in loc) or "(top level)"
     if err["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}"
     elif err["type"] == "union_tag_invalid":
-        message = f"unknown source type {err['input'].get('type')!r} (known: backstage)" if isinstance(err.get("input"), dict) else err["msg"]
+        known = ", ".join(SOURCE_TYPES)
+        message = f"unknown source type {err['input'].get('type')!r} (known: {known})" if isinstance(err.get("input"), dict) else err["msg"]
     else:
         message = err["msg"].removeprefix("Value error, ")
     return f"{path}:{line or '?'}: {key}: {message}"
