@@ -36,7 +36,8 @@ EXIT_NOT_FOUND = 3
 
 
 def open_catalog(settings: Settings, *, config: Path | None = None) -> Catalog:
-    catalog = Catalog(settings.database_url, load_config(config or settings.config_path()))
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    catalog = Catalog(settings.database_url, load_config(config or settings.config_path()), settings.slack_api_url, token)
     catalog.require_schema()
     return catalog
 

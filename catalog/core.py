@@ -14,7 +14,7 @@ from catalog.config import Config
 from catalog.db import make_engine, require_current_schema, session_factory, session_scope
 from catalog.queries import IndexCache
 from catalog.search import CatalogIndex
-from catalog.sources.registry import Progress, build_source
+from catalog.sources.registry import Progress, SourceContext, build_source
 from catalog.sync import SyncReport, sync_source
 
 
@@ -24,6 +24,8 @@ class Catalog:
 
     database_url: str
     config: Config
+    slack_api_url: str = "https://slack.com/api/"
+    slack_token: str | None = None
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
@@ -57,7 +59,7 @@ class Catalog:
         return [
             sync_source(
                 self.factory,
-                build_source(cfg, progress=progress(cfg.name)),
+                build_source(cfg, SourceContext(self.factory, progress(cfg.name), self.slack_api_url, self.slack_token)),
                 allow_large_delete=allow_large_delete,
                 max_delete_fraction=cfg.max_delete_fraction,
             )

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from catalog.config import BackstageSourceConfig, SourceBase
+from catalog.db import SessionFactory
 from catalog.sources.backstage import BackstageSource
 from catalog.sources.base import Source
 
 Progress = Callable[[int, int], None]
 
 
-def build_source(cfg: SourceBase, *, progress: Progress | None = None) -> Source:
+@dataclass(frozen=True)
+class SourceContext:
+    """What a source may need beyond its own config: read access to the catalog, process settings."""
+
+    factory: SessionFactory
+    progress: Progress | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_token: str | None = None
+
+
+def build_source(cfg: SourceBase, context: SourceContext) -> Source:
     if isinstance(cfg, BackstageSourceConfig):
-        return BackstageSource(cfg.name, cfg.path, max_file_bytes=int(cfg.max_file_mb * 1024 * 1024), progress=progress)
+        return BackstageSource(cfg.name, cfg.path, max_file_bytes=int(cfg.max_file_mb * 1024 * 1024), progress=context.progress)
     raise TypeError(f"no builder for source type {type(cfg).__name__}")
