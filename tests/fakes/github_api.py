@@ -124,10 +124,13 @@ class FakeGitHub(FakeHTTPServer):
         self.org_id = org_id
         self.token = token
         self.rate_limit = rate_limit
-        self.rate_limit_remaining = rate_limit if rate_limit_remaining is None else rate_limit_remaining
+        self.rate_limit_remaining = (
+            rate_limit if rate_limit_remaining is None else rate_limit_remaining
+        )
         self.rate_limit_resource = rate_limit_resource
         self.rate_limit_reset = int(time.time()) + 3600
-        self._repos: dict[str, _Repo] = {}  # lower-case name -> repo; GitHub names are case-insensitive
+        # Keyed by lower-case name: GitHub resolves owner and repo names case-insensitively.
+        self._repos: dict[str, _Repo] = {}
         self._next_id = org_id * 1000
 
     # -- state -----------------------------------------------------------------------------
@@ -145,7 +148,15 @@ class FakeGitHub(FakeHTTPServer):
     ) -> None:
         """Create a repository, or replace one of the same name (keeping its id)."""
         with self._lock:
-            self._put_repo(name, description, tuple(topics), language, archived, default_branch, files)
+            self._put_repo(
+                name,
+                description,
+                tuple(topics),
+                language,
+                archived,
+                default_branch,
+                files,
+            )
 
     def bulk_add_repos(
         self,
@@ -154,7 +165,7 @@ class FakeGitHub(FakeHTTPServer):
         name_format: str = "repo-{i:05d}",
         files: Callable[[str], Mapping[str, str]] | None = None,
     ) -> list[str]:
-        """Add ``count`` repositories in one go (benchmarks); ``files(name)`` gives each one's files."""
+        """Add ``count`` repositories at once (benchmarks); ``files(name)`` gives their files."""
         names = [name_format.format(i=i) for i in range(count)]
         with self._lock:
             for name in names:
@@ -205,6 +216,8 @@ class FakeGitHub(FakeHTTPServer):
     # -- HTTP ------------------------------------------------------------------------------
 
     def error_body(self, status: int) -> Body:
+        """GitHub's envelope; 403/429 faults default to the secondary-limit message (pass
+        ``body=`` to :meth:`fail` for a plain permission 403, which clients must not retry)."""
         messages = {
             401: "Bad credentials",
             403: _SECONDARY_LIMIT,
@@ -228,7 +241,9 @@ class FakeGitHub(FakeHTTPServer):
         if (match := _ORG_ID_REPOS.match(request.path)) and int(match["org_id"]) == self.org_id:
             return self._list_repos(request)
         if match := _CONTENTS.match(request.path):
-            return self._contents(request, match["owner"], match["repo"], (match["path"] or "").strip("/"))
+            return self._contents(
+                request, match["owner"], match["repo"], (match["path"] or "").strip("/")
+            )
         return Response.of(404, self.error_body(404))
 
     def finalize(self, request: RecordedRequest, response: Response) -> Response:
@@ -277,7 +292,7 @@ class FakeGitHub(FakeHTTPServer):
         return Response.of(200, [self._repo_json(repo) for repo in chunk], headers)
 
     def _link_header(self, request: RecordedRequest, page: int, last: int) -> str:
-        """GitHub's ``Link``: prev, next, last, first (in that order), pointing at the org id URL."""
+        """GitHub's ``Link``: prev, next, last, first (in that order), on the org-id URL."""
         base = f"{self.url}/organizations/{self.org_id}/repos"
         params = [(k, v[0]) for k, v in request.query.items() if k != "page"]
 
@@ -296,14 +311,11 @@ class FakeGitHub(FakeHTTPServer):
     def _repo_json(self, repo: _Repo) -> dict[str, Any]:
         template = _fixture("rest-list-org-repos.example.json")[0]
         full_name = f"{self.org}/{repo.name}"
-        data = rebase(
+        data: dict[str, Any] = rebase(
             template,
             {"https://api.github.com": self.url, "octocat/Hello-World": full_name},
         )
-        owner = rebase(
-            template["owner"],
-            {"https://api.github.com": self.url, "/octocat": f"/{self.org}"},
-        )
+        owner = rebase(data["owner"], {"/octocat": f"/{self.org}"})
         owner.update(
             login=self.org,
             id=self.org_id,
@@ -340,12 +352,18 @@ class FakeGitHub(FakeHTTPServer):
         data = repo.files.get(path)
         if data is not None:
             accept = request.headers.get("accept", "").split(",")
-            media = next((m.split(";")[0].strip() for m in accept if m.strip().startswith(_RAW_MEDIA_TYPES)), None)
+            media = next(
+                (m.split(";")[0].strip() for m in accept if m.strip().startswith(_RAW_MEDIA_TYPES)),
+                None,
+            )
             if media is not None:
                 return Response(
                     200,
                     data,
-                    {"content-type": f"{media}; charset=utf-8", "x-github-media-type": "github.v3; param=raw"},
+                    {
+                        "content-type": f"{media}; charset=utf-8",
+                        "x-github-media-type": "github.v3; param=raw",
+                    },
                 )
             return Response.of(200, self._file_json(repo, path, data))
         entries = self._directory(repo, path)
@@ -365,7 +383,9 @@ class FakeGitHub(FakeHTTPServer):
             "url": api_url,
             "git_url": git_url,
             "html_url": html_url,
-            "download_url": f"https://raw.githubusercontent.com/{full}/{branch}/{path}" if is_file else None,
+            "download_url": f"https://raw.githubusercontent.com/{full}/{branch}/{path}"
+            if is_file
+            else None,
             "_links": {"self": api_url, "git": git_url, "html": html_url},
         }
 
@@ -394,14 +414,18 @@ class FakeGitHub(FakeHTTPServer):
                 children[head] = None if sep else data
         template = _fixture("rest-get-content-directory.example.json")[0]
         entries = []
-        for child, data in sorted(children.items()):
+        for child, content in sorted(children.items()):
             child_path = prefix + child
-            kind = "dir" if data is None else "file"
-            sha = _blob_sha(data) if data is not None else hashlib.sha1(child_path.encode()).hexdigest()
+            kind = "dir" if content is None else "file"
+            sha = (
+                _blob_sha(content)
+                if content is not None
+                else hashlib.sha1(child_path.encode()).hexdigest()
+            )
             entry = dict(template)
             entry.update(
                 type=kind,
-                size=0 if data is None else len(data),
+                size=0 if content is None else len(content),
                 name=child,
                 path=child_path,
                 sha=sha,

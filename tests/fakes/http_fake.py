@@ -12,6 +12,7 @@ A subclass implements :meth:`FakeHTTPServer.handle` (routing) and may override
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -62,7 +63,11 @@ class Response:
             raw = json.dumps(body).encode()
         else:
             raw = body.encode() if isinstance(body, str) else body
-        return cls(status, raw, {"content-type": "application/json; charset=utf-8", **(headers or {})})
+        return cls(
+            status,
+            raw,
+            {"content-type": "application/json; charset=utf-8", **(headers or {})},
+        )
 
 
 def rebase(value: Any, replacements: Mapping[str, str]) -> Any:
@@ -140,12 +145,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         self.server.fake._track(self.connection, add=False)
-        try:
+        with contextlib.suppress(OSError):  # the client left, e.g. it timed out during a delay
             super().finish()
-        except OSError:
-            pass  # the client went away (e.g. it timed out during an injected delay)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet; the fake's own request log is the record."""
 
     def _serve(self) -> None:
@@ -199,7 +202,10 @@ class FakeHTTPServer:
         self._stopping.clear()
         self._server = _Server(self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=type(self).__name__, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
+            name=type(self).__name__,
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -215,10 +221,8 @@ class FakeHTTPServer:
         with self._lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the client
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -149,7 +149,9 @@ class FakePagerDuty(FakeHTTPServer):
         self.token = token
         self.web_url = f"https://{subdomain}.pagerduty.com"
         self.rate_limit = rate_limit
-        self.rate_limit_remaining = rate_limit if rate_limit_remaining is None else rate_limit_remaining
+        self.rate_limit_remaining = (
+            rate_limit if rate_limit_remaining is None else rate_limit_remaining
+        )
         self.rate_limit_reset = rate_limit_reset
         self._services: dict[str, _Service] = {}
         self._teams: dict[str, _Team] = {}
@@ -169,7 +171,7 @@ class FakePagerDuty(FakeHTTPServer):
 
     def add_service(
         self,
-        id: str,  # noqa: A002 - PagerDuty's own field name
+        id: str,
         name: str,
         *,
         escalation_policy_id: str,
@@ -178,7 +180,9 @@ class FakePagerDuty(FakeHTTPServer):
         status: str = "active",
     ) -> None:
         with self._lock:
-            self._services[id] = _Service(id, name, description, escalation_policy_id, tuple(team_ids), status)
+            self._services[id] = _Service(
+                id, name, description, escalation_policy_id, tuple(team_ids), status
+            )
 
     def bulk_add_services(
         self,
@@ -194,25 +198,30 @@ class FakePagerDuty(FakeHTTPServer):
         with self._lock:
             for i, service_id in enumerate(ids):
                 self._services[service_id] = _Service(
-                    service_id, name_format.format(i=i), None, escalation_policy_id, tuple(team_ids), "active"
+                    service_id,
+                    name_format.format(i=i),
+                    None,
+                    escalation_policy_id,
+                    tuple(team_ids),
+                    "active",
                 )
         return ids
 
-    def remove_service(self, id: str) -> None:  # noqa: A002
+    def remove_service(self, id: str) -> None:
         with self._lock:
             del self._services[id]
 
-    def add_team(self, id: str, name: str, *, description: str | None = None) -> None:  # noqa: A002
+    def add_team(self, id: str, name: str, *, description: str | None = None) -> None:
         with self._lock:
             self._teams[id] = _Team(id, name, description)
 
-    def add_user(self, id: str, name: str, email: str, *, team_ids: Sequence[str] = ()) -> None:  # noqa: A002
+    def add_user(self, id: str, name: str, email: str, *, team_ids: Sequence[str] = ()) -> None:
         with self._lock:
             self._users[id] = _User(id, name, email, tuple(team_ids))
 
     def add_escalation_policy(
         self,
-        id: str,  # noqa: A002
+        id: str,
         name: str,
         rule_targets: Sequence[Sequence[str]] = (),
         *,
@@ -233,7 +242,7 @@ class FakePagerDuty(FakeHTTPServer):
 
     def add_schedule(
         self,
-        id: str,  # noqa: A002
+        id: str,
         name: str,
         *,
         time_zone: str = "UTC",
@@ -259,7 +268,14 @@ class FakePagerDuty(FakeHTTPServer):
         """
         with self._lock:
             self._oncalls.append(
-                _OnCall(user_id, escalation_policy_id, schedule_id, level, _aware(start), _aware(end))
+                _OnCall(
+                    user_id,
+                    escalation_policy_id,
+                    schedule_id,
+                    level,
+                    _aware(start),
+                    _aware(end),
+                )
             )
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -280,7 +296,12 @@ class FakePagerDuty(FakeHTTPServer):
             return Response.of(404, self.error_body(404))
         match request.path.rstrip("/"):
             case "/services":
-                return self._page(request, "services", list(self._services.values()), self._service_json)
+                return self._page(
+                    request,
+                    "services",
+                    list(self._services.values()),
+                    self._service_json,
+                )
             case "/teams":
                 return self._page(request, "teams", list(self._teams.values()), self._team_json)
             case "/users":
@@ -289,12 +310,20 @@ class FakePagerDuty(FakeHTTPServer):
                 policies = list(self._policies.values())
                 return self._page(request, "escalation_policies", policies, self._policy_renderer())
             case "/schedules":
-                return self._page(request, "schedules", list(self._schedules.values()), self._schedule_json)
+                return self._page(
+                    request,
+                    "schedules",
+                    list(self._schedules.values()),
+                    self._schedule_json,
+                )
             case "/oncalls":
                 oncalls = self._current_oncalls(request)
                 return self._page(request, "oncalls", oncalls, self._oncall_renderer(request))
             case path if (found := _SERVICE.match(path)) and found["id"] in self._services:
-                return Response.of(200, {"service": self._service_json(self._services[found["id"]], single=True)})
+                return Response.of(
+                    200,
+                    {"service": self._service_json(self._services[found["id"]], single=True)},
+                )
         return Response.of(404, self.error_body(404))
 
     def finalize(self, request: RecordedRequest, response: Response) -> Response:
@@ -313,7 +342,13 @@ class FakePagerDuty(FakeHTTPServer):
         return response
 
     def _invalid(self, detail: str) -> dict[str, Any]:
-        return {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": [detail]}}
+        return {
+            "error": {
+                "message": "Invalid Input Provided",
+                "code": 2001,
+                "errors": [detail],
+            }
+        }
 
     def _page(
         self,
@@ -331,7 +366,10 @@ class FakePagerDuty(FakeHTTPServer):
         if limit < 1 or offset < 0:
             return Response.of(400, self._invalid("limit must be positive and offset not negative"))
         if offset + limit > _MAX_OFFSET_PLUS_LIMIT:
-            return Response.of(400, self._invalid(f"Offset must be less than {_MAX_OFFSET_PLUS_LIMIT}."))
+            return Response.of(
+                400,
+                self._invalid(f"Offset must be less than {_MAX_OFFSET_PLUS_LIMIT}."),
+            )
         body = {
             key: [render(item) for item in items[offset : offset + limit]],
             "limit": limit,
@@ -344,20 +382,24 @@ class FakePagerDuty(FakeHTTPServer):
     # -- rendering -------------------------------------------------------------------------
 
     def _rebase(self, template: dict[str, Any], template_id: str, new_id: str) -> dict[str, Any]:
-        replacements = {_API: self.url, "https://subdomain.pagerduty.com": self.web_url, template_id: new_id}
+        replacements = {
+            _API: self.url,
+            "https://subdomain.pagerduty.com": self.web_url,
+            template_id: new_id,
+        }
         result: dict[str, Any] = rebase(template, replacements)
         return result
 
-    def _ref(self, kind: str, id: str) -> dict[str, Any]:  # noqa: A002
+    def _ref(self, kind: str, ref_id: str) -> dict[str, Any]:
         """``{id, type: "<kind>_reference", summary, self, html_url}``, as in every fixture."""
-        known = self._by_kind[kind].get(id)
+        known = self._by_kind[kind].get(ref_id)
         html_path = "service-directory" if kind == "service" else _PLURAL[kind]
         return {
-            "id": id,
+            "id": ref_id,
             "type": f"{kind}_reference",
-            "summary": known.name if known else id,
-            "self": f"{self.url}/{_PLURAL[kind]}/{id}",
-            "html_url": f"{self.web_url}/{html_path}/{id}",
+            "summary": known.name if known else ref_id,
+            "self": f"{self.url}/{_PLURAL[kind]}/{ref_id}",
+            "html_url": f"{self.web_url}/{html_path}/{ref_id}",
         }
 
     def _refs(self, kind: str, ids: Iterable[str]) -> list[dict[str, Any]]:
@@ -377,7 +419,7 @@ class FakePagerDuty(FakeHTTPServer):
             escalation_policy=self._ref("escalation_policy", service.escalation_policy_id),
             teams=self._refs("team", service.team_ids),
         )
-        # Real services carry ``description`` (the OpenAPI example omits it); keep it after ``name``.
+        # Real services carry ``description`` (the OpenAPI example lacks it): put it after ``name``.
         with_description: dict[str, Any] = {}
         for field_name, value in data.items():
             with_description[field_name] = value
@@ -394,7 +436,12 @@ class FakePagerDuty(FakeHTTPServer):
     def _user_json(self, user: _User) -> dict[str, Any]:
         template = _template("rest-v2-list-users.json", "users")
         data = self._rebase(template, template["id"], user.id)
-        data.update(summary=user.name, name=user.name, email=user.email, teams=self._refs("team", user.team_ids))
+        data.update(
+            summary=user.name,
+            name=user.name,
+            email=user.email,
+            teams=self._refs("team", user.team_ids),
+        )
         return data
 
     def _policy_renderer(self) -> Callable[[_EscalationPolicy], dict[str, Any]]:
@@ -414,7 +461,10 @@ class FakePagerDuty(FakeHTTPServer):
                         "id": f"R{level}{policy.id}",
                         "escalation_delay_in_minutes": policy.escalation_delay_in_minutes,
                         "targets": [
-                            self._ref("schedule" if target in self._schedules else "user", target)
+                            self._ref(
+                                "schedule" if target in self._schedules else "user",
+                                target,
+                            )
                             for target in targets
                         ],
                     }
@@ -449,7 +499,7 @@ class FakePagerDuty(FakeHTTPServer):
     def _current_oncalls(self, request: RecordedRequest) -> list[_OnCall]:
         """Entries covering now, narrowed by the ``[]`` filters and ``earliest=true``."""
         now = datetime.now(UTC)
-        filters = {
+        filters: dict[str, Callable[[_OnCall], str | None]] = {
             "escalation_policy_ids[]": lambda o: o.escalation_policy_id,
             "schedule_ids[]": lambda o: o.schedule_id,
             "user_ids[]": lambda o: o.user_id,
@@ -467,7 +517,7 @@ class FakePagerDuty(FakeHTTPServer):
         ]
         if request.param("earliest") != "true":
             return entries
-        # PagerDuty: "the earliest on-call for each combination of escalation policy, level and user".
+        # PagerDuty: "the earliest on-call for each combination of escalation policy, level, user".
         never = datetime.min.replace(tzinfo=UTC)
         earliest: dict[tuple[str, int, str], _OnCall] = {}
         for oncall in entries:
@@ -483,7 +533,9 @@ class FakePagerDuty(FakeHTTPServer):
             user = self._users.get(oncall.user_id)
             data = dict(_fixture("rest-v2-list-oncalls.json")["oncalls"][0])
             data.update(
-                user=self._user_json(user) if expand_users and user else self._ref("user", oncall.user_id),
+                user=self._user_json(user)
+                if expand_users and user
+                else self._ref("user", oncall.user_id),
                 schedule=self._ref("schedule", oncall.schedule_id) if oncall.schedule_id else None,
                 escalation_policy=self._ref("escalation_policy", oncall.escalation_policy_id),
                 escalation_level=oncall.level,
