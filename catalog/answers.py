@@ -5,10 +5,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from catalog.oncall import NO_ONCALL_FIELDS, OnCallAnswer
 from catalog.views import CatalogEntity, Freshness
 
 Status = Literal["answered", "not_found", "ambiguous", "help", "unknown", "no_data"]
@@ -58,6 +60,7 @@ class Contact(BaseModel):
     slack_channel_id: str | None = None
     slack_usergroup_id: str | None = None
     slack_usergroup_handle: str | None = None
+    slack_user_id: str | None = None  # when the contact is a person
     members: list[Person] = Field(default_factory=list)
 
 
@@ -65,6 +68,21 @@ class LinkInfo(BaseModel):
     url: str
     title: str
     type: str | None = None
+
+
+class EntityCard(BaseModel):
+    """The full picture behind an answer card (built by `catalog.card`), independent of how it is drawn."""
+
+    entity: EntitySummary
+    owner: Contact | None = None  # a team or person without an owner stands for itself
+    system: EntitySummary | None = None
+    domain: EntitySummary | None = None
+    parent: EntitySummary | None = None
+    links: list[LinkInfo] = Field(default_factory=list)
+    depends_on: list[EntitySummary] = Field(default_factory=list)
+    dependents: list[EntitySummary] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    sources: list[Freshness] = Field(default_factory=list)
 
 
 class Answer(BaseModel):
@@ -84,6 +102,9 @@ class Answer(BaseModel):
     notes: list[str] = Field(default_factory=list)
     examples: list[str] = Field(default_factory=list)
     text: str = ""
+    card: EntityCard | None = None  # set whenever the question has a resolved subject
+    asked_at: datetime | None = None  # time-bound facts (on-call shifts) are judged at this moment
+    oncall: OnCallAnswer | None = None  # the subject's PagerDuty on-call, for the `oncall` intent
 
     @property
     def answered(self) -> bool:
@@ -106,6 +127,9 @@ class Answer(BaseModel):
             data["links"] = [link.model_dump(exclude_none=True) for link in self.links]
         elif self.intent == "where":
             data |= {"system": self.system and self.system.ref, "domain": self.domain and self.domain.ref, "parent": self.parent and self.parent.ref}
+        elif self.intent == "oncall" and self.subject:
+            data |= self.oncall.fields() if self.oncall else NO_ONCALL_FIELDS
+            data["owner"] = self.owner.ref if self.owner else None
         elif self.intent in ("help", "unknown"):
             data["examples"] = self.examples
         return data

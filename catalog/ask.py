@@ -10,26 +10,17 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from catalog.answers import Answer, Contact, EntitySummary, LinkInfo, Person
+from catalog.answers import Answer, EntitySummary
+from catalog.card import build_card, contact, dependencies, dependents, entity_links, is_runbook, merge_sources, owner_contact, placement, summaries
 from catalog.models import UnansweredQuestion
+from catalog.oncall import no_oncall_note, on_call, staleness_note
 from catalog.questions import ParsedQuestion, parse
 from catalog.queries import get_entities, get_entity, owned_refs, related_refs
 from catalog.render_text import render_text
 from catalog.search import CatalogIndex, Resolution
 from catalog.views import CatalogEntity
 
-SLACK_CHANNEL = "slack.com/channel"
-SLACK_CHANNEL_ID = "slack.com/channel-id"
-SLACK_USERGROUP_ID = "slack.com/usergroup-id"
-SLACK_USERGROUP_HANDLE = "slack.com/usergroup-handle"
-SLACK_USER_ID = "slack.com/user-id"
-
 INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}}
-LINK_ANNOTATIONS = {
-    "github.com/project-slug": ("Repository", "repo", "https://github.com/{}"),
-    "backstage.io/source-location": ("Source", "repo", "{}"),
-    "backstage.io/view-url": ("View source", "repo", "{}"),
-}
 
 
 def ask(
@@ -41,11 +32,30 @@ def ask(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Answer:
     """Understand `text`, resolve its subject and build the answer (recording what went unanswered)."""
-    q = parse(text)
-    answer = _answer(session, q, index)
-    answer.text = render_text(answer, now=clock())
+    return _finish(session, parse(text), index, transport, clock)
+
+
+def ask_about(
+    session: Session,
+    question: str,
+    *,
+    ref: str,
+    intent: str,
+    index: CatalogIndex,
+    transport: str = "cli",
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Answer:
+    """Answer `question`'s intent for one chosen entity, as when someone picks a "Did you mean" candidate."""
+    q = ParsedQuestion(question, intent if intent in BUILDERS else "owner", subject=ref, stripped_subject=ref)
+    return _finish(session, q, index, transport, clock)
+
+
+def _finish(session: Session, q: ParsedQuestion, index: CatalogIndex, transport: str, clock: Callable[[], datetime]) -> Answer:
+    now = clock()
+    answer = _answer(session, q, index, now)
+    answer.text = render_text(answer, now=now)
     if answer.status in ("unknown", "not_found"):
-        session.add(UnansweredQuestion(question=text[:2000], reason=answer.status, transport=transport, asked_at=clock()))
+        session.add(UnansweredQuestion(question=q.text[:2000], reason=answer.status, transport=transport, asked_at=clock()))
     return answer
 
 
@@ -64,7 +74,7 @@ def resolve_subject(q: ParsedQuestion, index: CatalogIndex) -> Resolution:
     return result
 
 
-def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex) -> Answer:
+def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datetime) -> Answer:
     base = {"question": q.text, "intent": q.intent}
     if q.intent in ("help", "unknown"):
         return Answer(**base, status=q.intent, examples=example_questions(index))  # type: ignore[arg-type]
@@ -82,49 +92,23 @@ def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex) -> Answer:
     entity = get_entity(session, best.ref)
     if entity is None:  # retired between index build and now
         return Answer(**base, status="not_found", candidates=candidates)
-    answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()))
+    answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()), asked_at=now)
     BUILDERS[q.intent](session, entity, answer)
+    answer.card = build_card(session, entity)
     return answer
 
 
 def _owner(session: Session, entity: CatalogEntity, answer: Answer) -> None:
-    if entity.kind in ("group", "user") and not entity.owner_ref:
-        answer.owner = contact(session, entity)  # "who owns team-a" means "who is team-a"
-        return
-    if not entity.owner_ref:
+    if not entity.owner_ref and entity.kind not in ("group", "user"):
         answer.status = "no_data"
         where = f" Add spec.owner in {entity.location}." if entity.location else ""
         answer.notes.append(f"{entity.name} has no owner in the catalog.{where}")
         return
-    owner = get_entity(session, entity.owner_ref)
-    if owner is None:
-        answer.owner = Contact(ref=entity.owner_ref, kind=entity.owner_ref.split(":")[0], name=entity.owner_ref.rpartition("/")[2])
+    owner = get_entity(session, entity.owner_ref) if entity.owner_ref else None
+    answer.owner = owner_contact(session, entity, owner)
+    if entity.owner_ref and owner is None:
         answer.notes.append(f"The owner {entity.owner_ref} is not in the catalog.")
-        return
-    answer.owner = contact(session, owner)
-    _add_sources(answer, owner)
-
-
-def contact(session: Session, e: CatalogEntity) -> Contact:
-    members = _members(session, e) if e.kind == "group" else []
-    return Contact(
-        ref=e.ref, kind=e.kind, name=e.name, display_name=e.profile("displayName") or e.title, email=e.profile("email"),
-        slack_channel=e.annotations.get(SLACK_CHANNEL), slack_channel_id=e.annotations.get(SLACK_CHANNEL_ID),
-        slack_usergroup_id=e.annotations.get(SLACK_USERGROUP_ID),
-        slack_usergroup_handle=e.annotations.get(SLACK_USERGROUP_HANDLE), members=members,
-    )  # fmt: skip
-
-
-def _members(session: Session, group: CatalogEntity) -> list[Person]:
-    refs = [t for _, t in related_refs(session, group.ref, ["hasMember"])]
-    return [_person(u) for u in get_entities(session, refs).values() if u.kind == "user"]
-
-
-def _person(u: CatalogEntity) -> Person:
-    return Person(
-        ref=u.ref, name=u.name, display_name=u.profile("displayName") or u.title, email=u.profile("email"),
-        slack_user_id=u.annotations.get(SLACK_USER_ID),
-    )  # fmt: skip
+    answer.sources = merge_sources(entity, owner)
 
 
 def _members_answer(session: Session, entity: CatalogEntity, answer: Answer) -> None:
@@ -137,7 +121,7 @@ def _members_answer(session: Session, entity: CatalogEntity, answer: Answer) -> 
 
 def _owned_by(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     refs = owned_refs(session, entity.ref)
-    answer.items = _summaries(session, refs)
+    answer.items = summaries(session, refs)
     if entity.kind == "user":
         teams = [t for _, t in related_refs(session, entity.ref, ["memberOf"])]
         if teams:
@@ -147,58 +131,23 @@ def _owned_by(session: Session, entity: CatalogEntity, answer: Answer) -> None:
         answer.notes.append(f"Nothing in the catalog is owned by {entity.name}.")
 
 
-def _summaries(session: Session, refs: list[str], relation: dict[str, str] | None = None, via: dict[str, str] | None = None) -> list[EntitySummary]:
-    found = get_entities(session, refs)
-    out = []
-    for ref in refs:
-        extra = {"relation": (relation or {}).get(ref), "via": (via or {}).get(ref)}
-        e = found.get(ref)
-        if e is not None:
-            out.append(EntitySummary.of(e, **extra))
-        else:  # a reference to something missing still tells the reader a lot
-            kind, _, rest = ref.partition(":")
-            out.append(EntitySummary(ref=ref, kind=kind, name=rest.rpartition("/")[2], **extra))
-    return sorted(out, key=lambda s: (s.kind, s.name))
-
-
 def _depends_on(session: Session, entity: CatalogEntity, answer: Answer) -> None:
-    pairs = related_refs(session, entity.ref, ["dependsOn", "consumesApi", "partOf"])
-    pairs = [(t, r) for t, r in pairs if t != "partOf" or r.startswith("component:")]
-    answer.items = _summaries(session, [r for _, r in pairs], relation={r: t for t, r in pairs})
+    answer.items = dependencies(session, entity)
     if not answer.items:
         answer.status = "no_data"
         answer.notes.append(f"{entity.name} declares no dependencies.")
 
 
 def _dependents(session: Session, entity: CatalogEntity, answer: Answer) -> None:
-    pairs = related_refs(session, entity.ref, ["dependencyOf", "apiConsumedBy"])
-    relation = {r: t for t, r in pairs}
-    via: dict[str, str] = {}
-    for _, api in related_refs(session, entity.ref, ["providesApi"]):
-        for _, consumer in related_refs(session, api, ["apiConsumedBy"]):
-            if consumer != entity.ref and consumer not in relation:
-                relation[consumer], via[consumer] = "consumesApi", api
-    answer.items = _summaries(session, list(relation), relation=relation, via=via)
+    answer.items = dependents(session, entity)
     if not answer.items:
         answer.status = "no_data"
         answer.notes.append(f"Nothing in the catalog depends on {entity.name}.")
 
 
-def entity_links(entity: CatalogEntity) -> list[LinkInfo]:
-    links = [LinkInfo(url=str(link["url"]), title=str(link.get("title") or link["url"]), type=link.get("type") or link.get("icon")) for link in entity.links if link.get("url")]
-    for key, (title, kind, template) in LINK_ANNOTATIONS.items():
-        value = entity.annotations.get(key)
-        if value:
-            url = template.format(value.removeprefix("url:"))
-            if url.startswith(("http://", "https://")) and all(link.url.rstrip("/") != url.rstrip("/") for link in links):
-                links.append(LinkInfo(url=url, title=title, type=kind))
-    return links
-
-
 def _links(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     answer.links = entity_links(entity)
-    wanted = {"runbook"} if "runbook" in answer.question.lower() else set()
-    if wanted and not any((link.type or "").lower() in wanted or "runbook" in link.title.lower() for link in answer.links):
+    if "runbook" in answer.question.lower() and not any(is_runbook(link) for link in answer.links):
         answer.notes.append(f"{entity.name} has no runbook link in the catalog.")
     if not answer.links:
         answer.status = "no_data"
@@ -206,37 +155,29 @@ def _links(session: Session, entity: CatalogEntity, answer: Answer) -> None:
 
 
 def _where(session: Session, entity: CatalogEntity, answer: Answer) -> None:
-    parents = related_refs(session, entity.ref, ["partOf"])
-    found = get_entities(session, [r for _, r in parents])
-    for _, ref in parents:
-        e = found.get(ref)
-        if e is None:
-            continue
-        if e.kind == "system":
-            answer.system = EntitySummary.of(e)
-        elif e.kind == "domain":
-            answer.domain = EntitySummary.of(e)
-        else:
-            answer.parent = EntitySummary.of(e)
-    if answer.system and not answer.domain:
-        domains = [r for _, r in related_refs(session, answer.system.ref, ["partOf"]) if r.startswith("domain:")]
-        if domains and (d := get_entity(session, domains[0])):
-            answer.domain = EntitySummary.of(d)
+    answer.system, answer.domain, answer.parent = placement(session, entity)
     if not (answer.system or answer.domain or answer.parent):
         answer.status = "no_data"
         answer.notes.append(f"{entity.name} is not part of any system or domain in the catalog.")
 
 
 def _oncall(session: Session, entity: CatalogEntity, answer: Answer) -> None:
-    answer.status = "no_data"
-    answer.notes.append("No on-call data is synced yet; add a PagerDuty source to answer this.")
+    """Who is on call now, from the PagerDuty facts merged into the entity.
+
+    The owner always comes along: it is the way in when PagerDuty has nobody, has no link for
+    the entity, or is stale; a stale answer says why before anything else.
+    """
+    assert answer.asked_at is not None
     _owner(session, entity, answer)
-
-
-def _add_sources(answer: Answer, e: CatalogEntity) -> None:
-    for f in e.freshness.values():
-        if all(s.source != f.source for s in answer.sources):
-            answer.sources.append(f)
+    answer.oncall = on_call(entity, answer.asked_at)
+    if answer.oncall is not None and answer.oncall.shifts:
+        answer.status = "answered"
+        note = staleness_note(answer.oncall, answer.asked_at)
+    else:
+        answer.status = "no_data"
+        note = no_oncall_note(entity, answer.oncall, answer.asked_at)
+    if note:
+        answer.notes.insert(0, note)
 
 
 BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
@@ -257,7 +198,7 @@ def example_questions(index: CatalogIndex) -> list[str]:
     for e in index.entities:
         if e.kind not in by_kind and (e.kind != "component" or e.owner_ref):
             by_kind[e.kind] = e.name
-        if len(by_kind) >= 5:
+        if {"component", "group", "resource"} <= by_kind.keys():  # every name used below is real, whatever the row order
             break
     component = by_kind.get("component", "payments-service")
     team = by_kind.get("group", "team-a")

@@ -15,25 +15,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from catalog.errors import ConfigError
+from catalog.triggers import trigger_for
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-def parse_schedule(text: str) -> tuple[Literal["interval"], int] | tuple[Literal["cron"], str]:
-    """`15m` -> every 900 s; five fields -> a cron expression."""
-    text = text.strip()
-    m = _DURATION.match(text)
-    if m:
-        return "interval", int(m.group(1)) * _UNITS[m.group(2)]
-    if len(text.split()) == 5:
-        return "cron", text
-    raise ValueError(f"schedule {text!r} is neither an interval like '15m' nor a 5-field cron expression")
 
 
 class SourceBase(_Strict):
@@ -45,7 +33,7 @@ class SourceBase(_Strict):
     @classmethod
     def _valid_schedule(cls, v: str | None) -> str | None:
         if v is not None:
-            parse_schedule(v)
+            trigger_for(v)
         return v
 
 

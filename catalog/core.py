@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from catalog.answers import Answer
-from catalog.ask import ask
+from catalog.ask import ask, ask_about
 from catalog.config import Config
 from catalog.db import make_engine, require_current_schema, session_factory, session_scope
 from catalog.queries import IndexCache
@@ -46,6 +46,11 @@ class Catalog:
     def ask(self, text: str, *, transport: str = "cli") -> Answer:
         with self.session() as session:
             return ask(session, text, index=self.index(session), transport=transport)
+
+    def ask_about(self, question: str, *, ref: str, intent: str, transport: str = "cli") -> Answer:
+        """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
+        with self.session() as session:
+            return ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport)
 
     def sync(
         self,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from catalog.precedence import DESCRIPTOR
 from catalog.refs import DEFAULT_NAMESPACE, make_ref, parse_ref
 
 KIND_NAMES = {
@@ -99,7 +100,7 @@ class EntityDoc(BaseModel):
     links: list[Link] = Field(default_factory=list)
     spec: dict[str, Any] = Field(default_factory=dict)
     location: str | None = None
-    precedence: int = 100
+    precedence: int = DESCRIPTOR
 
     @property
     def kind_display(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from catalog.views import Freshness
 
@@ -16,6 +16,12 @@ def ago(when: datetime, now: datetime) -> str:
             n = seconds // size
             return f"{n} {unit}{'s' if unit == 'day' and n > 1 else ''} ago"
     return "just now"
+
+
+def clock_time(when: datetime, now: datetime) -> str:
+    """`09:12 UTC` today, `2026-01-04 09:12 UTC` on another day: short, and never ambiguous."""
+    when, today = when.astimezone(UTC), now.astimezone(UTC).date()
+    return f"{when:%H:%M} UTC" if when.date() == today else f"{when:%Y-%m-%d %H:%M} UTC"
 
 
 def describe(f: Freshness, now: datetime) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from catalog.precedence import DESCRIPTOR
+
 
 class Entity(SQLModel, table=True):
     __tablename__ = "entity"
@@ -23,7 +25,7 @@ class Entity(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=100)
-    precedence: int = 100  # higher wins when sources disagree: descriptors 100, inferred data less
+    precedence: int = DESCRIPTOR  # higher wins when sources disagree: see catalog.precedence
     ref: str = Field(max_length=400)
     kind: str = Field(max_length=100)
     namespace: str = Field(max_length=100)
@@ -154,3 +156,35 @@ class ChatIdentity(SQLModel, table=True):
     display_name: str | None = None
     fetched_at: datetime
     expires_at: datetime
+
+
+class JobLease(SQLModel, table=True):
+    """Who may run a scheduled job right now, and until when (see `catalog.lease`).
+
+    Replicas sharing the database race for this row; a conditional UPDATE decides, so a due
+    job runs once, not once per replica.
+    """
+
+    __tablename__ = "job_lease"
+
+    name: str = Field(primary_key=True, max_length=200)
+    owner: str = Field(max_length=200)
+    expires_at: datetime
+
+
+class HttpCacheEntry(SQLModel, table=True):
+    """A source's last answer per URL, so the next run can ask `If-None-Match` and reuse the body on 304.
+
+    `body` is the part of the response the source uses (None when the URL answered 404, so absent
+    files are remembered too); `next_url` is the page's `Link: rel="next"`, which a 304 does not
+    repeat; `fetched_at` is the server's `Date` of the last answer.
+    """
+
+    __tablename__ = "http_cache"
+
+    source: str = Field(primary_key=True, max_length=100)
+    url: str = Field(primary_key=True, max_length=2000)
+    etag: str | None = Field(default=None, max_length=300)
+    next_url: str | None = Field(default=None, max_length=2000)
+    body: str | None = None
+    fetched_at: datetime

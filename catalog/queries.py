@@ -4,42 +4,146 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, func, select
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from catalog.descriptor import ALIASES_ANNOTATION
-from catalog.models import CatalogState, Entity, Relation
+from catalog.models import CatalogState, Entity, Relation, SourceState
 from catalog.search import CatalogIndex, IndexedEntity
-from catalog.views import CatalogEntity, merge, source_states
+from catalog.views import CatalogEntity, merge
 
 _ACTIVE = Entity.retired_at.is_(None)  # type: ignore[union-attr]
+
+
+# Hot-path statements are built once: plain table columns (no ORM entities, so no identity map or
+# ORM compile step), expanding bind parameters (one cached compiled form), and the source states
+# joined in, so a lookup is one round trip instead of two. Questions issue a dozen of these.
+_E = Entity.__table__.c  # type: ignore[attr-defined]
+_R = Relation.__table__.c  # type: ignore[attr-defined]
+_S = SourceState.__table__.c  # type: ignore[attr-defined]
+_STATE_COLUMNS = ("name", "type", "last_success_at", "last_attempt_at", "last_error", "last_error_at")
+_ENTITY_ROWS = select(*[c for c in _E if c.name != "id"], *[_S[name].label(f"source_state_{name}") for name in _STATE_COLUMNS]).select_from(
+    Entity.__table__.outerjoin(SourceState.__table__, _S.name == _E.source)  # type: ignore[attr-defined]
+)
+_ENTITIES_BY_REF = _ENTITY_ROWS.where(_E.ref.in_(bindparam("refs", expanding=True)), _E.retired_at.is_(None))
+_ENTITY_BY_REF = _ENTITY_ROWS.where(_E.ref == bindparam("ref"), _E.retired_at.is_(None))  # no IN list to expand
+_RELATED = (
+    select(_R.type, _R.target_ref)
+    .where(_R.subject_ref == bindparam("ref"), _R.type.in_(bindparam("types", expanding=True)))
+    .order_by(_R.type, _R.target_ref)
+)
+# An answer asks about several relation types of its subject (partOf, dependsOn, providesApi...):
+# the first lookup reads all of them at once unless the entity is a hub with more than this many.
+_ALL_RELATED_LIMIT = 100
+_ALL_RELATED = (
+    select(_R.type, _R.target_ref).where(_R.subject_ref == bindparam("ref")).order_by(_R.type, _R.target_ref).limit(_ALL_RELATED_LIMIT + 1)
+)
+
+
+class _StateRow(NamedTuple):
+    """The `SourceState` columns `views.merge` reads, without building an ORM instance per lookup."""
+
+    name: str
+    type: str
+    last_success_at: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+_GENERATION = select(CatalogState.__table__.c.generation).where(CatalogState.__table__.c.id == 1)  # type: ignore[attr-defined]
+
+
+def _autoflush(session: Session) -> None:
+    """What an ORM query would do first: Core statements see this session's pending objects too."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+
+
+# Within one transaction, answers look up the same entities and relations several times (the
+# subject, its owner twice, the owner's members twice...). Each session remembers what it read in
+# `session.info` until it writes (flush, or INSERT/UPDATE/DELETE through `execute`) or its
+# transaction ends, so what it returns is exactly what a fresh query would.
+_MEMO = "wayfinder.queries.memo"
+
+
+def _memo(session: Session) -> dict[Any, Any]:
+    memo = session.info.get(_MEMO)
+    if memo is None:
+        memo = session.info[_MEMO] = {}
+    return memo
+
+
+def _forget(session: OrmSession, *_: Any) -> None:
+    session.info.pop(_MEMO, None)
+
+
+def _forget_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select and _MEMO in state.session.info:
+        _forget(state.session)
+
+
+event.listen(OrmSession, "after_flush", _forget)
+event.listen(OrmSession, "after_transaction_end", _forget)
+event.listen(OrmSession, "do_orm_execute", _forget_on_write)
 
 
 def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEntity]:
     """Merged views of the given refs that exist and are active."""
     wanted = list(dict.fromkeys(r.lower() for r in refs))
-    rows_by_ref: dict[str, list[Entity]] = defaultdict(list)
-    for i in range(0, len(wanted), 500):
-        for row in session.scalars(select(Entity).where(Entity.ref.in_(wanted[i : i + 500]), _ACTIVE)):  # type: ignore[attr-defined]
+    _autoflush(session)
+    memo = _memo(session)
+    missing = [ref for ref in wanted if ("entity", ref) not in memo]
+    rows_by_ref: dict[str, list[Any]] = defaultdict(list)
+    states: dict[str, Any] = {}
+    conn = session.connection() if missing else None
+    for i in range(0, len(missing), 500):
+        chunk = missing[i : i + 500]
+        assert conn is not None
+        rows = conn.execute(_ENTITY_BY_REF, {"ref": chunk[0]}) if len(chunk) == 1 else conn.execute(_ENTITIES_BY_REF, {"refs": chunk})
+        for row in rows:
             rows_by_ref[row.ref].append(row)
-    states = source_states(session) if rows_by_ref else {}
-    merged = {ref: merge(rows, states) for ref, rows in rows_by_ref.items()}
-    return {ref: m for ref in wanted if (m := merged.get(ref)) is not None}
+            if row.source_state_name is not None and row.source not in states:
+                states[row.source] = _StateRow(*(getattr(row, f"source_state_{name}") for name in _STATE_COLUMNS))
+    memo = _memo(session)  # a statement above may have ended the transaction (and the memo)
+    for ref in missing:
+        rows = rows_by_ref.get(ref)
+        memo["entity", ref] = merge(rows, states) if rows else None
+    return {ref: m for ref in wanted if (m := memo["entity", ref]) is not None}
 
 
 def get_entity(session: Session, ref: str) -> CatalogEntity | None:
     return get_entities(session, [ref]).get(ref.lower())
 
 
+def refs_named(session: Session, name: str) -> list[str]:
+    """Active refs called `name` in any kind or namespace (case-insensitive), for links that carry only a name."""
+    query = select(Entity.ref).where(func.lower(Entity.name) == name.lower(), _ACTIVE).distinct().order_by(Entity.ref)
+    return list(session.scalars(query))
+
+
 def related_refs(session: Session, ref: str, types: Iterable[str]) -> list[tuple[str, str]]:
     """`(relation type, target ref)` pairs from `ref`, de-duplicated across sources, in stable order."""
-    rows = session.execute(
-        select(Relation.type, Relation.target_ref)
-        .where(Relation.subject_ref == ref, Relation.type.in_(list(types)))  # type: ignore[attr-defined]
-        .order_by(Relation.type, Relation.target_ref)
-    )
-    return list(dict.fromkeys((t, target) for t, target in rows))
+    types = tuple(types)
+    _autoflush(session)
+    memo = _memo(session)
+    everything = memo.get(("related", ref))
+    if everything is None:
+        rows = session.connection().execute(_ALL_RELATED, {"ref": ref}).all()
+        everything = memo["related", ref] = list(dict.fromkeys((t, target) for t, target in rows)) if len(rows) <= _ALL_RELATED_LIMIT else False
+    if everything is not False:  # a sorted list filtered by type keeps the database's order
+        wanted = set(types)
+        return [pair for pair in everything if pair[0] in wanted]
+    found = memo.get(("related", ref, types))
+    if found is None:
+        rows = session.connection().execute(_RELATED, {"ref": ref, "types": list(types)})
+        found = memo["related", ref, types] = list(dict.fromkeys((t, target) for t, target in rows))
+    return list(found)
 
 
 def owned_refs(session: Session, owner_ref: str) -> list[str]:
@@ -50,7 +154,7 @@ def owned_refs(session: Session, owner_ref: str) -> list[str]:
 
 
 def generation(session: Session) -> int:
-    return session.scalar(select(CatalogState.generation).where(CatalogState.id == 1)) or 0
+    return session.scalar(_GENERATION) or 0
 
 
 def load_index(session: Session) -> CatalogIndex:
@@ -79,3 +183,16 @@ class IndexCache:
         if self._index is None or self._index.generation != generation(session):
             self._index = load_index(session)
         return self._index
+
+
+def user_ref_by_email(session: Session, email: str) -> str | None:
+    """The active catalog User whose `spec.profile.email` is `email` (case-insensitive), if exactly one."""
+    wanted = email.strip().lower()
+    rows = session.execute(select(Entity.ref, Entity.spec).where(Entity.kind == "user", _ACTIVE))
+    found = {ref for ref, spec in rows if wanted and _profile_email(spec) == wanted}
+    return found.pop() if len(found) == 1 else None
+
+
+def _profile_email(spec: dict[str, object] | None) -> str:
+    profile = (spec or {}).get("profile")
+    return str(profile.get("email") or "").strip().lower() if isinstance(profile, dict) else ""

@@ -82,9 +82,9 @@ def clean(text: str) -> str:
     text = _CHANNEL.sub(lambda m: m.group(1) or "", text)
     text = _SPECIAL.sub(" ", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    text = re.sub(r"[`*_~\"“”‘’]", "", text).replace("'s ", "'s ")
+    text = re.sub(r"[`*_~\"“”‘]", "", text.replace("’", "'"))  # ’ is how phones and Slack write "who's"
     text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"^(?:hey|hi|hello|please|pls|wayfinder)[,:!]?\s+", "", text, flags=re.I)
+    text = re.sub(r"^(?:(?:hey|hi|hello|please|pls|wayfinder)[,:!]?\s+)+", "", text, flags=re.I)  # "hey wayfinder, ..."
     return text.rstrip("?!. ").strip()
 
 

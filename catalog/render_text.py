@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from catalog.answers import Answer, Contact, EntitySummary
-from catalog.freshness import describe_all
+from catalog.freshness import clock_time, describe_all
+from catalog.oncall import OnCallShift
 
 RELATION_WORDS = {
     "dependsOn": "depends on",
@@ -38,7 +39,7 @@ def _contact(c: Contact) -> list[str]:
 
 
 def render_text(a: Answer, *, now: datetime) -> str:
-    lines = _body(a)
+    lines = _oncall(a, now) if a.intent == "oncall" and a.subject else _body(a)
     lines += a.notes
     if a.sources:
         lines.append(f"({describe_all(a.sources, now)})")
@@ -61,7 +62,7 @@ def _body(a: Answer) -> list[str]:
     s = a.subject
     assert s is not None
     name = _entity(s)
-    if a.intent in ("owner", "oncall"):
+    if a.intent == "owner":
         if a.owner is None:
             return []
         if a.owner.ref == s.ref:
@@ -83,3 +84,28 @@ def _body(a: Answer) -> list[str]:
         parts = [f"  {label}: {_entity(e)}" for label, e in (("system", a.system), ("domain", a.domain), ("part of", a.parent)) if e]
         return [f"{name} sits in:"] + parts
     return [name]
+
+
+def _oncall(a: Answer, now: datetime) -> list[str]:
+    """Who is on call, level 1 first, then the owner in one line; without shifts, the owner in full."""
+    assert a.subject is not None
+    name, oc = _entity(a.subject), a.oncall
+    if oc is None or not oc.shifts:
+        return [f"Nobody to name as on call for {name}; its owner:", *_contact(a.owner)] if a.owner else [f"Nobody to name as on call for {name}."]
+    policy = f" (escalation policy {oc.escalation_policy.name})" if oc.escalation_policy else ""
+    lines = [f"On call for {name}, from PagerDuty service {oc.service.name}{policy}:"]
+    lines += [f"  {_shift(shift, now)}" for shift in oc.shifts]
+    if a.owner:
+        channel = f", Slack {a.owner.slack_channel}" if a.owner.slack_channel else ""
+        lines.append(f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]{channel}")
+    return lines
+
+
+def _shift(s: OnCallShift, now: datetime) -> str:
+    email = f" <{s.user.email}>" if s.user.email else ""
+    schedule = f" ({s.schedule.name})" if s.schedule else ""
+    if s.end is None:
+        until = ", always (not on a schedule)"
+    else:
+        until = f", until {clock_time(s.end, now)}" + (" (ended)" if s.end <= now else "")
+    return f"Level {s.level}: {s.user.name}{email}{schedule}{until}"

@@ -17,6 +17,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
+from catalog.refs import parse_ref
+
 _SEPARATORS = re.compile(r"[\s\-_.:/]+")
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 # Kinds most people mean when they name something without saying what it is.
@@ -98,6 +100,9 @@ class CatalogIndex:
         if not q:
             return Resolution("not_found")
         allowed = (lambda e: e.kind in kinds) if kinds else (lambda e: True)
+        written_ref = self._by_written_ref(query)  # `component:payments-service`, as answers print it
+        if written_ref is not None and allowed(written_ref):
+            return Resolution("found", [Match(written_ref, 100.0, "exact")])
         exact = [self.entities[i] for i in self._exact.get(q, ()) if allowed(self.entities[i])]
         if exact:
             return self._decide([Match(e, 100.0, self._how(e, q)) for e in exact], limit, exact=True)
@@ -108,6 +113,15 @@ class CatalogIndex:
         if fuzzy:
             return self._decide(fuzzy, limit)
         return Resolution("not_found", self._suggest(q, allowed, limit))
+
+    def _by_written_ref(self, query: str) -> IndexedEntity | None:
+        """`kind:[namespace/]name` with the namespace left out means `default` (FORMATS.md §1)."""
+        if ":" not in query:
+            return None
+        try:
+            return self.get(str(parse_ref(query)))
+        except ValueError:
+            return None
 
     @staticmethod
     def _how(e: IndexedEntity, q: str) -> Literal["exact", "title", "alias"]:

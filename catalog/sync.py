@@ -21,7 +21,7 @@ from catalog.db import SessionFactory, session_scope
 from catalog.descriptor import EntityDoc, Problem, dangling_targets, snapshot_relations
 from catalog.errors import SourceError
 from catalog.models import CatalogState, Entity, Relation, SourceState, SyncRun
-from catalog.sources.base import Snapshot, Source
+from catalog.sources.base import Scope, Snapshot, Source
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class SyncReport:
     requests: int = 0
     seconds: float = 0.0
     run_id: int | None = None
+    scope: str | None = None  # set for a partial run (one repository), which says nothing about the rest
 
     @property
     def ok(self) -> bool:
@@ -122,16 +123,24 @@ def _existing(session: Session, source: str) -> dict[str, tuple[int, str, bool]]
     return {ref: (row_id, digest, retired is not None) for ref, row_id, digest, retired in rows}
 
 
+# A list of parameter sets would otherwise turn an ORM UPDATE into "bulk UPDATE by primary key",
+# which rejects the `WHERE id = :_id` form as soon as two or more rows change.
+_CORE_EXECUTEMANY = {"synchronize_session": False, "dml_strategy": "core_only"}
+_ENTITY_TABLE = Entity.__table__  # type: ignore[attr-defined]
+_RELATION_TABLE = Relation.__table__  # type: ignore[attr-defined]
+
+
 def apply(session: Session, source: str, p: Plan, relations: dict[str, list[tuple[str, str, str]]], now: datetime) -> None:
     """Write a plan; the caller owns the transaction."""
     if p.add:
-        session.execute(insert(Entity), [_row(doc, source, now) | {"first_seen_at": now} for doc in p.add])
+        # Core inserts into the tables: one executemany each, without the ORM's bulk-insert bookkeeping.
+        session.execute(insert(_ENTITY_TABLE), [_row(doc, source, now) | {"first_seen_at": now} for doc in p.add])
     if p.update:
         stmt = update(Entity).where(Entity.id == bindparam("_id"))
-        session.execute(stmt, [_row(doc, source, now) | {"_id": row_id} for row_id, doc in p.update], execution_options={"synchronize_session": False})
+        session.execute(stmt, [_row(doc, source, now) | {"_id": row_id} for row_id, doc in p.update], execution_options=_CORE_EXECUTEMANY)
     if p.retire:
         stmt = update(Entity).where(Entity.id == bindparam("_id")).values(retired_at=now, updated_at=now)
-        session.execute(stmt, [{"_id": row_id} for row_id, _ in p.retire], execution_options={"synchronize_session": False})
+        session.execute(stmt, [{"_id": row_id} for row_id, _ in p.retire], execution_options=_CORE_EXECUTEMANY)
     stale = [doc.ref for _, doc in p.update] + [ref for _, ref in p.retire]
     for chunk in _chunks(stale, 500):
         session.execute(delete(Relation).where(Relation.source == source, Relation.origin_ref.in_(chunk)))
@@ -142,7 +151,7 @@ def apply(session: Session, source: str, p: Plan, relations: dict[str, list[tupl
         for s, t, o in relations.get(origin, ())
     ]
     if rows:
-        session.execute(insert(Relation), rows)
+        session.execute(insert(_RELATION_TABLE), rows)
     if p.add or p.update or p.retire:
         session.execute(update(CatalogState).where(CatalogState.id == 1).values(generation=CatalogState.generation + 1))
 
@@ -185,6 +194,7 @@ def sync_source(
     else:
         report.requests = snapshot.requests
         report.problems = list(snapshot.problems)
+        report.scope = snapshot.scope.label if snapshot.scope else None
         _reconcile(factory, source.name, snapshot, report, allow_large_delete, max_delete_fraction, now)
     report.seconds = time.perf_counter() - started
     _finish(factory, report, clock())
@@ -203,8 +213,11 @@ def _reconcile(
     relations, problems = snapshot_relations(snapshot.entities)
     report.problems += problems
     with session_scope(factory) as session:
-        existing = _existing(session, source)
-        p = plan(snapshot.entities, existing)
+        desired, existing = snapshot.entities, _existing(session, source)
+        if snapshot.scope is not None:
+            desired, existing, conflicts = _narrow(session, source, snapshot.scope, desired, existing)
+            report.problems += conflicts
+        p = plan(desired, existing)
         if not snapshot.complete:
             p.retire = []
         active = sum(1 for _, _, retired in existing.values() if not retired)
@@ -216,7 +229,30 @@ def _reconcile(
         report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
         if p.add or p.update or p.retire:
             known = _known_refs(session)
-            report.problems += dangling_targets(snapshot.entities, relations, known.__contains__)
+            report.problems += dangling_targets(desired, relations, known.__contains__)
+
+
+def _narrow(
+    session: Session, source: str, scope: Scope, desired: list[EntityDoc], existing: dict[str, tuple[int, str, bool]]
+) -> tuple[list[EntityDoc], dict[str, tuple[int, str, bool]], list[Problem]]:
+    """Confine a partial snapshot to its scope.
+
+    It may retire only rows in the scope, and may take a ref another part of the source holds
+    only with a higher precedence (a descriptor over an inferred entity), the way a full
+    snapshot would have resolved the same conflict.
+    """
+    held = {ref: (location, prec) for ref, location, prec in session.execute(select(Entity.ref, Entity.location, Entity.precedence).where(Entity.source == source))}
+    kept: list[EntityDoc] = []
+    problems: list[Problem] = []
+    for doc in desired:
+        row = existing.get(doc.ref)
+        location, precedence = held.get(doc.ref, (None, 0))
+        if row is not None and not row[2] and not scope.contains(location) and precedence >= doc.precedence:
+            problems.append(Problem(file=doc.location, entity=doc.ref, message=f"duplicate entity, already defined at {location}; skipped"))
+        else:
+            kept.append(doc)
+    wanted = {doc.ref for doc in kept}
+    return kept, {ref: row for ref, row in existing.items() if ref in wanted or scope.contains(held[ref][0])}, problems
 
 
 def _finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
@@ -225,15 +261,15 @@ def _finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
         assert run is not None
         run.finished_at, run.status = now, report.status
         run.added, run.updated, run.removed, run.unchanged = report.added, report.updated, report.removed, report.unchanged
-        run.requests, run.message = report.requests, report.error
+        run.requests, run.message = report.requests, report.error or (f"partial: {report.scope}" if report.scope else None)
         run.errors = [str(p) for p in report.problems]
         run.error_count = sum(1 for p in report.problems if p.severity == "error")
         state = session.get(SourceState, report.source)
         assert state is not None
-        if report.ok:
-            state.last_success_at = now
-        else:
+        if not report.ok:
             state.last_error, state.last_error_at = report.error, now
+        elif report.scope is None:  # one repository read fine says nothing about the others' freshness
+            state.last_success_at = now
         session.add_all([run, state])
 
 

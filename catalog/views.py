@@ -63,7 +63,12 @@ class CatalogEntity(BaseModel):
 
 
 def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEntity | None:
-    """Merge one ref's rows: per field, the highest-precedence source that has a value wins."""
+    """Merge one ref's rows: per field, the highest-precedence source that has a value wins.
+
+    A field is a column (`MERGED_FIELDS`) or one key of `labels`, `annotations` or `spec`
+    (recorded as e.g. `spec.pagerduty`), so a source that adds one fact neither hides nor is
+    hidden by the facts other sources give. Links and tags are the union of all sources.
+    """
     ordered = sorted(rows, key=lambda r: (-r.precedence, r.source))
     if not ordered:
         return None
@@ -76,15 +81,14 @@ def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEnti
             if value not in (None, ""):
                 values[name], field_sources[name] = value, row.source
                 break
-    annotations: dict[str, str] = {}
-    labels: dict[str, str] = {}
-    spec: dict[str, Any] = {}
+    maps: dict[str, dict[str, Any]] = {"labels": {}, "annotations": {}, "spec": {}}
+    for name, merged in maps.items():
+        for row in ordered:
+            for key, value in getattr(row, name).items():
+                if key not in merged and value not in (None, ""):
+                    merged[key], field_sources[f"{name}.{key}"] = value, row.source
     links: list[dict[str, Any]] = []
     tags: list[str] = []
-    for row in reversed(ordered):  # lower precedence first, so higher overwrites
-        annotations |= row.annotations
-        labels |= row.labels
-        spec |= row.spec
     for row in ordered:
         links += [link for link in row.links if link not in links]
         tags += [t for t in row.tags if t not in tags]
@@ -93,11 +97,11 @@ def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEnti
         kind=top.kind,
         namespace=top.namespace,
         name=top.name,
-        labels=labels,
-        annotations=annotations,
+        labels=maps["labels"],
+        annotations=maps["annotations"],
         tags=tags,
         links=links,
-        spec=spec,
+        spec=maps["spec"],
         source=top.source,
         field_sources=field_sources,
         freshness={row.source: _freshness(row.source, states) for row in ordered},

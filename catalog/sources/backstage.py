@@ -2,6 +2,9 @@
 
 Locations are followed relative to their own file; every file is read once, so an
 entity reached both by the directory scan and through a Location is one entity.
+
+`parse_documents` and `EntityCollector` are the parts other sources share (the GitHub source
+reads the same files from repositories), so a descriptor means the same wherever it is read.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
+def read_documents(text: str) -> Iterator[tuple[int, Any]]:
     """Yield `(line, document)` for each YAML document; a syntax error raises with its mark."""
-    loader = _Loader(path.read_text(encoding="utf-8"))
+    loader = _Loader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -36,6 +39,60 @@ def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
 def _json_safe(value: Any) -> Any:
     """YAML may produce dates and other non-JSON values; store them as strings."""
     return json.loads(json.dumps(value, default=str))
+
+
+def parse_documents(text: str, label: str) -> Iterator[tuple[int | None, EntityDoc | Problem]]:
+    """`(line, entity or problem)` for each document of one descriptor file.
+
+    `label` names the file in entity locations (`label:LINE`) and in problems: a path, or
+    `github:org/repo/catalog-info.yaml`. Documents before a YAML syntax error still count.
+    """
+    try:
+        for line, raw in read_documents(text):
+            if raw is not None:
+                yield line, parse_entity(_json_safe(raw), file=label, line=line)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "invalid YAML"
+        line = mark.line + 1 if mark else None
+        yield line, Problem(file=label, line=line, message=f"invalid YAML: {reason}")
+    except yaml.YAMLError as exc:
+        yield None, Problem(file=label, message=f"cannot read file: {exc}")
+
+
+def location_targets(location: EntityDoc) -> list[str]:
+    """A Location's `target` and `targets`, in that order."""
+    spec = location.spec
+    return [str(t) for t in list(spec.get("targets") or []) + ([spec["target"]] if spec.get("target") else [])]
+
+
+def is_file_target(location: EntityDoc, target: str) -> bool:
+    """Whether a target names a file next to the Location (followed) rather than a URL (not followed)."""
+    return "://" not in target and location.spec.get("type", "file") in ("file", None)
+
+
+class EntityCollector:
+    """Entities gathered from many files: the first definition of a ref wins, later ones are reported."""
+
+    def __init__(self) -> None:
+        self.entities: dict[str, EntityDoc] = {}
+        self.problems: list[Problem] = []
+
+    def add(self, parsed: EntityDoc | Problem, file: str, line: int | None) -> EntityDoc | None:
+        """Keep an entity read at `file:line` (returned, so the caller can follow a Location) or record why not."""
+        if isinstance(parsed, Problem):
+            self.problems.append(parsed)
+            return None
+        first = self.entities.get(parsed.ref)
+        if first is not None:
+            self.problems.append(
+                Problem(file=file, line=line, entity=parsed.ref, message=f"duplicate entity, already defined at {first.location}; skipped")
+            )
+            return None
+        self.entities[parsed.ref] = parsed
+        for message in spec_warnings(parsed):
+            self.problems.append(Problem(severity="warning", file=file, line=line, entity=parsed.ref, message=message))
+        return parsed
 
 
 class BackstageSource:
@@ -65,7 +122,7 @@ class BackstageSource:
             loader.load_file(file)
             if self.progress:
                 self.progress(index, len(files))
-        return Snapshot(entities=list(loader.entities.values()), problems=loader.problems)
+        return Snapshot(entities=list(loader.collected.entities.values()), problems=loader.collected.problems)
 
 
 def _is_catalog_file(path: Path) -> bool:
@@ -73,12 +130,11 @@ def _is_catalog_file(path: Path) -> bool:
 
 
 class _CatalogLoader:
-    """Accumulates entities across files, following Locations and reporting problems."""
+    """Reads files from disk into a collector, following Locations."""
 
     def __init__(self, max_file_bytes: int) -> None:
         self.max_file_bytes = max_file_bytes
-        self.entities: dict[str, EntityDoc] = {}
-        self.problems: list[Problem] = []
+        self.collected = EntityCollector()
         self._seen_files: set[Path] = set()
 
     def load_file(self, file: Path, *, referenced_from: str | None = None) -> None:
@@ -87,50 +143,30 @@ class _CatalogLoader:
             return
         self._seen_files.add(file)
         shown = str(file)
+        problems = self.collected.problems
         if not file.is_file():
-            self.problems.append(Problem(file=referenced_from, message=f"location target {shown} does not exist"))
+            problems.append(Problem(file=referenced_from, message=f"location target {shown} does not exist"))
             return
         size = file.stat().st_size
         if size > self.max_file_bytes:
-            self.problems.append(
+            problems.append(
                 Problem(file=shown, message=f"file is {size / 1048576:.1f} MiB, over the {self.max_file_bytes / 1048576:.0f} MiB limit; skipped")
             )
             return
         try:
-            for line, raw in read_documents(file):
-                if raw is not None:
-                    self._add(_json_safe(raw), shown, line)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            reason = exc.problem or exc.context or "invalid YAML"
-            self.problems.append(Problem(file=shown, line=mark.line + 1 if mark else None, message=f"invalid YAML: {reason}"))
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
-            self.problems.append(Problem(file=shown, message=f"cannot read file: {exc}"))
-
-    def _add(self, raw: Any, file: str, line: int) -> None:
-        parsed = parse_entity(raw, file=file, line=line)
-        if isinstance(parsed, Problem):
-            self.problems.append(parsed)
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(file=shown, message=f"cannot read file: {exc}"))
             return
-        first = self.entities.get(parsed.ref)
-        if first is not None:
-            self.problems.append(
-                Problem(file=file, line=line, entity=parsed.ref, message=f"duplicate entity, already defined at {first.location}; skipped")
-            )
-            return
-        self.entities[parsed.ref] = parsed
-        for message in spec_warnings(parsed):
-            self.problems.append(Problem(severity="warning", file=file, line=line, entity=parsed.ref, message=message))
-        if parsed.kind == "location":
-            self._follow(parsed, Path(file).parent, f"{file}:{line}")
+        for line, parsed in parse_documents(text, shown):
+            kept = self.collected.add(parsed, shown, line)
+            if kept is not None and kept.kind == "location":
+                self._follow(kept, file.parent, f"{shown}:{line}")
 
     def _follow(self, location: EntityDoc, base: Path, where: str) -> None:
-        spec = location.spec
-        targets = list(spec.get("targets") or []) + ([spec["target"]] if spec.get("target") else [])
-        for target in targets:
-            text = str(target)
-            if "://" in text or spec.get("type", "file") not in ("file", None):
-                self.problems.append(Problem(severity="warning", file=where, entity=location.ref, message=f"target {text} is not a local file; not followed"))
+        for text in location_targets(location):
+            if not is_file_target(location, text):
+                self.collected.problems.append(Problem(severity="warning", file=where, entity=location.ref, message=f"target {text} is not a local file; not followed"))
                 continue
             path = base / text.removeprefix("file:")
             if any(ch in text for ch in "*?["):

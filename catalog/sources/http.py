@@ -21,18 +21,40 @@ RetryDelay = Callable[[httpx.Response, int], float | None]
 def default_retry_delay(response: httpx.Response, attempt: int) -> float | None:
     """Seconds to wait before retrying this response, or None when it is final."""
     if response.status_code == 429:
-        return _retry_after(response) or 2.0**attempt
+        return retry_after(response) or 2.0**attempt
     if response.status_code >= 500:
         return 2.0**attempt * 0.5
     return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """The `Retry-After` header in seconds, when the server sent a usable one."""
     value = response.headers.get("retry-after")
     try:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+class HttpStatusError(SourceError):
+    """A final answer the caller cannot use (403 without rate-limit signals, 409, ...).
+
+    Raised by helpers that know which statuses are normal; a source decides whether it fails the
+    whole run or one item of it.
+    """
+
+    def __init__(self, source: str, url: str, response: httpx.Response) -> None:
+        self.status = response.status_code
+        super().__init__(f"{source}: {url} answered HTTP {self.status}: {_message(response)}")
+
+
+def _message(response: httpx.Response) -> str:
+    """The API's own error message when it sent one (GitHub: `{"message": ...}`), else the reason."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase
+    return str(body.get("message") or response.reason_phrase) if isinstance(body, dict) else response.reason_phrase
 
 
 class ApiClient:
@@ -70,7 +92,12 @@ class ApiClient:
             delay = self.retry_delay(response, attempt)
             if delay is None:
                 return response
-            if attempt == self.max_retries or delay > self.max_wait:
+            if delay > self.max_wait:
+                raise SourceError(
+                    f"{self.name}: {url} answered HTTP {response.status_code} and asks to wait {delay:.0f} s, "
+                    f"more than {self.max_wait:.0f} s; stopping without changes"
+                )
+            if attempt == self.max_retries:
                 raise SourceError(f"{self.name}: {url} answered HTTP {response.status_code} after {attempt + 1} tries; stopping without changes")
             self.sleep(delay)
         raise AssertionError("unreachable")

@@ -97,6 +97,7 @@ class _Repo:
     archived: bool
     default_branch: str
     files: dict[str, bytes]
+    fork: bool = False
     created_at: str = field(default_factory=_now)
     pushed_at: str = field(default_factory=_now)
 
@@ -145,8 +146,15 @@ class FakeGitHub(FakeHTTPServer):
         archived: bool = False,
         default_branch: str = "main",
         files: Mapping[str, str] | None = None,
+        pushed_at: str | None = None,
+        fork: bool = False,
     ) -> None:
-        """Create a repository, or replace one of the same name (keeping its id)."""
+        """Create a repository, or replace one of the same name (keeping its id).
+
+        ``pushed_at`` (``2024-01-02T03:04:05Z``; default now) lets a test say when the last push
+        happened, e.g. long before a sync, as clients may skip re-reading repositories by it.
+        ``fork`` marks a fork, which org sync clients usually leave out.
+        """
         with self._lock:
             self._put_repo(
                 name,
@@ -157,6 +165,10 @@ class FakeGitHub(FakeHTTPServer):
                 default_branch,
                 files,
             )
+            repo = self._repos[name.lower()]
+            repo.fork = fork
+            if pushed_at is not None:
+                repo.pushed_at = pushed_at
 
     def bulk_add_repos(
         self,
@@ -336,6 +348,7 @@ class FakeGitHub(FakeHTTPServer):
             default_branch=repo.default_branch,
             topics=list(repo.topics),
             archived=repo.archived,
+            fork=repo.fork,
             created_at=repo.created_at,
             pushed_at=repo.pushed_at,
             updated_at=repo.pushed_at,

@@ -144,6 +144,7 @@ class FakePagerDuty(FakeHTTPServer):
         rate_limit: int = 960,
         rate_limit_remaining: int | None = None,
         rate_limit_reset: int = 60,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__()
         self.token = token
@@ -153,6 +154,7 @@ class FakePagerDuty(FakeHTTPServer):
             rate_limit if rate_limit_remaining is None else rate_limit_remaining
         )
         self.rate_limit_reset = rate_limit_reset
+        self.clock = clock  # "now" for /oncalls windows; tests pin it instead of racing the wall clock
         self._services: dict[str, _Service] = {}
         self._teams: dict[str, _Team] = {}
         self._users: dict[str, _User] = {}
@@ -498,7 +500,7 @@ class FakePagerDuty(FakeHTTPServer):
 
     def _current_oncalls(self, request: RecordedRequest) -> list[_OnCall]:
         """Entries covering now, narrowed by the ``[]`` filters and ``earliest=true``."""
-        now = datetime.now(UTC)
+        now = self.clock()
         filters: dict[str, Callable[[_OnCall], str | None]] = {
             "escalation_policy_ids[]": lambda o: o.escalation_policy_id,
             "schedule_ids[]": lambda o: o.schedule_id,

@@ -14,6 +14,8 @@ these are accepted and merged into ``Call.params``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import threading
 from collections import deque
@@ -164,6 +166,7 @@ class FakeSlackAPI:
             "views.push": self._view,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
+            "users.list": self._users_list,
             "usergroups.list": self._usergroups_list,
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
@@ -244,7 +247,7 @@ class FakeSlackAPI:
     def add_user(
         self, id: str, email: str | None, name: str | None = None, is_bot: bool = False
     ) -> JSONDict:
-        """Register a user for ``users.info`` / ``users.lookupByEmail``; returns its user object."""
+        """Register a user for ``users.info`` / ``users.lookupByEmail`` / ``users.list``; returns it."""
         name = name or (email.split("@")[0] if email else id.lower())
         profile: JSONDict = {"real_name": name, "display_name": name}
         if email is not None:
@@ -471,6 +474,23 @@ class FakeSlackAPI:
             if str(user["profile"].get("email", "")).lower() == email:
                 return {"ok": True, "user": user}
         return {"ok": False, "error": "users_not_found"}
+
+    def _users_list(self, params: JSONDict) -> JSONDict:
+        """Registered users in order, paged like Slack: opaque ``cursor``, ``next_cursor`` "" at the end."""
+        try:
+            start = int(base64.b64decode(str(params["cursor"])).decode().removeprefix("user:")) if params.get("cursor") else 0
+        except (ValueError, binascii.Error):
+            return {"ok": False, "error": "invalid_cursor"}
+        users = list(self._users.values())
+        limit = int(params.get("limit") or 0) or len(users)
+        end = start + limit
+        next_cursor = base64.b64encode(f"user:{end}".encode()).decode() if end < len(users) else ""
+        return {
+            "ok": True,
+            "members": users[start:end],
+            "cache_ts": _TS_BASE_SECONDS,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     def _usergroups_list(self, params: JSONDict) -> JSONDict:
         include_users = _truthy(params.get("include_users"))

@@ -1,0 +1,57 @@
+"""The one error handler: a short apology with an error id for the person, details for the logs.
+
+Listeners never catch exceptions themselves. Logs carry the error id, what kind of request
+failed and the traceback, never the request body (it holds Slack's verification token and
+people's messages) and never credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import BoltRequest, Respond
+from slack_sdk import WebClient
+
+log = logging.getLogger(__name__)
+
+APOLOGY = (
+    ":warning: Sorry, something went wrong on my side and I could not answer. "
+    "If it keeps happening, tell the Wayfinder maintainers error id `{error_id}`."
+)
+
+
+def handle_error(error: Exception, body: dict[str, Any], request: BoltRequest, client: WebClient, respond: Respond | None) -> None:
+    error_id = uuid.uuid4().hex[:12]
+    log.error("error %s while handling %s", error_id, describe(body), exc_info=error)
+    if request.headers.get("x-slack-retry-num"):
+        return  # the first delivery of this event already apologised
+    try:
+        _apologise(APOLOGY.format(error_id=error_id), body, client, respond)
+    except Exception:  # an apology that cannot be delivered must not hide the original error
+        log.exception("could not deliver the apology for error %s", error_id)
+
+
+def describe(body: dict[str, Any]) -> str:
+    """What was being handled, in ids only: enough to find it, nothing private."""
+    event = body.get("event") or {}
+    action = (body.get("actions") or [{}])[0]
+    view = body.get("view") or {}
+    what = event.get("type") or body.get("command") or action.get("action_id") or body.get("callback_id") or view.get("callback_id")
+    user, team = body.get("user"), body.get("team")
+    user_id = user.get("id") if isinstance(user, dict) else body.get("user_id") or event.get("user")
+    team_id = team.get("id") if isinstance(team, dict) else body.get("team_id")
+    return f"{body.get('type', 'command')}:{what} team={team_id} user={user_id}"
+
+
+def _apologise(text: str, body: dict[str, Any], client: WebClient, respond: Respond | None) -> None:
+    """Where the person is looking: the ephemeral reply, the question's thread, or their DM."""
+    event = body.get("event") or {}
+    if respond is not None and body.get("response_url"):
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    elif event.get("type") in ("app_mention", "message") and event.get("channel"):
+        thread_ts = event.get("thread_ts") or (event.get("ts") if event["type"] == "app_mention" else None)
+        client.chat_postMessage(channel=event["channel"], thread_ts=thread_ts, text=text)
+    elif body.get("type") == "view_submission":
+        client.chat_postMessage(channel=body["user"]["id"], text=text)

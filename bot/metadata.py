@@ -1,0 +1,56 @@
+"""Typed button values: what a click needs to act without any server-side state.
+
+Each model serialises with `model_dump_json()` and parses with `model_validate_json()`. Slack
+caps a button value at 2000 characters, so the question, the only unbounded field, is cut to fit.
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+VALUE_LIMIT = 2000
+
+
+class ButtonValue(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # old buttons in old messages keep working
+
+    question: str
+
+    @model_validator(mode="after")
+    def _fit(self) -> Self:
+        """Keep the longest prefix of `question` that fits; JSON escapes make the size non-linear."""
+        if self._fits():
+            return self
+        full, lo, hi = self.question, 0, len(self.question)
+        while lo < hi:  # binary search on the prefix length
+            mid = (lo + hi + 1) // 2
+            self.question = full[:mid] + "…"
+            lo, hi = (mid, hi) if self._fits() else (lo, mid - 1)
+        self.question = full[:lo] + "…"
+        if not self._fits():
+            raise ValueError(f"{type(self).__name__} does not fit in {VALUE_LIMIT} characters")
+        return self
+
+    def _fits(self) -> bool:
+        return len(self.model_dump_json()) <= VALUE_LIMIT
+
+
+class AskValue(ButtonValue):
+    """A question to answer when clicked: about `ref` with `intent` ("Did you mean …?"), or as typed when `ref` is None."""
+
+    ref: str | None = None
+    intent: str
+
+
+class FeedbackValue(ButtonValue):
+    """A 👍/👎 on the answer to `question`."""
+
+    intent: str
+    ref: str | None = None
+    helpful: bool
+
+
+class ShareValue(ButtonValue):
+    """Post the answer to `question` in the channel."""

@@ -1,0 +1,42 @@
+"""A real Wayfinder HTTP server (uvicorn on a free port) in front of a fake Slack Web API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from bot.server import SlackCredentials
+from catalog.config import Config
+from catalog.core import Catalog
+from tests.e2e.harness import Wayfinder, start_wayfinder
+from tests.fakes.slack_api import FakeSlackAPI
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlackAPI]:
+    with FakeSlackAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def start(fake_slack: FakeSlackAPI, make_catalog: Callable[[Config], Catalog]) -> Iterator[Callable[..., Wayfinder]]:
+    """Start servers on any catalog (several may share one database, like replicas); all stop after the test.
+
+    Requesting `make_catalog` first makes pytest stop the servers before the databases go away.
+    """
+    running: list[Wayfinder] = []
+
+    def start_one(catalog: Catalog, slack: SlackCredentials | None = None) -> Wayfinder:
+        running.append(start_wayfinder(catalog, fake_slack, slack))
+        return running[-1]
+
+    yield start_one
+    for wayfinder in running:
+        wayfinder.close()
+
+
+@pytest.fixture
+def wayfinder(start: Callable[..., Wayfinder], example_catalog: Catalog) -> Wayfinder:
+    """Wayfinder serving the Northwind example organisation."""
+    return start(example_catalog)

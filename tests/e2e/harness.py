@@ -1,0 +1,190 @@
+"""Driving a real Wayfinder HTTP server the way Slack does: signed requests, recorded payload shapes.
+
+Used by the e2e tests and by `benchmarks/bench_slack.py`, so both measure the same path:
+uvicorn -> FastAPI -> Bolt -> listeners -> the fake Slack Web API.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from slack_sdk.signature import SignatureVerifier
+
+from bot.server import SlackCredentials, build_slack, create_http_app
+from bot.services import Services
+from catalog.core import Catalog
+from tests.conftest import FIXTURES
+from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_ID, FakeSlackAPI
+
+SIGNING_SECRET = "e2e-signing-secret"
+BOT_TOKEN = "xoxb-e2e-0000-very-secret-token"  # distinctive, so a leak into logs is easy to spot
+PUBLIC_URL = "http://wayfinder.test:3000"
+USER_ID = "U0ASKER"
+CHANNEL_ID = "C0GENERAL"
+SLACK_FIXTURES = FIXTURES / "slack"
+
+
+def credentials(fake: FakeSlackAPI) -> SlackCredentials:
+    return SlackCredentials(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=fake.url)
+
+
+def signed_headers(body: str, content_type: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends: `v0=` HMAC-SHA256 over `v0:{ts}:{body}` (SLACK-FACTS §1.1)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
+
+
+def _fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((SLACK_FIXTURES / name).read_text(encoding="utf-8"))
+    return data
+
+
+def event_envelope(event: dict[str, Any], *, event_id: str) -> dict[str, Any]:
+    """The recorded `event_callback` envelope with our team and app, carrying `event`."""
+    body = _fixture("events-api-app_mention.json")
+    body.update(team_id=TEAM_ID, api_app_id=APP_ID, event_id=event_id, event_time=int(time.time()), authed_users=[BOT_USER_ID])
+    body.pop("enterprise_id", None)
+    body["event"] = {"team": TEAM_ID, "event_ts": event.get("ts", "1700000000.000001"), **event}
+    return body
+
+
+def mention(text: str, *, ts: str, channel: str = CHANNEL_ID, user: str = USER_ID, **extra: Any) -> dict[str, Any]:
+    return {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts, "channel": channel, **extra}
+
+
+def command_body(text: str, *, response_url: str, command: str = "/wayfinder") -> str:
+    """The recorded slash-command form body, with our command, text and response_url."""
+    fields = dict(parse_qsl((SLACK_FIXTURES / "slash-command-form-body.txt").read_text(encoding="utf-8")))
+    fields.update(
+        team_id=TEAM_ID, channel_id=CHANNEL_ID, user_id=USER_ID, command=command, text=text,
+        response_url=response_url, trigger_id="1111.2222.trigger", api_app_id=APP_ID,
+    )  # fmt: skip
+    for key in ("enterprise_id", "enterprise_name"):
+        fields.pop(key, None)
+    return urlencode(fields)
+
+
+def block_action(action_id: str, value: str, *, response_url: str, ephemeral: bool = False, **extra: Any) -> dict[str, Any]:
+    """A recorded `block_actions` payload clicking `action_id` with `value`."""
+    payload = _fixture("interactivity-block_actions.json")
+    payload.update(api_app_id=APP_ID, response_url=response_url, **extra)
+    payload["user"] = {**payload["user"], "id": USER_ID, "team_id": TEAM_ID}
+    payload["team"] = {"id": TEAM_ID, "domain": "wayfinder-test"}
+    payload["channel"] = {"id": CHANNEL_ID, "name": "general"}
+    payload["container"] = {**payload["container"], "channel_id": CHANNEL_ID, "is_ephemeral": ephemeral}
+    payload["actions"] = [{**payload["actions"][0], "action_id": action_id, "block_id": "b1", "value": value}]
+    return payload
+
+
+def message_shortcut(callback_id: str, message_text: str, *, response_url: str) -> dict[str, Any]:
+    """A `message_action` payload; no recorded fixture, so it reuses the block_actions identities."""
+    base = block_action("unused", "", response_url=response_url)
+    return {
+        "type": "message_action", "callback_id": callback_id, "token": base["token"], "action_ts": "1700000000.1",
+        "team": base["team"], "user": base["user"], "channel": base["channel"], "trigger_id": base["trigger_id"],
+        "response_url": response_url, "message_ts": "1700000000.000100",
+        "message": {"type": "message", "user": "U0AUTHOR", "text": message_text, "ts": "1700000000.000100"},
+    }  # fmt: skip
+
+
+def view_submission(callback_id: str, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    payload = _fixture("interactivity-view_submission.json")
+    payload["user"] = {**payload["user"], "id": USER_ID, "team_id": TEAM_ID}
+    payload["team"] = {"id": TEAM_ID, "domain": "wayfinder-test"}
+    payload["view"] = {**payload["view"], "callback_id": callback_id, "state": {"values": values}, "private_metadata": ""}
+    return payload
+
+
+def interaction_body(payload: dict[str, Any]) -> str:
+    return "payload=" + quote(json.dumps(payload))
+
+
+def find_elements(blocks: list[dict[str, Any]], action_id: str) -> list[dict[str, Any]]:
+    """Every interactive element (or feedback button) with `action_id`, wherever it sits in `blocks`."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("action_id") == action_id:
+                found.append(node)
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(blocks)
+    return found
+
+
+class ServerThread:
+    """uvicorn serving `api` on a free 127.0.0.1 port from a daemon thread, until `stop()`."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, name="wayfinder-http", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:  # uvicorn offers no startup event to wait on
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the Wayfinder HTTP server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+@dataclass
+class Wayfinder:
+    """A running server under test and a client that talks to it as Slack would."""
+
+    services: Services
+    fake: FakeSlackAPI
+    server: ServerThread
+    http: httpx.Client
+
+    def close(self) -> None:
+        self.http.close()
+        self.server.stop()
+
+    def post(self, body: str, content_type: str, *, headers: dict[str, str] | None = None, **sign: Any) -> httpx.Response:
+        return self.http.post("/slack/events", content=body, headers={**signed_headers(body, content_type, **sign), **(headers or {})})
+
+    def event(self, event: dict[str, Any], *, event_id: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.post(json.dumps(event_envelope(event, event_id=event_id)), "application/json", headers=headers)
+
+    def command(self, text: str, *, response_url: str) -> httpx.Response:
+        return self.post(command_body(text, response_url=response_url), "application/x-www-form-urlencoded")
+
+    def interact(self, payload: dict[str, Any]) -> httpx.Response:
+        return self.post(interaction_body(payload), "application/x-www-form-urlencoded")
+
+
+def start_wayfinder(catalog: Catalog, fake: FakeSlackAPI, slack: SlackCredentials | None = None) -> Wayfinder:
+    """The production composition (`wayfinder serve` in HTTP mode) on a free port."""
+    slack = credentials(fake) if slack is None else slack
+    services = Services(catalog=catalog, public_url=PUBLIC_URL)
+    api = create_http_app(services, slack=build_slack(services, slack), missing=slack.missing(socket_mode=False))
+    server = ServerThread(api).start()
+    return Wayfinder(services, fake, server, httpx.Client(base_url=server.url, timeout=10))

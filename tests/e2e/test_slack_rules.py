@@ -1,0 +1,135 @@
+"""Slack's rules over real HTTP: signatures, retries, rate limits, failures, text safety, no credentials."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.server import SlackCredentials
+from catalog.config import Config
+from catalog.core import Catalog
+from catalog.models import SeenEvent
+from tests.e2e.harness import BOT_TOKEN, CHANNEL_ID, Wayfinder, mention
+from tests.fakes.slack_api import FakeSlackAPI
+
+
+@pytest.mark.parametrize("tamper", ["signature", "secret", "stale", "future"])
+def test_unverifiable_requests_get_401_and_do_nothing(wayfinder: Wayfinder, tamper: str) -> None:
+    body = json.dumps({"type": "event_callback", "event_id": "EvBad", "event": mention("who owns payments-service", ts="1.1")})
+    sign = {
+        "signature": {},
+        "secret": {"secret": "not-the-signing-secret"},
+        "stale": {"timestamp": int(time.time()) - 301},
+        "future": {"timestamp": int(time.time()) + 301},
+    }[tamper]
+    headers = {"X-Slack-Signature": "v0=" + "0" * 64} if tamper == "signature" else None
+
+    resp = wayfinder.post(body, "application/json", headers=headers, **sign)
+
+    assert resp.status_code == 401
+    with wayfinder.services.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(SeenEvent)) == 0
+    wayfinder.event(mention("who owns ledger-db", ts="1.2"), event_id="EvGood")  # a valid request still works
+    assert [c.params["thread_ts"] for c in wayfinder.fake.wait_for("chat.postMessage")] == ["1.2"]
+
+
+def test_a_retried_event_is_answered_once_even_by_another_replica(
+    wayfinder: Wayfinder, start: Callable[..., Wayfinder], make_catalog: Callable[[Config], Catalog], example_catalog: Catalog
+) -> None:
+    event = mention("who owns payments-service?", ts="1700000010.000100")
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert wayfinder.event(event, event_id="EvOnce").status_code == 200
+    wayfinder.fake.wait_for("chat.postMessage")
+
+    assert wayfinder.event(event, event_id="EvOnce", headers=retry).status_code == 200
+    restarted = start(make_catalog(example_catalog.config))  # a new process on the same database
+    assert restarted.event(event, event_id="EvOnce", headers={**retry, "X-Slack-Retry-Num": "2"}).status_code == 200
+    restarted.event(mention("who owns ledger-db?", ts="1700000010.000200"), event_id="EvNext")  # proves the replica answers
+
+    posts = wayfinder.fake.wait_for("chat.postMessage", count=2)
+    assert [p.params["thread_ts"] for p in posts] == ["1700000010.000100", "1700000010.000200"]
+
+
+def test_rate_limited_post_is_retried_after_retry_after(wayfinder: Wayfinder) -> None:
+    wayfinder.fake.fail_next("chat.postMessage", 429, retry_after=1)
+
+    wayfinder.event(mention("who owns payments-service?", ts="1700000011.000100"), event_id="Ev429")
+
+    limited, posted = wayfinder.fake.wait_for("chat.postMessage", count=2, timeout=10)
+    assert limited.params["blocks"] == posted.params["blocks"]
+    assert len(wayfinder.fake.calls("chat.postMessage")) == 2  # no apology: the retry succeeded
+
+
+def test_a_failing_handler_apologises_with_an_error_id_and_logs_no_token(wayfinder: Wayfinder, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    wayfinder.fake.fail_next("chat.postMessage", 200, error="invalid_blocks")
+
+    wayfinder.event(mention("who owns payments-service?", ts="1700000012.000100"), event_id="EvFail")
+
+    failed, apology = wayfinder.fake.wait_for("chat.postMessage", count=2)
+    assert (apology.params["channel"], apology.params["thread_ts"]) == (CHANNEL_ID, "1700000012.000100")
+    error_id = re.search(r"error id `([0-9a-f]{12})`", apology.params["text"])
+    assert error_id, apology.params["text"]
+    logged = [r for r in caplog.records if error_id.group(1) in r.getMessage()]
+    assert logged and logged[0].exc_info and "invalid_blocks" in caplog.text
+    assert BOT_TOKEN not in caplog.text and "e2e-signing-secret" not in caplog.text
+
+
+def test_catalog_text_cannot_ping_or_spoof_links(
+    start: Callable[..., Wayfinder], write_config: Callable[[str], Config], make_catalog: Callable[[Config], Catalog], tmp_path: Path
+) -> None:
+    evil = "<!channel> <https://evil.example|docs> <@U0VICTIM> & <!here>"
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "all.yaml").write_text(
+        f"""apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {{name: red-team, title: {json.dumps(evil)}, description: {json.dumps(evil)}}}
+spec: {{type: team, children: [], profile: {{displayName: {json.dumps(evil)}, email: red@example.com}}}}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: evil-service
+  description: {json.dumps(evil)}
+  links: [{{url: "https://evil.example/runbook", title: {json.dumps(evil)}}}]
+spec: {{type: service, lifecycle: {json.dumps(evil)}, owner: red-team}}
+""",
+        encoding="utf-8",
+    )
+    catalog = make_catalog(write_config("sources:\n  - name: evil\n    type: backstage\n    path: catalog\n"))
+    assert all(r.ok for r in catalog.sync())
+    wayfinder = start(catalog)
+
+    wayfinder.event(mention("who owns evil-service?", ts="1700000013.000100"), event_id="EvEvil")
+
+    [call] = wayfinder.fake.wait_for("chat.postMessage")
+    posted = json.dumps([call.params["text"], call.params["blocks"]])
+    for control in ("<!channel>", "<!here>", "<@U0VICTIM>", "<https://evil.example|docs>"):
+        assert control not in posted
+    assert "&lt;!channel&gt;" in posted and "&amp;" in posted
+
+
+def test_healthz_reports_liveness_database_and_slack_mode(wayfinder: Wayfinder) -> None:
+    resp = wayfinder.http.get("/healthz")
+
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok", "database": "ok", "slack": "http"}
+
+
+def test_without_credentials_health_works_and_slack_says_what_is_missing(
+    start: Callable[..., Wayfinder], example_catalog: Catalog, fake_slack: FakeSlackAPI
+) -> None:
+    wayfinder = start(example_catalog, SlackCredentials(api_url=fake_slack.url))
+
+    assert wayfinder.http.get("/healthz").json() == {"status": "ok", "database": "ok", "slack": "disabled"}
+    resp = wayfinder.event(mention("who owns payments-service?", ts="1.1"), event_id="EvOff")
+    assert resp.status_code == 503
+    assert resp.json()["error"] == "slack_unavailable" and "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in resp.json()["message"]
+    assert fake_slack.calls() == []

@@ -1,0 +1,87 @@
+"""Small read helpers for catalog tests: what is in the database, as a user of the catalog sees it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import select
+
+from catalog.config import Config, load_config
+from catalog.core import Catalog
+from catalog.models import CatalogState, Entity, Relation, SyncRun
+from catalog.queries import related_refs
+
+
+def backstage_config(tmp_dir: Path, sources: dict[str, Path], name: str = "wayfinder.yaml") -> Config:
+    """A config file with one Backstage source per entry (name -> path), written into `tmp_dir`."""
+    body = "sources:\n" + "".join(f"  - name: {n}\n    type: backstage\n    path: {p}\n" for n, p in sources.items())
+    path = tmp_dir / name
+    path.write_text(body, encoding="utf-8")
+    return load_config(path)
+
+
+def active_refs(catalog: Catalog, source: str | None = None) -> set[str]:
+    with catalog.session() as s:
+        q = select(Entity.ref).where(Entity.retired_at.is_(None))  # type: ignore[union-attr]
+        if source:
+            q = q.where(Entity.source == source)
+        return set(s.scalars(q))
+
+
+def kind_counts(catalog: Catalog) -> Counter[str]:
+    with catalog.session() as s:
+        return Counter(s.scalars(select(Entity.kind).where(Entity.retired_at.is_(None))))  # type: ignore[union-attr]
+
+
+def rows(catalog: Catalog, source: str | None = None) -> dict[str, Entity]:
+    """Every entity row (retired too), keyed by ref (or `source|ref` when no source is given)."""
+    with catalog.session() as s:
+        q = select(Entity)
+        if source:
+            q = q.where(Entity.source == source)
+        found = list(s.scalars(q))
+    return {e.ref if source else f"{e.source}|{e.ref}": e for e in found}
+
+
+def related(catalog: Catalog, ref: str, rel: str) -> set[str]:
+    with catalog.session() as s:
+        return {target for _, target in related_refs(s, ref, [rel])}
+
+
+def relation_triples(catalog: Catalog) -> set[tuple[str, str, str]]:
+    with catalog.session() as s:
+        return {(a, t, b) for a, t, b in s.execute(select(Relation.subject_ref, Relation.type, Relation.target_ref))}
+
+
+def generation(catalog: Catalog) -> int:
+    with catalog.session() as s:
+        return s.scalar(select(CatalogState.generation).where(CatalogState.id == 1)) or 0
+
+
+def sync_runs(catalog: Catalog, source: str | None = None) -> list[SyncRun]:
+    with catalog.session() as s:
+        q = select(SyncRun).order_by(SyncRun.id)  # type: ignore[arg-type]
+        if source:
+            q = q.where(SyncRun.source == source)
+        return list(s.scalars(q))
+
+
+ENTITY = """\
+apiVersion: backstage.io/v1alpha1
+kind: {kind}
+metadata:
+  name: {name}
+spec:
+{spec}
+"""
+
+
+def component(name: str, owner: str = "team-a", extra: str = "") -> str:
+    """One Component document (YAML), owned by `owner`, with optional extra spec lines."""
+    spec = f"  type: service\n  lifecycle: production\n  owner: {owner}\n" + extra
+    return ENTITY.format(kind="Component", name=name, spec=spec.rstrip("\n"))
+
+
+def group(name: str, extra: str = "") -> str:
+    return ENTITY.format(kind="Group", name=name, spec=("  type: team\n  children: []\n" + extra).rstrip("\n"))

@@ -1,0 +1,168 @@
+"""`POST /webhooks/github`: a signed push to a default branch resyncs that one repository at once.
+
+Why: a merged `catalog-info.yaml` change should show up in answers within seconds, not at the next
+scheduled sync; and since anyone can POST to the URL, an unsigned or wrongly signed delivery
+must change nothing, and a resync of one repository must never retire another's entities.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from bot.server import create_http_app
+from bot.services import Services
+from catalog.config import Config
+from catalog.core import Catalog
+from catalog.models import SourceState, SyncRun
+from catalog.webhooks import handle_github_push
+from tests.fakes.github_api import FakeGitHub, webhook_signature
+from tests.helpers import active_refs, rows
+from tests.test_github_source import TOKEN, component, entity, github_yaml, state, sync
+
+SECRET = "whsec-wayfinder-test"
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(org="acme", token=TOKEN) as fake:
+        fake.add_repo("payments", files={"catalog-info.yaml": component("payments-api") + "---\n" + component("payments-worker")})
+        fake.add_repo("ledger", files={".github/CODEOWNERS": "* @acme/ledger-team\n"})
+        fake.add_repo("search", files={"catalog-info.yaml": component("search-api", owner="team-search")})
+        yield fake
+
+
+@pytest.fixture
+def catalog(
+    github: FakeGitHub, write_config: Callable[[str], Config], make_catalog: Callable[[Config], Catalog], monkeypatch: pytest.MonkeyPatch
+) -> Catalog:
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", SECRET)
+    catalog = make_catalog(write_config("sources:\n" + github_yaml(github.url, webhook_secret="${GITHUB_WEBHOOK_SECRET}")))
+    assert sync(catalog).ok
+    return catalog
+
+
+def push(github: FakeGitHub, repo: str, *, ref: str = "refs/heads/main") -> bytes:
+    """A push event body with the repository object GitHub would send (epoch `pushed_at`, as pushes carry)."""
+    listed = httpx.get(f"{github.url}/orgs/acme/repos", params={"per_page": 100}, headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    repository = next(r for r in listed if r["name"] == repo)
+    repository["pushed_at"] = int(time.time())
+    return json.dumps({"ref": ref, "before": "0" * 40, "after": "1" * 40, "repository": repository, "pusher": {"name": "octocat"}}).encode()
+
+
+def runs(catalog: Catalog) -> int:
+    with catalog.session() as session:
+        return session.scalar(select(func.count()).select_from(SyncRun)) or 0
+
+
+@pytest.mark.parametrize("signature", [None, "", "sha256=" + "0" * 64, "sha1=abc", "wrong-secret"])
+def test_missing_or_bad_signature_is_refused_and_changes_nothing(github: FakeGitHub, catalog: Catalog, signature: str | None) -> None:
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="changed"))
+    body = push(github, "payments")
+    before, run_count, requests = state(catalog), runs(catalog), github.requests
+    if signature == "wrong-secret":
+        signature = webhook_signature("not-the-secret", body)
+
+    result = handle_github_push(catalog, body, signature, "push")
+
+    assert result.status == 401
+    assert (state(catalog), runs(catalog), github.requests) == (before, run_count, requests)
+
+
+def test_a_signature_over_other_bytes_is_refused(github: FakeGitHub, catalog: Catalog) -> None:
+    body = push(github, "payments")
+    tampered = body.replace(b'"refs/heads/main"', b'"refs/heads/main" ')
+    assert handle_github_push(catalog, tampered, webhook_signature(SECRET, body), "push").status == 401
+
+
+def test_push_changing_catalog_info_updates_that_repository_at_once(github: FakeGitHub, catalog: Catalog) -> None:
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Now with refunds"))
+    github.remove_repo("search")  # a full sync would retire search-api; a push to payments must not
+    body = push(github, "payments")
+
+    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push")
+
+    assert (result.status, result.source, result.repository) == (200, "gh", "acme/payments")
+    assert (result.added, result.updated, result.removed) == (0, 1, 1)
+    assert entity(catalog, "component:default/payments-api").description == "Now with refunds"
+    assert active_refs(catalog, "gh") == {"component:default/payments-api", "component:default/ledger", "component:default/search-api"}
+    with catalog.session() as session:
+        run = session.get(SyncRun, result.run_id)
+        assert run is not None and (run.status, run.message) == ("ok", "partial: acme/payments")
+        source = session.get(SourceState, "gh")
+        assert source is not None and source.last_success_at is not None and source.last_success_at < run.started_at
+
+
+def test_push_rereads_codeowners_of_an_inferred_component(github: FakeGitHub, catalog: Catalog) -> None:
+    github.set_file("ledger", ".github/CODEOWNERS", "* @acme/finance\n")
+    body = push(github, "ledger")
+    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push")
+    assert (result.status, result.updated) == (200, 1)
+    assert entity(catalog, "component:default/ledger").owner_ref == "group:default/finance"
+
+
+def test_a_pushed_descriptor_takes_over_an_inferred_component_but_not_the_reverse(github: FakeGitHub, catalog: Catalog) -> None:
+    github.set_file("search", "catalog-info.yaml", component("search-api", owner="team-search") + "---\n" + component("ledger", owner="team-books"))
+    body = push(github, "search")
+    assert handle_github_push(catalog, body, webhook_signature(SECRET, body), "push").status == 200
+    ledger = rows(catalog, "gh")["component:default/ledger"]
+    assert (ledger.owner_ref, ledger.location, ledger.precedence) == ("group:default/team-books", "github:acme/search/catalog-info.yaml:10", 100)
+
+    body = push(github, "ledger")  # the ledger repository still has no descriptor: its guess must not win back
+    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push")
+    assert result.status == 200
+    assert rows(catalog, "gh")["component:default/ledger"].location == "github:acme/search/catalog-info.yaml:10"
+    with catalog.session() as session:
+        run = session.get(SyncRun, result.run_id)
+    assert run is not None and any("already defined at github:acme/search/catalog-info.yaml:10" in e for e in run.errors)
+
+
+def test_a_push_whose_repository_cannot_be_read_fails_and_keeps_everything(github: FakeGitHub, catalog: Catalog) -> None:
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="changed"))
+    github.fail("/contents/", status=401, times=None)
+    before = state(catalog)
+    body = push(github, "payments")
+    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push")
+    assert result.status == 502 and "HTTP 401" in result.message
+    assert state(catalog) == before
+
+
+@pytest.mark.parametrize(
+    ("event", "ref", "status", "message"),
+    [
+        ("ping", "refs/heads/main", 200, "pong"),
+        ("push", "refs/heads/feature/x", 202, "ignored: refs/heads/feature/x is not the default branch main"),
+        ("issues", "refs/heads/main", 202, "ignored: only push events resync (got issues)"),
+    ],
+)
+def test_other_deliveries_change_nothing(github: FakeGitHub, catalog: Catalog, event: str, ref: str, status: int, message: str) -> None:
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="changed"))
+    body = push(github, "payments", ref=ref)
+    before, run_count = state(catalog), runs(catalog)
+    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), event)
+    assert (result.status, result.message) == (status, message)
+    assert (state(catalog), runs(catalog)) == (before, run_count)
+
+
+def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Catalog) -> None:
+    client = TestClient(create_http_app(Services(catalog=catalog), slack=None))
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Via HTTP") + "---\n" + component("payments-worker"))
+    body = push(github, "payments")
+
+    refused = client.post("/webhooks/github", content=body, headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"})
+    assert refused.status_code == 401
+    accepted = client.post(
+        "/webhooks/github",
+        content=body,
+        headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": webhook_signature(SECRET, body), "Content-Type": "application/json"},
+    )
+    assert accepted.status_code == 200
+    assert accepted.json()["message"] == "resynced acme/payments: 0 added, 1 updated, 0 removed"
+    assert entity(catalog, "component:default/payments-api").description == "Via HTTP"
