@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from catalog.oncall import NO_ONCALL_FIELDS, OnCallAnswer
+from catalog.oncall import OnCallAnswer, oncall_fields
 from catalog.views import CatalogEntity, Freshness
 
 Status = Literal["answered", "not_found", "ambiguous", "help", "unknown", "no_data"]
@@ -128,7 +128,7 @@ class Answer(BaseModel):
         elif self.intent == "where":
             data |= {"system": self.system and self.system.ref, "domain": self.domain and self.domain.ref, "parent": self.parent and self.parent.ref}
         elif self.intent == "oncall" and self.subject:
-            data |= self.oncall.fields() if self.oncall else NO_ONCALL_FIELDS
+            data |= oncall_fields(self.oncall)
             data["owner"] = self.owner.ref if self.owner else None
         elif self.intent in ("help", "unknown"):
             data["examples"] = self.examples

@@ -40,9 +40,3 @@ def hold(factory: SessionFactory, name: str, owner: str, *, until: datetime) -> 
         )
         return moved.rowcount == 1  # type: ignore[attr-defined]
 
-
-def holder(factory: SessionFactory, name: str, *, now: datetime) -> str | None:
-    """Who holds the lease on `name` at `now`, if anyone."""
-    with session_scope(factory) as session:
-        lease = session.get(JobLease, name)
-        return lease.owner if lease is not None and lease.expires_at > now and lease.owner else None

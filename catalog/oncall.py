@@ -75,7 +75,6 @@ class OnCallAnswer(BaseModel):
         return self.failing_since is not None or self.ended_at is not None
 
     def fields(self) -> dict[str, Any]:
-        """The `answer` part of `wayfinder ask --json` for the `oncall` intent."""
         data = self.model_dump(mode="json")
         return {
             "oncall": [
@@ -92,9 +91,11 @@ class OnCallAnswer(BaseModel):
         }
 
 
-NO_ONCALL_FIELDS: dict[str, Any] = {
-    "oncall": [], "as_of": None, "stale": False, "failing_since": None, "service": None, "escalation_policy": None, "source": None,
-}  # fmt: skip
+def oncall_fields(oc: OnCallAnswer | None) -> dict[str, Any]:
+    """The `answer` part of `wayfinder ask --json` for the `oncall` intent; the same keys when nothing is known."""
+    if oc is not None:
+        return oc.fields()
+    return {"oncall": [], "as_of": None, "stale": False, "failing_since": None, "service": None, "escalation_policy": None, "source": None}
 
 
 def on_call(entity: CatalogEntity, now: datetime) -> OnCallAnswer | None:

@@ -85,8 +85,12 @@ class Scheduler:
         try:
             report = self.catalog.sync([name])[0]
         finally:
-            lease.hold(factory, job_id(name), self.owner, until=slot_end)
-        log.info("sync %s: %s (+%d ~%d -%d, %d requests)", name, report.status, report.added, report.updated, report.removed, report.requests)
+            if not lease.hold(factory, job_id(name), self.owner, until=slot_end):
+                log.warning("sync %s: ran longer than %s, so another replica may have started the same run", name, RUNNING_LEASE)
+        if report.ok:
+            log.info("sync %s: ok (+%d ~%d -%d, %d requests)", name, report.added, report.updated, report.removed, report.requests)
+        else:
+            log.warning("sync %s: %s: %s", name, report.status, report.error)
         return report
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +61,89 @@ class SyncReport:
         return self.status == "ok"
 
 
+class _Derived:
+    """What the engine derives from one `EntityDoc`, kept while that object lives."""
+
+    __slots__ = ("doc", "content_hash", "problems")
+
+    def __init__(self, doc: weakref.ref[EntityDoc]) -> None:
+        self.doc = doc
+        self.content_hash: str | None = None
+        self.problems: list[Problem] | None = None
+
+
+# Sources that cache their parsed entities (the Backstage source does) hand the same `EntityDoc`
+# objects to every sync, so their content hashes and reference problems are derived once, not on
+# every resync. Keyed by object identity and dropped when the object is collected; entities are
+# never modified after parsing, so what was derived stays true.
+_DERIVED: dict[int, _Derived] = {}
+
+
+def _derived(doc: EntityDoc) -> _Derived:
+    key = id(doc)
+    found = _DERIVED.get(key)
+    if found is None or found.doc() is not doc:
+        found = _DERIVED[key] = _Derived(weakref.ref(doc, lambda ref, key=key: _forget(key, ref)))
+    return found
+
+
+def _forget(key: int, ref: weakref.ref[EntityDoc]) -> None:
+    found = _DERIVED.get(key)
+    if found is not None and found.doc is ref:
+        del _DERIVED[key]
+
+
+def _content_hash(doc: EntityDoc) -> str:
+    derived = _derived(doc)
+    if derived.content_hash is None:
+        derived.content_hash = doc.content_hash()
+    return derived.content_hash
+
+
+class _SnapshotRelations(Mapping[str, list[tuple[str, str, str]]]):
+    """`descriptor.snapshot_relations`' relations by origin ref, each derived when first read.
+
+    A resync with nothing to write never reads them; its reference problems come from `_Derived`.
+    """
+
+    def __init__(self, docs: list[EntityDoc]) -> None:
+        self._list = docs
+        self._by_ref: dict[str, EntityDoc] | None = None
+        self._triples: dict[str, list[tuple[str, str, str]]] = {}
+
+    @property
+    def _docs(self) -> dict[str, EntityDoc]:
+        if self._by_ref is None:
+            self._by_ref = {doc.ref: doc for doc in self._list}
+        return self._by_ref
+
+    def __getitem__(self, ref: str) -> list[tuple[str, str, str]]:
+        found = self._triples.get(ref)
+        if found is None:
+            found = self._triples[ref] = snapshot_relations([self._docs[ref]])[0][ref]
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._docs)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+
+def _snapshot_relations(docs: list[EntityDoc]) -> tuple[_SnapshotRelations, list[Problem]]:
+    """What `snapshot_relations(docs)` returns, computing only what no earlier sync derived."""
+    relations = _SnapshotRelations(docs)
+    problems: list[Problem] = []
+    for doc in docs:
+        derived = _derived(doc)
+        if derived.problems is None:
+            by_origin, derived.problems = snapshot_relations([doc])
+            if relations._docs[doc.ref] is doc:
+                relations._triples[doc.ref] = by_origin[doc.ref]
+        problems += derived.problems
+    return relations, problems
+
+
 def plan(desired: list[EntityDoc], existing: dict[str, tuple[int, str, bool]]) -> Plan:
     """Pure diff: `existing` maps ref -> (row id, content hash, retired)."""
     result = Plan()
@@ -69,7 +153,7 @@ def plan(desired: list[EntityDoc], existing: dict[str, tuple[int, str, bool]]) -
         row = existing.get(doc.ref)
         if row is None:
             result.add.append(doc)
-        elif row[2] or row[1] != doc.content_hash():
+        elif row[2] or row[1] != _content_hash(doc):
             result.update.append((row[0], doc))
         else:
             result.unchanged += 1
@@ -112,15 +196,16 @@ def _row(doc: EntityDoc, source: str, now: datetime) -> dict[str, Any]:
         "spec": doc.spec,
         "api_version": doc.api_version,
         "location": doc.location,
-        "content_hash": doc.content_hash(),
+        "content_hash": _content_hash(doc),
         "updated_at": now,
         "retired_at": None,
     }
 
 
 def _existing(session: Session, source: str) -> dict[str, tuple[int, str, bool]]:
-    rows = session.execute(select(Entity.ref, Entity.id, Entity.content_hash, Entity.retired_at).where(Entity.source == source))
-    return {ref: (row_id, digest, retired is not None) for ref, row_id, digest, retired in rows}
+    e = _ENTITY_TABLE.c  # plain columns: no ORM row processing, no parsing of every retired_at
+    rows = session.execute(select(e.ref, e.id, e.content_hash, e.retired_at.is_not(None)).where(e.source == source))
+    return {ref: (row_id, digest, bool(retired)) for ref, row_id, digest, retired in rows}
 
 
 # A list of parameter sets would otherwise turn an ORM UPDATE into "bulk UPDATE by primary key",
@@ -130,7 +215,7 @@ _ENTITY_TABLE = Entity.__table__  # type: ignore[attr-defined]
 _RELATION_TABLE = Relation.__table__  # type: ignore[attr-defined]
 
 
-def apply(session: Session, source: str, p: Plan, relations: dict[str, list[tuple[str, str, str]]], now: datetime) -> None:
+def apply(session: Session, source: str, p: Plan, relations: Mapping[str, list[tuple[str, str, str]]], now: datetime) -> None:
     """Write a plan; the caller owns the transaction."""
     if p.add:
         # Core inserts into the tables: one executemany each, without the ORM's bulk-insert bookkeeping.
@@ -145,15 +230,31 @@ def apply(session: Session, source: str, p: Plan, relations: dict[str, list[tupl
     for chunk in _chunks(stale, 500):
         session.execute(delete(Relation).where(Relation.source == source, Relation.origin_ref.in_(chunk)))
     fresh = [doc.ref for doc in p.add] + [doc.ref for _, doc in p.update]
-    rows = [
-        {"source": source, "origin_ref": origin, "subject_ref": s, "type": t, "target_ref": o}
-        for origin in fresh
-        for s, t, o in relations.get(origin, ())
-    ]
+    rows = [(source, origin, s, t, o) for origin in fresh for s, t, o in relations.get(origin, ())]
     if rows:
-        session.execute(insert(_RELATION_TABLE), rows)
+        _insert_tuples(session, _RELATION_TABLE, _RELATION_COLUMNS, rows)
     if p.add or p.update or p.retire:
         session.execute(update(CatalogState).where(CatalogState.id == 1).values(generation=CatalogState.generation + 1))
+
+
+_RELATION_COLUMNS = ("source", "origin_ref", "subject_ref", "type", "target_ref")
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _insert_tuples(session: Session, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """INSERT plain rows (strings, no type conversion) with one driver-level executemany.
+
+    Relations are most of what a sync writes (about eight rows per entity); binding each row
+    through SQLAlchemy's parameter processing cost more than the database's own work.
+    """
+    conn = session.connection()
+    mark = _PLACEHOLDERS.get(conn.dialect.paramstyle)
+    if mark is None:  # a driver with another parameter style: let SQLAlchemy bind the rows
+        session.execute(insert(table), [dict(zip(columns, row)) for row in rows])
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, rows)
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
@@ -210,7 +311,7 @@ def _reconcile(
     max_fraction: float,
     now: datetime,
 ) -> None:
-    relations, problems = snapshot_relations(snapshot.entities)
+    relations, problems = _snapshot_relations(snapshot.entities)
     report.problems += problems
     with session_scope(factory) as session:
         desired, existing = snapshot.entities, _existing(session, source)
@@ -229,7 +330,7 @@ def _reconcile(
         report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
         if p.add or p.update or p.retire:
             known = _known_refs(session)
-            report.problems += dangling_targets(desired, relations, known.__contains__)
+            report.problems += dangling_targets(desired, relations, known.__contains__)  # type: ignore[arg-type]
 
 
 def _narrow(

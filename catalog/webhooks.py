@@ -23,6 +23,9 @@ from catalog.sync import sync_source
 
 # HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure.
 _STATUS = {"ok": 200, "failed": 502, "refused": 409}
+# GitHub abandons a delivery after 10 s; a rate limit that needs longer fails it (the next
+# scheduled sync reads the repository anyway) rather than holding the request.
+WEBHOOK_MAX_WAIT = 5.0
 
 
 class WebhookResult(BaseModel):
@@ -71,7 +74,7 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
     ignored = WebhookResult(status=202, message="", source=config.name, repository=repo.full_name)
     if ref != f"refs/heads/{repo.default_branch}" or payload.get("deleted"):
         return ignored.model_copy(update={"message": f"ignored: {ref} is not the default branch {repo.default_branch}"})
-    source = GitHubSource(config, catalog.factory)
+    source = GitHubSource(config, catalog.factory, max_wait=WEBHOOK_MAX_WAIT)
     if not source.wanted(repo):
         return ignored.model_copy(update={"message": "ignored: the source skips forks or archived repositories like this one"})
     report = sync_source(catalog.factory, source.repository(repo), max_delete_fraction=config.max_delete_fraction)

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from bot.server import create_http_app
@@ -22,6 +21,7 @@ from catalog.config import Config
 from catalog.core import Catalog
 from catalog.models import SourceState, SyncRun
 from catalog.webhooks import handle_github_push
+from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.helpers import active_refs, rows
 from tests.test_github_source import TOKEN, component, entity, github_yaml, state, sync
@@ -151,14 +151,22 @@ def test_other_deliveries_change_nothing(github: FakeGitHub, catalog: Catalog, e
     assert (state(catalog), runs(catalog)) == (before, run_count)
 
 
-def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Catalog) -> None:
-    client = TestClient(create_http_app(Services(catalog=catalog), slack=None))
+@pytest.fixture
+def server(catalog: Catalog) -> Iterator[httpx.Client]:
+    """`wayfinder serve`'s HTTP app (without Slack) on a free port."""
+    running = ServerThread(create_http_app(Services(catalog=catalog), slack=None)).start()
+    with httpx.Client(base_url=running.url, timeout=10) as client:
+        yield client
+    running.stop()
+
+
+def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Catalog, server: httpx.Client) -> None:
     github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Via HTTP") + "---\n" + component("payments-worker"))
     body = push(github, "payments")
 
-    refused = client.post("/webhooks/github", content=body, headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"})
+    refused = server.post("/webhooks/github", content=body, headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"})
     assert refused.status_code == 401
-    accepted = client.post(
+    accepted = server.post(
         "/webhooks/github",
         content=body,
         headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": webhook_signature(SECRET, body), "Content-Type": "application/json"},

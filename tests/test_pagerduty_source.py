@@ -164,8 +164,8 @@ def _exhaust_rate_limit(fake: FakePagerDuty) -> Callable[[], None]:
 FAULTS = {
     "500 on every try": Fault(lambda f: f.fail("/services", status=500, times=None), "/services answered HTTP 500 after 3 tries"),
     "timeout": Fault(lambda f: f.delay("/escalation_policies", 2.0), "ReadTimeout calling /escalation_policies", {"timeout_seconds": 0.2}),
-    "network error": Fault(lambda f: None, "ConnectError calling /oncalls", {"api_url": "http://127.0.0.1:1"}),
-    "401 revoked token": Fault(_revoke_token, "/oncalls answered HTTP 401"),
+    "network error": Fault(lambda f: None, "ConnectError calling /services", {"api_url": "http://127.0.0.1:1"}),
+    "401 revoked token": Fault(_revoke_token, "/services answered HTTP 401"),
     "page 3 of 5 missing": Fault(lambda f: f.fail("/services", status=404, query={"offset": "200"}), "/services answered HTTP 404"),
     "page 3 of 5 fails": Fault(lambda f: f.fail("/services", status=502, times=None, query={"offset": "200"}), "/services answered HTTP 502"),
     "malformed JSON": Fault(lambda f: f.fail("/schedules", status=200, body='{"schedules": [{"id": '), "/schedules answered malformed JSON"),
@@ -174,7 +174,7 @@ FAULTS = {
         lambda f: f.fail("/escalation_policies", status=200, body={"escalation_policies": [{"name": "x"}], "more": False}),
         "/escalation_policies at offset 0: item 0.id: Field required",
     ),
-    "rate limited on every try": Fault(_exhaust_rate_limit, "/oncalls answered HTTP 429 after 3 tries"),
+    "rate limited on every try": Fault(_exhaust_rate_limit, "/services answered HTTP 429 after 3 tries"),
 }
 
 
@@ -182,6 +182,7 @@ FAULTS = {
 def test_a_failing_sync_loses_nothing_and_answers_say_since_when(world: World, pagerduty: FakePagerDuty, fault: str) -> None:
     pagerduty.bulk_add_services(450, escalation_policy_id="PEPPAY1")  # five pages, so a fault can hit page 3
     assert world.sync_pagerduty().ok
+    catalog = active_refs(world.catalog)
     kept = {ref: (row.content_hash, row.spec) for ref, row in world.pagerduty_rows().items()}
     undo = FAULTS[fault].inject(pagerduty)
 
@@ -192,6 +193,7 @@ def test_a_failing_sync_loses_nothing_and_answers_say_since_when(world: World, p
     after = world.pagerduty_rows()
     assert {ref: (row.content_hash, row.spec) for ref, row in after.items()} == kept
     assert all(row.retired_at is None for row in after.values())
+    assert active_refs(world.catalog) == catalog
     answer = world.ask("who is on call for payments-service?", T_FAIL + timedelta(minutes=1))
     assert answer.status == "answered" and answer.oncall is not None and answer.oncall.stale
     assert answer.notes[0] == "PagerDuty unreachable since 09:12 UTC; on-call as of 08:55 UTC."
@@ -276,7 +278,7 @@ def test_annotation_beats_a_name_match(small: Catalog, bare_account: FakePagerDu
     assert any("billing-api (PBILL01)" in w and "match no catalog entity" in w for w in warnings)
 
 
-def test_name_match_ignores_case_and_separators_and_reaches_resources_only(small: Catalog, bare_account: FakePagerDuty, tmp_path: Path) -> None:
+def test_name_match_ignores_case_and_separators_and_skips_groups(small: Catalog, bare_account: FakePagerDuty, tmp_path: Path) -> None:
     bare_account.add_service("PS1", "Orders API", escalation_policy_id="PEP1")
     bare_account.add_service("PS2", "orders_db", escalation_policy_id="PEP1")
     bare_account.add_service("PS3", "Team A", escalation_policy_id="PEP1")  # a Group is not a service

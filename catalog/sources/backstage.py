@@ -9,6 +9,7 @@ reads the same files from repositories), so a descriptor means the same wherever
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,8 +55,8 @@ def parse_documents(text: str, label: str) -> Iterator[tuple[int | None, EntityD
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"
-        line = mark.line + 1 if mark else None
-        yield line, Problem(file=label, line=line, message=f"invalid YAML: {reason}")
+        at = mark.line + 1 if mark else None
+        yield at, Problem(file=label, line=at, message=f"invalid YAML: {reason}")
     except yaml.YAMLError as exc:
         yield None, Problem(file=label, message=f"cannot read file: {exc}")
 
@@ -122,7 +123,35 @@ class BackstageSource:
             loader.load_file(file)
             if self.progress:
                 self.progress(index, len(files))
+        _remember(self.path, loader.parsed)
         return Snapshot(entities=list(loader.collected.entities.values()), problems=loader.collected.problems)
+
+
+# Parsed documents of the files each source root read last time, keyed by path and checked
+# against a digest of the file's bytes. Parsing YAML and validating entities is nearly all of a
+# sync's cost; a scheduled resync of an unchanged tree then only reads and hashes the files.
+# The entities are shared between snapshots, so nothing may modify an `EntityDoc` after parsing.
+_PARSED_BY_ROOT: dict[Path, dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]]] = {}
+_PARSED: dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]] = {}
+
+
+def _remember(root: Path, parsed: dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]]) -> None:
+    """Keep what this fetch read (and only that) for the next fetch of the same root."""
+    _PARSED_BY_ROOT[root.resolve()] = parsed
+    _PARSED.clear()
+    for files in _PARSED_BY_ROOT.values():
+        _PARSED.update(files)
+
+
+def clear_parse_cache() -> None:
+    """Forget every parsed file (benchmarks use this to measure a cold resync)."""
+    _PARSED_BY_ROOT.clear()
+    _PARSED.clear()
+
+
+def _decode(data: bytes) -> str:
+    """What `Path.read_text(encoding="utf-8")` returns for these bytes (universal newlines)."""
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _is_catalog_file(path: Path) -> bool:
@@ -136,6 +165,7 @@ class _CatalogLoader:
         self.max_file_bytes = max_file_bytes
         self.collected = EntityCollector()
         self._seen_files: set[Path] = set()
+        self.parsed: dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]] = {}
 
     def load_file(self, file: Path, *, referenced_from: str | None = None) -> None:
         file = file.resolve()
@@ -153,12 +183,20 @@ class _CatalogLoader:
                 Problem(file=shown, message=f"file is {size / 1048576:.1f} MiB, over the {self.max_file_bytes / 1048576:.0f} MiB limit; skipped")
             )
             return
-        try:
-            text = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(file=shown, message=f"cannot read file: {exc}"))
-            return
-        for line, parsed in parse_documents(text, shown):
+        data = file.read_bytes()
+        digest = hashlib.sha1(data, usedforsecurity=False).digest()
+        cached = _PARSED.get(shown)
+        if cached is not None and cached[0] == digest:
+            documents = cached[1]
+        else:
+            try:
+                text = _decode(data)
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(file=shown, message=f"cannot read file: {exc}"))
+                return
+            documents = list(parse_documents(text, shown))
+        self.parsed[shown] = (digest, documents)
+        for line, parsed in documents:
             kept = self.collected.add(parsed, shown, line)
             if kept is not None and kept.kind == "location":
                 self._follow(kept, file.parent, f"{shown}:{line}")

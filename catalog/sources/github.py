@@ -124,6 +124,7 @@ class GitHubSource:
         self.page_size = page_size
 
     def fetch(self) -> Snapshot:
+        """The whole org; a listing that cannot be read completely raises `SourceError`."""
         run = _Run(self)
         try:
             repos = [repo for repo in run.list_repositories() if self.wanted(repo)]

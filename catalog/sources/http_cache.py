@@ -20,7 +20,6 @@ from catalog.db import SessionFactory, session_scope, upsert_insert
 from catalog.models import HttpCacheEntry
 from catalog.sources.http import ApiClient, HttpStatusError
 
-
 _UPDATED = ("etag", "next_url", "body", "fetched_at")
 
 
@@ -62,7 +61,7 @@ class HttpCache:
             for e in [self._entries[url]]
         ]
         with session_scope(self.factory) as session:
-            stmt = upsert_insert(session)(HttpCacheEntry.__table__)
+            stmt = upsert_insert(session)(HttpCacheEntry)
             stmt = stmt.on_conflict_do_update(index_elements=["source", "url"], set_={c: stmt.excluded[c] for c in _UPDATED})
             session.execute(stmt, rows)
         self._changed.clear()

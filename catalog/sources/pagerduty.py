@@ -19,10 +19,10 @@ Reads (REST v2, `Authorization: Token token=…`): `/services`, `/teams`, `/esca
 `/schedules` and `/oncalls?include[]=users&earliest=true` (one entry per policy, level and
 user, with the user's email), each with classic `limit`/`offset` pagination until `more` is
 false. Teams, policies and schedules give the names the references only summarise. Any failure
-(network error, timeout, 5xx or 401 after retries, a page missing mid-listing, JSON that is
-malformed or not PagerDuty's shape) raises `SourceError` before anything is written, so the
-facts of the last good sync stay, visibly stale. A 429 waits `Retry-After`, else PagerDuty's
-`ratelimit-reset`.
+(a network error, timeout, 429 or 5xx that outlasts the retries, a 401, a page missing
+mid-listing, JSON that is malformed or not PagerDuty's shape) raises `SourceError` before
+anything is written, so the facts of the last good sync stay, visibly stale. A 429 waits
+`Retry-After`, else PagerDuty's `ratelimit-reset`.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class _Targets:
     by_name: dict[str, list[_Target]] = field(default_factory=lambda: defaultdict(list))
 
 
-def retry_delay(response: httpx.Response, attempt: int) -> float | None:
+def _retry_delay(response: httpx.Response, attempt: int) -> float | None:
     """PagerDuty's 429 says when its rate-limit window resets in `ratelimit-reset`, often without `Retry-After`."""
     if response.status_code == 429 and "retry-after" not in response.headers:
         try:
@@ -172,7 +172,7 @@ class PagerDutySource:
     def fetch(self) -> Snapshot:
         headers = {"Authorization": f"Token token={self.token}", "Accept": ACCEPT}
         client = ApiClient(
-            self.name, self.api_url, headers=headers, timeout=self.timeout, max_retries=self.max_retries, retry_delay=retry_delay, sleep=self.sleep
+            self.name, self.api_url, headers=headers, timeout=self.timeout, max_retries=self.max_retries, retry_delay=_retry_delay, sleep=self.sleep
         )
         try:
             account = self._read(client)
@@ -185,16 +185,14 @@ class PagerDutySource:
         return Snapshot(entities=entities, problems=problems, requests=client.requests)
 
     def _read(self, client: ApiClient) -> _Account:
+        services = {s.id: s for s in self._list(client, "services", _Service)}  # a listing that shifts may repeat one
+        teams = {t.id: t for t in self._list(client, "teams", _Named)}
+        policies = {p.id: p for p in self._list(client, "escalation_policies", _Named)}
+        schedules = {s.id: s for s in self._list(client, "schedules", _Named)}
         oncalls: dict[str, list[_OnCall]] = defaultdict(list)
         for oncall in self._list(client, "oncalls", _OnCall, {"include[]": "users", "earliest": "true"}):
             oncalls[oncall.escalation_policy.id].append(oncall)
-        return _Account(
-            services=list({s.id: s for s in self._list(client, "services", _Service)}.values()),  # a listing that shifts may repeat one
-            teams={t.id: t for t in self._list(client, "teams", _Named)},
-            policies={p.id: p for p in self._list(client, "escalation_policies", _Named)},
-            schedules={s.id: s for s in self._list(client, "schedules", _Named)},
-            oncalls=oncalls,
-        )
+        return _Account(list(services.values()), teams, policies, schedules, oncalls)
 
     def _list(self, client: ApiClient, key: str, model: type[M], params: dict[str, str] | None = None) -> list[M]:
         """Every item of `/{key}`, page by page until `more` is false; any bad page fails the source."""

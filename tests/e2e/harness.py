@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -40,11 +41,9 @@ def credentials(fake: FakeSlackAPI) -> SlackCredentials:
 def signed_headers(body: str, content_type: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
     """The headers Slack sends: `v0=` HMAC-SHA256 over `v0:{ts}:{body}` (SLACK-FACTS §1.1)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
-    }
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
 
 def _fixture(name: str) -> dict[str, Any]:
@@ -100,7 +99,7 @@ def message_shortcut(callback_id: str, message_text: str, *, response_url: str) 
     }  # fmt: skip
 
 
-def view_submission(callback_id: str, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def view_submission(callback_id: str, values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     payload = _fixture("interactivity-view_submission.json")
     payload["user"] = {**payload["user"], "id": USER_ID, "team_id": TEAM_ID}
     payload["team"] = {"id": TEAM_ID, "domain": "wayfinder-test"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from tests.e2e.harness import (
 from tests.fakes.slack_api import BOT_ID, BOT_USER_ID
 
 
-def blocks_text(call_params: dict) -> str:
+def blocks_text(call_params: dict[str, Any]) -> str:
     return json.dumps(call_params.get("blocks"))
 
 

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -23,12 +24,13 @@ from tests.fakes.slack_api import FakeSlackAPI
 @pytest.mark.parametrize("tamper", ["signature", "secret", "stale", "future"])
 def test_unverifiable_requests_get_401_and_do_nothing(wayfinder: Wayfinder, tamper: str) -> None:
     body = json.dumps({"type": "event_callback", "event_id": "EvBad", "event": mention("who owns payments-service", ts="1.1")})
-    sign = {
+    variants: dict[str, dict[str, Any]] = {
         "signature": {},
         "secret": {"secret": "not-the-signing-secret"},
         "stale": {"timestamp": int(time.time()) - 301},
         "future": {"timestamp": int(time.time()) + 301},
-    }[tamper]
+    }
+    sign = variants[tamper]
     headers = {"X-Slack-Signature": "v0=" + "0" * 64} if tamper == "signature" else None
 
     resp = wayfinder.post(body, "application/json", headers=headers, **sign)
