@@ -251,7 +251,8 @@ def _run_server(settings: Settings, catalog: Catalog, credentials: SlackCredenti
     missing = credentials.missing(socket_mode=socket_mode)
     slack = build_slack(services, credentials, socket_mode=socket_mode)
     if missing:
-        err.print(f"Slack is disabled: {' and '.join(missing)} not set. Serving /healthz only; see README \"Connect to Slack\".", markup=False, highlight=False)
+        hint = f"Slack is disabled: {' and '.join(missing)} not set. Serving /healthz only; see README \"Connect to Slack\"."
+        err.print(hint, markup=False, highlight=False)
     with ExitStack() as background:
         if slack is not None and socket_mode:
             background.callback(start_socket_mode(slack, credentials.app_token or "").close)

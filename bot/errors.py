@@ -23,8 +23,9 @@ APOLOGY = (
 
 
 def handle_error(error: Exception, body: dict[str, Any], request: BoltRequest, client: WebClient, respond: Respond | None) -> None:
+    """Bolt's `app.error` handler, for anything a listener or middleware raises."""
     error_id = uuid.uuid4().hex[:12]
-    log.error("error %s while handling %s", error_id, describe(body), exc_info=error)
+    log.error("error %s while handling %s", error_id, _describe(body), exc_info=error)
     if request.headers.get("x-slack-retry-num"):
         return  # the first delivery of this event already apologised
     try:
@@ -33,7 +34,7 @@ def handle_error(error: Exception, body: dict[str, Any], request: BoltRequest, c
         log.exception("could not deliver the apology for error %s", error_id)
 
 
-def describe(body: dict[str, Any]) -> str:
+def _describe(body: dict[str, Any]) -> str:
     """What was being handled, in ids only: enough to find it, nothing private."""
     event = body.get("event") or {}
     action = (body.get("actions") or [{}])[0]

@@ -16,13 +16,16 @@ from fastapi.responses import JSONResponse
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.app import build_app
 from bot.services import Services
+from catalog.errors import WayfinderError
 from catalog.webhooks import handle_github_push
 
 log = logging.getLogger(__name__)
@@ -44,12 +47,19 @@ class SlackCredentials:
         return [name for name, value in needed.items() if not value]
 
 
+class SlackSetupError(WayfinderError):
+    """Slack rejected the bot token at startup (`auth.test`), or SLACK_API_URL cannot be reached."""
+
+
 def build_slack(services: Services, credentials: SlackCredentials, *, socket_mode: bool = False) -> App | None:
     """The Bolt app talking to `api_url`, or None when this mode lacks credentials."""
     if credentials.missing(socket_mode=socket_mode):
         return None
     client = WebClient(token=credentials.bot_token, base_url=credentials.api_url)
-    return build_app(services, client=client, signing_secret=credentials.signing_secret or "")
+    try:
+        return build_app(services, client=client, signing_secret=credentials.signing_secret or "")
+    except (BoltError, SlackClientError, OSError) as exc:  # from auth.test; messages carry no token
+        raise SlackSetupError(f"cannot start the Slack app: check SLACK_BOT_TOKEN and SLACK_API_URL ({exc})") from exc
 
 
 def create_http_app(services: Services, *, slack: App | None, missing: Sequence[str] = (), socket_mode: bool = False) -> FastAPI:

@@ -16,40 +16,15 @@ import pytest
 
 from catalog.config import Config, GitHubSourceConfig
 from catalog.core import Catalog
-from catalog.queries import get_entity
 from catalog.sources.github import GitHubSource
-from catalog.sync import SyncReport, sync_source
-from catalog.views import CatalogEntity
+from catalog.sync import sync_source
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.http_fake import RecordedRequest
+from tests.github_world import OLD, TOKEN, component, entity, github_yaml, state, sync
 from tests.helpers import active_refs, rows
 
-TOKEN = "ghs_wayfinder_test"
-OLD = "2024-01-02T03:04:05Z"  # pushed long before any sync: such repositories are not read again
 MakeCatalog = Callable[[Config], Catalog]
 WriteConfig = Callable[[str], Config]
-
-
-def component(name: str, *, owner: str = "team-payments", description: str | None = None) -> str:
-    described = f"  description: {description}\n" if description else ""
-    return (
-        f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n{described}"
-        f"spec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
-    )
-
-
-def github_yaml(url: str, **settings: object) -> str:
-    lines = [
-        "  - name: gh",
-        "    type: github",
-        "    org: acme",
-        "    token: ${GITHUB_TOKEN}",
-        f"    api_url: {url}",
-        "    timeout_seconds: 0.5",
-        "    max_retries: 2",
-        *(f"    {key}: {value}" for key, value in settings.items()),
-    ]
-    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture
@@ -62,26 +37,6 @@ def github() -> Iterator[FakeGitHub]:
 def catalog(github: FakeGitHub, write_config: WriteConfig, make_catalog: MakeCatalog, monkeypatch: pytest.MonkeyPatch) -> Catalog:
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     return make_catalog(write_config("sources:\n" + github_yaml(github.url)))
-
-
-def sync(catalog: Catalog, *, waits: list[float] | None = None, **kwargs: Any) -> SyncReport:
-    """One run of the `gh` source; waits are recorded instead of slept."""
-    cfg = catalog.config.source("gh")
-    assert isinstance(cfg, GitHubSourceConfig)
-    source = GitHubSource(cfg, catalog.factory, sleep=(waits if waits is not None else []).append, **kwargs)
-    return sync_source(catalog.factory, source)
-
-
-def entity(catalog: Catalog, ref: str) -> CatalogEntity:
-    with catalog.session() as session:
-        found = get_entity(session, ref)
-    assert found is not None, ref
-    return found
-
-
-def state(catalog: Catalog) -> dict[str, tuple[str, bool]]:
-    """Every row of the source: content hash and whether it is active."""
-    return {ref: (row.content_hash, row.retired_at is None) for ref, row in rows(catalog, "gh").items()}
 
 
 def listing(request: RecordedRequest) -> bool:
@@ -136,7 +91,7 @@ def test_descriptors_are_imported_and_other_repositories_inferred(github: FakeGi
     assert (ledger.description, ledger.type, ledger.lifecycle) == ("Double-entry ledger", "service", "deprecated")
     assert ledger.tags == ["finance", "go"]
     assert ledger.annotations == {"github.com/project-slug": "acme/ledger"}
-    assert ledger.links == [{"url": "https://github.com/acme/ledger", "title": "Repository", "icon": "github", "type": "repository"}]
+    assert ledger.links == [{"url": "https://github.com/acme/ledger", "title": "Repository", "icon": "github", "type": "repo"}]
     assert ledger.location == "github:acme/ledger"
     assert rows(catalog, "gh")["component:default/ledger"].precedence == 50
 

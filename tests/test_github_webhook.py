@@ -23,8 +23,8 @@ from catalog.models import SourceState, SyncRun
 from catalog.webhooks import handle_github_push
 from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
+from tests.github_world import TOKEN, component, entity, github_yaml, state, sync
 from tests.helpers import active_refs, rows
-from tests.test_github_source import TOKEN, component, entity, github_yaml, state, sync
 
 SECRET = "whsec-wayfinder-test"
 

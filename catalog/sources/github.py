@@ -412,7 +412,7 @@ def _component(repo: Repository, owner_ref: str | None) -> EntityDoc:
         owner_ref=owner_ref,
         annotations={PROJECT_SLUG: repo.full_name},
         tags=list(dict.fromkeys([*repo.topics, *language])),
-        links=[Link(url=repo.html_url, title="Repository", icon="github", type="repository")],
+        links=[Link(url=repo.html_url, title="Repository", icon="github", type="repo")],
         spec=spec,
         location=f"github:{repo.full_name}",
         precedence=GITHUB_INFERRED,

@@ -55,11 +55,8 @@ class HttpCache:
         """Upsert what changed, atomically per row, so replicas and webhooks may write concurrently."""
         if not self._changed:
             return
-        rows = [
-            {"source": self.source, "url": url, "etag": e.etag, "next_url": e.next_url, "body": e.body, "fetched_at": e.fetched_at}
-            for url in sorted(self._changed)
-            for e in [self._entries[url]]
-        ]
+        entries = [(url, self._entries[url]) for url in sorted(self._changed)]
+        rows = [{"source": self.source, "url": url, "etag": e.etag, "next_url": e.next_url, "body": e.body, "fetched_at": e.fetched_at} for url, e in entries]
         with session_scope(self.factory) as session:
             stmt = upsert_insert(session)(HttpCacheEntry)
             stmt = stmt.on_conflict_do_update(index_elements=["source", "url"], set_={c: stmt.excluded[c] for c in _UPDATED})

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from websockets.sync.server import ServerConnection, serve
 
 from bot.cli import app as cli
-from bot.server import SlackCredentials, build_slack, start_socket_mode
+from bot.server import SlackCredentials, SlackSetupError, build_slack, start_socket_mode
 from bot.services import Services
 from catalog.core import Catalog
 from tests.conftest import REPO
@@ -35,6 +35,15 @@ def test_socket_mode_without_an_app_token_fails_with_a_clear_message(database_ur
 
     assert result.exit_code == 2
     assert "--socket needs SLACK_APP_TOKEN" in result.output
+
+
+def test_a_rejected_bot_token_stops_startup_with_a_clear_error(example_catalog: Catalog, fake_slack: FakeSlackAPI) -> None:
+    fake_slack.fail_next("auth.test", 200, error="invalid_auth")
+    services = Services(catalog=example_catalog, public_url=PUBLIC_URL)
+
+    with pytest.raises(SlackSetupError, match="check SLACK_BOT_TOKEN and SLACK_API_URL.*invalid_auth") as raised:
+        build_slack(services, SlackCredentials(bot_token=BOT_TOKEN, signing_secret="s", api_url=fake_slack.url))
+    assert BOT_TOKEN not in str(raised.value)
 
 
 def test_demo_no_serve_prints_answers_and_returns(tmp_path: Path) -> None:
