@@ -15,21 +15,20 @@ from sqlmodel import Session
 from catalog.descriptor import ALIASES_ANNOTATION
 from catalog.models import CatalogState, Entity, Relation, SourceState
 from catalog.search import CatalogIndex, IndexedEntity
-from catalog.views import CatalogEntity, merge
+from catalog.views import MERGED_FIELDS, CatalogEntity, merge
 
 _ACTIVE = Entity.retired_at.is_(None)  # type: ignore[union-attr]
 
 
 # Hot-path statements are built once: plain table columns (no ORM entities, so no identity map or
-# ORM compile step), expanding bind parameters (one cached compiled form), and the source states
-# joined in, so a lookup is one round trip instead of two. Questions issue a dozen of these.
+# ORM compile step) and expanding bind parameters (one cached compiled form). A question issues a
+# dozen of these, so each reads only the columns `views.merge` uses (no timestamps to parse).
 _E = Entity.__table__.c  # type: ignore[attr-defined]
 _R = Relation.__table__.c  # type: ignore[attr-defined]
 _S = SourceState.__table__.c  # type: ignore[attr-defined]
-_STATE_COLUMNS = ("name", "type", "last_success_at", "last_attempt_at", "last_error", "last_error_at")
-_ENTITY_ROWS = select(*[c for c in _E if c.name != "id"], *[_S[name].label(f"source_state_{name}") for name in _STATE_COLUMNS]).select_from(
-    Entity.__table__.outerjoin(SourceState.__table__, _S.name == _E.source)  # type: ignore[attr-defined]
-)
+_MERGE_COLUMNS = ("ref", "kind", "namespace", "name", "source", "precedence", "labels", "annotations", "spec", "links", "tags", *MERGED_FIELDS)
+_ENTITY_ROWS = select(*[_E[name] for name in dict.fromkeys(_MERGE_COLUMNS)])
+_STATES = select(_S.name, _S.type, _S.last_success_at, _S.last_error, _S.last_error_at)
 _ENTITIES_BY_REF = _ENTITY_ROWS.where(_E.ref.in_(bindparam("refs", expanding=True)), _E.retired_at.is_(None))
 _ENTITY_BY_REF = _ENTITY_ROWS.where(_E.ref == bindparam("ref"), _E.retired_at.is_(None))  # no IN list to expand
 _RELATED = (
@@ -51,7 +50,6 @@ class _StateRow(NamedTuple):
     name: str
     type: str
     last_success_at: datetime | None
-    last_attempt_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
 
@@ -100,7 +98,6 @@ def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEnti
     memo = _memo(session)
     missing = [ref for ref in wanted if ("entity", ref) not in memo]
     rows_by_ref: dict[str, list[Any]] = defaultdict(list)
-    states: dict[str, Any] = {}
     conn = session.connection() if missing else None
     for i in range(0, len(missing), 500):
         chunk = missing[i : i + 500]
@@ -108,9 +105,12 @@ def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEnti
         rows = conn.execute(_ENTITY_BY_REF, {"ref": chunk[0]}) if len(chunk) == 1 else conn.execute(_ENTITIES_BY_REF, {"refs": chunk})
         for row in rows:
             rows_by_ref[row.ref].append(row)
-            if row.source_state_name is not None and row.source not in states:
-                states[row.source] = _StateRow(*(getattr(row, f"source_state_{name}") for name in _STATE_COLUMNS))
-    memo = _memo(session)  # a statement above may have ended the transaction (and the memo)
+    states: dict[str, Any] = {}
+    if rows_by_ref:
+        assert conn is not None
+        states = memo.get("states") or {}
+        if "states" not in memo:
+            states = memo["states"] = {row.name: _StateRow(*row) for row in conn.execute(_STATES)}
     for ref in missing:
         rows = rows_by_ref.get(ref)
         memo["entity", ref] = merge(rows, states) if rows else None
@@ -133,16 +133,18 @@ def related_refs(session: Session, ref: str, types: Iterable[str]) -> list[tuple
     _autoflush(session)
     memo = _memo(session)
     everything = memo.get(("related", ref))
-    if everything is None:
+    if everything is None and ("related-asked", ref) in memo and ("related", ref, types) not in memo:
+        # A second kind of question about the same entity: read all its relations once.
         rows = session.connection().execute(_ALL_RELATED, {"ref": ref}).all()
         everything = memo["related", ref] = list(dict.fromkeys((t, target) for t, target in rows)) if len(rows) <= _ALL_RELATED_LIMIT else False
-    if everything is not False:  # a sorted list filtered by type keeps the database's order
+    if everything is not None and everything is not False:  # a sorted list filtered by type keeps the database's order
         wanted = set(types)
         return [pair for pair in everything if pair[0] in wanted]
     found = memo.get(("related", ref, types))
     if found is None:
         rows = session.connection().execute(_RELATED, {"ref": ref, "types": list(types)})
         found = memo["related", ref, types] = list(dict.fromkeys((t, target) for t, target in rows))
+        memo["related-asked", ref] = True
     return list(found)
 
 

@@ -1,6 +1,6 @@
 """job lease: scheduled jobs run once across replicas
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-22 03:10:00.000000
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlmodel
 
 
-revision = '0005'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
