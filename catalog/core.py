@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
@@ -22,10 +22,10 @@ from catalog.sync import SyncReport, sync_source
 class Catalog:
     """Engine, sessions, config and the resolution index of one process."""
 
-    database_url: str
+    database_url: str = field(repr=False)  # may carry a password
     config: Config
     slack_api_url: str = "https://slack.com/api/"
-    slack_token: str | None = None
+    slack_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
