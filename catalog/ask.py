@@ -17,7 +17,7 @@ from catalog.oncall import no_oncall_note, on_call, staleness_note
 from catalog.questions import ParsedQuestion, parse
 from catalog.queries import get_entities, get_entity, owned_refs, related_refs
 from catalog.render_text import render_text
-from catalog.search import CatalogIndex, Resolution
+from catalog.search import CatalogIndex, Resolution, per_index
 from catalog.views import CatalogEntity
 
 INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}}
@@ -192,6 +192,7 @@ BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
 }
 
 
+@per_index  # scans the catalog: once per index, not once per help or unknown question
 def example_questions(index: CatalogIndex) -> list[str]:
     """Examples drawn from the real catalog, so help never suggests something that fails."""
     by_kind: dict[str, str] = {}

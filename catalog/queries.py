@@ -162,15 +162,16 @@ def generation(session: Session) -> int:
 def load_index(session: Session) -> CatalogIndex:
     """Build the resolution index from every active entity (highest precedence row per ref)."""
     gen = generation(session)
+    # Only the aliases annotation is read (by the database), not every entity's annotations as JSON.
     rows = session.execute(
-        select(Entity.ref, Entity.kind, Entity.name, Entity.title, Entity.owner_ref, Entity.type, Entity.annotations, Entity.precedence)
-        .where(_ACTIVE)
-        .order_by(Entity.precedence.desc())  # type: ignore[attr-defined]
+        select(_E.ref, _E.kind, _E.name, _E.title, _E.owner_ref, _E.type, _E.annotations[ALIASES_ANNOTATION].as_string(), _E.precedence)
+        .where(_E.retired_at.is_(None))
+        .order_by(_E.precedence.desc())
     )
     seen: dict[str, IndexedEntity] = {}
-    for ref, kind, name, title, owner, typ, annotations, _ in rows:
+    for ref, kind, name, title, owner, typ, alias_text, _ in rows:
         if ref not in seen:
-            aliases = tuple(a.strip() for a in (annotations or {}).get(ALIASES_ANNOTATION, "").split(",") if a.strip())
+            aliases = tuple(a.strip() for a in (alias_text or "").split(",") if a.strip())
             seen[ref] = IndexedEntity(ref=ref, kind=kind, name=name, title=title, owner_ref=owner, type=typ, aliases=aliases)
     return CatalogIndex(list(seen.values()), gen)
 

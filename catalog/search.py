@@ -10,10 +10,12 @@ catalog generation changes, which is what keeps answers well under the brute-for
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz, process
 
@@ -26,6 +28,9 @@ KIND_ORDER = ["component", "api", "resource", "system", "domain", "group", "user
 FUZZY_CUTOFF = 80.0
 # Candidates closer than this to the best one count as "just as likely".
 AMBIGUITY_MARGIN = 4.0
+# Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
+NEAREST_CACHE_SIZE = 1024
+T = TypeVar("T")
 
 
 def compact(text: str) -> str:
@@ -74,15 +79,24 @@ class CatalogIndex:
         self._exact: dict[str, list[int]] = defaultdict(list)
         self._by_ref: dict[str, int] = {}
         self._token_postings: dict[str, list[int]] = defaultdict(list)
+        self._compact_names: list[str] = []
+        self._memo: dict[str, Any] = {}
+        self._nearest_cache: dict[tuple[str, float, int], list[tuple[str, float, int]]] = {}
         for i, e in enumerate(entities):
             self._by_ref[e.ref] = i
-            for key in {compact(e.name), compact(e.ref), compact(e.title or ""), *(compact(a) for a in e.aliases)}:
-                if key:
-                    self._exact[key].append(i)
-            for tok in set(tokens(e.name)) | set(tokens(e.title or "")):
+            name = compact(e.name)
+            self._compact_names.append(name)
+            keys = {name, compact(e.ref), *(compact(a) for a in e.aliases)}
+            words = set(tokens(e.name))
+            if e.title:
+                keys.add(compact(e.title))
+                words.update(tokens(e.title))
+            keys.discard("")
+            for key in keys:
+                self._exact[key].append(i)
+            for tok in words:
                 self._token_postings[tok].append(i)
         self._sorted_tokens = sorted(self._token_postings)
-        self._compact_names = [compact(e.name) for e in entities]
 
     def __len__(self) -> int:
         return len(self.entities)
@@ -162,13 +176,34 @@ class CatalogIndex:
         ]
         return sorted(scored, key=lambda m: (-m.score, len(m.entity.name)))
 
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per index (so once per catalog generation), e.g. help examples."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _nearest(self, q: str, cutoff: float, limit: int) -> list[tuple[str, float, int]]:
+        """Compact names scoring at least `cutoff` against `q`, best first: the one scan over every name.
+
+        A question resolves its subject up to three times (as typed, without kind words, without
+        the kind filter), and people repeat questions; results are kept per index, bounded.
+        """
+        key = (q, cutoff, limit)
+        hits = self._nearest_cache.get(key)
+        if hits is None:
+            hits = process.extract(q, self._compact_names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+            if len(self._nearest_cache) >= NEAREST_CACHE_SIZE:
+                self._nearest_cache.clear()
+            self._nearest_cache[key] = hits
+        return hits
+
     def _fuzzy(self, q: str, allowed: object, limit: int) -> list[Match]:
-        hits = process.extract(q, self._compact_names, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=limit * 4)
+        hits = self._nearest(q, FUZZY_CUTOFF, limit * 4)
         matches = [Match(self.entities[i], score, "fuzzy") for _, score, i in hits if allowed(self.entities[i])]  # type: ignore[operator]
         return sorted(matches, key=lambda m: (-m.score, _kind_rank(m.entity.kind)))
 
     def _suggest(self, q: str, allowed: object, limit: int) -> list[Match]:
-        hits = process.extract(q, self._compact_names, scorer=fuzz.ratio, score_cutoff=50, limit=limit * 4)
+        hits = self._nearest(q, 50, limit * 4)
         return [Match(self.entities[i], score, "fuzzy") for _, score, i in hits if allowed(self.entities[i])][:limit]  # type: ignore[operator]
 
     @staticmethod
@@ -181,6 +216,17 @@ class CatalogIndex:
         if len(close) == 1 or len(owners) == 1:
             return Resolution("found", matches[:limit])
         return Resolution("ambiguous", close[:limit] if len(close) >= 2 else matches[:limit])
+
+
+def per_index(fn: Callable[[CatalogIndex], T]) -> Callable[[CatalogIndex], T]:
+    """Decorate a function of the index alone so it runs once per index, not once per question."""
+
+    @functools.wraps(fn)
+    def once(index: CatalogIndex) -> T:
+        found = index.memo(f"{fn.__module__}.{fn.__qualname__}", lambda: fn(index))
+        return list(found) if isinstance(found, list) else found  # type: ignore[return-value]  # callers may modify lists
+
+    return once
 
 
 def _kind_rank(kind: str) -> int:
