@@ -36,7 +36,7 @@ _PATTERNS: list[tuple[str, list[str]]] = [
         rf"who belongs to {_S}", rf"{_S} members", rf"who works (?:in|on) team {_S}",
     ]),
     ("owned_by", [
-        rf"what (?:does|do|did) {_S} own", rf"what(?:'s| is) owned by {_S}", rf"(?:things |services |everything )?owned by {_S}",
+        rf"what (?:does|do|did) {_S} own", rf"what(?:'s| is|s) owned by {_S}", rf"(?:things |services |everything )?owned by {_S}",
         rf"what belongs to {_S}", rf"{_S} owns what", rf"list (?:what )?{_S} owns",
     ]),
     ("dependents", [

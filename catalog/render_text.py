@@ -39,8 +39,9 @@ def _contact(c: Contact) -> list[str]:
 
 
 def render_text(a: Answer, *, now: datetime) -> str:
-    lines = _oncall(a, now) if a.intent == "oncall" and a.subject else _body(a)
-    lines += a.notes
+    body = _oncall(a, now) if a.intent == "oncall" and a.subject else _body(a)
+    # "Nothing is called X" reads before the suggestions; elsewhere notes qualify the answer.
+    lines = a.notes + body if a.status == "not_found" else body + a.notes
     if a.sources:
         lines.append(f"({describe_all(a.sources, now)})")
     return "\n".join(lines)

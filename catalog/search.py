@@ -26,6 +26,8 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]")
 # Kinds most people mean when they name something without saying what it is.
 KIND_ORDER = ["component", "api", "resource", "system", "domain", "group", "user", "template", "location"]
 FUZZY_CUTOFF = 80.0
+# Below this a lone fuzzy match is only a guess ("checkout-worker" vs checkout-web): suggest, don't answer.
+CONFIDENT_FUZZY = 88.0
 # Candidates closer than this to the best one count as "just as likely".
 AMBIGUITY_MARGIN = 4.0
 # Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
@@ -124,8 +126,10 @@ class CatalogIndex:
         if partial:
             return self._decide(partial, limit)
         fuzzy = self._fuzzy(q, allowed, limit)
-        if fuzzy:
+        if fuzzy and fuzzy[0].score >= CONFIDENT_FUZZY:
             return self._decide(fuzzy, limit)
+        if fuzzy:
+            return Resolution("not_found", fuzzy[:limit])
         return Resolution("not_found", self._suggest(q, allowed, limit))
 
     def _by_written_ref(self, query: str) -> IndexedEntity | None:
@@ -212,7 +216,7 @@ class CatalogIndex:
         matches = sorted(matches, key=lambda m: (-m.score, _kind_rank(m.entity.kind), m.entity.ref))
         best = matches[0]
         close = [m for m in matches if best.score - m.score <= (0 if exact else AMBIGUITY_MARGIN)]
-        owners = {m.entity.owner_ref for m in close}
+        owners = {_answers_for(m.entity) for m in close}
         if len(close) == 1 or len(owners) == 1:
             return Resolution("found", matches[:limit])
         return Resolution("ambiguous", close[:limit] if len(close) >= 2 else matches[:limit])
@@ -227,6 +231,11 @@ def per_index(fn: Callable[[CatalogIndex], T]) -> Callable[[CatalogIndex], T]:
         return list(found) if isinstance(found, list) else found  # type: ignore[return-value]  # callers may modify lists
 
     return once
+
+
+def _answers_for(e: IndexedEntity) -> str | None:
+    """Who answers for an entity: its owner, or a team or person itself ("who owns ledger" = team ledger)."""
+    return e.owner_ref or (e.ref if e.kind in ("group", "user") else None)
 
 
 def _kind_rank(kind: str) -> int:

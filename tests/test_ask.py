@@ -307,3 +307,24 @@ def test_json_shape(example_catalog: Catalog) -> None:
     assert data["text"].startswith("component:payments-service")
     ambiguous = example_catalog.ask("who owns the checkout component").to_json()
     assert ambiguous["entity"] is None and len(ambiguous["candidates"]) == 2
+
+
+def test_a_doubtful_fuzzy_match_suggests_instead_of_answering(example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("who owns checkout-worker?")
+    assert answer.status == "not_found"
+    assert answer.owner is None
+    assert answer.candidates[0].ref == "component:default/checkout-web"
+    assert answer.text.startswith("Nothing in the catalog is called 'checkout-worker'.")
+    assert "Did you mean: component:checkout-web" in answer.text
+
+
+def test_a_team_and_what_it_owns_sharing_a_name_is_not_ambiguous(example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("who owns ledger?")
+    assert answer.status == "answered"
+    assert answer.owner is not None and answer.owner.ref == "group:default/ledger"
+
+
+def test_whats_without_apostrophe(example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("whats owned by payments")
+    assert answer.intent == "owned_by"
+    assert "component:default/payments-service" in {i.ref for i in answer.items}

@@ -99,17 +99,17 @@ def test_message_shortcut_without_catalog_names_says_so(wayfinder: Wayfinder) ->
 
 
 def test_ambiguous_question_offers_buttons_and_a_click_answers(wayfinder: Wayfinder) -> None:
-    wayfinder.event(mention("who owns ledger", ts="1700000003.000300"), event_id="Ev003")
+    wayfinder.event(mention("who owns gateway", ts="1700000003.000300"), event_id="Ev003")
     [question] = wayfinder.fake.wait_for("chat.postMessage")
     buttons = find_elements(question.params["blocks"], ActionId.DID_YOU_MEAN)
     assert len(buttons) >= 2
-    [service] = [b for b in buttons if json.loads(b["value"])["ref"] == "component:default/ledger-service"]
+    [service] = [b for b in buttons if json.loads(b["value"])["ref"] == "component:default/payment-gateway"]
 
     wayfinder.interact(block_action(ActionId.DID_YOU_MEAN, service["value"], response_url=wayfinder.fake.response_url("dym")))
 
     [answer] = wayfinder.fake.wait_for("response_url")
     assert answer.params["replace_original"] is True
-    assert "ledger-service" in json.dumps(answer.params["blocks"]).lower() and not find_elements(
+    assert "acquiring" in json.dumps(answer.params["blocks"]).lower() and not find_elements(
         answer.params["blocks"], ActionId.DID_YOU_MEAN
     )
 
