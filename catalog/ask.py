@@ -5,6 +5,7 @@ This is the one place questions are understood; Slack, the CLI and HTTP only ren
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -194,14 +195,17 @@ BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
 
 @per_index  # scans the catalog: once per index, not once per help or unknown question
 def example_questions(index: CatalogIndex) -> list[str]:
-    """Examples drawn from the real catalog, so help never suggests something that fails."""
-    by_kind: dict[str, str] = {}
-    for e in index.entities:
-        if e.kind not in by_kind and (e.kind != "component" or e.owner_ref):
-            by_kind[e.kind] = e.name
-        if {"component", "group", "resource"} <= by_kind.keys():  # every name used below is real, whatever the row order
-            break
-    component = by_kind.get("component", "payments-service")
-    team = by_kind.get("group", "team-a")
-    examples = [f"who owns {component}?", f"what does {team} own?", f"who is in {team}?", f"what depends on {by_kind.get('resource', component)}?", f"docs for {component}"]
-    return examples
+    """Examples drawn from the real catalog, so help suggests questions that have answers.
+
+    The team is the one that owns the most; the component and resource are ones it owns.
+    """
+    owners = Counter(e.owner_ref for e in index.entities if e.owner_ref and e.owner_ref.startswith("group:"))
+    team_ref = next((ref for ref, _ in owners.most_common() if index.get(ref)), None)
+    team = index.get(team_ref) if team_ref else None
+    owned = [e for e in index.entities if team_ref and e.owner_ref == team_ref]
+    component = next((e.name for e in owned if e.kind == "component"), None) or next(
+        (e.name for e in index.entities if e.kind == "component" and e.owner_ref), "payments-service"
+    )
+    resource = next((e.name for e in owned if e.kind == "resource"), component)
+    team_name = team.name if team else "team-a"
+    return [f"who owns {component}?", f"what does {team_name} own?", f"who is in {team_name}?", f"what depends on {resource}?", f"docs for {component}"]
