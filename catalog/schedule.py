@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from catalog import lease
+from catalog import lease, seen
 from catalog.core import Catalog
 from catalog.sync import SyncReport
 from catalog.triggers import next_fire_after, period, trigger_for
@@ -65,6 +65,14 @@ class Scheduler:
                 # A run later than half a period is closer to the next one: let that one run instead.
                 misfire_grace_time=max(1, int(period(trigger, now).total_seconds() / 2)),
             )
+
+        # Idempotent, so every replica may run it: no lease needed.
+        self.apscheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", max_instances=1, coalesce=True)
+
+    def housekeeping(self) -> int:
+        """Drop delivery ids past their retention; returns how many went."""
+        with self.catalog.session() as session:
+            return seen.prune(session, now=self.clock())
 
     def start(self) -> None:
         self.apscheduler.start()

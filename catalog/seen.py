@@ -6,8 +6,9 @@ exactly one claim succeeds, across restarts and processes sharing the database.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import delete
 from sqlmodel import Session
 
 from catalog.db import upsert_insert
@@ -20,3 +21,13 @@ def claim(session: Session, key: str, *, now: datetime) -> bool:
     statement = insert(SeenEvent).values(key=key[:300], received_at=now).on_conflict_do_nothing(index_elements=["key"])
     # RETURNING, not rowcount: an ORM insert reports rowcount -1 on PostgreSQL
     return session.execute(statement.returning(SeenEvent.key)).first() is not None
+
+
+# Slack retries for minutes and PagerDuty for up to 48 h; keys older than this can go.
+RETENTION = timedelta(days=3)
+
+
+def prune(session: Session, *, now: datetime) -> int:
+    """Forget keys past `RETENTION`, so the table stays the size of a few days' traffic."""
+    result = session.execute(delete(SeenEvent).where(SeenEvent.received_at < now - RETENTION))  # type: ignore[arg-type]
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -16,7 +16,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from catalog import lease
+from catalog import lease, seen
 from catalog.config import load_config
 from catalog.core import Catalog
 from catalog.errors import ConfigError
@@ -75,7 +75,7 @@ def test_each_scheduled_source_gets_one_non_overlapping_coalescing_job(replicas:
     finally:
         scheduler.stop()
 
-    assert set(jobs) == {"sync:every15", "sync:nightly"}  # `manual` has no schedule
+    assert set(jobs) == {"sync:every15", "sync:nightly", "housekeeping"}  # `manual` has no schedule
     every15, nightly = jobs["sync:every15"], jobs["sync:nightly"]
     assert isinstance(every15.trigger, IntervalTrigger) and every15.trigger.interval == timedelta(minutes=15)
     assert isinstance(nightly.trigger, CronTrigger)
@@ -187,3 +187,14 @@ def test_a_failed_run_keeps_its_slot_and_the_next_slot_retries(replicas: Callabl
     clock.now = T0 + timedelta(minutes=15)
     retried = scheduler.run("every15")
     assert retried is not None and retried.ok
+
+
+def test_housekeeping_forgets_delivery_ids_past_their_retention(replicas: Callable[[], Catalog]) -> None:
+    catalog = replicas()
+    with catalog.session() as session:
+        assert seen.claim(session, "old", now=T0 - seen.RETENTION - timedelta(minutes=1))
+        assert seen.claim(session, "recent", now=T0 - timedelta(hours=1))
+    assert Scheduler(catalog, clock=Clock(T0)).housekeeping() == 1
+    with catalog.session() as session:
+        assert seen.claim(session, "old", now=T0)  # forgotten, so claimable again
+        assert not seen.claim(session, "recent", now=T0)  # still remembered: a retry is still dropped
