@@ -211,8 +211,8 @@ def stored_rows(engine: Any) -> tuple[list[str], list[tuple[Any, ...]], list[str
         erows = conn.execute(text(f"SELECT {', '.join(ecols)} FROM entity ORDER BY id")).all()
         rrows = conn.execute(text(f"SELECT {', '.join(rcols)} FROM relation ORDER BY id")).all()
     if engine.dialect.name != "sqlite":
-        erows = [tuple(plain(c, v) for c, v in zip(ecols, r)) for r in erows]
-        rrows = [tuple(plain(c, v) for c, v in zip(rcols, r)) for r in rrows]
+        erows = [tuple(plain(c, v) for c, v in zip(ecols, r, strict=True)) for r in erows]
+        rrows = [tuple(plain(c, v) for c, v in zip(rcols, r, strict=True)) for r in rrows]
     return ecols, [tuple(r) for r in erows], rcols, [tuple(r) for r in rrows]
 
 
@@ -247,6 +247,7 @@ def time_asks(ask: Callable[[str], Any], queries: dict[str, list[str]]) -> tuple
     """Per-category latencies (seconds) and answer statuses of `ask(question(name))`."""
     latencies: dict[str, list[float]] = {}
     statuses: dict[str, dict[str, int]] = {}
+    gc.collect()  # start from a settled heap, not with the index build's garbage still pending
     for cat in CATEGORIES:
         times: list[float] = []
         counts: dict[str, int] = {}
@@ -265,6 +266,7 @@ def time_brute_force(names: list[str], queries: dict[str, list[str]]) -> dict[st
     from rapidfuzz import fuzz, process
 
     out: dict[str, list[float]] = {}
+    gc.collect()
     for cat in CATEGORIES:
         times = []
         for name in queries[cat]:
@@ -305,7 +307,8 @@ def run_serving_process(url: str, queries: dict[str, list[str]], workdir: Path) 
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"serving process failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 # --------------------------------------------------------------------------- report
@@ -319,7 +322,7 @@ def rate(n: float, seconds: float) -> str:
     return f"{n / seconds:,.0f}/s" if seconds > 0 else "inf"
 
 
-def print_table(title: str, res: Results) -> None:
+def print_table(title: str, res: Results, targets_title: str) -> None:
     print()
     print(title)
     w_sec = max(len(r.section) for r in res.rows)
@@ -333,7 +336,7 @@ def print_table(title: str, res: Results) -> None:
         last = r.section
         print(f"  {sec:<{w_sec}}  {r.metric:<{w_met}}  {r.value:>{w_val}}  {r.note}".rstrip())
     print()
-    print("Targets (defined at 100k entities on SQLite)")
+    print(targets_title)
     w_name = max(len(t.name) for t in res.targets)
     w_meas = max(len(t.measured) for t in res.targets)
     for t in res.targets:
@@ -367,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     from catalog.core import Catalog
     from catalog.db import make_engine, upgrade
 
+    load_at_start = "/".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wayfinder-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     keep = args.workdir is not None
@@ -491,13 +495,19 @@ def main(argv: list[str] | None = None) -> int:
         exact_p99 = percentile(latencies["exact"], 99)
         exact_p95 = percentile(latencies["exact"], 95)
         res.targets.append(Target("exact names < 2 ms (p95)", ms(exact_p95), "< 2.00 ms", exact_p95 < 0.002))
-        res.targets.append(Target("exact names < 2 ms (p99)", ms(exact_p99), "< 2.00 ms", exact_p99 < 0.002))
+        res.targets.append(Target("exact names < 2 ms (p99, stricter reading)", ms(exact_p99), "< 2.00 ms", exact_p99 < 0.002))
         share = apply_rate / raw_rate
         res.targets.append(Target("sync apply >= 50% of raw executemany", f"{share:.0%}", ">= 50%", share >= 0.5))
         res.targets.append(Target("no-change resync < 2 s", f"{resync.total:.3f} s", "< 2 s", resync.total < 2.0))
         res.targets.append(Target("serving process RSS < 300 MB", f"{serving['peak_rss_mb']:,.0f} MB", f"< {SERVING_RSS_LIMIT_MB:.0f} MB", serving["peak_rss_mb"] < SERVING_RSS_LIMIT_MB))
 
-        print_table(f"Wayfinder catalog benchmark: {n:,} entities, {backend}, seed {args.seed}, Python {sys.version.split()[0]}", res)
+        load = "/".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+        title = (
+            f"Wayfinder catalog benchmark: {n:,} entities, {backend}, seed {args.seed}, Python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} CPUs, load average {load_at_start} at start, {load} at end"
+        )
+        official = n == 100_000 and backend == "sqlite"
+        print_table(title, res, "Targets (100k entities on SQLite)" if official else "Targets (defined at 100k entities on SQLite; shown for reference only)")
         return 1 if args.check and not all(t.ok for t in res.targets) else 0
     finally:
         if not keep:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import defaultdict, namedtuple
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -20,22 +20,14 @@ from catalog.views import MERGED_FIELDS, CatalogEntity, merge
 _ACTIVE = Entity.retired_at.is_(None)  # type: ignore[union-attr]
 
 
-# Hot-path statements are built once: plain table columns (no ORM entities, so no identity map or
-# ORM compile step) and expanding bind parameters (one cached compiled form). A question issues a
-# dozen of these, so each reads only the columns `views.merge` uses (no timestamps to parse).
+# Hot-path statements are built once, over plain table columns, and run through `_rows`. A question
+# issues a dozen of these, so each reads only the columns `views.merge` uses (no timestamps to parse).
 _E = Entity.__table__.c  # type: ignore[attr-defined]
 _R = Relation.__table__.c  # type: ignore[attr-defined]
 _S = SourceState.__table__.c  # type: ignore[attr-defined]
 _MERGE_COLUMNS = ("ref", "kind", "namespace", "name", "source", "precedence", "labels", "annotations", "spec", "links", "tags", *MERGED_FIELDS)
 _ENTITY_ROWS = select(*[_E[name] for name in dict.fromkeys(_MERGE_COLUMNS)])
 _STATES = select(_S.name, _S.type, _S.last_success_at, _S.last_error, _S.last_error_at)
-_ENTITIES_BY_REF = _ENTITY_ROWS.where(_E.ref.in_(bindparam("refs", expanding=True)), _E.retired_at.is_(None))
-_ENTITY_BY_REF = _ENTITY_ROWS.where(_E.ref == bindparam("ref"), _E.retired_at.is_(None))  # no IN list to expand
-_RELATED = (
-    select(_R.type, _R.target_ref)
-    .where(_R.subject_ref == bindparam("ref"), _R.type.in_(bindparam("types", expanding=True)))
-    .order_by(_R.type, _R.target_ref)
-)
 # An answer asks about several relation types of its subject (partOf, dependsOn, providesApi...):
 # the first lookup reads all of them at once unless the entity is a hub with more than this many.
 _ALL_RELATED_LIMIT = 100
@@ -55,6 +47,78 @@ class _StateRow(NamedTuple):
 
 
 _GENERATION = select(CatalogState.__table__.c.generation).where(CatalogState.__table__.c.id == 1)  # type: ignore[attr-defined]
+_EntityRow: Any = namedtuple("_EntityRow", list(dict.fromkeys(_MERGE_COLUMNS)))  # type: ignore[misc]  # what `views.merge` reads
+_COMPILED: dict[tuple[Any, Any], tuple[Any, str, tuple[str, ...] | None, list[Any]]] = {}
+
+
+def _compile(dialect: Any, key: Any, build: Callable[[], Any]) -> tuple[Any, str, tuple[str, ...] | None, list[Any]]:
+    found = _COMPILED.get((dialect, key))
+    if found is None:
+        stmt = build()
+        compiled = stmt.compile(dialect=dialect)
+        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in stmt.selected_columns]
+        found = _COMPILED[dialect, key] = (compiled, compiled.string, compiled.positiontup if compiled.positional else None, processors)
+    return found
+
+
+def _rows(session: Session, key: Any, build: Callable[[], Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a prebuilt SELECT on the session's own DB-API connection (so in its transaction).
+
+    The statement is compiled by SQLAlchemy once per dialect, and parameters and results go
+    through the same type conversions `Connection.execute` applies; what is skipped is the
+    per-execution bookkeeping, which cost twice the database's time for these one-row lookups.
+    """
+    conn = session.connection()
+    compiled, sql, order, processors = _compile(conn.dialect, key, build)
+    values = compiled.construct_params(params)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(values[name] for name in order) if order is not None else values)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    convert = [(i, f) for i, f in enumerate(processors) if f is not None]
+    if not convert:
+        return [tuple(row) for row in rows]
+    out = []
+    for row in rows:
+        cells = list(row)
+        for i, f in convert:
+            cells[i] = f(cells[i])
+        out.append(tuple(cells))
+    return out
+
+
+def _entities_by_ref(count: int) -> Any:
+    """`_ENTITY_ROWS` for `count` refs, with one bind parameter per ref."""
+    return _ENTITY_ROWS.where(_E.ref.in_([bindparam(f"ref{i}") for i in range(count)]), _E.retired_at.is_(None))
+
+
+# IN lists are padded (by repeating their last value) to one of these lengths, so a handful of
+# statements are compiled once, when a process first reads entities, not one per list length.
+_IN_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+def _padded(values: list[str]) -> list[str]:
+    size = next(n for n in _IN_SIZES if n >= len(values))
+    return values + [values[-1]] * (size - len(values))
+
+
+def _select_entities(session: Session, refs: list[str]) -> list[tuple[Any, ...]]:
+    dialect = session.connection().dialect
+    if (dialect, ("entities", _IN_SIZES[-1])) not in _COMPILED:  # the first read in this process
+        for n in _IN_SIZES:
+            _compile(dialect, ("entities", n), lambda n=n: _entities_by_ref(n))  # type: ignore[misc]
+    padded = _padded(refs)
+    return _rows(session, ("entities", len(padded)), lambda: _entities_by_ref(len(padded)), {f"ref{j}": ref for j, ref in enumerate(padded)})
+
+
+def _related_by_type(count: int) -> Any:
+    return (
+        select(_R.type, _R.target_ref)
+        .where(_R.subject_ref == bindparam("ref"), _R.type.in_([bindparam(f"type{i}") for i in range(count)]))
+        .order_by(_R.type, _R.target_ref)
+    )
 
 
 def _autoflush(session: Session) -> None:
@@ -98,19 +162,15 @@ def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEnti
     memo = _memo(session)
     missing = [ref for ref in wanted if ("entity", ref) not in memo]
     rows_by_ref: dict[str, list[Any]] = defaultdict(list)
-    conn = session.connection() if missing else None
     for i in range(0, len(missing), 500):
-        chunk = missing[i : i + 500]
-        assert conn is not None
-        rows = conn.execute(_ENTITY_BY_REF, {"ref": chunk[0]}) if len(chunk) == 1 else conn.execute(_ENTITIES_BY_REF, {"refs": chunk})
-        for row in rows:
+        for values in _select_entities(session, missing[i : i + 500]):
+            row: Any = _EntityRow(*values)
             rows_by_ref[row.ref].append(row)
     states: dict[str, Any] = {}
     if rows_by_ref:
-        assert conn is not None
         states = memo.get("states") or {}
         if "states" not in memo:
-            states = memo["states"] = {row.name: _StateRow(*row) for row in conn.execute(_STATES)}
+            states = memo["states"] = {row[0]: _StateRow(*row) for row in _rows(session, "states", lambda: _STATES, {})}
     for ref in missing:
         rows = rows_by_ref.get(ref)
         memo["entity", ref] = merge(rows, states) if rows else None
@@ -135,14 +195,16 @@ def related_refs(session: Session, ref: str, types: Iterable[str]) -> list[tuple
     everything = memo.get(("related", ref))
     if everything is None and ("related-asked", ref) in memo and ("related", ref, types) not in memo:
         # A second kind of question about the same entity: read all its relations once.
-        rows = session.connection().execute(_ALL_RELATED, {"ref": ref}).all()
+        rows = _rows(session, "all-related", lambda: _ALL_RELATED, {"ref": ref})
         everything = memo["related", ref] = list(dict.fromkeys((t, target) for t, target in rows)) if len(rows) <= _ALL_RELATED_LIMIT else False
     if everything is not None and everything is not False:  # a sorted list filtered by type keeps the database's order
         wanted = set(types)
         return [pair for pair in everything if pair[0] in wanted]
     found = memo.get(("related", ref, types))
     if found is None:
-        rows = session.connection().execute(_RELATED, {"ref": ref, "types": list(types)})
+        padded = _padded(list(types))
+        n = len(padded)
+        rows = _rows(session, ("related", n), lambda: _related_by_type(n), {"ref": ref} | {f"type{j}": t for j, t in enumerate(padded)})
         found = memo["related", ref, types] = list(dict.fromkeys((t, target) for t, target in rows))
         memo["related-asked", ref] = True
     return list(found)
@@ -156,7 +218,9 @@ def owned_refs(session: Session, owner_ref: str) -> list[str]:
 
 
 def generation(session: Session) -> int:
-    return session.scalar(_GENERATION) or 0
+    _autoflush(session)
+    rows = _rows(session, "generation", lambda: _GENERATION, {})
+    return (rows[0][0] if rows else 0) or 0
 
 
 def load_index(session: Session) -> CatalogIndex:
