@@ -6,7 +6,7 @@ query helpers never commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -100,3 +100,17 @@ def require_current_schema(engine: Engine) -> None:
     if current != head:
         state = "has no Wayfinder tables yet" if current is None else f"is at revision {current}, the code needs {head}"
         raise SchemaOutdated(f"The database {state}. Run `wayfinder db upgrade` to fix it.")
+
+
+def convert_rows(rows: Iterable[Sequence[Any]], processors: Sequence[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:
+    """Apply SQLAlchemy type processors column by column, for rows that skip `Connection.execute`."""
+    convert = [(i, f) for i, f in enumerate(processors) if f is not None]
+    if not convert:
+        return [tuple(row) for row in rows]
+    out = []
+    for row in rows:
+        cells = list(row)
+        for i, f in convert:
+            cells[i] = f(cells[i])
+        out.append(tuple(cells))
+    return out

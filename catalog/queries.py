@@ -12,6 +12,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from catalog.db import convert_rows
 from catalog.descriptor import ALIASES_ANNOTATION
 from catalog.models import CatalogState, Entity, Relation, SourceState
 from catalog.search import CatalogIndex, IndexedEntity
@@ -77,16 +78,7 @@ def _rows(session: Session, key: Any, build: Callable[[], Any], params: dict[str
         rows = cursor.fetchall()
     finally:
         cursor.close()
-    convert = [(i, f) for i, f in enumerate(processors) if f is not None]
-    if not convert:
-        return [tuple(row) for row in rows]
-    out = []
-    for row in rows:
-        cells = list(row)
-        for i, f in convert:
-            cells[i] = f(cells[i])
-        out.append(tuple(cells))
-    return out
+    return convert_rows(rows, processors)
 
 
 def _entities_by_ref(count: int) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
-from catalog.db import SessionFactory, session_scope
+from catalog.db import SessionFactory, convert_rows, session_scope
 from catalog.descriptor import EntityDoc, Problem, dangling_targets, snapshot_relations
 from catalog.errors import SourceError
 from catalog.models import CatalogState, Entity, Relation, SourceState, SyncRun
@@ -263,14 +263,7 @@ def _insert_tuples(session: Session, table: Any, columns: tuple[str, ...], rows:
         session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
     if any(processors):
-        convert = [(i, f) for i, f in enumerate(processors) if f is not None]
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i, f in convert:
-                values[i] = f(values[i])
-            converted.append(tuple(values))
-        rows = converted
+        rows = convert_rows(rows, processors)
     quote = dialect.identifier_preparer.quote
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join([mark] * len(columns))})"
     conn.exec_driver_sql(sql, rows)
