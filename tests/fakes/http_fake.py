@@ -1,4 +1,4 @@
-"""Shared base for the local HTTP fakes of third-party APIs (GitHub, PagerDuty).
+"""Shared base for the local HTTP fakes of third-party APIs (GitHub, PagerDuty, Slack).
 
 Why a real socket instead of ``httpx.MockTransport``: sync sources must be tested with their real
 client stack (timeouts, retries, keep-alive, header handling), and benchmarks need a server that

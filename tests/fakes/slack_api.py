@@ -21,10 +21,10 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
+
+from tests.fakes.http_fake import Body, FakeHTTPServer, RecordedRequest, Response
 
 __all__ = ["Call", "FakeSlackAPI"]
 
@@ -66,44 +66,9 @@ class _Fault:
     remaining: int
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: FakeSlackAPI) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output clean; the call log is the record."""
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, extra_headers, body = self.server.fake._handle(self.path, headers, raw)
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in extra_headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-def _parse_params(query: str, content_type: str, raw: bytes) -> JSONDict | None:
+def _parse_params(query: dict[str, list[str]], content_type: str, raw: bytes) -> JSONDict | None:
     """Merge query, form and JSON params; ``None`` means the JSON body was malformed."""
-    params: JSONDict = dict(parse_qsl(query, keep_blank_values=True))
+    params: JSONDict = {name: values[-1] for name, values in query.items()}
     if not raw:
         return params
     if "json" in content_type:
@@ -142,19 +107,19 @@ def _truthy(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
 
 
-class FakeSlackAPI:
+class FakeSlackAPI(FakeHTTPServer):
     """In-process fake of slack.com/api plus ``response_url`` endpoints.
 
     Use as ``with FakeSlackAPI() as fake:`` or ``fake.start()`` / ``fake.stop()``; tests seed it
     with :meth:`add_user` / :meth:`add_usergroup`, script failures with :meth:`fail_next`, and
     assert with :meth:`calls` / :meth:`wait_for`.  Set :attr:`socket_url` to the ``ws://`` URL
-    that ``apps.connections.open`` should hand out.
+    that ``apps.connections.open`` should hand out.  The server lifecycle, and the generic
+    request log and fault injection (``log``, ``fail``, ``delay``), come from FakeHTTPServer.
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
+        self._cond = threading.Condition(self._lock)  # the base's lock: handle() runs under it
         self._responders: dict[str, Callable[[JSONDict], JSONDict]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -174,50 +139,12 @@ class FakeSlackAPI:
         }
         self.reset()
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> FakeSlackAPI:
-        """Bind a free port on 127.0.0.1 and serve from a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeSlackAPI is already running")
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll; keep teardown fast
-            name="fake-slack-api",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Shut the server down and free the port; safe to call twice."""
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeSlackAPI:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    # -- addresses ---------------------------------------------------------------------------
 
     @property
     def base(self) -> str:
         """``http://127.0.0.1:PORT`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeSlackAPI is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return super().url
 
     @property
     def url(self) -> str:
@@ -235,9 +162,11 @@ class FakeSlackAPI:
 
         Lets one server be shared across tests without leaking state between them.
         """
+        self.clear_faults()
         with self._cond:
+            self._log.clear()
             self._calls: list[Call] = []
-            self._faults: dict[str, deque[_Fault]] = {}
+            self._scripted: dict[str, deque[_Fault]] = {}
             self._users: dict[str, JSONDict] = {}
             self._usergroups: dict[str, JSONDict] = {}
             self._ts_counter = 0
@@ -317,7 +246,7 @@ class FakeSlackAPI:
             remaining=times,
         )
         with self._cond:
-            self._faults.setdefault(method, deque()).append(fault)
+            self._scripted.setdefault(method, deque()).append(fault)
 
     # -- assertions --------------------------------------------------------------------------
 
@@ -344,42 +273,40 @@ class FakeSlackAPI:
                 )
             return matching
 
-    # -- request handling (server threads) ---------------------------------------------------
+    # -- request handling (server threads, self._lock held) -----------------------------------
 
-    def _handle(
-        self, raw_path: str, headers: dict[str, str], raw: bytes
-    ) -> tuple[int, dict[str, str], JSONDict]:
+    def handle(self, request: RecordedRequest) -> Response:
         """Record the call and pick the answer: scripted fault, canned response or 404."""
-        split = urlsplit(raw_path)
-        path = split.path
+        path = request.path
         if path.startswith(_API_PREFIX):
             method = path.removeprefix(_API_PREFIX)
         elif path.startswith(_RESPONSE_URL_PREFIX):
             method = "response_url"
         else:
             method = path
-        params = _parse_params(split.query, headers.get("content-type", ""), raw)
-        call = Call(method, params or {}, _token(headers, params or {}), headers, path)
-        with self._cond:
-            self._calls.append(call)
-            self._cond.notify_all()
-            fault = self._take_fault(method)
-            if fault is not None:
-                extra = (
-                    {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                )
-                return fault.status, extra, {"ok": False, "error": fault.error}
-            if params is None:
-                return 200, {}, {"ok": False, "error": "invalid_json"}
-            if method == "response_url":
-                return 200, {}, {"ok": True}
-            if not path.startswith(_API_PREFIX):
-                return 404, {}, {"ok": False, "error": "not_found"}
-            responder = self._responders.get(method)
-            return 200, {}, responder(params) if responder else {"ok": True}
+        headers = request.headers
+        params = _parse_params(request.query, headers.get("content-type", ""), request.body)
+        self._calls.append(Call(method, params or {}, _token(headers, params or {}), headers, path))
+        self._cond.notify_all()
+        fault = self._take_fault(method)
+        if fault is not None:
+            extra = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            return Response.of(fault.status, {"ok": False, "error": fault.error}, extra)
+        if params is None:
+            return Response.of(200, {"ok": False, "error": "invalid_json"})
+        if method == "response_url":
+            return Response.of(200, {"ok": True})
+        if not path.startswith(_API_PREFIX):
+            return Response.of(404, {"ok": False, "error": "not_found"})
+        responder = self._responders.get(method)
+        return Response.of(200, responder(params) if responder else {"ok": True})
+
+    def error_body(self, status: int) -> Body:
+        """Slack's envelope for injected ``fail()`` faults and errors in the fake itself."""
+        return {"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"}
 
     def _take_fault(self, method: str) -> _Fault | None:
-        queue = self._faults.get(method)
+        queue = self._scripted.get(method)
         if not queue:
             return None
         fault = queue[0]
