@@ -103,10 +103,6 @@ class EntityDoc(BaseModel):
     precedence: int = DESCRIPTOR
 
     @property
-    def kind_display(self) -> str:
-        return KIND_NAMES.get(self.kind, self.kind.capitalize())
-
-    @property
     def aliases(self) -> list[str]:
         raw = self.annotations.get(ALIASES_ANNOTATION, "")
         return [a.strip() for a in raw.split(",") if a.strip()]

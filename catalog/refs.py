@@ -50,9 +50,3 @@ def split_ref(ref: str) -> EntityRef:
     kind, _, rest = ref.partition(":")
     namespace, _, name = rest.partition("/")
     return EntityRef(kind, namespace, name)
-
-
-def short_ref(ref: str) -> str:
-    """`component:default/x` -> `component:x`, the way people write it."""
-    kind, namespace, name = split_ref(ref)
-    return f"{kind}:{name}" if namespace == DEFAULT_NAMESPACE else ref

@@ -407,16 +407,8 @@ def _finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
 
 
 def last_runs(session: Session, limit_per_source: int = 1) -> list[SyncRun]:
-    """Most recent runs, newest first, at most `limit_per_source` per source."""
-    runs = session.scalars(select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())).all()  # type: ignore[attr-defined]
-    counts: dict[str, int] = {}
-    picked = []
-    for run in runs:
-        if counts.get(run.source, 0) < limit_per_source:
-            counts[run.source] = counts.get(run.source, 0) + 1
-            picked.append(run)
-    return picked
-
-
-def total_entities(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Entity).where(Entity.retired_at.is_(None))) or 0  # type: ignore[union-attr]
+    """Most recent runs, newest first, at most `limit_per_source` per source (picked in SQL, not from all history)."""
+    newest_first = (SyncRun.started_at.desc(), SyncRun.id.desc())  # type: ignore[attr-defined, union-attr]
+    ranked = select(SyncRun.id, func.row_number().over(partition_by=SyncRun.source, order_by=newest_first).label("n")).subquery()
+    query = select(SyncRun).join(ranked, SyncRun.id == ranked.c.id).where(ranked.c.n <= limit_per_source).order_by(*newest_first)
+    return list(session.scalars(query))
