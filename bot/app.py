@@ -13,21 +13,25 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.errors import handle_error
 from bot.listeners import actions, commands, events, shortcuts, views
 from bot.services import Services
+from bot.slack_client import RATE_LIMIT_RETRIES
 from catalog.seen import claim
 
 # Listeners run after the ack on this pool; a 429 makes one sleep for Retry-After, so keep spares.
 LISTENER_THREADS = 16
-RATE_LIMIT_RETRIES = 2
 
 
-def build_app(services: Services, *, client: WebClient, signing_secret: str, token_verification_enabled: bool = True) -> App:
-    """The app for `client` (its `base_url` is SLACK_API_URL); `auth.test` runs now unless disabled."""
+def build_app(services: Services, *, client: WebClient, token_verification_enabled: bool = True) -> App:
+    """The app for `client` (its `base_url` is SLACK_API_URL); `auth.test` runs now unless disabled.
+
+    Bolt's request verification is off: HTTP requests are verified over their raw bytes before
+    they reach Bolt (`bot.slack_http`), and Socket Mode needs none.
+    """
     if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     app = App(
         name="wayfinder",
         client=client,
-        signing_secret=signing_secret,
+        request_verification_enabled=False,
         token_verification_enabled=token_verification_enabled,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="wayfinder-listener"),
     )
@@ -62,6 +66,7 @@ def _once_per_event(services: Services) -> Callable[..., BoltResponse | None]:
             with services.catalog.session() as session:
                 first = claim(session, f"slack:{event_id}", now=services.clock())
             if not first:
+                services.catalog.metrics.duplicates.labels("slack").inc()
                 return BoltResponse(status=200, body="")
         next()
         return None

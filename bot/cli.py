@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -13,11 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import SecretStr
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from bot.settings import BUNDLED_CONFIG, Settings
+from bot.terminal import SafeConsole
 from catalog.config import load_config
 from catalog.core import Catalog
 from catalog.db import make_engine, upgrade
@@ -37,9 +36,8 @@ sync_app = typer.Typer(help="Run syncs once, or show recent runs with `sync stat
 db_app = typer.Typer(help="Database maintenance.")
 app.add_typer(sync_app, name="sync")
 app.add_typer(db_app, name="db")
-# Off a terminal rich would wrap at 80 columns; keep lines whole for logs and pipes.
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+out = SafeConsole()
+err = SafeConsole(stderr=True)
 
 EXIT_NOT_FOUND = 3
 
@@ -243,10 +241,11 @@ def _secret(value: SecretStr | None) -> str | None:
 
 def _run_server(settings: Settings, catalog: Catalog, credentials: SlackCredentials, *, host: str, port: int, socket_mode: bool, scheduler: bool) -> None:
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
+    from bot.logs import configure_logging
     from bot.server import build_slack, create_http_app, serve_http, start_socket_mode
     from bot.services import Services
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format)
     services = Services(catalog=catalog, public_url=settings.public_url)
     missing = credentials.missing(socket_mode=socket_mode)
     slack = build_slack(services, credentials, socket_mode=socket_mode)
@@ -262,7 +261,8 @@ def _run_server(settings: Settings, catalog: Catalog, credentials: SlackCredenti
             out.print(f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.", markup=False, highlight=False)
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
         out.print(f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.", markup=False, highlight=False)
-        serve_http(create_http_app(services, slack=slack, missing=missing, socket_mode=socket_mode), host=host, port=port)
+        api = create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode)
+        serve_http(api, host=host, port=port)
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ APOLOGY = (
 def handle_error(error: Exception, body: dict[str, Any], request: BoltRequest, client: WebClient, respond: Respond | None) -> None:
     """Bolt's `app.error` handler, for anything a listener or middleware raises."""
     error_id = uuid.uuid4().hex[:12]
-    log.error("error %s while handling %s", error_id, _describe(body), exc_info=error)
+    ids = {"error_id": error_id, "event_id": body.get("event_id") or body.get("trigger_id")}
+    log.error("error %s while handling %s", error_id, _describe(body), exc_info=error, extra=ids)
     if request.headers.get("x-slack-retry-num"):
         return  # the first delivery of this event already apologised
     try:

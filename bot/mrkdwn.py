@@ -2,7 +2,8 @@
 
 Slack treats `&`, `<` and `>` as control characters (`<!channel>`, `<@U123>`, `<url|label>`), so
 every catalog string is escaped before it goes into mrkdwn; only the bot's own tokens (links it
-builds here, ids it resolved) are added unescaped.
+builds here, ids it resolved) are added unescaped. Escaping also drops control and bidi-override
+characters (`catalog.safe_text`), so a name cannot read differently from what it is.
 """
 
 from __future__ import annotations
@@ -10,19 +11,21 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
+from catalog.safe_text import neutralise
+
 ELLIPSIS = "…"
 _UNSAFE_IN_URL = re.compile(r"[\s<>|\"]")
 _OPEN_ENTITY = re.compile(r"&[a-z]{0,4}$")
 
 
 def escape(text: str) -> str:
-    """Escape the three control characters (`&` first, so entities are not double-escaped later)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Neutralise, then escape the three control characters (`&` first, so entities are not double-escaped later)."""
+    return neutralise(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def link(url: str, label: str) -> str:
     """`<url|label>` for an http(s) URL; anything else (javascript:, relative, garbage) is plain text."""
-    label = label or url
+    url, label = neutralise(url, multiline=False), neutralise(label or url, multiline=False)
     parts = urlsplit(url.strip()) if url else None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return escape(label) if label == url else f"{escape(label)} ({escape(url)})"

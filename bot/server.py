@@ -1,7 +1,9 @@
-"""The HTTP server behind `wayfinder serve`: Slack on `POST /slack/events`, plus `GET /healthz`.
+"""The HTTP server behind `wayfinder serve`: Slack on `POST /slack/events`, the GitHub webhook,
+health (`/healthz`, `/livez`, `/readyz`) and Prometheus metrics (`/metrics`).
 
-It runs without Slack credentials too (health, and later the ownership pages and webhooks);
-`/slack/events` then answers 503 saying which variables are missing.
+It runs without Slack credentials too (health, metrics and webhooks); `/slack/events` then
+answers 503 saying which variables are missing. Every route's body is size-limited before it is
+read (`bot.body_limit`), and Slack requests are verified before Bolt sees them (`bot.slack_http`).
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ from dataclasses import dataclass, field
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.error import BoltError
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.app import build_app
+from bot.body_limit import BodySizeLimit
+from bot.health import OK, database_check, readiness
+from bot.logs import RequestIds
 from bot.services import Services
+from bot.slack_client import MeteredWebClient
+from bot.slack_http import Refused, SlackGate
 from catalog.errors import WayfinderError
 from catalog.webhooks import handle_github_push
 
@@ -55,49 +60,74 @@ def build_slack(services: Services, credentials: SlackCredentials, *, socket_mod
     """The Bolt app talking to `api_url`, or None when this mode lacks credentials."""
     if credentials.missing(socket_mode=socket_mode):
         return None
-    client = WebClient(token=credentials.bot_token, base_url=credentials.api_url)
+    client = MeteredWebClient(services.catalog.metrics, token=credentials.bot_token, base_url=credentials.api_url)
     try:
-        return build_app(services, client=client, signing_secret=credentials.signing_secret or "")
+        return build_app(services, client=client)
     except (BoltError, SlackClientError, OSError) as exc:  # from auth.test; messages carry no token
         raise SlackSetupError(f"cannot start the Slack app: check SLACK_BOT_TOKEN and SLACK_API_URL ({exc})") from exc
 
 
-def create_http_app(services: Services, *, slack: App | None, missing: Sequence[str] = (), socket_mode: bool = False) -> FastAPI:
-    """The ASGI app; `slack` handles `/slack/events` (None: answer 503 and say why)."""
+def create_http_app(
+    services: Services, *, slack: App | None, signing_secret: str | None = None, missing: Sequence[str] = (), socket_mode: bool = False
+) -> FastAPI:
+    """The ASGI app; `slack` handles `/slack/events` once `signing_secret` verifies them (None: answer 503 and say why)."""
     api = FastAPI(title="Wayfinder", docs_url=None, redoc_url=None, openapi_url=None)
+    api.add_middleware(BodySizeLimit)
+    api.add_middleware(RequestIds)
     mode = "socket" if socket_mode else "http" if slack else "disabled"
     if socket_mode:
         unavailable = "This server receives Slack events over Socket Mode; /slack/events is not used."
     else:
         unavailable = f"Slack is not configured: set {' and '.join(missing) or 'the Slack credentials'} and restart."
+    if slack is not None and not socket_mode and not signing_secret:
+        raise ValueError("Slack over HTTP needs the signing secret: requests must be verified before Bolt sees them")
+    gate = SlackGate(signing_secret, clock=services.clock) if signing_secret else None
 
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
-        """Events, slash commands, interactivity and options: Bolt tells them apart."""
-        if slack is None or socket_mode:
+        """Events, slash commands, interactivity and options: verified here, then Bolt tells them apart."""
+        if slack is None or gate is None or socket_mode:
             return JSONResponse({"ok": False, "error": "slack_unavailable", "message": unavailable}, status_code=503)
-        bolt_request = to_bolt_request(request, await request.body())
+        try:
+            bolt_request = gate.admit(await request.body(), request.headers, request.url.query)
+        except Refused as refused:
+            log.warning("refused POST /slack/events with %d: %s", refused.status, refused)
+            return JSONResponse({"ok": False, "error": "invalid_request" if refused.status == 401 else "malformed_body"}, status_code=refused.status)
         # dispatch blocks until ack(); a worker thread keeps the event loop free for other requests
         return to_starlette_response(await run_in_threadpool(slack.dispatch, bolt_request))
 
     @api.get("/healthz")
     def healthz() -> JSONResponse:
         """Liveness and database reachability, for load balancers and `wayfinder demo` users."""
-        try:
-            with services.catalog.session() as session:
-                session.execute(text("SELECT 1"))
-        except SQLAlchemyError as exc:
-            log.warning("health check: database unreachable: %s", type(exc).__name__)
+        if database_check(services.catalog) != OK:
             return JSONResponse({"status": "error", "database": "unreachable", "slack": mode}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "slack": mode})
+
+    @api.get("/livez")
+    def livez() -> JSONResponse:
+        """The process is up and serving; says nothing about its dependencies."""
+        return JSONResponse({"status": "ok"})
+
+    @api.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Ready for traffic: database reachable, schema current, Slack token accepted (when configured)."""
+        checks = readiness(services.catalog, slack.client if slack is not None else None)
+        ready = all(result in (OK, "not configured") for result in checks.values())
+        return JSONResponse({"status": "ok" if ready else "error", **checks}, status_code=200 if ready else 503)
+
+    @api.get("/metrics")
+    def metrics() -> Response:
+        """Prometheus text format, from this app's own registry."""
+        return Response(generate_latest(services.catalog.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @api.post("/webhooks/github")
     async def github_webhook(request: Request) -> JSONResponse:
         """A push resyncs the repository it names; the signature is checked over the raw body."""
         body, headers = await request.body(), request.headers
         result = await run_in_threadpool(
-            handle_github_push, services.catalog, body, headers.get("x-hub-signature-256"), headers.get("x-github-event", "")
-        )
+            handle_github_push, services.catalog, body, headers.get("x-hub-signature-256"), headers.get("x-github-event", ""),
+            delivery=headers.get("x-github-delivery"),
+        )  # fmt: skip
         return JSONResponse(result.model_dump(mode="json"), status_code=result.status)
 
     return api
@@ -112,4 +142,5 @@ def start_socket_mode(slack: App, app_token: str) -> SocketModeHandler:
 
 def serve_http(api: FastAPI, *, host: str, port: int) -> None:
     """Serve until interrupted (uvicorn handles SIGINT/SIGTERM for a clean shutdown)."""
-    uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info")).run()
+    # log_config=None: uvicorn's loggers propagate to the root handler (`bot.logs`), text or JSON alike
+    uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", log_config=None)).run()

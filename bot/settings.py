@@ -6,6 +6,7 @@ Only the composition roots (`bot.cli`) construct `Settings`; everything else rec
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    log_format: Literal["text", "json"] = "text"  # WAYFINDER_LOG_FORMAT
 
     def config_path(self) -> Path:
         """`WAYFINDER_CONFIG`, else `wayfinder.yaml` here, else the bundled example config."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from catalog.answers import Answer
 from catalog.ask import ask, ask_about
 from catalog.config import Config
 from catalog.db import make_engine, require_current_schema, session_factory, session_scope
+from catalog.metrics import Metrics
 from catalog.queries import IndexCache
 from catalog.search import CatalogIndex
 from catalog.sources.registry import Progress, SourceContext, build_source
@@ -31,6 +33,7 @@ class Catalog:
         self.engine = make_engine(self.database_url)
         self.factory = session_factory(self.engine)
         self._index = IndexCache()
+        self.metrics = Metrics(self.factory)
 
     def require_schema(self) -> None:
         require_current_schema(self.engine)
@@ -44,13 +47,28 @@ class Catalog:
         return self._index.get(session)
 
     def ask(self, text: str, *, transport: str = "cli") -> Answer:
-        with self.session() as session:
-            return ask(session, text, index=self.index(session), transport=transport)
+        with self._measured(transport) as answered, self.session() as session:
+            return answered(ask(session, text, index=self.index(session), transport=transport))
 
     def ask_about(self, question: str, *, ref: str, intent: str, transport: str = "cli") -> Answer:
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
-        with self.session() as session:
-            return ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport)
+        with self._measured(transport) as answered, self.session() as session:
+            return answered(ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport))
+
+    @contextmanager
+    def _measured(self, surface: str) -> Iterator[Callable[[Answer], Answer]]:
+        """Times the block and counts the answer it passes to the yielded callable (failures count as `error`)."""
+        started, outcome = time.perf_counter(), {"intent": "unknown", "status": "error"}
+
+        def answered(answer: Answer) -> Answer:
+            outcome.update(intent=answer.intent, status=answer.status)
+            return answer
+
+        try:
+            yield answered
+        finally:
+            self.metrics.answer_seconds.labels(surface).observe(time.perf_counter() - started)
+            self.metrics.questions.labels(surface, outcome["intent"], outcome["status"]).inc()
 
     def sync(
         self,

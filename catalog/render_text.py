@@ -1,4 +1,8 @@
-"""Plain-text rendering of an `Answer`, for the terminal and the JSON `text` field."""
+"""Plain-text rendering of an `Answer`, for the terminal and the JSON `text` field.
+
+The result is neutralised (`catalog.safe_text`): catalog text cannot send escape sequences or
+bidi overrides to a terminal through `wayfinder ask`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import datetime
 from catalog.answers import Answer, Contact, EntitySummary
 from catalog.freshness import clock_time, describe_all
 from catalog.oncall import OnCallShift
+from catalog.safe_text import neutralise
 
 RELATION_WORDS = {
     "dependsOn": "depends on",
@@ -44,7 +49,7 @@ def render_text(a: Answer, *, now: datetime) -> str:
     lines = a.notes + body if a.status == "not_found" else body + a.notes
     if a.sources:
         lines.append(f"({describe_all(a.sources, now)})")
-    return "\n".join(lines)
+    return neutralise("\n".join(lines))
 
 
 def _body(a: Answer) -> list[str]:

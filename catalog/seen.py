@@ -23,6 +23,11 @@ def claim(session: Session, key: str, *, now: datetime) -> bool:
     return session.execute(statement.returning(SeenEvent.key)).first() is not None
 
 
+def release(session: Session, keys: list[str]) -> None:
+    """Forget claims whose work failed, so a redelivery can do it (commit before answering)."""
+    session.execute(delete(SeenEvent).where(SeenEvent.key.in_([key[:300] for key in keys])))  # type: ignore[attr-defined]
+
+
 # Slack retries for minutes and PagerDuty for up to 48 h; keys older than this can go.
 RETENTION = timedelta(days=3)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -20,7 +21,7 @@ from bot.services import Services
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.models import SourceState, SyncRun
-from catalog.webhooks import handle_github_push
+from catalog.webhooks import WebhookResult, handle_github_push
 from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.github_world import TOKEN, component, entity, github_yaml, state, sync
@@ -57,6 +58,11 @@ def push(github: FakeGitHub, repo: str, *, ref: str = "refs/heads/main") -> byte
     return json.dumps({"ref": ref, "before": "0" * 40, "after": "1" * 40, "repository": repository, "pusher": {"name": "octocat"}}).encode()
 
 
+def deliver(catalog: Catalog, body: bytes, signature: str | None, event: str) -> WebhookResult:
+    """One delivery, with a fresh `X-GitHub-Delivery` id as GitHub sends it."""
+    return handle_github_push(catalog, body, signature, event, delivery=str(uuid.uuid4()))
+
+
 def runs(catalog: Catalog) -> int:
     with catalog.session() as session:
         return session.scalar(select(func.count()).select_from(SyncRun)) or 0
@@ -70,7 +76,7 @@ def test_missing_or_bad_signature_is_refused_and_changes_nothing(github: FakeGit
     if signature == "wrong-secret":
         signature = webhook_signature("not-the-secret", body)
 
-    result = handle_github_push(catalog, body, signature, "push")
+    result = deliver(catalog, body, signature, "push")
 
     assert result.status == 401
     assert (state(catalog), runs(catalog), github.requests) == (before, run_count, requests)
@@ -79,7 +85,7 @@ def test_missing_or_bad_signature_is_refused_and_changes_nothing(github: FakeGit
 def test_a_signature_over_other_bytes_is_refused(github: FakeGitHub, catalog: Catalog) -> None:
     body = push(github, "payments")
     tampered = body.replace(b'"refs/heads/main"', b'"refs/heads/main" ')
-    assert handle_github_push(catalog, tampered, webhook_signature(SECRET, body), "push").status == 401
+    assert deliver(catalog, tampered, webhook_signature(SECRET, body), "push").status == 401
 
 
 def test_push_changing_catalog_info_updates_that_repository_at_once(github: FakeGitHub, catalog: Catalog) -> None:
@@ -87,7 +93,7 @@ def test_push_changing_catalog_info_updates_that_repository_at_once(github: Fake
     github.remove_repo("search")  # a full sync would retire search-api; a push to payments must not
     body = push(github, "payments")
 
-    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push")
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
 
     assert (result.status, result.source, result.repository) == (200, "gh", "acme/payments")
     assert (result.added, result.updated, result.removed) == (0, 1, 1)
@@ -103,7 +109,7 @@ def test_push_changing_catalog_info_updates_that_repository_at_once(github: Fake
 def test_push_rereads_codeowners_of_an_inferred_component(github: FakeGitHub, catalog: Catalog) -> None:
     github.set_file("ledger", ".github/CODEOWNERS", "* @acme/finance\n")
     body = push(github, "ledger")
-    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push")
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
     assert (result.status, result.updated) == (200, 1)
     assert entity(catalog, "component:default/ledger").owner_ref == "group:default/finance"
 
@@ -111,12 +117,12 @@ def test_push_rereads_codeowners_of_an_inferred_component(github: FakeGitHub, ca
 def test_a_pushed_descriptor_takes_over_an_inferred_component_but_not_the_reverse(github: FakeGitHub, catalog: Catalog) -> None:
     github.set_file("search", "catalog-info.yaml", component("search-api", owner="team-search") + "---\n" + component("ledger", owner="team-books"))
     body = push(github, "search")
-    assert handle_github_push(catalog, body, webhook_signature(SECRET, body), "push").status == 200
+    assert deliver(catalog, body, webhook_signature(SECRET, body), "push").status == 200
     ledger = rows(catalog, "gh")["component:default/ledger"]
     assert (ledger.owner_ref, ledger.location, ledger.precedence) == ("group:default/team-books", "github:acme/search/catalog-info.yaml:10", 100)
 
     body = push(github, "ledger")  # the ledger repository still has no descriptor: its guess must not win back
-    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push")
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
     assert result.status == 200
     assert rows(catalog, "gh")["component:default/ledger"].location == "github:acme/search/catalog-info.yaml:10"
     with catalog.session() as session:
@@ -129,7 +135,7 @@ def test_a_push_whose_repository_cannot_be_read_fails_and_keeps_everything(githu
     github.fail("/contents/", status=401, times=None)
     before = state(catalog)
     body = push(github, "payments")
-    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push")
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
     assert result.status == 502 and "HTTP 401" in result.message
     assert state(catalog) == before
 
@@ -146,7 +152,7 @@ def test_other_deliveries_change_nothing(github: FakeGitHub, catalog: Catalog, e
     github.set_file("payments", "catalog-info.yaml", component("payments-api", description="changed"))
     body = push(github, "payments", ref=ref)
     before, run_count = state(catalog), runs(catalog)
-    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), event)
+    result = deliver(catalog, body, webhook_signature(SECRET, body), event)
     assert (result.status, result.message) == (status, message)
     assert (state(catalog), runs(catalog)) == (before, run_count)
 
@@ -169,7 +175,10 @@ def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Cat
     accepted = server.post(
         "/webhooks/github",
         content=body,
-        headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": webhook_signature(SECRET, body), "Content-Type": "application/json"},
+        headers={
+            "X-GitHub-Event": "push", "X-Hub-Signature-256": webhook_signature(SECRET, body),
+            "Content-Type": "application/json", "X-GitHub-Delivery": str(uuid.uuid4()),
+        },  # fmt: skip
     )
     assert accepted.status_code == 200
     assert accepted.json()["message"] == "resynced acme/payments: 0 added, 1 updated, 0 removed"

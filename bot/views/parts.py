@@ -1,7 +1,7 @@
 """Pieces every renderer shares: Slack's size limits, safe text objects, people, owners, lists.
 
-Catalog strings enter mrkdwn only through `bot.mrkdwn` (escaped, verbatim) and plain_text as
-they are (Slack parses no markup there); Slack ids are used only when they look like ids, so
+Catalog strings enter mrkdwn only through `bot.mrkdwn` (escaped, verbatim) and plain_text
+neutralised but otherwise as they are (Slack parses no markup there); Slack ids are used only when they look like ids, so
 an annotation cannot smuggle in `<!channel>`.
 """
 
@@ -17,6 +17,7 @@ from bot.mrkdwn import ELLIPSIS, escape, link, truncate
 from bot.views.urls import ownership_url
 from catalog.answers import Contact, EntityCard, EntitySummary, Person
 from catalog.freshness import describe_all
+from catalog.safe_text import neutralise
 from catalog.views import Freshness
 
 # Slack's documented limits (SLACK-FACTS.md §4).
@@ -47,7 +48,7 @@ def md(text: str, limit: int = SECTION_TEXT) -> MarkdownTextObject:
 
 
 def plain(text: str, limit: int) -> PlainTextObject:
-    return PlainTextObject(text=clip(text, limit), emoji=True)
+    return PlainTextObject(text=clip(neutralise(text), limit), emoji=True)
 
 
 def section(text: str | None, *, fields: Sequence[str] = (), accessory: BlockElement | None = None) -> SectionBlock:

@@ -20,15 +20,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.conftest import FIXTURES as SHARED_FIXTURES
+
 from .http_fake import Body, FakeHTTPServer, RecordedRequest, Response, rebase
+
 
 __all__ = ["FIXTURES", "FakeGitHub", "webhook_signature"]
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "github"
+FIXTURES = SHARED_FIXTURES / "github"
 
 _API_VERSION = "2022-11-28"
 _DOCS = "https://docs.github.com/rest"

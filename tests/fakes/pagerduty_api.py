@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any, TypeVar
+
+from tests.conftest import FIXTURES as SHARED_FIXTURES
 
 from .http_fake import Body, FakeHTTPServer, RecordedRequest, Response, rebase
 
+
 __all__ = ["FIXTURES", "FakePagerDuty"]
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "pagerduty"
+FIXTURES = SHARED_FIXTURES / "pagerduty"
 
 _API = "https://api.pagerduty.com"
 _MAX_LIMIT = 100

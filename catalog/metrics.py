@@ -1,0 +1,72 @@
+"""Prometheus metrics (`GET /metrics`): what a process did, and what the database says.
+
+Each `Catalog` owns one `CollectorRegistry`, never the global default, so several apps in one
+process (tests, a CLI next to a server) do not collide. Counters of this process' work
+(questions, answer latency, Slack calls, duplicates dropped) are recorded as they happen; sync
+runs, last successes and entity counts are read from the database at scrape time, so every
+replica reports the same figures and syncs run by `wayfinder sync` from cron count too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from catalog.db import SessionFactory
+from catalog.models import Entity, SourceState, SyncRun
+
+# Answers are expected well under a second; the tail shows a slow database or a stalled index.
+ANSWER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The instruments of one app; `registry` is what `/metrics` renders."""
+
+    def __init__(self, factory: SessionFactory) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.questions = Counter("wayfinder_questions", "Questions answered, by surface, intent and status.", ["surface", "intent", "status"], registry=r)
+        self.answer_seconds = Histogram("wayfinder_answer_seconds", "Time to answer a question.", ["surface"], buckets=ANSWER_BUCKETS, registry=r)
+        self.slack_calls = Counter("wayfinder_slack_api_calls", "Slack Web API calls, by method.", ["method"], registry=r)
+        self.slack_errors = Counter("wayfinder_slack_api_errors", "Slack Web API calls that failed, by method and error.", ["method", "error"], registry=r)
+        self.slack_rate_limited = Counter("wayfinder_slack_api_rate_limited", "Slack Web API answers with HTTP 429, by method.", ["method"], registry=r)
+        self.duplicates = Counter("wayfinder_duplicate_deliveries_dropped", "Redelivered events and webhooks dropped, by origin.", ["origin"], registry=r)
+        r.register(CatalogCollector(factory))
+
+
+class CatalogCollector(Collector):
+    """Sync runs, last successes and entities per source, read from the database at scrape time."""
+
+    def __init__(self, factory: SessionFactory) -> None:
+        self._factory = factory
+
+    def collect(self) -> Iterator[Metric]:
+        runs = CounterMetricFamily("wayfinder_sync_runs", "Sync runs recorded, by source and status.", labels=["source", "status"])
+        success = GaugeMetricFamily("wayfinder_sync_last_success_timestamp_seconds", "When each source last synced successfully.", labels=["source"])
+        entities = GaugeMetricFamily("wayfinder_entities", "Active (not retired) entities, by source.", labels=["source"])
+        up = GaugeMetricFamily("wayfinder_database_up", "1 when the catalog database answered this scrape.")
+        try:
+            with self._factory() as session:
+                for source, status, count in session.execute(select(SyncRun.source, SyncRun.status, func.count()).group_by(SyncRun.source, SyncRun.status)):
+                    runs.add_metric([source, status], count)
+                for name, moment in session.execute(select(SourceState.name, SourceState.last_success_at)):
+                    if moment is not None:
+                        success.add_metric([name], _epoch(moment))
+                active = select(Entity.source, func.count()).where(Entity.retired_at.is_(None)).group_by(Entity.source)  # type: ignore[union-attr]
+                for source, count in session.execute(active):
+                    entities.add_metric([source], count)
+            up.add_metric([], 1)
+        except SQLAlchemyError:
+            up.add_metric([], 0)
+        yield from (runs, success, entities, up)
+
+
+def _epoch(moment: datetime) -> float:
+    """Seconds since the epoch; the database hands back naive UTC datetimes."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

@@ -1,0 +1,30 @@
+"""Text that cannot fool a reader: the one filter every renderer applies to catalog strings.
+
+Catalog files are written by many people; a description may carry terminal escape sequences
+(`\\x1b[2J` clears the screen, OSC sequences retitle the window or forge hyperlinks) or Unicode
+bidirectional overrides that show `exe.txt` as `txt.exe`. Slack mrkdwn and plain_text, the
+terminal (`wayfinder ask`, tables) and HTML pages all pass catalog text through `neutralise`
+before drawing it, so such characters never reach a screen.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+# C0 controls except tab and newline, DEL, C1 controls (0x9b is a one-byte CSI on some terminals),
+# and the invisible direction marks: ALM, LRM/RLM, LRE/RLE/PDF/LRO/RLO, LRI/RLI/FSI/PDI.
+# Line and paragraph separators become newlines, so a line break stays a line break.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile("[\r\u2028\u2029]\n?")
+
+
+def neutralise(text: str, *, multiline: bool = True) -> str:
+    """`text` without control or bidi-override characters; `multiline=False` folds newlines and tabs to spaces."""
+    text = _HIDDEN.sub("", _LINE_BREAKS.sub("\n", text))
+    return text if multiline else re.sub(r"[\t\n]+", " ", text)
+
+
+def escape_html(text: str) -> str:
+    """Catalog text for an HTML page: neutralised, then entity-escaped (quotes too, for attributes)."""
+    return html.escape(neutralise(text), quote=True)
