@@ -14,12 +14,29 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from slack_bolt import BoltRequest
 from slack_sdk.signature import Clock, SignatureVerifier
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class _Envelope(BaseModel):
+    """The nested parts Bolt and the listeners read: a signed body with other shapes is refused, not a 500."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str | None = None
+    event: dict[str, Any] | None = None
+    actions: list[dict[str, Any]] | None = None
+    view: dict[str, Any] | None = None
+    message: dict[str, Any] | None = None
+    container: dict[str, Any] | None = None
+    user: dict[str, Any] | str | None = None
+    team: dict[str, Any] | str | None = None
+    channel: dict[str, Any] | str | None = None
 
 
 class Refused(Exception):
@@ -61,8 +78,7 @@ class SlackGate:
             raise Refused(401, "the signature does not match or the timestamp is more than 5 minutes off")
         try:  # Bolt parses JSON, forms and `payload=` forms, then reads ids out of the result
             request = BoltRequest(body=body, query=query, headers=dict(headers))
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError):
-            request = None
-        if request is None or not isinstance(request.body, dict):
-            raise Refused(400, "the signed body is not a Slack payload (a JSON object, a form, or a form with a JSON payload)")
+            _Envelope.model_validate(request.body)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError):  # ValidationError is a ValueError
+            raise Refused(400, "the signed body is not a Slack payload (a JSON object, a form, or a form with a JSON payload)") from None
         return request

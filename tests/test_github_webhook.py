@@ -183,3 +183,53 @@ def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Cat
     assert accepted.status_code == 200
     assert accepted.json()["message"] == "resynced acme/payments: 0 added, 1 updated, 0 removed"
     assert entity(catalog, "component:default/payments-api").description == "Via HTTP"
+
+
+def test_replays_of_one_delivery_resync_once(github: FakeGitHub, catalog: Catalog) -> None:
+    """20 replays of one `X-GitHub-Delivery` used to cause 20 resyncs and 20 API requests."""
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="once"))
+    body, run_count = push(github, "payments"), runs(catalog)
+
+    first = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1")
+    requests = github.requests
+    replays = [handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1") for _ in range(19)]
+    # the header is not signed: a replay under a new delivery id is still the same signed body
+    renamed = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-2")
+
+    assert first.status == 200
+    assert {(r.status, r.message) for r in [*replays, renamed]} == {(202, r.message) for r in [*replays, renamed]}
+    assert all("already handled" in r.message for r in [*replays, renamed])
+    assert (runs(catalog), github.requests) == (run_count + 1, requests)
+    assert catalog.metrics.registry.get_sample_value("wayfinder_duplicate_deliveries_dropped_total", {"origin": "github"}) == 20
+
+
+def test_a_failed_resync_gives_its_claim_back_for_redelivery(github: FakeGitHub, catalog: Catalog) -> None:
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="after the outage"))
+    body = push(github, "payments")
+    github.fail("/contents/", status=500, times=None)
+    assert handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1").status == 502
+
+    github.clear_faults()
+    redelivered = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1")
+
+    assert redelivered.status == 200
+    assert entity(catalog, "component:default/payments-api").description == "after the outage"
+
+
+def test_a_delivery_without_an_id_is_refused(github: FakeGitHub, catalog: Catalog) -> None:
+    body, run_count = push(github, "payments"), runs(catalog)
+    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery=None)
+    assert (result.status, runs(catalog)) == (400, run_count)
+
+
+@pytest.mark.parametrize("full_name", ["acme/../../orgs/acme/repos?x=", "acme/..", "acme/pay ments", "acme", "acme/a/b", "-acme/x", "acme/x%2F"])
+def test_a_repository_name_that_is_not_owner_slash_name_is_refused_before_any_request(github: FakeGitHub, catalog: Catalog, full_name: str) -> None:
+    payload = json.loads(push(github, "payments"))
+    payload["repository"]["full_name"] = full_name
+    body = json.dumps(payload).encode()
+    before, run_count, requests = state(catalog), runs(catalog), github.requests
+
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+
+    assert (result.status, result.message) == (400, "repository.full_name is not owner/name")
+    assert (state(catalog), runs(catalog), github.requests) == (before, run_count, requests)
