@@ -28,7 +28,7 @@ from bot.body_limit import BodySizeLimit
 from bot.health import OK, database_check, readiness
 from bot.logs import RequestIds
 from bot.services import Services
-from bot.slack_client import MeteredWebClient
+from bot.slack_client import metered_client
 from bot.slack_http import Refused, SlackGate
 from catalog.errors import WayfinderError
 from catalog.webhooks import handle_github_push
@@ -60,7 +60,7 @@ def build_slack(services: Services, credentials: SlackCredentials, *, socket_mod
     """The Bolt app talking to `api_url`, or None when this mode lacks credentials."""
     if credentials.missing(socket_mode=socket_mode):
         return None
-    client = MeteredWebClient(services.catalog.metrics, token=credentials.bot_token, base_url=credentials.api_url)
+    client = metered_client(services.catalog.metrics, token=credentials.bot_token, base_url=credentials.api_url)
     try:
         return build_app(services, client=client)
     except (BoltError, SlackClientError, OSError) as exc:  # from auth.test; messages carry no token

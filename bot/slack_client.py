@@ -1,14 +1,14 @@
-"""The bot's Slack Web API client, counted: calls, failures and 429s go to `/metrics`."""
+"""Counting the bot's Slack Web API traffic for `/metrics`: requests, failures and 429s.
+
+Bolt gives each request's listeners a fresh `WebClient` that copies the app client's retry
+handlers, so the count lives in a retry handler: slack_sdk consults the handlers after every
+HTTP attempt (successful, failed or raising), and this one only looks and never retries.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from slack_sdk.web import SlackResponse
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState, default_retry_handlers
 
 from catalog.metrics import Metrics
 
@@ -16,34 +16,34 @@ from catalog.metrics import Metrics
 RATE_LIMIT_RETRIES = 2
 
 
-class CountedRateLimitHandler(RateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler (sleep for Retry-After, retry) that also counts every 429 it sees."""
+class SlackCallMeter(RetryHandler):
+    """Counts each attempt by Web API method; a 429, a non-2xx status, `ok: false` or an exception as a failure."""
 
     def __init__(self, metrics: Metrics) -> None:
-        super().__init__(max_retry_count=RATE_LIMIT_RETRIES)
+        super().__init__(max_retry_count=0)
         self._metrics = metrics
 
     def can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        method = request.url.split("?")[0].rsplit("/", 1)[-1]
+        self._metrics.slack_calls.labels(method).inc()
         if response is not None and response.status_code == 429:
-            self._metrics.slack_rate_limited.labels(request.url.split("?")[0].rsplit("/", 1)[-1]).inc()
-        return super().can_retry(state=state, request=request, response=response, error=error)
+            self._metrics.slack_rate_limited.labels(method).inc()
+        failure = _failure(response, error)
+        if failure:
+            self._metrics.slack_errors.labels(method, failure).inc()
+        return False
 
 
-class MeteredWebClient(WebClient):
-    """A `WebClient` that counts each Web API call and each failure (by Slack's error code or exception type)."""
+def _failure(response: HttpResponse | None, error: Exception | None) -> str | None:
+    """Slack's error code, the HTTP status, or the exception type; None for a success."""
+    if response is None:
+        return type(error).__name__ if error else None
+    if response.status_code >= 300:
+        return f"http_{response.status_code}"
+    body = response.body or {}
+    return None if body.get("ok", True) else str(body.get("error") or "unknown")
 
-    def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._metrics = metrics
-        self.retry_handlers.append(CountedRateLimitHandler(metrics))
 
-    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:  # type: ignore[override]
-        self._metrics.slack_calls.labels(api_method).inc()
-        try:
-            return super().api_call(api_method, **kwargs)
-        except SlackApiError as exc:
-            self._metrics.slack_errors.labels(api_method, str(exc.response.get("error") or exc.response.status_code)).inc()
-            raise
-        except Exception as exc:
-            self._metrics.slack_errors.labels(api_method, type(exc).__name__).inc()
-            raise
+def metered_client(metrics: Metrics, *, token: str | None, base_url: str) -> WebClient:
+    """A `WebClient` for `base_url` whose every attempt is counted (before slack_sdk's own retry handlers)."""
+    return WebClient(token=token, base_url=base_url, retry_handlers=[SlackCallMeter(metrics), *default_retry_handlers()])

@@ -60,6 +60,13 @@ def event_envelope(event: dict[str, Any], *, event_id: str) -> dict[str, Any]:
     return body
 
 
+def mention_json(text: str, *, event_id: str, ts: str = "1700000000.000100", thread_ts: str | None = None) -> str:
+    """A minimal `app_mention` envelope built in code (no recorded fixture needed)."""
+    event = {"type": "app_mention", "user": USER_ID, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts, "channel": CHANNEL_ID, "team": TEAM_ID}
+    envelope = {"type": "event_callback", "team_id": TEAM_ID, "api_app_id": APP_ID, "event_id": event_id, "event_time": int(time.time())}
+    return json.dumps(envelope | {"event": event | ({"thread_ts": thread_ts} if thread_ts else {})})
+
+
 def mention(text: str, *, ts: str, channel: str = CHANNEL_ID, user: str = USER_ID, **extra: Any) -> dict[str, Any]:
     return {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts, "channel": channel, **extra}
 

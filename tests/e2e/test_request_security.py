@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from bot.body_limit import SLACK_LIMIT, WEBHOOK_LIMIT
-from tests.e2e.harness import CHANNEL_ID, USER_ID, Wayfinder, signed_headers
-from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_ID, FakeSlackAPI
+from tests.e2e.harness import CHANNEL_ID, USER_ID, Wayfinder, mention_json, signed_headers
+from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI
 
 MARKER = "ATTACKER-BODY-MARKER"
 
@@ -36,10 +36,7 @@ def attacker() -> Iterator[FakeSlackAPI]:
 
 def mention_body(event_id: str = "EvAttack") -> str:
     """An `app_mention` naming a channel and thread: where the old error handler posted its apology."""
-    event = {"type": "app_mention", "user": USER_ID, "text": f"<@{BOT_USER_ID}> who owns payments-service? {MARKER}",
-             "ts": "1700000000.000100", "thread_ts": "1700000000.000001", "channel": CHANNEL_ID, "team": TEAM_ID}  # fmt: skip
-    return json.dumps({"type": "event_callback", "team_id": TEAM_ID, "api_app_id": APP_ID, "event_id": event_id,
-                       "event_time": int(time.time()), "event": event})  # fmt: skip
+    return mention_json(f"who owns payments-service? {MARKER}", event_id=event_id, thread_ts="1700000000.000001")
 
 
 def command_body(response_url: str) -> str:
