@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from catalog.answers import Answer, EntitySummary
 from catalog.card import build_card, contact, dependencies, dependents, entity_links, is_runbook, merge_sources, owner_contact, placement, summaries
+from catalog.fulltext import resolve_by_description, text_match_notes
 from catalog.models import UnansweredQuestion
 from catalog.oncall import no_oncall_note, on_call, staleness_note
 from catalog.questions import ParsedQuestion, parse
@@ -80,6 +81,8 @@ def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datet
     if q.intent in ("help", "unknown"):
         return Answer(**base, status=q.intent, examples=example_questions(index))  # type: ignore[arg-type]
     resolution = resolve_subject(q, index)
+    if resolution.status == "not_found":  # named nothing: maybe described something
+        resolution = resolve_by_description(session, q.text, index) or resolution
     summaries = get_entities(session, [m.entity.ref for m in resolution.matches])
     candidates = [EntitySummary.of(summaries[m.entity.ref]) for m in resolution.matches if m.entity.ref in summaries]
     if resolution.status == "not_found":
@@ -87,13 +90,14 @@ def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datet
             return Answer(**{**base, "intent": "unknown"}, status="unknown", candidates=candidates, examples=example_questions(index))
         return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {q.subject!r}."])
     if resolution.status == "ambiguous":
-        return Answer(**base, status="ambiguous", candidates=candidates)
+        return Answer(**base, status="ambiguous", candidates=candidates, notes=text_match_notes(resolution))
     best = resolution.best
     assert best is not None
     entity = get_entity(session, best.ref)
     if entity is None:  # retired between index build and now
         return Answer(**base, status="not_found", candidates=candidates)
     answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()), asked_at=now)
+    answer.notes += text_match_notes(resolution)
     BUILDERS[q.intent](session, entity, answer)
     answer.card = build_card(session, entity)
     return answer
