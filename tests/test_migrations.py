@@ -18,7 +18,7 @@ from catalog.db import make_engine, require_current_schema, schema_status, upgra
 from catalog.errors import SchemaOutdated
 from catalog.models import CatalogState
 
-CORE_TABLES = {"entity", "relation", "source_state", "sync_run", "catalog_state", "unanswered_question"}
+CORE_TABLES = {"entity", "relation", "source_state", "sync_run", "catalog_state", "question_log"}
 
 
 def test_empty_database_is_refused_with_the_fix(empty_database_url: str) -> None:
