@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -141,13 +142,21 @@ def _print_runs(runs: list[SyncRun]) -> None:
     out.print(table)
 
 
+def _cli_asker() -> str:
+    """Who asks from a terminal, for the question log: `cli:<login>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        return "cli:unknown"
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help='For example "who owns payments-service?"')],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
 ) -> None:
     """Answer a question exactly as the bot would in Slack; exit 3 when not found or ambiguous."""
-    answer = open_catalog(Settings()).ask(question, transport="cli")
+    answer = open_catalog(Settings()).ask(question, transport="cli", asker=_cli_asker())
     if as_json:
         print(json.dumps(answer.to_json(), default=str))
     else:
@@ -214,7 +223,7 @@ def demo(
         _print_reports(catalog.sync(progress=progress))
     for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
         print(f"\n> {question}")
-        print(catalog.ask(question, transport="demo").text)
+        print(catalog.ask(question, transport="demo", asker=_cli_asker()).text)
     out.print('\nAsk your own: wayfinder ask "who owns checkout-api?"')
     if not no_serve:
         _run_server(settings, catalog, credentials, host=host, port=port, socket_mode=socket_mode, scheduler=False)

@@ -5,6 +5,7 @@ This is the one place questions are understood; Slack, the CLI and HTTP only ren
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,9 +14,10 @@ from sqlmodel import Session
 
 from catalog.answers import Answer, EntitySummary
 from catalog.card import build_card, contact, dependencies, dependents, entity_links, is_runbook, merge_sources, owner_contact, placement, summaries
-from catalog.models import UnansweredQuestion
+from catalog.fulltext import resolve_by_description, text_match_notes
 from catalog.oncall import no_oncall_note, on_call, staleness_note
 from catalog.questions import ParsedQuestion, parse
+from catalog import questionlog
 from catalog.queries import get_entities, get_entity, owned_refs, related_refs
 from catalog.render_text import render_text
 from catalog.search import CatalogIndex, Resolution, per_index
@@ -31,9 +33,14 @@ def ask(
     index: CatalogIndex,
     transport: str = "cli",
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    asker: str | None = None,
 ) -> Answer:
-    """Understand `text`, resolve its subject and build the answer (recording what went unanswered)."""
-    return _finish(session, parse(text), index, transport, clock)
+    """Understand `text`, resolve its subject and build the answer, recorded in the question log.
+
+    `asker` is stored as given (`Catalog.ask` pseudonymises it first when configured).
+    """
+    started = time.perf_counter()
+    return _finish(session, parse(text), index, transport, clock, asker, started)
 
 
 def ask_about(
@@ -45,18 +52,22 @@ def ask_about(
     index: CatalogIndex,
     transport: str = "cli",
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    asker: str | None = None,
 ) -> Answer:
     """Answer `question`'s intent for one chosen entity, as when someone picks a "Did you mean" candidate."""
+    started = time.perf_counter()
     q = ParsedQuestion(question, intent if intent in BUILDERS else "owner", subject=ref, stripped_subject=ref)
-    return _finish(session, q, index, transport, clock)
+    return _finish(session, q, index, transport, clock, asker, started)
 
 
-def _finish(session: Session, q: ParsedQuestion, index: CatalogIndex, transport: str, clock: Callable[[], datetime]) -> Answer:
+def _finish(
+    session: Session, q: ParsedQuestion, index: CatalogIndex, transport: str, clock: Callable[[], datetime], asker: str | None, started: float
+) -> Answer:
     now = clock()
     answer = _answer(session, q, index, now)
     answer.text = render_text(answer, now=now)
-    if answer.status in ("unknown", "not_found"):
-        session.add(UnansweredQuestion(question=q.text[:2000], reason=answer.status, transport=transport, asked_at=clock()))
+    latency_ms = (time.perf_counter() - started) * 1000
+    questionlog.record(session, answer, surface=transport, asker=asker, asked_at=now, latency_ms=latency_ms)
     return answer
 
 
@@ -80,6 +91,8 @@ def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datet
     if q.intent in ("help", "unknown"):
         return Answer(**base, status=q.intent, examples=example_questions(index))  # type: ignore[arg-type]
     resolution = resolve_subject(q, index)
+    if resolution.status == "not_found":  # named nothing: maybe described something
+        resolution = resolve_by_description(session, q.text, index) or resolution
     summaries = get_entities(session, [m.entity.ref for m in resolution.matches])
     candidates = [EntitySummary.of(summaries[m.entity.ref]) for m in resolution.matches if m.entity.ref in summaries]
     if resolution.status == "not_found":
@@ -87,13 +100,14 @@ def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datet
             return Answer(**{**base, "intent": "unknown"}, status="unknown", candidates=candidates, examples=example_questions(index))
         return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {q.subject!r}."])
     if resolution.status == "ambiguous":
-        return Answer(**base, status="ambiguous", candidates=candidates)
+        return Answer(**base, status="ambiguous", candidates=candidates, notes=text_match_notes(resolution))
     best = resolution.best
     assert best is not None
     entity = get_entity(session, best.ref)
     if entity is None:  # retired between index build and now
         return Answer(**base, status="not_found", candidates=candidates)
     answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()), asked_at=now)
+    answer.notes += text_match_notes(resolution)
     BUILDERS[q.intent](session, entity, answer)
     answer.card = build_card(session, entity)
     return answer

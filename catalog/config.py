@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from catalog.errors import ConfigError
 from catalog.triggers import trigger_for
@@ -80,8 +80,23 @@ SourceConfig = Annotated[
 SOURCE_TYPES = ("backstage", "github", "pagerduty", "slack")
 
 
+class QuestionsConfig(_Strict):
+    """How asked questions are kept in `question_log` (see `catalog.questionlog`)."""
+
+    retention_days: Annotated[int, Field(gt=0)] | None = 90  # None keeps them for ever
+    pseudonymise_askers: bool = False  # store a keyed hash (HMAC-SHA256) of who asked, not their id
+    asker_key: SecretStr | None = None  # the HMAC key, written ${ENV_VAR}
+
+    @model_validator(mode="after")
+    def _key_when_pseudonymising(self) -> QuestionsConfig:
+        if self.pseudonymise_askers and not (self.asker_key and self.asker_key.get_secret_value()):
+            raise ValueError("asker_key is required when pseudonymise_askers is true (write it as ${ENV_VAR})")
+        return self
+
+
 class Config(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
+    questions: QuestionsConfig = Field(default_factory=QuestionsConfig)
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")

@@ -14,6 +14,7 @@ from catalog.ask import ask, ask_about
 from catalog.config import Config
 from catalog.db import make_engine, require_current_schema, session_factory, session_scope
 from catalog.metrics import Metrics
+from catalog.questionlog import asker_id
 from catalog.queries import IndexCache
 from catalog.search import CatalogIndex
 from catalog.sources.registry import Progress, SourceContext, build_source
@@ -46,14 +47,19 @@ class Catalog:
     def index(self, session: Session) -> CatalogIndex:
         return self._index.get(session)
 
-    def ask(self, text: str, *, transport: str = "cli") -> Answer:
+    def ask(self, text: str, *, transport: str = "cli", asker: str | None = None) -> Answer:
+        """Answer and log `text`; `asker` (Slack user id, `cli:<login>`) is pseudonymised when configured."""
+        stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            return answered(ask(session, text, index=self.index(session), transport=transport))
+            return answered(ask(session, text, index=self.index(session), transport=transport, asker=stored))
 
-    def ask_about(self, question: str, *, ref: str, intent: str, transport: str = "cli") -> Answer:
+    def ask_about(self, question: str, *, ref: str, intent: str, transport: str = "cli", asker: str | None = None) -> Answer:
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
+        stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            return answered(ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport))
+            return answered(
+                ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
+            )
 
     @contextmanager
     def _measured(self, surface: str) -> Iterator[Callable[[Answer], Answer]]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from catalog.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
 from catalog.precedence import DESCRIPTOR
 from catalog.refs import DEFAULT_NAMESPACE, make_ref, parse_ref
 
@@ -28,7 +28,7 @@ KIND_NAMES = {
     "location": "Location",
     "template": "Template",
 }
-NAME_RE = re.compile(r"^[A-Za-z0-9]+([-_.][A-Za-z0-9]+)*$")
+NAME_RE = OBJECT_NAME  # Backstage accepts `a--b` and `a..b` too
 ALIASES_ANNOTATION = "wayfinder.io/aliases"
 REQUIRED_SPEC = {
     "component": ("type", "lifecycle", "owner"),
@@ -140,7 +140,9 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
         return problem(f"{kind_raw} has no apiVersion")
     if not isinstance(metadata, dict) or not metadata.get("name"):
         return problem(f"{kind_raw} has no metadata.name")
-    name = str(metadata["name"])
+    if not isinstance(metadata["name"], str):
+        return problem(f"metadata.name: expected a string, got {type(metadata['name']).__name__} {metadata['name']!r}")
+    name = metadata["name"]
     kind = kind_raw.lower()
     if kind not in KIND_NAMES and api_version.startswith("backstage.io/"):
         hint = _nearest_kind(kind)
@@ -152,6 +154,8 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
     spec = raw.get("spec") or {}
     if not isinstance(spec, dict):
         return problem("spec must be a mapping", ref)
+    if wrong := field_format_problems(api_version, metadata, spec):
+        return problem("; ".join(wrong), ref)
     try:
         owner_ref = _ref_or_none(spec.get("owner"), "group", namespace)
         system_ref = _ref_or_none(spec.get("system"), "system", namespace)
@@ -178,6 +182,12 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
         spec=spec,
         location=f"{file}:{line}" if file and line else file,
     )
+
+
+def field_format_problems(api_version: str, metadata: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+    """What Backstage's field-format policy and schemas would reject, each naming its field."""
+    version = api_version_problem(api_version)
+    return ([version] if version else []) + metadata_problems(metadata) + spec_ref_problems(spec)
 
 
 def spec_warnings(doc: EntityDoc) -> list[str]:
@@ -213,8 +223,11 @@ def relations_of(doc: EntityDoc) -> tuple[list[tuple[str, str, str]], list[str]]
 
     def add(field: str, value: Any, rel: str, inverse: str, default_kind: str | None) -> None:
         for item in _as_list(value):
+            if not isinstance(item, str):  # parse_entity rejects these; other sources must not make them relations
+                bad.append(f"spec.{field}: expected an entity reference (a string), got {item!r}")
+                continue
             try:
-                target = str(parse_ref(str(item), default_kind=default_kind, default_namespace=doc.namespace))
+                target = str(parse_ref(item, default_kind=default_kind, default_namespace=doc.namespace))
             except ValueError as exc:
                 bad.append(f"spec.{field}: {exc}")
                 continue

@@ -108,14 +108,28 @@ class CatalogState(SQLModel, table=True):
     generation: int = 0
 
 
-class UnansweredQuestion(SQLModel, table=True):
-    __tablename__ = "unanswered_question"
+class QuestionLog(SQLModel, table=True):
+    """Every question asked, on every surface, and how it went: what usage reports are built on.
+
+    `asker` is a Slack user id, `cli:<login>`, or its keyed hash when pseudonymised (see
+    `catalog.questionlog`). `intent` and `latency_ms` are None on rows migrated from the old
+    unanswered-question table, which did not keep them. The view `unanswered_question` shows
+    the rows whose status is `unknown` or `not_found`.
+    """
+
+    __tablename__ = "question_log"
+    __table_args__ = (Index("ix_question_log_asked_at", "asked_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    question: str
-    reason: str = Field(max_length=50)  # unknown | not_found | ambiguous
-    transport: str = Field(default="cli", max_length=20)
     asked_at: datetime
+    surface: str = Field(max_length=20)  # slack | cli | demo | http
+    question: str
+    intent: str | None = Field(default=None, max_length=50)
+    status: str = Field(max_length=20)  # catalog.answers.Status
+    entity_ref: str | None = Field(default=None, max_length=400)
+    candidates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    latency_ms: float | None = None
+    asker: str | None = Field(default=None, max_length=200)
 
 
 class SeenEvent(SQLModel, table=True):

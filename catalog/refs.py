@@ -25,23 +25,27 @@ def make_ref(kind: str, namespace: str | None, name: str) -> str:
 
 
 def parse_ref(text: str, *, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE) -> EntityRef:
-    """Parse a reference as written in a descriptor, applying the field's default kind.
+    """Parse `[kind:][namespace/]name` as Backstage's `parseEntityRef` does, applying the field's defaults.
 
-    Raises ValueError when the kind is missing and the field implies none, or the text is empty.
+    The first `/` ends the namespace and everything after it is the name, so a name may hold `/`
+    and `:` (`a:b/c/d` is kind a, namespace b, name c/d); a `:` counts only before that `/`.
+    Raises ValueError when the text is empty, a part is written but empty (`:x`, `a:/x`, `a:b/`),
+    or the kind is missing and the field implies none.
     """
-    raw = str(text).strip()
+    raw = text.strip()
     if not raw:
         raise ValueError("empty entity reference")
-    kind: str | None
-    if ":" in raw:
-        kind, _, rest = raw.partition(":")
-    else:
-        kind, rest = default_kind, raw
+    colon, slash = raw.find(":"), raw.find("/")
+    if slash != -1 and slash < colon:
+        colon = -1  # the colon belongs to the name
+    kind = raw[:colon] if colon != -1 else None
+    namespace = raw[colon + 1 : slash] if slash != -1 else None
+    name = raw[max(colon + 1, slash + 1) :]
+    if kind == "" or namespace == "" or name == "":
+        raise ValueError(f"reference {raw!r} is not of the form [kind:][namespace/]name: a part is empty")
+    kind = kind or default_kind
     if not kind:
         raise ValueError(f"reference {raw!r} needs a kind, like component:{raw}")
-    namespace, _, name = rest.rpartition("/")
-    if not name:
-        raise ValueError(f"reference {raw!r} has no name")
     return EntityRef(kind.lower(), (namespace or default_namespace).lower(), name.lower())
 
 

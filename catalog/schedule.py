@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from catalog import lease, seen
+from catalog import lease, questionlog, seen
 from catalog.core import Catalog
 from catalog.sync import SyncReport
 from catalog.triggers import next_fire_after, period, trigger_for
@@ -70,9 +70,10 @@ class Scheduler:
         self.apscheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", max_instances=1, coalesce=True)
 
     def housekeeping(self) -> int:
-        """Drop delivery ids past their retention; returns how many went."""
+        """Drop delivery ids and logged questions past their retention; returns how many went."""
         with self.catalog.session() as session:
-            return seen.prune(session, now=self.clock())
+            now = self.clock()
+            return seen.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
 
     def start(self) -> None:
         self.apscheduler.start()

@@ -59,7 +59,7 @@ class IndexedEntity:
 class Match:
     entity: IndexedEntity
     score: float
-    how: Literal["exact", "title", "alias", "partial", "fuzzy"]
+    how: Literal["exact", "title", "alias", "partial", "fuzzy", "text"]  # text: catalog.fulltext
 
 
 @dataclass

@@ -107,11 +107,9 @@ def test_owner_kinds() -> None:
 @pytest.mark.parametrize(
     ("line", "reason"),
     [
-        ("* @acme/core # the core team", "inline comments are not supported"),
         ("* acme-core", "'acme-core' is not a @user, @org/team or email"),
         ("!/docs/ @acme/docs", "negation with ! is not supported"),
-        ("/src/[ab]/ @acme/x", "character ranges with [ ] are not supported"),
-        ("\\#notes @acme/x", "escaping # is not supported"),
+        ("/docs/ @acme/docs acme#core", "'acme#core' is not a @user, @org/team or email"),  # `#` inside a word is no comment
     ],
 )
 def test_invalid_lines_are_skipped_and_reported(line: str, reason: str) -> None:
@@ -139,3 +137,43 @@ def test_gitignore_style_patterns(pattern: str, matches: list[str], misses: list
     rule = parse_codeowners(f"{pattern} @acme/x\n").rules[0]
     assert [p for p in matches if not rule.matches(p)] == []
     assert [p for p in misses if rule.matches(p)] == []
+
+
+@pytest.mark.parametrize(
+    ("line", "pattern", "owners"),
+    [
+        ("*.js @js-owner # JavaScript, reviewed by the web team", "*.js", ["@js-owner"]),
+        ("*.js @js-owner #no space needed after the hash", "*.js", ["@js-owner"]),
+        ("/legacy/ # nobody: deliberately unowned", "/legacy/", []),
+        ("docs/\\#drafts/ @acme/docs", "docs/\\#drafts/", ["@acme/docs"]),
+        ("my\\ file.txt\t@acme/x", "my\\ file.txt", ["@acme/x"]),
+    ],
+)
+def test_inline_comments_end_a_rule_and_escapes_stay_in_the_pattern(line: str, pattern: str, owners: list[str]) -> None:
+    codeowners = parse_codeowners(line + "\n")
+    assert codeowners.invalid == ()
+    [rule] = codeowners.rules
+    assert (rule.pattern, [str(o) for o in rule.owners]) == (pattern, owners)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches", "misses"),
+    [
+        ("\\*.md", ["*.md", "docs/*.md"], ["README.md"]),
+        ("file\\?.txt", ["file?.txt"], ["files.txt"]),
+        ("\\#notes", ["#notes", "a/#notes/b.md"], ["notes"]),
+        ("docs/my\\ guide.md", ["docs/my guide.md"], ["docs/my", "docs/my\\ guide.md"]),
+        ("app/\\[id\\]/page.tsx", ["app/[id]/page.tsx"], ["app/i/page.tsx"]),
+        ("app/[id]/page.tsx", ["app/[id]/page.tsx"], ["app/i/page.tsx", "app/d/page.tsx"]),  # GitHub: no ranges
+    ],
+)
+def test_backslash_escapes_and_brackets_are_literal(pattern: str, matches: list[str], misses: list[str]) -> None:
+    rule = parse_codeowners(f"{pattern} @acme/x\n").rules[0]
+    assert [p for p in matches if not rule.matches(p)] == []
+    assert [p for p in misses if rule.matches(p)] == []
+
+
+def test_a_trailing_slash_marks_a_directory_path() -> None:
+    rule = parse_codeowners("/build/logs/ @acme/x\n").rules[0]
+    assert rule.matches("build/logs/") and rule.matches("build/logs/a.log")
+    assert not rule.matches("build/logs")  # a file called logs is not the directory

@@ -32,9 +32,9 @@ def handle_did_you_mean(
     ack()
     value = AskValue.model_validate_json(action["value"])
     if value.ref:
-        answer = services.catalog.ask_about(value.question, ref=value.ref, intent=value.intent, transport=TRANSPORT)
+        answer = services.catalog.ask_about(value.question, ref=value.ref, intent=value.intent, transport=TRANSPORT, asker=body["user"]["id"])
     else:
-        answer = services.catalog.ask(value.question, transport=TRANSPORT)
+        answer = services.catalog.ask(value.question, transport=TRANSPORT, asker=body["user"]["id"])
     ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
     respond(replace_original=True, **reply(services, client, answer, ephemeral=ephemeral))
 
@@ -51,10 +51,10 @@ def handle_feedback(ack: Ack, action: dict[str, Any], body: dict[str, Any], resp
     respond(text=THANKS, response_type="ephemeral", replace_original=False)
 
 
-def handle_share(ack: Ack, action: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+def handle_share(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     """Post the answer for everyone, then remove the private copy (its response_url can do both)."""
     ack()
-    answer = services.catalog.ask(ShareValue.model_validate_json(action["value"]).question, transport=TRANSPORT)
+    answer = services.catalog.ask(ShareValue.model_validate_json(action["value"]).question, transport=TRANSPORT, asker=body["user"]["id"])
     respond(response_type="in_channel", replace_original=False, **reply(services, client, answer))
     respond(delete_original=True)
 

@@ -19,5 +19,5 @@ def register(app: App) -> None:
 def handle_wayfinder_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     """Ack at once (Slack waits 3 s), then answer through the response_url; `help` is a question too."""
     ack()
-    answer = services.catalog.ask(command.get("text", ""), transport=TRANSPORT)
+    answer = services.catalog.ask(command.get("text", ""), transport=TRANSPORT, asker=command.get("user_id"))
     respond(response_type="ephemeral", **reply(services, client, answer, ephemeral=True))

@@ -28,7 +28,7 @@ def handle_app_mention(event: dict[str, Any], client: WebClient, services: Servi
     """Answer in the question's thread, so a busy channel stays readable."""
     if event.get("bot_id"):
         return  # other bots: answering them invites loops
-    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT)
+    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT, asker=event.get("user"))
     post(client, event["channel"], reply(services, client, answer), thread_ts=event.get("thread_ts") or event["ts"])
 
 
@@ -36,7 +36,7 @@ def handle_direct_message(event: dict[str, Any], client: WebClient, services: Se
     """A DM to the bot is a question; edits, deletions, joins and bots' messages are not."""
     if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
         return
-    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT)
+    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT, asker=event.get("user"))
     post(client, event["channel"], reply(services, client, answer), thread_ts=event.get("thread_ts"))
 
 

@@ -23,5 +23,5 @@ def handle_search_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any
         ack(response_action="errors", errors={BlockId.QUESTION: "Type a question, for example: who owns payments-service?"})
         return
     ack()
-    answer = services.catalog.ask(question, transport=TRANSPORT)
+    answer = services.catalog.ask(question, transport=TRANSPORT, asker=body["user"]["id"])
     post(client, body["user"]["id"], reply(services, client, answer))

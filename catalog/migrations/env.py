@@ -4,8 +4,9 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import catalog.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from catalog.fulltext import is_modelled
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:
-    context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True, include_object=is_modelled)
     context.run_migrations()

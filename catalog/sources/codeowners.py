@@ -2,8 +2,11 @@
 
 GitHub applies the *last* rule whose pattern matches a path, never merging it with earlier
 ones; a rule with no owners leaves its paths deliberately unowned, which differs from no rule
-matching at all. Lines GitHub cannot use (inline comments, unknown owner syntax, `!` negation,
-`[ ]` ranges, `\\#` escapes) are skipped, as GitHub skips them, and reported so people can fix them.
+matching at all. `#` after whitespace starts a comment, also at the end of a rule
+(`*.js @js-owner # JS`); a backslash makes the next character literal (`\\*`, `\\?`, `\\#`, `\\[`,
+`\\ ` for a space in a path). `[ ]` are literal characters, not ranges: GitHub's documentation says
+ranges do not work, and paths like `app/[id]/page.tsx` must match themselves. Lines GitHub cannot
+use (unknown owner syntax, `!` negation) are skipped, as GitHub skips them, and reported.
 
 Patterns follow gitignore: a slash at the start or in the middle anchors to the repository
 root, `dir/` matches that directory anywhere, `docs/*` only its direct children, `**` crosses
@@ -55,7 +58,8 @@ class Rule:
     regex: re.Pattern[str]
 
     def matches(self, path: str) -> bool:
-        return self.regex.match(path.strip("/")) is not None
+        """`path` is relative to the repository root; a trailing `/` marks a directory."""
+        return self.regex.match(path) is not None
 
     @property
     def covers_root(self) -> bool:
@@ -92,15 +96,14 @@ def parse_codeowners(text: str) -> CodeOwners:
     rules: list[Rule] = []
     invalid: list[InvalidLine] = []
     for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        words = _words(raw)
+        if not words:
             continue
-        pattern, *tokens = line.split()
+        pattern, *tokens = words
         reason = _pattern_problem(pattern)
         owners = [Owner.parse(token) for token in tokens]
         if reason is None and None in owners:
-            bad = tokens[owners.index(None)]
-            reason = "inline comments are not supported" if bad.startswith("#") else f"{bad!r} is not a @user, @org/team or email"
+            reason = f"{tokens[owners.index(None)]!r} is not a @user, @org/team or email"
         if reason is not None:
             invalid.append(InvalidLine(number, raw, reason))
             continue
@@ -108,13 +111,25 @@ def parse_codeowners(text: str) -> CodeOwners:
     return CodeOwners(tuple(rules), tuple(invalid))
 
 
+_WORD = re.compile(r"(?:\\.|[^\s\\])+\\?")
+
+
+def _words(line: str) -> list[str]:
+    """The whitespace-separated words of a line, up to an unescaped `#` that starts a word.
+
+    A backslash keeps the next character in the word (`foo\\ bar` is one word), as written.
+    """
+    words = []
+    for word in _WORD.findall(line):
+        if word.startswith("#"):
+            break
+        words.append(word)
+    return words
+
+
 def _pattern_problem(pattern: str) -> str | None:
     if pattern.startswith("!"):
         return "negation with ! is not supported"
-    if "[" in pattern or "]" in pattern:
-        return "character ranges with [ ] are not supported"
-    if pattern.startswith("\\#"):
-        return "escaping # is not supported"
     if not pattern.strip("/"):
         return "empty pattern"
     return None
@@ -122,8 +137,8 @@ def _pattern_problem(pattern: str) -> str | None:
 
 def _compile(pattern: str) -> re.Pattern[str]:
     anchored = "/" in pattern.rstrip("/")
-    directory = pattern.endswith("/")
     segments = pattern.strip("/").split("/")
+    directory = pattern.endswith("/") and segments[-1] != "**"  # `foo/**/` is everything under foo, like `foo/**`
     body = ""
     for i, segment in enumerate(segments):
         last = i == len(segments) - 1
@@ -132,13 +147,26 @@ def _compile(pattern: str) -> re.Pattern[str]:
         else:
             body += _glob(segment) + ("" if last else "/")
     if directory:
-        tail = "/.*"
+        tail = "/.*"  # `.*` may be empty: the directory itself, written `docs/`
     elif segments[-1] in ("*", "**"):
-        tail = ""  # `docs/*`: direct children only
+        tail = "/?"  # `docs/*`: direct children only
     else:
         tail = "(?:/.*)?"  # the file itself, or everything under a directory of that name
     return re.compile(("^" if anchored else "^(?:.*/)?") + body + tail + "$", re.DOTALL)
 
 
+_GLOB_TOKEN = re.compile(r"\\(.)|(\*)|(\?)|(.)", re.DOTALL)
+
+
 def _glob(segment: str) -> str:
-    return "".join("[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in segment)
+    """One path segment as a regex: `*` and `?` stay within the segment, `\\x` is a literal x."""
+
+    def one(m: re.Match[str]) -> str:
+        escaped, star, question, plain = m.groups()
+        if star:
+            return "[^/]*"
+        if question:
+            return "[^/]"
+        return re.escape(escaped if escaped is not None else plain)
+
+    return _GLOB_TOKEN.sub(one, segment)

@@ -1,0 +1,115 @@
+"""Field formats of a Backstage descriptor, checked as Backstage's catalog checks them.
+
+The rules follow `FieldFormatEntityPolicy` and the Kubernetes-style validators of
+`@backstage/catalog-model` (FORMATS.md §1): names, namespaces, label and annotation keys and
+values, the apiVersion, and the types of the spec fields that hold entity references. Every
+message names the field, so people can find it; a value of the wrong type is reported rather
+than turned into a string.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# An object name: 1-63 characters, alphanumerics at both ends, `-`, `_` and `.` in between (`a--b` too).
+OBJECT_NAME = re.compile(r"^(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_VERSION = re.compile(r"^[a-zA-Z0-9]+$")
+BACKSTAGE_API_VERSIONS = ("backstage.io/v1alpha1", "backstage.io/v1beta1")
+
+# spec fields holding one entity reference, and those holding a list of them
+REF_FIELDS = ("owner", "system", "domain", "subcomponentOf", "subdomainOf", "parent")
+REF_LIST_FIELDS = ("providesApis", "consumesApis", "dependsOn", "dependencyOf", "memberOf", "members", "children")
+
+
+def is_object_name(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 63 and OBJECT_NAME.match(value) is not None
+
+
+def is_dns_label(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 63 and _DNS_LABEL.match(value) is not None
+
+
+def is_dns_subdomain(value: str) -> bool:
+    return 1 <= len(value) <= 253 and all(is_dns_label(part) for part in value.split("."))
+
+
+def is_prefixed_key(value: Any) -> bool:
+    """`name` or `dns.subdomain/name`, as label and annotation keys are written."""
+    if not isinstance(value, str):
+        return False
+    parts = value.split("/")
+    if len(parts) == 1:
+        return is_object_name(parts[0])
+    return len(parts) == 2 and is_dns_subdomain(parts[0]) and is_object_name(parts[1])
+
+
+def api_version_problem(api_version: str) -> str | None:
+    """Backstage's own group knows two versions; other groups only need the `group/version` shape."""
+    if api_version.startswith("backstage.io/"):
+        if api_version in BACKSTAGE_API_VERSIONS:
+            return None
+        return f"apiVersion: unknown version {api_version!r} (Backstage knows {' and '.join(BACKSTAGE_API_VERSIONS)})"
+    group, slash, version = api_version.rpartition("/")
+    if slash and is_dns_subdomain(group) and _VERSION.match(version) and len(version) <= 63:
+        return None
+    return f"apiVersion: {api_version!r} is not a valid group/version like example.com/v1"
+
+
+def metadata_problems(metadata: dict[str, Any]) -> list[str]:
+    """metadata.namespace, labels and annotations, each message naming its field."""
+    problems = []
+    namespace = metadata.get("namespace")
+    if namespace is not None and not is_dns_label(namespace):
+        problems.append(f"metadata.namespace: {namespace!r} must be lowercase [a-z0-9] separated by -, at most 63 characters")
+    for field, check_value, expected in (
+        ("labels", lambda v: v == "" or is_object_name(v), "empty or [a-zA-Z0-9] separated by -_., at most 63 characters"),
+        ("annotations", lambda v: isinstance(v, str), "a string"),
+    ):
+        entries = metadata.get(field)
+        if entries is None:
+            continue
+        if not isinstance(entries, dict):
+            problems.append(f"metadata.{field} must be a mapping, got {_type(entries)}")
+            continue
+        for key, value in entries.items():
+            if not is_prefixed_key(key):
+                problems.append(f"metadata.{field}: key {key!r} must be a name, optionally prefixed by a DNS subdomain and /")
+            elif not check_value(value):
+                problems.append(f"metadata.{field}.{key}: expected {expected}, got {_shown(value)}")
+    return problems
+
+
+def spec_ref_problems(spec: dict[str, Any]) -> list[str]:
+    """Entity references of the wrong type: `owner: 7`, `providesApis: [~]`, a mapping for a list."""
+    problems = []
+    for field in REF_FIELDS:
+        value = spec.get(field)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"spec.{field}: expected an entity reference (a string), got {_shown(value)}")
+    for field in REF_LIST_FIELDS:
+        items = spec.get(field)
+        if items is None:
+            continue
+        if isinstance(items, str):  # one reference where a list is expected: meant the same
+            continue
+        if not isinstance(items, list):
+            problems.append(f"spec.{field}: expected a list of entity references, got {_shown(items)}")
+            continue
+        problems += [
+            f"spec.{field}[{i}]: expected an entity reference (a string), got {_shown(item)}"
+            for i, item in enumerate(items)
+            if not isinstance(item, str)
+        ]
+    return problems
+
+
+def _type(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    return f"{_type(value)} {value!r}" if not isinstance(value, str) else repr(value)

@@ -1,0 +1,125 @@
+"""Backstage descriptors read as Backstage reads them (issue 10, point 8).
+
+Why: a catalog that loads in Backstage must load here, and one Backstage rejects must be
+reported here, naming the field. References split as `parseEntityRef` splits them (so
+`a:b/c/d` is not silently another entity), names Backstage accepts (`a--b`) load, and values of
+the wrong type (`owner: 7`, `providesApis: [~]`) are reported instead of becoming the string
+"7" or a relation to `api:default/none`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from catalog.config import Config
+from catalog.core import Catalog
+from catalog.descriptor import EntityDoc, Problem, parse_entity, relations_of
+from catalog.refs import EntityRef, parse_ref
+from tests.helpers import active_refs, backstage_config, relation_triples
+
+
+@pytest.mark.parametrize(
+    ("text", "default_kind", "expected"),
+    [
+        ("a:b/c/d", None, EntityRef("a", "b", "c/d")),
+        ("component:default/foo:bar", None, EntityRef("component", "default", "foo:bar")),
+        ("foo:bar", "group", EntityRef("foo", "default", "bar")),
+        ("ns/name:with-colon", "group", EntityRef("group", "ns", "name:with-colon")),  # `:` after the `/` is the name's
+        ("Team-A", "group", EntityRef("group", "default", "team-a")),
+        ("API:Payments/Charges", None, EntityRef("api", "payments", "charges")),
+    ],
+)
+def test_references_split_like_parse_entity_ref(text: str, default_kind: str | None, expected: EntityRef) -> None:
+    assert parse_ref(text, default_kind=default_kind) == expected
+
+
+@pytest.mark.parametrize("text", [":name", "component:/name", "component:ns/", "/name", "ns/", "", "   "])
+def test_empty_parts_are_errors(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_ref(text, default_kind="component")
+
+
+def _entity(body: str) -> EntityDoc | Problem:
+    return parse_entity(yaml.safe_load(body), file="catalog-info.yaml", line=1)
+
+
+def _component(metadata: str = "", spec: str = "", *, name: str = "svc", api_version: str = "backstage.io/v1alpha1") -> str:
+    return (
+        f"apiVersion: {api_version}\nkind: Component\nmetadata:\n  name: '{name}'\n{metadata}"
+        f"spec:\n  type: service\n  lifecycle: production\n  owner: team-a\n{spec}"
+    )
+
+
+@pytest.mark.parametrize("name", ["a--b", "a..b", "a_-.b", "x", "A1"])
+def test_names_backstage_accepts_load(name: str) -> None:
+    doc = _entity(_component(name=name))
+    assert isinstance(doc, EntityDoc), doc
+    assert doc.ref == f"component:default/{name.lower()}"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "spec", "api_version", "field"),
+    [
+        ("", "", "backstage.io/v2", "apiVersion: unknown version 'backstage.io/v2'"),
+        ("", "", "not a version", "apiVersion: 'not a version'"),
+        ("  namespace: Payments\n", "", "backstage.io/v1alpha1", "metadata.namespace: 'Payments'"),
+        ("  namespace: pay_ments\n", "", "backstage.io/v1alpha1", "metadata.namespace: 'pay_ments'"),
+        ("  labels:\n    'bad key!': x\n", "", "backstage.io/v1alpha1", "metadata.labels: key 'bad key!'"),
+        ("  labels:\n    example.com/tier: has space\n", "", "backstage.io/v1alpha1", "metadata.labels.example.com/tier: expected"),
+        ("  labels:\n    tier: ~\n", "", "backstage.io/v1alpha1", "metadata.labels.tier: expected empty or [a-zA-Z0-9]"),
+        ("  annotations:\n    Bad_Prefix.com/x: y\n", "", "backstage.io/v1alpha1", "metadata.annotations: key 'Bad_Prefix.com/x'"),
+        ("  annotations:\n    pagerduty.com/service-id: 7\n", "", "backstage.io/v1alpha1", "metadata.annotations.pagerduty.com/service-id: expected a string, got int 7"),
+        ("", "  system: 7\n", "backstage.io/v1alpha1", "spec.system: expected an entity reference (a string), got int 7"),
+        ("", "  providesApis: [~]\n", "backstage.io/v1alpha1", "spec.providesApis[0]: expected an entity reference (a string), got null"),
+        ("", "  dependsOn: [ok, {kind: x}]\n", "backstage.io/v1alpha1", "spec.dependsOn[1]: expected an entity reference"),
+        ("", "  consumesApis: {a: b}\n", "backstage.io/v1alpha1", "spec.consumesApis: expected a list of entity references"),
+    ],
+)
+def test_field_formats_are_reported_with_the_field(metadata: str, spec: str, api_version: str, field: str) -> None:
+    problem = _entity(_component(metadata, spec, api_version=api_version))
+    assert isinstance(problem, Problem), problem
+    assert field in problem.message
+    assert problem.entity is not None and problem.entity.endswith("/svc") and problem.file == "catalog-info.yaml"
+
+
+def test_wrong_typed_owner_and_name_are_reported_not_stringified() -> None:
+    owner = _entity(_component().replace("owner: team-a", "owner: 7"))
+    assert isinstance(owner, Problem) and "spec.owner: expected an entity reference (a string), got int 7" in owner.message
+    name = _entity("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: 42\n")
+    assert isinstance(name, Problem) and "metadata.name: expected a string, got int 42" in name.message
+
+
+def test_valid_formats_load() -> None:
+    doc = _entity(
+        _component(
+            "  namespace: payments-eu\n  labels:\n    example.com/tier: gold\n    empty: ''\n"
+            "  annotations:\n    github.com/project-slug: 'org/repo'\n    note: 'free text: anything, even spaces'\n",
+            "  providesApis: [charges]\n  dependsOn: component:ledger\n",
+            api_version="backstage.io/v1beta1",
+        )
+    )
+    assert isinstance(doc, EntityDoc), doc
+    assert doc.ref == "component:payments-eu/svc" and doc.labels == {"example.com/tier": "gold", "empty": ""}
+    triples, bad = relations_of(doc)
+    assert bad == [] and ("component:payments-eu/svc", "providesApi", "api:payments-eu/charges") in triples
+    custom = _entity("apiVersion: example.com/v1\nkind: FeatureFlag\nmetadata:\n  name: dark-mode\n")
+    assert isinstance(custom, EntityDoc)
+
+
+def test_a_null_list_item_is_reported_by_the_sync_and_makes_no_relation(
+    make_catalog: Callable[[Config], Catalog], tmp_path: Path
+) -> None:
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "a.yaml").write_text(_component(spec="  providesApis: [~]\n", name="broken") + "---\n" + _component(name="fine"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"files": root}))
+    [report] = catalog.sync()
+    assert [p.message for p in report.problems if p.entity == "component:default/broken"] == [
+        "spec.providesApis[0]: expected an entity reference (a string), got null"
+    ]
+    assert active_refs(catalog) == {"component:default/fine"}
+    assert not any("none" in target for _, _, target in relation_triples(catalog))
