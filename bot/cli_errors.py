@@ -46,7 +46,8 @@ class GuardedGroup(TyperGroup):
 
 def describe_database_error(exc: SQLAlchemyError, url: str) -> str:
     """One line: which database (password hidden), the driver's reason, and what to check."""
-    reason = " ".join(str(exc.orig if isinstance(exc, DBAPIError) else exc).split())
+    lines = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()
+    reason = "; ".join(" ".join(line.split()) for line in lines if line.strip())
     hint = next((h for needle, h in _HINTS.items() if needle in reason.lower()), None)
     return f"database {_safe(url)}: {reason}" + (f" ({hint})" if hint else "")
 
