@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,9 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from bot.cli_errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
 from bot.settings import BUNDLED_CONFIG, Settings
 from bot.terminal import Col, err, fit_consoles, fitted_table, out, say
+from catalog.ask import empty_catalog_answer
 from catalog.config import load_config
 from catalog.core import Catalog
-from catalog.ask import empty_catalog_answer
 from catalog.db import make_engine, migrate_on_start, upgrade
 from catalog.errors import NoSchema
 from catalog.models import SyncRun
@@ -89,11 +89,14 @@ def _error_count(report: SyncReport) -> int:
     return sum(1 for p in report.problems if p.severity == "error")
 
 
+def _count(header: str, drop: int = 0) -> Col:
+    return Col(header, drop=drop, justify="right")
+
+
 # Narrow terminals lose these first, in this order: seconds, unchanged, warnings.
 REPORT_COLUMNS = (
-    Col("source"), Col("status"), Col("added", justify="right"), Col("updated", justify="right"), Col("removed", justify="right"),
-    Col("unchanged", drop=2, justify="right"), Col("errors", justify="right"), Col("warnings", drop=3, justify="right"),
-    Col("seconds", drop=1, justify="right"),
+    Col("source"), Col("status"), _count("added"), _count("updated"), _count("removed"), _count("unchanged", drop=2),
+    _count("errors"), _count("warnings", drop=3), _count("seconds", drop=1),
 )  # fmt: skip
 
 
@@ -158,10 +161,6 @@ def sync_status(limit: Annotated[int, typer.Option(help="Also list this many rec
             say(out, f"{st.name}: last error at {_when(st.last_error_at)} UTC{when}: {st.last_error}")
     if runs:
         _print_runs(runs)
-
-
-def _count(header: str, drop: int = 0) -> Col:
-    return Col(header, drop=drop, justify="right")
 
 
 # On a narrow terminal the run's details go first; source, freshness, last success, status and errors stay.
@@ -250,9 +249,9 @@ def serve(
 
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
-    sock = listen(host, port)
-    catalog = open_catalog(settings, migrate=not no_migrate)
-    _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
+    with listen(host, port) as sock:
+        catalog = open_catalog(settings, migrate=not no_migrate)
+        _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
 
 
 @app.command()
@@ -268,16 +267,17 @@ def demo(
 
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
-    sock = None if no_serve else listen(host, port)  # a busy port fails before the sync, not after
-    catalog = open_catalog(settings, config=BUNDLED_CONFIG, migrate=not no_migrate)
-    with _progress(sys.stderr.isatty()) as progress:
-        _print_reports(catalog.sync(progress=progress))
-    for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
-        print(f"\n> {question}")
-        print(catalog.ask(question, transport="demo").text)
-    out.print('\nAsk your own: wayfinder ask "who owns checkout-api?"')
-    if sock is not None:
-        _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=False)
+    # The port is taken first: a busy port fails before the sync, not after it.
+    with (nullcontext() if no_serve else listen(host, port)) as sock:
+        catalog = open_catalog(settings, config=BUNDLED_CONFIG, migrate=not no_migrate)
+        with _progress(sys.stderr.isatty()) as progress:
+            _print_reports(catalog.sync(progress=progress))
+        for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
+            print(f"\n> {question}")
+            print(catalog.ask(question, transport="demo").text)
+        out.print('\nAsk your own: wayfinder ask "who owns checkout-api?"')
+        if sock is not None:
+            _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=False)
 
 
 def _slack_credentials(settings: Settings, *, socket_mode: bool) -> SlackCredentials:

@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import EXAMPLES, PG_URL
-from tests.helpers import component, group
-from tests.invoke_cli import wayfinder
+from tests.invoke_cli import one_source_config, wayfinder
 
 SECRET = "hunter2-not-this-one"
 
@@ -23,11 +22,7 @@ SECRET = "hunter2-not-this-one"
 @pytest.fixture
 def synced(database_url: str, tmp_path: Path) -> Path:
     """A config whose one source was synced into `database_url`."""
-    root = tmp_path / "catalog"
-    root.mkdir()
-    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("billing"), encoding="utf-8")
-    config = tmp_path / "wayfinder.yaml"
-    config.write_text(f"sources:\n  - name: main\n    type: backstage\n    path: {root}\n", encoding="utf-8")
+    config = one_source_config(tmp_path)
     assert wayfinder("sync", database_url=database_url, config=config).exit_code == 0
     return config
 

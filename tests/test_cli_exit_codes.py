@@ -19,7 +19,7 @@ import pytest
 from catalog.core import Catalog
 from tests.conftest import EXAMPLES
 from tests.helpers import component, group
-from tests.invoke_cli import wayfinder
+from tests.invoke_cli import one_source_config, wayfinder
 
 EXAMPLE_CONFIG = EXAMPLES / "wayfinder.yaml"
 
@@ -49,18 +49,8 @@ def test_ask_exits_2_on_a_config_or_database_error(database_url: str, tmp_path: 
     assert wayfinder("ask", "who owns x?", database_url=unreachable, config=EXAMPLE_CONFIG).exit_code == 2
 
 
-def _catalog_dir(tmp_path: Path, files: dict[str, str]) -> Path:
-    config = tmp_path / "wayfinder.yaml"
-    root = tmp_path / "catalog"
-    root.mkdir()
-    for name, body in files.items():
-        (root / name).write_text(body, encoding="utf-8")
-    config.write_text(f"sources:\n  - name: main\n    type: backstage\n    path: {root}\n", encoding="utf-8")
-    return config
-
-
 def test_sync_exits_1_when_a_file_is_skipped_with_an_error(database_url: str, tmp_path: Path) -> None:
-    config = _catalog_dir(tmp_path, {"good.yaml": group("team-a") + "---\n" + component("billing"), "broken.yaml": "kind: [oops\n"})
+    config = one_source_config(tmp_path, {"good.yaml": group("team-a") + "---\n" + component("billing"), "broken.yaml": "kind: [oops\n"})
     result = wayfinder("sync", database_url=database_url, config=config)
     assert result.exit_code == 1, result.output
     assert "broken.yaml" in result.stderr and "invalid YAML" in result.stderr
@@ -69,7 +59,7 @@ def test_sync_exits_1_when_a_file_is_skipped_with_an_error(database_url: str, tm
 
 def test_sync_warnings_alone_exit_0(database_url: str, tmp_path: Path) -> None:
     ownerless = component("orphan").replace("  owner: team-a\n", "")
-    config = _catalog_dir(tmp_path, {"orphan.yaml": ownerless, "dangling.yaml": component("x", extra="  dependsOn: ['resource:nowhere']\n")})
+    config = one_source_config(tmp_path, {"orphan.yaml": ownerless, "dangling.yaml": component("x", extra="  dependsOn: ['resource:nowhere']\n")})
     result = wayfinder("sync", database_url=database_url, config=config)
     assert result.exit_code == 0, result.output
     assert "warning" in result.stderr

@@ -24,21 +24,14 @@ from bot.settings import BUNDLED_CONFIG
 from catalog.ask import EMPTY_CATALOG
 from catalog.db import make_engine, migrate_on_start, schema_status, upgrade
 from tests.conftest import PG_URL, REPO
-from tests.helpers import component, group
-from tests.invoke_cli import wayfinder
+from tests.invoke_cli import one_source_config, wayfinder
 
 SCHEMA_CREATED = "The database schema was created or upgraded"
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    """One Backstage source with a team and the component it owns."""
-    root = tmp_path / "catalog"
-    root.mkdir()
-    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("billing"), encoding="utf-8")
-    path = tmp_path / "wayfinder.yaml"
-    path.write_text(f"sources:\n  - name: main\n    type: backstage\n    path: {root}\n", encoding="utf-8")
-    return path
+    return one_source_config(tmp_path)
 
 
 def _revision(url: str) -> str | None:

@@ -13,8 +13,7 @@ import pytest
 
 from catalog.config import load_config
 from catalog.errors import ConfigError
-from tests.helpers import component, group
-from tests.invoke_cli import wayfinder
+from tests.invoke_cli import one_source_config, wayfinder
 
 # Line 7 is the GitHub source's token, the example in the issue.
 THREE_ERRORS = """\
@@ -82,10 +81,7 @@ def test_the_cli_prints_every_error_exits_2_and_keeps_what_was_synced(
 ) -> None:
     monkeypatch.delenv("WF_TEST_GITHUB_TOKEN", raising=False)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "catalog").mkdir()
-    (tmp_path / "catalog" / "org.yaml").write_text(group("team-a") + "---\n" + component("billing"), encoding="utf-8")
-    config = tmp_path / "wayfinder.yaml"
-    config.write_text(THREE_ERRORS.split("  - name: github")[0], encoding="utf-8")
+    config = one_source_config(tmp_path)
     assert wayfinder("sync", database_url=database_url).exit_code == 0
 
     config.write_text(THREE_ERRORS, encoding="utf-8")
