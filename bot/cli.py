@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import SecretStr
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
+from bot.cli_errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
 from bot.settings import BUNDLED_CONFIG, Settings
-from bot.terminal import SafeConsole
+from bot.terminal import Col, err, fit_consoles, fitted_table, out, say
+from catalog.ask import empty_catalog_answer
 from catalog.config import load_config
 from catalog.core import Catalog
-from catalog.db import make_engine, upgrade
-from catalog.errors import WayfinderError
+from catalog.db import make_engine, migrate_on_start, upgrade
+from catalog.errors import NoSchema
 from catalog.models import SyncRun
 from catalog.schedule import start_scheduler
 from catalog.sources.registry import Progress as ProgressFn
@@ -30,22 +31,41 @@ from catalog.sync_status import source_statuses
 from catalog.validate import validate_path
 
 if TYPE_CHECKING:  # the Slack and ASGI stack is imported only by the commands that serve
+    import socket
+
     from bot.server import SlackCredentials
 
-app = typer.Typer(help="Wayfinder: who owns what, answered where you work.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    cls=GuardedGroup, help="Wayfinder: who owns what, answered where you work.", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals would print DATABASE_URL and tokens
+)  # fmt: skip
 sync_app = typer.Typer(help="Run syncs once, or show recent runs with `sync status`.")
 db_app = typer.Typer(help="Database maintenance.")
 app.add_typer(sync_app, name="sync")
 app.add_typer(db_app, name="db")
-out = SafeConsole()
-err = SafeConsole(stderr=True)
+NoMigrate = Annotated[
+    bool, typer.Option("--no-migrate", help="Do not create or upgrade the schema on start (also WAYFINDER_AUTO_MIGRATE=false).")
+]
 
-EXIT_NOT_FOUND = 3
+
+@app.callback()
+def _each_run() -> None:
+    fit_consoles()
 
 
-def open_catalog(settings: Settings, *, config: Path | None = None) -> Catalog:
+def _config_path(settings: Settings) -> Path:
+    if settings.falls_back_to_bundled_config():
+        say(err, f"note: no wayfinder.yaml here and WAYFINDER_CONFIG is not set; using the bundled example config {BUNDLED_CONFIG}")
+    return settings.config_path()
+
+
+def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False) -> Catalog:
+    """The catalog over the configured database; `migrate` brings its schema to head first
+    (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    catalog = Catalog(settings.database_url, load_config(config or settings.config_path()), settings.slack_api_url, token)
+    catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token)
+    if migrate and settings.auto_migrate and migrate_on_start(catalog.engine):
+        say(err, "The database schema was created or upgraded to the current version.")
     catalog.require_schema()
     return catalog
 
@@ -65,17 +85,32 @@ def _progress(enabled: bool) -> Iterator[callable]:  # type: ignore[valid-type]
         yield for_source
 
 
+def _error_count(report: SyncReport) -> int:
+    return sum(1 for p in report.problems if p.severity == "error")
+
+
+def _count(header: str, drop: int = 0) -> Col:
+    return Col(header, drop=drop, justify="right")
+
+
+# Narrow terminals lose these first, in this order: seconds, unchanged, warnings.
+REPORT_COLUMNS = (
+    Col("source"), Col("status"), _count("added"), _count("updated"), _count("removed"), _count("unchanged", drop=2),
+    _count("errors"), _count("warnings", drop=3), _count("seconds", drop=1),
+)  # fmt: skip
+
+
 def _print_reports(reports: list[SyncReport]) -> None:
-    table = Table("source", "status", "added", "updated", "removed", "unchanged", "errors", "warnings", "seconds")
+    rows = []
     for r in reports:
-        errors = sum(1 for p in r.problems if p.severity == "error")
-        table.add_row(r.source, r.status, *(str(n) for n in (r.added, r.updated, r.removed, r.unchanged, errors, len(r.problems) - errors)), f"{r.seconds:.2f}")
-    out.print(table)
+        errors = _error_count(r)
+        rows.append([r.source, r.status, *(str(n) for n in (r.added, r.updated, r.removed, r.unchanged, errors, len(r.problems) - errors)), f"{r.seconds:.2f}"])
+    out.print(fitted_table(out, REPORT_COLUMNS, rows))
     for r in reports:
         for p in r.problems:
-            err.print(f"{r.source}: {p}", markup=False, highlight=False)
+            say(err, f"{r.source}: {p}")
         if r.error:
-            err.print(f"{r.source}: {r.status}: {r.error}", markup=False, highlight=False)
+            say(err, f"{r.source}: {r.status}: {r.error}")
 
 
 @sync_app.callback(invoke_without_command=True)
@@ -83,16 +118,17 @@ def sync(
     ctx: typer.Context,
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
     allow_large_delete: Annotated[bool, typer.Option(help="Allow a run to retire most or all of a source's entities.")] = False,
+    no_migrate: NoMigrate = False,
 ) -> None:
-    """Run every configured source once (or only --source NAME); exit 1 if any failed."""
+    """Run every configured source once (or only --source NAME); exit 1 if any failed or skipped a file or entity with an error."""
     if ctx.invoked_subcommand:
         return
-    catalog = open_catalog(Settings())
+    catalog = open_catalog(Settings(), migrate=not no_migrate)
     with _progress(sys.stderr.isatty()) as progress:
         reports = catalog.sync(source, allow_large_delete=allow_large_delete, progress=progress)
     _print_reports(reports)
-    if not all(r.ok for r in reports):
-        raise typer.Exit(1)
+    if any(not r.ok or _error_count(r) for r in reports):  # warnings alone keep exit 0
+        raise typer.Exit(EXIT_SYNC_FAILED)
 
 
 @sync_app.command("status")
@@ -106,25 +142,37 @@ def sync_status(limit: Annotated[int, typer.Option(help="Also list this many rec
     if not statuses:
         out.print("No sources are configured and no syncs were recorded.")
         return
-    table = Table("source", "type", "freshness", "last success (UTC)", "last attempt (UTC)", "last run", "seconds", "added", "updated", "removed", "unchanged", "errors", "requests")
+    rows = []
     for st in statuses:
         run = st.last_run
         counts = (run.added, run.updated, run.removed, run.unchanged, run.error_count, run.requests) if run else ("-",) * 6
-        table.add_row(
+        rows.append([
             st.name, st.type or "-", "STALE" if st.stale else "fresh", _when(st.last_success_at), _when(st.last_attempt_at),
             run.status if run else "-", f"{st.seconds:.2f}" if st.seconds is not None else "-", *(str(n) for n in counts),
-        )  # fmt: skip
-    out.print(table)
+        ])  # fmt: skip
+    out.print(fitted_table(out, STATUS_COLUMNS, rows))
     for st in statuses:
         if not st.configured:
-            out.print(f"{st.name}: not in the config any more; its facts stay until the source is removed", markup=False, highlight=False)
+            say(out, f"{st.name}: not in the config any more; its facts stay until the source is removed")
         if st.stale:
-            out.print(f"{st.name}: STALE: {st.stale_reason}", markup=False, highlight=False)
+            say(out, f"{st.name}: STALE: {st.stale_reason}")
         if st.last_error:
             when = "" if st.failed_runs_since_success else ", recovered since"
-            out.print(f"{st.name}: last error at {_when(st.last_error_at)} UTC{when}: {st.last_error}", markup=False, highlight=False)
+            say(out, f"{st.name}: last error at {_when(st.last_error_at)} UTC{when}: {st.last_error}")
     if runs:
         _print_runs(runs)
+
+
+# On a narrow terminal the run's details go first; source, freshness, last success, status and errors stay.
+STATUS_COLUMNS = (
+    Col("source"), Col("type", drop=3), Col("freshness"), Col("last success (UTC)"), Col("last attempt (UTC)", drop=2),
+    Col("last run"), _count("seconds", drop=4), _count("added", drop=8), _count("updated", drop=7), _count("removed", drop=6),
+    _count("unchanged", drop=5), _count("errors"), _count("requests", drop=1),
+)  # fmt: skip
+RUN_COLUMNS = (
+    Col("source"), Col("started (UTC)"), Col("status"), _count("seconds", drop=3), _count("added", drop=7), _count("updated", drop=6),
+    _count("removed", drop=5), _count("unchanged", drop=4), _count("errors"), _count("requests", drop=1), Col("message", drop=2, max_width=40),
+)  # fmt: skip
 
 
 def _when(moment: datetime | None) -> str:
@@ -132,14 +180,14 @@ def _when(moment: datetime | None) -> str:
 
 
 def _print_runs(runs: list[SyncRun]) -> None:
-    table = Table("source", "started (UTC)", "status", "seconds", "added", "updated", "removed", "unchanged", "errors", "requests", "message", title="Recent runs")
+    rows = []
     for r in runs:
         seconds = f"{(r.finished_at - r.started_at).total_seconds():.2f}" if r.finished_at else "-"
-        table.add_row(
+        rows.append([
             r.source, _when(r.started_at), r.status, seconds,
             *(str(n) for n in (r.added, r.updated, r.removed, r.unchanged, r.error_count, r.requests)), r.message or "",
-        )  # fmt: skip
-    out.print(table)
+        ])  # fmt: skip
+    out.print(fitted_table(out, RUN_COLUMNS, rows, title="Recent runs"))
 
 
 def _cli_asker() -> str:
@@ -155,23 +203,26 @@ def ask(
     question: Annotated[str, typer.Argument(help='For example "who owns payments-service?"')],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
 ) -> None:
-    """Answer a question exactly as the bot would in Slack; exit 3 when not found or ambiguous."""
-    answer = open_catalog(Settings()).ask(question, transport="cli", asker=_cli_asker())
+    """Answer a question exactly as the bot would in Slack; exit 3 when not found, ambiguous or not understood."""
+    try:
+        answer = open_catalog(Settings()).ask(question, transport="cli", asker=_cli_asker())
+    except NoSchema:  # a first run: nothing was synced, so the tables were never created
+        answer = empty_catalog_answer(question, now=datetime.now(UTC))
     if as_json:
         print(json.dumps(answer.to_json(), default=str))
     else:
         print(answer.text)
-    if answer.status in ("not_found", "ambiguous"):
-        raise typer.Exit(EXIT_NOT_FOUND)
+    if not answer.answered:
+        raise typer.Exit(EXIT_NOT_ANSWERED)
 
 
 @app.command()
 def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or a catalog file or directory.")] = None) -> None:
     """Check the config and catalog files; errors name file and line. Exit 1 on errors."""
-    problems = validate_path(path or Settings().config_path())
+    problems = validate_path(path or _config_path(Settings()))
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
-        (err if p.severity == "error" else out).print(str(p), markup=False, highlight=False)
+        say(err if p.severity == "error" else out, str(p))
     out.print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
     if errors:
         raise typer.Exit(1)
@@ -180,8 +231,9 @@ def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
-    settings = Settings()
-    upgrade(make_engine(settings.database_url))
+    engine = make_engine(Settings().database_url)
+    upgrade(engine)
+    engine.dispose()
     out.print("Database is up to date.")
 
 
@@ -198,11 +250,16 @@ def serve(
     scheduler: Annotated[
         bool, typer.Option("--scheduler/--no-scheduler", help="Run scheduled syncs in-process (once across replicas sharing the database).")
     ] = True,
+    no_migrate: NoMigrate = False,
 ) -> None:
     """Run the bot: Slack on POST /slack/events (or Socket Mode with --socket) and GET /healthz."""
+    from bot.server import listen
+
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
-    _run_server(settings, open_catalog(settings), credentials, host=host, port=port, socket_mode=socket_mode, scheduler=scheduler)
+    with listen(host, port) as sock:
+        catalog = open_catalog(settings, migrate=not no_migrate)
+        _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
 
 
 @app.command()
@@ -211,22 +268,24 @@ def demo(
     host: Host = "127.0.0.1",
     socket_mode: SocketMode = False,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after printing the answers.")] = False,
+    no_migrate: NoMigrate = False,
 ) -> None:
     """Sync the bundled example organisation into SQLite, show a few answers, then serve the bot."""
+    from bot.server import listen
+
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    engine.dispose()
-    catalog = open_catalog(settings, config=BUNDLED_CONFIG)
-    with _progress(sys.stderr.isatty()) as progress:
-        _print_reports(catalog.sync(progress=progress))
-    for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
-        print(f"\n> {question}")
-        print(catalog.ask(question, transport="demo", asker=_cli_asker()).text)
-    out.print('\nAsk your own: wayfinder ask "who owns checkout-api?"')
-    if not no_serve:
-        _run_server(settings, catalog, credentials, host=host, port=port, socket_mode=socket_mode, scheduler=False)
+    # The port is taken first: a busy port fails before the sync, not after it.
+    with (nullcontext() if no_serve else listen(host, port)) as sock:
+        catalog = open_catalog(settings, config=BUNDLED_CONFIG, migrate=not no_migrate)
+        with _progress(sys.stderr.isatty()) as progress:
+            _print_reports(catalog.sync(progress=progress))
+        for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
+            print(f"\n> {question}")
+            print(catalog.ask(question, transport="demo", asker=_cli_asker()).text)
+        out.print('\nAsk your own: wayfinder ask "who owns checkout-api?"')
+        if sock is not None:
+            _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=False)
 
 
 def _slack_credentials(settings: Settings, *, socket_mode: bool) -> SlackCredentials:
@@ -239,8 +298,8 @@ def _slack_credentials(settings: Settings, *, socket_mode: bool) -> SlackCredent
     )  # fmt: skip
     missing = credentials.missing(socket_mode=socket_mode)
     if socket_mode and missing:
-        err.print(f"error: --socket needs {' and '.join(missing)} (see README \"Connect to Slack\").", markup=False, highlight=False)
-        raise typer.Exit(2)
+        say(err, f"error: --socket needs {' and '.join(missing)} (see README \"Connect to Slack\").")
+        raise typer.Exit(EXIT_ERROR)
     return credentials
 
 
@@ -248,7 +307,9 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value else None
 
 
-def _run_server(settings: Settings, catalog: Catalog, credentials: SlackCredentials, *, host: str, port: int, socket_mode: bool, scheduler: bool) -> None:
+def _run_server(
+    settings: Settings, catalog: Catalog, credentials: SlackCredentials, sock: socket.socket, *, socket_mode: bool, scheduler: bool
+) -> None:
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
     from bot.logs import configure_logging
     from bot.server import build_slack, create_http_app, serve_http, start_socket_mode
@@ -260,23 +321,19 @@ def _run_server(settings: Settings, catalog: Catalog, credentials: SlackCredenti
     slack = build_slack(services, credentials, socket_mode=socket_mode)
     if missing:
         hint = f"Slack is disabled: {' and '.join(missing)} not set. Serving /healthz only; see README \"Connect to Slack\"."
-        err.print(hint, markup=False, highlight=False)
+        say(err, hint)
     with ExitStack() as background:
         if slack is not None and socket_mode:
             background.callback(start_socket_mode(slack, credentials.app_token or "").close)
         if scheduler:
             background.callback(start_scheduler(catalog).stop)
             scheduled = [f"{s.name} ({s.schedule})" for s in catalog.config.sources if s.schedule]
-            out.print(f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.", markup=False, highlight=False)
+            say(out, f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.")
+        host, port = sock.getsockname()[:2]
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
-        out.print(f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.", markup=False, highlight=False)
-        api = create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode)
-        serve_http(api, host=host, port=port)
+        say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
+        serve_http(create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode), sock)
 
 
 def main() -> None:
-    try:
-        app()
-    except WayfinderError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        sys.exit(2)
+    app()

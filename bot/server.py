@@ -8,7 +8,9 @@ read (`bot.body_limit`), and Slack requests are verified before Bolt sees them (
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -140,7 +142,23 @@ def start_socket_mode(slack: App, app_token: str) -> SocketModeHandler:
     return handler
 
 
-def serve_http(api: FastAPI, *, host: str, port: int) -> None:
-    """Serve until interrupted (uvicorn handles SIGINT/SIGTERM for a clean shutdown)."""
+class PortInUse(WayfinderError):
+    """Another process listens on the port `serve` or `demo` was asked to use."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the HTTP port before any other startup work, so a busy port is one clear error."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"port {port} on {host} is already in use by another process; stop it or choose another port with --port {port + 1}") from None
+        raise WayfinderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def serve_http(api: FastAPI, sock: socket.socket) -> None:
+    """Serve on `sock` until interrupted (uvicorn handles SIGINT/SIGTERM for a clean shutdown)."""
+    host, port = sock.getsockname()[:2]
     # log_config=None: uvicorn's loggers propagate to the root handler (`bot.logs`), text or JSON alike
-    uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", log_config=None)).run()
+    uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", log_config=None)).run(sockets=[sock])

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     log_format: Literal["text", "json"] = "text"  # WAYFINDER_LOG_FORMAT
+    # false: an operator runs `wayfinder db upgrade` separately; sync/serve/demo then refuse an old schema
+    auto_migrate: bool = True
 
     def config_path(self) -> Path:
         """`WAYFINDER_CONFIG`, else `wayfinder.yaml` here, else the bundled example config."""
@@ -32,3 +34,7 @@ class Settings(BaseSettings):
             return self.config
         local = Path("wayfinder.yaml")
         return local if local.is_file() else BUNDLED_CONFIG
+
+    def falls_back_to_bundled_config(self) -> bool:
+        """True when no config was given or found, so the example organisation stands in."""
+        return self.config is None and self.config_path() == BUNDLED_CONFIG

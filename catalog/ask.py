@@ -24,6 +24,7 @@ from catalog.search import CatalogIndex, Resolution, per_index
 from catalog.views import CatalogEntity
 
 INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}}
+EMPTY_CATALOG = "The catalog is empty: no source has been synced yet. Run `wayfinder sync` to fill it."
 
 
 def ask(
@@ -71,6 +72,18 @@ def _finish(
     return answer
 
 
+def empty_catalog_answer(text: str, *, now: datetime) -> Answer:
+    """The answer before anything was synced (even before the tables exist)."""
+    answer = _empty_catalog(parse(text))
+    answer.text = render_text(answer, now=now)
+    return answer
+
+
+def _empty_catalog(q: ParsedQuestion) -> Answer:
+    # "Nothing is called X" would send a first-time user looking for a typo; say what fills the catalog.
+    return Answer(question=q.text, intent=q.intent, status="help" if q.intent == "help" else "not_found", notes=[EMPTY_CATALOG])
+
+
 def resolve_subject(q: ParsedQuestion, index: CatalogIndex) -> Resolution:
     """Full subject first ("team b" is a name), then without kind words, narrowed by them."""
     kinds = q.kinds | INTENT_KINDS.get(q.intent, set())
@@ -88,6 +101,8 @@ def resolve_subject(q: ParsedQuestion, index: CatalogIndex) -> Resolution:
 
 def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datetime) -> Answer:
     base = {"question": q.text, "intent": q.intent}
+    if not len(index):
+        return _empty_catalog(q)
     if q.intent in ("help", "unknown"):
         return Answer(**base, status=q.intent, examples=example_questions(index))  # type: ignore[arg-type]
     resolution = resolve_subject(q, index)

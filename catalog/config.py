@@ -6,10 +6,14 @@ time into `SecretStr`, so they never reach a log or a message.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -128,18 +132,21 @@ def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...],
     return found
 
 
-def _substitute(value: Any, where: str) -> Any:
+def _substitute(value: Any, loc: tuple[Any, ...], missing: list[tuple[tuple[Any, ...], str]]) -> Any:
+    """Resolve `${VAR}` everywhere; unset variables are collected with their key path, not raised,
+    so they are reported together with every other error in the file."""
     if isinstance(value, str):
         def env(m: re.Match[str]) -> str:
             if m.group(1) not in os.environ:
-                raise ConfigError(f"{where}: environment variable {m.group(1)} is not set")
+                missing.append((loc, m.group(1)))
+                return m.group(0)
             return os.environ[m.group(1)]
 
         return _ENV.sub(env, value)
     if isinstance(value, dict):
-        return {k: _substitute(v, f"{where}.{k}") for k, v in value.items()}
+        return {k: _substitute(v, loc + (k,), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_substitute(v, loc + (i,), missing) for i, v in enumerate(value)]
     return value
 
 
@@ -157,10 +164,19 @@ def load_config(path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the config must be a mapping with a 'sources' list")
     lines = _lines(node) if node is not None else {}
+    missing: list[tuple[tuple[Any, ...], str]] = []
+    resolved = _substitute(data, (), missing)
+    errors = [(_line(loc, lines), _key(loc), f"environment variable {var} is not set") for loc, var in missing]
+    config: Config | None = None
     try:
-        config = Config.model_validate(_substitute(data, str(path)))
+        config = Config.model_validate(resolved)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_describe(path, err, lines, data) for err in exc.errors())) from None
+        unset = {key for _, key, _ in errors}  # a value still reading `${VAR}` is that variable's fault
+        errors += [e for e in map(functools.partial(_describe, lines=lines), exc.errors()) if e[1] not in unset]
+    if errors or config is None:
+        # Every problem at once, in file order, so one edit-and-retry fixes them all.
+        errors.sort(key=lambda e: (e[0] is None, e[0] or 0))
+        raise ConfigError("\n".join(f"{path}:{line or '?'}: {key}: {message}" for line, key, message in errors))
     config.path = path
     for source in config.sources:
         if isinstance(source, BackstageSourceConfig) and not source.path.is_absolute():
@@ -168,15 +184,66 @@ def load_config(path: Path) -> Config:
     return config
 
 
-def _describe(path: Path, err: Any, lines: dict[tuple[Any, ...], int], data: dict[str, Any]) -> str:
+def _line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    """The line of the deepest part of `loc` that the YAML document has."""
+    return next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _describe(err: Any, lines: dict[tuple[Any, ...], int]) -> tuple[int | None, str, str]:
+    """(line, key, message) for one pydantic error."""
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in SOURCE_TYPES))
-    line = next((lines[loc[:i]] for i in range(len(loc), -1, -1) if loc[:i] in lines), None)
-    key = ".".join(str(p) for p in loc) or "(top level)"
     if err["type"] == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}"
-    elif err["type"] == "union_tag_invalid":
-        known = ", ".join(SOURCE_TYPES)
-        message = f"unknown source type {err['input'].get('type')!r} (known: {known})" if isinstance(err.get("input"), dict) else err["msg"]
+        message = f"unknown key {loc[-1]!r}" + _did_you_mean(str(loc[-1]), _known_keys(err["loc"][:-1]))
+    elif err["type"] == "union_tag_invalid" and isinstance(err.get("input"), dict):
+        written = str(err["input"].get("type"))
+        message = f"unknown source type {written!r}" + (_did_you_mean(written, SOURCE_TYPES) or f" (known: {', '.join(SOURCE_TYPES)})")
     else:
         message = err["msg"].removeprefix("Value error, ")
-    return f"{path}:{line or '?'}: {key}: {message}"
+    return _line(loc, lines), _key(loc), message
+
+
+def _did_you_mean(written: str, known: Sequence[str]) -> str:
+    nearest = difflib.get_close_matches(written, known, n=1, cutoff=0.6)
+    return f" (did you mean {nearest[0]!r}?)" if nearest else ""
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at `loc` (a pydantic error location, discriminator tags included)."""
+    tp: Any = Config
+    for part in loc:
+        tp = _step(tp, part)
+    tp = _unwrap(tp)
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return []
+    return [name for name, field in tp.model_fields.items() if not field.exclude]
+
+
+def _unwrap(tp: Any) -> Any:
+    """`X` from `Annotated[X, ...]` and `X | None`."""
+    while True:
+        if get_origin(tp) is Annotated:
+            tp = get_args(tp)[0]
+        elif get_origin(tp) in (Union, UnionType) and type(None) in get_args(tp) and len(get_args(tp)) == 2:
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        else:
+            return tp
+
+
+def _step(tp: Any, part: Any) -> Any:
+    """The type one location part below `tp`: a model field, a list item, or a union member by its tag."""
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        field = tp.model_fields.get(str(part))
+        return field.annotation if field else None
+    if get_origin(tp) is list:
+        return get_args(tp)[0]
+    if get_origin(tp) in (Union, UnionType):
+        for member in get_args(tp):
+            tag = member.model_fields.get("type") if isinstance(member, type) and issubclass(member, BaseModel) else None
+            if tag is not None and part in get_args(tag.annotation):
+                return member
+    return None

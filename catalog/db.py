@@ -15,13 +15,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from catalog.errors import SchemaOutdated
+from catalog.errors import NoSchema, SchemaOutdated
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -86,6 +86,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(_alembic_config(engine), revision)
 
 
+# Session-level PostgreSQL advisory lock key ("Wayfindr" in ASCII) held while migrating on start.
+MIGRATION_LOCK = 0x5761_7966_696E_6472
+
+
+def migrate_on_start(engine: Engine) -> bool:
+    """Bring the schema to the code's head before serving or syncing; True if this call migrated.
+
+    On PostgreSQL replicas starting together queue on an advisory lock and re-check the revision
+    once they hold it, so exactly one of them migrates and the others find the schema current.
+    """
+    if engine.dialect.name != "postgresql":
+        return _upgrade_if_behind(engine)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            return _upgrade_if_behind(engine)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+
+
+def _upgrade_if_behind(engine: Engine) -> bool:
+    current, head = schema_status(engine)
+    if current == head:
+        return False
+    upgrade(engine)
+    return True
+
+
 def schema_status(engine: Engine) -> tuple[str | None, str]:
     """(current revision of the database, newest revision the code knows)."""
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
@@ -97,9 +125,10 @@ def schema_status(engine: Engine) -> tuple[str | None, str]:
 def require_current_schema(engine: Engine) -> None:
     """Refuse to run on an outdated schema, saying which command fixes it."""
     current, head = schema_status(engine)
+    if current is None:
+        raise NoSchema("The database has no Wayfinder tables yet. Run `wayfinder db upgrade` to fix it.")
     if current != head:
-        state = "has no Wayfinder tables yet" if current is None else f"is at revision {current}, the code needs {head}"
-        raise SchemaOutdated(f"The database {state}. Run `wayfinder db upgrade` to fix it.")
+        raise SchemaOutdated(f"The database is at revision {current}, the code needs {head}. Run `wayfinder db upgrade` to fix it.")
 
 
 def convert_rows(rows: Iterable[Sequence[Any]], processors: Sequence[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:

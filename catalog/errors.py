@@ -3,6 +3,7 @@
     WayfinderError
     ├── ConfigError        the config file is missing, malformed or has unknown keys
     ├── SchemaOutdated     the database needs `wayfinder db upgrade`
+    │   └── NoSchema       ... and has no Wayfinder tables at all yet
     └── SourceError        a source could not produce a full snapshot (nothing is retired)
 
 Problems with single entities are not exceptions: sources report them as `Problem`
@@ -22,6 +23,10 @@ class ConfigError(WayfinderError):
 
 class SchemaOutdated(WayfinderError):
     """The database schema is behind the code."""
+
+
+class NoSchema(SchemaOutdated):
+    """The database has no Wayfinder tables yet: nothing was ever synced into it."""
 
 
 class SourceError(WayfinderError):

@@ -8,16 +8,20 @@ housekeeping job) forgets rows past the configured retention; `unanswered` reads
 from __future__ import annotations
 
 import hashlib
+import logging
 import hmac
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from catalog.answers import Answer
 from catalog.models import QuestionLog
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # config pulls in the scheduler's triggers, which answering a question never needs
     from catalog.config import QuestionsConfig
@@ -51,20 +55,27 @@ def asker_id(asker: str | None, policy: QuestionsConfig) -> str | None:
 
 
 def record(session: Session, answer: Answer, *, surface: str, asker: str | None, asked_at: datetime, latency_ms: float) -> None:
-    """One row for one answered (or unanswered) question; the caller's transaction commits it."""
-    session.add(
-        QuestionLog(
-            asked_at=asked_at,
-            surface=surface[:20],
-            question=answer.question[:2000],
-            intent=answer.intent,
-            status=answer.status,
-            entity_ref=answer.subject.ref if answer.subject else None,
-            candidates=[c.ref for c in answer.candidates],
-            latency_ms=round(latency_ms, 3),
-            asker=asker,
-        )
+    """One row for one answered (or unanswered) question; the caller's transaction commits it.
+
+    Written in a savepoint: a database that refuses the write (read-only file or replica) costs
+    the log line, with a warning, never the answer.
+    """
+    row = QuestionLog(
+        asked_at=asked_at,
+        surface=surface[:20],
+        question=answer.question[:2000],
+        intent=answer.intent,
+        status=answer.status,
+        entity_ref=answer.subject.ref if answer.subject else None,
+        candidates=[c.ref for c in answer.candidates],
+        latency_ms=round(latency_ms, 3),
+        asker=asker,
     )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except SQLAlchemyError as exc:
+        log.warning("question not logged: %s", getattr(exc, "orig", None) or type(exc).__name__)
 
 
 def prune(session: Session, *, now: datetime, policy: QuestionsConfig) -> int:

@@ -144,7 +144,7 @@ def test_non_mapping_documents_and_invalid_names_are_reported(make_catalog: Make
 def test_config_unknown_key_names_file_line_and_key(write_config: Callable[[str], Config], tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         write_config("sources:\n  - name: main\n    type: backstage\n    path: catalog\n    shedule: 15m\n")
-    assert str(err.value) == f"{tmp_path / 'wayfinder.yaml'}:5: sources.0.shedule: unknown key 'shedule'"
+    assert str(err.value) == f"{tmp_path / 'wayfinder.yaml'}:5: sources.0.shedule: unknown key 'shedule' (did you mean 'schedule'?)"
     with pytest.raises(ConfigError) as err:
         write_config("sources: []\nscorecard:\n  - name: x\n")
     assert f"{tmp_path / 'wayfinder.yaml'}:2:" in str(err.value) and "unknown key 'scorecard'" in str(err.value)
