@@ -5,9 +5,14 @@ The canonical stored form is `kind:namespace/name`, all lowercase (FORMATS.md §
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 DEFAULT_NAMESPACE = "default"
+# The ref columns' size (`catalog.models`): a longer ref is refused here, where it is written,
+# instead of failing the whole sync's transaction on PostgreSQL (SQLite would accept it).
+MAX_REF_LENGTH = 400
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class EntityRef(NamedTuple):
@@ -27,11 +32,14 @@ def make_ref(kind: str, namespace: str | None, name: str) -> str:
 def parse_ref(text: str, *, default_kind: str | None = None, default_namespace: str = DEFAULT_NAMESPACE) -> EntityRef:
     """Parse a reference as written in a descriptor, applying the field's default kind.
 
-    Raises ValueError when the kind is missing and the field implies none, or the text is empty.
+    Raises ValueError when the kind is missing and the field implies none, the text is empty,
+    holds control characters (NUL cannot be stored) or is longer than the database stores.
     """
     raw = str(text).strip()
     if not raw:
         raise ValueError("empty entity reference")
+    if _CONTROL.search(raw):
+        raise ValueError(f"reference {raw!r} contains control characters")
     kind: str | None
     if ":" in raw:
         kind, _, rest = raw.partition(":")
@@ -42,7 +50,10 @@ def parse_ref(text: str, *, default_kind: str | None = None, default_namespace: 
     namespace, _, name = rest.rpartition("/")
     if not name:
         raise ValueError(f"reference {raw!r} has no name")
-    return EntityRef(kind.lower(), (namespace or default_namespace).lower(), name.lower())
+    ref = EntityRef(kind.lower(), (namespace or default_namespace).lower(), name.lower())
+    if len(str(ref)) > MAX_REF_LENGTH:
+        raise ValueError(f"reference {raw[:40]!r}... is {len(str(ref))} characters, over the limit of {MAX_REF_LENGTH}")
+    return ref
 
 
 def split_ref(ref: str) -> EntityRef:
