@@ -208,11 +208,12 @@ def _over_column_size(doc: EntityDoc) -> str | None:
     return None
 
 
-def declared_relations(doc: EntityDoc) -> int:
-    """How many references the entity's spec declares: what its relations will cost to store."""
-    spec = doc.spec
-    fields = [f for f in (*_REF_FIELDS, *_PART_OF) if f in spec and f not in ("owner", "system")]
-    return sum(len(_as_list(spec[f])) for f in fields) + (doc.owner_ref is not None) + (doc.system_ref is not None)
+def declared_references(raw: Any) -> int:
+    """How many references a raw descriptor's spec declares: what its relations would cost to store."""
+    spec = raw.get("spec") if isinstance(raw, dict) else None
+    if not isinstance(spec, dict):
+        return 0
+    return sum(len(_as_list(spec[field])) for field in (*_REF_FIELDS, *_PART_OF) if field in spec)
 
 
 def spec_warnings(doc: EntityDoc) -> list[str]:

@@ -112,14 +112,14 @@ def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEnti
 
 
 def _freshness(row: Entity, states: dict[str, SourceState]) -> Freshness:
-    source, state = row.source, states.get(row.source)
-    broken = {"broken_since": row.broken_since, "broken_reason": row.broken_reason} if row.broken_since else {}
+    found = Freshness(source=row.source, broken_since=row.broken_since, broken_reason=row.broken_reason if row.broken_since else None)
+    state = states.get(row.source)
     if state is None:
-        return Freshness(source=source, **broken)
+        return found
     failing = state.last_error_at if state.last_error_at and (not state.last_success_at or state.last_error_at > state.last_success_at) else None
-    return Freshness(
-        source=source, source_type=state.type, synced_at=state.last_success_at, failing_since=failing, last_error=state.last_error if failing else None, **broken
-    )
+    found.source_type, found.synced_at, found.failing_since = state.type, state.last_success_at, failing
+    found.last_error = state.last_error if failing else None
+    return found
 
 
 def source_states(session: Session) -> dict[str, SourceState]:

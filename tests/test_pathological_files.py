@@ -32,7 +32,7 @@ def _sync(make_catalog: MakeCatalog, tmp_path: Path, bad: str, *, name: str = "b
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
     [report] = catalog.sync()
     assert report.ok, report.error
-    assert GOOD <= active_refs(catalog)
+    assert active_refs(catalog) >= GOOD
     return catalog, report
 
 
@@ -77,7 +77,7 @@ BILLION_LAUGHS = (
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        (component("bomb", extra="  profile:\n" + "".join(f"    {line}\n" for line in BILLION_LAUGHS.splitlines())), "too many values once its aliases are expanded"),
+        (component("bomb", extra="  profile:\n" + "".join(f"    {line}\n" for line in BILLION_LAUGHS.splitlines())), "once its aliases are expanded"),
         (component("loop", extra="  profile: &x [1, *x]\n"), "an alias refers to a collection that contains it"),
     ],
 )
@@ -109,7 +109,7 @@ def test_entities_and_references_per_file_are_bounded(make_catalog: MakeCatalog,
     assert report.ok, report.error
     errors = {p.file.rsplit("/", 1)[-1] if p.file else "": str(p) for p in report.problems if p.severity == "error"}
     assert "more than 4 entities" in errors["many.yaml"] and "many.yaml:" in errors["many.yaml"]
-    assert "more than 20 references" in errors["refs.yaml"] and "component:default/hub" in errors["refs.yaml"]
+    assert "more than 20 references" in errors["refs.yaml"] and "refs.yaml:10:" in errors["refs.yaml"]  # the document that went over
     assert active_refs(catalog) == GOOD | {f"component:default/svc-{i}" for i in range(4)} | {"component:default/small"}
     assert related(catalog, "component:default/small", "ownedBy") == {"group:default/team-a"}
 

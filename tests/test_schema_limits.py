@@ -37,7 +37,7 @@ BAD = {
     "long spec.type": (_doc().replace("type: service", f"type: {LONG}"), "spec.type is 101 characters long"),
     "long spec.lifecycle": (_doc().replace("lifecycle: production", f"lifecycle: {LONG}"), "spec.lifecycle is 101 characters long"),
     "long owner": (_doc().replace("owner: team-a", f"owner: {'o' * 400}"), f"over the limit of {MAX_REF_LENGTH}"),
-    "long custom kind": (_doc().replace("kind: Component", f"kind: K{'k' * 100}").replace("backstage.io/v1alpha1", "acme.io/v1"), "kind is 101 characters long"),
+    "long custom kind": (_doc().replace("kind: Component", f"kind: K{LONG[1:]}").replace("backstage.io/", "acme.io/"), "kind is 101 characters long"),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from catalog.config import BackstageSourceConfig
-from catalog.descriptor import EntityDoc, Problem, declared_relations, parse_entity, spec_warnings
+from catalog.descriptor import EntityDoc, Problem, declared_references, parse_entity, spec_warnings
 from catalog.errors import SourceError
 from catalog.sources.base import Snapshot
 from catalog.sources.bounded_yaml import DEFAULT_LIMITS, FileLimits, FileTooCostly, read_documents
@@ -45,17 +45,16 @@ def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) 
         for doc in read_documents(text, limits):
             if doc.value is None:
                 continue
+            # Counted before the entity is built: building one with 600k references is the cost to avoid.
+            entities, relations = entities + 1, relations + declared_references(doc.value)
+            over = _over_limits(entities, relations, limits)
+            if over:
+                yield doc.line, Problem(file=label, line=doc.line, message=over)
+                return
             parsed = parse_entity(_json_safe(doc.value), file=label, line=doc.line)
-            if isinstance(parsed, EntityDoc):
-                if doc.nul_line is not None:
-                    message = "contains a NUL character, which the catalog cannot store; entity skipped"
-                    parsed = Problem(file=label, line=doc.nul_line, entity=parsed.ref, message=message)
-                else:
-                    entities, relations = entities + 1, relations + declared_relations(parsed)
-                    over = _over_limits(entities, relations, limits)
-                    if over:
-                        yield doc.line, Problem(file=label, line=doc.line, entity=parsed.ref, message=over)
-                        return
+            if isinstance(parsed, EntityDoc) and doc.nul_line is not None:
+                message = "contains a NUL character, which the catalog cannot store; entity skipped"
+                parsed = Problem(file=label, line=doc.nul_line, entity=parsed.ref, message=message)
             yield doc.line, parsed
     except FileTooCostly as exc:
         yield exc.line, Problem(file=label, line=exc.line, message=f"{exc.message}; the rest of the file is skipped")
@@ -240,8 +239,8 @@ class _CatalogLoader:
         """`(digest, documents)` of one file, parsed or from the cache; None (and a problem) if unreadable."""
         size = file.stat().st_size
         if size > self.max_file_bytes:
-            message = f"file is {size / 1048576:.1f} MiB, over the {self.max_file_bytes / 1048576:.0f} MiB limit; skipped"
-            return self._unreadable(shown, message)
+            self._unreadable(shown, f"file is {size / 1048576:.1f} MiB, over the {self.max_file_bytes / 1048576:.0f} MiB limit; skipped")
+            return None
         data = file.read_bytes()
         digest = hashlib.sha1(data, usedforsecurity=False).digest()
         cached = _PARSED.get(shown)
@@ -250,10 +249,12 @@ class _CatalogLoader:
         try:
             text = _decode(data)
         except UnicodeDecodeError as exc:
-            return self._unreadable(shown, f"cannot read file: {exc}")
+            self._unreadable(shown, f"cannot read file: {exc}")
+            return None
         return digest, list(parse_documents(text, shown, self.limits))
 
     def _unreadable(self, shown: str, message: str) -> None:
+        """Report a file that is not parsed at all: it is broken, so what it described is kept."""
         problem = Problem(file=shown, message=message)
         self.collected.problems.append(problem)
         self.broken[shown] = problem

@@ -28,8 +28,8 @@ class FileLimits:
 
     max_depth: int = 64  # nesting levels of one document (pydantic gives up near 255)
     max_nodes: int = 1_000_000  # values in the whole file once aliases are expanded
-    max_entities: int = 10_000
-    max_relations: int = 50_000  # references declared by the file's entities (owner, dependsOn, ...)
+    max_entities: int = 20_000  # an ordinary 4 MB file holds about 17k
+    max_relations: int = 100_000  # references declared by the file's entities (owner, dependsOn, ...)
 
 
 DEFAULT_LIMITS = FileLimits()
