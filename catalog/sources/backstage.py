@@ -77,7 +77,7 @@ def _over_limits(entities: int, relations: int, limits: FileLimits) -> str | Non
     return None
 
 
-def first_error(documents: Iterable[tuple[int | None, EntityDoc | Problem]]) -> Problem | None:
+def _first_error(documents: Iterable[tuple[int | None, EntityDoc | Problem]]) -> Problem | None:
     """The error that makes a parsed file broken (its earlier entities are kept stale, not retired)."""
     return next((p for _, p in documents if isinstance(p, Problem) and p.severity == "error"), None)
 
@@ -227,7 +227,7 @@ class _CatalogLoader:
         if documents is None:
             return
         self.parsed[shown] = documents
-        broken = first_error(documents[1])
+        broken = _first_error(documents[1])
         if broken is not None:
             self.broken[shown] = broken
         for line, parsed in documents[1]:
