@@ -45,6 +45,7 @@ class BackstageSourceConfig(SourceBase):
     type: Literal["backstage"]
     path: Path
     max_file_mb: Annotated[float, Field(gt=0)] = 5.0
+    allowed_roots: list[Path] = Field(default_factory=list)  # directories outside `path` that Locations may read
 
 
 class HttpSourceBase(SourceBase):
@@ -179,9 +180,14 @@ def load_config(path: Path) -> Config:
         raise ConfigError("\n".join(f"{path}:{line or '?'}: {key}: {message}" for line, key, message in errors))
     config.path = path
     for source in config.sources:
-        if isinstance(source, BackstageSourceConfig) and not source.path.is_absolute():
-            source.path = (path.parent / source.path).resolve()
+        if isinstance(source, BackstageSourceConfig):
+            source.path, source.allowed_roots = _beside(path, source.path), [_beside(path, root) for root in source.allowed_roots]
     return config
+
+
+def _beside(config: Path, path: Path) -> Path:
+    """A path from the config file, relative to the file's directory."""
+    return path if path.is_absolute() else (config.parent / path).resolve()
 
 
 def _line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from catalog.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
+from catalog.models import Entity
 from catalog.precedence import DESCRIPTOR
 from catalog.refs import DEFAULT_NAMESPACE, make_ref, parse_ref
 
@@ -55,6 +56,22 @@ _REF_FIELDS: dict[str, tuple[str, str, str | None]] = {
 _PART_OF = {"system": "system", "domain": "domain", "subdomainOf": "domain"}
 
 INVERSE = {rel: inv for rel, inv, _ in _REF_FIELDS.values()} | {"partOf": "hasPart", "hasPart": "partOf"}
+
+# `EntityDoc` field -> where it is written in a descriptor. Their sizes come from the entity
+# table: PostgreSQL enforces them (SQLite does not), and one value over a size would otherwise
+# fail the whole source's sync transaction instead of this one entity.
+_SIZED_FIELDS = {
+    "kind": "kind",
+    "namespace": "metadata.namespace",
+    "name": "metadata.name",
+    "api_version": "apiVersion",
+    "type": "spec.type",
+    "lifecycle": "spec.lifecycle",
+    "owner_ref": "spec.owner",
+    "system_ref": "spec.system",
+    "ref": "the entity reference",
+}
+_COLUMN_SIZES = {field: Entity.__table__.c[field].type.length for field in _SIZED_FIELDS}  # type: ignore[attr-defined]
 
 
 class Problem(BaseModel):
@@ -163,7 +180,7 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
     except (ValueError, TypeError) as exc:
         return problem(str(exc).splitlines()[0], ref)
     tags = metadata.get("tags") or []
-    return EntityDoc(
+    doc = EntityDoc(
         ref=ref,
         kind=kind,
         namespace=namespace.lower(),
@@ -182,6 +199,25 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
         spec=spec,
         location=f"{file}:{line}" if file and line else file,
     )
+    too_long = _over_column_size(doc)
+    return problem(too_long, ref if len(ref) <= 100 else ref[:99] + "…") if too_long else doc
+
+
+def _over_column_size(doc: EntityDoc) -> str | None:
+    """Why the database cannot store `doc`, if a value is longer than its column."""
+    for field, written in _SIZED_FIELDS.items():
+        value, size = getattr(doc, field), _COLUMN_SIZES[field]
+        if value is not None and len(value) > size:
+            return f"{written} is {len(value)} characters long, over the limit of {size}; entity skipped"
+    return None
+
+
+def declared_references(raw: Any) -> int:
+    """How many references a raw descriptor's spec declares: what its relations would cost to store."""
+    spec = raw.get("spec") if isinstance(raw, dict) else None
+    if not isinstance(spec, dict):
+        return 0
+    return sum(len(_as_list(spec[field])) for field in (*_REF_FIELDS, *_PART_OF) if field in spec)
 
 
 def field_format_problems(api_version: str, metadata: dict[str, Any], spec: dict[str, Any]) -> list[str]:

@@ -25,6 +25,8 @@ def clock_time(when: datetime, now: datetime) -> str:
 
 
 def describe(f: Freshness, now: datetime) -> str:
+    if f.broken_since:
+        return f"from {f.source}: descriptor broken since {clock_time(f.broken_since, now)}: {f.broken_reason}"
     if f.stale and f.failing_since:
         as_of = f"data as of {f.synced_at:%Y-%m-%d %H:%M} UTC" if f.synced_at else "never synced successfully"
         return f"from {f.source}: unreachable since {f.failing_since:%H:%M} UTC; {as_of}"

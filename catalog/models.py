@@ -47,6 +47,10 @@ class Entity(SQLModel, table=True):
     first_seen_at: datetime
     updated_at: datetime
     retired_at: datetime | None = None
+    # Set while the file that described the entity cannot be read: the row is kept as it was,
+    # and answers say it is stale and why (see `catalog.broken_files`).
+    broken_since: datetime | None = None
+    broken_reason: str | None = None
 
 
 class Relation(SQLModel, table=True):

@@ -26,7 +26,11 @@ _ACTIVE = Entity.retired_at.is_(None)  # type: ignore[union-attr]
 _E = Entity.__table__.c  # type: ignore[attr-defined]
 _R = Relation.__table__.c  # type: ignore[attr-defined]
 _S = SourceState.__table__.c  # type: ignore[attr-defined]
-_MERGE_COLUMNS = ("ref", "kind", "namespace", "name", "source", "precedence", "labels", "annotations", "spec", "links", "tags", *MERGED_FIELDS)
+_MERGE_COLUMNS = (
+    *("ref", "kind", "namespace", "name", "source", "precedence", "labels", "annotations", "spec", "links", "tags"),
+    *("broken_since", "broken_reason"),  # an entity kept while its descriptor is broken (`catalog.broken_files`)
+    *MERGED_FIELDS,
+)
 _ENTITY_ROWS = select(*[_E[name] for name in dict.fromkeys(_MERGE_COLUMNS)])
 _STATES = select(_S.name, _S.type, _S.last_success_at, _S.last_error, _S.last_error_at)
 # An answer asks about several relation types of its subject (partOf, dependsOn, providesApi...):

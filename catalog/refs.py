@@ -5,9 +5,14 @@ The canonical stored form is `kind:namespace/name`, all lowercase (FORMATS.md §
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 DEFAULT_NAMESPACE = "default"
+# The ref columns' size (`catalog.models`): a longer ref is refused here, where it is written,
+# instead of failing the whole sync's transaction on PostgreSQL (SQLite would accept it).
+MAX_REF_LENGTH = 400
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class EntityRef(NamedTuple):
@@ -31,10 +36,14 @@ def parse_ref(text: str, *, default_kind: str | None = None, default_namespace: 
     and `:` (`a:b/c/d` is kind a, namespace b, name c/d); a `:` counts only before that `/`.
     Raises ValueError when the text is empty, a part is written but empty (`:x`, `a:/x`, `a:b/`),
     or the kind is missing and the field implies none.
+    Also raises when it holds control characters (NUL cannot be stored) or is longer than the
+    database stores.
     """
     raw = text.strip()
     if not raw:
         raise ValueError("empty entity reference")
+    if _CONTROL.search(raw):
+        raise ValueError(f"reference {raw!r} contains control characters")
     colon, slash = raw.find(":"), raw.find("/")
     if slash != -1 and slash < colon:
         colon = -1  # the colon belongs to the name
@@ -46,7 +55,10 @@ def parse_ref(text: str, *, default_kind: str | None = None, default_namespace: 
     kind = kind or default_kind
     if not kind:
         raise ValueError(f"reference {raw!r} needs a kind, like component:{raw}")
-    return EntityRef(kind.lower(), (namespace or default_namespace).lower(), name.lower())
+    ref = EntityRef(kind.lower(), (namespace or default_namespace).lower(), name.lower())
+    if len(str(ref)) > MAX_REF_LENGTH:
+        raise ValueError(f"reference {raw[:40]!r}... is {len(str(ref))} characters, over the limit of {MAX_REF_LENGTH}")
+    return ref
 
 
 def split_ref(ref: str) -> EntityRef:

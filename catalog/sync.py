@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
+from catalog.broken_files import spare_broken
 from catalog.db import SessionFactory, convert_rows, session_scope
 from catalog.descriptor import EntityDoc, Problem, dangling_targets, snapshot_relations
 from catalog.errors import SourceError
@@ -351,6 +352,8 @@ def _reconcile(
             desired, existing, conflicts = _narrow(session, source, snapshot.scope, desired, existing)
             report.problems += conflicts
         p = plan(desired, existing)
+        p.retire, kept = spare_broken(session, source, p.retire, existing, snapshot, now)
+        report.problems += kept
         if not snapshot.complete:
             p.retire = []
         active = sum(1 for _, _, retired in existing.values() if not retired)

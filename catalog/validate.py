@@ -44,7 +44,7 @@ def validate_path(path: Path) -> list[Problem]:
     for source in config.sources:
         if isinstance(source, BackstageSourceConfig):
             try:
-                part = BackstageSource(source.name, source.path).fetch()
+                part = BackstageSource.from_config(source).fetch()
             except SourceError as exc:
                 problems.append(Problem(file=str(path), message=str(exc)))
                 continue

@@ -25,10 +25,12 @@ class Freshness(BaseModel):
     synced_at: datetime | None = None
     failing_since: datetime | None = None
     last_error: str | None = None
+    broken_since: datetime | None = None  # the entity's descriptor file cannot be read: see `catalog.broken_files`
+    broken_reason: str | None = None
 
     @property
     def stale(self) -> bool:
-        return self.failing_since is not None
+        return self.failing_since is not None or self.broken_since is not None
 
 
 class CatalogEntity(BaseModel):
@@ -104,19 +106,20 @@ def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEnti
         spec=maps["spec"],
         source=top.source,
         field_sources=field_sources,
-        freshness={row.source: _freshness(row.source, states) for row in ordered},
+        freshness={row.source: _freshness(row, states) for row in ordered},
         **values,
     )
 
 
-def _freshness(source: str, states: dict[str, SourceState]) -> Freshness:
-    state = states.get(source)
+def _freshness(row: Entity, states: dict[str, SourceState]) -> Freshness:
+    found = Freshness(source=row.source, broken_since=row.broken_since, broken_reason=row.broken_reason if row.broken_since else None)
+    state = states.get(row.source)
     if state is None:
-        return Freshness(source=source)
+        return found
     failing = state.last_error_at if state.last_error_at and (not state.last_success_at or state.last_error_at > state.last_success_at) else None
-    return Freshness(
-        source=source, source_type=state.type, synced_at=state.last_success_at, failing_since=failing, last_error=state.last_error if failing else None
-    )
+    found.source_type, found.synced_at, found.failing_since = state.type, state.last_success_at, failing
+    found.last_error = state.last_error if failing else None
+    return found
 
 
 def source_states(session: Session) -> dict[str, SourceState]:

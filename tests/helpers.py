@@ -13,9 +13,10 @@ from catalog.models import CatalogState, Entity, Relation, SyncRun
 from catalog.queries import related_refs
 
 
-def backstage_config(tmp_dir: Path, sources: dict[str, Path], name: str = "wayfinder.yaml") -> Config:
+def backstage_config(tmp_dir: Path, sources: dict[str, Path], name: str = "wayfinder.yaml", allowed_roots: tuple[Path, ...] = ()) -> Config:
     """A config file with one Backstage source per entry (name -> path), written into `tmp_dir`."""
-    body = "sources:\n" + "".join(f"  - name: {n}\n    type: backstage\n    path: {p}\n" for n, p in sources.items())
+    roots = f"    allowed_roots: [{', '.join(str(r) for r in allowed_roots)}]\n" if allowed_roots else ""
+    body = "sources:\n" + "".join(f"  - name: {n}\n    type: backstage\n    path: {p}\n{roots}" for n, p in sources.items())
     path = tmp_dir / name
     path.write_text(body, encoding="utf-8")
     return load_config(path)

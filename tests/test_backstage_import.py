@@ -145,7 +145,7 @@ def test_location_files_and_directory_scan_give_the_same_entities(make_catalog: 
     targets = "".join(f"    - {BACKSTAGE / name}\n" for name in ENTRY_POINTS)
     root = tmp_path / "root-location.yaml"
     root.write_text(f"apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets:\n{targets}", encoding="utf-8")
-    catalog = make_catalog(backstage_config(tmp_path, {"scan": BACKSTAGE, "via-locations": root}))
+    catalog = make_catalog(backstage_config(tmp_path, {"scan": BACKSTAGE, "via-locations": root}, allowed_roots=(BACKSTAGE,)))
     reports = catalog.sync()
     assert all(r.ok for r in reports), [r.error for r in reports]
     scanned = active_refs(catalog, "scan")
@@ -175,7 +175,7 @@ def test_same_entity_reached_twice_is_one_entity(tmp_path: Path) -> None:
         f"    - {BACKSTAGE / 'acme-corp.yaml'}\n    - {BACKSTAGE / 'acme' / 'org.yaml'}\n    - {BACKSTAGE / 'acme' / 'team-a-group.yaml'}\n",
         encoding="utf-8",
     )
-    snapshot = BackstageSource("twice", root).fetch()
+    snapshot = BackstageSource("twice", root, allowed_roots=[BACKSTAGE]).fetch()
     refs = [e.ref for e in snapshot.entities]
     assert len(refs) == len(set(refs)) == 27  # 26 from acme-corp.yaml plus the root Location
     assert not [p for p in snapshot.problems if "duplicate" in p.message]

@@ -11,30 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from catalog.descriptor import EntityDoc, Problem, parse_entity, spec_warnings
+from catalog.config import BackstageSourceConfig
+from catalog.descriptor import EntityDoc, Problem, declared_references, parse_entity, spec_warnings
 from catalog.errors import SourceError
 from catalog.sources.base import Snapshot
+from catalog.sources.bounded_yaml import DEFAULT_LIMITS, FileLimits, FileTooCostly, read_documents
+from catalog.sources.catalog_roots import CatalogRoots, Refused, is_glob
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def read_documents(text: str) -> Iterator[tuple[int, Any]]:
-    """Yield `(line, document)` for each YAML document; a syntax error raises with its mark."""
-    loader = _Loader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            yield node.start_mark.line + 1, loader.construct_document(node)
-    finally:
-        loader.dispose()
 
 
 def _json_safe(value: Any) -> Any:
@@ -42,16 +33,33 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def parse_documents(text: str, label: str) -> Iterator[tuple[int | None, EntityDoc | Problem]]:
+def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[tuple[int | None, EntityDoc | Problem]]:
     """`(line, entity or problem)` for each document of one descriptor file.
 
     `label` names the file in entity locations (`label:LINE`) and in problems: a path, or
-    `github:org/repo/catalog-info.yaml`. Documents before a YAML syntax error still count.
+    `github:org/repo/catalog-info.yaml`. Documents before a YAML syntax error, or before the
+    file exceeds one of its `limits`, still count; nothing after it is read.
     """
+    entities = relations = 0
     try:
-        for line, raw in read_documents(text):
-            if raw is not None:
-                yield line, parse_entity(_json_safe(raw), file=label, line=line)
+        for doc in read_documents(text, limits):
+            if doc.value is None:
+                continue
+            # Counted before the entity is built: building one with 600k references is the cost to avoid.
+            entities, relations = entities + 1, relations + declared_references(doc.value)
+            over = _over_limits(entities, relations, limits)
+            if over:
+                yield doc.line, Problem(file=label, line=doc.line, message=over)
+                return
+            parsed = parse_entity(_json_safe(doc.value), file=label, line=doc.line)
+            if isinstance(parsed, EntityDoc) and doc.nul_line is not None:
+                message = "contains a NUL character, which the catalog cannot store; entity skipped"
+                parsed = Problem(file=label, line=doc.nul_line, entity=parsed.ref, message=message)
+            yield doc.line, parsed
+    except FileTooCostly as exc:
+        yield exc.line, Problem(file=label, line=exc.line, message=f"{exc.message}; the rest of the file is skipped")
+    except RecursionError:  # the pure-Python YAML reader (no libyaml) composes recursively
+        yield None, Problem(file=label, message="nested too deeply to read; file skipped")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = exc.problem or exc.context or "invalid YAML"
@@ -59,6 +67,19 @@ def parse_documents(text: str, label: str) -> Iterator[tuple[int | None, EntityD
         yield at, Problem(file=label, line=at, message=f"invalid YAML: {reason}")
     except yaml.YAMLError as exc:
         yield None, Problem(file=label, message=f"cannot read file: {exc}")
+
+
+def _over_limits(entities: int, relations: int, limits: FileLimits) -> str | None:
+    if entities > limits.max_entities:
+        return f"the file holds more than {limits.max_entities} entities; the rest of the file is skipped"
+    if relations > limits.max_relations:
+        return f"the file declares more than {limits.max_relations} references; the rest of the file is skipped"
+    return None
+
+
+def _first_error(documents: Iterable[tuple[int | None, EntityDoc | Problem]]) -> Problem | None:
+    """The error that makes a parsed file broken (its earlier entities are kept stale, not retired)."""
+    return next((p for _, p in documents if isinstance(p, Problem) and p.severity == "error"), None)
 
 
 def location_targets(location: EntityDoc) -> list[str]:
@@ -97,7 +118,12 @@ class EntityCollector:
 
 
 class BackstageSource:
-    """Reads Backstage `catalog-info.yaml` style files from disk."""
+    """Reads Backstage `catalog-info.yaml` style files from disk.
+
+    Only files inside the source's root (its directory, or the directory of its file) or one of
+    `allowed_roots` are read, after following symlinks; other targets are refused with the file
+    and line that named them.
+    """
 
     type = "backstage"
 
@@ -106,25 +132,35 @@ class BackstageSource:
         name: str,
         path: Path,
         *,
+        allowed_roots: Iterable[Path] = (),
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        limits: FileLimits = DEFAULT_LIMITS,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.name = name
         self.path = path
+        self.allowed_roots = tuple(allowed_roots)
         self.max_file_bytes = max_file_bytes
+        self.limits = limits
         self.progress = progress
+
+    @classmethod
+    def from_config(cls, cfg: BackstageSourceConfig, *, progress: Callable[[int, int], None] | None = None) -> BackstageSource:
+        max_file_bytes = int(cfg.max_file_mb * 1024 * 1024)
+        return cls(cfg.name, cfg.path, allowed_roots=cfg.allowed_roots, max_file_bytes=max_file_bytes, progress=progress)
 
     def fetch(self) -> Snapshot:
         if not self.path.exists():
             raise SourceError(f"source {self.name!r}: path {self.path} does not exist")
         files = sorted(p for p in self.path.rglob("*") if _is_catalog_file(p)) if self.path.is_dir() else [self.path]
-        loader = _CatalogLoader(self.max_file_bytes)
+        loader = _CatalogLoader(CatalogRoots.of(self.path, self.allowed_roots), self.max_file_bytes, self.limits)
         for index, file in enumerate(files, 1):
             loader.load_file(file)
             if self.progress:
                 self.progress(index, len(files))
         _remember(self.path, loader.parsed)
-        return Snapshot(entities=list(loader.collected.entities.values()), problems=loader.collected.problems)
+        collected = loader.collected
+        return Snapshot(entities=list(collected.entities.values()), problems=collected.problems, broken=loader.broken)
 
 
 # Parsed documents of the files each source root read last time, keyed by path and checked
@@ -161,54 +197,82 @@ def _is_catalog_file(path: Path) -> bool:
 class _CatalogLoader:
     """Reads files from disk into a collector, following Locations."""
 
-    def __init__(self, max_file_bytes: int) -> None:
+    def __init__(self, roots: CatalogRoots, max_file_bytes: int, limits: FileLimits) -> None:
+        self.roots = roots
         self.max_file_bytes = max_file_bytes
+        self.limits = limits
         self.collected = EntityCollector()
+        self.broken: dict[str, Problem] = {}
         self._seen_files: set[Path] = set()
         self.parsed: dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]] = {}
 
-    def load_file(self, file: Path, *, referenced_from: str | None = None) -> None:
-        file = file.resolve()
+    def load_file(self, file: Path, *, referenced_from: tuple[str, int | None] | None = None) -> None:
+        """Read one file (a directory scan's, or a Location's target named at `referenced_from`)."""
+        problems = self.collected.problems
+        at_file, at_line = referenced_from or (str(file), None)
+        target = "location target " if referenced_from else ""
+        try:
+            file = self.roots.resolve(file)
+        except Refused as exc:
+            problems.append(Problem(file=at_file, line=at_line, message=f"{target}{exc}; not read"))
+            return
         if file in self._seen_files:
             return
         self._seen_files.add(file)
         shown = str(file)
-        problems = self.collected.problems
         if not file.is_file():
-            problems.append(Problem(file=referenced_from, message=f"location target {shown} does not exist"))
+            problems.append(Problem(file=at_file, line=at_line, message=f"location target {shown} does not exist"))
             return
+        documents = self._documents(file, shown)
+        if documents is None:
+            return
+        self.parsed[shown] = documents
+        broken = _first_error(documents[1])
+        if broken is not None:
+            self.broken[shown] = broken
+        for line, parsed in documents[1]:
+            kept = self.collected.add(parsed, shown, line)
+            if kept is not None and kept.kind == "location":
+                self._follow(kept, file.parent, shown, line)
+
+    def _documents(self, file: Path, shown: str) -> tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]] | None:
+        """`(digest, documents)` of one file, parsed or from the cache; None (and a problem) if unreadable."""
         size = file.stat().st_size
         if size > self.max_file_bytes:
-            problems.append(
-                Problem(file=shown, message=f"file is {size / 1048576:.1f} MiB, over the {self.max_file_bytes / 1048576:.0f} MiB limit; skipped")
-            )
-            return
+            self._unreadable(shown, f"file is {size / 1048576:.1f} MiB, over the {self.max_file_bytes / 1048576:.0f} MiB limit; skipped")
+            return None
         data = file.read_bytes()
         digest = hashlib.sha1(data, usedforsecurity=False).digest()
         cached = _PARSED.get(shown)
         if cached is not None and cached[0] == digest:
-            documents = cached[1]
-        else:
-            try:
-                text = _decode(data)
-            except UnicodeDecodeError as exc:
-                problems.append(Problem(file=shown, message=f"cannot read file: {exc}"))
-                return
-            documents = list(parse_documents(text, shown))
-        self.parsed[shown] = (digest, documents)
-        for line, parsed in documents:
-            kept = self.collected.add(parsed, shown, line)
-            if kept is not None and kept.kind == "location":
-                self._follow(kept, file.parent, f"{shown}:{line}")
+            return cached
+        try:
+            text = _decode(data)
+        except UnicodeDecodeError as exc:
+            self._unreadable(shown, f"cannot read file: {exc}")
+            return None
+        return digest, list(parse_documents(text, shown, self.limits))
 
-    def _follow(self, location: EntityDoc, base: Path, where: str) -> None:
+    def _unreadable(self, shown: str, message: str) -> None:
+        """Report a file that is not parsed at all: it is broken, so what it described is kept."""
+        problem = Problem(file=shown, message=message)
+        self.collected.problems.append(problem)
+        self.broken[shown] = problem
+
+    def _follow(self, location: EntityDoc, base: Path, file: str, line: int | None) -> None:
         for text in location_targets(location):
             if not is_file_target(location, text):
-                self.collected.problems.append(Problem(severity="warning", file=where, entity=location.ref, message=f"target {text} is not a local file; not followed"))
+                message = f"target {text} is not a local file; not followed"
+                self.collected.problems.append(Problem(severity="warning", file=file, line=line, entity=location.ref, message=message))
                 continue
-            path = base / text.removeprefix("file:")
-            if any(ch in text for ch in "*?["):
-                for match in sorted(base.glob(text)):
-                    self.load_file(match, referenced_from=where)
-            else:
-                self.load_file(path, referenced_from=where)
+            path = text.removeprefix("file:")
+            if not is_glob(path):
+                self.load_file(base / path, referenced_from=(file, line))
+                continue
+            try:
+                matches = self.roots.glob(base, path)
+            except Refused as exc:
+                self.collected.problems.append(Problem(file=file, line=line, message=f"location target {text}: {exc}; not read"))
+                continue
+            for match in matches:
+                self.load_file(match, referenced_from=(file, line))

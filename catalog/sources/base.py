@@ -28,6 +28,8 @@ class Snapshot:
 
     `complete=False` means some part could not be read: the engine then adds and
     updates what it got but retires nothing. A `scope` makes the snapshot partial.
+    `broken` maps each file (as entity locations name it) that could not be read in full to
+    its first error: what that file described before is kept, marked stale, not retired.
     """
 
     entities: list[EntityDoc] = field(default_factory=list)
@@ -35,6 +37,7 @@ class Snapshot:
     requests: int = 0
     complete: bool = True
     scope: Scope | None = None
+    broken: dict[str, Problem] = field(default_factory=dict)
 
 
 class Source(Protocol):

@@ -28,7 +28,7 @@ class SourceContext:
 
 def build_source(cfg: SourceBase, context: SourceContext) -> Source:
     if isinstance(cfg, BackstageSourceConfig):
-        return BackstageSource(cfg.name, cfg.path, max_file_bytes=int(cfg.max_file_mb * 1024 * 1024), progress=context.progress)
+        return BackstageSource.from_config(cfg, progress=context.progress)
     if isinstance(cfg, SlackSourceConfig):
         token = cfg.token.get_secret_value() if cfg.token else context.slack_token
         return SlackSource(cfg.name, api_url=cfg.api_url or context.slack_api_url, token=token, factory=context.factory)
