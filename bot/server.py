@@ -32,6 +32,7 @@ from bot.logs import RequestIds
 from bot.services import Services
 from bot.slack_client import metered_client
 from bot.slack_http import Refused, SlackGate
+from bot.web import register as register_web
 from catalog.errors import WayfinderError
 from catalog.webhooks import handle_github_push
 
@@ -132,6 +133,7 @@ def create_http_app(
         )  # fmt: skip
         return JSONResponse(result.model_dump(mode="json"), status_code=result.status)
 
+    register_web(api, services)  # ownership, team and search pages; the JSON API under /api/v1
     return api
 
 

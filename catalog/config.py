@@ -99,9 +99,31 @@ class QuestionsConfig(_Strict):
         return self
 
 
+class HttpAuthConfig(_Strict):
+    """Bearer tokens for the pages and `/api/v1`; none means open to whoever reaches the server."""
+
+    tokens: list[SecretStr] = Field(default_factory=list)
+
+    @field_validator("tokens")
+    @classmethod
+    def _not_blank(cls, v: list[SecretStr]) -> list[SecretStr]:
+        if any(len(t.get_secret_value().strip()) < 16 for t in v):
+            raise ValueError("each token must be at least 16 characters (an unset or empty variable is not a token)")
+        return v
+
+
+class HttpConfig(_Strict):
+    """`http:`: who may read the ownership pages and the JSON API, and how they link into Slack."""
+
+    auth: HttpAuthConfig = Field(default_factory=HttpAuthConfig)
+    # The workspace id (T…): with it, pages add `slack://` deep links that open the desktop app directly.
+    slack_team_id: Annotated[str | None, Field(pattern=r"^[TE][A-Z0-9]{2,20}$")] = None
+
+
 class Config(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     questions: QuestionsConfig = Field(default_factory=QuestionsConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlmodel import Session
 
@@ -13,12 +14,16 @@ from catalog.answers import Answer
 from catalog.ask import ask, ask_about
 from catalog.config import Config
 from catalog.db import make_engine, require_current_schema, session_factory, session_scope
+from catalog.listing import EntityList, list_entities
 from catalog.metrics import Metrics
+from catalog.ownership_page import OwnershipPage, ownership_page
 from catalog.questionlog import asker_id
 from catalog.queries import IndexCache
 from catalog.search import CatalogIndex
+from catalog.short_links import LinkTarget, resolve_link
 from catalog.sources.registry import Progress, SourceContext, build_source
 from catalog.sync import SyncReport, sync_source
+from catalog.team_page import TeamPage, team_page, team_ref
 
 
 @dataclass
@@ -60,6 +65,25 @@ class Catalog:
             return answered(
                 ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
             )
+
+    def ownership_page(self, ref: str, *, now: datetime) -> OwnershipPage | None:
+        """The page behind `/o/{kind}/{namespace}/{name}`; files are named relative to the config."""
+        with self.session() as session:
+            return ownership_page(session, ref, now=now, base=self.config.path.parent if self.config.path else None)
+
+    def resolve_link(self, name: str, *, kind: str | None = None) -> LinkTarget:
+        """What a short link `/o/{name}` (or `/o/{kind}/{name}`) points at."""
+        with self.session() as session:
+            return resolve_link(session, self.index(session), name, kind=kind)
+
+    def team_page(self, name: str, *, now: datetime) -> TeamPage | None:
+        with self.session() as session:
+            ref = team_ref(session, name)
+            return team_page(session, ref, now=now) if ref else None
+
+    def list_entities(self, *, kind: str | None = None, owner: str | None = None, q: str | None = None, cursor: str | None = None, limit: int = 100) -> EntityList:
+        with self.session() as session:
+            return list_entities(session, kind=kind, owner=owner, q=q, cursor=cursor, limit=limit)
 
     @contextmanager
     def _measured(self, surface: str) -> Iterator[Callable[[Answer], Answer]]:

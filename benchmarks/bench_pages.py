@@ -1,0 +1,135 @@
+"""Ownership pages and `/api/v1/ask` under load: p50/p99 with 20 concurrent connections.
+
+A synthetic catalog (`benchmarks.generate`) is synced into a fresh SQLite file; `wayfinder serve`'s
+HTTP app runs in a child process (uvicorn, one worker, as deployed), so the load generator does not
+share its interpreter. Each phase keeps 20 connections busy for the given seconds, cycling over
+component names, and prints nearest-rank percentiles beside the baseline `/livez` (the server's
+floor: routing and HTTP without the catalog). Goal: page p99 ≤ 50 ms on SQLite.
+
+    .venv/bin/python -m benchmarks.bench_pages --entities 10000 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+GOAL_P99_MS = 50.0
+
+
+def serve(database_url: str, port: int) -> None:
+    """The child process: the production app over an already synced database."""
+    from bot.server import create_http_app, serve_http
+    from bot.services import Services
+    from catalog.config import Config
+    from catalog.core import Catalog
+
+    catalog = Catalog(database_url, Config())
+    with catalog.session() as session:
+        catalog.index(session)  # as a running server has it after its first question
+    serve_http(create_http_app(Services(catalog=catalog), slack=None), host="127.0.0.1", port=port)
+
+
+def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:
+    from benchmarks.generate import sample_names, write_catalog
+    from catalog.config import Config
+    from catalog.core import Catalog
+    from catalog.db import make_engine, upgrade
+    from catalog.sources.backstage import BackstageSource
+    from catalog.sync import sync_source
+
+    files = workdir / "catalog"
+    files.mkdir()
+    write_catalog(files, entities, seed=seed)
+    url = f"sqlite:///{workdir / 'pages.db'}"
+    upgrade(make_engine(url))
+    catalog = Catalog(url, Config())
+    report = sync_source(catalog.factory, BackstageSource("bench", files), allow_large_delete=True)
+    assert report.ok, report.error
+    catalog.dispose()
+    return url, sample_names(entities, seed, k=200)["exact"]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered))) - 1))]
+
+
+async def load(base: str, paths: list[str], *, connections: int, seconds: float) -> tuple[list[float], int]:
+    """`connections` clients each sending the next path as soon as the last answer arrived; latencies in ms."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            i = offset
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await client.get(paths[i % len(paths)])
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += response.status_code >= 400
+                i += connections
+
+        await asyncio.gather(*(worker(n) for n in range(connections)))
+    return latencies, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entities", type=int, default=10000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return
+    with tempfile.TemporaryDirectory(prefix="wayfinder-bench-pages-") as tmp:
+        started = time.perf_counter()
+        url, names = prepare(Path(tmp), args.entities, args.seed)
+        print(f"catalog: {args.entities} entities synced in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_pages", "--serve", url, str(port)], stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    httpx.get(base + "/livez", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)  # waiting for the child to listen
+            phases = {
+                "/livez (baseline)": ["/livez"],
+                "/o/component/default/NAME": [f"/o/component/default/{quote(n)}" for n in names],
+                "/api/v1/ask?q=who owns NAME": [f"/api/v1/ask?q={quote('who owns ' + n)}" for n in names],
+            }
+            print(f"{args.connections} connections, {args.seconds:.0f} s per phase")
+            print(f"{'phase':32} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+            for name, paths in phases.items():
+                asyncio.run(load(base, paths[:20], connections=args.connections, seconds=1))  # warm up
+                latencies, errors = asyncio.run(load(base, paths, connections=args.connections, seconds=args.seconds))
+                print(f"{name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {percentile(latencies, 50):8.1f} {percentile(latencies, 99):8.1f} {errors:6d}")
+            print(f"goal: page p99 <= {GOAL_P99_MS:.0f} ms on SQLite; load average now {os.getloadavg()[0]:.2f}")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

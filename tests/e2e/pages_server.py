@@ -1,0 +1,26 @@
+"""A real Wayfinder HTTP server for the page and API tests: no Slack, the clock pinned."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import httpx
+
+from bot.server import create_http_app
+from bot.services import Services, utcnow
+from catalog.core import Catalog
+from tests.e2e.harness import PUBLIC_URL, ServerThread
+
+
+@contextmanager
+def serve_pages(catalog: Catalog, clock: Callable[[], datetime] = utcnow) -> Iterator[httpx.Client]:
+    """uvicorn serving `wayfinder serve`'s app on a free port; the client talks to it, redirects not followed."""
+    services = Services(catalog=catalog, public_url=PUBLIC_URL, clock=clock)
+    server = ServerThread(create_http_app(services, slack=None, missing=["SLACK_BOT_TOKEN"])).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            yield client
+    finally:
+        server.stop()

@@ -1,0 +1,119 @@
+"""The JSON API under /api/v1 and bearer tokens, through the real server.
+
+Why: the API is what the remote CLI, scripts and other portals build on, so its answers must be
+the core's models (the same as `wayfinder ask --json`), its pages must not skip or repeat
+entities while paging, its errors must be JSON a program can read, and a configured token must
+guard pages and API alike without ever showing up in a log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from catalog.config import Config
+from catalog.core import Catalog
+from catalog.errors import ConfigError
+from tests.conftest import EXAMPLES
+from tests.e2e.pages_server import serve_pages
+from tests.helpers import active_refs
+
+TOKEN = "wf-pages-token-0123456789abcdef"
+
+
+@pytest.fixture
+def api(example_catalog: Catalog):  # type: ignore[no-untyped-def]
+    with serve_pages(example_catalog) as client:
+        yield client
+
+
+def test_ask_is_the_cli_json_answer(api: httpx.Client, example_catalog: Catalog) -> None:
+    for question in ("who owns payments-service?", "what depends on ledger-db?", "who owns nothing-like-this-at-all"):
+        response = api.get("/api/v1/ask", params={"q": question})
+        assert response.status_code == 200
+        assert response.json() == example_catalog.ask(question).to_json() | {"sources": response.json()["sources"]}, question
+
+
+def test_entities_page_through_every_entity_once(api: httpx.Client, example_catalog: Catalog) -> None:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        body = api.get("/api/v1/entities", params={"limit": 25} | ({"cursor": cursor} if cursor else {})).json()
+        seen += [item["ref"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) and set(seen) == active_refs(example_catalog)
+
+
+def test_entities_filter_by_kind_owner_and_text(api: httpx.Client) -> None:
+    owned = api.get("/api/v1/entities", params={"owner": "payments", "kind": "component"}).json()["items"]
+    found = api.get("/api/v1/entities", params={"q": "LEDGER", "kind": "resource"}).json()["items"]
+
+    assert {i["name"] for i in owned} == {"payments-service", "refunds-worker", "payouts-service", "payments-sdk-js"}
+    assert {i["name"] for i in found} == {"ledger-db"}
+
+
+def test_entity_and_team_endpoints(api: httpx.Client) -> None:
+    entity = api.get("/api/v1/entities/component/default/payments-service").json()
+    team = api.get("/api/v1/teams/payments").json()
+
+    assert (entity["card"]["entity"]["ref"], entity["card"]["owner"]["ref"]) == ("component:default/payments-service", "group:default/payments")
+    assert team["team"]["slack_channel"] == "#team-payments" and "component:default/payments-service" in [o["entity"]["ref"] for o in team["owns"]]
+
+
+def test_errors_are_json_with_a_message_and_an_error_id(api: httpx.Client) -> None:
+    for path, status, code in (
+        ("/api/v1/entities/component/default/nope", 404, "not_found"),
+        ("/api/v1/teams/nope", 404, "not_found"),
+        ("/api/v1/entities?cursor=%%%%", 400, "invalid_request"),
+        ("/api/v1/ask", 422, "invalid_request"),
+        ("/api/v1/no-such-route", 404, "not_found"),
+    ):
+        response = api.get(path)
+        body = response.json()
+        assert (response.status_code, body["error"]) == (status, code), path
+        assert body["message"] and len(body["error_id"]) == 12, path
+
+
+def test_openapi_and_docs(api: httpx.Client) -> None:
+    schema = api.get("/api/v1/openapi.json").json()
+
+    assert {"/ask", "/entities", "/entities/{kind}/{namespace}/{name}", "/teams/{name}"} <= set(schema["paths"])
+    assert schema["servers"] == [{"url": "/api/v1"}]
+    assert "swagger" in api.get("/api/v1/docs").text.lower()
+
+
+@pytest.fixture
+def guarded(make_catalog: Callable[[Config], Catalog], write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch) -> Catalog:
+    monkeypatch.setenv("WF_TEST_TOKEN", TOKEN)
+    config = write_config(f"sources:\n  - name: northwind\n    type: backstage\n    path: {EXAMPLES / 'catalog'}\nhttp:\n  auth:\n    tokens: [\"${{WF_TEST_TOKEN}}\"]\n")
+    catalog = make_catalog(config)
+    assert all(r.ok for r in catalog.sync())
+    return catalog
+
+
+def test_tokens_guard_pages_and_api_and_are_never_logged(guarded: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    paths = ("/o/component/default/payments-service", "/o/payments-service", "/t/payments", "/?q=who+owns+payments-service", "/api/v1/ask?q=who+owns+payments-service", "/api/v1/entities")
+    caplog.set_level(logging.DEBUG)
+    with serve_pages(guarded) as client:
+        for path in paths:
+            missing = client.get(path)
+            wrong = client.get(path, headers={"Authorization": "Bearer " + TOKEN[:-1] + "X"})
+            basic = client.get(path, headers={"Authorization": "Basic " + TOKEN})
+            right = client.get(path, headers={"Authorization": "Bearer " + TOKEN})
+            assert [r.status_code for r in (missing, wrong, basic)] == [401, 401, 401], path
+            assert missing.headers["www-authenticate"] == "Bearer" and missing.json()["error"] == "unauthorized"
+            assert right.status_code in (200, 302), path
+            assert TOKEN not in wrong.text
+        assert client.get("/healthz").status_code == 200  # health and metrics stay open for load balancers
+    assert TOKEN not in caplog.text and TOKEN[:-1] not in caplog.text
+
+
+def test_empty_token_variable_is_a_config_error(write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WF_TEST_TOKEN", "")
+    with pytest.raises(ConfigError, match=r"wayfinder.yaml:3: http.auth.tokens: each token must be at least 16 characters"):
+        write_config('http:\n  auth:\n    tokens: ["${WF_TEST_TOKEN}"]\n')

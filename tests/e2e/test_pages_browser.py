@@ -1,0 +1,51 @@
+"""The ownership page in a real browser: on a phone, owner, on-call and runbook show without scrolling.
+
+Why: responders open these links from an alert on their phone; if what they need sits below the
+fold or overflows sideways, the page fails them however correct its HTML is. Screenshots at
+390×844 and 1280×800 are saved to tests/artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from tests import browser
+from tests.conftest import REPO
+from tests.e2e.pages_server import serve_pages
+from tests.pagerduty_world import T0, World, pagerduty, world  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(not browser.available(), reason="chromium is not installed (.ci/run installs it)")
+ARTIFACTS = REPO / "tests" / "artifacts"
+MUST_SEE = ("owner", "oncall-1", "runbook")
+PLACES = """JSON.stringify({
+  viewport: [innerWidth, innerHeight], scrollWidth: document.documentElement.scrollWidth,
+  found: Object.fromEntries(%s.map(id => { const e = document.getElementById(id); if (!e) return [id, null];
+    const r = e.getBoundingClientRect(); return [id, {top: r.top, bottom: r.bottom, left: r.left, right: r.right,
+    shown: getComputedStyle(e).visibility === 'visible' && r.width > 0 && r.height > 0}]; }))
+})"""
+
+
+def test_phone_sees_owner_oncall_and_runbook_without_scrolling(world: World) -> None:
+    world.sync_pagerduty()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve_pages(world.catalog, clock=lambda: T0 + timedelta(minutes=5)) as client, browser.chromium() as tab:
+        url = f"{client.base_url}/o/component/default/payments-service"
+        tab.open(url, width=390, height=844, mobile=True)
+        phone = json.loads(tab.evaluate(PLACES % json.dumps(MUST_SEE)))
+        print("screenshot:", tab.screenshot(ARTIFACTS / "ownership-390x844.png"))
+        tab.open(url, width=1280, height=800, mobile=False)
+        desktop = json.loads(tab.evaluate(PLACES % json.dumps(MUST_SEE)))
+        print("screenshot:", tab.screenshot(ARTIFACTS / "ownership-1280x800.png"))
+
+    width, height = phone["viewport"]
+    assert (width, height) == (390, 844)
+    assert phone["scrollWidth"] <= width, "the page scrolls sideways on a phone"
+    for name in MUST_SEE:
+        box = phone["found"][name]
+        assert box is not None and box["shown"], name
+        assert 0 <= box["top"] and box["bottom"] <= height and 0 <= box["left"] and box["right"] <= width, (name, box)
+    assert all(desktop["found"][name]["bottom"] <= 800 for name in MUST_SEE)
+    assert (ARTIFACTS / "ownership-390x844.png").stat().st_size > 10_000
