@@ -13,15 +13,17 @@ from sqlmodel import Session
 
 from catalog.answers import Answer, EntitySummary
 from catalog.card import build_card, contact, dependencies, dependents, entity_links, is_runbook, merge_sources, owner_contact, placement, summaries
+from catalog.gaps import find_gaps
+from catalog.lifecycle import lifecycle
 from catalog.models import UnansweredQuestion
 from catalog.oncall import no_oncall_note, on_call, staleness_note
-from catalog.questions import ParsedQuestion, parse
+from catalog.people import reach, team_of
 from catalog.queries import get_entities, get_entity, owned_refs, related_refs
 from catalog.render_text import render_text
-from catalog.search import CatalogIndex, Resolution, per_index
+from catalog.search import FUZZY_CUTOFF, CatalogIndex, Match, Resolution, per_index
+from catalog.smalltalk import REPLIES
+from catalog.understand import Understanding, understand
 from catalog.views import CatalogEntity
-
-INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}}
 
 
 def ask(
@@ -32,8 +34,9 @@ def ask(
     transport: str = "cli",
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Answer:
-    """Understand `text`, resolve its subject and build the answer (recording what went unanswered)."""
-    return _finish(session, parse(text), index, transport, clock)
+    """Understand `text`, resolve its subjects and build the answer (recording what went unanswered)."""
+    now = clock()
+    return _finish(session, _respond(session, understand(session, index, text), index, now), transport, now)
 
 
 def ask_about(
@@ -47,45 +50,61 @@ def ask_about(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Answer:
     """Answer `question`'s intent for one chosen entity, as when someone picks a "Did you mean" candidate."""
-    q = ParsedQuestion(question, intent if intent in BUILDERS else "owner", subject=ref, stripped_subject=ref)
-    return _finish(session, q, index, transport, clock)
-
-
-def _finish(session: Session, q: ParsedQuestion, index: CatalogIndex, transport: str, clock: Callable[[], datetime]) -> Answer:
     now = clock()
-    answer = _answer(session, q, index, now)
-    answer.text = render_text(answer, now=now)
-    if answer.status in ("unknown", "not_found"):
-        session.add(UnansweredQuestion(question=q.text[:2000], reason=answer.status, transport=transport, asked_at=clock()))
+    chosen = index.get(ref)
+    resolution = Resolution("found", [Match(chosen, 100.0, "exact")]) if chosen else Resolution("not_found")
+    answer = _about(session, question, intent if intent in BUILDERS else "owner", resolution, ref, now)
+    return _finish(session, answer, transport, now)
+
+
+def _finish(session: Session, answer: Answer, transport: str, now: datetime) -> Answer:
+    for part in answer.parts:
+        part.text = render_text(part, now=now)
+    answer.text = "\n\n".join(p.text for p in answer.parts) if answer.parts else render_text(answer, now=now)
+    if answer.status in ("unknown", "not_found") or any(p.status == "not_found" for p in answer.parts):
+        reason = "unknown" if answer.status == "unknown" else "not_found"
+        session.add(UnansweredQuestion(question=answer.question[:2000], reason=reason, transport=transport, asked_at=now))
     return answer
 
 
-def resolve_subject(q: ParsedQuestion, index: CatalogIndex) -> Resolution:
-    """Full subject first ("team b" is a name), then without kind words, narrowed by them."""
-    kinds = q.kinds | INTENT_KINDS.get(q.intent, set())
-    result = index.resolve(q.subject, kinds=kinds or None)
-    if result.status == "not_found" and q.stripped_subject != q.subject:
-        stripped = index.resolve(q.stripped_subject, kinds=kinds or None)
-        if stripped.status != "not_found" or stripped.matches:
-            result = stripped
-    if result.status == "not_found" and q.kinds:  # the kind word may just be part of a name
-        relaxed = index.resolve(q.subject, kinds=INTENT_KINDS.get(q.intent))
-        if relaxed.status != "not_found":
-            result = relaxed
-    return result
+def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datetime) -> Answer:
+    """The answer to what `understand` made of the question."""
+    base = {"question": u.text, "intent": u.intent}
+    if u.intent == "smalltalk" and u.smalltalk:
+        return Answer(**base, status="help", message=REPLIES[u.smalltalk], examples=example_questions(index))
+    if u.intent in ("help", "unknown"):
+        return Answer(**base, status=u.intent, examples=example_questions(index))  # type: ignore[arg-type]
+    if u.intent == "gaps" and u.gap:
+        scope = u.subjects[0].resolution.best if u.subjects else None
+        described, gaps = find_gaps(session, index, u.gap, scope)
+        return Answer(**base, status="answered", scope=described, gaps=gaps, asked_at=now)
+    if u.unresolved is not None and not u.subjects:
+        candidates = _summaries(session, u.unresolved.resolution)
+        if u.bare:
+            near = {m.entity.ref for m in u.unresolved.resolution.matches if m.score >= FUZZY_CUTOFF}
+            candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
+            message = f"I don't know “{u.unresolved.text}”: it is not a name in the catalog, and not a question I understand."
+            return Answer(**{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index))
+        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {u.unresolved.text!r}."])
+    parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
+    if len(parts) == 1:
+        return parts[0]
+    statuses = {p.status for p in parts}
+    status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
+    return Answer(**base, status=status, parts=parts, asked_at=now)  # type: ignore[arg-type]
 
 
-def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datetime) -> Answer:
-    base = {"question": q.text, "intent": q.intent}
-    if q.intent in ("help", "unknown"):
-        return Answer(**base, status=q.intent, examples=example_questions(index))  # type: ignore[arg-type]
-    resolution = resolve_subject(q, index)
-    summaries = get_entities(session, [m.entity.ref for m in resolution.matches])
-    candidates = [EntitySummary.of(summaries[m.entity.ref]) for m in resolution.matches if m.entity.ref in summaries]
+def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:
+    found = get_entities(session, [m.entity.ref for m in resolution.matches])
+    return [EntitySummary.of(found[m.entity.ref]) for m in resolution.matches if m.entity.ref in found]
+
+
+def _about(session: Session, question: str, intent: str, resolution: Resolution, named: str, now: datetime) -> Answer:
+    """The answer about one subject: the entity it resolved to, or the candidates to choose from."""
+    base = {"question": question, "intent": intent}
+    candidates = _summaries(session, resolution)
     if resolution.status == "not_found":
-        if q.bare and len(q.subject.split()) > 3:
-            return Answer(**{**base, "intent": "unknown"}, status="unknown", candidates=candidates, examples=example_questions(index))
-        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {q.subject!r}."])
+        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {named!r}."])
     if resolution.status == "ambiguous":
         return Answer(**base, status="ambiguous", candidates=candidates)
     best = resolution.best
@@ -94,7 +113,7 @@ def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datet
     if entity is None:  # retired between index build and now
         return Answer(**base, status="not_found", candidates=candidates)
     answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()), asked_at=now)
-    BUILDERS[q.intent](session, entity, answer)
+    BUILDERS[intent](session, entity, answer)
     answer.card = build_card(session, entity)
     return answer
 
@@ -190,6 +209,9 @@ BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
     "links": _links,
     "where": _where,
     "oncall": _oncall,
+    "team_of": team_of,
+    "contact": reach,
+    "lifecycle": lifecycle,
 }
 
 
