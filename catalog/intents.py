@@ -23,6 +23,7 @@ s t d ll re ve m please pls plz plse thx ty kindly hey hi hello yo folks guys ev
 someone somebody know knows knew tell show give get got find look looking see quick q question
 questions idea ideas wondering wonder curious sorry right now currently today still just really
 actually here there again thing things stuff one ones wayfinder bot pl lemme let us need want like
+list everything anything something vs versus plus both between
 no not none nothing never without missing lacking lack lacks dont doesnt don doesn isn aren hasn haven cant
 """.split())  # fmt: skip
 
@@ -78,7 +79,8 @@ MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
 HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
-CUE_WORDS = ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | {"call", "belongs", "belong", "works", "owned"}
+GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
+CUE_WORDS = ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | GAPS | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
 
 INTENTS = (
     "owner", "owned_by", "members", "team_of", "contact", "oncall", "depends_on", "dependents", "links", "where", "lifecycle",
@@ -123,8 +125,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "team_of"
     if present & OWNER or _has_bigram(words, "maintained", "by") is not None:
         return "owner"
-    if present & CONTACT:
-        return "contact"
+    if present & CONTACT:  # "who do I ping about X" asks for a who; "how do I reach X" for the ways
+        return "owner" if "who" in present and subject_kind not in ("group", "user") else "contact"
     if present & DEPENDENTS:
         return "dependents"
     if present & DEPENDS_ON:

@@ -216,9 +216,9 @@ def generation(session: Session) -> int:
 
 
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
-# service name, its Slack user-group handle and a person's GitHub login.
+# service name, its Slack user-group handle and channel name, and a person's GitHub login.
 OTHER_NAME_PATHS = (("profile", "displayName"), ("pagerduty", "service", "name"))
-OTHER_NAME_ANNOTATIONS = ("slack.com/usergroup-handle", "github.com/user-login")
+OTHER_NAME_ANNOTATIONS = ("slack.com/usergroup-handle", "github.com/user-login", "slack.com/channel")
 
 
 def load_index(session: Session) -> CatalogIndex:
@@ -235,7 +235,7 @@ def load_index(session: Session) -> CatalogIndex:
     for ref, kind, name, title, owner, typ, alias_text, *others in rows:
         if ref not in seen:
             aliases = tuple(a.strip() for a in (alias_text or "").split(",") if a.strip())
-            other = tuple(dict.fromkeys(o.strip().lstrip("@") for o in others if o and o.strip()))
+            other = tuple(dict.fromkeys(o.strip().lstrip("@#") for o in others if o and o.strip()))
             seen[ref] = IndexedEntity(ref=ref, kind=kind, name=name, title=title, owner_ref=owner, type=typ, aliases=aliases, other_names=other)
     return CatalogIndex(list(seen.values()), gen)
 

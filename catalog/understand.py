@@ -28,7 +28,7 @@ from catalog.spot import WORD, spot_spans
 from catalog.urls import URL, find_urls, looks_like_slug, resolve_slug, resolve_url
 
 # Kinds an intent implies for its subject ("who is in X": X is a team), used to narrow, never to exclude.
-INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}, "team_of": {"user"}}
+INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}, "team_of": {"user"}, "contact": {"group", "user"}}
 CONJUNCTIONS = {"and", "or", "vs", "versus", "plus", "also", "as", "well", "the", "both", "between"}
 HOW_TO_USE = {"use", "using", "work", "works", "ask"}  # "how do I use this?"
 MAX_BARE_WORDS = 3  # a longer phrase without any question word is a sentence, not a name
@@ -63,7 +63,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     talk = small_talk([w.lower() for w in WORD.findall(_MENTION.sub(" ", text))])
     if talk:
         return Understanding(text, "smalltalk", smalltalk=talk)
-    link_subjects = [s for url in find_urls(text) if (s := _link_subject(session, index, url))]
+    urls = find_urls(text)
+    link_subjects = [s for url in urls if (s := _link_subject(session, index, url))]
     words = WORD.findall(URL.sub(" ", clean(text)))
     lower = [_cue_or_word(w.lower(), index) for w in words]
     if not words and not link_subjects:
@@ -71,7 +72,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     spans = [s for s in spot_spans(index, words, ordinary=_ordinary) if not _is_link_word(s.text)]
     taken = {i for s in spans for i in range(s.start, s.end)}
     runs = _runs(lower, taken)
-    first = min([s.start for s in spans] + [r[0] for r in runs], default=None)
+    first = min([s.start for s in spans] or [r[0] for r in runs], default=None)
     draft = intent_of(_skeleton(lower, first, first + 1 if first is not None else None), first, None)
     subjects = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans]
     subjects, runs = _extend_names(index, words, lower, subjects, runs, draft)
@@ -94,9 +95,13 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     near_spans = {i for s in spans for i in (s.start - 1, s.end) if 0 <= i < len(lower) and lower[i] in KIND_WORDS}
     gap = gap_question([w for i, w in enumerate(lower) if i not in taken and i not in near_spans])
     scope = subjects[0] if len(subjects) == 1 else None
-    if gap and (not subjects or (scope and _scopes(scope, lower))):
+    if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
+        return Understanding(text, "gaps", gap=gap)
+    if gap and scope and _scopes(scope, lower):
         return Understanding(text, "gaps", subjects=subjects, gap=gap)
     if not subjects:
+        if urls and not link_subjects:  # a link nothing in the catalog claims
+            return Understanding(text, draft, unresolved=Subject(urls[0], -1, -1, Resolution("not_found")), bare=not cues)
         if unresolved and not set(lower) & HELP:
             return Understanding(text, draft, unresolved=unresolved, bare=not cues)
         asks_help = set(lower) & HELP or all(w in STOP_WORDS or w in HOW_TO_USE for w in lower)
@@ -135,7 +140,9 @@ def _cue_or_word(word: str, index: CatalogIndex) -> str:
     if word in STOP_WORDS or is_cue(word) or word in KIND_WORDS:
         return word
     cue = near_cue(word)
-    return cue if cue and not index.starts_a_word(word) else word
+    if cue is None or (index.starts_a_word(word) and not cue.startswith(word)):
+        return word
+    return cue
 
 
 def _is_link_word(text: str) -> bool:
@@ -178,7 +185,7 @@ def _extend_names(
             start = subjects[at].start
             text = " ".join(words[start:b])
             longer = resolve_phrase(index, " ".join(expand(w) for w in lower[start:b]), text, set(), intent)
-            if longer.status == "found":
+            if longer.status == "found" and longer.best != subjects[at].resolution.best:
                 subjects[at] = Subject(text, start, b, longer)
                 continue
         kept_runs.append((a, b))
@@ -249,7 +256,7 @@ def _joined(lower: list[str], before: list[Subject], subject: Subject) -> bool:
         if a[0] < 0 or b[0] < 0:
             continue
         between = lower[a[1] : b[0]]
-        if all(w in CONJUNCTIONS for w in between):
+        if (between or other.exact and subject.exact) and all(w in CONJUNCTIONS for w in between):
             return True
     return False
 
@@ -281,6 +288,7 @@ def _scopes(subject: Subject, lower: list[str]) -> bool:
 
 def _rescope(index: CatalogIndex, s: Subject, intent: str) -> Subject:
     """Resolve again under the final intent's implied kinds (a link stays what it names)."""
-    if s.start < 0 or s.resolution.status == "found":
+    if s.start < 0:
         return s
-    return Subject(s.text, s.start, s.end, resolve_phrase(index, s.text, s.text, set(), intent), s.exact)
+    again = resolve_phrase(index, s.text, s.text, set(), intent)
+    return s if again.status == "not_found" else Subject(s.text, s.start, s.end, again, s.exact)
