@@ -90,6 +90,7 @@ class Gap(BaseModel):
 
     key: str
     label: str
+    scope: str  # what was looked at: "services owned by checkout"
     total: int
     items: list[EntitySummary] = Field(default_factory=list)
 
@@ -159,7 +160,7 @@ class Answer(BaseModel):
             data["items"] = refs(self.items)
         elif self.intent == "gaps":
             data["scope"] = self.scope
-            data["gaps"] = [{"gap": g.key, "label": g.label, "total": g.total, "items": refs(g.items)} for g in self.gaps]
+            data["gaps"] = [{"gap": g.key, "label": g.label, "scope": g.scope, "total": g.total, "items": refs(g.items)} for g in self.gaps]
         elif self.intent in ("help", "unknown", "smalltalk"):
             data["examples"] = self.examples
         if self.message:

@@ -85,6 +85,8 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
             candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
             message = f"I don't know “{u.unresolved.text}”: it is not a name in the catalog, and not a question I understand."
             return Answer(**{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index))
+        if u.unresolved.start < 0:
+            return Answer(**base, status="not_found", notes=[f"Nothing in the catalog has the link {u.unresolved.text}: no repository slug, source location or link matches it."])
         return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {u.unresolved.text!r}."])
     parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
     if len(parts) == 1:

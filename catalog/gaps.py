@@ -81,7 +81,6 @@ def gap_question(words: list[str]) -> GapQuestion | None:
 def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scope: IndexedEntity | None) -> tuple[str, list[Gap]]:
     """A description of what was looked at ("services owned by checkout") and each gap found in it."""
     within = _scope_refs(session, scope) if scope else None
-    described = _describe(question, scope)
     gaps = []
     for key in question.gaps:
         pool = [e for e in index.entities if (within is None or e.ref in within) and _looked_at(key, question, e)]
@@ -89,8 +88,8 @@ def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scop
         merged = _merged(session, [e.ref for e in pool])
         lacking = [m for m in merged if _CHECKS[key](m, session)]
         items = sorted((EntitySummary.of(m) for m in lacking), key=lambda s: (s.kind, s.name))
-        gaps.append(Gap(key=key, label=LABELS[key], total=len(items), items=items[:MAX_LISTED]))
-    return described, gaps
+        gaps.append(Gap(key=key, label=LABELS[key], scope=_describe(key, question, scope), total=len(items), items=items[:MAX_LISTED]))
+    return _describe(None, question, scope), gaps
 
 
 def _scope_refs(session: Session, scope: IndexedEntity) -> set[str]:
@@ -152,8 +151,9 @@ _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
 _DEFAULT_SCOPE = {"no_runbook": "components", "no_oncall": "components", "no_slack_channel": "teams"}
 
 
-def _describe(q: GapQuestion, scope: IndexedEntity | None) -> str:
-    defaults = {_DEFAULT_SCOPE.get(key, "entities") for key in q.gaps}
+def _describe(key: str | None, q: GapQuestion, scope: IndexedEntity | None) -> str:
+    """What one gap (or, with no key, the whole question) looked at: "services owned by checkout"."""
+    defaults = {_DEFAULT_SCOPE.get(k, "entities") for k in ([key] if key else q.gaps)}
     what = defaults.pop() if len(defaults) == 1 else "entities"
     if q.kind_word:
         what = "libraries" if q.kind_word == "library" else q.kind_word if q.kind_word.endswith("s") else f"{q.kind_word}s"

@@ -122,7 +122,7 @@ def _gaps(a: Answer) -> list[str]:
     """`3 services with no runbook link:` and the list, for each gap asked about."""
     lines: list[str] = []
     for gap in a.gaps:
-        lines.append(f"{gap_heading(a.scope, gap.label)}: " + (str(gap.total) if gap.total else "none"))
+        lines.append(f"{gap_heading(gap.scope, gap.label)}: " + (str(gap.total) if gap.total else "none"))
         lines += [f"  {_entity(i)}" + (f", owned by {i.owner_ref}" if i.owner_ref else "") for i in gap.items]
         if gap.total > len(gap.items):
             lines.append(f"  ... and {gap.total - len(gap.items)} more")

@@ -106,7 +106,7 @@ def _gaps(answer: Answer, public_url: str) -> list[Block]:
     """Each gap: how many, then the entities (cut), each linked to its page."""
     blocks: list[Block] = []
     for gap in answer.gaps:
-        head = f"*{escape(gap_heading(answer.scope, gap.label))} ({gap.total})*"
+        head = f"*{escape(gap_heading(gap.scope, gap.label))} ({gap.total})*"
         lines = [entity_line(i, public_url) for i in gap.items]
         more = gap.total - len(gap.items)
         body = listing(lines, limit=SECTION_TEXT - len(head) - 40, max_items=FOCUS_ITEMS) if lines else "None: nothing is missing here."
