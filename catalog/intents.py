@@ -69,7 +69,10 @@ OWNER = {
 }  # fmt: skip
 CONTACT = {"reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold"}
 DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "prerequisites"}
-DEPENDENTS = {"dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact", "impacted", "affected", "affects", "blast"}
+DEPENDENTS = {
+    "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
+    "impacted", "affected", "affects", "blast",
+}  # fmt: skip
 DEPEND_VERBS = {"depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs", "require", "requires"}
 LINKS = {
     "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",

@@ -13,8 +13,8 @@ FAREWELLS = {"bye", "goodbye", "later", "cya", "night"}
 # Words that may come along without changing what was said ("thanks a lot, wayfinder!").
 COMPANIONS = {
     "a", "lot", "so", "much", "very", "you", "u", "it", "that", "there", "all", "everyone", "folks", "team", "guys",
-    "wayfinder", "bot", "good", "again", "for", "the", "help", "see", "thats", "that's", "is", "just", "oh", "ah", "i", "see",
-    "how", "are", "doing", "whats", "up", "friend", "buddy", "mate", "again", "anyway", "many",
+    "wayfinder", "bot", "good", "again", "for", "the", "help", "see", "thats", "that's", "is", "just", "oh", "ah", "i",
+    "how", "are", "doing", "whats", "up", "friend", "buddy", "mate", "anyway", "many",
 }  # fmt: skip
 
 REPLIES = {

@@ -74,18 +74,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     runs = _runs(lower, taken)
     first = min([s.start for s in spans] or [r[0] for r in runs], default=None)
     draft = intent_of(_skeleton(lower, first, first + 1 if first is not None else None), first, None)
-    subjects = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans]
-    subjects, runs = _extend_names(index, words, lower, subjects, runs, draft)
-    unresolved = None
-    resolved_runs = [_run_subject(session, index, words, lower, a, b, draft) for a, b in runs]
-    if subjects:
-        subjects += [r for r in resolved_runs if r.resolution.status != "not_found" and _joined(lower, subjects, r)]
-    elif len(resolved_runs) == 1:
-        subjects = [r for r in resolved_runs if r.resolution.status != "not_found"]
-        unresolved = None if subjects else resolved_runs[0]
-    elif resolved_runs and all(_joined(lower, resolved_runs[:i], r) for i, r in enumerate(resolved_runs) if i):
-        subjects = [r for r in resolved_runs if r.resolution.status != "not_found"]
-    subjects = _distinct(sorted(subjects, key=lambda s: s.start))
+    named = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans]
+    subjects, unresolved = _subjects(session, index, words, lower, named, runs, draft)
     cues = [w for i, w in enumerate(lower) if i not in taken and is_cue(w)]
     content = [w for i, w in enumerate(lower) if i not in taken and w not in STOP_WORDS and not is_cue(w)]
     if not cues and len(content) > MAX_BARE_WORDS and not any(s.exact for s in subjects):
@@ -108,10 +98,30 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "help" if asks_help and not link_subjects else "unknown", bare=not cues)
     lead = subjects[0]
     best = lead.resolution.best
-    intent = intent_of(_skeleton(lower, lead.start, lead.end), lead.start, best.kind if best else None)
+    at = lead.start if lead.start >= 0 else None  # a link stands outside the words
+    intent = intent_of(_skeleton(lower, at, lead.end), at, best.kind if best else None)
     if intent != draft and INTENT_KINDS.get(intent) != INTENT_KINDS.get(draft):  # the subject's kind changed the intent
         subjects = [_rescope(index, s, intent) for s in subjects]
     return Understanding(text, intent, subjects=subjects, bare=not cues)
+
+
+def _subjects(
+    session: Session, index: CatalogIndex, words: list[str], lower: list[str], named: list[Subject], runs: list[tuple[int, int]], intent: str
+) -> tuple[list[Subject], Subject | None]:
+    """Named subjects plus the runs that resolve and are listed with them; or the one run that names nothing."""
+    named, runs = _extend_names(index, words, lower, named, runs, intent)
+    resolved = [_run_subject(session, index, words, lower, a, b, intent) for a, b in runs]
+    found = [r for r in resolved if r.resolution.status != "not_found"]
+    unresolved = None
+    if named:  # a stray word next to real names ("deploy") is not a subject unless listed with them
+        subjects = named + [r for r in found if _joined(lower, named, r)]
+    elif len(resolved) == 1:
+        subjects, unresolved = found, (None if found else resolved[0])
+    elif all(_joined(lower, resolved[:i], r) for i, r in enumerate(resolved) if i):
+        subjects = found
+    else:  # unrelated word groups, none of them a name: not a question about the catalog
+        subjects = []
+    return _distinct(sorted(subjects, key=lambda s: s.start)), unresolved
 
 
 def resolve_phrase(index: CatalogIndex, full: str, core: str, kinds: set[str], intent: str) -> Resolution:
