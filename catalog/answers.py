@@ -85,6 +85,16 @@ class EntityCard(BaseModel):
     sources: list[Freshness] = Field(default_factory=list)
 
 
+class Gap(BaseModel):
+    """Entities lacking one thing (`key`: no_owner, no_runbook, ...); `items` is cut, `total` is not."""
+
+    key: str
+    label: str
+    scope: str  # what was looked at: "services owned by checkout"
+    total: int
+    items: list[EntitySummary] = Field(default_factory=list)
+
+
 class Answer(BaseModel):
     question: str
     intent: str
@@ -105,6 +115,12 @@ class Answer(BaseModel):
     card: EntityCard | None = None  # set whenever the question has a resolved subject
     asked_at: datetime | None = None  # time-bound facts (on-call shifts) are judged at this moment
     oncall: OnCallAnswer | None = None  # the subject's PagerDuty on-call, for the `oncall` intent
+    message: str | None = None  # a sentence of its own: a reply to small talk, a question back, a lifecycle verdict
+    teams: list[Contact] = Field(default_factory=list)  # `team_of`: the person's teams
+    paged_via: list[EntitySummary] = Field(default_factory=list)  # `contact`: what pages the team (PagerDuty services)
+    scope: str | None = None  # `gaps`: what was looked at ("services owned by checkout")
+    gaps: list[Gap] = Field(default_factory=list)
+    parts: list[Answer] = Field(default_factory=list)  # a question about several subjects: one answer each
 
     @property
     def answered(self) -> bool:
@@ -130,11 +146,34 @@ class Answer(BaseModel):
         elif self.intent == "oncall" and self.subject:
             data |= oncall_fields(self.oncall)
             data["owner"] = self.owner.ref if self.owner else None
-        elif self.intent in ("help", "unknown"):
+        elif self.intent == "team_of" and self.subject:
+            data["teams"] = [t.ref for t in self.teams]
+            data["contacts"] = [t.model_dump(exclude_none=True) for t in self.teams]
+        elif self.intent == "contact" and self.subject:
+            data["owner"] = self.owner.ref if self.owner else None
+            data["contact"] = self.owner.model_dump(exclude_none=True) if self.owner else None
+            data["paged_via"] = refs(self.paged_via)
+            data |= oncall_fields(self.oncall) if self.oncall else {}
+        elif self.intent == "lifecycle" and self.subject:
+            data["lifecycle"] = self.subject.lifecycle
+            data["deprecated"] = (self.subject.lifecycle or "").lower() == "deprecated"
+            data["items"] = refs(self.items)
+        elif self.intent == "gaps":
+            data["scope"] = self.scope
+            data["gaps"] = [{"gap": g.key, "label": g.label, "scope": g.scope, "total": g.total, "items": refs(g.items)} for g in self.gaps]
+        elif self.intent in ("help", "unknown", "smalltalk"):
             data["examples"] = self.examples
+        if self.message:
+            data["message"] = self.message
         return data
 
     def to_json(self) -> dict[str, Any]:
+        """One object; a question about several subjects has `entity` null and one object per subject in `answers`."""
+        if self.parts:
+            return {
+                "question": self.question, "intent": self.intent, "status": self.status, "entity": None, "candidates": [],
+                "answer": {}, "text": self.text, "sources": [], "notes": self.notes, "answers": [p.to_json() for p in self.parts],
+            }  # fmt: skip
         return {
             "question": self.question,
             "intent": self.intent,

@@ -14,16 +14,19 @@ from sqlmodel import Session
 
 from catalog.answers import Answer, EntitySummary
 from catalog.card import build_card, contact, dependencies, dependents, entity_links, is_runbook, merge_sources, owner_contact, placement, summaries
-from catalog.fulltext import resolve_by_description, text_match_notes
-from catalog.oncall import no_oncall_note, on_call, staleness_note
-from catalog.questions import ParsedQuestion, parse
 from catalog import questionlog
+from catalog.fulltext import resolve_by_description, text_match_notes
+from catalog.gaps import find_gaps
+from catalog.lifecycle import lifecycle
+from catalog.oncall import no_oncall_note, on_call, staleness_note
+from catalog.people import reach, team_of
 from catalog.queries import get_entities, get_entity, owned_refs, related_refs
 from catalog.render_text import render_text
-from catalog.search import CatalogIndex, Resolution, per_index
+from catalog.search import FUZZY_CUTOFF, CatalogIndex, Match, Resolution, per_index
+from catalog.smalltalk import REPLIES
+from catalog.understand import Understanding, understand
 from catalog.views import CatalogEntity
 
-INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}}
 EMPTY_CATALOG = "The catalog is empty: no source has been synced yet. Run `wayfinder sync` to fill it."
 
 
@@ -36,12 +39,13 @@ def ask(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     asker: str | None = None,
 ) -> Answer:
-    """Understand `text`, resolve its subject and build the answer, recorded in the question log.
+    """Understand `text`, resolve its subjects and build the answer, recorded in the question log.
 
     `asker` is stored as given (`Catalog.ask` pseudonymises it first when configured).
     """
-    started = time.perf_counter()
-    return _finish(session, parse(text), index, transport, clock, asker, started)
+    started, now = time.perf_counter(), clock()
+    answer = _respond(session, understand(session, index, text), index, now) if len(index) else _empty_catalog(text)
+    return _finish(session, answer, transport, now, asker, started)
 
 
 def ask_about(
@@ -56,17 +60,17 @@ def ask_about(
     asker: str | None = None,
 ) -> Answer:
     """Answer `question`'s intent for one chosen entity, as when someone picks a "Did you mean" candidate."""
-    started = time.perf_counter()
-    q = ParsedQuestion(question, intent if intent in BUILDERS else "owner", subject=ref, stripped_subject=ref)
-    return _finish(session, q, index, transport, clock, asker, started)
+    started, now = time.perf_counter(), clock()
+    chosen = index.get(ref)
+    resolution = Resolution("found", [Match(chosen, 100.0, "exact")]) if chosen else Resolution("not_found")
+    answer = _about(session, question, intent if intent in BUILDERS else "owner", resolution, ref, now)
+    return _finish(session, answer, transport, now, asker, started)
 
 
-def _finish(
-    session: Session, q: ParsedQuestion, index: CatalogIndex, transport: str, clock: Callable[[], datetime], asker: str | None, started: float
-) -> Answer:
-    now = clock()
-    answer = _answer(session, q, index, now)
-    answer.text = render_text(answer, now=now)
+def _finish(session: Session, answer: Answer, transport: str, now: datetime, asker: str | None, started: float) -> Answer:
+    for part in answer.parts:
+        part.text = render_text(part, now=now)
+    answer.text = "\n\n".join(p.text for p in answer.parts) if answer.parts else render_text(answer, now=now)
     latency_ms = (time.perf_counter() - started) * 1000
     questionlog.record(session, answer, surface=transport, asker=asker, asked_at=now, latency_ms=latency_ms)
     return answer
@@ -74,46 +78,61 @@ def _finish(
 
 def empty_catalog_answer(text: str, *, now: datetime) -> Answer:
     """The answer before anything was synced (even before the tables exist)."""
-    answer = _empty_catalog(parse(text))
+    answer = _empty_catalog(text)
     answer.text = render_text(answer, now=now)
     return answer
 
 
-def _empty_catalog(q: ParsedQuestion) -> Answer:
+def _empty_catalog(text: str) -> Answer:
     # "Nothing is called X" would send a first-time user looking for a typo; say what fills the catalog.
-    return Answer(question=q.text, intent=q.intent, status="help" if q.intent == "help" else "not_found", notes=[EMPTY_CATALOG])
+    return Answer(question=text, intent="unknown", status="not_found", notes=[EMPTY_CATALOG])
 
 
-def resolve_subject(q: ParsedQuestion, index: CatalogIndex) -> Resolution:
-    """Full subject first ("team b" is a name), then without kind words, narrowed by them."""
-    kinds = q.kinds | INTENT_KINDS.get(q.intent, set())
-    result = index.resolve(q.subject, kinds=kinds or None)
-    if result.status == "not_found" and q.stripped_subject != q.subject:
-        stripped = index.resolve(q.stripped_subject, kinds=kinds or None)
-        if stripped.status != "not_found" or stripped.matches:
-            result = stripped
-    if result.status == "not_found" and q.kinds:  # the kind word may just be part of a name
-        relaxed = index.resolve(q.subject, kinds=INTENT_KINDS.get(q.intent))
-        if relaxed.status != "not_found":
-            result = relaxed
-    return result
+def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datetime) -> Answer:
+    """The answer to what `understand` made of the question."""
+    base = {"question": u.text, "intent": u.intent}
+    if u.intent == "smalltalk" and u.smalltalk:
+        return Answer(**base, status="help", message=REPLIES[u.smalltalk], examples=example_questions(index))
+    if u.intent == "unknown" and not u.subjects and (described := resolve_by_description(session, u.text, index)):
+        return _about(session, u.text, "owner", described, u.text, now)  # "who deals with settlements?": asked about what it does
+    if u.intent in ("help", "unknown"):
+        return Answer(**base, status=u.intent, examples=example_questions(index))  # type: ignore[arg-type]
+    if u.intent == "gaps" and u.gap:
+        scope = u.subjects[0].resolution.best if u.subjects else None
+        described, gaps = find_gaps(session, index, u.gap, scope)
+        return Answer(**base, status="answered", scope=described, gaps=gaps, asked_at=now)
+    if u.unresolved is not None and not u.subjects:
+        candidates = _summaries(session, u.unresolved.resolution)
+        if u.bare:
+            near = {m.entity.ref for m in u.unresolved.resolution.matches if m.score >= FUZZY_CUTOFF}
+            candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
+            message = f"I don't know “{u.unresolved.text}”: it is not a name in the catalog, and not a question I understand."
+            return Answer(**{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index))
+        described = resolve_by_description(session, u.text, index)  # named nothing: maybe described something
+        if described is not None:
+            return _about(session, u.text, u.intent, described, u.unresolved.text, now)
+        if u.unresolved.start < 0:
+            return Answer(**base, status="not_found", notes=[f"Nothing in the catalog has the link {u.unresolved.text}: no repository slug, source location or link matches it."])
+        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {u.unresolved.text!r}."])
+    parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
+    if len(parts) == 1:
+        return parts[0]
+    statuses = {p.status for p in parts}
+    status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
+    return Answer(**base, status=status, parts=parts, asked_at=now)  # type: ignore[arg-type]
 
 
-def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datetime) -> Answer:
-    base = {"question": q.text, "intent": q.intent}
-    if not len(index):
-        return _empty_catalog(q)
-    if q.intent in ("help", "unknown"):
-        return Answer(**base, status=q.intent, examples=example_questions(index))  # type: ignore[arg-type]
-    resolution = resolve_subject(q, index)
-    if resolution.status == "not_found":  # named nothing: maybe described something
-        resolution = resolve_by_description(session, q.text, index) or resolution
-    summaries = get_entities(session, [m.entity.ref for m in resolution.matches])
-    candidates = [EntitySummary.of(summaries[m.entity.ref]) for m in resolution.matches if m.entity.ref in summaries]
+def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:
+    found = get_entities(session, [m.entity.ref for m in resolution.matches])
+    return [EntitySummary.of(found[m.entity.ref]) for m in resolution.matches if m.entity.ref in found]
+
+
+def _about(session: Session, question: str, intent: str, resolution: Resolution, named: str, now: datetime) -> Answer:
+    """The answer about one subject: the entity it resolved to, or the candidates to choose from."""
+    base = {"question": question, "intent": intent}
+    candidates = _summaries(session, resolution)
     if resolution.status == "not_found":
-        if q.bare and len(q.subject.split()) > 3:
-            return Answer(**{**base, "intent": "unknown"}, status="unknown", candidates=candidates, examples=example_questions(index))
-        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {q.subject!r}."])
+        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {named!r}."])
     if resolution.status == "ambiguous":
         return Answer(**base, status="ambiguous", candidates=candidates, notes=text_match_notes(resolution))
     best = resolution.best
@@ -123,7 +142,7 @@ def _answer(session: Session, q: ParsedQuestion, index: CatalogIndex, now: datet
         return Answer(**base, status="not_found", candidates=candidates)
     answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()), asked_at=now)
     answer.notes += text_match_notes(resolution)
-    BUILDERS[q.intent](session, entity, answer)
+    BUILDERS[intent](session, entity, answer)
     answer.card = build_card(session, entity)
     return answer
 
@@ -219,6 +238,9 @@ BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
     "links": _links,
     "where": _where,
     "oncall": _oncall,
+    "team_of": team_of,
+    "contact": reach,
+    "lifecycle": lifecycle,
 }
 
 

@@ -219,20 +219,28 @@ def generation(session: Session) -> int:
     return (rows[0][0] if rows else 0) or 0
 
 
+# Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
+# service name, its Slack user-group handle and channel name, and a person's GitHub login.
+OTHER_NAME_PATHS = (("profile", "displayName"), ("pagerduty", "service", "name"))
+OTHER_NAME_ANNOTATIONS = ("slack.com/usergroup-handle", "github.com/user-login", "slack.com/channel")
+
+
 def load_index(session: Session) -> CatalogIndex:
     """Build the resolution index from every active entity (highest precedence row per ref)."""
     gen = generation(session)
     # Only the aliases annotation is read (by the database), not every entity's annotations as JSON.
+    other_names = [_E.spec[path].as_string() for path in OTHER_NAME_PATHS] + [_E.annotations[key].as_string() for key in OTHER_NAME_ANNOTATIONS]
     rows = session.execute(
-        select(_E.ref, _E.kind, _E.name, _E.title, _E.owner_ref, _E.type, _E.annotations[ALIASES_ANNOTATION].as_string(), _E.precedence)
+        select(_E.ref, _E.kind, _E.name, _E.title, _E.owner_ref, _E.type, _E.annotations[ALIASES_ANNOTATION].as_string(), *other_names)
         .where(_E.retired_at.is_(None))
         .order_by(_E.precedence.desc())
     )
     seen: dict[str, IndexedEntity] = {}
-    for ref, kind, name, title, owner, typ, alias_text, _ in rows:
+    for ref, kind, name, title, owner, typ, alias_text, *others in rows:
         if ref not in seen:
             aliases = tuple(a.strip() for a in (alias_text or "").split(",") if a.strip())
-            seen[ref] = IndexedEntity(ref=ref, kind=kind, name=name, title=title, owner_ref=owner, type=typ, aliases=aliases)
+            other = tuple(dict.fromkeys(o.strip().lstrip("@#") for o in others if o and o.strip()))
+            seen[ref] = IndexedEntity(ref=ref, kind=kind, name=name, title=title, owner_ref=owner, type=typ, aliases=aliases, other_names=other)
     return CatalogIndex(list(seen.values()), gen)
 
 

@@ -45,6 +45,8 @@ def _contact(c: Contact) -> list[str]:
 
 def render_text(a: Answer, *, now: datetime) -> str:
     body = _oncall(a, now) if a.intent == "oncall" and a.subject else _body(a)
+    if a.message and a.status != "not_found":
+        body = [a.message, *body]
     # "Nothing is called X" reads before the suggestions; elsewhere notes qualify the answer.
     lines = a.notes + body if a.status == "not_found" else body + a.notes
     if a.sources:
@@ -54,8 +56,11 @@ def render_text(a: Answer, *, now: datetime) -> str:
 
 def _body(a: Answer) -> list[str]:
     if a.status in ("help", "unknown"):
-        intro = "I can answer questions about the software catalog." if a.status == "help" else "Sorry, I didn't understand that."
-        return [intro, "Try:"] + [f"  {q}" for q in a.examples]
+        intro = [] if a.message else ["I can answer questions about the software catalog." if a.status == "help" else "Sorry, I didn't understand that."]
+        near = ["Did you mean: " + ", ".join(_entity(c) for c in a.candidates) + "?"] if a.candidates else []
+        return intro + near + ["Try:"] + [f"  {q}" for q in a.examples]
+    if a.intent == "gaps":
+        return _gaps(a)
     if a.status == "not_found":
         lines = []
         if a.candidates:
@@ -89,7 +94,44 @@ def _body(a: Answer) -> list[str]:
     if a.intent == "where":
         parts = [f"  {label}: {_entity(e)}" for label, e in (("system", a.system), ("domain", a.domain), ("part of", a.parent)) if e]
         return [f"{name} sits in:"] + parts
+    if a.intent == "team_of":
+        return [f"{name} is on:"] + [f"  {line}" for t in a.teams for line in _contact(t)]
+    if a.intent == "contact":
+        return _reach(a, name)
+    if a.intent == "lifecycle":
+        owner = [f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]"] if a.owner and a.owner.ref != s.ref else []
+        return owner + ([f"Still used by {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] if a.items else [])
     return [name]
+
+
+def _reach(a: Answer, name: str) -> list[str]:
+    """Every way to reach the team: its contact details, then what pages it."""
+    if a.owner is None:
+        return []
+    head = f"To reach {name}:" if a.subject and a.owner.ref == a.subject.ref else f"To reach the owner of {name}:"
+    lines = [head] + _contact(a.owner)
+    if a.oncall is not None and a.oncall.shifts:
+        lines.append(f"  On call now: {a.oncall.shifts[0].user.name} (PagerDuty {a.oncall.service.name})")
+    if a.paged_via:
+        lines.append("  On call through PagerDuty for: " + ", ".join(i.name for i in a.paged_via))
+    return lines
+
+
+def gap_heading(scope: str | None, label: str) -> str:
+    """`Services owned by checkout with no runbook link`: what was looked at, and what it lacks."""
+    scope = scope or "entities"
+    return f"{scope[:1].upper()}{scope[1:]} with {label}"
+
+
+def _gaps(a: Answer) -> list[str]:
+    """`3 services with no runbook link:` and the list, for each gap asked about."""
+    lines: list[str] = []
+    for gap in a.gaps:
+        lines.append(f"{gap_heading(gap.scope, gap.label)}: " + (str(gap.total) if gap.total else "none"))
+        lines += [f"  {_entity(i)}" + (f", owned by {i.owner_ref}" if i.owner_ref else "") for i in gap.items]
+        if gap.total > len(gap.items):
+            lines.append(f"  ... and {gap.total - len(gap.items)} more")
+    return lines
 
 
 def _oncall(a: Answer, now: datetime) -> list[str]:

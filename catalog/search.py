@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 
 from catalog.refs import parse_ref
 
-_SEPARATORS = re.compile(r"[\s\-_.:/]+")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")  # "Identity Verification (KYC)" has the word "kyc"
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 # Kinds most people mean when they name something without saying what it is.
 KIND_ORDER = ["component", "api", "resource", "system", "domain", "group", "user", "template", "location"]
@@ -53,6 +53,8 @@ class IndexedEntity:
     owner_ref: str | None
     type: str | None = None
     aliases: tuple[str, ...] = ()
+    # What people also call it: a display name, a Slack or GitHub handle, its PagerDuty service name.
+    other_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,10 @@ class CatalogIndex:
         self._nearest_cache: dict[tuple[str, float, int], list[tuple[str, float, int]]] = {}
         for i, e in enumerate(entities):
             self._by_ref[e.ref] = i
-            keys = {compact(e.name), compact(e.ref), *(compact(a) for a in e.aliases)}
+            keys = {compact(e.name), compact(e.ref), *(compact(a) for a in e.aliases + e.other_names)}
             words = set(tokens(e.name))
+            for other in e.other_names:
+                words.update(tokens(other))
             if e.title:
                 keys.add(compact(e.title))
                 words.update(tokens(e.title))
@@ -109,6 +113,19 @@ class CatalogIndex:
 
     def names(self) -> list[str]:
         return [e.name for e in self.entities]
+
+    def named(self, text: str) -> list[IndexedEntity]:
+        """Entities whose name, ref, title, alias or other name is exactly `text` (case and separators aside)."""
+        return [self.entities[i] for i in self._exact.get(compact(text), ())]
+
+    def written_ref(self, text: str) -> IndexedEntity | None:
+        """The entity `text` names as a reference (`component:payments-service`), if any."""
+        return self._by_written_ref(text)
+
+    def starts_a_word(self, prefix: str) -> bool:
+        """Whether some name or title has a word starting with `prefix` (a partial name, not a typo'd verb)."""
+        start = bisect.bisect_left(self._sorted_tokens, prefix.lower())
+        return start < len(self._sorted_tokens) and self._sorted_tokens[start].startswith(prefix.lower())
 
     def resolve(self, query: str, *, kinds: set[str] | None = None, limit: int = 5) -> Resolution:
         """Find what `query` names, restricted to `kinds` when the question said which."""

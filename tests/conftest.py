@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,9 @@ EXAMPLES = REPO / "examples"
 PG_URL = os.environ.get("WAYFINDER_TEST_DATABASE_URL")
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty, migrated database that only this test uses."""
+@contextmanager
+def throwaway_database(tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database on the test backend, dropped afterwards (SQLite lives in `tmp_path`)."""
     if not PG_URL:
         url = f"sqlite:///{tmp_path / 'wayfinder.db'}"
         upgrade(make_engine(url))
@@ -45,6 +46,13 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database that only this test uses."""
+    with throwaway_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ContextActionsBlock,
+    DividerBlock,
     FeedbackButtonObject,
     FeedbackButtonsElement,
     HeaderBlock,
@@ -46,9 +47,9 @@ from bot.views.parts import (
     section,
 )
 from bot.views.urls import ownership_url
-from catalog.answers import Answer, EntityCard, EntitySummary, LinkInfo
+from catalog.answers import Answer, Contact, EntityCard, EntitySummary, LinkInfo
 from catalog.card import expects_runbook, is_runbook
-from catalog.questions import parse
+from catalog.render_text import gap_heading
 
 FOCUS_ITEMS = 25  # the list the question asked for
 OTHER_ITEMS = 8  # lists shown for context
@@ -58,16 +59,24 @@ DESCRIPTION_SHOWN = 1000
 
 def render_answer(answer: Answer, *, public_url: str, now: datetime, ephemeral: bool = False) -> tuple[str, list[dict]]:
     """Fallback text and blocks for `answer`; `ephemeral` adds "Share in channel" (the asker alone sees it)."""
-    if answer.status in ("help", "unknown"):
-        body = _help(answer)
-    elif answer.status in ("ambiguous", "not_found"):
-        body = _choices(answer, public_url)
-    elif answer.card is not None:
-        body = _card(answer, answer.card, public_url)
-    else:  # an answer built without a card: its plain text is still the answer
-        body = [section(escape(answer.text or "\n".join(answer.notes) or "No answer."))]
+    body: list[Block] = []
+    for part in answer.parts or [answer]:  # several subjects: one answer after the other
+        body += ([DividerBlock()] if body else []) + _body(part, public_url)
     blocks = fit(body, _tail(answer, public_url, now, ephemeral), MESSAGE_BLOCKS)
     return _fallback(answer), [b.to_dict() for b in blocks]
+
+
+def _body(answer: Answer, public_url: str) -> list[Block]:
+    if answer.status in ("help", "unknown"):
+        return _help(answer, public_url)
+    if answer.status in ("ambiguous", "not_found"):
+        return _choices(answer, public_url)
+    if answer.intent == "gaps":
+        return _gaps(answer, public_url)
+    if answer.card is not None:
+        return _card(answer, answer.card, public_url)
+    # an answer built without a card: its plain text is still the answer
+    return [section(escape(answer.text or "\n".join(answer.notes) or "No answer."))]
 
 
 def _fallback(answer: Answer) -> str:
@@ -75,16 +84,33 @@ def _fallback(answer: Answer) -> str:
     return truncate(escape(answer.text or answer.question), FALLBACK_TEXT)
 
 
-def _help(answer: Answer) -> list[Block]:
-    intro = (
-        "I answer questions about the software catalog: who owns what, who is in a team, dependencies and links."
-        if answer.status == "help"
-        else f"Sorry, I didn't understand “{escape(clip(answer.question, NAME_SHOWN))}”."
-    )
+def _help(answer: Answer, public_url: str) -> list[Block]:
+    """Help, small talk and "what did you mean?": a line, the nearest names if any, then examples to click."""
+    if answer.message:
+        intro = escape(answer.message)
+    elif answer.status == "help":
+        intro = "I answer questions about the software catalog: who owns what, who is in a team, dependencies and links."
+    else:
+        intro = f"Sorry, I didn't understand “{escape(clip(answer.question, NAME_SHOWN))}”."
     blocks: list[Block] = [section(f"{intro}\nAsk me in a channel with a mention, in a DM, or with `/wayfinder`. Try one of these:")]
+    for c in answer.candidates[:BUTTONS_SHOWN]:
+        value = AskValue(question=f"who owns {c.name}?", ref=c.ref, intent="owner")
+        blocks.append(section(_candidate(c, public_url), accessory=_ask_button(name_of(c), value)))
     for question in answer.examples[:BUTTONS_SHOWN]:
-        value = AskValue(question=question, ref=None, intent=parse(question).intent)
+        value = AskValue(question=question, ref=None, intent="help")
         blocks.append(section(f"• {escape(question)}", accessory=_ask_button("Ask", value)))
+    return blocks
+
+
+def _gaps(answer: Answer, public_url: str) -> list[Block]:
+    """Each gap: how many, then the entities (cut), each linked to its page."""
+    blocks: list[Block] = []
+    for gap in answer.gaps:
+        head = f"*{escape(gap_heading(gap.scope, gap.label))} ({gap.total})*"
+        lines = [entity_line(i, public_url) for i in gap.items]
+        more = gap.total - len(gap.items)
+        body = listing(lines, limit=SECTION_TEXT - len(head) - 40, max_items=FOCUS_ITEMS) if lines else "None: nothing is missing here."
+        blocks.append(section(f"{head}\n{body}" + (f"\n…and {more} more" if more > 0 else "")))
     return blocks
 
 
@@ -122,7 +148,7 @@ def _card(answer: Answer, card: EntityCard, public_url: str) -> list[Block]:
         lines.append(escape(clip(e.description, DESCRIPTION_SHOWN)))
     blocks: list[Block] = [HeaderBlock(text=plain(card_title(card), HEADER_TEXT)), section("\n".join(lines))]
     focus = _focus(answer, card, public_url)
-    blocks += [section(text) for text in focus]
+    blocks += [section(text) for text in focus if text]
     fields = _fields(card, public_url)
     if fields:
         blocks.append(section(None, fields=fields))
@@ -140,7 +166,9 @@ def _card(answer: Answer, card: EntityCard, public_url: str) -> list[Block]:
 def _lead(answer: Answer, card: EntityCard, public_url: str) -> str:
     e, owner = card.entity, card.owner
     subject = entity_link(e, public_url)
-    if answer.intent in ("owner", "oncall") and owner is not None and owner.ref != e.ref:
+    if answer.message:
+        return f"{subject}: {escape(answer.message)}"
+    if answer.intent in ("owner", "oncall", "contact") and owner is not None and owner.ref != e.ref:
         where = channel(owner)
         return f"{subject} is owned by {entity_link(owner, public_url)}" + (f" · {where}" if where else "")
     return f"{subject} · {escape(', '.join(x for x in (e.kind, e.type) if x))}"
@@ -159,7 +187,22 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
         return [_list("Used by", card.dependents, public_url, FOCUS_ITEMS) or "*Used by*: nothing in the catalog"]
     if answer.intent == "links":
         return [_links(card.links, bullets=True) or "*Links*: none in the catalog"]
+    if answer.intent == "team_of":
+        return ["*Teams*\n" + listing([f"• {_reach_line(t, public_url)}" for t in answer.teams], limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)] if answer.teams else []
+    if answer.intent == "contact" and answer.owner is not None:
+        lines = [f"*Reach*: {_reach_line(answer.owner, public_url)}"]
+        if answer.paged_via:
+            lines.append(_list("On call through PagerDuty for", answer.paged_via, public_url, OTHER_ITEMS) or "")
+        return lines
+    if answer.intent == "lifecycle" and answer.items:
+        return [_list("Still used by", answer.items, public_url, FOCUS_ITEMS) or ""]
     return []
+
+
+def _reach_line(c: Contact, public_url: str) -> str:
+    """A team or person with every way to reach it: channel, user group, email."""
+    details = contact_details(c)
+    return entity_link(c, public_url) + (" · " + " · ".join(details) if details else " · :warning: no Slack channel or email in the catalog")
 
 
 def _fields(card: EntityCard, public_url: str) -> list[str]:
@@ -216,6 +259,8 @@ def _tail(answer: Answer, public_url: str, now: datetime, ephemeral: bool) -> li
     """Freshness, the page and share buttons, and feedback: kept whatever the body had to drop."""
     tail: list[Block] = []
     sources = answer.card.sources if answer.card else answer.sources
+    for part in answer.parts:
+        sources = sources + [s for s in (part.card.sources if part.card else part.sources) if s not in sources]
     if line := freshness(sources, now):
         tail.append(context(line))
     ref = answer.subject.ref if answer.subject else None

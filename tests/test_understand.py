@@ -1,0 +1,167 @@
+"""Understanding beyond the phrasing table: links, several subjects, gaps from failing sources, small talk, Slack cards.
+
+Why: issue 10. A link pasted from GitHub or PagerDuty must name its entity; a question about two
+services gets two answers in every surface (and `--json` stays as it was for one); gaps are facts
+of the merged catalog, including "this came from a source that is failing"; "thanks!" is never a
+catalog search; every new answer kind renders as safe Block Kit.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.views.answer import render_answer
+from catalog import questionlog
+from catalog.config import Config
+from catalog.core import Catalog
+from tests.blockkit import assert_safe_mrkdwn, assert_within_limits, mrkdwn_texts
+from tests.helpers import backstage_config, component, group
+
+MakeCatalog = Callable[[Config], Catalog]
+NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
+
+MONOREPO = """\
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: {name}
+  annotations:
+    github.com/project-slug: acme/mono
+    backstage.io/source-location: url:https://github.com/acme/mono/tree/main/services/{folder}/
+    pagerduty.com/service-id: {service}
+  links:
+    - url: https://status.acme.example/{name}
+      title: Status page
+spec:
+  type: service
+  lifecycle: production
+  owner: {owner}
+"""
+
+
+@pytest.fixture
+def acme(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
+    root = tmp_path / "acme"
+    root.mkdir()
+    docs = [
+        MONOREPO.format(name="billing-api", folder="billing", service="PBILL01", owner="team-a"),
+        MONOREPO.format(name="invoices-worker", folder="invoices", service="PINV002", owner="team-b"),
+        group("team-a", "  profile:\n    displayName: <!channel> & Friends\n"),
+        group("team-b"),
+        component("legacy-thing", owner="team-a").replace("lifecycle: production", "lifecycle: deprecated"),
+        component("new-thing", owner="team-a", extra="  dependsOn: [component:legacy-thing]\n"),
+    ]
+    (root / "all.yaml").write_text("---\n".join(docs), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"acme": root}))
+    assert catalog.sync()[0].ok
+    return catalog
+
+
+@pytest.mark.parametrize(
+    ("question", "ref"),
+    [
+        ("who owns https://github.com/acme/mono/blob/main/services/invoices/handler.py", "component:default/invoices-worker"),
+        ("who owns https://github.com/acme/mono/tree/main/services/billing", "component:default/billing-api"),
+        ("who owns <https://github.com/acme/mono/blob/main/services/billing/api.py#L10|this file>?", "component:default/billing-api"),
+        ("who owns https://status.acme.example/invoices-worker/", "component:default/invoices-worker"),
+        ("who owns https://acme.pagerduty.com/service-directory/PBILL01", "component:default/billing-api"),
+        ("runbook for https://acme.pagerduty.com/services/PINV002", "component:default/invoices-worker"),
+    ],
+)
+def test_links_resolve_to_their_entity(acme: Catalog, question: str, ref: str) -> None:
+    answer = acme.ask(question)
+    assert answer.subject is not None and answer.subject.ref == ref, answer.text
+
+
+def test_a_link_to_a_repository_shared_by_two_owners_asks_which(acme: Catalog) -> None:
+    answer = acme.ask("who owns https://github.com/acme/mono/pull/5")
+    assert answer.status == "ambiguous"
+    assert {c.ref for c in answer.candidates} == {"component:default/billing-api", "component:default/invoices-worker"}
+
+
+def test_several_subjects_answer_each_in_json_and_one_stays_as_it_was(example_catalog: Catalog) -> None:
+    both = example_catalog.ask("who owns payments-service and checkout-api?").to_json()
+    assert both["entity"] is None and both["status"] == "answered"
+    assert [(a["entity"], a["answer"]["owner"]) for a in both["answers"]] == [
+        ("component:default/payments-service", "group:default/payments"),
+        ("component:default/checkout-api", "group:default/checkout"),
+    ]
+    assert "#team-payments" in both["text"] and "#team-checkout" in both["text"]
+    one = example_catalog.ask("who owns payments-service?").to_json()
+    assert "answers" not in one and one["entity"] == "component:default/payments-service"
+    assert one["answer"]["owner"] == "group:default/payments"
+
+
+def test_a_gap_question_names_data_from_a_failing_source(make_catalog: MakeCatalog, tmp_path: Path) -> None:
+    good, flaky = tmp_path / "good", tmp_path / "flaky"
+    good.mkdir()
+    flaky.mkdir()
+    (good / "a.yaml").write_text(component("steady-service"), encoding="utf-8")
+    (flaky / "b.yaml").write_text(component("shaky-service"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"good": good, "flaky": flaky}))
+    assert all(r.ok for r in catalog.sync())
+    before = catalog.ask("which services come from a failing source?")
+    assert (before.intent, before.gaps[0].key, before.gaps[0].total) == ("gaps", "failing_source", 0)
+    shutil.rmtree(flaky)
+    assert not catalog.sync(["flaky"])[0].ok
+    after = catalog.ask("which services come from a failing source?")
+    assert [i.ref for i in after.gaps[0].items] == ["component:default/shaky-service"]
+    assert after.to_json()["answer"]["gaps"][0]["items"][0]["ref"] == "component:default/shaky-service"
+
+
+def test_small_talk_is_never_a_catalog_search_and_a_stray_word_asks_back(example_catalog: Catalog) -> None:
+    for said in ("thanks!", "hi", "ok", "<@U0123ABCD> thank you so much"):
+        answer = example_catalog.ask(said)
+        assert (answer.intent, answer.status) == ("smalltalk", "help"), said
+        assert answer.candidates == [] and answer.subject is None and answer.examples
+    stray = example_catalog.ask("banana")
+    assert (stray.intent, stray.status) == ("unknown", "unknown")
+    assert "banana" in (stray.message or "") and stray.candidates == []
+    with example_catalog.session() as s:
+        recorded = [(question, reason) for _, question, reason, _, _ in questionlog.unanswered(s)]
+    assert recorded == [("banana", "unknown")]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "who owns billing-api and invoices-worker",
+        "what team is team-a on",
+        "how do I reach team-a?",
+        "is legacy-thing deprecated?",
+        "which services have no runbook?",
+        "who owns <https://github.com/acme/mono/pull/5|a PR>",
+        "thanks!",
+        "kumquat",
+    ],
+)
+def test_every_answer_kind_renders_as_safe_block_kit(acme: Catalog, question: str) -> None:
+    answer = acme.ask(question)
+    text, blocks = render_answer(answer, public_url="https://wayfinder.example", now=NOW)
+    assert_within_limits(blocks, max_blocks=50)
+    for shown in mrkdwn_texts(blocks):
+        assert_safe_mrkdwn(shown)
+    assert "<!channel>" not in text and all("<!channel>" not in t for t in mrkdwn_texts(blocks))
+
+
+def test_lifecycle_says_what_still_depends_on_a_deprecated_entity(acme: Catalog) -> None:
+    answer = acme.ask("is legacy-thing deprecated?")
+    assert answer.message == "Yes: legacy-thing is deprecated. 1 still depend on it."
+    assert [i.ref for i in answer.items] == ["component:default/new-thing"]
+    _, blocks = render_answer(answer, public_url="https://wayfinder.example", now=NOW)
+    assert any("Still used by" in t and "new-thing" in t for t in mrkdwn_texts(blocks))
+
+
+def test_reaching_a_team_lists_every_way_and_what_pages_it(acme: Catalog, example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("how do I reach the payments team?")
+    assert answer.owner is not None and answer.owner.slack_channel == "#team-payments"
+    assert {i.name for i in answer.paged_via} == {"payments-service", "payouts-service", "refunds-worker"}
+    data = answer.to_json()["answer"]
+    assert data["owner"] == "group:default/payments" and data["contact"]["email"] == "payments@northwind.example"
+    quiet = example_catalog.ask("how do I reach the loyalty team?")
+    assert "loyalty has no Slack channel in the catalog." in quiet.text and "loyalty@northwind.example" in quiet.text
