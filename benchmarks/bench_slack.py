@@ -25,7 +25,7 @@ from benchmarks.bench_catalog import percentile
 from benchmarks.generate import sample_names, write_catalog
 from catalog.config import load_config
 from catalog.core import Catalog
-from catalog.db import make_engine, upgrade
+from catalog.store.engine import make_engine, upgrade
 from tests.e2e.harness import mention, start_wayfinder
 from tests.fakes.slack_api import FakeSlackAPI
 

@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from catalog.config import load_config
     from catalog.core import Catalog
-    from catalog.db import make_engine, upgrade
-    from catalog.sync import SyncReport
+    from catalog.store.engine import make_engine, upgrade
+    from catalog.sync.engine import SyncReport
 
     workdir = Path(tempfile.mkdtemp(prefix="wayfinder-bench-sources-"))
     url = f"sqlite:///{workdir / 'bench.db'}" if args.db == "sqlite" else args.db

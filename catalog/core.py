@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from catalog.answers import Answer
-from catalog.ask import ask, ask_about
+from catalog.answers.ask import ask, ask_about
+from catalog.answers.models import Answer
 from catalog.config import Config
-from catalog.db import make_engine, require_current_schema, session_factory, session_scope
-from catalog.queries import IndexCache
-from catalog.search import CatalogIndex
-from catalog.sources.registry import Progress, SourceContext, build_source
-from catalog.sync import SyncReport, sync_source
+from catalog.search.resolve import CatalogIndex
+from catalog.store.engine import make_engine, require_current_schema, session_factory, session_scope
+from catalog.store.reads import IndexCache
+from catalog.sync.engine import SyncReport, sync_source
+from catalog.sync.sources.registry import Progress, SourceContext, build_source
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
-from catalog.db import make_engine, upgrade
+from catalog.store.engine import make_engine, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from catalog.ask import ask
+from catalog.answers.ask import ask
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.models import UnansweredQuestion
+from catalog.store.models import UnansweredQuestion
 from tests.conftest import FIXTURES
 from tests.helpers import backstage_config, component, group
 

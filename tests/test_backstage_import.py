@@ -13,7 +13,7 @@ import pytest
 
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.sources.backstage import BackstageSource
+from catalog.sync.sources.backstage import BackstageSource
 from tests.conftest import FIXTURES
 from tests.helpers import active_refs, backstage_config, kind_counts, related, relation_triples, rows
 

@@ -13,9 +13,9 @@ import pytest
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
-from catalog.descriptor import Problem
 from catalog.errors import ConfigError
-from catalog.sync import SyncReport
+from catalog.sync.engine import SyncReport
+from catalog.sync.sources.descriptor import Problem
 from tests.helpers import active_refs, backstage_config, component, group, rows, sync_runs
 
 MakeCatalog = Callable[[Config], Catalog]

@@ -16,8 +16,8 @@ import pytest
 
 from catalog.config import Config, GitHubSourceConfig
 from catalog.core import Catalog
-from catalog.sources.github import GitHubSource
-from catalog.sync import sync_source
+from catalog.sync.engine import sync_source
+from catalog.sync.sources.github import GitHubSource
 from tests.fakes.github_api import FakeGitHub
 from tests.fakes.http_fake import RecordedRequest
 from tests.github_world import OLD, TOKEN, component, entity, github_yaml, state, sync

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from catalog.config import load_config
 from catalog.core import Catalog
-from catalog.models import ChatIdentity
-from catalog.queries import get_entity
-from catalog.sources.slack_groups import USER_ID, USERGROUP_HANDLE, USERGROUP_ID, SlackSource
-from catalog.sync import SyncReport, sync_source
+from catalog.store.models import ChatIdentity
+from catalog.store.reads import get_entity
+from catalog.sync.engine import SyncReport, sync_source
+from catalog.sync.sources.slack_groups import USER_ID, USERGROUP_HANDLE, USERGROUP_ID, SlackSource
 from tests.conftest import EXAMPLES
 from tests.fakes.slack_api import FakeSlackAPI
 

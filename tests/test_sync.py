@@ -16,9 +16,9 @@ import pytest
 from catalog.config import Config, load_config
 from catalog.core import Catalog
 from catalog.errors import SourceError
-from catalog.sources.backstage import BackstageSource
-from catalog.sources.base import Snapshot
-from catalog.sync import SyncReport, sync_source
+from catalog.sync.engine import SyncReport, sync_source
+from catalog.sync.sources.backstage import BackstageSource
+from catalog.sync.sources.base import Snapshot
 from tests.helpers import active_refs, backstage_config, component, generation, group, related, rows, sync_runs
 
 MakeCatalog = Callable[[Config], Catalog]

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.server import SlackCredentials
+from bot.http.app import SlackCredentials
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.models import SeenEvent
+from catalog.store.models import SeenEvent
 from tests.e2e.harness import BOT_TOKEN, CHANNEL_ID, Wayfinder, mention
 from tests.fakes.slack_api import FakeSlackAPI
 
