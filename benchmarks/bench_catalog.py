@@ -6,7 +6,7 @@
 
 Everything below is measured in this one process, against the real code paths:
 
-1. first sync and no-change resync through `catalog.sync.sync_source` with a Backstage source
+1. first sync and no-change resync through `catalog.sync.engine.sync_source` with a Backstage source
    over generated YAML files, split into fetch (read + parse YAML) and diff + apply;
 2. the storage reference: the very rows the first sync stored, written again with bare
    `sqlite3.executemany` into a fresh database migrated to the same schema;
@@ -166,8 +166,8 @@ class Results:
 
 
 def run_sync(factory: Any, path: Path, label: str) -> SyncTiming:
-    from catalog.sources.backstage import BackstageSource
-    from catalog.sync import sync_source
+    from catalog.sync.engine import sync_source
+    from catalog.sync.sources.backstage import BackstageSource
 
     source = TimedSource(BackstageSource(SOURCE_NAME, path))
     start = time.perf_counter()
@@ -194,7 +194,7 @@ def stored_rows(engine: Any) -> tuple[list[str], list[tuple[Any, ...]], list[str
     """The entity and relation rows exactly as the sync stored them (without the row ids)."""
     from sqlalchemy import text
 
-    from catalog.models import Entity, Relation
+    from catalog.store.models import Entity, Relation
 
     ecols = [c.name for c in Entity.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
     rcols = [c.name for c in Relation.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
@@ -218,14 +218,14 @@ def stored_rows(engine: Any) -> tuple[list[str], list[tuple[Any, ...]], list[str
 
 def raw_reference(workdir: Path, ecols: list[str], erows: list[tuple[Any, ...]], rcols: list[str], rrows: list[tuple[Any, ...]]) -> float:
     """Seconds to write the same rows with bare sqlite3.executemany into a fresh migrated database."""
-    from catalog.db import make_engine, upgrade
+    from catalog.store.engine import make_engine, upgrade
 
     db = workdir / "raw-reference.db"
     engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)  # the same tables and indexes our migrations create
     engine.dispose()
     conn = sqlite3.connect(db)
-    conn.execute("PRAGMA journal_mode=WAL")  # the same pragmas catalog.db sets
+    conn.execute("PRAGMA journal_mode=WAL")  # the same pragmas catalog.store.engine sets
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     e_sql = f"INSERT INTO entity ({', '.join(ecols)}) VALUES ({', '.join('?' * len(ecols))})"
@@ -289,7 +289,7 @@ def serve_only(url: str, queries_file: Path) -> None:
     with catalog.session() as session:
         index = catalog.index(session)
     index_seconds = time.perf_counter() - start
-    latencies, statuses = time_asks(catalog.ask, queries)
+    latencies, statuses = time_asks(catalog.answers.ask, queries)
     all_times = [t for v in latencies.values() for t in v]
     catalog.dispose()
     print(json.dumps({
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.generate import write_catalog
     from catalog.config import Config
     from catalog.core import Catalog
-    from catalog.db import make_engine, upgrade
+    from catalog.store.engine import make_engine, upgrade
 
     load_at_start = "/".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wayfinder-bench-"))
@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
         resync = run_sync(catalog.factory, files_dir, "no-change resync")
         print(f"no-change resync: {resync.total:.2f}s", flush=True)
-        from catalog.sources import backstage
+        from catalog.sync.sources import backstage
 
         cold_resync: SyncTiming | None = None
         if hasattr(backstage, "clear_parse_cache"):
@@ -450,8 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         with catalog.session() as session:
             index = catalog.index(session)
         index_seconds = time.perf_counter() - start
-        catalog.ask("who owns this-name-is-only-a-warm-up?")
-        latencies, statuses = time_asks(catalog.ask, queries)
+        catalog.answers.ask("who owns this-name-is-only-a-warm-up?")
+        latencies, statuses = time_asks(catalog.answers.ask, queries)
         sec = "ask (Catalog.ask)"
         res.add(sec, "index build", f"{index_seconds:.2f} s", f"{len(index):,} entities")
         for cat in CATEGORIES:

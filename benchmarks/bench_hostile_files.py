@@ -71,10 +71,10 @@ CASES: dict[str, Callable[[], str]] = {
 def _run(name: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     from sqlalchemy import func, select
 
-    from catalog.db import make_engine, session_factory, session_scope, upgrade
-    from catalog.models import Entity, Relation
-    from catalog.sources.backstage import BackstageSource
-    from catalog.sync import sync_source
+    from catalog.store.engine import make_engine, session_factory, session_scope, upgrade
+    from catalog.store.models import Entity, Relation
+    from catalog.sync.sources.backstage import BackstageSource
+    from catalog.sync.engine import sync_source
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "catalog"

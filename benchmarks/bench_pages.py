@@ -29,8 +29,8 @@ GOAL_P99_MS = 50.0
 
 def serve(database_url: str, port: int) -> None:
     """The child process: the production app over an already synced database."""
-    from bot.server import create_http_app, serve_http
-    from bot.services import Services
+    from bot.http.app import create_http_app, serve_http
+    from bot.compose import Services
     from catalog.config import Config
     from catalog.core import Catalog
 
@@ -44,9 +44,9 @@ def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:
     from benchmarks.generate import sample_names, write_catalog
     from catalog.config import Config
     from catalog.core import Catalog
-    from catalog.db import make_engine, upgrade
-    from catalog.sources.backstage import BackstageSource
-    from catalog.sync import sync_source
+    from catalog.store.engine import make_engine, upgrade
+    from catalog.sync.sources.backstage import BackstageSource
+    from catalog.sync.engine import sync_source
 
     files = workdir / "catalog"
     files.mkdir()

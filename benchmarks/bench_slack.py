@@ -25,7 +25,7 @@ from benchmarks.bench_catalog import percentile
 from benchmarks.generate import sample_names, write_catalog
 from catalog.config import load_config
 from catalog.core import Catalog
-from catalog.db import make_engine, upgrade
+from catalog.store.engine import make_engine, upgrade
 from tests.e2e.harness import mention, start_wayfinder
 from tests.fakes.slack_api import FakeSlackAPI
 
@@ -41,7 +41,7 @@ def build_catalog(workdir: Path, n_entities: int, seed: int) -> Catalog:
     url = f"sqlite:///{workdir / 'bench.db'}"
     upgrade(make_engine(url))
     catalog = Catalog(url, load_config(config))
-    [report] = catalog.sync()
+    [report] = catalog.sync.engine()
     if not report.ok:
         raise SystemExit(f"sync failed: {report.error}")
     return catalog

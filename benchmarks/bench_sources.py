@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from catalog.config import load_config
     from catalog.core import Catalog
-    from catalog.db import make_engine, upgrade
-    from catalog.sync import SyncReport
+    from catalog.store.engine import make_engine, upgrade
+    from catalog.sync.engine import SyncReport
 
     workdir = Path(tempfile.mkdtemp(prefix="wayfinder-bench-sources-"))
     url = f"sqlite:///{workdir / 'bench.db'}" if args.db == "sqlite" else args.db
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         parent.send("counts")
         before = parent.recv()
         start = time.perf_counter()
-        reports = catalog.sync()
+        reports = catalog.sync.engine()
         seconds = time.perf_counter() - start
         parent.send("counts")
         after = parent.recv()

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from catalog.errors import ConfigError
-from catalog.triggers import trigger_for
+from catalog.sync.triggers import trigger_for
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -86,7 +86,7 @@ SOURCE_TYPES = ("backstage", "github", "pagerduty", "slack")
 
 
 class QuestionsConfig(_Strict):
-    """How asked questions are kept in `question_log` (see `catalog.questionlog`)."""
+    """How asked questions are kept in `question_log` (see `catalog.answers.questionlog`)."""
 
     retention_days: Annotated[int, Field(gt=0)] | None = 90  # None keeps them for ever
     pseudonymise_askers: bool = False  # store a keyed hash (HMAC-SHA256) of who asked, not their id

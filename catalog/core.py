@@ -10,20 +10,20 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from catalog.answers import Answer
-from catalog.ask import ask, ask_about
+from catalog.answers.models import Answer
+from catalog.answers.ask import ask, ask_about
 from catalog.config import Config
-from catalog.db import make_engine, require_current_schema, session_factory, session_scope
-from catalog.listing import EntityList, list_entities
+from catalog.store.engine import make_engine, require_current_schema, session_factory, session_scope
+from catalog.pages.listing import EntityList, list_entities
 from catalog.metrics import Metrics
-from catalog.ownership_page import OwnershipPage, ownership_page
-from catalog.questionlog import asker_id
-from catalog.queries import IndexCache
-from catalog.search import CatalogIndex
-from catalog.short_links import LinkTarget, resolve_link
-from catalog.sources.registry import Progress, SourceContext, build_source
-from catalog.sync import SyncReport, sync_source
-from catalog.team_page import TeamPage, team_page, team_ref
+from catalog.pages.ownership import OwnershipPage, ownership_page
+from catalog.answers.questionlog import asker_id
+from catalog.store.reads import IndexCache
+from catalog.search.resolve import CatalogIndex
+from catalog.pages.short_links import LinkTarget, resolve_link
+from catalog.sync.sources.registry import Progress, SourceContext, build_source
+from catalog.sync.engine import SyncReport, sync_source
+from catalog.pages.team import TeamPage, team_page, team_ref
 
 
 @dataclass

@@ -18,8 +18,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalog.db import SessionFactory
-from catalog.models import Entity, SourceState, SyncRun
+from catalog.store.engine import SessionFactory
+from catalog.store.models import Entity, SourceState, SyncRun
 
 # Answers are expected well under a second; the tail shows a slow database or a stalled index.
 ANSWER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

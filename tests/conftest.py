@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
-from catalog.db import make_engine, upgrade
+from catalog.store.engine import make_engine, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("WAYFINDER_FIXTURES") or REPO.parent / "shared" / "fixtures")
@@ -101,6 +101,6 @@ def make_catalog(database_url: str) -> Iterator[Callable[[Config], Catalog]]:
 def example_catalog(make_catalog: Callable[[Config], Catalog]) -> Catalog:
     """The bundled Northwind example organisation, synced."""
     catalog = make_catalog(load_config(EXAMPLES / "wayfinder.yaml"))
-    reports = catalog.sync()
+    reports = catalog.sync.engine()
     assert all(r.ok for r in reports), [r.error for r in reports]
     return catalog

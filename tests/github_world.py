@@ -10,10 +10,10 @@ from typing import Any
 
 from catalog.config import GitHubSourceConfig
 from catalog.core import Catalog
-from catalog.queries import get_entity
-from catalog.sources.github import GitHubSource
-from catalog.sync import SyncReport, sync_source
-from catalog.views import CatalogEntity
+from catalog.store.merge import CatalogEntity
+from catalog.store.reads import get_entity
+from catalog.sync.engine import SyncReport, sync_source
+from catalog.sync.sources.github import GitHubSource
 from tests.helpers import rows
 
 TOKEN = "ghs_wayfinder_test"

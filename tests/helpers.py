@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
-from catalog.models import CatalogState, Entity, Relation, SyncRun
-from catalog.queries import related_refs
+from catalog.store.models import CatalogState, Entity, Relation, SyncRun
+from catalog.store.reads import related_refs
 
 
 def backstage_config(tmp_dir: Path, sources: dict[str, Path], name: str = "wayfinder.yaml", allowed_roots: tuple[Path, ...] = ()) -> Config:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from bot.cli import app
+from bot.cli.main import app
 from tests.helpers import component, group
 
 # Variables a developer's shell may carry that would change what the command does.

@@ -21,16 +21,16 @@ from typing import Any
 
 import pytest
 
-from catalog.answers import Answer
-from catalog.ask import ask
+from catalog.answers.ask import ask
+from catalog.answers.models import Answer
 from catalog.config import Config, PagerDutySourceConfig, load_config
 from catalog.core import Catalog
-from catalog.models import Entity
-from catalog.queries import get_entity
-from catalog.sources.backstage import BackstageSource
-from catalog.sources.pagerduty import PagerDutySource
-from catalog.sync import SyncReport, sync_source
-from catalog.views import CatalogEntity
+from catalog.store.merge import CatalogEntity
+from catalog.store.models import Entity
+from catalog.store.reads import get_entity
+from catalog.sync.engine import SyncReport, sync_source
+from catalog.sync.sources.backstage import BackstageSource
+from catalog.sync.sources.pagerduty import PagerDutySource
 from tests.conftest import EXAMPLES
 from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.helpers import rows

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from catalog.ask import ask
+from catalog.answers.ask import ask
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.render_text import render_text
-from catalog.sources.backstage import BackstageSource
-from catalog.sync import SyncReport, sync_source
+from catalog.answers.text import render_text
+from catalog.sync.sources.backstage import BackstageSource
+from catalog.sync.engine import SyncReport, sync_source
 from tests.helpers import active_refs, backstage_config, component, group, rows
 
 MakeCatalog = Callable[[Config], Catalog]

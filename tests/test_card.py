@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 
-from catalog.card import entity_card
+from catalog.answers.card import entity_card
+from catalog.answers.home import Missing, home_summary
 from catalog.core import Catalog
-from catalog.home import Missing, home_summary
-from catalog.models import SourceState
-from catalog.queries import user_ref_by_email
+from catalog.store.models import SourceState
+from catalog.store.reads import user_ref_by_email
 
 
 def refs(items: list) -> list[str]:

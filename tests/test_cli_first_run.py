@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from bot.settings import BUNDLED_CONFIG
-from catalog.ask import EMPTY_CATALOG
-from catalog.db import make_engine, migrate_on_start, schema_status, upgrade
+from catalog.answers.ask import EMPTY_CATALOG
+from catalog.store.engine import make_engine, migrate_on_start, schema_status, upgrade
 from tests.conftest import PG_URL, REPO
 from tests.invoke_cli import one_source_config, wayfinder
 
@@ -105,7 +105,7 @@ def test_serve_on_an_empty_database_migrates_and_serves(empty_database_url: str)
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WAYFINDER_"))}
     env |= {"DATABASE_URL": empty_database_url, "WAYFINDER_CONFIG": str(BUNDLED_CONFIG)}
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--port", str(port), "--no-scheduler"]
+    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", str(port), "--no-scheduler"]
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60

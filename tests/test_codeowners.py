@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.sources.codeowners import CodeOwners, Owner, parse_codeowners
+from catalog.sync.sources.codeowners import CodeOwners, Owner, parse_codeowners
 from tests.conftest import FIXTURES
 
 CODEOWNERS = FIXTURES / "github" / "codeowners"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from catalog.sources.codeowners import parse_codeowners
+from catalog.sync.sources.codeowners import parse_codeowners
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import pytest
 
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.fulltext import CLEAR_MARGIN, TextHit, clearly_best, search_text, terms
+from catalog.search.fulltext import CLEAR_MARGIN, TextHit, clearly_best, search_text, terms
 from tests.helpers import backstage_config
 
 MakeCatalog = Callable[[Config], Catalog]

@@ -16,12 +16,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.server import create_http_app
-from bot.services import Services
+from bot.http.app import create_http_app
+from bot.compose import Services
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.models import SourceState, SyncRun
-from catalog.webhooks import WebhookResult, handle_github_push
+from catalog.store.models import SourceState, SyncRun
+from catalog.sync.webhooks import WebhookResult, handle_github_push
 from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.github_world import TOKEN, component, entity, github_yaml, state, sync

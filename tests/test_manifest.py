@@ -1,4 +1,4 @@
-"""manifest.yml and its Socket Mode twin: valid for Slack, in step with bot/ids.py, no scope unexplained."""
+"""manifest.yml and its Socket Mode twin: valid for Slack, in step with bot/slack/ids.py, no scope unexplained."""
 
 import json
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from bot.ids import CallbackId, Command
+from bot.slack.ids import CallbackId, Command
 from tests.conftest import FIXTURES, REPO
 
 SCHEMA = FIXTURES / "slack-manifest-schema" / "schemas" / "manifest.schema.1.0.0.json"

@@ -2,7 +2,7 @@
 
 Why: a descriptor written by people, the repository, PagerDuty and Slack all say things about
 payments-service. People must be able to trust that what they wrote wins (precedence, in one
-place: `catalog.precedence`), that the other sources still fill the gaps, and that every
+place: `catalog.store.precedence`), that the other sources still fill the gaps, and that every
 answer says which source each fact came from and how fresh that source is.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from catalog.models import Entity
-from catalog.precedence import DESCRIPTOR, GITHUB_INFERRED, PAGERDUTY, SLACK
-from catalog.views import merge
+from catalog.store.models import Entity
+from catalog.store.precedence import DESCRIPTOR, GITHUB_INFERRED, PAGERDUTY, SLACK
+from catalog.store.merge import merge
 from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.helpers import relation_triples
 from tests.pagerduty_world import PAYMENTS, T0, TAX, World, pagerduty, world  # noqa: F401 (fixtures)

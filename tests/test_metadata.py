@@ -1,6 +1,6 @@
 import pytest
 
-from bot.metadata import VALUE_LIMIT, AskValue, FeedbackValue, ShareValue
+from bot.slack.metadata import VALUE_LIMIT, AskValue, FeedbackValue, ShareValue
 
 
 @pytest.mark.parametrize(

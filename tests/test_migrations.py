@@ -12,11 +12,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlmodel import SQLModel
 
-import catalog.models  # noqa: F401  (registers every table)
-from catalog.fulltext import is_modelled
-from catalog.db import make_engine, require_current_schema, schema_status, upgrade
+import catalog.store.models  # noqa: F401  (registers every table)
+from catalog.search.fulltext import is_modelled
+from catalog.store.engine import make_engine, require_current_schema, schema_status, upgrade
 from catalog.errors import SchemaOutdated
-from catalog.models import CatalogState
+from catalog.store.models import CatalogState
 
 CORE_TABLES = {"entity", "relation", "source_state", "sync_run", "catalog_state", "question_log"}
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.mrkdwn import escape, link, truncate
+from bot.slack.mrkdwn import escape, link, truncate
 
 
 @pytest.mark.parametrize(

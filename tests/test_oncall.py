@@ -14,7 +14,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.pagerduty_world import PAYMENTS, T0, TOKEN, World, pagerduty, world  # noqa: F401 (fixtures)
 

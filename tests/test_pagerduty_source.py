@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from catalog.answers.oncall import SERVICE_ID_ANNOTATION
 from catalog.config import Config, load_config
 from catalog.core import Catalog
-from catalog.oncall import SERVICE_ID_ANNOTATION
-from catalog.precedence import PAGERDUTY
-from catalog.queries import get_entity
-from catalog.sources.pagerduty import PagerDutySource
-from catalog.sources.registry import SourceContext, build_source
+from catalog.store.precedence import PAGERDUTY
+from catalog.store.reads import get_entity
+from catalog.sync.sources.pagerduty import PagerDutySource
+from catalog.sync.sources.registry import SourceContext, build_source
 from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.helpers import active_refs
 from tests.pagerduty_world import PAYMENTS, REFUNDS, T0, TAX, TOKEN, World, pagerduty, world  # noqa: F401 (fixtures)

@@ -15,9 +15,9 @@ import pytest
 
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.sources.backstage import BackstageSource
-from catalog.sources.bounded_yaml import FileLimits
-from catalog.sync import SyncReport, sync_source
+from catalog.sync.sources.backstage import BackstageSource
+from catalog.sync.sources.bounded_yaml import FileLimits
+from catalog.sync.engine import SyncReport, sync_source
 from tests.helpers import active_refs, backstage_config, component, group, related
 
 MakeCatalog = Callable[[Config], Catalog]
@@ -30,7 +30,7 @@ def _sync(make_catalog: MakeCatalog, tmp_path: Path, bad: str, *, name: str = "b
     (root / "good.yaml").write_text(group("team-a") + "---\n" + component("billing"), encoding="utf-8")
     (root / name).write_text(bad, encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    [report] = catalog.sync()
+    [report] = catalog.sync.engine()
     assert report.ok, report.error
     assert active_refs(catalog) >= GOOD
     return catalog, report

@@ -19,11 +19,11 @@ from sqlmodel import col
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
-from catalog.db import make_engine, upgrade
+from catalog.store.engine import make_engine, upgrade
 from catalog.errors import ConfigError
-from catalog.models import QuestionLog
-from catalog.questionlog import PSEUDONYM_PREFIX, UNANSWERED, unanswered
-from catalog.schedule import Scheduler
+from catalog.store.models import QuestionLog
+from catalog.answers.questionlog import PSEUDONYM_PREFIX, UNANSWERED, unanswered
+from catalog.sync.schedule import Scheduler
 from tests.conftest import EXAMPLES
 
 MakeCatalog = Callable[[Config], Catalog]
@@ -74,10 +74,10 @@ def test_askers_are_pseudonymised_with_a_keyed_hash(make_catalog: MakeCatalog, t
     monkeypatch.setenv("WAYFINDER_ASKER_KEY", KEY)
     caplog.set_level(logging.DEBUG)
     catalog = make_catalog(_config(tmp_path, "  pseudonymise_askers: true\n  asker_key: ${WAYFINDER_ASKER_KEY}\n"))
-    assert all(r.ok for r in catalog.sync())
-    catalog.ask("who owns payments-service?", asker="U0ASKER")
-    catalog.ask("who owns ledger-db?", asker="U0ASKER")
-    catalog.ask("who owns ledger-db?", asker="U0OTHER")
+    assert all(r.ok for r in catalog.sync.engine())
+    catalog.answers.ask("who owns payments-service?", asker="U0ASKER")
+    catalog.answers.ask("who owns ledger-db?", asker="U0ASKER")
+    catalog.answers.ask("who owns ledger-db?", asker="U0OTHER")
     first, again, other = (row.asker for row in _log(catalog))
     assert first is not None and first.startswith(PSEUDONYM_PREFIX) and "U0ASKER" not in first
     assert first == again != other  # one person, one pseudonym: usage can still be counted per person

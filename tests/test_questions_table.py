@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.answers import Answer
+from catalog.answers.models import Answer
 from catalog.config import load_config
 from catalog.core import Catalog
 from tests.conftest import EXAMPLES, throwaway_database
@@ -65,7 +65,7 @@ def _params() -> list[object]:
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
     with throwaway_database(tmp_path_factory.mktemp("questions")) as url:
         catalog = Catalog(url, load_config(EXAMPLES / "wayfinder.yaml"))
-        assert all(r.ok for r in catalog.sync())
+        assert all(r.ok for r in catalog.sync.engine())
         yield catalog
         catalog.dispose()
 
@@ -89,7 +89,7 @@ def test_the_table_is_large_and_covers_every_intent() -> None:
 
 @pytest.mark.parametrize("row", _params())
 def test_question(catalog: Catalog, row: Row) -> None:
-    answer = catalog.ask(row.question)
+    answer = catalog.answers.ask(row.question)
     parts = answer.parts or [answer]
     assert answer.intent == row.intent, answer.text
     got = [p.subject.ref if p.subject else None for p in parts]

@@ -18,10 +18,10 @@ import pytest
 from rich.table import Table
 from typer.testing import CliRunner
 
-from bot.cli import app as cli
-from bot.mrkdwn import escape, link
-from bot.terminal import SafeConsole
-from bot.views.answer import render_answer
+from bot.cli.main import app as cli
+from bot.slack.mrkdwn import escape, link
+from bot.cli.terminal import SafeConsole
+from bot.slack.views.answer import render_answer
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.safe_text import escape_html, neutralise
@@ -84,7 +84,7 @@ def test_slack_mrkdwn_and_links_are_neutralised() -> None:
 def evil_catalog(tmp_path: Path, write_config: Callable[[str], Config], make_catalog: Callable[[Config], Catalog]) -> Catalog:
     (tmp_path / "catalog.yaml").write_text(CATALOG, encoding="utf-8")
     catalog = make_catalog(write_config("sources:\n  - name: evil\n    type: backstage\n    path: catalog.yaml\n"))
-    assert all(r.ok for r in catalog.sync())
+    assert all(r.ok for r in catalog.sync.engine())
     return catalog
 
 

@@ -16,13 +16,13 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from catalog import lease, seen
 from catalog.config import load_config
 from catalog.core import Catalog
 from catalog.errors import ConfigError
-from catalog.schedule import RUNNING_LEASE, Scheduler, job_id, start_scheduler
-from catalog.triggers import next_fire_after, trigger_for
-from catalog.sync import SyncReport
+from catalog.store import claims, leases
+from catalog.sync.engine import SyncReport
+from catalog.sync.schedule import RUNNING_LEASE, Scheduler, job_id, start_scheduler
+from catalog.sync.triggers import next_fire_after, trigger_for
 from tests.helpers import active_refs, component, group, sync_runs
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, 250_000, tzinfo=UTC)  # just after the 09:00 fire, as APScheduler calls jobs
@@ -159,7 +159,7 @@ def test_a_run_in_progress_elsewhere_is_not_overlapped_until_its_lease_runs_out(
     clock = Clock(T0)
     catalog = replicas()
     # Replica "a" claimed the 09:00 run and is still syncing (or died while syncing).
-    assert lease.claim(catalog.factory, job_id("every15"), "a", now=T0, until=T0 + RUNNING_LEASE)
+    assert leases.claim(catalog.factory, job_id("every15"), "a", now=T0, until=T0 + RUNNING_LEASE)
     b = Scheduler(replicas(), clock=clock, owner="b")
 
     clock.now = T0 + timedelta(minutes=15)  # the next slot, while "a" is still running
@@ -169,7 +169,7 @@ def test_a_run_in_progress_elsewhere_is_not_overlapped_until_its_lease_runs_out(
     clock.now = T0 + RUNNING_LEASE + timedelta(seconds=1)  # "a" must have died: its lease ran out
     report = b.run("every15")
     assert report is not None and report.ok
-    assert not lease.hold(catalog.factory, job_id("every15"), "a", until=T0)  # a late finish from "a" cannot take it back
+    assert not leases.hold(catalog.factory, job_id("every15"), "a", until=T0)  # a late finish from "a" cannot take it back
 
 
 def test_a_failed_run_keeps_its_slot_and_the_next_slot_retries(replicas: Callable[[], Catalog], config_path: Path) -> None:
@@ -192,9 +192,9 @@ def test_a_failed_run_keeps_its_slot_and_the_next_slot_retries(replicas: Callabl
 def test_housekeeping_forgets_delivery_ids_past_their_retention(replicas: Callable[[], Catalog]) -> None:
     catalog = replicas()
     with catalog.session() as session:
-        assert seen.claim(session, "old", now=T0 - seen.RETENTION - timedelta(minutes=1))
-        assert seen.claim(session, "recent", now=T0 - timedelta(hours=1))
+        assert claims.claim(session, "old", now=T0 - claims.RETENTION - timedelta(minutes=1))
+        assert claims.claim(session, "recent", now=T0 - timedelta(hours=1))
     assert Scheduler(catalog, clock=Clock(T0)).housekeeping() == 1
     with catalog.session() as session:
-        assert seen.claim(session, "old", now=T0)  # forgotten, so claimable again
-        assert not seen.claim(session, "recent", now=T0)  # still remembered: a retry is still dropped
+        assert claims.claim(session, "old", now=T0)  # forgotten, so claimable again
+        assert not claims.claim(session, "recent", now=T0)  # still remembered: a retry is still dropped

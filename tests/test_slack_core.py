@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from catalog.answers.feedback import record_feedback
 from catalog.core import Catalog
-from catalog.feedback import record_feedback
-from catalog.models import AnswerFeedback
-from catalog.search import CatalogIndex, IndexedEntity
-from catalog.seen import claim
-from catalog.spot import spot_entities
+from catalog.search.resolve import CatalogIndex, IndexedEntity
+from catalog.search.spot import spot_entities
+from catalog.store.claims import claim
+from catalog.store.models import AnswerFeedback
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

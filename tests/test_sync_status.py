@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from bot.cli import app
+from bot.cli.main import app
 from catalog.config import load_config
 from catalog.core import Catalog
-from catalog.sources.backstage import BackstageSource
-from catalog.sync import sync_source
+from catalog.sync.engine import sync_source
+from catalog.sync.sources.backstage import BackstageSource
 from tests.helpers import component, group
 
 NOW = datetime.now(UTC).replace(microsecond=0)

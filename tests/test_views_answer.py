@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.ids import ActionId
-from bot.metadata import AskValue, FeedbackValue, ShareValue
-from bot.views.answer import render_answer
-from catalog.answers import Answer, Contact, EntityCard, EntitySummary, LinkInfo, Person
+from bot.slack.ids import ActionId
+from bot.slack.metadata import AskValue, FeedbackValue, ShareValue
+from bot.slack.views.answer import render_answer
+from catalog.answers.models import Answer, Contact, EntityCard, EntitySummary, LinkInfo, Person
 from catalog.core import Catalog
-from catalog.views import Freshness
+from catalog.store.merge import Freshness
 from tests.blockkit import BOT_TOKEN, assert_safe_mrkdwn, assert_within_limits, mrkdwn_texts, walk
 
 PUBLIC = "https://wayfinder.example.com"

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.ids import ActionId, BlockId, CallbackId
-from bot.views.home import render_home, render_search_modal
-from bot.views.unfurl import parse_ownership_url, render_unfurl
-from catalog.answers import Contact, EntityCard, EntitySummary, Person
-from catalog.card import entity_card
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.views.home import render_home, render_search_modal
+from bot.slack.views.unfurl import parse_ownership_url, render_unfurl
+from catalog.answers.card import entity_card
+from catalog.answers.home import EntityGaps, HomeSummary, Missing, TeamSummary, home_summary
+from catalog.answers.models import Contact, EntityCard, EntitySummary, Person
 from catalog.core import Catalog
-from catalog.home import EntityGaps, HomeSummary, Missing, TeamSummary, home_summary
 from tests.blockkit import assert_within_limits, mrkdwn_texts, walk
 
 PUBLIC = "https://wayfinder.example.com"

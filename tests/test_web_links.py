@@ -6,9 +6,9 @@ Why: a catalog file is written by anyone; a `javascript:` URL or an annotation l
 
 from __future__ import annotations
 
-from bot.web.render import safe_href
-from bot.web.slack_links import channel_links, dm_links
-from catalog.answers import Contact
+from bot.http.web.render import safe_href
+from bot.http.web.slack_links import channel_links, dm_links
+from catalog.answers.models import Contact
 
 
 def test_only_http_https_and_mailto_become_links() -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bot.server import SlackCredentials
+from bot.http.app import SlackCredentials
 from catalog.config import Config
 from catalog.core import Catalog
 from tests.e2e.harness import Wayfinder, start_wayfinder

@@ -20,8 +20,8 @@ import uvicorn
 from fastapi import FastAPI
 from slack_sdk.signature import SignatureVerifier
 
-from bot.server import SlackCredentials, build_slack, create_http_app
-from bot.services import Services
+from bot.compose import Services
+from bot.http.app import SlackCredentials, build_slack, create_http_app
 from catalog.core import Catalog
 from tests.conftest import FIXTURES
 from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_ID, FakeSlackAPI

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.ids import ActionId, BlockId, CallbackId
-from catalog.models import AnswerFeedback
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from catalog.store.models import AnswerFeedback
 from tests.e2e.harness import (
     CHANNEL_ID,
     PUBLIC_URL,

@@ -20,8 +20,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.logs import configure_logging, request_scope
-from bot.server import create_http_app
-from bot.services import Services
+from bot.http.app import create_http_app
+from bot.compose import Services
 from catalog.config import Config, load_config
 from catalog.core import Catalog
 from tests.conftest import EXAMPLES
@@ -187,7 +187,7 @@ def test_a_full_run_never_logs_a_configured_secret(
     with FakeGitHub(org="acme", token=GITHUB_TOKEN) as github:
         github.add_repo("payments", files={"catalog-info.yaml": component("payments-api")})
         catalog = make_catalog(write_config("sources:\n" + github_yaml(github.url, webhook_secret="${GITHUB_WEBHOOK_SECRET}")))
-        assert all(r.ok for r in catalog.sync())
+        assert all(r.ok for r in catalog.sync.engine())
         wayfinder = start(catalog)
 
         fake_slack.fail_next("chat.postMessage", 429, retry_after=0)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from catalog.core import Catalog
-from catalog.models import QuestionLog
+from catalog.store.models import QuestionLog
 from tests.e2e.harness import USER_ID, Wayfinder, mention
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.body_limit import SLACK_LIMIT, WEBHOOK_LIMIT
+from bot.http.body_limit import SLACK_LIMIT, WEBHOOK_LIMIT
 from tests.e2e.harness import CHANNEL_ID, USER_ID, Wayfinder, mention_json, signed_headers
 from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI
 

@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 from websockets.sync.server import ServerConnection, serve
 
-from bot.cli import app as cli
-from bot.server import SlackCredentials, SlackSetupError, build_slack, start_socket_mode
-from bot.services import Services
+from bot.cli.main import app as cli
+from bot.compose import Services
+from bot.http.app import SlackCredentials, SlackSetupError, build_slack, start_socket_mode
 from catalog.core import Catalog
 from tests.conftest import REPO
 from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL, event_envelope, mention
@@ -60,7 +60,7 @@ def serve_process(database_url: str) -> Iterator[tuple[subprocess.Popen[str], st
         s.bind(("127.0.0.1", 0))
         free_port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")} | {"DATABASE_URL": database_url}
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--port", str(free_port), "--no-scheduler"]
+    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", str(free_port), "--no-scheduler"]
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     yield proc, f"http://127.0.0.1:{free_port}"
     proc.terminate()

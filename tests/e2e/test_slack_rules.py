@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.server import SlackCredentials
+from bot.http.app import SlackCredentials
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.models import SeenEvent
+from catalog.store.models import SeenEvent
 from tests.e2e.harness import BOT_TOKEN, CHANNEL_ID, Wayfinder, mention
 from tests.fakes.slack_api import FakeSlackAPI
 
@@ -106,7 +106,7 @@ spec: {{type: service, lifecycle: {json.dumps(evil)}, owner: red-team}}
         encoding="utf-8",
     )
     catalog = make_catalog(write_config("sources:\n  - name: evil\n    type: backstage\n    path: catalog\n"))
-    assert all(r.ok for r in catalog.sync())
+    assert all(r.ok for r in catalog.sync.engine())
     wayfinder = start(catalog)
 
     wayfinder.event(mention("who owns evil-service?", ts="1700000013.000100"), event_id="EvEvil")

@@ -1,0 +1,1 @@
+"""The `wayfinder` command line (typer)."""

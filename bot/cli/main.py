@@ -1,0 +1,339 @@
+"""The `wayfinder` command line (DESIGN.md "Command line"): a thin adapter over `catalog.core`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from pydantic import SecretStr
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from bot.cli.errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
+from bot.settings import BUNDLED_CONFIG, Settings
+from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
+from catalog.answers.ask import empty_catalog_answer
+from catalog.config import load_config
+from catalog.core import Catalog
+from catalog.store.engine import make_engine, migrate_on_start, upgrade
+from catalog.errors import NoSchema
+from catalog.store.models import SyncRun
+from catalog.sync.schedule import start_scheduler
+from catalog.sync.sources.registry import Progress as ProgressFn
+from catalog.sync.engine import SyncReport, last_runs
+from catalog.sync.status import source_statuses
+from catalog.sync.validate import validate_path
+
+if TYPE_CHECKING:  # the Slack and ASGI stack is imported only by the commands that serve
+    import socket
+
+    from bot.http.app import SlackCredentials
+
+app = typer.Typer(
+    cls=GuardedGroup, help="Wayfinder: who owns what, answered where you work.", no_args_is_help=True, add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals would print DATABASE_URL and tokens
+)  # fmt: skip
+sync_app = typer.Typer(help="Run syncs once, or show recent runs with `sync status`.")
+db_app = typer.Typer(help="Database maintenance.")
+app.add_typer(sync_app, name="sync")
+app.add_typer(db_app, name="db")
+NoMigrate = Annotated[
+    bool, typer.Option("--no-migrate", help="Do not create or upgrade the schema on start (also WAYFINDER_AUTO_MIGRATE=false).")
+]
+
+
+@app.callback()
+def _each_run() -> None:
+    fit_consoles()
+
+
+def _config_path(settings: Settings) -> Path:
+    if settings.falls_back_to_bundled_config():
+        say(err, f"note: no wayfinder.yaml here and WAYFINDER_CONFIG is not set; using the bundled example config {BUNDLED_CONFIG}")
+    return settings.config_path()
+
+
+def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False) -> Catalog:
+    """The catalog over the configured database; `migrate` brings its schema to head first
+    (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token)
+    if migrate and settings.auto_migrate and migrate_on_start(catalog.engine):
+        say(err, "The database schema was created or upgraded to the current version.")
+    catalog.require_schema()
+    return catalog
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[callable]:  # type: ignore[valid-type]
+    """A progress bar per source, only on a terminal."""
+    if not enabled:
+        yield lambda name: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
+
+        def for_source(name: str) -> ProgressFn:
+            task = bar.add_task(f"sync {name}", total=None)
+            return lambda done, total: bar.update(task, completed=done, total=total)
+
+        yield for_source
+
+
+def _error_count(report: SyncReport) -> int:
+    return sum(1 for p in report.problems if p.severity == "error")
+
+
+def _count(header: str, drop: int = 0) -> Col:
+    return Col(header, drop=drop, justify="right")
+
+
+# Narrow terminals lose these first, in this order: seconds, unchanged, warnings.
+REPORT_COLUMNS = (
+    Col("source"), Col("status"), _count("added"), _count("updated"), _count("removed"), _count("unchanged", drop=2),
+    _count("errors"), _count("warnings", drop=3), _count("seconds", drop=1),
+)  # fmt: skip
+
+
+def _print_reports(reports: list[SyncReport]) -> None:
+    rows = []
+    for r in reports:
+        errors = _error_count(r)
+        rows.append([r.source, r.status, *(str(n) for n in (r.added, r.updated, r.removed, r.unchanged, errors, len(r.problems) - errors)), f"{r.seconds:.2f}"])
+    out.print(fitted_table(out, REPORT_COLUMNS, rows))
+    for r in reports:
+        for p in r.problems:
+            say(err, f"{r.source}: {p}")
+        if r.error:
+            say(err, f"{r.source}: {r.status}: {r.error}")
+
+
+@sync_app.callback(invoke_without_command=True)
+def sync(
+    ctx: typer.Context,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")] = None,
+    allow_large_delete: Annotated[bool, typer.Option(help="Allow a run to retire most or all of a source's entities.")] = False,
+    no_migrate: NoMigrate = False,
+) -> None:
+    """Run every configured source once (or only --source NAME); exit 1 if any failed or skipped a file or entity with an error."""
+    if ctx.invoked_subcommand:
+        return
+    catalog = open_catalog(Settings(), migrate=not no_migrate)
+    with _progress(sys.stderr.isatty()) as progress:
+        reports = catalog.sync.engine(source, allow_large_delete=allow_large_delete, progress=progress)
+    _print_reports(reports)
+    if any(not r.ok or _error_count(r) for r in reports):  # warnings alone keep exit 0
+        raise typer.Exit(EXIT_SYNC_FAILED)
+
+
+@sync_app.command("status")
+def sync_status(limit: Annotated[int, typer.Option(help="Also list this many recent runs per source (1: the summary only).")] = 1) -> None:
+    """Per source: fresh or STALE, last success and attempt, the last run's counts, time and requests, the last error."""
+    catalog = open_catalog(Settings())
+    now = datetime.now(UTC)
+    with catalog.session() as session:
+        statuses = source_statuses(session, catalog.config, now=now)
+        runs = last_runs(session, limit) if limit > 1 else []
+    if not statuses:
+        out.print("No sources are configured and no syncs were recorded.")
+        return
+    rows = []
+    for st in statuses:
+        run = st.last_run
+        counts = (run.added, run.updated, run.removed, run.unchanged, run.error_count, run.requests) if run else ("-",) * 6
+        rows.append([
+            st.name, st.type or "-", "STALE" if st.stale else "fresh", _when(st.last_success_at), _when(st.last_attempt_at),
+            run.status if run else "-", f"{st.seconds:.2f}" if st.seconds is not None else "-", *(str(n) for n in counts),
+        ])  # fmt: skip
+    out.print(fitted_table(out, STATUS_COLUMNS, rows))
+    for st in statuses:
+        if not st.configured:
+            say(out, f"{st.name}: not in the config any more; its facts stay until the source is removed")
+        if st.stale:
+            say(out, f"{st.name}: STALE: {st.stale_reason}")
+        if st.last_error:
+            when = "" if st.failed_runs_since_success else ", recovered since"
+            say(out, f"{st.name}: last error at {_when(st.last_error_at)} UTC{when}: {st.last_error}")
+    if runs:
+        _print_runs(runs)
+
+
+# On a narrow terminal the run's details go first; source, freshness, last success, status and errors stay.
+STATUS_COLUMNS = (
+    Col("source"), Col("type", drop=3), Col("freshness"), Col("last success (UTC)"), Col("last attempt (UTC)", drop=2),
+    Col("last run"), _count("seconds", drop=4), _count("added", drop=8), _count("updated", drop=7), _count("removed", drop=6),
+    _count("unchanged", drop=5), _count("errors"), _count("requests", drop=1),
+)  # fmt: skip
+RUN_COLUMNS = (
+    Col("source"), Col("started (UTC)"), Col("status"), _count("seconds", drop=3), _count("added", drop=7), _count("updated", drop=6),
+    _count("removed", drop=5), _count("unchanged", drop=4), _count("errors"), _count("requests", drop=1), Col("message", drop=2, max_width=40),
+)  # fmt: skip
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}" if moment else "never"
+
+
+def _print_runs(runs: list[SyncRun]) -> None:
+    rows = []
+    for r in runs:
+        seconds = f"{(r.finished_at - r.started_at).total_seconds():.2f}" if r.finished_at else "-"
+        rows.append([
+            r.source, _when(r.started_at), r.status, seconds,
+            *(str(n) for n in (r.added, r.updated, r.removed, r.unchanged, r.error_count, r.requests)), r.message or "",
+        ])  # fmt: skip
+    out.print(fitted_table(out, RUN_COLUMNS, rows, title="Recent runs"))
+
+
+def _cli_asker() -> str:
+    """Who asks from a terminal, for the question log: `cli:<login>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        return "cli:unknown"
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help='For example "who owns payments-service?"')],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+) -> None:
+    """Answer a question exactly as the bot would in Slack; exit 3 when not found, ambiguous or not understood."""
+    try:
+        answer = open_catalog(Settings()).ask(question, transport="cli", asker=_cli_asker())
+    except NoSchema:  # a first run: nothing was synced, so the tables were never created
+        answer = empty_catalog_answer(question, now=datetime.now(UTC))
+    if as_json:
+        print(json.dumps(answer.to_json(), default=str))
+    else:
+        print(answer.text)
+    if not answer.answered:
+        raise typer.Exit(EXIT_NOT_ANSWERED)
+
+
+@app.command()
+def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or a catalog file or directory.")] = None) -> None:
+    """Check the config and catalog files; errors name file and line. Exit 1 on errors."""
+    problems = validate_path(path or _config_path(Settings()))
+    errors = [p for p in problems if p.severity == "error"]
+    for p in problems:
+        say(err if p.severity == "error" else out, str(p))
+    out.print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+    if errors:
+        raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    engine = make_engine(Settings().database_url)
+    upgrade(engine)
+    engine.dispose()
+    out.print("Database is up to date.")
+
+
+Port = Annotated[int, typer.Option(help="HTTP port (Slack events, /healthz).")]
+Host = Annotated[str, typer.Option(help="Interface to listen on; 0.0.0.0 to accept outside connections.")]
+SocketMode = Annotated[bool, typer.Option("--socket", help="Receive Slack over Socket Mode (needs SLACK_APP_TOKEN) instead of HTTP.")]
+
+
+@app.command()
+def serve(
+    port: Port = 3000,
+    host: Host = "127.0.0.1",
+    socket_mode: SocketMode = False,
+    scheduler: Annotated[
+        bool, typer.Option("--scheduler/--no-scheduler", help="Run scheduled syncs in-process (once across replicas sharing the database).")
+    ] = True,
+    no_migrate: NoMigrate = False,
+) -> None:
+    """Run the bot: Slack on POST /slack/events (or Socket Mode with --socket) and GET /healthz."""
+    from bot.http.app import listen
+
+    settings = Settings()
+    credentials = _slack_credentials(settings, socket_mode=socket_mode)
+    with listen(host, port) as sock:
+        catalog = open_catalog(settings, migrate=not no_migrate)
+        _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
+
+
+@app.command()
+def demo(
+    port: Port = 3000,
+    host: Host = "127.0.0.1",
+    socket_mode: SocketMode = False,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Stop after printing the answers.")] = False,
+    no_migrate: NoMigrate = False,
+) -> None:
+    """Sync the bundled example organisation into SQLite, show a few answers, then serve the bot."""
+    from bot.http.app import listen
+
+    settings = Settings()
+    credentials = _slack_credentials(settings, socket_mode=socket_mode)
+    # The port is taken first: a busy port fails before the sync, not after it.
+    with (nullcontext() if no_serve else listen(host, port)) as sock:
+        catalog = open_catalog(settings, config=BUNDLED_CONFIG, migrate=not no_migrate)
+        with _progress(sys.stderr.isatty()) as progress:
+            _print_reports(catalog.sync.engine(progress=progress))
+        for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
+            print(f"\n> {question}")
+            print(catalog.answers.ask(question, transport="demo", asker=_cli_asker()).text)
+        out.print('\nAsk your own: wayfinder ask "who owns checkout-api?"')
+        if sock is not None:
+            _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=False)
+
+
+def _slack_credentials(settings: Settings, *, socket_mode: bool) -> SlackCredentials:
+    """Slack settings for this mode; Socket Mode without its tokens is an error, HTTP just runs without Slack."""
+    from bot.http.app import SlackCredentials
+
+    credentials = SlackCredentials(
+        bot_token=_secret(settings.slack_bot_token), signing_secret=_secret(settings.slack_signing_secret),
+        app_token=_secret(settings.slack_app_token), api_url=settings.slack_api_url,
+    )  # fmt: skip
+    missing = credentials.missing(socket_mode=socket_mode)
+    if socket_mode and missing:
+        say(err, f"error: --socket needs {' and '.join(missing)} (see README \"Connect to Slack\").")
+        raise typer.Exit(EXIT_ERROR)
+    return credentials
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
+
+
+def _run_server(
+    settings: Settings, catalog: Catalog, credentials: SlackCredentials, sock: socket.socket, *, socket_mode: bool, scheduler: bool
+) -> None:
+    """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
+    from bot.logs import configure_logging
+    from bot.http.app import build_slack, create_http_app, serve_http, start_socket_mode
+    from bot.compose import Services
+
+    configure_logging(settings.log_format)
+    services = Services(catalog=catalog, public_url=settings.public_url)
+    missing = credentials.missing(socket_mode=socket_mode)
+    slack = build_slack(services, credentials, socket_mode=socket_mode)
+    if missing:
+        hint = f"Slack is disabled: {' and '.join(missing)} not set. Serving /healthz only; see README \"Connect to Slack\"."
+        say(err, hint)
+    with ExitStack() as background:
+        if slack is not None and socket_mode:
+            background.callback(start_socket_mode(slack, credentials.app_token or "").close)
+        if scheduler:
+            background.callback(start_scheduler(catalog).stop)
+            scheduled = [f"{s.name} ({s.schedule})" for s in catalog.config.sources if s.schedule]
+            say(out, f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.")
+        host, port = sock.getsockname()[:2]
+        mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
+        say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
+        serve_http(create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode), sock)
+
+
+def main() -> None:
+    app()

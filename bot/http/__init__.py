@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI app serving Slack's endpoint, webhooks and health."""

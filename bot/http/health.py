@@ -1,0 +1,63 @@
+"""Health for load balancers and orchestrators: `/livez`, `/readyz` and the older `/healthz`.
+
+Live means the process answers. Ready means it can do its job: the database answers, its schema
+is the one this code needs (a replica started before `wayfinder db upgrade` must not take
+traffic), and Slack accepts the bot token when Slack is configured. Each check reports a short
+reason, never a URL, token or exception text that might carry one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from catalog.core import Catalog
+from catalog.store.engine import schema_status
+
+log = logging.getLogger(__name__)
+
+OK = "ok"
+
+
+def database_check(catalog: Catalog) -> str:
+    """`ok`, or why the database cannot be used."""
+    try:
+        with catalog.session() as session:
+            session.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        log.warning("health check: database unreachable: %s", type(exc).__name__)
+        return "unreachable"
+    return OK
+
+
+def schema_check(catalog: Catalog) -> str:
+    try:
+        current, head = schema_status(catalog.engine)
+    except SQLAlchemyError as exc:
+        log.warning("health check: schema unreadable: %s", type(exc).__name__)
+        return "unreadable"
+    return OK if current == head else f"at revision {current or 'none'}, needs {head}: run `wayfinder db upgrade`"
+
+
+def slack_check(client: WebClient) -> str:
+    """`auth.test` against SLACK_API_URL: the token is still accepted and Slack is reachable."""
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        return f"auth.test failed: {exc.response.get('error') or exc.response.status_code}"
+    except (SlackClientError, OSError) as exc:
+        log.warning("health check: Slack unreachable: %s", type(exc).__name__)
+        return "unreachable"
+    return OK
+
+
+def readiness(catalog: Catalog, slack: WebClient | None) -> dict[str, str]:
+    """Each check's result; ready when all are `ok` (Slack is `not configured` when it is not checked)."""
+    checks = {"database": database_check(catalog)}
+    checks["schema"] = schema_check(catalog) if checks["database"] == OK else "not checked"
+    checks["slack"] = slack_check(slack) if slack is not None else "not configured"
+    return checks

@@ -1,0 +1,24 @@
+"""The web surface: ownership, team and search pages (HTML, or JSON on request) and the JSON API under `/api/v1`.
+
+`register(api, services)` adds both to the server's FastAPI app. Pages and API read the catalog
+through `Catalog` facade methods only, the same core functions the Slack cards use.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from bot.compose import Services
+from bot.http.web.api import api_app
+from bot.http.web.auth import BearerAuth
+from bot.http.web.errors import WebError, web_error_response
+from bot.http.web.pages import pages_router
+
+__all__ = ["register"]
+
+
+def register(api: FastAPI, services: Services) -> None:
+    auth = BearerAuth(services.catalog.config.http.auth.tokens)
+    api.add_exception_handler(WebError, web_error_response)  # type: ignore[arg-type]
+    api.include_router(pages_router(services, auth))
+    api.mount("/api/v1", api_app(services, auth))

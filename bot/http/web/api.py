@@ -1,0 +1,66 @@
+"""The JSON API, versioned under `/api/v1` (OpenAPI at `/api/v1/openapi.json`, docs at `/api/v1/docs`).
+
+The answers are the core's pydantic models: `/ask` is exactly `wayfinder ask --json`, entities
+and teams are what their pages show. Errors are `{"error", "message", "error_id"}`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from bot.compose import Services
+from bot.http.web.auth import BearerAuth
+from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
+from catalog.pages.listing import MAX_LIMIT, BadCursor, EntityList
+from catalog.pages.ownership import OwnershipPage
+from catalog.store.refs import make_ref
+from catalog.pages.team import TeamPage
+
+
+def api_app(services: Services, auth: BearerAuth) -> FastAPI:
+    catalog = services.catalog
+    api = FastAPI(
+        title="Wayfinder API", version="1", openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, dependencies=[Depends(auth)],
+        description="Who owns what, who is on call, and what depends on what: the catalog behind the Slack answers.",
+    )  # fmt: skip
+    api.add_exception_handler(WebError, web_error_response)  # type: ignore[arg-type]
+    api.add_exception_handler(HTTPException, http_error_response)  # type: ignore[arg-type]
+    api.add_exception_handler(RequestValidationError, validation_error_response)  # type: ignore[arg-type]
+    api.add_exception_handler(Exception, unexpected_error_response)
+
+    @api.get("/ask")
+    def ask(q: Annotated[str, Query(min_length=1, max_length=2000, description="The question, as typed in Slack")]) -> dict[str, Any]:
+        """The answer of `wayfinder ask --json`; `status` says whether it was answered (the CLI exits 3 when not)."""
+        return catalog.answers.ask(q, transport="api").to_json()
+
+    @api.get("/entities/{kind}/{namespace}/{name}")
+    def entity(kind: str, namespace: str, name: str) -> OwnershipPage:
+        """One entity's ownership page data: card, on-call now, links in order, gaps."""
+        page = catalog.pages.ownership(make_ref(kind, namespace, name), now=services.clock())
+        if page is None:
+            raise WebError(404, "not_found", f"{make_ref(kind, namespace, name)} is not in the catalog.")
+        return page
+
+    @api.get("/entities")
+    def entities(
+        kind: str | None = None, owner: str | None = None, q: str | None = None, cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    ) -> EntityList:  # fmt: skip
+        """Active entities ordered by ref; follow `next_cursor` until it is null."""
+        try:
+            return catalog.list_entities(kind=kind, owner=owner, q=q, cursor=cursor, limit=limit)
+        except (BadCursor, ValueError) as exc:
+            raise WebError(400, "invalid_request", str(exc)) from None
+
+    @api.get("/teams/{name}")
+    def team(name: str) -> TeamPage:
+        page = catalog.pages.team(name, now=services.clock())
+        if page is None:
+            raise WebError(404, "not_found", f"No team called {name!r} in the catalog.")
+        return page
+
+    return api

@@ -1,0 +1,79 @@
+"""The HTML pages: ownership (`/o/...`), team (`/t/{name}`) and search (`/`); each answers JSON on request.
+
+Routes are plain `def`s: FastAPI runs them in worker threads, so database reads never block the
+event loop that Slack's requests arrive on.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from bot.compose import Services
+from bot.http.web.auth import BearerAuth
+from bot.http.web.errors import error_json
+from bot.http.web.render import page_url, respond, wants_json
+from catalog.store.refs import make_ref
+from catalog.pages.short_links import LinkTarget
+
+
+def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(auth)])
+    catalog = services.catalog
+    team_id = catalog.config.http.slack_team_id
+
+    def not_found(request: Request, what: str, target: LinkTarget) -> Response:
+        suggestions = target.candidates
+        if wants_json(request):
+            return error_json(404, "not_found", f"Nothing in the catalog is called {what!r}.", suggestions=[s.model_dump(mode="json") for s in suggestions])
+        return respond(request, "not_found.html", target, now=services.clock(), status=404, what=what)
+
+    def follow(request: Request, name: str, kind: str | None) -> Response:
+        target = catalog.resolve_link(name, kind=kind)
+        if target.status == "found" and target.ref:
+            return RedirectResponse(page_url(target.ref), status_code=302)
+        if target.status == "ambiguous":
+            return respond(request, "choice.html", target, now=services.clock(), status=300, what=name)
+        return not_found(request, name, target)
+
+    @router.get("/o/{kind}/{namespace}/{name}", response_class=HTMLResponse)
+    def ownership(request: Request, kind: str, namespace: str, name: str) -> Response:
+        """The ownership page: on-call, owner, runbook first; what is missing and where to add it."""
+        now = services.clock()
+        page = catalog.pages.ownership(make_ref(kind, namespace, name), now=now)
+        if page is None:
+            return not_found(request, name, catalog.resolve_link(name, kind=kind))
+        return respond(request, "entity.html", page, now=now, team_id=team_id)
+
+    @router.get("/o/{kind}/{name}", response_class=HTMLResponse)
+    def short_with_kind(request: Request, kind: str, name: str) -> Response:
+        return follow(request, name, kind)
+
+    @router.get("/o/{name}", response_class=HTMLResponse)
+    def short_link(request: Request, name: str) -> Response:
+        """What alert templates link to: a unique name redirects, an ambiguous one offers the choices."""
+        return follow(request, name, None)
+
+    @router.get("/t/{name}", response_class=HTMLResponse)
+    def team(request: Request, name: str) -> Response:
+        now = services.clock()
+        page = catalog.pages.team(name, now=now)
+        if page is None:
+            return not_found(request, name, catalog.resolve_link(name, kind="group"))
+        return respond(request, "team.html", page, now=now, team_id=team_id)
+
+    @router.get("/", response_class=HTMLResponse)
+    def search(request: Request, q: str = "") -> Response:
+        """A search box; a query is asked as a question, with the same understanding as `wayfinder ask`."""
+        now = services.clock()
+        question = q.strip()[:500]
+        if not question:
+            if wants_json(request):
+                return JSONResponse({"question": "", "hint": "pass ?q=, e.g. ?q=who owns payments-service"})
+            return respond(request, "search.html", {}, now=now, answer=None, q="")
+        answer = catalog.answers.ask(question, transport="web")
+        if wants_json(request):
+            return JSONResponse(answer.to_json())
+        return respond(request, "search.html", {}, now=now, answer=answer, q=question)
+
+    return router

@@ -1,0 +1,79 @@
+"""HTML rendering for the pages: Jinja2 with autoescape, and the helpers templates call.
+
+Every value printed is neutralised (control and bidi characters removed) and HTML-escaped; a
+catalog URL becomes a link only when its scheme is http, https or mailto (`javascript:` and
+`data:` stay text). Pages carry no JavaScript and one inlined stylesheet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from pydantic import BaseModel
+
+from bot.slack.views.urls import ownership_url
+from bot.http.web.slack_links import channel_links, dm_links
+from catalog.answers.freshness import ago, clock_time, describe
+from catalog.safe_text import neutralise
+
+LINK_SCHEMES = ("http", "https", "mailto")
+
+
+def safe_href(url: str | None) -> str | None:
+    """`url` when it may be a link target, else None (the template shows it as text)."""
+    if not url:
+        return None
+    url = neutralise(url, multiline=False).strip()
+    scheme = urlsplit(url).scheme.lower()
+    return url if scheme in LINK_SCHEMES and url.lower().startswith(scheme + ":") else None
+
+
+def page_url(ref: str) -> str:
+    """The ownership page path of `ref`, relative to this server."""
+    return ownership_url("", ref)
+
+
+def team_url(ref: str) -> str:
+    return "/t/" + quote(ref.rpartition("/")[2], safe="")
+
+
+def short(ref: str | None) -> str:
+    return (ref or "").rpartition("/")[2]
+
+
+def _finalize(value: Any) -> Any:
+    """Catalog text loses control and bidi characters before autoescape; markup from macros passes as it is."""
+    return neutralise(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
+_ENV = Environment(loader=PackageLoader("bot.http.web", "templates"), autoescape=select_autoescape(default=True), finalize=_finalize, trim_blocks=True, lstrip_blocks=True)
+_ENV.globals.update(safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, channel_links=channel_links, dm_links=dm_links)
+
+
+def wants_json(request: Request) -> bool:
+    """`Accept: application/json` (and not HTML first): the page's data instead of its HTML."""
+    accept = request.headers.get("accept", "").lower()
+    return "application/json" in accept and not accept.lstrip().startswith("text/html")
+
+
+def render(template: str, *, now: datetime, status: int = 200, team_id: str | None = None, **context: Any) -> HTMLResponse:
+    helpers = {
+        "clock": lambda when: clock_time(when, now), "ago": lambda when: ago(when, now),
+        "describe": lambda f: describe(f, now), "team_id": team_id, "now": now,
+    }  # fmt: skip
+    html = _ENV.get_template(template).render(**helpers, **context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def respond(request: Request, template: str, data: BaseModel | dict[str, Any], *, now: datetime, status: int = 200, team_id: str | None = None, **context: Any) -> HTMLResponse | JSONResponse:
+    """JSON of `data` when asked for, else the template with `data` and `context`."""
+    if wants_json(request):
+        body = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+        return JSONResponse(body, status_code=status)
+    return render(template, now=now, status=status, team_id=team_id, data=data, **context)

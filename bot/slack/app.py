@@ -1,0 +1,74 @@
+"""`build_app`: the Bolt app, built by a factory so each process (and test) wires its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.slack.errors import handle_error
+from bot.slack.listeners import actions, commands, events, shortcuts, views
+from bot.compose import Services
+from bot.slack.client import RATE_LIMIT_RETRIES
+from catalog.store.claims import claim
+
+# Listeners run after the ack on this pool; a 429 makes one sleep for Retry-After, so keep spares.
+LISTENER_THREADS = 16
+
+
+def build_app(services: Services, *, client: WebClient, token_verification_enabled: bool = True) -> App:
+    """The app for `client` (its `base_url` is SLACK_API_URL); `auth.test` runs now unless disabled.
+
+    Bolt's request verification is off: HTTP requests are verified over their raw bytes before
+    they reach Bolt (`bot.http.slack_endpoint`), and Socket Mode needs none.
+    """
+    if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+    app = App(
+        name="wayfinder",
+        client=client,
+        request_verification_enabled=False,
+        token_verification_enabled=token_verification_enabled,
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="wayfinder-listener"),
+    )
+    app.use(_provide(services))
+    app.use(_once_per_event(services))
+    app.error(handle_error)
+    for listeners in (events, commands, shortcuts, actions, views):
+        listeners.register(app)
+    return app
+
+
+def _provide(services: Services) -> Callable[..., BoltResponse | None]:
+    """Puts `services` in the context, so listeners take it as an argument like `client`."""
+
+    def provide_services(context: BoltContext, next: Callable[[], None]) -> None:
+        context["services"] = services
+        next()
+
+    return provide_services
+
+
+def _once_per_event(services: Services) -> Callable[..., BoltResponse | None]:
+    """Answers a redelivered `event_id` with a bare 200: Slack retries must never answer twice.
+
+    The claim is committed before any listener starts, and lives in the database, so it holds
+    across restarts and replicas (SLACK-FACTS §1.4).
+    """
+
+    def skip_seen_events(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            with services.catalog.session() as session:
+                first = claim(session, f"slack:{event_id}", now=services.clock())
+            if not first:
+                services.catalog.metrics.duplicates.labels("slack").inc()
+                return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    return skip_seen_events

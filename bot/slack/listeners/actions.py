@@ -1,0 +1,70 @@
+"""Button clicks: Did you mean, 👍/👎, Share in channel, the Home search button and URL buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.compose import Services
+from bot.slack.ids import ActionId
+from bot.slack.metadata import AskValue, FeedbackValue, ShareValue
+from bot.slack.replies import TRANSPORT, reply
+from bot.slack.views.home import render_search_modal
+from catalog.answers.feedback import record_feedback
+
+THANKS = "Thanks for the feedback! It helps make the answers better."
+
+
+def register(app: App) -> None:
+    app.action(ActionId.DID_YOU_MEAN)(handle_did_you_mean)
+    app.action(ActionId.FEEDBACK)(handle_feedback)
+    app.action(ActionId.SHARE)(handle_share)
+    app.action(ActionId.HOME_SEARCH)(handle_home_search)
+    app.action(ActionId.LINK)(handle_link)
+
+
+def handle_did_you_mean(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services
+) -> None:
+    """Replace the question card with the answer about the picked candidate (or help example)."""
+    ack()
+    value = AskValue.model_validate_json(action["value"])
+    if value.ref:
+        answer = services.catalog.ask_about(value.question, ref=value.ref, intent=value.intent, transport=TRANSPORT, asker=body["user"]["id"])
+    else:
+        answer = services.catalog.ask(value.question, transport=TRANSPORT, asker=body["user"]["id"])
+    ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
+    respond(replace_original=True, **reply(services, client, answer, ephemeral=ephemeral))
+
+
+def handle_feedback(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, services: Services) -> None:
+    """Store the vote with the question it judges; thank only the voter."""
+    ack()
+    value = FeedbackValue.model_validate_json(action["value"])
+    with services.catalog.session() as session:
+        record_feedback(
+            session, question=value.question, intent=value.intent, ref=value.ref, helpful=value.helpful,
+            user_id=body["user"]["id"], transport=TRANSPORT, now=services.clock(),
+        )  # fmt: skip
+    respond(text=THANKS, response_type="ephemeral", replace_original=False)
+
+
+def handle_share(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    """Post the answer for everyone, then remove the private copy (its response_url can do both)."""
+    ack()
+    answer = services.catalog.ask(ShareValue.model_validate_json(action["value"]).question, transport=TRANSPORT, asker=body["user"]["id"])
+    respond(response_type="in_channel", replace_original=False, **reply(services, client, answer))
+    respond(delete_original=True)
+
+
+def handle_home_search(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """Open the modal at once: a trigger_id expires after 3 s and works only once."""
+    ack()
+    client.views_open(trigger_id=body["trigger_id"], view=render_search_modal())
+
+
+def handle_link(ack: Ack) -> None:
+    """URL buttons open in the browser; Slack still sends the click, which must be acked."""
+    ack()

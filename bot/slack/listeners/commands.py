@@ -1,0 +1,23 @@
+"""`/wayfinder <question>`: answered only to the asker, who may share it in the channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.compose import Services
+from bot.slack.ids import Command
+from bot.slack.replies import TRANSPORT, reply
+
+
+def register(app: App) -> None:
+    app.command(Command.WAYFINDER)(handle_wayfinder_command)
+
+
+def handle_wayfinder_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    """Ack at once (Slack waits 3 s), then answer through the response_url; `help` is a question too."""
+    ack()
+    answer = services.catalog.ask(command.get("text", ""), transport=TRANSPORT, asker=command.get("user_id"))
+    respond(response_type="ephemeral", **reply(services, client, answer, ephemeral=True))

@@ -1,0 +1,66 @@
+"""Events API: mentions, direct messages, App Home and link unfurls (acked by Bolt on receipt)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.compose import Services
+from bot.slack.identity import identify
+from bot.slack.replies import TRANSPORT, post, reply
+from bot.slack.views.home import render_home
+from bot.slack.views.unfurl import parse_ownership_url, render_unfurl
+from catalog.answers.ask import example_questions
+from catalog.answers.card import entity_card
+from catalog.answers.home import home_summary
+
+
+def register(app: App) -> None:
+    app.event("app_mention")(handle_app_mention)
+    app.event("message")(handle_direct_message)
+    app.event("app_home_opened")(handle_app_home_opened)
+    app.event("link_shared")(handle_link_shared)
+
+
+def handle_app_mention(event: dict[str, Any], client: WebClient, services: Services) -> None:
+    """Answer in the question's thread, so a busy channel stays readable."""
+    if event.get("bot_id"):
+        return  # other bots: answering them invites loops
+    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT, asker=event.get("user"))
+    post(client, event["channel"], reply(services, client, answer), thread_ts=event.get("thread_ts") or event["ts"])
+
+
+def handle_direct_message(event: dict[str, Any], client: WebClient, services: Services) -> None:
+    """A DM to the bot is a question; edits, deletions, joins and bots' messages are not."""
+    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        return
+    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT, asker=event.get("user"))
+    post(client, event["channel"], reply(services, client, answer), thread_ts=event.get("thread_ts"))
+
+
+def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: Services) -> None:
+    """Publish the Home tab for whoever opened it (fires on every open, so identity is cached)."""
+    if event.get("tab") != "home":
+        return
+    who = identify(services, client, event["user"])
+    with services.catalog.session() as session:
+        summary = home_summary(session, user_ref=who.user_ref, email=who.email)
+        examples = example_questions(services.catalog.index(session))
+    view = render_home(summary, examples=examples, now=services.clock(), public_url=services.public_url)
+    client.views_publish(user_id=event["user"], view=view)
+
+
+def handle_link_shared(event: dict[str, Any], client: WebClient, services: Services) -> None:
+    """Unfurl links to this server's ownership pages into compact ownership cards."""
+    refs = {link["url"]: ref for link in event.get("links", []) if (ref := parse_ownership_url(link["url"], services.public_url))}
+    with services.catalog.session() as session:
+        cards = {url: card for url, ref in refs.items() if (card := entity_card(session, ref))}
+    if not cards:
+        return
+    unfurls = {url: render_unfurl(card, now=services.clock()) for url, card in cards.items()}
+    if event.get("unfurl_id") and event.get("source"):  # links in the message composer have no ts yet
+        client.chat_unfurl(unfurl_id=event["unfurl_id"], source=event["source"], unfurls=unfurls)
+    else:
+        client.chat_unfurl(channel=event["channel"], ts=event["message_ts"], unfurls=unfurls)

@@ -1,0 +1,31 @@
+"""From an `Answer` to a Slack message: the steps every way of asking shares."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from slack_sdk import WebClient
+
+from bot.compose import Services
+from bot.slack.identity import add_slack_ids
+from bot.slack.views.answer import render_answer
+from catalog.answers.models import Answer
+
+TRANSPORT = "slack"  # how questions asked in Slack are recorded (unanswered questions, feedback)
+
+
+class Message(TypedDict):
+    text: str
+    blocks: list[Any]
+
+
+def reply(services: Services, client: WebClient, answer: Answer, *, ephemeral: bool = False) -> Message:
+    """Render `answer` with the Slack ids of the people it names, so they can be mentioned."""
+    add_slack_ids(services, client, answer)
+    text, blocks = render_answer(answer, public_url=services.public_url, now=services.clock(), ephemeral=ephemeral)
+    return {"text": text, "blocks": blocks}
+
+
+def post(client: WebClient, channel: str, message: Message, *, thread_ts: str | None = None) -> None:
+    """Post without link previews: a card's links would otherwise unfurl into noise."""
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message)

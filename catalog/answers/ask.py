@@ -1,0 +1,262 @@
+"""Answer a question about the catalog: `ask(session, text, index=...) -> Answer`.
+
+This is the one place questions are understood; Slack, the CLI and HTTP only render.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from catalog.answers.models import Answer, EntitySummary
+from catalog.answers.card import build_card, contact, dependencies, dependents, entity_links, is_runbook, merge_sources, owner_contact, placement, summaries
+from catalog.answers import questionlog
+from catalog.search.fulltext import resolve_by_description, text_match_notes
+from catalog.answers.gaps import find_gaps
+from catalog.answers.lifecycle import lifecycle
+from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
+from catalog.answers.people import reach, team_of
+from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
+from catalog.answers.text import render_text
+from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, Match, Resolution, per_index
+from catalog.search.smalltalk import REPLIES
+from catalog.search.understand import Understanding, understand
+from catalog.store.merge import CatalogEntity
+
+EMPTY_CATALOG = "The catalog is empty: no source has been synced yet. Run `wayfinder sync` to fill it."
+
+
+def ask(
+    session: Session,
+    text: str,
+    *,
+    index: CatalogIndex,
+    transport: str = "cli",
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    asker: str | None = None,
+) -> Answer:
+    """Understand `text`, resolve its subjects and build the answer, recorded in the question log.
+
+    `asker` is stored as given (`Catalog.ask` pseudonymises it first when configured).
+    """
+    started, now = time.perf_counter(), clock()
+    answer = _respond(session, understand(session, index, text), index, now) if len(index) else _empty_catalog(text)
+    return _finish(session, answer, transport, now, asker, started)
+
+
+def ask_about(
+    session: Session,
+    question: str,
+    *,
+    ref: str,
+    intent: str,
+    index: CatalogIndex,
+    transport: str = "cli",
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    asker: str | None = None,
+) -> Answer:
+    """Answer `question`'s intent for one chosen entity, as when someone picks a "Did you mean" candidate."""
+    started, now = time.perf_counter(), clock()
+    chosen = index.get(ref)
+    resolution = Resolution("found", [Match(chosen, 100.0, "exact")]) if chosen else Resolution("not_found")
+    answer = _about(session, question, intent if intent in BUILDERS else "owner", resolution, ref, now)
+    return _finish(session, answer, transport, now, asker, started)
+
+
+def _finish(session: Session, answer: Answer, transport: str, now: datetime, asker: str | None, started: float) -> Answer:
+    for part in answer.parts:
+        part.text = render_text(part, now=now)
+    answer.text = "\n\n".join(p.text for p in answer.parts) if answer.parts else render_text(answer, now=now)
+    latency_ms = (time.perf_counter() - started) * 1000
+    questionlog.record(session, answer, surface=transport, asker=asker, asked_at=now, latency_ms=latency_ms)
+    return answer
+
+
+def empty_catalog_answer(text: str, *, now: datetime) -> Answer:
+    """The answer before anything was synced (even before the tables exist)."""
+    answer = _empty_catalog(text)
+    answer.text = render_text(answer, now=now)
+    return answer
+
+
+def _empty_catalog(text: str) -> Answer:
+    # "Nothing is called X" would send a first-time user looking for a typo; say what fills the catalog.
+    return Answer(question=text, intent="unknown", status="not_found", notes=[EMPTY_CATALOG])
+
+
+def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datetime) -> Answer:
+    """The answer to what `understand` made of the question."""
+    base = {"question": u.text, "intent": u.intent}
+    if u.intent == "smalltalk" and u.smalltalk:
+        return Answer(**base, status="help", message=REPLIES[u.smalltalk], examples=example_questions(index))
+    if u.intent == "unknown" and not u.subjects and (described := resolve_by_description(session, u.text, index)):
+        return _about(session, u.text, "owner", described, u.text, now)  # "who deals with settlements?": asked about what it does
+    if u.intent in ("help", "unknown"):
+        return Answer(**base, status=u.intent, examples=example_questions(index))  # type: ignore[arg-type]
+    if u.intent == "gaps" and u.gap:
+        scope = u.subjects[0].resolution.best if u.subjects else None
+        described, gaps = find_gaps(session, index, u.gap, scope)
+        return Answer(**base, status="answered", scope=described, gaps=gaps, asked_at=now)
+    if u.unresolved is not None and not u.subjects:
+        candidates = _summaries(session, u.unresolved.resolution)
+        if u.bare:
+            near = {m.entity.ref for m in u.unresolved.resolution.matches if m.score >= FUZZY_CUTOFF}
+            candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
+            message = f"I don't know “{u.unresolved.text}”: it is not a name in the catalog, and not a question I understand."
+            return Answer(**{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index))
+        described = resolve_by_description(session, u.text, index)  # named nothing: maybe described something
+        if described is not None:
+            return _about(session, u.text, u.intent, described, u.unresolved.text, now)
+        if u.unresolved.start < 0:
+            return Answer(**base, status="not_found", notes=[f"Nothing in the catalog has the link {u.unresolved.text}: no repository slug, source location or link matches it."])
+        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {u.unresolved.text!r}."])
+    parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
+    if len(parts) == 1:
+        return parts[0]
+    statuses = {p.status for p in parts}
+    status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
+    return Answer(**base, status=status, parts=parts, asked_at=now)  # type: ignore[arg-type]
+
+
+def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:
+    found = get_entities(session, [m.entity.ref for m in resolution.matches])
+    return [EntitySummary.of(found[m.entity.ref]) for m in resolution.matches if m.entity.ref in found]
+
+
+def _about(session: Session, question: str, intent: str, resolution: Resolution, named: str, now: datetime) -> Answer:
+    """The answer about one subject: the entity it resolved to, or the candidates to choose from."""
+    base = {"question": question, "intent": intent}
+    candidates = _summaries(session, resolution)
+    if resolution.status == "not_found":
+        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {named!r}."])
+    if resolution.status == "ambiguous":
+        return Answer(**base, status="ambiguous", candidates=candidates, notes=text_match_notes(resolution))
+    best = resolution.best
+    assert best is not None
+    entity = get_entity(session, best.ref)
+    if entity is None:  # retired between index build and now
+        return Answer(**base, status="not_found", candidates=candidates)
+    answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()), asked_at=now)
+    answer.notes += text_match_notes(resolution)
+    BUILDERS[intent](session, entity, answer)
+    answer.card = build_card(session, entity)
+    return answer
+
+
+def _owner(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    if not entity.owner_ref and entity.kind not in ("group", "user"):
+        answer.status = "no_data"
+        where = f" Add spec.owner in {entity.location}." if entity.location else ""
+        answer.notes.append(f"{entity.name} has no owner in the catalog.{where}")
+        return
+    owner = get_entity(session, entity.owner_ref) if entity.owner_ref else None
+    answer.owner = owner_contact(session, entity, owner)
+    if entity.owner_ref and owner is None:
+        answer.notes.append(f"The owner {entity.owner_ref} is not in the catalog.")
+    answer.sources = merge_sources(entity, owner)
+
+
+def _members_answer(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    answer.owner = contact(session, entity)
+    answer.members = answer.owner.members
+    if not answer.members:
+        answer.status = "no_data"
+        answer.notes.append(f"{entity.name} has no members in the catalog.")
+
+
+def _owned_by(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    refs = owned_refs(session, entity.ref)
+    answer.items = summaries(session, refs)
+    if entity.kind == "user":
+        teams = [t for _, t in related_refs(session, entity.ref, ["memberOf"])]
+        if teams:
+            answer.notes.append("Member of " + ", ".join(t.rpartition("/")[2] for t in teams) + ".")
+    if not answer.items:
+        answer.status = "no_data"
+        answer.notes.append(f"Nothing in the catalog is owned by {entity.name}.")
+
+
+def _depends_on(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    answer.items = dependencies(session, entity)
+    if not answer.items:
+        answer.status = "no_data"
+        answer.notes.append(f"{entity.name} declares no dependencies.")
+
+
+def _dependents(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    answer.items = dependents(session, entity)
+    if not answer.items:
+        answer.status = "no_data"
+        answer.notes.append(f"Nothing in the catalog depends on {entity.name}.")
+
+
+def _links(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    answer.links = entity_links(entity)
+    if "runbook" in answer.question.lower() and not any(is_runbook(link) for link in answer.links):
+        answer.notes.append(f"{entity.name} has no runbook link in the catalog.")
+    if not answer.links:
+        answer.status = "no_data"
+        answer.notes.append(f"{entity.name} has no links in the catalog.")
+
+
+def _where(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    answer.system, answer.domain, answer.parent = placement(session, entity)
+    if not (answer.system or answer.domain or answer.parent):
+        answer.status = "no_data"
+        answer.notes.append(f"{entity.name} is not part of any system or domain in the catalog.")
+
+
+def _oncall(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """Who is on call now, from the PagerDuty facts merged into the entity.
+
+    The owner always comes along: it is the way in when PagerDuty has nobody, has no link for
+    the entity, or is stale; a stale answer says why before anything else.
+    """
+    assert answer.asked_at is not None
+    _owner(session, entity, answer)
+    answer.oncall = on_call(entity, answer.asked_at)
+    if answer.oncall is not None and answer.oncall.shifts:
+        answer.status = "answered"
+        note = staleness_note(answer.oncall, answer.asked_at)
+    else:
+        answer.status = "no_data"
+        note = no_oncall_note(entity, answer.oncall, answer.asked_at)
+    if note:
+        answer.notes.insert(0, note)
+
+
+BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
+    "owner": _owner,
+    "members": _members_answer,
+    "owned_by": _owned_by,
+    "depends_on": _depends_on,
+    "dependents": _dependents,
+    "links": _links,
+    "where": _where,
+    "oncall": _oncall,
+    "team_of": team_of,
+    "contact": reach,
+    "lifecycle": lifecycle,
+}
+
+
+@per_index  # scans the catalog: once per index, not once per help or unknown question
+def example_questions(index: CatalogIndex) -> list[str]:
+    """Examples drawn from the real catalog, so help suggests questions that have answers.
+
+    The team is the one that owns the most; the component and resource are ones it owns.
+    """
+    owners = Counter(e.owner_ref for e in index.entities if e.owner_ref and e.owner_ref.startswith("group:"))
+    team_ref = next((ref for ref, _ in owners.most_common() if index.get(ref)), None)
+    team = index.get(team_ref) if team_ref else None
+    owned = [e for e in index.entities if team_ref and e.owner_ref == team_ref]
+    component = next((e.name for e in owned if e.kind == "component"), None) or next(
+        (e.name for e in index.entities if e.kind == "component" and e.owner_ref), "payments-service"
+    )
+    resource = next((e.name for e in owned if e.kind == "resource"), component)
+    team_name = team.name if team else "team-a"
+    return [f"who owns {component}?", f"what does {team_name} own?", f"who is in {team_name}?", f"what depends on {resource}?", f"docs for {component}"]

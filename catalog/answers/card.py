@@ -1,0 +1,181 @@
+"""What the catalog knows about one entity: owner, placement, links, dependencies, freshness.
+
+Questions (catalog.answers.ask), answer cards, unfurls and App Home all read these functions, so every
+surface shows the same facts computed the same way.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from catalog.answers.models import Contact, EntityCard, EntitySummary, LinkInfo, Person
+from catalog.store.merge import CatalogEntity, Freshness
+from catalog.store.reads import get_entities, get_entity, refs_named, related_refs
+
+SLACK_CHANNEL = "slack.com/channel"
+SLACK_CHANNEL_ID = "slack.com/channel-id"
+SLACK_USERGROUP_ID = "slack.com/usergroup-id"
+SLACK_USERGROUP_HANDLE = "slack.com/usergroup-handle"
+SLACK_USER_ID = "slack.com/user-id"
+
+# EntityCard is defined next to Answer (which embeds it) and re-exported as part of this module's API.
+__all__ = [
+    "EntityCard", "build_card", "contact", "dependencies", "dependents", "entity_card", "entity_links", "expects_runbook", "is_runbook",
+    "merge_sources", "owner_contact", "person", "placement", "summaries",
+]  # fmt: skip
+
+NO_RUNBOOK_TYPES = {"library", "mobile-app", "documentation", "template"}
+LINK_ANNOTATIONS = {
+    "github.com/project-slug": ("Repository", "repo", "https://github.com/{}"),
+    "backstage.io/source-location": ("Source", "repo", "{}"),
+    "backstage.io/view-url": ("View source", "repo", "{}"),
+}
+
+
+def entity_card(session: Session, ref: str) -> EntityCard | None:
+    """The card for `ref` (or a bare name that only one entity has); None when it is not in the catalog."""
+    if ":" not in ref:
+        named = refs_named(session, ref)
+        if len(named) != 1:
+            return None
+        ref = named[0]
+    entity = get_entity(session, ref)
+    return build_card(session, entity) if entity else None
+
+
+def build_card(session: Session, entity: CatalogEntity) -> EntityCard:
+    """The card for an entity already loaded, as `ask` has it in hand."""
+    owner_entity = get_entity(session, entity.owner_ref) if entity.owner_ref else None
+    system, domain, parent = placement(session, entity)
+    return EntityCard(
+        entity=EntitySummary.of(entity),
+        owner=owner_contact(session, entity, owner_entity),
+        system=system,
+        domain=domain,
+        parent=parent,
+        links=entity_links(entity),
+        depends_on=dependencies(session, entity),
+        dependents=dependents(session, entity),
+        tags=entity.tags,
+        sources=merge_sources(entity, owner_entity),
+    )
+
+
+def owner_contact(session: Session, entity: CatalogEntity, owner: CatalogEntity | None) -> Contact | None:
+    """Who to talk to about `entity`; `owner` is its owner entity as already looked up (None if missing)."""
+    if entity.kind in ("group", "user") and not entity.owner_ref:
+        return contact(session, entity)  # "who owns team-a" means "who is team-a"
+    if not entity.owner_ref:
+        return None
+    if owner is None:  # a dangling reference still names someone
+        return Contact(ref=entity.owner_ref, kind=entity.owner_ref.split(":")[0], name=entity.owner_ref.rpartition("/")[2])
+    return contact(session, owner)
+
+
+def contact(session: Session, e: CatalogEntity) -> Contact:
+    members = _members(session, e) if e.kind == "group" else []
+    return Contact(
+        ref=e.ref, kind=e.kind, name=e.name, display_name=e.profile("displayName") or e.title, email=e.profile("email"),
+        slack_channel=e.annotations.get(SLACK_CHANNEL), slack_channel_id=e.annotations.get(SLACK_CHANNEL_ID),
+        slack_usergroup_id=e.annotations.get(SLACK_USERGROUP_ID),
+        slack_usergroup_handle=e.annotations.get(SLACK_USERGROUP_HANDLE),
+        slack_user_id=e.annotations.get(SLACK_USER_ID) if e.kind == "user" else None, members=members,
+    )  # fmt: skip
+
+
+def _members(session: Session, group: CatalogEntity) -> list[Person]:
+    refs = [t for _, t in related_refs(session, group.ref, ["hasMember"])]
+    return [person(u) for u in get_entities(session, refs).values() if u.kind == "user"]
+
+
+def person(u: CatalogEntity) -> Person:
+    return Person(
+        ref=u.ref, name=u.name, display_name=u.profile("displayName") or u.title, email=u.profile("email"),
+        slack_user_id=u.annotations.get(SLACK_USER_ID),
+    )  # fmt: skip
+
+
+def summaries(session: Session, refs: list[str], relation: dict[str, str] | None = None, via: dict[str, str] | None = None) -> list[EntitySummary]:
+    """Summaries of `refs`, sorted by kind and name; missing entities keep their ref and name."""
+    found = get_entities(session, refs)
+    out = []
+    for ref in refs:
+        extra = {"relation": (relation or {}).get(ref), "via": (via or {}).get(ref)}
+        e = found.get(ref)
+        if e is not None:
+            out.append(EntitySummary.of(e, **extra))
+        else:  # a reference to something missing still tells the reader a lot
+            kind, _, rest = ref.partition(":")
+            out.append(EntitySummary(ref=ref, kind=kind, name=rest.rpartition("/")[2], **extra))
+    return sorted(out, key=lambda s: (s.kind, s.name))
+
+
+def dependencies(session: Session, entity: CatalogEntity) -> list[EntitySummary]:
+    """What `entity` needs: declared dependencies, consumed APIs and the component it is part of."""
+    pairs = related_refs(session, entity.ref, ["dependsOn", "consumesApi", "partOf"])
+    pairs = [(t, r) for t, r in pairs if t != "partOf" or r.startswith("component:")]
+    return summaries(session, [r for _, r in pairs], relation={r: t for t, r in pairs})
+
+
+def dependents(session: Session, entity: CatalogEntity) -> list[EntitySummary]:
+    """What needs `entity`: direct dependents, and consumers of the APIs it provides (`via` names the API)."""
+    pairs = related_refs(session, entity.ref, ["dependencyOf", "apiConsumedBy"])
+    relation = {r: t for t, r in pairs}
+    via: dict[str, str] = {}
+    for _, api in related_refs(session, entity.ref, ["providesApi"]):
+        for _, consumer in related_refs(session, api, ["apiConsumedBy"]):
+            if consumer != entity.ref and consumer not in relation:
+                relation[consumer], via[consumer] = "consumesApi", api
+    return summaries(session, list(relation), relation=relation, via=via)
+
+
+def placement(session: Session, entity: CatalogEntity) -> tuple[EntitySummary | None, EntitySummary | None, EntitySummary | None]:
+    """`(system, domain, parent)` of `entity`; the domain may come through its system."""
+    system = domain = parent = None
+    parents = related_refs(session, entity.ref, ["partOf"])
+    found = get_entities(session, [r for _, r in parents])
+    for _, ref in parents:
+        e = found.get(ref)
+        if e is None:
+            continue
+        if e.kind == "system":
+            system = EntitySummary.of(e)
+        elif e.kind == "domain":
+            domain = EntitySummary.of(e)
+        else:
+            parent = EntitySummary.of(e)
+    if system and not domain:
+        domains = [r for _, r in related_refs(session, system.ref, ["partOf"]) if r.startswith("domain:")]
+        if domains and (d := get_entity(session, domains[0])):
+            domain = EntitySummary.of(d)
+    return system, domain, parent
+
+
+def entity_links(entity: CatalogEntity) -> list[LinkInfo]:
+    """Declared links plus links implied by well-known annotations (repo slugs, source locations)."""
+    links = [LinkInfo(url=str(link["url"]), title=str(link.get("title") or link["url"]), type=link.get("type") or link.get("icon")) for link in entity.links if link.get("url")]
+    for key, (title, kind, template) in LINK_ANNOTATIONS.items():
+        value = entity.annotations.get(key)
+        if value:
+            url = template.format(value.removeprefix("url:"))
+            if url.startswith(("http://", "https://")) and all(link.url.rstrip("/") != url.rstrip("/") for link in links):
+                links.append(LinkInfo(url=url, title=title, type=kind))
+    return links
+
+
+def is_runbook(link: LinkInfo) -> bool:
+    return (link.type or "").lower() == "runbook" or "runbook" in link.title.lower()
+
+
+def expects_runbook(kind: str, type_: str | None) -> bool:
+    """Components that run somewhere get paged about, so they need a runbook; libraries and apps do not."""
+    return kind == "component" and (type_ or "").lower() not in NO_RUNBOOK_TYPES
+
+
+def merge_sources(*entities: CatalogEntity | None) -> list[Freshness]:
+    """Freshness of every source behind `entities`, one entry per source, in order of appearance."""
+    seen: dict[str, Freshness] = {}
+    for e in entities:
+        for f in e.freshness.values() if e else ():
+            seen.setdefault(f.source, f)
+    return list(seen.values())

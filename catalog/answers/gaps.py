@@ -1,0 +1,162 @@
+"""Catalog-wide gaps, overall, per team or per kind: "which services have no runbook?".
+
+A gap question names what is missing (an owner, a runbook, a Slack channel, an on-call link, a
+working source) and optionally what to look at (services, teams, APIs) and where (a team's
+entities, a system or a domain). Candidates come from the index; the facts from the merged
+entities, so a gap filled by any source is not reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from catalog.answers.models import EntitySummary, Gap
+from catalog.answers.card import SLACK_CHANNEL, entity_links, expects_runbook, is_runbook
+from catalog.search.intents import KIND_WORDS, ONCALL, TYPE_WORDS
+from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
+from catalog.store.reads import get_entities, owned_refs, related_refs
+from catalog.search.resolve import CatalogIndex, IndexedEntity
+from catalog.store.merge import CatalogEntity
+
+LABELS = {
+    "no_owner": "no owner",
+    "owner_not_in_catalog": "an owner that is not in the catalog",
+    "no_runbook": "no runbook link",
+    "no_slack_channel": "no Slack channel",
+    "no_oncall": "no on-call (PagerDuty) link",
+    "failing_source": "data from a source that is failing",
+}
+MAX_LISTED = 100  # per gap; the total is always given
+OWNABLE = {"component", "api", "resource", "system", "domain"}
+
+_NEGATIONS = {
+    "no", "without", "missing", "lack", "lacks", "lacking", "none", "dont", "doesnt", "don", "doesn", "haven", "hasn",
+    "havent", "hasnt", "not", "unowned", "ownerless", "orphan", "orphaned", "orphans", "failing", "stale", "broken",
+    "erroring", "outdated", "gaps", "gap", "incomplete",
+}  # fmt: skip
+_GENERAL = {"gaps", "gap", "incomplete", "missing"}
+_ORPHANED = {"unowned", "ownerless", "orphan", "orphaned", "orphans"}
+_OWNER = {"owner", "owners", "owned", "ownership"} | _ORPHANED
+_DANGLING = {"catalog", "dangling", "unknown", "nonexistent", "deleted", "exist", "exists"}
+_RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
+_SLACK = {"slack", "channel", "channels"}
+_FAILING = {"failing", "stale", "broken", "erroring", "outdated", "error", "errors"}
+
+
+@dataclass(frozen=True)
+class GapQuestion:
+    gaps: tuple[str, ...]
+    kind: str | None = None
+    type: str | None = None
+    kind_word: str | None = None
+
+
+def gap_question(words: list[str]) -> GapQuestion | None:
+    """What a question asks to list, if it asks for a gap at all (`words` in lower case)."""
+    present = set(words)
+    if not present & _NEGATIONS:
+        return None
+    gaps: list[str] = []
+    if present & _OWNER:
+        gaps.append("owner_not_in_catalog" if present & _DANGLING and not present & _ORPHANED else "no_owner")
+    if present & _RUNBOOK:
+        gaps.append("no_runbook")
+    if present & _SLACK:
+        gaps.append("no_slack_channel")
+    if present & ONCALL or any(a == "on" and b == "call" for a, b in zip(words, words[1:], strict=False)):
+        gaps.append("no_oncall")
+    if present & _FAILING:
+        gaps.append("failing_source")
+    if not gaps and present & _GENERAL:
+        gaps = list(LABELS)
+    if not gaps:
+        return None
+    kind_word = next((w for w in words if w in KIND_WORDS), None)
+    return GapQuestion(tuple(gaps), KIND_WORDS.get(kind_word or ""), TYPE_WORDS.get(kind_word or ""), kind_word)
+
+
+def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scope: IndexedEntity | None) -> tuple[str, list[Gap]]:
+    """A description of what was looked at ("services owned by checkout") and each gap found in it."""
+    within = _scope_refs(session, scope) if scope else None
+    gaps = []
+    for key in question.gaps:
+        pool = [e for e in index.entities if (within is None or e.ref in within) and _looked_at(key, question, e)]
+        pool = [e for e in pool if _may_lack(key, e, index)]
+        merged = _merged(session, [e.ref for e in pool])
+        lacking = [m for m in merged if _CHECKS[key](m, session)]
+        items = sorted((EntitySummary.of(m) for m in lacking), key=lambda s: (s.kind, s.name))
+        gaps.append(Gap(key=key, label=LABELS[key], scope=_describe(key, question, scope), total=len(items), items=items[:MAX_LISTED]))
+    return _describe(None, question, scope), gaps
+
+
+def _scope_refs(session: Session, scope: IndexedEntity) -> set[str]:
+    """What a team owns, or what a system or domain holds (through its systems)."""
+    if scope.kind in ("group", "user"):
+        return set(owned_refs(session, scope.ref))
+    parts = {r for _, r in related_refs(session, scope.ref, ["hasPart"])}
+    for system in [r for r in parts if r.startswith("system:")]:
+        parts.update(r for _, r in related_refs(session, system, ["hasPart"]))
+    return parts
+
+
+def _looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
+    if q.kind is not None:
+        return e.kind == q.kind and (q.type is None or (e.type or "").lower() == q.type) and (key not in ("no_owner", "owner_not_in_catalog") or e.kind in OWNABLE)
+    if key in ("no_owner", "owner_not_in_catalog"):
+        return e.kind in OWNABLE
+    if key in ("no_runbook", "no_oncall"):
+        return expects_runbook(e.kind, e.type)
+    if key == "no_slack_channel":
+        return e.kind == "group" and (e.type or "").lower() == "team"
+    return e.kind != "location"
+
+
+def _may_lack(key: str, e: IndexedEntity, index: CatalogIndex) -> bool:
+    """A cheap first look from the index; the merged entity decides."""
+    if key == "no_owner":
+        return e.owner_ref is None
+    if key == "owner_not_in_catalog":
+        return e.owner_ref is None or index.get(e.owner_ref) is None
+    return True
+
+
+def _merged(session: Session, refs: list[str]) -> list[CatalogEntity]:
+    found = get_entities(session, refs)
+    return [found[r] for r in refs if r in found]
+
+
+def _channel(e: CatalogEntity, session: Session) -> bool:
+    """A team's own channel; anything else is reached through its owner's."""
+    if e.annotations.get(SLACK_CHANNEL):
+        return True
+    if e.kind in ("group", "user") or not e.owner_ref:
+        return False
+    owner = get_entities(session, [e.owner_ref]).get(e.owner_ref)
+    return bool(owner and owner.annotations.get(SLACK_CHANNEL))
+
+
+_CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
+    "no_owner": lambda e, s: not e.owner_ref,
+    "owner_not_in_catalog": lambda e, s: bool(e.owner_ref) and not get_entities(s, [e.owner_ref]),
+    "no_runbook": lambda e, s: not any(is_runbook(link) for link in entity_links(e)),
+    "no_slack_channel": lambda e, s: not _channel(e, s),
+    "no_oncall": lambda e, s: not (e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)),
+    "failing_source": lambda e, s: any(f.stale for f in e.freshness.values()),
+}
+
+
+_DEFAULT_SCOPE = {"no_runbook": "components", "no_oncall": "components", "no_slack_channel": "teams"}
+
+
+def _describe(key: str | None, q: GapQuestion, scope: IndexedEntity | None) -> str:
+    """What one gap (or, with no key, the whole question) looked at: "services owned by checkout"."""
+    defaults = {_DEFAULT_SCOPE.get(k, "entities") for k in ([key] if key else q.gaps)}
+    what = defaults.pop() if len(defaults) == 1 else "entities"
+    if q.kind_word:
+        what = "libraries" if q.kind_word == "library" else q.kind_word if q.kind_word.endswith("s") else f"{q.kind_word}s"
+    if scope is None:
+        return what
+    return f"{what} owned by {scope.name}" if scope.kind in ("group", "user") else f"{what} in {scope.name}"

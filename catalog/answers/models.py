@@ -1,0 +1,187 @@
+"""Answers: transport-independent pydantic models that every renderer reads.
+
+`Answer.to_json()` is the `wayfinder ask --json` contract from DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from catalog.answers.oncall import OnCallAnswer, oncall_fields
+from catalog.store.merge import CatalogEntity, Freshness
+
+Status = Literal["answered", "not_found", "ambiguous", "help", "unknown", "no_data"]
+
+
+class EntitySummary(BaseModel):
+    ref: str
+    kind: str
+    name: str
+    title: str | None = None
+    description: str | None = None
+    type: str | None = None
+    lifecycle: str | None = None
+    owner_ref: str | None = None
+    relation: str | None = None  # how it relates to the subject, for dependency lists
+    via: str | None = None  # the API through which the relation holds, if any
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+    @classmethod
+    def of(cls, e: CatalogEntity, **extra: Any) -> EntitySummary:
+        return cls(
+            ref=e.ref, kind=e.kind, name=e.name, title=e.title, description=e.description,
+            type=e.type, lifecycle=e.lifecycle, owner_ref=e.owner_ref, **extra,
+        )  # fmt: skip
+
+
+class Person(BaseModel):
+    ref: str
+    name: str
+    display_name: str | None = None
+    email: str | None = None
+    slack_user_id: str | None = None
+
+
+class Contact(BaseModel):
+    """Who to talk to: a team (with its channel and members) or a person."""
+
+    ref: str
+    kind: str
+    name: str
+    display_name: str | None = None
+    email: str | None = None
+    slack_channel: str | None = None
+    slack_channel_id: str | None = None
+    slack_usergroup_id: str | None = None
+    slack_usergroup_handle: str | None = None
+    slack_user_id: str | None = None  # when the contact is a person
+    members: list[Person] = Field(default_factory=list)
+
+
+class LinkInfo(BaseModel):
+    url: str
+    title: str
+    type: str | None = None
+
+
+class EntityCard(BaseModel):
+    """The full picture behind an answer card (built by `catalog.answers.card`), independent of how it is drawn."""
+
+    entity: EntitySummary
+    owner: Contact | None = None  # a team or person without an owner stands for itself
+    system: EntitySummary | None = None
+    domain: EntitySummary | None = None
+    parent: EntitySummary | None = None
+    links: list[LinkInfo] = Field(default_factory=list)
+    depends_on: list[EntitySummary] = Field(default_factory=list)
+    dependents: list[EntitySummary] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    sources: list[Freshness] = Field(default_factory=list)
+
+
+class Gap(BaseModel):
+    """Entities lacking one thing (`key`: no_owner, no_runbook, ...); `items` is cut, `total` is not."""
+
+    key: str
+    label: str
+    scope: str  # what was looked at: "services owned by checkout"
+    total: int
+    items: list[EntitySummary] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    question: str
+    intent: str
+    status: Status
+    subject: EntitySummary | None = None
+    candidates: list[EntitySummary] = Field(default_factory=list)
+    owner: Contact | None = None
+    members: list[Person] = Field(default_factory=list)
+    items: list[EntitySummary] = Field(default_factory=list)
+    links: list[LinkInfo] = Field(default_factory=list)
+    system: EntitySummary | None = None
+    domain: EntitySummary | None = None
+    parent: EntitySummary | None = None
+    sources: list[Freshness] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+    text: str = ""
+    card: EntityCard | None = None  # set whenever the question has a resolved subject
+    asked_at: datetime | None = None  # time-bound facts (on-call shifts) are judged at this moment
+    oncall: OnCallAnswer | None = None  # the subject's PagerDuty on-call, for the `oncall` intent
+    message: str | None = None  # a sentence of its own: a reply to small talk, a question back, a lifecycle verdict
+    teams: list[Contact] = Field(default_factory=list)  # `team_of`: the person's teams
+    paged_via: list[EntitySummary] = Field(default_factory=list)  # `contact`: what pages the team (PagerDuty services)
+    scope: str | None = None  # `gaps`: what was looked at ("services owned by checkout")
+    gaps: list[Gap] = Field(default_factory=list)
+    parts: list[Answer] = Field(default_factory=list)  # a question about several subjects: one answer each
+
+    @property
+    def answered(self) -> bool:
+        return self.status in ("answered", "help", "no_data")
+
+    def intent_fields(self) -> dict[str, Any]:
+        """The intent-specific part of the JSON answer."""
+        def refs(items: list[EntitySummary]) -> list[dict[str, Any]]:
+            return [i.model_dump(exclude_none=True) for i in items]
+
+        data: dict[str, Any] = {}
+        if self.intent == "owner" and self.subject:
+            data["owner"] = self.owner.ref if self.owner else None
+            data["contact"] = self.owner.model_dump(exclude_none=True) if self.owner else None
+        elif self.intent == "members":
+            data["members"] = [p.model_dump(exclude_none=True) for p in self.members]
+        elif self.intent in ("owned_by", "depends_on", "dependents"):
+            data["items"] = refs(self.items)
+        elif self.intent == "links":
+            data["links"] = [link.model_dump(exclude_none=True) for link in self.links]
+        elif self.intent == "where":
+            data |= {"system": self.system and self.system.ref, "domain": self.domain and self.domain.ref, "parent": self.parent and self.parent.ref}
+        elif self.intent == "oncall" and self.subject:
+            data |= oncall_fields(self.oncall)
+            data["owner"] = self.owner.ref if self.owner else None
+        elif self.intent == "team_of" and self.subject:
+            data["teams"] = [t.ref for t in self.teams]
+            data["contacts"] = [t.model_dump(exclude_none=True) for t in self.teams]
+        elif self.intent == "contact" and self.subject:
+            data["owner"] = self.owner.ref if self.owner else None
+            data["contact"] = self.owner.model_dump(exclude_none=True) if self.owner else None
+            data["paged_via"] = refs(self.paged_via)
+            data |= oncall_fields(self.oncall) if self.oncall else {}
+        elif self.intent == "lifecycle" and self.subject:
+            data["lifecycle"] = self.subject.lifecycle
+            data["deprecated"] = (self.subject.lifecycle or "").lower() == "deprecated"
+            data["items"] = refs(self.items)
+        elif self.intent == "gaps":
+            data["scope"] = self.scope
+            data["gaps"] = [{"gap": g.key, "label": g.label, "scope": g.scope, "total": g.total, "items": refs(g.items)} for g in self.gaps]
+        elif self.intent in ("help", "unknown", "smalltalk"):
+            data["examples"] = self.examples
+        if self.message:
+            data["message"] = self.message
+        return data
+
+    def to_json(self) -> dict[str, Any]:
+        """One object; a question about several subjects has `entity` null and one object per subject in `answers`."""
+        if self.parts:
+            return {
+                "question": self.question, "intent": self.intent, "status": self.status, "entity": None, "candidates": [],
+                "answer": {}, "text": self.text, "sources": [], "notes": self.notes, "answers": [p.to_json() for p in self.parts],
+            }  # fmt: skip
+        return {
+            "question": self.question,
+            "intent": self.intent,
+            "status": self.status,
+            "entity": self.subject.ref if self.subject else None,
+            "candidates": [c.ref for c in self.candidates],
+            "answer": self.intent_fields(),
+            "text": self.text,
+            "sources": [s.model_dump(mode="json", exclude_none=True) for s in self.sources],
+            "notes": self.notes,
+        }

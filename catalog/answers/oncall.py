@@ -1,0 +1,152 @@
+"""On-call facts: what the PagerDuty source stores on an entity, and what an on-call answer says.
+
+The PagerDuty source writes `PagerDutyFacts` into `spec.pagerduty` of each entity it links;
+answers read them back from the merged entity. Both sides use the models below, so the stored
+shape and the answer cannot drift apart.
+
+An on-call fact is only true inside its window, and only as recent as the last successful
+sync. So an answer is judged at the moment of the question: a shift that has ended since the
+sync, or a PagerDuty source that is failing, makes it stale, and the answer says so instead
+of naming someone who may no longer be on call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from catalog.answers.freshness import clock_time
+from catalog.store.merge import CatalogEntity
+
+SPEC_KEY = "pagerduty"
+SERVICE_ID_ANNOTATION = "pagerduty.com/service-id"
+
+
+class PagerDutyRef(BaseModel):
+    id: str
+    name: str
+    url: str | None = None
+
+
+class PagerDutyService(PagerDutyRef):
+    status: str | None = None
+    teams: list[PagerDutyRef] = Field(default_factory=list)
+
+
+class OnCallUser(BaseModel):
+    id: str
+    name: str
+    email: str | None = None
+
+
+class OnCallShift(BaseModel):
+    """One person on call at one escalation level; no start and end means permanently (no schedule)."""
+
+    level: int
+    user: OnCallUser
+    schedule: PagerDutyRef | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class PagerDutyFacts(BaseModel):
+    """`spec.pagerduty` of a linked entity, as of the source's last successful sync."""
+
+    service: PagerDutyService
+    escalation_policy: PagerDutyRef | None = None
+    oncall: list[OnCallShift] = Field(default_factory=list)
+
+
+class OnCallAnswer(BaseModel):
+    """The on-call facts of one entity, judged at the time of the question."""
+
+    source: str
+    service: PagerDutyService
+    escalation_policy: PagerDutyRef | None = None
+    shifts: list[OnCallShift] = Field(default_factory=list)  # level 1 first
+    as_of: datetime | None = None  # the source's last successful sync: when the shifts were known true
+    failing_since: datetime | None = None  # the source's syncs fail since then
+    ended_at: datetime | None = None  # the earliest end of a shown shift that was over when asked
+
+    @property
+    def stale(self) -> bool:
+        return self.failing_since is not None or self.ended_at is not None
+
+    def fields(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        return {
+            "oncall": [
+                {"level": s["level"], "user": s["user"]["name"], "email": s["user"]["email"], "start": s["start"], "end": s["end"],
+                 "schedule": s["schedule"]["name"] if s["schedule"] else None}
+                for s in data["shifts"]
+            ],  # fmt: skip
+            "as_of": data["as_of"],
+            "stale": self.stale,
+            "failing_since": data["failing_since"],
+            "service": {k: data["service"][k] for k in ("id", "name", "url")},
+            "escalation_policy": data["escalation_policy"],
+            "source": self.source,
+        }
+
+
+def oncall_fields(oc: OnCallAnswer | None) -> dict[str, Any]:
+    """The `answer` part of `wayfinder ask --json` for the `oncall` intent; the same keys when nothing is known."""
+    if oc is not None:
+        return oc.fields()
+    return {"oncall": [], "as_of": None, "stale": False, "failing_since": None, "service": None, "escalation_policy": None, "source": None}
+
+
+def on_call(entity: CatalogEntity, now: datetime) -> OnCallAnswer | None:
+    """The entity's on-call facts judged at `now`; None when no PagerDuty source describes it.
+
+    A `spec.pagerduty` that is not the source's shape (a descriptor that wrote its own, which
+    outranks the source) counts as no PagerDuty data rather than breaking the answer.
+    """
+    source = entity.field_sources.get(f"spec.{SPEC_KEY}")
+    if source is None:
+        return None
+    try:
+        facts = PagerDutyFacts.model_validate(entity.spec[SPEC_KEY])
+    except ValidationError:
+        return None
+    freshness = entity.freshness.get(source)
+    ended = [s.end for s in facts.oncall if s.end is not None and s.end <= now]
+    return OnCallAnswer(
+        source=source,
+        service=facts.service,
+        escalation_policy=facts.escalation_policy,
+        shifts=sorted(facts.oncall, key=lambda s: (s.level, s.user.name.lower())),
+        as_of=freshness.synced_at if freshness else None,
+        failing_since=freshness.failing_since if freshness else None,
+        ended_at=min(ended, default=None),
+    )
+
+
+def staleness_note(oc: OnCallAnswer, now: datetime) -> str | None:
+    """Why the shifts shown may not be who is on call right now, or None when they are current."""
+    as_of = f"on-call as of {clock_time(oc.as_of, now)}" if oc.as_of else "on-call never confirmed"
+    parts = []
+    if oc.failing_since:
+        parts.append(f"PagerDuty unreachable since {clock_time(oc.failing_since, now)}; {as_of}.")
+    if oc.ended_at:
+        when = clock_time(oc.ended_at, now)
+        since = "" if oc.failing_since else f" ({as_of})"
+        where = oc.service.url or "PagerDuty"
+        parts.append(f"A shift shown ended at {when}, after the last PagerDuty sync{since}: someone else may be on call now; check {where}.")
+    return " ".join(parts) or None
+
+
+def no_oncall_note(entity: CatalogEntity, oc: OnCallAnswer | None, now: datetime) -> str:
+    """Why there is nobody to name, and what would fix it; the answer falls back to the owner."""
+    if oc is not None:
+        as_of = f" as of {clock_time(oc.as_of, now)}" if oc.as_of else ""
+        return f"PagerDuty lists nobody on call for service {oc.service.name}{as_of}. " + (staleness_note(oc, now) or "Ask the owner.")
+    service_id = entity.annotations.get(SERVICE_ID_ANNOTATION)
+    if service_id:
+        return f"{entity.name} names PagerDuty service {service_id}, but no PagerDuty source has synced it; ask the owner."
+    return (
+        f"{entity.name} has no PagerDuty service in the catalog (annotation {SERVICE_ID_ANNOTATION}, "
+        "or a PagerDuty service with the same name); ask the owner."
+    )

@@ -1,0 +1,50 @@
+"""Answers about reaching people: which team a person is on, and how to reach a team.
+
+A team is reached through its Slack channel and user group, its email, its members, and the
+PagerDuty services of what it owns (that is where its on-call lives); any of them may be missing,
+so the answer gives every way there is and says which are absent.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from catalog.answers.models import Answer
+from catalog.answers.card import contact, merge_sources, owner_contact, summaries
+from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY, on_call
+from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
+from catalog.store.merge import CatalogEntity
+
+
+def team_of(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """The teams `entity` (a person, or a team inside a department) belongs to, with their channels."""
+    refs = [t for _, t in related_refs(session, entity.ref, ["memberOf", "childOf"])]
+    found = get_entities(session, refs)
+    answer.teams = [contact(session, found[r]).model_copy(update={"members": []}) for r in refs if r in found]
+    answer.sources = merge_sources(entity, *found.values())
+    if not answer.teams:
+        answer.status = "no_data"
+        answer.notes.append(f"{entity.name} is not a member of any team in the catalog.")
+
+
+def reach(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """How to reach `entity`'s team: itself when it is a team or person, else its owner."""
+    assert answer.asked_at is not None
+    answer.oncall = on_call(entity, answer.asked_at)
+    if entity.kind in ("group", "user"):
+        team: CatalogEntity | None = entity
+        answer.owner = contact(session, entity)
+    else:
+        team = get_entity(session, entity.owner_ref) if entity.owner_ref else None
+        answer.owner = owner_contact(session, entity, team)
+    if answer.owner is None:
+        answer.status = "no_data"
+        answer.notes.append(f"{entity.name} has no owner in the catalog, so nobody to reach." + (f" Add spec.owner in {entity.location}." if entity.location else ""))
+        return
+    answer.sources = merge_sources(entity, team)
+    if team is not None and team.kind == "group":
+        owned = get_entities(session, owned_refs(session, team.ref))
+        paged = [ref for ref, e in owned.items() if e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)]
+        answer.paged_via = summaries(session, paged)
+    if not answer.owner.slack_channel and answer.owner.kind == "group":
+        answer.notes.append(f"{answer.owner.name} has no Slack channel in the catalog.")

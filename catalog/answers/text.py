@@ -1,0 +1,159 @@
+"""Plain-text rendering of an `Answer`, for the terminal and the JSON `text` field.
+
+The result is neutralised (`catalog.safe_text`): catalog text cannot send escape sequences or
+bidi overrides to a terminal through `wayfinder ask`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from catalog.answers.models import Answer, Contact, EntitySummary
+from catalog.answers.freshness import clock_time, describe_all
+from catalog.answers.oncall import OnCallShift
+from catalog.safe_text import neutralise
+
+RELATION_WORDS = {
+    "dependsOn": "depends on",
+    "consumesApi": "consumes API",
+    "partOf": "is part of",
+    "dependencyOf": "depends on it",
+    "apiConsumedBy": "consumes its API",
+}
+
+
+def _entity(e: EntitySummary) -> str:
+    title = f" ({e.title})" if e.title and e.title != e.name else ""
+    return f"{e.kind}:{e.name}{title}"
+
+
+def _contact(c: Contact) -> list[str]:
+    name = c.display_name or c.name
+    lines = [f"{name} [{c.kind}:{c.name}]"]
+    if c.slack_channel:
+        lines.append(f"  Slack: {c.slack_channel}")
+    if c.slack_usergroup_handle:
+        lines.append(f"  Slack group: @{c.slack_usergroup_handle}")
+    if c.email:
+        lines.append(f"  Email: {c.email}")
+    if c.members:
+        shown = ", ".join(m.display_name or m.name for m in c.members[:10])
+        more = f" and {len(c.members) - 10} more" if len(c.members) > 10 else ""
+        lines.append(f"  Members: {shown}{more}")
+    return lines
+
+
+def render_text(a: Answer, *, now: datetime) -> str:
+    body = _oncall(a, now) if a.intent == "oncall" and a.subject else _body(a)
+    if a.message and a.status != "not_found":
+        body = [a.message, *body]
+    # "Nothing is called X" reads before the suggestions; elsewhere notes qualify the answer.
+    lines = a.notes + body if a.status == "not_found" else body + a.notes
+    if a.sources:
+        lines.append(f"({describe_all(a.sources, now)})")
+    return neutralise("\n".join(lines))
+
+
+def _body(a: Answer) -> list[str]:
+    if a.status in ("help", "unknown"):
+        intro = [] if a.message else ["I can answer questions about the software catalog." if a.status == "help" else "Sorry, I didn't understand that."]
+        near = ["Did you mean: " + ", ".join(_entity(c) for c in a.candidates) + "?"] if a.candidates else []
+        return intro + near + ["Try:"] + [f"  {q}" for q in a.examples]
+    if a.intent == "gaps":
+        return _gaps(a)
+    if a.status == "not_found":
+        lines = []
+        if a.candidates:
+            lines.append("Did you mean: " + ", ".join(_entity(c) for c in a.candidates) + "?")
+        return lines
+    if a.status == "ambiguous":
+        lines = ["Several entities match; which one did you mean?"]
+        lines += [f"  {_entity(c)}, owned by {c.owner_ref or 'nobody'}" for c in a.candidates]
+        return lines
+    s = a.subject
+    assert s is not None
+    name = _entity(s)
+    if a.intent == "owner":
+        if a.owner is None:
+            return []
+        if a.owner.ref == s.ref:
+            return [f"{name} is a {s.kind}:"] + _contact(a.owner)[1:]
+        return [f"{name} is owned by:"] + _contact(a.owner)
+    if a.intent == "members":
+        return [f"Members of {name}:"] + [f"  {m.display_name or m.name}" + (f" <{m.email}>" if m.email else "") for m in a.members]
+    if a.intent == "owned_by":
+        return [f"{name} owns {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items]
+    if a.intent in ("depends_on", "dependents"):
+        head = f"{name} depends on:" if a.intent == "depends_on" else f"Depending on {name}:"
+        return [head] + [
+            f"  {_entity(i)}" + (f" ({RELATION_WORDS.get(i.relation or '', i.relation)}" + (f" via {i.via}" if i.via else "") + ")" if i.relation else "")
+            for i in a.items
+        ]
+    if a.intent == "links":
+        return [f"Links for {name}:"] + [f"  {link.title}: {link.url}" for link in a.links]
+    if a.intent == "where":
+        parts = [f"  {label}: {_entity(e)}" for label, e in (("system", a.system), ("domain", a.domain), ("part of", a.parent)) if e]
+        return [f"{name} sits in:"] + parts
+    if a.intent == "team_of":
+        return [f"{name} is on:"] + [f"  {line}" for t in a.teams for line in _contact(t)]
+    if a.intent == "contact":
+        return _reach(a, name)
+    if a.intent == "lifecycle":
+        owner = [f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]"] if a.owner and a.owner.ref != s.ref else []
+        return owner + ([f"Still used by {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] if a.items else [])
+    return [name]
+
+
+def _reach(a: Answer, name: str) -> list[str]:
+    """Every way to reach the team: its contact details, then what pages it."""
+    if a.owner is None:
+        return []
+    head = f"To reach {name}:" if a.subject and a.owner.ref == a.subject.ref else f"To reach the owner of {name}:"
+    lines = [head] + _contact(a.owner)
+    if a.oncall is not None and a.oncall.shifts:
+        lines.append(f"  On call now: {a.oncall.shifts[0].user.name} (PagerDuty {a.oncall.service.name})")
+    if a.paged_via:
+        lines.append("  On call through PagerDuty for: " + ", ".join(i.name for i in a.paged_via))
+    return lines
+
+
+def gap_heading(scope: str | None, label: str) -> str:
+    """`Services owned by checkout with no runbook link`: what was looked at, and what it lacks."""
+    scope = scope or "entities"
+    return f"{scope[:1].upper()}{scope[1:]} with {label}"
+
+
+def _gaps(a: Answer) -> list[str]:
+    """`3 services with no runbook link:` and the list, for each gap asked about."""
+    lines: list[str] = []
+    for gap in a.gaps:
+        lines.append(f"{gap_heading(gap.scope, gap.label)}: " + (str(gap.total) if gap.total else "none"))
+        lines += [f"  {_entity(i)}" + (f", owned by {i.owner_ref}" if i.owner_ref else "") for i in gap.items]
+        if gap.total > len(gap.items):
+            lines.append(f"  ... and {gap.total - len(gap.items)} more")
+    return lines
+
+
+def _oncall(a: Answer, now: datetime) -> list[str]:
+    """Who is on call, level 1 first, then the owner in one line; without shifts, the owner in full."""
+    assert a.subject is not None
+    name, oc = _entity(a.subject), a.oncall
+    if oc is None or not oc.shifts:
+        return [f"Nobody to name as on call for {name}; its owner:", *_contact(a.owner)] if a.owner else [f"Nobody to name as on call for {name}."]
+    policy = f" (escalation policy {oc.escalation_policy.name})" if oc.escalation_policy else ""
+    lines = [f"On call for {name}, from PagerDuty service {oc.service.name}{policy}:"]
+    lines += [f"  {_shift(shift, now)}" for shift in oc.shifts]
+    if a.owner:
+        channel = f", Slack {a.owner.slack_channel}" if a.owner.slack_channel else ""
+        lines.append(f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]{channel}")
+    return lines
+
+
+def _shift(s: OnCallShift, now: datetime) -> str:
+    email = f" <{s.user.email}>" if s.user.email else ""
+    schedule = f" ({s.schedule.name})" if s.schedule else ""
+    if s.end is None:
+        until = ", always (not on a schedule)"
+    else:
+        until = f", until {clock_time(s.end, now)}" + (" (ended)" if s.end <= now else "")
+    return f"Level {s.level}: {s.user.name}{email}{schedule}{until}"

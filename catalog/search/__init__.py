@@ -1,0 +1,1 @@
+"""Search: understanding a question, resolving a name to entities, spotting names in text."""

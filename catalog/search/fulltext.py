@@ -1,0 +1,165 @@
+"""Full-text search over entity names, titles, descriptions and tags: "who handles chargebacks".
+
+The database keeps the text index current by itself (migration 0008), so the sync engine knows
+nothing about it: on SQLite an FTS5 external-content table `entity_fts` maintained by triggers
+on `entity`; on PostgreSQL a generated `tsvector` column `entity.search_vector` with a GIN index.
+Both stem English words, so "chargebacks" finds "chargeback-service" and "sends emails" finds
+"email-sender" (query words of 4+ letters also match as prefixes).
+
+Every significant word of the question must match (words that ask rather than describe, like
+"who", "owns", "thing", are dropped first): a question that only shares a word with a
+description finds nothing, rather than a confident wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import text as sql
+from sqlmodel import Session
+
+from catalog.search.resolve import CatalogIndex, Match, Resolution
+
+Field = Literal["name", "title", "tags", "description"]
+FIELDS: tuple[Field, ...] = ("name", "title", "tags", "description")  # strongest first
+# bm25 column weights on SQLite, in `entity_fts` column order (name, title, description, tags);
+# PostgreSQL gives name and title weight A, tags B, description C.
+_SQLITE_WEIGHTS = "10.0, 10.0, 1.0, 4.0"
+# One hit answers only when it scores at least this many times the runner-up; otherwise the
+# best hits are offered as candidates. Ranks are relative, so a ratio works on both databases.
+CLEAR_MARGIN = 1.5
+PREFIX_MIN = 4  # shorter words match whole ("go", "sms"), longer ones as prefixes too ("send" -> "sender")
+
+# Words that ask rather than describe: question words, intent verbs, kind words, filler.
+STOP_WORDS = frozenset(
+    """
+    a about all an and any anybody anyone are as ask at be behind but by can could do does for from get
+    handle handles handling has have hello help hey hi how i if in is it its know look looking me my need
+    of on or our own owned owner owners owns please pls run runs so some somebody someone something tell
+    that the their them there these thing things this those to us we what whats where which who whom whos
+    whose why with would you your responsible accountable maintain maintains maintained maintainer
+    contact reach ping talk should team teams squad group service services svc component components api
+    apis system systems app stuff deals deal takes take care
+    """.split()
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class TextHit:
+    """One entity the text matches: `score` is relative (higher is better), `fields` strongest first."""
+
+    ref: str
+    score: float
+    fields: tuple[Field, ...]
+
+    @property
+    def field(self) -> Field:
+        return self.fields[0] if self.fields else "description"
+
+
+@dataclass(frozen=True)
+class TextMatch(Match):
+    """A resolution match found by full-text search, remembering which field matched."""
+
+    field: Field = "description"
+
+
+def terms(text: str) -> list[str]:
+    """The describing words of `text`, lowercase ASCII alphanumerics (safe inside either query syntax)."""
+    words = _WORD.findall(text.lower().replace("'", ""))
+    return list(dict.fromkeys(w for w in words if w not in STOP_WORDS))
+
+
+def search_text(session: Session, text: str, *, limit: int = 5) -> list[TextHit]:
+    """Active entities whose text contains every describing word of `text`, best first, one per ref."""
+    words = terms(text)
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = _postgres_rows(session, words, limit * 4)
+    else:
+        rows = _sqlite_rows(session, words, limit * 4)
+    best: dict[str, TextHit] = {}
+    for ref, score, *matched in rows:
+        fields = tuple(f for f, hit in zip(FIELDS, matched, strict=True) if hit)
+        if ref not in best or score > best[ref].score:
+            best[ref] = TextHit(ref, float(score), fields)
+    return sorted(best.values(), key=lambda h: (-h.score, h.ref))[:limit]
+
+
+def _sqlite_rows(session: Session, words: list[str], limit: int) -> list[Any]:
+    def term(w: str) -> str:
+        return f'"{w}"*' if len(w) >= PREFIX_MIN else f'"{w}"'
+
+    def marked(column: int) -> str:  # highlight() marks matched words of that column with char(1)
+        return f"instr(highlight(entity_fts, {column}, char(1), ''), char(1)) > 0"
+
+    statement = sql(
+        f"SELECT e.ref, -bm25(entity_fts, {_SQLITE_WEIGHTS}) AS score, {marked(0)}, {marked(1)}, {marked(3)}, {marked(2)} "
+        "FROM entity_fts JOIN entity e ON e.id = entity_fts.rowid "
+        "WHERE entity_fts MATCH :all AND e.retired_at IS NULL ORDER BY score DESC LIMIT :limit"
+    )
+    return list(session.execute(statement, {"all": " AND ".join(term(w) for w in words), "limit": limit}))
+
+
+def _postgres_rows(session: Session, words: list[str], limit: int) -> list[Any]:
+    def term(w: str) -> str:
+        return f"{w}:*" if len(w) >= PREFIX_MIN else w
+
+    def marked(column: str) -> str:
+        return f"to_tsvector('english', coalesce({column}, '')) @@ to_tsquery('english', :any)"
+
+    statement = sql(
+        f"SELECT ref, ts_rank(search_vector, q) AS score, {marked('name')}, {marked('title')}, {marked('tags::text')}, "
+        f"{marked('description')} FROM entity, to_tsquery('english', :all) AS q "
+        "WHERE search_vector @@ q AND retired_at IS NULL ORDER BY score DESC LIMIT :limit"
+    )
+    params = {"all": " & ".join(term(w) for w in words), "any": " | ".join(term(w) for w in words), "limit": limit}
+    return list(session.execute(statement, params))
+
+
+def clearly_best(hits: list[TextHit]) -> bool:
+    """One hit stands out: it is alone, or scores `CLEAR_MARGIN` times the runner-up."""
+    return len(hits) == 1 or (len(hits) > 1 and hits[0].score >= CLEAR_MARGIN * hits[1].score)
+
+
+def resolve_by_description(session: Session, text: str, index: CatalogIndex, *, limit: int = 5) -> Resolution | None:
+    """The subject of a question that names nothing, found by what it describes; None when nothing matches.
+
+    Found when one entity clearly stands out (`clearly_best`), otherwise the best candidates.
+    """
+    hits = [h for h in search_text(session, text, limit=limit) if index.get(h.ref) is not None]
+    if not hits:
+        return None
+    matches: list[Match] = [TextMatch(entity, h.score, "text", h.field) for h in hits if (entity := index.get(h.ref))]
+    return Resolution("found" if clearly_best(hits) else "ambiguous", matches)
+
+
+def text_match_notes(resolution: Resolution) -> list[str]:
+    """Say that the answer rests on a description, not a name, so people can judge it."""
+    found = [m for m in resolution.matches if isinstance(m, TextMatch)]
+    if not found:
+        return []
+    if resolution.status == "found":
+        best = found[0]
+        return [f"Matched on the {best.field} of {best.entity.name} (nothing in the catalog has that name)."]
+    fields = " or ".join(dict.fromkeys(m.field for m in found))
+    return [f"Nothing in the catalog has that name; these match on their {fields}."]
+
+
+# Objects the database maintains beside the models (see migration 0008): autogenerate must not drop them.
+DATABASE_SIDE_TABLES = ("entity_fts",)
+DATABASE_SIDE_COLUMNS = ("search_vector",)
+DATABASE_SIDE_INDEXES = ("ix_entity_search",)
+
+
+def is_modelled(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic `include_object`: skip the full-text objects, which no model declares."""
+    if type_ == "table" and name and name.startswith(DATABASE_SIDE_TABLES):
+        return False
+    if type_ == "column" and name in DATABASE_SIDE_COLUMNS:
+        return False
+    return not (type_ == "index" and name in DATABASE_SIDE_INDEXES)

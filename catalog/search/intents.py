@@ -1,0 +1,166 @@
+"""What a question asks, from the words around its subject, wherever they stand.
+
+The subject has already been found in the sentence (`catalog.search.understand`); here the other words
+vote. Each intent has cue words; a few intents also look at which side of the subject a cue
+stands on ("what depends on X" asks for dependents, "what does X depend on" for dependencies).
+Words that belong to no intent (pls, right now, anyone know, quick q) are simply ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz.distance import OSA
+
+# Words that carry no meaning for the catalog: grammar, politeness, hedging, time.
+STOP_WORDS = frozenset("""
+a an the this that these those it its it's our my your their his her them they we i me you us he she
+is are was were be been being am do does did doing done have has had having will would can could should
+shall may might must to of for on in at about with by from into onto over under as than then so if or
+and but also any some all every each whatever whichever
+who whom whose what which where when why how whats whos wheres hows
+s t d ll re ve m please pls plz plse thx ty kindly hey hi hello yo folks guys everyone anyone anybody
+someone somebody know knows knew tell show give get got find look looking see quick q question
+questions idea ideas wondering wonder curious sorry right now currently today still just really
+actually here there again thing things stuff one ones wayfinder bot pl lemme let us need want like
+list everything anything something vs versus plus both between
+no not none nothing never without missing lacking lack lacks dont doesnt don doesn isn aren hasn haven cant
+""".split())  # fmt: skip
+
+# What a question is about: `KIND_WORDS` next to a name narrow it ("the checkout component").
+KIND_WORDS: dict[str, str] = {
+    "team": "group", "teams": "group", "group": "group", "groups": "group", "squad": "group", "squads": "group",
+    "org": "group", "department": "group", "departments": "group",
+    "person": "user", "people": "user", "user": "user", "engineer": "user", "engineers": "user",
+    "service": "component", "services": "component", "svc": "component", "component": "component",
+    "components": "component", "library": "component", "libraries": "component", "lib": "component",
+    "website": "component", "websites": "component", "app": "component", "apps": "component",
+    "api": "api", "apis": "api", "endpoint": "api", "endpoints": "api",
+    "db": "resource", "dbs": "resource", "database": "resource", "databases": "resource", "resource": "resource",
+    "resources": "resource", "bucket": "resource", "buckets": "resource", "queue": "resource", "queues": "resource",
+    "cache": "resource", "topic": "resource", "topics": "resource", "table": "resource",
+    "system": "system", "systems": "system", "domain": "domain", "domains": "domain",
+}  # fmt: skip
+# Kind words that also name a `spec.type` ("services" are components of type service).
+TYPE_WORDS = {
+    "service": "service", "services": "service", "svc": "service", "website": "website", "websites": "website",
+    "library": "library", "libraries": "library", "lib": "library", "team": "team", "teams": "team", "squad": "team",
+    "squads": "team", "department": "department", "departments": "department", "db": "database", "dbs": "database",
+    "database": "database", "databases": "database",
+}  # fmt: skip
+ABBREVIATIONS = {"svc": "service", "srv": "service", "dept": "department"}
+
+
+def expand(word: str) -> str:
+    """`identity-svc` -> `identity-service`: abbreviations people type inside names."""
+    return re.sub(r"[a-z]+", lambda m: ABBREVIATIONS.get(m.group(0), m.group(0)), word)
+
+ONCALL = {"oncall", "on-call", "pager", "paged", "pagerduty", "page", "duty", "rota", "rotation"}
+LIFECYCLE = {
+    "deprecated", "deprecation", "deprecate", "lifecycle", "experimental", "sunset", "sunsetted", "sunsetting",
+    "eol", "retired", "legacy", "obsolete",
+}  # fmt: skip
+# Lifecycle words that are also ordinary words ("the production database"): they count only when nothing else does.
+LIFECYCLE_WEAK = {"production", "prod", "maintained", "supported", "alive", "dead", "stable"}
+OWNER = {
+    "owns", "own", "owner", "owners", "ownership", "owning", "maintains", "maintain", "maintainer", "maintainers",
+    "responsible", "accountable", "whose", "behind", "built", "wrote", "runs", "manages", "dri", "poc", "ask", "talk",
+    "speak", "escalate", "blame", "handles", "handling", "charge", "supports", "looks",
+}  # fmt: skip
+CONTACT = {"reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold"}
+DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "prerequisites"}
+DEPENDENTS = {
+    "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
+    "impacted", "affected", "affects", "blast",
+}  # fmt: skip
+DEPEND_VERBS = {"depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs", "require", "requires"}
+LINKS = {
+    "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",
+    "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
+}  # fmt: skip
+MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
+TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
+WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
+HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
+GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
+CUE_WORDS = ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | GAPS | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
+
+INTENTS = (
+    "owner", "owned_by", "members", "team_of", "contact", "oncall", "depends_on", "dependents", "links", "where", "lifecycle",
+)  # fmt: skip
+
+
+def is_cue(word: str) -> bool:
+    return word in CUE_WORDS
+
+
+def near_cue(word: str) -> str | None:
+    """The cue word `word` is one typo away from ("onws" -> "owns"), for words of four letters or more."""
+    if len(word) < 4:
+        return None
+    return next((cue for cue in sorted(CUE_WORDS) if len(cue) >= 4 and OSA.distance(word, cue, score_cutoff=1) <= 1), None)
+
+
+def _has_bigram(words: list[str], first: str, second: str) -> int | None:
+    """Position of `first second` in `words` (ignoring a hyphen: "on-call"), or None."""
+    for i in range(len(words) - 1):
+        if words[i] == first and words[i + 1] == second:
+            return i
+    return None
+
+
+def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -> str:
+    """The intent of a question whose words are `words`, the subject standing at position `subject`.
+
+    `words` are lower case with the subject's words replaced by one placeholder; `subject_kind`
+    is the kind of what the subject resolved to (a person asks other questions than a service).
+    """
+    present = set(words)
+    before = set(words[:subject]) if subject is not None else present
+    after = set(words[subject + 1 :]) if subject is not None else set()
+    if present & ONCALL or _has_bigram(words, "on", "call") is not None:
+        return "oncall"
+    if present & LIFECYCLE:
+        return "lifecycle"
+    if _owned_by(words, subject, before, after):
+        return "owned_by"
+    if subject_kind == "user" and present & TEAM_OF:
+        return "team_of"
+    if present & OWNER or _has_bigram(words, "maintained", "by") is not None:
+        return "owner"
+    if present & CONTACT:  # "who do I ping about X" asks for a who; "how do I reach X" for the ways
+        return "owner" if "who" in present and subject_kind not in ("group", "user") else "contact"
+    if present & DEPENDENTS:
+        return "dependents"
+    if present & DEPENDS_ON:
+        return "depends_on"
+    if present & DEPEND_VERBS:
+        return "depends_on" if after & DEPEND_VERBS else "dependents"
+    if present & LINKS:
+        return "links"
+    if _members(words, subject, present, before):
+        return "team_of" if subject_kind == "user" else "members"
+    if present & WHERE:
+        return "where"
+    if present & LIFECYCLE_WEAK and not (_has_bigram(words, "maintained", "by") is not None):
+        return "lifecycle"
+    return "owner"
+
+
+def _owned_by(words: list[str], subject: int | None, before: set[str], after: set[str]) -> bool:
+    """"what does X own", "X owns what", "owned by X", "what belongs to X", "list X's services"."""
+    if (i := _has_bigram(words, "owned", "by")) is not None and (subject is None or i < subject):
+        return True
+    if after & {"own", "owns", "owning"} and not before & {"who", "whom"}:
+        return True
+    return bool(before & {"belongs", "belong"} and before & {"what", "everything", "which"} and "who" not in before)
+
+
+def _members(words: list[str], subject: int | None, present: set[str], before: set[str]) -> bool:
+    """"members of X", "who is in X", "who's on the X team", "who works on X", "who belongs to X"."""
+    if present & MEMBERS:
+        return True
+    if "who" not in before or subject is None:
+        return False
+    prepositions = [w for w in words[:subject] if w not in ("the", "team", "squad", "group")]
+    return bool(prepositions and prepositions[-1] in ("in", "on", "to", "of", "for") and before & {"is", "s", "are", "works", "work", "belongs", "belong", "part"})

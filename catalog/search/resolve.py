@@ -1,0 +1,259 @@
+"""Entity resolution: turn what someone typed into catalog entities.
+
+Order of attempts, cheapest first: exact name/ref/title/alias (case- and separator-
+insensitive), then every-word prefix matches ("ledger service"), then typo-tolerant
+fuzzy matching over compact names. The index lives in memory and is rebuilt when the
+catalog generation changes, which is what keeps answers well under the brute-force
+`extractOne(WRatio)` scan at 100k entities.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from rapidfuzz import fuzz, process
+
+from catalog.store.refs import parse_ref
+
+_SEPARATORS = re.compile(r"[^a-z0-9]+")  # "Identity Verification (KYC)" has the word "kyc"
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+# Kinds most people mean when they name something without saying what it is.
+KIND_ORDER = ["component", "api", "resource", "system", "domain", "group", "user", "template", "location"]
+FUZZY_CUTOFF = 80.0
+# Below this a lone fuzzy match is only a guess ("checkout-worker" vs checkout-web): suggest, don't answer.
+CONFIDENT_FUZZY = 88.0
+# Candidates closer than this to the best one count as "just as likely".
+AMBIGUITY_MARGIN = 4.0
+# Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
+NEAREST_CACHE_SIZE = 1024
+T = TypeVar("T")
+
+
+def compact(text: str) -> str:
+    """`Artist Lookup`, `artist-lookup` and `artistlookup` all become `artistlookup`."""
+    return _NON_ALNUM.sub("", text.lower())
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t in _SEPARATORS.split(text.lower()) if t]
+
+
+@dataclass(frozen=True)
+class IndexedEntity:
+    ref: str
+    kind: str
+    name: str
+    title: str | None
+    owner_ref: str | None
+    type: str | None = None
+    aliases: tuple[str, ...] = ()
+    # What people also call it: a display name, a Slack or GitHub handle, its PagerDuty service name.
+    other_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Match:
+    entity: IndexedEntity
+    score: float
+    how: Literal["exact", "title", "alias", "partial", "fuzzy", "text"]  # text: catalog.search.fulltext
+
+
+@dataclass
+class Resolution:
+    status: Literal["found", "ambiguous", "not_found"]
+    matches: list[Match] = field(default_factory=list)
+
+    @property
+    def best(self) -> IndexedEntity | None:
+        return self.matches[0].entity if self.status == "found" and self.matches else None
+
+
+class CatalogIndex:
+    """In-memory lookup structures over every active entity."""
+
+    def __init__(self, entities: list[IndexedEntity], generation: int = 0) -> None:
+        self.generation = generation
+        self.entities = entities
+        self._exact: dict[str, list[int]] = defaultdict(list)
+        self._by_ref: dict[str, int] = {}
+        self._token_postings: dict[str, list[int]] = defaultdict(list)
+        self._memo: dict[str, Any] = {}
+        self._nearest_cache: dict[tuple[str, float, int], list[tuple[str, float, int]]] = {}
+        for i, e in enumerate(entities):
+            self._by_ref[e.ref] = i
+            keys = {compact(e.name), compact(e.ref), *(compact(a) for a in e.aliases + e.other_names)}
+            words = set(tokens(e.name))
+            for other in e.other_names:
+                words.update(tokens(other))
+            if e.title:
+                keys.add(compact(e.title))
+                words.update(tokens(e.title))
+            keys.discard("")
+            for key in keys:
+                self._exact[key].append(i)
+            for tok in words:
+                self._token_postings[tok].append(i)
+        self._sorted_tokens = sorted(self._token_postings)
+        # Built apart from the loop above, so the strings the fuzzy scan reads lie together in
+        # memory: interleaved with the other index objects, the scan takes twice as long.
+        self._compact_names = [compact(e.name) for e in entities]
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+    def get(self, ref: str) -> IndexedEntity | None:
+        i = self._by_ref.get(ref.lower())
+        return None if i is None else self.entities[i]
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.entities]
+
+    def named(self, text: str) -> list[IndexedEntity]:
+        """Entities whose name, ref, title, alias or other name is exactly `text` (case and separators aside)."""
+        return [self.entities[i] for i in self._exact.get(compact(text), ())]
+
+    def written_ref(self, text: str) -> IndexedEntity | None:
+        """The entity `text` names as a reference (`component:payments-service`), if any."""
+        return self._by_written_ref(text)
+
+    def starts_a_word(self, prefix: str) -> bool:
+        """Whether some name or title has a word starting with `prefix` (a partial name, not a typo'd verb)."""
+        start = bisect.bisect_left(self._sorted_tokens, prefix.lower())
+        return start < len(self._sorted_tokens) and self._sorted_tokens[start].startswith(prefix.lower())
+
+    def resolve(self, query: str, *, kinds: set[str] | None = None, limit: int = 5) -> Resolution:
+        """Find what `query` names, restricted to `kinds` when the question said which."""
+        q = compact(query)
+        if not q:
+            return Resolution("not_found")
+        allowed = (lambda e: e.kind in kinds) if kinds else (lambda e: True)
+        written_ref = self._by_written_ref(query)  # `component:payments-service`, as answers print it
+        if written_ref is not None and allowed(written_ref):
+            return Resolution("found", [Match(written_ref, 100.0, "exact")])
+        exact = [self.entities[i] for i in self._exact.get(q, ()) if allowed(self.entities[i])]
+        if exact:
+            return self._decide([Match(e, 100.0, self._how(e, q)) for e in exact], limit, exact=True)
+        partial = self._partial(query, allowed)
+        if partial:
+            return self._decide(partial, limit)
+        fuzzy = self._fuzzy(q, allowed, limit)
+        if fuzzy and fuzzy[0].score >= CONFIDENT_FUZZY:
+            return self._decide(fuzzy, limit)
+        if fuzzy:
+            return Resolution("not_found", fuzzy[:limit])
+        return Resolution("not_found", self._suggest(q, allowed, limit))
+
+    def _by_written_ref(self, query: str) -> IndexedEntity | None:
+        """`kind:[namespace/]name` with the namespace left out means `default` (FORMATS.md §1)."""
+        if ":" not in query:
+            return None
+        try:
+            return self.get(str(parse_ref(query)))
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _how(e: IndexedEntity, q: str) -> Literal["exact", "title", "alias"]:
+        if compact(e.name) == q or compact(e.ref) == q:
+            return "exact"
+        return "title" if e.title and compact(e.title) == q else "alias"
+
+    def _postings_for_prefix(self, prefix: str) -> set[int]:
+        start = bisect.bisect_left(self._sorted_tokens, prefix)
+        found: set[int] = set()
+        for tok in self._sorted_tokens[start:]:
+            if not tok.startswith(prefix):
+                break
+            found.update(self._token_postings[tok])
+            if len(found) > 5000:  # a prefix this common says nothing; let fuzzy matching decide
+                return found
+        return found
+
+    def _partial(self, query: str, allowed: object) -> list[Match]:
+        """Every word of the query starts a word of the name: "ledger service", "artist look"."""
+        words = [w for w in tokens(query) if len(w) >= 2]
+        if not words:
+            return []
+        candidates: set[int] | None = None
+        for w in sorted(words, key=len, reverse=True):
+            posting = self._postings_for_prefix(w)
+            candidates = posting if candidates is None else candidates & posting
+            if not candidates:
+                return []
+        assert candidates is not None
+        if len(candidates) > 200:
+            return []
+        spaced = " ".join(words)
+        scored = [
+            Match(self.entities[i], fuzz.WRatio(spaced, " ".join(tokens(self.entities[i].name))), "partial")
+            for i in candidates
+            if allowed(self.entities[i])  # type: ignore[operator]
+        ]
+        return sorted(scored, key=lambda m: (-m.score, len(m.entity.name)))
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()` once per index (so once per catalog generation), e.g. help examples."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[no-any-return]
+
+    def _nearest(self, q: str, cutoff: float, limit: int) -> list[tuple[str, float, int]]:
+        """Compact names scoring at least `cutoff` against `q`, best first: the one scan over every name.
+
+        A question resolves its subject up to three times (as typed, without kind words, without
+        the kind filter), and people repeat questions; results are kept per index, bounded.
+        """
+        key = (q, cutoff, limit)
+        hits = self._nearest_cache.get(key)
+        if hits is None:
+            hits = process.extract(q, self._compact_names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+            if len(self._nearest_cache) >= NEAREST_CACHE_SIZE:
+                self._nearest_cache.clear()
+            self._nearest_cache[key] = hits
+        return hits
+
+    def _fuzzy(self, q: str, allowed: object, limit: int) -> list[Match]:
+        hits = self._nearest(q, FUZZY_CUTOFF, limit * 4)
+        matches = [Match(self.entities[i], score, "fuzzy") for _, score, i in hits if allowed(self.entities[i])]  # type: ignore[operator]
+        return sorted(matches, key=lambda m: (-m.score, _kind_rank(m.entity.kind)))
+
+    def _suggest(self, q: str, allowed: object, limit: int) -> list[Match]:
+        hits = self._nearest(q, 50, limit * 4)
+        return [Match(self.entities[i], score, "fuzzy") for _, score, i in hits if allowed(self.entities[i])][:limit]  # type: ignore[operator]
+
+    @staticmethod
+    def _decide(matches: list[Match], limit: int, *, exact: bool = False) -> Resolution:
+        """Answer when one entity (or one owner) clearly wins; otherwise ask."""
+        matches = sorted(matches, key=lambda m: (-m.score, _kind_rank(m.entity.kind), m.entity.ref))
+        best = matches[0]
+        close = [m for m in matches if best.score - m.score <= (0 if exact else AMBIGUITY_MARGIN)]
+        owners = {_answers_for(m.entity) for m in close}
+        if len(close) == 1 or len(owners) == 1:
+            return Resolution("found", matches[:limit])
+        return Resolution("ambiguous", close[:limit] if len(close) >= 2 else matches[:limit])
+
+
+def per_index(fn: Callable[[CatalogIndex], T]) -> Callable[[CatalogIndex], T]:
+    """Decorate a function of the index alone so it runs once per index, not once per question."""
+
+    @functools.wraps(fn)
+    def once(index: CatalogIndex) -> T:
+        found = index.memo(f"{fn.__module__}.{fn.__qualname__}", lambda: fn(index))
+        return list(found) if isinstance(found, list) else found  # type: ignore[return-value]  # callers may modify lists
+
+    return once
+
+
+def _answers_for(e: IndexedEntity) -> str | None:
+    """Who answers for an entity: its owner, or a team or person itself ("who owns ledger" = team ledger)."""
+    return e.owner_ref or (e.ref if e.kind in ("group", "user") else None)
+
+
+def _kind_rank(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)

@@ -1,0 +1,304 @@
+"""Understand a question: find its subjects in the sentence, then take the intent from the rest.
+
+1. Links resolve to entities (`catalog.search.urls`); Slack markup is cleaned away.
+2. Exact catalog names are spotted anywhere in the sentence, longest first (`catalog.search.spot`):
+   "who owns the API Gateway" names `component:api-gateway` by its title, so "api" is not
+   taken as a kind word.
+3. What is left is split into runs of words that are neither grammar (the, pls, anyone know,
+   right now), intent cues (owns, runbook, on call) nor kind words; a run is resolved with
+   typos and partial names allowed ("refund worker", "nadia"). Kind words next to a name
+   narrow it only when it is ambiguous or of another kind ("the checkout component").
+4. The intent comes from the cue words around the subject (`catalog.search.intents`), wherever they
+   stand; several subjects joined by "and" get one answer each.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlmodel import Session
+
+from catalog.answers.gaps import GapQuestion, gap_question
+from catalog.search.intents import HELP, KIND_WORDS, STOP_WORDS, expand, intent_of, is_cue, near_cue
+from catalog.search.markup import clean
+from catalog.search.resolve import CatalogIndex, Match, Resolution
+from catalog.search.smalltalk import small_talk
+from catalog.search.spot import WORD, spot_spans
+from catalog.search.urls import URL, find_urls, looks_like_slug, resolve_slug, resolve_url
+
+# Kinds an intent implies for its subject ("who is in X": X is a team), used to narrow, never to exclude.
+INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}, "team_of": {"user"}, "contact": {"group", "user"}}
+CONJUNCTIONS = {"and", "or", "vs", "versus", "plus", "also", "as", "well", "the", "both", "between"}
+HOW_TO_USE = {"use", "using", "work", "works", "ask"}  # "how do I use this?"
+MAX_BARE_WORDS = 3  # a longer phrase without any question word is a sentence, not a name
+_MENTION = re.compile(r"<[@#!][^>]*>")
+SCOPE_KINDS = {"group", "user", "system", "domain"}
+
+
+@dataclass
+class Subject:
+    """One thing the question is about: the words that name it and what they resolve to."""
+
+    text: str
+    start: int
+    end: int
+    resolution: Resolution
+    exact: bool = False
+
+
+@dataclass
+class Understanding:
+    text: str
+    intent: str  # an answer intent, or help, smalltalk, gaps, unknown
+    subjects: list[Subject] = field(default_factory=list)
+    smalltalk: str | None = None
+    gap: GapQuestion | None = None
+    unresolved: Subject | None = None  # the phrase that looked like a name but names nothing (with near names)
+    bare: bool = False  # no question words at all: a name, or noise
+
+
+def understand(session: Session, index: CatalogIndex, text: str) -> Understanding:
+    """What `text` asks and about what, resolved against the catalog."""
+    talk = small_talk([w.lower() for w in WORD.findall(_MENTION.sub(" ", text))])
+    if talk:
+        return Understanding(text, "smalltalk", smalltalk=talk)
+    urls = find_urls(text)
+    link_subjects = [s for url in urls if (s := _link_subject(session, index, url))]
+    words = WORD.findall(URL.sub(" ", clean(text)))
+    lower = [_cue_or_word(w.lower(), index) for w in words]
+    if not words and not link_subjects:
+        return Understanding(text, "help")
+    spans = [s for s in spot_spans(index, words, ordinary=_ordinary) if not _is_link_word(s.text)]
+    taken = {i for s in spans for i in range(s.start, s.end)}
+    runs = _runs(lower, taken)
+    first = min([s.start for s in spans] or [r[0] for r in runs], default=None)
+    draft = intent_of(_skeleton(lower, first, first + 1 if first is not None else None), first, None)
+    named = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans]
+    subjects, unresolved = _subjects(session, index, words, lower, named, runs, draft)
+    cues = [w for i, w in enumerate(lower) if i not in taken and is_cue(w)]
+    content = [w for i, w in enumerate(lower) if i not in taken and w not in STOP_WORDS and not is_cue(w)]
+    if not cues and len(content) > MAX_BARE_WORDS and not any(s.exact for s in subjects):
+        return Understanding(text, "unknown", bare=True)
+    if len(subjects) > 1 and not all(_joined(lower, subjects[:i], s) for i, s in enumerate(subjects) if i):
+        subjects = [_primary(subjects)]
+    near_spans = {i for s in spans for i in (s.start - 1, s.end) if 0 <= i < len(lower) and lower[i] in KIND_WORDS}
+    gap = gap_question([w for i, w in enumerate(lower) if i not in taken and i not in near_spans])
+    scope = subjects[0] if len(subjects) == 1 else None
+    if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
+        return Understanding(text, "gaps", gap=gap)
+    if gap and scope and _scopes(scope, lower):
+        return Understanding(text, "gaps", subjects=subjects, gap=gap)
+    if not subjects:
+        if urls and not link_subjects:  # a link nothing in the catalog claims
+            return Understanding(text, draft, unresolved=Subject(urls[0], -1, -1, Resolution("not_found")), bare=not cues)
+        if unresolved and not set(lower) & HELP:
+            return Understanding(text, draft, unresolved=unresolved, bare=not cues)
+        asks_help = set(lower) & HELP or all(w in STOP_WORDS or w in HOW_TO_USE for w in lower)
+        return Understanding(text, "help" if asks_help and not link_subjects else "unknown", bare=not cues)
+    lead = subjects[0]
+    best = lead.resolution.best
+    at = lead.start if lead.start >= 0 else None  # a link stands outside the words
+    intent = intent_of(_skeleton(lower, at, lead.end), at, best.kind if best else None)
+    if intent != draft and INTENT_KINDS.get(intent) != INTENT_KINDS.get(draft):  # the subject's kind changed the intent
+        subjects = [_rescope(index, s, intent) for s in subjects]
+    return Understanding(text, intent, subjects=subjects, bare=not cues)
+
+
+def _subjects(
+    session: Session, index: CatalogIndex, words: list[str], lower: list[str], named: list[Subject], runs: list[tuple[int, int]], intent: str
+) -> tuple[list[Subject], Subject | None]:
+    """Named subjects plus the runs that resolve and are listed with them; or the one run that names nothing."""
+    named, runs = _extend_names(index, words, lower, named, runs, intent)
+    resolved = [_run_subject(session, index, words, lower, a, b, intent) for a, b in runs]
+    found = [r for r in resolved if r.resolution.status != "not_found"]
+    unresolved = None
+    if named:  # a stray word next to real names ("deploy") is not a subject unless listed with them
+        subjects = named + [r for r in found if _joined(lower, named, r)]
+    elif len(resolved) == 1:
+        subjects, unresolved = found, (None if found else resolved[0])
+    elif all(_joined(lower, resolved[:i], r) for i, r in enumerate(resolved) if i):
+        subjects = found
+    else:  # unrelated word groups, none of them a name: not a question about the catalog
+        subjects = []
+    return _distinct(sorted(subjects, key=lambda s: s.start)), unresolved
+
+
+def resolve_phrase(index: CatalogIndex, full: str, core: str, kinds: set[str], intent: str) -> Resolution:
+    """Full phrase first ("team b" is a name), then without kind words, narrowed by them; never excluded by them."""
+    implied = INTENT_KINDS.get(intent, set())
+    narrowed = kinds | implied
+    result = index.resolve(full, kinds=narrowed or None)
+    if result.status == "not_found" and core != full:
+        stripped = index.resolve(core, kinds=narrowed or None)
+        if stripped.status != "not_found" or stripped.matches:
+            result = stripped
+    for fallback in (implied, set()):  # the kind words may be part of the name, or the intent guessed wrong
+        if result.status == "not_found" and narrowed != fallback:
+            relaxed = index.resolve(core, kinds=fallback or None)
+            if relaxed.status != "not_found":
+                result = relaxed
+    return result
+
+
+def _ordinary(word: str) -> bool:
+    return word in STOP_WORDS or is_cue(word) or word in KIND_WORDS
+
+
+def _cue_or_word(word: str, index: CatalogIndex) -> str:
+    """A typo'd cue word ("onws") counts as the cue, unless it may begin a catalog name."""
+    if word in STOP_WORDS or is_cue(word) or word in KIND_WORDS:
+        return word
+    cue = near_cue(word)
+    if cue is None or (index.starts_a_word(word) and not cue.startswith(word)):
+        return word
+    return cue
+
+
+def _is_link_word(text: str) -> bool:
+    return "/" in text and looks_like_slug(text)
+
+
+def _link_subject(session: Session, index: CatalogIndex, url: str) -> Subject | None:
+    refs = resolve_url(session, index, url)
+    return _ref_subject(index, url, refs, -1)
+
+
+def _ref_subject(index: CatalogIndex, text: str, refs: list[str], at: int) -> Subject | None:
+    entities = [e for r in refs if (e := index.get(r))]
+    if not entities:
+        return None
+    matches = [Match(e, 100.0, "exact") for e in entities]
+    status = "found" if len(entities) == 1 or len({e.owner_ref for e in entities}) == 1 else "ambiguous"
+    return Subject(text, at, at + 1 if at >= 0 else -1, Resolution(status, matches), exact=True)  # type: ignore[arg-type]
+
+
+def _adjacent_kinds(lower: list[str], start: int, end: int) -> set[str]:
+    """Kind words right before or after a name: "team payments", "the checkout component"."""
+    around = [lower[start - 1] if start > 0 else "", lower[end] if end < len(lower) else ""]
+    return {KIND_WORDS[w] for w in around if w in KIND_WORDS}
+
+
+def _span_subject(index: CatalogIndex, text: str, start: int, end: int, lower: list[str], intent: str) -> Subject:
+    kinds = _adjacent_kinds(lower, start, end)
+    return Subject(text, start, end, resolve_phrase(index, text, text, kinds, intent), exact=True)
+
+
+def _extend_names(
+    index: CatalogIndex, words: list[str], lower: list[str], subjects: list[Subject], runs: list[tuple[int, int]], intent: str
+) -> tuple[list[Subject], list[tuple[int, int]]]:
+    """"payment gateway sim": an exact name followed at once by more name words may be the start of a longer name."""
+    kept_runs = []
+    for a, b in runs:
+        at = next((i for i, s in enumerate(subjects) if s.end == a and s.start >= 0), None)
+        if at is not None:
+            start = subjects[at].start
+            text = " ".join(words[start:b])
+            longer = resolve_phrase(index, " ".join(expand(w) for w in lower[start:b]), text, set(), intent)
+            if longer.status == "found" and longer.best != subjects[at].resolution.best:
+                subjects[at] = Subject(text, start, b, longer)
+                continue
+        kept_runs.append((a, b))
+    return subjects, kept_runs
+
+
+def _runs(lower: list[str], taken: set[int]) -> list[tuple[int, int]]:
+    """Stretches of words that may name something: not grammar, not a cue, not only kind words."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, w in enumerate([*lower, ""]):
+        name_word = i < len(lower) and i not in taken and w not in STOP_WORDS and not is_cue(w)
+        if name_word and start is None:
+            start = i
+        elif not name_word and start is not None:
+            a, b = start, i
+            while a < b and lower[a] in KIND_WORDS:
+                a += 1
+            while b > a and lower[b - 1] in KIND_WORDS:
+                b -= 1
+            if a < b:
+                runs.append((start, i))
+            start = None
+    return runs
+
+
+def _run_subject(session: Session, index: CatalogIndex, words: list[str], lower: list[str], a: int, b: int, intent: str) -> Subject:
+    full = " ".join(expand(w) for w in lower[a:b])
+    core_start, core_end = a, b
+    while lower[core_start] in KIND_WORDS:
+        core_start += 1
+    while lower[core_end - 1] in KIND_WORDS:
+        core_end -= 1
+    core = " ".join(lower[core_start:core_end])
+    if core_end - core_start == 1 and looks_like_slug(words[core_start]):
+        found = _ref_subject(index, words[core_start], resolve_slug(session, index, words[core_start]), a)
+        if found:
+            return found
+    kinds = {KIND_WORDS[w] for w in lower[a:core_start] + lower[core_end:b]}
+    kinds |= _adjacent_kinds(lower, a, b)
+    subject = Subject(" ".join(words[core_start:core_end]), a, b, resolve_phrase(index, full, core, kinds, intent))
+    return _with_ordinary_words(index, words, lower, subject, intent)
+
+
+def _with_ordinary_words(index: CatalogIndex, words: list[str], lower: list[str], subject: Subject, intent: str) -> Subject:
+    """"artist look": a name may go on with a word that is usually grammar; keep it when the longer name is found."""
+    end = subject.end
+    while end < len(lower) and end - subject.end < 2 and lower[end] in STOP_WORDS and len(lower[end]) >= 3 and index.starts_a_word(lower[end]):
+        end += 1
+        text = " ".join(words[subject.start : end])
+        longer = resolve_phrase(index, text.lower(), text, set(), intent)
+        if longer.status == "found":  # it explains more of what was typed
+            return Subject(text, subject.start, end, longer)
+    return subject
+
+
+def _skeleton(lower: list[str], start: int | None, end: int | None) -> list[str]:
+    """The words with the subject replaced by one placeholder, so cues can be read relative to it."""
+    if start is None or start < 0 or end is None:
+        return lower
+    return lower[:start] + ["§"] + lower[end:]
+
+
+def _joined(lower: list[str], before: list[Subject], subject: Subject) -> bool:
+    """Whether `subject` is listed with an earlier one: only "and", "or", commas... between them."""
+    for other in before:
+        a, b = sorted([(other.start, other.end), (subject.start, subject.end)])
+        if a[0] < 0 or b[0] < 0:
+            continue
+        between = lower[a[1] : b[0]]
+        if (between or other.exact and subject.exact) and all(w in CONJUNCTIONS for w in between):
+            return True
+    return False
+
+
+def _distinct(subjects: list[Subject]) -> list[Subject]:
+    """One subject per entity (a link and its label name the same thing)."""
+    seen: set[str] = set()
+    out = []
+    for s in subjects:
+        key = s.resolution.best.ref if s.resolution.best else f"?{s.text.lower()}"
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
+def _primary(subjects: list[Subject]) -> Subject:
+    """The one a sentence is about when its names are not listed together: a link, then the most specific name."""
+    return max(subjects, key=lambda s: (s.start < 0, s.exact, s.resolution.status == "found", len(s.text), s.start))
+
+
+def _scopes(subject: Subject, lower: list[str]) -> bool:
+    """"what does team checkout own that has no runbook": a team, system or domain bounding a gap question."""
+    best = subject.resolution.best
+    if best is None or best.kind not in SCOPE_KINDS:
+        return False
+    return bool(set(lower) & {"own", "owns", "owned", "in", "under", "within"} or any(w in KIND_WORDS and w.endswith("s") for w in lower))
+
+
+def _rescope(index: CatalogIndex, s: Subject, intent: str) -> Subject:
+    """Resolve again under the final intent's implied kinds (a link stays what it names)."""
+    if s.start < 0:
+        return s
+    again = resolve_phrase(index, s.text, s.text, set(), intent)
+    return s if again.status == "not_found" else Subject(s.text, s.start, s.end, again, s.exact)

@@ -1,0 +1,126 @@
+"""Read models: an entity as the catalog presents it, merged across sources.
+
+Each field keeps the source it came from, and each source carries its freshness, so
+every answer can say "from northwind, synced 3 min ago".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlmodel import Session
+
+from catalog.store.models import Entity, SourceState
+
+MERGED_FIELDS = ("title", "description", "type", "lifecycle", "owner_ref", "system_ref", "location")
+
+
+class Freshness(BaseModel):
+    source: str
+    source_type: str | None = None
+    synced_at: datetime | None = None
+    failing_since: datetime | None = None
+    last_error: str | None = None
+    broken_since: datetime | None = None  # the entity's descriptor file cannot be read: see `catalog.sync.broken_files`
+    broken_reason: str | None = None
+
+    @property
+    def stale(self) -> bool:
+        return self.failing_since is not None or self.broken_since is not None
+
+
+class CatalogEntity(BaseModel):
+    ref: str
+    kind: str
+    namespace: str
+    name: str
+    title: str | None = None
+    description: str | None = None
+    type: str | None = None
+    lifecycle: str | None = None
+    owner_ref: str | None = None
+    system_ref: str | None = None
+    location: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    links: list[dict[str, Any]] = Field(default_factory=list)
+    spec: dict[str, Any] = Field(default_factory=dict)
+    source: str
+    field_sources: dict[str, str] = Field(default_factory=dict)
+    freshness: dict[str, Freshness] = Field(default_factory=dict)
+
+    @property
+    def display_name(self) -> str:
+        return self.title or self.name
+
+    def profile(self, key: str) -> str | None:
+        profile = self.spec.get("profile")
+        value = profile.get(key) if isinstance(profile, dict) else None
+        return str(value) if value else None
+
+
+def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEntity | None:
+    """Merge one ref's rows: per field, the highest-precedence source that has a value wins.
+
+    A field is a column (`MERGED_FIELDS`) or one key of `labels`, `annotations` or `spec`
+    (recorded as e.g. `spec.pagerduty`), so a source that adds one fact neither hides nor is
+    hidden by the facts other sources give. Links and tags are the union of all sources.
+    """
+    ordered = sorted(rows, key=lambda r: (-r.precedence, r.source))
+    if not ordered:
+        return None
+    top = ordered[0]
+    values: dict[str, Any] = {}
+    field_sources: dict[str, str] = {}
+    for name in MERGED_FIELDS:
+        for row in ordered:
+            value = getattr(row, name)
+            if value not in (None, ""):
+                values[name], field_sources[name] = value, row.source
+                break
+    maps: dict[str, dict[str, Any]] = {"labels": {}, "annotations": {}, "spec": {}}
+    for name, merged in maps.items():
+        for row in ordered:
+            for key, value in getattr(row, name).items():
+                if key not in merged and value not in (None, ""):
+                    merged[key], field_sources[f"{name}.{key}"] = value, row.source
+    links: list[dict[str, Any]] = []
+    tags: list[str] = []
+    for row in ordered:
+        links += [link for link in row.links if link not in links]
+        tags += [t for t in row.tags if t not in tags]
+    return CatalogEntity(
+        ref=top.ref,
+        kind=top.kind,
+        namespace=top.namespace,
+        name=top.name,
+        labels=maps["labels"],
+        annotations=maps["annotations"],
+        tags=tags,
+        links=links,
+        spec=maps["spec"],
+        source=top.source,
+        field_sources=field_sources,
+        freshness={row.source: _freshness(row, states) for row in ordered},
+        **values,
+    )
+
+
+def _freshness(row: Entity, states: dict[str, SourceState]) -> Freshness:
+    found = Freshness(source=row.source, broken_since=row.broken_since, broken_reason=row.broken_reason if row.broken_since else None)
+    state = states.get(row.source)
+    if state is None:
+        return found
+    failing = state.last_error_at if state.last_error_at and (not state.last_success_at or state.last_error_at > state.last_success_at) else None
+    found.source_type, found.synced_at, found.failing_since = state.type, state.last_success_at, failing
+    found.last_error = state.last_error if failing else None
+    return found
+
+
+def source_states(session: Session) -> dict[str, SourceState]:
+    return {s.name: s for s in session.scalars(select(SourceState))}

@@ -1,0 +1,208 @@
+"""Database tables. One row of `Entity` is one source's assertion of one entity.
+
+Several sources may describe the same ref; reads merge them by source precedence
+(see `catalog.merge`). Retiring is a soft delete (`retired_at`) so old links still resolve.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from catalog.store.precedence import DESCRIPTOR
+
+
+class Entity(SQLModel, table=True):
+    __tablename__ = "entity"
+    __table_args__ = (
+        UniqueConstraint("source", "ref", name="uq_entity_source_ref"),
+        Index("ix_entity_ref", "ref"),
+        Index("ix_entity_owner_ref", "owner_ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    precedence: int = DESCRIPTOR  # higher wins when sources disagree: see catalog.store.precedence
+    ref: str = Field(max_length=400)
+    kind: str = Field(max_length=100)
+    namespace: str = Field(max_length=100)
+    name: str = Field(max_length=200)
+    title: str | None = None
+    description: str | None = None
+    type: str | None = Field(default=None, max_length=100)
+    lifecycle: str | None = Field(default=None, max_length=100)
+    owner_ref: str | None = Field(default=None, max_length=400)
+    system_ref: str | None = Field(default=None, max_length=400)
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    annotations: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    links: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    spec: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    api_version: str = Field(default="backstage.io/v1alpha1", max_length=200)
+    location: str | None = None
+    content_hash: str = Field(max_length=64)
+    first_seen_at: datetime
+    updated_at: datetime
+    retired_at: datetime | None = None
+    # Set while the file that described the entity cannot be read: the row is kept as it was,
+    # and answers say it is stale and why (see `catalog.sync.broken_files`).
+    broken_since: datetime | None = None
+    broken_reason: str | None = None
+
+
+class Relation(SQLModel, table=True):
+    """A relation derived from `origin`'s spec, stored in both directions."""
+
+    __tablename__ = "relation"
+    __table_args__ = (
+        Index("ix_relation_subject", "subject_ref", "type"),
+        Index("ix_relation_target", "target_ref", "type"),
+        Index("ix_relation_origin", "source", "origin_ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    origin_ref: str = Field(max_length=400)
+    subject_ref: str = Field(max_length=400)
+    type: str = Field(max_length=50)
+    target_ref: str = Field(max_length=400)
+
+
+class SourceState(SQLModel, table=True):
+    """What we know about each configured source: freshness comes from here."""
+
+    __tablename__ = "source_state"
+
+    name: str = Field(primary_key=True, max_length=100)
+    type: str = Field(max_length=50)
+    last_success_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+
+class SyncRun(SQLModel, table=True):
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_source", "source", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = Field(default="running", max_length=20)  # running | ok | failed | refused
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    error_count: int = 0
+    requests: int = 0
+    errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    message: str | None = None
+
+
+class CatalogState(SQLModel, table=True):
+    """A single row whose `generation` changes whenever the catalog does: caches key on it."""
+
+    __tablename__ = "catalog_state"
+
+    id: int = Field(default=1, primary_key=True)
+    generation: int = 0
+
+
+class QuestionLog(SQLModel, table=True):
+    """Every question asked, on every surface, and how it went: what usage reports are built on.
+
+    `asker` is a Slack user id, `cli:<login>`, or its keyed hash when pseudonymised (see
+    `catalog.answers.questionlog`). `intent` and `latency_ms` are None on rows migrated from the old
+    unanswered-question table, which did not keep them. The view `unanswered_question` shows
+    the rows whose status is `unknown` or `not_found`.
+    """
+
+    __tablename__ = "question_log"
+    __table_args__ = (Index("ix_question_log_asked_at", "asked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    asked_at: datetime
+    surface: str = Field(max_length=20)  # slack | cli | demo | http
+    question: str
+    intent: str | None = Field(default=None, max_length=50)
+    status: str = Field(max_length=20)  # catalog.answers.Status
+    entity_ref: str | None = Field(default=None, max_length=400)
+    candidates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    latency_ms: float | None = None
+    asker: str | None = Field(default=None, max_length=200)
+
+
+class SeenEvent(SQLModel, table=True):
+    """Inbound deliveries already handled (Slack `event_id`, webhook ids): retries do nothing twice.
+
+    Inserting the key is the claim; the primary key makes it atomic across replicas.
+    """
+
+    __tablename__ = "seen_event"
+
+    key: str = Field(primary_key=True, max_length=300)
+    received_at: datetime
+
+
+class AnswerFeedback(SQLModel, table=True):
+    """A 👍/👎 on an answer, stored with the question it answered."""
+
+    __tablename__ = "answer_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str
+    intent: str = Field(max_length=50)
+    entity_ref: str | None = Field(default=None, max_length=400)
+    helpful: bool
+    user_id: str | None = Field(default=None, max_length=100)
+    transport: str = Field(default="slack", max_length=20)
+    created_at: datetime
+
+
+class ChatIdentity(SQLModel, table=True):
+    """Slack user -> email -> catalog User, cached with an expiry so "my team" is cheap."""
+
+    __tablename__ = "chat_identity"
+
+    slack_user_id: str = Field(primary_key=True, max_length=50)
+    email: str | None = Field(default=None, max_length=300)
+    user_ref: str | None = Field(default=None, max_length=400)
+    display_name: str | None = None
+    fetched_at: datetime
+    expires_at: datetime
+
+
+class JobLease(SQLModel, table=True):
+    """Who may run a scheduled job right now, and until when (see `catalog.store.leases`).
+
+    Replicas sharing the database race for this row; a conditional UPDATE decides, so a due
+    job runs once, not once per replica.
+    """
+
+    __tablename__ = "job_lease"
+
+    name: str = Field(primary_key=True, max_length=200)
+    owner: str = Field(max_length=200)
+    expires_at: datetime
+
+
+class HttpCacheEntry(SQLModel, table=True):
+    """A source's last answer per URL, so the next run can ask `If-None-Match` and reuse the body on 304.
+
+    `body` is the part of the response the source uses (None when the URL answered 404, so absent
+    files are remembered too); `next_url` is the page's `Link: rel="next"`, which a 304 does not
+    repeat; `fetched_at` is the server's `Date` of the last answer.
+    """
+
+    __tablename__ = "http_cache"
+
+    source: str = Field(primary_key=True, max_length=100)
+    url: str = Field(primary_key=True, max_length=2000)
+    etag: str | None = Field(default=None, max_length=300)
+    next_url: str | None = Field(default=None, max_length=2000)
+    body: str | None = None
+    fetched_at: datetime

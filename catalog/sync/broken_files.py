@@ -1,0 +1,80 @@
+"""Entities whose descriptor file is broken: kept as they were and marked stale, never retired for it.
+
+A typo in `payments-service.yaml` must not retire `payments-service`; people still ask who owns
+it. When a snapshot names a file it could not read in full (`Snapshot.broken`), the rows that file
+produced last time and the snapshot no longer has are spared from retiring and marked with the
+file's error and since when. The mark goes when the file reads cleanly again; a deleted file is no
+longer broken, only gone, so its entities are then retired as usual.
+
+Rows know their file from `location` (`FILE:LINE`, as `EntityDoc.location` writes it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select, update
+from sqlmodel import Session
+
+from catalog.sync.sources.descriptor import Problem
+from catalog.store.models import Entity
+from catalog.sync.sources.base import Snapshot
+
+_ENTITY = Entity.__table__  # type: ignore[attr-defined]  # Core statements: one executemany per list of rows
+_E = _ENTITY.c
+
+
+def file_of(location: str | None) -> str | None:
+    """The file part of a location `FILE:LINE` (a location without a line is the file itself)."""
+    if location is None:
+        return None
+    head, sep, tail = location.rpartition(":")
+    return head if sep and tail.isdigit() else location
+
+
+def reason(problem: Problem) -> str:
+    """What an answer shows after "descriptor broken since 09:12 UTC: "."""
+    return f"line {problem.line}: {problem.message}" if problem.line else problem.message
+
+
+def spare_broken(
+    session: Session,
+    source: str,
+    retire: list[tuple[int, str]],
+    existing: Mapping[str, tuple[int, str, bool]],
+    snapshot: Snapshot,
+    now: datetime,
+) -> tuple[list[tuple[int, str]], list[Problem]]:
+    """`(rows still to retire, one warning per broken file that kept rows)`; marks and unmarks rows.
+
+    `retire` is the plan's `(row id, ref)` list: the rows of `existing` (those the snapshot speaks
+    for, `sync.plan`'s input) it no longer has. A mark is cleared once its row was read again or
+    is retired; an incomplete snapshot retires nothing, so there only rows read again lose it.
+    The caller owns the transaction.
+    """
+    broken = snapshot.broken
+    kept: dict[int, str] = {}
+    if broken and retire:
+        ids = [row_id for row_id, _ in retire]
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            for row_id, location in session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk))):
+                file = file_of(location)
+                if file in broken:
+                    kept[row_id] = file
+    marked = session.scalars(select(_E.id).where(_E.source == source, _E.broken_since.is_not(None))).all()
+    untouched = set(kept) if snapshot.complete else {row_id for row_id, _ in retire}
+    in_scope = {row_id for row_id, _, _ in existing.values()} if marked else set()
+    fixed = [{"_id": row_id} for row_id in marked if row_id in in_scope and row_id not in untouched]
+    if fixed:
+        session.execute(update(_ENTITY).where(_E.id == bindparam("_id")).values(broken_since=None, broken_reason=None), fixed)
+    if kept:
+        since = func.coalesce(_E.broken_since, bindparam("_since", type_=_E.broken_since.type))
+        stmt = update(_ENTITY).where(_E.id == bindparam("_id")).values(broken_since=since, broken_reason=bindparam("_reason"))
+        session.execute(stmt, [{"_id": row_id, "_since": now, "_reason": reason(broken[file])} for row_id, file in kept.items()])
+    warnings = [
+        Problem(severity="warning", file=file, message=f"{n} entities it described are kept, marked stale, until it is fixed or deleted")
+        for file, n in Counter(kept.values()).items()
+    ]
+    return [row for row in retire if row[0] not in kept], warnings

@@ -1,0 +1,111 @@
+"""Scheduled syncs: one APScheduler job per source with a `schedule`, run once across replicas.
+
+Every replica runs the same scheduler, so every replica fires every job. Two things make the
+fires agree and only one of them run:
+
+- Fire times are the same everywhere (`catalog.sync.triggers`): cron expressions are evaluated in
+  UTC, and intervals count from a fixed epoch rather than from process start, so `15m` fires
+  at :00, :15, :30 and :45 on every replica.
+- A fire first claims the job's lease (`catalog.store.leases`) until the end of its run; when the run
+  ends the lease is kept until the next fire time. A replica that fires late for the same slot
+  (clock skew, a busy thread pool) finds the lease held and skips. A replica that dies mid-run
+  blocks that source for at most `RUNNING_LEASE`.
+
+Within one process `max_instances=1` stops overlap and `coalesce=True` turns a backlog of missed
+fires into one run. Each run is exactly `wayfinder sync --source NAME` (`Catalog.sync`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from catalog.answers import questionlog
+from catalog.store import claims, leases
+from catalog.core import Catalog
+from catalog.sync.engine import SyncReport
+from catalog.sync.triggers import next_fire_after, period, trigger_for
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# How long a claimed run may take before another replica may assume its owner died.
+RUNNING_LEASE = timedelta(minutes=30)
+
+
+def job_id(source: str) -> str:
+    return f"sync:{source}"
+
+
+class Scheduler:
+    """The in-process scheduler of one replica; `run` is the job every fire calls."""
+
+    def __init__(self, catalog: Catalog, *, clock: Clock = lambda: datetime.now(UTC), owner: str | None = None) -> None:
+        self.catalog = catalog
+        self.clock = clock
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.triggers = {s.name: trigger_for(s.schedule) for s in catalog.config.sources if s.schedule}
+        self.apscheduler = BackgroundScheduler(timezone=UTC)
+        now = clock()
+        for name, trigger in self.triggers.items():
+            self.apscheduler.add_job(
+                self.run,
+                trigger,
+                args=[name],
+                id=job_id(name),
+                name=f"sync {name}",
+                max_instances=1,
+                coalesce=True,
+                # A run later than half a period is closer to the next one: let that one run instead.
+                misfire_grace_time=max(1, int(period(trigger, now).total_seconds() / 2)),
+            )
+
+        # Idempotent, so every replica may run it: no lease needed.
+        self.apscheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", max_instances=1, coalesce=True)
+
+    def housekeeping(self) -> int:
+        """Drop delivery ids and logged questions past their retention; returns how many went."""
+        with self.catalog.session() as session:
+            now = self.clock()
+            return claims.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
+
+    def start(self) -> None:
+        self.apscheduler.start()
+
+    def stop(self) -> None:
+        """Stop firing and wait for runs in progress, so their leases and SyncRuns are finished."""
+        if self.apscheduler.running:
+            self.apscheduler.shutdown(wait=True)
+
+    def run(self, name: str) -> SyncReport | None:
+        """Sync `name` if this replica wins its lease for the current slot; None if skipped."""
+        now = self.clock()
+        slot_end = next_fire_after(self.triggers[name], now)
+        factory = self.catalog.factory
+        if not leases.claim(factory, job_id(name), self.owner, now=now, until=max(slot_end, now + RUNNING_LEASE)):
+            log.info("sync %s: skipped, another replica ran or is running this slot", name)
+            return None
+        try:
+            report = self.catalog.sync([name])[0]
+        finally:
+            if not leases.hold(factory, job_id(name), self.owner, until=slot_end):
+                log.warning("sync %s: ran longer than %s, so another replica may have started the same run", name, RUNNING_LEASE)
+        if report.ok:
+            log.info("sync %s: ok (+%d ~%d -%d, %d requests)", name, report.added, report.updated, report.removed, report.requests)
+        else:
+            log.warning("sync %s: %s: %s", name, report.status, report.error)
+        return report
+
+
+def start_scheduler(catalog: Catalog, *, clock: Clock = lambda: datetime.now(UTC)) -> Scheduler:
+    """Start one job per scheduled source in a background thread; call `stop()` on shutdown."""
+    scheduler = Scheduler(catalog, clock=clock)
+    scheduler.start()
+    return scheduler

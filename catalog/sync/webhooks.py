@@ -1,0 +1,115 @@
+"""GitHub webhooks: a push to a repository's default branch resyncs that repository at once.
+
+The body is trusted only when `X-Hub-Signature-256` is the HMAC-SHA256 of the raw bytes under
+a configured source's `webhook_secret`; the matching secret also says which source the
+delivery is for. Only the named repository is read again (its descriptors, or its CODEOWNERS
+for an inferred component), as a snapshot scoped to that repository: its own entities are
+added, updated or retired, no other repository's are touched, and the run is recorded like any
+sync. Transports (the HTTP route) only pass the raw body and headers in and the result out.
+
+Each delivery resyncs at most once: its `X-GitHub-Delivery` id and the digest of its signed body
+(the header is not signed, so a replay could change it) are claimed in the database, like
+Slack's event ids, before anything is read; a failed resync gives the claim back so GitHub's
+"Redeliver" can try again. A `repository.full_name` that is not `owner/name` is refused before
+any URL is built from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ValidationError
+
+from catalog.config import GitHubSourceConfig
+from catalog.core import Catalog
+from catalog.store.claims import claim, release
+from catalog.sync.sources.github import GitHubSource, Repository
+from catalog.sync.engine import sync_source
+
+# HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure.
+_STATUS = {"ok": 200, "failed": 502, "refused": 409}
+# GitHub abandons a delivery after 10 s; a rate limit that needs longer fails it (the next
+# scheduled sync reads the repository anyway) rather than holding the request.
+WEBHOOK_MAX_WAIT = 5.0
+# GitHub's rules: an owner is letters, digits and single hyphens; a repository adds `.` and `_`.
+_FULL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
+
+
+class WebhookResult(BaseModel):
+    """What a delivery did; `status` is the HTTP status for the transport to answer with."""
+
+    status: int
+    message: str
+    source: str | None = None
+    repository: str | None = None
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    run_id: int | None = None
+
+
+def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
+    """Constant-time check of `sha256=<hex>` against the HMAC of the raw body."""
+    if not signature:
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.strip().encode())
+
+
+def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, event: str, *, delivery: str | None) -> WebhookResult:
+    """Verify a delivery and, for a push to a default branch not seen before, resync that repository."""
+    configs = [c for c in catalog.config.sources if isinstance(c, GitHubSourceConfig) and c.webhook_secret]
+    if not configs:
+        return WebhookResult(status=401, message="no github source has a webhook_secret, so no delivery can be verified")
+    signed = [c for c in configs if c.webhook_secret and signature_matches(c.webhook_secret.get_secret_value(), body, signature)]
+    if not signed:
+        return WebhookResult(status=401, message="X-Hub-Signature-256 is missing or does not match")
+    if event == "ping":
+        return WebhookResult(status=200, message="pong")
+    if event != "push":
+        return WebhookResult(status=202, message=f"ignored: only push events resync (got {event or 'no event'})")
+    try:
+        payload = json.loads(body)
+        repo = Repository.model_validate(payload["repository"])
+        ref = str(payload.get("ref", ""))
+    except (ValueError, KeyError, TypeError, ValidationError):
+        return WebhookResult(status=400, message="the push payload has no usable repository")
+    if not _FULL_NAME.fullmatch(repo.full_name) or repo.full_name.rpartition("/")[2] in (".", ".."):
+        return WebhookResult(status=400, message="repository.full_name is not owner/name")
+    org = repo.full_name.split("/", 1)[0].lower()
+    config = next((c for c in signed if c.org.lower() == org), None)
+    if config is None:
+        return WebhookResult(status=202, message=f"ignored: no github source reads the {org} organisation", repository=repo.full_name)
+    ignored = WebhookResult(status=202, message="", source=config.name, repository=repo.full_name)
+    if ref != f"refs/heads/{repo.default_branch}" or payload.get("deleted"):
+        return ignored.model_copy(update={"message": f"ignored: {ref} is not the default branch {repo.default_branch}"})
+    source = GitHubSource(config, catalog.factory, max_wait=WEBHOOK_MAX_WAIT)
+    if not source.wanted(repo):
+        return ignored.model_copy(update={"message": "ignored: the source skips forks or archived repositories like this one"})
+    if not delivery:
+        return ignored.model_copy(update={"status": 400, "message": "X-GitHub-Delivery is missing, so the delivery cannot be deduplicated"})
+    keys = [f"github:{delivery}", "github-body:" + hashlib.sha256(body).hexdigest()]
+    with catalog.session() as session:
+        first = all([claim(session, key, now=datetime.now(UTC)) for key in keys])
+    if not first:
+        catalog.metrics.duplicates.labels("github").inc()
+        return ignored.model_copy(update={"message": f"ignored: delivery {delivery[:64]} (or its body) was already handled"})
+    report = sync_source(catalog.factory, source.repository(repo), max_delete_fraction=config.max_delete_fraction)
+    if report.status == "failed":
+        with catalog.session() as session:
+            release(session, keys)
+    message = report.error or f"resynced {repo.full_name}: {report.added} added, {report.updated} updated, {report.removed} removed"
+    return WebhookResult(
+        status=_STATUS[report.status],
+        message=message,
+        source=config.name,
+        repository=repo.full_name,
+        added=report.added,
+        updated=report.updated,
+        removed=report.removed,
+        run_id=report.run_id,
+    )
