@@ -41,7 +41,7 @@ def build_catalog(workdir: Path, n_entities: int, seed: int) -> Catalog:
     url = f"sqlite:///{workdir / 'bench.db'}"
     upgrade(make_engine(url))
     catalog = Catalog(url, load_config(config))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     if not report.ok:
         raise SystemExit(f"sync failed: {report.error}")
     return catalog

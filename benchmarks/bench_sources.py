@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         parent.send("counts")
         before = parent.recv()
         start = time.perf_counter()
-        reports = catalog.sync.engine()
+        reports = catalog.sync()
         seconds = time.perf_counter() - start
         parent.send("counts")
         after = parent.recv()

@@ -101,6 +101,6 @@ def make_catalog(database_url: str) -> Iterator[Callable[[Config], Catalog]]:
 def example_catalog(make_catalog: Callable[[Config], Catalog]) -> Catalog:
     """The bundled Northwind example organisation, synced."""
     catalog = make_catalog(load_config(EXAMPLES / "wayfinder.yaml"))
-    reports = catalog.sync.engine()
+    reports = catalog.sync()
     assert all(r.ok for r in reports), [r.error for r in reports]
     return catalog

@@ -27,7 +27,7 @@ PAYMENTS = "group:default/payments"
 @pytest.fixture
 def backstage(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
     catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": FIXTURES / "backstage-examples"}))
-    assert catalog.sync.engine()[0].ok
+    assert catalog.sync()[0].ok
     return catalog
 
 
@@ -103,8 +103,8 @@ def test_owner_missing_from_the_catalog_is_named(make_catalog: MakeCatalog, tmp_
     root.mkdir()
     (root / "a.yaml").write_text(component("ghost-ship", owner="team-ghost"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    catalog.sync.engine()
-    answer = catalog.answers.ask("who owns ghost-ship")
+    catalog.sync()
+    answer = catalog.ask("who owns ghost-ship")
     assert answer.owner is not None and answer.owner.ref == "group:default/team-ghost"
     assert "group:default/team-ghost is not in the catalog" in answer.text
 
@@ -291,8 +291,8 @@ def test_answer_names_every_source_it_used(make_catalog: MakeCatalog, tmp_path: 
     (teams / "t.yaml").write_text(group("team-a").replace("  children: []", "  children: []\n  profile:\n    email: a@example.com"), encoding="utf-8")
     (services / "s.yaml").write_text(component("orders"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"org-chart": teams, "service-repo": services}))
-    catalog.sync.engine()
-    answer = catalog.answers.ask("who owns orders")
+    catalog.sync()
+    answer = catalog.ask("who owns orders")
     assert answer.owner is not None and answer.owner.email == "a@example.com"
     assert {s.source for s in answer.sources} == {"org-chart", "service-repo"}
     assert "from service-repo, synced just now" in answer.text and "from org-chart, synced just now" in answer.text

@@ -117,7 +117,7 @@ def test_a_null_list_item_is_reported_by_the_sync_and_makes_no_relation(
     root.mkdir()
     (root / "a.yaml").write_text(_component(spec="  providesApis: [~]\n", name="broken") + "---\n" + _component(name="fine"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"files": root}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert [p.message for p in report.problems if p.entity == "component:default/broken"] == [
         "spec.providesApis[0]: expected an entity reference (a string), got null"
     ]

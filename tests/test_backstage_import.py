@@ -30,7 +30,7 @@ MakeCatalog = Callable[[Config], Catalog]
 @pytest.fixture
 def backstage(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
     catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": BACKSTAGE}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok, report.error
     return catalog
 
@@ -45,7 +45,7 @@ def test_whole_backstage_example_set_imports(backstage: Catalog) -> None:
 
 def test_first_sync_reports_no_errors_and_no_dangling_references(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     catalog = make_catalog(backstage_config(tmp_path, {"bs": BACKSTAGE}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.added == 57
     # Every reference in the upstream set resolves, and the directory scan plus the Locations
     # reach many files twice: neither may produce a complaint.
@@ -146,7 +146,7 @@ def test_location_files_and_directory_scan_give_the_same_entities(make_catalog: 
     root = tmp_path / "root-location.yaml"
     root.write_text(f"apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets:\n{targets}", encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"scan": BACKSTAGE, "via-locations": root}, allowed_roots=(BACKSTAGE,)))
-    reports = catalog.sync.engine()
+    reports = catalog.sync()
     assert all(r.ok for r in reports), [r.error for r in reports]
     scanned = active_refs(catalog, "scan")
     via_locations = active_refs(catalog, "via-locations") - {"location:default/root"}
@@ -183,7 +183,7 @@ def test_same_entity_reached_twice_is_one_entity(tmp_path: Path) -> None:
 
 def test_create_app_examples_import_including_the_template(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     catalog = make_catalog(backstage_config(tmp_path, {"create-app": CREATE_APP}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok
     assert active_refs(catalog) == {
         "system:default/examples",
@@ -205,7 +205,7 @@ def test_create_app_examples_import_including_the_template(make_catalog: MakeCat
     # The template's skeleton (`name: ${{ values.name | dump }}`) is not an entity: reported with its file, skipped.
     skeleton = [p for p in report.problems if p.file and p.file.endswith("template/content/catalog-info.yaml")]
     assert len(skeleton) == 1 and skeleton[0].severity == "error" and "metadata.name" in skeleton[0].message
-    answer = catalog.answers.ask("who owns example-nodejs-template?")
+    answer = catalog.ask("who owns example-nodejs-template?")
     assert answer.owner is not None and answer.owner.ref == "user:default/guest"
 
 
@@ -223,10 +223,10 @@ def test_cross_namespace_references(make_catalog: MakeCatalog, tmp_path: Path) -
         encoding="utf-8",
     )
     catalog = make_catalog(backstage_config(tmp_path, {"ns": tmp_path / "cat"}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok and report.problems == []
     assert related(catalog, "user:development/guest", "memberOf") == {"group:default/team-a"}
     assert related(catalog, "group:default/team-a", "hasMember") == {"user:development/guest"}
     assert rows(catalog, "ns")["component:development/sandbox"].owner_ref == "group:development/dev-team"
-    answer = catalog.answers.ask("who owns sandbox")
+    answer = catalog.ask("who owns sandbox")
     assert answer.owner is not None and answer.owner.ref == "group:development/dev-team"

@@ -28,7 +28,7 @@ def _sync_dir(make_catalog: MakeCatalog, tmp_path: Path, files: dict[str, str]) 
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(body, encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     return catalog, report
 
 
@@ -47,7 +47,7 @@ def test_malformed_yaml_is_reported_with_file_and_line_and_the_rest_still_loads(
     assert f"a-broken.yaml:{problem.line}" in str(problem)
     # The good document before the error and the other file both landed.
     assert active_refs(catalog) == {"group:default/team-a", "component:default/still-here"}
-    assert catalog.answers.ask("who owns still-here").owner.ref == "group:default/team-a"  # type: ignore[union-attr]
+    assert catalog.ask("who owns still-here").owner.ref == "group:default/team-a"  # type: ignore[union-attr]
     # The run keeps the error for `sync status` and later inspection.
     [run] = sync_runs(catalog)
     assert run.error_count == 1 and any("a-broken.yaml" in e and "invalid YAML" in e for e in run.errors)
@@ -79,7 +79,7 @@ def test_custom_kind_with_custom_api_version_is_accepted(make_catalog: MakeCatal
     catalog, report = _sync_dir(make_catalog, tmp_path, {"flags.yaml": widget, "team.yaml": group("team-a")})
     assert report.problems == []
     assert "featureflag:default/dark-mode" in active_refs(catalog)
-    answer = catalog.answers.ask("who owns dark-mode?")
+    answer = catalog.ask("who owns dark-mode?")
     assert answer.owner is not None and answer.owner.ref == "group:default/team-a"
 
 
@@ -91,7 +91,7 @@ def test_reference_to_missing_entity_is_a_warning_naming_file_and_line(make_cata
     assert "resource:default/orders-db" in problem.message and "does not exist" in problem.message
     assert "orders.yaml:9" in str(problem)  # the Component document starts on line 9
     # Still loaded, and the dangling dependency is still shown to whoever asks.
-    answer = catalog.answers.ask("what does orders depend on?")
+    answer = catalog.ask("what does orders depend on?")
     assert [i.ref for i in answer.items] == ["resource:default/orders-db"]
 
 
@@ -115,7 +115,7 @@ def test_duplicate_across_files_reports_both_locations_and_first_wins(make_catal
     assert str(problem).startswith(f"{second}:10:")  # where the duplicate is
     assert f"{first}:17" in problem.message  # and where the original is
     assert rows(catalog, "main")["component:default/billing"].owner_ref == "group:default/team-a"
-    assert catalog.answers.ask("who owns billing").owner.ref == "group:default/team-a"  # type: ignore[union-attr]
+    assert catalog.ask("who owns billing").owner.ref == "group:default/team-a"  # type: ignore[union-attr]
     assert "component:default/other" in active_refs(catalog)
 
 
@@ -185,7 +185,7 @@ def test_source_path_that_does_not_exist_fails_the_sync_and_loses_nothing(make_c
     root.mkdir()
     (root / "all.yaml").write_text(group("team-a") + "---\n" + component("billing"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    assert catalog.sync.engine()[0].ok
+    assert catalog.sync()[0].ok
     before = active_refs(catalog)
 
     moved = make_catalog(backstage_config(tmp_path, {"main": tmp_path / "moved-away"}, name="moved.yaml"))

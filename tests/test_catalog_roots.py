@@ -53,7 +53,7 @@ def test_location_targets_outside_the_root_are_refused_with_file_and_line(
     (root / "sub").mkdir()
     (root / "locations.yaml").write_text(group("team-b") + "---\n" + _location(target.format(outside=outside)), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok, report.error
     assert SECRET not in active_refs(catalog)
     [refused] = _refusals(report.problems)
@@ -69,7 +69,7 @@ def test_symlinked_file_or_directory_pointing_outside_is_refused(make_catalog: M
     (root / "linked-dir").symlink_to(outside, target_is_directory=True)
     (root / "via-dir.yaml").write_text(_location("linked-dir/*.yaml", "linked-dir/secret.yaml"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok, report.error
     assert SECRET not in active_refs(catalog)
     refused = _refusals(report.problems)
@@ -97,6 +97,6 @@ def test_operator_may_allow_more_roots_in_the_config(make_catalog: MakeCatalog, 
     (root / "locations.yaml").write_text(_location("../outside/*.yaml"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}, allowed_roots=(Path("outside"),)))
     assert catalog.config.sources[0].allowed_roots == [outside.resolve()]  # type: ignore[union-attr]  # relative to the config file
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok and not _refusals(report.problems)
     assert SECRET in active_refs(catalog)

@@ -70,7 +70,7 @@ def test_descriptors_are_imported_and_other_repositories_inferred(github: FakeGi
     github.add_repo("handbook", files={"docs/CODEOWNERS": "* docs@acme.example\n"})
     github.add_repo("scratch")
     github.add_repo("left-pad", fork=True)  # forks are left out unless include_forks
-    [report] = catalog.sync.engine()  # through the registry, as `wayfinder sync` runs it
+    [report] = catalog.sync()  # through the registry, as `wayfinder sync` runs it
     assert report.ok, report.error
 
     assert active_refs(catalog, "gh") == {
@@ -139,7 +139,7 @@ def test_codeowners_teams_and_users_map_to_annotated_catalog_entities(
     github.add_repo("infra", files={".github/CODEOWNERS": "* @dave\n"})
     github.add_repo("blog", files={".github/CODEOWNERS": "* Carol@acme.example\n"})
     catalog = make_catalog(config)
-    assert all(r.ok for r in catalog.sync.engine())
+    assert all(r.ok for r in catalog.sync())
 
     owners = {name: entity(catalog, f"component:default/{name}").owner_ref for name in ("checkout", "search", "notes", "infra", "blog")}
     assert owners == {
@@ -164,7 +164,7 @@ def test_a_descriptor_beats_the_inferred_component_field_by_field(
     github.add_repo("auth", description="Sign-in", files={"CODEOWNERS": "* @acme/guessed\n"})
     github.add_repo("platform", files={"catalog-info.yaml": component("auth", owner="team-identity")})
     catalog = make_catalog(config)
-    assert all(r.ok for r in catalog.sync.engine())
+    assert all(r.ok for r in catalog.sync())
 
     billing = entity(catalog, "component:default/billing")
     assert billing.owner_ref == "group:default/team-billing"

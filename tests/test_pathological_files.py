@@ -30,7 +30,7 @@ def _sync(make_catalog: MakeCatalog, tmp_path: Path, bad: str, *, name: str = "b
     (root / "good.yaml").write_text(group("team-a") + "---\n" + component("billing"), encoding="utf-8")
     (root / name).write_text(bad, encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok, report.error
     assert active_refs(catalog) >= GOOD
     return catalog, report

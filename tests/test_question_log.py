@@ -74,10 +74,10 @@ def test_askers_are_pseudonymised_with_a_keyed_hash(make_catalog: MakeCatalog, t
     monkeypatch.setenv("WAYFINDER_ASKER_KEY", KEY)
     caplog.set_level(logging.DEBUG)
     catalog = make_catalog(_config(tmp_path, "  pseudonymise_askers: true\n  asker_key: ${WAYFINDER_ASKER_KEY}\n"))
-    assert all(r.ok for r in catalog.sync.engine())
-    catalog.answers.ask("who owns payments-service?", asker="U0ASKER")
-    catalog.answers.ask("who owns ledger-db?", asker="U0ASKER")
-    catalog.answers.ask("who owns ledger-db?", asker="U0OTHER")
+    assert all(r.ok for r in catalog.sync())
+    catalog.ask("who owns payments-service?", asker="U0ASKER")
+    catalog.ask("who owns ledger-db?", asker="U0ASKER")
+    catalog.ask("who owns ledger-db?", asker="U0OTHER")
     first, again, other = (row.asker for row in _log(catalog))
     assert first is not None and first.startswith(PSEUDONYM_PREFIX) and "U0ASKER" not in first
     assert first == again != other  # one person, one pseudonym: usage can still be counted per person

@@ -65,7 +65,7 @@ def _params() -> list[object]:
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
     with throwaway_database(tmp_path_factory.mktemp("questions")) as url:
         catalog = Catalog(url, load_config(EXAMPLES / "wayfinder.yaml"))
-        assert all(r.ok for r in catalog.sync.engine())
+        assert all(r.ok for r in catalog.sync())
         yield catalog
         catalog.dispose()
 
@@ -89,7 +89,7 @@ def test_the_table_is_large_and_covers_every_intent() -> None:
 
 @pytest.mark.parametrize("row", _params())
 def test_question(catalog: Catalog, row: Row) -> None:
-    answer = catalog.answers.ask(row.question)
+    answer = catalog.ask(row.question)
     parts = answer.parts or [answer]
     assert answer.intent == row.intent, answer.text
     got = [p.subject.ref if p.subject else None for p in parts]

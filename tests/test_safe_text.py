@@ -84,7 +84,7 @@ def test_slack_mrkdwn_and_links_are_neutralised() -> None:
 def evil_catalog(tmp_path: Path, write_config: Callable[[str], Config], make_catalog: Callable[[Config], Catalog]) -> Catalog:
     (tmp_path / "catalog.yaml").write_text(CATALOG, encoding="utf-8")
     catalog = make_catalog(write_config("sources:\n  - name: evil\n    type: backstage\n    path: catalog.yaml\n"))
-    assert all(r.ok for r in catalog.sync.engine())
+    assert all(r.ok for r in catalog.sync())
     return catalog
 
 

@@ -53,7 +53,7 @@ def _sync_dir(make_catalog: MakeCatalog, tmp_path: Path, bad: str) -> Catalog:
 def test_entity_over_the_schema_limits_is_reported_and_skipped_and_the_rest_syncs(make_catalog: MakeCatalog, tmp_path: Path, case: str) -> None:
     bad, words = BAD[case]
     catalog = _sync_dir(make_catalog, tmp_path, bad)
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok, report.error
     [error] = [p for p in report.problems if p.severity == "error"]
     assert words in error.message
@@ -61,7 +61,7 @@ def test_entity_over_the_schema_limits_is_reported_and_skipped_and_the_rest_sync
     assert active_refs(catalog) == {"group:default/team-a", "component:default/billing", "component:default/first"}
     # Later good changes in other files are applied.
     (tmp_path / "catalog" / "c-new.yaml").write_text(component("new"), encoding="utf-8")
-    [again] = catalog.sync.engine()
+    [again] = catalog.sync()
     assert again.ok and again.added == 1
     assert "component:default/new" in active_refs(catalog)
 
@@ -69,7 +69,7 @@ def test_entity_over_the_schema_limits_is_reported_and_skipped_and_the_rest_sync
 def test_over_long_dependency_ref_is_a_warning_and_the_entity_keeps_its_other_relations(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     long_ref = "component:" + "d" * MAX_REF_LENGTH
     catalog = _sync_dir(make_catalog, tmp_path, component("bad", extra=f"  dependsOn:\n    - {long_ref}\n    - component:billing\n"))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok, report.error
     assert "component:default/bad" in active_refs(catalog)
     assert related(catalog, "component:default/bad", "dependsOn") == {"component:default/billing"}

@@ -23,7 +23,7 @@ MakeCatalog = Callable[[Config], Catalog]
 @pytest.fixture
 def backstage(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
     catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": FIXTURES / "backstage-examples"}))
-    assert catalog.sync.engine()[0].ok
+    assert catalog.sync()[0].ok
     return catalog
 
 
@@ -45,13 +45,13 @@ def lookalikes(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
         encoding="utf-8",
     )  # fmt: skip
     catalog = make_catalog(backstage_config(tmp_path, {"lookalikes": root}))
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.ok and report.problems == []
     return catalog
 
 
 def _subject(catalog: Catalog, question: str) -> str | None:
-    answer = catalog.answers.ask(question)
+    answer = catalog.ask(question)
     return answer.subject.ref if answer.subject else None
 
 
@@ -204,8 +204,8 @@ def test_retired_entities_are_not_found(make_catalog: MakeCatalog, tmp_path: Pat
     (root / "a.yaml").write_text(group("team-a") + "---\n" + component("zebra-stripes"), encoding="utf-8")
     (root / "b.yaml").write_text(component("lonely-llama"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    catalog.sync.engine()
+    catalog.sync()
     assert _subject(catalog, "who owns lonely-llama") == "component:default/lonely-llama"
     (root / "b.yaml").unlink()
-    catalog.sync.engine()
-    assert catalog.answers.ask("who owns lonely-llama").subject is None  # the index followed the catalog
+    catalog.sync()
+    assert catalog.ask("who owns lonely-llama").subject is None  # the index followed the catalog

@@ -82,7 +82,7 @@ def _identities(catalog: Catalog) -> dict[str, ChatIdentity]:
 
 
 def _sync_all(catalog: Catalog) -> list[SyncReport]:
-    reports = catalog.sync.engine()
+    reports = catalog.sync()
     assert all(r.ok for r in reports), [r.error for r in reports]
     return reports
 
@@ -110,7 +110,7 @@ def test_groups_and_users_get_their_slack_ids_without_overriding_descriptors(cat
 
 
 def test_identity_cache_is_refreshed_from_the_listing(catalog: Catalog, fake: FakeSlackAPI) -> None:
-    catalog.sync.engine(["northwind"])
+    catalog.sync(["northwind"])
     with catalog.session() as s:
         s.add(ChatIdentity(slack_user_id="U004", email="sofia.petrova@northwind.example", fetched_at=T0, expires_at=T0))
         s.add(ChatIdentity(slack_user_id="U002", email="old@northwind.example", fetched_at=T0, expires_at=T0))
@@ -126,7 +126,7 @@ def test_identity_cache_is_refreshed_from_the_listing(catalog: Catalog, fake: Fa
 
 
 def test_users_list_is_paged_and_a_429_waits_its_retry_after(catalog: Catalog, fake: FakeSlackAPI) -> None:
-    catalog.sync.engine(["northwind"])
+    catalog.sync(["northwind"])
     fake.fail_next("users.list", 429, retry_after=7)
     waited: list[float] = []
 

@@ -88,7 +88,7 @@ def test_a_change_updates_only_that_entity_and_its_relations(catalog: Catalog, t
     assert related(catalog, "component:default/svc-03", "ownedBy") == {"group:default/team-b"}
     assert "component:default/svc-03" not in related(catalog, "group:default/team-a", "ownerOf")
     assert related(catalog, "group:default/team-b", "ownerOf") == {"component:default/svc-03"}
-    assert catalog.answers.ask("who owns svc-03").owner.ref == "group:default/team-b"  # type: ignore[union-attr]
+    assert catalog.ask("who owns svc-03").owner.ref == "group:default/team-b"  # type: ignore[union-attr]
 
 
 def test_removed_file_retires_its_entities_and_readding_revives_them(catalog: Catalog, tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_removed_file_retires_its_entities_and_readding_revives_them(catalog: Ca
     assert _same_instant(retired.retired_at, T0 + timedelta(minutes=10))
     assert "component:default/svc-04" not in active_refs(catalog)
     assert "component:default/svc-04" not in related(catalog, "group:default/team-a", "ownerOf")
-    gone = catalog.answers.ask("who owns svc-04")
+    gone = catalog.ask("who owns svc-04")
     assert gone.subject is None or gone.subject.ref != "component:default/svc-04"
 
     (root / "svc-04.yaml").write_text(body, encoding="utf-8")
@@ -114,7 +114,7 @@ def test_removed_file_retires_its_entities_and_readding_revives_them(catalog: Ca
     revived = rows(catalog, "main")["component:default/svc-04"]
     assert revived.retired_at is None and revived.id == original.id
     assert _same_instant(revived.first_seen_at, T0)
-    assert catalog.answers.ask("who owns svc-04").owner.ref == "group:default/team-a"  # type: ignore[union-attr]
+    assert catalog.ask("who owns svc-04").owner.ref == "group:default/team-a"  # type: ignore[union-attr]
 
 
 class _CrashingSource:
@@ -165,7 +165,7 @@ def test_failing_source_retires_nothing_and_records_a_failed_run(catalog: Catalo
     assert run.status == "failed" and run.message == report.error
     assert run.finished_at is not None
     # Answers still work and say the data is stale.
-    answer = catalog.answers.ask("who owns svc-01")
+    answer = catalog.ask("who owns svc-01")
     assert answer.owner is not None and answer.owner.ref == "group:default/team-a"
     assert answer.sources[0].stale and "unreachable since" in answer.text
 
@@ -236,12 +236,12 @@ def test_configured_max_delete_fraction_is_honoured(make_catalog: MakeCatalog, t
     config = tmp_path / "strict.yaml"
     config.write_text(f"sources:\n  - name: main\n    type: backstage\n    path: {root}\n    max_delete_fraction: 0.2\n", encoding="utf-8")
     catalog = make_catalog(load_config(config))
-    assert catalog.sync.engine()[0].ok
+    assert catalog.sync()[0].ok
     for i in range(3):  # 3 of 12 = 25% > 20%
         (root / f"svc-{i:02d}.yaml").unlink()
-    [report] = catalog.sync.engine()
+    [report] = catalog.sync()
     assert report.status == "refused" and "more than 20%" in (report.error or "")
-    assert catalog.sync.engine(allow_large_delete=True)[0].removed == 3
+    assert catalog.sync(allow_large_delete=True)[0].removed == 3
 
 
 def test_every_run_is_recorded_with_times_counts_and_errors(catalog: Catalog, tmp_path: Path) -> None:
@@ -282,10 +282,10 @@ def test_each_source_retires_only_its_own_rows(catalog: Catalog, tmp_path: Path)
     assert active_refs(catalog, "source-b") == {"component:default/shared-svc", "component:default/only-b"}
     assert active_refs(catalog, "source-a") == {"group:default/team-a", "group:default/team-b"}
     # source-b still asserts shared-svc, so people can still find it and its owner.
-    answer = catalog.answers.ask("who owns shared-svc")
+    answer = catalog.ask("who owns shared-svc")
     assert answer.owner is not None and answer.owner.ref == "group:default/team-a"
     assert [s.source for s in answer.sources][0] == "source-b"
-    gone = catalog.answers.ask("who owns only-a")
+    gone = catalog.ask("who owns only-a")
     assert gone.subject is None or gone.subject.ref != "component:default/only-a"
 
     # An empty snapshot from one source is judged against that source's rows only.
@@ -302,7 +302,7 @@ def test_catalog_sync_runs_every_configured_source(make_catalog: MakeCatalog, tm
     b.mkdir()
     (b / "x.yaml").write_text(component("from-b"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"alpha": a, "beta": b}))
-    reports = catalog.sync.engine()
+    reports = catalog.sync()
     assert [(r.source, r.status, r.added) for r in reports] == [("alpha", "ok", 3), ("beta", "ok", 1)]
-    only = catalog.sync.engine(["beta"])
+    only = catalog.sync(["beta"])
     assert [(r.source, r.unchanged) for r in only] == [("beta", 1)]

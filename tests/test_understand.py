@@ -58,7 +58,7 @@ def acme(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
     ]
     (root / "all.yaml").write_text("---\n".join(docs), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"acme": root}))
-    assert catalog.sync.engine()[0].ok
+    assert catalog.sync()[0].ok
     return catalog
 
 
@@ -104,12 +104,12 @@ def test_a_gap_question_names_data_from_a_failing_source(make_catalog: MakeCatal
     (good / "a.yaml").write_text(component("steady-service"), encoding="utf-8")
     (flaky / "b.yaml").write_text(component("shaky-service"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"good": good, "flaky": flaky}))
-    assert all(r.ok for r in catalog.sync.engine())
-    before = catalog.answers.ask("which services come from a failing source?")
+    assert all(r.ok for r in catalog.sync())
+    before = catalog.ask("which services come from a failing source?")
     assert (before.intent, before.gaps[0].key, before.gaps[0].total) == ("gaps", "failing_source", 0)
     shutil.rmtree(flaky)
-    assert not catalog.sync.engine(["flaky"])[0].ok
-    after = catalog.answers.ask("which services come from a failing source?")
+    assert not catalog.sync(["flaky"])[0].ok
+    after = catalog.ask("which services come from a failing source?")
     assert [i.ref for i in after.gaps[0].items] == ["component:default/shaky-service"]
     assert after.to_json()["answer"]["gaps"][0]["items"][0]["ref"] == "component:default/shaky-service"
 

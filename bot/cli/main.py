@@ -125,7 +125,7 @@ def sync(
         return
     catalog = open_catalog(Settings(), migrate=not no_migrate)
     with _progress(sys.stderr.isatty()) as progress:
-        reports = catalog.sync.engine(source, allow_large_delete=allow_large_delete, progress=progress)
+        reports = catalog.sync(source, allow_large_delete=allow_large_delete, progress=progress)
     _print_reports(reports)
     if any(not r.ok or _error_count(r) for r in reports):  # warnings alone keep exit 0
         raise typer.Exit(EXIT_SYNC_FAILED)
@@ -279,10 +279,10 @@ def demo(
     with (nullcontext() if no_serve else listen(host, port)) as sock:
         catalog = open_catalog(settings, config=BUNDLED_CONFIG, migrate=not no_migrate)
         with _progress(sys.stderr.isatty()) as progress:
-            _print_reports(catalog.sync.engine(progress=progress))
+            _print_reports(catalog.sync(progress=progress))
         for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
             print(f"\n> {question}")
-            print(catalog.answers.ask(question, transport="demo", asker=_cli_asker()).text)
+            print(catalog.ask(question, transport="demo", asker=_cli_asker()).text)
         out.print('\nAsk your own: wayfinder ask "who owns checkout-api?"')
         if sock is not None:
             _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=False)

@@ -92,7 +92,7 @@ def guarded(make_catalog: Callable[[Config], Catalog], write_config: Callable[[s
     monkeypatch.setenv("WF_TEST_TOKEN", TOKEN)
     config = write_config(f"sources:\n  - name: northwind\n    type: backstage\n    path: {EXAMPLES / 'catalog'}\nhttp:\n  auth:\n    tokens: [\"${{WF_TEST_TOKEN}}\"]\n")
     catalog = make_catalog(config)
-    assert all(r.ok for r in catalog.sync.engine())
+    assert all(r.ok for r in catalog.sync())
     return catalog
 
 

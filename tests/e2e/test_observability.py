@@ -187,7 +187,7 @@ def test_a_full_run_never_logs_a_configured_secret(
     with FakeGitHub(org="acme", token=GITHUB_TOKEN) as github:
         github.add_repo("payments", files={"catalog-info.yaml": component("payments-api")})
         catalog = make_catalog(write_config("sources:\n" + github_yaml(github.url, webhook_secret="${GITHUB_WEBHOOK_SECRET}")))
-        assert all(r.ok for r in catalog.sync.engine())
+        assert all(r.ok for r in catalog.sync())
         wayfinder = start(catalog)
 
         fake_slack.fail_next("chat.postMessage", 429, retry_after=0)

@@ -141,7 +141,7 @@ def hostile(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> Catalo
     files.mkdir()
     (files / "all.yaml").write_text(HOSTILE, encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"hostile": files}))
-    assert all(r.ok for r in catalog.sync.engine())
+    assert all(r.ok for r in catalog.sync())
     return catalog
 
 

@@ -106,7 +106,7 @@ spec: {{type: service, lifecycle: {json.dumps(evil)}, owner: red-team}}
         encoding="utf-8",
     )
     catalog = make_catalog(write_config("sources:\n  - name: evil\n    type: backstage\n    path: catalog\n"))
-    assert all(r.ok for r in catalog.sync.engine())
+    assert all(r.ok for r in catalog.sync())
     wayfinder = start(catalog)
 
     wayfinder.event(mention("who owns evil-service?", ts="1700000013.000100"), event_id="EvEvil")

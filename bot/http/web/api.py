@@ -35,12 +35,12 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
     @api.get("/ask")
     def ask(q: Annotated[str, Query(min_length=1, max_length=2000, description="The question, as typed in Slack")]) -> dict[str, Any]:
         """The answer of `wayfinder ask --json`; `status` says whether it was answered (the CLI exits 3 when not)."""
-        return catalog.answers.ask(q, transport="api").to_json()
+        return catalog.ask(q, transport="api").to_json()
 
     @api.get("/entities/{kind}/{namespace}/{name}")
     def entity(kind: str, namespace: str, name: str) -> OwnershipPage:
         """One entity's ownership page data: card, on-call now, links in order, gaps."""
-        page = catalog.pages.ownership(make_ref(kind, namespace, name), now=services.clock())
+        page = catalog.ownership_page(make_ref(kind, namespace, name), now=services.clock())
         if page is None:
             raise WebError(404, "not_found", f"{make_ref(kind, namespace, name)} is not in the catalog.")
         return page
@@ -58,7 +58,7 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
 
     @api.get("/teams/{name}")
     def team(name: str) -> TeamPage:
-        page = catalog.pages.team(name, now=services.clock())
+        page = catalog.team_page(name, now=services.clock())
         if page is None:
             raise WebError(404, "not_found", f"No team called {name!r} in the catalog.")
         return page

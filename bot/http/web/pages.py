@@ -40,7 +40,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
     def ownership(request: Request, kind: str, namespace: str, name: str) -> Response:
         """The ownership page: on-call, owner, runbook first; what is missing and where to add it."""
         now = services.clock()
-        page = catalog.pages.ownership(make_ref(kind, namespace, name), now=now)
+        page = catalog.ownership_page(make_ref(kind, namespace, name), now=now)
         if page is None:
             return not_found(request, name, catalog.resolve_link(name, kind=kind))
         return respond(request, "entity.html", page, now=now, team_id=team_id)
@@ -57,7 +57,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
     @router.get("/t/{name}", response_class=HTMLResponse)
     def team(request: Request, name: str) -> Response:
         now = services.clock()
-        page = catalog.pages.team(name, now=now)
+        page = catalog.team_page(name, now=now)
         if page is None:
             return not_found(request, name, catalog.resolve_link(name, kind="group"))
         return respond(request, "team.html", page, now=now, team_id=team_id)
@@ -71,7 +71,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
             if wants_json(request):
                 return JSONResponse({"question": "", "hint": "pass ?q=, e.g. ?q=who owns payments-service"})
             return respond(request, "search.html", {}, now=now, answer=None, q="")
-        answer = catalog.answers.ask(question, transport="web")
+        answer = catalog.ask(question, transport="web")
         if wants_json(request):
             return JSONResponse(answer.to_json())
         return respond(request, "search.html", {}, now=now, answer=answer, q=question)
