@@ -88,8 +88,8 @@ def test_each_catalog_has_its_own_registry(make_catalog: Callable[[Config], Cata
     """Tests (and a CLI next to a server) build several apps in one process; no global registry to collide in."""
     first, second = (make_catalog(load_config(EXAMPLES / "wayfinder.yaml")) for _ in range(2))
     first.ask("who owns payments-service?")
-    assert first.metrics.registry.get_sample_value("wayfinder_questions_total", {"surface": "cli", "intent": "owner", "status": "not_found"}) == 1
-    assert second.metrics.registry.get_sample_value("wayfinder_questions_total", {"surface": "cli", "intent": "owner", "status": "not_found"}) is None
+    assert first.metrics.registry.get_sample_value("wayfinder_questions_total", {"surface": "cli", "intent": "unknown", "status": "not_found"}) == 1
+    assert second.metrics.registry.get_sample_value("wayfinder_questions_total", {"surface": "cli", "intent": "unknown", "status": "not_found"}) is None
 
 
 def test_livez_and_readyz_when_all_is_well(wayfinder: Wayfinder) -> None:

@@ -10,6 +10,8 @@ read, and a refused body must never be written to the log.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import logging
 import time
@@ -143,7 +145,8 @@ def test_refusals_are_logged_with_a_reason_never_the_body(wayfinder: Wayfinder, 
     wayfinder.http.post("/slack/events", content=body, headers=headers_with(body, "application/json", signature="v0=" + "1" * 64))
     wayfinder.http.post("/slack/events", content=body, headers=headers_with(body, "application/json", timestamp="abc"))
     wayfinder.post('{"broken": ' + MARKER, "application/json")
-    wayfinder.http.post("/slack/events", content=MARKER * (SLACK_LIMIT // len(MARKER) + 1), headers={"Content-Type": "text/plain"})
+    with contextlib.suppress(httpx.TransportError):  # the server may close on the client before it has sent the whole body
+        wayfinder.http.post("/slack/events", content=MARKER * (SLACK_LIMIT // len(MARKER) + 1), headers={"Content-Type": "text/plain"})
 
     assert MARKER not in caplog.text
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
