@@ -19,14 +19,12 @@ from rich.table import Table
 
 from bot.settings import BUNDLED_CONFIG, Settings
 from catalog.config import load_config
-from catalog.core import Catalog
+from catalog.core import Catalog, migrate
 from catalog.errors import WayfinderError
-from catalog.store.engine import make_engine, upgrade
 from catalog.store.models import SyncRun
-from catalog.sync.engine import SyncReport, last_runs
+from catalog.sync.engine import SyncReport
 from catalog.sync.schedule import start_scheduler
 from catalog.sync.sources.registry import Progress as ProgressFn
-from catalog.sync.status import source_statuses
 from catalog.sync.validate import validate_path
 
 if TYPE_CHECKING:  # the Slack and ASGI stack is imported only by the commands that serve
@@ -101,9 +99,8 @@ def sync_status(limit: Annotated[int, typer.Option(help="Also list this many rec
     """Per source: fresh or STALE, last success and attempt, the last run's counts, time and requests, the last error."""
     catalog = open_catalog(Settings())
     now = datetime.now(UTC)
-    with catalog.session() as session:
-        statuses = source_statuses(session, catalog.config, now=now)
-        runs = last_runs(session, limit) if limit > 1 else []
+    statuses = catalog.source_statuses(now=now)
+    runs = catalog.last_runs(limit) if limit > 1 else []
     if not statuses:
         out.print("No sources are configured and no syncs were recorded.")
         return
@@ -174,7 +171,7 @@ def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or
 def db_upgrade() -> None:
     """Apply database migrations."""
     settings = Settings()
-    upgrade(make_engine(settings.database_url))
+    migrate(settings.database_url)
     out.print("Database is up to date.")
 
 
@@ -208,9 +205,7 @@ def demo(
     """Sync the bundled example organisation into SQLite, show a few answers, then serve the bot."""
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    engine.dispose()
+    migrate(settings.database_url)
     catalog = open_catalog(settings, config=BUNDLED_CONFIG)
     with _progress(sys.stderr.isatty()) as progress:
         _print_reports(catalog.sync(progress=progress))

@@ -19,8 +19,6 @@ from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_r
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from bot.compose import Services
@@ -83,11 +81,7 @@ def create_http_app(services: Services, *, slack: App | None, missing: Sequence[
     @api.get("/healthz")
     def healthz() -> JSONResponse:
         """Liveness and database reachability, for load balancers and `wayfinder demo` users."""
-        try:
-            with services.catalog.session() as session:
-                session.execute(text("SELECT 1"))
-        except SQLAlchemyError as exc:
-            log.warning("health check: database unreachable: %s", type(exc).__name__)
+        if not services.catalog.database_reachable():
             return JSONResponse({"status": "error", "database": "unreachable", "slack": mode}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "slack": mode})
 
