@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from catalog.store.engine import SessionFactory, session_scope, upsert_insert
 from catalog.store.models import ChatIdentity
@@ -79,12 +79,9 @@ def slack_ids(session: Session, emails: Iterable[str], *, now: datetime) -> dict
     wanted = sorted({normal_email(e) for e in emails})
     if not wanted:
         return {}
-    fresh = select(ChatIdentity.email, ChatIdentity.slack_user_id).where(
-        ChatIdentity.email.in_(wanted),  # type: ignore[union-attr]
-        ChatIdentity.expires_at > now,  # type: ignore[arg-type]
-    )
-    rows = sorted(session.execute(fresh), key=lambda r: not r.slack_user_id.startswith(NO_ACCOUNT))
-    return {email: slack_id for email, slack_id in rows}  # a real account (sorted last) wins
+    fresh = select(ChatIdentity).where(col(ChatIdentity.email).in_(wanted), col(ChatIdentity.expires_at) > now)
+    rows = sorted(session.exec(fresh), key=lambda r: not r.slack_user_id.startswith(NO_ACCOUNT))
+    return {row.email: row.slack_user_id for row in rows if row.email}  # a real account (sorted last) wins
 
 
 def remember(session: Session, identities: Iterable[Identity], *, now: datetime, ttl: timedelta = TTL) -> None:
@@ -102,7 +99,7 @@ def remember(session: Session, identities: Iterable[Identity], *, now: datetime,
 def forget(session: Session, slack_user_ids: list[str]) -> None:
     """Drop deactivated accounts."""
     for start in range(0, len(slack_user_ids), _BATCH):
-        session.execute(delete(ChatIdentity).where(ChatIdentity.slack_user_id.in_(slack_user_ids[start : start + _BATCH])))  # type: ignore[attr-defined]
+        session.execute(delete(ChatIdentity).where(col(ChatIdentity.slack_user_id).in_(slack_user_ids[start : start + _BATCH])))
 
 
 class IdentityCache:

@@ -33,6 +33,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
+from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -87,7 +88,7 @@ class SlackSource:
         retries = _Retries(self.sleep)
         client = WebClient(token=self.token, base_url=self.api_url.rstrip("/") + "/", timeout=TIMEOUT, retry_handlers=[retries])
         calls: list[str] = []
-        usergroups = [g for g in self._call(calls, "usergroups.list", lambda: client.usergroups_list(include_users=True)).get("usergroups", []) if not g.get("date_delete")]
+        usergroups = [g for g in self._call(calls, "usergroups.list", client.usergroups_list, include_users=True).get("usergroups", []) if not g.get("date_delete")]
         members = list(self._members(client, calls))
         with session_scope(self.factory) as session:
             groups, users = _catalog_people(session, exclude_source=self.name)
@@ -101,11 +102,11 @@ class SlackSource:
             identities.forget(session, [str(m["id"]) for m in members if m.get("deleted")])
         return Snapshot(entities=entities, requests=len(calls) + retries.retries)
 
-    def _call(self, calls: list[str], method: str, call: Callable[[], Any]) -> JSON:
+    def _call(self, calls: list[str], method: str, call: Callable[..., SlackResponse], **params: Any) -> JSON:
         """One Web API read (counted in `calls`); any error fails the run before anything is written."""
         calls.append(method)
         try:
-            body = call().data
+            body = call(**params).data
         except SlackApiError as exc:
             status, data = exc.response.status_code, exc.response.data if isinstance(exc.response.data, dict) else {}
             error = f"HTTP {status} ({data.get('error', 'no error code')})" if status != 200 else data.get("error", "no error code")
@@ -120,7 +121,7 @@ class SlackSource:
     def _members(self, client: WebClient, calls: list[str]) -> Iterator[JSON]:
         cursor = ""
         while True:
-            page = self._call(calls, "users.list", lambda: client.users_list(limit=self.page_size, cursor=cursor or None))
+            page = self._call(calls, "users.list", client.users_list, limit=self.page_size, cursor=cursor or None)
             yield from page.get("members", [])
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
             if not cursor:
