@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from catalog.core import Catalog
 
@@ -23,4 +23,3 @@ class Services:
     catalog: Catalog = field(repr=False)
     public_url: str = "http://localhost:3000"
     clock: Callable[[], datetime] = utcnow
-    identity_ttl: timedelta = timedelta(hours=24)

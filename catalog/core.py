@@ -1,29 +1,63 @@
-"""The transport-independent core: one object that Slack, the CLI and HTTP all call."""
+"""The transport-independent core: one object that Slack, the CLI and HTTP all call.
+
+Adapters (`bot/`) reach the catalog only through `Catalog` and the models it returns; they never
+open sessions themselves, so each call here is one short transaction.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from catalog.answers.models import Answer
-from catalog.answers.ask import ask, ask_about
-from catalog.config import Config
-from catalog.store.engine import make_engine, require_current_schema, session_factory, session_scope
-from catalog.pages.listing import EntityList, list_entities
-from catalog.metrics import Metrics
-from catalog.pages.ownership import OwnershipPage, ownership_page
+from catalog.answers.ask import ask, ask_about, example_questions
+from catalog.answers.card import entity_card
+from catalog.answers.feedback import record_feedback
+from catalog.answers.home import HomeSummary, home_summary
+from catalog.answers.models import Answer, EntityCard
 from catalog.answers.questionlog import asker_id
-from catalog.store.reads import IndexCache
-from catalog.search.resolve import CatalogIndex
+from catalog.config import Config
+from catalog.metrics import Metrics
+from catalog.pages.listing import EntityList, list_entities
+from catalog.pages.ownership import OwnershipPage, ownership_page
 from catalog.pages.short_links import LinkTarget, resolve_link
-from catalog.sync.sources.registry import Progress, SourceContext, build_source
-from catalog.sync.engine import SyncReport, sync_source
 from catalog.pages.team import TeamPage, team_page, team_ref
+from catalog.search.resolve import CatalogIndex, IndexedEntity
+from catalog.search.spot import spot_entities
+from catalog.store import claims
+from catalog.store.engine import (
+    make_engine,
+    migrate_on_start,
+    require_current_schema,
+    schema_status,
+    session_factory,
+    session_scope,
+    upgrade,
+)
+from catalog.store.identities import IdentityCache
+from catalog.store.models import SyncRun
+from catalog.store.reads import IndexCache
+from catalog.sync.engine import SyncReport, last_runs, sync_source
+from catalog.sync.sources.registry import Progress, SourceContext, build_source
+from catalog.sync.status import SourceStatus, source_statuses
+
+log = logging.getLogger(__name__)
+
+
+def migrate(database_url: str) -> None:
+    """Apply the migrations (`wayfinder db upgrade`); needs no config, unlike opening a `Catalog`."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -40,9 +74,14 @@ class Catalog:
         self.factory = session_factory(self.engine)
         self._index = IndexCache()
         self.metrics = Metrics(self.factory)
+        self.identities = IdentityCache(self.factory)
 
     def require_schema(self) -> None:
         require_current_schema(self.engine)
+
+    def migrate_on_start(self) -> bool:
+        """Bring the schema to head (once across replicas); True when it changed anything."""
+        return migrate_on_start(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -118,6 +157,60 @@ class Catalog:
             )
             for cfg in chosen
         ]
+
+    def example_questions(self) -> list[str]:
+        with self.session() as session:
+            return example_questions(self.index(session))
+
+    def home(self, *, user_ref: str | None, email: str | None) -> HomeSummary:
+        with self.session() as session:
+            return home_summary(session, user_ref=user_ref, email=email)
+
+    def cards(self, refs: Iterable[str]) -> dict[str, EntityCard]:
+        """ref -> its card, for the refs (or unique bare names) the catalog knows."""
+        with self.session() as session:
+            return {ref: card for ref in refs if (card := entity_card(session, ref))}
+
+    def spot(self, text: str, *, limit: int) -> list[IndexedEntity]:
+        """Catalog names mentioned in `text` (exact names, titles and aliases only)."""
+        with self.session() as session:
+            return spot_entities(self.index(session), text, limit=limit)
+
+    def record_feedback(self, *, question: str, intent: str, ref: str | None, helpful: bool, user_id: str | None, transport: str, now: datetime) -> None:
+        with self.session() as session:
+            record_feedback(session, question=question, intent=intent, ref=ref, helpful=helpful, user_id=user_id, transport=transport, now=now)
+
+    def claim_once(self, key: str, *, now: datetime) -> bool:
+        """True only for the first claim of `key` (a Slack event id), across retries, restarts and replicas."""
+        with self.session() as session:
+            return claims.claim(session, key, now=now)
+
+    def source_statuses(self, *, now: datetime) -> list[SourceStatus]:
+        with self.session() as session:
+            return source_statuses(session, self.config, now=now)
+
+    def last_runs(self, limit_per_source: int = 1) -> list[SyncRun]:
+        with self.session() as session:
+            return last_runs(session, limit_per_source)
+
+    def database_reachable(self) -> bool:
+        """Whether the database answers a trivial query (health checks); the failure is logged by type only."""
+        try:
+            with self.session() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            log.warning("database unreachable: %s", type(exc).__name__)
+            return False
+        return True
+
+    def schema_problem(self) -> str | None:
+        """Why the schema is not the one this code needs (readiness), or None when it is."""
+        try:
+            current, head = schema_status(self.engine)
+        except SQLAlchemyError as exc:
+            log.warning("schema unreadable: %s", type(exc).__name__)
+            return "unreadable"
+        return None if current == head else f"at revision {current or 'none'}, needs {head}: run `wayfinder db upgrade`"
 
     def dispose(self) -> None:
         self.engine.dispose()

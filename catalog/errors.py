@@ -12,6 +12,12 @@ values and carry on, so one broken file never hides the rest of the catalog.
 
 from __future__ import annotations
 
+# What the database layer raises (connection refused, read-only file, ...): adapters catch it by
+# this name and describe it with `catalog.store.database_errors`, without importing SQLAlchemy.
+from sqlalchemy.exc import SQLAlchemyError as DatabaseError
+
+__all__ = ["ConfigError", "DatabaseError", "NoSchema", "SchemaOutdated", "SourceError", "WayfinderError"]
+
 
 class WayfinderError(Exception):
     """Base of every error Wayfinder raises on purpose."""

@@ -1,21 +1,63 @@
-"""One core, thin adapters (DESIGN.md): the catalog and actions never depend on Slack or the bot.
+"""The architecture (ARCHITECTURE.md), enforced: one core, thin adapters, imports one way.
 
-Why: if catalog/ imported bot/ or Slack, the CLI and HTTP routes would drag in the Slack surface
-and its logic could no longer be tested without it; a layering slip is cheap now and costly later.
+Why: if catalog/ imported bot/, Slack's Bolt or a web or terminal framework, the CLI and HTTP
+routes would drag in the Slack surface and its logic could no longer be tested without it; if
+sources imported the sync engine, a source could write around the engine's one transaction; if
+adapters opened sessions or called core internals, each transport would grow its own copy of
+the core. A layering slip is cheap now and costly later.
 """
 
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
 
+# Top-level packages each part of the code must never import.
 FORBIDDEN = {
-    "catalog": {"bot", "actions", "slack_bolt", "slack_sdk"},
+    "catalog": {"bot", "actions", "slack_bolt", "slack_sdk", "fastapi", "starlette", "uvicorn", "typer", "rich"},
+    "catalog/sync/sources": {"catalog.sync.engine", "catalog.sync.schedule", "catalog.sync.triggers", "catalog.core"},
     "actions": {"bot", "slack_bolt", "slack_sdk"},
+    "bot": {"sqlalchemy", "sqlmodel", "alembic"},
 }
+# The one catalog module that talks to Slack, through slack_sdk's Web client.
+SLACK_SDK_ALLOWED = {"catalog/sync/sources/slack_groups.py"}
+# What adapters (bot/) may import from the catalog: the facade, config and errors, and the models
+# the facade returns (with the few pure helpers that render them). `None`: any name.
+BOT_MAY_IMPORT: dict[str, set[str] | None] = {
+    "catalog.core": None,  # the facade
+    "catalog.config": None,
+    "catalog.errors": None,
+    "catalog.answers.models": None,  # Answer and its parts
+    "catalog.answers.home": {"EntityGaps", "HomeSummary", "Missing", "TeamSummary"},
+    "catalog.answers.card": {"expects_runbook", "is_runbook"},  # pure predicates over card links
+    "catalog.answers.freshness": {"ago", "clock_time", "describe", "describe_all"},  # pure text
+    "catalog.store.merge": {"CatalogEntity", "Freshness"},
+    "catalog.store.refs": None,  # pure parsing of entity refs
+    "catalog.store.identities": {"Identity"},
+    "catalog.store.models": {"SyncRun"},  # what `Catalog.last_runs` returns
+    "catalog.sync.engine": {"SyncReport"},
+    "catalog.sync.sources.registry": {"Progress"},
+    # services over the facade, one per capability: each takes a `Catalog`
+    "catalog.sync.schedule": {"start_scheduler"},
+    "catalog.sync.webhooks": {"handle_github_push", "WebhookResult"},
+    "catalog.sync.validate": {"validate_path"},  # checks files; no database
+    "catalog.safe_text": {"neutralise", "escape_html"},  # pure text
+    "catalog.metrics": {"Metrics"},  # the facade's `metrics`; adapters count Slack calls in it
+    "catalog.answers.ask": {"empty_catalog_answer"},  # pure: the answer before any table exists
+    "catalog.answers.text": {"gap_heading"},  # pure text
+    "catalog.store.database_errors": {"describe_database_error"},  # pure text about a DatabaseError
+    # the page models the facade returns
+    "catalog.pages.listing": {"EntityList", "MAX_LIMIT", "BadCursor"},
+    "catalog.pages.ownership": {"OwnershipPage"},
+    "catalog.pages.team": {"TeamPage"},
+    "catalog.pages.short_links": {"LinkTarget"},
+}
+# Attributes of `Catalog` that only the core and tests use: adapters go through its methods.
+CORE_INTERNALS = {"session", "factory", "engine", "index"}
 
 
 def imported_modules(source: str, package: list[str]) -> list[tuple[int, str]]:
@@ -33,20 +75,56 @@ def imported_modules(source: str, package: list[str]) -> list[tuple[int, str]]:
     return found
 
 
+def _python_files(top: str) -> list[Path]:
+    return sorted((REPO / top).rglob("*.py"))
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    return imported_modules(path.read_text(encoding="utf-8"), list(path.relative_to(REPO).parts[:-1]))
+
+
 def _violations(top: str) -> list[str]:
     bad = []
-    for path in sorted((REPO / top).rglob("*.py")):
-        package = list(path.relative_to(REPO).parts[:-1])
-        for line, module in imported_modules(path.read_text(encoding="utf-8"), package):
-            if module.split(".")[0] in FORBIDDEN[top]:
-                bad.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    for path in _python_files(top):
+        rel = path.relative_to(REPO).as_posix()
+        for line, module in _imports(path):
+            hit = {f for f in FORBIDDEN[top] if module == f or module.startswith(f + ".")}
+            if module.split(".")[0] == "slack_sdk" and rel in SLACK_SDK_ALLOWED:
+                continue
+            if hit:
+                bad.append(f"{rel}:{line} imports {module}")
     return bad
 
 
 @pytest.mark.parametrize("top", sorted(FORBIDDEN))
 def test_layering(top: str) -> None:
-    assert list((REPO / top).rglob("*.py")), f"{top}/ has no Python files"
+    assert _python_files(top), f"{top}/ has no Python files"
     assert _violations(top) == []
+
+
+def test_adapters_use_the_facade_and_its_models_only() -> None:
+    """bot/ imports only `BOT_MAY_IMPORT` from the catalog and never reaches into `Catalog`'s sessions."""
+    bad = []
+    for path in _python_files("bot"):
+        rel = path.relative_to(REPO).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "catalog":
+                allowed = BOT_MAY_IMPORT.get(node.module or "", set())
+                names = {a.name for a in node.names}
+                if allowed is not None and not names <= allowed:
+                    bad.append(f"{rel}:{node.lineno} imports {sorted(names - allowed)} from {node.module}")
+            elif isinstance(node, ast.Import):
+                bad += [f"{rel}:{node.lineno} imports {a.name}" for a in node.names if a.name.split(".")[0] == "catalog"]
+            elif isinstance(node, ast.Attribute) and node.attr in CORE_INTERNALS:
+                bad.append(f"{rel}:{node.lineno} uses .{node.attr}")
+    assert bad == []
+
+
+def test_the_allowed_list_names_what_exists() -> None:
+    """A stale entry would allow a module or name that no longer exists, and hide a later mistake."""
+    for module, names in BOT_MAY_IMPORT.items():
+        loaded = __import__(module, fromlist=["_"])
+        assert not names or all(hasattr(loaded, n) for n in names), module
 
 
 def test_the_checker_sees_every_import_form() -> None:

@@ -105,7 +105,7 @@ def test_groups_and_users_get_their_slack_ids_without_overriding_descriptors(cat
         search = get_entity(s, "group:default/search")
     assert search is not None and search.source == "northwind" and set(search.freshness) == {"northwind", "slack"}
     assert (slack.added, slack.requests) == (4 + 2, 2)  # groups + users matched; one usergroups.list, one users.list page
-    assert fake.calls("usergroups.list")[0].params["include_users"] == "true"
+    assert fake.calls("usergroups.list")[0].params["include_users"] == "1"  # slack_sdk sends booleans as 1/0
     assert fake.calls("users.list")[0].token == "xoxb-test"
 
 

@@ -9,26 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from typer.core import TyperGroup
 
 from bot.settings import Settings
 from bot.cli.terminal import err, say
-from catalog.errors import WayfinderError
+from catalog.errors import DatabaseError, WayfinderError
+from catalog.store.database_errors import describe_database_error
 
 EXIT_SYNC_FAILED = 1
 EXIT_ERROR = 2
 EXIT_NOT_ANSWERED = 3
-
-_HINTS = {
-    "readonly database": "Wayfinder needs write access to the database file and its directory",
-    "password authentication failed": "check the user and password in DATABASE_URL",
-    "does not exist": "check the user and database name in DATABASE_URL",
-    "connection refused": "is the database server running and DATABASE_URL's host and port right?",
-    "unable to open database file": "check that the database file's directory exists and is writable",
-}
-
 
 class GuardedGroup(TyperGroup):
     """The root command group: Wayfinder's own errors and database errors end the run with exit 2."""
@@ -39,21 +29,6 @@ class GuardedGroup(TyperGroup):
         except WayfinderError as exc:
             for line in str(exc).splitlines():
                 say(err, f"error: {line}")
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             say(err, f"error: {describe_database_error(exc, Settings().database_url)}")
         raise typer.Exit(EXIT_ERROR)
-
-
-def describe_database_error(exc: SQLAlchemyError, url: str) -> str:
-    """One line: which database (password hidden), the driver's reason, and what to check."""
-    lines = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()
-    reason = "; ".join(" ".join(line.split()) for line in lines if line.strip())
-    hint = next((h for needle, h in _HINTS.items() if needle in reason.lower()), None)
-    return f"database {_safe(url)}: {reason}" + (f" ({hint})" if hint else "")
-
-
-def _safe(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(DATABASE_URL, which cannot be parsed)"

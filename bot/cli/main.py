@@ -20,14 +20,12 @@ from bot.settings import BUNDLED_CONFIG, Settings
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
 from catalog.answers.ask import empty_catalog_answer
 from catalog.config import load_config
-from catalog.core import Catalog
-from catalog.store.engine import make_engine, migrate_on_start, upgrade
+from catalog.core import Catalog, migrate
 from catalog.errors import NoSchema
 from catalog.store.models import SyncRun
+from catalog.sync.engine import SyncReport
 from catalog.sync.schedule import start_scheduler
 from catalog.sync.sources.registry import Progress as ProgressFn
-from catalog.sync.engine import SyncReport, last_runs
-from catalog.sync.status import source_statuses
 from catalog.sync.validate import validate_path
 
 if TYPE_CHECKING:  # the Slack and ASGI stack is imported only by the commands that serve
@@ -64,7 +62,7 @@ def open_catalog(settings: Settings, *, config: Path | None = None, migrate: boo
     (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token)
-    if migrate and settings.auto_migrate and migrate_on_start(catalog.engine):
+    if migrate and settings.auto_migrate and catalog.migrate_on_start():
         say(err, "The database schema was created or upgraded to the current version.")
     catalog.require_schema()
     return catalog
@@ -136,9 +134,8 @@ def sync_status(limit: Annotated[int, typer.Option(help="Also list this many rec
     """Per source: fresh or STALE, last success and attempt, the last run's counts, time and requests, the last error."""
     catalog = open_catalog(Settings())
     now = datetime.now(UTC)
-    with catalog.session() as session:
-        statuses = source_statuses(session, catalog.config, now=now)
-        runs = last_runs(session, limit) if limit > 1 else []
+    statuses = catalog.source_statuses(now=now)
+    runs = catalog.last_runs(limit) if limit > 1 else []
     if not statuses:
         out.print("No sources are configured and no syncs were recorded.")
         return
@@ -231,9 +228,8 @@ def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
-    engine = make_engine(Settings().database_url)
-    upgrade(engine)
-    engine.dispose()
+    settings = Settings()
+    migrate(settings.database_url)
     out.print("Database is up to date.")
 
 

@@ -12,11 +12,8 @@ import logging
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.core import Catalog
-from catalog.store.engine import schema_status
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +22,11 @@ OK = "ok"
 
 def database_check(catalog: Catalog) -> str:
     """`ok`, or why the database cannot be used."""
-    try:
-        with catalog.session() as session:
-            session.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        log.warning("health check: database unreachable: %s", type(exc).__name__)
-        return "unreachable"
-    return OK
+    return OK if catalog.database_reachable() else "unreachable"
 
 
 def schema_check(catalog: Catalog) -> str:
-    try:
-        current, head = schema_status(catalog.engine)
-    except SQLAlchemyError as exc:
-        log.warning("health check: schema unreadable: %s", type(exc).__name__)
-        return "unreadable"
-    return OK if current == head else f"at revision {current or 'none'}, needs {head}: run `wayfinder db upgrade`"
+    return catalog.schema_problem() or OK
 
 
 def slack_check(client: WebClient) -> str:

@@ -14,7 +14,6 @@ from bot.slack.errors import handle_error
 from bot.slack.listeners import actions, commands, events, shortcuts, views
 from bot.compose import Services
 from bot.slack.client import RATE_LIMIT_RETRIES
-from catalog.store.claims import claim
 
 # Listeners run after the ack on this pool; a 429 makes one sleep for Retry-After, so keep spares.
 LISTENER_THREADS = 16
@@ -63,9 +62,7 @@ def _once_per_event(services: Services) -> Callable[..., BoltResponse | None]:
     def skip_seen_events(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
-            with services.catalog.session() as session:
-                first = claim(session, f"slack:{event_id}", now=services.clock())
-            if not first:
+            if not services.catalog.claim_once(f"slack:{event_id}", now=services.clock()):
                 services.catalog.metrics.duplicates.labels("slack").inc()
                 return BoltResponse(status=200, body="")
         next()

@@ -12,7 +12,6 @@ from bot.slack.ids import ActionId
 from bot.slack.metadata import AskValue, FeedbackValue, ShareValue
 from bot.slack.replies import TRANSPORT, reply
 from bot.slack.views.home import render_search_modal
-from catalog.answers.feedback import record_feedback
 
 THANKS = "Thanks for the feedback! It helps make the answers better."
 
@@ -43,11 +42,10 @@ def handle_feedback(ack: Ack, action: dict[str, Any], body: dict[str, Any], resp
     """Store the vote with the question it judges; thank only the voter."""
     ack()
     value = FeedbackValue.model_validate_json(action["value"])
-    with services.catalog.session() as session:
-        record_feedback(
-            session, question=value.question, intent=value.intent, ref=value.ref, helpful=value.helpful,
-            user_id=body["user"]["id"], transport=TRANSPORT, now=services.clock(),
-        )  # fmt: skip
+    services.catalog.record_feedback(
+        question=value.question, intent=value.intent, ref=value.ref, helpful=value.helpful,
+        user_id=body["user"]["id"], transport=TRANSPORT, now=services.clock(),
+    )  # fmt: skip
     respond(text=THANKS, response_type="ephemeral", replace_original=False)
 
 

@@ -12,9 +12,6 @@ from bot.slack.identity import identify
 from bot.slack.replies import TRANSPORT, post, reply
 from bot.slack.views.home import render_home
 from bot.slack.views.unfurl import parse_ownership_url, render_unfurl
-from catalog.answers.ask import example_questions
-from catalog.answers.card import entity_card
-from catalog.answers.home import home_summary
 
 
 def register(app: App) -> None:
@@ -45,18 +42,16 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: S
     if event.get("tab") != "home":
         return
     who = identify(services, client, event["user"])
-    with services.catalog.session() as session:
-        summary = home_summary(session, user_ref=who.user_ref, email=who.email)
-        examples = example_questions(services.catalog.index(session))
-    view = render_home(summary, examples=examples, now=services.clock(), public_url=services.public_url)
+    summary = services.catalog.home(user_ref=who.user_ref, email=who.email)
+    view = render_home(summary, examples=services.catalog.example_questions(), now=services.clock(), public_url=services.public_url)
     client.views_publish(user_id=event["user"], view=view)
 
 
 def handle_link_shared(event: dict[str, Any], client: WebClient, services: Services) -> None:
     """Unfurl links to this server's ownership pages into compact ownership cards."""
     refs = {link["url"]: ref for link in event.get("links", []) if (ref := parse_ownership_url(link["url"], services.public_url))}
-    with services.catalog.session() as session:
-        cards = {url: card for url, ref in refs.items() if (card := entity_card(session, ref))}
+    found = services.catalog.cards(refs.values())
+    cards = {url: found[ref] for url, ref in refs.items() if ref in found}
     if not cards:
         return
     unfurls = {url: render_unfurl(card, now=services.clock()) for url, card in cards.items()}

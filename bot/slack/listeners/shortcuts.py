@@ -10,7 +10,6 @@ from slack_sdk import WebClient
 from bot.compose import Services
 from bot.slack.ids import CallbackId
 from bot.slack.replies import TRANSPORT, reply
-from catalog.search.spot import spot_entities
 
 # A response_url takes five posts; one card per name keeps each within Slack's block limits.
 MAX_CARDS = 3
@@ -24,8 +23,7 @@ def register(app: App) -> None:
 def handle_who_owns_this(ack: Ack, shortcut: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     """Reply only to the person who used the shortcut: the message's author did not ask."""
     ack()
-    with services.catalog.session() as session:
-        found = spot_entities(services.catalog.index(session), (shortcut.get("message") or {}).get("text", ""), limit=MAX_CARDS)
+    found = services.catalog.spot((shortcut.get("message") or {}).get("text", ""), limit=MAX_CARDS)
     if not found:
         respond(response_type="ephemeral", text=NOTHING_FOUND)
     for entity in found:

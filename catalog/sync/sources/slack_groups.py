@@ -11,13 +11,14 @@ disagreement (`catalog.store.merge.merge`):
 - a User gets `slack.com/user-id`, matched on email (Slack `profile.email`, catalog
   `spec.profile.email`, case-insensitive).
 
-It also refreshes the Slack identity cache (`ChatIdentity`) from the same listing, so the bot's
-"my team" answers need no per-message Slack calls.
+It also refreshes the Slack identity cache from the same listing, under the rules the bot uses
+too (`catalog.store.identities`), so the bot's "my team" answers need no per-message Slack calls.
 
-It talks to the Web API over plain httpx (`ApiClient`): the catalog package imports no Slack
-library. Reads are `usergroups.list` (include_users) and `users.list` (cursor pages); both are
-Tier 2 (20+/min), so a 429 waits its `Retry-After`, and any `ok: false` stops the run with a
-`SourceError` before anything is written.
+It talks to the Web API through slack_sdk's `WebClient` at the configured API URL; this is the
+only catalog module that imports slack_sdk. Reads are `usergroups.list` (include_users) and
+`users.list` (cursor pages); both are Tier 2 (20+/min), so a 429 waits its `Retry-After` (up to
+`MAX_WAIT`), 5xx and dropped connections are retried after a short backoff, and any error stops
+the run with a `SourceError` before anything is written.
 """
 
 from __future__ import annotations
@@ -26,28 +27,33 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
+from slack_sdk.web import SlackResponse
+from sqlalchemy import select
 from sqlmodel import Session
 
 from catalog.errors import SourceError
-from catalog.store.engine import SessionFactory, session_scope, upsert_insert
+from catalog.store import identities
+from catalog.store.engine import SessionFactory, session_scope
+from catalog.store.identities import Identity, normal_email
 from catalog.store.merge import CatalogEntity, merge
-from catalog.store.models import ChatIdentity, Entity
+from catalog.store.models import Entity
 from catalog.store.precedence import SLACK
 from catalog.sync.sources.base import Snapshot
 from catalog.sync.sources.descriptor import EntityDoc
-from catalog.sync.sources.http import ApiClient
 
 USERGROUP_ID = "slack.com/usergroup-id"
 USERGROUP_HANDLE = "slack.com/usergroup-handle"
 USER_ID = "slack.com/user-id"
-# Identities outlive a missed sync or two; a scheduled resync refreshes them long before this.
-IDENTITY_TTL = timedelta(hours=24)
 PAGE_SIZE = 200  # Slack's recommended users.list page size
-_BATCH = 500  # rows per statement: SQLite caps bound parameters per statement
+MAX_RETRIES = 3
+MAX_WAIT = 60.0  # seconds; a longer Retry-After fails the run instead of hanging the sync
+TIMEOUT = 10  # seconds per request
 
 JSON = dict[str, Any]
 
@@ -65,7 +71,6 @@ class SlackSource:
         token: str | None,
         factory: SessionFactory,
         page_size: int = PAGE_SIZE,
-        identity_ttl: timedelta = IDENTITY_TTL,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -74,19 +79,17 @@ class SlackSource:
         self.token = token
         self.factory = factory
         self.page_size = page_size
-        self.identity_ttl = identity_ttl
         self.sleep = sleep
         self.clock = clock
 
     def fetch(self) -> Snapshot:
         if not self.token:
             raise SourceError(f"source {self.name!r}: no Slack token; set SLACK_BOT_TOKEN or the source's `token`")
-        client = ApiClient(self.name, self.api_url, headers={"Authorization": f"Bearer {self.token}"}, sleep=self.sleep)
-        try:
-            usergroups = [g for g in self._call(client, "usergroups.list", {"include_users": "true"}).get("usergroups", []) if not g.get("date_delete")]
-            members = list(self._members(client))
-        finally:
-            client.close()
+        retries = _Retries(self.sleep)
+        client = WebClient(token=self.token, base_url=self.api_url.rstrip("/") + "/", timeout=TIMEOUT, retry_handlers=[retries])
+        calls: list[str] = []
+        usergroups = [g for g in self._call(calls, "usergroups.list", client.usergroups_list, include_users=True).get("usergroups", []) if not g.get("date_delete")]
+        members = list(self._members(client, calls))
         with session_scope(self.factory) as session:
             groups, users = _catalog_people(session, exclude_source=self.name)
         people = [m for m in members if not m.get("deleted") and not m.get("is_bot") and _email(m)]
@@ -95,22 +98,30 @@ class SlackSource:
         entities += [_assert(u, {USER_ID: user_ids[u.ref]}) for u in users if u.ref in user_ids]
         refs_by_slack_id = {slack_id: ref for ref, slack_id in user_ids.items()}
         with session_scope(self.factory) as session:
-            _refresh_identities(session, people, refs_by_slack_id, [str(m["id"]) for m in members if m.get("deleted")], self.clock(), self.identity_ttl)
-        return Snapshot(entities=entities, requests=client.requests)
+            identities.remember(session, [Identity.of_slack_user(m, refs_by_slack_id.get(str(m["id"]))) for m in people], now=self.clock())
+            identities.forget(session, [str(m["id"]) for m in members if m.get("deleted")])
+        return Snapshot(entities=entities, requests=len(calls) + retries.retries)
 
-    def _call(self, client: ApiClient, method: str, params: dict[str, Any]) -> JSON:
-        """One Web API read; Slack reports errors as HTTP 200 with `ok: false`."""
-        body = client.json(method, params=params)
-        if not isinstance(body, dict) or body.get("ok") is not True:
-            error = body.get("error", "no error code") if isinstance(body, dict) else "not a JSON object"
-            needed = f" (the app needs the {body['needed']} scope)" if isinstance(body, dict) and body.get("needed") else ""
-            raise SourceError(f"{self.name}: Slack {method} failed: {error}{needed}; nothing changed")
+    def _call(self, calls: list[str], method: str, call: Callable[..., SlackResponse], **params: Any) -> JSON:
+        """One Web API read (counted in `calls`); any error fails the run before anything is written."""
+        calls.append(method)
+        try:
+            body = call(**params).data
+        except SlackApiError as exc:
+            status, data = exc.response.status_code, exc.response.data if isinstance(exc.response.data, dict) else {}
+            error = f"HTTP {status} ({data.get('error', 'no error code')})" if status != 200 else data.get("error", "no error code")
+            needed = f" (the app needs the {data['needed']} scope)" if data.get("needed") else ""
+            raise SourceError(f"{self.name}: Slack {method} failed: {error}{needed}; nothing changed") from None
+        except (SlackClientError, OSError) as exc:  # unreachable or timed out, after the retries
+            raise SourceError(f"{self.name}: Slack {method} failed: {type(exc).__name__}; nothing changed") from None
+        if not isinstance(body, dict):
+            raise SourceError(f"{self.name}: Slack {method} answered something other than a JSON object; nothing changed")
         return body
 
-    def _members(self, client: ApiClient) -> Iterator[JSON]:
+    def _members(self, client: WebClient, calls: list[str]) -> Iterator[JSON]:
         cursor = ""
         while True:
-            page = self._call(client, "users.list", {"limit": self.page_size} | ({"cursor": cursor} if cursor else {}))
+            page = self._call(calls, "users.list", client.users_list, limit=self.page_size, cursor=cursor or None)
             yield from page.get("members", [])
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
             if not cursor:
@@ -148,7 +159,7 @@ def _match_groups(usergroups: list[JSON], groups: list[CatalogEntity]) -> Iterat
 
 
 def _email(member: JSON) -> str:
-    return str((member.get("profile") or {}).get("email") or "").strip().lower()
+    return normal_email((member.get("profile") or {}).get("email"))
 
 
 def _match_users(people: list[JSON], users: list[CatalogEntity]) -> dict[str, str]:
@@ -167,25 +178,38 @@ def _assert(entity: CatalogEntity, annotations: dict[str, str]) -> EntityDoc:
     return EntityDoc(ref=entity.ref, kind=entity.kind, namespace=entity.namespace, name=entity.name, annotations=annotations, precedence=SLACK)
 
 
-def _refresh_identities(
-    session: Session, people: list[JSON], refs: dict[str, str], deleted: list[str], now: datetime, ttl: timedelta
-) -> None:
-    """Upsert the identity cache from the listing; forget deactivated Slack accounts."""
-    rows = [
-        {
-            "slack_user_id": str(m["id"]),
-            "email": _email(m),
-            "user_ref": refs.get(str(m["id"])),
-            "display_name": (m.get("profile") or {}).get("display_name") or m.get("real_name") or m.get("name"),
-            "fetched_at": now,
-            "expires_at": now + ttl,
-        }
-        for m in people
-    ]
-    insert = upsert_insert(session)
-    for i in range(0, len(rows), _BATCH):
-        stmt = insert(ChatIdentity).values(rows[i : i + _BATCH])
-        fresh = {c: stmt.excluded[c] for c in ("email", "user_ref", "display_name", "fetched_at", "expires_at")}
-        session.execute(stmt.on_conflict_do_update(index_elements=["slack_user_id"], set_=fresh))
-    for i in range(0, len(deleted), _BATCH):
-        session.execute(delete(ChatIdentity).where(ChatIdentity.slack_user_id.in_(deleted[i : i + _BATCH])))  # type: ignore[attr-defined]
+class _Retries(RetryHandler):
+    """A 429 waits its `Retry-After` (up to `MAX_WAIT`); 5xx and dropped connections back off.
+
+    slack_sdk's own handlers sleep with `time.sleep` plus jitter; this one sleeps through the
+    source's injected `sleep`, so tests wait for nothing, and counts its retries as requests.
+    """
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        super().__init__(max_retry_count=MAX_RETRIES)
+        self.sleep = sleep
+        self.retries = 0
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        if response is None:
+            return isinstance(error, OSError)  # URLError, connection reset, timeout
+        if response.status_code == 429:
+            return _retry_after(response) <= MAX_WAIT
+        return response.status_code >= 500
+
+    def prepare_for_next_attempt(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None
+    ) -> None:
+        state.next_attempt_requested = True
+        rate_limited = response is not None and response.status_code == 429
+        self.sleep(_retry_after(response) if rate_limited and response is not None else 2.0**state.current_attempt * 0.5)
+        self.retries += 1
+        state.increment_current_attempt()
+
+
+def _retry_after(response: HttpResponse) -> float:
+    values = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+    try:
+        return float(values[0]) if values else 1.0
+    except ValueError:
+        return 1.0

@@ -1,0 +1,29 @@
+"""Database failures in words an operator can act on: which database, the driver's reason, what to check."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+
+_HINTS = {
+    "readonly database": "Wayfinder needs write access to the database file and its directory",
+    "password authentication failed": "check the user and password in DATABASE_URL",
+    "does not exist": "check the user and database name in DATABASE_URL",
+    "connection refused": "is the database server running and DATABASE_URL's host and port right?",
+    "unable to open database file": "check that the database file's directory exists and is writable",
+}
+
+
+def describe_database_error(exc: SQLAlchemyError, url: str) -> str:
+    """One line: which database (password hidden), the driver's reason, and what to check."""
+    lines = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()
+    reason = "; ".join(" ".join(line.split()) for line in lines if line.strip())
+    hint = next((h for needle, h in _HINTS.items() if needle in reason.lower()), None)
+    return f"database {_safe(url)}: {reason}" + (f" ({hint})" if hint else "")
+
+
+def _safe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(DATABASE_URL, which cannot be parsed)"
