@@ -1,0 +1,60 @@
+"""Run the `wayfinder` command in-process, as its console script would, and capture what it prints.
+
+Why in-process: a subprocess costs about a second per call here (interpreter start and imports)
+and proves nothing more than `main()` does, since the console script only calls `bot.cli.main`.
+The real entry point is still run as a subprocess where that is the point (tests/test_wheel.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from bot.cli import main
+
+# Variables a developer's shell may set that would leak into the command under test.
+_AMBIENT_PREFIXES = ("SLACK_", "WAYFINDER_")
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a run printed and how it exited (named like `subprocess.CompletedProcess`)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run_wayfinder(*args: str, env: Mapping[str, str | None], cwd: Path) -> Ran:
+    """`wayfinder ARGS` in `cwd` with only `env` (plus the process's non-Wayfinder variables) set."""
+    cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith(_AMBIENT_PREFIXES)}
+    runner = CliRunner()
+    argv = sys.argv
+    with _cwd(cwd), runner.isolation(env={**cleared, "NO_COLOR": "1", **env}) as (stdout, stderr, _):
+        sys.argv = ["wayfinder", *args]
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+        finally:
+            sys.argv = argv
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return Ran(code, stdout.getvalue().decode(), stderr.getvalue().decode())
