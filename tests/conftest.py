@@ -3,9 +3,9 @@
 Set `WAYFINDER_TEST_DATABASE_URL=postgresql+psycopg://user@host:port/postgres` to run the
 whole suite against PostgreSQL; each test then gets its own throwaway database.
 
-Migrating costs far more than copying, so each test process migrates one template database
-once and every test starts from a copy of it (a file copy on SQLite, `CREATE DATABASE ...
-TEMPLATE` on PostgreSQL).
+Migrating (and syncing the example organisation) costs far more than copying, so each test
+process prepares a template database once and every test starts from a copy of it (a file copy
+on SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL).
 
 Third-party conformance data (Backstage's examples, vendor payloads, Slack's test vectors) is
 not part of the repository: it is read from `WAYFINDER_FIXTURES` (default: `../shared/fixtures`
@@ -80,17 +80,47 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     _pg_drop(name)
 
 
+def _copy_into(url: str, template: str) -> None:
+    """Make the database at `url` a copy of `template`; nobody may be connected to either."""
+    name = make_url(url).database
+    assert name
+    if not PG_URL:
+        shutil.copyfile(template, name)
+        return
+    _pg_drop(name)
+    _pg_database(name, template=template)
+
+
 @pytest.fixture
 def database_url(tmp_path: Path, migrated_template: str) -> Iterator[str]:
     """An empty, migrated database that only this test uses."""
     if not PG_URL:
-        path = tmp_path / "wayfinder.db"
-        shutil.copyfile(migrated_template, path)
-        yield f"sqlite:///{path}"
+        url = f"sqlite:///{tmp_path / 'wayfinder.db'}"
+        _copy_into(url, migrated_template)
+        yield url
         return
     name = f"wf_test_{uuid.uuid4().hex[:12]}"
     yield _pg_database(name, template=migrated_template)
     _pg_drop(name)
+
+
+@pytest.fixture(scope="session")
+def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A copy of `migrated_template` with the bundled example organisation synced into it once."""
+    if not PG_URL:
+        url = f"sqlite:///{tmp_path_factory.mktemp('example') / 'wayfinder.db'}"
+        _copy_into(url, migrated_template)
+    else:
+        url = _pg_database(f"wf_tmpl_{uuid.uuid4().hex[:12]}", template=migrated_template)
+    catalog = Catalog(url, load_config(EXAMPLES / "wayfinder.yaml"))
+    reports = catalog.sync()
+    catalog.dispose()
+    assert all(r.ok for r in reports), [r.error for r in reports]
+    name = make_url(url).database
+    assert name
+    yield name
+    if PG_URL:
+        _pg_drop(name)
 
 
 @pytest.fixture
@@ -131,9 +161,7 @@ def make_catalog(database_url: str) -> Iterator[Callable[[Config], Catalog]]:
 
 
 @pytest.fixture
-def example_catalog(make_catalog: Callable[[Config], Catalog]) -> Catalog:
-    """The bundled Northwind example organisation, synced."""
-    catalog = make_catalog(load_config(EXAMPLES / "wayfinder.yaml"))
-    reports = catalog.sync()
-    assert all(r.ok for r in reports), [r.error for r in reports]
-    return catalog
+def example_catalog(database_url: str, example_template: str, make_catalog: Callable[[Config], Catalog]) -> Catalog:
+    """The bundled Northwind example organisation, synced (when this test session started) into `database_url`."""
+    _copy_into(database_url, example_template)
+    return make_catalog(load_config(EXAMPLES / "wayfinder.yaml"))

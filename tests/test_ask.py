@@ -283,6 +283,7 @@ def test_not_found_is_recorded_and_answered_questions_are_not(example_catalog: C
 
 
 def test_answers_carry_their_source_and_freshness(example_catalog: Catalog) -> None:
+    example_catalog.sync()  # the fixture's sync may be minutes old
     answer = example_catalog.ask("who owns payments-service?")
     [source] = answer.sources
     assert source.source == "northwind" and source.source_type == "backstage"
