@@ -80,38 +80,30 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     _pg_drop(name)
 
 
-def _copy_into(url: str, template: str) -> None:
-    """Make the database at `url` a copy of `template`; nobody may be connected to either."""
-    name = make_url(url).database
-    assert name
+def _copy(template: str, tmp_path: Path) -> str:
+    """A new database copied from `template` (a SQLite file or a PostgreSQL database name): its URL."""
     if not PG_URL:
-        shutil.copyfile(template, name)
-        return
-    _pg_drop(name)
-    _pg_database(name, template=template)
+        path = tmp_path / "wayfinder.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    return _pg_database(f"wf_test_{uuid.uuid4().hex[:12]}", template=template)
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, migrated_template: str) -> Iterator[str]:
-    """An empty, migrated database that only this test uses."""
-    if not PG_URL:
-        url = f"sqlite:///{tmp_path / 'wayfinder.db'}"
-        _copy_into(url, migrated_template)
-        yield url
-        return
-    name = f"wf_test_{uuid.uuid4().hex[:12]}"
-    yield _pg_database(name, template=migrated_template)
-    _pg_drop(name)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str) -> Iterator[str]:
+    """A migrated database that only this test uses: empty, or, when the test asks for
+    `example_catalog`, with the example organisation already synced (one copy either way)."""
+    uses_example = "example_catalog" in request.fixturenames
+    url = _copy(request.getfixturevalue("example_template") if uses_example else migrated_template, tmp_path)
+    yield url
+    if PG_URL:
+        _pg_drop(str(make_url(url).database))
 
 
 @pytest.fixture(scope="session")
 def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A copy of `migrated_template` with the bundled example organisation synced into it once."""
-    if not PG_URL:
-        url = f"sqlite:///{tmp_path_factory.mktemp('example') / 'wayfinder.db'}"
-        _copy_into(url, migrated_template)
-    else:
-        url = _pg_database(f"wf_tmpl_{uuid.uuid4().hex[:12]}", template=migrated_template)
+    url = _copy(migrated_template, tmp_path_factory.mktemp("example"))
     catalog = Catalog(url, load_config(EXAMPLES / "wayfinder.yaml"))
     reports = catalog.sync()
     catalog.dispose()
@@ -161,7 +153,6 @@ def make_catalog(database_url: str) -> Iterator[Callable[[Config], Catalog]]:
 
 
 @pytest.fixture
-def example_catalog(database_url: str, example_template: str, make_catalog: Callable[[Config], Catalog]) -> Catalog:
-    """The bundled Northwind example organisation, synced (when this test session started) into `database_url`."""
-    _copy_into(database_url, example_template)
+def example_catalog(make_catalog: Callable[[Config], Catalog]) -> Catalog:
+    """The bundled Northwind example organisation, synced (when the test session started: see `database_url`)."""
     return make_catalog(load_config(EXAMPLES / "wayfinder.yaml"))
