@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import chdir
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from bot.cli import main
 
 # Variables a developer's shell may set that would leak into the command under test.
-_AMBIENT_PREFIXES = ("SLACK_", "WAYFINDER_")
+_AMBIENT_PREFIXES = ("SLACK_", "WAYFINDER_", "DATABASE_URL")
 
 
 @dataclass(frozen=True)
@@ -31,22 +31,12 @@ class Ran:
     stderr: str
 
 
-@contextmanager
-def _cwd(path: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def run_wayfinder(*args: str, env: Mapping[str, str | None], cwd: Path) -> Ran:
-    """`wayfinder ARGS` in `cwd` with only `env` (plus the process's non-Wayfinder variables) set."""
+    """`wayfinder ARGS` in `cwd` with `env` and none of the ambient Slack, Wayfinder or database variables."""
     cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith(_AMBIENT_PREFIXES)}
     runner = CliRunner()
     argv = sys.argv
-    with _cwd(cwd), runner.isolation(env={**cleared, "NO_COLOR": "1", **env}) as (stdout, stderr, _):
+    with chdir(cwd), runner.isolation(env={**cleared, "NO_COLOR": "1", **env}) as (stdout, stderr, _):
         sys.argv = ["wayfinder", *args]
         try:
             main()
