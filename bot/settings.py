@@ -5,13 +5,15 @@ Only the composition roots (`bot.cli.main`) construct `Settings`; everything els
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BUNDLED_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "wayfinder.yaml"
+# Package data (catalog/examples), so it ships in the wheel; pip installs packages unzipped, so this is a real file.
+BUNDLED_CONFIG = Path(str(files("catalog") / "examples" / "wayfinder.yaml"))
 
 
 class Settings(BaseSettings):

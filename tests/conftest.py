@@ -2,11 +2,21 @@
 
 Set `WAYFINDER_TEST_DATABASE_URL=postgresql+psycopg://user@host:port/postgres` to run the
 whole suite against PostgreSQL; each test then gets its own throwaway database.
+
+Migrating (and syncing the example organisation) costs far more than copying, so each test
+process prepares a template database once and every test starts from a copy of it (a file copy
+on SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL).
+
+Third-party conformance data (Backstage's examples, vendor payloads, Slack's test vectors) is
+not part of the repository: it is read from `WAYFINDER_FIXTURES` (default: `../shared/fixtures`
+beside the checkout), and a test that needs it asks for the `third_party` fixture, which skips
+the test when the folder is absent. Everything else writes its own data or reads `tests/data/`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,38 +31,101 @@ from catalog.core import Catalog
 from catalog.store.engine import make_engine, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
 FIXTURES = Path(os.environ.get("WAYFINDER_FIXTURES") or REPO.parent / "shared" / "fixtures")
-EXAMPLES = REPO / "examples"
+EXAMPLES = REPO / "catalog" / "examples"
 PG_URL = os.environ.get("WAYFINDER_TEST_DATABASE_URL")
 
 
-@contextmanager
-def throwaway_database(tmp_path: Path) -> Iterator[str]:
-    """An empty, migrated database on the test backend, dropped afterwards (SQLite lives in `tmp_path`)."""
-    if not PG_URL:
-        url = f"sqlite:///{tmp_path / 'wayfinder.db'}"
-        upgrade(make_engine(url))
-        yield url
-        return
+@pytest.fixture(scope="session")
+def third_party() -> Path:
+    """The third-party fixtures folder; the test is skipped when it is absent."""
+    if not FIXTURES.is_dir():
+        pytest.skip(f"third-party fixtures not found at {FIXTURES} (set WAYFINDER_FIXTURES)")
+    return FIXTURES
+
+
+def _pg_database(name: str, template: str | None = None) -> str:
+    """Create database `name` (optionally as a copy of `template`) and return its URL."""
+    assert PG_URL
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"wf_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    admin.dispose()
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _pg_drop(name: str) -> None:
+    assert PG_URL
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database that tests copy: a SQLite file path, or a PostgreSQL database name."""
+    if not PG_URL:
+        path = tmp_path_factory.mktemp("template") / "wayfinder.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()  # the last connection checkpoints the WAL into the file
+        yield str(path)
+        return
+    name = f"wf_tmpl_{uuid.uuid4().hex[:12]}"
+    engine = make_engine(_pg_database(name))
+    upgrade(engine)
+    engine.dispose()  # PostgreSQL copies a template only while nobody is connected to it
+    yield name
+    _pg_drop(name)
+
+
+def _copy(template: str, tmp_path: Path) -> str:
+    """A new database copied from `template` (a SQLite file or a PostgreSQL database name): its URL."""
+    if not PG_URL:
+        path = tmp_path / "wayfinder.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+    return _pg_database(f"wf_test_{uuid.uuid4().hex[:12]}", template=template)
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """An empty, migrated database that only this test uses."""
-    with throwaway_database(tmp_path) as url:
-        yield url
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str) -> Iterator[str]:
+    """A migrated database that only this test uses: empty, or, when the test asks for
+    `example_catalog`, with the example organisation already synced (one copy either way)."""
+    uses_example = "example_catalog" in request.fixturenames
+    url = _copy(request.getfixturevalue("example_template") if uses_example else migrated_template, tmp_path)
+    yield url
+    if PG_URL:
+        _pg_drop(str(make_url(url).database))
+
+
+@pytest.fixture(scope="session")
+def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A copy of `migrated_template` with the bundled example organisation synced into it once."""
+    url = _copy(migrated_template, tmp_path_factory.mktemp("example"))
+    catalog = Catalog(url, load_config(EXAMPLES / "wayfinder.yaml"))
+    reports = catalog.sync()
+    catalog.dispose()
+    assert all(r.ok for r in reports), [r.error for r in reports]
+    name = make_url(url).database
+    assert name
+    yield name
+    if PG_URL:
+        _pg_drop(name)
+
+
+@contextmanager
+def throwaway_database(tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database on the test backend, dropped afterwards (for module-scoped fixtures)."""
+    url = f"sqlite:///{tmp_path / 'wayfinder.db'}" if not PG_URL else _pg_database(f"wf_test_{uuid.uuid4().hex[:12]}")
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    if PG_URL:
+        _pg_drop(str(make_url(url).database))
 
 
 @pytest.fixture
@@ -61,14 +134,9 @@ def empty_database_url(tmp_path: Path) -> Iterator[str]:
     if not PG_URL:
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"wf_empty_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield _pg_database(name)
+    _pg_drop(name)
 
 
 @pytest.fixture
@@ -99,8 +167,5 @@ def make_catalog(database_url: str) -> Iterator[Callable[[Config], Catalog]]:
 
 @pytest.fixture
 def example_catalog(make_catalog: Callable[[Config], Catalog]) -> Catalog:
-    """The bundled Northwind example organisation, synced."""
-    catalog = make_catalog(load_config(EXAMPLES / "wayfinder.yaml"))
-    reports = catalog.sync()
-    assert all(r.ok for r in reports), [r.error for r in reports]
-    return catalog
+    """The bundled Northwind example organisation, synced (when the test session started: see `database_url`)."""
+    return make_catalog(load_config(EXAMPLES / "wayfinder.yaml"))

@@ -28,7 +28,7 @@ MakeCatalog = Callable[[Config], Catalog]
 
 
 @pytest.fixture
-def backstage(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
+def backstage(make_catalog: MakeCatalog, tmp_path: Path, third_party: Path) -> Catalog:
     catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": BACKSTAGE}))
     [report] = catalog.sync()
     assert report.ok, report.error
@@ -43,6 +43,7 @@ def test_whole_backstage_example_set_imports(backstage: Catalog) -> None:
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 57)
 
 
+@pytest.mark.usefixtures("third_party")
 def test_first_sync_reports_no_errors_and_no_dangling_references(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     catalog = make_catalog(backstage_config(tmp_path, {"bs": BACKSTAGE}))
     [report] = catalog.sync()
@@ -140,6 +141,7 @@ def test_team_questions_work_on_the_upstream_org(backstage: Catalog) -> None:
     assert {i.ref for i in owned.items} >= {"component:default/petstore", "api:default/petstore", "system:default/audio-playback"}
 
 
+@pytest.mark.usefixtures("third_party")
 def test_location_files_and_directory_scan_give_the_same_entities(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     # A root Location (in tmp, pointing at the fixture's own entry points) versus a plain directory scan.
     targets = "".join(f"    - {BACKSTAGE / name}\n" for name in ENTRY_POINTS)
@@ -154,6 +156,7 @@ def test_location_files_and_directory_scan_give_the_same_entities(make_catalog: 
     assert via_locations == scanned
 
 
+@pytest.mark.usefixtures("third_party")
 def test_each_location_file_loads_exactly_what_it_points_at(tmp_path: Path) -> None:
     snapshot = BackstageSource("acme", BACKSTAGE / "acme-corp.yaml").fetch()
     kinds = sorted(e.kind for e in snapshot.entities)
@@ -167,6 +170,7 @@ def test_each_location_file_loads_exactly_what_it_points_at(tmp_path: Path) -> N
     ]  # fmt: skip
 
 
+@pytest.mark.usefixtures("third_party")
 def test_same_entity_reached_twice_is_one_entity(tmp_path: Path) -> None:
     # org.yaml is reached directly and through acme-corp.yaml; team-a-group.yaml directly and through org.yaml.
     root = tmp_path / "twice.yaml"
@@ -181,6 +185,7 @@ def test_same_entity_reached_twice_is_one_entity(tmp_path: Path) -> None:
     assert not [p for p in snapshot.problems if "duplicate" in p.message]
 
 
+@pytest.mark.usefixtures("third_party")
 def test_create_app_examples_import_including_the_template(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     catalog = make_catalog(backstage_config(tmp_path, {"create-app": CREATE_APP}))
     [report] = catalog.sync()

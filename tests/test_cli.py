@@ -1,41 +1,31 @@
-"""The real `wayfinder` console script, run as a user runs it: exit codes, output and JSON (DESIGN.md).
+"""The `wayfinder` command, run as a user runs it: exit codes, output and JSON (DESIGN.md).
 
 Why: scripts, CI jobs and alert pipelines call `wayfinder ask --json` and `wayfinder sync` and act
-on their exit codes; the installed entry point, not just the Python functions, must keep the contract.
+on their exit codes; the command's entry point (`bot.cli.main`, run in-process here; the installed
+console script is run by tests/test_wheel.py), not just the Python functions, must keep the contract.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, FIXTURES
+from tests.cli import Ran, run_wayfinder
+from tests.conftest import EXAMPLES
 from tests.helpers import component, group
 
-WAYFINDER = Path(sys.executable).parent / "wayfinder"
 EXAMPLE_CONFIG = EXAMPLES / "wayfinder.yaml"
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def _env(database_url: str, config: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WAYFINDER_"))}
-    env |= {"DATABASE_URL": database_url, "WAYFINDER_CONFIG": str(config), "NO_COLOR": "1"}
-    return env
+Run = Callable[..., Ran]
 
 
 def _runner(database_url: str, config: Path, cwd: Path) -> Run:
-    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(WAYFINDER), *args], cwd=cwd, env=env or _env(database_url, config), capture_output=True, text=True, timeout=180, check=False
-        )
+    def run(*args: str) -> Ran:
+        return run_wayfinder(*args, env={"DATABASE_URL": database_url, "WAYFINDER_CONFIG": str(config)}, cwd=cwd)
 
     return run
 
@@ -43,7 +33,6 @@ def _runner(database_url: str, config: Path, cwd: Path) -> Run:
 @pytest.fixture
 def wayfinder(database_url: str, tmp_path: Path) -> Run:
     """`wayfinder` against this test's migrated database and the bundled example config."""
-    assert WAYFINDER.is_file(), f"console script not installed next to {sys.executable}"
     return _runner(database_url, EXAMPLE_CONFIG, tmp_path)
 
 
@@ -196,12 +185,15 @@ def test_validate_reports_file_and_line_and_exits_1(wayfinder: Run, tmp_path: Pa
     assert "2 error(s)" in result.stdout
 
 
-def test_validate_config_and_fixture_set(wayfinder: Run, tmp_path: Path) -> None:
+def test_validate_upstream_example_set(wayfinder: Run, third_party: Path) -> None:
+    upstream = wayfinder("validate", str(third_party / "backstage-examples"))
+    assert upstream.returncode == 0 and "0 error(s), 0 warning(s)" in upstream.stdout
+
+
+def test_validate_config(wayfinder: Run, tmp_path: Path) -> None:
     ok = wayfinder("validate")  # WAYFINDER_CONFIG: the bundled example
     assert ok.returncode == 0, ok.stderr
     assert "0 error(s), 3 warning(s)" in ok.stdout
-    upstream = wayfinder("validate", str(FIXTURES / "backstage-examples"))
-    assert upstream.returncode == 0 and "0 error(s), 0 warning(s)" in upstream.stdout
     config = tmp_path / "wayfinder.yaml"
     config.write_text("sources:\n  - name: main\n    type: backstage\n    path: .\n    shedule: 15m\n", encoding="utf-8")
     bad = wayfinder("validate", str(config))
@@ -218,9 +210,8 @@ def test_bad_config_is_refused_by_every_command(database_url: str, tmp_path: Pat
 
 
 def test_demo_prints_three_answers(tmp_path: Path) -> None:
-    env = _env(f"sqlite:///{tmp_path / 'demo.db'}", EXAMPLE_CONFIG)
-    del env["WAYFINDER_CONFIG"]  # the demo needs no config at all
-    result = subprocess.run([str(WAYFINDER), "demo", "--no-serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, check=False)
+    # The demo needs no config at all.
+    result = run_wayfinder("demo", "--no-serve", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     questions = re.findall(r"^> (.+)$", result.stdout, flags=re.M)
     assert len(questions) == 3

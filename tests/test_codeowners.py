@@ -8,14 +8,48 @@ from __future__ import annotations
 
 import pytest
 
+from pathlib import Path
+
 from catalog.sync.sources.codeowners import CodeOwners, Owner, parse_codeowners
-from tests.conftest import FIXTURES
-
-CODEOWNERS = FIXTURES / "github" / "codeowners"
+from tests.conftest import DATA
 
 
-def _read(name: str) -> CodeOwners:
-    return parse_codeowners((CODEOWNERS / name).read_text(encoding="utf-8"))
+def _read(name: str, folder: Path = DATA / "codeowners") -> CodeOwners:
+    return parse_codeowners((folder / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def real_files(third_party: Path) -> Path:
+    """CODEOWNERS files of public repositories (conformance: skipped without the fixtures)."""
+    return third_party / "github" / "codeowners"
+
+
+@pytest.mark.parametrize(
+    ("path", "owners"),
+    [
+        ("README.md", ["@northwind/platform"]),
+        ("services/search/main.py", ["@northwind/platform"]),
+        ("services/payments-gateway/app.py", ["@northwind/payments"]),
+        ("services/payments-gateway", ["@northwind/platform"]),  # a directory rule needs a path below it
+        ("services/ledger/ledger.py", ["@northwind/ledger", "@northwind/payments"]),
+        ("services/ledger/migrations/0001.sql", ["@northwind/dba"]),  # the later, deeper rule wins
+        ("docs/index.md", ["@northwind/writers"]),
+        ("services/payments-api/docs/x.md", ["@northwind/writers"]),  # unanchored: matches at any depth
+        ("docs/runbooks/ledger.md", ["@northwind/oncall", "ops@northwind.example"]),
+        ("integrations/acme-bank/client.go", ["@acme/bank-integrations", "@jdoe"]),  # another org's team
+        ("generated/api.py", []),  # deliberately unowned
+    ],
+)
+def test_last_matching_rule_wins_in_a_monorepo(path: str, owners: list[str]) -> None:
+    assert _owners(_read("northwind-monorepo.CODEOWNERS"), path) == owners
+
+
+def test_own_file_parses_completely_with_comments_skipped() -> None:
+    codeowners = _read("northwind-monorepo.CODEOWNERS")
+    assert codeowners.invalid == ()
+    assert [rule.line for rule in codeowners.rules] == [5, 8, 9, 10, 11, 14, 15, 18, 21]
+    root = codeowners.root_rule()
+    assert root is not None and root.owners == (Owner("team", "northwind/platform"),)
 
 
 def _owners(codeowners: CodeOwners, path: str) -> list[str]:
@@ -38,34 +72,34 @@ def _owners(codeowners: CodeOwners, path: str) -> list[str]:
         ("src/plugins/search/x.ts", ["@backstage/maintainers"]),  # anchored rules do not match deeper
     ],
 )
-def test_backstage_file_last_matching_rule_wins(path: str, owners: list[str]) -> None:
-    assert _owners(_read("backstage-backstage.CODEOWNERS"), path) == owners
+def test_backstage_file_last_matching_rule_wins(real_files: Path, path: str, owners: list[str]) -> None:
+    assert _owners(_read("backstage-backstage.CODEOWNERS", real_files), path) == owners
 
 
-def test_real_files_parse_completely_and_give_the_root_owner() -> None:
+def test_real_files_parse_completely_and_give_the_root_owner(real_files: Path) -> None:
     expected = {
         "backstage-backstage.CODEOWNERS": (18, "@backstage/maintainers"),
         "prometheus-alertmanager.CODEOWNERS": (20, "@prometheus/alertmanager-maintainers"),
         "slackapi-bolt-python.CODEOWNERS": (2, "@slackapi/slack-platform-python"),
     }
     for name, (rules, root_owner) in expected.items():
-        codeowners = _read(name)
+        codeowners = _read(name, real_files)
         assert codeowners.invalid == (), name
         assert len(codeowners.rules) == rules, name
         root = codeowners.root_rule()
         assert root is not None and [str(o) for o in root.owners] == [root_owner], name
 
 
-def test_bolt_python_docs_rule_is_anchored_and_covers_subdirectories() -> None:
-    bolt = _read("slackapi-bolt-python.CODEOWNERS")  # `#ECCN:Open Source` style lines are comments
+def test_bolt_python_docs_rule_is_anchored_and_covers_subdirectories(real_files: Path) -> None:
+    bolt = _read("slackapi-bolt-python.CODEOWNERS", real_files)  # `#ECCN:Open Source` style lines are comments
     assert _owners(bolt, "docs/index.md") == ["@slackapi/developer-education"]
     assert _owners(bolt, "docs/concepts/authorization.md") == ["@slackapi/developer-education"]
     assert _owners(bolt, "slack_bolt/docs/x.md") == ["@slackapi/slack-platform-python"]
     assert _owners(bolt, "slack_bolt/app/app.py") == ["@slackapi/slack-platform-python"]
 
 
-def test_alertmanager_notifiers() -> None:
-    am = _read("prometheus-alertmanager.CODEOWNERS")
+def test_alertmanager_notifiers(real_files: Path) -> None:
+    am = _read("prometheus-alertmanager.CODEOWNERS", real_files)
     assert _owners(am, "notify/slack/slack.go") == ["@prometheus/alertmanager-maintainers"]
     assert am.rule_for("notify/slack/slack.go").line == 21  # type: ignore[union-attr]
     assert am.rule_for("api/v2/api.go").line == 7  # type: ignore[union-attr]

@@ -17,9 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fakes.github_api import FIXTURES as GITHUB_FIXTURES
 from tests.fakes.github_api import FakeGitHub, webhook_signature
-from tests.fakes.pagerduty_api import FIXTURES as PAGERDUTY_FIXTURES
+from tests.fakes.http_fake import FakeServerError
 from tests.fakes.pagerduty_api import FakePagerDuty
 
 TIMEOUT = httpx.Timeout(5.0)
@@ -102,9 +101,7 @@ def test_repo_listing_follows_link_next_across_three_pages(
     assert middle["last"]["url"].endswith("page=3")
 
 
-def test_repo_objects_have_exactly_the_fields_of_githubs_example(
-    github: FakeGitHub, gh_client: httpx.Client
-) -> None:
+def test_repo_objects_carry_the_repos_facts(github: FakeGitHub, gh_client: httpx.Client) -> None:
     github.add_repo(
         "payments-api",
         description="Takes the money",
@@ -112,12 +109,9 @@ def test_repo_objects_have_exactly_the_fields_of_githubs_example(
         language="Python",
         archived=True,
     )
-    example = _fixture(GITHUB_FIXTURES, "rest-list-org-repos.example.json")[0]
 
     (repo,) = gh_client.get("/orgs/acme/repos").json()
 
-    assert list(repo) == list(example)
-    assert list(repo["owner"]) == list(example["owner"])
     assert repo["full_name"] == "acme/payments-api"
     assert repo["owner"]["login"] == "acme"
     assert repo["owner"]["type"] == "Organization"
@@ -146,14 +140,12 @@ def test_contents_come_back_base64_wrapped_every_60_characters(
     github: FakeGitHub, gh_client: httpx.Client
 ) -> None:
     github.add_repo("payments-api", files={"catalog-info.yaml": CATALOG_INFO})
-    example = _fixture(GITHUB_FIXTURES, "rest-get-content-file.example.json")
 
     response = gh_client.get(
         "/repos/acme/payments-api/contents/catalog-info.yaml", params={"ref": "main"}
     )
 
     body = response.json()
-    assert list(body) == list(example)
     assert (body["type"], body["encoding"], body["path"]) == (
         "file",
         "base64",
@@ -191,14 +183,11 @@ def test_contents_directory_listing_and_404s(github: FakeGitHub, gh_client: http
         "payments-api",
         files={".github/CODEOWNERS": "* @acme/payments\n", "README.md": "hi"},
     )
-    example = _fixture(GITHUB_FIXTURES, "rest-get-content-directory.example.json")
-
     root = gh_client.get("/repos/acme/payments-api/contents/").json()
     assert [(entry["type"], entry["path"]) for entry in root] == [
         ("dir", ".github"),
         ("file", "README.md"),
     ]
-    assert all(list(entry) == list(example[0]) for entry in root)
 
     missing = gh_client.get("/repos/acme/payments-api/contents/catalog-info.yaml")
     assert missing.status_code == 404
@@ -383,9 +372,7 @@ def test_services_classic_pagination_over_several_pages(
     )
 
 
-def test_objects_have_the_fields_of_pagerdutys_examples(
-    pagerduty: FakePagerDuty, pd_client: httpx.Client
-) -> None:
+def _payments_on_pagerduty(pagerduty: FakePagerDuty) -> None:
     pagerduty.add_team("PTEAM01", "Payments", description="Money people")
     pagerduty.add_user("PUSER01", "Ann Lee", "ann@example.com", team_ids=["PTEAM01"])
     pagerduty.add_schedule("PSCHED1", "Payments primary", user_ids=["PUSER01"])
@@ -396,21 +383,9 @@ def test_objects_have_the_fields_of_pagerdutys_examples(
         "PSVC001", "payments-api", escalation_policy_id="PEP0001", team_ids=["PTEAM01"]
     )
 
-    for endpoint, fixture in [
-        ("services", "rest-v2-list-services.json"),
-        ("teams", "rest-v2-list-teams.json"),
-        ("users", "rest-v2-list-users.json"),
-        ("escalation_policies", "rest-v2-list-escalation-policies.json"),
-        ("schedules", "rest-v2-list-schedules.json"),
-    ]:
-        example = _fixture(PAGERDUTY_FIXTURES, fixture)
-        body = pd_client.get(f"/{endpoint}").json()
-        assert list(body) == list(example)
-        (item,) = body[endpoint]
-        example_keys = list(example[endpoint][0])
-        if endpoint == "services":  # real services carry a description; the example omits it
-            example_keys.insert(example_keys.index("name") + 1, "description")
-        assert list(item) == example_keys, endpoint
+
+def test_objects_reference_each_other(pagerduty: FakePagerDuty, pd_client: httpx.Client) -> None:
+    _payments_on_pagerduty(pagerduty)
 
     (policy,) = pd_client.get("/escalation_policies").json()["escalation_policies"]
     targets = [(t["type"], t["id"]) for rule in policy["escalation_rules"] for t in rule["targets"]]
@@ -488,9 +463,6 @@ def test_oncalls_include_users_filters_and_earliest(
     plain = pd_client.get("/oncalls").json()["oncalls"]
     assert len(plain) == 3  # the future shift is not on call now
     assert plain[0]["user"]["type"] == "user_reference" and "email" not in plain[0]["user"]
-    assert list(plain[0]) == list(
-        _fixture(PAGERDUTY_FIXTURES, "rest-v2-list-oncalls.json")["oncalls"][0]
-    )
     assert (plain[2]["schedule"], plain[2]["start"], plain[2]["end"]) == (
         None,
         None,
@@ -587,3 +559,74 @@ def test_pagerduty_delay_and_offset_cap(pagerduty: FakePagerDuty, pd_client: htt
     assert too_deep.status_code == 400
     assert too_deep.json()["error"]["code"] == 2001
     assert pd_client.get("/services", params={"limit": 1000}).json()["limit"] == 100
+
+
+# -- conformance: the fakes' objects have exactly the fields of the vendors' own examples ------
+
+
+def test_github_objects_have_the_fields_of_githubs_examples(
+    third_party: Path, github: FakeGitHub, gh_client: httpx.Client
+) -> None:
+    examples = third_party / "github"
+    github.add_repo("payments-api", files={"catalog-info.yaml": CATALOG_INFO, "docs/a.md": "a"})
+
+    (repo,) = gh_client.get("/orgs/acme/repos").json()
+    file = gh_client.get("/repos/acme/payments-api/contents/catalog-info.yaml").json()
+    entries = gh_client.get("/repos/acme/payments-api/contents/").json()
+
+    example = _fixture(examples, "rest-list-org-repos.example.json")[0]
+    assert list(repo) == list(example)
+    assert list(repo["owner"]) == list(example["owner"])
+    assert list(file) == list(_fixture(examples, "rest-get-content-file.example.json"))
+    entry_keys = list(_fixture(examples, "rest-get-content-directory.example.json")[0])
+    assert [list(entry) for entry in entries] == [entry_keys, entry_keys]
+
+
+def test_pagerduty_objects_have_the_fields_of_pagerdutys_examples(
+    third_party: Path, pagerduty: FakePagerDuty, pd_client: httpx.Client
+) -> None:
+    examples = third_party / "pagerduty"
+    _payments_on_pagerduty(pagerduty)
+    pagerduty.add_oncall("PUSER01", "PEP0001", "PSCHED1", 1)
+
+    for endpoint, fixture in [
+        ("services", "rest-v2-list-services.json"),
+        ("teams", "rest-v2-list-teams.json"),
+        ("users", "rest-v2-list-users.json"),
+        ("escalation_policies", "rest-v2-list-escalation-policies.json"),
+        ("schedules", "rest-v2-list-schedules.json"),
+        ("oncalls", "rest-v2-list-oncalls.json"),
+    ]:
+        example = _fixture(examples, fixture)
+        body = pd_client.get(f"/{endpoint}").json()
+        assert list(body) == list(example)
+        (item,) = body[endpoint]
+        example_keys = list(example[endpoint][0])
+        if endpoint == "services":  # real services carry a description; the example omits it
+            example_keys.insert(example_keys.index("name") + 1, "description")
+        assert list(item) == example_keys, endpoint
+    single = pd_client.get("/services/PSVC001").json()
+    example = _fixture(examples, "rest-v2-get-service.json")
+    example_keys = list(example["service"])
+    example_keys.insert(example_keys.index("name") + 1, "description")
+    assert (list(single), list(single["service"])) == (list(example), example_keys)
+
+
+def test_a_failing_fake_names_its_error_instead_of_passing_for_a_vendor_outage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """E.g. a template file that is missing: the request fails, and stopping the fake says why."""
+    from tests.fakes import github_api
+
+    monkeypatch.setattr(github_api, "_TEMPLATES", tmp_path / "nowhere")
+    github_api._template.cache_clear()
+    github = FakeGitHub(org="acme").start()
+    github.add_repo("payments-api")
+    try:
+        response = httpx.get(f"{github.url}/orgs/acme/repos", timeout=TIMEOUT)
+    finally:
+        with pytest.raises(FakeServerError, match=r"FakeGitHub failed answering 1 request.*nowhere/repository\.json"):
+            github.stop()
+        github_api._template.cache_clear()
+    assert response.status_code == 500
+    assert "repository.json" in response.json()["message"]

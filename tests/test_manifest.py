@@ -9,9 +9,8 @@ import yaml
 from jsonschema import Draft7Validator
 
 from bot.slack.ids import CallbackId, Command
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import REPO
 
-SCHEMA = FIXTURES / "slack-manifest-schema" / "schemas" / "manifest.schema.1.0.0.json"
 MANIFESTS = [REPO / "manifest.yml", REPO / "manifest.socket-mode.yml"]
 EVENTS_URL = "https://wayfinder.example.com/slack/events"
 # The scope each subscribed bot event needs (docs.slack.dev event reference); app_home_opened needs none.
@@ -27,18 +26,24 @@ def load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="module")
+def slack_schema(third_party: Path) -> Draft7Validator:
+    """Slack's published manifest schema (conformance: skipped without the fixtures)."""
+    schema = third_party / "slack-manifest-schema" / "schemas" / "manifest.schema.1.0.0.json"
+    return Draft7Validator(json.loads(schema.read_text(encoding="utf-8")))
+
+
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
-def test_valid_against_slack_schema(path: Path) -> None:
-    validator = Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
-    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(load(path))]
+def test_valid_against_slack_schema(slack_schema: Draft7Validator, path: Path) -> None:
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in slack_schema.iter_errors(load(path))]
     assert errors == []
 
 
-def test_schema_check_can_fail() -> None:
+def test_schema_check_can_fail(slack_schema: Draft7Validator) -> None:
     manifest = load(MANIFESTS[0])
     manifest["display_information"]["name"] = "W" * 36
     manifest["features"]["shortcuts"][0]["name"] = "Who owns this message, please?"
-    assert len(list(Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8"))).iter_errors(manifest))) == 2
+    assert len(list(slack_schema.iter_errors(manifest))) == 2
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)

@@ -14,15 +14,15 @@ import pytest
 
 from catalog.config import Config
 from catalog.core import Catalog
-from tests.conftest import FIXTURES
 from tests.helpers import backstage_config, component, group
 
 MakeCatalog = Callable[[Config], Catalog]
 
 
 @pytest.fixture
-def backstage(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
-    catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": FIXTURES / "backstage-examples"}))
+def backstage(make_catalog: MakeCatalog, tmp_path: Path, third_party: Path) -> Catalog:
+    """Backstage's own example organisation (conformance: skipped without the fixtures)."""
+    catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": third_party / "backstage-examples"}))
     assert catalog.sync()[0].ok
     return catalog
 
@@ -58,18 +58,18 @@ def _subject(catalog: Catalog, question: str) -> str | None:
 @pytest.mark.parametrize(
     "written",
     [
-        "component:default/artist-lookup",  # the canonical ref
-        "component:artist-lookup",  # the short ref Wayfinder itself prints
-        "Component:Default/Artist-Lookup",
-        "artist-lookup",
-        "Artist Lookup",
-        "artistlookup",
-        "ARTIST_LOOKUP",
-        "artist.lookup",
+        "component:default/ledger-service",  # the canonical ref
+        "component:ledger-service",  # the short ref Wayfinder itself prints
+        "Component:Default/Ledger-Service",
+        "ledger-service",
+        "Ledger Service",
+        "ledgerservice",
+        "LEDGER_SERVICE",
+        "ledger.service",
     ],
 )
-def test_exact_name_and_ref_are_case_and_separator_insensitive(backstage: Catalog, written: str) -> None:
-    assert _subject(backstage, f"who owns {written}?") == "component:default/artist-lookup"
+def test_exact_name_and_ref_are_case_and_separator_insensitive(example_catalog: Catalog, written: str) -> None:
+    assert _subject(example_catalog, f"who owns {written}?") == "component:default/ledger-service"
 
 
 def test_title_resolves(example_catalog: Catalog) -> None:
@@ -192,8 +192,8 @@ def test_nothing_close_is_not_found_with_nearest_suggestions(example_catalog: Ca
     assert "Did you mean" in answer.text and "ledgr-reconciler" in answer.text
 
 
-def test_not_found_never_answers_with_a_random_entity(backstage: Catalog) -> None:
-    answer = backstage.ask("who owns quantum-flux-capacitor-9000?")
+def test_not_found_never_answers_with_a_random_entity(example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("who owns quantum-flux-capacitor-9000?")
     assert answer.status == "not_found" and answer.subject is None
     assert "quantum-flux-capacitor-9000" in answer.text
 

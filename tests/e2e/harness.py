@@ -1,4 +1,4 @@
-"""Driving a real Wayfinder HTTP server the way Slack does: signed requests, recorded payload shapes.
+"""Driving a real Wayfinder HTTP server the way Slack does: signed requests, Slack's payload shapes.
 
 Used by the e2e tests and by `benchmarks/bench_slack.py`, so both measure the same path:
 uvicorn -> FastAPI -> Bolt -> listeners -> the fake Slack Web API.
@@ -23,7 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.compose import Services
 from bot.http.app import SlackCredentials, build_slack, create_http_app
 from catalog.core import Catalog
-from tests.conftest import FIXTURES
+from tests.conftest import DATA
 from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_ID, FakeSlackAPI
 
 SIGNING_SECRET = "e2e-signing-secret"
@@ -31,7 +31,8 @@ BOT_TOKEN = "xoxb-e2e-0000-very-secret-token"  # distinctive, so a leak into log
 PUBLIC_URL = "http://wayfinder.test:3000"
 USER_ID = "U0ASKER"
 CHANNEL_ID = "C0GENERAL"
-SLACK_FIXTURES = FIXTURES / "slack"
+# Our own payloads in Slack's shapes; tests/test_slack_payloads.py keeps them in step with recorded ones.
+SLACK_PAYLOADS = DATA / "slack"
 
 
 def credentials(fake: FakeSlackAPI) -> SlackCredentials:
@@ -47,15 +48,14 @@ def signed_headers(body: str, content_type: str, *, secret: str = SIGNING_SECRET
 
 
 def _fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SLACK_FIXTURES / name).read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads((SLACK_PAYLOADS / name).read_text(encoding="utf-8"))
     return data
 
 
 def event_envelope(event: dict[str, Any], *, event_id: str) -> dict[str, Any]:
-    """The recorded `event_callback` envelope with our team and app, carrying `event`."""
-    body = _fixture("events-api-app_mention.json")
+    """An `event_callback` envelope with our team and app, carrying `event`."""
+    body = _fixture("event_callback.json")
     body.update(team_id=TEAM_ID, api_app_id=APP_ID, event_id=event_id, event_time=int(time.time()), authed_users=[BOT_USER_ID])
-    body.pop("enterprise_id", None)
     body["event"] = {"team": TEAM_ID, "event_ts": event.get("ts", "1700000000.000001"), **event}
     return body
 
@@ -72,20 +72,18 @@ def mention(text: str, *, ts: str, channel: str = CHANNEL_ID, user: str = USER_I
 
 
 def command_body(text: str, *, response_url: str, command: str = "/wayfinder") -> str:
-    """The recorded slash-command form body, with our command, text and response_url."""
-    fields = dict(parse_qsl((SLACK_FIXTURES / "slash-command-form-body.txt").read_text(encoding="utf-8")))
+    """A slash-command form body, with our command, text and response_url."""
+    fields = dict(parse_qsl((SLACK_PAYLOADS / "slash_command.txt").read_text(encoding="utf-8")))
     fields.update(
         team_id=TEAM_ID, channel_id=CHANNEL_ID, user_id=USER_ID, command=command, text=text,
         response_url=response_url, trigger_id="1111.2222.trigger", api_app_id=APP_ID,
     )  # fmt: skip
-    for key in ("enterprise_id", "enterprise_name"):
-        fields.pop(key, None)
     return urlencode(fields)
 
 
 def block_action(action_id: str, value: str, *, response_url: str, ephemeral: bool = False, **extra: Any) -> dict[str, Any]:
-    """A recorded `block_actions` payload clicking `action_id` with `value`."""
-    payload = _fixture("interactivity-block_actions.json")
+    """A `block_actions` payload clicking `action_id` with `value`."""
+    payload = _fixture("block_actions.json")
     payload.update(api_app_id=APP_ID, response_url=response_url, **extra)
     payload["user"] = {**payload["user"], "id": USER_ID, "team_id": TEAM_ID}
     payload["team"] = {"id": TEAM_ID, "domain": "wayfinder-test"}
@@ -96,7 +94,7 @@ def block_action(action_id: str, value: str, *, response_url: str, ephemeral: bo
 
 
 def message_shortcut(callback_id: str, message_text: str, *, response_url: str) -> dict[str, Any]:
-    """A `message_action` payload; no recorded fixture, so it reuses the block_actions identities."""
+    """A `message_action` payload, reusing the block_actions identities."""
     base = block_action("unused", "", response_url=response_url)
     return {
         "type": "message_action", "callback_id": callback_id, "token": base["token"], "action_ts": "1700000000.1",
@@ -107,7 +105,7 @@ def message_shortcut(callback_id: str, message_text: str, *, response_url: str) 
 
 
 def view_submission(callback_id: str, values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    payload = _fixture("interactivity-view_submission.json")
+    payload = _fixture("view_submission.json")
     payload["user"] = {**payload["user"], "id": USER_ID, "team_id": TEAM_ID}
     payload["team"] = {"id": TEAM_ID, "domain": "wayfinder-test"}
     payload["view"] = {**payload["view"], "callback_id": callback_id, "state": {"values": values}, "private_metadata": ""}

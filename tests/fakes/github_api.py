@@ -3,9 +3,10 @@
 Why: the GitHub sync source must be tested (and benchmarked) against GitHub's real behaviour:
 Link-header pagination whose next URL is not the one the client built, base64 contents wrapped
 every 60 characters, ETag/304 conditional requests that do not cost rate limit, rate-limit
-headers on every response, secondary limits and flaky pages. Response objects are built from
-GitHub's own OpenAPI examples in ``/work/shared/fixtures/github`` (see PROVENANCE.md there), so
-they carry exactly the fields real ones do; only ids, names and URLs are varied.
+headers on every response, secondary limits and flaky pages. Repository objects are built from
+``tests/data/github/repository.json``, written in the shape of GitHub's REST responses; the
+conformance tests in ``tests/test_fake_sources_api.py`` check that they carry exactly the fields
+of GitHub's own OpenAPI examples (when ``WAYFINDER_FIXTURES`` is present).
 """
 
 from __future__ import annotations
@@ -20,17 +21,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.conftest import FIXTURES as SHARED_FIXTURES
-
 from .http_fake import Body, FakeHTTPServer, RecordedRequest, Response, rebase
 
+__all__ = ["FakeGitHub", "webhook_signature"]
 
-__all__ = ["FIXTURES", "FakeGitHub", "webhook_signature"]
-
-FIXTURES = SHARED_FIXTURES / "github"
+_TEMPLATES = Path(__file__).resolve().parents[1] / "data" / "github"
 
 _API_VERSION = "2022-11-28"
 _DOCS = "https://docs.github.com/rest"
@@ -47,8 +46,8 @@ _CONTENTS = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/contents(?:/(?
 
 
 @cache
-def _fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
+def _template(name: str) -> Any:
+    return json.loads((_TEMPLATES / name).read_text(encoding="utf-8"))
 
 
 def webhook_signature(secret: str | bytes, body: str | bytes) -> str:
@@ -323,13 +322,13 @@ class FakeGitHub(FakeHTTPServer):
         return ", ".join(rels)
 
     def _repo_json(self, repo: _Repo) -> dict[str, Any]:
-        template = _fixture("rest-list-org-repos.example.json")[0]
+        template = _template("repository.json")
         full_name = f"{self.org}/{repo.name}"
         data: dict[str, Any] = rebase(
             template,
-            {"https://api.github.com": self.url, "octocat/Hello-World": full_name},
+            {"https://api.github.com": self.url, "template-org/template-repo": full_name},
         )
-        owner = rebase(data["owner"], {"/octocat": f"/{self.org}"})
+        owner = rebase(data["owner"], {"/template-org": f"/{self.org}"})
         owner.update(
             login=self.org,
             id=self.org_id,
@@ -407,17 +406,16 @@ class FakeGitHub(FakeHTTPServer):
     def _file_json(self, repo: _Repo, path: str, data: bytes) -> dict[str, Any]:
         sha = _blob_sha(data)
         inline = len(data) <= _MAX_INLINE_CONTENT
-        file = dict(_fixture("rest-get-content-file.example.json"))
-        file.update(
-            encoding="base64" if inline else "none",
-            size=len(data),
-            name=path.rsplit("/", 1)[-1],
-            path=path,
-            content=_wrapped_base64(data) if inline else "",
-            sha=sha,
+        return {
+            "type": "file",
+            "encoding": "base64" if inline else "none",
+            "size": len(data),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "content": _wrapped_base64(data) if inline else "",
+            "sha": sha,
             **self._links(repo, path, "file", sha),
-        )
-        return file
+        }
 
     def _directory(self, repo: _Repo, path: str) -> list[dict[str, Any]]:
         """Entries directly under ``path``, derived from the repo's file paths."""
@@ -427,7 +425,6 @@ class FakeGitHub(FakeHTTPServer):
             if file_path.startswith(prefix):
                 head, sep, _ = file_path[len(prefix) :].partition("/")
                 children[head] = None if sep else data
-        template = _fixture("rest-get-content-directory.example.json")[0]
         entries = []
         for child, content in sorted(children.items()):
             child_path = prefix + child
@@ -437,14 +434,14 @@ class FakeGitHub(FakeHTTPServer):
                 if content is not None
                 else hashlib.sha1(child_path.encode()).hexdigest()
             )
-            entry = dict(template)
-            entry.update(
-                type=kind,
-                size=0 if content is None else len(content),
-                name=child,
-                path=child_path,
-                sha=sha,
-                **self._links(repo, child_path, kind, sha),
+            entries.append(
+                {
+                    "type": kind,
+                    "size": 0 if content is None else len(content),
+                    "name": child,
+                    "path": child_path,
+                    "sha": sha,
+                    **self._links(repo, child_path, kind, sha),
+                }
             )
-            entries.append(entry)
         return entries

@@ -8,6 +8,11 @@ A subclass implements :meth:`FakeHTTPServer.handle` (routing) and may override
 :meth:`FakeHTTPServer.finalize` (headers every response carries) and
 :meth:`FakeHTTPServer.error_body` (the vendor's error envelope). Both hooks run under
 ``self._lock``, which also guards the subclass's state, so the mutators must take it too.
+
+A bug in a fake (say, a missing template file) must not pass for the vendor failing: the request
+gets a 500 whose body names the error, and :meth:`FakeHTTPServer.stop` raises
+:class:`FakeServerError` with the original exception, so the test reports the real cause instead
+of the client's "HTTP 500 after 3 tries".
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import contextlib
 import json
 import socket
 import threading
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -25,7 +29,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["Body", "FakeHTTPServer", "Matcher", "RecordedRequest", "Response", "rebase"]
+__all__ = ["Body", "FakeHTTPServer", "FakeServerError", "Matcher", "RecordedRequest", "Response", "rebase"]
 
 Body = str | bytes | dict[str, Any] | list[Any]
 
@@ -180,6 +184,15 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
+def _describe(exc: Exception) -> str:
+    """`FileNotFoundError: [Errno 2] No such file or directory: '.../repository.json'`."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+class FakeServerError(RuntimeError):
+    """The fake itself failed while answering (not an injected fault): a bug in the test setup."""
+
+
 class FakeHTTPServer:
     """A ThreadingHTTPServer on 127.0.0.1, port 0, in a daemon thread, with a request log and
     fault injection. Use as a context manager, or call :meth:`start` and :meth:`stop`."""
@@ -190,6 +203,7 @@ class FakeHTTPServer:
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
         self._connections: set[socket.socket] = set()
+        self._errors: list[Exception] = []
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -211,7 +225,10 @@ class FakeHTTPServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and drop idle keep-alive connections, so no handler thread lingers."""
+        """Stop serving and drop idle keep-alive connections, so no handler thread lingers.
+
+        Raises :class:`FakeServerError` if the fake failed while answering any request.
+        """
         server, self._server = self._server, None
         if server is None:
             return
@@ -225,6 +242,11 @@ class FakeHTTPServer:
                 connection.shutdown(socket.SHUT_RDWR)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        with self._lock:
+            errors, self._errors = self._errors, []
+        if errors:
+            name = type(self).__name__
+            raise FakeServerError(f"{name} failed answering {len(errors)} request(s): {_describe(errors[0])}") from errors[0]
 
     def __enter__(self) -> Self:
         return self.start()
@@ -341,7 +363,7 @@ class FakeHTTPServer:
             else:
                 try:
                     response = self.handle(request)
-                except Exception:  # a bug in the fake: show it, and fail the request loudly
-                    traceback.print_exc()
-                    response = Response.of(500, self.error_body(500))
+                except Exception as exc:  # a bug in the fake, not the vendor failing: see stop()
+                    self._errors.append(exc)
+                    response = Response.of(500, {"message": f"{type(self).__name__} failed: {_describe(exc)}"})
             return self.finalize(request, response)

@@ -4,9 +4,10 @@ schedules and on-calls.
 Why: the PagerDuty sync source must be tested (and benchmarked) against PagerDuty's real
 behaviour: classic ``limit``/``offset``/``more`` pagination with the 10,000 cap, ``total`` only on
 request, ``[]`` array filters, ``include[]=users`` on on-calls, ``Token token=`` auth, rate-limit
-headers and 429s. Objects are built from PagerDuty's OpenAPI examples in
-``/work/shared/fixtures/pagerduty`` (see PROVENANCE.md there), so they carry exactly the fields
-real ones do; only ids, names, references and URLs are varied.
+headers and 429s. Objects are built from templates in ``tests/data/pagerduty``, written in the
+shape of PagerDuty's REST responses; the conformance tests in ``tests/test_fake_sources_api.py``
+check that they carry exactly the fields of PagerDuty's own OpenAPI examples (when
+``WAYFINDER_FIXTURES`` is present). Only ids, names, references and URLs are varied.
 """
 
 from __future__ import annotations
@@ -19,16 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, TypeVar
-
-from tests.conftest import FIXTURES as SHARED_FIXTURES
 
 from .http_fake import Body, FakeHTTPServer, RecordedRequest, Response, rebase
 
+__all__ = ["FakePagerDuty"]
 
-__all__ = ["FIXTURES", "FakePagerDuty"]
-
-FIXTURES = SHARED_FIXTURES / "pagerduty"
+_TEMPLATES = Path(__file__).resolve().parents[1] / "data" / "pagerduty"
 
 _API = "https://api.pagerduty.com"
 _MAX_LIMIT = 100
@@ -58,12 +57,9 @@ T = TypeVar("T")
 
 
 @cache
-def _fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def _template(name: str, key: str) -> dict[str, Any]:
-    item: dict[str, Any] = _fixture(name)[key][0]
+def _template(name: str) -> dict[str, Any]:
+    """One object as PagerDuty returns it (never modified: callers rebase a copy)."""
+    item: dict[str, Any] = json.loads((_TEMPLATES / name).read_text(encoding="utf-8"))
     return item
 
 
@@ -412,9 +408,9 @@ class FakePagerDuty(FakeHTTPServer):
     def _service_json(self, service: _Service, *, single: bool = False) -> dict[str, Any]:
         """A service as ``GET /services`` lists it, or as ``GET /services/{id}`` returns it."""
         if single:
-            template: dict[str, Any] = _fixture("rest-v2-get-service.json")["service"]
+            template = _template("service.json")
         else:
-            template = _template("rest-v2-list-services.json", "services")
+            template = _template("service-listed.json")
         data = self._rebase(template, template["id"], service.id)
         data.update(
             summary=service.name,
@@ -423,7 +419,7 @@ class FakePagerDuty(FakeHTTPServer):
             escalation_policy=self._ref("escalation_policy", service.escalation_policy_id),
             teams=self._refs("team", service.team_ids),
         )
-        # Real services carry ``description`` (the OpenAPI example lacks it): put it after ``name``.
+        # Real services carry ``description`` (PagerDuty's OpenAPI example lacks it): after ``name``.
         with_description: dict[str, Any] = {}
         for field_name, value in data.items():
             with_description[field_name] = value
@@ -432,13 +428,13 @@ class FakePagerDuty(FakeHTTPServer):
         return with_description
 
     def _team_json(self, team: _Team) -> dict[str, Any]:
-        template = _template("rest-v2-list-teams.json", "teams")
+        template = _template("team.json")
         data = self._rebase(template, template["id"], team.id)
         data.update(summary=team.name, name=team.name, description=team.description)
         return data
 
     def _user_json(self, user: _User) -> dict[str, Any]:
-        template = _template("rest-v2-list-users.json", "users")
+        template = _template("user.json")
         data = self._rebase(template, template["id"], user.id)
         data.update(
             summary=user.name,
@@ -453,7 +449,7 @@ class FakePagerDuty(FakeHTTPServer):
         services_by_policy: dict[str, list[str]] = defaultdict(list)
         for service in self._services.values():
             services_by_policy[service.escalation_policy_id].append(service.id)
-        template = _template("rest-v2-list-escalation-policies.json", "escalation_policies")
+        template = _template("escalation_policy.json")
 
         def render(policy: _EscalationPolicy) -> dict[str, Any]:
             data = self._rebase(template, template["id"], policy.id)
@@ -483,7 +479,7 @@ class FakePagerDuty(FakeHTTPServer):
         return render
 
     def _schedule_json(self, schedule: _Schedule) -> dict[str, Any]:
-        template = _template("rest-v2-list-schedules.json", "schedules")
+        template = _template("schedule.json")
         data = self._rebase(template, template["id"], schedule.id)
         policies = [
             policy.id
@@ -535,17 +531,15 @@ class FakePagerDuty(FakeHTTPServer):
 
         def render(oncall: _OnCall) -> dict[str, Any]:
             user = self._users.get(oncall.user_id)
-            data = dict(_fixture("rest-v2-list-oncalls.json")["oncalls"][0])
-            data.update(
-                user=self._user_json(user)
+            return {
+                "user": self._user_json(user)
                 if expand_users and user
                 else self._ref("user", oncall.user_id),
-                schedule=self._ref("schedule", oncall.schedule_id) if oncall.schedule_id else None,
-                escalation_policy=self._ref("escalation_policy", oncall.escalation_policy_id),
-                escalation_level=oncall.level,
-                start=_timestamp(oncall.start),
-                end=_timestamp(oncall.end),
-            )
-            return data
+                "schedule": self._ref("schedule", oncall.schedule_id) if oncall.schedule_id else None,
+                "escalation_policy": self._ref("escalation_policy", oncall.escalation_policy_id),
+                "escalation_level": oncall.level,
+                "start": _timestamp(oncall.start),
+                "end": _timestamp(oncall.end),
+            }
 
         return render
