@@ -57,7 +57,8 @@ ROWS = _rows()
 
 
 def _params() -> list[object]:
-    hard = pytest.mark.xfail(reason="synonym or partial description not understood yet", strict=True)
+    # not strict: PostgreSQL's English stemmer already finds some of them ("resizes images"), SQLite's porter does not
+    hard = pytest.mark.xfail(reason="synonym or partial description not understood yet", strict=False)
     return [pytest.param(r, id=r.id, marks=[hard] if r.note == "hard" else []) for r in ROWS]
 
 
