@@ -20,7 +20,7 @@ from catalog.core import Catalog
 from catalog.db import make_engine, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO.parent / "shared" / "fixtures"
+FIXTURES = Path(os.environ.get("WAYFINDER_FIXTURES") or REPO.parent / "shared" / "fixtures")
 EXAMPLES = REPO / "examples"
 PG_URL = os.environ.get("WAYFINDER_TEST_DATABASE_URL")
 
