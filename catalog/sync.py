@@ -229,12 +229,8 @@ _UNCHANGING = ("source", "ref")
 Triple = tuple[str, str, str]
 
 
-def apply(session: Session, source: str, p: Plan, relations: Mapping[str, list[Triple]], now: datetime) -> None:
-    """Write a plan; the caller owns the transaction."""
-    _run_writes(session, p, _writes(session.get_bind().dialect, source, p, relations, _stored_relations(session, source, p), now))
-
-
 def _run_writes(session: Session, p: Plan, planned: list[writes.Write]) -> None:
+    """Apply a plan's prepared writes; the caller owns the transaction."""
     for write in planned:
         write.run(session)
     if p.add or p.update or p.retire:
