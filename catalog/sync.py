@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
 from catalog import lease, sync_runs, writes
-from catalog.db import SessionFactory, session_scope
+from catalog.db import SessionFactory, large_write_cache, session_scope
 from catalog.descriptor import EntityDoc, Problem, dangling_targets, snapshot_relations
 from catalog.errors import SourceError, WayfinderError
 from catalog.models import CatalogState, Entity, Relation, SyncRun
@@ -416,7 +416,8 @@ def _reconcile(
     report.problems += dangling_targets(desired, relations, known.__contains__)  # type: ignore[arg-type]
     with session_scope(factory) as session:
         fence(session)
-        _run_writes(session, p, planned)
+        with large_write_cache(session):
+            _run_writes(session, p, planned)
     report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
 
 
