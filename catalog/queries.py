@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict, namedtuple
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -233,15 +234,24 @@ def load_index(session: Session) -> CatalogIndex:
 
 
 class IndexCache:
-    """Keeps one index per process and rebuilds it when the catalog generation moves."""
+    """Keeps one index per process and rebuilds it when the catalog generation moves.
+
+    One thread rebuilds while the others wait for its result: after a big sync every answer in
+    flight would otherwise build its own copy at once, starving acks and health checks of the GIL.
+    """
 
     def __init__(self) -> None:
         self._index: CatalogIndex | None = None
+        self._rebuilding = threading.Lock()
 
     def get(self, session: Session) -> CatalogIndex:
-        if self._index is None or self._index.generation != generation(session):
-            self._index = load_index(session)
-        return self._index
+        current = generation(session)
+        if self._index is not None and self._index.generation == current:
+            return self._index
+        with self._rebuilding:
+            if self._index is None or self._index.generation < current:  # not built meanwhile by another thread
+                self._index = load_index(session)
+            return self._index
 
 
 def user_ref_by_email(session: Session, email: str) -> str | None:
