@@ -4,11 +4,13 @@ Why: on SQLite a write transaction locks the whole database, and everything else
 (event-id claims, unanswered questions, the identity cache) waits for it. Reading, diffing and
 building rows inside it held the lock for seconds during a 50k-entity sync. The transaction now
 starts with the lease check and holds nothing but inserts, updates and deletes; an update that
-leaves an entity's relations alone rewrites none of them.
+leaves an entity's relations alone rewrites none of them. And the answers in flight when it
+commits share one rebuild of the resolution index.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -87,3 +89,34 @@ def test_a_description_change_rewrites_no_relations(make_catalog: Callable[[Conf
     assert any(s.startswith("UPDATE entity") for s in statements)
     assert not any(s.startswith(("INSERT INTO relation", "DELETE FROM relation")) for s in statements)
     assert related(catalog, "component:default/svc", "dependsOn") == {"component:default/db"}
+
+
+def test_after_a_sync_one_thread_rebuilds_the_index_for_all_answers_in_flight(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    """A 50k-entity index built once per answer in flight starved acks and /healthz of the GIL after each big sync."""
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("svc"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    builds: list[str] = []
+
+    def count(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if "ORDER BY entity.precedence DESC" in " ".join(sql.split()):
+            builds.append(sql)
+
+    start = threading.Barrier(8)
+
+    def answer() -> None:
+        start.wait()
+        catalog.ask("who owns svc?")
+
+    event.listen(catalog.engine, "before_cursor_execute", count)
+    try:
+        threads = [threading.Thread(target=answer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", count)
+    assert len(builds) == 1
