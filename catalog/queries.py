@@ -236,8 +236,10 @@ def load_index(session: Session) -> CatalogIndex:
 class IndexCache:
     """Keeps one index per process and rebuilds it when the catalog generation moves.
 
-    One thread rebuilds while the others wait for its result: after a big sync every answer in
-    flight would otherwise build its own copy at once, starving acks and health checks of the GIL.
+    One thread rebuilds; answers meanwhile resolve names with the previous index (their entity
+    rows are read fresh) rather than wait, or build a copy each: after a big sync every answer
+    in flight did the latter, starving acks and health checks of the GIL and of pool connections.
+    Only the very first build is waited for.
     """
 
     def __init__(self) -> None:
@@ -246,12 +248,17 @@ class IndexCache:
 
     def get(self, session: Session) -> CatalogIndex:
         current = generation(session)
-        if self._index is not None and self._index.generation == current:
-            return self._index
-        with self._rebuilding:
+        index = self._index
+        if index is not None and (index.generation >= current or not self._rebuilding.acquire(blocking=False)):
+            return index
+        if index is None:
+            self._rebuilding.acquire()
+        try:
             if self._index is None or self._index.generation < current:  # not built meanwhile by another thread
                 self._index = load_index(session)
             return self._index
+        finally:
+            self._rebuilding.release()
 
 
 def user_ref_by_email(session: Session, email: str) -> str | None:

@@ -5,7 +5,7 @@ Why: on SQLite a write transaction locks the whole database, and everything else
 building rows inside it held the lock for seconds during a 50k-entity sync. The transaction now
 starts with the lease check and holds nothing but inserts, updates and deletes; an update that
 leaves an entity's relations alone rewrites none of them. And the answers in flight when it
-commits share one rebuild of the resolution index.
+commits share one build of the resolution index.
 """
 
 from __future__ import annotations
