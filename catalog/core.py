@@ -146,7 +146,10 @@ class Catalog:
         allow_large_delete: bool = False,
         progress: Callable[[str], Progress | None] = lambda name: None,
     ) -> list[SyncReport]:
-        """Run the named sources (all by default) once, each in its own transaction."""
+        """Run the named sources (all by default) once, each in its own transaction.
+
+        `sync_source` records a crash as its source's failed run, so one source never stops the next.
+        """
         chosen = [self.config.source(n) for n in names] if names else list(self.config.sources)
         return [
             sync_source(

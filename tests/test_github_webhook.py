@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -18,6 +19,8 @@ from sqlalchemy import func, select
 
 from bot.http.app import create_http_app
 from bot.compose import Services
+from catalog.store import leases
+from catalog.sync import runs as sync_runs
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store.models import SourceState, SyncRun
@@ -104,6 +107,20 @@ def test_push_changing_catalog_info_updates_that_repository_at_once(github: Fake
         assert run is not None and (run.status, run.message) == ("ok", "partial: acme/payments")
         source = session.get(SourceState, "gh")
         assert source is not None and source.last_success_at is not None and source.last_success_at < run.started_at
+
+
+def test_a_push_while_a_sync_of_its_source_runs_is_skipped_with_409(github: FakeGitHub, catalog: Catalog) -> None:
+    """Webhook, manual and scheduled runs share the source's lease: the push must not interleave with a full sync."""
+    now = datetime.now(UTC)
+    assert leases.claim(catalog.factory, sync_runs.lease_name("gh"), "a full sync elsewhere", now=now, until=now + sync_runs.LEASE_TTL)
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Now with refunds"))
+    body = push(github, "payments")
+    before, run_count = state(catalog), runs(catalog)
+
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+
+    assert result.status == 409 and "already running" in result.message
+    assert (state(catalog), runs(catalog)) == (before, run_count)
 
 
 def test_push_rereads_codeowners_of_an_inferred_component(github: FakeGitHub, catalog: Catalog) -> None:

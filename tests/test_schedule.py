@@ -20,8 +20,9 @@ from catalog.config import load_config
 from catalog.core import Catalog
 from catalog.errors import ConfigError
 from catalog.store import claims, leases
+from catalog.sync import runs as sync_runs_module
 from catalog.sync.engine import SyncReport
-from catalog.sync.schedule import RUNNING_LEASE, Scheduler, job_id, start_scheduler
+from catalog.sync.schedule import Scheduler, job_id, start_scheduler
 from catalog.sync.triggers import next_fire_after, trigger_for
 from tests.helpers import active_refs, component, group, sync_runs
 
@@ -155,18 +156,26 @@ def test_replicas_racing_at_the_same_instant_sync_once(replicas: Callable[[], Ca
     assert len(sync_runs(schedulers[0].catalog, "every15")) == 1
 
 
-def test_a_run_in_progress_elsewhere_is_not_overlapped_until_its_lease_runs_out(replicas: Callable[[], Catalog]) -> None:
+def test_a_run_still_going_at_the_next_fire_makes_that_fire_a_skipped_run(replicas: Callable[[], Catalog]) -> None:
     clock = Clock(T0)
     catalog = replicas()
-    # Replica "a" claimed the 09:00 run and is still syncing (or died while syncing).
-    assert leases.claim(catalog.factory, job_id("every15"), "a", now=T0, until=T0 + RUNNING_LEASE)
+    # Replica "a" claimed the 09:00 run and is still syncing: it holds the source's lease (in real time, as runs do).
+    source_lease = sync_runs_module.lease_name("every15")
+    now = datetime.now(UTC)
+    assert leases.claim(catalog.factory, job_id("every15"), "a", now=T0, until=T0 + timedelta(minutes=15))
+    assert leases.claim(catalog.factory, source_lease, "a", now=now, until=now + sync_runs_module.LEASE_TTL)
     b = Scheduler(replicas(), clock=clock, owner="b")
 
+    clock.now = T0 + timedelta(minutes=1)
+    assert b.run("every15") is None  # the 09:00 slot is taken
+
     clock.now = T0 + timedelta(minutes=15)  # the next slot, while "a" is still running
-    assert b.run("every15") is None
+    skipped = b.run("every15")
+    assert skipped is not None and skipped.status == "skipped" and "already running" in (skipped.error or "")
     assert sync_runs(catalog) == []
 
-    clock.now = T0 + RUNNING_LEASE + timedelta(seconds=1)  # "a" must have died: its lease ran out
+    assert leases.hold(catalog.factory, source_lease, "a", until=now)  # "a" died: its heartbeat stopped and the lease ran out
+    clock.now = T0 + timedelta(minutes=30)
     report = b.run("every15")
     assert report is not None and report.ok
     assert not leases.hold(catalog.factory, job_id("every15"), "a", until=T0)  # a late finish from "a" cannot take it back

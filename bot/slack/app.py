@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
@@ -35,7 +34,6 @@ def build_app(services: Services, *, client: WebClient, token_verification_enabl
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="wayfinder-listener"),
     )
     app.use(_provide(services))
-    app.use(_once_per_event(services))
     app.error(handle_error)
     for listeners in (events, commands, shortcuts, actions, views):
         listeners.register(app)
@@ -50,22 +48,3 @@ def _provide(services: Services) -> Callable[..., BoltResponse | None]:
         next()
 
     return provide_services
-
-
-def _once_per_event(services: Services) -> Callable[..., BoltResponse | None]:
-    """Answers a redelivered `event_id` with a bare 200: Slack retries must never answer twice.
-
-    The claim is committed before any listener starts, and lives in the database, so it holds
-    across restarts and replicas (SLACK-FACTS §1.4).
-    """
-
-    def skip_seen_events(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            if not services.catalog.claim_once(f"slack:{event_id}", now=services.clock()):
-                services.catalog.metrics.duplicates.labels("slack").inc()
-                return BoltResponse(status=200, body="")
-        next()
-        return None
-
-    return skip_seen_events

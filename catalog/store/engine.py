@@ -26,6 +26,14 @@ from catalog.errors import NoSchema, SchemaOutdated
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# SQLite connections are cheap, and a connection waiting for the write lock (an event-id claim
+# while a sync commits) holds its pool slot: keep more slots than listener and request threads,
+# so `/healthz` and reads never queue behind writers in the pool.
+SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 60
+# What one big write transaction may keep in memory on SQLite instead of spilling pages mid-way.
+SQLITE_WRITE_CACHE_KIB = 256 * 1024
+
+
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL."""
     kwargs: dict[str, Any] = {}
@@ -33,6 +41,8 @@ def make_engine(url: str) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
+        else:
+            kwargs["pool_size"], kwargs["max_overflow"] = SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -66,6 +76,26 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def large_write_cache(session: Session) -> Iterator[None]:
+    """On SQLite, a larger page cache for one big write, then the connection's own size again.
+
+    A 50k-entity sync changes more pages than the default 2 MB cache holds; spilling them while
+    the transaction runs made it several times longer, and SQLite's write lock is held throughout.
+    Only this transaction gets the memory: pooled connections that serve reads stay small.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_WRITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
 def upsert_insert(session: Session) -> Callable[..., Any]:

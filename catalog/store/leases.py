@@ -1,19 +1,31 @@
-"""Leases on named jobs in the database, so replicas sharing it run each due job once.
+"""Leases on named jobs in the database, so replicas and processes sharing it run each job once.
 
 A lease is one `job_lease` row: `owner` may run the job until `expires_at`. Taking it is a
 single conditional UPDATE (`... WHERE expires_at <= now`) after an insert-if-missing, both in
 one transaction: PostgreSQL re-checks the condition on the locked row and SQLite serialises
-writers, so when two schedulers race for the same due run exactly one UPDATE matches.
+writers, so when two runs race for the same lease exactly one UPDATE matches.
+
+A long job keeps a short lease and renews it from a `Heartbeat`, so a holder killed with -9
+(which can clean nothing up) blocks the job only until its lease runs out, not for the longest
+time a run may take.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from catalog.store.engine import SessionFactory, session_scope, upsert_insert
 from catalog.store.models import JobLease
+
+log = logging.getLogger(__name__)
 
 _FREE = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -29,14 +41,62 @@ def claim(factory: SessionFactory, name: str, owner: str, *, now: datetime, unti
         return taken.rowcount == 1  # type: ignore[attr-defined]
 
 
+def renew(session: Session, name: str, owner: str, *, until: datetime) -> bool:
+    """Move the end of a lease we still own, in the caller's transaction; False if it was lost.
+
+    Run first in a transaction that must only commit while we hold the lease: on PostgreSQL it
+    locks the lease row until that commit, and on SQLite it takes the write lock, so a holder
+    whose lease ran out (and was taken by another) cannot commit behind the new holder's back.
+    """
+    moved = session.execute(update(JobLease).where(JobLease.name == name, JobLease.owner == owner).values(expires_at=until))  # type: ignore[arg-type]
+    return moved.rowcount == 1  # type: ignore[attr-defined]
+
+
 def hold(factory: SessionFactory, name: str, owner: str, *, until: datetime) -> bool:
-    """Move the end of a lease we still own (a finished run keeps its slot until the next one).
+    """`renew` in a transaction of its own (a finished run keeps its slot until the next one).
 
     False if the lease was lost meanwhile (it expired and another owner took it): theirs stands.
     """
     with session_scope(factory) as session:
-        moved = session.execute(
-            update(JobLease).where(JobLease.name == name, JobLease.owner == owner).values(expires_at=until)  # type: ignore[arg-type]
-        )
-        return moved.rowcount == 1  # type: ignore[attr-defined]
+        return renew(session, name, owner, until=until)
 
+
+def release(factory: SessionFactory, name: str, owner: str) -> None:
+    """Give the lease up at once, if we still own it."""
+    hold(factory, name, owner, until=_FREE)
+
+
+class Heartbeat:
+    """Renews a held lease to `clock() + ttl` every `ttl / 4` from a daemon thread, until exited.
+
+    A failed renewal (the database is busy or briefly unreachable) is logged and retried at the
+    next beat; three misses in a row are needed before the lease can run out. `lost` turns True
+    if another owner took the lease, which the holder's writes check for themselves (`renew`).
+    """
+
+    def __init__(self, factory: SessionFactory, name: str, owner: str, *, ttl: timedelta, clock: Callable[[], datetime]) -> None:
+        self.factory, self.name, self.owner, self.ttl, self.clock = factory, name, owner, ttl, clock
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-heartbeat {name}", daemon=True)
+
+    def beat(self) -> None:
+        if not hold(self.factory, self.name, self.owner, until=self.clock() + self.ttl):
+            self.lost = True
+
+    def _run(self) -> None:
+        while not self.lost and not self._stop.wait(self.ttl.total_seconds() / 4):
+            try:
+                self.beat()
+            except SQLAlchemyError as exc:
+                log.warning("lease %s: renewal failed (%s); retrying in %s", self.name, type(exc).__name__, self.ttl / 4)
+        if self.lost:
+            log.warning("lease %s: taken over by another owner while %s held it", self.name, self.owner)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict, namedtuple
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -245,15 +246,31 @@ def load_index(session: Session) -> CatalogIndex:
 
 
 class IndexCache:
-    """Keeps one index per process and rebuilds it when the catalog generation moves."""
+    """Keeps one index per process and rebuilds it when the catalog generation moves.
+
+    One thread rebuilds; answers meanwhile resolve names with the previous index (their entity
+    rows are read fresh) rather than wait, or build a copy each: after a big sync every answer
+    in flight did the latter, starving acks and health checks of the GIL and of pool connections.
+    Only the very first build is waited for.
+    """
 
     def __init__(self) -> None:
         self._index: CatalogIndex | None = None
+        self._rebuilding = threading.Lock()
 
     def get(self, session: Session) -> CatalogIndex:
-        if self._index is None or self._index.generation != generation(session):
-            self._index = load_index(session)
-        return self._index
+        current = generation(session)
+        index = self._index
+        if index is not None and (index.generation >= current or not self._rebuilding.acquire(blocking=False)):
+            return index
+        if index is None:
+            self._rebuilding.acquire()
+        try:
+            if self._index is None or self._index.generation < current:  # not built meanwhile by another thread
+                self._index = load_index(session)
+            return self._index
+        finally:
+            self._rebuilding.release()
 
 
 def user_ref_by_email(session: Session, email: str) -> str | None:

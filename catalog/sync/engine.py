@@ -2,7 +2,8 @@
 
 A full snapshot is diffed against the rows that source owns (by content hash) and applied
 in one transaction: insert, update, retire. A failed fetch changes nothing; a snapshot that
-would retire too much is refused unless explicitly allowed.
+would retire too much is refused unless explicitly allowed. One run of a source at a time
+(`catalog.sync.runs`), and every run is recorded, however it ends.
 """
 
 from __future__ import annotations
@@ -16,24 +17,32 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
+from catalog.errors import SourceError, WayfinderError
+from catalog.store import leases
+from catalog.store.engine import SessionFactory, large_write_cache, session_scope
+from catalog.store.models import CatalogState, Entity, Relation, SyncRun
+from catalog.sync import runs, writes
 from catalog.sync.broken_files import spare_broken
-from catalog.store.engine import SessionFactory, convert_rows, session_scope
-from catalog.sync.sources.descriptor import EntityDoc, Problem, dangling_targets, snapshot_relations
-from catalog.errors import SourceError
-from catalog.store.models import CatalogState, Entity, Relation, SourceState, SyncRun
 from catalog.sync.sources.base import Scope, Snapshot, Source
+from catalog.sync.sources.descriptor import EntityDoc, Problem, dangling_targets, snapshot_relations
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_DELETE_FRACTION = 0.5
 # Below this many entities the fraction guard would only get in the way of small catalogs.
 MIN_ENTITIES_FOR_FRACTION_GUARD = 10
+
+
+class LeaseLost(WayfinderError):
+    """A run's lease ran out and another run took it: the stale run must not write."""
 
 
 @dataclass
@@ -49,7 +58,7 @@ class Plan:
 @dataclass
 class SyncReport:
     source: str
-    status: str  # ok | failed | refused
+    status: str  # ok | failed | refused | skipped (another run of the source was in progress)
     added: int = 0
     updated: int = 0
     removed: int = 0
@@ -213,69 +222,64 @@ def _existing(session: Session, source: str) -> dict[str, tuple[int, str, bool]]
     return {ref: (row_id, digest, bool(retired)) for ref, row_id, digest, retired in rows}
 
 
-# A list of parameter sets would otherwise turn an ORM UPDATE into "bulk UPDATE by primary key",
-# which rejects the `WHERE id = :_id` form as soon as two or more rows change.
-_CORE_EXECUTEMANY = {"synchronize_session": False, "dml_strategy": "core_only"}
 _ENTITY_TABLE = Entity.__table__  # type: ignore[attr-defined]
 _RELATION_TABLE = Relation.__table__  # type: ignore[attr-defined]
+_RELATION_COLUMNS = ("source", "origin_ref", "subject_ref", "type", "target_ref")
+# An update rewrites a row in place by id: its source and ref cannot change, so their indexes are left alone.
+_UNCHANGING = ("source", "ref")
+
+Triple = tuple[str, str, str]
 
 
-def apply(session: Session, source: str, p: Plan, relations: Mapping[str, list[tuple[str, str, str]]], now: datetime) -> None:
-    """Write a plan; the caller owns the transaction."""
-    if p.add:
-        added = [_row(doc, source, now) | {"first_seen_at": now} for doc in p.add]
-        columns = tuple(added[0])
-        values = operator.itemgetter(*columns)
-        _insert_tuples(session, _ENTITY_TABLE, columns, [values(row) for row in added])
-    if p.update:
-        stmt = update(Entity).where(Entity.id == bindparam("_id"))
-        session.execute(stmt, [_row(doc, source, now) | {"_id": row_id} for row_id, doc in p.update], execution_options=_CORE_EXECUTEMANY)
-    if p.retire:
-        stmt = update(Entity).where(Entity.id == bindparam("_id")).values(retired_at=now, updated_at=now)
-        session.execute(stmt, [{"_id": row_id} for row_id, _ in p.retire], execution_options=_CORE_EXECUTEMANY)
-    stale = [doc.ref for _, doc in p.update] + [ref for _, ref in p.retire]
-    for chunk in _chunks(stale, 500):
-        session.execute(delete(Relation).where(Relation.source == source, Relation.origin_ref.in_(chunk)))
-    fresh = [doc.ref for doc in p.add] + [doc.ref for _, doc in p.update]
-    rows = [(source, origin, s, t, o) for origin in fresh for s, t, o in relations.get(origin, ())]
-    if rows:
-        _insert_tuples(session, _RELATION_TABLE, _RELATION_COLUMNS, rows)
+def _run_writes(session: Session, p: Plan, planned: list[writes.Write]) -> None:
+    """Apply a plan's prepared writes; the caller owns the transaction."""
+    for write in planned:
+        write.run(session)
     if p.add or p.update or p.retire:
         session.execute(update(CatalogState).where(CatalogState.id == 1).values(generation=CatalogState.generation + 1))
 
 
-_RELATION_COLUMNS = ("source", "origin_ref", "subject_ref", "type", "target_ref")
-_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-
-
-def _insert_tuples(session: Session, table: Any, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    """INSERT rows with one driver-level executemany, values converted by the columns' own types.
-
-    A first sync writes about nine rows per entity; SQLAlchemy's per-row parameter handling
-    cost more than the database's work. The values are exactly what SQLAlchemy would bind (the
-    same type processors, e.g. JSON and timestamps). Rows that need converting go this way only
-    with `?` placeholders (SQLite); otherwise, and for unknown parameter styles, a Core insert.
-    """
-    conn = session.connection()
-    dialect = conn.dialect
-    processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    mark = _PLACEHOLDERS.get(dialect.paramstyle)
-    if mark is None or (any(processors) and dialect.paramstyle != "qmark"):
-        session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-        return
-    if any(processors):
-        rows = convert_rows(rows, processors)
-    quote = dialect.identifier_preparer.quote
-    sql = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    conn.exec_driver_sql(sql, rows)
+def _stored_relations(session: Session, source: str, p: Plan) -> dict[tuple[str, str, str, str], list[int]]:
+    """Row ids of the stored relations of the entities `p` updates or retires, by (origin, subject, type, target)."""
+    r = _RELATION_TABLE.c
+    refs = [doc.ref for _, doc in p.update] + [ref for _, ref in p.retire]
+    stored: dict[tuple[str, str, str, str], list[int]] = {}
+    for chunk in _chunks(refs, 500):
+        query = select(r.id, r.origin_ref, r.subject_ref, r.type, r.target_ref).where(r.source == source, r.origin_ref.in_(chunk))
+        for row_id, *key in session.execute(query):
+            stored.setdefault(tuple(key), []).append(row_id)  # type: ignore[arg-type]
+    return stored
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _known_refs(session: Session) -> set[str]:
-    return set(session.scalars(select(Entity.ref).where(Entity.retired_at.is_(None)).distinct()))  # type: ignore[union-attr]
+def _writes(
+    dialect: Dialect, source: str, p: Plan, relations: Mapping[str, list[Triple]], stored: Mapping[tuple[str, str, str, str], list[int]], now: datetime
+) -> list[writes.Write]:
+    """Every statement applying `p`, built and converted before the write transaction starts.
+
+    Relations are diffed against those stored for the changed entities, so an update that leaves
+    an entity's relations as they were (a new description) rewrites none of them.
+    """
+    result: list[writes.Write] = []
+    if p.add:
+        added = [_row(doc, source, now) | {"first_seen_at": now} for doc in p.add]
+        columns = tuple(added[0])
+        result.append(writes.insert_rows(dialect, _ENTITY_TABLE, columns, map(operator.itemgetter(*columns), added)))
+    if p.update:
+        changed = [_row(doc, source, now) | {"_id": row_id} for row_id, doc in p.update]
+        columns = tuple(c for c in changed[0] if c not in _UNCHANGING and c != "_id")
+        result.append(writes.update_rows(dialect, _ENTITY_TABLE, columns, map(operator.itemgetter(*columns, "_id"), changed)))
+    if p.retire:
+        result.append(writes.update_rows(dialect, _ENTITY_TABLE, ("retired_at", "updated_at"), [(now, now, row_id) for row_id, _ in p.retire]))
+    fresh = [doc.ref for doc in p.add] + [doc.ref for _, doc in p.update]
+    wanted = dict.fromkeys((origin, *triple) for origin in fresh for triple in relations.get(origin, ()))
+    gone = [(row_id,) for key, ids in stored.items() for row_id in (ids if key not in wanted else ids[1:])]
+    result.append(writes.delete_rows(dialect, _RELATION_TABLE, ("id",), gone))
+    result.append(writes.insert_rows(dialect, _RELATION_TABLE, _RELATION_COLUMNS, [(source, *key) for key in wanted if key not in stored]))
+    return result
 
 
 def sync_source(
@@ -285,35 +289,77 @@ def sync_source(
     allow_large_delete: bool = False,
     max_delete_fraction: float = DEFAULT_MAX_DELETE_FRACTION,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    lease_ttl: timedelta = runs.LEASE_TTL,
 ) -> SyncReport:
-    """Fetch one source and reconcile the catalog with it; records a `SyncRun` either way."""
+    """Fetch one source and reconcile the catalog with it, unless a run of it is already going on.
+
+    The run holds the source's lease throughout (renewed by a heartbeat) and is recorded as a
+    `SyncRun` whatever happens in it: any exception ends it as failed with its error and changes
+    nothing in the catalog. A run that finds the lease held is skipped, and records nothing.
+    """
     started = time.perf_counter()
     now = clock()
-    with session_scope(factory) as session:
-        run = SyncRun(source=source.name, started_at=now)
-        session.add(run)
-        state = session.get(SourceState, source.name) or SourceState(name=source.name, type=source.type)
-        state.type, state.last_attempt_at = source.type, now
-        session.add(state)
-        session.flush()
-        run_id = run.id
-    report = SyncReport(source=source.name, status="ok", run_id=run_id)
+    name, owner = runs.lease_name(source.name), runs.new_owner()
+    if not leases.claim(factory, name, owner, now=now, until=now + lease_ttl):
+        return _skipped(factory, source.name)
+    try:
+        with leases.Heartbeat(factory, name, owner, ttl=lease_ttl, clock=clock):
+            report = SyncReport(source=source.name, status="ok", run_id=runs.start(factory, source.name, source.type, now))
+
+            def fence(session: Session) -> None:
+                if not leases.renew(session, name, owner, until=clock() + lease_ttl):
+                    raise LeaseLost(f"another run took over the lease on {source.name} (this one was presumed dead); nothing was written")
+
+            _run(factory, source, report, fence, allow_large_delete, max_delete_fraction, now)
+            report.seconds = time.perf_counter() - started
+            _record(factory, report, clock())
+            return report
+    finally:
+        leases.release(factory, name, owner)
+
+
+def _skipped(factory: SessionFactory, source: str) -> SyncReport:
+    since = runs.running_since(factory, source)
+    started = f" (started {since:%Y-%m-%d %H:%M:%S} UTC)" if since else ""
+    return SyncReport(source=source, status="skipped", error=f"already running: another sync of {source}{started} holds it; this one did nothing")
+
+
+def _run(
+    factory: SessionFactory, source: Source, report: SyncReport, fence: Callable[[Session], None], allow_large_delete: bool, max_fraction: float, now: datetime
+) -> None:
+    """Fetch and reconcile into `report`; no exception gets out (a bug in one source must not stop the others)."""
     try:
         snapshot = source.fetch()
-    except SourceError as exc:
-        report.status, report.error = "failed", str(exc)
-    except Exception as exc:  # a bug or an unexpected library error in a source must not take the others down
-        log.exception("source %s crashed", source.name)
-        report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
-    else:
         report.requests = snapshot.requests
         report.problems = list(snapshot.problems)
         report.scope = snapshot.scope.label if snapshot.scope else None
         with _gc_frozen():
-            _reconcile(factory, source.name, snapshot, report, allow_large_delete, max_delete_fraction, now)
-    report.seconds = time.perf_counter() - started
-    _finish(factory, report, clock())
-    return report
+            _reconcile(factory, source.name, snapshot, report, fence, allow_large_delete, max_fraction, now)
+    except SourceError as exc:
+        report.status, report.error = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - recorded as the run's error, with the traceback in the log
+        log.exception("sync of %s crashed", source.name)
+        report.status, report.error = "failed", _describe(exc)
+        report.added = report.updated = report.removed = report.unchanged = 0
+
+
+def _describe(exc: Exception) -> str:
+    """An error as a run's message: the database's own words, not SQLAlchemy's echo of every parameter."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return f"{type(cause).__name__}: {str(cause).strip()}"
+
+
+def _record(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
+    """Close the run; if even that fails (the database went away, a value it refuses), say failed at least."""
+    try:
+        runs.finish(factory, report, now)
+    except SQLAlchemyError as exc:
+        log.exception("could not record the run of %s", report.source)
+        report.status, report.error = "failed", f"could not record the run: {_describe(exc)}"
+        try:
+            runs.fail(factory, report, now)
+        except SQLAlchemyError:
+            log.exception("could not record the failure of %s either; the next run closes it", report.source)
 
 
 @contextmanager
@@ -340,14 +386,19 @@ def _reconcile(
     source: str,
     snapshot: Snapshot,
     report: SyncReport,
+    fence: Callable[[Session], None],
     allow_large_delete: bool,
     max_fraction: float,
     now: datetime,
 ) -> None:
+    """Diff and write. Everything is read and built first; the write transaction only executes
+    prepared statements (on SQLite it holds the database's one write lock, which event-id claims
+    and answers wait for). Reading outside it is safe: only the lease holder writes this source's rows."""
     relations, problems = _snapshot_relations(snapshot.entities)
     report.problems += problems
     with session_scope(factory) as session:
         desired, existing = snapshot.entities, _existing(session, source)
+        mine = {ref for ref, (_, _, retired) in existing.items() if not retired}
         if snapshot.scope is not None:
             desired, existing, conflicts = _narrow(session, source, snapshot.scope, desired, existing)
             report.problems += conflicts
@@ -361,11 +412,22 @@ def _reconcile(
         if refusal:
             report.status, report.error = "refused", refusal
             return
-        apply(session, source, p, relations, now)
-        report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
-        if p.add or p.update or p.retire:
-            known = _known_refs(session)
-            report.problems += dangling_targets(desired, relations, known.__contains__)  # type: ignore[arg-type]
+        if not (p.add or p.update or p.retire):
+            report.unchanged = p.unchanged
+            return
+        planned = _writes(session.get_bind().dialect, source, p, relations, _stored_relations(session, source, p), now)
+        known = _active_refs_of_others(session, source) | (mine - {ref for _, ref in p.retire}) | {doc.ref for doc in desired}
+    report.problems += dangling_targets(desired, relations, known.__contains__)  # type: ignore[arg-type]
+    with session_scope(factory) as session:
+        fence(session)
+        with large_write_cache(session):
+            _run_writes(session, p, planned)
+    report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
+
+
+def _active_refs_of_others(session: Session, source: str) -> set[str]:
+    e = _ENTITY_TABLE.c
+    return set(session.scalars(select(e.ref).where(e.retired_at.is_(None), e.source != source).distinct()))
 
 
 def _narrow(
@@ -389,24 +451,6 @@ def _narrow(
             kept.append(doc)
     wanted = {doc.ref for doc in kept}
     return kept, {ref: row for ref, row in existing.items() if ref in wanted or scope.contains(held[ref][0])}, problems
-
-
-def _finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
-    with session_scope(factory) as session:
-        run = session.get(SyncRun, report.run_id)
-        assert run is not None
-        run.finished_at, run.status = now, report.status
-        run.added, run.updated, run.removed, run.unchanged = report.added, report.updated, report.removed, report.unchanged
-        run.requests, run.message = report.requests, report.error or (f"partial: {report.scope}" if report.scope else None)
-        run.errors = [str(p) for p in report.problems]
-        run.error_count = sum(1 for p in report.problems if p.severity == "error")
-        state = session.get(SourceState, report.source)
-        assert state is not None
-        if not report.ok:
-            state.last_error, state.last_error_at = report.error, now
-        elif report.scope is None:  # one repository read fine says nothing about the others' freshness
-            state.last_success_at = now
-        session.add_all([run, state])
 
 
 def last_runs(session: Session, limit_per_source: int = 1) -> list[SyncRun]:

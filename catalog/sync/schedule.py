@@ -6,10 +6,12 @@ fires agree and only one of them run:
 - Fire times are the same everywhere (`catalog.sync.triggers`): cron expressions are evaluated in
   UTC, and intervals count from a fixed epoch rather than from process start, so `15m` fires
   at :00, :15, :30 and :45 on every replica.
-- A fire first claims the job's lease (`catalog.store.leases`) until the end of its run; when the run
-  ends the lease is kept until the next fire time. A replica that fires late for the same slot
-  (clock skew, a busy thread pool) finds the lease held and skips. A replica that dies mid-run
-  blocks that source for at most `RUNNING_LEASE`.
+- A fire first claims the job's lease (`catalog.store.leases`) until the next fire time. A replica
+  that fires late for the same slot (clock skew, a busy thread pool) finds the lease held and
+  skips. The run itself then takes the source's own lease, shared with manual and webhook runs
+  and kept alive by a heartbeat (`catalog.sync.runs`): a run still going at the next fire time
+  makes that fire a skipped run, and a replica that dies mid-run frees the source within a
+  minute, for the next fire or anyone else.
 
 Within one process `max_instances=1` stops overlap and `coalesce=True` turns a backlog of missed
 fires into one run. Each run is exactly `wayfinder sync --source NAME` (`Catalog.sync`).
@@ -22,12 +24,13 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from catalog.answers import questionlog
 from catalog.store import claims, leases
+from catalog.sync import runs
 from catalog.core import Catalog
 from catalog.sync.engine import SyncReport
 from catalog.sync.triggers import next_fire_after, period, trigger_for
@@ -35,9 +38,6 @@ from catalog.sync.triggers import next_fire_after, period, trigger_for
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-# How long a claimed run may take before another replica may assume its owner died.
-RUNNING_LEASE = timedelta(minutes=30)
 
 
 def job_id(source: str) -> str:
@@ -71,10 +71,11 @@ class Scheduler:
         self.apscheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", max_instances=1, coalesce=True)
 
     def housekeeping(self) -> int:
-        """Drop delivery ids and logged questions past their retention; returns how many went."""
+        """Drop delivery ids and logged questions past their retention and close runs whose holder died; returns how many rows went or changed."""
         with self.catalog.session() as session:
             now = self.clock()
-            return claims.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
+            pruned = claims.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
+            return pruned + runs.close_abandoned(session, now)
 
     def start(self) -> None:
         self.apscheduler.start()
@@ -87,18 +88,14 @@ class Scheduler:
     def run(self, name: str) -> SyncReport | None:
         """Sync `name` if this replica wins its lease for the current slot; None if skipped."""
         now = self.clock()
-        slot_end = next_fire_after(self.triggers[name], now)
-        factory = self.catalog.factory
-        if not leases.claim(factory, job_id(name), self.owner, now=now, until=max(slot_end, now + RUNNING_LEASE)):
+        if not leases.claim(self.catalog.factory, job_id(name), self.owner, now=now, until=next_fire_after(self.triggers[name], now)):
             log.info("sync %s: skipped, another replica ran or is running this slot", name)
             return None
-        try:
-            report = self.catalog.sync([name])[0]
-        finally:
-            if not leases.hold(factory, job_id(name), self.owner, until=slot_end):
-                log.warning("sync %s: ran longer than %s, so another replica may have started the same run", name, RUNNING_LEASE)
+        report = self.catalog.sync([name])[0]
         if report.ok:
             log.info("sync %s: ok (+%d ~%d -%d, %d requests)", name, report.added, report.updated, report.removed, report.requests)
+        elif report.status == "skipped":
+            log.info("sync %s: %s", name, report.error)
         else:
             log.warning("sync %s: %s: %s", name, report.status, report.error)
         return report

@@ -16,6 +16,7 @@ from catalog.answers.freshness import ago
 from catalog.config import Config
 from catalog.store.models import SourceState, SyncRun
 from catalog.sync.engine import last_runs
+from catalog.sync.runs import close_abandoned
 from catalog.sync.triggers import period, trigger_for
 
 # A scheduled source counts as stale once this many scheduled runs in a row brought no success.
@@ -47,7 +48,11 @@ class SourceStatus:
 
 
 def source_statuses(session: Session, config: Config, *, now: datetime) -> list[SourceStatus]:
-    """Every configured source, then any source still in the database but gone from the config."""
+    """Every configured source, then any source still in the database but gone from the config.
+
+    A run left `running` by a holder that died is closed as failed first, so it never shows as in progress.
+    """
+    close_abandoned(session, now)
     states = {s.name: s for s in session.scalars(select(SourceState))}
     latest = {run.source: run for run in last_runs(session, 1)}
     configured = {s.name: s for s in config.sources}

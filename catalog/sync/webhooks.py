@@ -30,8 +30,9 @@ from catalog.store.claims import claim, release
 from catalog.sync.sources.github import GitHubSource, Repository
 from catalog.sync.engine import sync_source
 
-# HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure.
-_STATUS = {"ok": 200, "failed": 502, "refused": 409}
+# HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure, and
+# one that found a sync of its source already running (it reads the repository too) as a conflict.
+_STATUS = {"ok": 200, "failed": 502, "refused": 409, "skipped": 409}
 # GitHub abandons a delivery after 10 s; a rate limit that needs longer fails it (the next
 # scheduled sync reads the repository anyway) rather than holding the request.
 WEBHOOK_MAX_WAIT = 5.0

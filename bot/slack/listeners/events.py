@@ -1,4 +1,4 @@
-"""Events API: mentions, direct messages, App Home and link unfurls (acked by Bolt on receipt)."""
+"""Events API: mentions, direct messages, App Home and link unfurls (acked by Bolt on receipt, each handled once)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.compose import Services
+from bot.slack.deliveries import once_per_event
 from bot.slack.identity import identify
 from bot.slack.replies import TRANSPORT, post, reply
 from bot.slack.views.home import render_home
@@ -15,10 +16,10 @@ from bot.slack.views.unfurl import parse_ownership_url, render_unfurl
 
 
 def register(app: App) -> None:
-    app.event("app_mention")(handle_app_mention)
-    app.event("message")(handle_direct_message)
-    app.event("app_home_opened")(handle_app_home_opened)
-    app.event("link_shared")(handle_link_shared)
+    app.event("app_mention")(once_per_event(handle_app_mention))
+    app.event("message")(once_per_event(handle_direct_message))
+    app.event("app_home_opened")(once_per_event(handle_app_home_opened))
+    app.event("link_shared")(once_per_event(handle_link_shared))
 
 
 def handle_app_mention(event: dict[str, Any], client: WebClient, services: Services) -> None:

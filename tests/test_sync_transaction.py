@@ -1,0 +1,122 @@
+"""The sync's write transaction only executes what was prepared before it began (issue 7 point 11).
+
+Why: on SQLite a write transaction locks the whole database, and everything else that writes
+(event-id claims, unanswered questions, the identity cache) waits for it. Reading, diffing and
+building rows inside it held the lock for seconds during a 50k-entity sync. The transaction now
+starts with the lease check and holds nothing but inserts, updates and deletes; an update that
+leaves an entity's relations alone rewrites none of them. And the answers in flight when it
+commits share one build of the resolution index.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from catalog.config import Config
+from catalog.core import Catalog
+from catalog.sync.sources.backstage import BackstageSource
+from catalog.sync.engine import sync_source
+from tests.helpers import backstage_config, component, group, related
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "PRAGMA cache_size")  # SQLite: room for the transaction's pages
+
+
+def _transactions(catalog: Catalog, run: Callable[[], object]) -> list[list[str]]:
+    """The statements of each committed transaction `run` issued, per connection, in order."""
+    open_: dict[int, list[str]] = defaultdict(list)
+    done: list[list[str]] = []
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        open_[id(conn.connection.dbapi_connection)].append(" ".join(sql.split()))
+
+    def commit(conn: Any) -> None:
+        done.append(open_.pop(id(conn.connection.dbapi_connection), []))
+
+    event.listen(catalog.engine, "before_cursor_execute", statement)
+    event.listen(catalog.engine, "commit", commit)
+    try:
+        run()
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", statement)
+        event.remove(catalog.engine, "commit", commit)
+    return done
+
+
+def test_the_write_transaction_holds_only_prepared_writes(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "teams.yaml").write_text(group("team-a") + "---\n" + group("team-b"), encoding="utf-8")
+    for i in range(5):
+        (root / f"svc-{i}.yaml").write_text(component(f"svc-{i}"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+
+    (root / "svc-0.yaml").write_text(component("svc-0", owner="team-b"), encoding="utf-8")  # relations change
+    (root / "svc-1.yaml").write_text(component("svc-1").replace("name: svc-1", "name: svc-1\n  description: new words"), encoding="utf-8")
+    (root / "svc-2.yaml").unlink()
+    (root / "svc-9.yaml").write_text(component("svc-9"), encoding="utf-8")
+    report: list[Any] = []
+    transactions = _transactions(catalog, lambda: report.append(sync_source(catalog.factory, BackstageSource("main", root))))
+
+    assert report[0].ok and (report[0].added, report[0].updated, report[0].removed) == (1, 2, 1)
+    [write] = [t for t in transactions if any(s.startswith(("INSERT INTO entity", "UPDATE entity")) for s in t)]
+    assert write[0].startswith("UPDATE job_lease SET expires_at")  # the lease check comes first
+    assert all(s.startswith(WRITES) for s in write), write  # nothing read, nothing computed while the lock is held
+    assert related(catalog, "component:default/svc-0", "ownedBy") == {"group:default/team-b"}
+    assert related(catalog, "group:default/team-a", "ownerOf") == {"component:default/svc-1", "component:default/svc-3", "component:default/svc-4", "component:default/svc-9"}
+
+
+def test_a_description_change_rewrites_no_relations(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("svc", extra="  dependsOn: [component:db]"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    (root / "org.yaml").write_text(
+        group("team-a") + "---\n" + component("svc", extra="  dependsOn: [component:db]").replace("name: svc", "name: svc\n  description: new words"),
+        encoding="utf-8",
+    )
+
+    transactions = _transactions(catalog, lambda: sync_source(catalog.factory, BackstageSource("main", root)))
+
+    statements = [s for t in transactions for s in t]
+    assert any(s.startswith("UPDATE entity") for s in statements)
+    assert not any(s.startswith(("INSERT INTO relation", "DELETE FROM relation")) for s in statements)
+    assert related(catalog, "component:default/svc", "dependsOn") == {"component:default/db"}
+
+
+def test_after_a_sync_one_thread_rebuilds_the_index_for_all_answers_in_flight(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    """A 50k-entity index built once per answer in flight starved acks and /healthz of the GIL after each big sync."""
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("svc"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    builds: list[str] = []
+
+    def count(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if "ORDER BY entity.precedence DESC" in " ".join(sql.split()):
+            builds.append(sql)
+
+    start = threading.Barrier(8)
+
+    def answer() -> None:
+        start.wait()
+        catalog.ask("who owns svc?")
+
+    event.listen(catalog.engine, "before_cursor_execute", count)
+    try:
+        threads = [threading.Thread(target=answer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", count)
+    assert len(builds) == 1
