@@ -61,6 +61,9 @@ def _config_path(settings: Settings) -> Path:
 def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False) -> Catalog:
     """The catalog over the configured database; `migrate` brings its schema to head first
     (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused."""
+    from catalog.config import load_config
+    from catalog.core import Catalog
+
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token)
     if migrate and settings.auto_migrate and catalog.migrate_on_start():
