@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,8 +46,10 @@ from catalog.store.identities import IdentityCache
 from catalog.store.models import SyncRun
 from catalog.store.reads import IndexCache
 from catalog.sync.engine import SyncReport, last_runs, sync_source
-from catalog.sync.sources.registry import Progress, SourceContext, build_source
 from catalog.sync.status import SourceStatus, source_statuses
+
+if TYPE_CHECKING:  # the sources (httpx, slack_sdk...) are imported by `sync` alone: `wayfinder ask` starts faster
+    from catalog.sync.sources.registry import Progress
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,8 @@ class Catalog:
         progress: Callable[[str], Progress | None] = lambda name: None,
     ) -> list[SyncReport]:
         """Run the named sources (all by default) once, each in its own transaction."""
+        from catalog.sync.sources.registry import SourceContext, build_source
+
         chosen = [self.config.source(n) for n in names] if names else list(self.config.sources)
         return [
             sync_source(
