@@ -58,14 +58,15 @@ def _config_path(settings: Settings) -> Path:
     return settings.config_path()
 
 
-def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False) -> Catalog:
+def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False, index_dir: Path | None = None) -> Catalog:
     """The catalog over the configured database; `migrate` brings its schema to head first
-    (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused."""
+    (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused. `index_dir` keeps
+    the resolution index between runs (`ask`: one process per question)."""
     from catalog.config import load_config
     from catalog.core import Catalog
 
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token)
+    catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token, index_dir=index_dir)
     if migrate and settings.auto_migrate and catalog.migrate_on_start():
         say(err, "The database schema was created or upgraded to the current version.")
     catalog.require_schema()
@@ -224,10 +225,11 @@ def ask(
 def _ask_local(question: str) -> dict[str, Any]:
     from bot.settings import Settings
     from catalog.answers.ask import empty_catalog_answer
+    from catalog.core import default_index_dir
     from catalog.errors import NoSchema
 
     try:
-        answer = open_catalog(Settings()).ask(question, transport="cli", asker=_cli_asker())
+        answer = open_catalog(Settings(), index_dir=default_index_dir()).ask(question, transport="cli", asker=_cli_asker())
     except NoSchema:  # a first run: nothing was synced, so the tables were never created
         answer = empty_catalog_answer(question, now=datetime.now(UTC))
     return answer.to_json()
