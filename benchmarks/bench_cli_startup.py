@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,9 +52,17 @@ def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:
 
 
 def wall(argv: list[str], env: dict[str, str]) -> float:
+    return timed(argv, env)[0]
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of `argv` as a new process; CPU (user + system) barely moves with the machine's load."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -70,15 +79,16 @@ def main(argv: list[str] | None = None) -> None:
     (workdir / "empty.yaml").write_text("sources: []\n", encoding="utf-8")
     floor = statistics.median(wall([sys.executable, "-c", "pass"], env) for _ in range(5))
     print(f"load average {os.getloadavg()[0]:.2f}; python -c pass: {floor:.3f} s (median of 5)")
-    print(f"{'entities':>9} {'first':>7} {'median':>7} {'min':>7} {'max':>7} {'goal':>6}")
+    print(f"{'entities':>9} {'first':>7} {'median':>7} {'min':>7} {'max':>7} {'cpu':>7} {'goal':>6}   (seconds; first/median/min/max wall, cpu: median user+sys)")
     for size in sizes:
         url, names = prepare(workdir, size, args.seed)
         run_env = env | {"DATABASE_URL": url}
-        times = [wall([sys.executable, "-m", "bot.cli.main", "ask", f"who owns {name}?"], run_env) for name in names]
+        runs = [timed([sys.executable, "-m", "bot.cli.main", "ask", f"who owns {name}?"], run_env) for name in names]
+        times, cpu = [w for w, _ in runs], [c for _, c in runs[1:]]
         goal = GOALS.get(size)
         print(
             f"{size:>9,} {times[0]:>7.3f} {statistics.median(times[1:]):>7.3f} {min(times[1:]):>7.3f} {max(times[1:]):>7.3f}"
-            f" {goal if goal else '-':>6}"
+            f" {statistics.median(cpu):>7.3f} {goal if goal else '-':>6}"
         )
 
 
