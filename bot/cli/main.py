@@ -19,7 +19,7 @@ from catalog.answers.status import ANSWERED_STATUSES
 
 # A command imports what it needs when it runs: `wayfinder ask` is a new process per question, and
 # the scheduler, migrations, the Slack and web stack or (remotely) the whole database layer would
-# cost it more than the answer itself (README "Fast answers in the terminal").
+# cost it more than the answer itself (README "From a laptop", "Start-up").
 if TYPE_CHECKING:
     import socket
 
