@@ -67,8 +67,8 @@ class IndexFile:
             except BaseException:
                 os.unlink(tmp)
                 raise
-        except OSError:
-            pass  # a read-only or full disk: the next question rebuilds, as without a cache
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            pass  # a read-only or full disk (or an index that cannot be pickled): the next question rebuilds, as without a cache
 
 
 def _private(st: os.stat_result) -> bool:
