@@ -29,7 +29,7 @@ GOAL_P99_MS = 50.0
 
 def serve(database_url: str, port: int) -> None:
     """The child process: the production app over an already synced database."""
-    from bot.http.app import create_http_app, serve_http
+    from bot.http.app import create_http_app, listen, serve_http
     from bot.compose import Services
     from catalog.config import Config
     from catalog.core import Catalog
@@ -37,7 +37,8 @@ def serve(database_url: str, port: int) -> None:
     catalog = Catalog(database_url, Config())
     with catalog.session() as session:
         catalog.index(session)  # as a running server has it after its first question
-    serve_http(create_http_app(Services(catalog=catalog), slack=None), host="127.0.0.1", port=port)
+    with listen("127.0.0.1", port) as sock:
+        serve_http(create_http_app(Services(catalog=catalog), slack=None), sock)
 
 
 def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,10 +45,14 @@ from catalog.store.engine import (
 )
 from catalog.store.identities import IdentityCache
 from catalog.store.models import SyncRun
+from catalog.store.index_file import IndexFile
+from catalog.store.index_file import default_directory as default_index_dir
 from catalog.store.reads import IndexCache
 from catalog.sync.engine import SyncReport, last_runs, sync_source
-from catalog.sync.sources.registry import Progress, SourceContext, build_source
 from catalog.sync.status import SourceStatus, source_statuses
+
+if TYPE_CHECKING:  # the sources (httpx, slack_sdk...) are imported by `sync` alone: `wayfinder ask` starts faster
+    from catalog.sync.sources.registry import Progress
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +74,13 @@ class Catalog:
     config: Config
     slack_api_url: str = "https://slack.com/api/"
     slack_token: str | None = field(default=None, repr=False)
+    # Where to keep the resolution index between processes (`catalog.store.index_file`): the CLI sets it.
+    index_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
         self.factory = session_factory(self.engine)
-        self._index = IndexCache()
+        self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.metrics = Metrics(self.factory)
         self.identities = IdentityCache(self.factory)
 
@@ -150,6 +158,8 @@ class Catalog:
 
         `sync_source` records a crash as its source's failed run, so one source never stops the next.
         """
+        from catalog.sync.sources.registry import SourceContext, build_source
+
         chosen = [self.config.source(n) for n in names] if names else list(self.config.sources)
         return [
             sync_source(

@@ -37,6 +37,14 @@ EXAMPLES = REPO / "catalog" / "examples"
 PG_URL = os.environ.get("WAYFINDER_TEST_DATABASE_URL")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`wayfinder ask` saves its index under XDG_CACHE_HOME: tests keep theirs out of the home directory."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def third_party() -> Path:
     """The third-party fixtures folder; the test is skipped when it is absent."""

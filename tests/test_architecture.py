@@ -32,6 +32,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.config": None,
     "catalog.errors": None,
     "catalog.answers.models": None,  # Answer and its parts
+    "catalog.answers.status": {"ANSWERED_STATUSES"},  # how the JSON answer's `status` maps to exit codes
     "catalog.answers.home": {"EntityGaps", "HomeSummary", "Missing", "TeamSummary"},
     "catalog.answers.card": {"expects_runbook", "is_runbook"},  # pure predicates over card links
     "catalog.answers.freshness": {"ago", "clock_time", "describe", "describe_all"},  # pure text

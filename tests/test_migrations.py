@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 from sqlmodel import SQLModel
 
 import catalog.store.models  # noqa: F401  (registers every table)
 from catalog.search.fulltext import is_modelled
-from catalog.store.engine import make_engine, require_current_schema, schema_status, upgrade
+from catalog.store.engine import MIGRATIONS, head_revision, make_engine, require_current_schema, schema_status, upgrade
 from catalog.errors import SchemaOutdated
 from catalog.store.models import CatalogState
 
@@ -30,6 +32,13 @@ def test_empty_database_is_refused_with_the_fix(empty_database_url: str) -> None
         assert "`wayfinder db upgrade`" in str(err.value)
     finally:
         engine.dispose()
+
+
+def test_the_schema_check_knows_alembics_head() -> None:
+    """The check every command runs reads the head from the files, not through Alembic (a CLI start-up cost)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_upgrade_from_empty_to_head(empty_database_url: str) -> None:

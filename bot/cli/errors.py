@@ -6,19 +6,18 @@ in a file or entity; 2 a configuration, database or startup error; 3 `ask` found
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from bot.settings import Settings
 from bot.cli.terminal import err, say
-from catalog.errors import DatabaseError, WayfinderError
-from catalog.store.database_errors import describe_database_error
 
 EXIT_SYNC_FAILED = 1
 EXIT_ERROR = 2
 EXIT_NOT_ANSWERED = 3
+
 
 class GuardedGroup(TyperGroup):
     """The root command group: Wayfinder's own errors and database errors end the run with exit 2."""
@@ -26,9 +25,30 @@ class GuardedGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except WayfinderError as exc:
-            for line in str(exc).splitlines():
-                say(err, f"error: {line}")
-        except DatabaseError as exc:
-            say(err, f"error: {describe_database_error(exc, Settings().database_url)}")
+        except Exception as exc:
+            if not _report(exc):
+                raise
         raise typer.Exit(EXIT_ERROR)
+
+
+def _report(exc: Exception) -> bool:
+    """Print a Wayfinder or database error as `error:` lines; False for anything else (a bug).
+
+    Commands that never touch the database (a remote `ask`) must not pay for importing SQLAlchemy
+    at start, so `catalog.errors` is looked up only if already imported: these errors cannot have
+    been raised otherwise.
+    """
+    errors = sys.modules.get("catalog.errors")
+    if errors is None:
+        return False
+    if isinstance(exc, errors.WayfinderError):
+        for line in str(exc).splitlines():
+            say(err, f"error: {line}")
+    elif isinstance(exc, errors.DatabaseError):
+        from bot.settings import Settings
+        from catalog.store.database_errors import describe_database_error
+
+        say(err, f"error: {describe_database_error(exc, Settings().database_url)}")
+    else:
+        return False
+    return True

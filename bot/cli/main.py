@@ -9,29 +9,28 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import SecretStr
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.cli.errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
-from bot.settings import BUNDLED_CONFIG, Settings
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
-from catalog.answers.ask import empty_catalog_answer
-from catalog.config import load_config
-from catalog.core import Catalog, migrate
-from catalog.errors import NoSchema
-from catalog.store.models import SyncRun
-from catalog.sync.engine import SyncReport
-from catalog.sync.schedule import start_scheduler
-from catalog.sync.sources.registry import Progress as ProgressFn
-from catalog.sync.validate import validate_path
+from catalog.answers.status import ANSWERED_STATUSES
 
-if TYPE_CHECKING:  # the Slack and ASGI stack is imported only by the commands that serve
+# A command imports what it needs when it runs: `wayfinder ask` is a new process per question, and
+# the scheduler, migrations, the Slack and web stack or (remotely) the whole database layer would
+# cost it more than the answer itself (README "From a laptop", "Start-up").
+if TYPE_CHECKING:
     import socket
 
+    from pydantic import SecretStr
+
     from bot.http.app import SlackCredentials
+    from bot.settings import Settings
+    from catalog.core import Catalog
+    from catalog.store.models import SyncRun
+    from catalog.sync.engine import SyncReport
+    from catalog.sync.sources.registry import Progress as ProgressFn
 
 app = typer.Typer(
     cls=GuardedGroup, help="Wayfinder: who owns what, answered where you work.", no_args_is_help=True, add_completion=False,
@@ -52,16 +51,22 @@ def _each_run() -> None:
 
 
 def _config_path(settings: Settings) -> Path:
+    from bot.settings import BUNDLED_CONFIG
+
     if settings.falls_back_to_bundled_config():
         say(err, f"note: no wayfinder.yaml here and WAYFINDER_CONFIG is not set; using the bundled example config {BUNDLED_CONFIG}")
     return settings.config_path()
 
 
-def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False) -> Catalog:
+def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False, index_dir: Path | None = None) -> Catalog:
     """The catalog over the configured database; `migrate` brings its schema to head first
-    (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused."""
+    (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused. `index_dir` keeps
+    the resolution index between runs (`ask`: one process per question)."""
+    from catalog.config import load_config
+    from catalog.core import Catalog
+
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token)
+    catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token, index_dir=index_dir)
     if migrate and settings.auto_migrate and catalog.migrate_on_start():
         say(err, "The database schema was created or upgraded to the current version.")
     catalog.require_schema()
@@ -74,6 +79,8 @@ def _progress(enabled: bool) -> Iterator[callable]:  # type: ignore[valid-type]
     if not enabled:
         yield lambda name: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
 
         def for_source(name: str) -> ProgressFn:
@@ -121,6 +128,8 @@ def sync(
     """Run every configured source once (or only --source NAME); exit 1 if any failed or skipped a file or entity with an error."""
     if ctx.invoked_subcommand:
         return
+    from bot.settings import Settings
+
     catalog = open_catalog(Settings(), migrate=not no_migrate)
     with _progress(sys.stderr.isatty()) as progress:
         reports = catalog.sync(source, allow_large_delete=allow_large_delete, progress=progress)
@@ -132,6 +141,8 @@ def sync(
 @sync_app.command("status")
 def sync_status(limit: Annotated[int, typer.Option(help="Also list this many recent runs per source (1: the summary only).")] = 1) -> None:
     """Per source: fresh or STALE, last success and attempt, the last run's counts, time and requests, the last error."""
+    from bot.settings import Settings
+
     catalog = open_catalog(Settings())
     now = datetime.now(UTC)
     statuses = catalog.source_statuses(now=now)
@@ -199,23 +210,47 @@ def _cli_asker() -> str:
 def ask(
     question: Annotated[str, typer.Argument(help='For example "who owns payments-service?"')],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
+    url: Annotated[
+        str | None, typer.Option("--url", envvar="WAYFINDER_URL", show_envvar=False, help="Ask the Wayfinder server at this URL instead of the database (also WAYFINDER_URL; token from WAYFINDER_TOKEN).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="With --url: seconds to wait for the server.", min=0.001)] = 10.0,
 ) -> None:
     """Answer a question exactly as the bot would in Slack; exit 3 when not found, ambiguous or not understood."""
+    body = _ask_remote(url, question, timeout) if url else _ask_local(question)
+    print(json.dumps(body, default=str) if as_json else body["text"])
+    if body["status"] not in ANSWERED_STATUSES:
+        raise typer.Exit(EXIT_NOT_ANSWERED)
+
+
+def _ask_local(question: str) -> dict[str, Any]:
+    from bot.settings import Settings
+    from catalog.answers.ask import empty_catalog_answer
+    from catalog.core import default_index_dir
+    from catalog.errors import NoSchema
+
     try:
-        answer = open_catalog(Settings()).ask(question, transport="cli", asker=_cli_asker())
+        answer = open_catalog(Settings(), index_dir=default_index_dir()).ask(question, transport="cli", asker=_cli_asker())
     except NoSchema:  # a first run: nothing was synced, so the tables were never created
         answer = empty_catalog_answer(question, now=datetime.now(UTC))
-    if as_json:
-        print(json.dumps(answer.to_json(), default=str))
-    else:
-        print(answer.text)
-    if not answer.answered:
-        raise typer.Exit(EXIT_NOT_ANSWERED)
+    return answer.to_json()
+
+
+def _ask_remote(url: str, question: str, timeout: float) -> dict[str, Any]:
+    from bot.cli.remote import RemoteError, ask_remote
+
+    try:
+        return ask_remote(url, question, timeout=timeout)
+    except RemoteError as exc:
+        say(err, f"error: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
 
 
 @app.command()
 def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or a catalog file or directory.")] = None) -> None:
     """Check the config and catalog files; errors name file and line. Exit 1 on errors."""
+    from bot.settings import Settings
+    from catalog.sync.validate import validate_path
+
     problems = validate_path(path or _config_path(Settings()))
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
@@ -228,6 +263,9 @@ def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
+    from bot.settings import Settings
+    from catalog.core import migrate
+
     settings = Settings()
     migrate(settings.database_url)
     out.print("Database is up to date.")
@@ -250,6 +288,7 @@ def serve(
 ) -> None:
     """Run the bot: Slack on POST /slack/events (or Socket Mode with --socket) and GET /healthz."""
     from bot.http.app import listen
+    from bot.settings import Settings
 
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
@@ -268,6 +307,7 @@ def demo(
 ) -> None:
     """Sync the bundled example organisation into SQLite, show a few answers, then serve the bot."""
     from bot.http.app import listen
+    from bot.settings import BUNDLED_CONFIG, Settings
 
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
@@ -310,6 +350,7 @@ def _run_server(
     from bot.logs import configure_logging
     from bot.http.app import build_slack, create_http_app, serve_http, start_socket_mode
     from bot.compose import Services
+    from catalog.sync.schedule import start_scheduler
 
     configure_logging(settings.log_format)
     services = Services(catalog=catalog, public_url=settings.public_url)
@@ -333,3 +374,7 @@ def _run_server(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from catalog.answers.status import ANSWERED_STATUSES
 from catalog.answers.oncall import OnCallAnswer, oncall_fields
 from catalog.store.merge import CatalogEntity, Freshness
 
@@ -124,7 +125,7 @@ class Answer(BaseModel):
 
     @property
     def answered(self) -> bool:
-        return self.status in ("answered", "help", "no_data")
+        return self.status in ANSWERED_STATUSES
 
     def intent_fields(self) -> dict[str, Any]:
         """The intent-specific part of the JSON answer."""

@@ -11,17 +11,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.dialects import postgresql, sqlite
+import functools
+import re
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from catalog.errors import NoSchema, SchemaOutdated
+
+if TYPE_CHECKING:  # Alembic is imported only to migrate: checking the schema must not cost a CLI question its import
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -101,10 +103,14 @@ def large_write_cache(session: Session) -> Iterator[None]:
 def upsert_insert(session: Session) -> Callable[..., Any]:
     """The dialect's `insert` that supports `on_conflict_do_*`: claims and upserts that stay atomic
     when replicas race, which a read-then-write in Python cannot promise."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -113,6 +119,8 @@ def _alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations (`wayfinder db upgrade`)."""
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), revision)
 
 
@@ -146,10 +154,32 @@ def _upgrade_if_behind(engine: Engine) -> bool:
 
 def schema_status(engine: Engine) -> tuple[str | None, str]:
     """(current revision of the database, newest revision the code knows)."""
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current, head or ""
+        current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar() if inspect(conn).has_table("alembic_version") else None
+    return current, head_revision()
+
+
+_REVISION = re.compile(r"^(down_)?revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration: the one no other migration names as its `down_revision`.
+
+    Read from the migration files' text, as Alembic's `ScriptDirectory.get_current_head` would
+    answer (tests/test_migrations.py checks they agree), without importing Alembic and executing
+    every migration module, which cost each CLI question about a quarter of a second.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            (parents if down else revisions).update(_QUOTED.findall(value))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}); merge them into one")
+    return heads.pop()
 
 
 def require_current_schema(engine: Engine) -> None:

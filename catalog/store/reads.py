@@ -16,7 +16,8 @@ from sqlmodel import Session
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.store.engine import convert_rows
 from catalog.store.merge import MERGED_FIELDS, CatalogEntity, merge
-from catalog.store.models import CatalogState, Entity, Relation, SourceState
+from catalog.store.index_file import IndexFile
+from catalog.store.models import CatalogState, Entity, Relation, SourceState, SyncRun
 from catalog.sync.sources.descriptor import ALIASES_ANNOTATION
 
 _ACTIVE = Entity.retired_at.is_(None)  # type: ignore[union-attr]
@@ -252,10 +253,14 @@ class IndexCache:
     rows are read fresh) rather than wait, or build a copy each: after a big sync every answer
     in flight did the latter, starving acks and health checks of the GIL and of pool connections.
     Only the very first build is waited for.
+
+    With an `IndexFile` (the CLI: one process per question) a rebuilt index is also saved, and a
+    new process loads the saved one while the catalog has not changed since.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, saved: IndexFile | None = None) -> None:
         self._index: CatalogIndex | None = None
+        self._saved = saved
         self._rebuilding = threading.Lock()
 
     def get(self, session: Session) -> CatalogIndex:
@@ -267,10 +272,31 @@ class IndexCache:
             self._rebuilding.acquire()
         try:
             if self._index is None or self._index.generation < current:  # not built meanwhile by another thread
-                self._index = load_index(session)
+                self._index = self._load_saved(session, current) or self._rebuild(session)
             return self._index
         finally:
             self._rebuilding.release()
+
+    def _load_saved(self, session: Session, gen: int) -> CatalogIndex | None:
+        if self._saved is None or self._index is not None:
+            return None
+        index = self._saved.load(_catalog_key(session, gen))
+        return index if index is not None and index.generation == gen else None
+
+    def _rebuild(self, session: Session) -> CatalogIndex:
+        index = load_index(session)
+        if self._saved is not None:
+            self._saved.save(_catalog_key(session, index.generation), index)
+        return index
+
+
+_FIRST_SYNC = select(SyncRun.__table__.c.started_at).order_by(SyncRun.__table__.c.id).limit(1)  # type: ignore[attr-defined]
+
+
+def _catalog_key(session: Session, gen: int) -> tuple[Any, ...]:
+    """Which catalog, at which version: a database recreated under the same URL had another first sync."""
+    first = session.execute(_FIRST_SYNC).scalar()
+    return ("catalog", first.isoformat() if first else None, gen)
 
 
 def user_ref_by_email(session: Session, email: str) -> str | None:

@@ -9,7 +9,9 @@ import pytest
 from bot.http.app import SlackCredentials
 from catalog.config import Config
 from catalog.core import Catalog
+from tests.conftest import EXAMPLES
 from tests.e2e.harness import Wayfinder, start_wayfinder
+from tests.e2e.pages_server import TOKEN
 from tests.fakes.slack_api import FakeSlackAPI
 
 
@@ -40,3 +42,13 @@ def start(fake_slack: FakeSlackAPI, make_catalog: Callable[[Config], Catalog]) -
 def wayfinder(start: Callable[..., Wayfinder], example_catalog: Catalog) -> Wayfinder:
     """Wayfinder serving the Northwind example organisation."""
     return start(example_catalog)
+
+
+@pytest.fixture
+def guarded(make_catalog: Callable[[Config], Catalog], write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch) -> Catalog:
+    """The example organisation with `http.auth.tokens` set to `TOKEN`: pages and API need it."""
+    monkeypatch.setenv("WF_TEST_TOKEN", TOKEN)
+    config = write_config(f"sources:\n  - name: northwind\n    type: backstage\n    path: {EXAMPLES / 'catalog'}\nhttp:\n  auth:\n    tokens: [\"${{WF_TEST_TOKEN}}\"]\n")
+    catalog = make_catalog(config)
+    assert all(r.ok for r in catalog.sync())
+    return catalog

@@ -13,6 +13,8 @@ from bot.compose import Services, utcnow
 from catalog.core import Catalog
 from tests.e2e.harness import PUBLIC_URL, ServerThread
 
+TOKEN = "wf-pages-token-0123456789abcdef"  # the `guarded` catalog's one bearer token (tests/e2e/conftest.py)
+
 
 @contextmanager
 def serve_pages(catalog: Catalog, clock: Callable[[], datetime] = utcnow) -> Iterator[httpx.Client]:

@@ -17,12 +17,8 @@ import pytest
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.errors import ConfigError
-from tests.conftest import EXAMPLES
-from tests.e2e.pages_server import serve_pages
+from tests.e2e.pages_server import TOKEN, serve_pages
 from tests.helpers import active_refs
-
-TOKEN = "wf-pages-token-0123456789abcdef"
-
 
 @pytest.fixture
 def api(example_catalog: Catalog):  # type: ignore[no-untyped-def]
@@ -85,15 +81,6 @@ def test_openapi_and_docs(api: httpx.Client) -> None:
     assert {"/ask", "/entities", "/entities/{kind}/{namespace}/{name}", "/teams/{name}"} <= set(schema["paths"])
     assert schema["servers"] == [{"url": "/api/v1"}]
     assert "swagger" in api.get("/api/v1/docs").text.lower()
-
-
-@pytest.fixture
-def guarded(make_catalog: Callable[[Config], Catalog], write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch) -> Catalog:
-    monkeypatch.setenv("WF_TEST_TOKEN", TOKEN)
-    config = write_config(f"sources:\n  - name: northwind\n    type: backstage\n    path: {EXAMPLES / 'catalog'}\nhttp:\n  auth:\n    tokens: [\"${{WF_TEST_TOKEN}}\"]\n")
-    catalog = make_catalog(config)
-    assert all(r.ok for r in catalog.sync())
-    return catalog
 
 
 def test_tokens_guard_pages_and_api_and_are_never_logged(guarded: Catalog, caplog: pytest.LogCaptureFixture) -> None:

@@ -1,0 +1,85 @@
+"""The CLI keeps the resolution index between processes, and never uses one of another catalog state.
+
+Why: `wayfinder ask` is a new process per question; rebuilding the index from every entity took
+seconds at 100k entities. A saved index is only worth it if it can never answer from an older
+catalog: any change (generation), another database, or a database recreated under the same URL
+must rebuild, and a damaged or foreign file must be ignored, not trusted (unpickling runs code).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from catalog.core import Catalog
+
+
+@pytest.fixture
+def open_cli_catalog(example_catalog: Catalog, tmp_path: Path) -> Iterator[Callable[[], Catalog]]:
+    """A new `Catalog` per call over the example database, as each `wayfinder ask` process opens one."""
+    opened: list[Catalog] = []
+
+    def open_one() -> Catalog:
+        opened.append(Catalog(example_catalog.database_url, example_catalog.config, index_dir=tmp_path / "cache"))
+        return opened[-1]
+
+    yield open_one
+    for catalog in opened:
+        catalog.dispose()
+
+
+def _named(catalog: Catalog, name: str) -> list[str]:
+    with catalog.session() as session:
+        return [e.ref for e in catalog.index(session).named(name)]
+
+
+def _sql(catalog: Catalog, statement: str) -> None:
+    with catalog.session() as session:
+        session.execute(text(statement))
+
+
+def _rename_without_a_new_generation(catalog: Catalog) -> None:
+    """A change the generation does not show, so only an index built from the rows can see it."""
+    _sql(catalog, "UPDATE entity SET name = 'renamed-service' WHERE ref = 'component:default/payments-service'")
+
+
+def test_a_new_process_loads_the_saved_index_until_the_catalog_changes(open_cli_catalog: Callable[[], Catalog], tmp_path: Path) -> None:
+    first = open_cli_catalog()
+    assert first.ask("who owns payments-service?").answered
+    [saved] = (tmp_path / "cache").iterdir()
+    assert saved.stat().st_mode & 0o777 == 0o600
+
+    _rename_without_a_new_generation(first)
+    assert _named(open_cli_catalog(), "renamed-service") == []  # from the file: the rows were not read
+
+    _sql(first, "UPDATE catalog_state SET generation = generation + 1")  # what every sync that changes something does
+    after_change = open_cli_catalog()
+    assert _named(after_change, "renamed-service") == ["component:default/payments-service"]
+
+
+def test_a_recreated_database_under_the_same_url_is_a_miss(open_cli_catalog: Callable[[], Catalog]) -> None:
+    first = open_cli_catalog()
+    _named(first, "payments-service")
+    _rename_without_a_new_generation(first)
+    _sql(first, "UPDATE sync_run SET started_at = '2001-01-01 00:00:00'")  # another first sync: another database
+
+    assert _named(open_cli_catalog(), "renamed-service") == ["component:default/payments-service"]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "group-writable"])
+def test_a_damaged_or_foreign_file_is_rebuilt(open_cli_catalog: Callable[[], Catalog], tmp_path: Path, damage: str) -> None:
+    first = open_cli_catalog()
+    _named(first, "payments-service")
+    [saved] = (tmp_path / "cache").iterdir()
+    if damage == "garbage":
+        saved.write_bytes(b"not a pickle")
+    else:
+        os.chmod(saved, 0o664)
+    _rename_without_a_new_generation(first)
+
+    assert _named(open_cli_catalog(), "renamed-service") == ["component:default/payments-service"]
+    assert _named(open_cli_catalog(), "renamed-service") == ["component:default/payments-service"]  # saved again, readable
