@@ -16,10 +16,10 @@ from pydantic import SecretStr
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.cli.errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
+from bot.compose import build_services, config_path, open_catalog
 from bot.settings import BUNDLED_CONFIG, Settings
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
 from catalog.answers.ask import empty_catalog_answer
-from catalog.config import load_config
 from catalog.core import Catalog, migrate
 from catalog.errors import NoSchema
 from catalog.store.models import SyncRun
@@ -49,23 +49,6 @@ NoMigrate = Annotated[
 @app.callback()
 def _each_run() -> None:
     fit_consoles()
-
-
-def _config_path(settings: Settings) -> Path:
-    if settings.falls_back_to_bundled_config():
-        say(err, f"note: no wayfinder.yaml here and WAYFINDER_CONFIG is not set; using the bundled example config {BUNDLED_CONFIG}")
-    return settings.config_path()
-
-
-def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False) -> Catalog:
-    """The catalog over the configured database; `migrate` brings its schema to head first
-    (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token)
-    if migrate and settings.auto_migrate and catalog.migrate_on_start():
-        say(err, "The database schema was created or upgraded to the current version.")
-    catalog.require_schema()
-    return catalog
 
 
 @contextmanager
@@ -216,7 +199,7 @@ def ask(
 @app.command()
 def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or a catalog file or directory.")] = None) -> None:
     """Check the config and catalog files; errors name file and line. Exit 1 on errors."""
-    problems = validate_path(path or _config_path(Settings()))
+    problems = validate_path(path or config_path(Settings()))
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         say(err if p.severity == "error" else out, str(p))
@@ -309,10 +292,9 @@ def _run_server(
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
     from bot.logs import configure_logging
     from bot.http.app import build_slack, create_http_app, serve_http, start_socket_mode
-    from bot.compose import Services
 
     configure_logging(settings.log_format)
-    services = Services(catalog=catalog, public_url=settings.public_url)
+    services = build_services(settings, catalog)
     missing = credentials.missing(socket_mode=socket_mode)
     slack = build_slack(services, credentials, socket_mode=socket_mode)
     if missing:
