@@ -55,8 +55,6 @@ _REF_FIELDS: dict[str, tuple[str, str, str | None]] = {
 }
 _PART_OF = {"system": "system", "domain": "domain", "subdomainOf": "domain"}
 
-INVERSE = {rel: inv for rel, inv, _ in _REF_FIELDS.values()} | {"partOf": "hasPart", "hasPart": "partOf"}
-
 # `EntityDoc` field -> where it is written in a descriptor. Their sizes come from the entity
 # table: PostgreSQL enforces them (SQLite does not), and one value over a size would otherwise
 # fail the whole source's sync transaction instead of this one entity.
