@@ -297,7 +297,7 @@ def serve_only(url: str, queries_file: Path) -> None:
     with catalog.session() as session:
         index = catalog.index(session)
     index_seconds = time.perf_counter() - start
-    latencies, statuses = time_asks(catalog.answers.ask, queries)
+    latencies, statuses = time_asks(catalog.ask, queries)
     all_times = [t for v in latencies.values() for t in v]
     catalog.dispose()
     print(json.dumps({
