@@ -1,6 +1,6 @@
 """Process settings from the environment (DESIGN.md "Environment").
 
-Only the composition roots (`bot.cli.main`) construct `Settings`; everything else receives values.
+Only the CLI commands (`bot.cli.main`) construct `Settings`; the composition root (`bot.compose`) reads it; everything else receives values.
 """
 
 from __future__ import annotations

@@ -11,9 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from catalog.answers.models import EntitySummary
+from catalog.store.facts import ENTITY_FACTS
 from catalog.store.models import Entity
 from catalog.store.precedence import DESCRIPTOR, GITHUB_INFERRED, PAGERDUTY, SLACK
-from catalog.store.merge import merge
+from catalog.store.merge import CatalogEntity, merge
+from catalog.sync.sources.descriptor import EntityDoc
 from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.helpers import relation_triples
 from tests.pagerduty_world import PAYMENTS, T0, TAX, World, pagerduty, world  # noqa: F401 (fixtures)
@@ -109,3 +112,26 @@ def test_a_failing_pagerduty_is_shown_stale_next_to_a_fresh_descriptor(world: Wo
     )
     northwind, pd = answer.sources
     assert not northwind.stale and pd.stale and pd.failing_since == T0 + timedelta(minutes=17)
+
+
+def test_every_model_of_an_entity_carries_the_same_facts() -> None:
+    """`ENTITY_FACTS` is the one list: a fact added to the table but not the descriptor (or the other
+    way round) would be dropped on the way from a source to an answer without any error."""
+    assert set(ENTITY_FACTS) <= set(Entity.model_fields)
+    assert set(ENTITY_FACTS) <= set(EntityDoc.model_fields)
+    assert set(ENTITY_FACTS) <= set(CatalogEntity.model_fields)
+
+
+def test_every_fact_survives_the_merge_and_the_summary() -> None:
+    """One source's row comes out of `merge` with each fact as written, and a summary repeats its own."""
+    facts: dict[str, Any] = {
+        "title": "Payments", "description": "Takes money", "type": "service", "lifecycle": "production",
+        "owner_ref": "group:default/payments", "system_ref": "system:default/billing", "location": "file:///catalog.yaml",
+        "labels": {"tier": "1"}, "annotations": {"a/b": "c"}, "spec": {"x": 1}, "tags": ["java"], "links": [{"url": "https://x"}],
+    }  # fmt: skip
+    assert set(facts) | {"ref", "kind", "namespace", "name"} == set(ENTITY_FACTS)
+    merged = merge([_row("northwind", DESCRIPTOR, **facts)], {})
+    assert merged is not None
+    assert {name: getattr(merged, name) for name in facts} == facts
+    summary = EntitySummary.of(merged, relation="dependsOn")
+    assert (summary.ref, summary.name, summary.title, summary.owner_ref, summary.relation) == (PAYMENTS, "payments-service", "Payments", "group:default/payments", "dependsOn")

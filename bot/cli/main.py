@@ -15,6 +15,7 @@ import typer
 
 from bot.cli.errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
+from bot.compose import build_services, config_path, open_catalog
 from catalog.answers.status import ANSWERED_STATUSES
 
 # A command imports what it needs when it runs: `wayfinder ask` is a new process per question, and
@@ -48,29 +49,6 @@ NoMigrate = Annotated[
 @app.callback()
 def _each_run() -> None:
     fit_consoles()
-
-
-def _config_path(settings: Settings) -> Path:
-    from bot.settings import BUNDLED_CONFIG
-
-    if settings.falls_back_to_bundled_config():
-        say(err, f"note: no wayfinder.yaml here and WAYFINDER_CONFIG is not set; using the bundled example config {BUNDLED_CONFIG}")
-    return settings.config_path()
-
-
-def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False, index_dir: Path | None = None) -> Catalog:
-    """The catalog over the configured database; `migrate` brings its schema to head first
-    (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused. `index_dir` keeps
-    the resolution index between runs (`ask`: one process per question)."""
-    from catalog.config import load_config
-    from catalog.core import Catalog
-
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    catalog = Catalog(settings.database_url, load_config(config or _config_path(settings)), settings.slack_api_url, token, index_dir=index_dir)
-    if migrate and settings.auto_migrate and catalog.migrate_on_start():
-        say(err, "The database schema was created or upgraded to the current version.")
-    catalog.require_schema()
-    return catalog
 
 
 @contextmanager
@@ -251,7 +229,7 @@ def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or
     from bot.settings import Settings
     from catalog.sync.validate import validate_path
 
-    problems = validate_path(path or _config_path(Settings()))
+    problems = validate_path(path or config_path(Settings()))
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         say(err if p.severity == "error" else out, str(p))
@@ -349,11 +327,10 @@ def _run_server(
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
     from bot.logs import configure_logging
     from bot.http.app import build_slack, create_http_app, serve_http, start_socket_mode
-    from bot.compose import Services
     from catalog.sync.schedule import start_scheduler
 
     configure_logging(settings.log_format)
-    services = Services(catalog=catalog, public_url=settings.public_url)
+    services = build_services(settings, catalog)
     missing = credentials.missing(socket_mode=socket_mode)
     slack = build_slack(services, credentials, socket_mode=socket_mode)
     if missing:

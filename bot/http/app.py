@@ -1,5 +1,6 @@
-"""The HTTP server behind `wayfinder serve`: Slack on `POST /slack/events`, the GitHub webhook,
-health (`/healthz`, `/livez`, `/readyz`) and Prometheus metrics (`/metrics`).
+"""The HTTP server behind `wayfinder serve`: one router per surface, registered by `create_http_app`:
+Slack on `POST /slack/events` (`slack_endpoint`), webhooks (`webhooks`), health and Prometheus
+metrics (`health`), and the pages and JSON API (`web`).
 
 It runs without Slack credentials too (health, metrics and webhooks); `/slack/events` then
 answers 503 saying which variables are missing. Every route's body is size-limited before it is
@@ -9,34 +10,27 @@ read (`bot.http.body_limit`), and Slack requests are verified before Bolt sees t
 from __future__ import annotations
 
 import errno
-import logging
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackClientError
-from starlette.concurrency import run_in_threadpool
 
-from bot.slack.app import build_app
-from bot.http.body_limit import BodySizeLimit
-from bot.http.health import OK, database_check, readiness
-from bot.logs import RequestIds
 from bot.compose import Services
-from bot.slack.client import metered_client
-from bot.http.slack_endpoint import Refused, SlackGate
+from bot.http.body_limit import BodySizeLimit
+from bot.http.health import health_router
+from bot.http.slack_endpoint import slack_router
 from bot.http.web import register as register_web
+from bot.http.webhooks import webhooks_router
+from bot.logs import RequestIds
+from bot.slack.app import build_app
+from bot.slack.client import metered_client
 from catalog.errors import WayfinderError
-from catalog.sync.webhooks import handle_github_push
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,62 +71,10 @@ def create_http_app(
     api = FastAPI(title="Wayfinder", docs_url=None, redoc_url=None, openapi_url=None)
     api.add_middleware(BodySizeLimit)
     api.add_middleware(RequestIds)
-    mode = "socket" if socket_mode else "http" if slack else "disabled"
-    if socket_mode:
-        unavailable = "This server receives Slack events over Socket Mode; /slack/events is not used."
-    else:
-        unavailable = f"Slack is not configured: set {' and '.join(missing) or 'the Slack credentials'} and restart."
-    if slack is not None and not socket_mode and not signing_secret:
-        raise ValueError("Slack over HTTP needs the signing secret: requests must be verified before Bolt sees them")
-    gate = SlackGate(signing_secret, clock=services.clock) if signing_secret else None
-
-    @api.post("/slack/events")
-    async def slack_events(request: Request) -> Response:
-        """Events, slash commands, interactivity and options: verified here, then Bolt tells them apart."""
-        if slack is None or gate is None or socket_mode:
-            return JSONResponse({"ok": False, "error": "slack_unavailable", "message": unavailable}, status_code=503)
-        try:
-            bolt_request = gate.admit(await request.body(), request.headers, request.url.query)
-        except Refused as refused:
-            log.warning("refused POST /slack/events with %d: %s", refused.status, refused)
-            return JSONResponse({"ok": False, "error": "invalid_request" if refused.status == 401 else "malformed_body"}, status_code=refused.status)
-        # dispatch blocks until ack(); a worker thread keeps the event loop free for other requests
-        return to_starlette_response(await run_in_threadpool(slack.dispatch, bolt_request))
-
-    @api.get("/healthz")
-    def healthz() -> JSONResponse:
-        """Liveness and database reachability, for load balancers and `wayfinder demo` users."""
-        if database_check(services.catalog) != OK:
-            return JSONResponse({"status": "error", "database": "unreachable", "slack": mode}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "slack": mode})
-
-    @api.get("/livez")
-    def livez() -> JSONResponse:
-        """The process is up and serving; says nothing about its dependencies."""
-        return JSONResponse({"status": "ok"})
-
-    @api.get("/readyz")
-    def readyz() -> JSONResponse:
-        """Ready for traffic: database reachable, schema current, Slack token accepted (when configured)."""
-        checks = readiness(services.catalog, slack.client if slack is not None else None)
-        ready = all(result in (OK, "not configured") for result in checks.values())
-        return JSONResponse({"status": "ok" if ready else "error", **checks}, status_code=200 if ready else 503)
-
-    @api.get("/metrics")
-    def metrics() -> Response:
-        """Prometheus text format, from this app's own registry."""
-        return Response(generate_latest(services.catalog.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    @api.post("/webhooks/github")
-    async def github_webhook(request: Request) -> JSONResponse:
-        """A push resyncs the repository it names; the signature is checked over the raw body."""
-        body, headers = await request.body(), request.headers
-        result = await run_in_threadpool(
-            handle_github_push, services.catalog, body, headers.get("x-hub-signature-256"), headers.get("x-github-event", ""),
-            delivery=headers.get("x-github-delivery"),
-        )  # fmt: skip
-        return JSONResponse(result.model_dump(mode="json"), status_code=result.status)
-
+    slack_mode = "socket" if socket_mode else "http" if slack else "disabled"
+    api.include_router(slack_router(services, slack=slack, signing_secret=signing_secret, missing=missing, socket_mode=socket_mode))
+    api.include_router(health_router(services, slack=slack.client if slack is not None else None, slack_mode=slack_mode))
+    api.include_router(webhooks_router(services))
     register_web(api, services)  # ownership, team and search pages; the JSON API under /api/v1
     return api
 

@@ -7,18 +7,29 @@ a missing or malformed timestamp or signature, a stale timestamp or a wrong sign
 401 and is logged with its reason, never its body. Only a verified body is parsed, and one that
 does not parse the way Bolt reads it is a 400. Bolt's own check is then redundant and off
 (`build_app`), so Bolt never logs a refused body either.
+
+`slack_router` serves `POST /slack/events` through that gate; without Slack it answers 503 and says why.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from slack_bolt import BoltRequest
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_sdk.signature import Clock, SignatureVerifier
+from starlette.concurrency import run_in_threadpool
+
+from bot.compose import Services
+
+log = logging.getLogger(__name__)
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
@@ -82,3 +93,32 @@ class SlackGate:
         except (ValueError, TypeError, AttributeError, KeyError, IndexError):  # ValidationError is a ValueError
             raise Refused(400, "the signed body is not a Slack payload (a JSON object, a form, or a form with a JSON payload)") from None
         return request
+
+
+def slack_router(
+    services: Services, *, slack: App | None, signing_secret: str | None, missing: Sequence[str], socket_mode: bool
+) -> APIRouter:
+    """`POST /slack/events` for `slack` once `signing_secret` verifies a request (no Slack over HTTP: 503 and why)."""
+    if slack is not None and not socket_mode and not signing_secret:
+        raise ValueError("Slack over HTTP needs the signing secret: requests must be verified before Bolt sees them")
+    if socket_mode:
+        unavailable = "This server receives Slack events over Socket Mode; /slack/events is not used."
+    else:
+        unavailable = f"Slack is not configured: set {' and '.join(missing) or 'the Slack credentials'} and restart."
+    gate = SlackGate(signing_secret, clock=services.clock) if signing_secret else None
+    router = APIRouter()
+
+    @router.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        """Events, slash commands, interactivity and options: verified here, then Bolt tells them apart."""
+        if slack is None or gate is None or socket_mode:
+            return JSONResponse({"ok": False, "error": "slack_unavailable", "message": unavailable}, status_code=503)
+        try:
+            bolt_request = gate.admit(await request.body(), request.headers, request.url.query)
+        except Refused as refused:
+            log.warning("refused POST /slack/events with %d: %s", refused.status, refused)
+            return JSONResponse({"ok": False, "error": "invalid_request" if refused.status == 401 else "malformed_body"}, status_code=refused.status)
+        # dispatch blocks until ack(); a worker thread keeps the event loop free for other requests
+        return to_starlette_response(await run_in_threadpool(slack.dispatch, bolt_request))
+
+    return router

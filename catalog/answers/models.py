@@ -35,10 +35,11 @@ class EntitySummary(BaseModel):
 
     @classmethod
     def of(cls, e: CatalogEntity, **extra: Any) -> EntitySummary:
-        return cls(
-            ref=e.ref, kind=e.kind, name=e.name, title=e.title, description=e.description,
-            type=e.type, lifecycle=e.lifecycle, owner_ref=e.owner_ref, **extra,
-        )  # fmt: skip
+        return cls(**{name: getattr(e, name) for name in _SUMMARISED}, **extra)
+
+
+# The entity's facts a summary repeats: every `EntitySummary` field the merged entity has.
+_SUMMARISED = tuple(name for name in EntitySummary.model_fields if name in CatalogEntity.model_fields)
 
 
 class Person(BaseModel):

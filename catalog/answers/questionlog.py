@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:  # config pulls in the scheduler's triggers, which answering a question never needs
     from catalog.config import QuestionsConfig
 
-UNANSWERED_STATUSES = ("unknown", "not_found")
 PSEUDONYM_PREFIX = "hmac:"
 
 # A SQL view (migration 0009), declared apart from the models so that no one creates it as a table.

@@ -85,11 +85,6 @@ HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
 GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
 CUE_WORDS = ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | GAPS | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
 
-INTENTS = (
-    "owner", "owned_by", "members", "team_of", "contact", "oncall", "depends_on", "dependents", "links", "where", "lifecycle",
-)  # fmt: skip
-
-
 def is_cue(word: str) -> bool:
     return word in CUE_WORDS
 

@@ -14,9 +14,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
+from catalog.store.facts import IDENTITY_FIELDS, MAP_FACTS, SCALAR_FACTS, EntityFacts
 from catalog.store.models import Entity, SourceState
-
-MERGED_FIELDS = ("title", "description", "type", "lifecycle", "owner_ref", "system_ref", "location")
 
 
 class Freshness(BaseModel):
@@ -33,23 +32,10 @@ class Freshness(BaseModel):
         return self.failing_since is not None or self.broken_since is not None
 
 
-class CatalogEntity(BaseModel):
-    ref: str
-    kind: str
-    namespace: str
-    name: str
-    title: str | None = None
-    description: str | None = None
-    type: str | None = None
-    lifecycle: str | None = None
-    owner_ref: str | None = None
-    system_ref: str | None = None
-    location: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+class CatalogEntity(EntityFacts):
+    """One ref's rows merged: each fact from the highest-precedence source that has it (`merge`)."""
+
     links: list[dict[str, Any]] = Field(default_factory=list)
-    spec: dict[str, Any] = Field(default_factory=dict)
     source: str
     field_sources: dict[str, str] = Field(default_factory=dict)
     freshness: dict[str, Freshness] = Field(default_factory=dict)
@@ -67,7 +53,7 @@ class CatalogEntity(BaseModel):
 def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEntity | None:
     """Merge one ref's rows: per field, the highest-precedence source that has a value wins.
 
-    A field is a column (`MERGED_FIELDS`) or one key of `labels`, `annotations` or `spec`
+    A field is a column (`SCALAR_FACTS`) or one key of `labels`, `annotations` or `spec`
     (recorded as e.g. `spec.pagerduty`), so a source that adds one fact neither hides nor is
     hidden by the facts other sources give. Links and tags are the union of all sources.
     """
@@ -77,13 +63,13 @@ def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEnti
     top = ordered[0]
     values: dict[str, Any] = {}
     field_sources: dict[str, str] = {}
-    for name in MERGED_FIELDS:
+    for name in SCALAR_FACTS:
         for row in ordered:
             value = getattr(row, name)
             if value not in (None, ""):
                 values[name], field_sources[name] = value, row.source
                 break
-    maps: dict[str, dict[str, Any]] = {"labels": {}, "annotations": {}, "spec": {}}
+    maps: dict[str, dict[str, Any]] = {name: {} for name in MAP_FACTS}
     for name, merged in maps.items():
         for row in ordered:
             for key, value in getattr(row, name).items():
@@ -95,15 +81,10 @@ def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEnti
         links += [link for link in row.links if link not in links]
         tags += [t for t in row.tags if t not in tags]
     return CatalogEntity(
-        ref=top.ref,
-        kind=top.kind,
-        namespace=top.namespace,
-        name=top.name,
-        labels=maps["labels"],
-        annotations=maps["annotations"],
+        **{name: getattr(top, name) for name in IDENTITY_FIELDS},
+        **maps,
         tags=tags,
         links=links,
-        spec=maps["spec"],
         source=top.source,
         field_sources=field_sources,
         freshness={row.source: _freshness(row, states) for row in ordered},

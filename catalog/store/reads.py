@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.store.engine import convert_rows
-from catalog.store.merge import MERGED_FIELDS, CatalogEntity, merge
+from catalog.store.facts import ENTITY_FACTS
 from catalog.store.index_file import IndexFile
+from catalog.store.merge import CatalogEntity, merge
 from catalog.store.models import CatalogState, Entity, Relation, SourceState, SyncRun
 from catalog.sync.sources.descriptor import ALIASES_ANNOTATION
 
@@ -29,10 +30,9 @@ _E = Entity.__table__.c  # type: ignore[attr-defined]
 _R = Relation.__table__.c  # type: ignore[attr-defined]
 _S = SourceState.__table__.c  # type: ignore[attr-defined]
 _MERGE_COLUMNS = (
-    *("ref", "kind", "namespace", "name", "source", "precedence", "labels", "annotations", "spec", "links", "tags"),
+    *ENTITY_FACTS, "source", "precedence",
     *("broken_since", "broken_reason"),  # an entity kept while its descriptor is broken (`catalog.sync.broken_files`)
-    *MERGED_FIELDS,
-)
+)  # fmt: skip
 _ENTITY_ROWS = select(*[_E[name] for name in dict.fromkeys(_MERGE_COLUMNS)])
 _STATES = select(_S.name, _S.type, _S.last_success_at, _S.last_error, _S.last_error_at)
 # An answer asks about several relation types of its subject (partOf, dependsOn, providesApi...):

@@ -28,6 +28,7 @@ from sqlmodel import Session
 from catalog.errors import SourceError, WayfinderError
 from catalog.store import leases
 from catalog.store.engine import SessionFactory, large_write_cache, session_scope
+from catalog.store.facts import ENTITY_FACTS
 from catalog.store.models import CatalogState, Entity, Relation, SyncRun
 from catalog.sync import runs, writes
 from catalog.sync.broken_files import spare_broken
@@ -191,25 +192,11 @@ def _guard(p: Plan, active: int, snapshot: Snapshot, allow_large_delete: bool, m
 
 def _row(doc: EntityDoc, source: str, now: datetime) -> dict[str, Any]:
     return {
+        **{name: getattr(doc, name) for name in ENTITY_FACTS},
+        "links": [link.model_dump(exclude_none=True) for link in doc.links],
         "source": source,
         "precedence": doc.precedence,
-        "ref": doc.ref,
-        "kind": doc.kind,
-        "namespace": doc.namespace,
-        "name": doc.name,
-        "title": doc.title,
-        "description": doc.description,
-        "type": doc.type,
-        "lifecycle": doc.lifecycle,
-        "owner_ref": doc.owner_ref,
-        "system_ref": doc.system_ref,
-        "labels": doc.labels,
-        "annotations": doc.annotations,
-        "tags": doc.tags,
-        "links": [link.model_dump(exclude_none=True) for link in doc.links],
-        "spec": doc.spec,
         "api_version": doc.api_version,
-        "location": doc.location,
         "content_hash": _content_hash(doc),
         "updated_at": now,
         "retired_at": None,

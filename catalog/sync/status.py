@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from catalog.answers.freshness import ago
 from catalog.config import Config
+from catalog.store.merge import source_states
 from catalog.store.models import SourceState, SyncRun
 from catalog.sync.engine import last_runs
 from catalog.sync.runs import close_abandoned
@@ -53,7 +54,7 @@ def source_statuses(session: Session, config: Config, *, now: datetime) -> list[
     A run left `running` by a holder that died is closed as failed first, so it never shows as in progress.
     """
     close_abandoned(session, now)
-    states = {s.name: s for s in session.scalars(select(SourceState))}
+    states = source_states(session)
     latest = {run.source: run for run in last_runs(session, 1)}
     configured = {s.name: s for s in config.sources}
     names = list(configured) + sorted(set(states) - set(configured))

@@ -179,12 +179,6 @@ def _remember(root: Path, parsed: dict[str, tuple[bytes, list[tuple[int | None, 
         _PARSED.update(files)
 
 
-def clear_parse_cache() -> None:
-    """Forget every parsed file (benchmarks use this to measure a cold resync)."""
-    _PARSED_BY_ROOT.clear()
-    _PARSED.clear()
-
-
 def _decode(data: bytes) -> str:
     """What `Path.read_text(encoding="utf-8")` returns for these bytes (universal newlines)."""
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
+from catalog.store.facts import EntityFacts
 from catalog.store.models import Entity
 from catalog.store.precedence import DESCRIPTOR
 from catalog.store.refs import DEFAULT_NAMESPACE, make_ref, parse_ref
@@ -55,8 +56,6 @@ _REF_FIELDS: dict[str, tuple[str, str, str | None]] = {
 }
 _PART_OF = {"system": "system", "domain": "domain", "subdomainOf": "domain"}
 
-INVERSE = {rel: inv for rel, inv, _ in _REF_FIELDS.values()} | {"partOf": "hasPart", "hasPart": "partOf"}
-
 # `EntityDoc` field -> where it is written in a descriptor. Their sizes come from the entity
 # table: PostgreSQL enforces them (SQLite does not), and one value over a size would otherwise
 # fail the whole source's sync transaction instead of this one entity.
@@ -97,26 +96,12 @@ class Link(BaseModel):
     type: str | None = None
 
 
-class EntityDoc(BaseModel):
+class EntityDoc(EntityFacts):
     """One entity as a source asserts it, normalised; `ref` is its canonical key."""
 
-    ref: str
-    kind: str
     namespace: str = DEFAULT_NAMESPACE
-    name: str
     api_version: str = "backstage.io/v1alpha1"
-    title: str | None = None
-    description: str | None = None
-    type: str | None = None
-    lifecycle: str | None = None
-    owner_ref: str | None = None
-    system_ref: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
-    spec: dict[str, Any] = Field(default_factory=dict)
-    location: str | None = None
     precedence: int = DESCRIPTOR
 
     @property

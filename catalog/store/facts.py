@@ -1,0 +1,39 @@
+"""What a source asserts about an entity, written once.
+
+The sync reads the facts from a descriptor (`EntityDoc`), writes them to `Entity` rows, reads load
+the rows and `merge` combines them into the `CatalogEntity` the answers show. The names below say
+how each fact merges; `EntityFacts` declares their types for both pydantic models. The `Entity`
+table declares its columns itself (sizes, JSON columns); `tests/test_merge.py` checks it has them all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+IDENTITY_FIELDS = ("ref", "kind", "namespace", "name")  # the same in every source's row of a ref
+SCALAR_FACTS = ("title", "description", "type", "lifecycle", "owner_ref", "system_ref", "location")  # merged per field
+MAP_FACTS = ("labels", "annotations", "spec")  # merged per key
+LIST_FACTS = ("tags", "links")  # the union of all sources
+ENTITY_FACTS = (*IDENTITY_FIELDS, *SCALAR_FACTS, *MAP_FACTS, *LIST_FACTS)
+
+
+class EntityFacts(BaseModel):
+    """The facts as typed fields; subclasses add `links` (a descriptor's `Link`s, or stored dicts) and their own bookkeeping."""
+
+    ref: str
+    kind: str
+    namespace: str
+    name: str
+    title: str | None = None
+    description: str | None = None
+    type: str | None = None
+    lifecycle: str | None = None
+    owner_ref: str | None = None
+    system_ref: str | None = None
+    location: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    spec: dict[str, Any] = Field(default_factory=dict)
