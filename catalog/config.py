@@ -120,10 +120,50 @@ class HttpConfig(_Strict):
     slack_team_id: Annotated[str | None, Field(pattern=r"^[TE][A-Z0-9]{2,20}$")] = None
 
 
+class SignedProvider(_Strict):
+    """PagerDuty signs each body with this secret (HMAC-SHA256)."""
+
+    secret: SecretStr
+
+
+class TokenProvider(_Strict):
+    """Senders that cannot sign present this bearer token."""
+
+    token: SecretStr
+
+    @field_validator("token")
+    @classmethod
+    def _not_blank(cls, v: SecretStr) -> SecretStr:
+        if len(v.get_secret_value().strip()) < 16:
+            raise ValueError("the token must be at least 16 characters (an unset or empty variable is not a token)")
+        return v
+
+
+class AlertProviders(_Strict):
+    """Only the providers listed here get a webhook; the others answer 404."""
+
+    pagerduty: SignedProvider | None = None
+    alertmanager: TokenProvider | None = None
+    opsgenie: TokenProvider | None = None
+    grafana: TokenProvider | None = None
+    generic: TokenProvider | None = None
+
+
+class AlertsConfig(_Strict):
+    """`alerts:`: where ownership cards for incoming alerts go (see `catalog.alerts`)."""
+
+    channel: Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,20}$")]
+    route_to_owner_channel: bool = True
+    fallback_contact: str = "@platform-oncall"
+    labels: list[str] = Field(default_factory=lambda: ["service", "app", "job", "namespace"])
+    providers: AlertProviders = Field(default_factory=AlertProviders)
+
+
 class Config(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     questions: QuestionsConfig = Field(default_factory=QuestionsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    alerts: AlertsConfig | None = None
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")

@@ -33,6 +33,7 @@ from bot.compose import Services
 from bot.slack.client import metered_client
 from bot.http.slack_endpoint import Refused, SlackGate
 from bot.http.web import register as register_web
+from bot.http.alerts import register as register_alerts
 from catalog.errors import WayfinderError
 from catalog.sync.webhooks import handle_github_push
 
@@ -134,6 +135,7 @@ def create_http_app(
         return JSONResponse(result.model_dump(mode="json"), status_code=result.status)
 
     register_web(api, services)  # ownership, team and search pages; the JSON API under /api/v1
+    register_alerts(api, services, slack.client if slack is not None else None)  # POST /webhooks/alerts/{provider}
     return api
 
 
