@@ -78,15 +78,17 @@ LINKS = {
     "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",
     "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
 }  # fmt: skip
+# Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
+INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting", "outage", "outages", "fire", "fires", "down"}
 MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
 HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
 GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
-CUE_WORDS = ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | GAPS | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
+CUE_WORDS = INCIDENTS | ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | GAPS | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
 
 INTENTS = (
-    "owner", "owned_by", "members", "team_of", "contact", "oncall", "depends_on", "dependents", "links", "where", "lifecycle",
+    "owner", "owned_by", "members", "team_of", "contact", "oncall", "depends_on", "dependents", "links", "where", "lifecycle", "incidents",
 )  # fmt: skip
 
 
@@ -118,6 +120,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     present = set(words)
     before = set(words[:subject]) if subject is not None else present
     after = set(words[subject + 1 :]) if subject is not None else set()
+    if present & INCIDENTS:  # "who is handling the payments incident": the incident, not the owner
+        return "incidents"
     if present & ONCALL or _has_bigram(words, "on", "call") is not None:
         return "oncall"
     if present & LIFECYCLE:

@@ -8,12 +8,14 @@ and a forged request must change nothing.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from bot.http.app import SlackCredentials
+from catalog.answers.models import Answer
 from catalog.config import AlertsConfig
 from catalog.core import Catalog
 from tests.alert_payloads import (
@@ -26,7 +28,7 @@ from tests.alert_payloads import (
     pagerduty_headers,
     token_headers,
 )
-from tests.e2e.harness import Wayfinder
+from tests.e2e.harness import Wayfinder, mention_json
 from tests.fakes.slack_api import FakeSlackAPI
 
 FIRST_TS = "1700000000.000100"  # the fake Slack's first message ts
@@ -154,3 +156,43 @@ def test_a_provider_left_out_of_the_config_is_not_found(start: Callable[..., Way
     alerting.config.alerts = AlertsConfig.model_validate({**ALERTS_CONFIG, "providers": {"generic": ALERTS_CONFIG["providers"]["generic"]}})
     body = pagerduty("P9", "triggered", service_id="PCHKWB2")
     assert post(start(alerting), "pagerduty", body, pagerduty_headers(body)) == 404
+
+
+def answered_once(catalog: Catalog, question: str, done: Callable[[Answer], bool]) -> Answer:
+    """The worker commits just after Slack has the card: ask until the answer shows it (bounded)."""
+    deadline = time.monotonic() + 5
+    while not done(answer := catalog.ask(question)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return answer
+
+
+def test_asking_who_handles_an_incident_answers_from_stored_alerts(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    for status in ("triggered", "acknowledged"):
+        body = pagerduty("PINC4", status, service_id="PCHKWB2", title="Checkout <b>5xx</b>")
+        assert post(server, "pagerduty", body, pagerduty_headers(body)) == 202
+    fake_slack.wait_for("chat.update")
+    catalog = server.services.catalog
+
+    handling = answered_once(catalog, "who is handling the checkout-web incident?", lambda a: bool(a.incidents and a.incidents[0].acknowledged_by))
+    assert handling.intent == "incidents" and handling.status == "answered"
+    assert [(i.title, i.status, i.acknowledged_by) for i in handling.incidents] == [("Checkout <b>5xx</b>", "acknowledged", "Ana Responder")]
+    assert "acknowledged by Ana Responder" in handling.text
+    assert handling.to_json()["answer"]["incidents"][0]["acknowledged_by"] == "Ana Responder"
+
+    by_team = catalog.ask("what's firing for storefront?")  # the owning team: through what it owns
+    assert by_team.subject and by_team.subject.ref == "group:default/storefront" and len(by_team.incidents) == 1
+
+    body = pagerduty("PINC4", "resolved", service_id="PCHKWB2")
+    assert post(server, "pagerduty", body, pagerduty_headers(body)) == 202
+    fake_slack.wait_for("chat.update", count=2)
+    assert answered_once(catalog, "what's firing for checkout-web?", lambda a: a.status == "no_data")
+
+
+def test_the_incident_answer_in_slack_escapes_alert_text(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    body = pagerduty("PINC5", "triggered", service_id="PCHKWB2", title="<!here> checkout down")
+    assert post(server, "pagerduty", body, pagerduty_headers(body)) == 202
+    fake_slack.wait_for("chat.postMessage")
+    assert server.post(mention_json("what's firing for checkout-web?", event_id="EvInc"), "application/json").status_code == 200
+    reply = fake_slack.wait_for("chat.postMessage", count=2)[1]
+    blocks = json.dumps(reply.params["blocks"])
+    assert "Open alerts (1)" in blocks and "&lt;!here&gt; checkout down" in blocks and "<!here>" not in blocks
