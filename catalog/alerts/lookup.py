@@ -28,7 +28,7 @@ class Found:
 
 def find_entity(session: Session, index: CatalogIndex, event: AlertEvent) -> Found | None:
     for service_id in event.service_ids:
-        if ref := _by_pagerduty_service(session, service_id):
+        if ref := by_pagerduty_service(session, service_id):
             return Found(ref)
     for name in event.names:
         resolution = index.resolve(name, kinds=ALERTABLE_KINDS, limit=1)
@@ -38,7 +38,7 @@ def find_entity(session: Session, index: CatalogIndex, event: AlertEvent) -> Fou
     return None
 
 
-def _by_pagerduty_service(session: Session, service_id: str) -> str | None:
+def by_pagerduty_service(session: Session, service_id: str) -> str | None:
     """The entity annotated with, or synced from PagerDuty for, `service_id` (JSON read as text, then checked exactly)."""
     needle = f"%{service_id}%"
     rows = session.scalars(

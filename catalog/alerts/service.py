@@ -9,7 +9,7 @@ the commit that records what was posted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -17,6 +17,7 @@ from typing import Protocol
 from catalog.alerts.auth import AlertRefused, authenticate
 from catalog.alerts.card import AlertCard, alert_card
 from catalog.alerts.inbox import claim, claimable, finish, give_back, store
+from catalog.alerts.links import entity_for_url
 from catalog.alerts.lookup import find_entity
 from catalog.alerts.models import AlertIncident
 from catalog.alerts.payloads import PROVIDERS, MalformedAlert, parse_alert
@@ -76,6 +77,15 @@ class Alerts:
         with self.catalog.session() as session:
             stored = store(session, event, body, now=now)
         return Received(202, "stored" if stored else "duplicate")
+
+    def linked_entities(self, urls: Iterable[str]) -> dict[str, str]:
+        """url -> entity ref, for pasted alert links the configured patterns recognise."""
+        config = self.catalog.config.alerts
+        if config is None:
+            return {}
+        with self.catalog.session() as session:
+            index = self.catalog.index(session)
+            return {url: ref for url in urls if (ref := entity_for_url(session, index, url, config.links))}
 
     def process_pending(self, poster: CardPoster, *, now: datetime) -> int:
         """Work through every claimable delivery (this replica's share); returns how many were handled."""

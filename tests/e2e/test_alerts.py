@@ -196,3 +196,22 @@ def test_the_incident_answer_in_slack_escapes_alert_text(server: Wayfinder, fake
     reply = fake_slack.wait_for("chat.postMessage", count=2)[1]
     blocks = json.dumps(reply.params["blocks"])
     assert "Open alerts (1)" in blocks and "&lt;!here&gt; checkout down" in blocks and "<!here>" not in blocks
+
+
+def test_pasted_alert_links_unfurl_into_owner_and_on_call(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    body = pagerduty("PINC6", "triggered", service_id="PCHKWB2")
+    assert post(server, "pagerduty", body, pagerduty_headers(body)) == 202
+    fake_slack.wait_for("chat.postMessage")
+    incident = "https://northwind.pagerduty.com/incidents/PINC6"
+    service = "https://northwind.pagerduty.com/service-directory/PCHKWB2"
+    sentry = "https://northwind.sentry.io/issues/?project=checkout-web"
+    unrelated = ["https://northwind.pagerduty.com/services/PNOSUCH", "https://northwind.sentry.io/issues/?project=checkout-wbe"]
+    links = [{"domain": "pagerduty.com", "url": u} for u in (incident, service, sentry, *unrelated)]
+    event = {"type": "link_shared", "channel": "C0GENERAL", "user": "U0ASKER", "message_ts": "1700000009.000900", "links": links, "source": "conversations_history"}
+
+    assert server.event(event, event_id="EvUnfurl").status_code == 200
+
+    [unfurl] = fake_slack.wait_for("chat.unfurl")
+    assert sorted(unfurl.params["unfurls"]) == sorted([incident, service, sentry])  # a typo'd name is not guessed
+    shown = json.dumps(unfurl.params["unfurls"][incident])
+    assert "Checkout Web" in shown and "On call now" in shown
