@@ -125,6 +125,9 @@ class Alerts:
         with self.catalog.session() as session:
             incident = session.get(AlertIncident, event.group_key)
             status = event.status
+            if incident is None and status is None:  # a note, a priority change, a service event: no incident to show
+                finish(session, delivery_id, now=now)
+                return
             if incident is None:
                 found = find_entity(session, self.catalog.index(session), event)
                 incident = AlertIncident(

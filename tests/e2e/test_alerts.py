@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -215,3 +216,13 @@ def test_pasted_alert_links_unfurl_into_owner_and_on_call(server: Wayfinder, fak
     assert sorted(unfurl.params["unfurls"]) == sorted([incident, service, sentry])  # a typo'd name is not guessed
     shown = json.dumps(unfurl.params["unfurls"][incident])
     assert "Checkout Web" in shown and "On call now" in shown
+
+
+def test_events_that_open_no_incident_post_nothing(server: Wayfinder, fake_slack: FakeSlackAPI, third_party: Path) -> None:
+    for name in ("webhook-v3-service.updated.json", "webhook-v3-incident.priority_updated.json"):
+        body = (third_party / "pagerduty" / name).read_bytes()
+        assert post(server, "pagerduty", body, pagerduty_headers(body)) == 202  # PagerDuty disables subscriptions that get 4xx
+    body = (third_party / "pagerduty" / "webhook-v3-incident.triggered.json").read_bytes()  # a service the catalog does not know
+    assert post(server, "pagerduty", body, pagerduty_headers(body)) == 202
+    [card] = fake_slack.wait_for("chat.postMessage")
+    assert card.params["channel"] == CHANNEL and "Nobody in the catalog owns this alert" in text_of(card) and "pig208" in text_of(card)
