@@ -25,6 +25,7 @@ def test_pagerduty_signature_vector(third_party: Path) -> None:
     assert not pagerduty_signature_ok(vector["secret"], body, vector["mismatch_header_value"])
     assert not pagerduty_signature_ok(vector["secret"], body + b" ", vector["valid_header_value"])
     assert not pagerduty_signature_ok(vector["secret"], body, "")
+    assert not pagerduty_signature_ok(vector["secret"], body, "v1=é")  # not ASCII: refused, not an error
 
 
 @pytest.mark.parametrize(

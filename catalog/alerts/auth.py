@@ -37,5 +37,6 @@ def pagerduty_signature_ok(secret: str, body: bytes, header: str) -> bool:
     found = False
     for part in header.split(","):
         version, _, signature = part.strip().partition("=")
-        found |= version == "v1" and hmac.compare_digest(signature.strip().lower(), expected)
+        # bytes: compare_digest refuses non-ASCII str, and a header may carry anything
+        found |= version == "v1" and hmac.compare_digest(signature.strip().lower().encode("utf-8", "replace"), expected.encode())
     return found

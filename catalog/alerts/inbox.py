@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -70,5 +70,6 @@ def give_back(session: Session, delivery_id: int, *, error: str, now: datetime) 
         session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id).values(claimed_until=None, error=error[:300]))  # type: ignore[arg-type]
 
 
-def _free(now: datetime):  # type: ignore[no-untyped-def]
+def _free(now: datetime) -> ColumnElement[bool]:
+    """Nobody holds the delivery: never claimed, or the claim's lease ran out."""
     return (AlertDelivery.claimed_until.is_(None)) | (AlertDelivery.claimed_until < now)  # type: ignore[union-attr,operator]
