@@ -79,7 +79,8 @@ LINKS = {
     "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
 }  # fmt: skip
 # Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
-INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting", "outage", "outages", "fire", "fires", "down"}
+# Only words that name an alert: "what breaks if X goes down" still asks for dependents.
+INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting"}
 MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
