@@ -120,10 +120,83 @@ class HttpConfig(_Strict):
     slack_team_id: Annotated[str | None, Field(pattern=r"^[TE][A-Z0-9]{2,20}$")] = None
 
 
+class SignedProvider(_Strict):
+    """PagerDuty signs each body with this secret (HMAC-SHA256)."""
+
+    secret: SecretStr
+
+
+class TokenProvider(_Strict):
+    """Senders that cannot sign present this bearer token."""
+
+    token: SecretStr
+
+    @field_validator("token")
+    @classmethod
+    def _not_blank(cls, v: SecretStr) -> SecretStr:
+        if len(v.get_secret_value().strip()) < 16:
+            raise ValueError("the token must be at least 16 characters (an unset or empty variable is not a token)")
+        return v
+
+
+class AlertProviders(_Strict):
+    """Only the providers listed here get a webhook; the others answer 404."""
+
+    pagerduty: SignedProvider | None = None
+    alertmanager: TokenProvider | None = None
+    opsgenie: TokenProvider | None = None
+    grafana: TokenProvider | None = None
+    generic: TokenProvider | None = None
+
+
+class AlertLinkPattern(_Strict):
+    """A pasted URL this pattern matches names a service by its `service_id` (PagerDuty), `incident`
+    (an alert Wayfinder received) or `name` (resolved like a question) named group."""
+
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_named_group(cls, v: str) -> str:
+        try:
+            groups = set(re.compile(v).groupindex)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if not groups & {"service_id", "incident", "name"}:
+            raise ValueError("the pattern needs a named group (?P<service_id>...), (?P<incident>...) or (?P<name>...)")
+        return v
+
+
+# Links people paste from alert tools: PagerDuty incidents and services, Grafana alerts and dashboards
+# (the dashboard's slug), Alertmanager alerts (the service label in the filter), Sentry issues (the
+# project), Datadog monitors (a `service:` tag in the URL). Replaced, not extended, by `alerts.links`.
+DEFAULT_ALERT_LINKS = [
+    r"https://[\w.-]+\.pagerduty\.com/incidents/(?P<incident>[A-Z0-9]+)",
+    r"https://[\w.-]+\.pagerduty\.com/(?:service-directory|services)/(?P<service_id>P[A-Z0-9]+)",
+    r"https://[\w.-]+/d/[\w-]+/(?P<name>[\w-]+)",
+    r"https://[\w.-]+/alerting/grafana/[\w-]+/view\?.*\bservice%3D(?P<name>[\w-]+)",
+    r"https://[\w.-]+/#/alerts\?.*service%3D%22(?P<name>[\w-]+)",
+    r"https://[\w.-]*sentry\.io/(?:organizations/[\w-]+/)?issues/.*[?&]project=(?P<name>[\w-]+)",
+    r"https://[\w.-]+\.datadoghq\.(?:com|eu)/monitors/\d+.*service(?::|%3A)(?P<name>[\w-]+)",
+]
+
+
+class AlertsConfig(_Strict):
+    """`alerts:`: where ownership cards for incoming alerts go (see `catalog.alerts`)."""
+
+    channel: Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,20}$")]
+    route_to_owner_channel: bool = True
+    fallback_contact: str = "@platform-oncall"
+    labels: list[str] = Field(default_factory=lambda: ["service", "app", "job", "namespace"])
+    providers: AlertProviders = Field(default_factory=AlertProviders)
+    links: list[AlertLinkPattern] = Field(default_factory=lambda: [AlertLinkPattern(pattern=p) for p in DEFAULT_ALERT_LINKS])
+
+
 class Config(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     questions: QuestionsConfig = Field(default_factory=QuestionsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    alerts: AlertsConfig | None = None
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("sources")

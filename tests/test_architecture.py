@@ -45,6 +45,9 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     # services over the facade, one per capability: each takes a `Catalog`
     "catalog.sync.schedule": {"start_scheduler"},
     "catalog.sync.webhooks": {"handle_github_push", "WebhookResult"},
+    "catalog.alerts.service": {"Alerts"},  # alerts: built from the Catalog
+    "catalog.alerts.worker": {"AlertWorker"},
+    "catalog.alerts.card": {"AlertCard"},  # the read model the alert view draws
     "catalog.sync.validate": {"validate_path"},  # checks files; no database
     "catalog.safe_text": {"neutralise", "escape_html"},  # pure text
     "catalog.metrics": {"Metrics"},  # the facade's `metrics`; adapters count Slack calls in it

@@ -26,6 +26,7 @@ from bot.http.body_limit import BodySizeLimit
 from bot.http.health import health_router
 from bot.http.slack_endpoint import slack_router
 from bot.http.web import register as register_web
+from bot.http.alerts import register as register_alerts
 from bot.http.webhooks import webhooks_router
 from bot.logs import RequestIds
 from bot.slack.app import build_app
@@ -76,6 +77,7 @@ def create_http_app(
     api.include_router(health_router(services, slack=slack.client if slack is not None else None, slack_mode=slack_mode))
     api.include_router(webhooks_router(services))
     register_web(api, services)  # ownership, team and search pages; the JSON API under /api/v1
+    register_alerts(api, services, slack.client if slack is not None else None)  # POST /webhooks/alerts/{provider}
     return api
 
 

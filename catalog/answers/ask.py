@@ -17,6 +17,7 @@ from catalog.answers.card import build_card, contact, dependencies, dependents, 
 from catalog.answers import questionlog
 from catalog.search.fulltext import resolve_by_description, text_match_notes
 from catalog.answers.gaps import find_gaps
+from catalog.answers.incidents import incidents
 from catalog.answers.lifecycle import lifecycle
 from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
 from catalog.answers.people import reach, team_of
@@ -229,6 +230,12 @@ def _oncall(session: Session, entity: CatalogEntity, answer: Answer) -> None:
         answer.notes.insert(0, note)
 
 
+def _incidents(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """Open alerts; the owner comes along, as the way in when nobody has acknowledged."""
+    _owner(session, entity, answer)
+    incidents(session, entity, answer)
+
+
 BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
     "owner": _owner,
     "members": _members_answer,
@@ -241,6 +248,7 @@ BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
     "team_of": team_of,
     "contact": reach,
     "lifecycle": lifecycle,
+    "incidents": _incidents,
 }
 
 

@@ -97,6 +97,20 @@ class Gap(BaseModel):
     items: list[EntitySummary] = Field(default_factory=list)
 
 
+class IncidentSummary(BaseModel):
+    """An alert group Wayfinder received (`catalog.alerts`), as the `incidents` intent lists it."""
+
+    title: str
+    status: str  # triggered, acknowledged, resolved
+    provider: str
+    entity_ref: str | None = None
+    severity: str | None = None
+    url: str | None = None
+    acknowledged_by: str | None = None
+    opened_at: datetime
+    updated_at: datetime
+
+
 class Answer(BaseModel):
     question: str
     intent: str
@@ -123,6 +137,7 @@ class Answer(BaseModel):
     scope: str | None = None  # `gaps`: what was looked at ("services owned by checkout")
     gaps: list[Gap] = Field(default_factory=list)
     parts: list[Answer] = Field(default_factory=list)  # a question about several subjects: one answer each
+    incidents: list[IncidentSummary] = Field(default_factory=list)  # `incidents`: open alerts for the subject, newest first
 
     @property
     def answered(self) -> bool:
@@ -163,6 +178,9 @@ class Answer(BaseModel):
         elif self.intent == "gaps":
             data["scope"] = self.scope
             data["gaps"] = [{"gap": g.key, "label": g.label, "scope": g.scope, "total": g.total, "items": refs(g.items)} for g in self.gaps]
+        elif self.intent == "incidents" and self.subject:
+            data["incidents"] = [i.model_dump(mode="json", exclude_none=True) for i in self.incidents]
+            data["owner"] = self.owner.ref if self.owner else None
         elif self.intent in ("help", "unknown", "smalltalk"):
             data["examples"] = self.examples
         if self.message:

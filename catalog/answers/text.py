@@ -98,6 +98,8 @@ def _body(a: Answer) -> list[str]:
         return [f"{name} is on:"] + [f"  {line}" for t in a.teams for line in _contact(t)]
     if a.intent == "contact":
         return _reach(a, name)
+    if a.intent == "incidents":
+        return _incidents(a, name)
     if a.intent == "lifecycle":
         owner = [f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]"] if a.owner and a.owner.ref != s.ref else []
         return owner + ([f"Still used by {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] if a.items else [])
@@ -114,6 +116,19 @@ def _reach(a: Answer, name: str) -> list[str]:
         lines.append(f"  On call now: {a.oncall.shifts[0].user.name} (PagerDuty {a.oncall.service.name})")
     if a.paged_via:
         lines.append("  On call through PagerDuty for: " + ", ".join(i.name for i in a.paged_via))
+    return lines
+
+
+def _incidents(a: Answer, name: str) -> list[str]:
+    """`Open alerts for X:` and, for each, its state and who acknowledged it."""
+    if not a.incidents:
+        return []
+    lines = [f"Open alerts for {name}:"]
+    for i in a.incidents:
+        who = f", acknowledged by {i.acknowledged_by}" if i.acknowledged_by else ", not acknowledged"
+        lines.append(f"  {i.title} ({i.status}{who if i.status != 'triggered' or not i.acknowledged_by else ''}, {i.provider})" + (f" {i.url}" if i.url else ""))
+    if a.owner:
+        lines.append(f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]")
     return lines
 
 

@@ -78,12 +78,15 @@ LINKS = {
     "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",
     "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
 }  # fmt: skip
+# Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
+# Only words that name an alert: "what breaks if X goes down" still asks for dependents.
+INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting"}
 MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
 HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
 GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
-CUE_WORDS = ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | GAPS | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
+CUE_WORDS = INCIDENTS | ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | GAPS | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
 
 def is_cue(word: str) -> bool:
     return word in CUE_WORDS
@@ -113,6 +116,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     present = set(words)
     before = set(words[:subject]) if subject is not None else present
     after = set(words[subject + 1 :]) if subject is not None else set()
+    if present & INCIDENTS:  # "who is handling the payments incident": the incident, not the owner
+        return "incidents"
     if present & ONCALL or _has_bigram(words, "on", "call") is not None:
         return "oncall"
     if present & LIFECYCLE:

@@ -138,6 +138,7 @@ class ServerThread:
     """uvicorn serving `api` on a free 127.0.0.1 port from a daemon thread, until `stop()`."""
 
     def __init__(self, api: FastAPI) -> None:
+        self.api = api
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
@@ -154,6 +155,8 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
+        if worker := getattr(self.api.state, "alert_worker", None):
+            worker.stop()  # the alert worker started with the routes (`bot.http.alerts`)
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()

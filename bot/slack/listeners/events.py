@@ -12,7 +12,8 @@ from bot.slack.deliveries import once_per_event
 from bot.slack.identity import identify
 from bot.slack.replies import TRANSPORT, post, reply
 from bot.slack.views.home import render_home
-from bot.slack.views.unfurl import parse_ownership_url, render_unfurl
+from bot.slack.views.unfurl import parse_ownership_url, render_alert_unfurl, render_unfurl
+from catalog.alerts.service import Alerts
 
 
 def register(app: App) -> None:
@@ -49,13 +50,16 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: S
 
 
 def handle_link_shared(event: dict[str, Any], client: WebClient, services: Services) -> None:
-    """Unfurl links to this server's ownership pages into compact ownership cards."""
-    refs = {link["url"]: ref for link in event.get("links", []) if (ref := parse_ownership_url(link["url"], services.public_url))}
+    """Unfurl links to this server's ownership pages, and alert links (`alerts.links`), into compact ownership cards."""
+    urls = [link["url"] for link in event.get("links", [])]
+    refs = {url: ref for url in urls if (ref := parse_ownership_url(url, services.public_url))}
     found = services.catalog.cards(refs.values())
-    cards = {url: found[ref] for url, ref in refs.items() if ref in found}
-    if not cards:
+    unfurls = {url: render_unfurl(found[ref], now=services.clock()) for url, ref in refs.items() if ref in found}
+    for url, ref in Alerts(services.catalog).linked_entities(u for u in urls if u not in refs).items():
+        if page := services.catalog.ownership_page(ref, now=services.clock()):
+            unfurls[url] = render_alert_unfurl(page, now=services.clock())
+    if not unfurls:
         return
-    unfurls = {url: render_unfurl(card, now=services.clock()) for url, card in cards.items()}
     if event.get("unfurl_id") and event.get("source"):  # links in the message composer have no ts yet
         client.chat_unfurl(unfurl_id=event["unfurl_id"], source=event["source"], unfurls=unfurls)
     else:

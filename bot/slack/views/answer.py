@@ -47,7 +47,7 @@ from bot.slack.views.parts import (
     section,
 )
 from bot.slack.views.urls import ownership_url
-from catalog.answers.models import Answer, Contact, EntityCard, EntitySummary, LinkInfo
+from catalog.answers.models import Answer, Contact, EntityCard, EntitySummary, IncidentSummary, LinkInfo
 from catalog.answers.card import expects_runbook, is_runbook
 from catalog.answers.text import gap_heading
 
@@ -196,7 +196,17 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
         return lines
     if answer.intent == "lifecycle" and answer.items:
         return [_list("Still used by", answer.items, public_url, FOCUS_ITEMS) or ""]
+    if answer.intent == "incidents":
+        lines = [_incident_line(i) for i in answer.incidents]
+        return [f"*Open alerts ({len(lines)})*\n" + listing(lines, limit=SECTION_TEXT - 30, max_items=FOCUS_ITEMS)] if lines else ["*Open alerts*: none received"]
     return []
+
+
+def _incident_line(i: IncidentSummary) -> str:
+    """`• <url|title> · acknowledged by Ana · pagerduty`: who is handling it, or that nobody has said so yet."""
+    title = link(i.url, clip(i.title, NAME_SHOWN)) if i.url else escape(clip(i.title, NAME_SHOWN))
+    who = f"acknowledged by {escape(clip(i.acknowledged_by, NAME_SHOWN))}" if i.acknowledged_by else "not acknowledged yet"
+    return f"• {title} · {escape(i.status)} · {who} · {escape(i.provider)}"
 
 
 def _reach_line(c: Contact, public_url: str) -> str:

@@ -5,16 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.slack.mrkdwn import escape
-from bot.slack.views.parts import NAME_SHOWN, card_title, clip, contact_details, context, freshness, name_of, section
+from bot.slack.views.parts import NAME_SHOWN, card_title, clip, contact_details, context, freshness, mention, name_of, section
 from bot.slack.views.urls import parse_ownership_url
-from catalog.answers.models import EntityCard
+from catalog.answers.models import EntityCard, Person
+from catalog.pages.ownership import OwnershipPage
 
-__all__ = ["parse_ownership_url", "render_unfurl"]
+__all__ = ["parse_ownership_url", "render_alert_unfurl", "render_unfurl"]
 
 DESCRIPTION_SHOWN = 300
 
 
-def render_unfurl(card: EntityCard, *, now: datetime) -> dict:
+def render_alert_unfurl(page: OwnershipPage, *, now: datetime) -> dict:
+    """A pasted alert link: the compact card plus who is on call now, so any shared alert carries both."""
+    oncall = page.oncall
+    shifts = oncall.answer.shifts if oncall and oncall.answer else []
+    people = [mention(Person(ref=s.user.id, name=s.user.name, slack_user_id=oncall.slack_user_ids.get(s.user.id))) for s in shifts[:3]] if oncall else []
+    line = "*On call now*: " + (", ".join(people) if people else ":warning: nobody known")
+    return render_unfurl(page.card, now=now, oncall=line)
+
+
+def render_unfurl(card: EntityCard, *, now: datetime, oncall: str | None = None) -> dict:
     """The value for one URL in chat.unfurl's `unfurls`: a few blocks, no buttons (the link is the page)."""
     e, owner = card.entity, card.owner
     what = ", ".join(escape(clip(x, NAME_SHOWN)) for x in (e.kind, e.type, e.lifecycle) if x)
@@ -29,6 +39,7 @@ def render_unfurl(card: EntityCard, *, now: datetime) -> dict:
     placed = [f"{label}: {escape(clip(name_of(p), NAME_SHOWN))}" for label, p in (("System", card.system), ("Domain", card.domain)) if p]
     if placed:
         lines.append(" · ".join(placed))
+    lines += [oncall] if oncall else []
     blocks = [section("\n".join(lines))]
     if line := freshness(card.sources, now):
         blocks.append(context(line))

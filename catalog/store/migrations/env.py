@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import catalog.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import catalog.alerts.models  # noqa: F401  (the alert tables)
 from catalog.search.fulltext import is_modelled
 
 engine = context.config.attributes["engine"]

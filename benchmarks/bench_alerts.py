@@ -1,0 +1,147 @@
+"""Alert webhooks: reply latency, and webhook -> card posted at the fake Slack.
+
+    python -m benchmarks.bench_alerts                      # 10k entities, 200 incidents = 1,000 webhooks
+    python -m benchmarks.bench_alerts --incidents 50 --check
+
+All in this process, over real HTTP on 127.0.0.1: the production server (`tests.e2e.harness.start_wayfinder`,
+the alert worker included) in front of the fake Slack Web API, on a generated Backstage catalog in
+SQLite. Each incident is triggered, redelivered, acknowledged, redelivered and resolved (5 webhooks,
+so 200 incidents make 1,000, 400 of them redeliveries); half are PagerDuty (found by service id,
+some unknown: loud cards), half generic (found by component name). Each event is sent, then waited
+for at the fake Slack (the card, or its `chat.update`), one at a time.
+
+Baselines in the same run, same server: `GET /livez` (the HTTP floor) and a bare `chat.postMessage`
+from this process (the fake Slack's floor).
+
+Goals (issue 12): webhook reply p99 <= 50 ms; webhook -> card posted p95 <= 500 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from slack_sdk import WebClient
+
+from benchmarks.bench_catalog import percentile
+from benchmarks.bench_slack import build_catalog
+from benchmarks.generate import _pagerduty_id, sample_names
+from catalog.config import AlertsConfig
+from catalog.core import Catalog
+from tests.alert_payloads import ALERTS_CONFIG, generic, pagerduty, pagerduty_headers, token_headers
+from tests.e2e.harness import BOT_TOKEN, Wayfinder, start_wayfinder
+from tests.fakes.slack_api import FakeSlackAPI
+
+REPLY_P99_GOAL_MS = 50.0
+POSTED_P95_GOAL_MS = 500.0
+
+
+def webhooks(n_entities: int, seed: int, incidents: int) -> list[list[tuple[str, bytes, dict[str, str], str | None]]]:
+    """Per incident, its five webhooks: (provider, body, headers, what to wait for at Slack or None for a redelivery)."""
+    names = sample_names(n_entities, seed, k=incidents)["exact"]
+    out = []
+    for i in range(incidents):
+        if i % 2:
+            def make(status: str, i: int = i) -> bytes:
+                return generic(f"bench-{i}", status, service=names[i])
+
+            headers = token_headers()
+            provider = "generic"
+        else:
+            def make(status: str, i: int = i) -> bytes:
+                return pagerduty(f"PBENCH{i}", status, service_id=_pagerduty_id(i))
+
+            headers = {}
+            provider = "pagerduty"
+        steps = []
+        for status, waits in (("triggered", "card"), ("triggered", None), ("acknowledged", "update"), ("acknowledged", None), ("resolved", "update")):
+            body = make(status)
+            steps.append((provider, body, pagerduty_headers(body) if provider == "pagerduty" else headers, waits))
+        out.append(steps)
+    return out
+
+
+def measure(wayfinder: Wayfinder, fake: FakeSlackAPI, plan: list[list[tuple[str, bytes, dict[str, str], str | None]]]) -> tuple[list[float], list[float]]:
+    """(reply ms per webhook, webhook -> card or update ms per state change)."""
+    replies: list[float] = []
+    posted: list[float] = []
+    cards = updates = 0
+    for steps in plan:
+        for provider, body, headers, waits in steps:
+            start = time.perf_counter()
+            response = wayfinder.http.post(f"/webhooks/alerts/{provider}", content=body, headers=headers)
+            replies.append((time.perf_counter() - start) * 1000)
+            if response.status_code != 202:
+                raise SystemExit(f"{provider} webhook got HTTP {response.status_code}: {response.text}")
+            if waits == "card":
+                cards += 1
+                fake.wait_for("chat.postMessage", count=cards + updates, timeout=30)  # each update also posts its thread line
+            elif waits == "update":
+                updates += 1
+                fake.wait_for("chat.update", count=updates, timeout=30)
+            if waits:
+                posted.append((time.perf_counter() - start) * 1000)
+    return replies, posted
+
+
+def baselines(wayfinder: Wayfinder, fake: FakeSlackAPI, count: int) -> tuple[list[float], list[float]]:
+    """(`GET /livez` ms, bare `chat.postMessage` ms)."""
+    client = WebClient(token=BOT_TOKEN, base_url=fake.url)
+    livez, post = [], []
+    for _ in range(count):
+        start = time.perf_counter()
+        wayfinder.http.get("/livez")
+        livez.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        client.chat_postMessage(channel="C0BASELINE", text="baseline")
+        post.append((time.perf_counter() - start) * 1000)
+    return livez, post
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=10_000)
+    parser.add_argument("--incidents", type=int, default=200, help="each makes 5 webhooks (default 200: 1,000 webhooks)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="wayfinder-bench-alerts-") as tmp:
+        started = time.perf_counter()
+        catalog: Catalog = build_catalog(Path(tmp), args.entities, args.seed)
+        catalog.config.alerts = AlertsConfig.model_validate(ALERTS_CONFIG)
+        print(f"catalog: {args.entities:,} entities generated and synced in {time.perf_counter() - started:.1f}s")
+        plan = webhooks(args.entities, args.seed, args.incidents)
+        try:
+            with FakeSlackAPI() as fake:
+                wayfinder = start_wayfinder(catalog, fake)
+                try:
+                    replies, posted = measure(wayfinder, fake, plan)
+                    livez, bare_post = baselines(wayfinder, fake, 200)
+                finally:
+                    wayfinder.close()
+        finally:
+            catalog.dispose()
+
+    results = [
+        ("webhook reply", "p50", percentile(replies, 50), None),
+        ("webhook reply", "p99", percentile(replies, 99), REPLY_P99_GOAL_MS),
+        ("  baseline: GET /livez", "p50", percentile(livez, 50), None),
+        ("  baseline: GET /livez", "p99", percentile(livez, 99), None),
+        ("webhook -> card posted/updated", "p50", percentile(posted, 50), None),
+        ("webhook -> card posted/updated", "p95", percentile(posted, 95), POSTED_P95_GOAL_MS),
+        ("  baseline: bare chat.postMessage", "p95", percentile(bare_post, 95), None),
+    ]
+    print(f"\n{len(replies)} webhooks ({args.incidents} incidents, {len(posted)} cards and edits), {args.entities:,} entities, SQLite")
+    missed = False
+    for what, p, value, goal in results:
+        verdict = "" if goal is None else f"  goal <= {goal:.0f} ms: {'PASS' if value <= goal else 'MISS'}"
+        missed |= goal is not None and value > goal
+        print(f"  {what:<36} {p}: {value:7.1f} ms{verdict}")
+    return 1 if args.check and missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

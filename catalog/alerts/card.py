@@ -1,0 +1,74 @@
+"""The ownership card behind an alert: the alert, its entity's ownership page, blast radius, recent changes.
+
+A read model only (drawn by `bot/slack/views/alert.py`). An alert the catalog cannot place, or
+whose entity has no owner, gets `loud` set: the card then says so, with the fallback contact and
+where ownership is declared, instead of looking like a normal card with a blank owner.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlmodel import Session
+
+from catalog.alerts.models import AlertIncident
+from catalog.answers.card import summaries
+from catalog.answers.models import EntitySummary
+from catalog.pages.ownership import OwnershipPage, ownership_page
+from catalog.store.models import Entity
+
+RECENT = timedelta(hours=24)
+
+
+class Change(BaseModel):
+    """A source wrote this entity's catalog entry recently: a likely suspect while it is on fire."""
+
+    source: str
+    at: datetime
+    what: Literal["added", "changed"]
+
+
+class AlertCard(BaseModel):
+    group_key: str
+    provider: str
+    title: str
+    severity: str | None = None
+    url: str | None = None
+    status: str
+    acknowledged_by: str | None = None
+    alert_names: list[str] = Field(default_factory=list)  # what the alert called its service
+    matched: str | None = None  # set when the entity was found by a fuzzy match on this name
+    page: OwnershipPage | None = None
+    dependents: list[EntitySummary] = Field(default_factory=list)  # blast radius, each with its owner_ref
+    owner_names: dict[str, str] = Field(default_factory=dict)  # owner ref -> display name, for the blast radius
+    changes: list[Change] = Field(default_factory=list)
+    loud: Literal["unknown", "no_owner"] | None = None
+    fallback_contact: str
+    as_of: datetime
+
+
+def alert_card(
+    session: Session, incident: AlertIncident, *, names: list[str], fallback_contact: str, now: datetime, base: Path | None
+) -> AlertCard:
+    page = ownership_page(session, incident.entity_ref, now=now, base=base) if incident.entity_ref else None
+    dependents = page.card.dependents if page else []
+    owners = summaries(session, sorted({d.owner_ref for d in dependents if d.owner_ref}))
+    loud: Literal["unknown", "no_owner"] | None = "unknown" if page is None else "no_owner" if page.card.owner is None else None
+    return AlertCard(
+        group_key=incident.group_key, provider=incident.provider, title=incident.title, severity=incident.severity, url=incident.url,
+        status=incident.status, acknowledged_by=incident.acknowledged_by, alert_names=names, matched=incident.matched, page=page,
+        dependents=dependents, owner_names={o.ref: o.title or o.name for o in owners},
+        changes=_changes(session, incident.entity_ref, now) if incident.entity_ref else [], loud=loud,
+        fallback_contact=fallback_contact, as_of=now,
+    )  # fmt: skip
+
+
+def _changes(session: Session, ref: str, now: datetime) -> list[Change]:
+    rows = session.scalars(select(Entity).where(Entity.ref == ref, Entity.updated_at >= now - RECENT))  # type: ignore[arg-type,operator]
+    return [
+        Change(source=r.source, at=r.updated_at, what="added" if r.first_seen_at >= now - RECENT else "changed") for r in rows
+    ]

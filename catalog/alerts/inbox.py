@@ -1,0 +1,75 @@
+"""The delivery inbox: store first (the reply waits only for this), claim later, once.
+
+Only the oldest unprocessed delivery of an incident can be claimed, so its events are applied in
+the order they arrived and no two workers (threads or replicas) touch one card at the same time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from catalog.alerts.models import AlertDelivery
+from catalog.alerts.payloads import AlertEvent
+from catalog.store.engine import upsert_insert
+
+LEASE = timedelta(seconds=60)  # a worker that dies mid-delivery gives it up after this
+MAX_ATTEMPTS = 5  # then the delivery is set aside with its error, so its incident is not blocked for ever
+
+
+def store(session: Session, event: AlertEvent, body: bytes, *, now: datetime) -> bool:
+    """Keep the raw delivery; False when it was delivered before (a redelivery changes nothing)."""
+    insert = upsert_insert(session)
+    statement = insert(AlertDelivery).values(
+        provider=event.provider, fingerprint=event.fingerprint, group_key=event.group_key, body=body.decode("utf-8"), received_at=now, attempts=0,
+    ).on_conflict_do_nothing(index_elements=["fingerprint"])  # fmt: skip
+    return session.execute(statement.returning(AlertDelivery.id)).first() is not None
+
+
+def claimable(session: Session, *, now: datetime, limit: int = 20) -> list[int]:
+    """Deliveries nobody is working on whose incident has no older delivery still waiting."""
+    older = aliased(AlertDelivery)
+    waiting_before = exists().where(
+        and_(older.group_key == AlertDelivery.group_key, older.processed_at.is_(None), older.id < AlertDelivery.id)  # type: ignore[union-attr,operator]
+    )
+    query = (
+        select(AlertDelivery.id)
+        .where(AlertDelivery.processed_at.is_(None), _free(now), ~waiting_before)  # type: ignore[union-attr]
+        .order_by(AlertDelivery.id)  # type: ignore[arg-type]
+        .limit(limit)
+    )
+    return [int(i) for i in session.scalars(query)]
+
+
+def claim(session: Session, delivery_id: int, *, now: datetime) -> AlertDelivery | None:
+    """Take `delivery_id` for `LEASE`; None when another worker got it first (commit before working)."""
+    statement = (
+        update(AlertDelivery)
+        .where(AlertDelivery.id == delivery_id, AlertDelivery.processed_at.is_(None), _free(now))  # type: ignore[arg-type,union-attr]
+        .values(claimed_until=now + LEASE, attempts=AlertDelivery.attempts + 1)
+        .returning(AlertDelivery.id)
+    )
+    if session.execute(statement).first() is None:
+        return None
+    return session.get(AlertDelivery, delivery_id)
+
+
+def finish(session: Session, delivery_id: int, *, now: datetime, error: str | None = None) -> None:
+    session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id).values(processed_at=now, error=error))  # type: ignore[arg-type]
+
+
+def give_back(session: Session, delivery_id: int, *, error: str, now: datetime) -> None:
+    """A failed attempt: retry at once next round, or set it aside after `MAX_ATTEMPTS`."""
+    row = session.get(AlertDelivery, delivery_id)
+    if row is not None and row.attempts >= MAX_ATTEMPTS:
+        finish(session, delivery_id, now=now, error=error[:300])
+    else:
+        session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id).values(claimed_until=None, error=error[:300]))  # type: ignore[arg-type]
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """Nobody holds the delivery: never claimed, or the claim's lease ran out."""
+    return (AlertDelivery.claimed_until.is_(None)) | (AlertDelivery.claimed_until < now)  # type: ignore[union-attr,operator]

@@ -1,0 +1,48 @@
+"""The alert tables: every accepted delivery (stored before the reply) and one row per incident's card.
+
+`AlertDelivery` is the inbox: the raw body is kept so processing after the reply, or after a
+restart, reads only the database. `AlertIncident` is one card per incident or alert group; its
+conditional updates decide which replica posts or edits it, so a card is never posted twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+
+class AlertDelivery(SQLModel, table=True):
+    __tablename__ = "alert_delivery"
+    __table_args__ = (Index("ix_alert_delivery_pending", "processed_at", "group_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=20)
+    fingerprint: str = Field(max_length=300, unique=True)  # provider + delivery id: a redelivery conflicts here
+    group_key: str = Field(max_length=300)  # the incident or alert group this delivery belongs to
+    body: str  # the raw payload as received (UTF-8)
+    received_at: datetime
+    claimed_until: datetime | None = None  # a worker is processing it until then
+    attempts: int = 0
+    processed_at: datetime | None = None
+    error: str | None = Field(default=None, max_length=300)
+
+
+class AlertIncident(SQLModel, table=True):
+    __tablename__ = "alert_incident"
+    __table_args__ = (Index("ix_alert_incident_entity", "entity_ref", "status"),)
+
+    group_key: str = Field(primary_key=True, max_length=300)
+    provider: str = Field(max_length=20)
+    title: str
+    severity: str | None = Field(default=None, max_length=50)
+    url: str | None = Field(default=None, max_length=2000)
+    status: str = Field(max_length=20)  # triggered, acknowledged, resolved
+    entity_ref: str | None = Field(default=None, max_length=400)
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    matched: str | None = Field(default=None, max_length=300)  # the alert's name when the entity was a fuzzy match
+    channel: str | None = Field(default=None, max_length=50)
+    ts: str | None = Field(default=None, max_length=50)  # the card's message; None until posted
+    opened_at: datetime
+    updated_at: datetime

@@ -1,0 +1,41 @@
+"""`who is handling the payments incident?`, `what's firing for checkout?`: open alerts from the alert store.
+
+Open means not resolved. A team or system is asked about through what it owns or holds, so "the
+payments incident" finds the alert on a payments component even when "payments" names the team.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from catalog.alerts.models import AlertIncident
+from catalog.answers.models import Answer, IncidentSummary
+from catalog.store.merge import CatalogEntity
+from catalog.store.reads import owned_refs, related_refs
+
+SHOWN = 20
+
+
+def open_incidents(session: Session, refs: list[str]) -> list[IncidentSummary]:
+    rows = session.scalars(
+        select(AlertIncident)
+        .where(AlertIncident.entity_ref.in_(refs), AlertIncident.status != "resolved")  # type: ignore[union-attr]
+        .order_by(AlertIncident.opened_at.desc())  # type: ignore[attr-defined]
+        .limit(SHOWN)
+    )
+    return [IncidentSummary.model_validate(row, from_attributes=True) for row in rows]
+
+
+def incidents(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """Open alerts for `entity` (and what it owns or holds), with who acknowledged each."""
+    refs = [entity.ref]
+    if entity.kind in ("group", "user"):
+        refs += owned_refs(session, entity.ref)
+    if entity.kind in ("system", "domain"):
+        refs += [r for _, r in related_refs(session, entity.ref, ["hasPart"])]
+    answer.status = "answered"
+    answer.incidents = open_incidents(session, refs)
+    if not answer.incidents:
+        answer.status = "no_data"
+        answer.notes.append(f"No open alert for {entity.name}: Wayfinder has received none that is not resolved.")

@@ -1,0 +1,85 @@
+"""The project's own alert payloads, in each provider's shape (FORMATS.md §2-3), built in code.
+
+Shared by the e2e tests and `benchmarks/bench_alerts.py`; the real vendor samples are read only by
+the conformance tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+PAGERDUTY_SECRET = "pd-webhook-secret-0000-for-tests"
+TOKEN = "alerts-token-0000-for-tests-only"
+CHANNEL = "C0INCIDENTS"
+
+ALERTS_CONFIG: dict[str, Any] = {
+    "channel": CHANNEL,
+    "route_to_owner_channel": True,
+    "fallback_contact": "@platform-oncall",
+    "labels": ["service", "app", "job", "namespace"],
+    "providers": {
+        "pagerduty": {"secret": PAGERDUTY_SECRET},
+        "alertmanager": {"token": TOKEN},
+        "opsgenie": {"token": TOKEN},
+        "grafana": {"token": TOKEN},
+        "generic": {"token": TOKEN},
+    },
+}
+
+_PD_EVENTS = {"triggered": "incident.triggered", "acknowledged": "incident.acknowledged", "resolved": "incident.resolved"}
+
+
+def pagerduty(incident: str, status: str, *, service_id: str, event_id: str | None = None, title: str = "Checkout errors above 5%") -> bytes:
+    user = {"id": "PUSER01", "type": "user_reference", "summary": "Ana Responder", "html_url": "https://northwind.pagerduty.com/users/PUSER01"}
+    event = {
+        "id": event_id or f"{incident}-{status}", "event_type": _PD_EVENTS[status], "resource_type": "incident",
+        "occurred_at": "2026-12-02T10:00:00Z", "agent": user, "client": None,
+        "data": {
+            "id": incident, "type": "incident", "html_url": f"https://northwind.pagerduty.com/incidents/{incident}", "number": 1,
+            "status": status, "title": title, "urgency": "high", "priority": None, "assignees": [], "teams": [],
+            "service": {"id": service_id, "type": "service_reference", "summary": "checkout", "html_url": "https://northwind.pagerduty.com/services/x"},
+        },
+    }  # fmt: skip
+    return json.dumps({"event": event}).encode()
+
+
+def pagerduty_headers(body: bytes, *, secret: str = PAGERDUTY_SECRET) -> dict[str, str]:
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "X-PagerDuty-Signature": f"v1={'0' * 64},v1={signature}"}  # a rotated-out one first
+
+
+def token_headers(token: str = TOKEN) -> dict[str, str]:
+    return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
+
+def alertmanager(group: str, status: str, *, service: str, grafana: bool = False) -> bytes:
+    alert = {
+        "status": status, "labels": {"alertname": "HighLatency", "service": service, "severity": "critical"},
+        "annotations": {"summary": f"{service} p99 latency high"}, "startsAt": "2026-12-02T10:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "https://prometheus.northwind.example/graph", "fingerprint": "a1bc48475b20e73d",
+    }  # fmt: skip
+    body: dict[str, Any] = {
+        "version": "1" if grafana else "4", "groupKey": group, "status": status, "receiver": "wayfinder",
+        "groupLabels": {"alertname": "HighLatency"}, "commonLabels": alert["labels"], "commonAnnotations": alert["annotations"],
+        "externalURL": "https://alertmanager.northwind.example", "alerts": [alert],
+    }  # fmt: skip
+    if grafana:
+        body |= {"orgId": 1, "state": "alerting" if status == "firing" else "ok", "title": f"[{status.upper()}] HighLatency", "message": ""}
+        alert |= {"dashboardURL": "https://grafana.northwind.example/d/x", "panelURL": "https://grafana.northwind.example/d/x?viewPanel=1"}
+    return json.dumps(body).encode()
+
+
+def opsgenie(alias: str, action: str, *, service: str, updated: int = 1) -> bytes:
+    alert = {
+        "alertId": f"{alias}-id", "tinyId": "7", "alias": alias, "message": f"{service} is down", "tags": [f"service:{service}"],
+        "teams": [], "recipients": [], "entity": "", "source": "api", "username": "ana@northwind.example", "userId": "u1",
+        "priority": "P2", "createdAt": 1764669600000, "updatedAt": 1764669600000000000 + updated,
+    }  # fmt: skip
+    return json.dumps({"action": action, "alert": alert, "source": {"name": "api", "type": "API"}, "integrationId": "i1", "integrationName": "Webhook"}).encode()
+
+
+def generic(dedup_key: str, status: str, *, service: str, title: str = "Error budget burning") -> bytes:
+    return json.dumps({"service": service, "title": title, "status": status, "url": "https://alerts.northwind.example/1", "dedup_key": dedup_key}).encode()

@@ -1,0 +1,28 @@
+"""The `alerts:` section exactly as issue 12 gives it (examples/wayfinder-alerts.yaml) loads; mistakes name their key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from catalog.config import Config, load_config
+from catalog.errors import ConfigError
+from tests.conftest import REPO
+
+VARIABLES = ("PAGERDUTY_WEBHOOK_SECRET", "ALERTMANAGER_TOKEN", "OPSGENIE_TOKEN", "GRAFANA_TOKEN", "ALERTS_TOKEN")
+
+
+def test_the_documented_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in VARIABLES:
+        monkeypatch.setenv(name, f"{name.lower()}-0000-0000")
+    alerts = load_config(REPO / "examples" / "wayfinder-alerts.yaml").alerts
+    assert alerts is not None and alerts.channel == "C0123INCIDENTS" and alerts.labels == ["service", "app", "job", "namespace"]
+    assert alerts.providers.pagerduty and alerts.providers.pagerduty.secret.get_secret_value() == "pagerduty_webhook_secret-0000-0000"
+    assert "0000" not in repr(alerts)  # secrets stay out of reprs and logs
+
+
+def test_an_unknown_provider_and_a_bad_channel_are_named(write_config: Callable[[str], Config]) -> None:
+    with pytest.raises(ConfigError) as raised:
+        write_config("alerts:\n  channel: incidents\n  providers:\n    nagios: {token: x}\n")
+    assert "alerts.channel" in str(raised.value) and "alerts.providers.nagios: unknown key" in str(raised.value)
