@@ -68,13 +68,17 @@ CASES: dict[str, Callable[[], str]] = {
 }
 
 
-def _run(name: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+# What the child process reports: seconds, peak MB, entities, relations, problems, characters of problems, status.
+Result = tuple[float, float, int, int, int, int, str]
+
+
+def _run(name: str, queue: multiprocessing.Queue[Result]) -> None:
     from sqlalchemy import func, select
 
     from catalog.store.engine import make_engine, session_factory, session_scope, upgrade
     from catalog.store.models import Entity, Relation
-    from catalog.sync.sources.backstage import BackstageSource
     from catalog.sync.engine import sync_source
+    from catalog.sync.sources.backstage import BackstageSource
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "catalog"

@@ -29,15 +29,15 @@ GOAL_P99_MS = 50.0
 
 def serve(database_url: str, port: int) -> None:
     """The child process: the production app over an already synced database."""
-    from bot.http.app import create_http_app, serve_http
     from bot.compose import Services
+    from bot.http.app import create_http_app, listen, serve_http
     from catalog.config import Config
     from catalog.core import Catalog
 
     catalog = Catalog(database_url, Config())
     with catalog.session() as session:
         catalog.index(session)  # as a running server has it after its first question
-    serve_http(create_http_app(Services(catalog=catalog), slack=None), host="127.0.0.1", port=port)
+    serve_http(create_http_app(Services(catalog=catalog), slack=None), listen("127.0.0.1", port))
 
 
 def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:
@@ -45,8 +45,8 @@ def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:
     from catalog.config import Config
     from catalog.core import Catalog
     from catalog.store.engine import make_engine, upgrade
-    from catalog.sync.sources.backstage import BackstageSource
     from catalog.sync.engine import sync_source
+    from catalog.sync.sources.backstage import BackstageSource
 
     files = workdir / "catalog"
     files.mkdir()

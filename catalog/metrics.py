@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col
 
 from catalog.store.engine import SessionFactory
 from catalog.store.models import Entity, SourceState, SyncRun
@@ -53,13 +54,13 @@ class CatalogCollector(Collector):
         up = GaugeMetricFamily("wayfinder_database_up", "1 when the catalog database answered this scrape.")
         try:
             with self._factory() as session:
-                for source, status, count in session.execute(select(SyncRun.source, SyncRun.status, func.count()).group_by(SyncRun.source, SyncRun.status)):
+                for source, status, count in session.execute(select(col(SyncRun.source), col(SyncRun.status), func.count()).group_by(col(SyncRun.source), col(SyncRun.status))).tuples():
                     runs.add_metric([source, status], count)
-                for name, moment in session.execute(select(SourceState.name, SourceState.last_success_at)):
+                for name, moment in session.execute(select(col(SourceState.name), col(SourceState.last_success_at))).tuples():
                     if moment is not None:
                         success.add_metric([name], _epoch(moment))
-                active = select(Entity.source, func.count()).where(Entity.retired_at.is_(None)).group_by(Entity.source)  # type: ignore[union-attr]
-                for source, count in session.execute(active):
+                active = select(col(Entity.source), func.count()).where(col(Entity.retired_at).is_(None)).group_by(col(Entity.source))
+                for source, count in session.execute(active).tuples():
                     entities.add_metric([source], count)
             up.add_metric([], 1)
         except SQLAlchemyError:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from catalog.answers.ask import ask
+from catalog.answers.questionlog import unanswered
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.answers.questionlog import unanswered
 from tests.helpers import backstage_config, component, group
 
 MakeCatalog = Callable[[Config], Catalog]

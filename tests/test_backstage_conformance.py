@@ -17,8 +17,8 @@ import yaml
 
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.sync.sources.descriptor import EntityDoc, Problem, parse_entity, relations_of
 from catalog.store.refs import EntityRef, parse_ref
+from catalog.sync.sources.descriptor import EntityDoc, Problem, parse_entity, relations_of
 from tests.helpers import active_refs, backstage_config, relation_triples
 
 

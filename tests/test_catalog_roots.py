@@ -14,8 +14,8 @@ import pytest
 
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.sync.sources.descriptor import Problem
 from catalog.sync.sources.backstage import BackstageSource
+from catalog.sync.sources.descriptor import Problem
 from tests.helpers import active_refs, backstage_config, component, group
 
 MakeCatalog = Callable[[Config], Catalog]

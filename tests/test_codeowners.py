@@ -6,9 +6,9 @@ merging rules GitHub does not merge, would name the wrong team as owner in every
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from catalog.sync.sources.codeowners import CodeOwners, Owner, parse_codeowners
 from tests.conftest import DATA

@@ -313,6 +313,11 @@ def _five_pages(github: FakeGitHub) -> None:
     small_org(github, 10)
 
 
+def _changed_file_fails(github: FakeGitHub, status: int) -> None:
+    github.set_file("repo-03", "catalog-info.yaml", component("svc-03", description="changed"))
+    github.fail("/contents/", status=status, times=None)
+
+
 FAULTS: dict[str, Callable[[FakeGitHub], None]] = {
     "500s on the listing": lambda gh: gh.fail(listing, status=500, times=None),
     "listing timeout": lambda gh: gh.delay(listing, 1.5, times=3),
@@ -322,14 +327,8 @@ FAULTS: dict[str, Callable[[FakeGitHub], None]] = {
     "a page that is not a repository list": lambda gh: gh.fail(listing, status=200, body={"message": "?"}, times=None, query={"page": "2"}),
     "401 bad credentials": lambda gh: gh.fail(listing, status=401, times=None),
     "primary limit spent until a distant reset": lambda gh: setattr(gh, "rate_limit_remaining", 0),
-    "500s reading a changed file": lambda gh: (
-        gh.set_file("repo-03", "catalog-info.yaml", component("svc-03", description="changed")),
-        gh.fail("/contents/", status=500, times=None),
-    ),
-    "401 reading a changed file": lambda gh: (
-        gh.set_file("repo-03", "catalog-info.yaml", component("svc-03", description="changed")),
-        gh.fail("/contents/", status=401, times=None),
-    ),
+    "500s reading a changed file": lambda gh: _changed_file_fails(gh, 500),
+    "401 reading a changed file": lambda gh: _changed_file_fails(gh, 401),
 }
 
 

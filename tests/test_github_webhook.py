@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.http.app import create_http_app
 from bot.compose import Services
+from bot.http.app import create_http_app
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store.models import SourceState, SyncRun

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from catalog.store.merge import merge
 from catalog.store.models import Entity
 from catalog.store.precedence import DESCRIPTOR, GITHUB_INFERRED, PAGERDUTY, SLACK
-from catalog.store.merge import merge
 from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.helpers import relation_triples
 from tests.pagerduty_world import PAYMENTS, T0, TAX, World, pagerduty, world  # noqa: F401 (fixtures)
+
 
 def _row(source: str, precedence: int, **fields: Any) -> Entity:
     now = datetime(2026, 3, 14, tzinfo=UTC)

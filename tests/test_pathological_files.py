@@ -15,9 +15,9 @@ import pytest
 
 from catalog.config import Config
 from catalog.core import Catalog
+from catalog.sync.engine import SyncReport, sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.bounded_yaml import FileLimits
-from catalog.sync.engine import SyncReport, sync_source
 from tests.helpers import active_refs, backstage_config, component, group, related
 
 MakeCatalog = Callable[[Config], Catalog]

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import insert, select
 from sqlmodel import col
 
+from catalog.answers.questionlog import PSEUDONYM_PREFIX, UNANSWERED, unanswered
 from catalog.config import Config, load_config
 from catalog.core import Catalog
-from catalog.store.engine import make_engine, upgrade
 from catalog.errors import ConfigError
+from catalog.store.engine import make_engine, upgrade
 from catalog.store.models import QuestionLog
-from catalog.answers.questionlog import PSEUDONYM_PREFIX, UNANSWERED, unanswered
 from catalog.sync.schedule import Scheduler
 from tests.conftest import EXAMPLES
 
@@ -114,7 +114,7 @@ def test_the_migration_moves_unanswered_questions_into_the_log(empty_database_ur
             )
         upgrade(engine)
         with engine.connect() as conn:
-            log = conn.execute(select(QuestionLog.question, QuestionLog.status, QuestionLog.surface, QuestionLog.asked_at)).all()
+            log = conn.execute(select(col(QuestionLog.question), col(QuestionLog.status), col(QuestionLog.surface), col(QuestionLog.asked_at))).all()
             view = conn.execute(select(UNANSWERED.c.question, UNANSWERED.c.reason, UNANSWERED.c.transport)).all()
         assert [(q, s, t, _utc(a)) for q, s, t, a in log] == [
             ("who owns x?", "not_found", "slack", T0),

@@ -11,8 +11,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from bot.settings import Settings
 from bot.cli.terminal import err, say
+from bot.settings import Settings
 from catalog.errors import DatabaseError, WayfinderError
 from catalog.store.database_errors import describe_database_error
 

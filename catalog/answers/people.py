@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from catalog.answers.models import Answer
 from catalog.answers.card import contact, merge_sources, owner_contact, summaries
+from catalog.answers.models import Answer
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY, on_call
-from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
 from catalog.store.merge import CatalogEntity
+from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
 
 
 def team_of(session: Session, entity: CatalogEntity, answer: Answer) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from catalog.answers.models import Answer, Contact, EntitySummary
 from catalog.answers.freshness import clock_time, describe_all
+from catalog.answers.models import Answer, Contact, EntitySummary
 from catalog.answers.oncall import OnCallShift
 from catalog.safe_text import neutralise
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from catalog.answers.models import Contact, EntityCard, LinkInfo
 from catalog.answers.card import SLACK_CHANNEL, build_card, expects_runbook, is_runbook
-from catalog.store.models import Entity
+from catalog.answers.models import Contact, EntityCard, LinkInfo
 from catalog.answers.oncall import OnCallAnswer, no_oncall_note, on_call, staleness_note
-from catalog.store.reads import get_entity
 from catalog.store.merge import CatalogEntity, merge, source_states
+from catalog.store.models import Entity
+from catalog.store.reads import get_entity
 
 # Links in the order a responder reaches for them: runbook, dashboards, then code and docs.
 LINK_ORDER = ("runbook", "dashboard", "repo", "docs")
@@ -74,7 +74,7 @@ def defined_in(location: str | None, base: Path | None) -> str | None:
 
 def retired_entity(session: Session, ref: str) -> tuple[CatalogEntity, datetime] | None:
     """The last known view of a ref whose every row is retired, and when it was retired."""
-    rows = list(session.scalars(select(Entity).where(Entity.ref == ref.lower())))
+    rows = list(session.scalars(select(Entity).where(col(Entity.ref) == ref.lower())))
     if not rows or any(r.retired_at is None for r in rows):
         return None
     entity = merge(rows, source_states(session))

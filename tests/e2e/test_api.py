@@ -9,7 +9,7 @@ guard pages and API alike without ever showing up in a log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -25,7 +25,7 @@ TOKEN = "wf-pages-token-0123456789abcdef"
 
 
 @pytest.fixture
-def api(example_catalog: Catalog):  # type: ignore[no-untyped-def]
+def api(example_catalog: Catalog) -> Iterator[httpx.Client]:
     with serve_pages(example_catalog) as client:
         yield client
 

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.logs import configure_logging, request_scope
-from bot.http.app import create_http_app
 from bot.compose import Services
+from bot.http.app import create_http_app
+from bot.logs import configure_logging, request_scope
 from catalog.config import Config, load_config
 from catalog.core import Catalog
 from tests.conftest import EXAMPLES
@@ -149,7 +149,8 @@ def json_logs() -> Iterator[io.StringIO]:
     buffer = io.StringIO()
     configure_logging("json", level=logging.DEBUG, stream=buffer)
     yield buffer
-    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
 
 
 def lines(buffer: io.StringIO) -> list[dict[str, str]]:

@@ -11,8 +11,6 @@ read, and a refused body must never be written to the log.
 from __future__ import annotations
 
 import contextlib
-
-import json
 import logging
 import time
 from collections.abc import Iterator

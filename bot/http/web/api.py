@@ -17,8 +17,8 @@ from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
 from catalog.pages.listing import MAX_LIMIT, BadCursor, EntityList
 from catalog.pages.ownership import OwnershipPage
-from catalog.store.refs import make_ref
 from catalog.pages.team import TeamPage
+from catalog.store.refs import make_ref
 
 
 def api_app(services: Services, auth: BearerAuth) -> FastAPI:

@@ -13,8 +13,8 @@ from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import error_json
 from bot.http.web.render import page_url, respond, wants_json
-from catalog.store.refs import make_ref
 from catalog.pages.short_links import LinkTarget
+from catalog.store.refs import make_ref
 
 
 def pages_router(services: Services, auth: BearerAuth) -> APIRouter:

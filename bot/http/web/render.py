@@ -17,8 +17,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import BaseModel
 
-from bot.slack.views.urls import ownership_url
 from bot.http.web.slack_links import channel_links, dm_links
+from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
 from catalog.safe_text import neutralise
 

@@ -25,15 +25,15 @@ from bot.slack.mrkdwn import escape, link, truncate
 from bot.slack.views.parts import (
     BUTTON_LABEL,
     BUTTONS_SHOWN,
-    card_title,
     HEADER_TEXT,
     MESSAGE_BLOCKS,
     NAME_SHOWN,
     SECTION_TEXT,
+    card_title,
     channel,
     clip,
-    context,
     contact_details,
+    context,
     entity_line,
     entity_link,
     fit,
@@ -47,8 +47,8 @@ from bot.slack.views.parts import (
     section,
 )
 from bot.slack.views.urls import ownership_url
-from catalog.answers.models import Answer, Contact, EntityCard, EntitySummary, LinkInfo
 from catalog.answers.card import expects_runbook, is_runbook
+from catalog.answers.models import Answer, Contact, EntityCard, EntitySummary, LinkInfo
 from catalog.answers.text import gap_heading
 
 FOCUS_ITEMS = 25  # the list the question asked for

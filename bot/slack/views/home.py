@@ -56,7 +56,7 @@ def render_home(summary: HomeSummary, *, examples: list[str], now: datetime, pub
         body.append(_gaps(summary.gaps, public_url))
     if examples:
         body.append(section("*Try asking*\n" + listing([f"• {escape(q)}" for q in examples], limit=SECTION_TEXT - 20)))
-    tail = [context(f"Updated {now:%Y-%m-%d %H:%M} UTC")]
+    tail: list[Block] = [context(f"Updated {now:%Y-%m-%d %H:%M} UTC")]
     return View(type="home", blocks=fit(body, tail, VIEW_BLOCKS)).to_dict()
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from slack_sdk.models.blocks import Block
+
 from bot.slack.mrkdwn import escape
 from bot.slack.views.parts import NAME_SHOWN, card_title, clip, contact_details, context, freshness, name_of, section
 from bot.slack.views.urls import parse_ownership_url
@@ -29,7 +31,7 @@ def render_unfurl(card: EntityCard, *, now: datetime) -> dict:
     placed = [f"{label}: {escape(clip(name_of(p), NAME_SHOWN))}" for label, p in (("System", card.system), ("Domain", card.domain)) if p]
     if placed:
         lines.append(" · ".join(placed))
-    blocks = [section("\n".join(lines))]
+    blocks: list[Block] = [section("\n".join(lines))]
     if line := freshness(card.sources, now):
         blocks.append(context(line))
     return {"blocks": [b.to_dict() for b in blocks]}

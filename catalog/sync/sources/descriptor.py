@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
-from catalog.store.models import Entity
+from catalog.store.models import Entity, column_length
 from catalog.store.precedence import DESCRIPTOR
 from catalog.store.refs import DEFAULT_NAMESPACE, make_ref, parse_ref
+from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
 
 KIND_NAMES = {
     "component": "Component",
@@ -71,7 +71,7 @@ _SIZED_FIELDS = {
     "system_ref": "spec.system",
     "ref": "the entity reference",
 }
-_COLUMN_SIZES = {field: Entity.__table__.c[field].type.length for field in _SIZED_FIELDS}  # type: ignore[attr-defined]
+_COLUMN_SIZES = {field: column_length(Entity, field) for field in _SIZED_FIELDS}
 
 
 class Problem(BaseModel):

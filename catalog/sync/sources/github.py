@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import select
+from sqlmodel import col
 
 from catalog.config import GitHubSourceConfig
 from catalog.errors import SourceError
@@ -335,7 +336,7 @@ class _Run:
         if self._previous is None:
             self._previous = defaultdict(list)
             with session_scope(self.source.factory) as session:
-                rows = session.scalars(select(Entity).where(Entity.source == self.source.name, Entity.retired_at.is_(None)))  # type: ignore[union-attr]
+                rows = session.scalars(select(Entity).where(col(Entity.source) == self.source.name, col(Entity.retired_at).is_(None)))
                 for row in rows:
                     if repo := _repository_of(row.location):
                         self._previous[repo].append(EntityDoc.model_validate(row.model_dump()))
@@ -379,10 +380,10 @@ class _Owners:
         self.logins: dict[str, str] = {}
         with session_scope(factory) as session:
             rows = session.execute(
-                select(Entity.kind, Entity.ref, Entity.annotations)
-                .where(Entity.kind.in_(("group", "user")), Entity.retired_at.is_(None))  # type: ignore[attr-defined,union-attr]
-                .order_by(Entity.ref)
-            )
+                select(col(Entity.kind), col(Entity.ref), col(Entity.annotations))
+                .where(col(Entity.kind).in_(("group", "user")), col(Entity.retired_at).is_(None))
+                .order_by(col(Entity.ref))
+            ).tuples()
             for kind, ref, annotations in rows:
                 key = TEAM_SLUG if kind == "group" else USER_LOGIN
                 if value := (annotations or {}).get(key, "").strip().lower():

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from catalog.store.engine import SessionFactory, session_scope, upsert_insert
 from catalog.store.models import HttpCacheEntry
@@ -40,7 +41,7 @@ class HttpCache:
         self.factory = factory
         self.source = source
         with session_scope(factory) as session:
-            rows = session.scalars(select(HttpCacheEntry).where(HttpCacheEntry.source == source))
+            rows = session.scalars(select(HttpCacheEntry).where(col(HttpCacheEntry.source) == source))
             self._entries = {row.url: Cached(row.etag, row.body, row.next_url, row.fetched_at) for row in rows}
         self._changed: set[str] = set()
 

@@ -27,6 +27,7 @@ anything is written, so the facts of the last good sync stay, visibly stale. A 4
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 from collections import defaultdict
@@ -38,7 +39,7 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY, OnCallShift, OnCallUser, PagerDutyFacts, PagerDutyRef, PagerDutyService
 from catalog.config import PagerDutySourceConfig
@@ -194,9 +195,10 @@ class PagerDutySource:
             oncalls[oncall.escalation_policy.id].append(oncall)
         return _Account(list(services.values()), teams, policies, schedules, oncalls)
 
-    def _list(self, client: ApiClient, key: str, model: type[M], params: dict[str, str] | None = None) -> list[M]:
+    # `builtins.type`: in this class body `type` is the source's type name, not the builtin.
+    def _list(self, client: ApiClient, key: str, model: builtins.type[M], params: dict[str, str] | None = None) -> list[M]:
         """Every item of `/{key}`, page by page until `more` is false; any bad page fails the source."""
-        adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+        adapter = TypeAdapter(list[model])  # type: ignore[valid-type]  # a list of the model given at run time
         items: list[M] = []
         offset = 0
         while True:
@@ -232,10 +234,10 @@ def _load_targets(session: Session, *, exclude_source: str) -> _Targets:
     entity shows.
     """
     rows = session.execute(
-        select(Entity.ref, Entity.kind, Entity.namespace, Entity.name, Entity.annotations)
-        .where(Entity.source != exclude_source, Entity.retired_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Entity.precedence.desc(), Entity.source)  # type: ignore[attr-defined]
-    )
+        select(col(Entity.ref), col(Entity.kind), col(Entity.namespace), col(Entity.name), col(Entity.annotations))
+        .where(col(Entity.source) != exclude_source, col(Entity.retired_at).is_(None))
+        .order_by(col(Entity.precedence).desc(), col(Entity.source))
+    ).tuples()
     targets = _Targets()
     seen: set[str] = set()
     named: set[str] = set()

@@ -35,7 +35,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.web import SlackResponse
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.errors import SourceError
 from catalog.store import identities
@@ -131,7 +131,7 @@ class SlackSource:
 def _catalog_people(session: Session, *, exclude_source: str) -> tuple[list[CatalogEntity], list[CatalogEntity]]:
     """Active Groups and Users as the other sources describe them (our own facts would feed back)."""
     rows: dict[str, list[Entity]] = defaultdict(list)
-    query = select(Entity).where(Entity.kind.in_(["group", "user"]), Entity.source != exclude_source, Entity.retired_at.is_(None))  # type: ignore[attr-defined,union-attr]
+    query = select(Entity).where(col(Entity.kind).in_(["group", "user"]), col(Entity.source) != exclude_source, col(Entity.retired_at).is_(None))
     for row in session.scalars(query):
         rows[row.ref].append(row)
     merged = [m for ref in sorted(rows) if (m := merge(rows[ref], {})) is not None]

@@ -4,10 +4,9 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-22 01:38:41.857853
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-
+import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -7,10 +7,9 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-23 10:30:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-
+import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'
