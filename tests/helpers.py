@@ -31,6 +31,12 @@ def active_refs(catalog: Catalog, source: str | None = None) -> set[str]:
         return set(s.scalars(q))
 
 
+def owner_of(catalog: Catalog, name: str) -> str | None:
+    """The owner ref the catalog answers for "who owns <name>", None when it names none."""
+    owner = catalog.ask(f"who owns {name}").owner
+    return owner.ref if owner else None
+
+
 def kind_counts(catalog: Catalog) -> Counter[str]:
     with catalog.session() as s:
         return Counter(s.scalars(select(col(Entity.kind)).where(col(Entity.retired_at).is_(None))))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.config import Config
+from catalog.config import BackstageSourceConfig, Config
 from catalog.core import Catalog
 from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.descriptor import Problem
@@ -96,7 +96,9 @@ def test_operator_may_allow_more_roots_in_the_config(make_catalog: MakeCatalog, 
     root, outside = layout
     (root / "locations.yaml").write_text(_location("../outside/*.yaml"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}, allowed_roots=(Path("outside"),)))
-    assert catalog.config.sources[0].allowed_roots == [outside.resolve()]  # type: ignore[union-attr]  # relative to the config file
+    [source] = catalog.config.sources
+    assert isinstance(source, BackstageSourceConfig)
+    assert source.allowed_roots == [outside.resolve()]  # relative to the config file
     [report] = catalog.sync()
     assert report.ok and not _refusals(report.problems)
     assert SECRET in active_refs(catalog)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -169,8 +170,8 @@ def _ref_subject(index: CatalogIndex, text: str, refs: list[str], at: int) -> Su
     if not entities:
         return None
     matches = [Match(e, 100.0, "exact") for e in entities]
-    status = "found" if len(entities) == 1 or len({e.owner_ref for e in entities}) == 1 else "ambiguous"
-    return Subject(text, at, at + 1 if at >= 0 else -1, Resolution(status, matches), exact=True)  # type: ignore[arg-type]
+    status: Literal["found", "ambiguous"] = "found" if len(entities) == 1 or len({e.owner_ref for e in entities}) == 1 else "ambiguous"
+    return Subject(text, at, at + 1 if at >= 0 else -1, Resolution(status, matches), exact=True)
 
 
 def _adjacent_kinds(lower: list[str], start: int, end: int) -> set[str]:

@@ -241,9 +241,9 @@ def _load_targets(session: Session, *, exclude_source: str) -> _Targets:
     targets = _Targets()
     seen: set[str] = set()
     named: set[str] = set()
-    for ref, kind, namespace, name, annotations in rows:
+    for ref, kind, namespace, name, entity_annotations in rows:
         target = _Target(ref, kind, namespace, name)
-        service_id = (annotations or {}).get(SERVICE_ID_ANNOTATION)
+        service_id = (entity_annotations or {}).get(SERVICE_ID_ANNOTATION)
         if service_id and ref not in named:
             named.add(ref)
             targets.by_service_id[service_id].append(target)
