@@ -124,7 +124,10 @@ def main() -> None:
             for name, paths in phases.items():
                 asyncio.run(load(base, paths[:20], connections=args.connections, seconds=1))  # warm up
                 latencies, errors = asyncio.run(load(base, paths, connections=args.connections, seconds=args.seconds))
-                print(f"{name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {percentile(latencies, 50):8.1f} {percentile(latencies, 99):8.1f} {errors:6d}")
+                print(
+                    f"{name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {percentile(latencies, 50):8.1f} "
+                    f"{percentile(latencies, 99):8.1f} {errors:6d}"
+                )
             print(f"goal: page p99 <= {GOAL_P99_MS:.0f} ms on SQLite; load average now {os.getloadavg()[0]:.2f}")
         finally:
             server.terminate()

@@ -32,12 +32,22 @@ class Metrics:
     def __init__(self, factory: SessionFactory) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.questions = Counter("wayfinder_questions", "Questions answered, by surface, intent and status.", ["surface", "intent", "status"], registry=r)
-        self.answer_seconds = Histogram("wayfinder_answer_seconds", "Time to answer a question.", ["surface"], buckets=ANSWER_BUCKETS, registry=r)
+        self.questions = Counter(
+            "wayfinder_questions", "Questions answered, by surface, intent and status.", ["surface", "intent", "status"], registry=r
+        )
+        self.answer_seconds = Histogram(
+            "wayfinder_answer_seconds", "Time to answer a question.", ["surface"], buckets=ANSWER_BUCKETS, registry=r
+        )
         self.slack_calls = Counter("wayfinder_slack_api_calls", "Slack Web API calls, by method.", ["method"], registry=r)
-        self.slack_errors = Counter("wayfinder_slack_api_errors", "Slack Web API calls that failed, by method and error.", ["method", "error"], registry=r)
-        self.slack_rate_limited = Counter("wayfinder_slack_api_rate_limited", "Slack Web API answers with HTTP 429, by method.", ["method"], registry=r)
-        self.duplicates = Counter("wayfinder_duplicate_deliveries_dropped", "Redelivered events and webhooks dropped, by origin.", ["origin"], registry=r)
+        self.slack_errors = Counter(
+            "wayfinder_slack_api_errors", "Slack Web API calls that failed, by method and error.", ["method", "error"], registry=r
+        )
+        self.slack_rate_limited = Counter(
+            "wayfinder_slack_api_rate_limited", "Slack Web API answers with HTTP 429, by method.", ["method"], registry=r
+        )
+        self.duplicates = Counter(
+            "wayfinder_duplicate_deliveries_dropped", "Redelivered events and webhooks dropped, by origin.", ["origin"], registry=r
+        )
         r.register(CatalogCollector(factory))
 
 
@@ -49,12 +59,16 @@ class CatalogCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         runs = CounterMetricFamily("wayfinder_sync_runs", "Sync runs recorded, by source and status.", labels=["source", "status"])
-        success = GaugeMetricFamily("wayfinder_sync_last_success_timestamp_seconds", "When each source last synced successfully.", labels=["source"])
+        success = GaugeMetricFamily(
+            "wayfinder_sync_last_success_timestamp_seconds", "When each source last synced successfully.", labels=["source"]
+        )
         entities = GaugeMetricFamily("wayfinder_entities", "Active (not retired) entities, by source.", labels=["source"])
         up = GaugeMetricFamily("wayfinder_database_up", "1 when the catalog database answered this scrape.")
         try:
             with self._factory() as session:
-                for source, status, count in session.execute(select(col(SyncRun.source), col(SyncRun.status), func.count()).group_by(col(SyncRun.source), col(SyncRun.status))).tuples():
+                for source, status, count in session.execute(
+                    select(col(SyncRun.source), col(SyncRun.status), func.count()).group_by(col(SyncRun.source), col(SyncRun.status))
+                ).tuples():
                     runs.add_metric([source, status], count)
                 for name, moment in session.execute(select(col(SourceState.name), col(SourceState.last_success_at))).tuples():
                     if moment is not None:

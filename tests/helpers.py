@@ -59,7 +59,9 @@ def related(catalog: Catalog, ref: str, rel: str) -> set[str]:
 
 def relation_triples(catalog: Catalog) -> set[tuple[str, str, str]]:
     with catalog.session() as s:
-        return {(a, t, b) for a, t, b in s.execute(select(col(Relation.subject_ref), col(Relation.type), col(Relation.target_ref))).tuples()}
+        return {
+            (a, t, b) for a, t, b in s.execute(select(col(Relation.subject_ref), col(Relation.type), col(Relation.target_ref))).tuples()
+        }
 
 
 def generation(catalog: Catalog) -> int:

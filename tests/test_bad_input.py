@@ -160,7 +160,9 @@ def test_config_unknown_key_names_file_line_and_key(write_config: Callable[[str]
         ("sources: [\n", 2, ["invalid YAML"]),
     ],
 )
-def test_config_bad_values_name_file_line_and_key(write_config: Callable[[str], Config], tmp_path: Path, body: str, line: int, words: list[str]) -> None:
+def test_config_bad_values_name_file_line_and_key(
+    write_config: Callable[[str], Config], tmp_path: Path, body: str, line: int, words: list[str]
+) -> None:
     with pytest.raises(ConfigError) as err:
         write_config(body)
     message = str(err.value)
@@ -169,7 +171,9 @@ def test_config_bad_values_name_file_line_and_key(write_config: Callable[[str], 
         assert word in message
 
 
-def test_config_secret_from_missing_environment_variable_is_named(write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_secret_from_missing_environment_variable_is_named(
+    write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("WF_TEST_UNSET_VAR", raising=False)
     with pytest.raises(ConfigError, match="WF_TEST_UNSET_VAR is not set"):
         write_config("sources:\n  - name: main\n    type: backstage\n    path: ${WF_TEST_UNSET_VAR}\n")

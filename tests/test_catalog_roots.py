@@ -44,7 +44,14 @@ def _refusals(problems: list[Problem]) -> list[Problem]:
 
 @pytest.mark.parametrize(
     "target",
-    ["../outside/secret.yaml", "{outside}/secret.yaml", "../outside/*.yaml", "{outside}/*.yaml", "file:../outside/secret.yaml", "sub/../../outside/*.y*ml"],
+    [
+        "../outside/secret.yaml",
+        "{outside}/secret.yaml",
+        "../outside/*.yaml",
+        "{outside}/*.yaml",
+        "file:../outside/secret.yaml",
+        "sub/../../outside/*.y*ml",
+    ],
 )
 def test_location_targets_outside_the_root_are_refused_with_file_and_line(
     make_catalog: MakeCatalog, tmp_path: Path, layout: tuple[Path, Path], target: str
@@ -63,7 +70,9 @@ def test_location_targets_outside_the_root_are_refused_with_file_and_line(
     assert {"component:default/billing", "group:default/team-b", "location:default/more"} <= active_refs(catalog)
 
 
-def test_symlinked_file_or_directory_pointing_outside_is_refused(make_catalog: MakeCatalog, tmp_path: Path, layout: tuple[Path, Path]) -> None:
+def test_symlinked_file_or_directory_pointing_outside_is_refused(
+    make_catalog: MakeCatalog, tmp_path: Path, layout: tuple[Path, Path]
+) -> None:
     root, outside = layout
     (root / "linked.yaml").symlink_to(outside / "secret.yaml")
     (root / "linked-dir").symlink_to(outside, target_is_directory=True)

@@ -82,7 +82,11 @@ def test_descriptors_are_imported_and_other_repositories_inferred(github: FakeGi
         "component:default/scratch",
     }
     api = entity(catalog, "component:default/payments-api")
-    assert (api.description, api.owner_ref, api.location) == ("Takes the money", "group:default/team-payments", "github:acme/payments/catalog-info.yaml:1")
+    assert (api.description, api.owner_ref, api.location) == (
+        "Takes the money",
+        "group:default/team-payments",
+        "github:acme/payments/catalog-info.yaml:1",
+    )
     assert entity(catalog, "component:default/payments-worker").location == "github:acme/payments/catalog-info.yaml:11"
     assert rows(catalog, "gh")["component:default/payments-api"].precedence == 100
 
@@ -176,7 +180,11 @@ def test_a_descriptor_beats_the_inferred_component_field_by_field(
     assert billing.links[0]["url"] == "https://github.com/acme/billing"
 
     auth = entity(catalog, "component:default/auth")
-    assert (auth.owner_ref, auth.location, auth.description) == ("group:default/team-identity", "github:acme/platform/catalog-info.yaml:1", None)
+    assert (auth.owner_ref, auth.location, auth.description) == (
+        "group:default/team-identity",
+        "github:acme/platform/catalog-info.yaml:1",
+        None,
+    )
 
 
 def test_locations_in_a_repository_are_followed_within_it(github: FakeGitHub, catalog: Catalog) -> None:
@@ -356,15 +364,24 @@ def test_a_broken_descriptor_is_reported_and_the_rest_still_lands(github: FakeGi
     assert sync(catalog).ok
     before = state(catalog)
 
-    broken = component("payments-api", description="Now with refunds") + "---\n" + component("payments-worker").replace("  type: service", "  type: [service")
+    broken = (
+        component("payments-api", description="Now with refunds")
+        + "---\n"
+        + component("payments-worker").replace("  type: service", "  type: [service")
+    )
     github.set_file("payments", "catalog-info.yaml", broken)
     github.set_file("repo-00", ".github/CODEOWNERS", "* @acme/new-owners\n")
-    github.add_repo("fresh", files={"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid!\n"})
+    github.add_repo(
+        "fresh", files={"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid!\n"}
+    )
     report = sync(catalog)
 
     assert report.ok, report.error
     errors = [p for p in report.problems if p.severity == "error"]
-    assert [(p.file, p.line) for p in errors] == [("github:acme/payments/catalog-info.yaml", 17), ("github:acme/fresh/catalog-info.yaml", 1)]
+    assert [(p.file, p.line) for p in errors] == [
+        ("github:acme/payments/catalog-info.yaml", 17),
+        ("github:acme/fresh/catalog-info.yaml", 1),
+    ]
     assert "invalid YAML" in errors[0].message and "invalid metadata.name" in errors[1].message
     assert entity(catalog, "component:default/payments-api").description == "Now with refunds"  # the good document lands
     assert state(catalog)["component:default/payments-worker"] == before["component:default/payments-worker"]  # the broken one stays

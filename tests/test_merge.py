@@ -38,8 +38,9 @@ def test_each_field_comes_from_the_highest_precedence_source_that_has_a_value() 
              spec={"pagerduty": {"service": {"id": "PPAYSV1"}}}),
         _row("github", GITHUB_INFERRED, title="payments-service", description="From the repository", lifecycle="deprecated",
              owner_ref="group:default/platform", tags=["java"], annotations={"github.com/project-slug": "northwind/payments"}),
-        _row("northwind", DESCRIPTOR, title="Payments Service", lifecycle="production", owner_ref="group:default/payments", tags=["tier-1"],
-             annotations={"github.com/project-slug": "northwind/payments-service", "pagerduty.com/service-id": ""}, spec={"type": "service"}),
+        _row("northwind", DESCRIPTOR, title="Payments Service", lifecycle="production", owner_ref="group:default/payments",
+             tags=["tier-1"], annotations={"github.com/project-slug": "northwind/payments-service", "pagerduty.com/service-id": ""},
+             spec={"type": "service"}),
     ]  # fmt: skip
 
     merged = merge(rows, {})
@@ -68,9 +69,9 @@ def test_synced_entity_keeps_each_fields_own_source(world: World) -> None:
     payments = world.entity(PAYMENTS)
 
     sources = payments.field_sources
-    assert {k: sources[k] for k in ("title", "description", "owner_ref", "lifecycle", "system_ref", "location", "spec.owner")} == dict.fromkeys(
-        ("title", "description", "owner_ref", "lifecycle", "system_ref", "location", "spec.owner"), "northwind"
-    )
+    assert {
+        k: sources[k] for k in ("title", "description", "owner_ref", "lifecycle", "system_ref", "location", "spec.owner")
+    } == dict.fromkeys(("title", "description", "owner_ref", "lifecycle", "system_ref", "location", "spec.owner"), "northwind")
     assert sources["spec.pagerduty"] == "pagerduty"
     assert sources["annotations.pagerduty.com/service-id"] == "northwind"  # both say PPAYSV1; people's word is shown
     assert world.entity(TAX).field_sources["annotations.pagerduty.com/service-id"] == "pagerduty"  # linked by name: PagerDuty adds it
@@ -95,7 +96,10 @@ def test_answers_list_pagerduty_with_its_freshness_next_to_the_descriptors(world
 
     assert [f.source for f in answer.sources] == ["northwind", "pagerduty"]
     assert answer.text.splitlines()[-1] == "(from northwind, synced 6 min ago; from pagerduty, synced 1 min ago)"
-    assert [(s["source"], s["source_type"]) for s in answer.to_json()["sources"]] == [("northwind", "backstage"), ("pagerduty", "pagerduty")]
+    assert [(s["source"], s["source_type"]) for s in answer.to_json()["sources"]] == [
+        ("northwind", "backstage"),
+        ("pagerduty", "pagerduty"),
+    ]
 
 
 def test_a_failing_pagerduty_is_shown_stale_next_to_a_fresh_descriptor(world: World, pagerduty: FakePagerDuty) -> None:

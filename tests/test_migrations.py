@@ -70,7 +70,9 @@ def test_migrations_match_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": is_modelled}), SQLModel.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True, "include_object": is_modelled}), SQLModel.metadata
+            )
         assert diff == []
     finally:
         engine.dispose()

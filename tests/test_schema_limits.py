@@ -37,7 +37,10 @@ BAD = {
     "long spec.type": (_doc().replace("type: service", f"type: {LONG}"), "spec.type is 101 characters long"),
     "long spec.lifecycle": (_doc().replace("lifecycle: production", f"lifecycle: {LONG}"), "spec.lifecycle is 101 characters long"),
     "long owner": (_doc().replace("owner: team-a", f"owner: {'o' * 400}"), f"over the limit of {MAX_REF_LENGTH}"),
-    "long custom kind": (_doc().replace("kind: Component", f"kind: K{LONG[1:]}").replace("backstage.io/", "acme.io/"), "kind is 101 characters long"),
+    "long custom kind": (
+        _doc().replace("kind: Component", f"kind: K{LONG[1:]}").replace("backstage.io/", "acme.io/"),
+        "kind is 101 characters long",
+    ),
 }
 
 
@@ -50,7 +53,9 @@ def _sync_dir(make_catalog: MakeCatalog, tmp_path: Path, bad: str) -> Catalog:
 
 
 @pytest.mark.parametrize("case", list(BAD))
-def test_entity_over_the_schema_limits_is_reported_and_skipped_and_the_rest_syncs(make_catalog: MakeCatalog, tmp_path: Path, case: str) -> None:
+def test_entity_over_the_schema_limits_is_reported_and_skipped_and_the_rest_syncs(
+    make_catalog: MakeCatalog, tmp_path: Path, case: str
+) -> None:
     bad, words = BAD[case]
     catalog = _sync_dir(make_catalog, tmp_path, bad)
     [report] = catalog.sync()

@@ -150,7 +150,9 @@ def test_users_list_is_paged_and_a_429_waits_its_retry_after(catalog: Catalog, f
         ("users.list", 429, None, "HTTP 429"),
     ],
 )
-def test_a_slack_error_loses_nothing(catalog: Catalog, fake: FakeSlackAPI, method: str, status: int, error: str | None, expected: str) -> None:
+def test_a_slack_error_loses_nothing(
+    catalog: Catalog, fake: FakeSlackAPI, method: str, status: int, error: str | None, expected: str
+) -> None:
     _sync_all(catalog)
     before = _identities(catalog)
     fake.fail_next(method, status, error=error, retry_after=0, times=10)

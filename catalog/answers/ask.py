@@ -118,12 +118,18 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
             near = {m.entity.ref for m in u.unresolved.resolution.matches if m.score >= FUZZY_CUTOFF}
             candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
             message = f"I don't know “{u.unresolved.text}”: it is not a name in the catalog, and not a question I understand."
-            return Answer(**{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index))
+            return Answer(
+                **{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index)
+            )
         described = resolve_by_description(session, u.text, index)  # named nothing: maybe described something
         if described is not None:
             return _about(session, u.text, u.intent, described, u.unresolved.text, now)
         if u.unresolved.start < 0:
-            return Answer(**base, status="not_found", notes=[f"Nothing in the catalog has the link {u.unresolved.text}: no repository slug, source location or link matches it."])
+            return Answer(
+                **base,
+                status="not_found",
+                notes=[f"Nothing in the catalog has the link {u.unresolved.text}: no repository slug, source location or link matches it."],
+            )
         return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {u.unresolved.text!r}."])
     parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
     if len(parts) == 1:
@@ -270,4 +276,10 @@ def example_questions(index: CatalogIndex) -> list[str]:
     )
     resource = next((e.name for e in owned if e.kind == "resource"), component)
     team_name = team.name if team else "team-a"
-    return [f"who owns {component}?", f"what does {team_name} own?", f"who is in {team_name}?", f"what depends on {resource}?", f"docs for {component}"]
+    return [
+        f"who owns {component}?",
+        f"what does {team_name} own?",
+        f"who is in {team_name}?",
+        f"what depends on {resource}?",
+        f"docs for {component}",
+    ]

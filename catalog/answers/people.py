@@ -39,7 +39,10 @@ def reach(session: Session, entity: CatalogEntity, answer: Answer) -> None:
         answer.owner = owner_contact(session, entity, team)
     if answer.owner is None:
         answer.status = "no_data"
-        answer.notes.append(f"{entity.name} has no owner in the catalog, so nobody to reach." + (f" Add spec.owner in {entity.location}." if entity.location else ""))
+        answer.notes.append(
+            f"{entity.name} has no owner in the catalog, so nobody to reach."
+            + (f" Add spec.owner in {entity.location}." if entity.location else "")
+        )
         return
     answer.sources = merge_sources(entity, team)
     if team is not None and team.kind == "group":

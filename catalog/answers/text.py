@@ -56,7 +56,11 @@ def render_text(a: Answer, *, now: datetime) -> str:
 
 def _body(a: Answer) -> list[str]:
     if a.status in ("help", "unknown"):
-        intro = [] if a.message else ["I can answer questions about the software catalog." if a.status == "help" else "Sorry, I didn't understand that."]
+        intro = (
+            []
+            if a.message
+            else ["I can answer questions about the software catalog." if a.status == "help" else "Sorry, I didn't understand that."]
+        )
         near = ["Did you mean: " + ", ".join(_entity(c) for c in a.candidates) + "?"] if a.candidates else []
         return intro + near + ["Try:"] + [f"  {q}" for q in a.examples]
     if a.intent == "gaps":
@@ -86,7 +90,8 @@ def _body(a: Answer) -> list[str]:
     if a.intent in ("depends_on", "dependents"):
         head = f"{name} depends on:" if a.intent == "depends_on" else f"Depending on {name}:"
         return [head] + [
-            f"  {_entity(i)}" + (f" ({RELATION_WORDS.get(i.relation or '', i.relation)}" + (f" via {i.via}" if i.via else "") + ")" if i.relation else "")
+            f"  {_entity(i)}"
+            + (f" ({RELATION_WORDS.get(i.relation or '', i.relation)}" + (f" via {i.via}" if i.via else "") + ")" if i.relation else "")
             for i in a.items
         ]
     if a.intent == "links":
@@ -99,7 +104,9 @@ def _body(a: Answer) -> list[str]:
     if a.intent == "contact":
         return _reach(a, name)
     if a.intent == "lifecycle":
-        owner = [f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]"] if a.owner and a.owner.ref != s.ref else []
+        owner = (
+            [f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]"] if a.owner and a.owner.ref != s.ref else []
+        )
         return owner + ([f"Still used by {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] if a.items else [])
     return [name]
 
@@ -139,7 +146,11 @@ def _oncall(a: Answer, now: datetime) -> list[str]:
     assert a.subject is not None
     name, oc = _entity(a.subject), a.oncall
     if oc is None or not oc.shifts:
-        return [f"Nobody to name as on call for {name}; its owner:", *_contact(a.owner)] if a.owner else [f"Nobody to name as on call for {name}."]
+        return (
+            [f"Nobody to name as on call for {name}; its owner:", *_contact(a.owner)]
+            if a.owner
+            else [f"Nobody to name as on call for {name}."]
+        )
     policy = f" (escalation policy {oc.escalation_policy.name})" if oc.escalation_policy else ""
     lines = [f"On call for {name}, from PagerDuty service {oc.service.name}{policy}:"]
     lines += [f"  {_shift(shift, now)}" for shift in oc.shifts]

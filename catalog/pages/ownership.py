@@ -122,7 +122,12 @@ def _gaps(session: Session, entity: CatalogEntity, card: EntityCard, where: str 
     elif card.owner.kind == "group" and not (card.owner.slack_channel or card.owner.slack_channel_id):
         owner = get_entity(session, card.owner.ref)
         owner_file = defined_in(owner.location if owner else None, base)
-        gaps.append(Gap(what=f"{card.owner.name} has no Slack channel.", fix=f"Add the {SLACK_CHANNEL} annotation" + (f" in {owner_file}." if owner_file else ".")))
+        gaps.append(
+            Gap(
+                what=f"{card.owner.name} has no Slack channel.",
+                fix=f"Add the {SLACK_CHANNEL} annotation" + (f" in {owner_file}." if owner_file else "."),
+            )
+        )
     if expects_runbook(entity.kind, entity.type) and not any(is_runbook(link) for link in card.links):
         gaps.append(Gap(what="No runbook.", fix=f"Add one{in_file} (a link with type: runbook)."))
     return gaps  # nobody on call is said in the on-call section itself, with what to do

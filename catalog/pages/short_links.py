@@ -28,7 +28,12 @@ class LinkTarget(BaseModel):
 
 def retired_refs_named(session: Session, name: str) -> list[str]:
     """Refs called `name` whose every row is retired (so they have no active twin)."""
-    query = select(col(Entity.ref)).where(func.lower(col(Entity.name)) == name.lower()).group_by(col(Entity.ref)).having(func.count(col(Entity.retired_at)) == func.count())
+    query = (
+        select(col(Entity.ref))
+        .where(func.lower(col(Entity.name)) == name.lower())
+        .group_by(col(Entity.ref))
+        .having(func.count(col(Entity.retired_at)) == func.count())
+    )
     return sorted(session.scalars(query))
 
 

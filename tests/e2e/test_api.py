@@ -61,8 +61,13 @@ def test_entity_and_team_endpoints(api: httpx.Client) -> None:
     entity = api.get("/api/v1/entities/component/default/payments-service").json()
     team = api.get("/api/v1/teams/payments").json()
 
-    assert (entity["card"]["entity"]["ref"], entity["card"]["owner"]["ref"]) == ("component:default/payments-service", "group:default/payments")
-    assert team["team"]["slack_channel"] == "#team-payments" and "component:default/payments-service" in [o["entity"]["ref"] for o in team["owns"]]
+    assert (entity["card"]["entity"]["ref"], entity["card"]["owner"]["ref"]) == (
+        "component:default/payments-service",
+        "group:default/payments",
+    )
+    assert team["team"]["slack_channel"] == "#team-payments" and "component:default/payments-service" in [
+        o["entity"]["ref"] for o in team["owns"]
+    ]
 
 
 def test_errors_are_json_with_a_message_and_an_error_id(api: httpx.Client) -> None:
@@ -90,14 +95,24 @@ def test_openapi_and_docs(api: httpx.Client) -> None:
 @pytest.fixture
 def guarded(make_catalog: Callable[[Config], Catalog], write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch) -> Catalog:
     monkeypatch.setenv("WF_TEST_TOKEN", TOKEN)
-    config = write_config(f"sources:\n  - name: northwind\n    type: backstage\n    path: {EXAMPLES / 'catalog'}\nhttp:\n  auth:\n    tokens: [\"${{WF_TEST_TOKEN}}\"]\n")
+    config = write_config(
+        f'sources:\n  - name: northwind\n    type: backstage\n    path: {EXAMPLES / "catalog"}\nhttp:\n  auth:\n    tokens: '
+        f'["${{WF_TEST_TOKEN}}"]\n'
+    )
     catalog = make_catalog(config)
     assert all(r.ok for r in catalog.sync())
     return catalog
 
 
 def test_tokens_guard_pages_and_api_and_are_never_logged(guarded: Catalog, caplog: pytest.LogCaptureFixture) -> None:
-    paths = ("/o/component/default/payments-service", "/o/payments-service", "/t/payments", "/?q=who+owns+payments-service", "/api/v1/ask?q=who+owns+payments-service", "/api/v1/entities")
+    paths = (
+        "/o/component/default/payments-service",
+        "/o/payments-service",
+        "/t/payments",
+        "/?q=who+owns+payments-service",
+        "/api/v1/ask?q=who+owns+payments-service",
+        "/api/v1/entities",
+    )
     caplog.set_level(logging.DEBUG)
     with serve_pages(guarded) as client:
         for path in paths:

@@ -26,7 +26,9 @@ class WebError(Exception):
 
 def error_json(status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
     error_id = uuid.uuid4().hex[:12]
-    log.log(logging.ERROR if status >= 500 else logging.INFO, "HTTP %d %s (error_id %s)", status, code, error_id, extra={"error_id": error_id})
+    log.log(
+        logging.ERROR if status >= 500 else logging.INFO, "HTTP %d %s (error_id %s)", status, code, error_id, extra={"error_id": error_id}
+    )
     return JSONResponse({"error": code, "message": message, "error_id": error_id, **extra}, status_code=status, headers=headers)
 
 

@@ -25,7 +25,12 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
     def not_found(request: Request, what: str, target: LinkTarget) -> Response:
         suggestions = target.candidates
         if wants_json(request):
-            return error_json(404, "not_found", f"Nothing in the catalog is called {what!r}.", suggestions=[s.model_dump(mode="json") for s in suggestions])
+            return error_json(
+                404,
+                "not_found",
+                f"Nothing in the catalog is called {what!r}.",
+                suggestions=[s.model_dump(mode="json") for s in suggestions],
+            )
         return respond(request, "not_found.html", target, now=services.clock(), status=404, what=what)
 
     def follow(request: Request, name: str, kind: str | None) -> Response:

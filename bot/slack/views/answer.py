@@ -188,7 +188,14 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
     if answer.intent == "links":
         return [_links(card.links, bullets=True) or "*Links*: none in the catalog"]
     if answer.intent == "team_of":
-        return ["*Teams*\n" + listing([f"• {_reach_line(t, public_url)}" for t in answer.teams], limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)] if answer.teams else []
+        return (
+            [
+                "*Teams*\n"
+                + listing([f"• {_reach_line(t, public_url)}" for t in answer.teams], limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)
+            ]
+            if answer.teams
+            else []
+        )
     if answer.intent == "contact" and answer.owner is not None:
         lines = [f"*Reach*: {_reach_line(answer.owner, public_url)}"]
         if answer.paged_via:
@@ -202,7 +209,9 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
 def _reach_line(c: Contact, public_url: str) -> str:
     """A team or person with every way to reach it: channel, user group, email."""
     details = contact_details(c)
-    return entity_link(c, public_url) + (" · " + " · ".join(details) if details else " · :warning: no Slack channel or email in the catalog")
+    return entity_link(c, public_url) + (
+        " · " + " · ".join(details) if details else " · :warning: no Slack channel or email in the catalog"
+    )
 
 
 def _fields(card: EntityCard, public_url: str) -> list[str]:

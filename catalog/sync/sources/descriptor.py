@@ -309,6 +309,11 @@ def dangling_targets(
         for subject, rel, target in by_origin.get(doc.ref, ()):
             if subject == doc.ref and not known(target):
                 problems.append(
-                    Problem(severity="warning", file=doc.location, entity=doc.ref, message=f"{rel} {target}, which does not exist in the catalog")
+                    Problem(
+                        severity="warning",
+                        file=doc.location,
+                        entity=doc.ref,
+                        message=f"{rel} {target}, which does not exist in the catalog",
+                    )
                 )
     return problems

@@ -287,7 +287,9 @@ class _Run:
             seen.add(target_path)
             text = self.read(repo, target_path, reuse=reuse)
             if text is None:
-                self.collected.problems.append(Problem(file=where, message=f"location target {target_path} does not exist in {repo.full_name}"))
+                self.collected.problems.append(
+                    Problem(file=where, message=f"location target {target_path} does not exist in {repo.full_name}")
+                )
             else:
                 self.descriptors(repo, target_path, text, reuse=reuse, seen=seen)
 
@@ -312,7 +314,9 @@ class _Run:
         label = f"{where}/{path}"
         codeowners = parse_codeowners(text)
         for bad in codeowners.invalid:
-            self.collected.problems.append(Problem(severity="warning", file=label, line=bad.line, message=f"CODEOWNERS line skipped: {bad.reason}"))
+            self.collected.problems.append(
+                Problem(severity="warning", file=label, line=bad.line, message=f"CODEOWNERS line skipped: {bad.reason}")
+            )
         rule = codeowners.root_rule()
         if rule is None:
             self._warn(label, "no rule covers the repository root (such as `*`); the inferred component has no owner")

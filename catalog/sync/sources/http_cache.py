@@ -57,7 +57,10 @@ class HttpCache:
         if not self._changed:
             return
         entries = [(url, self._entries[url]) for url in sorted(self._changed)]
-        rows = [{"source": self.source, "url": url, "etag": e.etag, "next_url": e.next_url, "body": e.body, "fetched_at": e.fetched_at} for url, e in entries]
+        rows = [
+            {"source": self.source, "url": url, "etag": e.etag, "next_url": e.next_url, "body": e.body, "fetched_at": e.fetched_at}
+            for url, e in entries
+        ]
         with session_scope(self.factory) as session:
             stmt = upsert_insert(session)(HttpCacheEntry)
             stmt = stmt.on_conflict_do_update(index_elements=["source", "url"], set_={c: stmt.excluded[c] for c in _UPDATED})

@@ -164,7 +164,9 @@ class PagerDutySource:
         self.sleep = sleep
 
     @classmethod
-    def from_config(cls, cfg: PagerDutySourceConfig, factory: SessionFactory, *, sleep: Callable[[float], None] = time.sleep) -> PagerDutySource:
+    def from_config(
+        cls, cfg: PagerDutySourceConfig, factory: SessionFactory, *, sleep: Callable[[float], None] = time.sleep
+    ) -> PagerDutySource:
         return cls(
             cfg.name, api_url=cfg.api_url, token=cfg.token.get_secret_value(), factory=factory,
             timeout=cfg.timeout_seconds, max_retries=cfg.max_retries, sleep=sleep,
@@ -173,7 +175,13 @@ class PagerDutySource:
     def fetch(self) -> Snapshot:
         headers = {"Authorization": f"Token token={self.token}", "Accept": ACCEPT}
         client = ApiClient(
-            self.name, self.api_url, headers=headers, timeout=self.timeout, max_retries=self.max_retries, retry_delay=_retry_delay, sleep=self.sleep
+            self.name,
+            self.api_url,
+            headers=headers,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            retry_delay=_retry_delay,
+            sleep=self.sleep,
         )
         try:
             account = self._read(client)
@@ -203,12 +211,16 @@ class PagerDutySource:
         offset = 0
         while True:
             if offset + self.page_size > MAX_OFFSET_PLUS_LIMIT:
-                raise SourceError(f"{self.name}: /{key} lists more than PagerDuty's offset pagination reaches ({MAX_OFFSET_PLUS_LIMIT}); nothing changed")
+                raise SourceError(
+                    f"{self.name}: /{key} lists more than PagerDuty's offset pagination reaches ({MAX_OFFSET_PLUS_LIMIT}); nothing changed"
+                )
             body = client.json(f"/{key}", params={**(params or {}), "limit": str(self.page_size), "offset": str(offset)})
             page = body.get(key) if isinstance(body, dict) else None
             more = body.get("more") if isinstance(body, dict) else None
             if not isinstance(page, list) or not isinstance(more, bool):
-                raise SourceError(f"{self.name}: /{key} at offset {offset} is not a PagerDuty listing (no {key!r} list or 'more' flag); nothing changed")
+                raise SourceError(
+                    f"{self.name}: /{key} at offset {offset} is not a PagerDuty listing (no {key!r} list or 'more' flag); nothing changed"
+                )
             try:
                 items += adapter.validate_python(page)
             except ValidationError as exc:
@@ -280,13 +292,22 @@ def _link(services: list[_Service], targets: _Targets) -> tuple[list[tuple[_Targ
             problems.append(_hint(f"PagerDuty service {service.name!r} ({service.id}) matches {refs} by name; not linked"))
         elif candidates[0].ref in linked:
             first = linked[candidates[0].ref][1]
-            problems.append(_hint(f"PagerDuty services {first.name!r} ({first.id}) and {service.name!r} ({service.id}) both match {candidates[0].ref} by name; {first.id} is used"))
+            problems.append(
+                _hint(
+                    f"PagerDuty services {first.name!r} ({first.id}) and {service.name!r} ({service.id}) both match "
+                    f"{candidates[0].ref} by name; {first.id} is used"
+                )
+            )
         else:
             linked[candidates[0].ref] = (candidates[0], service)
     if unlinked:
         shown = ", ".join(f"{s.name} ({s.id})" for s in unlinked[:UNLINKED_SHOWN])
         more = f" and {len(unlinked) - UNLINKED_SHOWN} more" if len(unlinked) > UNLINKED_SHOWN else ""
-        problems.append(Problem(severity="warning", message=f"{len(unlinked)} PagerDuty services match no catalog entity and were skipped: {shown}{more}"))
+        problems.append(
+            Problem(
+                severity="warning", message=f"{len(unlinked)} PagerDuty services match no catalog entity and were skipped: {shown}{more}"
+            )
+        )
     return list(linked.values()), problems
 
 
@@ -297,7 +318,9 @@ def _hint(message: str) -> Problem:
 def _named(ref: _Ref, listing: dict[str, _Named]) -> PagerDutyRef:
     """A reference under the name its own listing gives (a reference's summary may lag behind)."""
     found = listing.get(ref.id)
-    return PagerDutyRef(id=ref.id, name=found.name if found else ref.summary or ref.id, url=(found.html_url if found else None) or ref.html_url)
+    return PagerDutyRef(
+        id=ref.id, name=found.name if found else ref.summary or ref.id, url=(found.html_url if found else None) or ref.html_url
+    )
 
 
 def _facts(service: _Service, account: _Account) -> PagerDutyFacts:
@@ -314,7 +337,11 @@ def _facts(service: _Service, account: _Account) -> PagerDutyFacts:
     ]
     return PagerDutyFacts(
         service=PagerDutyService(
-            id=service.id, name=service.name, url=service.html_url, status=service.status, teams=[_named(t, account.teams) for t in service.teams]
+            id=service.id,
+            name=service.name,
+            url=service.html_url,
+            status=service.status,
+            teams=[_named(t, account.teams) for t in service.teams],
         ),
         escalation_policy=_named(policy, account.policies) if policy else None,
         oncall=sorted(shifts, key=lambda s: (s.level, s.user.name.lower(), s.user.id)),  # stable order: unchanged on-call, unchanged hash

@@ -102,7 +102,9 @@ def upgrade() -> None:
     sa.Column('asked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    op.bulk_insert(sa.table('catalog_state', sa.column('id', sa.Integer), sa.column('generation', sa.Integer)), [{'id': 1, 'generation': 0}])
+    op.bulk_insert(
+        sa.table("catalog_state", sa.column("id", sa.Integer), sa.column("generation", sa.Integer)), [{"id": 1, "generation": 0}]
+    )
 
 
 def downgrade() -> None:
