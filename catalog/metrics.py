@@ -66,15 +66,17 @@ class CatalogCollector(Collector):
         up = GaugeMetricFamily("wayfinder_database_up", "1 when the catalog database answered this scrape.")
         try:
             with self._factory() as session:
-                for source, status, count in session.execute(
-                    select(col(SyncRun.source), col(SyncRun.status), func.count()).group_by(col(SyncRun.source), col(SyncRun.status))
-                ).tuples():
+                # Row._tuple(): the row as a typed tuple, which type checkers can unpack.
+                source_status = (col(SyncRun.source), col(SyncRun.status))
+                by_status = select(*source_status, func.count()).group_by(*source_status)
+                for source, status, count in (row._tuple() for row in session.execute(by_status)):
                     runs.add_metric([source, status], count)
-                for name, moment in session.execute(select(col(SourceState.name), col(SourceState.last_success_at))).tuples():
+                last_success = select(col(SourceState.name), col(SourceState.last_success_at))
+                for name, moment in (row._tuple() for row in session.execute(last_success)):
                     if moment is not None:
                         success.add_metric([name], _epoch(moment))
                 active = select(col(Entity.source), func.count()).where(col(Entity.retired_at).is_(None)).group_by(col(Entity.source))
-                for source, count in session.execute(active).tuples():
+                for source, count in (row._tuple() for row in session.execute(active)):
                     entities.add_metric([source], count)
             up.add_metric([], 1)
         except SQLAlchemyError:

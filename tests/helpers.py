@@ -60,7 +60,7 @@ def related(catalog: Catalog, ref: str, rel: str) -> set[str]:
 def relation_triples(catalog: Catalog) -> set[tuple[str, str, str]]:
     with catalog.session() as s:
         return {
-            (a, t, b) for a, t, b in s.execute(select(col(Relation.subject_ref), col(Relation.type), col(Relation.target_ref))).tuples()
+            row._tuple() for row in s.execute(select(col(Relation.subject_ref), col(Relation.type), col(Relation.target_ref)))
         }
 
 

@@ -62,8 +62,8 @@ def _url_map(session: Session) -> dict[str, list[str]]:
             _E.ref, _E.annotations[SLUG_ANNOTATION].as_string(), _E.annotations[SOURCE_LOCATION].as_string(),
             _E.annotations[SERVICE_ID_ANNOTATION].as_string(), _E.spec[("pagerduty", "service", "url")].as_string(), _E.links,
         ).where(_E.retired_at.is_(None))
-    ).tuples()  # fmt: skip
-    for ref, slug, location, service_id, service_url, links in rows:
+    )  # fmt: skip
+    for ref, slug, location, service_id, service_url, links in (row._tuple() for row in rows):
         if slug:
             add(normalize(f"github.com/{slug.strip()}"), ref)
         if location and location.startswith("url:"):

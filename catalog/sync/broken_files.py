@@ -59,7 +59,7 @@ def spare_broken(
     if broken and retire:
         ids = [row_id for row_id, _ in retire]
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            for row_id, location in session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk))).tuples():
+            for row_id, location in (row._tuple() for row in session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk)))):
                 file = file_of(location)
                 if file in broken:
                     kept[row_id] = file

@@ -387,8 +387,8 @@ class _Owners:
                 select(col(Entity.kind), col(Entity.ref), col(Entity.annotations))
                 .where(col(Entity.kind).in_(("group", "user")), col(Entity.retired_at).is_(None))
                 .order_by(col(Entity.ref))
-            ).tuples()
-            for kind, ref, annotations in rows:
+            )
+            for kind, ref, annotations in (row._tuple() for row in rows):
                 key = TEAM_SLUG if kind == "group" else USER_LOGIN
                 if value := (annotations or {}).get(key, "").strip().lower():
                     (self.teams if kind == "group" else self.logins).setdefault(value, ref)

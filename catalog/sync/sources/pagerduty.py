@@ -249,11 +249,11 @@ def _load_targets(session: Session, *, exclude_source: str) -> _Targets:
         select(col(Entity.ref), col(Entity.kind), col(Entity.namespace), col(Entity.name), col(Entity.annotations))
         .where(col(Entity.source) != exclude_source, col(Entity.retired_at).is_(None))
         .order_by(col(Entity.precedence).desc(), col(Entity.source))
-    ).tuples()
+    )
     targets = _Targets()
     seen: set[str] = set()
     named: set[str] = set()
-    for ref, kind, namespace, name, entity_annotations in rows:
+    for ref, kind, namespace, name, entity_annotations in (row._tuple() for row in rows):
         target = _Target(ref, kind, namespace, name)
         service_id = (entity_annotations or {}).get(SERVICE_ID_ANNOTATION)
         if service_id and ref not in named:
