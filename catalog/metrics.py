@@ -9,7 +9,7 @@ replica reports the same figures and syncs run by `wayfinder sync` from cron cou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -66,17 +66,20 @@ class CatalogCollector(Collector):
         up = GaugeMetricFamily("wayfinder_database_up", "1 when the catalog database answered this scrape.")
         try:
             with self._factory() as session:
-                # Row._tuple(): the row as a typed tuple, which type checkers can unpack.
+                # The row shapes are spelled out: mypy cannot unpack SQLAlchemy 2.1's variadic Row itself.
                 source_status = (col(SyncRun.source), col(SyncRun.status))
-                by_status = select(*source_status, func.count()).group_by(*source_status)
-                for source, status, count in (row._tuple() for row in session.execute(by_status)):
+                by_status: Iterable[tuple[str, str, int]] = session.execute(select(*source_status, func.count()).group_by(*source_status))
+                for source, status, count in by_status:
                     runs.add_metric([source, status], count)
-                last_success = select(col(SourceState.name), col(SourceState.last_success_at))
-                for name, moment in (row._tuple() for row in session.execute(last_success)):
+                last_success: Iterable[tuple[str, datetime | None]] = session.execute(
+                    select(col(SourceState.name), col(SourceState.last_success_at))
+                )
+                for name, moment in last_success:
                     if moment is not None:
                         success.add_metric([name], _epoch(moment))
                 active = select(col(Entity.source), func.count()).where(col(Entity.retired_at).is_(None)).group_by(col(Entity.source))
-                for source, count in (row._tuple() for row in session.execute(active)):
+                per_source: Iterable[tuple[str, int]] = session.execute(active)
+                for source, count in per_source:
                     entities.add_metric([source], count)
             up.add_metric([], 1)
         except SQLAlchemyError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -59,9 +60,8 @@ def related(catalog: Catalog, ref: str, rel: str) -> set[str]:
 
 def relation_triples(catalog: Catalog) -> set[tuple[str, str, str]]:
     with catalog.session() as s:
-        return {
-            row._tuple() for row in s.execute(select(col(Relation.subject_ref), col(Relation.type), col(Relation.target_ref)))
-        }
+        triples: Iterable[tuple[str, str, str]] = s.execute(select(col(Relation.subject_ref), col(Relation.type), col(Relation.target_ref)))
+        return set(triples)
 
 
 def generation(catalog: Catalog) -> int:

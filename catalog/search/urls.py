@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -57,13 +59,14 @@ def _url_map(session: Session) -> dict[str, list[str]]:
         if key and ref not in found[key]:
             found[key].append(ref)
 
-    rows = session.execute(
+    # The row shape is spelled out: mypy cannot unpack SQLAlchemy 2.1's variadic Row itself.
+    rows: Iterable[tuple[str, str | None, str | None, str | None, str | None, list[Any] | None]] = session.execute(
         select(
             _E.ref, _E.annotations[SLUG_ANNOTATION].as_string(), _E.annotations[SOURCE_LOCATION].as_string(),
             _E.annotations[SERVICE_ID_ANNOTATION].as_string(), _E.spec[("pagerduty", "service", "url")].as_string(), _E.links,
         ).where(_E.retired_at.is_(None))
     )  # fmt: skip
-    for ref, slug, location, service_id, service_url, links in (row._tuple() for row in rows):
+    for ref, slug, location, service_id, service_url, links in rows:
         if slug:
             add(normalize(f"github.com/{slug.strip()}"), ref)
         if location and location.startswith("url:"):

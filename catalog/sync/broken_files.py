@@ -12,7 +12,7 @@ Rows know their file from `location` (`FILE:LINE`, as `EntityDoc.location` write
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
@@ -59,7 +59,8 @@ def spare_broken(
     if broken and retire:
         ids = [row_id for row_id, _ in retire]
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            for row_id, location in (row._tuple() for row in session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk)))):
+            found: Iterable[tuple[int, str | None]] = session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk)))
+            for row_id, location in found:
                 file = file_of(location)
                 if file in broken:
                     kept[row_id] = file

@@ -22,7 +22,7 @@ import posixpath
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from urllib.parse import quote
@@ -383,12 +383,12 @@ class _Owners:
         self.teams: dict[str, str] = {}
         self.logins: dict[str, str] = {}
         with session_scope(factory) as session:
-            rows = session.execute(
+            rows: Iterable[tuple[str, str, dict[str, str] | None]] = session.execute(
                 select(col(Entity.kind), col(Entity.ref), col(Entity.annotations))
                 .where(col(Entity.kind).in_(("group", "user")), col(Entity.retired_at).is_(None))
                 .order_by(col(Entity.ref))
             )
-            for kind, ref, annotations in (row._tuple() for row in rows):
+            for kind, ref, annotations in rows:
                 key = TEAM_SLUG if kind == "group" else USER_LOGIN
                 if value := (annotations or {}).get(key, "").strip().lower():
                     (self.teams if kind == "group" else self.logins).setdefault(value, ref)

@@ -31,7 +31,7 @@ import builtins
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -245,7 +245,7 @@ def _load_targets(session: Session, *, exclude_source: str) -> _Targets:
     Rows come in merge order (highest precedence first), so the service id is the one the merged
     entity shows.
     """
-    rows = session.execute(
+    rows: Iterable[tuple[str, str, str, str, dict[str, str] | None]] = session.execute(
         select(col(Entity.ref), col(Entity.kind), col(Entity.namespace), col(Entity.name), col(Entity.annotations))
         .where(col(Entity.source) != exclude_source, col(Entity.retired_at).is_(None))
         .order_by(col(Entity.precedence).desc(), col(Entity.source))
@@ -253,7 +253,7 @@ def _load_targets(session: Session, *, exclude_source: str) -> _Targets:
     targets = _Targets()
     seen: set[str] = set()
     named: set[str] = set()
-    for ref, kind, namespace, name, entity_annotations in (row._tuple() for row in rows):
+    for ref, kind, namespace, name, entity_annotations in rows:
         target = _Target(ref, kind, namespace, name)
         service_id = (entity_annotations or {}).get(SERVICE_ID_ANNOTATION)
         if service_id and ref not in named:
