@@ -56,14 +56,22 @@ def webhooks(n_entities: int, seed: int, incidents: int) -> list[list[tuple[str,
             headers = {}
             provider = "pagerduty"
         steps = []
-        for status, waits in (("triggered", "card"), ("triggered", None), ("acknowledged", "update"), ("acknowledged", None), ("resolved", "update")):
+        for status, waits in (
+            ("triggered", "card"),
+            ("triggered", None),
+            ("acknowledged", "update"),
+            ("acknowledged", None),
+            ("resolved", "update"),
+        ):
             body = make(status)
             steps.append((provider, body, pagerduty_headers(body) if provider == "pagerduty" else headers, waits))
         out.append(steps)
     return out
 
 
-def measure(wayfinder: Wayfinder, fake: FakeSlackAPI, plan: list[list[tuple[str, bytes, dict[str, str], str | None]]]) -> tuple[list[float], list[float]]:
+def measure(
+    wayfinder: Wayfinder, fake: FakeSlackAPI, plan: list[list[tuple[str, bytes, dict[str, str], str | None]]]
+) -> tuple[list[float], list[float]]:
     """(reply ms per webhook, webhook -> card or update ms per state change)."""
     replies: list[float] = []
     posted: list[float] = []

@@ -503,7 +503,14 @@ def main(argv: list[str] | None = None) -> int:
         share = apply_rate / raw_rate
         res.targets.append(Target("sync apply >= 50% of raw executemany", f"{share:.0%}", ">= 50%", share >= 0.5))
         res.targets.append(Target("no-change resync < 2 s", f"{resync.total:.3f} s", "< 2 s", resync.total < 2.0))
-        res.targets.append(Target("serving process RSS < 300 MB", f"{serving['peak_rss_mb']:,.0f} MB", f"< {SERVING_RSS_LIMIT_MB:.0f} MB", serving["peak_rss_mb"] < SERVING_RSS_LIMIT_MB))
+        res.targets.append(
+            Target(
+                "serving process RSS < 300 MB",
+                f"{serving['peak_rss_mb']:,.0f} MB",
+                f"< {SERVING_RSS_LIMIT_MB:.0f} MB",
+                serving["peak_rss_mb"] < SERVING_RSS_LIMIT_MB,
+            )
+        )
 
         load = "/".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
         title = (

@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> None:
     (workdir / "empty.yaml").write_text("sources: []\n", encoding="utf-8")
     floor = statistics.median(wall([sys.executable, "-c", "pass"], env) for _ in range(5))
     print(f"load average {os.getloadavg()[0]:.2f}; python -c pass: {floor:.3f} s (median of 5)")
-    print(f"{'entities':>9} {'first':>7} {'median':>7} {'min':>7} {'max':>7} {'cpu':>7} {'goal':>6}   (seconds; first/median/min/max wall, cpu: median user+sys)")
+    print(
+        f"{'entities':>9} {'first':>7} {'median':>7} {'min':>7} {'max':>7} {'cpu':>7} {'goal':>6}   (seconds; first/median/min/max wall, cpu: median user+sys)"
+    )
     for size in sizes:
         url, names = prepare(workdir, size, args.seed)
         run_env = env | {"DATABASE_URL": url}

@@ -138,7 +138,12 @@ def timed(timings: list[float], failures: list[str], what: str, send: Callable[[
 def ask_once(http: httpx.Client, question: str, ts: str, event_id: str, sent: dict[str, float], timings: Timings) -> None:
     body = json.dumps(event_envelope(mention(question, ts=ts), event_id=event_id))
     sent[ts] = time.perf_counter()
-    timed(timings.acks, timings.failures, event_id, lambda: http.post("/slack/events", content=body, headers=signed_headers(body, "application/json")))
+    timed(
+        timings.acks,
+        timings.failures,
+        event_id,
+        lambda: http.post("/slack/events", content=body, headers=signed_headers(body, "application/json")),
+    )
 
 
 def run_sync_process(url: str, config: Path) -> subprocess.Popen[str]:

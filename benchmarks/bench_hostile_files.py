@@ -28,7 +28,10 @@ def _ordinary(target_bytes: int) -> str:
     docs, size, i = [HEAD.format(kind="Group", name="team-a") + "  type: team\n  children: []\n"], 0, 0
     while size < target_bytes:
         refs = "".join(f"    - component:svc-{max(0, i - k)}\n" for k in range(1, 4))
-        doc = HEAD.format(kind="Component", name=f"svc-{i}") + f"  type: service\n  lifecycle: production\n  owner: team-a\n  dependsOn:\n{refs}"
+        doc = (
+            HEAD.format(kind="Component", name=f"svc-{i}")
+            + f"  type: service\n  lifecycle: production\n  owner: team-a\n  dependsOn:\n{refs}"
+        )
         docs.append(doc)
         size, i = size + len(doc) + 4, i + 1
     return "---\n".join(docs)
@@ -52,7 +55,12 @@ def _base36(k: int) -> str:
 def _alias_bomb() -> str:
     levels = ['  l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     levels += [f"  l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
-    return HEAD.format(kind="Component", name="bomb") + "  type: service\n  owner: team-a\n  profile:\n" + "\n".join("  " + line for line in levels) + "\n"
+    return (
+        HEAD.format(kind="Component", name="bomb")
+        + "  type: service\n  owner: team-a\n  profile:\n"
+        + "\n".join("  " + line for line in levels)
+        + "\n"
+    )
 
 
 def _deep(levels: int) -> str:
@@ -68,13 +76,17 @@ CASES: dict[str, Callable[[], str]] = {
 }
 
 
-def _run(name: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+# What the child process reports: seconds, peak MB, entities, relations, problems, characters of problems, status.
+Result = tuple[float, float, int, int, int, int, str]
+
+
+def _run(name: str, queue: multiprocessing.Queue[Result]) -> None:
     from sqlalchemy import func, select
 
     from catalog.store.engine import make_engine, session_factory, session_scope, upgrade
     from catalog.store.models import Entity, Relation
-    from catalog.sync.sources.backstage import BackstageSource
     from catalog.sync.engine import sync_source
+    from catalog.sync.sources.backstage import BackstageSource
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "catalog"

@@ -29,8 +29,8 @@ GOAL_P99_MS = 50.0
 
 def serve(database_url: str, port: int) -> None:
     """The child process: the production app over an already synced database."""
-    from bot.http.app import create_http_app, listen, serve_http
     from bot.compose import Services
+    from bot.http.app import create_http_app, listen, serve_http
     from catalog.config import Config
     from catalog.core import Catalog
 
@@ -46,8 +46,8 @@ def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:
     from catalog.config import Config
     from catalog.core import Catalog
     from catalog.store.engine import make_engine, upgrade
-    from catalog.sync.sources.backstage import BackstageSource
     from catalog.sync.engine import sync_source
+    from catalog.sync.sources.backstage import BackstageSource
 
     files = workdir / "catalog"
     files.mkdir()
@@ -125,7 +125,10 @@ def main() -> None:
             for name, paths in phases.items():
                 asyncio.run(load(base, paths[:20], connections=args.connections, seconds=1))  # warm up
                 latencies, errors = asyncio.run(load(base, paths, connections=args.connections, seconds=args.seconds))
-                print(f"{name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {percentile(latencies, 50):8.1f} {percentile(latencies, 99):8.1f} {errors:6d}")
+                print(
+                    f"{name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {percentile(latencies, 50):8.1f} "
+                    f"{percentile(latencies, 99):8.1f} {errors:6d}"
+                )
             print(f"goal: page p99 <= {GOAL_P99_MS:.0f} ms on SQLite; load average now {os.getloadavg()[0]:.2f}")
         finally:
             server.terminate()

@@ -63,7 +63,11 @@ def main(argv: list[str] | None = None) -> None:
         cli = [wall([sys.executable, "-m", "bot.cli.main", "ask", q], env) for q in questions]
         print(f"{args.entities:,} entities; load average {os.getloadavg()[0]:.2f}")
         print(f"{'what':40} {'median s':>9} {'min s':>7} {'max s':>7}")
-        for label, times in (("python -c pass (baseline)", [floor]), ("GET /api/v1/ask from this process", server_s), ("wayfinder ask --url (new process)", cli)):
+        for label, times in (
+            ("python -c pass (baseline)", [floor]),
+            ("GET /api/v1/ask from this process", server_s),
+            ("wayfinder ask --url (new process)", cli),
+        ):
             print(f"{label:40} {statistics.median(times):9.3f} {min(times):7.3f} {max(times):7.3f}")
         print(f"goal: remote ask <= {GOAL_S} s wall")
     finally:

@@ -78,7 +78,10 @@ def serve_fakes(conn: Connection, repos: int, services: int) -> None:
     from tests.fakes.pagerduty_api import FakePagerDuty
 
     now = datetime.now(UTC)
-    with FakeGitHub(org=ORG, token=GITHUB_TOKEN, rate_limit=GITHUB_HOURLY_LIMIT) as github, FakePagerDuty(token=PAGERDUTY_TOKEN) as pagerduty:
+    with (
+        FakeGitHub(org=ORG, token=GITHUB_TOKEN, rate_limit=GITHUB_HOURLY_LIMIT) as github,
+        FakePagerDuty(token=PAGERDUTY_TOKEN) as pagerduty,
+    ):
         github.add_repo("teams", description="Who is who", files={"catalog-info.yaml": _teams_descriptor()})
         github.bulk_add_repos(repos, name_format="service-{i:05d}", files=_repo_files)
         for p in range(POLICIES):
@@ -88,7 +91,9 @@ def serve_fakes(conn: Connection, repos: int, services: int) -> None:
             pagerduty.add_escalation_policy(f"PEP{p:03d}", f"Policy {p}", [[f"PSC{p:03d}"]], team_ids=[f"PT{p:04d}"])
             pagerduty.add_oncall(f"PU{p:04d}", f"PEP{p:03d}", f"PSC{p:03d}", start=now - timedelta(days=1), end=now + timedelta(days=6))
         for i in range(services):
-            pagerduty.add_service(f"PS{i:05d}", repo_name(i), escalation_policy_id=f"PEP{i % POLICIES:03d}", team_ids=[f"PT{i % POLICIES:04d}"])
+            pagerduty.add_service(
+                f"PS{i:05d}", repo_name(i), escalation_policy_id=f"PEP{i % POLICIES:03d}", team_ids=[f"PT{i % POLICIES:04d}"]
+            )
         conn.send((github.url, pagerduty.url))
         while (command := conn.recv()) != "stop":
             assert command == "counts", command
@@ -166,8 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     ok = all(r.ok for r in first + resync)
     unchanged = all(r.added == r.updated == r.removed == 0 for r in resync)
     goals = [
-        (f"first sync < {GOAL_FIRST_SECONDS:.0f} s", ok and first_seconds < GOAL_FIRST_SECONDS, f"{first_seconds:.2f} s, {sum(r.requests for r in first):,} requests"),
-        (f"unchanged resync < {GOAL_RESYNC_SECONDS:.0f} s", ok and unchanged and resync_seconds < GOAL_RESYNC_SECONDS, f"{resync_seconds:.2f} s, {sum(r.requests for r in resync):,} requests"),
+        (
+            f"first sync < {GOAL_FIRST_SECONDS:.0f} s",
+            ok and first_seconds < GOAL_FIRST_SECONDS,
+            f"{first_seconds:.2f} s, {sum(r.requests for r in first):,} requests",
+        ),
+        (
+            f"unchanged resync < {GOAL_RESYNC_SECONDS:.0f} s",
+            ok and unchanged and resync_seconds < GOAL_RESYNC_SECONDS,
+            f"{resync_seconds:.2f} s, {sum(r.requests for r in resync):,} requests",
+        ),
         (f"peak memory < {GOAL_PEAK_MB:.0f} MB", peak < GOAL_PEAK_MB, f"{peak:.0f} MB peak RSS"),
     ]
     print(f"\nGoals ({args.repos:,} repositories, {args.services:,} services{'' if ok else '; a sync FAILED'})")

@@ -343,9 +343,9 @@ class _Builder:
 
     def departments(self) -> Iterator[Entity]:
         children: list[list[str]] = [[] for _ in self.plan.departments]
-        for team, department in zip(self.plan.teams, self.plan.team_department):
+        for team, department in zip(self.plan.teams, self.plan.team_department, strict=True):
             children[department].append(team)
-        for name, teams in zip(self.plan.departments, children):
+        for name, teams in zip(self.plan.departments, children, strict=True):
             area = _area(name)
             yield {"apiVersion": API_VERSION, "kind": "Group",
                    "metadata": self._metadata(name, f"The {area} department: {len(teams)} teams.", [area]),
@@ -355,7 +355,7 @@ class _Builder:
 
     def teams(self) -> Iterator[Entity]:
         plan = self.plan
-        for name, department, members in zip(plan.teams, plan.team_department, plan.team_members):
+        for name, department, members in zip(plan.teams, plan.team_department, plan.team_members, strict=True):
             words = name.split("-")
             yield {"apiVersion": API_VERSION, "kind": "Group",
                    "metadata": self._metadata(
@@ -369,7 +369,7 @@ class _Builder:
 
     def users(self) -> Iterator[Entity]:
         plan = self.plan
-        for name, teams in zip(plan.users, plan.user_teams):
+        for name, teams in zip(plan.users, plan.user_teams, strict=True):
             profile = {"displayName": title_case("-".join(name.split("-")[:2])),
                        "email": f"{name.replace('-', '.')}@{MAIL_DOMAIN}"}
             yield {"apiVersion": API_VERSION, "kind": "User",
@@ -409,7 +409,7 @@ class _Builder:
 
     def apis(self) -> Iterator[Entity]:
         plan, rng = self.plan, self.rng
-        for name, provider in zip(plan.apis, plan.api_provider):
+        for name, provider in zip(plan.apis, plan.api_provider, strict=True):
             area, noun, suffix = name.split("-")[:3]
             api_type = API_SUFFIXES[suffix]
             definition = DEFINITIONS[api_type].format(title=title_case(name), minor=rng.randrange(20), area=area,

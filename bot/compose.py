@@ -53,7 +53,9 @@ def open_catalog(settings: Settings, *, config: Path | None = None, migrate: boo
     from catalog.core import Catalog
 
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    catalog = Catalog(settings.database_url, load_config(config or config_path(settings)), settings.slack_api_url, token, index_dir=index_dir)
+    catalog = Catalog(
+        settings.database_url, load_config(config or config_path(settings)), settings.slack_api_url, token, index_dir=index_dir
+    )
     if migrate and settings.auto_migrate and catalog.migrate_on_start():
         _note("The database schema was created or upgraded to the current version.")
     catalog.require_schema()

@@ -44,9 +44,9 @@ from catalog.store.engine import (
     upgrade,
 )
 from catalog.store.identities import IdentityCache
-from catalog.store.models import SyncRun
 from catalog.store.index_file import IndexFile
-from catalog.store.index_file import default_directory as default_index_dir
+from catalog.store.index_file import default_directory as default_index_dir  # noqa: F401 (the CLI's cache folder, re-exported)
+from catalog.store.models import SyncRun
 from catalog.store.reads import IndexCache
 from catalog.sync.engine import SyncReport, last_runs, sync_source
 from catalog.sync.status import SourceStatus, source_statuses

@@ -9,7 +9,7 @@ replica reports the same figures and syncs run by `wayfinder sync` from cron cou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col
 
 from catalog.store.engine import SessionFactory
 from catalog.store.models import Entity, SourceState, SyncRun
@@ -31,12 +32,22 @@ class Metrics:
     def __init__(self, factory: SessionFactory) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.questions = Counter("wayfinder_questions", "Questions answered, by surface, intent and status.", ["surface", "intent", "status"], registry=r)
-        self.answer_seconds = Histogram("wayfinder_answer_seconds", "Time to answer a question.", ["surface"], buckets=ANSWER_BUCKETS, registry=r)
+        self.questions = Counter(
+            "wayfinder_questions", "Questions answered, by surface, intent and status.", ["surface", "intent", "status"], registry=r
+        )
+        self.answer_seconds = Histogram(
+            "wayfinder_answer_seconds", "Time to answer a question.", ["surface"], buckets=ANSWER_BUCKETS, registry=r
+        )
         self.slack_calls = Counter("wayfinder_slack_api_calls", "Slack Web API calls, by method.", ["method"], registry=r)
-        self.slack_errors = Counter("wayfinder_slack_api_errors", "Slack Web API calls that failed, by method and error.", ["method", "error"], registry=r)
-        self.slack_rate_limited = Counter("wayfinder_slack_api_rate_limited", "Slack Web API answers with HTTP 429, by method.", ["method"], registry=r)
-        self.duplicates = Counter("wayfinder_duplicate_deliveries_dropped", "Redelivered events and webhooks dropped, by origin.", ["origin"], registry=r)
+        self.slack_errors = Counter(
+            "wayfinder_slack_api_errors", "Slack Web API calls that failed, by method and error.", ["method", "error"], registry=r
+        )
+        self.slack_rate_limited = Counter(
+            "wayfinder_slack_api_rate_limited", "Slack Web API answers with HTTP 429, by method.", ["method"], registry=r
+        )
+        self.duplicates = Counter(
+            "wayfinder_duplicate_deliveries_dropped", "Redelivered events and webhooks dropped, by origin.", ["origin"], registry=r
+        )
         r.register(CatalogCollector(factory))
 
 
@@ -48,18 +59,27 @@ class CatalogCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         runs = CounterMetricFamily("wayfinder_sync_runs", "Sync runs recorded, by source and status.", labels=["source", "status"])
-        success = GaugeMetricFamily("wayfinder_sync_last_success_timestamp_seconds", "When each source last synced successfully.", labels=["source"])
+        success = GaugeMetricFamily(
+            "wayfinder_sync_last_success_timestamp_seconds", "When each source last synced successfully.", labels=["source"]
+        )
         entities = GaugeMetricFamily("wayfinder_entities", "Active (not retired) entities, by source.", labels=["source"])
         up = GaugeMetricFamily("wayfinder_database_up", "1 when the catalog database answered this scrape.")
         try:
             with self._factory() as session:
-                for source, status, count in session.execute(select(SyncRun.source, SyncRun.status, func.count()).group_by(SyncRun.source, SyncRun.status)):
+                # The row shapes are spelled out: mypy cannot unpack SQLAlchemy 2.1's variadic Row itself.
+                source_status = (col(SyncRun.source), col(SyncRun.status))
+                by_status: Iterable[tuple[str, str, int]] = session.execute(select(*source_status, func.count()).group_by(*source_status))
+                for source, status, count in by_status:
                     runs.add_metric([source, status], count)
-                for name, moment in session.execute(select(SourceState.name, SourceState.last_success_at)):
+                last_success: Iterable[tuple[str, datetime | None]] = session.execute(
+                    select(col(SourceState.name), col(SourceState.last_success_at))
+                )
+                for name, moment in last_success:
                     if moment is not None:
                         success.add_metric([name], _epoch(moment))
-                active = select(Entity.source, func.count()).where(Entity.retired_at.is_(None)).group_by(Entity.source)  # type: ignore[union-attr]
-                for source, count in session.execute(active):
+                active = select(col(Entity.source), func.count()).where(col(Entity.retired_at).is_(None)).group_by(col(Entity.source))
+                per_source: Iterable[tuple[str, int]] = session.execute(active)
+                for source, count in per_source:
                     entities.add_metric([source], count)
             up.add_metric([], 1)
         except SQLAlchemyError:

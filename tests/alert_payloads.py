@@ -32,9 +32,11 @@ ALERTS_CONFIG: dict[str, Any] = {
 _PD_EVENTS = {"triggered": "incident.triggered", "acknowledged": "incident.acknowledged", "resolved": "incident.resolved"}
 
 
-def pagerduty(incident: str, status: str, *, service_id: str, event_id: str | None = None, title: str = "Checkout errors above 5%") -> bytes:
+def pagerduty(
+    incident: str, status: str, *, service_id: str, event_id: str | None = None, title: str = "Checkout errors above 5%"
+) -> bytes:
     user = {"id": "PUSER01", "type": "user_reference", "summary": "Ana Responder", "html_url": "https://northwind.pagerduty.com/users/PUSER01"}
-    event = {
+    event: dict[str, Any] = {
         "id": event_id or f"{incident}-{status}", "event_type": _PD_EVENTS[status], "resource_type": "incident",
         "occurred_at": "2026-12-02T10:00:00Z", "agent": user, "client": None,
         "data": {

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
@@ -24,15 +26,21 @@ def backstage_config(tmp_dir: Path, sources: dict[str, Path], name: str = "wayfi
 
 def active_refs(catalog: Catalog, source: str | None = None) -> set[str]:
     with catalog.session() as s:
-        q = select(Entity.ref).where(Entity.retired_at.is_(None))  # type: ignore[union-attr]
+        q = select(col(Entity.ref)).where(col(Entity.retired_at).is_(None))
         if source:
-            q = q.where(Entity.source == source)
+            q = q.where(col(Entity.source) == source)
         return set(s.scalars(q))
+
+
+def owner_of(catalog: Catalog, name: str) -> str | None:
+    """The owner ref the catalog answers for "who owns <name>", None when it names none."""
+    owner = catalog.ask(f"who owns {name}").owner
+    return owner.ref if owner else None
 
 
 def kind_counts(catalog: Catalog) -> Counter[str]:
     with catalog.session() as s:
-        return Counter(s.scalars(select(Entity.kind).where(Entity.retired_at.is_(None))))  # type: ignore[union-attr]
+        return Counter(s.scalars(select(col(Entity.kind)).where(col(Entity.retired_at).is_(None))))
 
 
 def rows(catalog: Catalog, source: str | None = None) -> dict[str, Entity]:
@@ -40,7 +48,7 @@ def rows(catalog: Catalog, source: str | None = None) -> dict[str, Entity]:
     with catalog.session() as s:
         q = select(Entity)
         if source:
-            q = q.where(Entity.source == source)
+            q = q.where(col(Entity.source) == source)
         found = list(s.scalars(q))
     return {e.ref if source else f"{e.source}|{e.ref}": e for e in found}
 
@@ -52,19 +60,20 @@ def related(catalog: Catalog, ref: str, rel: str) -> set[str]:
 
 def relation_triples(catalog: Catalog) -> set[tuple[str, str, str]]:
     with catalog.session() as s:
-        return {(a, t, b) for a, t, b in s.execute(select(Relation.subject_ref, Relation.type, Relation.target_ref))}
+        triples: Iterable[tuple[str, str, str]] = s.execute(select(col(Relation.subject_ref), col(Relation.type), col(Relation.target_ref)))
+        return set(triples)
 
 
 def generation(catalog: Catalog) -> int:
     with catalog.session() as s:
-        return s.scalar(select(CatalogState.generation).where(CatalogState.id == 1)) or 0
+        return s.scalar(select(col(CatalogState.generation)).where(col(CatalogState.id) == 1)) or 0
 
 
 def sync_runs(catalog: Catalog, source: str | None = None) -> list[SyncRun]:
     with catalog.session() as s:
-        q = select(SyncRun).order_by(SyncRun.id)  # type: ignore[arg-type]
+        q = select(SyncRun).order_by(col(SyncRun.id))
         if source:
-            q = q.where(SyncRun.source == source)
+            q = q.where(col(SyncRun.source) == source)
         return list(s.scalars(q))
 
 

@@ -52,7 +52,11 @@ def test_alertmanager_webhooks(third_party: Path, name: str, status: str, names:
 
 @pytest.mark.parametrize(
     ("name", "status"),
-    [("opsgenie-webhook-create.json", "triggered"), ("opsgenie-webhook-acknowledge.json", "acknowledged"), ("opsgenie-webhook-close.json", "resolved")],
+    [
+        ("opsgenie-webhook-create.json", "triggered"),
+        ("opsgenie-webhook-acknowledge.json", "acknowledged"),
+        ("opsgenie-webhook-close.json", "resolved"),
+    ],
 )
 def test_opsgenie_webhooks(third_party: Path, name: str, status: str) -> None:
     event = parse_alert("opsgenie", (third_party / "alerts" / name).read_bytes(), labels=LABELS)

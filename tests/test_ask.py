@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from catalog.answers.ask import ask
+from catalog.answers.questionlog import unanswered
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.answers.questionlog import unanswered
 from tests.helpers import backstage_config, component, group
 
 MakeCatalog = Callable[[Config], Catalog]
@@ -122,7 +123,12 @@ def test_owned_by(example_catalog: Catalog) -> None:
         "resource:default/payments-db", "resource:default/payment-events-topic",
     }  # fmt: skip
     assert "owns 9" in answer.text and "refunds-worker" in answer.text
-    for phrasing in ("what is owned by payments", "what’s owned by the payments team", "payments owns what", "what belongs to team payments"):
+    for phrasing in (
+        "what is owned by payments",
+        "what’s owned by the payments team",
+        "payments owns what",
+        "what belongs to team payments",
+    ):
         again = example_catalog.ask(phrasing)
         assert again.intent == "owned_by" and {i.ref for i in again.items} == {i.ref for i in answer.items}, phrasing
 
@@ -130,11 +136,17 @@ def test_owned_by(example_catalog: Catalog) -> None:
 def test_owned_by_a_person(backstage: Catalog) -> None:
     answer = backstage.ask("what does guest own?")
     assert answer.subject is not None and answer.subject.ref == "user:default/guest"
-    assert {i.ref for i in answer.items} == {"component:default/playback-order", "component:default/searcher", "component:default/shuffle-api"}
+    assert {i.ref for i in answer.items} == {
+        "component:default/playback-order",
+        "component:default/searcher",
+        "component:default/shuffle-api",
+    }
     assert "Member of team-a" in answer.text
 
 
-@pytest.mark.parametrize("question", ["who is on the risk team?", "who's in risk", "members of team risk", "risk members", "who belongs to risk"])
+@pytest.mark.parametrize(
+    "question", ["who is on the risk team?", "who's in risk", "members of team risk", "risk members", "who belongs to risk"]
+)
 def test_members(example_catalog: Catalog, question: str) -> None:
     answer = example_catalog.ask(question)
     assert (answer.intent, answer.status) == ("members", "answered"), answer.text
@@ -190,7 +202,10 @@ def test_dependents_via_apis_on_the_upstream_catalog(backstage: Catalog) -> None
 def test_nothing_depends_on_it_is_said_plainly(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     root = tmp_path / "cat"
     root.mkdir()
-    (root / "all.yaml").write_text("---\n".join([group("team-a"), component("searcher"), component("indexer", extra="  dependsOn: [component:searcher]\n")]), encoding="utf-8")
+    (root / "all.yaml").write_text(
+        "---\n".join([group("team-a"), component("searcher"), component("indexer", extra="  dependsOn: [component:searcher]\n")]),
+        encoding="utf-8",
+    )
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
     assert catalog.sync()[0].ok
     assert [i.ref for i in catalog.ask("what depends on searcher?").items] == ["component:default/indexer"]
@@ -291,7 +306,9 @@ def test_answers_carry_their_source_and_freshness(example_catalog: Catalog) -> N
     assert abs((datetime.now(UTC) - synced).total_seconds()) < 120
     assert answer.text.endswith("(from northwind, synced just now)")
     with example_catalog.session() as s:
-        later = ask(s, "who owns payments-service?", index=example_catalog.index(s), clock=lambda: synced + timedelta(minutes=4, seconds=10))
+        later = ask(
+            s, "who owns payments-service?", index=example_catalog.index(s), clock=lambda: synced + timedelta(minutes=4, seconds=10)
+        )
         hours = ask(s, "what depends on ledger-db", index=example_catalog.index(s), clock=lambda: synced + timedelta(hours=3))
     assert "(from northwind, synced 4 min ago)" in later.text
     assert "(from northwind, synced 3 h ago)" in hours.text
@@ -301,7 +318,9 @@ def test_answer_names_every_source_it_used(make_catalog: MakeCatalog, tmp_path: 
     teams, services = tmp_path / "teams", tmp_path / "services"
     teams.mkdir()
     services.mkdir()
-    (teams / "t.yaml").write_text(group("team-a").replace("  children: []", "  children: []\n  profile:\n    email: a@example.com"), encoding="utf-8")
+    (teams / "t.yaml").write_text(
+        group("team-a").replace("  children: []", "  children: []\n  profile:\n    email: a@example.com"), encoding="utf-8"
+    )
     (services / "s.yaml").write_text(component("orders"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"org-chart": teams, "service-repo": services}))
     catalog.sync()

@@ -17,8 +17,8 @@ import yaml
 
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.sync.sources.descriptor import EntityDoc, Problem, parse_entity, relations_of
 from catalog.store.refs import EntityRef, parse_ref
+from catalog.sync.sources.descriptor import EntityDoc, Problem, parse_entity, relations_of
 from tests.helpers import active_refs, backstage_config, relation_triples
 
 
@@ -72,7 +72,12 @@ def test_names_backstage_accepts_load(name: str) -> None:
         ("  labels:\n    example.com/tier: has space\n", "", "backstage.io/v1alpha1", "metadata.labels.example.com/tier: expected"),
         ("  labels:\n    tier: ~\n", "", "backstage.io/v1alpha1", "metadata.labels.tier: expected empty or [a-zA-Z0-9]"),
         ("  annotations:\n    Bad_Prefix.com/x: y\n", "", "backstage.io/v1alpha1", "metadata.annotations: key 'Bad_Prefix.com/x'"),
-        ("  annotations:\n    pagerduty.com/service-id: 7\n", "", "backstage.io/v1alpha1", "metadata.annotations.pagerduty.com/service-id: expected a string, got int 7"),
+        (
+            "  annotations:\n    pagerduty.com/service-id: 7\n",
+            "",
+            "backstage.io/v1alpha1",
+            "metadata.annotations.pagerduty.com/service-id: expected a string, got int 7",
+        ),
         ("", "  system: 7\n", "backstage.io/v1alpha1", "spec.system: expected an entity reference (a string), got int 7"),
         ("", "  providesApis: [~]\n", "backstage.io/v1alpha1", "spec.providesApis[0]: expected an entity reference (a string), got null"),
         ("", "  dependsOn: [ok, {kind: x}]\n", "backstage.io/v1alpha1", "spec.dependsOn[1]: expected an entity reference"),
@@ -115,7 +120,9 @@ def test_a_null_list_item_is_reported_by_the_sync_and_makes_no_relation(
 ) -> None:
     root = tmp_path / "catalog"
     root.mkdir()
-    (root / "a.yaml").write_text(_component(spec="  providesApis: [~]\n", name="broken") + "---\n" + _component(name="fine"), encoding="utf-8")
+    (root / "a.yaml").write_text(
+        _component(spec="  providesApis: [~]\n", name="broken") + "---\n" + _component(name="fine"), encoding="utf-8"
+    )
     catalog = make_catalog(backstage_config(tmp_path, {"files": root}))
     [report] = catalog.sync()
     assert [p.message for p in report.problems if p.entity == "component:default/broken"] == [

@@ -90,7 +90,11 @@ def test_every_owned_entity_has_an_owner_relation_pointing_at_an_existing_entity
     [
         # system -> partOf / hasPart
         ("component:default/artist-lookup", "partOf", {"system:default/artist-engagement-portal"}),
-        ("system:default/artist-engagement-portal", "hasPart", {"component:default/artist-lookup", "component:default/www-artist", "resource:default/artists-db"}),
+        (
+            "system:default/artist-engagement-portal",
+            "hasPart",
+            {"component:default/artist-lookup", "component:default/www-artist", "resource:default/artists-db"},
+        ),
         # domain -> partOf / hasPart
         ("system:default/podcast", "partOf", {"domain:default/playback"}),
         ("domain:default/playback", "hasPart", {"system:default/podcast", "system:default/audio-playback"}),
@@ -105,7 +109,11 @@ def test_every_owned_entity_has_an_owner_relation_pointing_at_an_existing_entity
         ("api:default/wayback-archive", "apiConsumedBy", {"component:default/wayback-search"}),
         # memberOf / hasMember
         ("user:default/breanna.davison", "memberOf", {"group:default/team-a"}),
-        ("group:default/team-a", "hasMember", {"user:default/breanna.davison", "user:default/janelle.dawe", "user:default/nigel.manning", "user:default/guest"}),
+        (
+            "group:default/team-a",
+            "hasMember",
+            {"user:default/breanna.davison", "user:default/janelle.dawe", "user:default/nigel.manning", "user:default/guest"},
+        ),
         # parent / children
         ("group:default/backstage", "parentOf", {"group:default/team-a", "group:default/team-b"}),
         ("group:default/team-a", "childOf", {"group:default/backstage"}),
@@ -113,7 +121,11 @@ def test_every_owned_entity_has_an_owner_relation_pointing_at_an_existing_entity
         ("group:default/infrastructure", "childOf", {"group:default/acme-corp"}),
         # subcomponentOf -> partOf / hasPart
         ("component:default/wayback-archive-ingestion", "partOf", {"component:default/wayback-archive"}),
-        ("component:default/wayback-archive", "hasPart", {"component:default/wayback-archive-ingestion", "component:default/wayback-archive-storage"}),
+        (
+            "component:default/wayback-archive",
+            "hasPart",
+            {"component:default/wayback-archive-ingestion", "component:default/wayback-archive-storage"},
+        ),
     ],
 )
 def test_relations_in_both_directions(backstage: Catalog, subject: str, rel: str, targets: set[str]) -> None:
@@ -146,7 +158,9 @@ def test_location_files_and_directory_scan_give_the_same_entities(make_catalog: 
     # A root Location (in tmp, pointing at the fixture's own entry points) versus a plain directory scan.
     targets = "".join(f"    - {BACKSTAGE / name}\n" for name in ENTRY_POINTS)
     root = tmp_path / "root-location.yaml"
-    root.write_text(f"apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets:\n{targets}", encoding="utf-8")
+    root.write_text(
+        f"apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets:\n{targets}", encoding="utf-8"
+    )
     catalog = make_catalog(backstage_config(tmp_path, {"scan": BACKSTAGE, "via-locations": root}, allowed_roots=(BACKSTAGE,)))
     reports = catalog.sync()
     assert all(r.ok for r in reports), [r.error for r in reports]
@@ -176,7 +190,8 @@ def test_same_entity_reached_twice_is_one_entity(tmp_path: Path) -> None:
     root = tmp_path / "twice.yaml"
     root.write_text(
         "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: twice\nspec:\n  targets:\n"
-        f"    - {BACKSTAGE / 'acme-corp.yaml'}\n    - {BACKSTAGE / 'acme' / 'org.yaml'}\n    - {BACKSTAGE / 'acme' / 'team-a-group.yaml'}\n",
+        f"    - {BACKSTAGE / 'acme-corp.yaml'}\n    - {BACKSTAGE / 'acme' / 'org.yaml'}\n    - "
+        f"{BACKSTAGE / 'acme' / 'team-a-group.yaml'}\n",
         encoding="utf-8",
     )
     snapshot = BackstageSource("twice", root, allowed_roots=[BACKSTAGE]).fetch()
@@ -221,7 +236,8 @@ def test_cross_namespace_references(make_catalog: MakeCatalog, tmp_path: Path) -
         "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n---\n"
         "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: guest\n  namespace: development\n"
         "spec:\n  memberOf: [group:default/team-a]\n---\n"
-        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: dev-team\n  namespace: development\nspec:\n  type: team\n  children: []\n---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: dev-team\n  namespace: development\nspec:\n  type: "
+        "team\n  children: []\n---\n"
         # An unqualified owner resolves in the referencing entity's namespace, not in `default`.
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: sandbox\n  namespace: development\n"
         "spec:\n  type: service\n  lifecycle: experimental\n  owner: dev-team\n",

@@ -16,7 +16,7 @@ from catalog.core import Catalog
 from catalog.errors import ConfigError
 from catalog.sync.engine import SyncReport
 from catalog.sync.sources.descriptor import Problem
-from tests.helpers import active_refs, backstage_config, component, group, rows, sync_runs
+from tests.helpers import active_refs, backstage_config, component, group, owner_of, rows, sync_runs
 
 MakeCatalog = Callable[[Config], Catalog]
 
@@ -47,7 +47,7 @@ def test_malformed_yaml_is_reported_with_file_and_line_and_the_rest_still_loads(
     assert f"a-broken.yaml:{problem.line}" in str(problem)
     # The good document before the error and the other file both landed.
     assert active_refs(catalog) == {"group:default/team-a", "component:default/still-here"}
-    assert catalog.ask("who owns still-here").owner.ref == "group:default/team-a"  # type: ignore[union-attr]
+    assert owner_of(catalog, "still-here") == "group:default/team-a"
     # The run keeps the error for `sync status` and later inspection.
     [run] = sync_runs(catalog)
     assert run.error_count == 1 and any("a-broken.yaml" in e and "invalid YAML" in e for e in run.errors)
@@ -115,7 +115,7 @@ def test_duplicate_across_files_reports_both_locations_and_first_wins(make_catal
     assert str(problem).startswith(f"{second}:10:")  # where the duplicate is
     assert f"{first}:17" in problem.message  # and where the original is
     assert rows(catalog, "main")["component:default/billing"].owner_ref == "group:default/team-a"
-    assert catalog.ask("who owns billing").owner.ref == "group:default/team-a"  # type: ignore[union-attr]
+    assert owner_of(catalog, "billing") == "group:default/team-a"
     assert "component:default/other" in active_refs(catalog)
 
 
@@ -160,7 +160,9 @@ def test_config_unknown_key_names_file_line_and_key(write_config: Callable[[str]
         ("sources: [\n", 2, ["invalid YAML"]),
     ],
 )
-def test_config_bad_values_name_file_line_and_key(write_config: Callable[[str], Config], tmp_path: Path, body: str, line: int, words: list[str]) -> None:
+def test_config_bad_values_name_file_line_and_key(
+    write_config: Callable[[str], Config], tmp_path: Path, body: str, line: int, words: list[str]
+) -> None:
     with pytest.raises(ConfigError) as err:
         write_config(body)
     message = str(err.value)
@@ -169,7 +171,9 @@ def test_config_bad_values_name_file_line_and_key(write_config: Callable[[str], 
         assert word in message
 
 
-def test_config_secret_from_missing_environment_variable_is_named(write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_secret_from_missing_environment_variable_is_named(
+    write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("WF_TEST_UNSET_VAR", raising=False)
     with pytest.raises(ConfigError, match="WF_TEST_UNSET_VAR is not set"):
         write_config("sources:\n  - name: main\n    type: backstage\n    path: ${WF_TEST_UNSET_VAR}\n")

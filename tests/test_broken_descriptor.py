@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from catalog.answers.ask import ask
+from catalog.answers.text import render_text
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.answers.text import render_text
-from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.engine import SyncReport, sync_source
+from catalog.sync.sources.backstage import BackstageSource
 from tests.helpers import active_refs, backstage_config, component, group, rows
 
 MakeCatalog = Callable[[Config], Catalog]

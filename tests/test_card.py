@@ -27,7 +27,9 @@ def test_card_has_the_full_picture(example_catalog: Catalog) -> None:
     assert card.system and card.system.ref == "system:default/payments-platform"
     assert card.domain and card.domain.ref == "domain:default/money-movement"
     assert {link.type for link in card.links} >= {"repo", "docs", "runbook", "dashboard"}
-    assert {"component:default/ledger-service", "resource:default/payments-db", "api:default/psp-gateway-rest"} <= set(refs(card.depends_on))
+    assert {"component:default/ledger-service", "resource:default/payments-db", "api:default/psp-gateway-rest"} <= set(
+        refs(card.depends_on)
+    )
     assert "component:default/checkout-api" in refs(card.dependents)
     via = {d.ref: d.via for d in card.dependents}
     assert via["component:default/event-pipeline"] == "api:default/payment-events"  # consumes an API it provides
@@ -38,7 +40,11 @@ def test_card_dependents_include_qualified_references(example_catalog: Catalog) 
     with example_catalog.session() as session:
         card = entity_card(session, "resource:default/ledger-db")
     assert card is not None
-    assert set(refs(card.dependents)) == {"component:default/ledger-service", "component:default/reconciliation-job", "component:default/statements-generator"}
+    assert set(refs(card.dependents)) == {
+        "component:default/ledger-service",
+        "component:default/reconciliation-job",
+        "component:default/statements-generator",
+    }
 
 
 def test_card_for_a_team_is_the_team_itself(example_catalog: Catalog) -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog.config import Config
+from catalog.config import BackstageSourceConfig, Config
 from catalog.core import Catalog
-from catalog.sync.sources.descriptor import Problem
 from catalog.sync.sources.backstage import BackstageSource
+from catalog.sync.sources.descriptor import Problem
 from tests.helpers import active_refs, backstage_config, component, group
 
 MakeCatalog = Callable[[Config], Catalog]
@@ -44,7 +44,14 @@ def _refusals(problems: list[Problem]) -> list[Problem]:
 
 @pytest.mark.parametrize(
     "target",
-    ["../outside/secret.yaml", "{outside}/secret.yaml", "../outside/*.yaml", "{outside}/*.yaml", "file:../outside/secret.yaml", "sub/../../outside/*.y*ml"],
+    [
+        "../outside/secret.yaml",
+        "{outside}/secret.yaml",
+        "../outside/*.yaml",
+        "{outside}/*.yaml",
+        "file:../outside/secret.yaml",
+        "sub/../../outside/*.y*ml",
+    ],
 )
 def test_location_targets_outside_the_root_are_refused_with_file_and_line(
     make_catalog: MakeCatalog, tmp_path: Path, layout: tuple[Path, Path], target: str
@@ -63,7 +70,9 @@ def test_location_targets_outside_the_root_are_refused_with_file_and_line(
     assert {"component:default/billing", "group:default/team-b", "location:default/more"} <= active_refs(catalog)
 
 
-def test_symlinked_file_or_directory_pointing_outside_is_refused(make_catalog: MakeCatalog, tmp_path: Path, layout: tuple[Path, Path]) -> None:
+def test_symlinked_file_or_directory_pointing_outside_is_refused(
+    make_catalog: MakeCatalog, tmp_path: Path, layout: tuple[Path, Path]
+) -> None:
     root, outside = layout
     (root / "linked.yaml").symlink_to(outside / "secret.yaml")
     (root / "linked-dir").symlink_to(outside, target_is_directory=True)
@@ -96,7 +105,9 @@ def test_operator_may_allow_more_roots_in_the_config(make_catalog: MakeCatalog, 
     root, outside = layout
     (root / "locations.yaml").write_text(_location("../outside/*.yaml"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}, allowed_roots=(Path("outside"),)))
-    assert catalog.config.sources[0].allowed_roots == [outside.resolve()]  # type: ignore[union-attr]  # relative to the config file
+    [source] = catalog.config.sources
+    assert isinstance(source, BackstageSourceConfig)
+    assert source.allowed_roots == [outside.resolve()]  # relative to the config file
     [report] = catalog.sync()
     assert report.ok and not _refusals(report.problems)
     assert SECRET in active_refs(catalog)

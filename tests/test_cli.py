@@ -85,7 +85,8 @@ def test_sync_exits_1_when_a_source_fails_and_keeps_the_others(database_url: str
     (good / "a.yaml").write_text(group("team-a") + "---\n" + component("billing"), encoding="utf-8")
     config = tmp_path / "wayfinder.yaml"
     config.write_text(
-        f"sources:\n  - name: good\n    type: backstage\n    path: {good}\n  - name: broken\n    type: backstage\n    path: {tmp_path / 'nowhere'}\n",
+        f"sources:\n  - name: good\n    type: backstage\n    path: {good}\n  - name: broken\n    type: backstage\n    path: "
+        f"{tmp_path / 'nowhere'}\n",
         encoding="utf-8",
     )
     run = _runner(database_url, config, tmp_path)

@@ -95,7 +95,8 @@ def test_a_busy_port_says_so_and_suggests_another(busy_port: int, tmp_path: Path
     result = wayfinder(command, "--port", str(busy_port), database_url=f"sqlite:///{db}", config=EXAMPLES / "wayfinder.yaml")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"error: port {busy_port} on 127.0.0.1 is already in use by another process; stop it or choose another port with --port {busy_port + 1}"
+        f"error: port {busy_port} on 127.0.0.1 is already in use by another process; stop it or choose another port with "
+        f"--port {busy_port + 1}"
     ]
     assert not db.exists()  # found before migrating or syncing anything
 

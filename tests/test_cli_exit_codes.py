@@ -59,7 +59,9 @@ def test_sync_exits_1_when_a_file_is_skipped_with_an_error(database_url: str, tm
 
 def test_sync_warnings_alone_exit_0(database_url: str, tmp_path: Path) -> None:
     ownerless = component("orphan").replace("  owner: team-a\n", "")
-    config = one_source_config(tmp_path, {"orphan.yaml": ownerless, "dangling.yaml": component("x", extra="  dependsOn: ['resource:nowhere']\n")})
+    config = one_source_config(
+        tmp_path, {"orphan.yaml": ownerless, "dangling.yaml": component("x", extra="  dependsOn: ['resource:nowhere']\n")}
+    )
     result = wayfinder("sync", database_url=database_url, config=config)
     assert result.exit_code == 0, result.output
     assert "warning" in result.stderr
@@ -70,5 +72,7 @@ def test_the_installed_entry_point_passes_the_code_through(database_url: str, tm
     script = Path(sys.executable).parent / "wayfinder"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WAYFINDER_"))}
     env |= {"DATABASE_URL": database_url, "WAYFINDER_CONFIG": str(EXAMPLE_CONFIG)}
-    result = subprocess.run([str(script), "ask", "who owns nothing-at-all?"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [str(script), "ask", "who owns nothing-at-all?"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 3, result.stderr

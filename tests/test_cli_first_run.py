@@ -137,7 +137,9 @@ def test_ask_on_an_empty_catalog_says_which_command_fills_it(request: pytest.Fix
     assert (data["status"], data["entity"], data["notes"]) == ("not_found", None, [EMPTY_CATALOG])
 
 
-def test_falling_back_to_the_bundled_config_is_said_once_on_stderr(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_falling_back_to_the_bundled_config_is_said_once_on_stderr(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # no wayfinder.yaml here, and no WAYFINDER_CONFIG
     result = wayfinder("ask", "--json", "who owns payments-service?", database_url=database_url)
     assert result.stderr.count(str(BUNDLED_CONFIG)) == 1 and "using the bundled example config" in result.stderr

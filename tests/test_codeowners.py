@@ -6,9 +6,9 @@ merging rules GitHub does not merge, would name the wrong team as owner in every
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
 
 from catalog.sync.sources.codeowners import CodeOwners, Owner, parse_codeowners
 from tests.conftest import DATA
@@ -101,8 +101,8 @@ def test_bolt_python_docs_rule_is_anchored_and_covers_subdirectories(real_files:
 def test_alertmanager_notifiers(real_files: Path) -> None:
     am = _read("prometheus-alertmanager.CODEOWNERS", real_files)
     assert _owners(am, "notify/slack/slack.go") == ["@prometheus/alertmanager-maintainers"]
-    assert am.rule_for("notify/slack/slack.go").line == 21  # type: ignore[union-attr]
-    assert am.rule_for("api/v2/api.go").line == 7  # type: ignore[union-attr]
+    assert (rule := am.rule_for("notify/slack/slack.go")) is not None and rule.line == 21
+    assert (rule := am.rule_for("api/v2/api.go")) is not None and rule.line == 7
 
 
 def test_last_match_wins_even_when_the_catch_all_comes_last() -> None:

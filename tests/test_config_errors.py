@@ -60,7 +60,10 @@ def test_all_errors_are_reported_at_once_in_file_order(tmp_path: Path, monkeypat
             "sources:\n  - name: gh\n    type: github\n    token: t\n    org: o\n    include_fork: true\n",
             "wayfinder.yaml:6: sources.0.include_fork: unknown key 'include_fork' (did you mean 'include_forks'?)",
         ),
-        ("sources:\n  - name: main\n    type: backstage\n    path: .\n    colour: blue\n", "wayfinder.yaml:5: sources.0.colour: unknown key 'colour'"),
+        (
+            "sources:\n  - name: main\n    type: backstage\n    path: .\n    colour: blue\n",
+            "wayfinder.yaml:5: sources.0.colour: unknown key 'colour'",
+        ),
     ],
     ids=["top-level", "per-source-type", "nearest-of-several", "nothing-near"],
 )
@@ -73,7 +76,9 @@ def test_an_unknown_key_suggests_the_nearest_known_key_of_its_own_section(
 def test_a_value_naming_an_unset_variable_is_reported_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WF_TEST_TIMEOUT", raising=False)
     body = "sources:\n  - name: pd\n    type: pagerduty\n    token: t\n    timeout_seconds: ${WF_TEST_TIMEOUT}\n"
-    assert _errors(body, tmp_path, monkeypatch) == ["wayfinder.yaml:5: sources.0.timeout_seconds: environment variable WF_TEST_TIMEOUT is not set"]
+    assert _errors(body, tmp_path, monkeypatch) == [
+        "wayfinder.yaml:5: sources.0.timeout_seconds: environment variable WF_TEST_TIMEOUT is not set"
+    ]
 
 
 def test_the_cli_prints_every_error_exits_2_and_keeps_what_was_synced(

@@ -82,7 +82,11 @@ def test_descriptors_are_imported_and_other_repositories_inferred(github: FakeGi
         "component:default/scratch",
     }
     api = entity(catalog, "component:default/payments-api")
-    assert (api.description, api.owner_ref, api.location) == ("Takes the money", "group:default/team-payments", "github:acme/payments/catalog-info.yaml:1")
+    assert (api.description, api.owner_ref, api.location) == (
+        "Takes the money",
+        "group:default/team-payments",
+        "github:acme/payments/catalog-info.yaml:1",
+    )
     assert entity(catalog, "component:default/payments-worker").location == "github:acme/payments/catalog-info.yaml:11"
     assert rows(catalog, "gh")["component:default/payments-api"].precedence == 100
 
@@ -176,7 +180,11 @@ def test_a_descriptor_beats_the_inferred_component_field_by_field(
     assert billing.links[0]["url"] == "https://github.com/acme/billing"
 
     auth = entity(catalog, "component:default/auth")
-    assert (auth.owner_ref, auth.location, auth.description) == ("group:default/team-identity", "github:acme/platform/catalog-info.yaml:1", None)
+    assert (auth.owner_ref, auth.location, auth.description) == (
+        "group:default/team-identity",
+        "github:acme/platform/catalog-info.yaml:1",
+        None,
+    )
 
 
 def test_locations_in_a_repository_are_followed_within_it(github: FakeGitHub, catalog: Catalog) -> None:
@@ -313,6 +321,11 @@ def _five_pages(github: FakeGitHub) -> None:
     small_org(github, 10)
 
 
+def _changed_file_fails(github: FakeGitHub, status: int) -> None:
+    github.set_file("repo-03", "catalog-info.yaml", component("svc-03", description="changed"))
+    github.fail("/contents/", status=status, times=None)
+
+
 FAULTS: dict[str, Callable[[FakeGitHub], None]] = {
     "500s on the listing": lambda gh: gh.fail(listing, status=500, times=None),
     "listing timeout": lambda gh: gh.delay(listing, 1.5, times=3),
@@ -322,14 +335,8 @@ FAULTS: dict[str, Callable[[FakeGitHub], None]] = {
     "a page that is not a repository list": lambda gh: gh.fail(listing, status=200, body={"message": "?"}, times=None, query={"page": "2"}),
     "401 bad credentials": lambda gh: gh.fail(listing, status=401, times=None),
     "primary limit spent until a distant reset": lambda gh: setattr(gh, "rate_limit_remaining", 0),
-    "500s reading a changed file": lambda gh: (
-        gh.set_file("repo-03", "catalog-info.yaml", component("svc-03", description="changed")),
-        gh.fail("/contents/", status=500, times=None),
-    ),
-    "401 reading a changed file": lambda gh: (
-        gh.set_file("repo-03", "catalog-info.yaml", component("svc-03", description="changed")),
-        gh.fail("/contents/", status=401, times=None),
-    ),
+    "500s reading a changed file": lambda gh: _changed_file_fails(gh, 500),
+    "401 reading a changed file": lambda gh: _changed_file_fails(gh, 401),
 }
 
 
@@ -357,15 +364,24 @@ def test_a_broken_descriptor_is_reported_and_the_rest_still_lands(github: FakeGi
     assert sync(catalog).ok
     before = state(catalog)
 
-    broken = component("payments-api", description="Now with refunds") + "---\n" + component("payments-worker").replace("  type: service", "  type: [service")
+    broken = (
+        component("payments-api", description="Now with refunds")
+        + "---\n"
+        + component("payments-worker").replace("  type: service", "  type: [service")
+    )
     github.set_file("payments", "catalog-info.yaml", broken)
     github.set_file("repo-00", ".github/CODEOWNERS", "* @acme/new-owners\n")
-    github.add_repo("fresh", files={"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid!\n"})
+    github.add_repo(
+        "fresh", files={"catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid!\n"}
+    )
     report = sync(catalog)
 
     assert report.ok, report.error
     errors = [p for p in report.problems if p.severity == "error"]
-    assert [(p.file, p.line) for p in errors] == [("github:acme/payments/catalog-info.yaml", 17), ("github:acme/fresh/catalog-info.yaml", 1)]
+    assert [(p.file, p.line) for p in errors] == [
+        ("github:acme/payments/catalog-info.yaml", 17),
+        ("github:acme/fresh/catalog-info.yaml", 1),
+    ]
     assert "invalid YAML" in errors[0].message and "invalid metadata.name" in errors[1].message
     assert entity(catalog, "component:default/payments-api").description == "Now with refunds"  # the good document lands
     assert state(catalog)["component:default/payments-worker"] == before["component:default/payments-worker"]  # the broken one stays

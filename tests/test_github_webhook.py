@@ -17,13 +17,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.http.app import create_http_app
 from bot.compose import Services
-from catalog.store import leases
-from catalog.sync import runs as sync_runs
+from bot.http.app import create_http_app
 from catalog.config import Config
 from catalog.core import Catalog
+from catalog.store import leases
 from catalog.store.models import SourceState, SyncRun
+from catalog.sync import runs as sync_runs
 from catalog.sync.webhooks import WebhookResult, handle_github_push
 from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
@@ -132,11 +132,17 @@ def test_push_rereads_codeowners_of_an_inferred_component(github: FakeGitHub, ca
 
 
 def test_a_pushed_descriptor_takes_over_an_inferred_component_but_not_the_reverse(github: FakeGitHub, catalog: Catalog) -> None:
-    github.set_file("search", "catalog-info.yaml", component("search-api", owner="team-search") + "---\n" + component("ledger", owner="team-books"))
+    github.set_file(
+        "search", "catalog-info.yaml", component("search-api", owner="team-search") + "---\n" + component("ledger", owner="team-books")
+    )
     body = push(github, "search")
     assert deliver(catalog, body, webhook_signature(SECRET, body), "push").status == 200
     ledger = rows(catalog, "gh")["component:default/ledger"]
-    assert (ledger.owner_ref, ledger.location, ledger.precedence) == ("group:default/team-books", "github:acme/search/catalog-info.yaml:10", 100)
+    assert (ledger.owner_ref, ledger.location, ledger.precedence) == (
+        "group:default/team-books",
+        "github:acme/search/catalog-info.yaml:10",
+        100,
+    )
 
     body = push(github, "ledger")  # the ledger repository still has no descriptor: its guess must not win back
     result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
@@ -184,7 +190,9 @@ def server(catalog: Catalog) -> Iterator[httpx.Client]:
 
 
 def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Catalog, server: httpx.Client) -> None:
-    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Via HTTP") + "---\n" + component("payments-worker"))
+    github.set_file(
+        "payments", "catalog-info.yaml", component("payments-api", description="Via HTTP") + "---\n" + component("payments-worker")
+    )
     body = push(github, "payments")
 
     refused = server.post("/webhooks/github", content=body, headers={"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=00"})
@@ -239,8 +247,12 @@ def test_a_delivery_without_an_id_is_refused(github: FakeGitHub, catalog: Catalo
     assert (result.status, runs(catalog)) == (400, run_count)
 
 
-@pytest.mark.parametrize("full_name", ["acme/../../orgs/acme/repos?x=", "acme/..", "acme/pay ments", "acme", "acme/a/b", "-acme/x", "acme/x%2F"])
-def test_a_repository_name_that_is_not_owner_slash_name_is_refused_before_any_request(github: FakeGitHub, catalog: Catalog, full_name: str) -> None:
+@pytest.mark.parametrize(
+    "full_name", ["acme/../../orgs/acme/repos?x=", "acme/..", "acme/pay ments", "acme", "acme/a/b", "-acme/x", "acme/x%2F"]
+)
+def test_a_repository_name_that_is_not_owner_slash_name_is_refused_before_any_request(
+    github: FakeGitHub, catalog: Catalog, full_name: str
+) -> None:
     payload = json.loads(push(github, "payments"))
     payload["repository"]["full_name"] = full_name
     body = json.dumps(payload).encode()

@@ -41,7 +41,9 @@ def _slack_sync(catalog: Catalog, fake: FakeSlackAPI, now: datetime) -> None:
 
 def _slack_ids(catalog: Catalog, fake: FakeSlackAPI, now: datetime) -> list[str | None]:
     """What the bot fills in for an answer listing Chen Wei."""
-    answer = Answer(question="who is in search?", intent="members", status="answered", members=[Person(ref=REF, name="chen.wei", email=EMAIL)])
+    answer = Answer(
+        question="who is in search?", intent="members", status="answered", members=[Person(ref=REF, name="chen.wei", email=EMAIL)]
+    )
     add_slack_ids(Services(catalog=catalog, clock=lambda: now), WebClient(token="xoxb-test", base_url=fake.url), answer)
     return [p.slack_user_id for p in answer.members]
 

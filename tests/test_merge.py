@@ -13,13 +13,14 @@ from typing import Any
 
 from catalog.answers.models import EntitySummary
 from catalog.store.facts import ENTITY_FACTS
+from catalog.store.merge import CatalogEntity, merge
 from catalog.store.models import Entity
 from catalog.store.precedence import DESCRIPTOR, GITHUB_INFERRED, PAGERDUTY, SLACK
-from catalog.store.merge import CatalogEntity, merge
 from catalog.sync.sources.descriptor import EntityDoc
 from tests.fakes.pagerduty_api import FakePagerDuty
 from tests.helpers import relation_triples
 from tests.pagerduty_world import PAYMENTS, T0, TAX, World, pagerduty, world  # noqa: F401 (fixtures)
+
 
 def _row(source: str, precedence: int, **fields: Any) -> Entity:
     now = datetime(2026, 3, 14, tzinfo=UTC)
@@ -40,8 +41,9 @@ def test_each_field_comes_from_the_highest_precedence_source_that_has_a_value() 
              spec={"pagerduty": {"service": {"id": "PPAYSV1"}}}),
         _row("github", GITHUB_INFERRED, title="payments-service", description="From the repository", lifecycle="deprecated",
              owner_ref="group:default/platform", tags=["java"], annotations={"github.com/project-slug": "northwind/payments"}),
-        _row("northwind", DESCRIPTOR, title="Payments Service", lifecycle="production", owner_ref="group:default/payments", tags=["tier-1"],
-             annotations={"github.com/project-slug": "northwind/payments-service", "pagerduty.com/service-id": ""}, spec={"type": "service"}),
+        _row("northwind", DESCRIPTOR, title="Payments Service", lifecycle="production", owner_ref="group:default/payments",
+             tags=["tier-1"], annotations={"github.com/project-slug": "northwind/payments-service", "pagerduty.com/service-id": ""},
+             spec={"type": "service"}),
     ]  # fmt: skip
 
     merged = merge(rows, {})
@@ -70,9 +72,9 @@ def test_synced_entity_keeps_each_fields_own_source(world: World) -> None:
     payments = world.entity(PAYMENTS)
 
     sources = payments.field_sources
-    assert {k: sources[k] for k in ("title", "description", "owner_ref", "lifecycle", "system_ref", "location", "spec.owner")} == dict.fromkeys(
-        ("title", "description", "owner_ref", "lifecycle", "system_ref", "location", "spec.owner"), "northwind"
-    )
+    assert {
+        k: sources[k] for k in ("title", "description", "owner_ref", "lifecycle", "system_ref", "location", "spec.owner")
+    } == dict.fromkeys(("title", "description", "owner_ref", "lifecycle", "system_ref", "location", "spec.owner"), "northwind")
     assert sources["spec.pagerduty"] == "pagerduty"
     assert sources["annotations.pagerduty.com/service-id"] == "northwind"  # both say PPAYSV1; people's word is shown
     assert world.entity(TAX).field_sources["annotations.pagerduty.com/service-id"] == "pagerduty"  # linked by name: PagerDuty adds it
@@ -97,7 +99,10 @@ def test_answers_list_pagerduty_with_its_freshness_next_to_the_descriptors(world
 
     assert [f.source for f in answer.sources] == ["northwind", "pagerduty"]
     assert answer.text.splitlines()[-1] == "(from northwind, synced 6 min ago; from pagerduty, synced 1 min ago)"
-    assert [(s["source"], s["source_type"]) for s in answer.to_json()["sources"]] == [("northwind", "backstage"), ("pagerduty", "pagerduty")]
+    assert [(s["source"], s["source_type"]) for s in answer.to_json()["sources"]] == [
+        ("northwind", "backstage"),
+        ("pagerduty", "pagerduty"),
+    ]
 
 
 def test_a_failing_pagerduty_is_shown_stale_next_to_a_fresh_descriptor(world: World, pagerduty: FakePagerDuty) -> None:
@@ -134,4 +139,10 @@ def test_every_fact_survives_the_merge_and_the_summary() -> None:
     assert merged is not None
     assert {name: getattr(merged, name) for name in facts} == facts
     summary = EntitySummary.of(merged, relation="dependsOn")
-    assert (summary.ref, summary.name, summary.title, summary.owner_ref, summary.relation) == (PAYMENTS, "payments-service", "Payments", "group:default/payments", "dependsOn")
+    assert (summary.ref, summary.name, summary.title, summary.owner_ref, summary.relation) == (
+        PAYMENTS,
+        "payments-service",
+        "Payments",
+        "group:default/payments",
+        "dependsOn",
+    )

@@ -12,12 +12,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 import catalog.store.models  # noqa: F401  (registers every table)
+from catalog.errors import SchemaOutdated
 from catalog.search.fulltext import is_modelled
 from catalog.store.engine import MIGRATIONS, head_revision, make_engine, require_current_schema, schema_status, upgrade
-from catalog.errors import SchemaOutdated
 from catalog.store.models import CatalogState
 
 CORE_TABLES = {"entity", "relation", "source_state", "sync_run", "catalog_state", "question_log"}
@@ -51,7 +51,7 @@ def test_upgrade_from_empty_to_head(empty_database_url: str) -> None:
         require_current_schema(engine)  # does not raise
         assert CORE_TABLES <= set(inspect(engine).get_table_names())
         with engine.connect() as conn:  # the generation row caches key on exists from the start
-            assert conn.execute(select(CatalogState.generation).where(CatalogState.id == 1)).scalar_one() == 0
+            assert conn.execute(select(col(CatalogState.generation)).where(col(CatalogState.id) == 1)).scalar_one() == 0
         upgrade(engine)  # running it again is harmless
         assert schema_status(engine) == (head, head)
     finally:
@@ -79,7 +79,9 @@ def test_migrations_match_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": is_modelled}), SQLModel.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True, "include_object": is_modelled}), SQLModel.metadata
+            )
         assert diff == []
     finally:
         engine.dispose()

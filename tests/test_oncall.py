@@ -67,7 +67,9 @@ def test_a_shift_that_ended_after_the_last_sync_makes_the_answer_stale(world: Wo
     answer = world.ask("who is on call for payments-service?", T0 + timedelta(hours=8, minutes=5))  # 17:00
 
     assert answer.oncall is not None and answer.oncall.stale
-    assert "  Level 1: Nadia Haddad <nadia.haddad@northwind.example> (Payments primary), until 16:55 UTC (ended)" in answer.text.splitlines()
+    assert (
+        "  Level 1: Nadia Haddad <nadia.haddad@northwind.example> (Payments primary), until 16:55 UTC (ended)" in answer.text.splitlines()
+    )
     assert answer.notes[0] == (
         "A shift shown ended at 16:55 UTC, after the last PagerDuty sync (on-call as of 08:55 UTC): "
         "someone else may be on call now; check https://acme.pagerduty.com/service-directory/PPAYSV1."
@@ -96,7 +98,10 @@ def test_nobody_on_call_falls_back_to_the_owner(world: World) -> None:
     answer = world.ask("who is on call for refunds-worker?", ASKED)
 
     assert answer.status == "no_data"
-    assert answer.text.splitlines()[:2] == ["Nobody to name as on call for component:refunds-worker; its owner:", "Payments [group:payments]"]
+    assert answer.text.splitlines()[:2] == [
+        "Nobody to name as on call for component:refunds-worker; its owner:",
+        "Payments [group:payments]",
+    ]
     assert answer.notes[0] == "PagerDuty lists nobody on call for service refunds-worker as of 08:55 UTC. Ask the owner."
     assert (answer.to_json()["answer"]["oncall"], answer.to_json()["answer"]["owner"]) == ([], "group:default/payments")
 
@@ -107,7 +112,10 @@ def test_entity_without_pagerduty_link_says_so_and_names_its_owner(world: World)
     answer = world.ask("who is on call for loyalty-service?", ASKED)
 
     assert answer.status == "no_data" and answer.oncall is None
-    assert answer.text.splitlines()[:2] == ["Nobody to name as on call for component:loyalty-service; its owner:", "Loyalty [group:loyalty]"]
+    assert answer.text.splitlines()[:2] == [
+        "Nobody to name as on call for component:loyalty-service; its owner:",
+        "Loyalty [group:loyalty]",
+    ]
     assert answer.notes[0] == (
         "loyalty-service has no PagerDuty service in the catalog (annotation pagerduty.com/service-id, "
         "or a PagerDuty service with the same name); ask the owner."

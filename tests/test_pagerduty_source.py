@@ -60,12 +60,17 @@ def test_facts_carry_the_service_policy_and_each_shift_with_its_window(world: Wo
         "teams": [{"id": "PTPAY01", "name": "Payments", "url": "https://acme.pagerduty.com/teams/PTPAY01"}],
     }
     assert facts["escalation_policy"]["name"] == "Payments"
-    assert [(s["level"], s["user"]["name"], s["user"]["email"], s.get("schedule", {}).get("name"), s.get("start"), s.get("end")) for s in facts["oncall"]] == [
+    assert [
+        (s["level"], s["user"]["name"], s["user"]["email"], s.get("schedule", {}).get("name"), s.get("start"), s.get("end"))
+        for s in facts["oncall"]
+    ] == [
         (1, "Nadia Haddad", "nadia.haddad@northwind.example", "Payments primary", "2026-03-14T07:55:00Z", "2026-03-14T16:55:00Z"),
         (2, "Samuel Okafor", "samuel.okafor@northwind.example", "Payments secondary", "2026-03-13T08:55:00Z", "2026-03-20T08:55:00Z"),
         (3, "Elena Rossi", "elena.rossi@northwind.example", None, None, None),
     ]
-    assert {"url": "https://acme.pagerduty.com/service-directory/PPAYSV1", "title": "PagerDuty", "type": "pagerduty"} in world.entity(PAYMENTS).links
+    assert {"url": "https://acme.pagerduty.com/service-directory/PPAYSV1", "title": "PagerDuty", "type": "pagerduty"} in world.entity(
+        PAYMENTS
+    ).links
 
 
 def test_requests_authenticate_and_ask_for_expanded_users_and_earliest_oncalls(world: World, pagerduty: FakePagerDuty) -> None:
@@ -122,7 +127,9 @@ def test_rotation_updates_the_facts(world: World, pagerduty: FakePagerDuty) -> N
     [({"Retry-After": "7"}, [7.0]), ({"ratelimit-reset": "12"}, [12.0])],
     ids=["retry-after", "ratelimit-reset"],
 )
-def test_rate_limited_request_waits_as_told_then_succeeds(world: World, pagerduty: FakePagerDuty, headers: dict[str, str], waits: list[float]) -> None:
+def test_rate_limited_request_waits_as_told_then_succeeds(
+    world: World, pagerduty: FakePagerDuty, headers: dict[str, str], waits: list[float]
+) -> None:
     pagerduty.fail("/oncalls", status=429, headers=headers)
 
     report = world.sync_pagerduty()
@@ -167,9 +174,15 @@ FAULTS = {
     "network error": Fault(lambda f: None, "ConnectError calling /services", {"api_url": "http://127.0.0.1:1"}),
     "401 revoked token": Fault(_revoke_token, "/services answered HTTP 401"),
     "page 3 of 5 missing": Fault(lambda f: f.fail("/services", status=404, query={"offset": "200"}), "/services answered HTTP 404"),
-    "page 3 of 5 fails": Fault(lambda f: f.fail("/services", status=502, times=None, query={"offset": "200"}), "/services answered HTTP 502"),
-    "malformed JSON": Fault(lambda f: f.fail("/schedules", status=200, body='{"schedules": [{"id": '), "/schedules answered malformed JSON"),
-    "not a listing": Fault(lambda f: f.fail("/teams", status=200, body={"teams": "nope", "more": False}), "/teams at offset 0 is not a PagerDuty listing"),
+    "page 3 of 5 fails": Fault(
+        lambda f: f.fail("/services", status=502, times=None, query={"offset": "200"}), "/services answered HTTP 502"
+    ),
+    "malformed JSON": Fault(
+        lambda f: f.fail("/schedules", status=200, body='{"schedules": [{"id": '), "/schedules answered malformed JSON"
+    ),
+    "not a listing": Fault(
+        lambda f: f.fail("/teams", status=200, body={"teams": "nope", "more": False}), "/teams at offset 0 is not a PagerDuty listing"
+    ),
     "item without id": Fault(
         lambda f: f.fail("/escalation_policies", status=200, body={"escalation_policies": [{"name": "x"}], "more": False}),
         "/escalation_policies at offset 0: item 0.id: Field required",
@@ -225,8 +238,15 @@ def test_page_3_fault_stops_the_listing_there(world: World, pagerduty: FakePager
 
 def _descriptor(name: str, *, kind: str = "Component", namespace: str = "default", service_id: str | None = None) -> str:
     annotation = f"  annotations:\n    {SERVICE_ID_ANNOTATION}: {service_id}\n" if service_id else ""
-    spec = {"Component": "type: service\n  lifecycle: production\n  owner: team-a", "Resource": "type: database\n  owner: team-a", "Group": "type: team"}[kind]
-    return f"apiVersion: backstage.io/v1alpha1\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: {namespace}\n{annotation}spec:\n  {spec}\n"
+    spec = {
+        "Component": "type: service\n  lifecycle: production\n  owner: team-a",
+        "Resource": "type: database\n  owner: team-a",
+        "Group": "type: team",
+    }[kind]
+    return (
+        f"apiVersion: backstage.io/v1alpha1\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: {namespace}\n"
+        f"{annotation}spec:\n  {spec}\n"
+    )
 
 
 @pytest.fixture
@@ -237,7 +257,9 @@ def bare_account() -> Iterator[FakePagerDuty]:
 
 
 @pytest.fixture
-def small(make_catalog: Callable[[Config], Catalog], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bare_account: FakePagerDuty) -> Catalog:
+def small(
+    make_catalog: Callable[[Config], Catalog], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bare_account: FakePagerDuty
+) -> Catalog:
     """Descriptors each test writes, then PagerDuty, configured as users would (token from the environment)."""
     monkeypatch.setenv("PAGERDUTY_TOKEN", TOKEN)
     (tmp_path / "catalog").mkdir()
@@ -283,7 +305,9 @@ def test_name_match_ignores_case_and_separators_and_skips_groups(small: Catalog,
     bare_account.add_service("PS2", "orders_db", escalation_policy_id="PEP1")
     bare_account.add_service("PS3", "Team A", escalation_policy_id="PEP1")  # a Group is not a service
 
-    linked, _ = _sync_small(small, tmp_path, [_descriptor("orders-api"), _descriptor("orders.db", kind="Resource"), _descriptor("team-a", kind="Group")])
+    linked, _ = _sync_small(
+        small, tmp_path, [_descriptor("orders-api"), _descriptor("orders.db", kind="Resource"), _descriptor("team-a", kind="Group")]
+    )
 
     assert linked == {"component:default/orders-api", "resource:default/orders.db"}
 

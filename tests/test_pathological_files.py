@@ -15,9 +15,9 @@ import pytest
 
 from catalog.config import Config
 from catalog.core import Catalog
+from catalog.sync.engine import SyncReport, sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.bounded_yaml import FileLimits
-from catalog.sync.engine import SyncReport, sync_source
 from tests.helpers import active_refs, backstage_config, component, group, related
 
 MakeCatalog = Callable[[Config], Catalog]
@@ -77,7 +77,10 @@ BILLION_LAUGHS = (
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        (component("bomb", extra="  profile:\n" + "".join(f"    {line}\n" for line in BILLION_LAUGHS.splitlines())), "once its aliases are expanded"),
+        (
+            component("bomb", extra="  profile:\n" + "".join(f"    {line}\n" for line in BILLION_LAUGHS.splitlines())),
+            "once its aliases are expanded",
+        ),
         (component("loop", extra="  profile: &x [1, *x]\n"), "an alias refers to a collection that contains it"),
     ],
 )
@@ -119,7 +122,10 @@ def test_symlink_loop_and_absolute_glob_locations_are_one_files_error(make_catal
     root.mkdir()
     (root / "loop-a.yaml").symlink_to(root / "loop-b.yaml")
     (root / "loop-b.yaml").symlink_to(root / "loop-a.yaml")
-    location = "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: odd\nspec:\n  targets: [loop-a.yaml, /etc/*.conf, /**/*.yaml]\n"
+    location = (
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: odd\nspec:\n  targets: [loop-a.yaml, "
+        "/etc/*.conf, /**/*.yaml]\n"
+    )
     _, report = _sync(make_catalog, tmp_path, location, name="odd.yaml")
     messages = sorted(p.message for p in report.problems if p.severity == "error")
     assert len(messages) == 3 and all(p.line == 1 for p in report.problems if p.severity == "error")

@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import insert, select
 from sqlmodel import col
 
+from catalog.answers.questionlog import PSEUDONYM_PREFIX, UNANSWERED, unanswered
 from catalog.config import Config, load_config
 from catalog.core import Catalog
-from catalog.store.engine import make_engine, upgrade
 from catalog.errors import ConfigError
+from catalog.store.engine import make_engine, upgrade
 from catalog.store.models import QuestionLog
-from catalog.answers.questionlog import PSEUDONYM_PREFIX, UNANSWERED, unanswered
 from catalog.sync.schedule import Scheduler
 from tests.conftest import EXAMPLES
 
@@ -54,7 +54,11 @@ def test_every_question_is_logged_with_how_it_went(example_catalog: Catalog) -> 
     example_catalog.ask_about("who owns it?", ref="component:default/ledger-service", intent="owner", transport="slack", asker="U0OTHER")
     answered, missing, helped, picked = _log(example_catalog)
     assert (answered.surface, answered.intent, answered.status) == ("slack", "owner", "answered")
-    assert (answered.entity_ref, answered.asker, answered.question) == ("component:default/payments-service", "U0ASKER", "who owns payments-service?")
+    assert (answered.entity_ref, answered.asker, answered.question) == (
+        "component:default/payments-service",
+        "U0ASKER",
+        "who owns payments-service?",
+    )
     assert answered.latency_ms is not None and answered.latency_ms >= 0
     assert (missing.status, missing.entity_ref, missing.asker) == ("not_found", None, "cli:alice")
     assert missing.candidates and all(ref.count(":") == 1 for ref in missing.candidates)  # the "Did you mean" refs shown
@@ -70,7 +74,9 @@ def test_unanswered_questions_are_a_view_of_the_log(example_catalog: Catalog) ->
     assert (row.question, row.reason, row.transport) == ("who owns quantum-flux-capacitor?", "not_found", "slack")
 
 
-def test_askers_are_pseudonymised_with_a_keyed_hash(make_catalog: MakeCatalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_askers_are_pseudonymised_with_a_keyed_hash(
+    make_catalog: MakeCatalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("WAYFINDER_ASKER_KEY", KEY)
     caplog.set_level(logging.DEBUG)
     catalog = make_catalog(_config(tmp_path, "  pseudonymise_askers: true\n  asker_key: ${WAYFINDER_ASKER_KEY}\n"))
@@ -91,7 +97,9 @@ def test_pseudonymising_without_a_key_is_a_config_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("retention", "kept"), [("  retention_days: 30\n", ["recent"]), ("  retention_days: null\n", ["old", "recent"])])
-def test_housekeeping_forgets_questions_past_the_retention(make_catalog: MakeCatalog, tmp_path: Path, retention: str, kept: list[str]) -> None:
+def test_housekeeping_forgets_questions_past_the_retention(
+    make_catalog: MakeCatalog, tmp_path: Path, retention: str, kept: list[str]
+) -> None:
     catalog = make_catalog(_config(tmp_path, retention))
     for question, when in (("old", T0 - timedelta(days=31)), ("recent", T0 - timedelta(days=29))):
         with catalog.session() as s:
@@ -114,7 +122,9 @@ def test_the_migration_moves_unanswered_questions_into_the_log(empty_database_ur
             )
         upgrade(engine)
         with engine.connect() as conn:
-            log = conn.execute(select(QuestionLog.question, QuestionLog.status, QuestionLog.surface, QuestionLog.asked_at)).all()
+            log = conn.execute(
+                select(col(QuestionLog.question), col(QuestionLog.status), col(QuestionLog.surface), col(QuestionLog.asked_at))
+            ).all()
             view = conn.execute(select(UNANSWERED.c.question, UNANSWERED.c.reason, UNANSWERED.c.transport)).all()
         assert [(q, s, t, _utc(a)) for q, s, t, a in log] == [
             ("who owns x?", "not_found", "slack", T0),

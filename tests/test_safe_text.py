@@ -19,8 +19,8 @@ from rich.table import Table
 from typer.testing import CliRunner
 
 from bot.cli.main import app as cli
-from bot.slack.mrkdwn import escape, link
 from bot.cli.terminal import SafeConsole
+from bot.slack.mrkdwn import escape, link
 from bot.slack.views.answer import render_answer
 from catalog.config import Config
 from catalog.core import Catalog

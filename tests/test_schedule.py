@@ -98,7 +98,15 @@ def test_fire_times_agree_across_replicas_whenever_they_started() -> None:
 
 @pytest.mark.parametrize(
     ("weekdays", "days"),
-    [("1-5", "mon,tue,wed,thu,fri"), ("0", "sun"), ("7", "sun"), ("5-7", "sun,fri,sat"), ("*/2", "sun,tue,thu,sat"), ("sat,sun", "sat,sun"), ("*", "*")],
+    [
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("5-7", "sun,fri,sat"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("sat,sun", "sat,sun"),
+        ("*", "*"),
+    ],
 )
 def test_cron_weekdays_mean_what_crontab_means(weekdays: str, days: str) -> None:
     """APScheduler 3 numbers Monday 0; crontab numbers Sunday 0. `1-5` must stay Monday to Friday."""

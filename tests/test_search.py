@@ -33,7 +33,8 @@ def lookalikes(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
     root = tmp_path / "cat"
     root.mkdir()
     aliased = component("money-mover", owner="team-pay").replace(
-        "  name: money-mover\n", '  name: money-mover\n  title: Funds Transfer Engine\n  annotations:\n    wayfinder.io/aliases: "mm, bank bridge, FTE"\n'
+        "  name: money-mover\n",
+        '  name: money-mover\n  title: Funds Transfer Engine\n  annotations:\n    wayfinder.io/aliases: "mm, bank bridge, FTE"\n',
     )
     (root / "all.yaml").write_text(
         "---\n".join([

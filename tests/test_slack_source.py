@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -65,8 +66,8 @@ def catalog(database_url: str, tmp_path: Path, fake: FakeSlackAPI) -> Iterator[C
     made.dispose()
 
 
-def _source(catalog: Catalog, fake: FakeSlackAPI, **kw: object) -> SlackSource:
-    return SlackSource("slack", api_url=fake.url, token="xoxb-test", factory=catalog.factory, **kw)  # type: ignore[arg-type]
+def _source(catalog: Catalog, fake: FakeSlackAPI, **kw: Any) -> SlackSource:
+    return SlackSource("slack", api_url=fake.url, token="xoxb-test", factory=catalog.factory, **kw)
 
 
 def _annotations(catalog: Catalog, ref: str) -> dict[str, str]:
@@ -149,7 +150,9 @@ def test_users_list_is_paged_and_a_429_waits_its_retry_after(catalog: Catalog, f
         ("users.list", 429, None, "HTTP 429"),
     ],
 )
-def test_a_slack_error_loses_nothing(catalog: Catalog, fake: FakeSlackAPI, method: str, status: int, error: str | None, expected: str) -> None:
+def test_a_slack_error_loses_nothing(
+    catalog: Catalog, fake: FakeSlackAPI, method: str, status: int, error: str | None, expected: str
+) -> None:
     _sync_all(catalog)
     before = _identities(catalog)
     fake.fail_next(method, status, error=error, retry_after=0, times=10)

@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text, update
 
-from catalog.store import leases
-from catalog.sync import runs
 from catalog.config import Config
 from catalog.core import Catalog
+from catalog.store import leases
 from catalog.store.models import JobLease, SourceState, SyncRun
+from catalog.sync import runs
+from catalog.sync.engine import sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.base import Snapshot
-from catalog.sync.engine import sync_source
 from catalog.sync.status import source_statuses
 from tests.helpers import active_refs, backstage_config, component, generation, group, rows
 from tests.helpers import sync_runs as runs_of
@@ -84,7 +84,9 @@ def paused_run(catalog: Catalog, root: Path) -> Iterator[tuple[_Paused, list[obj
     thread.join(30)
 
 
-def test_a_second_run_while_one_is_in_progress_is_skipped_and_says_so(catalog: Catalog, root: Path, paused_run: tuple[_Paused, list[object]]) -> None:
+def test_a_second_run_while_one_is_in_progress_is_skipped_and_says_so(
+    catalog: Catalog, root: Path, paused_run: tuple[_Paused, list[object]]
+) -> None:
     source, done = paused_run
     second = sync_source(catalog.factory, BackstageSource("main", root))
     assert second.status == "skipped" and not second.ok

@@ -29,7 +29,9 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 def config_path(tmp_path: Path) -> Path:
     for name in ("good", "broken", "late", "gone"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "org.yaml").write_text(group(f"team-{name}") + "---\n" + component(f"svc-{name}", owner=f"team-{name}"), encoding="utf-8")
+        (tmp_path / name / "org.yaml").write_text(
+            group(f"team-{name}") + "---\n" + component(f"svc-{name}", owner=f"team-{name}"), encoding="utf-8"
+        )
     path = tmp_path / "wayfinder.yaml"
     path.write_text(
         "sources:\n"
@@ -58,7 +60,9 @@ def status(database_url: str, config_path: Path) -> Callable[..., Result]:
     catalog.dispose()
 
     def run(*args: str) -> Result:
-        result = CliRunner().invoke(app, ["sync", "status", *args], env={"DATABASE_URL": database_url, "WAYFINDER_CONFIG": str(config_path)})
+        result = CliRunner().invoke(
+            app, ["sync", "status", *args], env={"DATABASE_URL": database_url, "WAYFINDER_CONFIG": str(config_path)}
+        )
         assert result.exit_code == 0, result.output
         return result
 
@@ -73,7 +77,14 @@ def _row(output: str, source: str) -> list[str]:
 def test_each_source_shows_freshness_times_counts_and_requests(status: Callable[..., Result]) -> None:
     output = status().output
     good = _row(output, "good")
-    assert good[:6] == ["good", "backstage", "fresh", f"{NOW - timedelta(minutes=5):%Y-%m-%d %H:%M:%S}", f"{NOW - timedelta(minutes=5):%Y-%m-%d %H:%M:%S}", "ok"]
+    assert good[:6] == [
+        "good",
+        "backstage",
+        "fresh",
+        f"{NOW - timedelta(minutes=5):%Y-%m-%d %H:%M:%S}",
+        f"{NOW - timedelta(minutes=5):%Y-%m-%d %H:%M:%S}",
+        "ok",
+    ]
     assert good[7:] == ["2", "0", "0", "0", "0", "0"]  # added, updated, removed, unchanged, errors, requests
     assert _row(output, "new")[:4] == ["new", "backstage", "STALE", "never"]
     assert "new: STALE: never synced" in output
@@ -82,7 +93,8 @@ def test_each_source_shows_freshness_times_counts_and_requests(status: Callable[
 def test_a_failing_source_is_stale_since_its_first_failure_and_shows_the_error(status: Callable[..., Result]) -> None:
     output = status().output
     assert _row(output, "broken")[:6] == [
-        "broken", "backstage", "STALE", f"{NOW - timedelta(hours=2):%Y-%m-%d %H:%M:%S}", f"{NOW - timedelta(hours=1, minutes=30):%Y-%m-%d %H:%M:%S}", "failed",
+        "broken", "backstage", "STALE", f"{NOW - timedelta(hours=2):%Y-%m-%d %H:%M:%S}",
+        f"{NOW - timedelta(hours=1, minutes=30):%Y-%m-%d %H:%M:%S}", "failed",
     ]  # fmt: skip
     assert f"broken: STALE: failing since {NOW - timedelta(hours=1, minutes=45):%Y-%m-%d %H:%M} UTC (2 failed runs)" in output
     assert re.search(r"broken: last error at .* UTC: source 'broken': path .*broken does not exist", output)

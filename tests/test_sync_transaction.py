@@ -20,8 +20,8 @@ from sqlalchemy import event
 
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.engine import sync_source
+from catalog.sync.sources.backstage import BackstageSource
 from tests.helpers import backstage_config, component, group, related
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "PRAGMA cache_size")  # SQLite: room for the transaction's pages
@@ -69,7 +69,12 @@ def test_the_write_transaction_holds_only_prepared_writes(make_catalog: Callable
     assert write[0].startswith("UPDATE job_lease SET expires_at")  # the lease check comes first
     assert all(s.startswith(WRITES) for s in write), write  # nothing read, nothing computed while the lock is held
     assert related(catalog, "component:default/svc-0", "ownedBy") == {"group:default/team-b"}
-    assert related(catalog, "group:default/team-a", "ownerOf") == {"component:default/svc-1", "component:default/svc-3", "component:default/svc-4", "component:default/svc-9"}
+    assert related(catalog, "group:default/team-a", "ownerOf") == {
+        "component:default/svc-1",
+        "component:default/svc-3",
+        "component:default/svc-4",
+        "component:default/svc-9",
+    }
 
 
 def test_a_description_change_rewrites_no_relations(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:

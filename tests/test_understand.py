@@ -123,7 +123,7 @@ def test_small_talk_is_never_a_catalog_search_and_a_stray_word_asks_back(example
     assert (stray.intent, stray.status) == ("unknown", "unknown")
     assert "banana" in (stray.message or "") and stray.candidates == []
     with example_catalog.session() as s:
-        recorded = [(question, reason) for _, question, reason, _, _ in questionlog.unanswered(s)]
+        recorded = [(row.question, row.reason) for row in questionlog.unanswered(s)]
     assert recorded == [("banana", "unknown")]
 
 

@@ -45,7 +45,13 @@ def test_an_entity_without_owner_is_said_out_loud_with_where_to_declare_it() -> 
 
 def test_catalog_and_alert_text_is_escaped() -> None:
     evil = "<!channel> <https://evil.example|click> &"
-    alert = card(page=page(evil, [LinkInfo(url="https://runbooks.example/x", title=evil, type="runbook")]), title=evil, severity=evil, acknowledged_by=evil, status="acknowledged")
+    alert = card(
+        page=page(evil, [LinkInfo(url="https://runbooks.example/x", title=evil, type="runbook")]),
+        title=evil,
+        severity=evil,
+        acknowledged_by=evil,
+        status="acknowledged",
+    )
     _, blocks = render_alert_card(alert, public_url=PUBLIC_URL, now=NOW)
     text = mrkdwn(blocks) + render_alert_line(alert)
     assert "<!channel>" not in text and "<https://evil.example" not in text

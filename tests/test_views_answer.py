@@ -39,7 +39,10 @@ def test_owner_card_shows_team_channel_and_people(example_catalog: Catalog) -> N
     text, blocks = render(example_catalog.ask("who owns payments-service?"))
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Payments Service", "emoji": True}}
     lead = blocks[1]["text"]["text"]
-    assert lead.startswith(f"<{PUBLIC}/o/component/default/payments-service|Payments Service> is owned by <{PUBLIC}/o/group/default/payments|Payments> · <#C0123ABCD>")
+    assert lead.startswith(
+        f"<{PUBLIC}/o/component/default/payments-service|Payments Service> is owned by "
+        f"<{PUBLIC}/o/group/default/payments|Payments> · <#C0123ABCD>"
+    )
     texts = all_text(blocks)
     assert "*Contact*\n<#C0123ABCD> · `@payments-team` · payments@northwind.example" in texts
     assert "*Ask*: Elena Rossi, Nadia Haddad, Samuel Okafor" in texts
@@ -94,7 +97,9 @@ def test_context_line_names_the_source_and_its_age(example_catalog: Catalog) -> 
 def test_stale_source_says_so(example_catalog: Catalog) -> None:
     answer = example_catalog.ask("who owns payments-service?")
     assert answer.card is not None
-    answer.card.sources = [Freshness(source="northwind", synced_at=NOW - timedelta(hours=5), failing_since=NOW - timedelta(hours=2), last_error="timeout")]
+    answer.card.sources = [
+        Freshness(source="northwind", synced_at=NOW - timedelta(hours=5), failing_since=NOW - timedelta(hours=2), last_error="timeout")
+    ]
     _, blocks = render(answer)
     context = next(b["elements"][0]["text"] for b in blocks if b["type"] == "context")
     assert context.startswith(":warning: from northwind: unreachable since 10:00 UTC; data as of")
@@ -122,8 +127,16 @@ def test_many_candidates_are_cut_to_five() -> None:
 
 
 def test_not_found_suggests_nearest_names() -> None:
-    near = EntitySummary(ref="component:default/payments-service", kind="component", name="payments-service", owner_ref="group:default/payments")
-    answer = Answer(question="who owns paymint-srv", intent="owner", status="not_found", candidates=[near], notes=["Nothing in the catalog is called 'paymint-srv'."])
+    near = EntitySummary(
+        ref="component:default/payments-service", kind="component", name="payments-service", owner_ref="group:default/payments"
+    )
+    answer = Answer(
+        question="who owns paymint-srv",
+        intent="owner",
+        status="not_found",
+        candidates=[near],
+        notes=["Nothing in the catalog is called 'paymint-srv'."],
+    )
     _, blocks = render(answer)
     texts = all_text(blocks)
     assert "Nothing in the catalog is called 'paymint-srv'.\nThe nearest names:" in texts
@@ -179,7 +192,13 @@ def test_each_intent_leads_with_its_list(example_catalog: Catalog, intent: str) 
     }[intent]
     answer = example_catalog.ask(question)
     assert answer.intent == intent
-    heading = {"depends_on": "*Depends on (", "dependents": "*Used by (", "members": "*Members (3)*", "links": "*Links (", "owned_by": "*Owns (9)*"}[intent]
+    heading = {
+        "depends_on": "*Depends on (",
+        "dependents": "*Used by (",
+        "members": "*Members (3)*",
+        "links": "*Links (",
+        "owned_by": "*Owns (9)*",
+    }[intent]
     _, blocks = render(answer)
     assert blocks[2]["text"]["text"].startswith(heading)
     assert sum(t.startswith(heading) for t in mrkdwn_texts(blocks)) == 1  # not repeated further down
@@ -190,13 +209,32 @@ def huge_answer(intent: str) -> Answer:
     long = "x" * 5000
 
     def entity(i: int, kind: str = "component") -> EntitySummary:
-        return EntitySummary(ref=f"{kind}:default/e-{i}", kind=kind, name=f"e-{i}", title=f"{long} {i}", description=long, type=long, relation="dependsOn", via=f"api:default/{long}")
+        return EntitySummary(
+            ref=f"{kind}:default/e-{i}",
+            kind=kind,
+            name=f"e-{i}",
+            title=f"{long} {i}",
+            description=long,
+            type=long,
+            relation="dependsOn",
+            via=f"api:default/{long}",
+        )
 
     people = [Person(ref=f"user:default/u{i}", name=f"u{i}", display_name=long, slack_user_id=f"U{i:08d}") for i in range(300)]
-    owner = Contact(ref="group:default/big", kind="group", name="big", display_name=long, email=long, slack_channel=long, slack_usergroup_handle=long, members=people)
+    owner = Contact(
+        ref="group:default/big",
+        kind="group",
+        name="big",
+        display_name=long,
+        email=long,
+        slack_channel=long,
+        slack_usergroup_handle=long,
+        members=people,
+    )
     subject = entity(0)
     card = EntityCard(
-        entity=subject.model_copy(update={"lifecycle": long}), owner=owner, system=entity(1, "system"), domain=entity(2, "domain"), parent=entity(3),
+        entity=subject.model_copy(update={"lifecycle": long}), owner=owner,
+        system=entity(1, "system"), domain=entity(2, "domain"), parent=entity(3),
         links=[LinkInfo(url=f"https://example.com/{i}/{long}", title=long, type="runbook") for i in range(300)],
         depends_on=[entity(i) for i in range(300)], dependents=[entity(i) for i in range(300)],
         sources=[Freshness(source=f"{long}{i}", synced_at=NOW) for i in range(30)],
@@ -218,7 +256,12 @@ def test_limits_hold_for_huge_answers(intent: str) -> None:
 
 def test_limits_hold_for_huge_choices_and_help() -> None:
     long = "y" * 5000
-    candidates = [EntitySummary(ref=f"component:default/c{i}", kind="component", name=f"c{i}", title=long, description=long, owner_ref=f"group:default/{long}") for i in range(300)]
+    candidates = [
+        EntitySummary(
+            ref=f"component:default/c{i}", kind="component", name=f"c{i}", title=long, description=long, owner_ref=f"group:default/{long}"
+        )
+        for i in range(300)
+    ]
     for answer in (
         Answer(question=long, intent="owner", status="ambiguous", candidates=candidates),
         Answer(question=long, intent="owner", status="not_found", candidates=candidates, notes=[long]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -20,8 +21,8 @@ NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 EXAMPLES = ["who owns payments-service?", "what does payments own?"]
 
 
-def home(summary: HomeSummary, **kw: object) -> dict:
-    view = render_home(summary, examples=EXAMPLES, now=NOW, **kw)  # type: ignore[arg-type]
+def home(summary: HomeSummary, **kw: Any) -> dict:
+    view = render_home(summary, examples=EXAMPLES, now=NOW, **kw)
     assert view["type"] == "home"
     assert_within_limits(view["blocks"], max_blocks=100)
     return view

@@ -14,12 +14,23 @@ from catalog.answers.models import Contact
 def test_only_http_https_and_mailto_become_links() -> None:
     assert safe_href("https://runbooks.example/x") == "https://runbooks.example/x"
     assert safe_href("mailto:team@example.com") == "mailto:team@example.com"
-    for bad in ("javascript:alert(1)", " JavaScript:alert(1)", "java\tscript:alert(1)", "data:text/html,<b>", "vbscript:x", "//evil.example", "", None):
+    for bad in (
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<b>",
+        "vbscript:x",
+        "//evil.example",
+        "",
+        None,
+    ):
         assert safe_href(bad) is None, bad
 
 
 def test_slack_links_need_id_shaped_ids() -> None:
-    team = Contact(ref="group:default/payments", kind="group", name="payments", slack_channel="#team-payments", slack_channel_id="C0123ABCD")
+    team = Contact(
+        ref="group:default/payments", kind="group", name="payments", slack_channel="#team-payments", slack_channel_id="C0123ABCD"
+    )
 
     assert channel_links(team, None) == ("https://slack.com/app_redirect?channel=C0123ABCD", None)
     assert channel_links(team, "T0WORK") == ("https://slack.com/app_redirect?channel=C0123ABCD&team=T0WORK", "slack://channel?team=T0WORK&id=C0123ABCD")

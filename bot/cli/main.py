@@ -189,7 +189,13 @@ def ask(
     question: Annotated[str, typer.Argument(help='For example "who owns payments-service?"')],
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as one JSON object.")] = False,
     url: Annotated[
-        str | None, typer.Option("--url", envvar="WAYFINDER_URL", show_envvar=False, help="Ask the Wayfinder server at this URL instead of the database (also WAYFINDER_URL; token from WAYFINDER_TOKEN).")
+        str | None,
+        typer.Option(
+            "--url",
+            envvar="WAYFINDER_URL",
+            show_envvar=False,
+            help="Ask the Wayfinder server at this URL instead of the database (also WAYFINDER_URL; token from WAYFINDER_TOKEN).",
+        ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="With --url: seconds to wait for the server.", min=0.001)] = 10.0,
 ) -> None:
@@ -325,8 +331,8 @@ def _run_server(
     settings: Settings, catalog: Catalog, credentials: SlackCredentials, sock: socket.socket, *, socket_mode: bool, scheduler: bool
 ) -> None:
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
-    from bot.logs import configure_logging
     from bot.http.app import build_slack, create_http_app, serve_http, start_socket_mode
+    from bot.logs import configure_logging
     from catalog.sync.schedule import start_scheduler
 
     configure_logging(settings.log_format)

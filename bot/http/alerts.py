@@ -37,4 +37,6 @@ def register(api: FastAPI, services: Services, client: WebClient | None) -> None
         received = await run_in_threadpool(alerts.receive, provider, body, headers, now=services.clock())
         if received.stored and worker is not None:
             worker.poke()
-        return JSONResponse({"ok": received.status < 300, "result": received.outcome, "message": MESSAGES[received.outcome]}, status_code=received.status)
+        return JSONResponse(
+            {"ok": received.status < 300, "result": received.outcome, "message": MESSAGES[received.outcome]}, status_code=received.status
+        )

@@ -22,11 +22,11 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackClientError
 
 from bot.compose import Services
+from bot.http.alerts import register as register_alerts
 from bot.http.body_limit import BodySizeLimit
 from bot.http.health import health_router
 from bot.http.slack_endpoint import slack_router
 from bot.http.web import register as register_web
-from bot.http.alerts import register as register_alerts
 from bot.http.webhooks import webhooks_router
 from bot.logs import RequestIds
 from bot.slack.app import build_app
@@ -84,7 +84,7 @@ def create_http_app(
 def start_socket_mode(slack: App, app_token: str) -> SocketModeHandler:
     """Connect to Slack over a WebSocket (`apps.connections.open` goes to the client's base_url)."""
     handler = SocketModeHandler(slack, app_token)
-    handler.connect()  # type: ignore[no-untyped-call]
+    handler.connect()
     return handler
 
 

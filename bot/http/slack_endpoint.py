@@ -117,7 +117,9 @@ def slack_router(
             bolt_request = gate.admit(await request.body(), request.headers, request.url.query)
         except Refused as refused:
             log.warning("refused POST /slack/events with %d: %s", refused.status, refused)
-            return JSONResponse({"ok": False, "error": "invalid_request" if refused.status == 401 else "malformed_body"}, status_code=refused.status)
+            return JSONResponse(
+                {"ok": False, "error": "invalid_request" if refused.status == 401 else "malformed_body"}, status_code=refused.status
+            )
         # dispatch blocks until ack(); a worker thread keeps the event loop free for other requests
         return to_starlette_response(await run_in_threadpool(slack.dispatch, bolt_request))
 

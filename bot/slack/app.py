@@ -9,10 +9,10 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.slack.errors import handle_error
-from bot.slack.listeners import actions, commands, events, shortcuts, views
 from bot.compose import Services
 from bot.slack.client import RATE_LIMIT_RETRIES
+from bot.slack.errors import handle_error
+from bot.slack.listeners import actions, commands, events, shortcuts, views
 
 # Listeners run after the ack on this pool; a 429 makes one sleep for Retry-After, so keep spares.
 LISTENER_THREADS = 16

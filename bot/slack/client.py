@@ -23,7 +23,9 @@ class SlackCallMeter(RetryHandler):
         super().__init__(max_retry_count=0)
         self._metrics = metrics
 
-    def can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+    def can_retry(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None
+    ) -> bool:
         method = request.url.split("?")[0].rsplit("/", 1)[-1]
         self._metrics.slack_calls.labels(method).inc()
         if response is not None and response.status_code == 429:

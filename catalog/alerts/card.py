@@ -68,7 +68,7 @@ def alert_card(
 
 
 def _changes(session: Session, ref: str, now: datetime) -> list[Change]:
-    rows = session.scalars(select(Entity).where(Entity.ref == ref, Entity.updated_at >= now - RECENT))  # type: ignore[arg-type,operator]
+    rows = session.scalars(select(Entity).where(Entity.ref == ref, Entity.updated_at >= now - RECENT))  # type: ignore[arg-type]
     return [
         Change(source=r.source, at=r.updated_at, what="added" if r.first_seen_at >= now - RECENT else "changed") for r in rows
     ]

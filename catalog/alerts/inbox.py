@@ -38,7 +38,7 @@ def claimable(session: Session, *, now: datetime, limit: int = 20) -> list[int]:
     query = (
         select(AlertDelivery.id)
         .where(AlertDelivery.processed_at.is_(None), _free(now), ~waiting_before)  # type: ignore[union-attr]
-        .order_by(AlertDelivery.id)  # type: ignore[arg-type]
+        .order_by(AlertDelivery.id)
         .limit(limit)
     )
     return [int(i) for i in session.scalars(query)]

@@ -12,21 +12,32 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from catalog.answers.models import Answer, EntitySummary
-from catalog.answers.card import build_card, contact, dependencies, dependents, entity_links, is_runbook, merge_sources, owner_contact, placement, summaries
 from catalog.answers import questionlog
-from catalog.search.fulltext import resolve_by_description, text_match_notes
+from catalog.answers.card import (
+    build_card,
+    contact,
+    dependencies,
+    dependents,
+    entity_links,
+    is_runbook,
+    merge_sources,
+    owner_contact,
+    placement,
+    summaries,
+)
 from catalog.answers.gaps import find_gaps
 from catalog.answers.incidents import incidents
 from catalog.answers.lifecycle import lifecycle
+from catalog.answers.models import Answer, EntitySummary
 from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
 from catalog.answers.people import reach, team_of
-from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
 from catalog.answers.text import render_text
+from catalog.search.fulltext import resolve_by_description, text_match_notes
 from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, Match, Resolution, per_index
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
 from catalog.store.merge import CatalogEntity
+from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
 
 EMPTY_CATALOG = "The catalog is empty: no source has been synced yet. Run `wayfinder sync` to fill it."
 
@@ -97,30 +108,36 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
     if u.intent == "unknown" and not u.subjects and (described := resolve_by_description(session, u.text, index)):
         return _about(session, u.text, "owner", described, u.text, now)  # "who deals with settlements?": asked about what it does
     if u.intent in ("help", "unknown"):
-        return Answer(**base, status=u.intent, examples=example_questions(index))  # type: ignore[arg-type]
+        return Answer(**base, status=u.intent, examples=example_questions(index))
     if u.intent == "gaps" and u.gap:
         scope = u.subjects[0].resolution.best if u.subjects else None
-        described, gaps = find_gaps(session, index, u.gap, scope)
-        return Answer(**base, status="answered", scope=described, gaps=gaps, asked_at=now)
+        scope_summary, gaps = find_gaps(session, index, u.gap, scope)
+        return Answer(**base, status="answered", scope=scope_summary, gaps=gaps, asked_at=now)
     if u.unresolved is not None and not u.subjects:
         candidates = _summaries(session, u.unresolved.resolution)
         if u.bare:
             near = {m.entity.ref for m in u.unresolved.resolution.matches if m.score >= FUZZY_CUTOFF}
             candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
             message = f"I don't know “{u.unresolved.text}”: it is not a name in the catalog, and not a question I understand."
-            return Answer(**{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index))
+            return Answer(
+                **{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index)
+            )
         described = resolve_by_description(session, u.text, index)  # named nothing: maybe described something
         if described is not None:
             return _about(session, u.text, u.intent, described, u.unresolved.text, now)
         if u.unresolved.start < 0:
-            return Answer(**base, status="not_found", notes=[f"Nothing in the catalog has the link {u.unresolved.text}: no repository slug, source location or link matches it."])
+            return Answer(
+                **base,
+                status="not_found",
+                notes=[f"Nothing in the catalog has the link {u.unresolved.text}: no repository slug, source location or link matches it."],
+            )
         return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {u.unresolved.text!r}."])
     parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
     if len(parts) == 1:
         return parts[0]
     statuses = {p.status for p in parts}
     status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
-    return Answer(**base, status=status, parts=parts, asked_at=now)  # type: ignore[arg-type]
+    return Answer(**base, status=status, parts=parts, asked_at=now)
 
 
 def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:
@@ -267,4 +284,10 @@ def example_questions(index: CatalogIndex) -> list[str]:
     )
     resource = next((e.name for e in owned if e.kind == "resource"), component)
     team_name = team.name if team else "team-a"
-    return [f"who owns {component}?", f"what does {team_name} own?", f"who is in {team_name}?", f"what depends on {resource}?", f"docs for {component}"]
+    return [
+        f"who owns {component}?",
+        f"what does {team_name} own?",
+        f"who is in {team_name}?",
+        f"what depends on {resource}?",
+        f"docs for {component}",
+    ]

@@ -95,7 +95,9 @@ def person(u: CatalogEntity) -> Person:
     )  # fmt: skip
 
 
-def summaries(session: Session, refs: list[str], relation: dict[str, str] | None = None, via: dict[str, str] | None = None) -> list[EntitySummary]:
+def summaries(
+    session: Session, refs: list[str], relation: dict[str, str] | None = None, via: dict[str, str] | None = None
+) -> list[EntitySummary]:
     """Summaries of `refs`, sorted by kind and name; missing entities keep their ref and name."""
     found = get_entities(session, refs)
     out = []
@@ -153,7 +155,11 @@ def placement(session: Session, entity: CatalogEntity) -> tuple[EntitySummary | 
 
 def entity_links(entity: CatalogEntity) -> list[LinkInfo]:
     """Declared links plus links implied by well-known annotations (repo slugs, source locations)."""
-    links = [LinkInfo(url=str(link["url"]), title=str(link.get("title") or link["url"]), type=link.get("type") or link.get("icon")) for link in entity.links if link.get("url")]
+    links = [
+        LinkInfo(url=str(link["url"]), title=str(link.get("title") or link["url"]), type=link.get("type") or link.get("icon"))
+        for link in entity.links
+        if link.get("url")
+    ]
     for key, (title, kind, template) in LINK_ANNOTATIONS.items():
         value = entity.annotations.get(key)
         if value:

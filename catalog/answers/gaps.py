@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from catalog.answers.models import EntitySummary, Gap
 from catalog.answers.card import SLACK_CHANNEL, entity_links, expects_runbook, is_runbook
-from catalog.search.intents import KIND_WORDS, ONCALL, TYPE_WORDS
+from catalog.answers.models import EntitySummary, Gap
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
-from catalog.store.reads import get_entities, owned_refs, related_refs
+from catalog.search.intents import KIND_WORDS, ONCALL, TYPE_WORDS
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.store.merge import CatalogEntity
+from catalog.store.reads import get_entities, owned_refs, related_refs
 
 LABELS = {
     "no_owner": "no owner",
@@ -104,7 +104,11 @@ def _scope_refs(session: Session, scope: IndexedEntity) -> set[str]:
 
 def _looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
     if q.kind is not None:
-        return e.kind == q.kind and (q.type is None or (e.type or "").lower() == q.type) and (key not in ("no_owner", "owner_not_in_catalog") or e.kind in OWNABLE)
+        return (
+            e.kind == q.kind
+            and (q.type is None or (e.type or "").lower() == q.type)
+            and (key not in ("no_owner", "owner_not_in_catalog") or e.kind in OWNABLE)
+        )
     if key in ("no_owner", "owner_not_in_catalog"):
         return e.kind in OWNABLE
     if key in ("no_runbook", "no_oncall"):
@@ -140,7 +144,7 @@ def _channel(e: CatalogEntity, session: Session) -> bool:
 
 _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
     "no_owner": lambda e, s: not e.owner_ref,
-    "owner_not_in_catalog": lambda e, s: bool(e.owner_ref) and not get_entities(s, [e.owner_ref]),
+    "owner_not_in_catalog": lambda e, s: bool(e.owner_ref and not get_entities(s, [e.owner_ref])),
     "no_runbook": lambda e, s: not any(is_runbook(link) for link in entity_links(e)),
     "no_slack_channel": lambda e, s: not _channel(e, s),
     "no_oncall": lambda e, s: not (e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)),

@@ -54,7 +54,9 @@ def home_summary(session: Session, *, user_ref: str | None, email: str | None) -
     return HomeSummary(
         user=person(user),
         teams=[
-            TeamSummary(team=contact(session, team), owns=[EntitySummary.of(e) for e in _by_name(theirs[r] for r in owned[ref] if r in theirs)])
+            TeamSummary(
+                team=contact(session, team), owns=[EntitySummary.of(e) for e in _by_name(theirs[r] for r in owned[ref] if r in theirs)]
+            )
             for ref, team in teams.items()
         ],
         gaps=[g for e in _by_name(theirs.values()) if (g := _gaps(e, teams))],

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from catalog.answers.models import Answer
 from catalog.answers.card import dependents, merge_sources, owner_contact
-from catalog.store.reads import get_entity
+from catalog.answers.models import Answer
 from catalog.store.merge import CatalogEntity
+from catalog.store.reads import get_entity
 
 DEPRECATED = "deprecated"
 

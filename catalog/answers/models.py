@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from catalog.answers.status import ANSWERED_STATUSES
 from catalog.answers.oncall import OnCallAnswer, oncall_fields
+from catalog.answers.status import ANSWERED_STATUSES
 from catalog.store.merge import CatalogEntity, Freshness
 
 Status = Literal["answered", "not_found", "ambiguous", "help", "unknown", "no_data"]
@@ -159,7 +159,11 @@ class Answer(BaseModel):
         elif self.intent == "links":
             data["links"] = [link.model_dump(exclude_none=True) for link in self.links]
         elif self.intent == "where":
-            data |= {"system": self.system and self.system.ref, "domain": self.domain and self.domain.ref, "parent": self.parent and self.parent.ref}
+            data |= {
+                "system": self.system and self.system.ref,
+                "domain": self.domain and self.domain.ref,
+                "parent": self.parent and self.parent.ref,
+            }
         elif self.intent == "oncall" and self.subject:
             data |= oncall_fields(self.oncall)
             data["owner"] = self.owner.ref if self.owner else None

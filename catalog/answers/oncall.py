@@ -134,7 +134,9 @@ def staleness_note(oc: OnCallAnswer, now: datetime) -> str | None:
         when = clock_time(oc.ended_at, now)
         since = "" if oc.failing_since else f" ({as_of})"
         where = oc.service.url or "PagerDuty"
-        parts.append(f"A shift shown ended at {when}, after the last PagerDuty sync{since}: someone else may be on call now; check {where}.")
+        parts.append(
+            f"A shift shown ended at {when}, after the last PagerDuty sync{since}: someone else may be on call now; check {where}."
+        )
     return " ".join(parts) or None
 
 

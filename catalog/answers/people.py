@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from catalog.answers.models import Answer
 from catalog.answers.card import contact, merge_sources, owner_contact, summaries
+from catalog.answers.models import Answer
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY, on_call
-from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
 from catalog.store.merge import CatalogEntity
+from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
 
 
 def team_of(session: Session, entity: CatalogEntity, answer: Answer) -> None:
@@ -39,7 +39,10 @@ def reach(session: Session, entity: CatalogEntity, answer: Answer) -> None:
         answer.owner = owner_contact(session, entity, team)
     if answer.owner is None:
         answer.status = "no_data"
-        answer.notes.append(f"{entity.name} has no owner in the catalog, so nobody to reach." + (f" Add spec.owner in {entity.location}." if entity.location else ""))
+        answer.notes.append(
+            f"{entity.name} has no owner in the catalog, so nobody to reach."
+            + (f" Add spec.owner in {entity.location}." if entity.location else "")
+        )
         return
     answer.sources = merge_sources(entity, team)
     if team is not None and team.kind == "group":

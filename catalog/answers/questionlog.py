@@ -8,15 +8,15 @@ housekeeping job) forgets rows past the configured retention; `unanswered` reads
 from __future__ import annotations
 
 import hashlib
-import logging
 import hmac
+import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.answers.models import Answer
 from catalog.store.models import QuestionLog
@@ -82,10 +82,10 @@ def prune(session: Session, *, now: datetime, policy: QuestionsConfig) -> int:
     if policy.retention_days is None:
         return 0
     cutoff = now - timedelta(days=policy.retention_days)
-    result = session.execute(delete(QuestionLog).where(QuestionLog.asked_at < cutoff))  # type: ignore[arg-type]
+    result = session.execute(delete(QuestionLog).where(col(QuestionLog.asked_at) < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
 def unanswered(session: Session) -> list[Row[tuple[int, str, str, str, datetime]]]:
     """Questions that went unanswered, oldest first: (id, question, reason, transport, asked_at)."""
-    return list(session.execute(select(UNANSWERED).order_by(UNANSWERED.c.asked_at, UNANSWERED.c.id)))  # type: ignore[arg-type]
+    return list(session.execute(select(UNANSWERED).order_by(UNANSWERED.c.asked_at, UNANSWERED.c.id)))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from catalog.answers.models import Answer, Contact, EntitySummary
 from catalog.answers.freshness import clock_time, describe_all
+from catalog.answers.models import Answer, Contact, EntitySummary
 from catalog.answers.oncall import OnCallShift
 from catalog.safe_text import neutralise
 
@@ -56,7 +56,11 @@ def render_text(a: Answer, *, now: datetime) -> str:
 
 def _body(a: Answer) -> list[str]:
     if a.status in ("help", "unknown"):
-        intro = [] if a.message else ["I can answer questions about the software catalog." if a.status == "help" else "Sorry, I didn't understand that."]
+        intro = (
+            []
+            if a.message
+            else ["I can answer questions about the software catalog." if a.status == "help" else "Sorry, I didn't understand that."]
+        )
         near = ["Did you mean: " + ", ".join(_entity(c) for c in a.candidates) + "?"] if a.candidates else []
         return intro + near + ["Try:"] + [f"  {q}" for q in a.examples]
     if a.intent == "gaps":
@@ -86,7 +90,8 @@ def _body(a: Answer) -> list[str]:
     if a.intent in ("depends_on", "dependents"):
         head = f"{name} depends on:" if a.intent == "depends_on" else f"Depending on {name}:"
         return [head] + [
-            f"  {_entity(i)}" + (f" ({RELATION_WORDS.get(i.relation or '', i.relation)}" + (f" via {i.via}" if i.via else "") + ")" if i.relation else "")
+            f"  {_entity(i)}"
+            + (f" ({RELATION_WORDS.get(i.relation or '', i.relation)}" + (f" via {i.via}" if i.via else "") + ")" if i.relation else "")
             for i in a.items
         ]
     if a.intent == "links":
@@ -101,7 +106,9 @@ def _body(a: Answer) -> list[str]:
     if a.intent == "incidents":
         return _incidents(a, name)
     if a.intent == "lifecycle":
-        owner = [f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]"] if a.owner and a.owner.ref != s.ref else []
+        owner = (
+            [f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]"] if a.owner and a.owner.ref != s.ref else []
+        )
         return owner + ([f"Still used by {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] if a.items else [])
     return [name]
 
@@ -126,7 +133,10 @@ def _incidents(a: Answer, name: str) -> list[str]:
     lines = [f"Open alerts for {name}:"]
     for i in a.incidents:
         who = f", acknowledged by {i.acknowledged_by}" if i.acknowledged_by else ", not acknowledged"
-        lines.append(f"  {i.title} ({i.status}{who if i.status != 'triggered' or not i.acknowledged_by else ''}, {i.provider})" + (f" {i.url}" if i.url else ""))
+        lines.append(
+            f"  {i.title} ({i.status}{who if i.status != 'triggered' or not i.acknowledged_by else ''}, {i.provider})"
+            + (f" {i.url}" if i.url else "")
+        )
     if a.owner:
         lines.append(f"Owner: {a.owner.display_name or a.owner.name} [{a.owner.kind}:{a.owner.name}]")
     return lines
@@ -154,7 +164,11 @@ def _oncall(a: Answer, now: datetime) -> list[str]:
     assert a.subject is not None
     name, oc = _entity(a.subject), a.oncall
     if oc is None or not oc.shifts:
-        return [f"Nobody to name as on call for {name}; its owner:", *_contact(a.owner)] if a.owner else [f"Nobody to name as on call for {name}."]
+        return (
+            [f"Nobody to name as on call for {name}; its owner:", *_contact(a.owner)]
+            if a.owner
+            else [f"Nobody to name as on call for {name}."]
+        )
     policy = f" (escalation policy {oc.escalation_policy.name})" if oc.escalation_policy else ""
     lines = [f"On call for {name}, from PagerDuty service {oc.service.name}{policy}:"]
     lines += [f"  {_shift(shift, now)}" for shift in oc.shifts]

@@ -11,7 +11,7 @@ import binascii
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.answers.models import EntitySummary
 from catalog.errors import WayfinderError
@@ -46,21 +46,34 @@ def decode_cursor(cursor: str) -> str:
 
 
 def list_entities(
-    session: Session, *, kind: str | None = None, owner: str | None = None, q: str | None = None, cursor: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    kind: str | None = None,
+    owner: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
 ) -> EntityList:
     """Active entities by ref; `owner` is a ref or a team name, `q` a case-insensitive part of the name or title."""
     limit = max(1, min(limit, MAX_LIMIT))
-    query = select(Entity.ref).where(Entity.retired_at.is_(None)).group_by(Entity.ref).order_by(Entity.ref).limit(limit + 1)  # type: ignore[union-attr]
+    query = (
+        select(col(Entity.ref)).where(col(Entity.retired_at).is_(None)).group_by(col(Entity.ref)).order_by(col(Entity.ref)).limit(limit + 1)
+    )
     if kind:
-        query = query.where(Entity.kind == kind.lower())
+        query = query.where(col(Entity.kind) == kind.lower())
     owner_ref = str(parse_ref(owner, default_kind="group")) if owner else None
     if owner_ref:
-        query = query.where(Entity.owner_ref == owner_ref)
+        query = query.where(col(Entity.owner_ref) == owner_ref)
     if q:
         needle = q.lower()
-        query = query.where(or_(func.lower(Entity.name).contains(needle, autoescape=True), func.lower(Entity.title).contains(needle, autoescape=True)))
+        query = query.where(
+            or_(
+                func.lower(col(Entity.name)).contains(needle, autoescape=True),
+                func.lower(col(Entity.title)).contains(needle, autoescape=True),
+            )
+        )
     if cursor:
-        query = query.where(Entity.ref > decode_cursor(cursor))
+        query = query.where(col(Entity.ref) > decode_cursor(cursor))
     refs = list(session.scalars(query))
     more = len(refs) > limit
     refs = refs[:limit]

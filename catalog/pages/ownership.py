@@ -12,14 +12,14 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from catalog.answers.models import Contact, EntityCard, LinkInfo
 from catalog.answers.card import SLACK_CHANNEL, build_card, expects_runbook, is_runbook
-from catalog.store.models import Entity
+from catalog.answers.models import Contact, EntityCard, LinkInfo
 from catalog.answers.oncall import OnCallAnswer, no_oncall_note, on_call, staleness_note
-from catalog.store.reads import get_entity
 from catalog.store.merge import CatalogEntity, merge, source_states
+from catalog.store.models import Entity
+from catalog.store.reads import get_entity
 
 # Links in the order a responder reaches for them: runbook, dashboards, then code and docs.
 LINK_ORDER = ("runbook", "dashboard", "repo", "docs")
@@ -74,7 +74,7 @@ def defined_in(location: str | None, base: Path | None) -> str | None:
 
 def retired_entity(session: Session, ref: str) -> tuple[CatalogEntity, datetime] | None:
     """The last known view of a ref whose every row is retired, and when it was retired."""
-    rows = list(session.scalars(select(Entity).where(Entity.ref == ref.lower())))
+    rows = list(session.scalars(select(Entity).where(col(Entity.ref) == ref.lower())))
     if not rows or any(r.retired_at is None for r in rows):
         return None
     entity = merge(rows, source_states(session))
@@ -122,7 +122,12 @@ def _gaps(session: Session, entity: CatalogEntity, card: EntityCard, where: str 
     elif card.owner.kind == "group" and not (card.owner.slack_channel or card.owner.slack_channel_id):
         owner = get_entity(session, card.owner.ref)
         owner_file = defined_in(owner.location if owner else None, base)
-        gaps.append(Gap(what=f"{card.owner.name} has no Slack channel.", fix=f"Add the {SLACK_CHANNEL} annotation" + (f" in {owner_file}." if owner_file else ".")))
+        gaps.append(
+            Gap(
+                what=f"{card.owner.name} has no Slack channel.",
+                fix=f"Add the {SLACK_CHANNEL} annotation" + (f" in {owner_file}." if owner_file else "."),
+            )
+        )
     if expects_runbook(entity.kind, entity.type) and not any(is_runbook(link) for link in card.links):
         gaps.append(Gap(what="No runbook.", fix=f"Add one{in_file} (a link with type: runbook)."))
     return gaps  # nobody on call is said in the on-call section itself, with what to do

@@ -11,13 +11,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from catalog.answers.models import EntitySummary
 from catalog.answers.card import summaries
+from catalog.answers.models import EntitySummary
+from catalog.search.resolve import CatalogIndex
 from catalog.store.models import Entity
 from catalog.store.reads import refs_named
-from catalog.search.resolve import CatalogIndex
 
 
 class LinkTarget(BaseModel):
@@ -28,7 +28,12 @@ class LinkTarget(BaseModel):
 
 def retired_refs_named(session: Session, name: str) -> list[str]:
     """Refs called `name` whose every row is retired (so they have no active twin)."""
-    query = select(Entity.ref).where(func.lower(Entity.name) == name.lower()).group_by(Entity.ref).having(func.count(Entity.retired_at) == func.count())
+    query = (
+        select(col(Entity.ref))
+        .where(func.lower(col(Entity.name)) == name.lower())
+        .group_by(col(Entity.ref))
+        .having(func.count(col(Entity.retired_at)) == func.count())
+    )
     return sorted(session.scalars(query))
 
 

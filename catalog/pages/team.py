@@ -11,12 +11,12 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from catalog.answers.card import contact, entity_links, expects_runbook, is_runbook, merge_sources
 from catalog.answers.models import Contact, EntitySummary
-from catalog.answers.card import contact, expects_runbook, is_runbook, entity_links, merge_sources
 from catalog.answers.oncall import OnCallShift, PagerDutyRef, on_call
+from catalog.store.merge import Freshness
 from catalog.store.reads import get_entities, get_entity, owned_refs, refs_named
 from catalog.store.refs import make_ref
-from catalog.store.merge import Freshness
 
 
 class OwnedEntity(BaseModel):

@@ -67,13 +67,18 @@ OWNER = {
     "responsible", "accountable", "whose", "behind", "built", "wrote", "runs", "manages", "dri", "poc", "ask", "talk",
     "speak", "escalate", "blame", "handles", "handling", "charge", "supports", "looks",
 }  # fmt: skip
-CONTACT = {"reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold"}
+CONTACT = {
+    "reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold",
+}  # fmt: skip
 DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "prerequisites"}
 DEPENDENTS = {
     "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
     "impacted", "affected", "affects", "blast",
 }  # fmt: skip
-DEPEND_VERBS = {"depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs", "require", "requires"}
+DEPEND_VERBS = {
+    "depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs",
+    "require", "requires",
+}  # fmt: skip
 LINKS = {
     "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",
     "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
@@ -86,7 +91,23 @@ TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "wor
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
 HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
 GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
-CUE_WORDS = INCIDENTS | ONCALL | LIFECYCLE | LIFECYCLE_WEAK | OWNER | CONTACT | DEPENDS_ON | DEPENDENTS | DEPEND_VERBS | LINKS | MEMBERS | HELP | GAPS | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
+CUE_WORDS = (
+    INCIDENTS
+    | ONCALL
+    | LIFECYCLE
+    | LIFECYCLE_WEAK
+    | OWNER
+    | CONTACT
+    | DEPENDS_ON
+    | DEPENDENTS
+    | DEPEND_VERBS
+    | LINKS
+    | MEMBERS
+    | HELP
+    | GAPS
+    | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
+)
+
 
 def is_cue(word: str) -> bool:
     return word in CUE_WORDS
@@ -163,4 +184,5 @@ def _members(words: list[str], subject: int | None, present: set[str], before: s
     if "who" not in before or subject is None:
         return False
     prepositions = [w for w in words[:subject] if w not in ("the", "team", "squad", "group")]
-    return bool(prepositions and prepositions[-1] in ("in", "on", "to", "of", "for") and before & {"is", "s", "are", "works", "work", "belongs", "belong", "part"})
+    linking_verbs = {"is", "s", "are", "works", "work", "belongs", "belong", "part"}
+    return bool(prepositions and prepositions[-1] in ("in", "on", "to", "of", "for") and before & linking_verbs)

@@ -201,7 +201,7 @@ class CatalogIndex:
         """`compute()` once per index (so once per catalog generation), e.g. help examples."""
         if key not in self._memo:
             self._memo[key] = compute()
-        return self._memo[key]  # type: ignore[no-any-return]
+        return self._memo[key]
 
     def _nearest(self, q: str, cutoff: float, limit: int) -> list[tuple[str, float, int]]:
         """Compact names scoring at least `cutoff` against `q`, best first: the one scan over every name.

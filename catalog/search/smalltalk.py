@@ -8,7 +8,10 @@ from __future__ import annotations
 
 GREETINGS = {"hi", "hello", "hey", "heya", "hiya", "yo", "howdy", "morning", "afternoon", "evening", "greetings", "sup", "hola", "hallo"}
 THANKS = {"thanks", "thank", "thx", "ty", "tyvm", "cheers", "ta", "appreciated", "appreciate", "kudos", "merci", "danke"}
-ACKS = {"ok", "okay", "k", "kk", "cool", "great", "nice", "perfect", "awesome", "got", "gotcha", "understood", "noted", "sure", "alright", "fine", "yes", "yep", "no", "nope", "lol", "wow"}
+ACKS = {
+    "ok", "okay", "k", "kk", "cool", "great", "nice", "perfect", "awesome", "got", "gotcha", "understood", "noted", "sure", "alright",
+    "fine", "yes", "yep", "no", "nope", "lol", "wow",
+}  # fmt: skip
 FAREWELLS = {"bye", "goodbye", "later", "cya", "night"}
 # Words that may come along without changing what was said ("thanks a lot, wayfinder!").
 COMPANIONS = {

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from catalog.search.resolve import CatalogIndex, IndexedEntity, compact
 from catalog.search.markup import clean
+from catalog.search.resolve import CatalogIndex, IndexedEntity, compact
 
 MAX_WORDS = 5  # longest name, in words, that is looked for ("payments ledger reconciler service api")
 MIN_LENGTH = 3  # shorter keys ("db", "ui") are too likely to be ordinary words

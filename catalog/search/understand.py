@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlmodel import Session
 
@@ -106,7 +107,13 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
 
 
 def _subjects(
-    session: Session, index: CatalogIndex, words: list[str], lower: list[str], named: list[Subject], runs: list[tuple[int, int]], intent: str
+    session: Session,
+    index: CatalogIndex,
+    words: list[str],
+    lower: list[str],
+    named: list[Subject],
+    runs: list[tuple[int, int]],
+    intent: str,
 ) -> tuple[list[Subject], Subject | None]:
     """Named subjects plus the runs that resolve and are listed with them; or the one run that names nothing."""
     named, runs = _extend_names(index, words, lower, named, runs, intent)
@@ -169,8 +176,8 @@ def _ref_subject(index: CatalogIndex, text: str, refs: list[str], at: int) -> Su
     if not entities:
         return None
     matches = [Match(e, 100.0, "exact") for e in entities]
-    status = "found" if len(entities) == 1 or len({e.owner_ref for e in entities}) == 1 else "ambiguous"
-    return Subject(text, at, at + 1 if at >= 0 else -1, Resolution(status, matches), exact=True)  # type: ignore[arg-type]
+    status: Literal["found", "ambiguous"] = "found" if len(entities) == 1 or len({e.owner_ref for e in entities}) == 1 else "ambiguous"
+    return Subject(text, at, at + 1 if at >= 0 else -1, Resolution(status, matches), exact=True)
 
 
 def _adjacent_kinds(lower: list[str], start: int, end: int) -> set[str]:
@@ -243,7 +250,9 @@ def _run_subject(session: Session, index: CatalogIndex, words: list[str], lower:
 def _with_ordinary_words(index: CatalogIndex, words: list[str], lower: list[str], subject: Subject, intent: str) -> Subject:
     """"artist look": a name may go on with a word that is usually grammar; keep it when the longer name is found."""
     end = subject.end
-    while end < len(lower) and end - subject.end < 2 and lower[end] in STOP_WORDS and len(lower[end]) >= 3 and index.starts_a_word(lower[end]):
+    while (
+        end < len(lower) and end - subject.end < 2 and lower[end] in STOP_WORDS and len(lower[end]) >= 3 and index.starts_a_word(lower[end])
+    ):
         end += 1
         text = " ".join(words[subject.start : end])
         longer = resolve_phrase(index, text.lower(), text, set(), intent)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from catalog.store.models import Entity
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION
 from catalog.search.resolve import CatalogIndex
+from catalog.store.models import Entity, table_of
 
 URL = re.compile(r"(?:https?://|www\.|github\.com/)[^\s<>|()\"'`]+", re.I)
 _SLUG = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -26,7 +28,7 @@ _PAGERDUTY_SERVICE = re.compile(r"/(?:service-directory|services)/([A-Z0-9]{4,})
 SLUG_ANNOTATION = "github.com/project-slug"
 SOURCE_LOCATION = "backstage.io/source-location"
 _MEMO = "catalog.search.urls.map"
-_E = Entity.__table__.c  # type: ignore[attr-defined]
+_E = table_of(Entity).c
 
 
 def find_urls(text: str) -> list[str]:
@@ -57,7 +59,8 @@ def _url_map(session: Session) -> dict[str, list[str]]:
         if key and ref not in found[key]:
             found[key].append(ref)
 
-    rows = session.execute(
+    # The row shape is spelled out: mypy cannot unpack SQLAlchemy 2.1's variadic Row itself.
+    rows: Iterable[tuple[str, str | None, str | None, str | None, str | None, list[Any] | None]] = session.execute(
         select(
             _E.ref, _E.annotations[SLUG_ANNOTATION].as_string(), _E.annotations[SOURCE_LOCATION].as_string(),
             _E.annotations[SERVICE_ID_ANNOTATION].as_string(), _E.spec[("pagerduty", "service", "url")].as_string(), _E.links,

@@ -6,14 +6,12 @@ query helpers never commit.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import functools
-import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import sessionmaker
@@ -63,7 +61,7 @@ SessionFactory = Callable[[], Session]
 
 
 def session_factory(engine: Engine) -> SessionFactory:
-    return sessionmaker(engine, class_=Session, expire_on_commit=False)  # type: ignore[return-value]
+    return sessionmaker(engine, class_=Session, expire_on_commit=False)
 
 
 @contextmanager

@@ -87,7 +87,14 @@ def slack_ids(session: Session, emails: Iterable[str], *, now: datetime) -> dict
 def remember(session: Session, identities: Iterable[Identity], *, now: datetime, ttl: timedelta = TTL) -> None:
     """Upsert, a batch per statement, so concurrent writers never trip over each other."""
     rows = [
-        {"slack_user_id": i.slack_user_id, "email": i.email, "user_ref": i.user_ref, "display_name": i.display_name, "fetched_at": now, "expires_at": now + ttl}
+        {
+            "slack_user_id": i.slack_user_id,
+            "email": i.email,
+            "user_ref": i.user_ref,
+            "display_name": i.display_name,
+            "fetched_at": now,
+            "expires_at": now + ttl,
+        }
         for i in identities
     ]
     insert = upsert_insert(session)

@@ -97,7 +97,9 @@ def _freshness(row: Entity, states: dict[str, SourceState]) -> Freshness:
     state = states.get(row.source)
     if state is None:
         return found
-    failing = state.last_error_at if state.last_error_at and (not state.last_success_at or state.last_error_at > state.last_success_at) else None
+    failing = (
+        state.last_error_at if state.last_error_at and (not state.last_success_at or state.last_error_at > state.last_success_at) else None
+    )
     found.source_type, found.synced_at, found.failing_since = state.type, state.last_success_at, failing
     found.last_error = state.last_error if failing else None
     return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Table, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from catalog.store.precedence import DESCRIPTOR
@@ -206,3 +206,18 @@ class HttpCacheEntry(SQLModel, table=True):
     next_url: str | None = Field(default=None, max_length=2000)
     body: str | None = None
     fetched_at: datetime
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for Core statements (SQLModel does not declare `__table__` for type checkers)."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
+
+
+def column_length(model: type[SQLModel], field: str) -> int:
+    """The declared length of a string column: the limit a value must fit before the database sees it."""
+    column_type = table_of(model).c[field].type
+    if isinstance(column_type, TypeDecorator):  # SQLModel's AutoString wraps a String
+        column_type = column_type.impl_instance
+    if not isinstance(column_type, String) or column_type.length is None:
+        raise TypeError(f"{model.__name__}.{field} is not a string column with a length")
+    return column_type.length

@@ -12,17 +12,17 @@ Rows know their file from `location` (`FILE:LINE`, as `EntityDoc.location` write
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
-from catalog.sync.sources.descriptor import Problem
-from catalog.store.models import Entity
+from catalog.store.models import Entity, table_of
 from catalog.sync.sources.base import Snapshot
+from catalog.sync.sources.descriptor import Problem
 
-_ENTITY = Entity.__table__  # type: ignore[attr-defined]  # Core statements: one executemany per list of rows
+_ENTITY = table_of(Entity)  # Core statements: one executemany per list of rows
 _E = _ENTITY.c
 
 
@@ -59,11 +59,12 @@ def spare_broken(
     if broken and retire:
         ids = [row_id for row_id, _ in retire]
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            for row_id, location in session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk))):
+            found: Iterable[tuple[int, str | None]] = session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk)))
+            for row_id, location in found:
                 file = file_of(location)
                 if file in broken:
                     kept[row_id] = file
-    marked = session.scalars(select(_E.id).where(_E.source == source, _E.broken_since.is_not(None))).all()
+    marked: Sequence[int] = session.scalars(select(_E.id).where(_E.source == source, _E.broken_since.is_not(None))).all()
     untouched = set(kept) if snapshot.complete else {row_id for row_id, _ in retire}
     in_scope = {row_id for row_id, _, _ in existing.values()} if marked else set()
     fixed = [{"_id": row_id} for row_id in marked if row_id in in_scope and row_id not in untouched]

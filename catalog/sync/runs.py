@@ -57,7 +57,9 @@ def start(factory: SessionFactory, source: str, source_type: str, now: datetime)
 def running_since(factory: SessionFactory, source: str) -> datetime | None:
     """When the run in progress for `source` started, if one is recorded."""
     with session_scope(factory) as session:
-        return session.scalar(select(SyncRun.started_at).where(SyncRun.source == source, SyncRun.status == "running").order_by(SyncRun.id.desc()).limit(1))  # type: ignore[union-attr]
+        return session.scalar(
+            select(SyncRun.started_at).where(SyncRun.source == source, SyncRun.status == "running").order_by(SyncRun.id.desc()).limit(1)
+        )
 
 
 def finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
@@ -90,7 +92,7 @@ def fail(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
 
 def close_abandoned(session: Session, now: datetime) -> int:
     """Close as failed every `running` run whose source's lease is not held at `now`; returns how many."""
-    live = exists().where(and_(JobLease.name == literal(LEASE_PREFIX) + SyncRun.source, JobLease.expires_at > now))  # type: ignore[arg-type, operator]
+    live = exists().where(and_(JobLease.name == literal(LEASE_PREFIX) + SyncRun.source, JobLease.expires_at > now))
     return _abandon(session, now, ~live)
 
 

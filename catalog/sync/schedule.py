@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from catalog.answers import questionlog
+from catalog.core import Catalog
 from catalog.store import claims, leases
 from catalog.sync import runs
-from catalog.core import Catalog
 from catalog.sync.engine import SyncReport
 from catalog.sync.triggers import next_fire_after, period, trigger_for
 

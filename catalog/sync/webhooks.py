@@ -27,8 +27,8 @@ from pydantic import BaseModel, ValidationError
 from catalog.config import GitHubSourceConfig
 from catalog.core import Catalog
 from catalog.store.claims import claim, release
-from catalog.sync.sources.github import GitHubSource, Repository
 from catalog.sync.engine import sync_source
+from catalog.sync.sources.github import GitHubSource, Repository
 
 # HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure, and
 # one that found a sync of its source already running (it reads the repository too) as a conflict.

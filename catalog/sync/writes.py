@@ -46,7 +46,14 @@ class Write:
 
 def insert_rows(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> Write:
     """INSERT `rows` (values in `columns` order)."""
-    return _build(dialect, table, columns, rows, lambda q, mark: f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ({', '.join([mark] * len(columns))})", insert(table))
+    return _build(
+        dialect,
+        table,
+        columns,
+        rows,
+        lambda q, mark: f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ({', '.join([mark] * len(columns))})",
+        insert(table),
+    )
 
 
 def update_rows(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> Write:

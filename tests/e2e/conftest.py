@@ -48,7 +48,9 @@ def wayfinder(start: Callable[..., Wayfinder], example_catalog: Catalog) -> Wayf
 def guarded(make_catalog: Callable[[Config], Catalog], write_config: Callable[[str], Config], monkeypatch: pytest.MonkeyPatch) -> Catalog:
     """The example organisation with `http.auth.tokens` set to `TOKEN`: pages and API need it."""
     monkeypatch.setenv("WF_TEST_TOKEN", TOKEN)
-    config = write_config(f"sources:\n  - name: northwind\n    type: backstage\n    path: {EXAMPLES / 'catalog'}\nhttp:\n  auth:\n    tokens: [\"${{WF_TEST_TOKEN}}\"]\n")
+    config = write_config(
+        f'sources:\n  - name: northwind\n    type: backstage\n    path: {EXAMPLES / "catalog"}\nhttp:\n  auth:\n    tokens: ["${{WF_TEST_TOKEN}}"]\n'
+    )
     catalog = make_catalog(config)
     assert all(r.ok for r in catalog.sync())
     return catalog

@@ -192,6 +192,8 @@ def start_wayfinder(catalog: Catalog, fake: FakeSlackAPI, slack: SlackCredential
     """The production composition (`wayfinder serve` in HTTP mode) on a free port."""
     slack = credentials(fake) if slack is None else slack
     services = Services(catalog=catalog, public_url=PUBLIC_URL)
-    api = create_http_app(services, slack=build_slack(services, slack), signing_secret=slack.signing_secret, missing=slack.missing(socket_mode=False))
+    api = create_http_app(
+        services, slack=build_slack(services, slack), signing_secret=slack.signing_secret, missing=slack.missing(socket_mode=False)
+    )
     server = ServerThread(api).start()
     return Wayfinder(services, fake, server, httpx.Client(base_url=server.url, timeout=10))

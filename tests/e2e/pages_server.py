@@ -8,8 +8,8 @@ from datetime import datetime
 
 import httpx
 
-from bot.http.app import create_http_app
 from bot.compose import Services, utcnow
+from bot.http.app import create_http_app
 from catalog.core import Catalog
 from tests.e2e.harness import PUBLIC_URL, ServerThread
 

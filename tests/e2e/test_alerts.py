@@ -84,7 +84,9 @@ def test_pagerduty_incident_edits_one_card_through_its_life(server: Wayfinder, f
         ("generic", generic("k1", "triggered", service="checkout-web"), "Checkout Web"),
     ],
 )
-def test_each_token_provider_posts_the_owner_card(server: Wayfinder, fake_slack: FakeSlackAPI, provider: str, body: bytes, needle: str) -> None:
+def test_each_token_provider_posts_the_owner_card(
+    server: Wayfinder, fake_slack: FakeSlackAPI, provider: str, body: bytes, needle: str
+) -> None:
     assert post(server, provider, body, token_headers()) == 202
     card = fake_slack.wait_for("chat.postMessage")[0]
     assert card.params["channel"] == STOREFRONT_CHANNEL and needle in text_of(card)
@@ -174,7 +176,9 @@ def test_asking_who_handles_an_incident_answers_from_stored_alerts(server: Wayfi
     fake_slack.wait_for("chat.update")
     catalog = server.services.catalog
 
-    handling = answered_once(catalog, "who is handling the checkout-web incident?", lambda a: bool(a.incidents and a.incidents[0].acknowledged_by))
+    handling = answered_once(
+        catalog, "who is handling the checkout-web incident?", lambda a: bool(a.incidents and a.incidents[0].acknowledged_by)
+    )
     assert handling.intent == "incidents" and handling.status == "answered"
     assert [(i.title, i.status, i.acknowledged_by) for i in handling.incidents] == [("Checkout <b>5xx</b>", "acknowledged", "Ana Responder")]
     assert "acknowledged by Ana Responder" in handling.text

@@ -9,7 +9,7 @@ guard pages and API alike without ever showing up in a log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -20,8 +20,9 @@ from catalog.errors import ConfigError
 from tests.e2e.pages_server import TOKEN, serve_pages
 from tests.helpers import active_refs
 
+
 @pytest.fixture
-def api(example_catalog: Catalog):  # type: ignore[no-untyped-def]
+def api(example_catalog: Catalog) -> Iterator[httpx.Client]:
     with serve_pages(example_catalog) as client:
         yield client
 
@@ -57,8 +58,13 @@ def test_entity_and_team_endpoints(api: httpx.Client) -> None:
     entity = api.get("/api/v1/entities/component/default/payments-service").json()
     team = api.get("/api/v1/teams/payments").json()
 
-    assert (entity["card"]["entity"]["ref"], entity["card"]["owner"]["ref"]) == ("component:default/payments-service", "group:default/payments")
-    assert team["team"]["slack_channel"] == "#team-payments" and "component:default/payments-service" in [o["entity"]["ref"] for o in team["owns"]]
+    assert (entity["card"]["entity"]["ref"], entity["card"]["owner"]["ref"]) == (
+        "component:default/payments-service",
+        "group:default/payments",
+    )
+    assert team["team"]["slack_channel"] == "#team-payments" and "component:default/payments-service" in [
+        o["entity"]["ref"] for o in team["owns"]
+    ]
 
 
 def test_errors_are_json_with_a_message_and_an_error_id(api: httpx.Client) -> None:
@@ -84,7 +90,14 @@ def test_openapi_and_docs(api: httpx.Client) -> None:
 
 
 def test_tokens_guard_pages_and_api_and_are_never_logged(guarded: Catalog, caplog: pytest.LogCaptureFixture) -> None:
-    paths = ("/o/component/default/payments-service", "/o/payments-service", "/t/payments", "/?q=who+owns+payments-service", "/api/v1/ask?q=who+owns+payments-service", "/api/v1/entities")
+    paths = (
+        "/o/component/default/payments-service",
+        "/o/payments-service",
+        "/t/payments",
+        "/?q=who+owns+payments-service",
+        "/api/v1/ask?q=who+owns+payments-service",
+        "/api/v1/entities",
+    )
     caplog.set_level(logging.DEBUG)
     with serve_pages(guarded) as client:
         for path in paths:

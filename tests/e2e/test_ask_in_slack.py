@@ -169,7 +169,9 @@ def test_search_button_opens_the_modal_and_a_submission_is_answered_in_a_dm(wayf
         "errors": {BlockId.QUESTION: "Type a question, for example: who owns payments-service?"},
     }
 
-    question = {BlockId.QUESTION: {ActionId.QUESTION: {"type": "plain_text_input", "value": "who owns payments-service"}}}
+    question: dict[str, dict[str, Any]] = {
+        BlockId.QUESTION: {ActionId.QUESTION: {"type": "plain_text_input", "value": "who owns payments-service"}}
+    }
     resp = wayfinder.interact(view_submission(CallbackId.SEARCH_MODAL, question))
 
     assert resp.status_code == 200 and resp.text == ""  # closes the modal

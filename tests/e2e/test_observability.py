@@ -19,9 +19,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.logs import configure_logging, request_scope
-from bot.http.app import create_http_app
 from bot.compose import Services
+from bot.http.app import create_http_app
+from bot.logs import configure_logging, request_scope
 from catalog.config import Config, load_config
 from catalog.core import Catalog
 from tests.conftest import EXAMPLES
@@ -88,8 +88,16 @@ def test_each_catalog_has_its_own_registry(make_catalog: Callable[[Config], Cata
     """Tests (and a CLI next to a server) build several apps in one process; no global registry to collide in."""
     first, second = (make_catalog(load_config(EXAMPLES / "wayfinder.yaml")) for _ in range(2))
     first.ask("who owns payments-service?")
-    assert first.metrics.registry.get_sample_value("wayfinder_questions_total", {"surface": "cli", "intent": "unknown", "status": "not_found"}) == 1
-    assert second.metrics.registry.get_sample_value("wayfinder_questions_total", {"surface": "cli", "intent": "unknown", "status": "not_found"}) is None
+    assert (
+        first.metrics.registry.get_sample_value("wayfinder_questions_total", {"surface": "cli", "intent": "unknown", "status": "not_found"})
+        == 1
+    )
+    assert (
+        second.metrics.registry.get_sample_value(
+            "wayfinder_questions_total", {"surface": "cli", "intent": "unknown", "status": "not_found"}
+        )
+        is None
+    )
 
 
 def test_livez_and_readyz_when_all_is_well(wayfinder: Wayfinder) -> None:
@@ -149,7 +157,8 @@ def json_logs() -> Iterator[io.StringIO]:
     buffer = io.StringIO()
     configure_logging("json", level=logging.DEBUG, stream=buffer)
     yield buffer
-    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
 
 
 def lines(buffer: io.StringIO) -> list[dict[str, str]]:
@@ -201,7 +210,11 @@ def test_a_full_run_never_logs_a_configured_secret(
         wayfinder.post("{broken", "application/json")
         body = json.dumps({"ref": "refs/heads/main", "repository": {"name": "payments", "full_name": "acme/payments",
                            "default_branch": "main", "html_url": f"{github.url}/acme/payments"}}).encode()  # fmt: skip
-        headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": webhook_signature(WEBHOOK_SECRET, body)}
+        headers = {
+            "X-GitHub-Event": "push",
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "X-Hub-Signature-256": webhook_signature(WEBHOOK_SECRET, body),
+        }
         assert wayfinder.http.post("/webhooks/github", content=body, headers=headers).status_code == 200
         wayfinder.http.get("/readyz")
         wayfinder.http.get("/metrics")

@@ -36,7 +36,9 @@ def remote(url: str, *args: str, cwd: Path, **env: str) -> Ran:
 
 
 def local(catalog: Catalog, *args: str, cwd: Path) -> Ran:
-    return run_wayfinder("ask", *args, env={"DATABASE_URL": catalog.database_url, "WAYFINDER_CONFIG": str(EXAMPLES / "wayfinder.yaml")}, cwd=cwd)
+    return run_wayfinder(
+        "ask", *args, env={"DATABASE_URL": catalog.database_url, "WAYFINDER_CONFIG": str(EXAMPLES / "wayfinder.yaml")}, cwd=cwd
+    )
 
 
 @pytest.fixture

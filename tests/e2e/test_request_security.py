@@ -11,8 +11,6 @@ read, and a refused body must never be written to the log.
 from __future__ import annotations
 
 import contextlib
-
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -81,7 +79,11 @@ TAMPERED: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("case", TAMPERED, ids=list(TAMPERED))
 @pytest.mark.parametrize("kind", ["event", "command"])
 def test_an_unverified_request_is_a_bare_401_and_nothing_runs(wayfinder: Wayfinder, attacker: FakeSlackAPI, case: str, kind: str) -> None:
-    body, content_type = (mention_body(), "application/json") if kind == "event" else (command_body(attacker.response_url("r1")), "application/x-www-form-urlencoded")
+    body, content_type = (
+        (mention_body(), "application/json")
+        if kind == "event"
+        else (command_body(attacker.response_url("r1")), "application/x-www-form-urlencoded")
+    )
     spec = dict(TAMPERED[case])
     if spec.pop("stale", False):
         headers = signed_headers(body, content_type, timestamp=int(time.time()) - 301)
@@ -111,7 +113,9 @@ MALFORMED = {
 def test_a_malformed_body_is_401_unsigned_and_400_signed_never_500(wayfinder: Wayfinder, attacker: FakeSlackAPI, case: str) -> None:
     body, content_type = MALFORMED[case]
 
-    unsigned = wayfinder.http.post("/slack/events", content=body, headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": "abc"})
+    unsigned = wayfinder.http.post(
+        "/slack/events", content=body, headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": "abc"}
+    )
     signed = wayfinder.post(body, content_type)
 
     assert unsigned.status_code == 401
@@ -122,14 +126,20 @@ def test_a_malformed_body_is_401_unsigned_and_400_signed_never_500(wayfinder: Wa
 
 def test_a_binary_body_is_refused_signed_or_not(wayfinder: Wayfinder, attacker: FakeSlackAPI) -> None:
     body = bytes(range(256)) * 4
-    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "a" * 64}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": str(int(time.time())),
+        "X-Slack-Signature": "v0=" + "a" * 64,
+    }
     assert wayfinder.http.post("/slack/events", content=body, headers=headers).status_code == 401
     nothing_happened(wayfinder, attacker)
 
 
 def test_a_verified_request_still_works_after_refusals(wayfinder: Wayfinder, attacker: FakeSlackAPI) -> None:
     """The gate refuses only what it must: a properly signed mention is answered in its thread."""
-    wayfinder.http.post("/slack/events", content=mention_body(), headers={"Content-Type": "application/json", "X-Slack-Request-Timestamp": "abc"})
+    wayfinder.http.post(
+        "/slack/events", content=mention_body(), headers={"Content-Type": "application/json", "X-Slack-Request-Timestamp": "abc"}
+    )
 
     assert wayfinder.post(mention_body("EvReal"), "application/json").status_code == 200
 
@@ -153,7 +163,8 @@ def test_refusals_are_logged_with_a_reason_never_the_body(wayfinder: Wayfinder, 
     assert refusals == [
         "refused POST /slack/events with 401: the signature does not match or the timestamp is more than 5 minutes off",
         "refused POST /slack/events with 401: X-Slack-Request-Timestamp is missing or not a number",
-        "refused POST /slack/events with 400: the signed body is not a Slack payload (a JSON object, a form, or a form with a JSON payload)",
+        "refused POST /slack/events with 400: the signed body is not a Slack payload (a JSON object, a form, or a form with a "
+        "JSON payload)",
         f"refused POST /slack/events: body over the {SLACK_LIMIT}-byte limit",
     ]
 

@@ -113,7 +113,7 @@ def test_socket_mode_receives_an_event_acks_it_and_answers(example_catalog: Cata
             assert frames.get(timeout=10)["envelope_id"] == "env-1"
             [post] = fake_slack.wait_for("chat.postMessage")
         finally:
-            handler.close()  # type: ignore[no-untyped-call]
+            handler.close()
             ws_server.shutdown()
 
     assert post.params["thread_ts"] == "1700000020.000100" and "Payments" in json.dumps(post.params["blocks"])

@@ -19,6 +19,6 @@ __all__ = ["register"]
 
 def register(api: FastAPI, services: Services) -> None:
     auth = BearerAuth(services.catalog.config.http.auth.tokens)
-    api.add_exception_handler(WebError, web_error_response)  # type: ignore[arg-type]
+    api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
     api.include_router(pages_router(services, auth))
     api.mount("/api/v1", api_app(services, auth))

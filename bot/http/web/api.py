@@ -17,8 +17,8 @@ from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
 from catalog.pages.listing import MAX_LIMIT, BadCursor, EntityList
 from catalog.pages.ownership import OwnershipPage
-from catalog.store.refs import make_ref
 from catalog.pages.team import TeamPage
+from catalog.store.refs import make_ref
 
 
 def api_app(services: Services, auth: BearerAuth) -> FastAPI:
@@ -27,10 +27,10 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
         title="Wayfinder API", version="1", openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, dependencies=[Depends(auth)],
         description="Who owns what, who is on call, and what depends on what: the catalog behind the Slack answers.",
     )  # fmt: skip
-    api.add_exception_handler(WebError, web_error_response)  # type: ignore[arg-type]
-    api.add_exception_handler(HTTPException, http_error_response)  # type: ignore[arg-type]
-    api.add_exception_handler(RequestValidationError, validation_error_response)  # type: ignore[arg-type]
-    api.add_exception_handler(Exception, unexpected_error_response)
+    api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
+    api.exception_handler(HTTPException)(http_error_response)
+    api.exception_handler(RequestValidationError)(validation_error_response)
+    api.exception_handler(Exception)(unexpected_error_response)
 
     @api.get("/ask")
     def ask(q: Annotated[str, Query(min_length=1, max_length=2000, description="The question, as typed in Slack")]) -> dict[str, Any]:

@@ -35,4 +35,9 @@ class BearerAuth:
         for token in self._tokens:  # no early exit: the time taken says nothing about which token is close
             matched |= hmac.compare_digest(token, presented)
         if scheme.lower() != "bearer" or not matched:
-            raise WebError(401, "unauthorized", "This server needs a bearer token: send Authorization: Bearer <token>.", headers={"WWW-Authenticate": "Bearer"})
+            raise WebError(
+                401,
+                "unauthorized",
+                "This server needs a bearer token: send Authorization: Bearer <token>.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -23,9 +24,11 @@ class WebError(Exception):
         self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers, extra
 
 
-def error_json(status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def error_json(status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
     error_id = uuid.uuid4().hex[:12]
-    log.log(logging.ERROR if status >= 500 else logging.INFO, "HTTP %d %s (error_id %s)", status, code, error_id, extra={"error_id": error_id})
+    log.log(
+        logging.ERROR if status >= 500 else logging.INFO, "HTTP %d %s (error_id %s)", status, code, error_id, extra={"error_id": error_id}
+    )
     return JSONResponse({"error": code, "message": message, "error_id": error_id, **extra}, status_code=status, headers=headers)
 
 

@@ -13,8 +13,8 @@ from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import error_json
 from bot.http.web.render import page_url, respond, wants_json
-from catalog.store.refs import make_ref
 from catalog.pages.short_links import LinkTarget
+from catalog.store.refs import make_ref
 
 
 def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
@@ -25,7 +25,12 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
     def not_found(request: Request, what: str, target: LinkTarget) -> Response:
         suggestions = target.candidates
         if wants_json(request):
-            return error_json(404, "not_found", f"Nothing in the catalog is called {what!r}.", suggestions=[s.model_dump(mode="json") for s in suggestions])
+            return error_json(
+                404,
+                "not_found",
+                f"Nothing in the catalog is called {what!r}.",
+                suggestions=[s.model_dump(mode="json") for s in suggestions],
+            )
         return respond(request, "not_found.html", target, now=services.clock(), status=404, what=what)
 
     def follow(request: Request, name: str, kind: str | None) -> Response:

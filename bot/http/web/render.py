@@ -17,8 +17,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import BaseModel
 
-from bot.slack.views.urls import ownership_url
 from bot.http.web.slack_links import channel_links, dm_links
+from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
 from catalog.safe_text import neutralise
 
@@ -52,7 +52,13 @@ def _finalize(value: Any) -> Any:
     return neutralise(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
-_ENV = Environment(loader=PackageLoader("bot.http.web", "templates"), autoescape=select_autoescape(default=True), finalize=_finalize, trim_blocks=True, lstrip_blocks=True)
+_ENV = Environment(
+    loader=PackageLoader("bot.http.web", "templates"),
+    autoescape=select_autoescape(default=True),
+    finalize=_finalize,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _ENV.globals.update(safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, channel_links=channel_links, dm_links=dm_links)
 
 
@@ -71,7 +77,16 @@ def render(template: str, *, now: datetime, status: int = 200, team_id: str | No
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def respond(request: Request, template: str, data: BaseModel | dict[str, Any], *, now: datetime, status: int = 200, team_id: str | None = None, **context: Any) -> HTMLResponse | JSONResponse:
+def respond(
+    request: Request,
+    template: str,
+    data: BaseModel | dict[str, Any],
+    *,
+    now: datetime,
+    status: int = 200,
+    team_id: str | None = None,
+    **context: Any,
+) -> HTMLResponse | JSONResponse:
     """JSON of `data` when asked for, else the template with `data` and `context`."""
     if wants_json(request):
         body = data.model_dump(mode="json") if isinstance(data, BaseModel) else data

@@ -31,7 +31,9 @@ def handle_did_you_mean(
     ack()
     value = AskValue.model_validate_json(action["value"])
     if value.ref:
-        answer = services.catalog.ask_about(value.question, ref=value.ref, intent=value.intent, transport=TRANSPORT, asker=body["user"]["id"])
+        answer = services.catalog.ask_about(
+            value.question, ref=value.ref, intent=value.intent, transport=TRANSPORT, asker=body["user"]["id"]
+        )
     else:
         answer = services.catalog.ask(value.question, transport=TRANSPORT, asker=body["user"]["id"])
     ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))

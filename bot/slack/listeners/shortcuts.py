@@ -27,5 +27,7 @@ def handle_who_owns_this(ack: Ack, shortcut: dict[str, Any], respond: Respond, c
     if not found:
         respond(response_type="ephemeral", text=NOTHING_FOUND)
     for entity in found:
-        answer = services.catalog.ask_about(f"who owns {entity.name}?", ref=entity.ref, intent="owner", transport=TRANSPORT, asker=(shortcut.get("user") or {}).get("id"))
+        answer = services.catalog.ask_about(
+            f"who owns {entity.name}?", ref=entity.ref, intent="owner", transport=TRANSPORT, asker=(shortcut.get("user") or {}).get("id")
+        )
         respond(response_type="ephemeral", **reply(services, client, answer, ephemeral=True))

@@ -34,8 +34,8 @@ from bot.slack.views.parts import (
 from bot.slack.views.urls import ownership_url
 from catalog.alerts.card import AlertCard
 from catalog.answers.card import is_runbook
-from catalog.answers.models import Person
 from catalog.answers.freshness import ago
+from catalog.answers.models import Person
 
 STATUS_ICON = {"triggered": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:"}
 BLAST_RADIUS_SHOWN = 8
@@ -105,7 +105,9 @@ def _ownership(card: AlertCard, public_url: str) -> list[Block]:
     fields.append(f"*On call now:* {_oncall(card)}")
     if page.oncall and page.oncall.answer and page.oncall.answer.escalation_policy:
         policy = page.oncall.answer.escalation_policy
-        fields.append(f"*Escalation:* {link(policy.url, clip(policy.name, NAME_SHOWN)) if policy.url else escape(clip(policy.name, NAME_SHOWN))}")
+        fields.append(
+            f"*Escalation:* {link(policy.url, clip(policy.name, NAME_SHOWN)) if policy.url else escape(clip(policy.name, NAME_SHOWN))}"
+        )
     runbooks = [x for x in page.links if is_runbook(x)]
     dashboards = [x for x in page.links if (x.type or "").lower() == "dashboard" or "dashboard" in x.title.lower()]
     fields.append("*Runbook:* " + (inline([link(x.url, clip(x.title, NAME_SHOWN)) for x in runbooks], max_items=2) or ":warning: none declared"))

@@ -25,15 +25,15 @@ from bot.slack.mrkdwn import escape, link, truncate
 from bot.slack.views.parts import (
     BUTTON_LABEL,
     BUTTONS_SHOWN,
-    card_title,
     HEADER_TEXT,
     MESSAGE_BLOCKS,
     NAME_SHOWN,
     SECTION_TEXT,
+    card_title,
     channel,
     clip,
-    context,
     contact_details,
+    context,
     entity_line,
     entity_link,
     fit,
@@ -47,8 +47,8 @@ from bot.slack.views.parts import (
     section,
 )
 from bot.slack.views.urls import ownership_url
-from catalog.answers.models import Answer, Contact, EntityCard, EntitySummary, IncidentSummary, LinkInfo
 from catalog.answers.card import expects_runbook, is_runbook
+from catalog.answers.models import Answer, Contact, EntityCard, EntitySummary, IncidentSummary, LinkInfo
 from catalog.answers.text import gap_heading
 
 FOCUS_ITEMS = 25  # the list the question asked for
@@ -188,7 +188,14 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
     if answer.intent == "links":
         return [_links(card.links, bullets=True) or "*Links*: none in the catalog"]
     if answer.intent == "team_of":
-        return ["*Teams*\n" + listing([f"• {_reach_line(t, public_url)}" for t in answer.teams], limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)] if answer.teams else []
+        return (
+            [
+                "*Teams*\n"
+                + listing([f"• {_reach_line(t, public_url)}" for t in answer.teams], limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)
+            ]
+            if answer.teams
+            else []
+        )
     if answer.intent == "contact" and answer.owner is not None:
         lines = [f"*Reach*: {_reach_line(answer.owner, public_url)}"]
         if answer.paged_via:
@@ -198,7 +205,11 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
         return [_list("Still used by", answer.items, public_url, FOCUS_ITEMS) or ""]
     if answer.intent == "incidents":
         lines = [_incident_line(i) for i in answer.incidents]
-        return [f"*Open alerts ({len(lines)})*\n" + listing(lines, limit=SECTION_TEXT - 30, max_items=FOCUS_ITEMS)] if lines else ["*Open alerts*: none received"]
+        return (
+            [f"*Open alerts ({len(lines)})*\n" + listing(lines, limit=SECTION_TEXT - 30, max_items=FOCUS_ITEMS)]
+            if lines
+            else ["*Open alerts*: none received"]
+        )
     return []
 
 
@@ -212,7 +223,9 @@ def _incident_line(i: IncidentSummary) -> str:
 def _reach_line(c: Contact, public_url: str) -> str:
     """A team or person with every way to reach it: channel, user group, email."""
     details = contact_details(c)
-    return entity_link(c, public_url) + (" · " + " · ".join(details) if details else " · :warning: no Slack channel or email in the catalog")
+    return entity_link(c, public_url) + (
+        " · " + " · ".join(details) if details else " · :warning: no Slack channel or email in the catalog"
+    )
 
 
 def _fields(card: EntityCard, public_url: str) -> list[str]:

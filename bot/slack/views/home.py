@@ -42,7 +42,10 @@ def render_home(summary: HomeSummary, *, examples: list[str], now: datetime, pub
     search = ButtonElement(text=plain("Search the catalog", BUTTON_LABEL), action_id=ActionId.HOME_SEARCH, style="primary")
     body: list[Block] = [
         HeaderBlock(text=plain("Wayfinder: who owns what", 150)),
-        section("Ask me about services, teams, APIs and their owners: mention me in a channel, send me a DM, or use `/wayfinder`.", accessory=search),
+        section(
+            "Ask me about services, teams, APIs and their owners: mention me in a channel, send me a DM, or use `/wayfinder`.",
+            accessory=search,
+        ),
     ]
     if summary.user is None:
         body.append(section(
@@ -50,19 +53,23 @@ def render_home(summary: HomeSummary, *, examples: list[str], now: datetime, pub
             "Ask the catalog's maintainers to add a User whose `spec.profile.email` is your Slack email."
         ))  # fmt: skip
     elif not summary.teams:
-        body.append(section(f"You're in the catalog as *{escape(clip(name_of(summary.user), NAME_SHOWN))}*, but not in any team (`spec.memberOf`)."))
+        body.append(
+            section(f"You're in the catalog as *{escape(clip(name_of(summary.user), NAME_SHOWN))}*, but not in any team (`spec.memberOf`).")
+        )
     body += [_team(t, public_url) for t in summary.teams]
     if summary.gaps:
         body.append(_gaps(summary.gaps, public_url))
     if examples:
         body.append(section("*Try asking*\n" + listing([f"• {escape(q)}" for q in examples], limit=SECTION_TEXT - 20)))
-    tail = [context(f"Updated {now:%Y-%m-%d %H:%M} UTC")]
+    tail: list[Block] = [context(f"Updated {now:%Y-%m-%d %H:%M} UTC")]
     return View(type="home", blocks=fit(body, tail, VIEW_BLOCKS)).to_dict()
 
 
 def _team(t: TeamSummary, public_url: str | None) -> Block:
     head = " · ".join([f"*{escape(clip(name_of(t.team), NAME_SHOWN))}*", *contact_details(t.team)])
-    owns = f"Owns {len(t.owns)}:\n" + listing([entity_line(e, public_url) for e in t.owns], limit=SECTION_TEXT - len(head) - 20, max_items=OWNED_SHOWN)
+    owns = f"Owns {len(t.owns)}:\n" + listing(
+        [entity_line(e, public_url) for e in t.owns], limit=SECTION_TEXT - len(head) - 20, max_items=OWNED_SHOWN
+    )
     return section(f"{head}\n{owns if t.owns else 'Owns nothing in the catalog yet.'}")
 
 
@@ -82,7 +89,9 @@ def render_search_modal() -> dict:
     question = InputBlock(
         block_id=BlockId.QUESTION,
         label=plain("Question", 2000),
-        element=PlainTextInputElement(action_id=ActionId.QUESTION, placeholder=plain("who owns payments-service?", 150), max_length=QUESTION_MAX),
+        element=PlainTextInputElement(
+            action_id=ActionId.QUESTION, placeholder=plain("who owns payments-service?", 150), max_length=QUESTION_MAX
+        ),
     )
     return View(
         type="modal", callback_id=CallbackId.SEARCH_MODAL, title=plain("Search Wayfinder", 24), submit=plain("Ask", 24),

@@ -15,8 +15,8 @@ from slack_sdk.models.blocks import Block, BlockElement, ContextBlock, MarkdownT
 
 from bot.slack.mrkdwn import ELLIPSIS, escape, link, truncate
 from bot.slack.views.urls import ownership_url
-from catalog.answers.models import Contact, EntityCard, EntitySummary, Person
 from catalog.answers.freshness import describe_all
+from catalog.answers.models import Contact, EntityCard, EntitySummary, Person
 from catalog.safe_text import neutralise
 from catalog.store.merge import Freshness
 

@@ -19,7 +19,11 @@ def render_alert_unfurl(page: OwnershipPage, *, now: datetime) -> dict:
     """A pasted alert link: the compact card plus who is on call now, so any shared alert carries both."""
     oncall = page.oncall
     shifts = oncall.answer.shifts if oncall and oncall.answer else []
-    people = [mention(Person(ref=s.user.id, name=s.user.name, slack_user_id=oncall.slack_user_ids.get(s.user.id))) for s in shifts[:3]] if oncall else []
+    people = (
+        [mention(Person(ref=s.user.id, name=s.user.name, slack_user_id=oncall.slack_user_ids.get(s.user.id))) for s in shifts[:3]]
+        if oncall
+        else []
+    )
     line = "*On call now*: " + (", ".join(people) if people else ":warning: nobody known")
     return render_unfurl(page.card, now=now, oncall=line)
 

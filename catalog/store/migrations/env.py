@@ -3,8 +3,8 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import catalog.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 import catalog.alerts.models  # noqa: F401  (the alert tables)
+import catalog.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from catalog.search.fulltext import is_modelled
 
 engine = context.config.attributes["engine"]

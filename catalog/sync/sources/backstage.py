@@ -18,11 +18,11 @@ from typing import Any
 import yaml
 
 from catalog.config import BackstageSourceConfig
-from catalog.sync.sources.descriptor import EntityDoc, Problem, declared_references, parse_entity, spec_warnings
 from catalog.errors import SourceError
 from catalog.sync.sources.base import Snapshot
 from catalog.sync.sources.bounded_yaml import DEFAULT_LIMITS, FileLimits, FileTooCostly, read_documents
 from catalog.sync.sources.catalog_roots import CatalogRoots, Refused, is_glob
+from catalog.sync.sources.descriptor import EntityDoc, Problem, declared_references, parse_entity, spec_warnings
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024

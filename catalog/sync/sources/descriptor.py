@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
 from catalog.store.facts import EntityFacts
-from catalog.store.models import Entity
+from catalog.store.models import Entity, column_length
 from catalog.store.precedence import DESCRIPTOR
 from catalog.store.refs import DEFAULT_NAMESPACE, make_ref, parse_ref
+from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
 
 KIND_NAMES = {
     "component": "Component",
@@ -70,7 +70,7 @@ _SIZED_FIELDS = {
     "system_ref": "spec.system",
     "ref": "the entity reference",
 }
-_COLUMN_SIZES = {field: Entity.__table__.c[field].type.length for field in _SIZED_FIELDS}  # type: ignore[attr-defined]
+_COLUMN_SIZES = {field: column_length(Entity, field) for field in _SIZED_FIELDS}
 
 
 class Problem(BaseModel):
@@ -294,6 +294,11 @@ def dangling_targets(
         for subject, rel, target in by_origin.get(doc.ref, ()):
             if subject == doc.ref and not known(target):
                 problems.append(
-                    Problem(severity="warning", file=doc.location, entity=doc.ref, message=f"{rel} {target}, which does not exist in the catalog")
+                    Problem(
+                        severity="warning",
+                        file=doc.location,
+                        entity=doc.ref,
+                        message=f"{rel} {target}, which does not exist in the catalog",
+                    )
                 )
     return problems

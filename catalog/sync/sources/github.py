@@ -22,7 +22,7 @@ import posixpath
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from urllib.parse import quote
@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import select
+from sqlmodel import col
 
 from catalog.config import GitHubSourceConfig
 from catalog.errors import SourceError
@@ -286,7 +287,9 @@ class _Run:
             seen.add(target_path)
             text = self.read(repo, target_path, reuse=reuse)
             if text is None:
-                self.collected.problems.append(Problem(file=where, message=f"location target {target_path} does not exist in {repo.full_name}"))
+                self.collected.problems.append(
+                    Problem(file=where, message=f"location target {target_path} does not exist in {repo.full_name}")
+                )
             else:
                 self.descriptors(repo, target_path, text, reuse=reuse, seen=seen)
 
@@ -311,7 +314,9 @@ class _Run:
         label = f"{where}/{path}"
         codeowners = parse_codeowners(text)
         for bad in codeowners.invalid:
-            self.collected.problems.append(Problem(severity="warning", file=label, line=bad.line, message=f"CODEOWNERS line skipped: {bad.reason}"))
+            self.collected.problems.append(
+                Problem(severity="warning", file=label, line=bad.line, message=f"CODEOWNERS line skipped: {bad.reason}")
+            )
         rule = codeowners.root_rule()
         if rule is None:
             self._warn(label, "no rule covers the repository root (such as `*`); the inferred component has no owner")
@@ -335,7 +340,7 @@ class _Run:
         if self._previous is None:
             self._previous = defaultdict(list)
             with session_scope(self.source.factory) as session:
-                rows = session.scalars(select(Entity).where(Entity.source == self.source.name, Entity.retired_at.is_(None)))  # type: ignore[union-attr]
+                rows = session.scalars(select(Entity).where(col(Entity.source) == self.source.name, col(Entity.retired_at).is_(None)))
                 for row in rows:
                     if repo := _repository_of(row.location):
                         self._previous[repo].append(EntityDoc.model_validate(row.model_dump()))
@@ -378,10 +383,10 @@ class _Owners:
         self.teams: dict[str, str] = {}
         self.logins: dict[str, str] = {}
         with session_scope(factory) as session:
-            rows = session.execute(
-                select(Entity.kind, Entity.ref, Entity.annotations)
-                .where(Entity.kind.in_(("group", "user")), Entity.retired_at.is_(None))  # type: ignore[attr-defined,union-attr]
-                .order_by(Entity.ref)
+            rows: Iterable[tuple[str, str, dict[str, str] | None]] = session.execute(
+                select(col(Entity.kind), col(Entity.ref), col(Entity.annotations))
+                .where(col(Entity.kind).in_(("group", "user")), col(Entity.retired_at).is_(None))
+                .order_by(col(Entity.ref))
             )
             for kind, ref, annotations in rows:
                 key = TEAM_SLUG if kind == "group" else USER_LOGIN

@@ -98,7 +98,9 @@ class ApiClient:
                     f"more than {self.max_wait:.0f} s; stopping without changes"
                 )
             if attempt == self.max_retries:
-                raise SourceError(f"{self.name}: {url} answered HTTP {response.status_code} after {attempt + 1} tries; stopping without changes")
+                raise SourceError(
+                    f"{self.name}: {url} answered HTTP {response.status_code} after {attempt + 1} tries; stopping without changes"
+                )
             self.sleep(delay)
         raise AssertionError("unreachable")
 

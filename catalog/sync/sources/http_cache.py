@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from catalog.store.engine import SessionFactory, session_scope, upsert_insert
 from catalog.store.models import HttpCacheEntry
@@ -40,7 +41,7 @@ class HttpCache:
         self.factory = factory
         self.source = source
         with session_scope(factory) as session:
-            rows = session.scalars(select(HttpCacheEntry).where(HttpCacheEntry.source == source))
+            rows = session.scalars(select(HttpCacheEntry).where(col(HttpCacheEntry.source) == source))
             self._entries = {row.url: Cached(row.etag, row.body, row.next_url, row.fetched_at) for row in rows}
         self._changed: set[str] = set()
 
@@ -56,7 +57,10 @@ class HttpCache:
         if not self._changed:
             return
         entries = [(url, self._entries[url]) for url in sorted(self._changed)]
-        rows = [{"source": self.source, "url": url, "etag": e.etag, "next_url": e.next_url, "body": e.body, "fetched_at": e.fetched_at} for url, e in entries]
+        rows = [
+            {"source": self.source, "url": url, "etag": e.etag, "next_url": e.next_url, "body": e.body, "fetched_at": e.fetched_at}
+            for url, e in entries
+        ]
         with session_scope(self.factory) as session:
             stmt = upsert_insert(session)(HttpCacheEntry)
             stmt = stmt.on_conflict_do_update(index_elements=["source", "url"], set_={c: stmt.excluded[c] for c in _UPDATED})

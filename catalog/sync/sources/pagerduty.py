@@ -27,10 +27,11 @@ anything is written, so the facts of the last good sync stay, visibly stale. A 4
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -38,7 +39,7 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY, OnCallShift, OnCallUser, PagerDutyFacts, PagerDutyRef, PagerDutyService
 from catalog.config import PagerDutySourceConfig
@@ -163,7 +164,9 @@ class PagerDutySource:
         self.sleep = sleep
 
     @classmethod
-    def from_config(cls, cfg: PagerDutySourceConfig, factory: SessionFactory, *, sleep: Callable[[float], None] = time.sleep) -> PagerDutySource:
+    def from_config(
+        cls, cfg: PagerDutySourceConfig, factory: SessionFactory, *, sleep: Callable[[float], None] = time.sleep
+    ) -> PagerDutySource:
         return cls(
             cfg.name, api_url=cfg.api_url, token=cfg.token.get_secret_value(), factory=factory,
             timeout=cfg.timeout_seconds, max_retries=cfg.max_retries, sleep=sleep,
@@ -172,7 +175,13 @@ class PagerDutySource:
     def fetch(self) -> Snapshot:
         headers = {"Authorization": f"Token token={self.token}", "Accept": ACCEPT}
         client = ApiClient(
-            self.name, self.api_url, headers=headers, timeout=self.timeout, max_retries=self.max_retries, retry_delay=_retry_delay, sleep=self.sleep
+            self.name,
+            self.api_url,
+            headers=headers,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            retry_delay=_retry_delay,
+            sleep=self.sleep,
         )
         try:
             account = self._read(client)
@@ -194,19 +203,24 @@ class PagerDutySource:
             oncalls[oncall.escalation_policy.id].append(oncall)
         return _Account(list(services.values()), teams, policies, schedules, oncalls)
 
-    def _list(self, client: ApiClient, key: str, model: type[M], params: dict[str, str] | None = None) -> list[M]:
+    # `builtins.type`: in this class body `type` is the source's type name, not the builtin.
+    def _list(self, client: ApiClient, key: str, model: builtins.type[M], params: dict[str, str] | None = None) -> list[M]:
         """Every item of `/{key}`, page by page until `more` is false; any bad page fails the source."""
-        adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+        adapter = TypeAdapter(list[model])  # type: ignore[valid-type]  # a list of the model given at run time
         items: list[M] = []
         offset = 0
         while True:
             if offset + self.page_size > MAX_OFFSET_PLUS_LIMIT:
-                raise SourceError(f"{self.name}: /{key} lists more than PagerDuty's offset pagination reaches ({MAX_OFFSET_PLUS_LIMIT}); nothing changed")
+                raise SourceError(
+                    f"{self.name}: /{key} lists more than PagerDuty's offset pagination reaches ({MAX_OFFSET_PLUS_LIMIT}); nothing changed"
+                )
             body = client.json(f"/{key}", params={**(params or {}), "limit": str(self.page_size), "offset": str(offset)})
             page = body.get(key) if isinstance(body, dict) else None
             more = body.get("more") if isinstance(body, dict) else None
             if not isinstance(page, list) or not isinstance(more, bool):
-                raise SourceError(f"{self.name}: /{key} at offset {offset} is not a PagerDuty listing (no {key!r} list or 'more' flag); nothing changed")
+                raise SourceError(
+                    f"{self.name}: /{key} at offset {offset} is not a PagerDuty listing (no {key!r} list or 'more' flag); nothing changed"
+                )
             try:
                 items += adapter.validate_python(page)
             except ValidationError as exc:
@@ -231,17 +245,17 @@ def _load_targets(session: Session, *, exclude_source: str) -> _Targets:
     Rows come in merge order (highest precedence first), so the service id is the one the merged
     entity shows.
     """
-    rows = session.execute(
-        select(Entity.ref, Entity.kind, Entity.namespace, Entity.name, Entity.annotations)
-        .where(Entity.source != exclude_source, Entity.retired_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Entity.precedence.desc(), Entity.source)  # type: ignore[attr-defined]
+    rows: Iterable[tuple[str, str, str, str, dict[str, str] | None]] = session.execute(
+        select(col(Entity.ref), col(Entity.kind), col(Entity.namespace), col(Entity.name), col(Entity.annotations))
+        .where(col(Entity.source) != exclude_source, col(Entity.retired_at).is_(None))
+        .order_by(col(Entity.precedence).desc(), col(Entity.source))
     )
     targets = _Targets()
     seen: set[str] = set()
     named: set[str] = set()
-    for ref, kind, namespace, name, annotations in rows:
+    for ref, kind, namespace, name, entity_annotations in rows:
         target = _Target(ref, kind, namespace, name)
-        service_id = (annotations or {}).get(SERVICE_ID_ANNOTATION)
+        service_id = (entity_annotations or {}).get(SERVICE_ID_ANNOTATION)
         if service_id and ref not in named:
             named.add(ref)
             targets.by_service_id[service_id].append(target)
@@ -278,13 +292,22 @@ def _link(services: list[_Service], targets: _Targets) -> tuple[list[tuple[_Targ
             problems.append(_hint(f"PagerDuty service {service.name!r} ({service.id}) matches {refs} by name; not linked"))
         elif candidates[0].ref in linked:
             first = linked[candidates[0].ref][1]
-            problems.append(_hint(f"PagerDuty services {first.name!r} ({first.id}) and {service.name!r} ({service.id}) both match {candidates[0].ref} by name; {first.id} is used"))
+            problems.append(
+                _hint(
+                    f"PagerDuty services {first.name!r} ({first.id}) and {service.name!r} ({service.id}) both match "
+                    f"{candidates[0].ref} by name; {first.id} is used"
+                )
+            )
         else:
             linked[candidates[0].ref] = (candidates[0], service)
     if unlinked:
         shown = ", ".join(f"{s.name} ({s.id})" for s in unlinked[:UNLINKED_SHOWN])
         more = f" and {len(unlinked) - UNLINKED_SHOWN} more" if len(unlinked) > UNLINKED_SHOWN else ""
-        problems.append(Problem(severity="warning", message=f"{len(unlinked)} PagerDuty services match no catalog entity and were skipped: {shown}{more}"))
+        problems.append(
+            Problem(
+                severity="warning", message=f"{len(unlinked)} PagerDuty services match no catalog entity and were skipped: {shown}{more}"
+            )
+        )
     return list(linked.values()), problems
 
 
@@ -295,7 +318,9 @@ def _hint(message: str) -> Problem:
 def _named(ref: _Ref, listing: dict[str, _Named]) -> PagerDutyRef:
     """A reference under the name its own listing gives (a reference's summary may lag behind)."""
     found = listing.get(ref.id)
-    return PagerDutyRef(id=ref.id, name=found.name if found else ref.summary or ref.id, url=(found.html_url if found else None) or ref.html_url)
+    return PagerDutyRef(
+        id=ref.id, name=found.name if found else ref.summary or ref.id, url=(found.html_url if found else None) or ref.html_url
+    )
 
 
 def _facts(service: _Service, account: _Account) -> PagerDutyFacts:
@@ -312,7 +337,11 @@ def _facts(service: _Service, account: _Account) -> PagerDutyFacts:
     ]
     return PagerDutyFacts(
         service=PagerDutyService(
-            id=service.id, name=service.name, url=service.html_url, status=service.status, teams=[_named(t, account.teams) for t in service.teams]
+            id=service.id,
+            name=service.name,
+            url=service.html_url,
+            status=service.status,
+            teams=[_named(t, account.teams) for t in service.teams],
         ),
         escalation_policy=_named(policy, account.policies) if policy else None,
         oncall=sorted(shifts, key=lambda s: (s.level, s.user.name.lower(), s.user.id)),  # stable order: unchanged on-call, unchanged hash

@@ -35,7 +35,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.web import SlackResponse
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.errors import SourceError
 from catalog.store import identities
@@ -88,13 +88,19 @@ class SlackSource:
         retries = _Retries(self.sleep)
         client = WebClient(token=self.token, base_url=self.api_url.rstrip("/") + "/", timeout=TIMEOUT, retry_handlers=[retries])
         calls: list[str] = []
-        usergroups = [g for g in self._call(calls, "usergroups.list", client.usergroups_list, include_users=True).get("usergroups", []) if not g.get("date_delete")]
+        usergroups = [
+            g
+            for g in self._call(calls, "usergroups.list", client.usergroups_list, include_users=True).get("usergroups", [])
+            if not g.get("date_delete")
+        ]
         members = list(self._members(client, calls))
         with session_scope(self.factory) as session:
             groups, users = _catalog_people(session, exclude_source=self.name)
         people = [m for m in members if not m.get("deleted") and not m.get("is_bot") and _email(m)]
         user_ids = _match_users(people, users)
-        entities = [_assert(g, {USERGROUP_ID: str(ug["id"]), USERGROUP_HANDLE: str(ug["handle"])}) for g, ug in _match_groups(usergroups, groups)]
+        entities = [
+            _assert(g, {USERGROUP_ID: str(ug["id"]), USERGROUP_HANDLE: str(ug["handle"])}) for g, ug in _match_groups(usergroups, groups)
+        ]
         entities += [_assert(u, {USER_ID: user_ids[u.ref]}) for u in users if u.ref in user_ids]
         refs_by_slack_id = {slack_id: ref for ref, slack_id in user_ids.items()}
         with session_scope(self.factory) as session:
@@ -131,7 +137,9 @@ class SlackSource:
 def _catalog_people(session: Session, *, exclude_source: str) -> tuple[list[CatalogEntity], list[CatalogEntity]]:
     """Active Groups and Users as the other sources describe them (our own facts would feed back)."""
     rows: dict[str, list[Entity]] = defaultdict(list)
-    query = select(Entity).where(Entity.kind.in_(["group", "user"]), Entity.source != exclude_source, Entity.retired_at.is_(None))  # type: ignore[attr-defined,union-attr]
+    query = select(Entity).where(
+        col(Entity.kind).in_(["group", "user"]), col(Entity.source) != exclude_source, col(Entity.retired_at).is_(None)
+    )
     for row in session.scalars(query):
         rows[row.ref].append(row)
     merged = [m for ref in sorted(rows) if (m := merge(rows[ref], {})) is not None]
@@ -175,7 +183,9 @@ def _match_users(people: list[JSON], users: list[CatalogEntity]) -> dict[str, st
 
 def _assert(entity: CatalogEntity, annotations: dict[str, str]) -> EntityDoc:
     """A low-precedence row for an existing entity that carries only the Slack facts."""
-    return EntityDoc(ref=entity.ref, kind=entity.kind, namespace=entity.namespace, name=entity.name, annotations=annotations, precedence=SLACK)
+    return EntityDoc(
+        ref=entity.ref, kind=entity.kind, namespace=entity.namespace, name=entity.name, annotations=annotations, precedence=SLACK
+    )
 
 
 class _Retries(RetryHandler):
@@ -190,7 +200,9 @@ class _Retries(RetryHandler):
         self.sleep = sleep
         self.retries = 0
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+    def _can_retry(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None, error: Exception | None = None
+    ) -> bool:
         if response is None:
             return isinstance(error, OSError)  # URLError, connection reset, timeout
         if response.status_code == 429:

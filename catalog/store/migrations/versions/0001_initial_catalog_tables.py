@@ -4,10 +4,9 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-22 01:38:41.857853
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-
+import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -103,7 +102,9 @@ def upgrade() -> None:
     sa.Column('asked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    op.bulk_insert(sa.table('catalog_state', sa.column('id', sa.Integer), sa.column('generation', sa.Integer)), [{'id': 1, 'generation': 0}])
+    op.bulk_insert(
+        sa.table("catalog_state", sa.column("id", sa.Integer), sa.column("generation", sa.Integer)), [{"id": 1, "generation": 0}]
+    )
 
 
 def downgrade() -> None:

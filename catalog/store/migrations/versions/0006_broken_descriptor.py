@@ -4,10 +4,9 @@ Revision ID: 0006
 Revises: 0004
 Create Date: 2026-11-23 10:00:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-
+import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString
+from alembic import op
 
 revision = '0006'
 down_revision = '0004'

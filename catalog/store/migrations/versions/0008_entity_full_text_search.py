@@ -13,7 +13,6 @@ Create Date: 2026-11-23 10:00:00.000000
 """
 from alembic import op
 
-
 revision = '0008'
 down_revision = '0006'
 branch_labels = None

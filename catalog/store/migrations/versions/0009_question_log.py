@@ -7,10 +7,9 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-23 10:30:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-
+import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'
@@ -40,7 +39,13 @@ def upgrade() -> None:
     with op.batch_alter_table('question_log', schema=None) as batch_op:
         batch_op.create_index('ix_question_log_asked_at', ['asked_at'], unique=False)
 
-    old = sa.table('unanswered_question', sa.column('question'), sa.column('reason'), sa.column('transport'), sa.column('asked_at', sqlmodel.sql.sqltypes.UTCDateTime()))
+    old = sa.table(
+        "unanswered_question",
+        sa.column("question"),
+        sa.column("reason"),
+        sa.column("transport"),
+        sa.column("asked_at", sqlmodel.sql.sqltypes.UTCDateTime()),
+    )
     rows = op.get_bind().execute(sa.select(old.c.question, old.c.reason, old.c.transport, old.c.asked_at).order_by(old.c.asked_at)).all()
     if rows:
         op.bulk_insert(log, [
@@ -60,10 +65,22 @@ def downgrade() -> None:
     sa.Column('asked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
-    log = sa.table('question_log', sa.column('question'), sa.column('status'), sa.column('surface'), sa.column('asked_at', sqlmodel.sql.sqltypes.UTCDateTime()))
-    rows = op.get_bind().execute(
-        sa.select(log.c.question, log.c.status, log.c.surface, log.c.asked_at).where(log.c.status.in_(['unknown', 'not_found'])).order_by(log.c.asked_at)
-    ).all()
+    log = sa.table(
+        "question_log",
+        sa.column("question"),
+        sa.column("status"),
+        sa.column("surface"),
+        sa.column("asked_at", sqlmodel.sql.sqltypes.UTCDateTime()),
+    )
+    rows = (
+        op.get_bind()
+        .execute(
+            sa.select(log.c.question, log.c.status, log.c.surface, log.c.asked_at)
+            .where(log.c.status.in_(["unknown", "not_found"]))
+            .order_by(log.c.asked_at)
+        )
+        .all()
+    )
     if rows:
         op.bulk_insert(table, [{'question': r.question, 'reason': r.status, 'transport': r.surface, 'asked_at': r.asked_at} for r in rows])
     with op.batch_alter_table('question_log', schema=None) as batch_op:

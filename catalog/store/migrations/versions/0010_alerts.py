@@ -4,10 +4,9 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-02 13:40:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel
-
+import sqlmodel.sql.sqltypes
+from alembic import op
 
 revision = '0010'
 down_revision = '0009'
