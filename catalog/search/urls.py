@@ -94,8 +94,8 @@ def resolve_url(session: Session, index: CatalogIndex, url: str) -> list[str]:
     shortest = 3 if host == "github.com" else 2  # a repository, or one folder of a site: never a whole host
     for n in range(len(segments), shortest - 1, -1):
         refs = urls.get("/".join(segments[:n]))
-        if refs:
-            return list(refs)
+        if refs:  # the entity named like the repository or folder first, then by ref, on every database
+            return sorted(refs, key=lambda ref: (ref.rpartition("/")[2] != segments[n - 1], ref))
     return []
 
 
