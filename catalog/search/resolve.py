@@ -196,8 +196,8 @@ class CatalogIndex:
         Each with how many words of its name the query left out or cut short: `payments ledg` names
         `payments-ledger-service` and `payments-ledger-worker` alike, however their lengths differ.
         """
-        words = [w for w in tokens(query) if len(w) >= 2]
-        if not words:
+        words = tokens(query)
+        if not any(len(w) >= 2 for w in words):  # one letter is a word cut short only after a real word
             return []
         candidates: set[int] | None = None
         for w in sorted(words, key=len, reverse=True):
