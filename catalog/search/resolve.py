@@ -34,9 +34,9 @@ FUZZY_CUTOFF = 80.0
 # suggestion ("checkout-worker" vs checkout-web), never an answer.
 TYPOS_BY_LENGTH = ((14, 3), (8, 2), (4, 1))
 MAX_TYPOS = TYPOS_BY_LENGTH[0][1]
-# One typo changes at most 4 of a name's trigrams (a swap touches two letters), so a name within
-# MAX_TYPOS typos holds at least one of any 4*MAX_TYPOS+1 trigrams of the query: the rarest are probed.
-PROBED_TRIGRAMS = 4 * MAX_TYPOS + 1
+# A name within k typos of the query holds one of k+1 pieces of it unchanged; a query too short for
+# pieces of a trigram or more is looked up by its rarest trigrams instead, as are "did you mean"s.
+PROBED_TRIGRAMS = 3
 # Fuzzy candidates scored per query, and the lowest score kept as a "did you mean".
 FUZZY_CANDIDATES = 64
 SUGGEST_CUTOFF = 50.0
@@ -231,14 +231,35 @@ class CatalogIndex:
         key = (q, cutoff, limit)
         hits = self._nearest_cache.get(key)
         if hits is None:
-            postings = self._trigram_index()
-            probed = heapq.nsmallest(PROBED_TRIGRAMS, (postings.get(g, ()) for g in _trigrams(q)), key=len)
-            candidates = {i: self._compact_names[i] for i in set().union(*probed)}
-            hits = process.extract(q, candidates, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+            names = self._compact_names
+            hits = process.extract(q, {i: names[i] for i in self._holding_a_piece(q)}, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+            if not hits:
+                hits = process.extract(q, {i: names[i] for i in self._sharing_rare_trigrams(q)}, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
             if len(self._nearest_cache) >= NEAREST_CACHE_SIZE:
                 self._nearest_cache.clear()
             self._nearest_cache[key] = hits
         return hits
+
+    def _holding_a_piece(self, q: str) -> set[int]:
+        """Names that hold one of `q`'s pieces unchanged, so every name within its allowed typos (the pigeonhole).
+
+        Cut twice, the second time one letter later, as a swap across a cut changes both pieces.
+        """
+        pieces = _typos_allowed(q) + 1
+        if len(q) < 3 * pieces + 1:
+            return self._sharing_rare_trigrams(q)
+        postings, names = self._trigram_index(), self._compact_names
+        found: set[int] = set()
+        for shift in (0, 1):
+            cuts = [0, *(j * len(q) // pieces + shift for j in range(1, pieces)), len(q)]
+            for piece in (q[a:b] for a, b in zip(cuts, cuts[1:])):
+                rarest = min((postings.get(piece[i : i + 3], ()) for i in range(len(piece) - 2)), key=len)
+                found.update(i for i in rarest if piece in names[i])
+        return found
+
+    def _sharing_rare_trigrams(self, q: str) -> set[int]:
+        postings = self._trigram_index()
+        return set().union(*heapq.nsmallest(PROBED_TRIGRAMS, (postings.get(g, ()) for g in _trigrams(q)), key=len))
 
     def _trigram_index(self) -> dict[str, list[int]]:
         """Trigram -> entities whose compact name holds it; built on first use, as most questions name things exactly."""
