@@ -35,8 +35,11 @@ FUZZY_CUTOFF = 80.0
 TYPOS_BY_LENGTH = ((14, 3), (8, 2), (4, 1))
 MAX_TYPOS = TYPOS_BY_LENGTH[0][1]
 # A name within k typos of the query holds one of k+1 pieces of it unchanged; a query too short for
-# pieces of a trigram or more is looked up by its rarest trigrams instead, as are "did you mean"s.
-PROBED_TRIGRAMS = 3
+# pieces of a trigram or more is looked up by its trigrams instead. "Did you mean"s also come from
+# names sharing its rarest trigrams, about this many.
+SUGGESTION_CANDIDATES = 1000
+# Typos the pieces are cut for: a third typo in a long name is still answered when its name is found.
+MAX_INDEXED_TYPOS = 2
 # Fuzzy candidates scored per query, and the lowest score kept as a "did you mean".
 FUZZY_CANDIDATES = 64
 SUGGEST_CUTOFF = 50.0
@@ -101,16 +104,12 @@ class CatalogIndex:
         for i, e in enumerate(entities):
             self._by_ref[e.ref] = i
             keys = {compact(e.name), compact(e.ref), *(compact(a) for a in e.aliases + e.other_names)}
-            words = set(tokens(e.name))
-            for other in e.other_names:
-                words.update(tokens(other))
             if e.title:
                 keys.add(compact(e.title))
-                words.update(tokens(e.title))
             keys.discard("")
             for key in keys:
                 self._exact[key].append(i)
-            for tok in words:
+            for tok in _words(e):
                 self._token_postings[tok].append(i)
         self._sorted_tokens = sorted(self._token_postings)
         # Built apart from the loop above, so the strings the fuzzy scan reads lie together in
@@ -201,8 +200,11 @@ class CatalogIndex:
             return []
         candidates: set[int] | None = None
         for w in sorted(words, key=len, reverse=True):
-            posting = self._postings_for_prefix(w)
-            candidates = posting if candidates is None else candidates & posting
+            if candidates is not None and len(candidates) <= 200:  # cheaper than a short word's postings, and exact
+                candidates = {i for i in candidates if any(t.startswith(w) for t in _words(self.entities[i]))}
+            else:
+                posting = self._postings_for_prefix(w)
+                candidates = posting if candidates is None else candidates & posting
             if not candidates:
                 return []
         assert candidates is not None
@@ -232,9 +234,8 @@ class CatalogIndex:
         hits = self._nearest_cache.get(key)
         if hits is None:
             names = self._compact_names
-            hits = process.extract(q, {i: names[i] for i in self._holding_a_piece(q)}, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
-            if not hits:
-                hits = process.extract(q, {i: names[i] for i in self._sharing_rare_trigrams(q)}, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+            candidates = self._holding_a_piece(q) | self._sharing_rare_trigrams(q)  # the latter for "did you mean"s
+            hits = process.extract(q, {i: names[i] for i in candidates}, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
             if len(self._nearest_cache) >= NEAREST_CACHE_SIZE:
                 self._nearest_cache.clear()
             self._nearest_cache[key] = hits
@@ -243,23 +244,48 @@ class CatalogIndex:
     def _holding_a_piece(self, q: str) -> set[int]:
         """Names that hold one of `q`'s pieces unchanged, so every name within its allowed typos (the pigeonhole).
 
-        Cut twice, the second time one letter later, as a swap across a cut changes both pieces.
+        The cuts are placed where the pieces are rarest (`paymen|tsledge|rservice`, not `...|service`),
+        and made twice, the second time one letter later, as a swap across a cut changes both pieces.
         """
-        pieces = _typos_allowed(q) + 1
-        if len(q) < 3 * pieces + 1:
-            return self._sharing_rare_trigrams(q)
+        pieces = min(_typos_allowed(q), MAX_INDEXED_TYPOS) + 1
+        if len(q) < 3 * pieces + 2:  # one typo changes at most 4 trigrams: any 4k+1 of them hold one unchanged
+            return self._sharing_rare_trigrams(q, 4 * pieces - 3)
         postings, names = self._trigram_index(), self._compact_names
-        found: set[int] = set()
-        for shift in (0, 1):
+
+        def rarest(piece: str) -> list[list[int]]:
+            return heapq.nsmallest(2, (postings.get(piece[i : i + 3], []) for i in range(len(piece) - 2)), key=len)
+
+        def cut(shift: int) -> list[str]:
             cuts = [0, *(j * len(q) // pieces + shift for j in range(1, pieces)), len(q)]
-            for piece in (q[a:b] for a, b in zip(cuts, cuts[1:])):
-                rarest = min((postings.get(piece[i : i + 3], ()) for i in range(len(piece) - 2)), key=len)
-                found.update(i for i in rarest if piece in names[i])
+            return [q[a:b] for a, b in zip(cuts, cuts[1:])]
+
+        def cost(shift: int) -> int:
+            return sum(len(rarest(piece)[0]) for piece in cut(shift))
+
+        shifts = [s for s in range(-2, 2) if all(len(p) >= 3 for p in cut(s) + cut(s + 1))]
+        best = min(shifts, key=lambda s: cost(s) + cost(s + 1), default=None)
+        if best is None:
+            return self._sharing_rare_trigrams(q, 4 * pieces - 3)
+        found: set[int] = set()
+        for piece in cut(best) + cut(best + 1):
+            grams = rarest(piece)
+            holding = set(grams[0]).intersection(*grams[1:])  # two trigrams of the piece, then the piece itself
+            found.update(i for i in holding if piece in names[i])
         return found
 
-    def _sharing_rare_trigrams(self, q: str) -> set[int]:
+    def _sharing_rare_trigrams(self, q: str, probed: int = 0) -> set[int]:
+        """Names holding one of the `probed` rarest trigrams of `q`; without `probed`, rarest first until
+        SUGGESTION_CANDIDATES names are found (all of them in a small catalog)."""
         postings = self._trigram_index()
-        return set().union(*heapq.nsmallest(PROBED_TRIGRAMS, (postings.get(g, ()) for g in _trigrams(q)), key=len))
+        held = sorted((found for g in _trigrams(q) if (found := postings.get(g))), key=len)
+        if probed:
+            return set().union(*held[:probed])
+        names: set[int] = set()
+        for found in held:
+            if len(names) >= SUGGESTION_CANDIDATES:
+                break
+            names.update(found)
+        return names
 
     def _trigram_index(self) -> dict[str, list[int]]:
         """Trigram -> entities whose compact name holds it; built on first use, as most questions name things exactly."""
@@ -306,6 +332,11 @@ def _settle(close: list[Match], others: list[Match], limit: int) -> Resolution:
     if len(close) == 1 or len({_answers_for(m.entity) for m in close}) == 1:
         return Resolution("found", (close + others)[:limit])
     return Resolution("ambiguous", close[:limit])
+
+
+def _words(e: IndexedEntity) -> set[str]:
+    """The words a partial name is matched against: of its name, title and other names."""
+    return {w for text in (e.name, e.title or "", *e.other_names) for w in tokens(text)}
 
 
 def _trigrams(compact_text: str) -> set[str]:
