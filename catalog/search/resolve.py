@@ -275,7 +275,9 @@ class CatalogIndex:
 
     def _sharing_rare_trigrams(self, q: str, probed: int = 0) -> set[int]:
         """Names holding one of the `probed` rarest trigrams of `q`; without `probed`, rarest first until
-        SUGGESTION_CANDIDATES names are found (all of them in a small catalog)."""
+        SUGGESTION_CANDIDATES names are found (every name of a catalog that small)."""
+        if not probed and len(self._compact_names) <= SUGGESTION_CANDIDATES:  # so few that scoring them all is cheap
+            return set(range(len(self._compact_names)))
         postings = self._trigram_index()
         held = sorted((found for g in _trigrams(q) if (found := postings.get(g))), key=len)
         if probed:
