@@ -131,6 +131,15 @@ DEFINITIONS = {
     "graphql": "type Query {{\n  {noun}(id: ID!): String\n}}\n",
     "grpc": 'syntax = "proto3";\npackage {area}.{noun};\nservice {camel} {{}}\n',
 }
+# Project codenames teams give their services; an alias is `<codename> <area>` ("Falcon Payments").
+CODENAMES = (
+    "falcon", "atlas", "hermes", "phoenix", "orion", "nebula", "titan", "aurora", "zephyr", "comet",
+    "kestrel", "osprey", "juniper", "sequoia", "cobalt", "quartz", "onyx", "ember", "glacier", "tundra",
+    "mistral", "sirocco", "halcyon", "lighthouse", "compass", "beacon", "anchor", "harbor", "meridian",
+    "polaris", "vega", "lyra", "draco", "pegasus", "gemini", "apollo", "artemis", "mercury", "saturn",
+)
+ALIAS_SHARE = 0.2
+ALIASES_ANNOTATION = "wayfinder.io/aliases"
 ORG = "acme"
 MAIL_DOMAIN = "acme.example"
 
@@ -198,6 +207,12 @@ def _three_words(rng: random.Random, suffixes: tuple[str, ...], area: str | None
     return lambda: f"{area or rng.choice(AREAS)}-{rng.choice(NOUNS)}-{rng.choice(suffixes)}"
 
 
+def _person(rng: random.Random) -> str:
+    """`nadia-okafor`, or with a middle initial as people have (`nadia-k-okafor`): 10k+ people without `sara-chen-2`."""
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    return f"{first}-{rng.choice('abcdefghijklmnoprstvw')}-{last}" if rng.random() < 0.4 else f"{first}-{last}"
+
+
 def _tags(*candidates: str) -> list[str]:
     """Non-empty candidates, without duplicates, in order."""
     return list(dict.fromkeys(tag for tag in candidates if tag))
@@ -234,6 +249,7 @@ class _Plan:
     component_system: list[int]
     api_provider: list[int]
     component_apis: dict[int, list[int]]
+    component_alias: dict[int, str]
     names: set[str]
 
 
@@ -249,7 +265,7 @@ def _plan(n_entities: int, seed: int) -> _Plan:
     teams = [namer.claim(_three_words(rng, TEAM_SUFFIXES, _area(departments[d]) if rng.random() < 0.8 else None))
              for d in team_department]
 
-    users = [namer.claim(lambda: f"{rng.choice(FIRST_NAMES)}-{rng.choice(LAST_NAMES)}", numbered=True)
+    users = [namer.claim(lambda: _person(rng), numbered=True)
              for _ in range(counts["User"])]
     user_teams: list[list[int]] = []
     team_members: list[list[int]] = [[] for _ in teams]
@@ -282,9 +298,15 @@ def _plan(n_entities: int, seed: int) -> _Plan:
     for api, component in enumerate(api_provider):
         component_apis[component].append(api)
 
+    alias_rng = random.Random(f"{seed}:aliases")  # a stream of its own: aliases leave the names as they were
+    component_alias: dict[int, str] = {}
+    for i, name in enumerate(components):  # only while codename and area pairs last: no `falcon payments-2`
+        if alias_rng.random() < ALIAS_SHARE and (alias := f"{alias_rng.choice(CODENAMES)} {_area(name)}") not in namer.used:
+            namer.used.add(alias)
+            component_alias[i] = alias
     return _Plan(departments, teams, team_department, users, user_teams, team_members, domains, systems,
                  resources, apis, components, component_owner, component_system, api_provider,
-                 component_apis, namer.used)
+                 component_apis, component_alias, namer.used)
 
 
 class _Builder:
@@ -370,7 +392,7 @@ class _Builder:
     def users(self) -> Iterator[Entity]:
         plan = self.plan
         for name, teams in zip(plan.users, plan.user_teams, strict=True):
-            profile = {"displayName": title_case("-".join(name.split("-")[:2])),
+            profile = {"displayName": title_case(name),
                        "email": f"{name.replace('-', '.')}@{MAIL_DOMAIN}"}
             yield {"apiVersion": API_VERSION, "kind": "User",
                    "metadata": self._metadata(name, f"Engineer in {plan.teams[teams[0]]}."),
@@ -452,6 +474,8 @@ class _Builder:
                 spec["dependsOn"] = depends_on
 
             annotations = {"github.com/project-slug": f"{ORG}/{name}"}
+            if i in plan.component_alias:
+                annotations[ALIASES_ANNOTATION] = plan.component_alias[i]
             if rng.random() < 0.6:
                 annotations["backstage.io/techdocs-ref"] = "dir:."
             if component_type == "service" and rng.random() < 0.4:

@@ -3,14 +3,16 @@
 Order of attempts, cheapest first: exact name/ref/title/alias (case- and separator-
 insensitive), then every-word prefix matches ("ledger service"), then typo-tolerant
 fuzzy matching over compact names. The index lives in memory and is rebuilt when the
-catalog generation changes, which is what keeps answers well under the brute-force
-`extractOne(WRatio)` scan at 100k entities.
+catalog generation changes. Fuzzy matching scores only the names that share a trigram
+with the query (an inverted index, never a scan of every name), and answers only a name
+a few typos away: `catalog-config-rpc` is not a misspelt `catalog-config`.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from catalog.store.refs import parse_ref
 
@@ -26,8 +29,20 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]")
 # Kinds most people mean when they name something without saying what it is.
 KIND_ORDER = ["component", "api", "resource", "system", "domain", "group", "user", "template", "location"]
 FUZZY_CUTOFF = 80.0
-# Below this a lone fuzzy match is only a guess ("checkout-worker" vs checkout-web): suggest, don't answer.
-CONFIDENT_FUZZY = 88.0
+# Typos (letters added, dropped, replaced or swapped) a name of at least this many letters may carry
+# and still be answered: three in `payments-ledger-service`, none in `ui`. Anything further is a
+# suggestion ("checkout-worker" vs checkout-web), never an answer.
+TYPOS_BY_LENGTH = ((14, 3), (8, 2), (4, 1))
+MAX_TYPOS = TYPOS_BY_LENGTH[0][1]
+# A name within k typos of the query holds one of k+1 pieces of it unchanged; a query too short for
+# pieces of a trigram or more is looked up by its trigrams instead. "Did you mean"s also come from
+# names sharing its rarest trigrams, about this many.
+SUGGESTION_CANDIDATES = 1000
+# Typos the pieces are cut for: a third typo in a long name is still answered when its name is found.
+MAX_INDEXED_TYPOS = 2
+# Fuzzy candidates scored per query, and the lowest score kept as a "did you mean".
+FUZZY_CANDIDATES = 64
+SUGGEST_CUTOFF = 50.0
 # Candidates closer than this to the best one count as "just as likely".
 AMBIGUITY_MARGIN = 4.0
 # Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
@@ -85,19 +100,16 @@ class CatalogIndex:
         self._token_postings: dict[str, list[int]] = defaultdict(list)
         self._memo: dict[str, Any] = {}
         self._nearest_cache: dict[tuple[str, float, int], list[tuple[str, float, int]]] = {}
+        self._trigram_postings: dict[str, list[int]] | None = None  # built by the first fuzzy question
         for i, e in enumerate(entities):
             self._by_ref[e.ref] = i
             keys = {compact(e.name), compact(e.ref), *(compact(a) for a in e.aliases + e.other_names)}
-            words = set(tokens(e.name))
-            for other in e.other_names:
-                words.update(tokens(other))
             if e.title:
                 keys.add(compact(e.title))
-                words.update(tokens(e.title))
             keys.discard("")
             for key in keys:
                 self._exact[key].append(i)
-            for tok in words:
+            for tok in _words(e):
                 self._token_postings[tok].append(i)
         self._sorted_tokens = sorted(self._token_postings)
         # Built apart from the loop above, so the strings the fuzzy scan reads lie together in
@@ -141,13 +153,15 @@ class CatalogIndex:
             return self._decide([Match(e, 100.0, self._how(e, q)) for e in exact], limit, exact=True)
         partial = self._partial(query, allowed)
         if partial:
-            return self._decide(partial, limit)
-        fuzzy = self._fuzzy(q, allowed, limit)
-        if fuzzy and fuzzy[0].score >= CONFIDENT_FUZZY:
-            return self._decide(fuzzy, limit)
-        if fuzzy:
-            return Resolution("not_found", fuzzy[:limit])
-        return Resolution("not_found", self._suggest(q, allowed, limit))
+            fewest = partial[0][1]
+            return _settle([m for m, extra in partial if extra == fewest], [m for m, extra in partial if extra != fewest], limit)
+        near = self._fuzzy(q, allowed)
+        typos = [(m, n) for m, n in near if n <= _typos_allowed(m.entity.name) and not _extends(query, q, m.entity.name)]
+        if typos:  # a name one typo further is just as likely (`biling-gateway`: billing-gateway(s))
+            fewest = typos[0][1]
+            close = [m for m, n in near if n <= fewest + 1]
+            return _settle(close, [m for m, _ in near if m not in close], limit)
+        return Resolution("not_found", [m for m, _ in sorted(near, key=lambda mn: -mn[0].score)][:limit])
 
     def _by_written_ref(self, query: str) -> IndexedEntity | None:
         """`kind:[namespace/]name` with the namespace left out means `default` (FORMATS.md §1)."""
@@ -175,15 +189,22 @@ class CatalogIndex:
                 return found
         return found
 
-    def _partial(self, query: str, allowed: object) -> list[Match]:
-        """Every word of the query starts a word of the name: "ledger service", "artist look"."""
-        words = [w for w in tokens(query) if len(w) >= 2]
-        if not words:
+    def _partial(self, query: str, allowed: object) -> list[tuple[Match, int]]:
+        """Every word of the query starts a word of the name: "ledger service", "artist look".
+
+        Each with how many words of its name the query left out or cut short: `payments ledg` names
+        `payments-ledger-service` and `payments-ledger-worker` alike, however their lengths differ.
+        """
+        words = tokens(query)
+        if not any(len(w) >= 2 for w in words):  # one letter is a word cut short only after a real word
             return []
         candidates: set[int] | None = None
         for w in sorted(words, key=len, reverse=True):
-            posting = self._postings_for_prefix(w)
-            candidates = posting if candidates is None else candidates & posting
+            if candidates is not None and len(candidates) <= 200:  # cheaper than a short word's postings, and exact
+                candidates = {i for i in candidates if any(t.startswith(w) for t in _words(self.entities[i]))}
+            else:
+                posting = self._postings_for_prefix(w)
+                candidates = posting if candidates is None else candidates & posting
             if not candidates:
                 return []
         assert candidates is not None
@@ -191,11 +212,11 @@ class CatalogIndex:
             return []
         spaced = " ".join(words)
         scored = [
-            Match(self.entities[i], fuzz.WRatio(spaced, " ".join(tokens(self.entities[i].name))), "partial")
-            for i in candidates
-            if allowed(self.entities[i])  # type: ignore[operator]
+            (Match(e, fuzz.WRatio(spaced, " ".join(tokens(e.name))), "partial"), _not_typed_in_full(words, e))
+            for e in (self.entities[i] for i in candidates)
+            if allowed(e)  # type: ignore[operator]
         ]
-        return sorted(scored, key=lambda m: (-m.score, len(m.entity.name)))
+        return sorted(scored, key=lambda me: (me[1], -me[0].score, len(me[0].entity.name)))
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
         """`compute()` once per index (so once per catalog generation), e.g. help examples."""
@@ -204,7 +225,7 @@ class CatalogIndex:
         return self._memo[key]
 
     def _nearest(self, q: str, cutoff: float, limit: int) -> list[tuple[str, float, int]]:
-        """Compact names scoring at least `cutoff` against `q`, best first: the one scan over every name.
+        """Compact names scoring at least `cutoff` against `q`, best first, among those sharing its rarest trigrams.
 
         A question resolves its subject up to three times (as typed, without kind words, without
         the kind filter), and people repeat questions; results are kept per index, bounded.
@@ -212,20 +233,81 @@ class CatalogIndex:
         key = (q, cutoff, limit)
         hits = self._nearest_cache.get(key)
         if hits is None:
-            hits = process.extract(q, self._compact_names, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+            names = self._compact_names
+            candidates = self._holding_a_piece(q) | self._sharing_rare_trigrams(q)  # the latter for "did you mean"s
+            hits = process.extract(q, {i: names[i] for i in candidates}, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
             if len(self._nearest_cache) >= NEAREST_CACHE_SIZE:
                 self._nearest_cache.clear()
             self._nearest_cache[key] = hits
         return hits
 
-    def _fuzzy(self, q: str, allowed: object, limit: int) -> list[Match]:
-        hits = self._nearest(q, FUZZY_CUTOFF, limit * 4)
-        matches = [Match(self.entities[i], score, "fuzzy") for _, score, i in hits if allowed(self.entities[i])]  # type: ignore[operator]
-        return sorted(matches, key=lambda m: (-m.score, _kind_rank(m.entity.kind)))
+    def _holding_a_piece(self, q: str) -> set[int]:
+        """Names that hold one of `q`'s pieces unchanged, so every name within its allowed typos (the pigeonhole).
 
-    def _suggest(self, q: str, allowed: object, limit: int) -> list[Match]:
-        hits = self._nearest(q, 50, limit * 4)
-        return [Match(self.entities[i], score, "fuzzy") for _, score, i in hits if allowed(self.entities[i])][:limit]  # type: ignore[operator]
+        The cuts are placed where the pieces are rarest (`paymen|tsledge|rservice`, not `...|service`),
+        and made twice, the second time one letter later, as a swap across a cut changes both pieces.
+        """
+        pieces = min(_typos_allowed(q), MAX_INDEXED_TYPOS) + 1
+        if len(q) < 3 * pieces + 2:  # one typo changes at most 4 trigrams: any 4k+1 of them hold one unchanged
+            return self._sharing_rare_trigrams(q, 4 * pieces - 3)
+        postings, names = self._trigram_index(), self._compact_names
+
+        def rarest(piece: str) -> list[list[int]]:
+            return heapq.nsmallest(2, (postings.get(piece[i : i + 3], []) for i in range(len(piece) - 2)), key=len)
+
+        def cut(shift: int) -> list[str]:
+            cuts = [0, *(j * len(q) // pieces + shift for j in range(1, pieces)), len(q)]
+            return [q[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
+
+        def cost(shift: int) -> int:
+            return sum(len(rarest(piece)[0]) for piece in cut(shift))
+
+        shifts = [s for s in range(-2, 2) if all(len(p) >= 3 for p in cut(s) + cut(s + 1))]
+        best = min(shifts, key=lambda s: cost(s) + cost(s + 1), default=None)
+        if best is None:
+            return self._sharing_rare_trigrams(q, 4 * pieces - 3)
+        found: set[int] = set()
+        for piece in cut(best) + cut(best + 1):
+            grams = rarest(piece)
+            holding = set(grams[0]).intersection(*grams[1:])  # two trigrams of the piece, then the piece itself
+            found.update(i for i in holding if piece in names[i])
+        return found
+
+    def _sharing_rare_trigrams(self, q: str, probed: int = 0) -> set[int]:
+        """Names holding one of the `probed` rarest trigrams of `q`; without `probed`, rarest first until
+        SUGGESTION_CANDIDATES names are found (every name of a catalog that small)."""
+        if not probed and len(self._compact_names) <= SUGGESTION_CANDIDATES:  # so few that scoring them all is cheap
+            return set(range(len(self._compact_names)))
+        postings = self._trigram_index()
+        held = sorted((found for g in _trigrams(q) if (found := postings.get(g))), key=len)
+        if probed:
+            return set().union(*held[:probed])
+        names: set[int] = set()
+        for found in held:
+            if len(names) >= SUGGESTION_CANDIDATES:
+                break
+            names.update(found)
+        return names
+
+    def _trigram_index(self) -> dict[str, list[int]]:
+        """Trigram -> entities whose compact name holds it; built on first use, as most questions name things exactly."""
+        if self._trigram_postings is None:
+            postings: dict[str, list[int]] = defaultdict(list)
+            for i, name in enumerate(self._compact_names):
+                for gram in _trigrams(name):
+                    postings[gram].append(i)
+            self._trigram_postings = dict(postings)
+        return self._trigram_postings
+
+    def _fuzzy(self, q: str, allowed: object) -> list[tuple[Match, int]]:
+        """Near names with their typo count from `q` (MAX_TYPOS + 1 meaning "more"), fewest typos first."""
+        hits = self._nearest(q, SUGGEST_CUTOFF, FUZZY_CANDIDATES)
+        matches = [
+            (Match(self.entities[i], score, "fuzzy"), OSA.distance(q, name, score_cutoff=MAX_TYPOS + 1))
+            for name, score, i in hits
+            if allowed(self.entities[i])  # type: ignore[operator]
+        ]
+        return sorted(matches, key=lambda mn: (mn[1], -mn[0].score, _kind_rank(mn[0].entity.kind)))
 
     @staticmethod
     def _decide(matches: list[Match], limit: int, *, exact: bool = False) -> Resolution:
@@ -233,10 +315,7 @@ class CatalogIndex:
         matches = sorted(matches, key=lambda m: (-m.score, _kind_rank(m.entity.kind), m.entity.ref))
         best = matches[0]
         close = [m for m in matches if best.score - m.score <= (0 if exact else AMBIGUITY_MARGIN)]
-        owners = {_answers_for(m.entity) for m in close}
-        if len(close) == 1 or len(owners) == 1:
-            return Resolution("found", matches[:limit])
-        return Resolution("ambiguous", close[:limit] if len(close) >= 2 else matches[:limit])
+        return _settle(close, matches[len(close):], limit)
 
 
 def per_index(fn: Callable[[CatalogIndex], T]) -> Callable[[CatalogIndex], T]:
@@ -248,6 +327,43 @@ def per_index(fn: Callable[[CatalogIndex], T]) -> Callable[[CatalogIndex], T]:
         return list(found) if isinstance(found, list) else found  # type: ignore[return-value]  # callers may modify lists
 
     return once
+
+
+def _settle(close: list[Match], others: list[Match], limit: int) -> Resolution:
+    """Answer when the equally likely `close` matches are one entity or share an owner; otherwise ask."""
+    if len(close) == 1 or len({_answers_for(m.entity) for m in close}) == 1:
+        return Resolution("found", (close + others)[:limit])
+    return Resolution("ambiguous", close[:limit])
+
+
+def _words(e: IndexedEntity) -> set[str]:
+    """The words a partial name is matched against: of its name, title and other names."""
+    return {w for text in (e.name, e.title or "", *e.other_names) for w in tokens(text)}
+
+
+def _trigrams(compact_text: str) -> set[str]:
+    """The trigrams of a compact name, padded so two-letter names (`ui`) have some and ends weigh more."""
+    padded = f"^{compact_text}$"
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _typos_allowed(name: str) -> int:
+    length = len(compact(name))
+    return next((typos for min_length, typos in TYPOS_BY_LENGTH if length >= min_length), 0)
+
+
+def _extends(query: str, q: str, name: str) -> bool:
+    """`catalog-config-rpc` for `catalog-config`: a name with words added names something else, not a typo."""
+    name_compact = compact(name)
+    if len(q) - len(name_compact) >= 2 and (q.startswith(name_compact) or q.endswith(name_compact)):
+        return True
+    return set(tokens(name)) < set(tokens(query))
+
+
+def _not_typed_in_full(words: list[str], e: IndexedEntity) -> int:
+    """Words of the entity's name (or title, or other name) that the query's `words` leave out or cut short."""
+    typed = set(words)
+    return min(sum(w not in typed for w in tokens(n)) for n in (e.name, *(n for n in (e.title, *e.other_names) if n)))
 
 
 def _answers_for(e: IndexedEntity) -> str | None:

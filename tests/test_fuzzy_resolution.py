@@ -1,0 +1,66 @@
+"""Typo-tolerant resolution: typos are answered, names with words added and shared prefixes are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.bench_accuracy import indexed, wayfinder
+from benchmarks.queries import CATEGORIES, query_set
+from catalog.search.resolve import CatalogIndex, IndexedEntity
+
+OWNED = {
+    "payments-ledger-service": "group:default/ledger",
+    "payments-ledger-worker": "group:default/batch",
+    "catalog-config": "group:default/platform",
+    "orders-plans-job": "group:default/orders",
+    "orders-plans-adapter": "group:default/partners",
+    "iot-alerts-web": "group:default/iot",
+}
+
+
+@pytest.fixture(scope="module")
+def index() -> CatalogIndex:
+    return CatalogIndex([IndexedEntity(f"component:default/{n}", "component", n, None, owner) for n, owner in OWNED.items()])
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ("payments-ledger-servcie", "payments-ledger-service"),  # one swap
+        ("paymnts-ledgr-service", "payments-ledger-service"),  # two letters dropped
+        ("iot-alerst-wb", "iot-alerts-web"),  # two typos in a short name
+        ("orders-plans-j", "orders-plans-job"),  # a last word cut to one letter
+    ],
+)
+def test_typos_and_cut_words_resolve(index: CatalogIndex, written: str, name: str) -> None:
+    found = index.resolve(written)
+    assert found.status == "found" and found.best is not None and found.best.name == name
+
+
+@pytest.mark.parametrize("written", ["catalog-config-rpc", "catalog config eu", "catalogconfigrpc", "catalog-configs-eu"])
+def test_a_name_with_words_added_is_suggested_not_answered(index: CatalogIndex, written: str) -> None:
+    found = index.resolve(written)
+    assert found.status == "not_found"
+    assert [m.entity.name for m in found.matches][:1] == ["catalog-config"]
+
+
+@pytest.mark.parametrize("written", ["payments ledg", "payments-ledger", "orders plans"])
+def test_a_prefix_of_names_other_teams_own_asks(index: CatalogIndex, written: str) -> None:
+    found = index.resolve(written)
+    assert found.status == "ambiguous"
+    assert len(found.matches) == 2
+
+
+def test_too_many_typos_are_only_suggestions(index: CatalogIndex) -> None:
+    found = index.resolve("pymnts-ldgr-srvc")
+    assert found.status == "not_found"
+    assert "payments-ledger-service" in [m.entity.name for m in found.matches]
+
+
+def test_generated_known_answer_queries_are_answered_right() -> None:
+    """The benchmark's query set at a small size: every category right, nothing confidently wrong."""
+    queries = query_set(3000, per_category=8)
+    answer = wayfinder(CatalogIndex(indexed(3000, 7)))
+    wrong = [(q.category, q.text, q.expected, got) for q in queries if (got := answer(q)) != q.expected]
+    assert {q.category for q in queries} == set(CATEGORIES)
+    assert wrong == []
