@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -39,6 +41,27 @@ def serve(database_url: str, port: int) -> None:
         catalog.index(session)  # as a running server has it after its first question
     with listen("127.0.0.1", port) as sock:
         serve_http(create_http_app(Services(catalog=catalog), slack=None), sock)
+
+
+@contextmanager
+def served(database_url: str, *, tries: int = 300) -> Iterator[str]:
+    """`serve` in a child process on a free loopback port; yields its base URL once `/livez` answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_pages", "--serve", database_url, str(port)], stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(tries):
+            try:
+                httpx.get(base + "/livez", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)  # waiting for the child to listen
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:
@@ -103,18 +126,7 @@ def main() -> None:
         started = time.perf_counter()
         url, names = prepare(Path(tmp), args.entities, args.seed)
         print(f"catalog: {args.entities} entities synced in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_pages", "--serve", url, str(port)], stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    httpx.get(base + "/livez", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)  # waiting for the child to listen
+        with served(url, tries=200) as base:
             phases = {
                 "/livez (baseline)": ["/livez"],
                 "/o/component/default/NAME": [f"/o/component/default/{quote(n)}" for n in names],
@@ -130,9 +142,6 @@ def main() -> None:
                     f"{percentile(latencies, 99):8.1f} {errors:6d}"
                 )
             print(f"goal: page p99 <= {GOAL_P99_MS:.0f} ms on SQLite; load average now {os.getloadavg()[0]:.2f}")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.bench_cli_startup import prepare, wall
+from benchmarks.bench_pages import served
 
 GOAL_S = 0.3
 
@@ -37,18 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wf-remote-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     url, names = prepare(workdir, args.entities, args.seed)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_pages", "--serve", url, str(port)], stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(base + "/livez", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)  # waiting for the child to listen
+    with served(url) as base:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYFINDER_", "SLACK_", "DATABASE_URL"))}
         env |= {"WAYFINDER_URL": base, "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"}  # a laptop: no database
         questions = [f"who owns {name}?" for name in names]
@@ -70,9 +58,6 @@ def main(argv: list[str] | None = None) -> None:
         ):
             print(f"{label:40} {statistics.median(times):9.3f} {min(times):7.3f} {max(times):7.3f}")
         print(f"goal: remote ask <= {GOAL_S} s wall")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":
