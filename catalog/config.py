@@ -13,14 +13,15 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, TypeAdapter, ValidationError, field_validator, model_validator
 
 from catalog.errors import ConfigError
 from catalog.sync.triggers import trigger_for
 
+_T = TypeVar("_T")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -197,7 +198,11 @@ class Config(_Strict):
     questions: QuestionsConfig = Field(default_factory=QuestionsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     alerts: AlertsConfig | None = None
+    # Self-service actions, each a mapping validated by `actions.definitions` (which the catalog may not
+    # import) through `validate_section`, so its errors name file, line and key like every other one.
+    actions: list[dict[str, Any]] = Field(default_factory=list)
     path: Path | None = Field(default=None, exclude=True)
+    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
 
     @field_validator("sources")
     @classmethod
@@ -273,11 +278,24 @@ def load_config(path: Path) -> Config:
         # Every problem at once, in file order, so one edit-and-retry fixes them all.
         errors.sort(key=lambda e: (e[0] is None, e[0] or 0))
         raise ConfigError("\n".join(f"{path}:{line or '?'}: {key}: {message}" for line, key, message in errors))
-    config.path = path
+    config.path, config._lines = path, lines
     for source in config.sources:
         if isinstance(source, BackstageSourceConfig):
             source.path, source.allowed_roots = _beside(path, source.path), [_beside(path, root) for root in source.allowed_roots]
     return config
+
+
+def validate_section(config: Config, key: str, adapter: TypeAdapter[_T], *, tags: Sequence[str] = ()) -> _T:
+    """Validate the raw section `key` of a loaded config with `adapter`; ConfigError names file, line and key.
+
+    `tags` are the section's discriminator values (`type: webhook`), left out of the key shown.
+    """
+    try:
+        return adapter.validate_python(getattr(config, key))
+    except ValidationError as exc:
+        described = [_describe({**err, "loc": (key, *err["loc"])}, config._lines, root=adapter, tags=tags) for err in exc.errors()]
+        described.sort(key=lambda e: (e[0] is None, e[0] or 0))
+        raise ConfigError("\n".join(f"{config.path or 'config'}:{line or '?'}: {where}: {message}" for line, where, message in described)) from None
 
 
 def _beside(config: Path, path: Path) -> Path:
@@ -294,14 +312,19 @@ def _key(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def _describe(err: Any, lines: dict[tuple[Any, ...], int]) -> tuple[int | None, str, str]:
-    """(line, key, message) for one pydantic error."""
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in SOURCE_TYPES))
+def _describe(
+    err: Any, lines: dict[tuple[Any, ...], int], root: TypeAdapter[Any] | None = None, tags: Sequence[str] = SOURCE_TYPES
+) -> tuple[int | None, str, str]:
+    """(line, key, message) for one pydantic error; `root` validated a section (its first key) rather than the whole `Config`."""
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in tags))
     if err["type"] == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}" + _did_you_mean(str(loc[-1]), _known_keys(err["loc"][:-1]))
+        parent = err["loc"][:-1]
+        known = _known_keys(parent[1:], root._type) if root is not None else _known_keys(parent)  # type: ignore[attr-defined]
+        message = f"unknown key {loc[-1]!r}" + _did_you_mean(str(loc[-1]), known)
     elif err["type"] == "union_tag_invalid" and isinstance(err.get("input"), dict):
         written = str(err["input"].get("type"))
-        message = f"unknown source type {written!r}" + (_did_you_mean(written, SOURCE_TYPES) or f" (known: {', '.join(SOURCE_TYPES)})")
+        what = "source type" if root is None else "type"
+        message = f"unknown {what} {written!r}" + (_did_you_mean(written, tags) or f" (known: {', '.join(tags)})")
     else:
         message = err["msg"].removeprefix("Value error, ")
     return _line(loc, lines), _key(loc), message
@@ -312,9 +335,9 @@ def _did_you_mean(written: str, known: Sequence[str]) -> str:
     return f" (did you mean {nearest[0]!r}?)" if nearest else ""
 
 
-def _known_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys allowed at `loc` (a pydantic error location, discriminator tags included)."""
-    tp: Any = Config
+def _known_keys(loc: tuple[Any, ...], root: Any = None) -> list[str]:
+    """The keys allowed at `loc` (a pydantic error location, discriminator tags included) below `root` (the `Config`)."""
+    tp: Any = root or Config
     for part in loc:
         tp = _step(tp, part)
     tp = _unwrap(tp)

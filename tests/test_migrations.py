@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 from sqlmodel import SQLModel, col
 
+import actions.models  # noqa: F401  (the action tables)
 import catalog.store.models  # noqa: F401  (registers every table)
 from catalog.errors import SchemaOutdated
 from catalog.search.fulltext import is_modelled

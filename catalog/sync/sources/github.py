@@ -180,6 +180,27 @@ def _in_repository(full_name: str, location: str | None) -> bool:
     return _repository_of(location) == full_name
 
 
+def github_client(
+    cfg: GitHubSourceConfig, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time, max_wait: float = DEFAULT_MAX_WAIT
+) -> ApiClient:
+    """The REST client of a GitHub source: its API URL and token, GitHub's headers and rate-limit waits (also the actions' workflow dispatch)."""
+    return ApiClient(
+        cfg.name,
+        cfg.api_url.rstrip("/"),
+        headers={
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {cfg.token.get_secret_value()}",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "wayfinder",
+        },
+        timeout=cfg.timeout_seconds,
+        max_retries=cfg.max_retries,
+        max_wait=max_wait,
+        retry_delay=github_retry_delay(clock),
+        sleep=sleep,
+    )
+
+
 class _Run:
     """One fetch: the HTTP client, the cache, and what has been collected so far."""
 
@@ -187,21 +208,7 @@ class _Run:
         cfg = source.config
         self.source = source
         self.base = cfg.api_url.rstrip("/")
-        self.api = ApiClient(
-            source.name,
-            self.base,
-            headers={
-                "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {cfg.token.get_secret_value()}",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "User-Agent": "wayfinder",
-            },
-            timeout=cfg.timeout_seconds,
-            max_retries=cfg.max_retries,
-            max_wait=source.max_wait,
-            retry_delay=github_retry_delay(source.clock),
-            sleep=source.sleep,
-        )
+        self.api = github_client(cfg, sleep=source.sleep, clock=source.clock, max_wait=source.max_wait)
         self.cache = HttpCache(source.factory, source.name)
         self.collected = EntityCollector()
         self.inferred: list[EntityDoc] = []

@@ -80,10 +80,16 @@ class ApiClient:
 
     def get(self, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
         """GET with retries; the caller decides what a final non-2xx status means."""
+        return self.request("GET", url, params=params, headers=headers)
+
+    def request(
+        self, method: str, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None, json: Any = None
+    ) -> httpx.Response:
+        """One call with retries (rate limits, 5xx, network errors); a POST (an action's workflow dispatch) too."""
         for attempt in range(self.max_retries + 1):
             self.requests += 1
             try:
-                response = self.client.get(url.lstrip("/") if "://" not in url else url, params=params, headers=headers)
+                response = self.client.request(method, url.lstrip("/") if "://" not in url else url, params=params, headers=headers, json=json)
             except httpx.HTTPError as exc:
                 if attempt == self.max_retries:
                     raise SourceError(f"{self.name}: {type(exc).__name__} calling {url}: {exc}") from None

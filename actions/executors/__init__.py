@@ -1,0 +1,1 @@
+"""What an approved request runs: a signed webhook, a GitHub workflow, a catalog entity, or a registered callable."""
