@@ -25,6 +25,7 @@ from actions import approvers, workflow
 from actions.definitions import (
     ActionDefinition,
     CatalogExecutor,
+    EntityInput,
     GitHubWorkflowExecutor,
     InternalExecutor,
     WebhookExecutor,
@@ -37,16 +38,18 @@ from actions.executors.base import Outcome, Run
 from actions.executors.catalog_entity import publish, register_entity, retire_entity
 from actions.executors.github import dispatch_workflow
 from actions.executors.webhook import call_webhook
-from actions.inputs import validate_inputs
+from actions.inputs import TARGET, validate_inputs
 from actions.models import ActionAudit, ActionRequest, State
 from actions.read import ActionEvent, EventKind, RequestView, request_view
 from catalog.core import Catalog
+from catalog.store.models import Entity
 from catalog.store.reads import get_entity
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ActionEvent", "ActionService", "Actor", "InvalidInputs", "Notifier", "Refused", "RequestView", "UnknownAction"]
 
+REQUEST_HELP = "If you need it, ask whoever maintains Wayfinder's `actions:` config."
 RUN_LEASE = timedelta(minutes=15)  # a run whose executor never answered is failed after this, never re-run
 TTL_NOTICES = (("1d", timedelta(days=1)), ("1h", timedelta(hours=1)))
 
@@ -138,6 +141,56 @@ class ActionService:
                 if self._may_request(session, a, actor, channel) is None and (target is None or (entity is not None and _matches(a, entity)))
             ]  # fmt: skip
 
+    def for_target(self, ref: str) -> list[ActionDefinition]:
+        """Actions whose target can be `ref` (the "Request…" buttons on its card; the click checks who may)."""
+        with self.catalog.session() as session:
+            entity = get_entity(session, ref)
+        return [a for a in self.definitions.values() if entity is not None and _matches(a, entity)]
+
+    def check_may_request(self, action_id: str, actor: Actor, *, channel: str | None = None) -> ActionDefinition:
+        """The action, when `actor` may request it here; else Refused saying why and who can help."""
+        action = self.definition(action_id)
+        with self.catalog.session() as session:
+            refusal = self._may_request(session, action, actor, channel)
+        if refusal:
+            raise Refused(refusal, help=REQUEST_HELP)
+        return action
+
+    def entity_options(self, action_id: str, actor: Actor, *, limit: int = 100) -> dict[str, list[tuple[str, str]]]:
+        """(ref, label) choices for the action's target (key `target`) and entity inputs, filtered as configured."""
+        action = self.definition(action_id)
+        wanted: dict[str, tuple[str | None, str | None, bool]] = {}
+        if action.target:
+            wanted[TARGET] = (action.target.kind, action.target.type, False)
+        for spec in action.inputs:
+            if isinstance(spec, EntityInput):
+                wanted[spec.id] = (spec.kind, spec.entity_type, spec.owner == "mine")
+        options: dict[str, list[tuple[str, str]]] = {}
+        with self.catalog.session() as session:
+            teams = approvers.teams_of(session, actor.user_ref)
+            for key, (kind, entity_type, mine) in wanted.items():
+                query = select(Entity.ref, Entity.name, Entity.type, Entity.owner_ref).where(col(Entity.retired_at).is_(None)).order_by(Entity.name)
+                if kind:
+                    query = query.where(Entity.kind == kind.lower())
+                rows = [(ref, name) for ref, name, type_, owner in session.exec(query.distinct())
+                        if (not entity_type or (type_ or "").lower() == entity_type.lower()) and (not mine or owner in teams)]  # fmt: skip
+                options[key] = list(dict.fromkeys(rows))[:limit]
+        return options
+
+    def validate(self, action_id: str, actor: Actor, inputs: dict[str, Any], *, target: str | None = None, channel: str | None = None) -> None:
+        """Check a request without making it (the modal's errors, before the ack); raises InvalidInputs or Refused."""
+        action = self.check_may_request(action_id, actor, channel=channel)
+        with self.catalog.session() as session:
+            validate_inputs(session, action, inputs, target=target, requester_teams=approvers.teams_of(session, actor.user_ref))
+
+    def check_may_decide(self, request_id: int, actor: Actor) -> None:
+        """Refused unless `actor` may approve or reject request `request_id` now (before a reason modal opens)."""
+        with self.catalog.session() as session:
+            row = session.get(ActionRequest, request_id)
+            if row is None or row.state != State.PENDING:
+                raise self._not_pending(session, request_id)
+            self._check_approver(request_view(session, row, self.definition(row.action_id)), actor)
+
     def _may_request(self, session: Session, action: ActionDefinition, actor: Actor, channel: str | None) -> str | None:
         """None when allowed, else why not."""
         if action.channels and channel not in action.channels:
@@ -158,7 +211,7 @@ class ActionService:
         with self.catalog.session() as session:
             refusal = self._may_request(session, action, actor, channel)
             if refusal:
-                raise Refused(refusal, help="Ask the action's owners in #platform if you need it.")
+                raise Refused(refusal, help=REQUEST_HELP)
             values, target_ref = validate_inputs(session, action, inputs, target=target, requester_teams=approvers.teams_of(session, actor.user_ref))
             target_entity = get_entity(session, target_ref) if target_ref else None
             owner_ref = target_entity.owner_ref if target_entity else (approvers.teams_of(session, actor.user_ref) or [None])[0]
@@ -252,8 +305,8 @@ class ActionService:
         if row is None:
             return UnknownAction(f"there is no request #{request_id}")
         decided = [d for d in workflow.decisions(session, request_id) if d.stage == row.stage or d.decision == "reject"]
-        by = f" by {decided[-1].approver_name}" if decided and row.state in (State.APPROVED, State.REJECTED, State.RUNNING, State.SUCCEEDED, State.FAILED) else ""
-        return Refused(f"Request #{request_id} was already decided: it is {row.state.replace('_', ' ')}{by}.")
+        by = f" by {decided[-1].approver_name}" if decided and row.state != State.PENDING else ""
+        return Refused(f"Request #{request_id} was already decided{by}: it is {row.state.replace('_', ' ')}.")
 
     def cancel(self, request_id: int, actor: Actor) -> RequestView:
         now = self.clock()

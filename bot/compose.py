@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from bot.settings import BUNDLED_CONFIG, Settings
 
 if TYPE_CHECKING:  # `wayfinder ask --url` composes nothing: the database layer loads only when a catalog opens
+    from actions.service import ActionService
     from catalog.core import Catalog
 
 
@@ -31,6 +32,13 @@ class Services:
     catalog: Catalog = field(repr=False)
     public_url: str = "http://localhost:3000"
     clock: Callable[[], datetime] = utcnow
+    # Self-service actions over the same catalog; the Slack app gives it its notifier (`bot.slack.actions`).
+    actions: ActionService = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from actions.service import ActionService
+
+        object.__setattr__(self, "actions", ActionService(self.catalog, public_url=self.public_url, clock=self.clock))
 
 
 def _note(text: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def test_request_approve_run_once_with_a_valid_signature(world: Callable[..., Ac
     assert done.state == "succeeded"
     assert len(executor.runs) == 1 and executor.bad_signatures == 0
     assert executor.runs[0]["inputs"]["reason"] == REASON["reason"] and executor.runs[0]["target"] == "resource:default/payments-db"
-    assert done.ttl_expires_at == world.clock.now + __import__("datetime").timedelta(days=2)  # type: ignore[attr-defined]
+    assert done.ttl_expires_at == world.clock.now + timedelta(days=2)  # type: ignore[attr-defined]
     assert world.notifier.kinds(request.id) == ["created", "approved", "running", "succeeded"]  # type: ignore[attr-defined]
     with pytest.raises(Refused, match="already decided"):
         service.approve(request.id, OTHER_LEAD)
@@ -100,7 +101,7 @@ def test_reject_needs_a_reason_and_ends_the_request(world: Callable[..., ActionS
         service.reject(request.id, LEAD, " ")
     done = service.reject(request.id, LEAD, "Use the replica instead")
     assert done.state == "rejected" and done.rejection and done.rejection.reason == "Use the replica instead"
-    with pytest.raises(Refused, match="rejected by Nadia Haddad"):
+    with pytest.raises(Refused, match="decided by Nadia Haddad: it is rejected"):
         service.approve(request.id, OTHER_LEAD)
     assert executor.runs == []
 

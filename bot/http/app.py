@@ -22,6 +22,7 @@ from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackClientError
 
 from bot.compose import Services
+from bot.http.actions import actions_router
 from bot.http.alerts import register as register_alerts
 from bot.http.body_limit import BodySizeLimit
 from bot.http.health import health_router
@@ -76,6 +77,7 @@ def create_http_app(
     api.include_router(slack_router(services, slack=slack, signing_secret=signing_secret, missing=missing, socket_mode=socket_mode))
     api.include_router(health_router(services, slack=slack.client if slack is not None else None, slack_mode=slack_mode))
     api.include_router(webhooks_router(services))
+    api.include_router(actions_router(services))  # POST /actions/runs/{id}/status
     register_web(api, services)  # ownership, team and search pages; the JSON API under /api/v1
     register_alerts(api, services, slack.client if slack is not None else None)  # POST /webhooks/alerts/{provider}
     return api

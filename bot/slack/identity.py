@@ -8,6 +8,7 @@ them per message: results go into the identity cache (`Catalog.identities`), who
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -37,18 +38,22 @@ def identify(services: Services, client: WebClient, slack_user_id: str) -> Ident
 def add_slack_ids(services: Services, client: WebClient, answer: Answer) -> None:
     """Fill in the Slack ids of the people an answer lists, so the card can mention them."""
     people = [p for p in _people(answer) if not p.slack_user_id and p.email][:MAX_LOOKUPS_PER_ANSWER]
-    if not people:
-        return
+    known = slack_ids(services, client, {p.ref: p.email for p in people if p.email})
+    for p in people:
+        p.slack_user_id = known.get(p.ref) or p.slack_user_id
+
+
+def slack_ids(services: Services, client: WebClient, emails: Mapping[str, str]) -> dict[str, str]:
+    """user ref -> Slack user id, for users given as ref -> email (cached first, then looked up)."""
+    if not emails:
+        return {}
     now = services.clock()
-    refs = {p.email.lower(): p.ref for p in people if p.email}
+    refs = {email.lower(): ref for ref, email in emails.items()}
     known = services.catalog.identities.slack_ids(refs, now=now)
     fetched = [i for email in sorted(refs.keys() - known.keys()) if (i := _lookup(client, email, refs[email]))]
     services.catalog.identities.remember(fetched, now=now)
     known |= {i.email: i.slack_user_id for i in fetched if i.email}
-    for p in people:
-        slack_id = known.get((p.email or "").lower())
-        if slack_id and Identity(slack_id).has_account:
-            p.slack_user_id = slack_id
+    return {refs[email]: slack_id for email, slack_id in known.items() if email in refs and Identity(slack_id).has_account}
 
 
 def _people(answer: Answer) -> list[Person | Contact]:

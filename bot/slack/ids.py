@@ -12,6 +12,11 @@ class ActionId(StrEnum):
     HOME_SEARCH = "wf_home_search"
     LINK = "wf_link"  # URL buttons: Slack still sends an interaction that must be acked
     QUESTION = "question"  # the search modal's text input
+    ACTION_REQUEST = "wf_action_request"  # "Request…": the value is `action_id|target ref`; answer cards suffix `:action_id`
+    ACTION_APPROVE = "wf_action_approve"  # approval card buttons: the value is the request id
+    ACTION_REJECT = "wf_action_reject"
+    ACTION_EXTEND = "wf_action_extend"  # TTL reminder buttons (DM)
+    ACTION_TEARDOWN = "wf_action_teardown"
 
 
 class BlockId(StrEnum):
@@ -21,6 +26,8 @@ class BlockId(StrEnum):
 class CallbackId(StrEnum):
     WHO_OWNS_THIS = "wf_who_owns_this"  # message shortcut
     SEARCH_MODAL = "wf_search"
+    ACTION_MODAL = "wf_action"  # the request modal; private_metadata holds the action id, target and channel
+    ACTION_REJECT_MODAL = "wf_action_reject"  # the reason for a rejection; private_metadata holds the request id
 
 
 class Command(StrEnum):

@@ -8,7 +8,9 @@ from slack_sdk import WebClient
 
 from bot.compose import Services
 from bot.slack.identity import add_slack_ids
+from bot.slack.views.actions import request_buttons
 from bot.slack.views.answer import render_answer
+from bot.slack.views.parts import MESSAGE_BLOCKS
 from catalog.answers.models import Answer
 
 TRANSPORT = "slack"  # how questions asked in Slack are recorded (unanswered questions, feedback)
@@ -23,6 +25,9 @@ def reply(services: Services, client: WebClient, answer: Answer, *, ephemeral: b
     """Render `answer` with the Slack ids of the people it names, so they can be mentioned."""
     add_slack_ids(services, client, answer)
     text, blocks = render_answer(answer, public_url=services.public_url, now=services.clock(), ephemeral=ephemeral)
+    if answer.card is not None:  # "Request…" for actions whose target is this entity
+        ref = answer.card.entity.ref
+        blocks += request_buttons(services.actions.for_target(ref), ref)[: max(0, MESSAGE_BLOCKS - len(blocks))]
     return {"text": text, "blocks": blocks}
 
 

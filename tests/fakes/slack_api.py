@@ -273,6 +273,13 @@ class FakeSlackAPI(FakeHTTPServer):
                 )
             return matching
 
+    def wait_until(self, predicate: Callable[[list[Call]], bool], timeout: float = 5.0) -> list[Call]:
+        """Block until ``predicate`` holds for the recorded calls (say, a thread reply with some text); return them."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self._calls), timeout):
+                raise AssertionError(f"condition not met within {timeout}s; calls seen: {[c.method for c in self._calls]}")
+            return list(self._calls)
+
     # -- request handling (server threads, self._lock held) -----------------------------------
 
     def handle(self, request: RecordedRequest) -> Response:

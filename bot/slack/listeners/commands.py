@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.compose import Services
 from bot.slack.ids import Command
+from bot.slack.listeners.action_requests import handle_run_command, is_run_command
 from bot.slack.replies import TRANSPORT, reply
 
 
@@ -17,7 +18,10 @@ def register(app: App) -> None:
 
 
 def handle_wayfinder_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
-    """Ack at once (Slack waits 3 s), then answer through the response_url; `help` is a question too."""
+    """Ack at once (Slack waits 3 s), then answer through the response_url; `help` is a question too, `run` requests an action."""
     ack()
+    if is_run_command(command.get("text", "")):
+        handle_run_command(command, respond, client, services)
+        return
     answer = services.catalog.ask(command.get("text", ""), transport=TRANSPORT, asker=command.get("user_id"))
     respond(response_type="ephemeral", **reply(services, client, answer, ephemeral=True))

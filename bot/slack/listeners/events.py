@@ -8,9 +8,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.compose import Services
+from bot.slack.actions import actor
 from bot.slack.deliveries import once_per_event
 from bot.slack.identity import identify
 from bot.slack.replies import TRANSPORT, post, reply
+from bot.slack.views.actions import home_section
 from bot.slack.views.home import render_home
 from bot.slack.views.unfurl import parse_ownership_url, render_alert_unfurl, render_unfurl
 from catalog.alerts.service import Alerts
@@ -45,7 +47,9 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: S
         return
     who = identify(services, client, event["user"])
     summary = services.catalog.home(user_ref=who.user_ref, email=who.email)
-    view = render_home(summary, examples=services.catalog.example_questions(), now=services.clock(), public_url=services.public_url)
+    me = actor(services, client, event["user"])
+    requests = home_section(services.actions.list(requester=me, limit=10), services.actions.waiting_for(me))
+    view = render_home(summary, examples=services.catalog.example_questions(), now=services.clock(), public_url=services.public_url, requests=requests)
     client.views_publish(user_id=event["user"], view=view)
 
 

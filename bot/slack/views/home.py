@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from slack_sdk.models.blocks import Block, ButtonElement, HeaderBlock, InputBlock, PlainTextInputElement
@@ -37,7 +38,7 @@ MISSING_WORDS = {
 QUESTION_MAX = 500
 
 
-def render_home(summary: HomeSummary, *, examples: list[str], now: datetime, public_url: str | None = None) -> dict:
+def render_home(summary: HomeSummary, *, examples: list[str], now: datetime, public_url: str | None = None, requests: Sequence[Block] = ()) -> dict:
     """The `home` view: your teams, what they own, what needs fixing, how to ask. Names link to pages when `public_url` is given."""
     search = ButtonElement(text=plain("Search the catalog", BUTTON_LABEL), action_id=ActionId.HOME_SEARCH, style="primary")
     body: list[Block] = [
@@ -56,6 +57,7 @@ def render_home(summary: HomeSummary, *, examples: list[str], now: datetime, pub
         body.append(
             section(f"You're in the catalog as *{escape(clip(name_of(summary.user), NAME_SHOWN))}*, but not in any team (`spec.memberOf`).")
         )
+    body += list(requests)  # your action requests and the approvals waiting for you
     body += [_team(t, public_url) for t in summary.teams]
     if summary.gaps:
         body.append(_gaps(summary.gaps, public_url))

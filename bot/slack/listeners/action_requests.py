@@ -1,0 +1,149 @@
+"""Self-service actions in Slack: `/wayfinder run [action]`, "Request…" buttons, the request modal,
+Approve / Reject on the approval card (Reject asks for a reason), Extend / Tear down now in the TTL DM.
+
+Every handler acks first (modals open within the trigger's 3 seconds) and the core checks on
+every click whether this person may do this now; a refusal is told to the clicker alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from actions.errors import ActionError, InvalidInputs
+from actions.inputs import TARGET
+from bot.compose import Services
+from bot.slack.actions import actor
+from bot.slack.ids import ActionId, CallbackId
+from bot.slack.views.actions import read_modal, render_action_list, render_reject_modal, render_request_modal
+
+RUN = re.compile(r"^\s*run\b\s*(?P<action>\S+)?\s*(?P<target>\S+)?", re.IGNORECASE)
+
+
+def register(app: App) -> None:
+    app.action(re.compile(rf"^{ActionId.ACTION_REQUEST}(:.*)?$"))(handle_request_button)
+    app.action(ActionId.ACTION_APPROVE)(handle_approve)
+    app.action(ActionId.ACTION_REJECT)(handle_reject)
+    app.action(ActionId.ACTION_EXTEND)(handle_extend)
+    app.action(ActionId.ACTION_TEARDOWN)(handle_teardown)
+    app.view(CallbackId.ACTION_MODAL)(handle_request_submission)
+    app.view(CallbackId.ACTION_REJECT_MODAL)(handle_reject_submission)
+
+
+def is_run_command(text: str) -> bool:
+    return bool(RUN.match(text))
+
+
+def handle_run_command(command: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    """(Already acked.) `run`: the actions this person may request here; `run <action> [target]`: its modal."""
+    match = RUN.match(command.get("text", ""))
+    assert match
+    who, channel = actor(services, client, command["user_id"]), command.get("channel_id")
+    if not match["action"]:
+        blocks = render_action_list(services.actions.available(who, channel=channel))
+        respond(response_type="ephemeral", text="Actions you can request", blocks=blocks)
+        return
+    _open_modal(services, client, respond, command["trigger_id"], who_id=command["user_id"], action_id=match["action"], target=match["target"], channel=channel)
+
+
+def _open_modal(services: Services, client: WebClient, respond: Respond, trigger_id: str, *, who_id: str, action_id: str, target: str | None, channel: str | None) -> None:
+    who = actor(services, client, who_id)
+    try:
+        action = services.actions.check_may_request(action_id, who, channel=channel)
+    except ActionError as exc:
+        respond(response_type="ephemeral", replace_original=False, text=str(exc))
+        return
+    options = services.actions.entity_options(action.id, who)
+    view = render_request_modal(action, target=target, entity_options=options, metadata=f"{action.id}|{channel or ''}")
+    client.views_open(trigger_id=trigger_id, view=view)
+
+
+def handle_request_button(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    ack()
+    action_id, _, target = action["value"].partition("|")
+    channel = (body.get("channel") or {}).get("id")
+    _open_modal(services, client, respond, body["trigger_id"], who_id=body["user"]["id"], action_id=action_id, target=target or None, channel=channel)
+
+
+def handle_request_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
+    """Validate on the server (errors on their fields), then close the modal and make the request."""
+    action_id, _, channel = view["private_metadata"].partition("|")
+    values = read_modal(view["state"])
+    target = values.pop(TARGET, None)
+    who = actor(services, client, body["user"]["id"])
+    try:
+        services.actions.validate(action_id, who, values, target=target, channel=channel or None)
+    except InvalidInputs as exc:
+        ack(response_action="errors", errors=exc.errors)
+        return
+    except ActionError as exc:
+        ack()
+        client.chat_postMessage(channel=who.slack_user_id, text=str(exc))
+        return
+    ack()
+    try:
+        services.actions.request(action_id, who, values, target=target, channel=channel or None)
+    except ActionError as exc:  # the catalog changed between the check and the request
+        client.chat_postMessage(channel=who.slack_user_id, text=str(exc))
+
+
+def handle_approve(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    ack()
+    try:
+        services.actions.approve(int(action["value"]), actor(services, client, body["user"]["id"]))
+    except ActionError as exc:
+        respond(response_type="ephemeral", replace_original=False, text=str(exc))
+
+
+def handle_reject(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    """Ask for the reason in a modal, if this person may reject at all."""
+    ack()
+    request_id = int(action["value"])
+    try:
+        services.actions.check_may_decide(request_id, actor(services, client, body["user"]["id"]))
+    except ActionError as exc:
+        respond(response_type="ephemeral", replace_original=False, text=str(exc))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=render_reject_modal(request_id))
+
+
+def handle_reject_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
+    request_id = int(view["private_metadata"])
+    reason = str(read_modal(view["state"]).get("reason") or "")
+    who = actor(services, client, body["user"]["id"])
+    try:
+        services.actions.check_may_decide(request_id, who)
+        if not reason.strip():
+            raise InvalidInputs({"reason": "Say why, so the requester knows what to change."})
+    except InvalidInputs as exc:
+        ack(response_action="errors", errors=exc.errors)
+        return
+    except ActionError as exc:
+        ack(response_action="errors", errors={"reason": str(exc)})
+        return
+    ack()
+    try:
+        services.actions.reject(request_id, who, reason)
+    except ActionError as exc:  # someone else decided in between
+        client.chat_postMessage(channel=who.slack_user_id, text=str(exc))
+
+
+def handle_extend(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    ack()
+    try:
+        done = services.actions.extend(int(action["value"]), actor(services, client, body["user"]["id"]))
+        respond(replace_original=False, text=f"Extended until {done.ttl_expires_at:%Y-%m-%d %H:%M} UTC.")
+    except ActionError as exc:
+        respond(replace_original=False, text=str(exc))
+
+
+def handle_teardown(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
+    ack()
+    try:
+        done = services.actions.teardown(int(action["value"]), actor(services, client, body["user"]["id"]))
+        respond(replace_original=False, text="Torn down." if done else "It was already torn down.")
+    except ActionError as exc:
+        respond(replace_original=False, text=str(exc))

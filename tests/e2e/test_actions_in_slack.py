@@ -1,0 +1,199 @@
+"""Self-service actions end to end: signed Slack requests to a real server, the fake Slack Web API,
+and a local HTTP executor that checks every call's signature.
+
+Why: the modal, the card, the thread and the DMs are where people see an action; a click that is
+not re-authorised on the server, or a double click that runs twice, would only show up here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+
+from actions.service import Actor
+from catalog.config import Config
+from catalog.core import Catalog
+from tests.actions_world import SECRET, write_config
+from tests.e2e.harness import Wayfinder, block_action, command_body, interaction_body, signed_headers, view_submission
+from tests.fakes.executor import FakeExecutor
+from tests.fakes.slack_api import FakeSlackAPI
+
+ELENA, NADIA, SAMUEL, BEN = "U0ELENA", "U0NADIA", "U0SAMUEL", "U0BEN"
+PAYMENTS_CHANNEL = "C0123ABCD"
+REASON = {"reason": "Investigating the refunds incident", "duration": "2d", "level": "read"}
+
+
+@pytest.fixture
+def executor() -> Iterator[FakeExecutor]:
+    with FakeExecutor(SECRET) as fake:
+        yield fake
+
+
+@pytest.fixture
+def server(example_catalog: Catalog, start: Callable[..., Wayfinder], make_catalog: Callable[[Config], Catalog], fake_slack: FakeSlackAPI,
+           executor: FakeExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Wayfinder:  # fmt: skip
+    for user, name in ((ELENA, "elena.rossi"), (NADIA, "nadia.haddad"), (SAMUEL, "samuel.okafor"), (BEN, "ben.carter")):
+        fake_slack.add_user(user, f"{name}@northwind.example", name=name)
+    wayfinder = start(make_catalog(write_config(tmp_path, monkeypatch, executor.url)))
+    wayfinder.services.actions.sleep = lambda seconds: None  # retries back off without slowing the test
+    return wayfinder
+
+
+def command(wayfinder: Wayfinder, text: str, *, user: str, response_url: str) -> int:
+    fields = dict(parse_qsl(command_body(text, response_url=response_url)))
+    fields["user_id"] = user
+    return wayfinder.post(urlencode(fields), "application/x-www-form-urlencoded").status_code
+
+
+def click(wayfinder: Wayfinder, action_id: str, value: str, *, user: str, response_url: str) -> int:
+    payload = block_action(action_id, value, response_url=response_url)
+    payload["user"]["id"] = user
+    return wayfinder.interact(payload).status_code
+
+
+def submit(wayfinder: Wayfinder, callback_id: str, values: dict[str, Any], *, user: str, metadata: str) -> dict[str, Any]:
+    payload = view_submission(callback_id, values)
+    payload["user"]["id"] = user
+    payload["view"]["private_metadata"] = metadata
+    body = interaction_body(payload)
+    response = wayfinder.http.post("/slack/events", content=body, headers=signed_headers(body, "application/x-www-form-urlencoded"))
+    assert response.status_code == 200
+    return response.json() if response.content else {}
+
+
+def text_input(value: str) -> dict[str, Any]:
+    return {"value": {"type": "plain_text_input", "value": value}}
+
+
+def modal_values(reason: str, target: str = "resource:default/payments-db") -> dict[str, Any]:
+    return {
+        "target": {"value": {"type": "static_select", "selected_option": {"value": target}}},
+        "reason": text_input(reason), "duration": text_input("2d"),
+        "level": {"value": {"type": "static_select", "selected_option": {"value": "read"}}},
+    }  # fmt: skip
+
+
+def thread_says(fake: FakeSlackAPI, text: str) -> None:
+    """Wait until a reply in a card's thread contains `text`."""
+    fake.wait_until(lambda calls: any(c.method == "chat.postMessage" and c.params.get("thread_ts") and text in c.params.get("text", "") for c in calls))
+
+
+def blocks_of(call: Any) -> str:
+    return json.dumps(call.params.get("blocks"))
+
+
+def request_via_modal(server: Wayfinder, fake: FakeSlackAPI) -> int:
+    """Elena: `/wayfinder run db-read-access payments-db`, the modal, a valid submission; the request id."""
+    assert command(server, "run db-read-access resource:default/payments-db", user=ELENA, response_url=fake.response_url("run")) == 200
+    modal = json.loads(json.dumps(fake.wait_for("views.open")[-1].params["view"]))
+    assert modal["callback_id"] == "wf_action"
+    target = next(b for b in modal["blocks"] if b.get("block_id") == "target")
+    assert target["element"]["initial_option"]["value"] == "resource:default/payments-db"
+    assert {b.get("block_id") for b in modal["blocks"]} >= {"reason", "duration", "level", "api_token"}
+    cards = len(fake.calls("chat.postMessage"))
+    assert submit(server, "wf_action", modal_values("Investigating the refunds incident"), user=ELENA, metadata=modal["private_metadata"]) == {}
+    posted = fake.wait_for("chat.postMessage", cards + 2)
+    card = next(c for c in posted[cards:] if c.params.get("channel") == PAYMENTS_CHANNEL)
+    assert f"<@{NADIA}>" in blocks_of(card) and f"<@{SAMUEL}>" in blocks_of(card) and "wf_action_approve" in blocks_of(card)
+    return server.services.actions.list()[0].id
+
+
+def test_run_lists_only_what_the_caller_may_request(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    command(server, "run", user=ELENA, response_url=fake_slack.response_url("elena"))
+    command(server, "run", user=BEN, response_url=fake_slack.response_url("ben"))
+    replies = {c.path.rsplit("/", 1)[-1]: json.dumps(c.params) for c in fake_slack.wait_for("response_url", 2)}
+    assert "payments-only" in replies["elena"] and "db-read-access" in replies["elena"]
+    assert "payments-only" not in replies["ben"] and "db-read-access" in replies["ben"]
+
+
+def test_invalid_input_is_shown_on_the_field(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    answer = submit(server, "wf_action", modal_values("too short"), user=ELENA, metadata="db-read-access|C0GENERAL")
+    assert answer["response_action"] == "errors" and "reason" in answer["errors"]
+    assert server.services.actions.list() == []
+
+
+def test_request_approve_run_once_and_tell_everyone(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
+    request_id = request_via_modal(server, fake_slack)
+    assert any(c.params.get("channel") == ELENA for c in fake_slack.calls("chat.postMessage"))  # the requester's DM
+    click(server, "wf_action_approve", str(request_id), user=BEN, response_url=fake_slack.response_url("ben"))
+    refusal = fake_slack.wait_for("response_url")[-1]
+    assert "not an approver" in refusal.params["text"] and "Nadia" in refusal.params["text"]
+    assert executor.runs == []
+    clicks = [(NADIA, "n1"), (NADIA, "n2"), (SAMUEL, "s1"), (NADIA, "n3")]  # a double click and two approvers at once
+    threads = [
+        threading.Thread(target=click, args=(server, "wf_action_approve", str(request_id)), kwargs={"user": u, "response_url": fake_slack.response_url(r)})
+        for u, r in clicks
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    told = fake_slack.wait_for("response_url", 1 + len(clicks) - 1)  # every losing click is told why
+    assert all("already decided by" in c.params["text"] for c in told[1:])
+    updates = fake_slack.wait_for("chat.update", 3)  # approved, running, done: the same card, in place
+    assert len(executor.runs) == 1 and executor.bad_signatures == 0
+    assert server.services.actions.get(request_id).state == "succeeded"
+    assert {c.params["channel"] for c in updates} == {PAYMENTS_CHANNEL} and "Done" in blocks_of(updates[-1])
+    thread_says(fake_slack, "approved the request")
+    thread_says(fake_slack, "done by the fake")
+
+
+def test_self_approval_is_refused_with_a_clear_message(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
+    nadia = Actor("slack", user_ref="user:default/nadia.haddad", slack_user_id=NADIA, name="Nadia")
+    server.services.actions.request("db-read-access", nadia, REASON, target="resource:default/payments-db")
+    request_id = server.services.actions.list()[0].id
+    click(server, "wf_action_approve", str(request_id), user=NADIA, response_url=fake_slack.response_url("self"))
+    assert "cannot approve or reject your own request" in fake_slack.wait_for("response_url")[-1].params["text"]
+    assert executor.runs == []
+
+
+def test_reject_asks_for_a_reason(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
+    request_id = request_via_modal(server, fake_slack)
+    opened = len(fake_slack.calls("views.open"))
+    click(server, "wf_action_reject", str(request_id), user=SAMUEL, response_url=fake_slack.response_url("reject"))
+    modal = fake_slack.wait_for("views.open", opened + 1)[-1].params["view"]
+    modal = json.loads(modal) if isinstance(modal, str) else modal
+    assert modal["callback_id"] == "wf_action_reject"
+    assert submit(server, "wf_action_reject", {"reason": text_input(" ")}, user=SAMUEL, metadata=modal["private_metadata"])["response_action"] == "errors"
+    assert submit(server, "wf_action_reject", {"reason": text_input("Use the read replica")}, user=SAMUEL, metadata=modal["private_metadata"]) == {}
+    assert "Use the read replica" in blocks_of(fake_slack.wait_for("chat.update")[-1])
+    fake_slack.wait_until(lambda calls: any(c.params.get("channel") == ELENA and "Use the read replica" in c.params.get("text", "") for c in calls))  # the DM
+    assert server.services.actions.get(request_id).state == "rejected" and executor.runs == []
+
+
+def test_executor_500_is_retried_and_reported_in_the_thread(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
+    executor.fail("/", status=500, times=1)
+    request_id = request_via_modal(server, fake_slack)
+    click(server, "wf_action_approve", str(request_id), user=NADIA, response_url=fake_slack.response_url("n"))
+    thread_says(fake_slack, "HTTP 500; retrying")
+    thread_says(fake_slack, "done by the fake")
+    assert len(executor.runs) == 1
+
+
+def test_long_running_status_reaches_the_thread(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
+    executor.answer = "running"
+    request_id = request_via_modal(server, fake_slack)
+    click(server, "wf_action_approve", str(request_id), user=NADIA, response_url=fake_slack.response_url("n"))
+    thread_says(fake_slack, "done by the fake")  # the executor's answer: accepted, running
+    assert server.services.actions.get(request_id).state == "running"
+    token = executor.runs[0]["status_token"]
+    url = f"/actions/runs/{request_id}/status"
+    assert server.http.post(url, json={"status": "progress", "message": "granting"}, headers={"Authorization": "Bearer nope"}).status_code == 403
+    assert server.http.post(url, json={"status": "progress", "message": "granting"}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert server.http.post(url, json={"status": "succeeded", "message": "granted"}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert server.services.actions.get(request_id).state == "succeeded"
+    thread_says(fake_slack, "granting")
+    thread_says(fake_slack, "granted")
+    assert server.http.post(url, json={"status": "failed"}, headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def test_answer_cards_offer_matching_actions(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    command(server, "who owns payments-db?", user=ELENA, response_url=fake_slack.response_url("ask"))
+    answer = json.dumps(fake_slack.wait_for("response_url")[-1].params)
+    assert "wf_action_request:db-read-access" in answer and "resource:default/payments-db" in answer
