@@ -214,7 +214,7 @@ class ActionService:
                 raise Refused(refusal, help=REQUEST_HELP)
             values, target_ref = validate_inputs(session, action, inputs, target=target, requester_teams=approvers.teams_of(session, actor.user_ref))
             target_entity = get_entity(session, target_ref) if target_ref else None
-            owner_ref = target_entity.owner_ref if target_entity else (approvers.teams_of(session, actor.user_ref) or [None])[0]
+            owner_ref = target_entity.owner_ref if target_entity else next(iter(approvers.teams_of(session, actor.user_ref)), None)
             row = ActionRequest(
                 action_id=action.id, state=State.REQUESTED, requester_ref=actor.user_ref, requester_slack_id=actor.slack_user_id,
                 requester_name=actor.label[:200], surface=actor.surface, target_ref=target_ref, owner_ref=owner_ref, inputs=values,
@@ -535,7 +535,7 @@ class ActionService:
         with self.catalog.session() as session:
             done = session.execute(
                 update(ActionRequest).where(col(ActionRequest.id) == row.id, col(ActionRequest.state) == State.PENDING, col(column).is_(None))
-                .values({field: now}).returning(ActionRequest.id)
+                .values({field: now}).returning(col(ActionRequest.id))
             ).first()  # fmt: skip
             if done:
                 workflow.audit(session, row, field.removesuffix("_at"), actor=SCHEDULER.id, surface="scheduler", now=now)
@@ -550,7 +550,7 @@ class ActionService:
             done = session.execute(
                 update(ActionRequest).where(col(ActionRequest.id) == row.id, col(ActionRequest.state) == State.SUCCEEDED,
                                             or_(col(ActionRequest.ttl_notice).is_(None), col(ActionRequest.ttl_notice) != due))
-                .values(ttl_notice=due).returning(ActionRequest.id)
+                .values(ttl_notice=due).returning(col(ActionRequest.id))
             ).first()  # fmt: skip
             if done:
                 workflow.audit(session, row, "ttl_reminder", actor=SCHEDULER.id, surface="scheduler", now=now, before=due)
@@ -569,7 +569,7 @@ class ActionService:
                 raise UnknownAction(f"there is no request #{request_id}")
             return request_view(session, row, self.definitions.get(row.action_id))
 
-    def list(self, *, states: Iterable[str] | None = None, requester: Actor | None = None, limit: int = 50) -> list[RequestView]:
+    def list_requests(self, *, states: Iterable[str] | None = None, requester: Actor | None = None, limit: int = 50) -> list[RequestView]:
         with self.catalog.session() as session:
             query = select(ActionRequest).order_by(col(ActionRequest.id).desc()).limit(limit)
             if states:
@@ -580,7 +580,7 @@ class ActionService:
 
     def waiting_for(self, actor: Actor, *, limit: int = 20) -> list[RequestView]:
         """Pending requests `actor` may decide now."""
-        return [v for v in self.list(states=[State.PENDING], limit=500) if actor.user_ref in {p.ref for p in v.waiting_on}][:limit]
+        return [v for v in self.list_requests(states=[State.PENDING], limit=500) if actor.user_ref in {p.ref for p in v.waiting_on}][:limit]
 
     def audit(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
         with self.catalog.session() as session:

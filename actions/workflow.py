@@ -29,7 +29,7 @@ def transition(session: Session, request_id: int, expected: State | tuple[State,
         update(ActionRequest)
         .where(col(ActionRequest.id) == request_id, col(ActionRequest.state).in_(states))
         .values(state=to, updated_at=now, **values)
-        .returning(ActionRequest.id)
+        .returning(col(ActionRequest.id))
     )
     return session.execute(statement).first() is not None
 
@@ -37,7 +37,7 @@ def transition(session: Session, request_id: int, expected: State | tuple[State,
 def lock(session: Session, request_id: int, state: State, *, now: datetime) -> ActionRequest | None:
     """Take the row of a request in `state` for this transaction (a no-op UPDATE first); None if it is not in `state`."""
     taken = session.execute(
-        update(ActionRequest).where(col(ActionRequest.id) == request_id, col(ActionRequest.state) == state).values(updated_at=now).returning(ActionRequest.id)
+        update(ActionRequest).where(col(ActionRequest.id) == request_id, col(ActionRequest.state) == state).values(updated_at=now).returning(col(ActionRequest.id))
     ).first()
     if taken is None:
         return None
@@ -78,7 +78,7 @@ def advance(session: Session, request: ActionRequest, action: ActionDefinition, 
             update(ActionRequest)
             .where(col(ActionRequest.id) == request.id, col(ActionRequest.state) == State.PENDING, col(ActionRequest.stage) == request.stage)
             .values(stage=request.stage + 1, updated_at=now, reminded_at=None)
-            .returning(ActionRequest.id)
+            .returning(col(ActionRequest.id))
         ).first()
         return State.PENDING if moved else None
     return State.APPROVED if transition(session, request.id or 0, State.PENDING, State.APPROVED, now=now) else None

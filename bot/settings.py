@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # WAYFINDER_LOG_FORMAT
     # false: an operator runs `wayfinder db upgrade` separately; sync/serve/demo then refuse an old schema
     auto_migrate: bool = True
+    # WAYFINDER_USER: who `wayfinder actions approve|reject` acts as (a catalog User: user:default/jane.doe or jane.doe)
+    user: str | None = None
 
     def config_path(self) -> Path:
         """`WAYFINDER_CONFIG`, else `wayfinder.yaml` here, else the bundled example config."""

@@ -319,7 +319,7 @@ def _describe(
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in tags))
     if err["type"] == "extra_forbidden":
         parent = err["loc"][:-1]
-        known = _known_keys(parent[1:], root._type) if root is not None else _known_keys(parent)  # type: ignore[attr-defined]
+        known = _known_keys(parent[1:], root._type) if root is not None else _known_keys(parent)
         message = f"unknown key {loc[-1]!r}" + _did_you_mean(str(loc[-1]), known)
     elif err["type"] == "union_tag_invalid" and isinstance(err.get("input"), dict):
         written = str(err["input"].get("type"))

@@ -10,7 +10,7 @@ from bot.cli.main import app
 from tests.helpers import component, group
 
 # Variables a developer's shell may carry that would change what the command does.
-_CLEARED = ("WAYFINDER_CONFIG", "WAYFINDER_AUTO_MIGRATE", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "COLUMNS")
+_CLEARED = ("WAYFINDER_CONFIG", "WAYFINDER_AUTO_MIGRATE", "WAYFINDER_USER", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "COLUMNS")
 
 
 def wayfinder(*args: str, database_url: str, config: Path | None = None, **env: str) -> Result:

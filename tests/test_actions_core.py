@@ -112,7 +112,7 @@ def test_invalid_inputs_are_reported_per_field(world: Callable[..., ActionServic
         service.request("db-read-access", REQUESTER, {"reason": "short", "duration": "30d", "level": "admin"}, target="component:default/payments-api")
     assert set(invalid.value.errors) == {"reason", "duration", "level", "target"}
     assert "At most 1w" in invalid.value.errors["duration"]
-    assert service.list() == []
+    assert service.list_requests() == []
 
 
 def test_requesters_are_checked(world: Callable[..., ActionService]) -> None:
@@ -294,7 +294,12 @@ def test_built_in_actions_are_registered_in_code(world: Callable[..., ActionServ
 
     service = world()
     seen: list[Run] = []
-    service.register_internal("exempt", lambda run: (seen.append(run), Outcome("succeeded", "exempted"))[1])
+
+    def exempt(run: Run) -> Outcome:
+        seen.append(run)
+        return Outcome("succeeded", "exempted")
+
+    service.register_internal("exempt", exempt)
     service.add_definition(ActionDefinition.model_validate({
         "id": "scorecard-exemption", "title": "Exempt from a scorecard rule", "inputs": [{"id": "rule", "type": "text"}],
         "approval": {"policy": "any", "approvers": ["user:default/ben.carter"]}, "executor": {"type": "internal", "handler": "exempt"},

@@ -101,7 +101,7 @@ def request_via_modal(server: Wayfinder, fake: FakeSlackAPI) -> int:
     posted = fake.wait_for("chat.postMessage", cards + 2)
     card = next(c for c in posted[cards:] if c.params.get("channel") == PAYMENTS_CHANNEL)
     assert f"<@{NADIA}>" in blocks_of(card) and f"<@{SAMUEL}>" in blocks_of(card) and "wf_action_approve" in blocks_of(card)
-    return server.services.actions.list()[0].id
+    return server.services.actions.list_requests()[0].id
 
 
 def test_run_lists_only_what_the_caller_may_request(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
@@ -115,7 +115,7 @@ def test_run_lists_only_what_the_caller_may_request(server: Wayfinder, fake_slac
 def test_invalid_input_is_shown_on_the_field(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
     answer = submit(server, "wf_action", modal_values("too short"), user=ELENA, metadata="db-read-access|C0GENERAL")
     assert answer["response_action"] == "errors" and "reason" in answer["errors"]
-    assert server.services.actions.list() == []
+    assert server.services.actions.list_requests() == []
 
 
 def test_request_approve_run_once_and_tell_everyone(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
@@ -147,7 +147,7 @@ def test_request_approve_run_once_and_tell_everyone(server: Wayfinder, fake_slac
 def test_self_approval_is_refused_with_a_clear_message(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
     nadia = Actor("slack", user_ref="user:default/nadia.haddad", slack_user_id=NADIA, name="Nadia")
     server.services.actions.request("db-read-access", nadia, REASON, target="resource:default/payments-db")
-    request_id = server.services.actions.list()[0].id
+    request_id = server.services.actions.list_requests()[0].id
     click(server, "wf_action_approve", str(request_id), user=NADIA, response_url=fake_slack.response_url("self"))
     assert "cannot approve or reject your own request" in fake_slack.wait_for("response_url")[-1].params["text"]
     assert executor.runs == []

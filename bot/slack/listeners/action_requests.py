@@ -81,13 +81,13 @@ def handle_request_submission(ack: Ack, view: dict[str, Any], body: dict[str, An
         return
     except ActionError as exc:
         ack()
-        client.chat_postMessage(channel=who.slack_user_id, text=str(exc))
+        client.chat_postMessage(channel=body["user"]["id"], text=str(exc))
         return
     ack()
     try:
         services.actions.request(action_id, who, values, target=target, channel=channel or None)
     except ActionError as exc:  # the catalog changed between the check and the request
-        client.chat_postMessage(channel=who.slack_user_id, text=str(exc))
+        client.chat_postMessage(channel=body["user"]["id"], text=str(exc))
 
 
 def handle_approve(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
@@ -128,7 +128,7 @@ def handle_reject_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any
     try:
         services.actions.reject(request_id, who, reason)
     except ActionError as exc:  # someone else decided in between
-        client.chat_postMessage(channel=who.slack_user_id, text=str(exc))
+        client.chat_postMessage(channel=body["user"]["id"], text=str(exc))
 
 
 def handle_extend(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:

@@ -48,7 +48,7 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: S
     who = identify(services, client, event["user"])
     summary = services.catalog.home(user_ref=who.user_ref, email=who.email)
     me = actor(services, client, event["user"])
-    requests = home_section(services.actions.list(requester=me, limit=10), services.actions.waiting_for(me))
+    requests = home_section(services.actions.list_requests(requester=me, limit=10), services.actions.waiting_for(me))
     view = render_home(summary, examples=services.catalog.example_questions(), now=services.clock(), public_url=services.public_url, requests=requests)
     client.views_publish(user_id=event["user"], view=view)
 
