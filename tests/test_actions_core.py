@@ -307,3 +307,15 @@ def test_built_in_actions_are_registered_in_code(world: Callable[..., ActionServ
     request = service.request("scorecard-exemption", REQUESTER, {"rule": "has-runbook"})
     assert service.approve(request.id, STRANGER).result == "exempted"
     assert seen[0].inputs == {"rule": "has-runbook"}
+
+
+def test_the_timed_work_runs_on_one_replica_at_a_time(world: Callable[..., ActionService]) -> None:
+    from actions.jobs import JOB, ActionJobs
+    from catalog.store import leases
+
+    first, second = ActionJobs(world(), owner="replica-1"), ActionJobs(world(), owner="replica-2")
+    now = world.clock()  # type: ignore[attr-defined]
+    assert leases.claim(first.service.catalog.factory, JOB, "replica-1", now=now, until=now + timedelta(minutes=1))
+    assert second.run() is None  # replica 1 is ticking
+    leases.release(first.service.catalog.factory, JOB, "replica-1")
+    assert second.run() is not None

@@ -234,10 +234,12 @@ def _ask_remote(url: str, question: str, timeout: float) -> dict[str, Any]:
 @app.command()
 def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or a catalog file or directory.")] = None) -> None:
     """Check the config and catalog files; errors name file and line. Exit 1 on errors."""
+    from actions.check import check_actions
     from bot.settings import Settings
     from catalog.sync.validate import validate_path
 
-    problems = validate_path(path or config_path(Settings()))
+    path = path or config_path(Settings())
+    problems = validate_path(path) + (check_actions(path) if path.is_file() else [])
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         say(err if p.severity == "error" else out, str(p))
@@ -333,6 +335,7 @@ def _run_server(
     settings: Settings, catalog: Catalog, credentials: SlackCredentials, sock: socket.socket, *, socket_mode: bool, scheduler: bool
 ) -> None:
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
+    from actions.jobs import ActionJobs
     from bot.http.app import build_slack, create_http_app, serve_http, start_socket_mode
     from bot.logs import configure_logging
     from catalog.sync.schedule import start_scheduler
@@ -348,7 +351,9 @@ def _run_server(
         if slack is not None and socket_mode:
             background.callback(start_socket_mode(slack, credentials.app_token or "").close)
         if scheduler:
-            background.callback(start_scheduler(catalog).stop)
+            running = start_scheduler(catalog)
+            ActionJobs(services.actions).register(running.apscheduler)  # expiry, reminders, escalation, TTL, runs after a restart
+            background.callback(running.stop)
             scheduled = [f"{s.name} ({s.schedule})" for s in catalog.config.sources if s.schedule]
             say(out, f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.")
         host, port = sock.getsockname()[:2]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from catalog.config import BackstageSourceConfig, load_config
+from catalog.config import BackstageSourceConfig, Config, load_config
 from catalog.errors import ConfigError, SourceError
 from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.base import Snapshot
@@ -39,6 +39,12 @@ def validate_path(path: Path) -> list[Problem]:
         config = load_config(path)
     except ConfigError as exc:
         return [Problem(message=line) for line in str(exc).splitlines()]
+    snapshot, problems = config_snapshot(config)
+    return problems + check_snapshot(snapshot)
+
+
+def config_snapshot(config: Config) -> tuple[Snapshot, list[Problem]]:
+    """What the config's Backstage sources describe, read from their files (no database), and the sources that failed."""
     snapshot = Snapshot()
     problems: list[Problem] = []
     for source in config.sources:
@@ -46,8 +52,8 @@ def validate_path(path: Path) -> list[Problem]:
             try:
                 part = BackstageSource.from_config(source).fetch()
             except SourceError as exc:
-                problems.append(Problem(file=str(path), message=str(exc)))
+                problems.append(Problem(file=str(config.path), message=str(exc)))
                 continue
             snapshot.entities += part.entities
             snapshot.problems += part.problems
-    return problems + check_snapshot(snapshot)
+    return snapshot, problems
