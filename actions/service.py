@@ -35,7 +35,7 @@ from actions.definitions import (
 )
 from actions.errors import InvalidInputs, Refused, UnknownAction
 from actions.executors.base import Outcome, Run
-from actions.executors.catalog_entity import publish, register_entity, retire_entity
+from actions.executors.catalog_entity import publish, publish_if_behind, register_entity, retire_entity
 from actions.executors.github import dispatch_workflow
 from actions.executors.webhook import call_webhook
 from actions.inputs import TARGET, validate_inputs
@@ -494,6 +494,7 @@ class ActionService:
                 done["torn_down"] += self.teardown(row.id or 0)
             else:
                 done["ttl_reminded"] += self._ttl_notice(row, now)
+        publish_if_behind(self.catalog.factory, clock=self.clock)
         return done
 
     def _timed(self, row: ActionRequest, expected: State, to: State, kind: EventKind, text: str, **values: Any) -> int:

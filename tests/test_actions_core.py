@@ -319,3 +319,17 @@ def test_the_timed_work_runs_on_one_replica_at_a_time(world: Callable[..., Actio
     assert second.run() is None  # replica 1 is ticking
     leases.release(first.service.catalog.factory, JOB, "replica-1")
     assert second.run() is not None
+
+
+def test_an_entity_whose_publish_was_skipped_appears_at_the_next_tick(world: Callable[..., ActionService]) -> None:
+    from catalog.store import leases
+    from catalog.sync import runs
+
+    service = world()
+    factory, now = service.catalog.factory, world.clock()  # type: ignore[attr-defined]
+    assert leases.claim(factory, runs.lease_name("actions"), "another-replica", now=now, until=now + timedelta(minutes=5))
+    done = service.request("dev-env", REQUESTER, {"name": "held-box"})
+    assert done.state == "succeeded" and service.catalog.cards([done.entity_ref or ""]) == {}  # that sync was skipped
+    leases.release(factory, runs.lease_name("actions"), "another-replica")
+    service.tick()
+    assert list(service.catalog.cards([done.entity_ref or ""])) == ["resource:default/dev-held-box"]

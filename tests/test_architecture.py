@@ -60,6 +60,18 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.pages.team": {"TeamPage"},
     "catalog.pages.short_links": {"LinkTarget"},
 }
+# What adapters may import from the actions core: its service, the models it returns and its errors,
+# never its tables, state machine or executors (a transition written in an adapter would skip the checks).
+BOT_MAY_IMPORT_FROM_ACTIONS: dict[str, set[str] | None] = {
+    "actions.service": {"ActionService", "Actor"},
+    "actions.read": {"ActionEvent", "RequestView"},
+    "actions.errors": None,
+    "actions.definitions": None,  # the config models the modal is drawn from
+    "actions.approvers": {"Person"},
+    "actions.inputs": {"TARGET"},  # the block id of the target field
+    "actions.jobs": {"ActionJobs"},  # the scheduler job `serve` registers
+    "actions.check": {"check_actions"},  # `wayfinder validate`
+}
 # Attributes of `Catalog` that only the core and tests use: adapters go through its methods.
 CORE_INTERNALS = {"session", "factory", "engine", "index"}
 
@@ -124,9 +136,24 @@ def test_adapters_use_the_facade_and_its_models_only() -> None:
     assert bad == []
 
 
+def test_adapters_use_the_actions_service_and_its_models_only() -> None:
+    bad = []
+    for path in _python_files("bot"):
+        rel = path.relative_to(REPO).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "actions":
+                allowed = BOT_MAY_IMPORT_FROM_ACTIONS.get(node.module or "", set())
+                names = {a.name for a in node.names}
+                if allowed is not None and not names <= allowed:
+                    bad.append(f"{rel}:{node.lineno} imports {sorted(names - allowed)} from {node.module}")
+            elif isinstance(node, ast.Import):
+                bad += [f"{rel}:{node.lineno} imports {a.name}" for a in node.names if a.name.split(".")[0] == "actions"]
+    assert bad == []
+
+
 def test_the_allowed_list_names_what_exists() -> None:
     """A stale entry would allow a module or name that no longer exists, and hide a later mistake."""
-    for module, names in BOT_MAY_IMPORT.items():
+    for module, names in (BOT_MAY_IMPORT | BOT_MAY_IMPORT_FROM_ACTIONS).items():
         loaded = __import__(module, fromlist=["_"])
         assert not names or all(hasattr(loaded, n) for n in names), module
 

@@ -12,20 +12,21 @@ from datetime import datetime
 from string import Formatter
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from actions.definitions import CatalogExecutor
 from actions.executors.base import Outcome, Run
 from actions.models import ActionEntity
 from catalog.store.engine import SessionFactory, session_scope
+from catalog.store.models import SyncRun
 from catalog.store.reads import get_entity
 from catalog.store.refs import make_ref, parse_ref
 from catalog.sync.engine import sync_source
 from catalog.sync.sources.base import Snapshot
 from catalog.sync.sources.descriptor import EntityDoc
 
-SOURCE = "actions"
+SOURCE = "actions"  # also in `catalog.sync.status.BUILT_IN_SOURCES`: a source no config names
 ORIGIN = "wayfinder.io/action-request"
 
 
@@ -83,6 +84,14 @@ def retire_entity(session: Session, ref: str, *, now: datetime) -> bool:
 
 
 def publish(factory: SessionFactory, *, clock: Callable[[], datetime]) -> bool:
-    """Sync the `actions` source now; False when another run of it holds the lease (the scheduler's next tick catches up)."""
+    """Sync the `actions` source now; False when another run of it holds the lease (`publish_if_behind` catches up)."""
     report = sync_source(factory, ActionsSource(factory), allow_large_delete=True, clock=clock)
     return report.ok
+
+
+def publish_if_behind(factory: SessionFactory, *, clock: Callable[[], datetime]) -> bool:
+    """Sync again when an entity was registered or retired after the last good sync started (that publish was skipped)."""
+    with session_scope(factory) as session:
+        changed = session.exec(select(func.max(func.coalesce(col(ActionEntity.retired_at), col(ActionEntity.created_at))))).one()
+        synced = session.exec(select(func.max(col(SyncRun.started_at))).where(SyncRun.source == SOURCE, SyncRun.status == "ok")).one()
+    return changed is not None and (synced is None or synced < changed) and publish(factory, clock=clock)

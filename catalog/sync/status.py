@@ -48,6 +48,10 @@ class SourceStatus:
         return (run.finished_at - run.started_at).total_seconds() if run and run.finished_at else None
 
 
+# Sources the code itself syncs, never named in the config (name -> type): the entities action runs registered.
+BUILT_IN_SOURCES = {"actions": "actions"}
+
+
 def source_statuses(session: Session, config: Config, *, now: datetime) -> list[SourceStatus]:
     """Every configured source, then any source still in the database but gone from the config.
 
@@ -61,7 +65,11 @@ def source_statuses(session: Session, config: Config, *, now: datetime) -> list[
     statuses = []
     for name in names:
         cfg = configured.get(name)
-        status = SourceStatus(name=name, type=cfg.type if cfg else None, schedule=cfg.schedule if cfg else None, configured=cfg is not None, last_run=latest.get(name))
+        built_in = BUILT_IN_SOURCES.get(name)
+        status = SourceStatus(
+            name=name, type=cfg.type if cfg else built_in, schedule=cfg.schedule if cfg else None,
+            configured=cfg is not None or built_in is not None, last_run=latest.get(name),
+        )  # fmt: skip
         statuses.append(_fill(session, status, states.get(name), now))
     return statuses
 
