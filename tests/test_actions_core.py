@@ -333,3 +333,18 @@ def test_an_entity_whose_publish_was_skipped_appears_at_the_next_tick(world: Cal
     leases.release(factory, runs.lease_name("actions"), "another-replica")
     service.tick()
     assert list(service.catalog.cards([done.entity_ref or ""])) == ["resource:default/dev-held-box"]
+
+
+def test_with_no_eligible_approver_the_request_says_so_and_escalates(world: Callable[..., ActionService]) -> None:
+    from actions.definitions import ActionDefinition
+
+    service = world()
+    service.add_definition(ActionDefinition.model_validate({
+        "id": "nadia-only", "title": "Only Nadia approves", "executor": {"type": "internal", "handler": "noop"},
+        "approval": {"policy": "any", "approvers": ["user:default/nadia.haddad"], "escalate_to": ["user:default/ben.carter"]},
+    }))  # fmt: skip
+    request = service.request("nadia-only", LEAD, {})
+    assert request.escalated and [p.name for p in request.waiting_on] == ["Ben Carter"]
+    event = next(e for e in world.notifier.events if e.request.id == request.id)  # type: ignore[attr-defined]
+    assert event.kind == "no_approver" and "Nobody but the requester" in event.text and [p.name for p in event.notify] == ["Ben Carter"]
+    assert service.approve(request.id, STRANGER).state == "succeeded"
