@@ -25,6 +25,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -176,8 +177,8 @@ def measure(catalog: Catalog, fake: CountingSlack, executor: FakeExecutor, n: in
             else:  # one approval wins; the other click is a double click or a race
                 second = nadia if i % 2 else samuel
                 started = time.perf_counter()
-                acks = together(lambda: post_timed(wayfinder, click(fake, nadia, "wf_action_approve", value)),
-                                lambda: post_timed(wayfinder, click(fake, second, "wf_action_approve", value)))  # fmt: skip
+                first_click, second_click = click(fake, nadia, "wf_action_approve", value), click(fake, second, "wf_action_approve", value)
+                acks = together(partial(post_timed, wayfinder, first_click), partial(post_timed, wayfinder, second_click))
                 found["ack: approval click"] += acks
                 found["click -> card updated"].append((fake.wait_updates(ts, 1) - started) * 1000)
         deadline = time.monotonic() + 60
