@@ -122,7 +122,7 @@ def post_timed(wayfinder: Wayfinder, payload: dict[str, Any]) -> float:
 
 
 def submission(action: str) -> dict[str, Any]:
-    values = {
+    values: dict[str, Any] = {
         "target": {"value": {"type": "static_select", "selected_option": {"value": "resource:default/payments-db"}}},
         "reason": {"value": {"type": "plain_text_input", "value": "benchmark run"}},
     }
