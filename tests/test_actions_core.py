@@ -348,3 +348,34 @@ def test_with_no_eligible_approver_the_request_says_so_and_escalates(world: Call
     event = next(e for e in world.notifier.events if e.request.id == request.id)  # type: ignore[attr-defined]
     assert event.kind == "no_approver" and "Nobody but the requester" in event.text and [p.name for p in event.notify] == ["Ben Carter"]
     assert service.approve(request.id, STRANGER).state == "succeeded"
+
+
+def test_github_workflow_dispatch_through_the_sources_client(example_catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             make_catalog: Callable[[Config], Catalog]) -> None:  # fmt: skip
+    from catalog.config import load_config
+    from tests.conftest import EXAMPLES
+    from tests.fakes.github_api import FakeGitHub
+
+    with FakeGitHub(org="northwind", token="ghs-test-token") as github:
+        github.add_repo("deployer")
+        monkeypatch.setenv("GH_TOKEN", "ghs-test-token")
+        path = tmp_path / "wayfinder.yaml"
+        path.write_text(f"""sources:
+  - {{name: northwind, type: backstage, path: {EXAMPLES / 'catalog'}}}
+  - {{name: gh, type: github, org: northwind, token: "${{GH_TOKEN}}", api_url: "{github.url}"}}
+actions:
+  - id: deploy-preview
+    title: Deploy a preview
+    inputs: [{{id: branch, type: text}}, {{id: dry_run, type: boolean}}]
+    approval: {{policy: none}}
+    executor: {{type: github-workflow, source: gh, repository: northwind/deployer, workflow: preview.yml, ref: main}}
+""", encoding="utf-8")  # fmt: skip
+        service = ActionService(make_catalog(load_config(path)))
+        request = service.request("deploy-preview", REQUESTER, {"branch": "feature/x", "dry_run": True})
+        assert request.state == "running"  # the workflow reports its end on the status URL
+        [(repo, workflow, body)] = github.dispatches
+        assert (repo, workflow, body["ref"]) == ("deployer", "preview.yml", "main")
+        assert body["inputs"]["branch"] == "feature/x" and body["inputs"]["dry_run"] == "true"
+        assert body["inputs"]["wayfinder_request"] == str(request.id) and body["inputs"]["wayfinder_status_url"].endswith(f"/actions/runs/{request.id}/status")
+        assert service.report_status(request.id, body["inputs"]["wayfinder_status_token"], "succeeded", "deployed")
+        assert service.get(request.id).state == "succeeded"

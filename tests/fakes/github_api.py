@@ -42,6 +42,7 @@ _MAX_INLINE_CONTENT = 1024 * 1024  # larger files come back with encoding "none"
 
 _ORG_REPOS = re.compile(r"^/orgs/(?P<org>[^/]+)/repos/?$")
 _ORG_ID_REPOS = re.compile(r"^/organizations/(?P<org_id>\d+)/repos/?$")
+_DISPATCH = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/actions/workflows/(?P<workflow>[^/]+)/dispatches$")
 _CONTENTS = re.compile(r"^/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/contents(?:/(?P<path>.*))?$")
 
 
@@ -106,7 +107,7 @@ class _Repo:
 class FakeGitHub(FakeHTTPServer):
     """GitHub for one organisation.
 
-    Serves ``GET /orgs/{org}/repos`` (and ``/organizations/{org_id}/repos``, where its Link
+    Records ``POST /repos/{org}/{repo}/actions/workflows/{workflow}/dispatches`` in ``dispatches``. Serves ``GET /orgs/{org}/repos`` (and ``/organizations/{org_id}/repos``, where its Link
     header points, as GitHub's does) and ``GET /repos/{org}/{repo}/contents/{path}``.
     ``rate_limit_remaining`` is a plain attribute: set it to 0 to get GitHub's primary-limit 403.
     """
@@ -133,6 +134,7 @@ class FakeGitHub(FakeHTTPServer):
         self.rate_limit_reset = int(time.time()) + 3600
         # Keyed by lower-case name: GitHub resolves owner and repo names case-insensitively.
         self._repos: dict[str, _Repo] = {}
+        self.dispatches: list[tuple[str, str, dict[str, Any]]] = []  # (repo, workflow, body) of each workflow_dispatch
         self._next_id = org_id * 1000
 
     # -- state -----------------------------------------------------------------------------
@@ -245,6 +247,11 @@ class FakeGitHub(FakeHTTPServer):
             auth = request.headers.get("authorization", "")
             if auth not in (f"Bearer {self.token}", f"token {self.token}"):
                 return Response.of(401, self.error_body(401))
+        if request.method == "POST" and (match := _DISPATCH.match(request.path)):
+            if match["owner"].lower() != self.org.lower() or match["repo"].lower() not in self._repos:
+                return Response.of(404, self.error_body(404))
+            self.dispatches.append((match["repo"].lower(), match["workflow"], json.loads(request.body or b"{}")))
+            return Response(204)
         if request.method != "GET":
             return Response.of(404, self.error_body(404))
         if match := _ORG_REPOS.match(request.path):
