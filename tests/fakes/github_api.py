@@ -107,7 +107,8 @@ class _Repo:
 class FakeGitHub(FakeHTTPServer):
     """GitHub for one organisation.
 
-    Records ``POST /repos/{org}/{repo}/actions/workflows/{workflow}/dispatches`` in ``dispatches``. Serves ``GET /orgs/{org}/repos`` (and ``/organizations/{org_id}/repos``, where its Link
+    Records ``POST /repos/{org}/{repo}/actions/workflows/{workflow}/dispatches`` in ``dispatches``.
+    Serves ``GET /orgs/{org}/repos`` (and ``/organizations/{org_id}/repos``, where its Link
     header points, as GitHub's does) and ``GET /repos/{org}/{repo}/contents/{path}``.
     ``rate_limit_remaining`` is a plain attribute: set it to 0 to get GitHub's primary-limit 403.
     """
