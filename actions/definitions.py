@@ -211,6 +211,7 @@ class TTLSpec(_Strict):
     duration: Duration | None = None  # or a fixed one
     max: Duration | None = None
     teardown: ExecutorSpec | None = None  # the catalog executor retires its entity without one
+    extend_approval: bool = False  # Extend files a request approved like the original, instead of extending at once
 
     @model_validator(mode="after")
     def _one(self) -> TTLSpec:

@@ -64,6 +64,7 @@ class ActionRequest(SQLModel, table=True):
     entity_ref: str | None = Field(default=None, max_length=400)  # what the run created in the catalog
     ttl_expires_at: datetime | None = None
     ttl_notice: str | None = Field(default=None, max_length=10)  # the last TTL reminder sent: 1d, 1h
+    extends_id: int | None = None  # an extension request: approving it extends that request's TTL
 
 
 class ActionDecision(SQLModel, table=True):

@@ -57,6 +57,7 @@ class RequestView(BaseModel):
     entity_ref: str | None
     ttl_expires_at: datetime | None
     ttl_extendable: bool = False
+    extends_id: int | None = None  # an extension request for that request
 
     @property
     def waiting_on(self) -> list[Person]:
@@ -119,7 +120,7 @@ def request_view(session: Session, row: ActionRequest, action: ActionDefinition 
         self_approval=bool(action and action.approval.self_approval), stage=row.stage, stages=stages,
         escalated=row.escalated_at is not None, escalation=escalation, decisions=decided, channel=row.channel, ts=row.ts,
         created_at=row.created_at, expires_at=row.expires_at, result=row.result, entity_ref=row.entity_ref,
-        ttl_expires_at=row.ttl_expires_at, ttl_extendable=bool(action and action.ttl),
+        ttl_expires_at=row.ttl_expires_at, ttl_extendable=bool(action and action.ttl), extends_id=row.extends_id,
     )  # fmt: skip
 
 

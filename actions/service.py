@@ -204,8 +204,13 @@ class ActionService:
 
     # -- requesting -------------------------------------------------------------------------------
 
-    def request(self, action_id: str, actor: Actor, inputs: dict[str, Any], *, target: str | None = None, channel: str | None = None) -> RequestView:
-        """Validate and persist a request, post its approval card; raises InvalidInputs or Refused."""
+    def request(
+        self, action_id: str, actor: Actor, inputs: dict[str, Any], *, target: str | None = None, channel: str | None = None, extends: int | None = None
+    ) -> RequestView:
+        """Validate and persist a request, post its approval card; raises InvalidInputs or Refused.
+
+        `extends`: this request asks to extend that one's TTL (`extend`), and approving it does just that.
+        """
         action = self.definition(action_id)
         now = self.clock()
         with self.catalog.session() as session:
@@ -219,7 +224,7 @@ class ActionService:
                 action_id=action.id, state=State.REQUESTED, requester_ref=actor.user_ref, requester_slack_id=actor.slack_user_id,
                 requester_name=actor.label[:200], surface=actor.surface, target_ref=target_ref, owner_ref=owner_ref, inputs=values,
                 channel=action.channel or approvers.owner_channel(session, owner_ref) or channel, created_at=now, updated_at=now,
-                expires_at=now + action.approval.expires_after if action.approval.policy != "none" else None,
+                expires_at=now + action.approval.expires_after if action.approval.policy != "none" else None, extends_id=extends,
             )  # fmt: skip
             session.add(row)
             session.flush()
@@ -337,9 +342,18 @@ class ActionService:
             action = self.definition(row.action_id)
             run = self._run_of(row, token, teardown=False)
         self._tell("running", request_id, "Running…")
-        outcome = self._execute(action.executor, row, run)
+        outcome = self._execute(action.executor, row, run) if row.extends_id is None else self._extension(row, run)
         self._finish(request_id, outcome)
         return True
+
+    def _extension(self, row: ActionRequest, run: Run) -> Outcome:
+        """An approved extension request: extend the original's TTL, as its requester."""
+        original = row.extends_id or 0
+        try:
+            done = self._extend(original, Actor(row.surface, user_ref=row.requester_ref, slack_user_id=row.requester_slack_id, name=row.requester_name))
+        except Refused as exc:
+            return Outcome.failed(f"#{original} could not be extended: {exc.reason}")
+        return Outcome("succeeded", f"#{original} now ends {done.ttl_expires_at:%Y-%m-%d %H:%M} UTC.")
 
     def _run_of(self, row: ActionRequest, token: str, *, teardown: bool) -> Run:
         request_id = row.id or 0
@@ -387,7 +401,7 @@ class ActionService:
                 if outcome.entity_ref:
                     extra["entity_ref"] = outcome.entity_ref
                 action = self.definitions.get(row.action_id)
-                if final == State.SUCCEEDED and action and action.ttl:
+                if final == State.SUCCEEDED and action and action.ttl and row.extends_id is None:
                     extra["ttl_expires_at"] = now + _ttl(action, row.inputs)
                 if not workflow.transition(session, request_id, State.RUNNING, final, now=now, **extra):
                     return  # already finished (a status report raced the executor's answer)
@@ -415,13 +429,28 @@ class ActionService:
     # -- TTL --------------------------------------------------------------------------------------
 
     def extend(self, request_id: int, actor: Actor) -> RequestView:
-        """Push a live TTL back by its length again (no further than the action's `ttl.max` from now)."""
-        now = self.clock()
+        """Push a live TTL back by its length again (no further than the action's `ttl.max` from now).
+
+        With `ttl.extend_approval`, this files an extension request instead, approved like the
+        original; its "run" is the extension. Returns the extended request, or the extension request.
+        """
         with self.catalog.session() as session:
             row = self._own(session, request_id, actor)
             action = self.definition(row.action_id)
             if row.state != State.SUCCEEDED or row.ttl_expires_at is None or action.ttl is None:
                 raise Refused(f"Request #{request_id} has nothing to extend (it is {row.state}).")
+            inputs, target, channel = dict(row.inputs), row.target_ref, row.channel
+        if action.ttl.extend_approval:
+            return self.request(action.id, actor, inputs, target=target, channel=channel, extends=request_id)
+        return self._extend(request_id, actor)
+
+    def _extend(self, request_id: int, actor: Actor) -> RequestView:
+        now = self.clock()
+        with self.catalog.session() as session:
+            row = session.get(ActionRequest, request_id)
+            action = self.definition(row.action_id) if row else None
+            if row is None or action is None or action.ttl is None or row.ttl_expires_at is None:
+                raise UnknownAction(f"there is no live request #{request_id} to extend")
             until = max(row.ttl_expires_at, now) + _ttl(action, row.inputs)
             if action.ttl.max:
                 until = min(until, now + action.ttl.max)

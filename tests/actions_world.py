@@ -30,7 +30,7 @@ actions:
       - {id: api_token, type: text, optional: true}
     approval: {policy: any, approvers: [owner-leads], expires_after: 3d, remind_after: 4h, escalate_to: ["group:default/platform-infra"]}
     executor: {type: webhook, url: "${EXEC_URL}", secret: "${EXEC_SECRET}", timeout_seconds: 1, retries: 2}
-    ttl: {from_input: duration, teardown: {type: webhook, url: "${EXEC_URL}/teardown", secret: "${EXEC_SECRET}"}}
+    ttl: {from_input: duration, extend_approval: true, teardown: {type: webhook, url: "${EXEC_URL}/teardown", secret: "${EXEC_SECRET}"}}
   - id: quorum-access
     title: Write access (two leads)
     target: {kind: resource, type: database}

@@ -379,3 +379,17 @@ actions:
         assert body["inputs"]["wayfinder_request"] == str(request.id) and body["inputs"]["wayfinder_status_url"].endswith(f"/actions/runs/{request.id}/status")
         assert service.report_status(request.id, body["inputs"]["wayfinder_status_token"], "succeeded", "deployed")
         assert service.get(request.id).state == "succeeded"
+
+
+def test_an_extension_can_need_approval_like_the_original(world: Callable[..., ActionService], executor: FakeExecutor) -> None:
+    service = world()
+    original = service.request("db-read-access", REQUESTER, REASON, target="resource:default/payments-db")
+    ends = service.approve(original.id, LEAD).ttl_expires_at
+    assert ends is not None
+    extension = service.extend(original.id, REQUESTER)
+    assert extension.id != original.id and extension.state == "pending" and extension.extends_id == original.id
+    assert service.get(original.id).ttl_expires_at == ends  # nothing changes before the approval
+    done = service.approve(extension.id, OTHER_LEAD)
+    assert done.state == "succeeded" and done.ttl_expires_at is None
+    assert service.get(original.id).ttl_expires_at == ends + timedelta(days=2)
+    assert len(executor.runs) == 1  # the extension runs no executor

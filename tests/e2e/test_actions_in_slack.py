@@ -197,3 +197,9 @@ def test_answer_cards_offer_matching_actions(server: Wayfinder, fake_slack: Fake
     command(server, "who owns payments-db?", user=ELENA, response_url=fake_slack.response_url("ask"))
     answer = json.dumps(fake_slack.wait_for("response_url")[-1].params)
     assert "wf_action_request:db-read-access" in answer and "resource:default/payments-db" in answer
+
+
+def test_ownership_pages_say_how_to_request_matching_actions(server: Wayfinder) -> None:
+    page = server.http.get("/o/resource/default/payments-db").text
+    assert "Request in Slack" in page and "/wayfinder run db-read-access resource:default/payments-db" in page
+    assert "Request in Slack" not in server.http.get("/o/group/default/payments").text

@@ -48,7 +48,8 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
         page = catalog.ownership_page(make_ref(kind, namespace, name), now=now)
         if page is None:
             return not_found(request, name, catalog.resolve_link(name, kind=kind))
-        return respond(request, "entity.html", page, now=now, team_id=team_id)
+        actions = services.actions.for_target(page.card.entity.ref)  # "Request…" in Slack for what can be done on it
+        return respond(request, "entity.html", page, now=now, team_id=team_id, actions=actions)
 
     @router.get("/o/{kind}/{name}", response_class=HTMLResponse)
     def short_with_kind(request: Request, kind: str, name: str) -> Response:

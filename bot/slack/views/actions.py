@@ -170,7 +170,8 @@ def render_card(request: RequestView, slack_ids: dict[str, str], *, public_url: 
         fields.append(f"*Target*\n`{escape(request.target_ref)}`")
     fields += [f"*{escape(request.input_labels.get(k, k))}*\n{escape(clip(_shown(v), 500))}" for k, v in request.inputs.items()]
     blocks: list[Block] = [HeaderBlock(text=plain(f"{request.action_title} · #{request.id}", HEADER_TEXT)), section(None, fields=fields)]
-    lines = [f"*Approval*: {escape(request.policy)}"]
+    lines = [f"*Extends* #{request.extends_id}: approving it extends that request's end"] if request.extends_id else []
+    lines.append(f"*Approval*: {escape(request.policy)}")
     for n, stage in enumerate(request.stages):
         names = ", ".join(who(p, slack_ids) for p in stage.approvers) or "nobody (escalated)"
         got = f" · approved by {escape(', '.join(stage.approved_by))}" if stage.approved_by else ""

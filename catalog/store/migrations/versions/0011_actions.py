@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('entity_ref', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=True),
     sa.Column('ttl_expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('ttl_notice', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('extends_id', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_action_request_requester', 'action_request', ['requester_ref'], unique=False)
