@@ -52,6 +52,6 @@ class AlertWorker:
                     return
                 seen = self._pokes
             try:
-                self._alerts.process_pending(self._poster, now=self._clock())
+                self._alerts.process_pending(self._poster, clock=self._clock)
             except Exception:  # noqa: BLE001  the database may be away for a moment; the next round retries
                 log.exception("processing stored alerts failed")
