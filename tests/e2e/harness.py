@@ -7,7 +7,6 @@ uvicorn -> FastAPI -> Bolt -> listeners -> the fake Slack Web API.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Mapping
