@@ -23,6 +23,7 @@ from catalog.alerts.links import entity_for_url
 from catalog.alerts.lookup import find_entity
 from catalog.alerts.models import AlertIncident
 from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
+from catalog.alerts.vendors import pagerduty_lookups
 from catalog.core import Catalog
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,8 @@ class Alerts:
             return {}
         with self.catalog.session() as session:
             index = self.catalog.index(session)
-            return {url: ref for url in urls if (ref := entity_for_url(session, index, url, config.links))}
+            pagerduty = pagerduty_lookups(self.catalog.config)
+            return {url: ref for url in urls if (ref := entity_for_url(session, index, url, config.links, pagerduty))}
 
     def process_pending(self, poster: CardPoster, *, clock: Callable[[], datetime]) -> int:
         """Work through every claimable delivery (this replica's share); returns how many were handled."""
