@@ -30,10 +30,14 @@ class AlertWorker:
         return self
 
     def poke(self) -> None:
-        """Something was stored: wake the workers now rather than at the next poll."""
+        """Something was stored: wake one worker now rather than at the next poll.
+
+        One delivery needs one worker; waking them all made each poke cost four inbox queries,
+        competing with the webhook replies for the GIL and the database.
+        """
         with self._wake:
             self._pokes += 1
-            self._wake.notify_all()
+            self._wake.notify()
 
     def stop(self) -> None:
         with self._wake:
