@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -93,7 +94,38 @@ class Timings:
     acks: list[float] = field(default_factory=list)
     answers: list[float] = field(default_factory=list)
     health: list[float] = field(default_factory=list)
+    lock_waits: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+
+class WriteLockProbe:
+    """On SQLite, a one-row write every `period` seconds from its own connection: how long a writer waited.
+
+    This is the wait an event-id claim or a question-log row sees while the sync holds the write lock.
+    """
+
+    def __init__(self, url: str, period: float = 0.05) -> None:
+        self.waits: list[float] = []
+        self._path = make_url(url).database if url.startswith("sqlite") else None
+        self._period = period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._probe, name="write-lock-probe", daemon=True)
+        if self._path:
+            self._thread.start()
+
+    def _probe(self) -> None:
+        conn = sqlite3.connect(str(self._path), timeout=REQUEST_TIMEOUT, isolation_level=None)
+        while not self._stop.wait(self._period):
+            start = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            self.waits.append((time.perf_counter() - start) * 1000)
+            conn.execute("ROLLBACK")
+        conn.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._path:
+            self._thread.join()
 
 
 class AnswerClock:
@@ -169,6 +201,7 @@ def measure(catalog: Catalog, config: Path, asks: list[str], rate: float) -> tup
             pool = ThreadPoolExecutor(max_workers=256, thread_name_prefix="bench-asker")
             futures: list[Future[None]] = []
             started = time.perf_counter()
+            probe = WriteLockProbe(catalog.database_url)
             sync = run_sync_process(catalog.database_url, config)
             i = 0
             while sync.poll() is None:
@@ -179,6 +212,8 @@ def measure(catalog: Catalog, config: Path, asks: list[str], rate: float) -> tup
                 futures.append(pool.submit(timed, timings.health, timings.failures, "/healthz", lambda: http.get("/healthz")))
                 i += 1
             sync_seconds = time.perf_counter() - started
+            probe.stop()
+            timings.lock_waits = probe.waits
             output = sync.stdout.read() if sync.stdout else ""
             for future in futures:
                 future.result()
@@ -241,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         ("/healthz", 99, timings.health, None),
         ("/healthz", 100, timings.health, None),
     ]
+    if timings.lock_waits:
+        results.append(("probe write (SQLite write lock)", 100, timings.lock_waits, None))
     missed = bool(timings.failures)
     for what, p, samples, goal in results:
         value = percentile(samples, p) if samples else float("nan")

@@ -33,12 +33,12 @@ ACK_P99_GOAL_MS = 100.0
 POSTED_P95_GOAL_MS = 300.0
 
 
-def build_catalog(workdir: Path, n_entities: int, seed: int) -> Catalog:
-    """A synced SQLite catalog of `n_entities` generated entities under `workdir`."""
+def build_catalog(workdir: Path, n_entities: int, seed: int, url: str | None = None) -> Catalog:
+    """A synced catalog of `n_entities` generated entities under `workdir`: in `url`, or a SQLite file there."""
     write_catalog(workdir / "catalog", n_entities, seed=seed)
     config = workdir / "wayfinder.yaml"
     config.write_text("sources:\n  - name: bench\n    type: backstage\n    path: catalog\n", encoding="utf-8")
-    url = f"sqlite:///{workdir / 'bench.db'}"
+    url = url or f"sqlite:///{workdir / 'bench.db'}"
     upgrade(make_engine(url))
     catalog = Catalog(url, load_config(config))
     [report] = catalog.sync()

@@ -80,6 +80,7 @@ class Catalog:
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
         self.factory = session_factory(self.engine)
+        self._claims = claims.Ledger(self.engine)  # on SQLite, claims never wait for a sync's write lock
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.metrics = Metrics(self.factory)
         self.identities = IdentityCache(self.factory)
@@ -195,8 +196,13 @@ class Catalog:
 
     def claim_once(self, key: str, *, now: datetime) -> bool:
         """True only for the first claim of `key` (a Slack event id), across retries, restarts and replicas."""
-        with self.session() as session:
+        with self._claims.session() as session:
             return claims.claim(session, key, now=now)
+
+    def prune_claims(self, *, now: datetime) -> int:
+        """Forget `claim_once` keys past their retention (housekeeping); returns how many went."""
+        with self._claims.session() as session:
+            return claims.prune(session, now=now)
 
     def source_statuses(self, *, now: datetime) -> list[SourceStatus]:
         with self.session() as session:
@@ -227,3 +233,4 @@ class Catalog:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._claims.dispose()

@@ -48,6 +48,19 @@ class Metrics:
         self.duplicates = Counter(
             "wayfinder_duplicate_deliveries_dropped", "Redelivered events and webhooks dropped, by origin.", ["origin"], registry=r
         )
+        self.alerts_received = Counter(
+            "wayfinder_alerts_received", "Alert webhooks, by provider and outcome (stored, duplicate, unauthorized, not_configured, malformed).",
+            ["provider", "outcome"], registry=r,
+        )  # fmt: skip
+        self.alert_seconds = Histogram(
+            "wayfinder_alert_processing_seconds", "From storing an alert to its card drawn in Slack.", ["provider"], buckets=ANSWER_BUCKETS, registry=r
+        )
+        self.alert_cards = Counter(
+            "wayfinder_alert_cards", "Alert cards posted, updated in place, or recovered after a crash, by provider.", ["provider", "action"], registry=r
+        )
+        self.alert_unknown_services = Counter(
+            "wayfinder_alert_unknown_services", "Incidents whose service the catalog could not place (loud cards), by provider.", ["provider"], registry=r
+        )
         r.register(CatalogCollector(factory))
 
 

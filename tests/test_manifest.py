@@ -17,7 +17,7 @@ EVENTS_URL = "https://wayfinder.example.com/slack/events"
 EVENT_SCOPES = {"app_mention": {"app_mentions:read"}, "message.im": {"im:history"}, "link_shared": {"links:read"}, "app_home_opened": set()}
 # Every bot scope and the README's reason for it: a new scope must be added here on purpose.
 SCOPES = {
-    "app_mentions:read", "chat:write", "commands", "im:history", "links:read", "links:write",
+    "app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "im:history", "links:read", "links:write",
     "usergroups:read", "users:read", "users:read.email",
 }  # fmt: skip
 

@@ -1,14 +1,25 @@
-"""Alert cards into Slack: the `CardPoster` the alert worker calls, over the app's WebClient."""
+"""Alert cards into Slack: the `CardPoster` the alert worker calls, over the app's WebClient.
+
+Each card carries Slack message metadata naming its incident, so a worker that crashed after
+posting and before recording the message id finds the card again (`find`, through
+`conversations.history`) instead of posting a second one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
+from slack_sdk.models.metadata import Metadata
 
 from bot.slack.views.alert import render_alert_card, render_alert_line
 from catalog.alerts.card import AlertCard
+
+CARD_EVENT = "wayfinder_alert_card"
+# Slack's clock and ours may differ a little; the channel is searched from this long before the intent.
+CLOCK_SKEW = timedelta(minutes=2)
+HISTORY_PAGES = 5  # of 200 messages: a card is posted within seconds of its intent
 
 
 class SlackCardPoster:
@@ -17,7 +28,8 @@ class SlackCardPoster:
 
     def post(self, channel: str, card: AlertCard) -> str:
         text, blocks = render_alert_card(card, public_url=self._public_url, now=self._clock())
-        response = self._client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        metadata = Metadata(event_type=CARD_EVENT, event_payload={"group_key": card.group_key})
+        response = self._client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, metadata=metadata)
         return str(response["ts"])
 
     def update(self, channel: str, ts: str, card: AlertCard) -> None:
@@ -26,3 +38,18 @@ class SlackCardPoster:
 
     def reply(self, channel: str, ts: str, card: AlertCard) -> None:
         self._client.chat_postMessage(channel=channel, thread_ts=ts, text=render_alert_line(card))
+
+    def find(self, channel: str, group_key: str, *, since: datetime) -> str | None:
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            page = self._client.conversations_history(
+                channel=channel, oldest=f"{(since - CLOCK_SKEW).timestamp():.6f}", include_all_metadata=True, limit=200, cursor=cursor
+            )
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == CARD_EVENT and (metadata.get("event_payload") or {}).get("group_key") == group_key:
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return None
+        return None

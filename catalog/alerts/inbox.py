@@ -6,7 +6,10 @@ the order they arrived and no two workers (threads or replicas) touch one card a
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import aliased
@@ -21,12 +24,21 @@ MAX_ATTEMPTS = 5  # then the delivery is set aside with its error, so its incide
 
 
 def store(session: Session, event: AlertEvent, body: bytes, *, now: datetime) -> bool:
-    """Keep the raw delivery; False when it was delivered before (a redelivery changes nothing)."""
-    insert = upsert_insert(session)
-    statement = insert(AlertDelivery).values(
-        provider=event.provider, fingerprint=event.fingerprint, group_key=event.group_key, body=body.decode("utf-8"), received_at=now, attempts=0,
-    ).on_conflict_do_nothing(index_elements=["fingerprint"])  # fmt: skip
-    return session.execute(statement.returning(AlertDelivery.id)).first() is not None
+    """Keep the raw delivery; False when it was delivered before (a redelivery changes nothing).
+
+    The reply waits for this insert: one statement per dialect, its values bound as parameters, so
+    SQLAlchemy compiles it once instead of keying a new statement on every body.
+    """
+    row = {
+        "provider": event.provider, "fingerprint": event.fingerprint, "group_key": event.group_key, "body": body.decode("utf-8"),
+        "received_at": now, "attempts": 0,
+    }  # fmt: skip
+    return session.execute(_store_statement(upsert_insert(session)), row).first() is not None
+
+
+@functools.cache
+def _store_statement(insert: Callable[..., Any]) -> Any:
+    return insert(AlertDelivery).on_conflict_do_nothing(index_elements=["fingerprint"]).returning(AlertDelivery.id)
 
 
 def claimable(session: Session, *, now: datetime, limit: int = 20) -> list[int]:

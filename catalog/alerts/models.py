@@ -2,7 +2,8 @@
 
 `AlertDelivery` is the inbox: the raw body is kept so processing after the reply, or after a
 restart, reads only the database. `AlertIncident` is one card per incident or alert group; its
-conditional updates decide which replica posts or edits it, so a card is never posted twice.
+conditional updates decide which replica posts or edits it, and the intent to post is recorded
+before Slack is called, so a crash between posting and recording the message does not post twice.
 """
 
 from __future__ import annotations
@@ -44,5 +45,8 @@ class AlertIncident(SQLModel, table=True):
     matched: str | None = Field(default=None, max_length=300)  # the alert's name when the entity was a fuzzy match
     channel: str | None = Field(default=None, max_length=50)
     ts: str | None = Field(default=None, max_length=50)  # the card's message; None until posted
+    # Set (and committed) before the card is posted: a worker that finds it set with no `ts` looks
+    # for the message in the channel before posting, since the last one may have posted and crashed.
+    posting_since: datetime | None = None
     opened_at: datetime
     updated_at: datetime

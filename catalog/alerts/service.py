@@ -2,17 +2,19 @@
 stored deliveries into one ownership card per incident through a `CardPoster` the adapter provides.
 
 Built from the `Catalog` (its sessions, config and resolution index); adapters reach alerts only
-through this object. Each step is its own short transaction; Slack is called between the claim and
-the commit that records what was posted.
+through this object. Each step is its own short transaction, and no transaction is open while Slack
+answers: the intent to post a card is committed first, what Slack returned is recorded after.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
+
+from sqlmodel import Session
 
 from catalog.alerts.auth import AlertRefused, authenticate
 from catalog.alerts.card import AlertCard, alert_card
@@ -20,7 +22,8 @@ from catalog.alerts.inbox import claim, claimable, finish, give_back, store
 from catalog.alerts.links import entity_for_url
 from catalog.alerts.lookup import find_entity
 from catalog.alerts.models import AlertIncident
-from catalog.alerts.payloads import PROVIDERS, MalformedAlert, parse_alert
+from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
+from catalog.alerts.vendors import pagerduty_lookups
 from catalog.core import Catalog
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,9 @@ class CardPoster(Protocol):
 
     def reply(self, channel: str, ts: str, card: AlertCard) -> None:
         """One line in the card's thread saying what changed."""
+
+    def find(self, channel: str, group_key: str, *, since: datetime) -> str | None:
+        """The message id of the card for `group_key` posted in `channel` since `since`, if there is one."""
 
 
 @dataclass(frozen=True)
@@ -70,13 +76,19 @@ class Alerts:
             event = parse_alert(provider, body, labels=config.labels)
         except AlertRefused as refused:
             log.warning("refused %s alert with %d: %s", provider if provider in PROVIDERS else "unknown", refused.status, refused)
-            return Received(refused.status, "unauthorized" if refused.status == 401 else "not_configured")
+            return self._counted(provider, Received(refused.status, "unauthorized" if refused.status == 401 else "not_configured"))
         except MalformedAlert as exc:
             log.warning("malformed %s alert: %s", provider, exc)
-            return Received(400, "malformed")
+            return self._counted(provider, Received(400, "malformed"))
         with self.catalog.session() as session:
             stored = store(session, event, body, now=now)
-        return Received(202, "stored" if stored else "duplicate")
+        if not stored:
+            self.catalog.metrics.duplicates.labels("alerts").inc()
+        return self._counted(provider, Received(202, "stored" if stored else "duplicate"))
+
+    def _counted(self, provider: str, received: Received) -> Received:
+        self.catalog.metrics.alerts_received.labels(provider if provider in PROVIDERS else "unknown", received.outcome).inc()
+        return received
 
     def linked_entities(self, urls: Iterable[str]) -> dict[str, str]:
         """url -> entity ref, for pasted alert links the configured patterns recognise."""
@@ -85,35 +97,47 @@ class Alerts:
             return {}
         with self.catalog.session() as session:
             index = self.catalog.index(session)
-            return {url: ref for url in urls if (ref := entity_for_url(session, index, url, config.links))}
+            pagerduty = pagerduty_lookups(self.catalog.config)
+            return {url: ref for url in urls if (ref := entity_for_url(session, index, url, config.links, pagerduty))}
 
-    def process_pending(self, poster: CardPoster, *, now: datetime) -> int:
+    def process_pending(self, poster: CardPoster, *, clock: Callable[[], datetime]) -> int:
         """Work through every claimable delivery (this replica's share); returns how many were handled."""
         handled = 0
         while True:
             with self.catalog.session() as session:
-                ids = claimable(session, now=now)
+                ids = claimable(session, now=clock())
             if not ids:
                 return handled
             progressed = False
             for delivery_id in ids:
+                now = clock()
                 with self.catalog.session() as session:
                     delivery = claim(session, delivery_id, now=now)
-                    taken = (delivery.provider, delivery.body) if delivery else None
+                    taken = (delivery.provider, delivery.body, delivery.received_at) if delivery else None
                 if taken is None:
                     continue  # another worker has it
                 progressed = True
                 handled += 1
+                provider, body, received_at = taken
                 try:
-                    self._apply(delivery_id, *taken, poster=poster, now=now)
+                    self._apply(delivery_id, provider, body, poster=poster, now=now)
                 except Exception as exc:  # noqa: BLE001  any failure: the delivery is retried, then set aside
                     log.exception("alert delivery %d failed", delivery_id)
                     with self.catalog.session() as session:
                         give_back(session, delivery_id, error=type(exc).__name__, now=now)
+                else:
+                    self.catalog.metrics.alert_seconds.labels(provider).observe(max(0.0, (clock() - _aware(received_at)).total_seconds()))
             if not progressed:
                 return handled
 
     def _apply(self, delivery_id: int, provider: str, body: str, *, poster: CardPoster, now: datetime) -> None:
+        """Draw the delivery's incident: decide in one transaction, call Slack outside any, record in another.
+
+        A new card's intent (`posting_since`) is committed before Slack is called; a worker that
+        finds it set without a message id looks for the card in the channel first (`CardPoster.find`),
+        so a crash between posting and recording posts no second card. No transaction is open while
+        Slack answers, so webhooks storing alerts never wait for Slack.
+        """
         config = self.catalog.config.alerts
         assert config is not None
         try:
@@ -123,36 +147,64 @@ class Alerts:
                 finish(session, delivery_id, now=now, error=str(exc)[:300])
             return
         with self.catalog.session() as session:
-            incident = session.get(AlertIncident, event.group_key)
-            status = event.status
-            if incident is None and status is None:  # a note, a priority change, a service event: no incident to show
+            plan = self._plan(session, event, provider, now=now)
+            if plan is None:
                 finish(session, delivery_id, now=now)
                 return
-            if incident is None:
-                found = find_entity(session, self.catalog.index(session), event)
-                incident = AlertIncident(
-                    group_key=event.group_key, provider=provider, title=event.title, severity=event.severity, url=event.url,
-                    status=status or "triggered", entity_ref=found.ref if found else None, matched=found.matched if found else None,
-                    opened_at=now, updated_at=now,
-                )  # fmt: skip
-                changed = True
+            incident, card, resuming = plan
+            if incident.ts is None:
+                session.merge(incident)  # the intent to post, committed before Slack is called
+        if incident.ts is None:
+            assert incident.channel is not None
+            found = poster.find(incident.channel, incident.group_key, since=incident.posting_since or now) if resuming else None
+            if found is not None:  # posted by a worker that crashed before recording it
+                incident.ts = found
+                poster.update(incident.channel, found, card)
             else:
-                changed = status is not None and status != incident.status
-                if changed:
-                    incident.status, incident.updated_at = status or incident.status, now
-            if changed and incident.status == "acknowledged" and event.actor:
-                incident.acknowledged_by = event.actor
-            if changed or incident.ts is None:
-                base = self.catalog.config.path.parent if self.catalog.config.path else None
-                card = alert_card(session, incident, names=event.names, fallback_contact=config.fallback_contact, now=now, base=base)
-                if incident.ts is None:
-                    incident.channel = self._channel(card)
-                    incident.ts = poster.post(incident.channel, card)
-                elif incident.channel:
-                    poster.update(incident.channel, incident.ts, card)
-                    poster.reply(incident.channel, incident.ts, card)
-            session.add(incident)
+                incident.ts = poster.post(incident.channel, card)
+            self.catalog.metrics.alert_cards.labels(provider, "recovered" if found else "posted").inc()
+        elif incident.channel:
+            poster.update(incident.channel, incident.ts, card)
+            poster.reply(incident.channel, incident.ts, card)
+            self.catalog.metrics.alert_cards.labels(provider, "updated").inc()
+        with self.catalog.session() as session:
+            session.merge(incident)
             finish(session, delivery_id, now=now)
+
+    def _plan(self, session: Session, event: AlertEvent, provider: str, *, now: datetime) -> tuple[AlertIncident, AlertCard, bool] | None:
+        """(the incident as it will be stored, its card, whether an earlier attempt set out to post it), or None: nothing to draw."""
+        config = self.catalog.config.alerts
+        assert config is not None
+        stored = session.get(AlertIncident, event.group_key)
+        status = event.status
+        if stored is None:
+            if status is None:  # a note, a priority change, a service event: no incident to show
+                return None
+            found = find_entity(session, self.catalog.index(session), event)
+            if found is None:
+                self.catalog.metrics.alert_unknown_services.labels(provider).inc()
+            incident = AlertIncident(
+                group_key=event.group_key, provider=provider, title=event.title, severity=event.severity, url=event.url,
+                status=status, entity_ref=found.ref if found else None, matched=found.matched if found else None,
+                opened_at=now, updated_at=now,
+            )  # fmt: skip
+            changed = True
+        else:  # a detached copy: the new state is stored only once Slack shows it
+            incident = AlertIncident(**stored.model_dump())
+            changed = status is not None and status != stored.status
+            if changed:
+                incident.status, incident.updated_at = status or incident.status, now
+        if changed and incident.status == "acknowledged" and event.actor:
+            incident.acknowledged_by = event.actor
+        if not changed and incident.ts is not None:
+            return None
+        base = self.catalog.config.path.parent if self.catalog.config.path else None
+        card = alert_card(session, incident, names=event.names, fallback_contact=config.fallback_contact, now=now, base=base)
+        resuming = incident.posting_since is not None
+        if incident.ts is None:
+            incident.channel = incident.channel or self._channel(card)
+            incident.posting_since = incident.posting_since or now
+        return incident, card, resuming
 
     def _channel(self, card: AlertCard) -> str:
         """The owning team's channel when it has an id and routing to it is on; else the default channel."""
@@ -162,3 +214,8 @@ class Alerts:
         if config.route_to_owner_channel and owner is not None and owner.slack_channel_id:
             return owner.slack_channel_id
         return config.channel
+
+
+def _aware(moment: datetime) -> datetime:
+    """The database hands back naive UTC datetimes; the clock is aware."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

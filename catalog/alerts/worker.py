@@ -30,10 +30,14 @@ class AlertWorker:
         return self
 
     def poke(self) -> None:
-        """Something was stored: wake the workers now rather than at the next poll."""
+        """Something was stored: wake one worker now rather than at the next poll.
+
+        One delivery needs one worker; waking them all made each poke cost four inbox queries,
+        competing with the webhook replies for the GIL and the database.
+        """
         with self._wake:
             self._pokes += 1
-            self._wake.notify_all()
+            self._wake.notify()
 
     def stop(self) -> None:
         with self._wake:
@@ -52,6 +56,6 @@ class AlertWorker:
                     return
                 seen = self._pokes
             try:
-                self._alerts.process_pending(self._poster, now=self._clock())
+                self._alerts.process_pending(self._poster, clock=self._clock)
             except Exception:  # noqa: BLE001  the database may be away for a moment; the next round retries
                 log.exception("processing stored alerts failed")

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Row
@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 from catalog.answers.models import Answer
 from catalog.store.models import QuestionLog
+from catalog.store.write_behind import now_or_later
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +58,16 @@ def record(session: Session, answer: Answer, *, surface: str, asker: str | None,
     """One row for one answered (or unanswered) question; the caller's transaction commits it.
 
     Written in a savepoint: a database that refuses the write (read-only file or replica) costs
-    the log line, with a warning, never the answer.
+    the log line, with a warning, never the answer. On SQLite it never waits for a sync's write
+    lock either: the row is then written in the background (`store.write_behind`).
     """
-    row = QuestionLog(
-        asked_at=asked_at,
-        surface=surface[:20],
-        question=answer.question[:2000],
-        intent=answer.intent,
-        status=answer.status,
-        entity_ref=answer.subject.ref if answer.subject else None,
-        candidates=[c.ref for c in answer.candidates],
-        latency_ms=round(latency_ms, 3),
-        asker=asker,
-    )
+    values: dict[str, Any] = {
+        "asked_at": asked_at, "surface": surface[:20], "question": answer.question[:2000], "intent": answer.intent,
+        "status": answer.status, "entity_ref": answer.subject.ref if answer.subject else None,
+        "candidates": [c.ref for c in answer.candidates], "latency_ms": round(latency_ms, 3), "asker": asker,
+    }  # fmt: skip
     try:
-        with session.begin_nested():
-            session.add(row)
+        now_or_later(session, lambda s: s.add(QuestionLog(**values)), "question log row")
     except SQLAlchemyError as exc:
         log.warning("question not logged: %s", getattr(exc, "orig", None) or type(exc).__name__)
 

@@ -2,17 +2,54 @@
 
 Retries and replicas race for the same key; the primary key of `seen_event` decides, so
 exactly one claim succeeds, across restarts and processes sharing the database.
+
+On SQLite a write waits for the database's one write lock, which a big sync holds for seconds,
+and a Slack answer must claim its event before it is posted. So Slack's claims go to a ledger of
+their own (`Ledger`): a small SQLite file beside the catalog, with its own write lock, that
+every process opening the catalog shares. PostgreSQL locks rows, so there the ledger is the catalog.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
-from catalog.store.engine import upsert_insert
+from catalog.store.engine import make_engine, session_factory, session_scope, upsert_insert
 from catalog.store.models import SeenEvent
+
+LEDGER_SUFFIX = "-claims"
+
+
+class Ledger:
+    """Where `Catalog.claim_once` writes: the catalog itself, or on a SQLite file the file `<file>-claims` beside it."""
+
+    def __init__(self, engine: Engine) -> None:
+        database = engine.url.database
+        self.separate = engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
+        self.engine = make_engine(engine.url.set(database=f"{database}{LEDGER_SUFFIX}").render_as_string(hide_password=False)) if self.separate else engine
+        self._factory = session_factory(self.engine)
+        self._ready = not self.separate
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work on the ledger; its table is created on first use (keys only: nothing to migrate)."""
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    SeenEvent.__table__.create(self.engine, checkfirst=True)  # type: ignore[attr-defined]
+                    self._ready = True
+        with session_scope(self._factory) as session:
+            yield session
+
+    def dispose(self) -> None:
+        if self.separate:
+            self.engine.dispose()
 
 
 def claim(session: Session, key: str, *, now: datetime) -> bool:

@@ -32,13 +32,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 60
 # What one big write transaction may keep in memory on SQLite instead of spilling pages mid-way.
 SQLITE_WRITE_CACHE_KIB = 256 * 1024
+# How long a SQLite writer waits for the write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL."""
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool
         else:

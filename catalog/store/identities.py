@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from catalog.store.engine import SessionFactory, session_scope, upsert_insert
 from catalog.store.models import ChatIdentity
 from catalog.store.reads import user_ref_by_email
+from catalog.store.write_behind import now_or_later
 
 TTL = timedelta(hours=24)
 NO_ACCOUNT = "~"
@@ -129,10 +130,11 @@ class IdentityCache:
         with session_scope(self._factory) as session:
             if identity.email:
                 identity = Identity.of_slack_user(user, user_ref_by_email(session, identity.email))
-            remember(session, [identity], now=now)
+            now_or_later(session, lambda s: remember(s, [identity], now=now), "Slack identity")
         return identity
 
     def remember(self, identities: list[Identity], *, now: datetime) -> None:
+        """Cache fills never hold up an answer: on SQLite during a sync's write they are written after it."""
         if identities:
             with session_scope(self._factory) as session:
-                remember(session, identities, now=now)
+                now_or_later(session, lambda s: remember(s, identities, now=now), "Slack identities")

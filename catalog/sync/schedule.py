@@ -75,7 +75,8 @@ class Scheduler:
         with self.catalog.session() as session:
             now = self.clock()
             pruned = claims.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
-            return pruned + runs.close_abandoned(session, now)
+            pruned += runs.close_abandoned(session, now)
+        return pruned + self.catalog.prune_claims(now=now)  # Slack's claims, in their own ledger on SQLite
 
     def start(self) -> None:
         self.apscheduler.start()

@@ -7,7 +7,6 @@ uvicorn -> FastAPI -> Bolt -> listeners -> the fake Slack Web API.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from fastapi import FastAPI
 from slack_sdk.signature import SignatureVerifier
 
 from bot.compose import Services
-from bot.http.app import SlackCredentials, build_slack, create_http_app
+from bot.http.app import SlackCredentials, build_slack, create_http_app, tcp_listener
 from catalog.core import Catalog
 from tests.conftest import DATA
 from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_ID, FakeSlackAPI
@@ -139,8 +138,7 @@ class ServerThread:
 
     def __init__(self, api: FastAPI) -> None:
         self.api = api
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
+        self._sock = tcp_listener(("127.0.0.1", 0))  # as `wayfinder serve` listens: TCP_NODELAY on each connection
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._server = uvicorn.Server(uvicorn.Config(api, log_level="warning", lifespan="off"))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, name="wayfinder-http", daemon=True)

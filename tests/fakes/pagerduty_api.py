@@ -52,6 +52,7 @@ _PLURAL = {
 }
 _ACCEPT_VERSION = re.compile(r"application/vnd\.pagerduty\+json\s*;\s*version=(\w+)")
 _SERVICE = re.compile(r"^/services/(?P<id>[^/]+)$")
+_INCIDENT = re.compile(r"^/incidents/(?P<id>[^/]+)$")
 
 T = TypeVar("T")
 
@@ -128,7 +129,7 @@ class _OnCall:
 class FakePagerDuty(FakeHTTPServer):
     """PagerDuty REST v2 for one account.
 
-    Serves ``GET /services``, ``/services/{id}``, ``/teams``, ``/users``, ``/escalation_policies``,
+    Serves ``GET /services``, ``/services/{id}``, ``/incidents/{id}``, ``/teams``, ``/users``, ``/escalation_policies``,
     ``/schedules`` and ``/oncalls``, in insertion order. References to ids that were never added
     still render (with the id as summary), so tests can model dangling references.
     ``rate_limit_remaining`` is a plain attribute: set it to 0 to get PagerDuty's 429.
@@ -159,6 +160,7 @@ class FakePagerDuty(FakeHTTPServer):
         self._policies: dict[str, _EscalationPolicy] = {}
         self._schedules: dict[str, _Schedule] = {}
         self._oncalls: list[_OnCall] = []
+        self._incidents: dict[str, tuple[str, str]] = {}  # id -> (service id, title)
         self._by_kind: dict[str, dict[str, Any]] = {
             "service": self._services,
             "team": self._teams,
@@ -183,6 +185,11 @@ class FakePagerDuty(FakeHTTPServer):
             self._services[id] = _Service(
                 id, name, description, escalation_policy_id, tuple(team_ids), status
             )
+
+    def add_incident(self, id: str, *, service_id: str, title: str = "Something is on fire") -> None:
+        """An incident for ``GET /incidents/{id}`` (what a pasted incident link is looked up with)."""
+        with self._lock:
+            self._incidents[id] = (service_id, title)
 
     def bulk_add_services(
         self,
@@ -319,6 +326,13 @@ class FakePagerDuty(FakeHTTPServer):
             case "/oncalls":
                 oncalls = self._current_oncalls(request)
                 return self._page(request, "oncalls", oncalls, self._oncall_renderer(request))
+            case path if (found := _INCIDENT.match(path)) and found["id"] in self._incidents:
+                service_id, title = self._incidents[found["id"]]
+                incident = {
+                    "id": found["id"], "type": "incident", "title": title, "summary": title, "status": "triggered",
+                    "html_url": f"{self.web_url}/incidents/{found['id']}", "service": self._ref("service", service_id),
+                }  # fmt: skip
+                return Response.of(200, {"incident": incident})
             case path if (found := _SERVICE.match(path)) and found["id"] in self._services:
                 return Response.of(
                     200,

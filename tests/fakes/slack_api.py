@@ -135,6 +135,7 @@ class FakeSlackAPI(FakeHTTPServer):
             "usergroups.list": self._usergroups_list,
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "apps.connections.open": self._apps_connections_open,
         }
         self.reset()
@@ -170,6 +171,7 @@ class FakeSlackAPI(FakeHTTPServer):
             self._users: dict[str, JSONDict] = {}
             self._usergroups: dict[str, JSONDict] = {}
             self._ts_counter = 0
+            self._channels: dict[str, list[JSONDict]] = {}  # top-level messages per channel, oldest first
             self._view_counter = 0
             self.socket_url: str | None = None
 
@@ -342,6 +344,8 @@ class FakeSlackAPI(FakeHTTPServer):
             message["blocks"] = _json_arg(params["blocks"])
         if "thread_ts" in params:
             message["thread_ts"] = params["thread_ts"]
+        if "metadata" in params:
+            message["metadata"] = _json_arg(params["metadata"])
         return message
 
     # -- canned responses (called with self._cond held) --------------------------------------
@@ -360,12 +364,10 @@ class FakeSlackAPI(FakeHTTPServer):
 
     def _chat_post_message(self, params: JSONDict) -> JSONDict:
         ts = self._next_ts()
-        return {
-            "ok": True,
-            "channel": params.get("channel"),
-            "ts": ts,
-            "message": self._message(params, ts),
-        }
+        message = self._message(params, ts)
+        if "thread_ts" not in params:  # replies stay in their thread, out of conversations.history
+            self._channels.setdefault(str(params.get("channel")), []).append(message)
+        return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, params: JSONDict) -> JSONDict:
         return {"ok": True, "message_ts": self._next_ts()}
@@ -454,6 +456,17 @@ class FakeSlackAPI(FakeHTTPServer):
                 "context_team_id": TEAM_ID,
             },
         }
+
+    def _conversations_history(self, params: JSONDict) -> JSONDict:
+        """Newest first, after `oldest`, `limit` per page (the cursor is an offset); metadata only on request."""
+        oldest = float(params.get("oldest") or 0)
+        messages = [m for m in reversed(self._channels.get(str(params.get("channel")), [])) if float(m["ts"]) > oldest]
+        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+        page = messages[start : start + limit]
+        if not _truthy(params.get("include_all_metadata")):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(messages)
+        return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _apps_connections_open(self, params: JSONDict) -> JSONDict:
         return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": True}

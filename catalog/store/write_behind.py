@@ -1,0 +1,67 @@
+"""Bookkeeping writes that must not hold up an answer while a sync holds SQLite's write lock.
+
+SQLite has one write lock per database, and a big sync's write transaction holds it for seconds.
+A write that only records what happened or caches what was fetched (the question log, Slack
+identities) is tried at once, without waiting; if the lock is taken, it is written by a background
+thread that waits its turn (the busy timeout), so the answer goes out now and the row follows when
+the sync commits. PostgreSQL locks rows: there
+the write simply happens in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
+
+from catalog.store.engine import SQLITE_BUSY_TIMEOUT_MS, SessionFactory, session_factory, session_scope
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def without_waiting(session: Session) -> Iterator[None]:
+    """On SQLite, writes in this block fail at once ("database is locked") instead of waiting for the lock."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def now_or_later(session: Session, work: Callable[[Session], None], what: str) -> None:
+    """Run `work` in a savepoint of `session` without waiting for SQLite's write lock; if it is taken, in the background.
+
+    Other database errors propagate, as they would from `work` itself.
+    """
+    try:
+        with without_waiting(session), session.begin_nested():
+            work(session)
+            session.flush()
+    except OperationalError as exc:
+        if "locked" not in str(exc.orig):
+            raise
+        write_later(session_factory(session.get_bind()), work, what)  # type: ignore[arg-type]
+
+
+def write_later(factory: SessionFactory, work: Callable[[Session], None], what: str) -> threading.Thread:
+    """Run `work` in its own transaction on a background thread, waiting for the lock as long as the busy timeout allows."""
+
+    def write() -> None:
+        try:
+            with session_scope(factory) as session:
+                work(session)
+        except SQLAlchemyError as exc:
+            log.warning("%s not written: %s", what, getattr(exc, "orig", None) or type(exc).__name__)
+
+    thread = threading.Thread(target=write, name="wayfinder-write-behind", daemon=True)
+    thread.start()
+    return thread
