@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ from catalog.pages.listing import EntityList, list_entities
 from catalog.pages.ownership import OwnershipPage, ownership_page
 from catalog.pages.short_links import LinkTarget, resolve_link
 from catalog.pages.team import TeamPage, team_page, team_ref
+from catalog.scorecards.evaluate import EvaluationReport, evaluate_all
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
 from catalog.store import claims
@@ -76,6 +77,7 @@ class Catalog:
     slack_token: str | None = field(default=None, repr=False)
     # Where to keep the resolution index between processes (`catalog.store.index_file`): the CLI sets it.
     index_dir: Path | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)  # what "now" is for work the catalog starts itself
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
@@ -161,7 +163,7 @@ class Catalog:
         from catalog.sync.sources.registry import SourceContext, build_source
 
         chosen = [self.config.source(n) for n in names] if names else list(self.config.sources)
-        return [
+        reports = [
             sync_source(
                 self.factory,
                 build_source(cfg, SourceContext(self.factory, progress(cfg.name), self.slack_api_url, self.slack_token)),
@@ -170,6 +172,20 @@ class Catalog:
             )
             for cfg in chosen
         ]
+        if self.config.scorecards and any(r.ok for r in reports):
+            self._evaluate_after_sync()
+        return reports
+
+    def _evaluate_after_sync(self) -> None:
+        """Scorecards follow the data: a failed evaluation is logged and leaves the sync's result alone."""
+        try:
+            self.evaluate_scorecards(now=self.clock())
+        except SQLAlchemyError:
+            log.exception("scorecard evaluation after the sync failed")
+
+    def evaluate_scorecards(self, *, now: datetime) -> EvaluationReport:
+        """Evaluate every scorecard and file today's results (after each sync, or on demand)."""
+        return evaluate_all(self.factory, self.config, now=now)
 
     def example_questions(self) -> list[str]:
         with self.session() as session:
