@@ -20,9 +20,9 @@ from sqlmodel import col
 from catalog.config import Config, load_config
 from catalog.core import Catalog
 from catalog.errors import ConfigError
-from catalog.scorecards.checks import CompiledScorecard, Facts, compile_check
+from catalog.scorecards.checks import Compiled, Facts, compile_check
 from catalog.scorecards.config import Check, ScorecardConfig
-from catalog.scorecards.models import ScorecardAlert, ScorecardResult
+from catalog.scorecards.models import GONE, ScorecardAlert, ScorecardResult
 from tests.helpers import component, group
 
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # a Monday
@@ -134,25 +134,32 @@ def test_a_level_needs_every_rule_of_it_and_below() -> None:
             {"id": "docs", "level": "Gold", "check": {"tag": "docs"}, "fix": "x"},
         ],
     })  # fmt: skip
-    card = CompiledScorecard.of(config, now=NOW)
-    facts = lambda **kw: Facts(_entity(**kw), {}, NOW)  # noqa: E731
-    assert card.evaluate(facts(annotations={"pd": "P"}, tags=["docs"])) == (3, [])
-    assert card.evaluate(facts(tags=["docs"])) == (1, ["oncall"])  # Gold's rule passing does not lift it past Silver
-    assert card.evaluate(facts(owner_ref=None, annotations={"pd": "P"}, tags=["docs"])) == (0, ["owner"])
-    assert card.evaluate(facts(tags=["docs"]), frozenset({"oncall"})) == (3, [])  # an approved exemption
+    compiled = Compiled.of([config, config.model_copy(update={"id": "r2"})], now=NOW)
+    assert len(compiled.checks) == 3  # the second scorecard's rules reuse the first one's checks
+    card = compiled.cards[0]
+
+    def level(exempt: frozenset[str] = frozenset(), **facts: Any) -> tuple[int, list[str]]:
+        found, failing = card.evaluate(compiled.run_checks(Facts(_entity(**facts), {}, NOW)), exempt or None)
+        return found, failing.split(",") if failing else []
+
+    assert level(annotations={"pd": "P"}, tags=["docs"]) == (3, [])
+    assert level(tags=["docs"]) == (1, ["oncall"])  # Gold's rule passing does not lift it past Silver
+    assert level(owner_ref=None, annotations={"pd": "P"}, tags=["docs"]) == (0, ["owner"])
+    assert level(frozenset({"oncall"}), tags=["docs"]) == (3, [])  # an approved exemption
 
 
-def _results(catalog: Catalog, day: date | None = None) -> dict[tuple[str, str], tuple[int, list[str]]]:
+def _results(catalog: Catalog, day: date) -> dict[tuple[str, str], tuple[int, list[str]]]:
+    """Each (scorecard, entity)'s result as of `day`: its last recorded change on or before that day."""
     with catalog.session() as s:
-        q = select(ScorecardResult)
-        if day:
-            q = q.where(col(ScorecardResult.day) == day)
-        return {(r.scorecard, r.entity_ref): (r.level, r.failing) for r in s.scalars(q)}
+        rows = s.scalars(select(ScorecardResult).where(col(ScorecardResult.day) <= day).order_by(col(ScorecardResult.day)))
+        found = {(r.scorecard, r.entity_ref): (r.level, r.failing.split(",") if r.failing else []) for r in rows}
+    return {key: value for key, value in found.items() if value[0] != GONE}
 
 
 def test_the_example_organisation(example_catalog: Catalog) -> None:
     """The bundled scorecards over the bundled organisation: each service where its descriptor puts it."""
-    report = example_catalog.evaluate_scorecards(now=datetime.now(UTC))
+    report = example_catalog.evaluate_scorecards(now=datetime.now(UTC))  # the sync evaluated already: nothing changed since
+    assert report.changed == 0
     results = _results(example_catalog, report.day)
     # payment-gateway has an owner, PagerDuty, a runbook and TechDocs, and was just synced.
     assert results["production-readiness", "component:default/payment-gateway"] == (3, [])
@@ -194,22 +201,22 @@ def test_history_per_day_and_what_got_worse(tmp_path: Path, make_catalog: Callab
     catalog, root = _team_catalog(tmp_path, make_catalog, {"billing": deps, "db": "  system: shop\n"})
     catalog.clock = lambda: NOW - timedelta(days=7)
     assert all(r.ok for r in catalog.sync())  # the sync evaluates
-    week_ago = _results(catalog)
+    week_ago = _results(catalog, date(2026, 11, 30))
     assert week_ago[("readiness", "component:default/billing")] == (2, [])
     assert week_ago[("readiness", "component:default/db")] == (1, ["has-deps"])
-    # A week later billing loses its system and dependencies.
-    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("billing") + "---\n" + component("db", extra="  system: shop\n"), encoding="utf-8")
+    # A week later billing loses its system and dependencies, and db is retired.
+    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("billing"), encoding="utf-8")
     catalog.clock = lambda: NOW
-    catalog.sync()
-    today = _results(catalog, date(2026, 12, 7))
-    assert today[("readiness", "component:default/billing")] == (1, ["has-system", "has-deps"])
-    assert _results(catalog, date(2026, 11, 30)) == week_ago  # last week's rows are kept
+    catalog.sync(allow_large_delete=True)
+    assert _results(catalog, date(2026, 12, 7)) == {("readiness", "component:default/billing"): (1, ["has-system", "has-deps"])}
+    assert _results(catalog, date(2026, 11, 30)) == week_ago  # last week's results are kept
     with catalog.session() as s:
         alerts = sorted((a.entity_ref, a.rule, a.from_level, a.to_level) for a in s.scalars(select(ScorecardAlert)))
+        written = s.scalars(select(col(ScorecardResult.entity_ref)).where(col(ScorecardResult.day) == date(2026, 12, 7))).all()
     assert alerts == [
         ("component:default/billing", "", 2, 1), ("component:default/billing", "has-deps", 2, 1), ("component:default/billing", "has-system", 2, 1),
     ]  # fmt: skip
-    # Evaluating again the same day changes nothing and raises nothing twice.
+    assert sorted(written) == ["component:default/billing", "component:default/db"]  # billing changed, db is gone
+    # Evaluating again the same day writes nothing and raises nothing twice.
     again = catalog.evaluate_scorecards(now=NOW + timedelta(hours=1))
-    assert again.alerts == 0
-    assert _results(catalog, date(2026, 12, 7)) == today
+    assert (again.changed, again.alerts, again.results) == (0, 0, 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -101,19 +101,14 @@ def compile_check(check: Check, *, now: datetime) -> Predicate:
 
 @dataclass(frozen=True)
 class CompiledScorecard:
-    """A scorecard ready to run: which entities it applies to, and one predicate per rule."""
+    """A scorecard ready to run: which entities it applies to, and its rules as indexes into a shared list of checks."""
 
     config: ScorecardConfig
-    rules: tuple[tuple[str, int, Predicate], ...]  # (rule id, level index, predicate)
+    rules: tuple[tuple[str, int, int], ...]  # (rule id, level index, index of its check in `Compiled.checks`)
     kinds: frozenset[str] | None
     types: frozenset[str] | None
     lifecycles: frozenset[str] | None
-
-    @classmethod
-    def of(cls, config: ScorecardConfig, *, now: datetime) -> CompiledScorecard:
-        rules = tuple((r.id, config.level_index(r.level), compile_check(r.check, now=now)) for r in config.rules)
-        applies = config.applies_to
-        return cls(config, rules, applies.allowed("kind"), applies.allowed("type"), applies.allowed("lifecycle"))
+    _outcomes: dict[tuple[bool, ...], tuple[int, str]] = field(default_factory=dict)
 
     def applies(self, entity: Any) -> bool:
         return (
@@ -122,10 +117,56 @@ class CompiledScorecard:
             and (self.lifecycles is None or (entity.lifecycle or "").lower() in self.lifecycles)
         )
 
-    def evaluate(self, facts: Facts, exempt: frozenset[str] = frozenset()) -> tuple[int, list[str]]:
-        """(level reached, failing rule ids): a level needs every rule of it and below to pass; exempt rules pass."""
-        failing = [rule_id for rule_id, _, passes in self.rules if rule_id not in exempt and not passes(facts)]
-        if not failing:
-            return len(self.config.levels), failing
-        lowest_failing = min(level for rule_id, level, _ in self.rules if rule_id in failing)
-        return lowest_failing - 1, failing
+    def evaluate(self, passed: tuple[bool, ...], exempt: frozenset[str] | None = None) -> tuple[int, str]:
+        """(level reached, failing rule ids comma-separated) from the checks' outcomes: a level needs
+        every rule of it and below to pass; exempt rules pass. Without exemptions the answer depends
+        on the outcomes alone, and the few patterns a catalog has are remembered."""
+        if exempt is None and (known := self._outcomes.get(passed)) is not None:
+            return known
+        level = len(self.config.levels)
+        failing = []
+        for rule_id, rule_level, check in self.rules:
+            if not passed[check] and (exempt is None or rule_id not in exempt):
+                failing.append(rule_id)
+                level = min(level, rule_level - 1)
+        outcome = level, ",".join(failing)
+        if exempt is None:
+            self._outcomes[passed] = outcome
+        return outcome
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """Every scorecard, compiled together: a check several rules share (has an owner) runs once per entity."""
+
+    cards: tuple[CompiledScorecard, ...]
+    checks: tuple[Predicate, ...]
+    _applying: dict[tuple[str, str | None, str | None], tuple[CompiledScorecard, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, configs: list[ScorecardConfig], *, now: datetime) -> Compiled:
+        index: dict[str, int] = {}
+        checks: list[Predicate] = []
+        cards = []
+        for config in configs:
+            rules = []
+            for rule in config.rules:
+                key = rule.check.model_dump_json()
+                if key not in index:
+                    index[key] = len(checks)
+                    checks.append(compile_check(rule.check, now=now))
+                rules.append((rule.id, config.level_index(rule.level), index[key]))
+            applies = config.applies_to
+            cards.append(CompiledScorecard(config, tuple(rules), applies.allowed("kind"), applies.allowed("type"), applies.allowed("lifecycle")))
+        return cls(tuple(cards), tuple(checks))
+
+    def applying(self, entity: Any) -> tuple[CompiledScorecard, ...]:
+        """The scorecards that apply to `entity` (remembered per kind, type and lifecycle)."""
+        key = (entity.kind, entity.type, entity.lifecycle)
+        found = self._applying.get(key)
+        if found is None:
+            found = self._applying[key] = tuple(card for card in self.cards if card.applies(entity))
+        return found
+
+    def run_checks(self, facts: Facts) -> tuple[bool, ...]:
+        return tuple([check(facts) for check in self.checks])

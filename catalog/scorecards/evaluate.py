@@ -1,10 +1,12 @@
-"""Evaluating every scorecard over the catalog and storing the day's results, in streamed batches.
+"""Evaluating every scorecard over the catalog and recording what changed, in streamed batches.
 
-The catalog is read a page of refs at a time (never the whole of it as Python objects), each page
-is merged, checked and written in its own short transaction, so a large evaluation neither holds
-memory nor SQLite's write lock for long. Today's row of each (scorecard, entity) is upserted;
-comparing it with the previous evaluation's row finds what got worse, which becomes a
-`ScorecardAlert` for the owning team (once: a unique key per entity, rule and day).
+The catalog is read a page of refs at a time (never the whole of it as Python objects); each page
+is merged, checked and compared with the entities' latest recorded results in its own short
+transaction, so a large evaluation neither holds memory nor SQLite's write lock for long. Only a
+result that changed (level, failing rules or owner) is written, as today's row of that entity and
+scorecard (an upsert); one that got worse becomes a `ScorecardAlert` for the owning team, once (a
+unique key per entity, rule and day). An entity that was retired or left a scorecard's scope gets a
+`GONE` row, so "as of a day" queries stop counting it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from catalog.config import Config
-from catalog.scorecards.checks import CompiledScorecard, Facts
-from catalog.scorecards.models import ScorecardAlert, ScorecardExemption, ScorecardResult
+from catalog.scorecards.checks import Compiled, Facts
+from catalog.scorecards.models import GONE, ScorecardAlert, ScorecardExemption, ScorecardResult
 from catalog.store.engine import SessionFactory, session_scope, upsert_insert
 from catalog.store.facts import ENTITY_FACTS
 from catalog.store.merge import merge, source_states
@@ -31,7 +33,9 @@ PAGE = 2000  # entity rows per batch
 
 _E = table_of(Entity).c
 _R = table_of(Relation).c
+_H = table_of(ScorecardResult).c
 _COLUMNS = [_E[name] for name in dict.fromkeys((*ENTITY_FACTS, "source", "precedence", "broken_since"))]
+Result = tuple[int, str, str | None]  # level, failing rule ids (comma-separated), owner
 
 
 def today(config: Config, now: datetime) -> date:
@@ -43,39 +47,36 @@ def today(config: Config, now: datetime) -> date:
 class EvaluationReport:
     day: date
     entities: int = 0  # entities at least one scorecard applied to
-    results: int = 0  # (scorecard, entity) results written or unchanged
+    results: int = 0  # (scorecard, entity) results evaluated
+    changed: int = 0  # of which were new or changed, and so written
     alerts: int = 0  # new degradation alerts
     levels: dict[str, dict[int, int]] = field(default_factory=dict)  # scorecard -> level -> entities
 
 
 def evaluate_all(factory: SessionFactory, config: Config, *, now: datetime) -> EvaluationReport:
-    """Evaluate every configured scorecard over every active entity and file the results under today."""
-    day = today(config, now)
-    report = EvaluationReport(day)
+    """Evaluate every configured scorecard over every active entity; record what changed under today."""
+    report = EvaluationReport(today(config, now))
     if not config.scorecards:
         return report
-    cards = [CompiledScorecard.of(c, now=now) for c in config.scorecards]
-    report.levels = {c.config.id: defaultdict(int) for c in cards}
+    compiled = Compiled.of(config.scorecards, now=now)
+    levels: dict[str, dict[int, int]] = {c.config.id: defaultdict(int) for c in compiled.cards}
     relation_types = sorted({r.check.relation for c in config.scorecards for r in c.rules if r.check.relation})
-    kinds = None if any(c.kinds is None for c in cards) else sorted(set().union(*(c.kinds or () for c in cards)))
+    kinds = None if any(c.kinds is None for c in compiled.cards) else sorted(set().union(*(c.kinds or () for c in compiled.cards)))
     with session_scope(factory) as session:
         states = source_states(session)
-        previous_day = {c.config.id: _last_day(session, c.config.id) for c in cards}
-        exemptions = _exemptions(session, day)
+        exemptions = _exemptions(session, report.day)
+    run = _Run(compiled, states, relation_types, exemptions, now, report, levels)
     after = ""
     while True:
         with session_scope(factory) as session:
             page = _page(session, after, kinds)
-            if not page:
-                break
-            after = page[-1][0].ref
-            _evaluate_page(session, page, cards, states, relation_types, previous_day, exemptions, day=day, now=now, report=report)
-    report.levels = {k: dict(v) for k, v in report.levels.items()}
+            upper = page[-1][0].ref if page else None
+            run.evaluate_range(session, page, after, upper)
+        if upper is None:
+            break
+        after = upper
+    report.levels = {k: dict(v) for k, v in levels.items()}
     return report
-
-
-def _last_day(session: Session, scorecard: str) -> date | None:
-    return session.scalar(select(func.max(ScorecardResult.day)).where(ScorecardResult.scorecard == scorecard))
 
 
 def _exemptions(session: Session, day: date) -> dict[tuple[str, str], frozenset[str]]:
@@ -118,13 +119,17 @@ def _synced_at(rows: Sequence[Any], states: dict[str, SourceState]) -> datetime 
     return oldest
 
 
-def _relation_counts(session: Session, first: str, last: str, types: list[str]) -> dict[str, dict[str, int]]:
+def _in_range(column: Any, after: str, upper: str | None) -> Any:
+    return (column > after) & (column <= upper) if upper is not None else column > after
+
+
+def _relation_counts(session: Session, after: str, upper: str | None, types: list[str]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    if not types:
+    if not types or upper is None:
         return counts
     query = (
         select(_R.subject_ref, _R.type, func.count(func.distinct(_R.target_ref)))
-        .where(_R.subject_ref >= first, _R.subject_ref <= last, _R.type.in_(types))
+        .where(_in_range(_R.subject_ref, after, upper), _R.type.in_(types))
         .group_by(_R.subject_ref, _R.type)
     )
     for ref, rel, n in session.execute(query):
@@ -132,62 +137,84 @@ def _relation_counts(session: Session, first: str, last: str, types: list[str]) 
     return counts
 
 
-def _previous(session: Session, scorecard: str, day: date | None, first: str, last: str) -> dict[str, tuple[int, list[str]]]:
-    if day is None:
-        return {}
-    r = table_of(ScorecardResult).c
-    query = select(r.entity_ref, r.level, r.failing).where(r.scorecard == scorecard, r.day == day, r.entity_ref >= first, r.entity_ref <= last)
-    return {ref: (level, failing) for ref, level, failing in session.execute(query)}
+def latest_results(session: Session, after: str, upper: str | None) -> dict[tuple[str, str], Result]:
+    """(scorecard, ref) -> the last recorded result, for the refs in (after, upper].
+
+    Read on the DB-API cursor: every column is a plain string or integer, and this is a page of
+    rows per scorecard, which SQLAlchemy's per-row result handling would make the evaluation's largest cost.
+    """
+    query = select(_H.scorecard, _H.entity_ref, _H.level, _H.failing, _H.owner_ref).where(_in_range(_H.entity_ref, after, upper)).order_by(_H.day)
+    conn = session.connection()
+    compiled = query.compile(dialect=conn.dialect)
+    params = compiled.construct_params()
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(compiled.string, tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params)
+        return {(scorecard, ref): (level, failing, owner) for scorecard, ref, level, failing, owner in cursor}
+    finally:
+        cursor.close()
 
 
-def _evaluate_page(
-    session: Session, page: list[list[Any]], cards: list[CompiledScorecard], states: dict[str, SourceState], relation_types: list[str],
-    previous_day: dict[str, date | None], exemptions: dict[tuple[str, str], frozenset[str]], *, day: date, now: datetime, report: EvaluationReport,
-) -> None:  # fmt: skip
-    first, last = page[0][0].ref, page[-1][0].ref
-    relations = _relation_counts(session, first, last, relation_types)
-    before = {c.config.id: _previous(session, c.config.id, previous_day[c.config.id], first, last) for c in cards}
-    results: list[dict[str, Any]] = []
-    alerts: list[dict[str, Any]] = []
-    no_exemption: frozenset[str] = frozenset()
-    for rows in page:
-        entity = rows[0] if len(rows) == 1 else merge(rows, states)  # type: ignore[arg-type]
-        facts: Facts | None = None
-        for card in cards:
-            if not card.applies(entity):
+@dataclass
+class _Run:
+    compiled: Compiled
+    states: dict[str, SourceState]
+    relation_types: list[str]
+    exemptions: dict[tuple[str, str], frozenset[str]]
+    now: datetime
+    report: EvaluationReport
+    levels: dict[str, dict[int, int]]
+
+    def evaluate_range(self, session: Session, page: list[list[Any]], after: str, upper: str | None) -> None:
+        """Evaluate `page` (the active entities in (after, upper]) and record what changed for every ref in that range."""
+        relations = _relation_counts(session, after, upper, self.relation_types)
+        before = latest_results(session, after, upper)
+        changed: list[dict[str, Any]] = []
+        alerts: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        exemptions = self.exemptions
+        for rows in page:
+            entity = rows[0] if len(rows) == 1 else merge(rows, self.states)  # type: ignore[arg-type]
+            cards = self.compiled.applying(entity)
+            if not cards:
                 continue
-            if facts is None:
-                facts = Facts(entity, relations.get(entity.ref, {}), _synced_at(rows, states))
-                report.entities += 1
-            sid = card.config.id
-            level, failing = card.evaluate(facts, exemptions.get((sid, entity.ref), no_exemption))
-            report.levels[sid][level] += 1
-            old = before[sid].get(entity.ref)
-            if old is not None and previous_day[sid] == day and old == (level, failing):
-                report.results += 1
-                continue  # today's row already says this
-            results.append({"scorecard": sid, "day": day, "entity_ref": entity.ref, "owner_ref": entity.owner_ref, "level": level, "failing": failing, "evaluated_at": now})
-            if old is not None and entity.owner_ref:
-                alerts += _degradations(sid, entity.ref, entity.owner_ref, old, (level, failing), day=day, now=now)
-    report.results += len(results)
-    if results:
-        insert = upsert_insert(session)(ScorecardResult)
-        session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["scorecard", "day", "entity_ref"],
-                set_={name: insert.excluded[name] for name in ("owner_ref", "level", "failing", "evaluated_at")},
-            ),
-            results,
-        )
-    if alerts:
-        insert = upsert_insert(session)(ScorecardAlert).on_conflict_do_nothing(index_elements=["scorecard", "entity_ref", "rule", "day"])
-        report.alerts += sum(1 for _ in (session.execute(insert.returning(table_of(ScorecardAlert).c.id), alerts)))  # type: ignore[union-attr]
+            passed = self.compiled.run_checks(Facts(entity, relations.get(entity.ref, {}), _synced_at(rows, self.states)))
+            self.report.entities += 1
+            for card in cards:
+                key = (card.config.id, entity.ref)
+                level, failing = card.evaluate(passed, exemptions.get(key) if exemptions else None)
+                seen.add(key)
+                self.levels[key[0]][level] += 1
+                new = (level, failing, entity.owner_ref)
+                old = before.get(key)
+                if old != new:
+                    self._record(key, new, old, changed, alerts)
+        self.report.results += len(seen)
+        configured = {c.config.id for c in self.compiled.cards}
+        for key, old in before.items():
+            if key not in seen and key[0] in configured and old[0] != GONE:
+                self._record(key, (GONE, "", old[2]), old, changed, alerts)
+        self._write(session, changed, alerts)
 
+    def _record(self, key: tuple[str, str], new: Result, old: Result | None, changed: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+        scorecard, ref = key
+        day = self.report.day
+        changed.append({"scorecard": scorecard, "day": day, "entity_ref": ref, "owner_ref": new[2], "level": new[0], "failing": new[1], "evaluated_at": self.now})
+        if old is None or old[0] == GONE or new[0] == GONE or not new[2]:
+            return
+        base = {"scorecard": scorecard, "entity_ref": ref, "team_ref": new[2], "day": day, "from_level": old[0], "to_level": new[0], "created_at": self.now}
+        if new[0] < old[0]:
+            alerts.append(base | {"rule": ""})
+        was_failing = set(old[1].split(","))
+        alerts += [base | {"rule": rule} for rule in new[1].split(",") if rule and rule not in was_failing]
 
-def _degradations(
-    scorecard: str, ref: str, team: str, old: tuple[int, list[str]], new: tuple[int, list[str]], *, day: date, now: datetime
-) -> list[dict[str, Any]]:
-    """An alert for the level falling ("" rule) and one per rule that started failing."""
-    base = {"scorecard": scorecard, "entity_ref": ref, "team_ref": team, "day": day, "from_level": old[0], "to_level": new[0], "created_at": now}
-    found = [base | {"rule": ""}] if new[0] < old[0] else []
-    return found + [base | {"rule": rule} for rule in new[1] if rule not in old[1]]
+    def _write(self, session: Session, changed: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+        self.report.changed += len(changed)
+        conn = session.connection()
+        if changed:
+            insert = upsert_insert(session)(table_of(ScorecardResult))
+            update = {name: insert.excluded[name] for name in ("owner_ref", "level", "failing", "evaluated_at")}
+            conn.execute(insert.on_conflict_do_update(index_elements=["scorecard", "day", "entity_ref"], set_=update), changed)
+        if alerts:
+            insert = upsert_insert(session)(table_of(ScorecardAlert)).on_conflict_do_nothing(index_elements=["scorecard", "entity_ref", "rule", "day"])
+            self.report.alerts += len(conn.execute(insert.returning(table_of(ScorecardAlert).c.id), alerts).all())

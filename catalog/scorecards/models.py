@@ -1,7 +1,8 @@
 """The scorecard tables: results per entity, scorecard and day; degradation alerts; the digest queue; exemptions.
 
-History is one row per (scorecard, day, entity) holding the level reached and the failing rules, so
-"what changed since last week" and trends are queries over two days, not a re-evaluation. The queue
+History is a row per (scorecard, entity, day) on which the entity's result changed (its level, its
+failing rules or its owner), so an evaluation that changes nothing writes nothing, and "what changed
+since last week" and trends are queries (`catalog.scorecards.history`) rather than re-evaluations. The queue
 and alert tables are claimed with conditional updates, so replicas and restarts send each message once.
 """
 
@@ -9,23 +10,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+GONE = -1
 
 
 class ScorecardResult(SQLModel, table=True):
     __tablename__ = "scorecard_result"
     __table_args__ = (
         Index("ix_scorecard_result_entity", "entity_ref", "scorecard", "day"),
-        Index("ix_scorecard_result_owner", "scorecard", "day", "owner_ref"),
+        Index("ix_scorecard_result_owner", "scorecard", "owner_ref"),
     )
 
     scorecard: str = Field(primary_key=True, max_length=100)
     day: date = Field(primary_key=True)  # in the digests' time zone
     entity_ref: str = Field(primary_key=True, max_length=400)
     owner_ref: str | None = Field(default=None, max_length=400)
-    level: int  # 0: below the first level; n: the scorecard's n-th level
-    failing: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # rule ids, in rule order
+    level: int  # 0: below the first level; n: the scorecard's n-th level; -1 (`GONE`): retired, or the scorecard stopped applying
+    failing: str = Field(default="", max_length=4000)  # the failing rule ids in rule order, comma-separated (ids have no commas): cheap to compare
     evaluated_at: datetime
 
 

@@ -1,8 +1,8 @@
-"""scorecards: results per entity and day, degradation alerts, the digest queue, exemptions
+"""scorecards: results per entity and day of change, degradation alerts, the digest queue, exemptions
 
 Revision ID: 0012
 Revises: 0010
-Create Date: 2026-12-02 15:01:23.041724
+Create Date: 2026-12-02 15:06:15.422064
 """
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoString
@@ -75,13 +75,13 @@ def upgrade() -> None:
     sa.Column('entity_ref', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
     sa.Column('owner_ref', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=True),
     sa.Column('level', sa.Integer(), nullable=False),
-    sa.Column('failing', sa.JSON(), nullable=False),
+    sa.Column('failing', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
     sa.Column('evaluated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('scorecard', 'day', 'entity_ref')
     )
     with op.batch_alter_table('scorecard_result', schema=None) as batch_op:
         batch_op.create_index('ix_scorecard_result_entity', ['entity_ref', 'scorecard', 'day'], unique=False)
-        batch_op.create_index('ix_scorecard_result_owner', ['scorecard', 'day', 'owner_ref'], unique=False)
+        batch_op.create_index('ix_scorecard_result_owner', ['scorecard', 'owner_ref'], unique=False)
 
 
 
