@@ -31,7 +31,9 @@ from catalog.pages.listing import EntityList, list_entities
 from catalog.pages.ownership import OwnershipPage, ownership_page
 from catalog.pages.short_links import LinkTarget, resolve_link
 from catalog.pages.team import TeamPage, team_page, team_ref
+from catalog.scorecards.answers import below_answer, with_scoreboards
 from catalog.scorecards.evaluate import EvaluationReport, evaluate_all
+from catalog.scorecards.questions import below_question
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
 from catalog.store import claims
@@ -105,15 +107,19 @@ class Catalog:
         """Answer and log `text`; `asker` (Slack user id, `cli:<login>`) is pseudonymised when configured."""
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            return answered(ask(session, text, index=self.index(session), transport=transport, asker=stored))
+            now = self.clock()
+            below = below_question(text, self.config.scorecards)
+            if below is not None:
+                return answered(below_answer(session, self.config, text, *below, now=now, transport=transport, asker=stored))
+            answer = ask(session, text, index=self.index(session), transport=transport, asker=stored, clock=lambda: now)
+            return answered(with_scoreboards(session, self.config, answer, now=now))
 
     def ask_about(self, question: str, *, ref: str, intent: str, transport: str = "cli", asker: str | None = None) -> Answer:
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            return answered(
-                ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
-            )
+            answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
+            return answered(with_scoreboards(session, self.config, answer, now=self.clock()))
 
     def ownership_page(self, ref: str, *, now: datetime) -> OwnershipPage | None:
         """The page behind `/o/{kind}/{namespace}/{name}`; files are named relative to the config."""

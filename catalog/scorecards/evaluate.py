@@ -143,7 +143,11 @@ def latest_results(session: Session, after: str, upper: str | None) -> dict[tupl
     Read on the DB-API cursor: every column is a plain string or integer, and this is a page of
     rows per scorecard, which SQLAlchemy's per-row result handling would make the evaluation's largest cost.
     """
-    query = select(_H.scorecard, _H.entity_ref, _H.level, _H.failing, _H.owner_ref).where(_in_range(_H.entity_ref, after, upper)).order_by(_H.day)
+    query = (
+        select(_H.scorecard, _H.entity_ref, _H.level, _H.failing, _H.owner_ref)
+        .where(_in_range(_H.entity_ref, after, upper))
+        .order_by(_H.entity_ref, _H.scorecard, _H.day)  # the index's order: the last row of each wins
+    )
     conn = session.connection()
     compiled = query.compile(dialect=conn.dialect)
     params = compiled.construct_params()

@@ -1,0 +1,51 @@
+"""What the answers, the CLI, the pages and the digest show: levels with the fixes that raise them.
+
+Read models (pydantic, the same on every surface) built from the recorded results
+(`catalog.scorecards.history`) and the scorecards' config, never by re-evaluating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlmodel import Session
+
+from catalog.config import Config
+from catalog.scorecards.config import ScorecardConfig
+from catalog.scorecards.history import Result, as_of
+from catalog.scorecards.scores import EntityScore, RuleResult, Scoreboard
+
+
+def level_label(card: ScorecardConfig, index: int) -> str:
+    return card.level_name(index) or f"below {card.levels[0]}"
+
+
+def entity_score(card: ScorecardConfig, ref: str, result: Result, week_ago: Result | None) -> EntityScore:
+    failing = [rule for rule_id in result.failing if (rule := card.rule(rule_id))]
+    return EntityScore(
+        scorecard=card.id, scorecard_title=card.title, ref=ref, owner_ref=result.owner, level=card.level_name(result.level),
+        level_index=result.level, levels=list(card.levels), week_ago=week_ago.level if week_ago else None,
+        failing=[RuleResult(id=r.id, title=r.label, level=r.level, fix=r.fix, fix_url=r.fix_url) for r in failing],
+    )  # fmt: skip
+
+
+def scoreboard(
+    session: Session, config: Config, *, day: date, scope: str, owner: str | None = None, refs: Iterable[str] | None = None,
+    scorecards: Iterable[str] | None = None, below: int | None = None,
+) -> Scoreboard:  # fmt: skip
+    """Scores on `day` with last week's levels beside them: of one owner's entities, of some refs, or
+    (with `below`) of every entity under that level; worst first, then by name."""
+    wanted = set(scorecards) if scorecards is not None else None
+    refs = list(refs) if refs is not None else None
+    scores: list[EntityScore] = []
+    for card in config.scorecards:
+        if wanted is not None and card.id not in wanted:
+            continue
+        now = as_of(session, card.id, day, owner=owner, refs=refs)
+        if below is not None:
+            now = {ref: r for ref, r in now.items() if r.level < below}
+        before = as_of(session, card.id, day - timedelta(days=7), owner=owner, refs=refs) if now else {}
+        scores += [entity_score(card, ref, result, before.get(ref)) for ref, result in now.items()]
+    scores.sort(key=lambda s: (s.scorecard, s.level_index, s.ref))
+    return Scoreboard(scope=scope, day=day, scores=scores)
