@@ -16,7 +16,6 @@ Goals (issue 14): 10k entities < 1 s, 100k < 10 s with peak RSS < 300 MB, 1,000 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import random
 import resource
@@ -56,10 +55,7 @@ CHECKS: list[dict[str, Any]] = [
 def config() -> Config:
     cards = []
     for i in range(10):
-        rules = [
-            {"id": f"r{j}", "level": ("Bronze", "Silver", "Gold")[min(j // 3, 2)], "check": CHECKS[(i + j) % len(CHECKS)], "fix": f"Fix rule {j}."}
-            for j in range(8)
-        ]
+        rules = [{"id": f"r{j}", "level": ("Bronze", "Silver", "Gold")[min(j // 3, 2)], "check": CHECKS[(i + j) % len(CHECKS)], "fix": f"Fix rule {j}."} for j in range(8)]
         cards.append({"id": f"card-{i}", "title": f"Card {i}", "levels": ["Bronze", "Silver", "Gold"], "applies_to": {"kind": "component"}, "rules": rules})
     return Config.model_validate({"scorecards": cards, "initiatives": [{"id": "q1", "scorecard": "card-0", "target_level": "Silver", "deadline": "2027-03-31"}]})
 
@@ -85,7 +81,10 @@ def fill(url: str, n: int, seed: int = 7) -> None:
                     "spec": {"type": "service", "lifecycle": "production", "replicas": rng.randint(1, 4)},
                 }  # fmt: skip
                 rows.append(_row(ref, "component", f"svc-{i:06d}", teams[i % TEAMS], facts, now))
-                relations += [{"source": "bench", "origin_ref": ref, "subject_ref": ref, "type": "dependsOn", "target_ref": f"component:default/svc-{rng.randrange(n):06d}"} for _ in range(rng.randint(0, 3))]
+                relations += [
+                    {"source": "bench", "origin_ref": ref, "subject_ref": ref, "type": "dependsOn", "target_ref": f"component:default/svc-{rng.randrange(n):06d}"}
+                    for _ in range(rng.randint(0, 3))
+                ]
             conn.execute(insert(table_of(Entity)), rows)
             if relations:
                 conn.execute(insert(table_of(Relation)), relations)
@@ -125,7 +124,9 @@ def measure(n: int, workdir: str, queue: Any) -> None:
         start = time.perf_counter()
         built = catalog_digests(catalog)
         digests = (built, time.perf_counter() - start)
-    queue.put({"n": n, "rows": count, "baseline": baseline, "first": first, "second": second, "results": report.results, "rss": _rss_mb(), "rss_before": rss_before, "digests": digests})
+    queue.put(
+        {"n": n, "rows": count, "baseline": baseline, "first": first, "second": second, "results": report.results, "rss": _rss_mb(), "rss_before": rss_before, "digests": digests}
+    )
 
 
 def _has_digests() -> bool:

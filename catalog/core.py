@@ -32,8 +32,11 @@ from catalog.pages.ownership import OwnershipPage, ownership_page
 from catalog.pages.short_links import LinkTarget, resolve_link
 from catalog.pages.team import TeamPage, team_page, team_ref
 from catalog.scorecards.answers import below_answer, with_scoreboards
-from catalog.scorecards.evaluate import EvaluationReport, evaluate_all
+from catalog.scorecards.evaluate import EvaluationReport, evaluate_all, today
+from catalog.scorecards.gate import GateResult, gate
 from catalog.scorecards.questions import below_question
+from catalog.scorecards.report import scoreboard
+from catalog.scorecards.scores import Scoreboard
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
 from catalog.store import claims
@@ -188,6 +191,20 @@ class Catalog:
             self.evaluate_scorecards(now=self.clock())
         except SQLAlchemyError:
             log.exception("scorecard evaluation after the sync failed")
+
+    def scoreboard(self, *, team: str | None = None, now: datetime) -> Scoreboard | None:
+        """Today's levels of every entity (or of one team's; None when no team has that name), with last week's beside them."""
+        with self.session() as session:
+            owner = team_ref(session, team) if team else None
+            if team and owner is None:
+                return None
+            scope = f"team {team}" if team else "every entity"
+            return scoreboard(session, self.config, day=today(self.config, now), scope=scope, owner=owner)
+
+    def gate(self, name: str, *, scorecard: str, min_level: str, now: datetime) -> GateResult:
+        """The deployment gate (`wayfinder check`): is `name` at `min_level` or above on `scorecard` now?"""
+        with self.session() as session:
+            return gate(session, self.config, name, scorecard, min_level, now=now)
 
     def evaluate_scorecards(self, *, now: datetime) -> EvaluationReport:
         """Evaluate every scorecard and file today's results (after each sync, or on demand)."""

@@ -59,6 +59,8 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.pages.ownership": {"OwnershipPage"},
     "catalog.pages.team": {"TeamPage"},
     "catalog.pages.short_links": {"LinkTarget"},
+    "catalog.scorecards.scores": None,  # the scorecard read models
+    "catalog.scorecards.gate": {"GateResult"},
 }
 # Attributes of `Catalog` that only the core and tests use: adapters go through its methods.
 CORE_INTERNALS = {"session", "factory", "engine", "index"}

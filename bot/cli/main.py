@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bot.cli import scorecards as scorecard_commands
 from bot.cli.errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
 from bot.compose import build_services, config_path, open_catalog
@@ -353,6 +354,9 @@ def _run_server(
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
         say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
         serve_http(create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode), sock)
+
+
+scorecard_commands.register(app)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from catalog.scorecards.config import ScorecardConfig
 from catalog.scorecards.evaluate import today
 from catalog.scorecards.report import scoreboard
 
-NONE_CONFIGURED = "No scorecards are configured: add `scorecards:` to the config (see README \"Scorecards\")."
+NONE_CONFIGURED = 'No scorecards are configured: add `scorecards:` to the config (see README "Scorecards").'
 
 
 def with_scoreboards(session: Session, config: Config, answer: Answer, *, now: datetime) -> Answer:
@@ -42,9 +42,7 @@ def with_scoreboards(session: Session, config: Config, answer: Answer, *, now: d
     return answer
 
 
-def below_answer(
-    session: Session, config: Config, text: str, card: ScorecardConfig, level: int, *, now: datetime, transport: str, asker: str | None
-) -> Answer:
+def below_answer(session: Session, config: Config, text: str, card: ScorecardConfig, level: int, *, now: datetime, transport: str, asker: str | None) -> Answer:
     """Every entity below `level` on `card`, worst first, with the fixes to its next level; logged like any question."""
     started = time.perf_counter()
     scope = f"entities below {card.levels[level - 1]} on {card.title}"

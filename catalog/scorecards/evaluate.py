@@ -34,7 +34,7 @@ PAGE = 2000  # entity rows per batch
 _E = table_of(Entity).c
 _R = table_of(Relation).c
 _H = table_of(ScorecardResult).c
-_COLUMNS = [_E[name] for name in dict.fromkeys((*ENTITY_FACTS, "source", "precedence", "broken_since"))]
+COLUMNS = [_E[name] for name in dict.fromkeys((*ENTITY_FACTS, "source", "precedence", "broken_since"))]
 Result = tuple[int, str, str | None]  # level, failing rule ids (comma-separated), owner
 
 
@@ -64,7 +64,7 @@ def evaluate_all(factory: SessionFactory, config: Config, *, now: datetime) -> E
     kinds = None if any(c.kinds is None for c in compiled.cards) else sorted(set().union(*(c.kinds or () for c in compiled.cards)))
     with session_scope(factory) as session:
         states = source_states(session)
-        exemptions = _exemptions(session, report.day)
+        exemptions = exemptions_on(session, report.day)
     run = _Run(compiled, states, relation_types, exemptions, now, report, levels)
     after = ""
     while True:
@@ -79,7 +79,7 @@ def evaluate_all(factory: SessionFactory, config: Config, *, now: datetime) -> E
     return report
 
 
-def _exemptions(session: Session, day: date) -> dict[tuple[str, str], frozenset[str]]:
+def exemptions_on(session: Session, day: date) -> dict[tuple[str, str], frozenset[str]]:
     """(scorecard, entity ref) -> rules waived today by an approved, unexpired exemption."""
     found: dict[tuple[str, str], set[str]] = defaultdict(set)
     query = select(ScorecardExemption.scorecard, ScorecardExemption.entity_ref, ScorecardExemption.rule).where(
@@ -92,7 +92,7 @@ def _exemptions(session: Session, day: date) -> dict[tuple[str, str], frozenset[
 
 def _page(session: Session, after: str, kinds: list[str] | None) -> list[list[Any]]:
     """The next refs after `after`, each with all its active rows (highest precedence first)."""
-    query = select(*_COLUMNS).where(_E.retired_at.is_(None), _E.ref > after)
+    query = select(*COLUMNS).where(_E.retired_at.is_(None), _E.ref > after)
     if kinds is not None:
         query = query.where(_E.kind.in_(kinds))
     rows = list(session.execute(query.order_by(_E.ref, _E.precedence.desc(), _E.source).limit(PAGE)))
@@ -100,14 +100,14 @@ def _page(session: Session, after: str, kinds: list[str] | None) -> list[list[An
         last = rows[-1].ref
         rows = [r for r in rows if r.ref != last]
     elif len(rows) == PAGE:  # one ref with a page of rows: read all of them
-        rows = list(session.execute(select(*_COLUMNS).where(_E.retired_at.is_(None), _E.ref == rows[0].ref)))
+        rows = list(session.execute(select(*COLUMNS).where(_E.retired_at.is_(None), _E.ref == rows[0].ref)))
     grouped: dict[str, list[Any]] = {}
     for row in rows:
         grouped.setdefault(row.ref, []).append(row)
     return list(grouped.values())
 
 
-def _synced_at(rows: Sequence[Any], states: dict[str, SourceState]) -> datetime | None:
+def synced_at(rows: Sequence[Any], states: dict[str, SourceState]) -> datetime | None:
     oldest: datetime | None = None
     for row in rows:
         state = states.get(row.source)
@@ -182,7 +182,7 @@ class _Run:
             cards = self.compiled.applying(entity)
             if not cards:
                 continue
-            passed = self.compiled.run_checks(Facts(entity, relations.get(entity.ref, {}), _synced_at(rows, self.states)))
+            passed = self.compiled.run_checks(Facts(entity, relations.get(entity.ref, {}), synced_at(rows, self.states)))
             self.report.entities += 1
             for card in cards:
                 key = (card.config.id, entity.ref)

@@ -36,19 +36,11 @@ class Result(tuple[int, list[str], str | None]):
         return self[2]
 
 
-def as_of(
-    session: Session, scorecard: str, day: date, *, owner: str | None = None, refs: Iterable[str] | None = None
-) -> dict[str, Result]:
+def as_of(session: Session, scorecard: str, day: date, *, owner: str | None = None, refs: Iterable[str] | None = None) -> dict[str, Result]:
     """ref -> its result on `day` (entities gone by then are left out), optionally only one owner's or some refs."""
     later = aliased(_H)
-    newest = (
-        select(func.max(later.c.day))
-        .where(later.c.scorecard == _H.c.scorecard, later.c.entity_ref == _H.c.entity_ref, later.c.day <= day)
-        .scalar_subquery()
-    )
-    query: Any = select(_H.c.entity_ref, _H.c.level, _H.c.failing, _H.c.owner_ref).where(
-        _H.c.scorecard == scorecard, _H.c.day == newest, _H.c.level != GONE
-    )
+    newest = select(func.max(later.c.day)).where(later.c.scorecard == _H.c.scorecard, later.c.entity_ref == _H.c.entity_ref, later.c.day <= day).scalar_subquery()
+    query: Any = select(_H.c.entity_ref, _H.c.level, _H.c.failing, _H.c.owner_ref).where(_H.c.scorecard == scorecard, _H.c.day == newest, _H.c.level != GONE)
     if owner is not None:
         query = query.where(_H.c.owner_ref == owner)
     if refs is not None:

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from sqlmodel import Session
 
 from catalog.config import Config
-from catalog.scorecards.config import ScorecardConfig
+from catalog.scorecards.config import Rule, ScorecardConfig
 from catalog.scorecards.history import Result, as_of
 from catalog.scorecards.scores import EntityScore, RuleResult, Scoreboard
 
@@ -21,12 +21,16 @@ def level_label(card: ScorecardConfig, index: int) -> str:
     return card.level_name(index) or f"below {card.levels[0]}"
 
 
+def rule_result(rule: Rule) -> RuleResult:
+    return RuleResult(id=rule.id, title=rule.label, level=rule.level, fix=rule.fix, fix_url=rule.fix_url)
+
+
 def entity_score(card: ScorecardConfig, ref: str, result: Result, week_ago: Result | None) -> EntityScore:
     failing = [rule for rule_id in result.failing if (rule := card.rule(rule_id))]
     return EntityScore(
         scorecard=card.id, scorecard_title=card.title, ref=ref, owner_ref=result.owner, level=card.level_name(result.level),
         level_index=result.level, levels=list(card.levels), week_ago=week_ago.level if week_ago else None,
-        failing=[RuleResult(id=r.id, title=r.label, level=r.level, fix=r.fix, fix_url=r.fix_url) for r in failing],
+        failing=[rule_result(r) for r in failing],
     )  # fmt: skip
 
 
