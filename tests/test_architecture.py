@@ -61,6 +61,8 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.pages.short_links": {"LinkTarget"},
     "catalog.scorecards.scores": None,  # the scorecard read models
     "catalog.scorecards.gate": {"GateResult"},
+    # scorecards beyond the answers: built from the Catalog (digests, the queue, alerts, exemptions)
+    "catalog.scorecards.service": {"AlertBatch", "Delivery", "ExemptionView", "LeadershipDigest", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable"},
 }
 # Attributes of `Catalog` that only the core and tests use: adapters go through its methods.
 CORE_INTERNALS = {"session", "factory", "engine", "index"}

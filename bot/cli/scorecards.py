@@ -16,6 +16,7 @@ from bot.compose import open_catalog
 def register(app: typer.Typer) -> None:
     app.command("scorecards")(scorecards)
     app.command("check")(check)
+    app.command("digest")(digest)
 
 
 def scorecards(
@@ -73,3 +74,32 @@ def _check_remote(url: str, entity: str, scorecard: str, min_level: str, timeout
     except RemoteError as exc:
         say(err, f"error: {exc}")
         raise typer.Exit(EXIT_ERROR) from None
+
+
+def digest(
+    team: Annotated[str | None, typer.Option("--team", "-t", help="The team whose digest to build.")] = None,
+    leadership: Annotated[bool, typer.Option("--leadership", help="The leadership digest instead of a team's.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the message as Block Kit JSON instead of sending it.")] = False,
+) -> None:
+    """Print this week's digest of --team (or --leadership) as Block Kit JSON; `wayfinder serve` sends them on the schedule."""
+    from bot.settings import Settings
+    from bot.slack.views.digest import render_leadership_digest, render_team_digest
+    from catalog.scorecards.service import Scorecards
+
+    if not dry_run or bool(team) == leadership:
+        say(err, "error: give --team T or --leadership, with --dry-run (digests are sent by `wayfinder serve` on the `digests.schedule`)")
+        raise typer.Exit(EXIT_ERROR)
+    settings = Settings()
+    service = Scorecards(open_catalog(settings))
+    now = datetime.now(UTC)
+    if leadership:
+        text, blocks = render_leadership_digest(service.leadership_digest(now=now))
+        channel = service.config.digests.leadership_channel
+    else:
+        found = service.team_digest(team or "", now=now)
+        if found is None:
+            say(err, f"error: no team called {team!r} owns anything a scorecard applies to")
+            raise typer.Exit(EXIT_NOT_ANSWERED)
+        text, blocks = render_team_digest(found, public_url=settings.public_url)
+        channel = found.channel
+    print(json.dumps({"channel": channel, "text": text, "blocks": blocks}, indent=2))

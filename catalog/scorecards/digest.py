@@ -132,7 +132,8 @@ def _move(digest: TeamDigest, card: ScorecardConfig, ref: str, before: Result, n
         ref=ref, scorecard_title=card.title, from_level=level_label(card, before.level), to_level=level_label(card, now.level),
         fixed=[_title(card, r) for r in before.failing if r not in now.failing], broke=[_title(card, r) for r in now.failing if r not in before.failing],
     )  # fmt: skip
-    (digest.rose if now.level >= before.level else digest.fell).append(movement)
+    better = now.level > before.level or (now.level == before.level and not movement.broke)
+    (digest.rose if better else digest.fell).append(movement)
 
 
 def _title(card: ScorecardConfig, rule_id: str) -> str:
@@ -161,7 +162,7 @@ def _teams(session: Session, digests: dict[str, TeamDigest]) -> None:
     teams = get_entities(session, list(digests))
     for ref, digest in digests.items():
         entity = teams.get(ref)
-        digest.team_name = entity.display_name if entity else ref.rpartition("/")[2]
+        digest.team_name = (entity.profile("displayName") or entity.display_name) if entity else ref.rpartition("/")[2]
         digest.channel = entity.annotations.get(SLACK_CHANNEL_ID) if entity else None
 
 

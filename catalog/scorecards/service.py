@@ -50,8 +50,8 @@ class Delivery(Protocol):
 
     def post_leadership(self, channel: str, digest: LeadershipDigest, *, key: str) -> None: ...
 
-    def already_posted(self, channel: str, *, key: str, since: datetime) -> bool:
-        """Whether a message marked `key` was posted in `channel` since `since` (an attempt that died before recording it)."""
+    def already_posted(self, channel: str, *, key: str) -> bool:
+        """Whether a message marked `key` is in `channel` (posted by an attempt that died before recording it)."""
 
     def post_alerts(self, channel: str, batch: AlertBatch, *, team_name: str) -> None: ...
 
@@ -124,7 +124,7 @@ class Scorecards:
         now = self.catalog.clock()
         status, error = "sent", None
         try:
-            if row.attempts > 1 and delivery.already_posted(row.channel, key=key, since=row.created_at):
+            if row.attempts > 1 and delivery.already_posted(row.channel, key=key):
                 report.found_sent += 1
             elif row.team_ref == queue.LEADERSHIP:
                 delivery.post_leadership(row.channel, self.leadership_digest(now=now), key=key)

@@ -38,6 +38,7 @@ APP_ID = "A0001"
 _TS_BASE_SECONDS = 1_700_000_000
 _API_PREFIX = "/api/"
 _RESPONSE_URL_PREFIX = "/response_url/"
+_UPLOAD_PREFIX = "/upload/"  # where `files.getUploadURLExternal` tells the client to send a file's bytes
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,9 @@ class FakeSlackAPI(FakeHTTPServer):
             "usergroups.list": self._usergroups_list,
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
             "apps.connections.open": self._apps_connections_open,
         }
         self.reset()
@@ -171,6 +175,8 @@ class FakeSlackAPI(FakeHTTPServer):
             self._usergroups: dict[str, JSONDict] = {}
             self._ts_counter = 0
             self._view_counter = 0
+            self._messages: dict[str, list[JSONDict]] = {}  # channel -> posted messages, oldest first
+            self.uploads: dict[str, bytes] = {}  # file id -> the bytes uploaded to its URL
             self.socket_url: str | None = None
 
     def add_user(
@@ -278,6 +284,11 @@ class FakeSlackAPI(FakeHTTPServer):
     def handle(self, request: RecordedRequest) -> Response:
         """Record the call and pick the answer: scripted fault, canned response or 404."""
         path = request.path
+        if path.startswith(_UPLOAD_PREFIX):  # a file's raw bytes (files_upload_v2 step 2): not a Web API call
+            self.uploads[path.removeprefix(_UPLOAD_PREFIX)] = request.body
+            self._calls.append(Call("upload", {"file_id": path.removeprefix(_UPLOAD_PREFIX), "length": len(request.body)}, None, request.headers, path))
+            self._cond.notify_all()
+            return Response(200, b"OK - " + str(len(request.body)).encode(), {"content-type": "text/plain"})
         if path.startswith(_API_PREFIX):
             method = path.removeprefix(_API_PREFIX)
         elif path.startswith(_RESPONSE_URL_PREFIX):
@@ -335,6 +346,8 @@ class FakeSlackAPI(FakeHTTPServer):
             message["blocks"] = _json_arg(params["blocks"])
         if "thread_ts" in params:
             message["thread_ts"] = params["thread_ts"]
+        if "metadata" in params:
+            message["metadata"] = _json_arg(params["metadata"])
         return message
 
     # -- canned responses (called with self._cond held) --------------------------------------
@@ -353,11 +366,13 @@ class FakeSlackAPI(FakeHTTPServer):
 
     def _chat_post_message(self, params: JSONDict) -> JSONDict:
         ts = self._next_ts()
+        message = self._message(params, ts)
+        self._messages.setdefault(str(params.get("channel")), []).append(message)
         return {
             "ok": True,
             "channel": params.get("channel"),
             "ts": ts,
-            "message": self._message(params, ts),
+            "message": message,
         }
 
     def _chat_post_ephemeral(self, params: JSONDict) -> JSONDict:
@@ -447,6 +462,28 @@ class FakeSlackAPI(FakeHTTPServer):
                 "context_team_id": TEAM_ID,
             },
         }
+
+    def _conversations_history(self, params: JSONDict) -> JSONDict:
+        """The channel's messages newest first, since `oldest`; `metadata` only with `include_all_metadata`."""
+        oldest = float(params.get("oldest") or 0)
+        found = [m for m in reversed(self._messages.get(str(params.get("channel")), [])) if float(m["ts"]) > oldest]
+        if not _truthy(params.get("include_all_metadata")):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"ok": True, "messages": found, "has_more": False}
+
+    def _files_get_upload_url(self, params: JSONDict) -> JSONDict:
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads.setdefault(file_id, b"")
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base}{_UPLOAD_PREFIX}{file_id}"}
+
+    def _files_complete_upload(self, params: JSONDict) -> JSONDict:
+        files = _json_arg(params.get("files")) or []
+        return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title"), "channels": [params.get("channel_id")]} for f in files]}
+
+    def messages(self, channel: str) -> list[JSONDict]:
+        """What was posted in `channel` (chat.postMessage), oldest first."""
+        with self._cond:
+            return list(self._messages.get(channel, []))
 
     def _apps_connections_open(self, params: JSONDict) -> JSONDict:
         return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": True}
