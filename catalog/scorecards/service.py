@@ -167,7 +167,6 @@ class Scorecards:
 
     def send_due_alerts(self, delivery: Delivery) -> int:
         """One message per team whose alerts waited out the window; returns how many teams were told."""
-        from catalog.answers.card import SLACK_CHANNEL_ID
         from catalog.store.reads import get_entity
 
         now = self.catalog.clock()
@@ -181,7 +180,7 @@ class Scorecards:
                 entity = get_entity(session, team)
             if batch is None:
                 continue
-            channel = (entity.annotations.get(SLACK_CHANNEL_ID) if entity else None) or self.config.digests.admin_channel
+            channel = self._team_channel(team) or self.config.digests.admin_channel
             try:
                 if channel and batch.items:
                     delivery.post_alerts(channel, batch, team_name=entity.display_name if entity else team.rpartition("/")[2])
@@ -206,6 +205,20 @@ class Scorecards:
         with self.catalog.session() as session:
             row = session.get(ScorecardExemption, exemption_id)
             return exemptions.view(session, self.config, row) if row else None
+
+    def approval_channel(self, view: ExemptionView) -> str | None:
+        """Where the request goes for approval: the owning team's channel, else the admin channel."""
+        return self._team_channel(view.owner_ref) or self.config.digests.admin_channel
+
+    def _team_channel(self, team: str | None) -> str | None:
+        from catalog.answers.card import SLACK_CHANNEL_ID
+        from catalog.store.reads import get_entity
+
+        if team is None:
+            return None
+        with self.catalog.session() as session:
+            entity = get_entity(session, team)
+        return entity.annotations.get(SLACK_CHANNEL_ID) if entity else None
 
     def decide_exemption(self, exemption_id: int, *, approver: str, approver_ref: str | None, approve: bool) -> Decision:
         """Approve or reject; an approval counts from the next evaluation, which this starts."""
