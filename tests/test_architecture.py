@@ -61,6 +61,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.pages.short_links": {"LinkTarget"},
     "catalog.scorecards.scores": None,  # the scorecard read models
     "catalog.scorecards.gate": {"GateResult"},
+    "catalog.scorecards.schedule": {"DigestJobs"},
     # scorecards beyond the answers: built from the Catalog (digests, the queue, alerts, exemptions)
     "catalog.scorecards.service": {"AlertBatch", "Delivery", "ExemptionView", "LeadershipDigest", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable"},
 }

@@ -198,3 +198,22 @@ def test_exemption_request_and_approval_by_the_scorecard_owner(scorecards: Score
     assert scorecards.decide_exemption(request.id, approver="UTOM", approver_ref=owner, approve=False) == "already_decided"
     gate = example_catalog.gate("payment-gateway", scorecard="production-readiness", min_level="Gold", now=NOW)
     assert gate.status == "passed"  # the exempt rule passes
+
+
+def test_the_weekly_job_fires_in_the_configured_time_zone_and_sends(scorecards: Scorecards, example_catalog: Catalog, fake: FakeSlackAPI) -> None:
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from catalog.scorecards.schedule import DigestJobs
+
+    scheduler = BackgroundScheduler(timezone=UTC)
+    jobs = DigestJobs(scorecards, delivery(example_catalog, fake), clock=lambda: NOW)
+    jobs.register(scheduler)
+    weekly = scheduler.get_job("scorecard-digests")
+    fire = weekly.trigger.get_next_fire_time(None, datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
+    assert fire == datetime(2026, 12, 7, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # Monday 09:00 in Berlin: 08:00 UTC
+    jobs.weekly()
+    jobs.weekly()  # another replica's fire in the same week
+    keys = digest_keys(fake)
+    assert keys and len(keys) == len(set(keys))

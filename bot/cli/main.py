@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from pydantic import SecretStr
 
+    from bot.compose import Services
     from bot.http.app import SlackCredentials
     from bot.settings import Settings
     from catalog.core import Catalog
@@ -347,9 +348,12 @@ def _run_server(
         if slack is not None and socket_mode:
             background.callback(start_socket_mode(slack, credentials.app_token or "").close)
         if scheduler:
-            background.callback(start_scheduler(catalog).stop)
+            running = start_scheduler(catalog)
+            background.callback(running.stop)
             scheduled = [f"{s.name} ({s.schedule})" for s in catalog.config.sources if s.schedule]
             say(out, f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.")
+            if slack is not None and catalog.config.scorecards:
+                _schedule_digests(services, credentials, running.apscheduler)
         host, port = sock.getsockname()[:2]
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
         say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
@@ -357,6 +361,19 @@ def _run_server(
 
 
 scorecard_commands.register(app)
+
+
+def _schedule_digests(services: Services, credentials: SlackCredentials, apscheduler: Any) -> None:
+    """Weekly digests and degradation alerts on the running scheduler, through their own rate-limit-aware client."""
+    from bot.slack.digests import SlackDelivery, digest_client
+    from catalog.scorecards.schedule import DigestJobs
+    from catalog.scorecards.service import Scorecards
+
+    catalog = services.catalog
+    client = digest_client(catalog.metrics, token=credentials.bot_token, base_url=credentials.api_url)
+    DigestJobs(Scorecards(catalog), SlackDelivery(client, public_url=services.public_url), clock=services.clock).register(apscheduler)
+    digests = catalog.config.digests
+    say(out, f"Scorecard digests: {digests.schedule} ({digests.timezone}); degradation alerts batched per {digests.alert_window}.")
 
 
 def main() -> None:
