@@ -35,7 +35,7 @@ from catalog.scorecards.answers import below_answer, with_scoreboards
 from catalog.scorecards.evaluate import EvaluationReport, evaluate_all, today
 from catalog.scorecards.gate import GateResult, gate
 from catalog.scorecards.questions import below_question
-from catalog.scorecards.report import scoreboard
+from catalog.scorecards.report import scoreboard, team_levels
 from catalog.scorecards.scores import Scoreboard
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
@@ -127,7 +127,10 @@ class Catalog:
     def ownership_page(self, ref: str, *, now: datetime) -> OwnershipPage | None:
         """The page behind `/o/{kind}/{namespace}/{name}`; files are named relative to the config."""
         with self.session() as session:
-            return ownership_page(session, ref, now=now, base=self.config.path.parent if self.config.path else None)
+            page = ownership_page(session, ref, now=now, base=self.config.path.parent if self.config.path else None)
+            if page is not None and self.config.scorecards:
+                page.scorecards = scoreboard(session, self.config, day=today(self.config, now), scope=ref, refs=[page.card.entity.ref]).scores
+            return page
 
     def resolve_link(self, name: str, *, kind: str | None = None) -> LinkTarget:
         """What a short link `/o/{name}` (or `/o/{kind}/{name}`) points at."""
@@ -216,7 +219,11 @@ class Catalog:
 
     def home(self, *, user_ref: str | None, email: str | None) -> HomeSummary:
         with self.session() as session:
-            return home_summary(session, user_ref=user_ref, email=email)
+            summary = home_summary(session, user_ref=user_ref, email=email)
+            day = today(self.config, self.clock())
+            for team in summary.teams:
+                team.levels = team_levels(session, self.config, team.team.ref, day=day)
+            return summary
 
     def cards(self, refs: Iterable[str]) -> dict[str, EntityCard]:
         """ref -> its card, for the refs (or unique bare names) the catalog knows."""

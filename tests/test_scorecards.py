@@ -220,3 +220,17 @@ def test_history_per_day_and_what_got_worse(tmp_path: Path, make_catalog: Callab
     # Evaluating again the same day writes nothing and raises nothing twice.
     again = catalog.evaluate_scorecards(now=NOW + timedelta(hours=1))
     assert (again.changed, again.alerts, again.results) == (0, 0, 1)
+
+
+def test_app_home_and_the_ownership_page_show_levels(example_catalog: Catalog) -> None:
+    from bot.slack.views.home import render_home
+
+    home = example_catalog.home(user_ref="user:default/grace.mensah", email=None)
+    [acquiring] = [t for t in home.teams if t.team.ref == "group:default/acquiring"]
+    readiness = next(x for x in acquiring.levels if x.scorecard_title == "Production readiness")
+    assert sum(readiness.counts.values()) >= 2 and "Gold" in readiness.counts
+    assert "Production readiness: Gold" in str(render_home(home, examples=[], now=NOW))
+    page = example_catalog.ownership_page("component:default/pricing-service", now=NOW)
+    assert page is not None
+    readiness_score = next(s for s in page.scorecards if s.scorecard == "production-readiness")
+    assert readiness_score.level == "Bronze" and [r.id for r in readiness_score.next_fixes] == ["has-oncall", "has-runbook"]

@@ -18,7 +18,7 @@ from catalog.scorecards.config import ScorecardConfig
 from catalog.scorecards.evaluate import today
 from catalog.scorecards.history import Result, as_of
 from catalog.scorecards.report import entity_score, level_label, rule_result
-from catalog.scorecards.scores import EntityScore, RuleResult
+from catalog.scorecards.scores import EntityScore, RuleResult, TeamLevels
 from catalog.store.reads import get_entities
 
 TREND_WEEKS = 6  # weeks of history in the chart
@@ -87,13 +87,6 @@ class TeamDigest(BaseModel):
     top_fixes: list[TopFix] = Field(default_factory=list)
     initiatives: list[InitiativeProgress] = Field(default_factory=list)
     trends: list[TrendLine] = Field(default_factory=list)
-
-
-class TeamLevels(BaseModel):
-    team_ref: str
-    team_name: str
-    scorecard_title: str
-    counts: dict[str, int]  # level label -> entities
 
 
 class LeadershipDigest(BaseModel):

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from catalog.config import Config
 from catalog.scorecards.config import Rule, ScorecardConfig
 from catalog.scorecards.history import Result, as_of
-from catalog.scorecards.scores import EntityScore, RuleResult, Scoreboard
+from catalog.scorecards.scores import EntityScore, RuleResult, Scoreboard, TeamLevels
 
 
 def level_label(card: ScorecardConfig, index: int) -> str:
@@ -53,3 +53,17 @@ def scoreboard(
         scores += [entity_score(card, ref, result, before.get(ref)) for ref, result in now.items()]
     scores.sort(key=lambda s: (s.scorecard, s.level_index, s.ref))
     return Scoreboard(scope=scope, day=day, scores=scores)
+
+
+def team_levels(session: Session, config: Config, team_ref: str, *, day: date) -> list[TeamLevels]:
+    """How many of the team's entities stand at each level of each scorecard (App Home)."""
+    found = []
+    for card in config.scorecards:
+        counts: dict[str, int] = {}
+        for result in as_of(session, card.id, day, owner=team_ref).values():
+            label = level_label(card, result.level)
+            counts[label] = counts.get(label, 0) + 1
+        if counts:
+            ordered = {label: counts[label] for label in [level_label(card, i) for i in range(len(card.levels), -1, -1)] if label in counts}
+            found.append(TeamLevels(team_ref=team_ref, team_name=team_ref.rpartition("/")[2], scorecard_title=card.title, counts=ordered))
+    return found

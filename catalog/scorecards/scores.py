@@ -49,3 +49,10 @@ class Scoreboard(BaseModel):
     scope: str  # what was looked at: "payments-service", "team checkout", "below Silver on Production readiness"
     day: date
     scores: list[EntityScore] = Field(default_factory=list)
+
+
+class TeamLevels(BaseModel):
+    team_ref: str
+    team_name: str
+    scorecard_title: str
+    counts: dict[str, int]  # level label -> entities

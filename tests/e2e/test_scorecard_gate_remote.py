@@ -27,3 +27,10 @@ def test_remote_gate_exits_like_the_local_one(example_catalog: Catalog, tmp_path
         assert check("no-such-thing", "Silver")[0] == 3
         code, printed = check("pricing-service", "Platinum")
         assert code == 2 and "has no level 'Platinum'" in printed
+
+
+def test_the_ownership_page_has_a_scorecards_section(example_catalog: Catalog) -> None:
+    with serve_pages(example_catalog) as client:
+        page = client.get("/o/component/default/pricing-service")
+    assert page.status_code == 200
+    assert 'id="scorecards"' in page.text and "Production readiness" in page.text and "Link the PagerDuty service" in page.text
