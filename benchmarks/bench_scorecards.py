@@ -5,7 +5,8 @@
 
 The catalog is written straight into the entity and relation tables (a sync of 100k descriptor
 files would measure the sync, not the scorecards) in SQLite, owned by 1,000 teams. Each size is
-evaluated twice: the first evaluation of a day writes every result, the second finds them unchanged.
+evaluated twice: the first evaluation ever writes every result; the second, a day later, finds them
+unchanged and writes nothing (results are recorded on change), which is the steady state the goal is about.
 Peak RSS is the process's (`ru_maxrss`), measured in a child process per size, so one size's
 memory does not count for the next. Baseline in the same run: reading every entity row once
 (`SELECT` of the columns the evaluation reads), the floor any evaluation over the catalog pays.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -113,28 +115,23 @@ def measure(n: int, workdir: str, queue: Any) -> None:
         count = sum(1 for _ in session.execute(select(*[table_of(Entity).c[c] for c in ("ref", "labels", "annotations", "tags", "links", "spec")])))
     baseline = time.perf_counter() - start
     rss_before = _rss_mb()
-    start = time.perf_counter()
-    report = catalog.evaluate_scorecards(now=NOW)
-    first = time.perf_counter() - start
-    start = time.perf_counter()
-    catalog.evaluate_scorecards(now=NOW + timedelta(hours=1))
-    second = time.perf_counter() - start
+    first, first_cpu, report = _timed(lambda: catalog.evaluate_scorecards(now=NOW))
+    second, second_cpu, _ = _timed(lambda: catalog.evaluate_scorecards(now=NOW + timedelta(days=1)))
     digests = None
-    if n == min(GOALS) and _has_digests():
-        start = time.perf_counter()
-        built = catalog_digests(catalog)
-        digests = (built, time.perf_counter() - start)
-    queue.put(
-        {"n": n, "rows": count, "baseline": baseline, "first": first, "second": second, "results": report.results, "rss": _rss_mb(), "rss_before": rss_before, "digests": digests}
-    )
+    if n == min(GOALS):
+        seconds, cpu, built = _timed(lambda: catalog_digests(catalog))
+        digests = (built, seconds, cpu)
+    queue.put({
+        "n": n, "rows": count, "baseline": baseline, "first": first, "first_cpu": first_cpu, "second": second, "second_cpu": second_cpu,
+        "results": report.changed, "rss": _rss_mb(), "rss_before": rss_before, "digests": digests, "load": os.getloadavg()[0],
+    })  # fmt: skip
 
 
-def _has_digests() -> bool:
-    try:
-        import catalog.scorecards.service  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _timed(work: Any) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of this process, the result): on a shared machine CPU time is the steadier figure."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def catalog_digests(catalog: Catalog) -> int:
@@ -157,22 +154,25 @@ def main(argv: list[str] | None = None) -> int:
             queue: Any = multiprocessing.Queue()
             child = multiprocessing.Process(target=measure, args=(n, workdir, queue))
             child.start()
-            result = queue.get()
-            child.join()
+            child.join()  # the result is a small dict: the queue's buffer never blocks the child's exit
+            if child.exitcode:
+                raise SystemExit(f"measuring {n} entities failed (exit {child.exitcode})")
+            result = queue.get(timeout=10)
             goal = GOALS.get(n, GOALS[100_000] * n / 100_000)
-            ok = result["first"] < goal and (n < 100_000 or result["rss"] < RSS_GOAL_MB)
+            ok = result["second"] < goal and (n < 100_000 or result["rss"] < RSS_GOAL_MB)
             missed |= not ok
             print(
-                f"{n:>7} entities: evaluate {result['first']:.2f} s first of the day ({result['results']} results written), "
-                f"{result['second']:.2f} s unchanged; baseline read-all {result['baseline']:.2f} s; goal < {goal:.0f} s; "
-                f"peak RSS {result['rss']:.0f} MB (before evaluating {result['rss_before']:.0f} MB, goal < {RSS_GOAL_MB:.0f} MB) "
+                f"{n:>7} entities (load average {result['load']:.1f}): evaluate {result['second']:.2f} s wall / {result['second_cpu']:.2f} s CPU "
+                f"(a day later, nothing changed); the first evaluation ever, writing all {result['results']} results: "
+                f"{result['first']:.2f} s / {result['first_cpu']:.2f} s CPU; baseline, reading every entity row once: {result['baseline']:.2f} s; "
+                f"goal < {goal:.0f} s; peak RSS {result['rss']:.0f} MB (before evaluating {result['rss_before']:.0f} MB, goal < {RSS_GOAL_MB:.0f} MB) "
                 f"{'OK' if ok else 'MISSED'}"
             )
             if result["digests"]:
-                built, seconds = result["digests"]
+                built, seconds, cpu = result["digests"]
                 ok = seconds < DIGESTS_GOAL_S
                 missed |= not ok
-                print(f"{built} team digests built in {seconds:.2f} s (goal < {DIGESTS_GOAL_S:.0f} s) {'OK' if ok else 'MISSED'}")
+                print(f"{built} team digests built in {seconds:.2f} s wall / {cpu:.2f} s CPU (goal < {DIGESTS_GOAL_S:.0f} s) {'OK' if ok else 'MISSED'}")
     sys.stdout.flush()
     return 1 if missed and args.check else 0
 

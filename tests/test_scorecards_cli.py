@@ -50,3 +50,5 @@ def test_scorecards_command(synced: str) -> None:
     table = wayfinder("scorecards", "--team", "checkout", database_url=synced, config=CONFIG, COLUMNS="200")
     assert "checkout-api" in table.output and "Gold" in table.output
     assert wayfinder("scorecards", "--team", "nobody", database_url=synced, config=CONFIG).exit_code == 3
+    evaluated = wayfinder("scorecards", "--evaluate", "--json", database_url=synced, config=CONFIG)
+    assert evaluated.exit_code == 0 and "0 changed" in evaluated.stderr

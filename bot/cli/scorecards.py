@@ -22,11 +22,16 @@ def register(app: typer.Typer) -> None:
 def scorecards(
     team: Annotated[str | None, typer.Option("--team", "-t", help="Only this team's entities.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    evaluate: Annotated[bool, typer.Option("--evaluate", help="Evaluate every scorecard now first (a sync does it too).")] = False,
 ) -> None:
     """Today's scorecard levels, with the change since last week and the fixes to the next level."""
     from bot.settings import Settings
 
-    board = open_catalog(Settings()).scoreboard(team=team, now=datetime.now(UTC))
+    catalog = open_catalog(Settings())
+    if evaluate:
+        report = catalog.evaluate_scorecards(now=datetime.now(UTC))
+        say(err, f"evaluated {report.results} results of {report.entities} entities: {report.changed} changed, {report.alerts} new degradation alerts")
+    board = catalog.scoreboard(team=team, now=datetime.now(UTC))
     if board is None:
         say(err, f"error: no team called {team!r} in the catalog")
         raise typer.Exit(EXIT_NOT_ANSWERED)
