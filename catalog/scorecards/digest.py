@@ -7,6 +7,7 @@ grouped by owner), so a thousand digests cost a handful of queries, not a thousa
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -16,8 +17,8 @@ from catalog.answers.card import SLACK_CHANNEL_ID
 from catalog.config import Config
 from catalog.scorecards.config import ScorecardConfig
 from catalog.scorecards.evaluate import today
-from catalog.scorecards.history import Result, as_of
-from catalog.scorecards.report import entity_score, level_label, rule_result
+from catalog.scorecards.history import Result, as_of, as_of_days
+from catalog.scorecards.report import entity_score, level_label, rule_result, rule_results
 from catalog.scorecards.scores import EntityScore, RuleResult, TeamLevels
 from catalog.store.reads import get_entities
 
@@ -95,29 +96,43 @@ class LeadershipDigest(BaseModel):
     initiatives: list[InitiativeProgress] = Field(default_factory=list)
 
 
-def build_team_digests(session: Session, config: Config, *, now: datetime, team: str | None = None) -> list[TeamDigest]:
-    """Every owning team's digest (or only `team`'s), each with its entities' levels and what changed since a week ago."""
+def build_team_digests(session: Session, config: Config, *, now: datetime, team: str | None = None) -> Iterator[TeamDigest]:
+    """Every owning team's digest (or only `team`'s), one team at a time, each with its entities' levels
+    and what changed since a week ago. The results of every day compared are read once per scorecard."""
     day = today(config, now)
     days = [day - timedelta(weeks=k) for k in range(TREND_WEEKS - 1, -1, -1)]
-    digests: dict[str, TeamDigest] = {}
+    histories = {card.id: as_of_days(session, card.id, days, owner=team) for card in config.scorecards}
+    by_owner: dict[str, dict[str, list[tuple[str, Result]]]] = {}  # scorecard -> owner -> its entities' results today
+    averages: dict[str, dict[str, list[float | None]]] = {}  # scorecard -> owner -> average level per day
     for card in config.scorecards:
-        history = [as_of(session, card.id, d, owner=team) for d in days]
-        current, previous = history[-1], history[-2]
-        for ref, result in current.items():
-            if not result.owner:
-                continue
-            digest = digests.get(result.owner) or digests.setdefault(result.owner, TeamDigest(team_ref=result.owner, team_name="", channel=None, day=day))
-            before = previous.get(ref)
-            digest.scores.append(entity_score(card, ref, result, before))
-            if before is not None and (before.level != result.level or before.failing != result.failing):
-                _move(digest, card, ref, before, result)
-        _trends(digests, card, days, history)
-    _teams(session, digests)
-    for digest in digests.values():
-        digest.scores.sort(key=lambda s: (s.scorecard, s.level_index, s.ref))
+        grouped: dict[str, list[tuple[str, Result]]] = defaultdict(list)
+        for ref, result in histories[card.id][-1].items():
+            if result.owner:
+                grouped[result.owner].append((ref, result))
+        by_owner[card.id] = grouped
+        averages[card.id] = _averages(histories[card.id])
+    owners = sorted({owner for grouped in by_owner.values() for owner in grouped})
+    rules = {card.id: rule_results(card) for card in config.scorecards}
+    teams = get_entities(session, owners)
+    for owner in owners:
+        entity = teams.get(owner)
+        digest = TeamDigest(
+            team_ref=owner, team_name=(entity.profile("displayName") or entity.display_name) if entity else owner.rpartition("/")[2],
+            channel=entity.annotations.get(SLACK_CHANNEL_ID) if entity else None, day=day,
+        )  # fmt: skip
+        for card in config.scorecards:
+            previous = histories[card.id][-2]
+            for ref, result in sorted(by_owner[card.id].get(owner, []), key=lambda item: (item[1].level, item[0])):
+                before = previous.get(ref)
+                digest.scores.append(entity_score(card, ref, result, before, rules[card.id]))
+                if before is not None and (before.level != result.level or before.failing != result.failing):
+                    _move(digest, card, ref, before, result)
+            line = averages[card.id].get(owner)
+            if line is not None:
+                digest.trends.append(TrendLine(scorecard_title=card.title, levels=list(card.levels), days=days, average=line))
         digest.top_fixes = top_fixes(config, digest.scores)
         digest.initiatives = initiative_progress(config, digest.scores, day)
-    return sorted(digests.values(), key=lambda d: d.team_name)
+        yield digest
 
 
 def _move(digest: TeamDigest, card: ScorecardConfig, ref: str, before: Result, now: Result) -> None:
@@ -134,8 +149,8 @@ def _title(card: ScorecardConfig, rule_id: str) -> str:
     return rule.label if rule else rule_id
 
 
-def _trends(digests: dict[str, TeamDigest], card: ScorecardConfig, days: list[date], history: list[dict[str, Result]]) -> None:
-    """Each team's average level on `card` on each of `days` (one pass over each day's results)."""
+def _averages(history: list[dict[str, Result]]) -> dict[str, list[float | None]]:
+    """owner -> its entities' average level on each day of `history` (one pass over each day's results)."""
     sums: list[dict[str | None, list[int]]] = []
     for snapshot in history:
         per_owner: dict[str | None, list[int]] = defaultdict(lambda: [0, 0])
@@ -144,19 +159,15 @@ def _trends(digests: dict[str, TeamDigest], card: ScorecardConfig, days: list[da
             totals[0] += result.level
             totals[1] += 1
         sums.append(per_owner)
-    for owner, digest in digests.items():
-        averages = [s[owner][0] / s[owner][1] if owner in s else None for s in sums]
-        if any(a is not None for a in averages):
-            digest.trends.append(TrendLine(scorecard_title=card.title, levels=list(card.levels), days=days, average=averages))
+    owners = {owner for owner in sums[-1] if owner}
+    return {owner: [s[owner][0] / s[owner][1] if owner in s else None for s in sums] for owner in owners}
 
 
-def _teams(session: Session, digests: dict[str, TeamDigest]) -> None:
-    """Each team's display name and Slack channel, from its catalog entity."""
-    teams = get_entities(session, list(digests))
-    for ref, digest in digests.items():
-        entity = teams.get(ref)
-        digest.team_name = (entity.profile("displayName") or entity.display_name) if entity else ref.rpartition("/")[2]
-        digest.channel = entity.annotations.get(SLACK_CHANNEL_ID) if entity else None
+def team_channels(session: Session, config: Config, *, day: date) -> dict[str, str]:
+    """team ref -> Slack channel id, for every team that owns something scored on `day` and has a channel."""
+    owners = {r.owner for card in config.scorecards for r in as_of(session, card.id, day).values() if r.owner}
+    teams = get_entities(session, sorted(owners))
+    return {ref: channel for ref, entity in teams.items() if (channel := entity.annotations.get(SLACK_CHANNEL_ID))}
 
 
 def top_fixes(config: Config, scores: list[EntityScore], limit: int = TOP_FIXES) -> list[TopFix]:

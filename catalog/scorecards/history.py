@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 from sqlmodel import Session
 
 from catalog.scorecards.models import GONE, ScorecardResult
@@ -38,14 +37,40 @@ class Result(tuple[int, list[str], str | None]):
 
 def as_of(session: Session, scorecard: str, day: date, *, owner: str | None = None, refs: Iterable[str] | None = None) -> dict[str, Result]:
     """ref -> its result on `day` (entities gone by then are left out), optionally only one owner's or some refs."""
-    later = aliased(_H)
-    newest = select(func.max(later.c.day)).where(later.c.scorecard == _H.c.scorecard, later.c.entity_ref == _H.c.entity_ref, later.c.day <= day).scalar_subquery()
-    query: Any = select(_H.c.entity_ref, _H.c.level, _H.c.failing, _H.c.owner_ref).where(_H.c.scorecard == scorecard, _H.c.day == newest, _H.c.level != GONE)
+    return as_of_days(session, scorecard, [day], owner=owner, refs=refs)[0]
+
+
+def as_of_days(session: Session, scorecard: str, days: list[date], *, owner: str | None = None, refs: Iterable[str] | None = None) -> list[dict[str, Result]]:
+    """`as_of` for each of `days` (ascending), from one ordered read of the recorded changes.
+
+    With `owner`, only entities whose result on the last day is that owner's are kept (their
+    earlier results too, whoever owned them then), which is what a team's trend is about.
+    """
+    query: Any = select(_H.c.entity_ref, _H.c.day, _H.c.level, _H.c.failing, _H.c.owner_ref).where(_H.c.scorecard == scorecard, _H.c.day <= days[-1])
     if owner is not None:
-        query = query.where(_H.c.owner_ref == owner)
+        current = select(_H.c.entity_ref).where(_H.c.scorecard == scorecard, _H.c.owner_ref == owner).distinct()
+        query = query.where(_H.c.entity_ref.in_(current))
     if refs is not None:
         query = query.where(_H.c.entity_ref.in_(list(refs)))
-    return {ref: Result((level, failing.split(",") if failing else [], owner_ref)) for ref, level, failing, owner_ref in session.execute(query)}
+    found: list[dict[str, Result]] = [{} for _ in days]
+    rows = iter(session.execute(query.order_by(_H.c.entity_ref, _H.c.day)))
+    row = next(rows, None)
+    while row is not None:
+        ref, changes = row[0], []
+        while row is not None and row[0] == ref:
+            changes.append(row)
+            row = next(rows, None)
+        i = 0  # the last change on or before each day, walking both lists forward
+        for k, day in enumerate(days):
+            while i < len(changes) and changes[i][1] <= day:
+                i += 1
+            if i and changes[i - 1][2] != GONE:
+                _, _, level, failing, owner_ref = changes[i - 1]
+                found[k][ref] = Result((level, failing.split(",") if failing else [], owner_ref))
+    if owner is not None:
+        keep = {ref for ref, result in found[-1].items() if result.owner == owner}
+        found = [{ref: r for ref, r in snapshot.items() if ref in keep} for snapshot in found]
+    return found
 
 
 def level_counts(session: Session, scorecard: str, day: date) -> dict[str | None, dict[int, int]]:

@@ -25,12 +25,18 @@ def rule_result(rule: Rule) -> RuleResult:
     return RuleResult(id=rule.id, title=rule.label, level=rule.level, fix=rule.fix, fix_url=rule.fix_url)
 
 
-def entity_score(card: ScorecardConfig, ref: str, result: Result, week_ago: Result | None) -> EntityScore:
-    failing = [rule for rule_id in result.failing if (rule := card.rule(rule_id))]
-    return EntityScore(
+def rule_results(card: ScorecardConfig) -> dict[str, RuleResult]:
+    return {rule.id: rule_result(rule) for rule in card.rules}
+
+
+def entity_score(card: ScorecardConfig, ref: str, result: Result, week_ago: Result | None, rules: dict[str, RuleResult] | None = None) -> EntityScore:
+    """`rules` (`rule_results(card)`) saves rebuilding them per entity when scoring many; the values are
+    already typed, so the model is constructed without validating them again."""
+    rules = rules if rules is not None else rule_results(card)
+    return EntityScore.model_construct(
         scorecard=card.id, scorecard_title=card.title, ref=ref, owner_ref=result.owner, level=card.level_name(result.level),
-        level_index=result.level, levels=list(card.levels), week_ago=week_ago.level if week_ago else None,
-        failing=[rule_result(r) for r in failing],
+        level_index=result.level, levels=card.levels, week_ago=week_ago.level if week_ago else None,
+        failing=[rules[rule_id] for rule_id in result.failing if rule_id in rules],
     )  # fmt: skip
 
 
@@ -50,7 +56,8 @@ def scoreboard(
         if below is not None:
             now = {ref: r for ref, r in now.items() if r.level < below}
         before = as_of(session, card.id, day - timedelta(days=7), owner=owner, refs=refs) if now else {}
-        scores += [entity_score(card, ref, result, before.get(ref)) for ref, result in now.items()]
+        rules = rule_results(card)
+        scores += [entity_score(card, ref, result, before.get(ref), rules) for ref, result in now.items()]
     scores.sort(key=lambda s: (s.scorecard, s.level_index, s.ref))
     return Scoreboard(scope=scope, day=day, scores=scores)
 

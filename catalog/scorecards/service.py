@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -20,7 +20,8 @@ from catalog.scorecards import degradations, exemptions, queue
 from catalog.scorecards.chart import trend_png
 from catalog.scorecards.config import duration
 from catalog.scorecards.degradations import AlertBatch
-from catalog.scorecards.digest import LeadershipDigest, TeamDigest, build_leadership_digest, build_team_digests
+from catalog.scorecards.digest import LeadershipDigest, TeamDigest, build_leadership_digest, build_team_digests, team_channels
+from catalog.scorecards.evaluate import today
 from catalog.scorecards.exemptions import Decision, ExemptionView
 from catalog.scorecards.models import ScorecardDigest, ScorecardExemption
 
@@ -81,12 +82,12 @@ class Scorecards:
 
         with self.catalog.session() as session:
             ref = team if team.startswith("group:") else team_ref(session, team)
-            found = build_team_digests(session, self.config, now=now, team=ref) if ref else []
-        return found[0] if found else None
+            return next(build_team_digests(session, self.config, now=now, team=ref), None) if ref else None
 
-    def build_all_digests(self, *, now: datetime) -> list[TeamDigest]:
+    def build_all_digests(self, *, now: datetime) -> Iterator[TeamDigest]:
+        """Every team's digest, built one at a time (the benchmark; sending builds each when its turn comes)."""
         with self.catalog.session() as session:
-            return build_team_digests(session, self.config, now=now)
+            yield from build_team_digests(session, self.config, now=now)
 
     def leadership_digest(self, *, now: datetime) -> LeadershipDigest:
         with self.catalog.session() as session:
@@ -97,7 +98,8 @@ class Scorecards:
     def enqueue_digests(self, *, fire_time: datetime, now: datetime) -> tuple[str, int]:
         """Queue this period's digests: every team with scored entities and a channel, and leadership's. (period, newly queued)."""
         period = queue.period_of(fire_time, self.config.digests.timezone)
-        targets = {d.team_ref: d.channel for d in self.build_all_digests(now=now) if d.channel}
+        with self.catalog.session() as session:
+            targets = team_channels(session, self.config, day=today(self.config, now))
         if self.config.digests.leadership_channel:
             targets[queue.LEADERSHIP] = self.config.digests.leadership_channel
         with self.catalog.session() as session:
