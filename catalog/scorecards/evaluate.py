@@ -82,10 +82,10 @@ def evaluate_all(factory: SessionFactory, config: Config, *, now: datetime) -> E
 def exemptions_on(session: Session, day: date) -> dict[tuple[str, str], frozenset[str]]:
     """(scorecard, entity ref) -> rules waived today by an approved, unexpired exemption."""
     found: dict[tuple[str, str], set[str]] = defaultdict(set)
-    query = select(ScorecardExemption.scorecard, ScorecardExemption.entity_ref, ScorecardExemption.rule).where(
-        ScorecardExemption.status == "approved", ScorecardExemption.expires_on >= day
-    )
-    for scorecard, ref, rule in session.execute(query):
+    x = table_of(ScorecardExemption).c
+    query = select(x.scorecard, x.entity_ref, x.rule).where(x.status == "approved", x.expires_on >= day)
+    rows: Any = session.execute(query)
+    for scorecard, ref, rule in rows:
         found[scorecard, ref].add(rule)
     return {key: frozenset(rules) for key, rules in found.items()}
 
@@ -132,7 +132,8 @@ def _relation_counts(session: Session, after: str, upper: str | None, types: lis
         .where(_in_range(_R.subject_ref, after, upper), _R.type.in_(types))
         .group_by(_R.subject_ref, _R.type)
     )
-    for ref, rel, n in session.execute(query):
+    rows: Any = session.execute(query)
+    for ref, rel, n in rows:
         counts[ref][rel] = int(n)
     return counts
 
@@ -154,7 +155,7 @@ def latest_results(session: Session, after: str, upper: str | None) -> dict[tupl
     cursor = conn.connection.cursor()
     try:
         cursor.execute(compiled.string, tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params)
-        return {(scorecard, ref): (level, failing, owner) for scorecard, ref, level, failing, owner in cursor}
+        return {(scorecard, ref): (level, failing, owner) for scorecard, ref, level, failing, owner in cursor.fetchall()}
     finally:
         cursor.close()
 
@@ -178,7 +179,7 @@ class _Run:
         seen: set[tuple[str, str]] = set()
         exemptions = self.exemptions
         for rows in page:
-            entity = rows[0] if len(rows) == 1 else merge(rows, self.states)  # type: ignore[arg-type]
+            entity: Any = rows[0] if len(rows) == 1 else merge(rows, self.states)  # a lone row has every fact a merged entity has
             cards = self.compiled.applying(entity)
             if not cards:
                 continue

@@ -7,7 +7,7 @@ before the last sync), with the same checks as the scheduled evaluation and its 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -44,19 +44,19 @@ def gate(session: Session, config: Config, name: str, scorecard: str, min_level:
     base = {"scorecard": card.id, "min_level": card.levels[wanted - 1]}
     refs = [name.lower()] if ":" in name else refs_named(session, name)
     e = table_of(Entity).c
-    rows = list(session.execute(select(*COLUMNS).where(e.retired_at.is_(None), e.ref.in_(refs)).order_by(e.ref, e.precedence.desc(), e.source)))
+    rows: list[Any] = list(session.execute(select(*COLUMNS).where(e.retired_at.is_(None), e.ref.in_(refs)).order_by(e.ref, e.precedence.desc(), e.source)))
     found = sorted({r.ref for r in rows})
     if len(found) != 1:
         what = "is not in the catalog" if not found else f"names {len(found)} entities ({', '.join(found)}): give the full ref"
         return GateResult(status="not_found", message=f"{name} {what}.", **base)
     ref = found[0]
     states = source_states(session)
-    entity = rows[0] if len(rows) == 1 else merge(rows, states)  # type: ignore[arg-type]
+    entity: Any = rows[0] if len(rows) == 1 else merge(rows, states)  # a lone row has every fact a merged entity has
     compiled = Compiled.of([card], now=now)
     if not compiled.applying(entity):
         return GateResult(status="not_applicable", entity=ref, message=f"{card.title} does not apply to {ref}.", **base)
     r = table_of(Relation).c
-    counts = session.execute(select(r.type, func.count(func.distinct(r.target_ref))).where(r.subject_ref == ref).group_by(r.type))
+    counts: Any = session.execute(select(r.type, func.count(func.distinct(r.target_ref))).where(r.subject_ref == ref).group_by(r.type))
     passed = compiled.run_checks(Facts(entity, {t: int(n) for t, n in counts}, synced_at(rows, states)))
     level, failing = compiled.cards[0].evaluate(passed, exemptions_on(session, today(config, now)).get((card.id, ref)))
     blocking = [rule for rule_id in failing.split(",") if (rule := card.rule(rule_id)) and card.level_index(rule.level) <= wanted]

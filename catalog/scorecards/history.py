@@ -6,7 +6,7 @@ Evaluation writes a row only when a result changes (`catalog.scorecards.evaluate
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -53,10 +53,10 @@ def as_of_days(session: Session, scorecard: str, days: list[date], *, owner: str
     if refs is not None:
         query = query.where(_H.c.entity_ref.in_(list(refs)))
     found: list[dict[str, Result]] = [{} for _ in days]
-    rows = iter(session.execute(query.order_by(_H.c.entity_ref, _H.c.day)))
+    rows: Iterator[Any] = iter(session.execute(query.order_by(_H.c.entity_ref, _H.c.day)))
     row = next(rows, None)
     while row is not None:
-        ref, changes = row[0], []
+        ref, changes = row[0], list[Any]()
         while row is not None and row[0] == ref:
             changes.append(row)
             row = next(rows, None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlmodel import Session, col
 
 from catalog.scorecards.models import ScorecardDigest
@@ -36,7 +36,7 @@ def enqueue(session: Session, targets: dict[str, str], *, period: str, now: date
     return len(session.execute(insert.returning(col(ScorecardDigest.id)), rows).all())
 
 
-def _free(now: datetime) -> object:
+def _free(now: datetime) -> ColumnElement[bool]:
     return or_(col(ScorecardDigest.claimed_until).is_(None), col(ScorecardDigest.claimed_until) < now)
 
 

@@ -62,7 +62,7 @@ def render_team_digest(digest: TeamDigest, *, public_url: str | None) -> tuple[s
         if fix.rule.fix_url:
             buttons.insert(0, ButtonElement(text=plain("Open fix-it link", BUTTON_LABEL), action_id=ActionId.LINK, url=fix.rule.fix_url, style="primary"))
         body.append(ActionsBlock(elements=buttons))
-    tail = [context(_initiative(i)) for i in digest.initiatives if i.total]
+    tail: list[Block] = [context(_initiative(i)) for i in digest.initiatives if i.total]
     text = f"Weekly scorecards for {digest.team_name}: {len(digest.rose)} up, {len(digest.fell)} down since last week."
     return text, [b.to_dict() for b in fit(body, tail, MESSAGE_BLOCKS)]
 
@@ -81,7 +81,7 @@ def render_leadership_digest(digest: LeadershipDigest) -> tuple[str, list[dict[s
         by_card.setdefault(team.scorecard_title, []).append(f"• *{escape(clip(team.team_name, NAME_SHOWN))}*: {counts}")
     for title, lines in by_card.items():
         body.append(section(f"*{escape(title)}*\n" + listing(lines)))
-    tail = [context(_initiative(i)) for i in digest.initiatives]
+    tail: list[Block] = [context(_initiative(i)) for i in digest.initiatives]
     return "Weekly scorecards across every team.", [b.to_dict() for b in fit(body, tail, MESSAGE_BLOCKS)]
 
 
