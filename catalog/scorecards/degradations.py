@@ -30,10 +30,6 @@ class Degradation(BaseModel):
     rules: list[RuleResult] = Field(default_factory=list)  # rules that started failing, with their fix
 
     @property
-    def name(self) -> str:
-        return self.ref.rpartition("/")[2]
-
-    @property
     def fell(self) -> bool:
         return self.from_level != self.to_level
 

@@ -35,7 +35,7 @@ _E = table_of(Entity).c
 _R = table_of(Relation).c
 _H = table_of(ScorecardResult).c
 COLUMNS = [_E[name] for name in dict.fromkeys((*ENTITY_FACTS, "source", "precedence", "broken_since"))]
-Result = tuple[int, str, str | None]  # level, failing rule ids (comma-separated), owner
+Recorded = tuple[int, str, str | None]  # level, failing rule ids (comma-separated), owner: a result as stored
 
 
 def today(config: Config, now: datetime) -> date:
@@ -138,7 +138,7 @@ def _relation_counts(session: Session, after: str, upper: str | None, types: lis
     return counts
 
 
-def latest_results(session: Session, after: str, upper: str | None) -> dict[tuple[str, str], Result]:
+def latest_results(session: Session, after: str, upper: str | None) -> dict[tuple[str, str], Recorded]:
     """(scorecard, ref) -> the last recorded result, for the refs in (after, upper].
 
     Read on the DB-API cursor: every column is a plain string or integer, and this is a page of
@@ -201,7 +201,7 @@ class _Run:
                 self._record(key, (GONE, "", old[2]), old, changed, alerts)
         self._write(session, changed, alerts)
 
-    def _record(self, key: tuple[str, str], new: Result, old: Result | None, changed: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
+    def _record(self, key: tuple[str, str], new: Recorded, old: Recorded | None, changed: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> None:
         scorecard, ref = key
         day = self.report.day
         changed.append({"scorecard": scorecard, "day": day, "entity_ref": ref, "owner_ref": new[2], "level": new[0], "failing": new[1], "evaluated_at": self.now})

@@ -71,12 +71,3 @@ def as_of_days(session: Session, scorecard: str, days: list[date], *, owner: str
         keep = {ref for ref, result in found[-1].items() if result.owner == owner}
         found = [{ref: r for ref, r in snapshot.items() if ref in keep} for snapshot in found]
     return found
-
-
-def level_counts(session: Session, scorecard: str, day: date) -> dict[str | None, dict[int, int]]:
-    """owner ref -> level -> how many of its entities were at that level on `day` (the leadership view)."""
-    counts: dict[str | None, dict[int, int]] = {}
-    for result in as_of(session, scorecard, day).values():
-        team = counts.setdefault(result.owner, {})
-        team[result.level] = team.get(result.level, 0) + 1
-    return counts
