@@ -177,7 +177,7 @@ class _Run:
         changed: list[dict[str, Any]] = []
         alerts: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
-        exemptions = self.exemptions
+        exemptions, levels, was = self.exemptions, self.levels, before.get  # this loop runs once per entity and scorecard
         for rows in page:
             entity: Any = rows[0] if len(rows) == 1 else merge(rows, self.states)  # a lone row has every fact a merged entity has
             cards = self.compiled.applying(entity)
@@ -185,13 +185,14 @@ class _Run:
                 continue
             passed = self.compiled.run_checks(Facts(entity, relations.get(entity.ref, {}), synced_at(rows, self.states)))
             self.report.entities += 1
+            ref, owner = entity.ref, entity.owner_ref
             for card in cards:
-                key = (card.config.id, entity.ref)
+                key = (card.config.id, ref)
                 level, failing = card.evaluate(passed, exemptions.get(key) if exemptions else None)
                 seen.add(key)
-                self.levels[key[0]][level] += 1
-                new = (level, failing, entity.owner_ref)
-                old = before.get(key)
+                levels[key[0]][level] += 1
+                new = (level, failing, owner)
+                old = was(key)
                 if old != new:
                     self._record(key, new, old, changed, alerts)
         self.report.results += len(seen)
