@@ -217,3 +217,28 @@ def test_the_weekly_job_fires_in_the_configured_time_zone_and_sends(scorecards: 
     jobs.weekly()  # another replica's fire in the same week
     keys = digest_keys(fake)
     assert keys and len(keys) == len(set(keys))
+
+
+def test_catalog_text_in_the_digest_is_escaped() -> None:
+    """A team or rule name cannot ping a channel or forge a link in the message."""
+    import json
+    from datetime import date
+
+    from bot.slack.views.digest import render_team_digest
+    from catalog.scorecards.digest import TopFix
+    from catalog.scorecards.scores import EntityScore, RuleResult
+
+    rule = RuleResult(id="r", title="<!channel> urgent", level="Silver", fix="see <https://evil.example|docs>")
+    score = EntityScore(
+        scorecard="s", scorecard_title="*Bold* <@U1>", ref="component:default/x<!here>", level="Bronze", level_index=1, levels=["Bronze", "Silver"], failing=[rule]
+    )  # fmt: skip
+    digest = TeamDigest(
+        team_ref="group:default/t", team_name="<!everyone>", channel="C1", day=date(2026, 12, 7), scores=[score],
+        top_fixes=[TopFix(scorecard="s", scorecard_title="S", rule=rule, raises=["x<!here>"])],
+    )  # fmt: skip
+    _, blocks = render_team_digest(digest, public_url=None)
+    shown = [{k: v for k, v in block.items() if k != "elements"} for block in blocks]  # buttons' values are data, never rendered
+    labels = [e["text"] for block in blocks for e in block.get("elements", [])]
+    text = json.dumps([shown, labels])
+    for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U1>", "<https://evil.example|docs>"):
+        assert raw not in text
