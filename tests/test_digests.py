@@ -237,8 +237,15 @@ def test_catalog_text_in_the_digest_is_escaped() -> None:
         top_fixes=[TopFix(scorecard="s", scorecard_title="S", rule=rule, raises=["x<!here>"])],
     )  # fmt: skip
     _, blocks = render_team_digest(digest, public_url=None)
-    shown = [{k: v for k, v in block.items() if k != "elements"} for block in blocks]  # buttons' values are data, never rendered
-    labels = [e["text"] for block in blocks for e in block.get("elements", [])]
-    text = json.dumps([shown, labels])
+
+    def mrkdwn(node: object) -> list[str]:
+        """Every mrkdwn text (Slack parses markup only there; plain_text and button values are shown or kept as they are)."""
+        if isinstance(node, dict):
+            own = [node["text"]] if node.get("type") == "mrkdwn" else []
+            return own + [t for key, child in node.items() if key != "value" for t in mrkdwn(child)]
+        return [t for child in node for t in mrkdwn(child)] if isinstance(node, list) else []
+
+    text = json.dumps(mrkdwn(blocks))
+    assert "urgent" in text and "evil.example" in text
     for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U1>", "<https://evil.example|docs>"):
         assert raw not in text
