@@ -16,9 +16,10 @@ from types import UnionType
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, TypeAdapter, ValidationError, ValidationInfo, field_validator, model_validator
 
 from catalog.errors import ConfigError
+from catalog.scorecards.config import DigestsConfig, Initiative, ScorecardConfig, check_references
 from catalog.sync.triggers import trigger_for
 
 _T = TypeVar("_T")
@@ -201,6 +202,9 @@ class Config(_Strict):
     # Self-service actions, each a mapping validated by `actions.definitions` (which the catalog may not
     # import) through `validate_section`, so its errors name file, line and key like every other one.
     actions: list[dict[str, Any]] = Field(default_factory=list)
+    scorecards: list[ScorecardConfig] = Field(default_factory=list)
+    initiatives: list[Initiative] = Field(default_factory=list)
+    digests: DigestsConfig = Field(default_factory=DigestsConfig)
     path: Path | None = Field(default=None, exclude=True)
     _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
 
@@ -212,6 +216,24 @@ class Config(_Strict):
         if dupes:
             raise ValueError(f"source names must be unique; repeated: {', '.join(dupes)}")
         return v
+
+    @field_validator("scorecards")
+    @classmethod
+    def _unique_scorecards(cls, v: list[ScorecardConfig]) -> list[ScorecardConfig]:
+        check_references(v, [])
+        return v
+
+    @field_validator("initiatives")
+    @classmethod
+    def _initiatives_name_scorecards(cls, v: list[Initiative], info: ValidationInfo) -> list[Initiative]:
+        check_references(info.data.get("scorecards") or [], v)
+        return v
+
+    def scorecard(self, scorecard_id: str) -> ScorecardConfig:
+        for card in self.scorecards:
+            if card.id == scorecard_id:
+                return card
+        raise ConfigError(f"no scorecard {scorecard_id!r} in {self.path}; known: {', '.join(c.id for c in self.scorecards) or 'none'}")
 
     def source(self, name: str) -> SourceBase:
         for s in self.sources:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,12 @@ from catalog.pages.listing import EntityList, list_entities
 from catalog.pages.ownership import OwnershipPage, ownership_page
 from catalog.pages.short_links import LinkTarget, resolve_link
 from catalog.pages.team import TeamPage, team_page, team_ref
+from catalog.scorecards.answers import below_answer, with_scoreboards
+from catalog.scorecards.evaluate import EvaluationReport, evaluate_all, today
+from catalog.scorecards.gate import GateResult, gate
+from catalog.scorecards.questions import below_question
+from catalog.scorecards.report import scoreboard, team_levels
+from catalog.scorecards.scores import Scoreboard
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
 from catalog.store import claims
@@ -76,6 +82,7 @@ class Catalog:
     slack_token: str | None = field(default=None, repr=False)
     # Where to keep the resolution index between processes (`catalog.store.index_file`): the CLI sets it.
     index_dir: Path | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)  # what "now" is for work the catalog starts itself
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
@@ -104,20 +111,27 @@ class Catalog:
         """Answer and log `text`; `asker` (Slack user id, `cli:<login>`) is pseudonymised when configured."""
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            return answered(ask(session, text, index=self.index(session), transport=transport, asker=stored))
+            now = self.clock()
+            below = below_question(text, self.config.scorecards)
+            if below is not None:
+                return answered(below_answer(session, self.config, text, *below, now=now, transport=transport, asker=stored))
+            answer = ask(session, text, index=self.index(session), transport=transport, asker=stored, clock=lambda: now)
+            return answered(with_scoreboards(session, self.config, answer, now=now))
 
     def ask_about(self, question: str, *, ref: str, intent: str, transport: str = "cli", asker: str | None = None) -> Answer:
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            return answered(
-                ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
-            )
+            answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
+            return answered(with_scoreboards(session, self.config, answer, now=self.clock()))
 
     def ownership_page(self, ref: str, *, now: datetime) -> OwnershipPage | None:
         """The page behind `/o/{kind}/{namespace}/{name}`; files are named relative to the config."""
         with self.session() as session:
-            return ownership_page(session, ref, now=now, base=self.config.path.parent if self.config.path else None)
+            page = ownership_page(session, ref, now=now, base=self.config.path.parent if self.config.path else None)
+            if page is not None and self.config.scorecards:
+                page.scorecards = scoreboard(session, self.config, day=today(self.config, now), scope=ref, refs=[page.card.entity.ref]).scores
+            return page
 
     def resolve_link(self, name: str, *, kind: str | None = None) -> LinkTarget:
         """What a short link `/o/{name}` (or `/o/{kind}/{name}`) points at."""
@@ -162,7 +176,7 @@ class Catalog:
         from catalog.sync.sources.registry import SourceContext, build_source
 
         chosen = [self.config.source(n) for n in names] if names else list(self.config.sources)
-        return [
+        reports = [
             sync_source(
                 self.factory,
                 build_source(cfg, SourceContext(self.factory, progress(cfg.name), self.slack_api_url, self.slack_token)),
@@ -171,6 +185,34 @@ class Catalog:
             )
             for cfg in chosen
         ]
+        if self.config.scorecards and any(r.ok for r in reports):
+            self._evaluate_after_sync()
+        return reports
+
+    def _evaluate_after_sync(self) -> None:
+        """Scorecards follow the data: a failed evaluation is logged and leaves the sync's result alone."""
+        try:
+            self.evaluate_scorecards(now=self.clock())
+        except SQLAlchemyError:
+            log.exception("scorecard evaluation after the sync failed")
+
+    def scoreboard(self, *, team: str | None = None, now: datetime) -> Scoreboard | None:
+        """Today's levels of every entity (or of one team's; None when no team has that name), with last week's beside them."""
+        with self.session() as session:
+            owner = team_ref(session, team) if team else None
+            if team and owner is None:
+                return None
+            scope = f"team {team}" if team else "every entity"
+            return scoreboard(session, self.config, day=today(self.config, now), scope=scope, owner=owner)
+
+    def gate(self, name: str, *, scorecard: str, min_level: str, now: datetime) -> GateResult:
+        """The deployment gate (`wayfinder check`): is `name` at `min_level` or above on `scorecard` now?"""
+        with self.session() as session:
+            return gate(session, self.config, name, scorecard, min_level, now=now)
+
+    def evaluate_scorecards(self, *, now: datetime) -> EvaluationReport:
+        """Evaluate every scorecard and file today's results (after each sync, or on demand)."""
+        return evaluate_all(self.factory, self.config, now=now)
 
     def example_questions(self) -> list[str]:
         with self.session() as session:
@@ -178,7 +220,11 @@ class Catalog:
 
     def home(self, *, user_ref: str | None, email: str | None) -> HomeSummary:
         with self.session() as session:
-            return home_summary(session, user_ref=user_ref, email=email)
+            summary = home_summary(session, user_ref=user_ref, email=email)
+            day = today(self.config, self.clock())
+            for team in summary.teams:
+                team.levels = team_levels(session, self.config, team.team.ref, day=day)
+            return summary
 
     def cards(self, refs: Iterable[str]) -> dict[str, EntityCard]:
         """ref -> its card, for the refs (or unique bare names) the catalog knows."""

@@ -2,6 +2,7 @@
 
     WayfinderError
     ├── ConfigError        the config file is missing, malformed or has unknown keys
+    ├── InvalidInput       a command named something the config does not have (a level of a scorecard)
     ├── SchemaOutdated     the database needs `wayfinder db upgrade`
     │   └── NoSchema       ... and has no Wayfinder tables at all yet
     └── SourceError        a source could not produce a full snapshot (nothing is retired)
@@ -16,7 +17,7 @@ from __future__ import annotations
 # this name and describe it with `catalog.store.database_errors`, without importing SQLAlchemy.
 from sqlalchemy.exc import SQLAlchemyError as DatabaseError
 
-__all__ = ["ConfigError", "DatabaseError", "NoSchema", "SchemaOutdated", "SourceError", "WayfinderError"]
+__all__ = ["ConfigError", "DatabaseError", "InvalidInput", "NoSchema", "SchemaOutdated", "SourceError", "WayfinderError"]
 
 
 class WayfinderError(Exception):
@@ -25,6 +26,10 @@ class WayfinderError(Exception):
 
 class ConfigError(WayfinderError):
     """The config file cannot be used as it is; the message names file, line and key."""
+
+
+class InvalidInput(WayfinderError):
+    """What was asked for does not exist in the config; the message says what does."""
 
 
 class SchemaOutdated(WayfinderError):

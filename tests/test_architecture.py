@@ -59,6 +59,11 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.pages.ownership": {"OwnershipPage"},
     "catalog.pages.team": {"TeamPage"},
     "catalog.pages.short_links": {"LinkTarget"},
+    "catalog.scorecards.scores": None,  # the scorecard read models
+    "catalog.scorecards.gate": {"GateResult"},
+    "catalog.scorecards.schedule": {"DigestJobs"},
+    # scorecards beyond the answers: built from the Catalog (digests, the queue, alerts, exemptions)
+    "catalog.scorecards.service": {"AlertBatch", "Delivery", "ExemptionView", "LeadershipDigest", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable"},
 }
 # What adapters may import from the actions core: its service, the models it returns and its errors,
 # never its tables, state machine or executors (a transition written in an adapter would skip the checks).

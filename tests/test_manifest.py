@@ -19,6 +19,8 @@ EVENT_SCOPES = {"app_mention": {"app_mentions:read"}, "message.im": {"im:history
 SCOPES = {
     "app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "im:history", "links:read", "links:write",
     "usergroups:read", "users:read", "users:read.email",
+    # digests: the trend chart (files_upload_v2), and reading back a digest a crashed attempt posted
+    "files:write",
 }  # fmt: skip
 
 

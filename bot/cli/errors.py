@@ -1,7 +1,8 @@
 """The command line's error boundary: an expected failure is one message on stderr and an exit code.
 
 Exit codes (README "Exit codes"): 0 done or answered; 1 a sync had a failed source or an error
-in a file or entity; 2 a configuration, database or startup error; 3 `ask` found no single answer.
+in a file or entity, or `check` found the entity below the level; 2 a configuration, database or
+startup error; 3 `ask` found no single answer, or `check` no single entity.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typer.core import TyperGroup
 from bot.cli.terminal import err, say
 
 EXIT_SYNC_FAILED = 1
+EXIT_BELOW_LEVEL = 1  # `wayfinder check`: the deployment gate is closed
 EXIT_ERROR = 2
 EXIT_NOT_ANSWERED = 3
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bot.cli import scorecards as scorecard_commands
 from bot.cli.actions import actions_app
 from bot.cli.errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from pydantic import SecretStr
 
+    from bot.compose import Services
     from bot.http.app import SlackCredentials
     from bot.settings import Settings
     from catalog.core import Catalog
@@ -356,10 +358,28 @@ def _run_server(
             background.callback(running.stop)
             scheduled = [f"{s.name} ({s.schedule})" for s in catalog.config.sources if s.schedule]
             say(out, f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.")
+            if slack is not None and catalog.config.scorecards:
+                _schedule_digests(services, credentials, running.apscheduler)
         host, port = sock.getsockname()[:2]
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
         say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
         serve_http(create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode), sock)
+
+
+scorecard_commands.register(app)
+
+
+def _schedule_digests(services: Services, credentials: SlackCredentials, apscheduler: Any) -> None:
+    """Weekly digests and degradation alerts on the running scheduler, through their own rate-limit-aware client."""
+    from bot.slack.digests import SlackDelivery, digest_client
+    from catalog.scorecards.schedule import DigestJobs
+    from catalog.scorecards.service import Scorecards
+
+    catalog = services.catalog
+    client = digest_client(catalog.metrics, token=credentials.bot_token, base_url=credentials.api_url)
+    DigestJobs(Scorecards(catalog), SlackDelivery(client, public_url=services.public_url), clock=services.clock).register(apscheduler)
+    digests = catalog.config.digests
+    say(out, f"Scorecard digests: {digests.schedule} ({digests.timezone}); degradation alerts batched per {digests.alert_window}.")
 
 
 def main() -> None:

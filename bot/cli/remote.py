@@ -23,13 +23,16 @@ class RemoteError(Exception):
 
 def ask_remote(base_url: str, question: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     """The server's answer to `question`, as the JSON object `wayfinder ask --json` prints."""
+    return get_json(base_url, "/api/v1/ask", {"q": question}, timeout=timeout, expect=("text", "status"))
+
+
+def get_json(base_url: str, path: str, params: dict[str, str], *, timeout: float, expect: tuple[str, ...]) -> dict[str, Any]:
+    """The server's JSON object at `path`, which must have the `expect` keys; RemoteError otherwise."""
     token = os.environ.get("WAYFINDER_TOKEN", "").strip()
     where = _display(base_url)
     try:
-        url = httpx.URL(base_url.rstrip("/") + "/api/v1/ask")
-        response = httpx.get(
-            url, params={"q": question}, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=timeout,
-        )  # fmt: skip
+        url = httpx.URL(base_url.rstrip("/") + path)
+        response = httpx.get(url, params=params, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=timeout)
     except httpx.TimeoutException:
         raise RemoteError(f"{where} did not answer within {timeout:g} s (WAYFINDER_URL; raise --timeout if it is just slow)") from None
     except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
@@ -38,7 +41,7 @@ def ask_remote(base_url: str, question: str, *, timeout: float = DEFAULT_TIMEOUT
         fix = "the token in WAYFINDER_TOKEN was refused" if token else "it needs a token: set WAYFINDER_TOKEN"
         raise RemoteError(f"{where} refused the request (HTTP 401): {fix}")
     body = _json(response)
-    if response.status_code != 200 or not isinstance(body, dict) or "text" not in body or "status" not in body:
+    if response.status_code != 200 or not isinstance(body, dict) or any(key not in body for key in expect):
         message = body.get("message") if isinstance(body, dict) else None
         error_id = f" (error id {body['error_id']})" if isinstance(body, dict) and body.get("error_id") else ""
         raise RemoteError(f"{where} answered HTTP {response.status_code}: {message or 'not a Wayfinder answer'}{error_id}")

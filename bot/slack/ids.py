@@ -17,10 +17,19 @@ class ActionId(StrEnum):
     ACTION_REJECT = "wf_action_reject"
     ACTION_EXTEND = "wf_action_extend"  # TTL reminder buttons (DM)
     ACTION_TEARDOWN = "wf_action_teardown"
+    EXEMPTION_REQUEST = "wf_exemption_request"  # a digest's "Request exemption": opens the modal
+    EXEMPTION_APPROVE = "wf_exemption_approve"  # the value is the exemption's id
+    EXEMPTION_REJECT = "wf_exemption_reject"
+    EXEMPTION_ENTITY = "entity"  # the exemption modal's inputs
+    EXEMPTION_REASON = "reason"
+    EXEMPTION_EXPIRES = "expires"
 
 
 class BlockId(StrEnum):
     QUESTION = "question"  # the search modal's input block
+    EXEMPTION_ENTITY = "entity"
+    EXEMPTION_REASON = "reason"
+    EXEMPTION_EXPIRES = "expires"
 
 
 class CallbackId(StrEnum):
@@ -28,6 +37,7 @@ class CallbackId(StrEnum):
     SEARCH_MODAL = "wf_search"
     ACTION_MODAL = "wf_action"  # the request modal; private_metadata holds the action id, target and channel
     ACTION_REJECT_MODAL = "wf_action_reject"  # the reason for a rejection; private_metadata holds the request id
+    EXEMPTION_MODAL = "wf_exemption"
 
 
 class Command(StrEnum):

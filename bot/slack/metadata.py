@@ -54,3 +54,15 @@ class FeedbackValue(ButtonValue):
 
 class ShareValue(ButtonValue):
     """Post the answer to `question` in the channel."""
+
+
+class ExemptionAsk(BaseModel):
+    """A digest's "Request exemption" button, and the modal's private_metadata: which rule, for which entities."""
+
+    scorecard: str
+    rule: str
+    refs: list[str]  # the entities the rule blocks (at most `EXEMPTION_REFS`, so the value fits)
+    channel: str | None = None  # where the digest was posted: the requester is told there
+
+
+EXEMPTION_REFS = 20

@@ -31,7 +31,7 @@ from catalog.answers.lifecycle import lifecycle
 from catalog.answers.models import Answer, EntitySummary
 from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
 from catalog.answers.people import reach, team_of
-from catalog.answers.text import render_text
+from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
 from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, Match, Resolution, per_index
 from catalog.search.smalltalk import REPLIES
@@ -80,9 +80,7 @@ def ask_about(
 
 
 def _finish(session: Session, answer: Answer, transport: str, now: datetime, asker: str | None, started: float) -> Answer:
-    for part in answer.parts:
-        part.text = render_text(part, now=now)
-    answer.text = "\n\n".join(p.text for p in answer.parts) if answer.parts else render_text(answer, now=now)
+    render_all(answer, now=now)
     latency_ms = (time.perf_counter() - started) * 1000
     questionlog.record(session, answer, surface=transport, asker=asker, asked_at=now, latency_ms=latency_ms)
     return answer
@@ -253,6 +251,10 @@ def _incidents(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     incidents(session, entity, answer)
 
 
+def _scorecard(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """The levels come from the scorecards' config, which `Catalog.ask` holds: it fills `answer.scoreboard` in."""
+
+
 BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
     "owner": _owner,
     "members": _members_answer,
@@ -266,6 +268,7 @@ BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
     "contact": reach,
     "lifecycle": lifecycle,
     "incidents": _incidents,
+    "scorecard": _scorecard,
 }
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from catalog.answers.card import SLACK_CHANNEL, SLACK_CHANNEL_ID, contact, entity_links, expects_runbook, is_runbook, person
 from catalog.answers.models import Contact, EntitySummary, Person
+from catalog.scorecards.scores import TeamLevels
 from catalog.store.merge import CatalogEntity
 from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs, user_ref_by_email
 
@@ -34,6 +35,7 @@ class EntityGaps(BaseModel):
 class TeamSummary(BaseModel):
     team: Contact
     owns: list[EntitySummary] = Field(default_factory=list)
+    levels: list[TeamLevels] = Field(default_factory=list)  # the team's scorecard levels (`Catalog.home` fills them in)
 
 
 class HomeSummary(BaseModel):

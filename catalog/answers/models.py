@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from catalog.answers.oncall import OnCallAnswer, oncall_fields
 from catalog.answers.status import ANSWERED_STATUSES
+from catalog.scorecards.scores import Scoreboard
 from catalog.store.merge import CatalogEntity, Freshness
 
 Status = Literal["answered", "not_found", "ambiguous", "help", "unknown", "no_data"]
@@ -138,6 +139,7 @@ class Answer(BaseModel):
     gaps: list[Gap] = Field(default_factory=list)
     parts: list[Answer] = Field(default_factory=list)  # a question about several subjects: one answer each
     incidents: list[IncidentSummary] = Field(default_factory=list)  # `incidents`: open alerts for the subject, newest first
+    scoreboard: Scoreboard | None = None  # `scorecard`: levels and the fixes that raise them
 
     @property
     def answered(self) -> bool:
@@ -185,6 +187,9 @@ class Answer(BaseModel):
         elif self.intent == "incidents" and self.subject:
             data["incidents"] = [i.model_dump(mode="json", exclude_none=True) for i in self.incidents]
             data["owner"] = self.owner.ref if self.owner else None
+        elif self.intent == "scorecard" and self.scoreboard:
+            data["scope"] = self.scoreboard.scope
+            data["scores"] = [s.model_dump(mode="json", exclude_none=True) for s in self.scoreboard.scores]
         elif self.intent in ("help", "unknown", "smalltalk"):
             data["examples"] = self.examples
         if self.message:

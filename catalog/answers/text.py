@@ -12,6 +12,7 @@ from catalog.answers.freshness import clock_time, describe_all
 from catalog.answers.models import Answer, Contact, EntitySummary
 from catalog.answers.oncall import OnCallShift
 from catalog.safe_text import neutralise
+from catalog.scorecards.scores import Scoreboard
 
 RELATION_WORDS = {
     "dependsOn": "depends on",
@@ -43,6 +44,13 @@ def _contact(c: Contact) -> list[str]:
     return lines
 
 
+def render_all(a: Answer, *, now: datetime) -> None:
+    """Set the text of the answer and of each of its parts (one per subject)."""
+    for part in a.parts:
+        part.text = render_text(part, now=now)
+    a.text = "\n\n".join(p.text for p in a.parts) if a.parts else render_text(a, now=now)
+
+
 def render_text(a: Answer, *, now: datetime) -> str:
     body = _oncall(a, now) if a.intent == "oncall" and a.subject else _body(a)
     if a.message and a.status != "not_found":
@@ -65,6 +73,8 @@ def _body(a: Answer) -> list[str]:
         return intro + near + ["Try:"] + [f"  {q}" for q in a.examples]
     if a.intent == "gaps":
         return _gaps(a)
+    if a.intent == "scorecard" and a.scoreboard is not None:
+        return scoreboard_lines(a.scoreboard)
     if a.status == "not_found":
         lines = []
         if a.candidates:
@@ -111,6 +121,23 @@ def _body(a: Answer) -> list[str]:
         )
         return owner + ([f"Still used by {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] if a.items else [])
     return [name]
+
+
+def scoreboard_lines(board: Scoreboard) -> list[str]:
+    """Per scorecard, each entity's level (and its change since last week) and the fixes to its next level."""
+    if not board.scores:
+        return [f"No scorecard results for {board.scope}."]
+    lines = [f"Scorecard levels of {board.scope}:"]
+    title = None
+    for score in board.scores:
+        if score.scorecard_title != title:
+            title = score.scorecard_title
+            lines.append(f"{title}:")
+        change = f" ({'+' if score.change > 0 else ''}{score.change} since last week)" if score.change else ""
+        lines.append(f"  {score.name}: {score.level or 'no level'}{change}")
+        if score.next_level:
+            lines += [f"    to reach {score.next_level}: {rule.fix}" for rule in score.next_fixes]
+    return lines
 
 
 def _reach(a: Answer, name: str) -> list[str]:

@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from catalog.answers.card import SLACK_CHANNEL, build_card, expects_runbook, is_runbook
 from catalog.answers.models import Contact, EntityCard, LinkInfo
 from catalog.answers.oncall import OnCallAnswer, no_oncall_note, on_call, staleness_note
+from catalog.scorecards.scores import EntityScore
 from catalog.store.merge import CatalogEntity, merge, source_states
 from catalog.store.models import Entity
 from catalog.store.reads import get_entity
@@ -47,6 +48,7 @@ class OwnershipPage(BaseModel):
     oncall: OnCallNow | None = None  # None: not something that gets paged, and PagerDuty knows nothing of it
     links: list[LinkInfo] = Field(default_factory=list)  # the card's links, runbook and dashboards first
     gaps: list[Gap] = Field(default_factory=list)
+    scorecards: list[EntityScore] = Field(default_factory=list)  # its levels and the fixes to the next (`Catalog.ownership_page` fills them in)
     as_of: datetime
 
 

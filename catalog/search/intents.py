@@ -86,6 +86,8 @@ LINKS = {
 # Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
 # Only words that name an alert: "what breaks if X goes down" still asks for dependents.
 INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting"}
+# Scorecards (`catalog.scorecards`): "how is payments-service doing?", "scorecard for team checkout".
+SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", "readiness"}
 MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
@@ -93,6 +95,7 @@ HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
 GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
 CUE_WORDS = (
     INCIDENTS
+    | SCORECARD
     | ONCALL
     | LIFECYCLE
     | LIFECYCLE_WEAK
@@ -141,6 +144,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "incidents"
     if present & ONCALL or _has_bigram(words, "on", "call") is not None:
         return "oncall"
+    if present & SCORECARD:
+        return "scorecard"
     if present & LIFECYCLE:
         return "lifecycle"
     if _owned_by(words, subject, before, after):

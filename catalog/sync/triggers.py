@@ -9,7 +9,7 @@ than from process start.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
 from apscheduler.triggers.base import BaseTrigger
@@ -34,15 +34,17 @@ def parse_schedule(text: str) -> tuple[Literal["interval"], int] | tuple[Literal
     raise ValueError(f"schedule {text!r} is neither an interval like '15m' nor a 5-field cron expression")
 
 
-def trigger_for(schedule: str) -> BaseTrigger:
-    """The trigger of a config `schedule`; ValueError names what is wrong with it."""
+def trigger_for(schedule: str, timezone: tzinfo = UTC) -> BaseTrigger:
+    """The trigger of a config `schedule`; ValueError names what is wrong with it.
+
+    Cron expressions are read in `timezone` (UTC for syncs; the digests' configured zone)."""
     parsed = parse_schedule(schedule)
     if parsed[0] == "interval":
         if parsed[1] <= 0:
             raise ValueError(f"schedule {schedule!r}: the interval must be longer than 0 s")
         return IntervalTrigger(seconds=parsed[1], start_date=INTERVAL_EPOCH, timezone=UTC)
     minute, hour, day, month, weekdays = parsed[1].split()
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_names(weekdays), timezone=UTC)
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekday_names(weekdays), timezone=timezone)
 
 
 def _weekday_names(field: str) -> str:

@@ -38,6 +38,7 @@ APP_ID = "A0001"
 _TS_BASE_SECONDS = 1_700_000_000
 _API_PREFIX = "/api/"
 _RESPONSE_URL_PREFIX = "/response_url/"
+_UPLOAD_PREFIX = "/upload/"  # where `files.getUploadURLExternal` tells the client to send a file's bytes
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ class FakeSlackAPI(FakeHTTPServer):
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
             "apps.connections.open": self._apps_connections_open,
         }
         self.reset()
@@ -173,6 +176,7 @@ class FakeSlackAPI(FakeHTTPServer):
             self._ts_counter = 0
             self._channels: dict[str, list[JSONDict]] = {}  # top-level messages per channel, oldest first
             self._view_counter = 0
+            self.uploads: dict[str, bytes] = {}  # file id -> the bytes uploaded to its URL
             self.socket_url: str | None = None
 
     def add_user(
@@ -287,6 +291,11 @@ class FakeSlackAPI(FakeHTTPServer):
     def handle(self, request: RecordedRequest) -> Response:
         """Record the call and pick the answer: scripted fault, canned response or 404."""
         path = request.path
+        if path.startswith(_UPLOAD_PREFIX):  # a file's raw bytes (files_upload_v2 step 2): not a Web API call
+            self.uploads[path.removeprefix(_UPLOAD_PREFIX)] = request.body
+            self._calls.append(Call("upload", {"file_id": path.removeprefix(_UPLOAD_PREFIX), "length": len(request.body)}, None, request.headers, path))
+            self._cond.notify_all()
+            return Response(200, b"OK - " + str(len(request.body)).encode(), {"content-type": "text/plain"})
         if path.startswith(_API_PREFIX):
             method = path.removeprefix(_API_PREFIX)
         elif path.startswith(_RESPONSE_URL_PREFIX):
@@ -467,6 +476,20 @@ class FakeSlackAPI(FakeHTTPServer):
             page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
         more = start + limit < len(messages)
         return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _files_get_upload_url(self, params: JSONDict) -> JSONDict:
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads.setdefault(file_id, b"")
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.base}{_UPLOAD_PREFIX}{file_id}"}
+
+    def _files_complete_upload(self, params: JSONDict) -> JSONDict:
+        files = _json_arg(params.get("files")) or []
+        return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title"), "channels": [params.get("channel_id")]} for f in files]}
+
+    def messages(self, channel: str) -> list[JSONDict]:
+        """What was posted in `channel` (chat.postMessage), oldest first."""
+        with self._cond:
+            return list(self._channels.get(channel, []))
 
     def _apps_connections_open(self, params: JSONDict) -> JSONDict:
         return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": True}

@@ -15,9 +15,11 @@ from starlette.exceptions import HTTPException
 from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
+from catalog.errors import InvalidInput
 from catalog.pages.listing import MAX_LIMIT, BadCursor, EntityList
 from catalog.pages.ownership import OwnershipPage
 from catalog.pages.team import TeamPage
+from catalog.scorecards.gate import GateResult
 from catalog.store.refs import make_ref
 
 
@@ -54,6 +56,14 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
         try:
             return catalog.list_entities(kind=kind, owner=owner, q=q, cursor=cursor, limit=limit)
         except (BadCursor, ValueError) as exc:
+            raise WebError(400, "invalid_request", str(exc)) from None
+
+    @api.get("/scorecards/check")
+    def scorecard_check(entity: str, scorecard: str, min_level: str) -> GateResult:
+        """The deployment gate of `wayfinder check --url`: `status` is passed, failed, not_found or not_applicable."""
+        try:
+            return catalog.gate(entity, scorecard=scorecard, min_level=min_level, now=services.clock())
+        except InvalidInput as exc:
             raise WebError(400, "invalid_request", str(exc)) from None
 
     @api.get("/teams/{name}")

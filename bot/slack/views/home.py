@@ -72,7 +72,8 @@ def _team(t: TeamSummary, public_url: str | None) -> Block:
     owns = f"Owns {len(t.owns)}:\n" + listing(
         [entity_line(e, public_url) for e in t.owns], limit=SECTION_TEXT - len(head) - 20, max_items=OWNED_SHOWN
     )
-    return section(f"{head}\n{owns if t.owns else 'Owns nothing in the catalog yet.'}")
+    levels = "".join(f"\n{escape(x.scorecard_title)}: " + " · ".join(f"{escape(label)} {n}" for label, n in x.counts.items()) for x in t.levels)
+    return section(f"{head}\n{owns if t.owns else 'Owns nothing in the catalog yet.'}{levels}")
 
 
 def _gaps(gaps: list[EntityGaps], public_url: str | None) -> Block:

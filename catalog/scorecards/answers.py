@@ -1,0 +1,53 @@
+"""Scorecard answers: the `scorecard` intent's levels for an entity or a team, and "who is below LEVEL on SCORECARD?"."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from sqlmodel import Session
+
+from catalog.answers import questionlog
+from catalog.answers.models import Answer
+from catalog.answers.text import render_all
+from catalog.config import Config
+from catalog.scorecards.config import ScorecardConfig
+from catalog.scorecards.evaluate import today
+from catalog.scorecards.report import scoreboard
+
+NONE_CONFIGURED = 'No scorecards are configured: add `scorecards:` to the config (see README "Scorecards").'
+
+
+def with_scoreboards(session: Session, config: Config, answer: Answer, *, now: datetime) -> Answer:
+    """Fill in the levels of a `scorecard` answer (and of each of its parts) and render its text again."""
+    parts = answer.parts or [answer]
+    if answer.intent != "scorecard" or not any(p.subject for p in parts):
+        return answer
+    for part in parts:
+        subject = part.subject
+        if subject is None:
+            continue
+        if not config.scorecards:
+            part.status, part.notes = "no_data", [*part.notes, NONE_CONFIGURED]
+            continue
+        team = subject.kind == "group"
+        part.scoreboard = scoreboard(
+            session, config, day=today(config, now), scope=f"team {subject.name}" if team else subject.name,
+            owner=subject.ref if team else None, refs=None if team else [subject.ref],
+        )  # fmt: skip
+        if not part.scoreboard.scores:
+            part.status = "no_data"
+            part.notes.append(f"No scorecard applies to {subject.name}, or it was not evaluated yet.")
+    render_all(answer, now=now)
+    return answer
+
+
+def below_answer(session: Session, config: Config, text: str, card: ScorecardConfig, level: int, *, now: datetime, transport: str, asker: str | None) -> Answer:
+    """Every entity below `level` on `card`, worst first, with the fixes to its next level; logged like any question."""
+    started = time.perf_counter()
+    scope = f"entities below {card.levels[level - 1]} on {card.title}"
+    board = scoreboard(session, config, day=today(config, now), scope=scope, scorecards=[card.id], below=level)
+    answer = Answer(question=text, intent="scorecard", status="answered" if board.scores else "no_data", scoreboard=board, asked_at=now)
+    render_all(answer, now=now)
+    questionlog.record(session, answer, surface=transport, asker=asker, asked_at=now, latency_ms=(time.perf_counter() - started) * 1000)
+    return answer

@@ -1,0 +1,92 @@
+"""Exemptions: a rule waived for one entity until a date, once a member of the scorecard's owning team approves.
+
+Minimal on purpose and in its own table: the generic approvals of self-service actions (`actions/`)
+can take these over later. Deciding is one conditional update (`... WHERE status = 'pending'`), so a
+double click or two approvers at once decide once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from catalog.config import Config
+from catalog.errors import InvalidInput
+from catalog.pages.team import team_ref
+from catalog.scorecards.models import ScorecardExemption
+from catalog.store.reads import related_refs
+
+MAX_DAYS = 366  # an exemption is a loan, not a waiver for ever
+
+
+class ExemptionView(BaseModel):
+    """What the approval message shows."""
+
+    id: int
+    scorecard: str
+    scorecard_title: str
+    entity_ref: str
+    rule: str
+    rule_title: str
+    reason: str
+    expires_on: date
+    requested_by: str
+    status: str
+    owner_ref: str | None  # the team whose members may approve
+    decided_by: str | None = None
+
+
+Decision = Literal["approved", "rejected", "already_decided", "not_allowed", "not_found"]
+
+
+def request(session: Session, config: Config, *, scorecard: str, ref: str, rule: str, reason: str, expires_on: date, requested_by: str, now: datetime) -> ExemptionView:
+    """Store a pending request; InvalidInput names what is wrong with it."""
+    card = next((c for c in config.scorecards if c.id == scorecard), None)
+    if card is None or card.rule(rule) is None:
+        raise InvalidInput(f"no rule {rule!r} in scorecard {scorecard!r}")
+    if not reason.strip():
+        raise InvalidInput("say why the rule should not apply")
+    if not now.date() < expires_on <= now.date() + timedelta(days=MAX_DAYS):
+        raise InvalidInput(f"the expiry must be after today and at most {MAX_DAYS} days ahead")
+    row = ScorecardExemption(
+        scorecard=scorecard, entity_ref=ref, rule=rule, reason=reason.strip()[:2000], expires_on=expires_on, requested_by=requested_by, created_at=now
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return view(session, config, row)
+
+
+def view(session: Session, config: Config, row: ScorecardExemption) -> ExemptionView:
+    card = config.scorecard(row.scorecard)
+    rule = card.rule(row.rule)
+    assert row.id is not None
+    return ExemptionView(
+        id=row.id, scorecard=row.scorecard, scorecard_title=card.title, entity_ref=row.entity_ref, rule=row.rule, rule_title=rule.label if rule else row.rule,
+        reason=row.reason, expires_on=row.expires_on, requested_by=row.requested_by, status=row.status, decided_by=row.decided_by,
+        owner_ref=team_ref(session, card.owner) if card.owner else None,
+    )  # fmt: skip
+
+
+def decide(session: Session, config: Config, exemption_id: int, *, approver: str, approver_ref: str | None, approve: bool, now: datetime) -> Decision:
+    """Approve or reject a pending request. Only a member of the scorecard's owning team (by catalog
+    user `approver_ref`), never the requester, decides; `approver` (a Slack user id) is recorded."""
+    row = session.get(ScorecardExemption, exemption_id)
+    if row is None or not any(c.id == row.scorecard for c in config.scorecards):
+        return "not_found"
+    owner = view(session, config, row).owner_ref
+    members_of = {team for _, team in related_refs(session, approver_ref, ["memberOf"])} if approver_ref else set()
+    if owner is None or owner not in members_of or approver == row.requested_by:
+        return "not_allowed"
+    decided = session.execute(
+        update(ScorecardExemption)
+        .where(col(ScorecardExemption.id) == exemption_id, col(ScorecardExemption.status) == "pending")
+        .values(status="approved" if approve else "rejected", decided_by=approver, decided_at=now)
+        .returning(col(ScorecardExemption.id))
+    ).first()
+    if decided is None:
+        return "already_decided"
+    return "approved" if approve else "rejected"

@@ -1,0 +1,51 @@
+"""Requesting an exemption from a digest and approving it, through the server with signed requests and the fake Slack.
+
+Why: an exemption changes what a scorecard says; only a member of the scorecard's owning team may
+grant it, once, and the requester cannot grant their own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.metadata import ExemptionAsk
+from tests.e2e.harness import USER_ID, Wayfinder, block_action, find_elements, view_submission
+
+ADMIN = "C0PORTALADMIN"  # platform-engineering, the scorecard's owner, has no channel id: requests go to the admin channel
+APPROVER = "U0TOMASZ"
+
+
+def test_request_then_approve(wayfinder: Wayfinder) -> None:
+    fake = wayfinder.fake
+    fake.add_user(APPROVER, "tomasz.wierzbicki@northwind.example")  # a member of platform-engineering
+    fake.add_user(USER_ID, "ana.folau@northwind.example")
+    ask = ExemptionAsk(scorecard="production-readiness", rule="fresh", refs=["component:default/payment-gateway"], channel="C05ACQU1R3X")
+    assert wayfinder.interact(block_action(ActionId.EXEMPTION_REQUEST, ask.model_dump_json(), response_url=fake.response_url("x"))).status_code == 200
+    [opened] = fake.wait_for("views.open")
+    assert opened.params["view"]["callback_id"] == CallbackId.EXEMPTION_MODAL
+    expires = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    submission = view_submission(
+        CallbackId.EXEMPTION_MODAL,
+        {
+            BlockId.EXEMPTION_ENTITY: {ActionId.EXEMPTION_ENTITY: {"type": "static_select", "selected_option": {"value": "component:default/payment-gateway"}}},
+            BlockId.EXEMPTION_REASON: {ActionId.EXEMPTION_REASON: {"type": "plain_text_input", "value": "Frozen during the audit"}},
+            BlockId.EXEMPTION_EXPIRES: {ActionId.EXEMPTION_EXPIRES: {"type": "datepicker", "selected_date": expires}},
+        },
+    )
+    submission["view"]["private_metadata"] = ask.model_dump_json()
+    assert wayfinder.interact(submission).status_code == 200
+    [request] = [c for c in fake.wait_for("chat.postMessage") if c.params["channel"] == ADMIN]
+    [approve] = find_elements(request.params["blocks"], ActionId.EXEMPTION_APPROVE)
+    # The requester cannot approve their own request.
+    wayfinder.interact(block_action(ActionId.EXEMPTION_APPROVE, approve["value"], response_url=fake.response_url("self")))
+    [refused] = fake.wait_for("response_url")
+    assert "Only a member" in refused.params["text"]
+    click = block_action(ActionId.EXEMPTION_APPROVE, approve["value"], response_url=fake.response_url("owner"))
+    click["user"] = {**click["user"], "id": APPROVER}
+    wayfinder.interact(click)
+    granted = fake.wait_for("response_url", 2)[-1]
+    assert "was granted" in str(granted.params["blocks"]) and granted.params.get("replace_original") is True
+    assert find_elements(granted.params["blocks"], ActionId.EXEMPTION_APPROVE) == []
+    gate = wayfinder.services.catalog.gate("payment-gateway", scorecard="production-readiness", min_level="Gold", now=datetime.now(UTC) + timedelta(days=8))
+    assert gate.status == "passed"  # stale data, but the freshness rule is waived
