@@ -45,23 +45,38 @@ def serve(database_url: str, port: int) -> None:
 
 @contextmanager
 def served(database_url: str, *, tries: int = 300) -> Iterator[str]:
-    """`serve` in a child process on a free loopback port; yields its base URL once `/livez` answers."""
+    """`serve` in a child process on a free loopback port; yields its base URL once `/livez` answers.
+
+    The child's stderr goes to a file that is printed when it dies or never answers, so a server
+    that cannot start is reported with its own error rather than as "connection refused".
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_pages", "--serve", database_url, str(port)], stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(tries):
-            try:
-                httpx.get(base + "/livez", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)  # waiting for the child to listen
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_pages", "--serve", database_url, str(port)], stderr=log)
+
+        def failed(why: str) -> RuntimeError:
+            log.seek(0)
+            tail = log.read().decode(errors="replace")[-4000:]
+            return RuntimeError(f"the benchmark server {why}; its stderr:\n{tail}")
+
+        try:
+            for _ in range(tries):
+                if server.poll() is not None:
+                    raise failed(f"exited with status {server.returncode} before answering")
+                try:
+                    httpx.get(base + "/livez", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)  # waiting for the child to listen
+            else:
+                raise failed(f"did not answer /livez within {tries / 10:.0f} s")
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 def prepare(workdir: Path, entities: int, seed: int) -> tuple[str, list[str]]:

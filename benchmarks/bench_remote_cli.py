@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
             started = time.perf_counter()
             httpx.get(base + "/api/v1/ask", params={"q": q}, timeout=60)
             server_s.append(time.perf_counter() - started)
-        cli = [wall([sys.executable, "-m", "bot.cli.main", "ask", q], env) for q in questions]
+        cli = [wall([sys.executable, "-m", "bot.cli.entry", "ask", q], env) for q in questions]
         print(f"{args.entities:,} entities; load average {os.getloadavg()[0]:.2f}")
         print(f"{'what':40} {'median s':>9} {'min s':>7} {'max s':>7}")
         for label, times in (
