@@ -316,6 +316,11 @@ class CatalogIndex:
             names.update(found)
         return names
 
+    def build_lazy_parts(self) -> None:
+        """Build now what the first typo would build: an index saved for other processes carries it
+        (at 100k names, loading the trigram postings costs a tenth of building them)."""
+        self._trigram_index()
+
     def _trigram_index(self) -> dict[str, list[int]]:
         """Trigram -> entities whose compact name holds it, shortest name first; built on first use, as most questions name things exactly."""
         if self._trigram_postings is None:
