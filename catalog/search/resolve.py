@@ -248,13 +248,13 @@ class CatalogIndex:
 
         Cut into k+2 pieces, a name k typos away keeps two of them: asking for two keeps out the
         thousands of names that merely share a common word (`consumer`, `gateway`) with the query.
-        A query too short for that is cut into k+1 pieces, of which one must be kept. The cuts are
+        A query too short for pieces of four letters is cut into k+1 pieces, of which one must be kept. The cuts are
         placed where the pieces are rarest (`paymen|tsledge|rservice`, not `...|service`), and made
         k+1 times, each one letter later than the last: a swap across a cut changes both pieces, and
         one of k+1 cuts has none of k swaps across it.
         """
         typos = min(_typos_allowed(q), MAX_INDEXED_TYPOS)
-        pieces, kept = (typos + 2, 2) if len(q) >= 3 * (typos + 2) + 2 else (typos + 1, 1)
+        pieces, kept = (typos + 2, 2) if len(q) >= 4 * (typos + 2) + 1 else (typos + 1, 1)  # pieces of a trigram are too common
         if len(q) < 3 * pieces + 2:  # one typo changes at most 4 trigrams: any 4k+1 of them hold one unchanged
             return self._sharing_rare_trigrams(q, 4 * pieces - 3)
         postings, names = self._trigram_index(), self._compact_names
