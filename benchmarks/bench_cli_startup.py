@@ -1,7 +1,7 @@
 """`wayfinder ask` as a new process: the wall time an engineer waits in the terminal.
 
 A synthetic catalog (`benchmarks.generate`) of each size is synced into a SQLite file (kept in
-`--workdir` and reused by later runs); then `python -m bot.cli.main ask "who owns NAME?"` runs as a
+`--workdir` and reused by later runs); then `python -m bot.cli.entry ask "who owns NAME?"` (the console script) runs as a
 fresh process for exact names, a typo and an absent name, and the wall times are printed beside
 `python -c pass` (the interpreter's own start) measured in the same run. Goals: ≤ 0.5 s at 10k
 entities, ≤ 1 s at 100k. The first question after a sync may also store the catalog's index; the
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     for size in sizes:
         url, names = prepare(workdir, size, args.seed)
         run_env = env | {"DATABASE_URL": url}
-        runs = [timed([sys.executable, "-m", "bot.cli.main", "ask", f"who owns {name}?"], run_env) for name in names]
+        runs = [timed([sys.executable, "-m", "bot.cli.entry", "ask", f"who owns {name}?"], run_env) for name in names]
         times, cpu = [w for w, _ in runs], [c for _, c in runs[1:]]
         goal = GOALS.get(size)
         print(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.bench_cli_startup import prepare, wall
+from benchmarks.bench_cli_startup import prepare, timed, wall
 from benchmarks.bench_pages import served
 
 GOAL_S = 0.3
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
             started = time.perf_counter()
             httpx.get(base + "/api/v1/ask", params={"q": q}, timeout=60)
             server_s.append(time.perf_counter() - started)
-        cli = [wall([sys.executable, "-m", "bot.cli.main", "ask", q], env) for q in questions]
+        runs = [timed([sys.executable, "-m", "bot.cli.entry", "ask", q], env) for q in questions]
+        cli, cpu = [w for w, _ in runs], [c for _, c in runs]
         print(f"{args.entities:,} entities; load average {os.getloadavg()[0]:.2f}")
         print(f"{'what':40} {'median s':>9} {'min s':>7} {'max s':>7}")
         for label, times in (
@@ -57,7 +58,8 @@ def main(argv: list[str] | None = None) -> None:
             ("wayfinder ask --url (new process)", cli),
         ):
             print(f"{label:40} {statistics.median(times):9.3f} {min(times):7.3f} {max(times):7.3f}")
-        print(f"goal: remote ask <= {GOAL_S} s wall")
+        print(f"{'  its CPU (user + system)':40} {statistics.median(cpu):9.3f} {min(cpu):7.3f} {max(cpu):7.3f}")
+        print(f"goal: remote ask <= {GOAL_S} s wall (on a busy machine wall is several times CPU)")
 
 
 if __name__ == "__main__":

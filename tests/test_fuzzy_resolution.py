@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from benchmarks.bench_accuracy import indexed, wayfinder
+from benchmarks.generate import _typo
 from benchmarks.queries import CATEGORIES, query_set
-from catalog.search.resolve import CatalogIndex, IndexedEntity
+from catalog.search.resolve import CatalogIndex, IndexedEntity, compact
 
 OWNED = {
     "payments-ledger-service": "group:default/ledger",
@@ -64,3 +67,23 @@ def test_generated_known_answer_queries_are_answered_right() -> None:
     wrong = [(q.category, q.text, q.expected, got) for q in queries if (got := answer(q)) != q.expected]
     assert {q.category for q in queries} == set(CATEGORIES)
     assert wrong == []
+
+
+def test_the_typo_candidates_hold_every_name_two_typos_away_and_few_others() -> None:
+    """The pigeonhole step (scored by rapidfuzz afterwards) at a size where not every name is scored.
+
+    Every name two typos away (deleted, swapped or replaced letters, anywhere) is a candidate; names
+    that merely share a common word with the query (`-consumer`) are not all read: two of the query's
+    pieces must be held, not one.
+    """
+    entities = indexed(5000, 7)
+    index = CatalogIndex(entities)
+    names = [compact(e.name) for e in entities]
+    rng = random.Random(11)
+    long_names = [i for i, name in enumerate(names) if len(name) >= 14]
+    for i in rng.sample(long_names, 300):
+        written = _typo(_typo(entities[i].name, rng), rng)
+        assert i in index._holding_a_piece(compact(written)), (written, entities[i].name)
+    word = max({n[-6:] for n in names}, key=lambda end: sum(n.endswith(end) for n in names))  # the commonest ending
+    query = compact(next(e.name for e in entities if compact(e.name).endswith(word) and len(compact(e.name)) >= 18)) + "x"
+    assert len(index._holding_a_piece(query)) < sum(n.endswith(word) for n in names) / 4

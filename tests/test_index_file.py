@@ -83,3 +83,13 @@ def test_a_damaged_or_foreign_file_is_rebuilt(open_cli_catalog: Callable[[], Cat
 
     assert _named(open_cli_catalog(), "renamed-service") == ["component:default/payments-service"]
     assert _named(open_cli_catalog(), "renamed-service") == ["component:default/payments-service"]  # saved again, readable
+
+
+def test_the_saved_index_answers_a_typo_without_building_anything(open_cli_catalog: Callable[[], Catalog]) -> None:
+    """The trigram postings a typo needs are saved with the index: a new process only loads them."""
+    assert open_cli_catalog().ask("who owns payments-service?").answered
+    later = open_cli_catalog()
+    with later.session() as session:
+        index = later.index(session)
+    assert index._trigram_postings is not None  # loaded, not left for the first typo to build
+    assert later.ask("who owns paymnts-service?").answered

@@ -13,12 +13,13 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from bot.cli.asking import EXIT_ERROR, EXIT_NOT_ANSWERED
 from bot.cli.terminal import err, say
+
+__all__ = ["EXIT_ERROR", "EXIT_NOT_ANSWERED", "EXIT_SYNC_FAILED", "GuardedGroup", "report_error"]
 
 EXIT_SYNC_FAILED = 1
 EXIT_BELOW_LEVEL = 1  # `wayfinder check`: the deployment gate is closed
-EXIT_ERROR = 2
-EXIT_NOT_ANSWERED = 3
 
 
 class GuardedGroup(TyperGroup):
@@ -28,12 +29,12 @@ class GuardedGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            if not _report(exc):
+            if not report_error(exc):
                 raise
         raise typer.Exit(EXIT_ERROR)
 
 
-def _report(exc: Exception) -> bool:
+def report_error(exc: Exception) -> bool:
     """Print a Wayfinder or database error as `error:` lines; False for anything else (a bug).
 
     Commands that never touch the database (a remote `ask`) must not pay for importing SQLAlchemy

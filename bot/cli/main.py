@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -15,10 +13,9 @@ import typer
 
 from bot.cli import scorecards as scorecard_commands
 from bot.cli.actions import actions_app
-from bot.cli.errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
+from bot.cli.asking import DEFAULT_TIMEOUT, MIN_TIMEOUT, AskArgs, cli_asker, run_ask
+from bot.cli.errors import EXIT_ERROR, EXIT_SYNC_FAILED, GuardedGroup
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
-from bot.compose import build_services, config_path, open_catalog
-from catalog.answers.status import ANSWERED_STATUSES
 
 # A command imports what it needs when it runs: `wayfinder ask` is a new process per question, and
 # the scheduler, migrations, the Slack and web stack or (remotely) the whole database layer would
@@ -110,6 +107,7 @@ def sync(
     """Run every configured source once (or only --source NAME); exit 1 if any failed or skipped a file or entity with an error."""
     if ctx.invoked_subcommand:
         return
+    from bot.compose import open_catalog
     from bot.settings import Settings
 
     catalog = open_catalog(Settings(), migrate=not no_migrate)
@@ -123,6 +121,7 @@ def sync(
 @sync_app.command("status")
 def sync_status(limit: Annotated[int, typer.Option(help="Also list this many recent runs per source (1: the summary only).")] = 1) -> None:
     """Per source: fresh or STALE, last success and attempt, the last run's counts, time and requests, the last error."""
+    from bot.compose import open_catalog
     from bot.settings import Settings
 
     catalog = open_catalog(Settings())
@@ -180,14 +179,6 @@ def _print_runs(runs: list[SyncRun]) -> None:
     out.print(fitted_table(out, RUN_COLUMNS, rows, title="Recent runs"))
 
 
-def _cli_asker() -> str:
-    """Who asks from a terminal, for the question log: `cli:<login>`."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):  # no login name in the environment or the password database
-        return "cli:unknown"
-
-
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help='For example "who owns payments-service?"')],
@@ -201,42 +192,19 @@ def ask(
             help="Ask the Wayfinder server at this URL instead of the database (also WAYFINDER_URL; token from WAYFINDER_TOKEN).",
         ),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="With --url: seconds to wait for the server.", min=0.001)] = 10.0,
+    timeout: Annotated[float, typer.Option(help="With --url: seconds to wait for the server.", min=MIN_TIMEOUT)] = DEFAULT_TIMEOUT,
 ) -> None:
     """Answer a question exactly as the bot would in Slack; exit 3 when not found, ambiguous or not understood."""
-    body = _ask_remote(url, question, timeout) if url else _ask_local(question)
-    print(json.dumps(body, default=str) if as_json else body["text"])
-    if body["status"] not in ANSWERED_STATUSES:
-        raise typer.Exit(EXIT_NOT_ANSWERED)
-
-
-def _ask_local(question: str) -> dict[str, Any]:
-    from bot.settings import Settings
-    from catalog.answers.ask import empty_catalog_answer
-    from catalog.core import default_index_dir
-    from catalog.errors import NoSchema
-
-    try:
-        answer = open_catalog(Settings(), index_dir=default_index_dir()).ask(question, transport="cli", asker=_cli_asker())
-    except NoSchema:  # a first run: nothing was synced, so the tables were never created
-        answer = empty_catalog_answer(question, now=datetime.now(UTC))
-    return answer.to_json()
-
-
-def _ask_remote(url: str, question: str, timeout: float) -> dict[str, Any]:
-    from bot.cli.remote import RemoteError, ask_remote
-
-    try:
-        return ask_remote(url, question, timeout=timeout)
-    except RemoteError as exc:
-        say(err, f"error: {exc}")
-        raise typer.Exit(EXIT_ERROR) from None
+    code = run_ask(AskArgs(question, as_json, url, timeout))  # the plain form never gets here: `main` runs it (bot.cli.asking)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
 def validate(path: Annotated[Path | None, typer.Argument(help="A config file, or a catalog file or directory.")] = None) -> None:
     """Check the config and catalog files; errors name file and line. Exit 1 on errors."""
     from actions.check import check_actions
+    from bot.compose import config_path
     from bot.settings import Settings
     from catalog.sync.validate import validate_path
 
@@ -277,6 +245,7 @@ def serve(
     no_migrate: NoMigrate = False,
 ) -> None:
     """Run the bot: Slack on POST /slack/events (or Socket Mode with --socket) and GET /healthz."""
+    from bot.compose import open_catalog
     from bot.http.app import listen
     from bot.settings import Settings
 
@@ -296,6 +265,7 @@ def demo(
     no_migrate: NoMigrate = False,
 ) -> None:
     """Sync the bundled example organisation into SQLite, show a few answers, then serve the bot."""
+    from bot.compose import open_catalog
     from bot.http.app import listen
     from bot.settings import BUNDLED_CONFIG, Settings
 
@@ -308,7 +278,7 @@ def demo(
             _print_reports(catalog.sync(progress=progress))
         for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
             print(f"\n> {question}")
-            print(catalog.ask(question, transport="demo", asker=_cli_asker()).text)
+            print(catalog.ask(question, transport="demo", asker=cli_asker()).text)
         out.print('\nAsk your own: wayfinder ask "who owns checkout-api?"')
         if sock is not None:
             _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=False)
@@ -338,6 +308,7 @@ def _run_server(
 ) -> None:
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
     from actions.jobs import ActionJobs
+    from bot.compose import build_services
     from bot.http.app import build_slack, create_http_app, serve_http, start_socket_mode
     from bot.logs import configure_logging
     from catalog.sync.schedule import start_scheduler
@@ -383,7 +354,10 @@ def _schedule_digests(services: Services, credentials: SlackCredentials, apsched
 
 
 def main() -> None:
-    app()
+    """The console script's entry (`bot.cli.entry.main`), kept here for `python -m bot.cli.main`."""
+    from bot.cli.entry import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":

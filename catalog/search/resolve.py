@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-import heapq
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -47,6 +47,7 @@ SUGGEST_CUTOFF = 50.0
 AMBIGUITY_MARGIN = 4.0
 # Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
 NEAREST_CACHE_SIZE = 1024
+_NONE: list[int] = []  # the postings of a trigram no name holds
 T = TypeVar("T")
 
 
@@ -234,26 +235,39 @@ class CatalogIndex:
         hits = self._nearest_cache.get(key)
         if hits is None:
             names = self._compact_names
-            candidates = self._holding_a_piece(q) | self._sharing_rare_trigrams(q)  # the latter for "did you mean"s
-            hits = process.extract(q, {i: names[i] for i in candidates}, scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+            candidates = list(self._holding_a_piece(q) | self._sharing_rare_trigrams(q))  # the latter for "did you mean"s
+            found = process.extract(q, [names[i] for i in candidates], scorer=fuzz.ratio, score_cutoff=cutoff, limit=limit)
+            hits = [(name, score, candidates[at]) for name, score, at in found]
             if len(self._nearest_cache) >= NEAREST_CACHE_SIZE:
                 self._nearest_cache.clear()
             self._nearest_cache[key] = hits
         return hits
 
     def _holding_a_piece(self, q: str) -> set[int]:
-        """Names that hold one of `q`'s pieces unchanged, so every name within its allowed typos (the pigeonhole).
+        """Names holding enough of `q`'s pieces unchanged to be within its allowed typos (the pigeonhole).
 
-        The cuts are placed where the pieces are rarest (`paymen|tsledge|rservice`, not `...|service`),
-        and made twice, the second time one letter later, as a swap across a cut changes both pieces.
+        Cut into k+2 pieces, a name k typos away keeps two of them: asking for two keeps out the
+        thousands of names that merely share a common word (`consumer`, `gateway`) with the query.
+        A query too short for pieces of four letters is cut into k+1 pieces, of which one must be kept. The cuts are
+        placed where the pieces are rarest (`paymen|tsledge|rservice`, not `...|service`), and made
+        k+1 times, each one letter later than the last: a swap across a cut changes both pieces, and
+        one of k+1 cuts has none of k swaps across it.
         """
-        pieces = min(_typos_allowed(q), MAX_INDEXED_TYPOS) + 1
+        typos = min(_typos_allowed(q), MAX_INDEXED_TYPOS)
+        pieces, kept = (typos + 2, 2) if len(q) >= 4 * (typos + 2) + 1 else (typos + 1, 1)  # pieces of a trigram are too common
         if len(q) < 3 * pieces + 2:  # one typo changes at most 4 trigrams: any 4k+1 of them hold one unchanged
             return self._sharing_rare_trigrams(q, 4 * pieces - 3)
         postings, names = self._trigram_index(), self._compact_names
+        shortest, longest = len(q) - MAX_TYPOS - 1, len(q) + MAX_TYPOS + 1  # OSA distance is at least the length difference
+        length: Callable[[int], int] = lambda i: len(names[i])  # noqa: E731
 
+        def within(found: list[int]) -> list[int]:
+            """The names of `found` whose length could be few enough typos away (postings run shortest name first)."""
+            return found[bisect.bisect_left(found, shortest, key=length) : bisect.bisect_right(found, longest, key=length)]
+
+        @functools.cache
         def rarest(piece: str) -> list[list[int]]:
-            return heapq.nsmallest(2, (postings.get(piece[i : i + 3], []) for i in range(len(piece) - 2)), key=len)
+            return sorted((postings.get(piece[i : i + 3], _NONE) for i in range(len(piece) - 2)), key=len)[:2]
 
         def cut(shift: int) -> list[str]:
             cuts = [0, *(j * len(q) // pieces + shift for j in range(1, pieces)), len(q)]
@@ -262,15 +276,28 @@ class CatalogIndex:
         def cost(shift: int) -> int:
             return sum(len(rarest(piece)[0]) for piece in cut(shift))
 
-        shifts = [s for s in range(-2, 2) if all(len(p) >= 3 for p in cut(s) + cut(s + 1))]
-        best = min(shifts, key=lambda s: cost(s) + cost(s + 1), default=None)
+        def holding(piece: str) -> set[int]:
+            """Names holding the piece's two rarest trigrams: nearly the piece itself, and a few more that rapidfuzz rules out."""
+            grams = rarest(piece)
+            return set(within(grams[0])).intersection(*map(within, grams[1:]))
+
+        def cuts(first: int) -> list[list[str]]:
+            return [cut(first + shift) for shift in range(typos + 1)]
+
+        starts = [s for s in range(-2, 2) if all(len(p) >= 3 for parts in cuts(s) for p in parts)]
+        best = min(starts, key=lambda s: sum(cost(s + shift) for shift in range(typos + 1)), default=None)
         if best is None:
             return self._sharing_rare_trigrams(q, 4 * pieces - 3)
         found: set[int] = set()
-        for piece in cut(best) + cut(best + 1):
-            grams = rarest(piece)
-            holding = set(grams[0]).intersection(*grams[1:])  # two trigrams of the piece, then the piece itself
-            found.update(i for i in holding if piece in names[i])
+        for parts in cuts(best):
+            if kept == 1:
+                near = set().union(*(holding(piece) for piece in parts))
+            else:  # two pieces kept: two of the rarer ones, or one of them and the most common (`consumer`), never read whole
+                *rarer, common = sorted(parts, key=lambda piece: len(rarest(piece)[0]))
+                held = [holding(piece) for piece in rarer]
+                two = set().union(*(a & b for a, b in itertools.combinations(held, 2)))
+                near = two.union(i for i in set().union(*held).difference(two) if common in names[i])
+            found.update(near)
         return found
 
     def _sharing_rare_trigrams(self, q: str, probed: int = 0) -> set[int]:
@@ -289,12 +316,18 @@ class CatalogIndex:
             names.update(found)
         return names
 
+    def build_lazy_parts(self) -> None:
+        """Build now what the first typo would build: an index saved for other processes carries it
+        (at 100k names, loading the trigram postings costs a tenth of building them)."""
+        self._trigram_index()
+
     def _trigram_index(self) -> dict[str, list[int]]:
-        """Trigram -> entities whose compact name holds it; built on first use, as most questions name things exactly."""
+        """Trigram -> entities whose compact name holds it, shortest name first; built on first use, as most questions name things exactly."""
         if self._trigram_postings is None:
             postings: dict[str, list[int]] = defaultdict(list)
-            for i, name in enumerate(self._compact_names):
-                for gram in _trigrams(name):
+            names = self._compact_names
+            for i in sorted(range(len(names)), key=lambda i: len(names[i])):  # shortest first: a length range is a slice
+                for gram in _trigrams(names[i]):
                     postings[gram].append(i)
             self._trigram_postings = dict(postings)
         return self._trigram_postings

@@ -7,7 +7,8 @@ catalog is the same: the file is keyed by the database URL, the code of the inde
 first sync (a database recreated under the same URL differs there) and the catalog generation,
 which every change bumps. Anything else (another catalog, a newer generation, an unreadable or
 foreign file) is a miss and the index is built from the database as before. Nothing here is state:
-deleting the directory only costs one rebuild.
+deleting the directory only costs one rebuild. The saved index includes what a first typo would
+build lazily (its trigram postings), so a misspelt question in a new process does not build them.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class IndexFile:
 
     def save(self, key: tuple[Any, ...], index: CatalogIndex) -> None:
         """Write atomically (a reader never sees half a file), readable by this user only."""
+        index.build_lazy_parts()
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".index-")  # created with mode 0600

@@ -1,0 +1,85 @@
+"""`wayfinder ask` reads its arguments the same way whether the fast path or typer takes them.
+
+Why: the plain `ask` form runs before typer is imported (bot.cli.asking), since typer and rich cost
+a new process more than a remote answer. Two readers of one command line may drift apart; these
+cases hold them together: whatever the fast path accepts, typer reads identically, and whatever it
+declines (help, unknown or malformed options) is left for typer to explain.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from bot.cli.asking import DEFAULT_TIMEOUT, AskArgs, parse_fast
+from bot.cli.main import app
+
+ENV = {"WAYFINDER_URL": "http://from-env:1"}
+ACCEPTED = (
+    ["ask", "who owns x?"],
+    ["ask", "--json", "who owns x?"],
+    ["ask", "who owns x?", "--json"],
+    ["ask", "--url", "http://a:2", "who owns x?"],
+    ["ask", "--url=http://a:2", "--timeout=0.5", "who owns x?"],
+    ["ask", "who owns x?", "--timeout", "3", "--json", "--url", "http://b:3"],
+    ["ask", "--timeout", "1e-3", "hi"],
+)
+DECLINED: tuple[list[str], ...] = (
+    ["ask"],
+    ["ask", "--help"],
+    ["ask", "-h"],
+    ["ask", "--jsn", "who owns x?"],
+    ["ask", "a", "b"],
+    ["ask", "--timeout", "0", "x"],
+    ["ask", "--timeout", "soon", "x"],
+    ["ask", "--url"],
+    ["ask", "--", "-x"],
+    ["sync"],
+    ["--help"],
+    [],
+)
+
+
+def typer_reads(argv: list[str], env: dict[str, str]) -> AskArgs:
+    command = typer.main.get_command(app).commands["ask"]  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("WAYFINDER_URL",):
+            mp.delenv(key, raising=False)
+        for key, value in env.items():
+            mp.setenv(key, value)
+        params = command.make_context("ask", list(argv[1:])).params
+    return AskArgs(params["question"], params["as_json"], params["url"], params["timeout"])
+
+
+@pytest.mark.parametrize("env", [{}, ENV], ids=["no-env", "WAYFINDER_URL"])
+@pytest.mark.parametrize("argv", ACCEPTED, ids=" ".join)
+def test_the_fast_path_reads_what_typer_reads(argv: list[str], env: dict[str, str]) -> None:
+    fast = parse_fast(argv, env)
+    assert fast is not None
+    assert fast == typer_reads(argv, env)
+
+
+@pytest.mark.parametrize("argv", DECLINED, ids=lambda a: " ".join(a) or "nothing")
+def test_anything_else_is_left_to_typer(argv: list[str]) -> None:
+    assert parse_fast(argv, ENV) is None
+
+
+def test_the_default_timeout_is_typers() -> None:
+    assert typer_reads(["ask", "x"], {}).timeout == DEFAULT_TIMEOUT
+
+
+def test_a_remote_question_imports_neither_typer_nor_the_database_layer() -> None:
+    """The console script's modules for `ask --url`, in a fresh interpreter (nothing listens on port 9).
+
+    (rich is not checked: httpx imports it for its own command line whenever it is installed.)"""
+    probe = (
+        "import sys; from bot.cli.entry import main; sys.argv = ['wayfinder', 'ask', '--url', 'http://127.0.0.1:9', 'hi']\n"
+        "try: main()\nexcept SystemExit as e: code = e.code\n"
+        "print(code, sorted(({m.split('.')[0] for m in sys.modules} | set(sys.modules)) & {'typer', 'sqlalchemy', 'sqlmodel', 'pydantic', 'catalog.core'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "2 []", done.stdout + done.stderr
+    assert done.stderr.startswith("error: cannot reach http://127.0.0.1:9"), done.stderr
