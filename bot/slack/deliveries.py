@@ -1,10 +1,12 @@
-"""Each Events API delivery is handled once, however often Slack retries it.
+"""Each Slack delivery is handled once, however often it is retried or redelivered, on any replica.
 
 Slack retries an event it got no timely ack for, and a replica may receive a retry of an event
-another replica is already answering. Its `event_id` is claimed in the database (`Catalog.claim_once`)
-by the listener, after Bolt has acked: the ack never waits for a database write, which on SQLite
+another replica is already answering; a load balancer may also resend a slash command or a button
+click to another replica after a connection broke. The delivery's id (an event's `event_id`, a
+command's or interaction's `trigger_id`, unique per invocation) is claimed in the database
+(`Catalog.claim_once`) after the ack: the ack never waits for a database write, which on SQLite
 could queue behind a sync's write transaction past Slack's 3 s limit and cause those very retries.
-Only the first claim runs the handler; a retry is acked the same way and then does nothing.
+Only the first claim runs the handler; a redelivery is acked the same way and then does nothing.
 """
 
 from __future__ import annotations
@@ -20,17 +22,21 @@ from bot.compose import Services
 log = logging.getLogger(__name__)
 
 
-def once_per_event(handler: Callable[..., None]) -> Callable[..., None]:
-    """`handler` as a Bolt listener that runs only for the first delivery of each `event_id`.
+def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
+    """`handler` as a Bolt listener that runs only for the first delivery of each event or invocation.
 
     Bolt passes the arguments a listener names; the wrapper names the handler's own plus the
-    `body` and `services` it needs itself, and hands the handler what it asked for.
+    `body` and `services` it needs itself, and hands the handler what it asked for. A listener
+    that takes `ack` is acked here, before the claim (Bolt acks events itself): only for handlers
+    whose ack carries nothing, and their own `ack()` call then changes nothing.
     """
     own = inspect.signature(handler)
     extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services") if n not in own.parameters]
 
     @functools.wraps(handler)
     def first_delivery_only(**kwargs: Any) -> None:
+        if "ack" in kwargs:
+            kwargs["ack"]()
         if first_delivery(kwargs["services"], kwargs["body"]):
             handler(**{name: value for name, value in kwargs.items() if name in own.parameters})
 
@@ -40,12 +46,12 @@ def once_per_event(handler: Callable[..., None]) -> Callable[..., None]:
 
 
 def first_delivery(services: Services, body: dict[str, Any]) -> bool:
-    """Claim the delivery's `event_id`; False for a retry or a delivery another replica claimed."""
-    event_id = body.get("event_id")
-    if not event_id:
+    """Claim the delivery's id; False for a retry or a delivery another replica claimed."""
+    delivery = f"slack:{body['event_id']}" if body.get("event_id") else f"slack-trigger:{body['trigger_id']}" if body.get("trigger_id") else None
+    if delivery is None:
         return True
-    first = services.catalog.claim_once(f"slack:{event_id}", now=services.clock())
+    first = services.catalog.claim_once(delivery, now=services.clock())
     if not first:
         services.catalog.metrics.duplicates.labels("slack").inc()
-        log.info("event %s: already handled, dropping the redelivery", event_id)
+        log.info("delivery %s: already handled, dropping the redelivery", delivery)
     return first

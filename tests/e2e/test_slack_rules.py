@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.http.app import SlackCredentials
+from bot.slack.ids import ActionId
+from bot.slack.metadata import FeedbackValue
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.store.models import SeenEvent
-from tests.e2e.harness import BOT_TOKEN, CHANNEL_ID, Wayfinder, mention
+from catalog.store.models import AnswerFeedback, SeenEvent
+from tests.e2e.harness import BOT_TOKEN, CHANNEL_ID, Wayfinder, block_action, command_body, interaction_body, mention
 from tests.fakes.slack_api import FakeSlackAPI
 
 
@@ -135,3 +137,30 @@ def test_without_credentials_health_works_and_slack_says_what_is_missing(
     assert resp.status_code == 503
     assert resp.json()["error"] == "slack_unavailable" and "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in resp.json()["message"]
     assert fake_slack.calls() == []
+
+
+def test_a_command_and_a_click_redelivered_to_another_replica_are_handled_once(
+    wayfinder: Wayfinder, start: Callable[..., Wayfinder], make_catalog: Callable[[Config], Catalog], example_catalog: Catalog
+) -> None:
+    """A load balancer may resend a slash command or a button click to another replica: its trigger_id is claimed once."""
+    other = start(make_catalog(example_catalog.config))  # another replica on the same database
+    command = command_body("who owns payments-service?", response_url=wayfinder.fake.response_url("cmd"))
+    click = interaction_body(block_action(ActionId.FEEDBACK, _feedback_value(), response_url=wayfinder.fake.response_url("vote")))
+    for replica in (wayfinder, other):
+        assert replica.post(command, "application/x-www-form-urlencoded").status_code == 200  # both ack
+        assert replica.post(click, "application/x-www-form-urlencoded").status_code == 200
+    other.command("who owns ledger-db?", response_url=wayfinder.fake.response_url("next"))  # a new invocation is answered
+
+    wayfinder.fake.wait_for("response_url", count=3)
+    dropped = other.services.catalog.metrics.duplicates.labels("slack")
+    deadline = time.monotonic() + 5
+    while dropped._value.get() < 2 and time.monotonic() < deadline:  # both redeliveries seen and dropped: nothing more will come
+        time.sleep(0.01)
+    assert dropped._value.get() == 2
+    assert sorted(p.path.rsplit("/", 1)[-1] for p in wayfinder.fake.calls("response_url")) == ["cmd", "next", "vote"]
+    with wayfinder.services.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(AnswerFeedback)) == 1
+
+
+def _feedback_value() -> str:
+    return FeedbackValue(question="who owns payments-service?", intent="owner", ref="component:default/payments-service", helpful=True).model_dump_json()
