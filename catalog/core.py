@@ -33,7 +33,7 @@ from catalog.pages.short_links import LinkTarget, resolve_link
 from catalog.pages.team import TeamPage, team_page, team_ref
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
-from catalog.store import claims
+from catalog.store import deliveries
 from catalog.store.engine import (
     make_engine,
     migrate_on_start,
@@ -193,10 +193,28 @@ class Catalog:
         with self.session() as session:
             record_feedback(session, question=question, intent=intent, ref=ref, helpful=helpful, user_id=user_id, transport=transport, now=now)
 
-    def claim_once(self, key: str, *, now: datetime) -> bool:
-        """True only for the first claim of `key` (a Slack event id), across retries, restarts and replicas."""
+    def start_delivery(self, key: str, body: str, *, now: datetime) -> bool:
+        """True only for the first claim of `key` (a Slack event id or trigger id), across retries, restarts and replicas.
+
+        The delivery's `body` is kept until `finish_delivery`, for another replica to handle if this one dies meanwhile.
+        """
         with self.session() as session:
-            return claims.claim(session, key, now=now)
+            return deliveries.start(session, key, body, now=now)
+
+    def finish_delivery(self, key: str, *, now: datetime) -> None:
+        with self.session() as session:
+            deliveries.finish(session, key, now=now)
+
+    def take_over_deliveries(self, *, now: datetime) -> list[tuple[str, str]]:
+        """(key, body) of deliveries whose replica died while handling them, now claimed by this one."""
+        with self.session() as session:
+            keys = deliveries.abandoned(session, now=now)
+        taken = []
+        for key in keys:
+            with self.session() as session:
+                if (body := deliveries.take_over(session, key, now=now)) is not None:
+                    taken.append((key, body))
+        return taken
 
     def source_statuses(self, *, now: datetime) -> list[SourceStatus]:
         with self.session() as session:

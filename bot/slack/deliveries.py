@@ -4,15 +4,20 @@ Slack retries an event it got no timely ack for, and a replica may receive a ret
 another replica is already answering; a load balancer may also resend a slash command or a button
 click to another replica after a connection broke. The delivery's id (an event's `event_id`, a
 command's or interaction's `trigger_id`, unique per invocation) is claimed in the database
-(`Catalog.claim_once`) after the ack: the ack never waits for a database write, which on SQLite
+(`Catalog.start_delivery`) after the ack: the ack never waits for a database write, which on SQLite
 could queue behind a sync's write transaction past Slack's 3 s limit and cause those very retries.
 Only the first claim runs the handler; a redelivery is acked the same way and then does nothing.
+
+The claim keeps the delivery until its handler returns. Slack does not retry what it got an ack
+for, so if this replica dies meanwhile (kill -9), another takes the delivery over once its lease
+runs out and runs the handler again (`bot.slack.takeover`), marked by `REPLAYED` in the context.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +25,8 @@ from typing import Any
 from bot.compose import Services
 
 log = logging.getLogger(__name__)
+
+REPLAYED = "wayfinder_replayed_delivery"  # context key: the delivery key a takeover replays
 
 
 def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
@@ -31,27 +38,38 @@ def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
     whose ack carries nothing, and their own `ack()` call then changes nothing.
     """
     own = inspect.signature(handler)
-    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services") if n not in own.parameters]
+    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services", "context") if n not in own.parameters]
 
     @functools.wraps(handler)
     def first_delivery_only(**kwargs: Any) -> None:
         if "ack" in kwargs:
             kwargs["ack"]()
-        if first_delivery(kwargs["services"], kwargs["body"]):
+        services, body = kwargs["services"], kwargs["body"]
+        key = delivery_key(body)
+        if key is not None and kwargs["context"].get(REPLAYED) != key and not first_delivery(services, key, body):
+            return
+        try:
             handler(**{name: value for name, value in kwargs.items() if name in own.parameters})
+        finally:
+            if key is not None:
+                services.catalog.finish_delivery(key, now=services.clock())
 
     first_delivery_only.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
     del first_delivery_only.__wrapped__  # Bolt reads the signature above, not the handler's
     return first_delivery_only
 
 
-def first_delivery(services: Services, body: dict[str, Any]) -> bool:
-    """Claim the delivery's id; False for a retry or a delivery another replica claimed."""
-    delivery = f"slack:{body['event_id']}" if body.get("event_id") else f"slack-trigger:{body['trigger_id']}" if body.get("trigger_id") else None
-    if delivery is None:
-        return True
-    first = services.catalog.claim_once(delivery, now=services.clock())
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What identifies the delivery: an event's `event_id`, else a command's or interaction's `trigger_id`."""
+    if body.get("event_id"):
+        return f"slack:{body['event_id']}"
+    return f"slack-trigger:{body['trigger_id']}" if body.get("trigger_id") else None
+
+
+def first_delivery(services: Services, key: str, body: dict[str, Any]) -> bool:
+    """Claim the delivery; False for a retry or a delivery another replica claimed."""
+    first = services.catalog.start_delivery(key, json.dumps(body), now=services.clock())
     if not first:
         services.catalog.metrics.duplicates.labels("slack").inc()
-        log.info("delivery %s: already handled, dropping the redelivery", delivery)
+        log.info("delivery %s: already handled, dropping the redelivery", key)
     return first

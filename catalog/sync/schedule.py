@@ -30,7 +30,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from catalog.answers import questionlog
 from catalog.core import Catalog
-from catalog.store import claims, leases
+from catalog.store import claims, deliveries, leases
 from catalog.sync import runs
 from catalog.sync.engine import SyncReport
 from catalog.sync.triggers import next_fire_after, period, trigger_for
@@ -74,7 +74,7 @@ class Scheduler:
         """Drop delivery ids and logged questions past their retention and close runs whose holder died; returns how many rows went or changed."""
         with self.catalog.session() as session:
             now = self.clock()
-            pruned = claims.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
+            pruned = claims.prune(session, now=now) + deliveries.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
             return pruned + runs.close_abandoned(session, now)
 
     def start(self) -> None:

@@ -161,8 +161,9 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        if worker := getattr(self.api.state, "alert_worker", None):
-            worker.stop()  # the alert worker started with the routes (`bot.http.alerts`)
+        for name in ("alert_worker", "delivery_takeover"):  # background threads started with the routes
+            if worker := getattr(self.api.state, name, None):
+                worker.stop()
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
