@@ -19,7 +19,7 @@ from bot.slack.deliveries import REPLAYED
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 10.0  # with the 30 s lease: a dead replica's deliveries are handled again within a minute
+POLL_SECONDS = 10.0  # with the 60 s lease: a dead replica's deliveries are handled again within 70 s
 
 
 class DeliveryTakeover:

@@ -17,8 +17,9 @@ from sqlmodel import Session, col
 from catalog.store.engine import upsert_insert
 from catalog.store.models import SlackDelivery
 
-# An answer takes well under a second; a replica still working after this is taken to be dead.
-LEASE = timedelta(seconds=30)
+# An answer takes well under a second, and minutes only on a machine far past its capacity; a replica
+# still working after this is taken to be dead (its answer may then come twice; a dead one's never comes).
+LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 3  # a delivery whose handling kills its replica every time is given up after this
 RETENTION = timedelta(days=3)  # Slack retries for minutes; done keys older than this can go
 

@@ -415,7 +415,7 @@ def run_drill(
         acks_ms=[(d.acked_at - d.sent_at) * 1000 for d in acked if d.attempts == 1 and d.acked_at is not None],
         answers_ms=[(clock.first[d.key] - d.sent_at) * 1000 for d in answered if d.attempts == 1],
         twice={d.key: seen[d.key] for d in deliveries if seen[d.key] > 1},
-        lost=[f"{d.kind} {d.key}" for d in acked if seen[d.key] == 0],
+        lost=[f"{d.kind} {d.key} (acked by replica {d.acked_by})" for d in acked if seen[d.key] == 0],
         unacked=[f"{d.kind} {d.key} {d.statuses}" for d in deliveries if d.acked_at is None],
         pickup_seconds=pickup, killed_at=killed_at, restarted_at=restarted_at, sync_seconds=sync_seconds,
         per_kind=Counter(d.kind for d in deliveries),
