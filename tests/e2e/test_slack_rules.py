@@ -154,11 +154,14 @@ def test_a_command_and_a_click_redelivered_to_another_replica_are_handled_once(
     other.command("who owns ledger-db?", response_url=wayfinder.fake.response_url("next"))  # a new invocation is answered
 
     wayfinder.fake.wait_for("response_url", count=3)
-    dropped = other.services.catalog.metrics.duplicates.labels("slack")
+
+    def dropped() -> float:  # either replica may claim first: the other drops
+        return sum(r.services.catalog.metrics.duplicates.labels("slack")._value.get() for r in (wayfinder, other))
+
     deadline = time.monotonic() + 5
-    while dropped._value.get() < 2 and time.monotonic() < deadline:  # both redeliveries seen and dropped: nothing more will come
+    while dropped() < 2 and time.monotonic() < deadline:  # both redeliveries seen and dropped: nothing more will come
         time.sleep(0.01)
-    assert dropped._value.get() == 2
+    assert dropped() == 2
     assert sorted(p.path.rsplit("/", 1)[-1] for p in wayfinder.fake.calls("response_url")) == ["cmd", "next", "vote"]
     with wayfinder.services.catalog.session() as session:
         assert session.scalar(select(func.count()).select_from(AnswerFeedback)) == 1
