@@ -39,7 +39,7 @@ from catalog.scorecards.report import scoreboard, team_levels
 from catalog.scorecards.scores import Scoreboard
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
-from catalog.store import claims
+from catalog.store import claims, deliveries
 from catalog.store.engine import (
     make_engine,
     migrate_on_start,
@@ -240,15 +240,33 @@ class Catalog:
         with self.session() as session:
             record_feedback(session, question=question, intent=intent, ref=ref, helpful=helpful, user_id=user_id, transport=transport, now=now)
 
-    def claim_once(self, key: str, *, now: datetime) -> bool:
-        """True only for the first claim of `key` (a Slack event id), across retries, restarts and replicas."""
-        with self._claims.session() as session:
-            return claims.claim(session, key, now=now)
+    def start_delivery(self, key: str, body: str, *, now: datetime) -> bool:
+        """True only for the first claim of `key` (a Slack event id or trigger id), across retries, restarts and replicas.
 
-    def prune_claims(self, *, now: datetime) -> int:
-        """Forget `claim_once` keys past their retention (housekeeping); returns how many went."""
+        The delivery's `body` is kept until `finish_delivery`, for another replica to handle if this one dies meanwhile.
+        """
         with self._claims.session() as session:
-            return claims.prune(session, now=now)
+            return deliveries.start(session, key, body, now=now)
+
+    def finish_delivery(self, key: str, *, now: datetime) -> None:
+        with self._claims.session() as session:
+            deliveries.finish(session, key, now=now)
+
+    def take_over_deliveries(self, *, now: datetime) -> list[tuple[str, str]]:
+        """(key, body) of deliveries whose replica died while handling them, now claimed by this one."""
+        with self._claims.session() as session:
+            keys = deliveries.abandoned(session, now=now)
+        taken = []
+        for key in keys:
+            with self._claims.session() as session:
+                if (body := deliveries.take_over(session, key, now=now)) is not None:
+                    taken.append((key, body))
+        return taken
+
+    def prune_deliveries(self, *, now: datetime) -> int:
+        """Forget Slack deliveries past their retention (housekeeping); returns how many went."""
+        with self._claims.session() as session:
+            return deliveries.prune(session, now=now)
 
     def source_statuses(self, *, now: datetime) -> list[SourceStatus]:
         with self.session() as session:

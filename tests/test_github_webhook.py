@@ -117,10 +117,14 @@ def test_a_push_while_a_sync_of_its_source_runs_is_skipped_with_409(github: Fake
     body = push(github, "payments")
     before, run_count = state(catalog), runs(catalog)
 
-    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+    delivery = str(uuid.uuid4())
+    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery=delivery)
 
     assert result.status == 409 and "already running" in result.message
     assert (state(catalog), runs(catalog)) == (before, run_count)
+    leases.release(catalog.factory, sync_runs.lease_name("gh"), "a full sync elsewhere")
+    again = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery=delivery)  # GitHub's "Redeliver"
+    assert (again.status, again.updated) == (200, 1)  # the skipped push was not taken as handled
 
 
 def test_push_rereads_codeowners_of_an_inferred_component(github: FakeGitHub, catalog: Catalog) -> None:

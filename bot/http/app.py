@@ -32,6 +32,7 @@ from bot.http.webhooks import webhooks_router
 from bot.logs import RequestIds
 from bot.slack.app import build_app
 from bot.slack.client import metered_client
+from bot.slack.takeover import DeliveryTakeover
 from catalog.errors import WayfinderError
 
 
@@ -80,6 +81,8 @@ def create_http_app(
     api.include_router(actions_router(services))  # POST /actions/runs/{id}/status
     register_web(api, services)  # ownership, team and search pages; the JSON API under /api/v1
     register_alerts(api, services, slack.client if slack is not None else None)  # POST /webhooks/alerts/{provider}
+    # Deliveries a dead replica acked and never finished; stopped by whoever stops the server (tests, benchmarks).
+    api.state.delivery_takeover = DeliveryTakeover(slack, services).start() if slack is not None else None
     return api
 
 

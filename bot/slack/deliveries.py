@@ -1,16 +1,23 @@
-"""Each Events API delivery is handled once, however often Slack retries it.
+"""Each Slack delivery is handled once, however often it is retried or redelivered, on any replica.
 
 Slack retries an event it got no timely ack for, and a replica may receive a retry of an event
-another replica is already answering. Its `event_id` is claimed in the database (`Catalog.claim_once`)
-by the listener, after Bolt has acked: the ack never waits for a database write, which on SQLite
+another replica is already answering; a load balancer may also resend a slash command or a button
+click to another replica after a connection broke. The delivery's id (an event's `event_id`, a
+command's or interaction's `trigger_id`, unique per invocation) is claimed in the database
+(`Catalog.start_delivery`) after the ack: the ack never waits for a database write, which on SQLite
 could queue behind a sync's write transaction past Slack's 3 s limit and cause those very retries.
-Only the first claim runs the handler; a retry is acked the same way and then does nothing.
+Only the first claim runs the handler; a redelivery is acked the same way and then does nothing.
+
+The claim keeps the delivery until its handler returns. Slack does not retry what it got an ack
+for, so if this replica dies meanwhile (kill -9), another takes the delivery over once its lease
+runs out and runs the handler again (`bot.slack.takeover`), marked by `REPLAYED` in the context.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -19,33 +26,50 @@ from bot.compose import Services
 
 log = logging.getLogger(__name__)
 
+REPLAYED = "wayfinder_replayed_delivery"  # context key: the delivery key a takeover replays
 
-def once_per_event(handler: Callable[..., None]) -> Callable[..., None]:
-    """`handler` as a Bolt listener that runs only for the first delivery of each `event_id`.
+
+def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
+    """`handler` as a Bolt listener that runs only for the first delivery of each event or invocation.
 
     Bolt passes the arguments a listener names; the wrapper names the handler's own plus the
-    `body` and `services` it needs itself, and hands the handler what it asked for.
+    `body` and `services` it needs itself, and hands the handler what it asked for. A listener
+    that takes `ack` is acked here, before the claim (Bolt acks events itself): only for handlers
+    whose ack carries nothing, and their own `ack()` call then changes nothing.
     """
     own = inspect.signature(handler)
-    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services") if n not in own.parameters]
+    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services", "context") if n not in own.parameters]
 
     @functools.wraps(handler)
     def first_delivery_only(**kwargs: Any) -> None:
-        if first_delivery(kwargs["services"], kwargs["body"]):
+        if "ack" in kwargs:
+            kwargs["ack"]()
+        services, body = kwargs["services"], kwargs["body"]
+        key = delivery_key(body)
+        if key is not None and kwargs["context"].get(REPLAYED) != key and not first_delivery(services, key, body):
+            return
+        try:
             handler(**{name: value for name, value in kwargs.items() if name in own.parameters})
+        finally:
+            if key is not None:
+                services.catalog.finish_delivery(key, now=services.clock())
 
     first_delivery_only.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
     del first_delivery_only.__wrapped__  # Bolt reads the signature above, not the handler's
     return first_delivery_only
 
 
-def first_delivery(services: Services, body: dict[str, Any]) -> bool:
-    """Claim the delivery's `event_id`; False for a retry or a delivery another replica claimed."""
-    event_id = body.get("event_id")
-    if not event_id:
-        return True
-    first = services.catalog.claim_once(f"slack:{event_id}", now=services.clock())
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What identifies the delivery: an event's `event_id`, else a command's or interaction's `trigger_id`."""
+    if body.get("event_id"):
+        return f"slack:{body['event_id']}"
+    return f"slack-trigger:{body['trigger_id']}" if body.get("trigger_id") else None
+
+
+def first_delivery(services: Services, key: str, body: dict[str, Any]) -> bool:
+    """Claim the delivery; False for a retry or a delivery another replica claimed."""
+    first = services.catalog.start_delivery(key, json.dumps(body), now=services.clock())
     if not first:
         services.catalog.metrics.duplicates.labels("slack").inc()
-        log.info("event %s: already handled, dropping the redelivery", event_id)
+        log.info("delivery %s: already handled, dropping the redelivery", key)
     return first

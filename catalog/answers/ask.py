@@ -37,7 +37,7 @@ from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, Match, Resolution
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
 from catalog.store.merge import CatalogEntity
-from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
+from catalog.store.reads import get_entities, get_entity, load_neighbourhood, owned_refs, related_refs
 
 EMPTY_CATALOG = "The catalog is empty: no source has been synced yet. Run `wayfinder sync` to fill it."
 
@@ -146,6 +146,8 @@ def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:
 def _about(session: Session, question: str, intent: str, resolution: Resolution, named: str, now: datetime) -> Answer:
     """The answer about one subject: the entity it resolved to, or the candidates to choose from."""
     base = {"question": question, "intent": intent}
+    if resolution.status == "found" and resolution.best is not None:  # the subject and what its card shows, in one read
+        load_neighbourhood(session, resolution.best.ref)
     candidates = _summaries(session, resolution)
     if resolution.status == "not_found":
         return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {named!r}."])

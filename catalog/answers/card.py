@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from catalog.answers.models import Contact, EntityCard, EntitySummary, LinkInfo, Person
 from catalog.store.merge import CatalogEntity, Freshness
-from catalog.store.reads import get_entities, get_entity, refs_named, related_refs
+from catalog.store.reads import get_entities, get_entity, load_neighbourhood, refs_named, related_refs
 
 SLACK_CHANNEL = "slack.com/channel"
 SLACK_CHANNEL_ID = "slack.com/channel-id"
@@ -39,12 +39,14 @@ def entity_card(session: Session, ref: str) -> EntityCard | None:
         if len(named) != 1:
             return None
         ref = named[0]
+    load_neighbourhood(session, ref)
     entity = get_entity(session, ref)
     return build_card(session, entity) if entity else None
 
 
 def build_card(session: Session, entity: CatalogEntity) -> EntityCard:
     """The card for an entity already loaded, as `ask` has it in hand."""
+    load_neighbourhood(session, entity.ref)
     owner_entity = get_entity(session, entity.owner_ref) if entity.owner_ref else None
     system, domain, parent = placement(session, entity)
     return EntityCard(

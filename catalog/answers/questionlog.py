@@ -57,9 +57,10 @@ def asker_id(asker: str | None, policy: QuestionsConfig) -> str | None:
 def record(session: Session, answer: Answer, *, surface: str, asker: str | None, asked_at: datetime, latency_ms: float) -> None:
     """One row for one answered (or unanswered) question; the caller's transaction commits it.
 
-    Written in a savepoint: a database that refuses the write (read-only file or replica) costs
-    the log line, with a warning, never the answer. On SQLite it never waits for a sync's write
-    lock either: the row is then written in the background (`store.write_behind`).
+    The last statement of an answer, whose transaction only read: a database that refuses the
+    write (read-only file or replica) rolls that transaction back and costs the log line, with a
+    warning, never the answer. On SQLite it never waits for a sync's write lock either: the row is
+    then written in the background (`store.write_behind`).
     """
     values: dict[str, Any] = {
         "asked_at": asked_at, "surface": surface[:20], "question": answer.question[:2000], "intent": answer.intent,
@@ -69,6 +70,7 @@ def record(session: Session, answer: Answer, *, surface: str, asker: str | None,
     try:
         now_or_later(session, lambda s: s.add(QuestionLog(**values)), "question log row")
     except SQLAlchemyError as exc:
+        session.rollback()
         log.warning("question not logged: %s", getattr(exc, "orig", None) or type(exc).__name__)
 
 

@@ -20,13 +20,13 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
 from catalog.store.engine import make_engine, session_factory, session_scope, upsert_insert
-from catalog.store.models import SeenEvent
+from catalog.store.models import SeenEvent, SlackDelivery
 
 LEDGER_SUFFIX = "-claims"
 
 
 class Ledger:
-    """Where `Catalog.claim_once` writes: the catalog itself, or on a SQLite file the file `<file>-claims` beside it."""
+    """Where Slack deliveries are claimed (`Catalog.start_delivery`): the catalog itself, or on a SQLite file the file `<file>-claims` beside it."""
 
     def __init__(self, engine: Engine) -> None:
         database = engine.url.database
@@ -42,7 +42,7 @@ class Ledger:
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    SeenEvent.__table__.create(self.engine, checkfirst=True)  # type: ignore[attr-defined]
+                    SlackDelivery.__table__.create(self.engine, checkfirst=True)  # type: ignore[attr-defined]
                     self._ready = True
         with session_scope(self._factory) as session:
             yield session

@@ -6,16 +6,16 @@ every answer can say "from northwind, synced 3 min ago".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
 from catalog.store.facts import IDENTITY_FIELDS, MAP_FACTS, SCALAR_FACTS, EntityFacts
-from catalog.store.models import Entity, SourceState
+from catalog.store.models import SourceState
 
 
 class Freshness(BaseModel):
@@ -50,8 +50,23 @@ class CatalogEntity(EntityFacts):
         return str(value) if value else None
 
 
-def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEntity | None:
+class SourceFreshness(Protocol):
+    """What `merge` reads of a source's state: a `SourceState`, or the same columns read alongside an entity row."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def last_success_at(self) -> datetime | None: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def last_error_at(self) -> datetime | None: ...
+
+
+def merge(rows: Iterable[Any], states: Mapping[str, SourceFreshness]) -> CatalogEntity | None:
     """Merge one ref's rows: per field, the highest-precedence source that has a value wins.
+
+    A row is an `Entity` or a result row with its columns (`catalog.store.reads` reads only those it needs).
 
     A field is a column (`SCALAR_FACTS`) or one key of `labels`, `annotations` or `spec`
     (recorded as e.g. `spec.pagerduty`), so a source that adds one fact neither hides nor is
@@ -92,7 +107,7 @@ def merge(rows: Iterable[Entity], states: dict[str, SourceState]) -> CatalogEnti
     )
 
 
-def _freshness(row: Entity, states: dict[str, SourceState]) -> Freshness:
+def _freshness(row: Any, states: Mapping[str, SourceFreshness]) -> Freshness:
     found = Freshness(source=row.source, broken_since=row.broken_since, broken_reason=row.broken_reason if row.broken_since else None)
     state = states.get(row.source)
     if state is None:

@@ -221,3 +221,22 @@ def column_length(model: type[SQLModel], field: str) -> int:
     if not isinstance(column_type, String) or column_type.length is None:
         raise TypeError(f"{model.__name__}.{field} is not a string column with a length")
     return column_type.length
+
+
+class SlackDelivery(SQLModel, table=True):
+    """A Slack delivery (event, command, click) being handled, kept until it is done.
+
+    Inserting the key is the claim, as in `SeenEvent`; the body and a lease are kept with it, so
+    work a replica acknowledged and then died doing (kill -9, a lost machine) is taken over by
+    another once the lease runs out (`catalog.store.deliveries`).
+    """
+
+    __tablename__ = "slack_delivery"
+    __table_args__ = (Index("ix_slack_delivery_pending", "done_at", "claimed_until"),)
+
+    key: str = Field(primary_key=True, max_length=300)
+    body: str  # the delivery as Bolt parsed it, as JSON
+    received_at: datetime
+    claimed_until: datetime | None = None  # a replica is handling it until then
+    attempts: int = 1
+    done_at: datetime | None = None

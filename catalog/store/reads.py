@@ -1,50 +1,49 @@
-"""Read queries over the catalog. Keyword-only `session`, never commit."""
+"""Read queries over the catalog. Keyword-only `session`, never commit.
+
+Answers read a small neighbourhood of their subject: the subject, its owner and the owner's
+members, what it is part of, depends on and is depended on by. On PostgreSQL every statement is
+a network round trip, so `load_neighbourhood` reads all of it in one statement, and the other
+functions here find it in the session's memo instead of asking again.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections import defaultdict, namedtuple
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import BindParameter, Row, String, bindparam, event, func, literal, literal_column, null, select, union, union_all
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from catalog.search.resolve import CatalogIndex, IndexedEntity
-from catalog.store.engine import convert_rows
 from catalog.store.facts import ENTITY_FACTS
 from catalog.store.index_file import IndexFile
 from catalog.store.merge import CatalogEntity, merge
 from catalog.store.models import CatalogState, Entity, Relation, SourceState, SyncRun
 from catalog.sync.sources.descriptor import ALIASES_ANNOTATION
 
-_ACTIVE = Entity.retired_at.is_(None)  # type: ignore[union-attr]
-
-
-# Hot-path statements are built once, over plain table columns, and run through `_rows`. A question
-# issues a dozen of these, so each reads only the columns `merge.merge` uses (no timestamps to parse).
 _E = Entity.__table__.c  # type: ignore[attr-defined]
 _R = Relation.__table__.c  # type: ignore[attr-defined]
 _S = SourceState.__table__.c  # type: ignore[attr-defined]
-_MERGE_COLUMNS = (
+_ACTIVE = _E.retired_at.is_(None)
+
+# Each entity row comes with its source's state (freshness), so no separate read of the states.
+_MERGE_COLUMNS = tuple(dict.fromkeys((
     *ENTITY_FACTS, "source", "precedence",
     *("broken_since", "broken_reason"),  # an entity kept while its descriptor is broken (`catalog.sync.broken_files`)
-)  # fmt: skip
-_ENTITY_ROWS = select(*[_E[name] for name in dict.fromkeys(_MERGE_COLUMNS)])
-_STATES = select(_S.name, _S.type, _S.last_success_at, _S.last_error, _S.last_error_at)
-# An answer asks about several relation types of its subject (partOf, dependsOn, providesApi...):
-# the first lookup reads all of them at once unless the entity is a hub with more than this many.
-_ALL_RELATED_LIMIT = 100
-_ALL_RELATED = (
-    select(_R.type, _R.target_ref).where(_R.subject_ref == bindparam("ref")).order_by(_R.type, _R.target_ref).limit(_ALL_RELATED_LIMIT + 1)
-)
+)))  # fmt: skip
+_STATE_COLUMNS = ("type", "last_success_at", "last_error", "last_error_at")
+_ENTITY_COLUMNS = (*[_E[name] for name in _MERGE_COLUMNS], *[_S[name].label(f"state_{name}") for name in _STATE_COLUMNS])
+_WITH_STATE = Entity.__table__.outerjoin(SourceState.__table__, _S.name == _E.source)  # type: ignore[attr-defined]
+_ENTITY_ROWS = select(*_ENTITY_COLUMNS).select_from(_WITH_STATE).where(_ACTIVE)
 
 
 class _StateRow(NamedTuple):
-    """The `SourceState` columns `merge.merge` reads, without building an ORM instance per lookup."""
+    """The `SourceState` columns `merge.merge` reads."""
 
     name: str
     type: str
@@ -53,76 +52,15 @@ class _StateRow(NamedTuple):
     last_error_at: datetime | None
 
 
-_GENERATION = select(CatalogState.__table__.c.generation).where(CatalogState.__table__.c.id == 1)  # type: ignore[attr-defined]
-_EntityRow: Any = namedtuple("_EntityRow", list(dict.fromkeys(_MERGE_COLUMNS)))  # type: ignore[misc]  # what `merge.merge` reads
-_COMPILED: dict[tuple[Any, Any], tuple[Any, str, tuple[str, ...] | None, list[Any]]] = {}
-
-
-def _compile(dialect: Any, key: Any, build: Callable[[], Any]) -> tuple[Any, str, tuple[str, ...] | None, list[Any]]:
-    found = _COMPILED.get((dialect, key))
-    if found is None:
-        stmt = build()
-        compiled = stmt.compile(dialect=dialect)
-        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in stmt.selected_columns]
-        found = _COMPILED[dialect, key] = (compiled, compiled.string, compiled.positiontup if compiled.positional else None, processors)
-    return found
-
-
-def _rows(session: Session, key: Any, build: Callable[[], Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Run a prebuilt SELECT on the session's own DB-API connection (so in its transaction).
-
-    The statement is compiled by SQLAlchemy once per dialect, and parameters and results go
-    through the same type conversions `Connection.execute` applies; what is skipped is the
-    per-execution bookkeeping, which cost twice the database's time for these one-row lookups.
-    """
-    conn = session.connection()
-    compiled, sql, order, processors = _compile(conn.dialect, key, build)
-    values = compiled.construct_params(params)
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, tuple(values[name] for name in order) if order is not None else values)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return convert_rows(rows, processors)
-
-
-def _entities_by_ref(count: int) -> Any:
-    """`_ENTITY_ROWS` for `count` refs, with one bind parameter per ref."""
-    return _ENTITY_ROWS.where(_E.ref.in_([bindparam(f"ref{i}") for i in range(count)]), _E.retired_at.is_(None))
-
-
-# IN lists are padded (by repeating their last value) to one of these lengths, so a handful of
-# statements are compiled once, when a process first reads entities, not one per list length.
-_IN_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-
-
-def _padded(values: list[str]) -> list[str]:
-    size = next(n for n in _IN_SIZES if n >= len(values))
-    return values + [values[-1]] * (size - len(values))
-
-
-def _select_entities(session: Session, refs: list[str]) -> list[tuple[Any, ...]]:
-    dialect = session.connection().dialect
-    if (dialect, ("entities", _IN_SIZES[-1])) not in _COMPILED:  # the first read in this process
-        for n in _IN_SIZES:
-            _compile(dialect, ("entities", n), lambda n=n: _entities_by_ref(n))  # type: ignore[misc]
-    padded = _padded(refs)
-    return _rows(session, ("entities", len(padded)), lambda: _entities_by_ref(len(padded)), {f"ref{j}": ref for j, ref in enumerate(padded)})
-
-
-def _related_by_type(count: int) -> Any:
-    return (
-        select(_R.type, _R.target_ref)
-        .where(_R.subject_ref == bindparam("ref"), _R.type.in_([bindparam(f"type{i}") for i in range(count)]))
-        .order_by(_R.type, _R.target_ref)
-    )
-
-
-def _autoflush(session: Session) -> None:
-    """What an ORM query would do first: Core statements see this session's pending objects too."""
-    if session.autoflush and (session.new or session.dirty or session.deleted):
-        session.flush()
+def _merged(rows: Iterable[Row[Any]]) -> dict[str, CatalogEntity]:
+    """Entity rows (with their state columns) grouped by ref and merged."""
+    by_ref: dict[str, list[Row[Any]]] = defaultdict(list)
+    states: dict[str, _StateRow] = {}
+    for row in rows:
+        by_ref[row.ref].append(row)
+        if row.state_type is not None:
+            states[row.source] = _StateRow(row.source, row.state_type, row.state_last_success_at, row.state_last_error, row.state_last_error_at)
+    return {ref: entity for ref, group in by_ref.items() if (entity := merge(group, states)) is not None}
 
 
 # Within one transaction, answers look up the same entities and relations several times (the
@@ -133,7 +71,7 @@ _MEMO = "wayfinder.queries.memo"
 
 
 def _memo(session: Session) -> dict[Any, Any]:
-    memo = session.info.get(_MEMO)
+    memo: dict[Any, Any] | None = session.info.get(_MEMO)
     if memo is None:
         memo = session.info[_MEMO] = {}
     return memo
@@ -153,25 +91,36 @@ event.listen(OrmSession, "after_transaction_end", _forget)
 event.listen(OrmSession, "do_orm_execute", _forget_on_write)
 
 
+def _autoflush(session: Session) -> None:
+    """What an ORM query would do first: these Core statements see this session's pending objects too."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+
+
+def _remember_entities(memo: dict[Any, Any], wanted: Iterable[str], rows: Iterable[Row[Any]]) -> None:
+    found = _merged(rows)
+    for ref in wanted:
+        memo["entity", ref] = found.get(ref)
+
+
+def _remember_relations(memo: dict[Any, Any], asked: Iterable[tuple[str, str]], rows: Iterable[tuple[str, str, str]]) -> None:
+    """`asked` are the (subject, type) pairs the rows answer in full, including those with no row."""
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for subject, type_, target in rows:
+        found[subject, type_].add(target)
+    for subject, type_ in asked:
+        memo["related", subject, type_] = sorted(found.get((subject, type_), ()))
+
+
 def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEntity]:
     """Merged views of the given refs that exist and are active."""
     wanted = list(dict.fromkeys(r.lower() for r in refs))
     _autoflush(session)
     memo = _memo(session)
     missing = [ref for ref in wanted if ("entity", ref) not in memo]
-    rows_by_ref: dict[str, list[Any]] = defaultdict(list)
     for i in range(0, len(missing), 500):
-        for values in _select_entities(session, missing[i : i + 500]):
-            row: Any = _EntityRow(*values)
-            rows_by_ref[row.ref].append(row)
-    states: dict[str, Any] = {}
-    if rows_by_ref:
-        states = memo.get("states") or {}
-        if "states" not in memo:
-            states = memo["states"] = {row[0]: _StateRow(*row) for row in _rows(session, "states", lambda: _STATES, {})}
-    for ref in missing:
-        rows = rows_by_ref.get(ref)
-        memo["entity", ref] = merge(rows, states) if rows else None
+        chunk = missing[i : i + 500]
+        _remember_entities(memo, chunk, session.execute(_ENTITY_ROWS.where(_E.ref.in_(chunk))))
     return {ref: m for ref in wanted if (m := memo["entity", ref]) is not None}
 
 
@@ -181,31 +130,79 @@ def get_entity(session: Session, ref: str) -> CatalogEntity | None:
 
 def refs_named(session: Session, name: str) -> list[str]:
     """Active refs called `name` in any kind or namespace (case-insensitive), for links that carry only a name."""
-    query = select(Entity.ref).where(func.lower(Entity.name) == name.lower(), _ACTIVE).distinct().order_by(Entity.ref)
+    query = select(_E.ref).where(func.lower(_E.name) == name.lower(), _ACTIVE).distinct().order_by(_E.ref)
     return list(session.scalars(query))
 
 
 def related_refs(session: Session, ref: str, types: Iterable[str]) -> list[tuple[str, str]]:
-    """`(relation type, target ref)` pairs from `ref`, de-duplicated across sources, in stable order."""
-    types = tuple(types)
+    """`(relation type, target ref)` pairs from `ref`, de-duplicated across sources, sorted by type then target."""
+    wanted = sorted(set(types))
     _autoflush(session)
     memo = _memo(session)
-    everything = memo.get(("related", ref))
-    if everything is None and ("related-asked", ref) in memo and ("related", ref, types) not in memo:
-        # A second kind of question about the same entity: read all its relations once.
-        rows = _rows(session, "all-related", lambda: _ALL_RELATED, {"ref": ref})
-        everything = memo["related", ref] = list(dict.fromkeys((t, target) for t, target in rows)) if len(rows) <= _ALL_RELATED_LIMIT else False
-    if everything is not None and everything is not False:  # a sorted list filtered by type keeps the database's order
-        wanted = set(types)
-        return [pair for pair in everything if pair[0] in wanted]
-    found = memo.get(("related", ref, types))
-    if found is None:
-        padded = _padded(list(types))
-        n = len(padded)
-        rows = _rows(session, ("related", n), lambda: _related_by_type(n), {"ref": ref} | {f"type{j}": t for j, t in enumerate(padded)})
-        found = memo["related", ref, types] = list(dict.fromkeys((t, target) for t, target in rows))
-        memo["related-asked", ref] = True
-    return list(found)
+    missing = [t for t in wanted if ("related", ref, t) not in memo]
+    if missing:
+        rows = session.execute(select(_R.subject_ref, _R.type, _R.target_ref).where(_R.subject_ref == ref, _R.type.in_(missing)))
+        _remember_relations(memo, [(ref, t) for t in missing], [(str(subject), str(type_), str(target)) for subject, type_, target in rows])
+    return [(t, target) for t in wanted for target in memo["related", ref, t]]
+
+
+# What an answer card reads about its subject (`catalog.answers.card`): the relations from the
+# subject, and a second hop from the owner (members), from what it is part of (a system's domain)
+# and from the APIs it provides (their consumers).
+NEIGHBOURHOOD_RELATIONS = ("partOf", "dependsOn", "consumesApi", "dependencyOf", "apiConsumedBy", "providesApi", "hasMember", "memberOf")
+SECOND_HOP = {"partOf": "partOf", "providesApi": "apiConsumedBy"}
+OWNER_HOP = "hasMember"
+
+
+def _neighbourhood_statement() -> Any:
+    """Entity rows and relation rows of a subject's neighbourhood, in one result (one round trip).
+
+    Both kinds of row share the entity rows' columns plus `row` ("e" or "r"), `subject` and
+    `rel_type`; a relation row puts its target in `ref` and leaves the other columns empty.
+    """
+    ref: BindParameter[str] = bindparam("ref", type_=String())
+    owners = select(_E.owner_ref).where(_E.ref == ref, _ACTIVE, _E.owner_ref.is_not(None))
+    relation = select(_R.subject_ref, _R.type, _R.target_ref)
+    relations = union_all(
+        relation.where(_R.subject_ref == ref, _R.type.in_([literal_column(f"'{t}'") for t in NEIGHBOURHOOD_RELATIONS])),  # constants: no bind per call
+        relation.where(_R.subject_ref.in_(owners), _R.type == OWNER_HOP),
+        *[
+            relation.where(_R.subject_ref.in_(select(_R.target_ref).where(_R.subject_ref == ref, _R.type == first)), _R.type == then)
+            for first, then in SECOND_HOP.items()
+        ],
+    ).cte("neighbourhood")
+    refs = union(select(ref), owners, select(relations.c.target_ref)).cte("neighbourhood_refs")
+    entities = (
+        select(*_ENTITY_COLUMNS, literal("e").label("row"), null().label("subject"), null().label("rel_type"))
+        .select_from(refs.join(_WITH_STATE, _E.ref == refs.c.ref))
+        .where(_ACTIVE)
+    )
+    as_relation = [relations.c.target_ref if c.name == "ref" else null() for c in _ENTITY_COLUMNS]
+    return union_all(entities, select(*as_relation, literal("r"), relations.c.subject_ref, relations.c.type))
+
+
+_NEIGHBOURHOOD = _neighbourhood_statement()
+
+
+def load_neighbourhood(session: Session, ref: str) -> None:
+    """Read what an answer about `ref` will read into the session's memo, in one statement."""
+    ref = ref.lower()
+    _autoflush(session)
+    memo = _memo(session)
+    if ("neighbourhood", ref) in memo:
+        return
+    entity_rows, relation_rows = [], []
+    for row in session.execute(_NEIGHBOURHOOD, {"ref": ref}):
+        if row.row == "e":
+            entity_rows.append(row)
+        else:
+            relation_rows.append((row.subject, row.rel_type, row.ref))
+    owners = {row.owner_ref for row in entity_rows if row.ref == ref and row.owner_ref}
+    firsts = {(t, target) for s, t, target in relation_rows if s == ref and t in SECOND_HOP}
+    asked = [(ref, t) for t in NEIGHBOURHOOD_RELATIONS] + [(o, OWNER_HOP) for o in owners] + [(target, SECOND_HOP[t]) for t, target in firsts]
+    _remember_relations(memo, asked, relation_rows)
+    _remember_entities(memo, {ref, *owners, *(target for _, _, target in relation_rows)}, entity_rows)
+    memo["neighbourhood", ref] = True
 
 
 def owned_refs(session: Session, owner_ref: str) -> list[str]:
@@ -215,10 +212,12 @@ def owned_refs(session: Session, owner_ref: str) -> list[str]:
     return [ref for ref in candidates if ref in merged and merged[ref].owner_ref == owner_ref]
 
 
+_GENERATION = select(CatalogState.__table__.c.generation).where(CatalogState.__table__.c.id == 1)  # type: ignore[attr-defined]
+
+
 def generation(session: Session) -> int:
     _autoflush(session)
-    rows = _rows(session, "generation", lambda: _GENERATION, {})
-    return (rows[0][0] if rows else 0) or 0
+    return session.execute(_GENERATION).scalar() or 0
 
 
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
@@ -232,7 +231,7 @@ def load_index(session: Session) -> CatalogIndex:
     gen = generation(session)
     # Only the aliases annotation is read (by the database), not every entity's annotations as JSON.
     other_names = [_E.spec[path].as_string() for path in OTHER_NAME_PATHS] + [_E.annotations[key].as_string() for key in OTHER_NAME_ANNOTATIONS]
-    rows = session.execute(
+    rows: Iterable[Sequence[Any]] = session.execute(
         select(_E.ref, _E.kind, _E.name, _E.title, _E.owner_ref, _E.type, _E.annotations[ALIASES_ANNOTATION].as_string(), *other_names)
         .where(_E.retired_at.is_(None))
         .order_by(_E.precedence.desc())
@@ -302,7 +301,7 @@ def _catalog_key(session: Session, gen: int) -> tuple[Any, ...]:
 def user_ref_by_email(session: Session, email: str) -> str | None:
     """The active catalog User whose `spec.profile.email` is `email` (case-insensitive), if exactly one."""
     wanted = email.strip().lower()
-    rows = session.execute(select(Entity.ref, Entity.spec).where(Entity.kind == "user", _ACTIVE))
+    rows: Iterable[Sequence[Any]] = session.execute(select(_E.ref, _E.spec).where(_E.kind == "user", _ACTIVE))
     found = {ref for ref, spec in rows if wanted and _profile_email(spec) == wanted}
     return found.pop() if len(found) == 1 else None
 

@@ -40,8 +40,13 @@ def without_waiting(session: Session) -> Iterator[None]:
 def now_or_later(session: Session, work: Callable[[Session], None], what: str) -> None:
     """Run `work` in a savepoint of `session` without waiting for SQLite's write lock; if it is taken, in the background.
 
-    Other database errors propagate, as they would from `work` itself.
+    Other database errors propagate, as they would from `work` itself. PostgreSQL locks rows, so
+    there the write happens in place, without a savepoint (it would cost two more round trips).
     """
+    if session.get_bind().dialect.name != "sqlite":
+        work(session)
+        session.flush()
+        return
     try:
         with without_waiting(session), session.begin_nested():
             work(session)

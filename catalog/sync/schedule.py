@@ -76,7 +76,7 @@ class Scheduler:
             now = self.clock()
             pruned = claims.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
             pruned += runs.close_abandoned(session, now)
-        return pruned + self.catalog.prune_claims(now=now)  # Slack's claims, in their own ledger on SQLite
+        return pruned + self.catalog.prune_deliveries(now=now)  # Slack's deliveries, in their own ledger on SQLite
 
     def start(self) -> None:
         self.apscheduler.start()

@@ -9,8 +9,8 @@ sync. Transports (the HTTP route) only pass the raw body and headers in and the 
 
 Each delivery resyncs at most once: its `X-GitHub-Delivery` id and the digest of its signed body
 (the header is not signed, so a replay could change it) are claimed in the database, like
-Slack's event ids, before anything is read; a failed resync gives the claim back so GitHub's
-"Redeliver" can try again. A `repository.full_name` that is not `owner/name` is refused before
+Slack's event ids, before anything is read; a failed or skipped resync gives the claim back so
+GitHub's "Redeliver" can try again. A `repository.full_name` that is not `owner/name` is refused before
 any URL is built from it.
 """
 
@@ -100,7 +100,7 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
         catalog.metrics.duplicates.labels("github").inc()
         return ignored.model_copy(update={"message": f"ignored: delivery {delivery[:64]} (or its body) was already handled"})
     report = sync_source(catalog.factory, source.repository(repo), max_delete_fraction=config.max_delete_fraction)
-    if report.status == "failed":
+    if report.status in ("failed", "skipped"):  # not done: a redelivery must be able to do it
         with catalog.session() as session:
             release(session, keys)
     message = report.error or f"resynced {repo.full_name}: {report.added} added, {report.updated} updated, {report.removed} removed"

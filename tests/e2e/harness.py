@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -70,12 +71,17 @@ def mention(text: str, *, ts: str, channel: str = CHANNEL_ID, user: str = USER_I
     return {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts, "channel": channel, **extra}
 
 
-def command_body(text: str, *, response_url: str, command: str = "/wayfinder") -> str:
-    """A slash-command form body, with our command, text and response_url."""
+def new_trigger_id() -> str:
+    """Slack gives every invocation (command, click, shortcut) its own trigger_id; Wayfinder handles each once."""
+    return f"{int(time.time())}.{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:16]}"
+
+
+def command_body(text: str, *, response_url: str, command: str = "/wayfinder", trigger_id: str | None = None) -> str:
+    """A slash-command form body, with our command, text and response_url (a new trigger_id unless given)."""
     fields = dict(parse_qsl((SLACK_PAYLOADS / "slash_command.txt").read_text(encoding="utf-8")))
     fields.update(
         team_id=TEAM_ID, channel_id=CHANNEL_ID, user_id=USER_ID, command=command, text=text,
-        response_url=response_url, trigger_id="1111.2222.trigger", api_app_id=APP_ID,
+        response_url=response_url, trigger_id=trigger_id or new_trigger_id(), api_app_id=APP_ID,
     )  # fmt: skip
     return urlencode(fields)
 
@@ -83,7 +89,7 @@ def command_body(text: str, *, response_url: str, command: str = "/wayfinder") -
 def block_action(action_id: str, value: str, *, response_url: str, ephemeral: bool = False, **extra: Any) -> dict[str, Any]:
     """A `block_actions` payload clicking `action_id` with `value`."""
     payload = _fixture("block_actions.json")
-    payload.update(api_app_id=APP_ID, response_url=response_url, **extra)
+    payload.update(api_app_id=APP_ID, response_url=response_url, **{"trigger_id": new_trigger_id(), **extra})
     payload["user"] = {**payload["user"], "id": USER_ID, "team_id": TEAM_ID}
     payload["team"] = {"id": TEAM_ID, "domain": "wayfinder-test"}
     payload["channel"] = {"id": CHANNEL_ID, "name": "general"}
@@ -153,8 +159,9 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        if worker := getattr(self.api.state, "alert_worker", None):
-            worker.stop()  # the alert worker started with the routes (`bot.http.alerts`)
+        for name in ("alert_worker", "delivery_takeover"):  # background threads started with the routes
+            if worker := getattr(self.api.state, name, None):
+                worker.stop()
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()

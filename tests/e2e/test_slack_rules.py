@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.http.app import SlackCredentials
+from bot.slack.ids import ActionId
+from bot.slack.metadata import FeedbackValue
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.store.models import SeenEvent
-from tests.e2e.harness import BOT_TOKEN, CHANNEL_ID, Wayfinder, mention
+from catalog.store import deliveries
+from catalog.store.models import AnswerFeedback, SlackDelivery
+from tests.e2e.harness import BOT_TOKEN, CHANNEL_ID, Wayfinder, block_action, command_body, event_envelope, interaction_body, mention
 from tests.fakes.slack_api import FakeSlackAPI
 
 
@@ -37,7 +41,7 @@ def test_unverifiable_requests_get_401_and_do_nothing(wayfinder: Wayfinder, tamp
 
     assert resp.status_code == 401
     with wayfinder.services.catalog.session() as session:
-        assert session.scalar(select(func.count()).select_from(SeenEvent)) == 0
+        assert session.scalar(select(func.count()).select_from(SlackDelivery)) == 0
     wayfinder.event(mention("who owns ledger-db", ts="1.2"), event_id="EvGood")  # a valid request still works
     assert [c.params["thread_ts"] for c in wayfinder.fake.wait_for("chat.postMessage")] == ["1.2"]
 
@@ -135,3 +139,61 @@ def test_without_credentials_health_works_and_slack_says_what_is_missing(
     assert resp.status_code == 503
     assert resp.json()["error"] == "slack_unavailable" and "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in resp.json()["message"]
     assert fake_slack.calls() == []
+
+
+def test_a_command_and_a_click_redelivered_to_another_replica_are_handled_once(
+    wayfinder: Wayfinder, start: Callable[..., Wayfinder], make_catalog: Callable[[Config], Catalog], example_catalog: Catalog
+) -> None:
+    """A load balancer may resend a slash command or a button click to another replica: its trigger_id is claimed once."""
+    other = start(make_catalog(example_catalog.config))  # another replica on the same database
+    command = command_body("who owns payments-service?", response_url=wayfinder.fake.response_url("cmd"))
+    click = interaction_body(block_action(ActionId.FEEDBACK, _feedback_value(), response_url=wayfinder.fake.response_url("vote")))
+    for replica in (wayfinder, other):
+        assert replica.post(command, "application/x-www-form-urlencoded").status_code == 200  # both ack
+        assert replica.post(click, "application/x-www-form-urlencoded").status_code == 200
+    other.command("who owns ledger-db?", response_url=wayfinder.fake.response_url("next"))  # a new invocation is answered
+
+    wayfinder.fake.wait_for("response_url", count=3)
+
+    def dropped() -> float:  # either replica may claim first: the other drops
+        return sum(r.services.catalog.metrics.duplicates.labels("slack")._value.get() for r in (wayfinder, other))
+
+    deadline = time.monotonic() + 5
+    while dropped() < 2 and time.monotonic() < deadline:  # both redeliveries seen and dropped: nothing more will come
+        time.sleep(0.01)
+    assert dropped() == 2
+    assert sorted(p.path.rsplit("/", 1)[-1] for p in wayfinder.fake.calls("response_url")) == ["cmd", "next", "vote"]
+    with wayfinder.services.catalog.session() as session:
+        assert session.scalar(select(func.count()).select_from(AnswerFeedback)) == 1
+
+
+def _feedback_value() -> str:
+    return FeedbackValue(question="who owns payments-service?", intent="owner", ref="component:default/payments-service", helpful=True).model_dump_json()
+
+
+def test_a_delivery_whose_replica_died_mid_answer_is_taken_over_and_answered_once(
+    wayfinder: Wayfinder, start: Callable[..., Wayfinder], make_catalog: Callable[[Config], Catalog], example_catalog: Catalog
+) -> None:
+    """Slack got the ack from a replica killed before it answered, so it will not retry: another replica answers instead."""
+    ts = "1700000020.000100"
+    body = event_envelope(mention("who owns payments-service?", ts=ts), event_id="EvDied")
+    died = datetime.now(UTC) - 2 * deliveries.LEASE
+    assert example_catalog.start_delivery("slack:EvDied", json.dumps(body), now=died)  # the dead replica's claim, never finished
+    assert wayfinder.event(body["event"], event_id="EvDied").status_code == 200  # a retry anyway changes nothing
+    other = start(make_catalog(example_catalog.config))
+
+    taken = [w.server.api.state.delivery_takeover.run_once() for w in (other, wayfinder)]
+
+    assert taken == [1, 0]  # exactly one replica takes it over
+    [answer] = wayfinder.fake.wait_for("chat.postMessage")
+    assert answer.params["thread_ts"] == ts and "payments" in json.dumps(answer.params["blocks"])
+    deadline = time.monotonic() + 5
+    while not _done(example_catalog, "slack:EvDied") and time.monotonic() < deadline:
+        time.sleep(0.01)  # the listener marks it done just after posting
+    assert example_catalog.take_over_deliveries(now=datetime.now(UTC) + 2 * deliveries.LEASE) == []  # done: never handled again
+
+
+def _done(catalog: Catalog, key: str) -> bool:
+    with catalog.session() as session:
+        row = session.get(SlackDelivery, key)
+        return row is not None and row.done_at is not None

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.compose import Services
+from bot.slack.deliveries import once_per_delivery
 from bot.slack.ids import ActionId
 from bot.slack.metadata import AskValue, FeedbackValue, ShareValue
 from bot.slack.replies import TRANSPORT, reply
@@ -17,9 +18,9 @@ THANKS = "Thanks for the feedback! It helps make the answers better."
 
 
 def register(app: App) -> None:
-    app.action(ActionId.DID_YOU_MEAN)(handle_did_you_mean)
-    app.action(ActionId.FEEDBACK)(handle_feedback)
-    app.action(ActionId.SHARE)(handle_share)
+    app.action(ActionId.DID_YOU_MEAN)(once_per_delivery(handle_did_you_mean))
+    app.action(ActionId.FEEDBACK)(once_per_delivery(handle_feedback))
+    app.action(ActionId.SHARE)(once_per_delivery(handle_share))
     app.action(ActionId.HOME_SEARCH)(handle_home_search)
     app.action(ActionId.LINK)(handle_link)
 

@@ -1,0 +1,144 @@
+"""Exact-name answers on SQLite and PostgreSQL side by side: statements per answer and latency.
+
+    python -m benchmarks.bench_answers --entities 10000 --pg postgresql+psycopg://postgres@127.0.0.1:5544/postgres
+
+One generated catalog (`benchmarks.generate`) is synced into a fresh SQLite file and into a
+throwaway database on the PostgreSQL server (created and dropped here); then the same exact-name
+questions (`who owns NAME?`) go through `Catalog.ask` on each, in this one process. Statements are
+counted with a SQLAlchemy `before_cursor_execute` listener; on PostgreSQL each is a round trip,
+and so are the transaction's BEGIN and COMMIT, counted with the engine's `begin` and `commit` events. Statements run on raw driver cursors (the read
+path before issue 16) are invisible to the listener. Beside wall time, the asking thread's CPU time.
+Goal (issue 16 point 2): at most 3 statements per answer, and p95 <= 3 ms on PostgreSQL at 10k.
+The `ask` section of `bench_catalog` measures the other name categories and 100k on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import event
+
+from benchmarks.bench_catalog import percentile, pick_queries, question, run_sync
+from benchmarks.bench_contention import database
+from benchmarks.generate import write_catalog
+from catalog.config import Config
+from catalog.core import Catalog
+
+STATEMENTS_GOAL = 3
+PG_P95_GOAL_MS = 3.0
+
+
+@dataclass
+class Measured:
+    backend: str
+    counts: list[tuple[int, int]]  # per answer: statements, BEGIN + COMMIT
+    times: list[float]
+    cpu: list[float]  # the asking thread's CPU time: steadier than wall time on a shared machine
+
+    @property
+    def statements(self) -> int:
+        return max(s for s, _ in self.counts)
+
+    def row(self) -> str:
+        p50, p95, p99 = (percentile(self.times, p) * 1000 for p in (50, 95, 99))
+        c50, c95 = (percentile(self.cpu, p) * 1000 for p in (50, 95))
+        spread = ", ".join(f"{n}: {k}x" for n, k in sorted(Counter(s for s, _ in self.counts).items()))
+        trips = max(s + t for s, t in self.counts)
+        return f"  {self.backend:<11} {self.statements:>10} {trips:>16}   {p50:6.2f} / {p95:6.2f} / {p99:6.2f} ms   {c50:5.2f} / {c95:5.2f} ms   (statements: {spread})"
+
+
+@contextmanager
+def counting(catalog: Catalog) -> Iterator[list[int]]:
+    """[statements, BEGIN + COMMIT] executed while the block runs."""
+    counts = [0, 0]
+
+    def statement(*_: object) -> None:
+        counts[0] += 1
+
+    def transaction(*_: object) -> None:
+        counts[1] += 1
+
+    listeners = [("before_cursor_execute", statement), ("begin", transaction), ("commit", transaction)]
+    for name, fn in listeners:
+        event.listen(catalog.engine, name, fn)
+    try:
+        yield counts
+    finally:
+        for name, fn in listeners:
+            event.remove(catalog.engine, name, fn)
+
+
+def measure(backend: str, url: str, files: Path, names: list[str], rounds: int) -> Measured:
+    catalog = Catalog(url, Config())
+    try:
+        run_sync(catalog.factory, files, "sync")
+        with catalog.session() as session:
+            catalog.index(session)
+        for name in names[:20]:  # warm up: statement caches, connection pool
+            catalog.ask(question(name))
+        counted: list[tuple[int, int]] = []
+        for name in names:  # counted apart from the timed loop, so the listeners cost it nothing
+            with counting(catalog) as counts:
+                catalog.ask(question(name))
+            counted.append((counts[0], counts[1]))
+        times: list[float] = []
+        cpu: list[float] = []
+        gc.collect()
+        for _ in range(rounds):
+            for name in names:
+                start, start_cpu = time.perf_counter(), time.thread_time()
+                catalog.ask(question(name))
+                times.append(time.perf_counter() - start)
+                cpu.append(time.thread_time() - start_cpu)
+        return Measured(backend, counted, times, cpu)
+    finally:
+        catalog.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entities", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=200, help="distinct exact names asked")
+    parser.add_argument("--rounds", type=int, default=3, help="times each name is asked in the timed loop")
+    parser.add_argument("--pg", help="a PostgreSQL server URL (a throwaway database is created on it); without it, SQLite only")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    load_at_start = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="wayfinder-answers-") as tmp, ExitStack() as stack:
+        workdir = Path(tmp)
+        files = workdir / "catalog"
+        write_catalog(files, args.entities, seed=args.seed, per_file=500)
+        names = pick_queries(args.entities, args.seed, args.queries)["exact"]
+        results = [measure("sqlite", stack.enter_context(database("sqlite", workdir)), files, names, args.rounds)]
+        if args.pg:
+            results.append(measure("postgresql", stack.enter_context(database(args.pg, workdir)), files, names, args.rounds))
+
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nExact-name answers: {args.entities:,} entities, {len(names)} names x {args.rounds}, Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs, load average {load_at_start} at start, {load} at end")  # fmt: skip
+    print(f"  {'backend':<11} {'statements':>10} {'+ BEGIN/COMMIT':>16}   wall p50 / p95 / p99            CPU p50 / p95")
+    for m in results:
+        print(m.row())
+    print("\nGoals")
+    worst = max(m.statements for m in results)
+    print(f"  {'PASS' if worst <= STATEMENTS_GOAL else 'MISS'}  statements per answer <= {STATEMENTS_GOAL}: {worst}")
+    for m in results:
+        if m.backend == "postgresql":
+            p95 = percentile(m.times, 95) * 1000
+            print(f"  {'PASS' if p95 <= PG_P95_GOAL_MS else 'MISS'}  PostgreSQL p95 <= {PG_P95_GOAL_MS:.0f} ms: {p95:.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Slack deliveries handled once, and taken over when the replica handling them dies.
+
+`start` is the claim (an insert of the delivery's key, as `claims.claim` does for webhooks) and
+keeps the delivery's body with a lease; `finish` marks it done. A replica killed mid-answer
+(after Slack got its ack, so Slack will not retry) leaves a row neither done nor leased once the
+lease runs out: `take_over` lets exactly one other replica claim it (a conditional update) and
+hands back the body to handle again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, delete, select, update
+from sqlmodel import Session, col
+
+from catalog.store.engine import upsert_insert
+from catalog.store.models import SlackDelivery
+
+# An answer takes well under a second, and minutes only on a machine far past its capacity; a replica
+# still working after this is taken to be dead (its answer may then come twice; a dead one's never comes).
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 3  # a delivery whose handling kills its replica every time is given up after this
+RETENTION = timedelta(days=3)  # Slack retries for minutes; done keys older than this can go
+
+
+def start(session: Session, key: str, body: str, *, now: datetime) -> bool:
+    """Claim `key` and keep `body` until `finish`; False if the delivery was claimed before (commit before handling)."""
+    insert = upsert_insert(session)
+    statement = insert(SlackDelivery).values(key=key[:300], body=body, received_at=now, claimed_until=now + LEASE, attempts=1)
+    return session.execute(statement.on_conflict_do_nothing(index_elements=["key"]).returning(col(SlackDelivery.key))).first() is not None
+
+
+def finish(session: Session, key: str, *, now: datetime) -> None:
+    session.execute(update(SlackDelivery).where(col(SlackDelivery.key) == key[:300]).values(done_at=now, claimed_until=None))
+
+
+def abandoned(session: Session, *, now: datetime, limit: int = 50) -> list[str]:
+    """Keys of deliveries not done whose lease ran out: their replica died while handling them."""
+    query = select(col(SlackDelivery.key)).where(_abandoned(now)).order_by(col(SlackDelivery.received_at)).limit(limit)
+    return list(session.scalars(query))
+
+
+def take_over(session: Session, key: str, *, now: datetime) -> str | None:
+    """Claim an abandoned delivery for a new lease; its body, or None if another replica took it first."""
+    statement = (
+        update(SlackDelivery)
+        .where(col(SlackDelivery.key) == key, _abandoned(now))
+        .values(claimed_until=now + LEASE, attempts=col(SlackDelivery.attempts) + 1)
+        .returning(col(SlackDelivery.body))
+    )
+    return session.execute(statement).scalar()
+
+
+def prune(session: Session, *, now: datetime) -> int:
+    """Forget deliveries received before `RETENTION`: done, or given up after `MAX_ATTEMPTS`."""
+    result = session.execute(delete(SlackDelivery).where(col(SlackDelivery.received_at) < now - RETENTION))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _abandoned(now: datetime) -> ColumnElement[bool]:
+    return (
+        col(SlackDelivery.done_at).is_(None)
+        & col(SlackDelivery.claimed_until).is_not(None)
+        & (col(SlackDelivery.claimed_until) < now)
+        & (col(SlackDelivery.attempts) < MAX_ATTEMPTS)
+    )

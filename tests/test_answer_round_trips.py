@@ -1,0 +1,66 @@
+"""An exact-name answer costs at most 3 statements (issue 16 point 2): on PostgreSQL each is a
+network round trip, and an answer with its card once took about 16.
+
+The three: the index's generation check, the subject's neighbourhood (`reads.load_neighbourhood`:
+entities with their source state, two hops of relations) and the question log's insert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from catalog.core import Catalog
+
+
+@contextmanager
+def statements(catalog: Catalog) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    event.listen(catalog.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["who owns payments-service?", "who is on call for checkout-web?", "what depends on ledger-db?", "who is in team payments?", "where is payments-service"],
+)
+def test_an_exact_name_answer_with_its_card_runs_three_statements(example_catalog: Catalog, question: str) -> None:
+    example_catalog.ask("who owns ledger-db?")  # the index is built once per process, not per answer
+    with statements(example_catalog) as seen:
+        answer = example_catalog.ask(question)
+    assert answer.status in ("answered", "no_data") and answer.card is not None
+    assert len(seen) <= 3, seen
+
+
+NEIGHBOURHOODS = ["component:default/payments-service", "group:default/payments", "api:default/payments-grpc", "system:default/payments-platform", "domain:default/money-movement"]
+
+
+@pytest.mark.parametrize("ref", NEIGHBOURHOODS)
+def test_the_neighbourhood_holds_what_the_cards_separate_lookups_read(example_catalog: Catalog, ref: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memo filled in one statement must hold exactly what the card's lookups would read one by one."""
+    from catalog.answers import card
+    from catalog.store import reads
+
+    with monkeypatch.context() as patched, example_catalog.session() as session:
+        patched.setattr(card, "load_neighbourhood", lambda *_: None)  # each lookup its own statement
+        entity = reads.get_entity(session, ref)
+        assert entity is not None
+        one_by_one = card.build_card(session, entity)
+    with example_catalog.session() as session:
+        reads.load_neighbourhood(session, ref)
+        entity = reads.get_entity(session, ref)
+        assert entity is not None
+        with statements(example_catalog) as seen:
+            prefetched = card.build_card(session, entity)
+        assert seen == []
+    assert prefetched == one_by_one
