@@ -70,6 +70,7 @@ def finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
         run.finished_at, run.status = now, report.status
         run.added, run.updated, run.removed, run.unchanged = report.added, report.updated, report.removed, report.unchanged
         run.requests = report.requests
+        run.files_parsed, run.files_skipped = report.files_parsed, report.files_skipped
         run.message = _storable(report.error or (f"partial: {report.scope}" if report.scope else None))
         run.errors = [_storable(str(p)) for p in report.problems]
         run.error_count = sum(1 for p in report.problems if p.severity == "error")
