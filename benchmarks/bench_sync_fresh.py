@@ -22,7 +22,10 @@ stored into a fresh SQLite database migrated to the same schema (same pragmas). 
 rows and checks nothing: the floor of reading these files and storing these rows.
 
 Goals (issue 16.1, at 100k entities): unchanged resync <= 1 s, one changed file <= 1 s, first
-sync <= 2x the raw baseline, peak RSS <= 300 MB for the first sync and the resyncs.
+sync <= 2x the raw baseline, peak RSS <= 300 MB for the first sync and the resyncs. On a shared
+machine wall times move with the load (printed at start and end); CPU times are printed beside
+them, and the first-sync ratio is also given in CPU time (SQLite's work is in-process, so the
+ratio is like for like).
 """
 
 from __future__ import annotations
@@ -61,11 +64,11 @@ def child(url: str, path: Path) -> None:
     from catalog.sync.sources.backstage import BackstageSource
 
     engine = make_engine(url)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = sync_source(session_factory(engine), BackstageSource(SOURCE_NAME, path), allow_large_delete=True)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     counts = {k: getattr(report, k, None) for k in ("added", "updated", "removed", "unchanged", "files_parsed", "files_skipped")}
-    print(json.dumps({"status": report.status, "error": report.error, "seconds": seconds, "rss_mb": _vm_hwm_mb(), **counts}))
+    print(json.dumps({"status": report.status, "error": report.error, "seconds": seconds, "cpu": cpu, "rss_mb": _vm_hwm_mb(), **counts}))
 
 
 def run_step(url: str, path: Path) -> dict[str, Any]:
@@ -107,18 +110,18 @@ def stored_rows(url: str) -> tuple[list[str], list[tuple[Any, ...]], list[str], 
     return ecols, erows, rcols, rrows
 
 
-def raw_baseline(workdir: Path, files: list[Path], url: str) -> tuple[float, float]:
-    """(seconds of CSafeLoader over every file, seconds of bare executemany of the stored rows)."""
+def raw_baseline(workdir: Path, files: list[Path], url: str) -> tuple[float, float, float]:
+    """(seconds of CSafeLoader over every file, seconds of bare executemany of the stored rows, CPU seconds of both)."""
     import yaml
 
     from catalog.store.engine import make_engine, upgrade
 
     gc.collect()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for file in files:
         for _ in yaml.load_all(file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader):
             pass
-    load = time.perf_counter() - start
+    load, load_cpu = time.perf_counter() - start, time.process_time() - cpu
 
     ecols, erows, rcols, rrows = stored_rows(url)
     db = workdir / "raw-baseline.db"
@@ -130,13 +133,13 @@ def raw_baseline(workdir: Path, files: list[Path], url: str) -> tuple[float, flo
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     gc.collect()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     conn.executemany(f"INSERT INTO entity ({', '.join(ecols)}) VALUES ({', '.join('?' * len(ecols))})", erows)
     conn.executemany(f"INSERT INTO relation ({', '.join(rcols)}) VALUES ({', '.join('?' * len(rcols))})", rrows)
     conn.commit()
-    write = time.perf_counter() - start
+    write, write_cpu = time.perf_counter() - start, time.process_time() - cpu
     conn.close()
-    return load, write
+    return load, write, load_cpu + write_cpu
 
 
 def edit_one_file(file: Path) -> None:
@@ -145,6 +148,10 @@ def edit_one_file(file: Path) -> None:
     at = next(i for i, line in enumerate(lines) if line.lstrip().startswith("description:"))
     lines[at] = lines[at].rstrip("\n") + " (edited)\n"
     file.write_text("".join(lines), encoding="utf-8")
+
+
+def _ratio(name: str, ours: float, raw: float) -> tuple[str, str, str, bool]:
+    return name, f"{ours / raw:.2f}x ({ours:.1f} s / {raw:.1f} s)", f"<= {FIRST_SYNC_GOAL_X:.0f}x", ours <= FIRST_SYNC_GOAL_X * raw
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,22 +203,23 @@ def main(argv: list[str] | None = None) -> int:
             steps.append((label, run_step(url, files_dir)))
             print(f"  {label}: {steps[-1][1]['seconds']:.2f} s", flush=True)
             if len(steps) == 1:  # the baseline reads the files and stores the rows of the first sync
-                load, write = raw_baseline(workdir, files, url)
+                load, write, raw_cpu = raw_baseline(workdir, files, url)
         raw = load + write
         first = steps[0][1]
 
         print()
-        print(f"backend {make_engine(url).dialect.name}; raw baseline: CSafeLoader {load:.2f} s + sqlite3 executemany {write:.2f} s = {raw:.2f} s")
-        print(f"{'step':<20} {'sync_source':>12} {'process wall':>13} {'peak RSS':>10}  {'added/updated/removed/unchanged':<33} {'files parsed/skipped':<21}")
+        print(f"backend {make_engine(url).dialect.name}; raw baseline: CSafeLoader {load:.2f} s + sqlite3 executemany {write:.2f} s = {raw:.2f} s ({raw_cpu:.2f} s CPU)")
+        print(f"{'step':<20} {'sync_source':>12} {'its CPU':>9} {'process wall':>13} {'peak RSS':>10}  {'added/updated/removed/unchanged':<33} {'files parsed/skipped':<21}")
         for label, r in steps:
             counts = f"{r['added']}/{r['updated']}/{r['removed']}/{r['unchanged']}"
             files_note = f"{r['files_parsed']}/{r['files_skipped']}" if r.get("files_parsed") is not None else "n/a"
-            print(f"{label:<20} {r['seconds']:>10.2f} s {r['wall']:>11.2f} s {r['rss_mb']:>7.0f} MB  {counts:<33} {files_note:<21}")
+            print(f"{label:<20} {r['seconds']:>10.2f} s {r['cpu']:>7.2f} s {r['wall']:>11.2f} s {r['rss_mb']:>7.0f} MB  {counts:<33} {files_note:<21}")
         print()
         goals = [
             ("unchanged resync", f"{steps[1][1]['seconds']:.2f} s", f"<= {RESYNC_GOAL_S:.0f} s", steps[1][1]["seconds"] <= RESYNC_GOAL_S),
             ("one changed file", f"{steps[2][1]['seconds']:.2f} s", f"<= {RESYNC_GOAL_S:.0f} s", steps[2][1]["seconds"] <= RESYNC_GOAL_S),
-            ("first sync / raw baseline", f"{first['seconds'] / raw:.2f}x ({first['seconds']:.1f} s / {raw:.1f} s)", f"<= {FIRST_SYNC_GOAL_X:.0f}x", first["seconds"] <= FIRST_SYNC_GOAL_X * raw),
+            _ratio("first sync / raw baseline", first["seconds"], raw),
+            _ratio("  the same in CPU time", first["cpu"], raw_cpu),
             ("peak RSS, first sync", f"{first['rss_mb']:.0f} MB", f"<= {RSS_GOAL_MB:.0f} MB", first["rss_mb"] <= RSS_GOAL_MB),
             ("peak RSS, resyncs", f"{max(r['rss_mb'] for _, r in steps[1:]):.0f} MB", f"<= {RSS_GOAL_MB:.0f} MB", all(r["rss_mb"] <= RSS_GOAL_MB for _, r in steps[1:])),
         ]

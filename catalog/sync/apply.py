@@ -84,19 +84,27 @@ def entity_rows(
 
 def existing_rows(session: Session, source: str, refs: Iterable[str] | None = None) -> dict[str, Existing]:
     """`ref -> (row id, content hash, retired)` of the source's rows, all of them or those of `refs`."""
-    e = ENTITY.c  # plain columns: no ORM row processing, no parsing of every retired_at
-    query = select(e.ref, e.id, e.content_hash, e.retired_at.is_not(None)).where(e.source == source)
-    chunks = [query] if refs is None else [query.where(e.ref.in_(chunk)) for chunk in chunked(list(refs))]
-    return {ref: (row_id, digest, bool(retired)) for q in chunks for ref, row_id, digest, retired in session.execute(q)}
+    # Columns, not entities: no ORM row processing, no parsing of every retired_at.
+    query = select(col(Entity.ref), col(Entity.id), col(Entity.content_hash), col(Entity.retired_at).is_not(None)).where(col(Entity.source) == source)
+    chunks = [query] if refs is None else [query.where(col(Entity.ref).in_(chunk)) for chunk in chunked(list(refs))]
+    found: dict[str, Existing] = {}
+    for q in chunks:
+        found_rows: Iterable[tuple[str, int | None, str, bool]] = session.execute(q)
+        for ref, row_id, digest, retired in found_rows:
+            assert row_id is not None  # a stored row has its id
+            found[ref] = (row_id, digest, bool(retired))
+    return found
 
 
 def stored_relations(session: Session, source: str, refs: list[str]) -> dict[RelationKey, list[int]]:
     """Row ids of the stored relations that `refs` originate, by (origin, subject, type, target)."""
-    r = RELATION.c
+    columns = select(col(Relation.id), col(Relation.origin_ref), col(Relation.subject_ref), col(Relation.type), col(Relation.target_ref))
     stored: dict[RelationKey, list[int]] = {}
     for chunk in chunked(refs):
-        query = select(r.id, r.origin_ref, r.subject_ref, r.type, r.target_ref).where(r.source == source, r.origin_ref.in_(chunk))
-        for row_id, origin, subject, type_, target in session.execute(query):
+        query = columns.where(col(Relation.source) == source, col(Relation.origin_ref).in_(chunk))
+        relation_rows: Iterable[tuple[int | None, str, str, str, str]] = session.execute(query)
+        for row_id, origin, subject, type_, target in relation_rows:
+            assert row_id is not None  # a stored row has its id
             stored.setdefault((origin, subject, type_, target), []).append(row_id)
     return stored
 

@@ -63,7 +63,7 @@ def spare_broken(
             found: Iterable[tuple[int, str | None]] = session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk)))
             for row_id, location in found:
                 file = file_of(location)
-                if file in broken:
+                if file is not None and file in broken:
                     kept[row_id] = file
     marked: Sequence[int] = session.scalars(select(_E.id).where(_E.source == source, _E.broken_since.is_not(None))).all()
     untouched = set(kept) if complete else {row_id for row_id, _ in retire}

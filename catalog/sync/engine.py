@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -248,7 +248,8 @@ def _narrow(
     snapshot would have resolved the same conflict.
     """
     query = select(col(Entity.ref), col(Entity.location), col(Entity.precedence)).where(col(Entity.source) == source)
-    held = {ref: (location, prec) for ref, location, prec in session.execute(query)}
+    found: Iterable[tuple[str, str | None, int]] = session.execute(query)
+    held = {ref: (location, prec) for ref, location, prec in found}
     kept: list[EntityDoc] = []
     problems: list[Problem] = []
     for doc in desired:

@@ -15,7 +15,7 @@ none of it, and nothing is read or computed while it holds SQLite's write lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -122,7 +122,8 @@ class _Run:
             with session_scope(factory) as session:
                 e = ENTITY.c
                 refs = [doc.ref for _, doc in kept_elsewhere]
-                where = dict(session.execute(select(e.ref, e.location).where(e.source == self.source, e.ref.in_(refs))).tuples())
+                found: Iterable[tuple[str, str | None]] = session.execute(select(e.ref, e.location).where(e.source == self.source, e.ref.in_(refs)))
+                where = {ref: location for ref, location in found}
             for path, doc in kept_elsewhere:
                 problem = Problem(file=path, line=_line(doc.location), entity=doc.ref, message=f"duplicate entity, already defined at {where.get(doc.ref)}; skipped")
                 record = self.records[path]
