@@ -112,7 +112,7 @@ def _writes(
 
 def sync_source(
     factory: SessionFactory,
-    source: Source,
+    source: Source | FileSource,
     *,
     allow_large_delete: bool = False,
     max_delete_fraction: float = DEFAULT_MAX_DELETE_FRACTION,
@@ -153,7 +153,7 @@ def _skipped(factory: SessionFactory, source: str) -> SyncReport:
 
 
 def _run(
-    factory: SessionFactory, source: Source, report: SyncReport, fence: Callable[[Session], None], allow_large_delete: bool, max_fraction: float, now: datetime
+    factory: SessionFactory, source: Source | FileSource, report: SyncReport, fence: Callable[[Session], None], allow_large_delete: bool, max_fraction: float, now: datetime
 ) -> None:
     """Fetch and reconcile into `report`; no exception gets out (a bug in one source must not stop the others)."""
     try:

@@ -32,6 +32,7 @@ from catalog.sync.apply import (
     Limits,
     Statements,
     bump_generation,
+    chunked,
     entity_rows,
     existing_rows,
     relation_changes,
@@ -81,6 +82,7 @@ class _Run:
     records: dict[str, SourceFile] = field(default_factory=dict)  # files parsed this run, as they will be stored
     broken: dict[str, Problem] = field(default_factory=dict)
     asserted: set[str] = field(default_factory=set)  # refs the parsed files define
+    written: list[str] = field(default_factory=list)  # refs added or updated
     in_scope: set[int] = field(default_factory=set)  # row ids this run speaks for
     pending: list[tuple[str, EntityDoc]] = field(default_factory=list)
     contested: list[tuple[str, EntityDoc]] = field(default_factory=list)  # refs held by a file not seen yet
@@ -157,12 +159,14 @@ class _Run:
                     self.unchanged += 1
             stored = stored_relations(session, self.source, [doc.ref for _, doc, _ in updated])
         for problem in bad_references:  # stored with the file, to be shown again while it is unchanged
-            record = self.records[file_of(problem.file) or ""]
-            record.problems = [*record.problems, problem.model_dump(exclude_none=True)]
+            if (record := self.records.get(file_of(problem.file) or "")) is not None:
+                record.problems = [*record.problems, problem.model_dump(exclude_none=True)]
         self.problems += bad_references
         for statement, rows in entity_rows(self.statements, self.source, self.now, added, updated):
             self.spool.add(statement, rows)
-        gone, new = relation_changes(self.source, [doc.ref for doc, _ in added] + [doc.ref for _, doc, _ in updated], relations, stored)
+        fresh = [doc.ref for doc, _ in added] + [doc.ref for _, doc, _ in updated]
+        self.written += fresh
+        gone, new = relation_changes(self.source, fresh, relations, stored)
         self.spool.add(self.statements.delete_relations, self.statements.delete_relations.rows(gone))
         self.spool.add(self.statements.insert_relations, self.statements.insert_relations.rows(new))
         self.added, self.updated = self.added + len(added), self.updated + len(updated)
@@ -228,26 +232,30 @@ def _apply(factory: SessionFactory, run: _Run, report: SyncReport, fence: Callab
             insert_files.run(session, file_rows)
             if catalog_changed:
                 bump_generation(session)
-    if run.added or run.updated:
-        report.problems += _dangling(factory, run.source, run.now)
+    report.problems += _dangling(factory, run.source, run.written)
 
 
-def _dangling(factory: SessionFactory, source: str, now: datetime) -> list[Problem]:
-    """Forward references of the entities this run wrote to entities that do not exist (reported, not fatal)."""
+def _dangling(factory: SessionFactory, source: str, written: list[str]) -> list[Problem]:
+    """Forward references of the entities this run wrote to entities that do not exist (reported, not fatal).
+
+    Asked of the database once the run is written: it knows every active entity of every source.
+    """
     origins, targets = ENTITY.alias("origin"), ENTITY.alias("target")
     r, origin, target = RELATION.c, origins.c, targets.c
     query = (
         select(origin.location, r.origin_ref, r.type, r.target_ref)
         .join_from(RELATION, origins, and_(origin.source == r.source, origin.ref == r.origin_ref))
-        .where(r.source == source, r.subject_ref == r.origin_ref, origin.updated_at == now, origin.retired_at.is_(None))
+        .where(r.source == source, r.subject_ref == r.origin_ref, origin.retired_at.is_(None))
         .where(~exists().where(target.ref == r.target_ref, target.retired_at.is_(None)))
         .order_by(r.id)
     )
+    problems: list[Problem] = []
     with session_scope(factory) as session:
-        return [
-            Problem(severity="warning", file=location, entity=ref, message=f"{rel} {to}, which does not exist in the catalog")
-            for location, ref, rel, to in session.execute(query)
-        ]
+        for chunk in chunked(written):
+            found: Iterable[tuple[str | None, str, str, str]] = session.execute(query.where(r.origin_ref.in_(chunk)))
+            message = "{} {}, which does not exist in the catalog"
+            problems += [Problem(severity="warning", file=location, entity=ref, message=message.format(rel, to)) for location, ref, rel, to in found]
+    return problems
 
 
 def _differs(record: SourceFile, stored: SourceFile | None) -> bool:
