@@ -12,7 +12,7 @@ Rows know their file from `location` (`FILE:LINE`, as `EntityDoc.location` write
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
@@ -23,6 +23,16 @@ from catalog.sync.sources.descriptor import Problem
 
 _ENTITY = table_of(Entity)  # Core statements: one executemany per list of rows
 _E = _ENTITY.c
+
+
+def _marked(session: Session, source: str, in_scope: Iterable[int]) -> list[int]:
+    """The rows among `in_scope` marked broken (by primary key: a run that looks at one file reads only its rows)."""
+    ids = list(in_scope)
+    query = select(_E.id).where(_E.source == source, _E.broken_since.is_not(None))
+    marked: list[int] = []
+    for i in range(0, len(ids), 500):
+        marked += session.scalars(query.where(_E.id.in_(ids[i : i + 500])))
+    return marked
 
 
 def file_of(location: str | None) -> str | None:
@@ -42,7 +52,7 @@ def spare_broken(
     session: Session,
     source: str,
     retire: list[tuple[int, str]],
-    in_scope: Container[int],
+    in_scope: Collection[int],
     broken: Mapping[str, Problem],
     complete: bool,
     now: datetime,
@@ -65,9 +75,8 @@ def spare_broken(
                 file = file_of(location)
                 if file is not None and file in broken:
                     kept[row_id] = file
-    marked: Sequence[int] = session.scalars(select(_E.id).where(_E.source == source, _E.broken_since.is_not(None))).all()
     untouched = set(kept) if complete else {row_id for row_id, _ in retire}
-    fixed = [{"_id": row_id} for row_id in marked if row_id in in_scope and row_id not in untouched]
+    fixed = [{"_id": row_id} for row_id in _marked(session, source, in_scope) if row_id not in untouched]
     if fixed:
         session.execute(update(_ENTITY).where(_E.id == bindparam("_id")).values(broken_since=None, broken_reason=None), fixed)
     if kept:
