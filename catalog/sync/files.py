@@ -123,9 +123,10 @@ class _Run:
         if kept_elsewhere:
             with session_scope(factory) as session:
                 e = ENTITY.c
-                refs = [doc.ref for _, doc in kept_elsewhere]
-                found: Iterable[tuple[str, str | None]] = session.execute(select(e.ref, e.location).where(e.source == self.source, e.ref.in_(refs)))
-                where = {ref: location for ref, location in found}
+                where: dict[str, str | None] = {}
+                for refs in chunked([doc.ref for _, doc in kept_elsewhere]):
+                    found: Iterable[tuple[str, str | None]] = session.execute(select(e.ref, e.location).where(e.source == self.source, e.ref.in_(refs)))
+                    where.update((ref, location) for ref, location in found)
             for path, doc in kept_elsewhere:
                 problem = Problem(file=path, line=_line(doc.location), entity=doc.ref, message=f"duplicate entity, already defined at {where.get(doc.ref)}; skipped")
                 record = self.records[path]
