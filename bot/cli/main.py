@@ -160,7 +160,8 @@ STATUS_COLUMNS = (
 )  # fmt: skip
 RUN_COLUMNS = (
     Col("source"), Col("started (UTC)"), Col("status"), _count("seconds", drop=3), _count("added", drop=7), _count("updated", drop=6),
-    _count("removed", drop=5), _count("unchanged", drop=4), _count("errors"), _count("requests", drop=1), Col("message", drop=2, max_width=40),
+    _count("removed", drop=5), _count("unchanged", drop=4), _count("errors"), _count("requests", drop=1), _count("files parsed/skipped", drop=1),
+    Col("message", drop=2, max_width=40),
 )  # fmt: skip
 
 
@@ -174,7 +175,8 @@ def _print_runs(runs: list[SyncRun]) -> None:
         seconds = f"{(r.finished_at - r.started_at).total_seconds():.2f}" if r.finished_at else "-"
         rows.append([
             r.source, _when(r.started_at), r.status, seconds,
-            *(str(n) for n in (r.added, r.updated, r.removed, r.unchanged, r.error_count, r.requests)), r.message or "",
+            *(str(n) for n in (r.added, r.updated, r.removed, r.unchanged, r.error_count, r.requests)),
+            f"{r.files_parsed}/{r.files_skipped}" if r.files_parsed is not None else "-", r.message or "",
         ])  # fmt: skip
     out.print(fitted_table(out, RUN_COLUMNS, rows, title="Recent runs"))
 

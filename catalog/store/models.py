@@ -101,6 +101,9 @@ class SyncRun(SQLModel, table=True):
     requests: int = 0
     errors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     message: str | None = None
+    # A file-based source's files parsed, and those skipped as unchanged (see `catalog.sync.files`); None for others.
+    files_parsed: int | None = None
+    files_skipped: int | None = None
 
 
 class CatalogState(SQLModel, table=True):
@@ -206,6 +209,25 @@ class HttpCacheEntry(SQLModel, table=True):
     next_url: str | None = Field(default=None, max_length=2000)
     body: str | None = None
     fetched_at: datetime
+
+
+class SourceFile(SQLModel, table=True):
+    """What a file-based source read from one file last time, so an unchanged file is not parsed again.
+
+    `refs` are the entities the file put in the catalog (with those kept stale while it is broken),
+    `problems` what reading it reported (shown again on every run while it is unchanged). A file with
+    `reparse` set is read in full every run whatever its digest: it holds Locations (whose targets
+    must be followed again), lost a duplicate to another file, or is broken. See `catalog.sync.files`.
+    """
+
+    __tablename__ = "sync_source_file"
+
+    source: str = Field(primary_key=True, max_length=100)
+    path: str = Field(primary_key=True, max_length=2000)
+    digest: str = Field(max_length=64)
+    refs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    problems: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reparse: bool = False
 
 
 def table_of(model: type[SQLModel]) -> Table:

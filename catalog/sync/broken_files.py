@@ -1,7 +1,7 @@
 """Entities whose descriptor file is broken: kept as they were and marked stale, never retired for it.
 
 A typo in `payments-service.yaml` must not retire `payments-service`; people still ask who owns
-it. When a snapshot names a file it could not read in full (`Snapshot.broken`), the rows that file
+it. When a run names a file it could not read in full (`Snapshot.broken`, `FileRead.broken`), the rows that file
 produced last time and the snapshot no longer has are spared from retiring and marked with the
 file's error and since when. The mark goes when the file reads cleanly again; a deleted file is no
 longer broken, only gone, so its entities are then retired as usual.
@@ -12,18 +12,27 @@ Rows know their file from `location` (`FILE:LINE`, as `EntityDoc.location` write
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 from sqlmodel import Session
 
 from catalog.store.models import Entity, table_of
-from catalog.sync.sources.base import Snapshot
 from catalog.sync.sources.descriptor import Problem
 
 _ENTITY = table_of(Entity)  # Core statements: one executemany per list of rows
 _E = _ENTITY.c
+
+
+def _marked(session: Session, source: str, in_scope: Iterable[int]) -> list[int]:
+    """The rows among `in_scope` marked broken (by primary key: a run that looks at one file reads only its rows)."""
+    ids = list(in_scope)
+    query = select(_E.id).where(_E.source == source, _E.broken_since.is_not(None))
+    marked: list[int] = []
+    for i in range(0, len(ids), 500):
+        marked += session.scalars(query.where(_E.id.in_(ids[i : i + 500])))
+    return marked
 
 
 def file_of(location: str | None) -> str | None:
@@ -43,18 +52,20 @@ def spare_broken(
     session: Session,
     source: str,
     retire: list[tuple[int, str]],
-    existing: Mapping[str, tuple[int, str, bool]],
-    snapshot: Snapshot,
+    in_scope: Collection[int],
+    broken: Mapping[str, Problem],
+    complete: bool,
     now: datetime,
-) -> tuple[list[tuple[int, str]], list[Problem]]:
-    """`(rows still to retire, one warning per broken file that kept rows)`; marks and unmarks rows.
+) -> tuple[list[tuple[int, str]], list[Problem], list[tuple[str, str]]]:
+    """`(rows still to retire, one warning per broken file that kept rows, (ref, file) of each row kept)`;
+    marks and unmarks rows.
 
-    `retire` is the plan's `(row id, ref)` list: the rows of `existing` (those the snapshot speaks
-    for, `sync.plan`'s input) it no longer has. A mark is cleared once its row was read again or
-    is retired; an incomplete snapshot retires nothing, so there only rows read again lose it.
+    `retire` is the plan's `(row id, ref)` list: the rows in scope (those this run speaks for: read
+    again, or no longer read) it no longer has; `broken` maps each file that could not be read in
+    full to its first error. A mark is cleared once its row was read again or is retired; an
+    incomplete snapshot (`complete` False) retires nothing, so there only rows read again lose it.
     The caller owns the transaction.
     """
-    broken = snapshot.broken
     kept: dict[int, str] = {}
     if broken and retire:
         ids = [row_id for row_id, _ in retire]
@@ -62,12 +73,10 @@ def spare_broken(
             found: Iterable[tuple[int, str | None]] = session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk)))
             for row_id, location in found:
                 file = file_of(location)
-                if file in broken:
+                if file is not None and file in broken:
                     kept[row_id] = file
-    marked: Sequence[int] = session.scalars(select(_E.id).where(_E.source == source, _E.broken_since.is_not(None))).all()
-    untouched = set(kept) if snapshot.complete else {row_id for row_id, _ in retire}
-    in_scope = {row_id for row_id, _, _ in existing.values()} if marked else set()
-    fixed = [{"_id": row_id} for row_id in marked if row_id in in_scope and row_id not in untouched]
+    untouched = set(kept) if complete else {row_id for row_id, _ in retire}
+    fixed = [{"_id": row_id} for row_id in _marked(session, source, in_scope) if row_id not in untouched]
     if fixed:
         session.execute(update(_ENTITY).where(_E.id == bindparam("_id")).values(broken_since=None, broken_reason=None), fixed)
     if kept:
@@ -78,4 +87,4 @@ def spare_broken(
         Problem(severity="warning", file=file, message=f"{n} entities it described are kept, marked stale, until it is fixed or deleted")
         for file, n in Counter(kept.values()).items()
     ]
-    return [row for row in retire if row[0] not in kept], warnings
+    return [row for row in retire if row[0] not in kept], warnings, [(ref, kept[row_id]) for row_id, ref in retire if row_id in kept]

@@ -8,38 +8,41 @@ would retire too much is refused unless explicitly allowed. One run of a source 
 
 from __future__ import annotations
 
-import functools
-import gc
 import logging
-import operator
 import time
-import weakref
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.engine import Dialect
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.errors import SourceError, WayfinderError
 from catalog.store import leases
 from catalog.store.engine import SessionFactory, large_write_cache, session_scope
-from catalog.store.facts import ENTITY_FACTS
-from catalog.store.models import CatalogState, Entity, Relation, SyncRun
-from catalog.sync import runs, writes
+from catalog.store.models import Entity, SyncRun
+from catalog.sync import files, runs, writes
+from catalog.sync.apply import (
+    DEFAULT_MAX_DELETE_FRACTION,
+    ENTITY,
+    Existing,
+    Limits,
+    RelationKey,
+    Statements,
+    Triple,
+    bump_generation,
+    entity_rows,
+    existing_rows,
+    relation_changes,
+    retire_rows,
+    stored_relations,
+)
 from catalog.sync.broken_files import spare_broken
-from catalog.sync.sources.base import Scope, Snapshot, Source
+from catalog.sync.sources.base import FileSource, Scope, Snapshot, Source
 from catalog.sync.sources.descriptor import EntityDoc, Problem, dangling_targets, snapshot_relations
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_DELETE_FRACTION = 0.5
-# Below this many entities the fraction guard would only get in the way of small catalogs.
-MIN_ENTITIES_FOR_FRACTION_GUARD = 10
 
 
 class LeaseLost(WayfinderError):
@@ -48,10 +51,10 @@ class LeaseLost(WayfinderError):
 
 @dataclass
 class Plan:
-    """What applying a snapshot would do, keyed by ref."""
+    """What applying a snapshot would do, keyed by ref; entities come with their content hash."""
 
-    add: list[EntityDoc] = field(default_factory=list)
-    update: list[tuple[int, EntityDoc]] = field(default_factory=list)
+    add: list[tuple[EntityDoc, str]] = field(default_factory=list)
+    update: list[tuple[int, EntityDoc, str]] = field(default_factory=list)
     retire: list[tuple[int, str]] = field(default_factory=list)
     unchanged: int = 0
 
@@ -70,208 +73,46 @@ class SyncReport:
     seconds: float = 0.0
     run_id: int | None = None
     scope: str | None = None  # set for a partial run (one repository), which says nothing about the rest
+    files_parsed: int | None = None  # a file-based source's files parsed this run, and those skipped as unchanged
+    files_skipped: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
 
-class _Derived:
-    """What the engine derives from one `EntityDoc`, kept while that object lives."""
-
-    __slots__ = ("doc", "content_hash", "problems")
-
-    def __init__(self, doc: weakref.ref[EntityDoc]) -> None:
-        self.doc = doc
-        self.content_hash: str | None = None
-        self.problems: list[Problem] | None = None
-
-
-# Sources that cache their parsed entities (the Backstage source does) hand the same `EntityDoc`
-# objects to every sync, so their content hashes and reference problems are derived once, not on
-# every resync. Keyed by object identity and dropped when the object is collected; entities are
-# never modified after parsing, so what was derived stays true.
-_DERIVED: dict[int, _Derived] = {}
-
-
-def _derived(doc: EntityDoc) -> _Derived:
-    key = id(doc)
-    found = _DERIVED.get(key)
-    if found is None or found.doc() is not doc:
-        found = _DERIVED[key] = _Derived(weakref.ref(doc, functools.partial(_forget, key)))
-    return found
-
-
-def _forget(key: int, ref: weakref.ref[EntityDoc]) -> None:
-    found = _DERIVED.get(key)
-    if found is not None and found.doc is ref:
-        del _DERIVED[key]
-
-
-def _content_hash(doc: EntityDoc) -> str:
-    derived = _derived(doc)
-    if derived.content_hash is None:
-        derived.content_hash = doc.content_hash()
-    return derived.content_hash
-
-
-class _SnapshotRelations(Mapping[str, list[tuple[str, str, str]]]):
-    """`descriptor.snapshot_relations`' relations by origin ref, each derived when first read.
-
-    A resync with nothing to write never reads them; its reference problems come from `_Derived`.
-    """
-
-    def __init__(self, docs: list[EntityDoc]) -> None:
-        self._list = docs
-        self._by_ref: dict[str, EntityDoc] | None = None
-        self._triples: dict[str, list[tuple[str, str, str]]] = {}
-
-    @property
-    def _docs(self) -> dict[str, EntityDoc]:
-        if self._by_ref is None:
-            self._by_ref = {doc.ref: doc for doc in self._list}
-        return self._by_ref
-
-    def __getitem__(self, ref: str) -> list[tuple[str, str, str]]:
-        found = self._triples.get(ref)
-        if found is None:
-            found = self._triples[ref] = snapshot_relations([self._docs[ref]])[0][ref]
-        return found
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._docs)
-
-    def __len__(self) -> int:
-        return len(self._docs)
-
-
-def _snapshot_relations(docs: list[EntityDoc]) -> tuple[_SnapshotRelations, list[Problem]]:
-    """What `snapshot_relations(docs)` returns, computing only what no earlier sync derived."""
-    relations = _SnapshotRelations(docs)
-    problems: list[Problem] = []
-    for doc in docs:
-        derived = _derived(doc)
-        if derived.problems is None:
-            by_origin, derived.problems = snapshot_relations([doc])
-            if relations._docs[doc.ref] is doc:
-                relations._triples[doc.ref] = by_origin[doc.ref]
-        problems += derived.problems
-    return relations, problems
-
-
-def plan(desired: list[EntityDoc], existing: dict[str, tuple[int, str, bool]]) -> Plan:
+def plan(desired: list[EntityDoc], existing: Mapping[str, Existing]) -> Plan:
     """Pure diff: `existing` maps ref -> (row id, content hash, retired)."""
     result = Plan()
     seen: set[str] = set()
     for doc in desired:
         seen.add(doc.ref)
         row = existing.get(doc.ref)
+        digest = doc.content_hash()
         if row is None:
-            result.add.append(doc)
-        elif row[2] or row[1] != _content_hash(doc):
-            result.update.append((row[0], doc))
+            result.add.append((doc, digest))
+        elif row[2] or row[1] != digest:
+            result.update.append((row[0], doc, digest))
         else:
             result.unchanged += 1
     result.retire = [(row_id, ref) for ref, (row_id, _, retired) in existing.items() if ref not in seen and not retired]
     return result
 
 
-def _guard(p: Plan, active: int, snapshot: Snapshot, allow_large_delete: bool, max_fraction: float) -> str | None:
-    """Why this plan must not be applied without `--allow-large-delete`, if it must not."""
-    if allow_large_delete or not p.retire:
-        return None
-    if not snapshot.entities:
-        return f"the snapshot is empty and would retire all {active} entities; rerun with --allow-large-delete if that is intended"
-    if active >= MIN_ENTITIES_FOR_FRACTION_GUARD and len(p.retire) > max_fraction * active:
-        return (
-            f"the snapshot would retire {len(p.retire)} of {active} entities (more than {max_fraction:.0%}); "
-            "rerun with --allow-large-delete if that is intended"
-        )
-    return None
-
-
-def _row(doc: EntityDoc, source: str, now: datetime) -> dict[str, Any]:
-    return {
-        **{name: getattr(doc, name) for name in ENTITY_FACTS},
-        "links": [link.model_dump(exclude_none=True) for link in doc.links],
-        "source": source,
-        "precedence": doc.precedence,
-        "api_version": doc.api_version,
-        "content_hash": _content_hash(doc),
-        "updated_at": now,
-        "retired_at": None,
-    }
-
-
-def _existing(session: Session, source: str) -> dict[str, tuple[int, str, bool]]:
-    e = _ENTITY_TABLE.c  # plain columns: no ORM row processing, no parsing of every retired_at
-    rows = session.execute(select(e.ref, e.id, e.content_hash, e.retired_at.is_not(None)).where(e.source == source))
-    return {ref: (row_id, digest, bool(retired)) for ref, row_id, digest, retired in rows}
-
-
-_ENTITY_TABLE = Entity.__table__  # type: ignore[attr-defined]
-_RELATION_TABLE = Relation.__table__  # type: ignore[attr-defined]
-_RELATION_COLUMNS = ("source", "origin_ref", "subject_ref", "type", "target_ref")
-# An update rewrites a row in place by id: its source and ref cannot change, so their indexes are left alone.
-_UNCHANGING = ("source", "ref")
-
-Triple = tuple[str, str, str]
-
-
-def _run_writes(session: Session, p: Plan, planned: list[writes.Write]) -> None:
-    """Apply a plan's prepared writes; the caller owns the transaction."""
-    for write in planned:
-        write.run(session)
-    if p.add or p.update or p.retire:
-        session.execute(update(CatalogState).where(CatalogState.id == 1).values(generation=CatalogState.generation + 1))
-
-
-def _stored_relations(session: Session, source: str, p: Plan) -> dict[tuple[str, str, str, str], list[int]]:
-    """Row ids of the stored relations of the entities `p` updates or retires, by (origin, subject, type, target)."""
-    r = _RELATION_TABLE.c
-    refs = [doc.ref for _, doc in p.update] + [ref for _, ref in p.retire]
-    stored: dict[tuple[str, str, str, str], list[int]] = {}
-    for chunk in _chunks(refs, 500):
-        query = select(r.id, r.origin_ref, r.subject_ref, r.type, r.target_ref).where(r.source == source, r.origin_ref.in_(chunk))
-        for row_id, *key in session.execute(query):
-            stored.setdefault(tuple(key), []).append(row_id)  # type: ignore[arg-type]
-    return stored
-
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def _writes(
-    dialect: Dialect, source: str, p: Plan, relations: Mapping[str, list[Triple]], stored: Mapping[tuple[str, str, str, str], list[int]], now: datetime
-) -> list[writes.Write]:
-    """Every statement applying `p`, built and converted before the write transaction starts.
-
-    Relations are diffed against those stored for the changed entities, so an update that leaves
-    an entity's relations as they were (a new description) rewrites none of them.
-    """
-    result: list[writes.Write] = []
-    if p.add:
-        added = [_row(doc, source, now) | {"first_seen_at": now} for doc in p.add]
-        columns = tuple(added[0])
-        result.append(writes.insert_rows(dialect, _ENTITY_TABLE, columns, map(operator.itemgetter(*columns), added)))
-    if p.update:
-        changed = [_row(doc, source, now) | {"_id": row_id} for row_id, doc in p.update]
-        columns = tuple(c for c in changed[0] if c not in _UNCHANGING and c != "_id")
-        result.append(writes.update_rows(dialect, _ENTITY_TABLE, columns, map(operator.itemgetter(*columns, "_id"), changed)))
-    if p.retire:
-        result.append(writes.update_rows(dialect, _ENTITY_TABLE, ("retired_at", "updated_at"), [(now, now, row_id) for row_id, _ in p.retire]))
-    fresh = [doc.ref for doc in p.add] + [doc.ref for _, doc in p.update]
-    wanted = dict.fromkeys((origin, *triple) for origin in fresh for triple in relations.get(origin, ()))
-    gone = [(row_id,) for key, ids in stored.items() for row_id in (ids if key not in wanted else ids[1:])]
-    result.append(writes.delete_rows(dialect, _RELATION_TABLE, ("id",), gone))
-    result.append(writes.insert_rows(dialect, _RELATION_TABLE, _RELATION_COLUMNS, [(source, *key) for key in wanted if key not in stored]))
+    statements: Statements, source: str, p: Plan, relations: Mapping[str, list[Triple]], stored: Mapping[RelationKey, list[int]], now: datetime
+) -> list[writes.Batch]:
+    """Every statement applying `p` with its rows, built and converted before the write transaction starts."""
+    result = entity_rows(statements, source, now, p.add, p.update)
+    result.append((statements.retire, statements.retire.rows(retire_rows(p.retire, now))))
+    gone, new = relation_changes(source, [doc.ref for doc, _ in p.add] + [doc.ref for _, doc, _ in p.update], relations, stored)
+    result += [(statements.delete_relations, statements.delete_relations.rows(gone)), (statements.insert_relations, statements.insert_relations.rows(new))]
     return result
 
 
 def sync_source(
     factory: SessionFactory,
-    source: Source,
+    source: Source | FileSource,
     *,
     allow_large_delete: bool = False,
     max_delete_fraction: float = DEFAULT_MAX_DELETE_FRACTION,
@@ -312,16 +153,18 @@ def _skipped(factory: SessionFactory, source: str) -> SyncReport:
 
 
 def _run(
-    factory: SessionFactory, source: Source, report: SyncReport, fence: Callable[[Session], None], allow_large_delete: bool, max_fraction: float, now: datetime
+    factory: SessionFactory, source: Source | FileSource, report: SyncReport, fence: Callable[[Session], None], allow_large_delete: bool, max_fraction: float, now: datetime
 ) -> None:
     """Fetch and reconcile into `report`; no exception gets out (a bug in one source must not stop the others)."""
     try:
+        if isinstance(source, FileSource):
+            files.reconcile(factory, source, report, fence, Limits(allow_large_delete, max_fraction), now)
+            return
         snapshot = source.fetch()
         report.requests = snapshot.requests
         report.problems = list(snapshot.problems)
         report.scope = snapshot.scope.label if snapshot.scope else None
-        with _gc_frozen():
-            _reconcile(factory, source.name, snapshot, report, fence, allow_large_delete, max_fraction, now)
+        _reconcile(factory, source.name, snapshot, report, fence, Limits(allow_large_delete, max_fraction), now)
     except SourceError as exc:
         report.status, report.error = "failed", str(exc)
     except Exception as exc:  # noqa: BLE001 - recorded as the run's error, with the traceback in the log
@@ -349,84 +192,64 @@ def _record(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
             log.exception("could not record the failure of %s either; the next run closes it", report.source)
 
 
-@contextmanager
-def _gc_frozen() -> Iterator[None]:
-    """Keep the cyclic garbage collector off the objects that existed before reconciling.
-
-    A large snapshot (and a source's parse cache) is millions of long-lived objects; every full
-    collection triggered by the rows being built would walk them all again, a fifth of a 100k
-    entity first sync. New objects are still collected. A process that froze objects itself is
-    left alone.
-    """
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def _reconcile(
-    factory: SessionFactory,
-    source: str,
-    snapshot: Snapshot,
-    report: SyncReport,
-    fence: Callable[[Session], None],
-    allow_large_delete: bool,
-    max_fraction: float,
-    now: datetime,
+    factory: SessionFactory, source: str, snapshot: Snapshot, report: SyncReport, fence: Callable[[Session], None], limits: Limits, now: datetime
 ) -> None:
     """Diff and write. Everything is read and built first; the write transaction only executes
     prepared statements (on SQLite it holds the database's one write lock, which event-id claims
     and answers wait for). Reading outside it is safe: only the lease holder writes this source's rows."""
-    relations, problems = _snapshot_relations(snapshot.entities)
+    relations, problems = snapshot_relations(snapshot.entities)
     report.problems += problems
     with session_scope(factory) as session:
-        desired, existing = snapshot.entities, _existing(session, source)
+        desired, existing = snapshot.entities, existing_rows(session, source)
         mine = {ref for ref, (_, _, retired) in existing.items() if not retired}
         if snapshot.scope is not None:
             desired, existing, conflicts = _narrow(session, source, snapshot.scope, desired, existing)
             report.problems += conflicts
         p = plan(desired, existing)
-        p.retire, kept = spare_broken(session, source, p.retire, existing, snapshot, now)
+        in_scope = {row_id for row_id, _, _ in existing.values()}
+        p.retire, kept, _ = spare_broken(session, source, p.retire, in_scope, snapshot.broken, snapshot.complete, now)
         report.problems += kept
         if not snapshot.complete:
             p.retire = []
         active = sum(1 for _, _, retired in existing.values() if not retired)
-        refusal = _guard(p, active, snapshot, allow_large_delete, max_fraction)
-        if refusal:
-            report.status, report.error = "refused", refusal
+        refused = limits.refusal(len(p.retire), active, not snapshot.entities)
+        if refused:
+            report.status, report.error = "refused", refused
             return
         if not (p.add or p.update or p.retire):
             report.unchanged = p.unchanged
             return
-        planned = _writes(session.get_bind().dialect, source, p, relations, _stored_relations(session, source, p), now)
+        changed = [doc.ref for _, doc, _ in p.update] + [ref for _, ref in p.retire]
+        planned = _writes(Statements.of(session.get_bind().dialect), source, p, relations, stored_relations(session, source, changed), now)
         known = _active_refs_of_others(session, source) | (mine - {ref for _, ref in p.retire}) | {doc.ref for doc in desired}
-    report.problems += dangling_targets(desired, relations, known.__contains__)  # type: ignore[arg-type]
+    report.problems += dangling_targets(desired, relations, known.__contains__)
     with session_scope(factory) as session:
         fence(session)
         with large_write_cache(session):
-            _run_writes(session, p, planned)
+            for statement, rows in planned:
+                statement.run(session, rows)
+            bump_generation(session)
     report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
 
 
 def _active_refs_of_others(session: Session, source: str) -> set[str]:
-    e = _ENTITY_TABLE.c
+    e = ENTITY.c
     return set(session.scalars(select(e.ref).where(e.retired_at.is_(None), e.source != source).distinct()))
 
 
 def _narrow(
-    session: Session, source: str, scope: Scope, desired: list[EntityDoc], existing: dict[str, tuple[int, str, bool]]
-) -> tuple[list[EntityDoc], dict[str, tuple[int, str, bool]], list[Problem]]:
+    session: Session, source: str, scope: Scope, desired: list[EntityDoc], existing: dict[str, Existing]
+) -> tuple[list[EntityDoc], dict[str, Existing], list[Problem]]:
     """Confine a partial snapshot to its scope.
 
     It may retire only rows in the scope, and may take a ref another part of the source holds
     only with a higher precedence (a descriptor over an inferred entity), the way a full
     snapshot would have resolved the same conflict.
     """
-    held = {ref: (location, prec) for ref, location, prec in session.execute(select(Entity.ref, Entity.location, Entity.precedence).where(Entity.source == source))}
+    query = select(col(Entity.ref), col(Entity.location), col(Entity.precedence)).where(col(Entity.source) == source)
+    found: Iterable[tuple[str, str | None, int]] = session.execute(query)
+    held = {ref: (location, prec) for ref, location, prec in found}
     kept: list[EntityDoc] = []
     problems: list[Problem] = []
     for doc in desired:
@@ -442,7 +265,7 @@ def _narrow(
 
 def last_runs(session: Session, limit_per_source: int = 1) -> list[SyncRun]:
     """Most recent runs, newest first, at most `limit_per_source` per source (picked in SQL, not from all history)."""
-    newest_first = (SyncRun.started_at.desc(), SyncRun.id.desc())  # type: ignore[attr-defined, union-attr]
-    ranked = select(SyncRun.id, func.row_number().over(partition_by=SyncRun.source, order_by=newest_first).label("n")).subquery()
-    query = select(SyncRun).join(ranked, SyncRun.id == ranked.c.id).where(ranked.c.n <= limit_per_source).order_by(*newest_first)
+    newest_first = (col(SyncRun.started_at).desc(), col(SyncRun.id).desc())
+    ranked = select(col(SyncRun.id), func.row_number().over(partition_by=col(SyncRun.source), order_by=newest_first).label("n")).subquery()
+    query = select(SyncRun).join(ranked, col(SyncRun.id) == ranked.c.id).where(ranked.c.n <= limit_per_source).order_by(*newest_first)
     return list(session.scalars(query))

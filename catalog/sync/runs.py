@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, literal, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.store.engine import SessionFactory, session_scope
 from catalog.store.models import JobLease, SourceState, SyncRun
@@ -58,7 +58,10 @@ def running_since(factory: SessionFactory, source: str) -> datetime | None:
     """When the run in progress for `source` started, if one is recorded."""
     with session_scope(factory) as session:
         return session.scalar(
-            select(SyncRun.started_at).where(SyncRun.source == source, SyncRun.status == "running").order_by(SyncRun.id.desc()).limit(1)
+            select(col(SyncRun.started_at))
+            .where(col(SyncRun.source) == source, col(SyncRun.status) == "running")
+            .order_by(col(SyncRun.id).desc())
+            .limit(1)
         )
 
 
@@ -70,8 +73,9 @@ def finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
         run.finished_at, run.status = now, report.status
         run.added, run.updated, run.removed, run.unchanged = report.added, report.updated, report.removed, report.unchanged
         run.requests = report.requests
+        run.files_parsed, run.files_skipped = report.files_parsed, report.files_skipped
         run.message = _storable(report.error or (f"partial: {report.scope}" if report.scope else None))
-        run.errors = [_storable(str(p)) for p in report.problems]
+        run.errors = [_storable(str(p)) or "" for p in report.problems]
         run.error_count = sum(1 for p in report.problems if p.severity == "error")
         state = session.get(SourceState, report.source)
         assert state is not None
@@ -92,7 +96,7 @@ def fail(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
 
 def close_abandoned(session: Session, now: datetime) -> int:
     """Close as failed every `running` run whose source's lease is not held at `now`; returns how many."""
-    live = exists().where(and_(JobLease.name == literal(LEASE_PREFIX) + SyncRun.source, JobLease.expires_at > now))
+    live = exists().where(and_(col(JobLease.name) == literal(LEASE_PREFIX) + col(SyncRun.source), col(JobLease.expires_at) > now))
     return _abandon(session, now, ~live)
 
 

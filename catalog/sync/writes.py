@@ -3,15 +3,20 @@
 SQLite has one write lock for the whole database: while a sync's transaction holds it, every
 other writer (an event-id claim, an unanswered question, the identity cache) waits. Building
 50k rows (JSON encoding, timestamps, parameter handling) inside that transaction held the lock
-for seconds. A `Write` carries its SQL and rows already converted by the columns' own SQLAlchemy
-types, exactly what SQLAlchemy would bind, so the transaction is one driver-level `executemany`
-per statement. Where the driver cannot take converted values (`%s` placeholders with JSON or
+for seconds. A `Statement` converts its rows by the columns' own SQLAlchemy types, exactly what
+SQLAlchemy would bind, when they are built, so the transaction is one driver-level `executemany`
+per statement and batch. Where the driver cannot take converted values (`%s` placeholders with JSON or
 timestamp columns, i.e. PostgreSQL, which locks rows rather than the database) it stays a Core
 statement with parameter dicts.
+
+A sync of 100k entities must not hold them all in memory until its transaction: the batches of
+converted rows wait in a `Spool`, a temporary file, and are read back one at a time to run.
 """
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,58 +31,89 @@ _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 ID = "_id"  # the parameter naming the row of an update (a column name would be taken as a SET target)
 
 
-@dataclass
-class Write:
-    """One executemany: `sql` on the driver with converted `rows`, or `core` with parameter dicts."""
+@dataclass(frozen=True)
+class Statement:
+    """One statement and how to convert its rows: `sql` for the driver, or `core` with parameter dicts."""
 
     sql: str | None
     core: Any
     columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
+    processors: tuple[Callable[[Any], Any] | None, ...]
 
-    def run(self, session: Session) -> None:
-        if not self.rows:
+    def rows(self, rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """`rows` (values in `columns` order) as this statement binds them: converted when it runs on the driver."""
+        return convert_rows(rows, self.processors) if self.sql is not None else [tuple(row) for row in rows]
+
+    def run(self, session: Session, rows: list[tuple[Any, ...]]) -> None:
+        """One executemany of rows made by `rows`; the caller owns the transaction."""
+        if not rows:
             return
         if self.sql is not None:
-            session.connection().exec_driver_sql(self.sql, self.rows)
+            session.connection().exec_driver_sql(self.sql, rows)
         else:
-            session.execute(self.core, [dict(zip(self.columns, row, strict=True)) for row in self.rows])
+            session.execute(self.core, [dict(zip(self.columns, row, strict=True)) for row in rows])
 
 
-def insert_rows(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> Write:
-    """INSERT `rows` (values in `columns` order)."""
+def insert_rows(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Statement:
+    """INSERT rows of values in `columns` order."""
     return _build(
         dialect,
         table,
         columns,
-        rows,
         lambda q, mark: f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ({', '.join([mark] * len(columns))})",
         insert(table),
     )
 
 
-def update_rows(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> Write:
+def update_rows(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Statement:
     """UPDATE by primary key `id`: each row holds the values of `columns`, then the id."""
     names = (*columns, ID)
 
     def sql(q: Callable[[str], str], mark: str) -> str:
         return f"UPDATE {q(table.name)} SET {', '.join(f'{q(c)} = {mark}' for c in columns)} WHERE {q('id')} = {mark}"
 
-    return _build(dialect, table, names, rows, sql, update(table).where(table.c.id == bindparam(ID)))
+    return _build(dialect, table, names, sql, update(table).where(table.c.id == bindparam(ID)))
 
 
-def delete_rows(dialect: Dialect, table: Table, columns: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> Write:
+def delete_rows(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Statement:
     """DELETE the rows whose `columns` equal each row's values."""
 
     def sql(q: Callable[[str], str], mark: str) -> str:
         return f"DELETE FROM {q(table.name)} WHERE {' AND '.join(f'{q(c)} = {mark}' for c in columns)}"
 
-    return _build(dialect, table, columns, rows, sql, delete(table).where(*(table.c[c] == bindparam(c) for c in columns)))
+    return _build(dialect, table, columns, sql, delete(table).where(*(table.c[c] == bindparam(c) for c in columns)))
 
 
-def _build(dialect: Dialect, table: Table, names: tuple[str, ...], rows: Iterable[Sequence[Any]], sql: Callable[[Callable[[str], str], str], str], core: Any) -> Write:
-    processors = [table.c["id" if name == ID else name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+def _build(dialect: Dialect, table: Table, names: tuple[str, ...], sql: Callable[[Callable[[str], str], str], str], core: Any) -> Statement:
+    processors = tuple(table.c["id" if name == ID else name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
     mark = _PLACEHOLDERS.get(dialect.paramstyle)
     if mark is None or (any(processors) and dialect.paramstyle != "qmark"):
-        return Write(None, core, names, [tuple(row) for row in rows])
-    return Write(sql(dialect.identifier_preparer.quote, mark), None, names, convert_rows(rows, processors))
+        return Statement(None, core, names, processors)
+    return Statement(sql(dialect.identifier_preparer.quote, mark), None, names, processors)
+
+
+Batch = tuple[Statement, list[tuple[Any, ...]]]  # a statement and rows made by its `rows`
+
+
+class Spool:
+    """Batches of rows for a fixed list of statements, kept on disk until `run` executes them in order."""
+
+    def __init__(self, statements: Sequence[Statement]) -> None:
+        self._statements = list(statements)
+        self._file = tempfile.TemporaryFile()
+        self.batches = 0
+
+    def add(self, statement: Statement, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            pickle.dump((self._statements.index(statement), rows), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.batches += 1
+
+    def run(self, session: Session) -> None:
+        """Every batch, in the order added; the caller owns the transaction."""
+        self._file.seek(0)
+        for _ in range(self.batches):
+            index, rows = pickle.load(self._file)
+            self._statements[index].run(session, rows)
+
+    def close(self) -> None:
+        self._file.close()

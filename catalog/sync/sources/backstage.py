@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import yaml
 
 from catalog.config import BackstageSourceConfig
 from catalog.errors import SourceError
-from catalog.sync.sources.base import Snapshot
+from catalog.sync.sources.base import FileRead, Scan, Snapshot
 from catalog.sync.sources.bounded_yaml import DEFAULT_LIMITS, FileLimits, FileTooCostly, read_documents
 from catalog.sync.sources.catalog_roots import CatalogRoots, Refused, is_glob
 from catalog.sync.sources.descriptor import EntityDoc, Problem, declared_references, parse_entity, spec_warnings
@@ -77,11 +77,6 @@ def _over_limits(entities: int, relations: int, limits: FileLimits) -> str | Non
     return None
 
 
-def _first_error(documents: Iterable[tuple[int | None, EntityDoc | Problem]]) -> Problem | None:
-    """The error that makes a parsed file broken (its earlier entities are kept stale, not retired)."""
-    return next((p for _, p in documents if isinstance(p, Problem) and p.severity == "error"), None)
-
-
 def location_targets(location: EntityDoc) -> list[str]:
     """A Location's `target` and `targets`, in that order."""
     spec = location.spec
@@ -94,11 +89,16 @@ def is_file_target(location: EntityDoc, target: str) -> bool:
 
 
 class EntityCollector:
-    """Entities gathered from many files: the first definition of a ref wins, later ones are reported."""
+    """Entities gathered from many files: the first definition of a ref wins, later ones are reported.
+
+    `take` hands over what was gathered so far (a source that streams its files keeps only the
+    refs and where they were defined, for the duplicate check).
+    """
 
     def __init__(self) -> None:
         self.entities: dict[str, EntityDoc] = {}
         self.problems: list[Problem] = []
+        self._taken: dict[str, str | None] = {}  # ref -> location, of the entities handed over
 
     def add(self, parsed: EntityDoc | Problem, file: str, line: int | None) -> EntityDoc | None:
         """Keep an entity read at `file:line` (returned, so the caller can follow a Location) or record why not."""
@@ -106,15 +106,21 @@ class EntityCollector:
             self.problems.append(parsed)
             return None
         first = self.entities.get(parsed.ref)
-        if first is not None:
-            self.problems.append(
-                Problem(file=file, line=line, entity=parsed.ref, message=f"duplicate entity, already defined at {first.location}; skipped")
-            )
+        if first is not None or parsed.ref in self._taken:
+            where = first.location if first is not None else self._taken[parsed.ref]
+            self.problems.append(Problem(file=file, line=line, entity=parsed.ref, message=f"duplicate entity, already defined at {where}; skipped"))
             return None
         self.entities[parsed.ref] = parsed
         for message in spec_warnings(parsed):
             self.problems.append(Problem(severity="warning", file=file, line=line, entity=parsed.ref, message=message))
         return parsed
+
+    def take(self) -> list[EntityDoc]:
+        """The entities gathered since the last `take`; later duplicates of them are still reported."""
+        taken = list(self.entities.values())
+        self._taken.update((doc.ref, doc.location) for doc in taken)
+        self.entities.clear()
+        return taken
 
 
 class BackstageSource:
@@ -150,33 +156,25 @@ class BackstageSource:
         return cls(cfg.name, cfg.path, allowed_roots=cfg.allowed_roots, max_file_bytes=max_file_bytes, progress=progress)
 
     def fetch(self) -> Snapshot:
+        """Every file parsed, as one snapshot (`wayfinder validate`); the sync engine uses `scan`."""
+        scan = self.scan({})
+        snapshot = Snapshot()
+        for read in scan.files:
+            snapshot.entities += read.entities or []
+            snapshot.problems += read.problems
+            if read.broken is not None:
+                snapshot.broken[read.path] = read.broken
+        snapshot.problems += scan.problems
+        return snapshot
+
+    def scan(self, known: Mapping[str, str]) -> Scan:
+        """The files in reading order (the directory's, sorted, then each Location's targets after its file);
+        a file whose SHA-1 is `known[path]` is read and hashed but not parsed."""
         if not self.path.exists():
             raise SourceError(f"source {self.name!r}: path {self.path} does not exist")
         files = sorted(p for p in self.path.rglob("*") if _is_catalog_file(p)) if self.path.is_dir() else [self.path]
-        loader = _CatalogLoader(CatalogRoots.of(self.path, self.allowed_roots), self.max_file_bytes, self.limits)
-        for index, file in enumerate(files, 1):
-            loader.load_file(file)
-            if self.progress:
-                self.progress(index, len(files))
-        _remember(self.path, loader.parsed)
-        collected = loader.collected
-        return Snapshot(entities=list(collected.entities.values()), problems=collected.problems, broken=loader.broken)
-
-
-# Parsed documents of the files each source root read last time, keyed by path and checked
-# against a digest of the file's bytes. Parsing YAML and validating entities is nearly all of a
-# sync's cost; a scheduled resync of an unchanged tree then only reads and hashes the files.
-# The entities are shared between snapshots, so nothing may modify an `EntityDoc` after parsing.
-_PARSED_BY_ROOT: dict[Path, dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]]] = {}
-_PARSED: dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]] = {}
-
-
-def _remember(root: Path, parsed: dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]]) -> None:
-    """Keep what this fetch read (and only that) for the next fetch of the same root."""
-    _PARSED_BY_ROOT[root.resolve()] = parsed
-    _PARSED.clear()
-    for files in _PARSED_BY_ROOT.values():
-        _PARSED.update(files)
+        loader = _CatalogLoader(CatalogRoots.of(self.path, self.allowed_roots), self.max_file_bytes, self.limits, known)
+        return Scan(loader.read_all(files, self.progress), loader.problems)
 
 
 def _decode(data: bytes) -> str:
@@ -189,84 +187,93 @@ def _is_catalog_file(path: Path) -> bool:
 
 
 class _CatalogLoader:
-    """Reads files from disk into a collector, following Locations."""
+    """Reads files from disk one at a time, following Locations; keeps only refs across files."""
 
-    def __init__(self, roots: CatalogRoots, max_file_bytes: int, limits: FileLimits) -> None:
+    def __init__(self, roots: CatalogRoots, max_file_bytes: int, limits: FileLimits, known: Mapping[str, str]) -> None:
         self.roots = roots
         self.max_file_bytes = max_file_bytes
         self.limits = limits
+        self.known = known
         self.collected = EntityCollector()
-        self.broken: dict[str, Problem] = {}
+        self.problems: list[Problem] = []
         self._seen_files: set[Path] = set()
-        self.parsed: dict[str, tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]]] = {}
 
-    def load_file(self, file: Path, *, referenced_from: tuple[str, int | None] | None = None) -> None:
-        """Read one file (a directory scan's, or a Location's target named at `referenced_from`)."""
-        problems = self.collected.problems
+    def read_all(self, files: list[Path], progress: Callable[[int, int], None] | None) -> Iterator[FileRead]:
+        for index, file in enumerate(files, 1):
+            yield from self.load_file(file)
+            if progress:
+                progress(index, len(files))
+
+    def load_file(self, file: Path, *, referenced_from: tuple[str, int | None] | None = None) -> Iterator[FileRead]:
+        """One file (a directory scan's, or a Location's target named at `referenced_from`), then its Locations' targets."""
         at_file, at_line = referenced_from or (str(file), None)
         target = "location target " if referenced_from else ""
         try:
             file = self.roots.resolve(file)
         except Refused as exc:
-            problems.append(Problem(file=at_file, line=at_line, message=f"{target}{exc}; not read"))
+            self.problems.append(Problem(file=at_file, line=at_line, message=f"{target}{exc}; not read"))
             return
         if file in self._seen_files:
             return
         self._seen_files.add(file)
         shown = str(file)
         if not file.is_file():
-            problems.append(Problem(file=at_file, line=at_line, message=f"location target {shown} does not exist"))
+            self.problems.append(Problem(file=at_file, line=at_line, message=f"location target {shown} does not exist"))
             return
-        documents = self._documents(file, shown)
-        if documents is None:
-            return
-        self.parsed[shown] = documents
-        broken = _first_error(documents[1])
-        if broken is not None:
-            self.broken[shown] = broken
-        for line, parsed in documents[1]:
-            kept = self.collected.add(parsed, shown, line)
-            if kept is not None and kept.kind == "location":
-                self._follow(kept, file.parent, shown, line)
+        read, locations = self._read(file, shown)
+        yield read
+        for location, line in locations:
+            yield from self._follow(location, file.parent, shown, line)
 
-    def _documents(self, file: Path, shown: str) -> tuple[bytes, list[tuple[int | None, EntityDoc | Problem]]] | None:
-        """`(digest, documents)` of one file, parsed or from the cache; None (and a problem) if unreadable."""
+    def _read(self, file: Path, shown: str) -> tuple[FileRead, list[tuple[EntityDoc, int | None]]]:
+        """The file as read (parsed unless its digest is known), and the Locations it holds with their lines."""
         size = file.stat().st_size
         if size > self.max_file_bytes:
-            self._unreadable(shown, f"file is {size / 1048576:.1f} MiB, over the {self.max_file_bytes / 1048576:.0f} MiB limit; skipped")
-            return None
+            return self._unreadable(shown, "", f"file is {size / 1048576:.1f} MiB, over the {self.max_file_bytes / 1048576:.0f} MiB limit; skipped"), []
         data = file.read_bytes()
-        digest = hashlib.sha1(data, usedforsecurity=False).digest()
-        cached = _PARSED.get(shown)
-        if cached is not None and cached[0] == digest:
-            return cached
+        digest = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+        if self.known.get(shown) == digest:
+            return FileRead(shown, digest), []
         try:
             text = _decode(data)
         except UnicodeDecodeError as exc:
-            self._unreadable(shown, f"cannot read file: {exc}")
-            return None
-        return digest, list(parse_documents(text, shown, self.limits))
+            return self._unreadable(shown, digest, f"cannot read file: {exc}"), []
+        del data
+        problems = self.collected.problems
+        before = len(problems)
+        broken: Problem | None = None
+        locations: list[tuple[EntityDoc, int | None]] = []
+        lost = False
+        for line, parsed in parse_documents(text, shown, self.limits):
+            if broken is None and isinstance(parsed, Problem) and parsed.severity == "error":
+                broken = parsed
+            kept = self.collected.add(parsed, shown, line)
+            lost = lost or (kept is None and isinstance(parsed, EntityDoc))
+            if kept is not None and kept.kind == "location":
+                locations.append((kept, line))
+        own = problems[before:]
+        del problems[before:]
+        return FileRead(shown, digest, self.collected.take(), own, broken, reparse=bool(locations) or lost), locations
 
-    def _unreadable(self, shown: str, message: str) -> None:
-        """Report a file that is not parsed at all: it is broken, so what it described is kept."""
+    def _unreadable(self, shown: str, digest: str, message: str) -> FileRead:
+        """A file that is not parsed at all: it is broken, so what it described is kept."""
         problem = Problem(file=shown, message=message)
-        self.collected.problems.append(problem)
-        self.broken[shown] = problem
+        return FileRead(shown, digest, [], [problem], problem)
 
-    def _follow(self, location: EntityDoc, base: Path, file: str, line: int | None) -> None:
+    def _follow(self, location: EntityDoc, base: Path, file: str, line: int | None) -> Iterator[FileRead]:
         for text in location_targets(location):
             if not is_file_target(location, text):
                 message = f"target {text} is not a local file; not followed"
-                self.collected.problems.append(Problem(severity="warning", file=file, line=line, entity=location.ref, message=message))
+                self.problems.append(Problem(severity="warning", file=file, line=line, entity=location.ref, message=message))
                 continue
             path = text.removeprefix("file:")
             if not is_glob(path):
-                self.load_file(base / path, referenced_from=(file, line))
+                yield from self.load_file(base / path, referenced_from=(file, line))
                 continue
             try:
                 matches = self.roots.glob(base, path)
             except Refused as exc:
-                self.collected.problems.append(Problem(file=file, line=line, message=f"location target {text}: {exc}; not read"))
+                self.problems.append(Problem(file=file, line=line, message=f"location target {text}: {exc}; not read"))
                 continue
             for match in matches:
-                self.load_file(match, referenced_from=(file, line))
+                yield from self.load_file(match, referenced_from=(file, line))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from catalog.sync.sources.descriptor import EntityDoc, Problem
 
@@ -46,4 +46,49 @@ class Source(Protocol):
 
     def fetch(self) -> Snapshot:
         """Read the whole source; raise `SourceError` if it cannot be read."""
+        ...
+
+
+@dataclass
+class FileRead:
+    """One file a file-based source reached, parsed or (when its digest is the one the engine knew) not.
+
+    `entities` is None for a file that was not parsed. `problems` are the file's own (invalid
+    entities, duplicates, missing fields); `broken` its first error when it could not be read in
+    full. `reparse` asks for the file to be parsed next time too whatever its digest: it holds
+    Locations, whose targets must be followed again, or it lost a duplicate to another file.
+    """
+
+    path: str
+    digest: str
+    entities: list[EntityDoc] | None = None
+    problems: list[Problem] = field(default_factory=list)
+    broken: Problem | None = None
+    reparse: bool = False
+
+
+@dataclass
+class Scan:
+    """What a file-based source reads now: `files` is consumed once, in reading order.
+
+    `problems` fills while `files` is consumed: those no file holds (a Location target that
+    cannot be read is reported where it is named, and that file is parsed every run anyway).
+    """
+
+    files: Iterator[FileRead]
+    problems: list[Problem] = field(default_factory=list)
+
+
+@runtime_checkable
+class FileSource(Protocol):
+    """A source whose entities come from files: the engine parses and writes only what changed."""
+
+    name: str
+    type: str
+
+    def scan(self, known: Mapping[str, str]) -> Scan:
+        """Every file of the source; those whose digest equals `known[path]` are not parsed.
+
+        Raises `SourceError` if the source cannot be read at all.
+        """
         ...
