@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from catalog.adoption.events import Kind, record_event
 from catalog.answers.ask import ask, ask_about, example_questions
 from catalog.answers.card import entity_card
 from catalog.answers.feedback import record_feedback
@@ -99,19 +100,39 @@ class Catalog:
     def index(self, session: Session) -> CatalogIndex:
         return self._index.get(session)
 
-    def ask(self, text: str, *, transport: str = "cli", asker: str | None = None) -> Answer:
-        """Answer and log `text`; `asker` (Slack user id, `cli:<login>`) is pseudonymised when configured."""
+    def ask(
+        self, text: str, *, transport: str = "cli", asker: str | None = None, surface: str | None = None, thread: str | None = None
+    ) -> Answer:
+        """Answer and log `text`; `asker` (Slack user id, `cli:<login>`) is pseudonymised when configured.
+
+        `surface` says where exactly it was asked (`catalog.adoption.events.Surface`; default: the
+        transport) and `thread` (`channel:ts`) where a Slack answer went, for the usage events.
+        """
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            return answered(ask(session, text, index=self.index(session), transport=transport, asker=stored))
+            started = time.perf_counter()
+            answer = ask(session, text, index=self.index(session), transport=transport, asker=stored)
+            self._question_event(session, answer, surface or transport, stored, started, thread)
+            return answered(answer)
 
-    def ask_about(self, question: str, *, ref: str, intent: str, transport: str = "cli", asker: str | None = None) -> Answer:
+    def ask_about(
+        self, question: str, *, ref: str, intent: str, transport: str = "cli", asker: str | None = None, surface: str | None = None,
+        thread: str | None = None,
+    ) -> Answer:  # fmt: skip
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            return answered(
-                ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
-            )
+            started = time.perf_counter()
+            answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
+            self._question_event(session, answer, surface or transport, stored, started, thread)
+            return answered(answer)
+
+    def _question_event(self, session: Session, answer: Answer, surface: str, who: str | None, started: float, thread: str | None) -> None:
+        record_event(
+            session, at=answer.asked_at or datetime.now(UTC), surface=surface, kind=Kind.QUESTION, outcome=answer.status, who=who,
+            intent=answer.intent, entity_ref=answer.subject.ref if answer.subject else None,
+            latency_ms=(time.perf_counter() - started) * 1000, thread=thread,
+        )  # fmt: skip
 
     def ownership_page(self, ref: str, *, now: datetime) -> OwnershipPage | None:
         """The page behind `/o/{kind}/{namespace}/{name}`; files are named relative to the config."""

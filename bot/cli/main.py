@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bot.cli.adoption import aliases_app, report_app
 from bot.cli.errors import EXIT_ERROR, EXIT_NOT_ANSWERED, EXIT_SYNC_FAILED, GuardedGroup
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
 from bot.compose import build_services, config_path, open_catalog
@@ -41,6 +42,8 @@ sync_app = typer.Typer(help="Run syncs once, or show recent runs with `sync stat
 db_app = typer.Typer(help="Database maintenance.")
 app.add_typer(sync_app, name="sync")
 app.add_typer(db_app, name="db")
+app.add_typer(report_app, name="report")
+app.add_typer(aliases_app, name="aliases")
 NoMigrate = Annotated[
     bool, typer.Option("--no-migrate", help="Do not create or upgrade the schema on start (also WAYFINDER_AUTO_MIGRATE=false).")
 ]

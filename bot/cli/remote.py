@@ -28,7 +28,7 @@ def ask_remote(base_url: str, question: str, *, timeout: float = DEFAULT_TIMEOUT
     try:
         url = httpx.URL(base_url.rstrip("/") + "/api/v1/ask")
         response = httpx.get(
-            url, params={"q": question}, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=timeout,
+            url, params={"q": question}, headers={"X-Wayfinder-Client": "cli"} | ({"Authorization": f"Bearer {token}"} if token else {}), timeout=timeout,
         )  # fmt: skip
     except httpx.TimeoutException:
         raise RemoteError(f"{where} did not answer within {timeout:g} s (WAYFINDER_URL; raise --timeout if it is just slow)") from None

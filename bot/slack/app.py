@@ -12,7 +12,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from bot.compose import Services
 from bot.slack.client import RATE_LIMIT_RETRIES
 from bot.slack.errors import handle_error
-from bot.slack.listeners import actions, commands, events, shortcuts, views
+from bot.slack.listeners import actions, adoption, commands, events, shortcuts, views
 
 # Listeners run after the ack on this pool; a 429 makes one sleep for Retry-After, so keep spares.
 LISTENER_THREADS = 16
@@ -35,7 +35,7 @@ def build_app(services: Services, *, client: WebClient, token_verification_enabl
     )
     app.use(_provide(services))
     app.error(handle_error)
-    for listeners in (events, commands, shortcuts, actions, views):
+    for listeners in (events, commands, shortcuts, actions, views, adoption):
         listeners.register(app)
     return app
 

@@ -38,6 +38,7 @@ APP_ID = "A0001"
 _TS_BASE_SECONDS = 1_700_000_000
 _API_PREFIX = "/api/"
 _RESPONSE_URL_PREFIX = "/response_url/"
+_UPLOAD_PREFIX = "/upload/"  # where files.getUploadURLExternal sends the file's bytes
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,8 @@ class FakeSlackAPI(FakeHTTPServer):
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
             "apps.connections.open": self._apps_connections_open,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
         self.reset()
 
@@ -285,6 +288,11 @@ class FakeSlackAPI(FakeHTTPServer):
         else:
             method = path
         headers = request.headers
+        if path.startswith(_UPLOAD_PREFIX):  # the file itself (files_upload_v2's second step): bytes, not params
+            upload = {"file_id": path.removeprefix(_UPLOAD_PREFIX), "size": len(request.body), "png": request.body.startswith(b"\x89PNG")}
+            self._calls.append(Call("file_upload", upload, None, headers, path))
+            self._cond.notify_all()
+            return Response.of(200, {"ok": True})
         params = _parse_params(request.query, headers.get("content-type", ""), request.body)
         self._calls.append(Call(method, params or {}, _token(headers, params or {}), headers, path))
         self._cond.notify_all()
@@ -338,6 +346,14 @@ class FakeSlackAPI(FakeHTTPServer):
         return message
 
     # -- canned responses (called with self._cond held) --------------------------------------
+
+    def _files_get_upload_url(self, params: JSONDict) -> JSONDict:
+        file_id = f"F{len(self._calls):06d}"
+        return {"ok": True, "upload_url": f"{self.base}{_UPLOAD_PREFIX}{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, params: JSONDict) -> JSONDict:
+        files = _json_arg(params.get("files")) or []
+        return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title"), "name": f.get("title")} for f in files]}
 
     def _auth_test(self, params: JSONDict) -> JSONDict:
         return {

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.compose import Services
 from bot.slack.ids import Command
 from bot.slack.replies import TRANSPORT, reply
+from catalog.adoption.events import Surface
 
 
 def register(app: App) -> None:
@@ -19,5 +20,5 @@ def register(app: App) -> None:
 def handle_wayfinder_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     """Ack at once (Slack waits 3 s), then answer through the response_url; `help` is a question too."""
     ack()
-    answer = services.catalog.ask(command.get("text", ""), transport=TRANSPORT, asker=command.get("user_id"))
+    answer = services.catalog.ask(command.get("text", ""), transport=TRANSPORT, asker=command.get("user_id"), surface=Surface.SLACK_COMMAND)
     respond(response_type="ephemeral", **reply(services, client, answer, ephemeral=True))

@@ -1,0 +1,195 @@
+"""The adoption metrics, each one SQL aggregate over the indexed events (never a loop over events).
+
+A period is a range of UTC day numbers `[first, last]` (`catalog.adoption.events.day_number`).
+Only rows with a `who` count as people: anonymous page views and thread follow-ups do not.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, distinct, exists, func, literal, select
+from sqlmodel import Session
+
+from catalog.adoption.events import ANSWERED, Kind
+from catalog.adoption.models import AdoptionEvent, AdoptionPulse
+from catalog.adoption.report import IntentSatisfaction, Pulse, Rate
+from catalog.store.models import AnswerFeedback, Entity, QuestionLog, table_of
+
+E = table_of(AdoptionEvent).c
+F = table_of(AnswerFeedback).c
+Q = table_of(QuestionLog).c
+P = table_of(AdoptionPulse).c
+EN = table_of(Entity).c
+
+RETURN_WEEK = (21, 27)  # days after someone's first day that make their week 4
+UNANSWERED_STATUSES = ("unknown", "not_found")
+
+
+def _people(first: int, last: int) -> Any:
+    return and_(E.day.between(first, last), E.who.is_not(None))
+
+
+def active_by_day(session: Session, first: int, last: int) -> list[int]:
+    """Distinct people per day, zeros included."""
+    rows = dict(session.execute(select(E.day, func.count(distinct(E.who))).where(_people(first, last)).group_by(E.day)).all())
+    return [int(rows.get(day, 0)) for day in range(first, last + 1)]
+
+
+def active_by_week(session: Session, first: int, last: int) -> list[int]:
+    """Distinct people per 7 days counted from `first` (the last bucket may be shorter)."""
+    week = (E.day - first) // 7
+    rows = dict(session.execute(select(week, func.count(distinct(E.who))).where(_people(first, last)).group_by(week)).all())
+    return [int(rows.get(w, 0)) for w in range((last - first) // 7 + 1)]
+
+
+def active_users(session: Session, first: int, last: int) -> int:
+    return int(session.execute(select(func.count(distinct(E.who))).where(_people(first, last))).scalar_one())
+
+
+def _firsts() -> Any:
+    """Each person's first day (within retention)."""
+    return select(E.who.label("who"), func.min(E.day).label("first")).where(E.who.is_not(None)).group_by(E.who).subquery("firsts")
+
+
+def return_rate(session: Session, first: int, last: int) -> Rate:
+    """Of the people first seen early enough in the period to have a week 4 inside it, those active in it."""
+    firsts = _firsts()
+    later = table_of(AdoptionEvent).alias("later")
+    back = exists().where(later.c.who == firsts.c.who, later.c.day.between(firsts.c.first + RETURN_WEEK[0], firsts.c.first + RETURN_WEEK[1]))
+    of, hits = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((back, 1), else_=0)), 0)).where(firsts.c.first.between(first, last - RETURN_WEEK[1]))
+    ).one()
+    return Rate(of=int(of), hits=int(hits))
+
+
+def time_to_first_value(session: Session, first: int, last: int) -> tuple[int, float | None]:
+    """(new people, median minutes from their first interaction to their first answered question)."""
+    firsts = _firsts()
+    new = select(firsts.c.who).where(firsts.c.first.between(first, last)).subquery("new")
+    valued = case((and_(E.kind == Kind.QUESTION, E.outcome == ANSWERED), E.at))
+    rows = session.execute(
+        select(func.min(E.at), func.min(valued)).join(new, new.c.who == E.who).where(E.day >= first).group_by(E.who)
+    ).all()
+    waits = [(_dt(value) - _dt(start)).total_seconds() / 60 for start, value in rows if value is not None]
+    return len(rows), (statistics.median(waits) if waits else None)
+
+
+def _dt(value: datetime | str) -> datetime:
+    """A MIN() over a CASE comes back untyped on SQLite: a string to parse."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def answer_rate(session: Session, first: int, last: int) -> Rate:
+    of, hits = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((E.outcome == ANSWERED, 1), else_=0)), 0)).where(
+            E.kind == Kind.QUESTION, E.day.between(first, last)
+        )
+    ).one()
+    return Rate(of=int(of), hits=int(hits))
+
+
+def self_service_rate(session: Session, first: int, last: int) -> Rate:
+    """Answered questions after which no human wrote in the answer's thread."""
+    followup = table_of(AdoptionEvent).alias("followup")
+    followed = exists().where(followup.c.thread == E.thread, followup.c.kind == Kind.FOLLOWUP)
+    of, hits = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((followed, 0), else_=1)), 0)).where(
+            E.kind == Kind.QUESTION, E.outcome == ANSWERED, E.day.between(first, last)
+        )
+    ).one()
+    return Rate(of=int(of), hits=int(hits))
+
+
+def actions_self_service(session: Session, first: int, last: int) -> Rate:
+    """Action requests completed by Wayfinder, not turned into a ticket or left failed."""
+    of, hits = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((E.outcome == "completed", 1), else_=0)), 0)).where(
+            E.kind == Kind.ACTION_REQUEST, E.day.between(first, last)
+        )
+    ).one()
+    return Rate(of=int(of), hits=int(hits))
+
+
+def approval_median_minutes(session: Session, first: int, last: int) -> dict[str, float]:
+    """Per action, the median time from request to decision (decisions are few: their latencies are read)."""
+    rows = session.execute(
+        select(E.intent, E.latency_ms).where(E.kind == Kind.ACTION_DECISION, E.day.between(first, last), E.latency_ms.is_not(None))
+    ).all()
+    by_action: dict[str, list[float]] = {}
+    for action, latency in rows:
+        by_action.setdefault(action or "?", []).append(latency / 60000)
+    return {action: round(statistics.median(values), 1) for action, values in sorted(by_action.items())}
+
+
+def owner_answers_by_week(session: Session, first: int, last: int) -> list[int]:
+    week = (E.day - first) // 7
+    rows = dict(
+        session.execute(
+            select(week, func.count())
+            .where(E.kind == Kind.QUESTION, E.day.between(first, last), E.intent == "owner", E.outcome == ANSWERED)
+            .group_by(week)
+        ).all()
+    )
+    return [int(rows.get(w, 0)) for w in range((last - first) // 7 + 1)]
+
+
+def by_surface(session: Session, first: int, last: int) -> dict[str, int]:
+    rows = session.execute(select(E.surface, func.count()).where(E.day.between(first, last)).group_by(E.surface).order_by(E.surface))
+    return {surface: int(n) for surface, n in rows}
+
+
+def satisfaction(session: Session, since: datetime, until: datetime) -> list[IntentSatisfaction]:
+    up = func.coalesce(func.sum(case((F.helpful.is_(True), 1), else_=0)), 0)
+    rows = session.execute(
+        select(F.intent, up, func.count()).where(F.created_at >= since, F.created_at < until).group_by(F.intent).order_by(F.intent)
+    )
+    return [IntentSatisfaction(intent=intent, up=int(u), down=int(n) - int(u)) for intent, u, n in rows]
+
+
+def top_unanswered(session: Session, since: datetime, until: datetime, *, limit: int = 10) -> list[tuple[str, int]]:
+    """Unanswered questions, most asked first (same words, any case), from the question log."""
+    key = func.lower(Q.question)
+    rows = session.execute(
+        select(func.min(Q.question), func.count().label("asked"))
+        .where(Q.asked_at >= since, Q.asked_at < until, Q.status.in_(UNANSWERED_STATUSES))
+        .group_by(key)
+        .order_by(func.count().desc(), func.min(Q.question))
+        .limit(limit)
+    )
+    return [(question, int(asked)) for question, asked in rows]
+
+
+def most_asked_entities(session: Session, first: int, last: int, *, limit: int = 50) -> list[tuple[str, int]]:
+    rows = session.execute(
+        select(E.entity_ref, func.count().label("asked"))
+        .where(E.kind == Kind.QUESTION, E.day.between(first, last), E.entity_ref.is_not(None))
+        .group_by(E.entity_ref)
+        .order_by(func.count().desc(), E.entity_ref)
+        .limit(limit)
+    )
+    return [(ref, int(asked)) for ref, asked in rows]
+
+
+def catalog_users(session: Session) -> int:
+    """How many people the catalog lists (kind User, active): the default population of the shares."""
+    return int(session.execute(select(func.count(distinct(EN.ref))).where(EN.kind == "user", EN.retired_at.is_(None))).scalar_one())
+
+
+def pulse(session: Session, since: datetime, until: datetime, *, comments: int = 10) -> Pulse:
+    """NPS of the surveys answered in the period, and their latest comments."""
+    answered = and_(P.answered_at >= since, P.answered_at < until, P.score.is_not(None))
+    n, promoters, detractors = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((P.score >= 9, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((P.score <= 6, 1), else_=0)), 0),
+        ).where(answered)
+    ).one()
+    texts = session.execute(
+        select(P.comment).where(answered, P.comment.is_not(None), P.comment != literal("")).order_by(P.answered_at.desc()).limit(comments)
+    ).scalars()
+    nps = round(100 * (int(promoters) - int(detractors)) / int(n), 1) if n else None
+    return Pulse(responses=int(n), nps=nps, comments=list(texts))
