@@ -150,13 +150,13 @@ def satisfaction(session: Session, since: datetime, until: datetime) -> list[Int
 
 
 def top_unanswered(session: Session, since: datetime, until: datetime, *, limit: int = 10) -> list[tuple[str, int]]:
-    """Unanswered questions, most asked first (same words, any case), from the question log."""
+    """Unanswered questions, most asked first (same words, any case: shown in the lowest-case spelling), from the question log."""
     key = func.lower(Q.question)
     rows = session.execute(
-        select(func.min(Q.question), func.count().label("asked"))
+        select(func.max(Q.question), func.count().label("asked"))
         .where(Q.asked_at >= since, Q.asked_at < until, Q.status.in_(UNANSWERED_STATUSES))
         .group_by(key)
-        .order_by(func.count().desc(), func.min(Q.question))
+        .order_by(func.count().desc(), key)
         .limit(limit)
     )
     return [(question, int(asked)) for question, asked in rows]

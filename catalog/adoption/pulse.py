@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import distinct, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -28,7 +28,7 @@ def quarter_of(at: datetime) -> str:
 def active_people(session: Session, *, now: datetime, days: int) -> set[str]:
     """Who (as stored: maybe pseudonymised) used Wayfinder in the last `days` days."""
     since = day_number(now - timedelta(days=days))
-    rows = session.execute(select(distinct(AdoptionEvent.who)).where(col(AdoptionEvent.day) >= since, col(AdoptionEvent.who).is_not(None)))
+    rows = session.execute(select(col(AdoptionEvent.who)).distinct().where(col(AdoptionEvent.day) >= since, col(AdoptionEvent.who).is_not(None)))
     return {who for (who,) in rows}
 
 

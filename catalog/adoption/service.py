@@ -27,6 +27,8 @@ from catalog.store.reads import get_entities
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 TOP = 10
+# An unanswered name this close to an entity's is probably what people call it: offer "add alias", else "create entity".
+ALIAS_FIX_SCORE = 75.0
 
 
 class NotAnAdmin(PermissionError):
@@ -95,7 +97,7 @@ class Adoption:
             u = understand(session, index, question)
             fix = None
             if u.unresolved is not None and u.unresolved.start >= 0 and not u.subjects:
-                near = u.unresolved.resolution.matches
+                near = [m for m in u.unresolved.resolution.matches if m.score >= ALIAS_FIX_SCORE]
                 name = u.unresolved.text.strip()
                 fix = Fix(action="add_alias", name=name, ref=near[0].entity.ref) if near else Fix(action="create_entity", name=name)
             found.append(UnansweredQuestion(question=question, asked=asked, fix=fix))
