@@ -350,6 +350,10 @@ def _run_server(
             background.callback(start_socket_mode(slack, credentials.app_token or "").close)
         if scheduler:
             background.callback(start_scheduler(catalog).stop)
+            if slack is not None:  # the weekly adoption digest and the quarterly pulse post to Slack
+                from bot.slack.adoption import start_adoption_jobs
+
+                background.callback(start_adoption_jobs(services, slack.client).shutdown)
             scheduled = [f"{s.name} ({s.schedule})" for s in catalog.config.sources if s.schedule]
             say(out, f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.")
         host, port = sock.getsockname()[:2]

@@ -102,7 +102,7 @@ def approved_by_ref(session: Session) -> dict[str, list[str]]:
     )
     found: dict[str, list[str]] = {}
     for ref, alias in rows:
-        found.setdefault(ref, []).append(alias)
+        found.setdefault(str(ref), []).append(str(alias))
     return found
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +22,7 @@ from catalog.store.models import table_of
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-E = table_of(AdoptionEvent).c
+E: Any = table_of(AdoptionEvent).c
 
 
 class Surface(StrEnum):

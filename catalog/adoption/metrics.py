@@ -18,14 +18,20 @@ from catalog.adoption.models import AdoptionEvent, AdoptionPulse
 from catalog.adoption.report import IntentSatisfaction, Pulse, Rate
 from catalog.store.models import AnswerFeedback, Entity, QuestionLog, table_of
 
-E = table_of(AdoptionEvent).c
-F = table_of(AnswerFeedback).c
-Q = table_of(QuestionLog).c
-P = table_of(AdoptionPulse).c
-EN = table_of(Entity).c
+# Core columns (untyped, like `catalog.store.reads`): aggregate rows come back as plain values.
+E: Any = table_of(AdoptionEvent).c
+F: Any = table_of(AnswerFeedback).c
+Q: Any = table_of(QuestionLog).c
+P: Any = table_of(AdoptionPulse).c
+EN: Any = table_of(Entity).c
 
 RETURN_WEEK = (21, 27)  # days after someone's first day that make their week 4
 UNANSWERED_STATUSES = ("unknown", "not_found")
+
+
+def _run(session: Session, statement: Any) -> Any:
+    """Execute a Core aggregate; its rows are plain values (counts, days, ids), not typed by the columns."""
+    return session.execute(statement)
 
 
 def _people(first: int, last: int) -> Any:
@@ -34,19 +40,19 @@ def _people(first: int, last: int) -> Any:
 
 def active_by_day(session: Session, first: int, last: int) -> list[int]:
     """Distinct people per day, zeros included."""
-    rows = dict(session.execute(select(E.day, func.count(distinct(E.who))).where(_people(first, last)).group_by(E.day)).all())
+    rows = dict(_run(session, select(E.day, func.count(distinct(E.who))).where(_people(first, last)).group_by(E.day)).all())
     return [int(rows.get(day, 0)) for day in range(first, last + 1)]
 
 
 def active_by_week(session: Session, first: int, last: int) -> list[int]:
     """Distinct people per 7 days counted from `first` (the last bucket may be shorter)."""
     week = (E.day - first) // 7
-    rows = dict(session.execute(select(week, func.count(distinct(E.who))).where(_people(first, last)).group_by(week)).all())
+    rows = dict(_run(session, select(week, func.count(distinct(E.who))).where(_people(first, last)).group_by(week)).all())
     return [int(rows.get(w, 0)) for w in range((last - first) // 7 + 1)]
 
 
 def active_users(session: Session, first: int, last: int) -> int:
-    return int(session.execute(select(func.count(distinct(E.who))).where(_people(first, last))).scalar_one())
+    return int(_run(session, select(func.count(distinct(E.who))).where(_people(first, last))).scalar_one())
 
 
 def _firsts() -> Any:
@@ -57,9 +63,9 @@ def _firsts() -> Any:
 def return_rate(session: Session, first: int, last: int) -> Rate:
     """Of the people first seen early enough in the period to have a week 4 inside it, those active in it."""
     firsts = _firsts()
-    later = table_of(AdoptionEvent).alias("later")
+    later: Any = table_of(AdoptionEvent).alias("later")
     back = exists().where(later.c.who == firsts.c.who, later.c.day.between(firsts.c.first + RETURN_WEEK[0], firsts.c.first + RETURN_WEEK[1]))
-    of, hits = session.execute(
+    of, hits = _run(session,
         select(func.count(), func.coalesce(func.sum(case((back, 1), else_=0)), 0)).where(firsts.c.first.between(first, last - RETURN_WEEK[1]))
     ).one()
     return Rate(of=int(of), hits=int(hits))
@@ -70,7 +76,7 @@ def time_to_first_value(session: Session, first: int, last: int) -> tuple[int, f
     firsts = _firsts()
     new = select(firsts.c.who).where(firsts.c.first.between(first, last)).subquery("new")
     valued = case((and_(E.kind == Kind.QUESTION, E.outcome == ANSWERED), E.at))
-    rows = session.execute(
+    rows = _run(session,
         select(func.min(E.at), func.min(valued)).join(new, new.c.who == E.who).where(E.day >= first).group_by(E.who)
     ).all()
     waits = [(_dt(value) - _dt(start)).total_seconds() / 60 for start, value in rows if value is not None]
@@ -83,7 +89,7 @@ def _dt(value: datetime | str) -> datetime:
 
 
 def answer_rate(session: Session, first: int, last: int) -> Rate:
-    of, hits = session.execute(
+    of, hits = _run(session,
         select(func.count(), func.coalesce(func.sum(case((E.outcome == ANSWERED, 1), else_=0)), 0)).where(
             E.kind == Kind.QUESTION, E.day.between(first, last)
         )
@@ -92,20 +98,19 @@ def answer_rate(session: Session, first: int, last: int) -> Rate:
 
 
 def self_service_rate(session: Session, first: int, last: int) -> Rate:
-    """Answered questions after which no human wrote in the answer's thread."""
-    followup = table_of(AdoptionEvent).alias("followup")
-    followed = exists().where(followup.c.thread == E.thread, followup.c.kind == Kind.FOLLOWUP)
-    of, hits = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((followed, 0), else_=1)), 0)).where(
-            E.kind == Kind.QUESTION, E.outcome == ANSWERED, E.day.between(first, last)
-        )
+    """Answered questions after which no human wrote in the answer's thread (one join, not a lookup per question)."""
+    followed = select(E.thread).where(E.kind == Kind.FOLLOWUP).distinct().subquery("followed")
+    of, hits = _run(session,
+        select(func.count(), func.coalesce(func.sum(case((followed.c.thread.is_(None), 1), else_=0)), 0))
+        .select_from(table_of(AdoptionEvent).outerjoin(followed, followed.c.thread == E.thread))
+        .where(E.kind == Kind.QUESTION, E.outcome == ANSWERED, E.day.between(first, last))
     ).one()
     return Rate(of=int(of), hits=int(hits))
 
 
 def actions_self_service(session: Session, first: int, last: int) -> Rate:
     """Action requests completed by Wayfinder, not turned into a ticket or left failed."""
-    of, hits = session.execute(
+    of, hits = _run(session,
         select(func.count(), func.coalesce(func.sum(case((E.outcome == "completed", 1), else_=0)), 0)).where(
             E.kind == Kind.ACTION_REQUEST, E.day.between(first, last)
         )
@@ -115,7 +120,7 @@ def actions_self_service(session: Session, first: int, last: int) -> Rate:
 
 def approval_median_minutes(session: Session, first: int, last: int) -> dict[str, float]:
     """Per action, the median time from request to decision (decisions are few: their latencies are read)."""
-    rows = session.execute(
+    rows = _run(session,
         select(E.intent, E.latency_ms).where(E.kind == Kind.ACTION_DECISION, E.day.between(first, last), E.latency_ms.is_not(None))
     ).all()
     by_action: dict[str, list[float]] = {}
@@ -127,7 +132,7 @@ def approval_median_minutes(session: Session, first: int, last: int) -> dict[str
 def owner_answers_by_week(session: Session, first: int, last: int) -> list[int]:
     week = (E.day - first) // 7
     rows = dict(
-        session.execute(
+        _run(session,
             select(week, func.count())
             .where(E.kind == Kind.QUESTION, E.day.between(first, last), E.intent == "owner", E.outcome == ANSWERED)
             .group_by(week)
@@ -137,13 +142,13 @@ def owner_answers_by_week(session: Session, first: int, last: int) -> list[int]:
 
 
 def by_surface(session: Session, first: int, last: int) -> dict[str, int]:
-    rows = session.execute(select(E.surface, func.count()).where(E.day.between(first, last)).group_by(E.surface).order_by(E.surface))
+    rows = _run(session, select(E.surface, func.count()).where(E.day.between(first, last)).group_by(E.surface).order_by(E.surface))
     return {surface: int(n) for surface, n in rows}
 
 
 def satisfaction(session: Session, since: datetime, until: datetime) -> list[IntentSatisfaction]:
     up = func.coalesce(func.sum(case((F.helpful.is_(True), 1), else_=0)), 0)
-    rows = session.execute(
+    rows = _run(session,
         select(F.intent, up, func.count()).where(F.created_at >= since, F.created_at < until).group_by(F.intent).order_by(F.intent)
     )
     return [IntentSatisfaction(intent=intent, up=int(u), down=int(n) - int(u)) for intent, u, n in rows]
@@ -152,7 +157,7 @@ def satisfaction(session: Session, since: datetime, until: datetime) -> list[Int
 def top_unanswered(session: Session, since: datetime, until: datetime, *, limit: int = 10) -> list[tuple[str, int]]:
     """Unanswered questions, most asked first (same words, any case: shown in the lowest-case spelling), from the question log."""
     key = func.lower(Q.question)
-    rows = session.execute(
+    rows = _run(session,
         select(func.max(Q.question), func.count().label("asked"))
         .where(Q.asked_at >= since, Q.asked_at < until, Q.status.in_(UNANSWERED_STATUSES))
         .group_by(key)
@@ -163,7 +168,7 @@ def top_unanswered(session: Session, since: datetime, until: datetime, *, limit:
 
 
 def most_asked_entities(session: Session, first: int, last: int, *, limit: int = 50) -> list[tuple[str, int]]:
-    rows = session.execute(
+    rows = _run(session,
         select(E.entity_ref, func.count().label("asked"))
         .where(E.kind == Kind.QUESTION, E.day.between(first, last), E.entity_ref.is_not(None))
         .group_by(E.entity_ref)
@@ -175,21 +180,21 @@ def most_asked_entities(session: Session, first: int, last: int, *, limit: int =
 
 def catalog_users(session: Session) -> int:
     """How many people the catalog lists (kind User, active): the default population of the shares."""
-    return int(session.execute(select(func.count(distinct(EN.ref))).where(EN.kind == "user", EN.retired_at.is_(None))).scalar_one())
+    return int(_run(session, select(func.count(distinct(EN.ref))).where(EN.kind == "user", EN.retired_at.is_(None))).scalar_one())
 
 
 def pulse(session: Session, since: datetime, until: datetime, *, comments: int = 10) -> Pulse:
     """NPS of the surveys answered in the period, and their latest comments."""
     answered = and_(P.answered_at >= since, P.answered_at < until, P.score.is_not(None))
-    n, promoters, detractors = session.execute(
+    n, promoters, detractors = _run(session,
         select(
             func.count(),
             func.coalesce(func.sum(case((P.score >= 9, 1), else_=0)), 0),
             func.coalesce(func.sum(case((P.score <= 6, 1), else_=0)), 0),
         ).where(answered)
     ).one()
-    texts = session.execute(
+    texts = _run(session,
         select(P.comment).where(answered, P.comment.is_not(None), P.comment != literal("")).order_by(P.answered_at.desc()).limit(comments)
-    ).scalars()
+    ).scalars().all()
     nps = round(100 * (int(promoters) - int(detractors)) / int(n), 1) if n else None
     return Pulse(responses=int(n), nps=nps, comments=list(texts))

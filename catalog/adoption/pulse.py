@@ -29,14 +29,14 @@ def active_people(session: Session, *, now: datetime, days: int) -> set[str]:
     """Who (as stored: maybe pseudonymised) used Wayfinder in the last `days` days."""
     since = day_number(now - timedelta(days=days))
     rows = session.execute(select(col(AdoptionEvent.who)).distinct().where(col(AdoptionEvent.day) >= since, col(AdoptionEvent.who).is_not(None)))
-    return {who for (who,) in rows}
+    return {str(who) for (who,) in rows}
 
 
 def invite(session: Session, candidates: Iterable[tuple[str, str]], *, now: datetime, sample_size: int, rng: random.Random) -> list[str]:
     """Claim up to `sample_size` of `candidates` (address, stored id) not yet asked this quarter; returns their addresses."""
     pool = sorted(set(candidates))
     rng.shuffle(pool)
-    quarter, chosen = quarter_of(now), []
+    quarter, chosen = quarter_of(now), list[str]()
     for address, who in pool:
         if len(chosen) == sample_size:
             break

@@ -7,7 +7,7 @@ when nothing was there to count.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -84,7 +84,7 @@ class AdoptionReport(BaseModel):
     gaps: list[AskedGap]
     pulse: Pulse
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         """The `--json` contract: the model plus each rate's value."""
         data = self.model_dump(mode="json")
         for name in ("return_rate", "answer_rate", "self_service_rate", "actions_self_service"):

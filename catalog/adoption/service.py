@@ -128,7 +128,7 @@ class Adoption:
         with self.catalog.session() as session:
             active = pulse.active_people(session, now=now, days=self.config.pulse.active_days)
             if self.catalog.config.questions.pseudonymise_askers:  # the raw ids are only in the identity cache
-                known = session.execute(select(col(ChatIdentity.slack_user_id))).scalars()
+                known: list[str] = list(session.execute(select(col(ChatIdentity.slack_user_id))).scalars())
                 candidates = [(uid, stored) for uid in known if (stored := self.stored_id(uid)) in active]
             else:
                 candidates = [(who, who) for who in active if SLACK_USER.match(who)]

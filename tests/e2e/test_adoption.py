@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import SecretStr
 from slack_sdk import WebClient
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from bot.slack.adoption import post_weekly_digest, send_pulse
 from bot.slack.ids import ActionId, BlockId, CallbackId
@@ -35,7 +36,7 @@ def events(catalog: Catalog, count: int, timeout: float = 5.0) -> list[AdoptionE
     deadline = time.monotonic() + timeout
     while True:
         with catalog.session() as s:
-            rows = list(s.scalars(select(AdoptionEvent).order_by(AdoptionEvent.id)))
+            rows = list(s.scalars(select(AdoptionEvent).order_by(col(AdoptionEvent.id))))
             s.expunge_all()
         if len(rows) >= count or time.monotonic() > deadline:
             return rows
