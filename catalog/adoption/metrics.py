@@ -7,6 +7,7 @@ Only rows with a `who` count as people: anonymous page views and thread follow-u
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,8 @@ Q: Any = table_of(QuestionLog).c
 P: Any = table_of(AdoptionPulse).c
 EN: Any = table_of(Entity).c
 
-RETURN_WEEK = (21, 27)  # days after someone's first day that make their week 4
+RETURN_WEEK = (21, 27)
+FIRST_VALUE_DAYS = 28  # days after someone's first day that make their week 4
 UNANSWERED_STATUSES = ("unknown", "not_found")
 
 
@@ -38,21 +40,29 @@ def _people(first: int, last: int) -> Any:
     return and_(E.day.between(first, last), E.who.is_not(None))
 
 
+def _active_days(first: int, last: int) -> Any:
+    """Distinct (day, person) pairs of the period, read in the order of their index: what all active counts start from."""
+    return select(E.day.label("day"), E.who.label("who")).where(_people(first, last)).distinct().subquery("active_days")
+
+
 def active_by_day(session: Session, first: int, last: int) -> list[int]:
     """Distinct people per day, zeros included."""
-    rows = dict(_run(session, select(E.day, func.count(distinct(E.who))).where(_people(first, last)).group_by(E.day)).all())
+    pairs = _active_days(first, last)
+    rows = dict(_run(session, select(pairs.c.day, func.count()).group_by(pairs.c.day)).all())
     return [int(rows.get(day, 0)) for day in range(first, last + 1)]
 
 
 def active_by_week(session: Session, first: int, last: int) -> list[int]:
     """Distinct people per 7 days counted from `first` (the last bucket may be shorter)."""
-    week = (E.day - first) // 7
-    rows = dict(_run(session, select(week, func.count(distinct(E.who))).where(_people(first, last)).group_by(week)).all())
+    pairs = _active_days(first, last)
+    week = (pairs.c.day - first) // 7
+    rows = dict(_run(session, select(week, func.count(distinct(pairs.c.who))).group_by(week)).all())
     return [int(rows.get(w, 0)) for w in range((last - first) // 7 + 1)]
 
 
 def active_users(session: Session, first: int, last: int) -> int:
-    return int(_run(session, select(func.count(distinct(E.who))).where(_people(first, last))).scalar_one())
+    pairs = _active_days(first, last)
+    return int(_run(session, select(func.count(distinct(pairs.c.who)))).scalar_one())
 
 
 def _firsts() -> Any:
@@ -72,12 +82,18 @@ def return_rate(session: Session, first: int, last: int) -> Rate:
 
 
 def time_to_first_value(session: Session, first: int, last: int) -> tuple[int, float | None]:
-    """(new people, median minutes from their first interaction to their first answered question)."""
+    """(new people, median minutes from their first interaction to their first answered question).
+
+    Only each newcomer's first `FIRST_VALUE_DAYS` are read: an answer later than that is not a first value.
+    """
     firsts = _firsts()
-    new = select(firsts.c.who).where(firsts.c.first.between(first, last)).subquery("new")
+    new = select(firsts.c.who, firsts.c.first).where(firsts.c.first.between(first, last)).subquery("new")
     valued = case((and_(E.kind == Kind.QUESTION, E.outcome == ANSWERED), E.at))
     rows = _run(session,
-        select(func.min(E.at), func.min(valued)).join(new, new.c.who == E.who).where(E.day >= first).group_by(E.who)
+        select(func.min(E.at), func.min(valued))
+        .join(new, new.c.who == E.who)
+        .where(E.day.between(new.c.first, new.c.first + FIRST_VALUE_DAYS))
+        .group_by(E.who)
     ).all()
     waits = [(_dt(value) - _dt(start)).total_seconds() / 60 for start, value in rows if value is not None]
     return len(rows), (statistics.median(waits) if waits else None)
@@ -88,34 +104,48 @@ def _dt(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value).replace(tzinfo=None)
 
 
-def answer_rate(session: Session, first: int, last: int) -> Rate:
-    of, hits = _run(session,
-        select(func.count(), func.coalesce(func.sum(case((E.outcome == ANSWERED, 1), else_=0)), 0)).where(
-            E.kind == Kind.QUESTION, E.day.between(first, last)
-        )
-    ).one()
-    return Rate(of=int(of), hits=int(hits))
+@dataclass(frozen=True)
+class Usage:
+    """What one scan of the period's events gives: the counts grouped by kind, outcome, surface and week."""
+
+    answer_rate: Rate  # questions answered
+    actions_self_service: Rate  # action requests completed by Wayfinder, not turned into a ticket or left failed
+    owner_answers_by_week: list[int]  # "who owns X" answered
+    surfaces: dict[str, int]  # events per surface
 
 
-def self_service_rate(session: Session, first: int, last: int) -> Rate:
-    """Answered questions after which no human wrote in the answer's thread (one join, not a lookup per question)."""
-    followed = select(E.thread).where(E.kind == Kind.FOLLOWUP).distinct().subquery("followed")
-    of, hits = _run(session,
-        select(func.count(), func.coalesce(func.sum(case((followed.c.thread.is_(None), 1), else_=0)), 0))
-        .select_from(table_of(AdoptionEvent).outerjoin(followed, followed.c.thread == E.thread))
-        .where(E.kind == Kind.QUESTION, E.outcome == ANSWERED, E.day.between(first, last))
-    ).one()
-    return Rate(of=int(of), hits=int(hits))
+def usage(session: Session, first: int, last: int) -> Usage:
+    """One GROUP BY over the period; the rows summed here are its groups (a few hundred), not events."""
+    week, owner = (E.day - first) // 7, case((E.intent == "owner", 1), else_=0)
+    groups = _run(session,
+        select(E.kind, E.outcome, E.surface, owner, week, func.count()).where(E.day.between(first, last)).group_by(E.kind, E.outcome, E.surface, owner, week)
+    ).all()  # fmt: skip
+    questions = answered = requests = completed = 0
+    by_week, surfaces = [0] * ((last - first) // 7 + 1), dict[str, int]()
+    for kind, outcome, surface, is_owner, w, n in groups:
+        surfaces[surface] = surfaces.get(surface, 0) + n
+        if kind == Kind.QUESTION:
+            questions += n
+            answered += n if outcome == ANSWERED else 0
+            by_week[w] += n if outcome == ANSWERED and is_owner else 0
+        elif kind == Kind.ACTION_REQUEST:
+            requests += n
+            completed += n if outcome == "completed" else 0
+    return Usage(Rate(of=questions, hits=answered), Rate(of=requests, hits=completed), by_week, dict(sorted(surfaces.items())))
 
 
-def actions_self_service(session: Session, first: int, last: int) -> Rate:
-    """Action requests completed by Wayfinder, not turned into a ticket or left failed."""
-    of, hits = _run(session,
-        select(func.count(), func.coalesce(func.sum(case((E.outcome == "completed", 1), else_=0)), 0)).where(
-            E.kind == Kind.ACTION_REQUEST, E.day.between(first, last)
-        )
-    ).one()
-    return Rate(of=int(of), hits=int(hits))
+def self_service_rate(session: Session, first: int, last: int, *, answered: int) -> Rate:
+    """Of the `answered` questions, those after which no human wrote in the answer's thread.
+
+    Follow-ups are few (one per thread at most): the join starts from them, not from the questions.
+    """
+    followup, question = table_of(AdoptionEvent).alias("followup"), table_of(AdoptionEvent).alias("question")
+    followed = _run(session,
+        select(func.count())
+        .select_from(followup.join(question, question.c.thread == followup.c.thread))
+        .where(followup.c.kind == Kind.FOLLOWUP, question.c.kind == Kind.QUESTION, question.c.outcome == ANSWERED, question.c.day.between(first, last))
+    ).scalar_one()  # fmt: skip
+    return Rate(of=answered, hits=answered - int(followed))
 
 
 def approval_median_minutes(session: Session, first: int, last: int) -> dict[str, float]:
@@ -127,23 +157,6 @@ def approval_median_minutes(session: Session, first: int, last: int) -> dict[str
     for action, latency in rows:
         by_action.setdefault(action or "?", []).append(latency / 60000)
     return {action: round(statistics.median(values), 1) for action, values in sorted(by_action.items())}
-
-
-def owner_answers_by_week(session: Session, first: int, last: int) -> list[int]:
-    week = (E.day - first) // 7
-    rows = dict(
-        _run(session,
-            select(week, func.count())
-            .where(E.kind == Kind.QUESTION, E.day.between(first, last), E.intent == "owner", E.outcome == ANSWERED)
-            .group_by(week)
-        ).all()
-    )
-    return [int(rows.get(w, 0)) for w in range((last - first) // 7 + 1)]
-
-
-def by_surface(session: Session, first: int, last: int) -> dict[str, int]:
-    rows = _run(session, select(E.surface, func.count()).where(E.day.between(first, last)).group_by(E.surface).order_by(E.surface))
-    return {surface: int(n) for surface, n in rows}
 
 
 def satisfaction(session: Session, since: datetime, until: datetime) -> list[IntentSatisfaction]:

@@ -17,11 +17,13 @@ from sqlmodel import Field, SQLModel
 
 class AdoptionEvent(SQLModel, table=True):
     __tablename__ = "adoption_event"
+    # Each metric reads one of these and never the table (covering indexes): see catalog.adoption.metrics.
     __table_args__ = (
-        Index("ix_adoption_event_day_who", "day", "who"),
-        Index("ix_adoption_event_who_day", "who", "day"),
-        Index("ix_adoption_event_kind_day", "kind", "day"),
-        Index("ix_adoption_event_thread", "thread"),
+        Index("ix_adoption_event_day_who", "day", "who"),  # daily, weekly and period active people
+        Index("ix_adoption_event_who_day", "who", "day", "kind", "outcome", "at"),  # first days, return, time to first value
+        Index("ix_adoption_event_usage", "day", "kind", "outcome", "surface", "intent"),  # answer rate, surfaces, owner answers, actions
+        Index("ix_adoption_event_kind_day", "kind", "day", "outcome", "entity_ref"),  # follow-ups, most asked entities
+        Index("ix_adoption_event_thread", "thread", "kind", "outcome", "day"),  # answers followed up in their thread
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -69,6 +69,7 @@ class Adoption:
             engineers, engineers_from = (self.config.engineers, "config") if self.config.engineers else (metrics.catalog_users(session), "catalog users")
             daily, weekly = metrics.active_by_day(session, first, last), metrics.active_by_week(session, first, last)
             new_users, ttfv = metrics.time_to_first_value(session, first, last)
+            usage = metrics.usage(session, first, last)
             daily_avg = sum(daily) / len(daily)
             weekly_avg = sum(weekly) / len(weekly)
             return AdoptionReport(
@@ -79,12 +80,11 @@ class Adoption:
                 weekly_active_avg=round(weekly_avg, 2), weekly_active_share=round(weekly_avg / engineers, 4) if engineers else None,
                 return_rate=metrics.return_rate(session, first, last), new_users=new_users,
                 time_to_first_value_minutes=None if ttfv is None else round(ttfv, 1),
-                answer_rate=metrics.answer_rate(session, first, last), self_service_rate=metrics.self_service_rate(session, first, last),
-                actions_self_service=metrics.actions_self_service(session, first, last),
+                answer_rate=usage.answer_rate, self_service_rate=metrics.self_service_rate(session, first, last, answered=usage.answer_rate.hits),
+                actions_self_service=usage.actions_self_service,
                 approval_median_minutes=metrics.approval_median_minutes(session, first, last),
                 satisfaction=metrics.satisfaction(session, since, until),
-                owner_answers_per_week=metrics.owner_answers_by_week(session, first, last),
-                surfaces=metrics.by_surface(session, first, last),
+                owner_answers_per_week=usage.owner_answers_by_week, surfaces=usage.surfaces,
                 unanswered=self._unanswered(session, since, until), gaps=self._gaps(session, first, last),
                 pulse=metrics.pulse(session, since, until),
             )  # fmt: skip

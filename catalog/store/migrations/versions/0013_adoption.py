@@ -31,9 +31,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('adoption_event', schema=None) as batch_op:
         batch_op.create_index('ix_adoption_event_day_who', ['day', 'who'], unique=False)
-        batch_op.create_index('ix_adoption_event_who_day', ['who', 'day'], unique=False)
-        batch_op.create_index('ix_adoption_event_kind_day', ['kind', 'day'], unique=False)
-        batch_op.create_index('ix_adoption_event_thread', ['thread'], unique=False)
+        batch_op.create_index('ix_adoption_event_who_day', ['who', 'day', 'kind', 'outcome', 'at'], unique=False)
+        batch_op.create_index('ix_adoption_event_usage', ['day', 'kind', 'outcome', 'surface', 'intent'], unique=False)
+        batch_op.create_index('ix_adoption_event_kind_day', ['kind', 'day', 'outcome', 'entity_ref'], unique=False)
+        batch_op.create_index('ix_adoption_event_thread', ['thread', 'kind', 'outcome', 'day'], unique=False)
     op.create_table('adoption_pulse',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('quarter', sqlmodel.sql.sqltypes.AutoString(length=7), nullable=False),
@@ -70,6 +71,7 @@ def downgrade() -> None:
     with op.batch_alter_table('adoption_event', schema=None) as batch_op:
         batch_op.drop_index('ix_adoption_event_thread')
         batch_op.drop_index('ix_adoption_event_kind_day')
+        batch_op.drop_index('ix_adoption_event_usage')
         batch_op.drop_index('ix_adoption_event_who_day')
         batch_op.drop_index('ix_adoption_event_day_who')
     op.drop_table('adoption_event')
