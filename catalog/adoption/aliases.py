@@ -14,6 +14,7 @@ that it can later be routed through the generic approvals of `actions/`.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from catalog.store.models import CatalogState
 from catalog.sync.sources.descriptor import ALIASES_ANNOTATION
 
 MAX_ALIAS = 100
+_LOCATION = re.compile(r"^(?:file:)?(.+?)(?::(\d+))?$")  # an entity's location: the descriptor file and the document's line
 # How a subject resolved when the typed words are already one of the entity's names.
 _NAMED = ("exact", "title", "alias")
 
@@ -124,20 +126,22 @@ def provenance(alias: AdoptionAlias) -> str:
 
 def export_patch(location: str | None, name: str, aliases: list[str]) -> str:
     """A unified diff adding `aliases` to the descriptor of the entity `name` (or a YAML snippet when the file cannot be read)."""
-    path = Path(location.removeprefix("file:")) if location else None
+    found = _LOCATION.match(location or "")
+    path = Path(found.group(1)) if found and location else None
     wanted = ", ".join(aliases)
     if path is None or not path.is_file():
         return f"# {name} ({location or 'no descriptor file'}): add under metadata.annotations\n{ALIASES_ANNOTATION}: {wanted}\n"
     before = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    after = _with_aliases(before, name, aliases)
+    after = _with_aliases(before, name, aliases, start=int(found.group(2) or 1) - 1 if found else 0)
     if after is None:
         return f"# {path}: entity {name} not found; add under its metadata.annotations\n{ALIASES_ANNOTATION}: {wanted}\n"
     return "".join(difflib.unified_diff(before, after, fromfile=f"a/{path}", tofile=f"b/{path}"))
 
 
-def _with_aliases(lines: list[str], name: str, aliases: list[str]) -> list[str] | None:
-    """The file's lines with the aliases annotation of the document whose metadata names `name`, added or extended."""
-    at = next((i for i, line in enumerate(lines) if line.strip() in (f"name: {name}", f'name: "{name}"', f"name: '{name}'")), None)
+def _with_aliases(lines: list[str], name: str, aliases: list[str], *, start: int) -> list[str] | None:
+    """The file's lines with the aliases annotation of the document (from line `start`) whose metadata names `name`, added or extended."""
+    names = (f"name: {name}", f'name: "{name}"', f"name: '{name}'")
+    at = next((i for i in range(start, len(lines)) if lines[i].strip() in names), None)
     if at is None:
         return None
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
