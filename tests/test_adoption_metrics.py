@@ -20,6 +20,7 @@ from catalog.adoption.service import Adoption
 from catalog.config import AdoptionConfig, PulseConfig
 from catalog.core import Catalog
 from catalog.store.models import AnswerFeedback, QuestionLog
+from catalog.sync.schedule import Scheduler
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
 UNTIL = START + timedelta(days=28)
@@ -144,3 +145,14 @@ def test_pulse_never_asks_anyone_twice_a_quarter(example_catalog: Catalog) -> No
     assert not adoption.answer_pulse(user="U99", score=5, comment=None, now=now)  # never invited
     r = adoption.report(since=now, until=now + timedelta(days=10))
     assert (r.pulse.responses, r.pulse.nps, r.pulse.comments) == (1, 100.0, ["faster please"])
+
+
+def test_the_hourly_housekeeping_forgets_events_past_the_configured_retention(history: Adoption) -> None:
+    catalog = history.catalog
+    catalog.config.adoption = AdoptionConfig(retention_days=20)
+
+    Scheduler(catalog, clock=lambda: UNTIL).housekeeping()  # the period ends on day 28: days 0-7 are older than 20 days
+
+    with catalog.session() as s:
+        days = set(s.scalars(select(col(AdoptionEvent.day))))
+    assert min(days) == events.day_number(UNTIL - timedelta(days=20))
