@@ -115,19 +115,18 @@ class Usage:
 
 
 def usage(session: Session, first: int, last: int) -> Usage:
-    """One GROUP BY over the period; the rows summed here are its groups (a few hundred), not events."""
-    week, owner = (E.day - first) // 7, case((E.intent == "owner", 1), else_=0)
-    groups = _run(session,
-        select(E.kind, E.outcome, E.surface, owner, week, func.count()).where(E.day.between(first, last)).group_by(E.kind, E.outcome, E.surface, owner, week)
-    ).all()  # fmt: skip
+    """One GROUP BY over the period in the order of `ix_adoption_event_usage` (streamed, never sorted);
+    the rows summed here are its groups (per day, a few dozen), not events."""
+    columns = (E.day, E.kind, E.outcome, E.surface, E.intent)
+    groups = _run(session, select(*columns, func.count()).where(E.day.between(first, last)).group_by(*columns)).all()
     questions = answered = requests = completed = 0
     by_week, surfaces = [0] * ((last - first) // 7 + 1), dict[str, int]()
-    for kind, outcome, surface, is_owner, w, n in groups:
+    for day, kind, outcome, surface, intent, n in groups:
         surfaces[surface] = surfaces.get(surface, 0) + n
         if kind == Kind.QUESTION:
             questions += n
             answered += n if outcome == ANSWERED else 0
-            by_week[w] += n if outcome == ANSWERED and is_owner else 0
+            by_week[(day - first) // 7] += n if outcome == ANSWERED and intent == "owner" else 0
         elif kind == Kind.ACTION_REQUEST:
             requests += n
             completed += n if outcome == "completed" else 0
@@ -137,14 +136,16 @@ def usage(session: Session, first: int, last: int) -> Usage:
 def self_service_rate(session: Session, first: int, last: int, *, answered: int) -> Rate:
     """Of the `answered` questions, those after which no human wrote in the answer's thread.
 
-    Follow-ups are few (one per thread at most): the join starts from them, not from the questions.
+    Follow-ups are few (one per thread at most): each looks up its thread's answered questions
+    (`ix_adoption_event_thread`), rather than every question looking for a follow-up.
     """
     followup, question = table_of(AdoptionEvent).alias("followup"), table_of(AdoptionEvent).alias("question")
-    followed = _run(session,
+    answered_there = (
         select(func.count())
-        .select_from(followup.join(question, question.c.thread == followup.c.thread))
-        .where(followup.c.kind == Kind.FOLLOWUP, question.c.kind == Kind.QUESTION, question.c.outcome == ANSWERED, question.c.day.between(first, last))
-    ).scalar_one()  # fmt: skip
+        .where(question.c.thread == followup.c.thread, question.c.kind == Kind.QUESTION, question.c.outcome == ANSWERED, question.c.day.between(first, last))
+        .scalar_subquery()
+    )
+    followed = _run(session, select(func.coalesce(func.sum(answered_there), 0)).where(followup.c.kind == Kind.FOLLOWUP)).scalar_one()
     return Rate(of=answered, hits=answered - int(followed))
 
 
