@@ -194,9 +194,30 @@ class AlertsConfig(_Strict):
     links: list[AlertLinkPattern] = Field(default_factory=lambda: [AlertLinkPattern(pattern=p) for p in DEFAULT_ALERT_LINKS])
 
 
+class PulseConfig(_Strict):
+    """The optional quarterly satisfaction survey, by DM to a sample of recently active people."""
+
+    enabled: bool = False
+    sample_size: Annotated[int, Field(gt=0)] = 20
+    active_days: Annotated[int, Field(gt=0)] = 30  # who counts as active enough to ask
+
+
+class AdoptionConfig(_Strict):
+    """`adoption:`: usage events and the report (see `catalog.adoption`); people are pseudonymised
+    like the question log (`questions.pseudonymise_askers`)."""
+
+    retention_days: Annotated[int, Field(gt=0)] = 400  # a year-over-year view needs more than a year
+    engineers: Annotated[int, Field(gt=0)] | None = None  # how many engineers the shares are of; default: catalog Users
+    daily_active_bar: Annotated[float, Field(gt=0, le=1)] = 0.5  # the share a successful portal reaches daily
+    report_channel: Annotated[str | None, Field(pattern=r"^[CG][A-Z0-9]{2,20}$")] = None  # weekly platform-team digest
+    admins: list[str] = Field(default_factory=list)  # Slack user ids who approve learned aliases
+    pulse: PulseConfig = Field(default_factory=PulseConfig)
+
+
 class Config(_Strict):
     sources: list[SourceConfig] = Field(default_factory=list)
     questions: QuestionsConfig = Field(default_factory=QuestionsConfig)
+    adoption: AdoptionConfig = Field(default_factory=AdoptionConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     alerts: AlertsConfig | None = None
     # Self-service actions, each a mapping validated by `actions.definitions` (which the catalog may not

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from catalog.adoption.events import Kind, record_event
 from catalog.answers.ask import ask, ask_about, example_questions
 from catalog.answers.card import entity_card
 from catalog.answers.feedback import record_feedback
@@ -107,23 +108,44 @@ class Catalog:
     def index(self, session: Session) -> CatalogIndex:
         return self._index.get(session)
 
-    def ask(self, text: str, *, transport: str = "cli", asker: str | None = None) -> Answer:
-        """Answer and log `text`; `asker` (Slack user id, `cli:<login>`) is pseudonymised when configured."""
+    def ask(
+        self, text: str, *, transport: str = "cli", asker: str | None = None, surface: str | None = None, thread: str | None = None
+    ) -> Answer:
+        """Answer and log `text`; `asker` (Slack user id, `cli:<login>`) is pseudonymised when configured.
+
+        `surface` says where exactly it was asked (`catalog.adoption.events.Surface`; default: the
+        transport) and `thread` (`channel:ts`) where a Slack answer went, for the usage events.
+        """
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
+            started = time.perf_counter()
             now = self.clock()
             below = below_question(text, self.config.scorecards)
-            if below is not None:
-                return answered(below_answer(session, self.config, text, *below, now=now, transport=transport, asker=stored))
-            answer = ask(session, text, index=self.index(session), transport=transport, asker=stored, clock=lambda: now)
-            return answered(with_scoreboards(session, self.config, answer, now=now))
+            if below is None:
+                answer = with_scoreboards(session, self.config, ask(session, text, index=self.index(session), transport=transport, asker=stored, clock=lambda: now), now=now)
+            else:
+                answer = below_answer(session, self.config, text, *below, now=now, transport=transport, asker=stored)
+            self._question_event(session, answer, surface or transport, stored, started, thread)
+            return answered(answer)
 
-    def ask_about(self, question: str, *, ref: str, intent: str, transport: str = "cli", asker: str | None = None) -> Answer:
+    def ask_about(
+        self, question: str, *, ref: str, intent: str, transport: str = "cli", asker: str | None = None, surface: str | None = None,
+        thread: str | None = None,
+    ) -> Answer:  # fmt: skip
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
+            started = time.perf_counter()
             answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
+            self._question_event(session, answer, surface or transport, stored, started, thread)
             return answered(with_scoreboards(session, self.config, answer, now=self.clock()))
+
+    def _question_event(self, session: Session, answer: Answer, surface: str, who: str | None, started: float, thread: str | None) -> None:
+        record_event(
+            session, at=answer.asked_at or datetime.now(UTC), surface=surface, kind=Kind.QUESTION, outcome=answer.status, who=who,
+            intent=answer.intent, entity_ref=answer.subject.ref if answer.subject else None,
+            latency_ms=(time.perf_counter() - started) * 1000, thread=thread,
+        )  # fmt: skip
 
     def ownership_page(self, ref: str, *, now: datetime) -> OwnershipPage | None:
         """The page behind `/o/{kind}/{namespace}/{name}`; files are named relative to the config."""
@@ -239,6 +261,11 @@ class Catalog:
     def record_feedback(self, *, question: str, intent: str, ref: str | None, helpful: bool, user_id: str | None, transport: str, now: datetime) -> None:
         with self.session() as session:
             record_feedback(session, question=question, intent=intent, ref=ref, helpful=helpful, user_id=user_id, transport=transport, now=now)
+
+    def claim_once(self, key: str, *, now: datetime) -> bool:
+        """True only for the first claim of `key` (work due once per period, such as a weekly digest), across replicas."""
+        with self.session() as session:
+            return claims.claim(session, key, now=now)
 
     def start_delivery(self, key: str, body: str, *, now: datetime) -> bool:
         """True only for the first claim of `key` (a Slack event id or trigger id), across retries, restarts and replicas.

@@ -46,6 +46,11 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.sync.schedule": {"start_scheduler"},
     "catalog.sync.webhooks": {"handle_github_push", "WebhookResult"},
     "catalog.alerts.service": {"Alerts"},  # alerts: built from the Catalog
+    "catalog.adoption.service": {"Adoption", "NotAnAdmin"},  # adoption: built from the Catalog
+    "catalog.adoption.events": {"Kind", "Surface"},  # what adapters record
+    "catalog.adoption.report": None,  # the report models and their headline texts
+    "catalog.adoption.models": {"AdoptionAlias"},  # a learned alias, as `Adoption` returns it
+    "catalog.adoption.aliases": {"provenance"},  # pure text about an alias
     "catalog.alerts.worker": {"AlertWorker"},
     "catalog.alerts.card": {"AlertCard"},  # the read model the alert view draws
     "catalog.sync.validate": {"validate_path"},  # checks files; no database

@@ -14,13 +14,13 @@ from tests.conftest import REPO
 MANIFESTS = [REPO / "manifest.yml", REPO / "manifest.socket-mode.yml"]
 EVENTS_URL = "https://wayfinder.example.com/slack/events"
 # The scope each subscribed bot event needs (docs.slack.dev event reference); app_home_opened needs none.
-EVENT_SCOPES = {"app_mention": {"app_mentions:read"}, "message.im": {"im:history"}, "link_shared": {"links:read"}, "app_home_opened": set()}
+EVENT_SCOPES = {
+    "app_mention": {"app_mentions:read"}, "message.im": {"im:history"}, "message.channels": {"channels:history"}, "link_shared": {"links:read"}, "app_home_opened": set(),
+}  # fmt: skip
 # Every bot scope and the README's reason for it: a new scope must be added here on purpose.
 SCOPES = {
-    "app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "im:history", "links:read", "links:write",
+    "app_mentions:read", "channels:history", "chat:write", "commands", "files:write", "groups:history", "im:history", "links:read", "links:write",
     "usergroups:read", "users:read", "users:read.email",
-    # digests: the trend chart (files_upload_v2), and reading back a digest a crashed attempt posted
-    "files:write",
 }  # fmt: skip
 
 

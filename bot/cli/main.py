@@ -13,6 +13,7 @@ import typer
 
 from bot.cli import scorecards as scorecard_commands
 from bot.cli.actions import actions_app
+from bot.cli.adoption import aliases_app, report_app
 from bot.cli.asking import DEFAULT_TIMEOUT, MIN_TIMEOUT, AskArgs, cli_asker, run_ask
 from bot.cli.errors import EXIT_ERROR, EXIT_SYNC_FAILED, GuardedGroup
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
@@ -42,6 +43,8 @@ db_app = typer.Typer(help="Database maintenance.")
 app.add_typer(sync_app, name="sync")
 app.add_typer(db_app, name="db")
 app.add_typer(actions_app, name="actions")
+app.add_typer(report_app, name="report")
+app.add_typer(aliases_app, name="aliases")
 NoMigrate = Annotated[
     bool, typer.Option("--no-migrate", help="Do not create or upgrade the schema on start (also WAYFINDER_AUTO_MIGRATE=false).")
 ]
@@ -329,6 +332,10 @@ def _run_server(
             running = start_scheduler(catalog)
             ActionJobs(services.actions).register(running.apscheduler)  # expiry, reminders, escalation, TTL, runs after a restart
             background.callback(running.stop)
+            if slack is not None:  # the weekly adoption digest and the quarterly pulse post to Slack
+                from bot.slack.adoption import start_adoption_jobs
+
+                background.callback(start_adoption_jobs(services, slack.client).shutdown)
             scheduled = [f"{s.name} ({s.schedule})" for s in catalog.config.sources if s.schedule]
             say(out, f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.")
             if slack is not None and catalog.config.scorecards:

@@ -32,7 +32,8 @@ def get_json(base_url: str, path: str, params: dict[str, str], *, timeout: float
     where = _display(base_url)
     try:
         url = httpx.URL(base_url.rstrip("/") + path)
-        response = httpx.get(url, params=params, headers={"Authorization": f"Bearer {token}"} if token else {}, timeout=timeout)
+        headers = {"X-Wayfinder-Client": "cli"} | ({"Authorization": f"Bearer {token}"} if token else {})  # the client names itself for adoption events
+        response = httpx.get(url, params=params, headers=headers, timeout=timeout)
     except httpx.TimeoutException:
         raise RemoteError(f"{where} did not answer within {timeout:g} s (WAYFINDER_URL; raise --timeout if it is just slow)") from None
     except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:

@@ -23,6 +23,12 @@ class ActionId(StrEnum):
     EXEMPTION_ENTITY = "entity"  # the exemption modal's inputs
     EXEMPTION_REASON = "reason"
     EXEMPTION_EXPIRES = "expires"
+    ALIAS_DECISION = "wf_alias_decision"  # approve a learned alias (catalog admins)
+    ALIAS_REJECT = "wf_alias_reject"
+    ADOPTION_FIX = "wf_adoption_fix"  # the digest's one-click fixes: add alias, create entity
+    PULSE_OPEN = "wf_pulse_open"  # opens the satisfaction survey
+    PULSE_SCORE = "pulse_score"
+    PULSE_COMMENT = "pulse_comment"
 
 
 class BlockId(StrEnum):
@@ -30,6 +36,8 @@ class BlockId(StrEnum):
     EXEMPTION_ENTITY = "entity"
     EXEMPTION_REASON = "reason"
     EXEMPTION_EXPIRES = "expires"
+    PULSE_SCORE = "pulse_score"
+    PULSE_COMMENT = "pulse_comment"
 
 
 class CallbackId(StrEnum):
@@ -38,6 +46,7 @@ class CallbackId(StrEnum):
     ACTION_MODAL = "wf_action"  # the request modal; private_metadata holds the action id, target and channel
     ACTION_REJECT_MODAL = "wf_action_reject"  # the reason for a rejection; private_metadata holds the request id
     EXEMPTION_MODAL = "wf_exemption"
+    PULSE_MODAL = "wf_pulse"
 
 
 class Command(StrEnum):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
+from catalog.adoption.models import AdoptionAlias
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.store.facts import ENTITY_FACTS
 from catalog.store.index_file import IndexFile
@@ -29,6 +30,7 @@ from catalog.sync.sources.descriptor import ALIASES_ANNOTATION
 _E = Entity.__table__.c  # type: ignore[attr-defined]
 _R = Relation.__table__.c  # type: ignore[attr-defined]
 _S = SourceState.__table__.c  # type: ignore[attr-defined]
+_A = AdoptionAlias.__table__.c  # type: ignore[attr-defined]
 _ACTIVE = _E.retired_at.is_(None)
 
 # Each entity row comes with its source's state (freshness), so no separate read of the states.
@@ -236,13 +238,23 @@ def load_index(session: Session) -> CatalogIndex:
         .where(_E.retired_at.is_(None))
         .order_by(_E.precedence.desc())
     )
+    learned = _learned_aliases(session)
     seen: dict[str, IndexedEntity] = {}
     for ref, kind, name, title, owner, typ, alias_text, *others in rows:
         if ref not in seen:
-            aliases = tuple(a.strip() for a in (alias_text or "").split(",") if a.strip())
+            aliases = tuple(a.strip() for a in (alias_text or "").split(",") if a.strip()) + learned.get(ref, ())
             other = tuple(dict.fromkeys(o.strip().lstrip("@#") for o in others if o and o.strip()))
             seen[ref] = IndexedEntity(ref=ref, kind=kind, name=name, title=title, owner_ref=owner, type=typ, aliases=aliases, other_names=other)
     return CatalogIndex(list(seen.values()), gen)
+
+
+def _learned_aliases(session: Session) -> dict[str, tuple[str, ...]]:
+    """Aliases approved in Wayfinder's own overlay (`catalog.adoption.aliases`), by ref."""
+    rows = session.execute(select(_A.entity_ref, _A.alias).where(_A.status == "approved").order_by(_A.id))
+    found: dict[str, tuple[str, ...]] = {}
+    for ref, alias in rows:
+        found[str(ref)] = found.get(str(ref), ()) + (str(alias),)
+    return found
 
 
 class IndexCache:

@@ -292,8 +292,10 @@ class FakeSlackAPI(FakeHTTPServer):
         """Record the call and pick the answer: scripted fault, canned response or 404."""
         path = request.path
         if path.startswith(_UPLOAD_PREFIX):  # a file's raw bytes (files_upload_v2 step 2): not a Web API call
-            self.uploads[path.removeprefix(_UPLOAD_PREFIX)] = request.body
-            self._calls.append(Call("upload", {"file_id": path.removeprefix(_UPLOAD_PREFIX), "length": len(request.body)}, None, request.headers, path))
+            file_id = path.removeprefix(_UPLOAD_PREFIX)
+            self.uploads[file_id] = request.body
+            upload = {"file_id": file_id, "size": len(request.body), "png": request.body.startswith(b"\x89PNG")}
+            self._calls.append(Call("file_upload", upload, None, request.headers, path))
             self._cond.notify_all()
             return Response(200, b"OK - " + str(len(request.body)).encode(), {"content-type": "text/plain"})
         if path.startswith(_API_PREFIX):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from bot.compose import Services
+from bot.http.web.adoption import adoption_router
 from bot.http.web.api import api_app
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, web_error_response
@@ -21,4 +22,5 @@ def register(api: FastAPI, services: Services) -> None:
     auth = BearerAuth(services.catalog.config.http.auth.tokens)
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
     api.include_router(pages_router(services, auth))
+    api.include_router(adoption_router(services, auth))  # GET /adoption
     api.mount("/api/v1", api_app(services, auth))

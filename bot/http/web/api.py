@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, Header, Query
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
+from catalog.adoption.events import Kind, Surface
+from catalog.adoption.service import Adoption
 from catalog.errors import InvalidInput
 from catalog.pages.listing import MAX_LIMIT, BadCursor, EntityList
 from catalog.pages.ownership import OwnershipPage
 from catalog.pages.team import TeamPage
 from catalog.scorecards.gate import GateResult
 from catalog.store.refs import make_ref
+
+CLIENT_HEADER = "X-Wayfinder-Client"  # `cli` from `wayfinder ask --url`: counted as the remote CLI
 
 
 def api_app(services: Services, auth: BearerAuth) -> FastAPI:
@@ -34,15 +38,26 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
     api.exception_handler(RequestValidationError)(validation_error_response)
     api.exception_handler(Exception)(unexpected_error_response)
 
+    adoption = Adoption(catalog)
+
+    def called(what: str, ref: str | None, found: bool) -> None:
+        adoption.record_event(
+            surface=Surface.WEB_API, kind=Kind.PAGE_VIEW, outcome="found" if found else "not_found", intent=what, entity_ref=ref, now=services.clock()
+        )
+
     @api.get("/ask")
-    def ask(q: Annotated[str, Query(min_length=1, max_length=2000, description="The question, as typed in Slack")]) -> dict[str, Any]:
+    def ask(
+        q: Annotated[str, Query(min_length=1, max_length=2000, description="The question, as typed in Slack")],
+        client: Annotated[str | None, Header(alias=CLIENT_HEADER, include_in_schema=False)] = None,
+    ) -> dict[str, Any]:
         """The answer of `wayfinder ask --json`; `status` says whether it was answered (the CLI exits 3 when not)."""
-        return catalog.ask(q, transport="api").to_json()
+        return catalog.ask(q, transport="api", surface=Surface.CLI_REMOTE if client == "cli" else Surface.WEB_API).to_json()
 
     @api.get("/entities/{kind}/{namespace}/{name}")
     def entity(kind: str, namespace: str, name: str) -> OwnershipPage:
         """One entity's ownership page data: card, on-call now, links in order, gaps."""
         page = catalog.ownership_page(make_ref(kind, namespace, name), now=services.clock())
+        called("entity", make_ref(kind, namespace, name), page is not None)
         if page is None:
             raise WebError(404, "not_found", f"{make_ref(kind, namespace, name)} is not in the catalog.")
         return page
@@ -69,6 +84,7 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
     @api.get("/teams/{name}")
     def team(name: str) -> TeamPage:
         page = catalog.team_page(name, now=services.clock())
+        called("team", page.team.ref if page else None, page is not None)
         if page is None:
             raise WebError(404, "not_found", f"No team called {name!r} in the catalog.")
         return page

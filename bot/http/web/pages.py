@@ -13,6 +13,8 @@ from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import error_json
 from bot.http.web.render import page_url, respond, wants_json
+from catalog.adoption.events import Kind, Surface
+from catalog.adoption.service import Adoption
 from catalog.pages.short_links import LinkTarget
 from catalog.store.refs import make_ref
 
@@ -21,6 +23,13 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
     router = APIRouter(dependencies=[Depends(auth)])
     catalog = services.catalog
     team_id = catalog.config.http.slack_team_id
+    adoption = Adoption(catalog)
+
+    def viewed(ref: str | None, found: bool) -> None:
+        """Pages are anonymous (a bearer token names no person): counted, but nobody's activity."""
+        adoption.record_event(
+            surface=Surface.WEB_PAGE, kind=Kind.PAGE_VIEW, outcome="found" if found else "not_found", entity_ref=ref, now=services.clock()
+        )
 
     def not_found(request: Request, what: str, target: LinkTarget) -> Response:
         suggestions = target.candidates
@@ -46,6 +55,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
         """The ownership page: on-call, owner, runbook first; what is missing and where to add it."""
         now = services.clock()
         page = catalog.ownership_page(make_ref(kind, namespace, name), now=now)
+        viewed(make_ref(kind, namespace, name), page is not None)
         if page is None:
             return not_found(request, name, catalog.resolve_link(name, kind=kind))
         actions = services.actions.for_target(page.card.entity.ref)  # "Request…" in Slack for what can be done on it
@@ -64,6 +74,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
     def team(request: Request, name: str) -> Response:
         now = services.clock()
         page = catalog.team_page(name, now=now)
+        viewed(page.team.ref if page else None, page is not None)
         if page is None:
             return not_found(request, name, catalog.resolve_link(name, kind="group"))
         return respond(request, "team.html", page, now=now, team_id=team_id)
@@ -77,7 +88,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
             if wants_json(request):
                 return JSONResponse({"question": "", "hint": "pass ?q=, e.g. ?q=who owns payments-service"})
             return respond(request, "search.html", {}, now=now, answer=None, q="")
-        answer = catalog.ask(question, transport="web")
+        answer = catalog.ask(question, transport="web", surface=Surface.WEB_PAGE)
         if wants_json(request):
             return JSONResponse(answer.to_json())
         return respond(request, "search.html", {}, now=now, answer=answer, q=question)

@@ -12,6 +12,7 @@ from bot.slack.deliveries import once_per_delivery
 from bot.slack.ids import Command
 from bot.slack.listeners.action_requests import handle_run_command, is_run_command
 from bot.slack.replies import TRANSPORT, reply
+from catalog.adoption.events import Surface
 
 
 def register(app: App) -> None:
@@ -24,5 +25,5 @@ def handle_wayfinder_command(ack: Ack, command: dict[str, Any], respond: Respond
     if is_run_command(command.get("text", "")):
         handle_run_command(command, respond, client, services)
         return
-    answer = services.catalog.ask(command.get("text", ""), transport=TRANSPORT, asker=command.get("user_id"))
+    answer = services.catalog.ask(command.get("text", ""), transport=TRANSPORT, asker=command.get("user_id"), surface=Surface.SLACK_COMMAND)
     respond(response_type="ephemeral", **reply(services, client, answer, ephemeral=True))

@@ -15,6 +15,8 @@ from bot.slack.replies import TRANSPORT, post, reply
 from bot.slack.views.actions import home_section
 from bot.slack.views.home import render_home
 from bot.slack.views.unfurl import parse_ownership_url, render_alert_unfurl, render_unfurl
+from catalog.adoption.events import Kind, Surface
+from catalog.adoption.service import Adoption
 from catalog.alerts.service import Alerts
 
 
@@ -29,15 +31,27 @@ def handle_app_mention(event: dict[str, Any], client: WebClient, services: Servi
     """Answer in the question's thread, so a busy channel stays readable."""
     if event.get("bot_id"):
         return  # other bots: answering them invites loops
-    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT, asker=event.get("user"))
-    post(client, event["channel"], reply(services, client, answer), thread_ts=event.get("thread_ts") or event["ts"])
+    thread_ts = event.get("thread_ts") or event["ts"]
+    answer = services.catalog.ask(
+        event.get("text", ""), transport=TRANSPORT, asker=event.get("user"), surface=Surface.SLACK_MENTION, thread=f"{event['channel']}:{thread_ts}"
+    )
+    post(client, event["channel"], reply(services, client, answer), thread_ts=thread_ts)
 
 
 def handle_direct_message(event: dict[str, Any], client: WebClient, services: Services) -> None:
-    """A DM to the bot is a question; edits, deletions, joins and bots' messages are not."""
-    if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    """A DM to the bot is a question; edits, deletions, joins and bots' messages are not.
+
+    In a channel, a person's message in the thread of an answer is a follow-up: the answer did not
+    settle it alone (the self-service rate of the adoption report).
+    """
+    if event.get("subtype") or event.get("bot_id"):
         return
-    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT, asker=event.get("user"))
+    if event.get("channel_type") != "im":
+        if event.get("thread_ts") and event.get("user"):
+            Adoption(services.catalog).record_followup(thread=f"{event['channel']}:{event['thread_ts']}", author=event["user"], now=services.clock())
+        return
+    thread = f"{event['channel']}:{event['thread_ts']}" if event.get("thread_ts") else None
+    answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT, asker=event.get("user"), surface=Surface.SLACK_DM, thread=thread)
     post(client, event["channel"], reply(services, client, answer), thread_ts=event.get("thread_ts"))
 
 
@@ -45,6 +59,7 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: S
     """Publish the Home tab for whoever opened it (fires on every open, so identity is cached)."""
     if event.get("tab") != "home":
         return
+    Adoption(services.catalog).record_event(surface=Surface.SLACK_HOME, kind=Kind.HOME_OPENED, outcome="ok", who=event["user"], now=services.clock())
     who = identify(services, client, event["user"])
     summary = services.catalog.home(user_ref=who.user_ref, email=who.email)
     me = actor(services, client, event["user"])
@@ -59,9 +74,13 @@ def handle_link_shared(event: dict[str, Any], client: WebClient, services: Servi
     refs = {url: ref for url in urls if (ref := parse_ownership_url(url, services.public_url))}
     found = services.catalog.cards(refs.values())
     unfurls = {url: render_unfurl(found[ref], now=services.clock()) for url, ref in refs.items() if ref in found}
+    adoption = Adoption(services.catalog)
     for url, ref in Alerts(services.catalog).linked_entities(u for u in urls if u not in refs).items():
         if page := services.catalog.ownership_page(ref, now=services.clock()):
             unfurls[url] = render_alert_unfurl(page, now=services.clock())
+            adoption.record_event(
+                surface=Surface.SLACK_ALERT, kind=Kind.ALERT_OPENED, outcome="ok", who=event.get("user"), entity_ref=ref, now=services.clock()
+            )
     if not unfurls:
         return
     if event.get("unfurl_id") and event.get("source"):  # links in the message composer have no ts yet

@@ -11,6 +11,7 @@ from bot.compose import Services
 from bot.slack.deliveries import once_per_delivery
 from bot.slack.ids import CallbackId
 from bot.slack.replies import TRANSPORT, reply
+from catalog.adoption.events import Surface
 
 # A response_url takes five posts; one card per name keeps each within Slack's block limits.
 MAX_CARDS = 3
@@ -29,6 +30,7 @@ def handle_who_owns_this(ack: Ack, shortcut: dict[str, Any], respond: Respond, c
         respond(response_type="ephemeral", text=NOTHING_FOUND)
     for entity in found:
         answer = services.catalog.ask_about(
-            f"who owns {entity.name}?", ref=entity.ref, intent="owner", transport=TRANSPORT, asker=(shortcut.get("user") or {}).get("id")
+            f"who owns {entity.name}?", ref=entity.ref, intent="owner", transport=TRANSPORT, asker=(shortcut.get("user") or {}).get("id"),
+            surface=Surface.SLACK_SHORTCUT,
         )
         respond(response_type="ephemeral", **reply(services, client, answer, ephemeral=True))

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.compose import Services
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.replies import TRANSPORT, post, reply
+from catalog.adoption.events import Surface
 
 
 def register(app: App) -> None:
@@ -23,5 +24,5 @@ def handle_search_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any
         ack(response_action="errors", errors={BlockId.QUESTION: "Type a question, for example: who owns payments-service?"})
         return
     ack()
-    answer = services.catalog.ask(question, transport=TRANSPORT, asker=body["user"]["id"])
+    answer = services.catalog.ask(question, transport=TRANSPORT, asker=body["user"]["id"], surface=Surface.SLACK_HOME)
     post(client, body["user"]["id"], reply(services, client, answer))

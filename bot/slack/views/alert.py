@@ -40,6 +40,7 @@ from catalog.answers.models import Person
 STATUS_ICON = {"triggered": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:"}
 BLAST_RADIUS_SHOWN = 8
 ONCALL_SHOWN = 3
+ALERT_CARD = "alert_card"  # the value of the card's URL button: its clicks count as alert cards opened
 
 
 def render_alert_card(card: AlertCard, *, public_url: str, now: datetime) -> tuple[str, list[dict]]:
@@ -60,7 +61,7 @@ def render_alert_card(card: AlertCard, *, public_url: str, now: datetime) -> tup
         tail.append(context(line))
     if card.page:
         url = ownership_url(public_url, card.page.card.entity.ref)
-        tail.append(ActionsBlock(elements=[ButtonElement(text=plain("Ownership page", BUTTON_LABEL), url=url, action_id=ActionId.LINK)]))
+        tail.append(ActionsBlock(elements=[ButtonElement(text=plain("Ownership page", BUTTON_LABEL), url=url, action_id=ActionId.LINK, value=ALERT_CARD)]))
     return _fallback(card), [b.to_dict() for b in fit(body, tail, MESSAGE_BLOCKS)]
 
 

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import catalog.adoption.models  # noqa: F401  (the adoption tables)
 import catalog.alerts.models  # noqa: F401  (the alert tables)
 import catalog.scorecards.models  # noqa: F401  (the scorecard tables)
 import catalog.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)

@@ -1,0 +1,74 @@
+"""The adoption tables: one row per interaction, one per pulse survey sent, one per learned alias.
+
+`AdoptionEvent` is deliberately apart from `question_log`: it holds no free text (question text
+keeps its own, shorter retention in the question log) so it can be kept for a year-over-year
+view, and it also records what is not a question (Home opened, pages, buttons, actions).
+`day` is the UTC day number (days since 1970-01-01), written once so that daily, weekly and
+cohort aggregates are integer GROUP BYs over an index on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class AdoptionEvent(SQLModel, table=True):
+    __tablename__ = "adoption_event"
+    # Each metric reads one of these and never the table (covering indexes): see catalog.adoption.metrics.
+    __table_args__ = (
+        Index("ix_adoption_event_day_who", "day", "who"),  # daily, weekly and period active people
+        Index("ix_adoption_event_who_day", "who", "day", "kind", "outcome", "at"),  # first days, return, time to first value
+        Index("ix_adoption_event_usage", "day", "kind", "outcome", "surface", "intent"),  # answer rate, surfaces, owner answers, actions
+        Index("ix_adoption_event_kind_day", "kind", "day", "outcome", "entity_ref"),  # follow-ups, most asked entities
+        Index("ix_adoption_event_thread", "thread", "kind", "outcome", "day"),  # answers followed up in their thread
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    day: int  # UTC days since the epoch
+    who: str | None = Field(default=None, max_length=200)  # Slack or catalog user id, or its keyed hash; None when anonymous
+    surface: str = Field(max_length=30)  # catalog.adoption.events.Surface
+    kind: str = Field(max_length=30)  # catalog.adoption.events.Kind
+    outcome: str = Field(max_length=20)  # an answer's status, or ok / error / approved / rejected ...
+    intent: str | None = Field(default=None, max_length=50)  # a question's intent, or the action's id
+    entity_ref: str | None = Field(default=None, max_length=400)
+    latency_ms: float | None = None
+    thread: str | None = Field(default=None, max_length=100)  # `channel:thread_ts` of a Slack answer, to see follow-ups
+
+
+class AdoptionPulse(SQLModel, table=True):
+    """A satisfaction survey sent to one person in one quarter: the unique key is the "never twice" rule."""
+
+    __tablename__ = "adoption_pulse"
+    __table_args__ = (UniqueConstraint("quarter", "who", name="uq_adoption_pulse_quarter_who"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    quarter: str = Field(max_length=7)  # 2026Q4
+    who: str = Field(max_length=200)  # pseudonymised like the events
+    sent_at: datetime
+    score: int | None = None  # 0-10
+    comment: str | None = None
+    answered_at: datetime | None = None
+
+
+class AdoptionAlias(SQLModel, table=True):
+    """A name people use for an entity, learned from confirmed answers; used once approved."""
+
+    __tablename__ = "adoption_alias"
+    __table_args__ = (
+        UniqueConstraint("alias_key", "entity_ref", name="uq_adoption_alias_key_ref"),
+        Index("ix_adoption_alias_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    alias: str = Field(max_length=200)  # as first typed
+    alias_key: str = Field(max_length=200)  # compacted (catalog.search.resolve.compact): one row per spelling
+    entity_ref: str = Field(max_length=400)
+    status: str = Field(default="proposed", max_length=20)  # proposed | approved | rejected
+    confirmations: int = 1  # questions that confirmed it (a 👍 or a "Did you mean" click)
+    proposed_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = Field(default=None, max_length=200)
