@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from catalog.adoption.models import AdoptionEvent
 from catalog.store.models import table_of
+from catalog.store.write_behind import now_or_later
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +82,18 @@ def record_event(
     latency_ms: float | None = None,
     thread: str | None = None,
 ) -> None:
-    """One row in the caller's transaction, in a savepoint: a refused write costs the event, never the answer."""
-    row = AdoptionEvent(
+    """One row in the caller's transaction, its last statement: a refused write costs the event (and
+    rolls back what the transaction only read), never the answer. On SQLite it never waits for a
+    sync's write lock (`store.write_behind`), so acks and answers don't either."""
+    values: dict[str, Any] = dict(
         at=at, day=day_number(at), who=who, surface=surface[:30], kind=kind[:30], outcome=outcome[:20],
         intent=intent[:50] if intent else None, entity_ref=entity_ref, latency_ms=None if latency_ms is None else round(latency_ms, 3),
         thread=thread[:100] if thread else None,
     )  # fmt: skip
     try:
-        with session.begin_nested():
-            session.add(row)
+        now_or_later(session, lambda s: s.add(AdoptionEvent(**values)), "usage event")
     except SQLAlchemyError as exc:
+        session.rollback()
         log.warning("usage event not recorded: %s", getattr(exc, "orig", None) or type(exc).__name__)
 
 
