@@ -41,6 +41,8 @@ from actions.executors.webhook import call_webhook
 from actions.inputs import TARGET, validate_inputs
 from actions.models import ActionAudit, ActionRequest, State
 from actions.read import ActionEvent, EventKind, RequestView, request_view
+from catalog.adoption.events import Kind, Surface, record_event
+from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
 from catalog.store.models import Entity
 from catalog.store.reads import get_entity
@@ -96,6 +98,15 @@ class _Silent:
 InternalHandler = Callable[[Run], Outcome | str | None]
 
 
+# Adoption usage events: a decision, and a request's end ("completed" is what the self-service rate counts).
+_DECISIONS = frozenset({"approved", "rejected"})
+_REQUEST_ENDS = {"succeeded": "completed", "failed": "failed", "rejected": "rejected", "expired": "expired", "cancelled": "cancelled"}
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 class ActionService:
     def __init__(
         self,
@@ -114,6 +125,19 @@ class ActionService:
         self.http = http or httpx.Client()
         self.definitions = {a.id: a for a in (definitions if definitions is not None else load_actions(catalog.config))}
         self._internal: dict[str, InternalHandler] = {}
+
+    def _audit(self, session: Session, row: ActionRequest, event: str, *, actor: str, surface: str, now: datetime, **detail: Any) -> None:
+        """The audit row, and the adoption usage event a decision or a request's end is (issue 15)."""
+        workflow.audit(session, row, event, actor=actor, surface=surface, now=now, **detail)
+        who = self.catalog.config.questions
+        if event in _DECISIONS:
+            waited_ms = (now - _aware(row.created_at)).total_seconds() * 1000
+            record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_DECISION, outcome=event, who=asker_id(actor, who),
+                         intent=row.action_id, entity_ref=row.target_ref, latency_ms=waited_ms)  # fmt: skip
+        if (outcome := _REQUEST_ENDS.get(event)) is not None:
+            requester = row.requester_slack_id or row.requester_ref
+            record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_REQUEST, outcome=outcome, who=asker_id(requester, who),
+                         intent=row.action_id, entity_ref=row.target_ref)  # fmt: skip
 
     # -- definitions ------------------------------------------------------------------------------
 
@@ -228,17 +252,17 @@ class ActionService:
             )  # fmt: skip
             session.add(row)
             session.flush()
-            workflow.audit(session, row, "requested", actor=actor.id, surface=actor.surface, now=now, to_state=State.REQUESTED,
+            self._audit(session, row, "requested", actor=actor.id, surface=actor.surface, now=now, to_state=State.REQUESTED,
                            inputs=workflow.masked(action, values), target=target_ref)  # fmt: skip
             request_id = row.id or 0
             to = State.APPROVED if action.approval.policy == "none" else State.PENDING
             workflow.transition(session, request_id, State.REQUESTED, to, now=now)
-            workflow.audit(session, row, to.value, actor=actor.id, surface=actor.surface, now=now, from_state=State.REQUESTED, to_state=to)
+            self._audit(session, row, to.value, actor=actor.id, surface=actor.surface, now=now, from_state=State.REQUESTED, to_state=to)
             view = request_view(session, row, action)
             view.state = to
             nobody = to == State.PENDING and not view.waiting_on
             if nobody:  # nobody but the requester could approve: escalate at once
-                workflow.audit(session, row, "escalated", actor=SCHEDULER.id, surface="scheduler", now=now, why="no eligible approver")
+                self._audit(session, row, "escalated", actor=SCHEDULER.id, surface="scheduler", now=now, why="no eligible approver")
                 row.escalated_at = now
                 view.escalated = True
         if view.channel:
@@ -280,13 +304,13 @@ class ActionService:
                 raise Refused(f"You already decided on request #{request_id} at this stage.")
             if decision == "reject":
                 workflow.transition(session, request_id, State.PENDING, State.REJECTED, now=now)
-                workflow.audit(session, row, "rejected", actor=actor.id, surface=actor.surface, now=now, from_state=State.PENDING, to_state=State.REJECTED, reason=reason)
+                self._audit(session, row, "rejected", actor=actor.id, surface=actor.surface, now=now, from_state=State.PENDING, to_state=State.REJECTED, reason=reason)
                 outcome: State | None = State.REJECTED
             else:
-                workflow.audit(session, row, "approval", actor=actor.id, surface=actor.surface, now=now, stage=row.stage)
+                self._audit(session, row, "approval", actor=actor.id, surface=actor.surface, now=now, stage=row.stage)
                 outcome = workflow.advance(session, row, action, now=now)
                 if outcome == State.APPROVED:
-                    workflow.audit(session, row, "approved", actor=actor.id, surface=actor.surface, now=now, from_state=State.PENDING, to_state=State.APPROVED)
+                    self._audit(session, row, "approved", actor=actor.id, surface=actor.surface, now=now, from_state=State.PENDING, to_state=State.APPROVED)
         if outcome == State.REJECTED:
             self._tell("rejected", request_id, f"{actor.label} rejected the request: {reason}")
         elif outcome == State.APPROVED:
@@ -323,7 +347,7 @@ class ActionService:
                 raise Refused("Only the requester can cancel a request.")
             if not workflow.transition(session, request_id, State.PENDING, State.CANCELLED, now=now):
                 raise self._not_pending(session, request_id)
-            workflow.audit(session, row, "cancelled", actor=actor.id, surface=actor.surface, now=now, from_state=State.PENDING, to_state=State.CANCELLED)
+            self._audit(session, row, "cancelled", actor=actor.id, surface=actor.surface, now=now, from_state=State.PENDING, to_state=State.CANCELLED)
         self._tell("cancelled", request_id, f"{actor.label} cancelled the request.")
         return self.get(request_id)
 
@@ -338,7 +362,7 @@ class ActionService:
             row = session.get(ActionRequest, request_id)
             assert row is not None
             session.refresh(row)
-            workflow.audit(session, row, "running", actor=SCHEDULER.id, surface="scheduler", now=now, from_state=State.APPROVED, to_state=State.RUNNING)
+            self._audit(session, row, "running", actor=SCHEDULER.id, surface="scheduler", now=now, from_state=State.APPROVED, to_state=State.RUNNING)
             action = self.definition(row.action_id)
             run = self._run_of(row, token, teardown=False)
         self._tell("running", request_id, "Running…")
@@ -405,7 +429,7 @@ class ActionService:
                     extra["ttl_expires_at"] = now + _ttl(action, row.inputs)
                 if not workflow.transition(session, request_id, State.RUNNING, final, now=now, **extra):
                     return  # already finished (a status report raced the executor's answer)
-                workflow.audit(session, row, final.value, actor=SCHEDULER.id, surface="executor", now=now, from_state=State.RUNNING, to_state=final, message=outcome.message)
+                self._audit(session, row, final.value, actor=SCHEDULER.id, surface="executor", now=now, from_state=State.RUNNING, to_state=final, message=outcome.message)
         if final is None:
             if outcome.message:
                 self._tell("progress", request_id, outcome.message)
@@ -456,7 +480,7 @@ class ActionService:
                 until = min(until, now + action.ttl.max)
             if not workflow.transition(session, request_id, State.SUCCEEDED, State.SUCCEEDED, now=now, ttl_expires_at=until, ttl_notice=None):
                 raise self._not_pending(session, request_id)
-            workflow.audit(session, row, "extended", actor=actor.id, surface=actor.surface, now=now, until=until.isoformat())
+            self._audit(session, row, "extended", actor=actor.id, surface=actor.surface, now=now, until=until.isoformat())
         self._tell("extended", request_id, f"{actor.label} extended it until {until:%Y-%m-%d %H:%M} UTC.")
         return self.get(request_id)
 
@@ -468,7 +492,7 @@ class ActionService:
             if row is None or not workflow.transition(session, request_id, State.SUCCEEDED, State.TORN_DOWN, now=now):
                 return False
             session.refresh(row)
-            workflow.audit(session, row, "torn_down", actor=actor.id, surface=actor.surface, now=now, from_state=State.SUCCEEDED, to_state=State.TORN_DOWN)
+            self._audit(session, row, "torn_down", actor=actor.id, surface=actor.surface, now=now, from_state=State.SUCCEEDED, to_state=State.TORN_DOWN)
             action = self.definitions.get(row.action_id)
             retired = retire_entity(session, row.entity_ref, now=now) if row.entity_ref else False
             run = self._run_of(row, "", teardown=True)
@@ -536,7 +560,7 @@ class ActionService:
                 return 0
             row = session.get(ActionRequest, request_id)
             assert row is not None
-            workflow.audit(session, row, kind, actor=SCHEDULER.id, surface="scheduler", now=now, from_state=expected, to_state=to)
+            self._audit(session, row, kind, actor=SCHEDULER.id, surface="scheduler", now=now, from_state=expected, to_state=to)
         self._tell(kind, request_id, text)
         return 1
 
@@ -568,7 +592,7 @@ class ActionService:
                 .values({field: now}).returning(col(ActionRequest.id))
             ).first()  # fmt: skip
             if done:
-                workflow.audit(session, row, field.removesuffix("_at"), actor=SCHEDULER.id, surface="scheduler", now=now)
+                self._audit(session, row, field.removesuffix("_at"), actor=SCHEDULER.id, surface="scheduler", now=now)
             return done is not None
 
     def _ttl_notice(self, row: ActionRequest, now: datetime) -> int:
@@ -583,7 +607,7 @@ class ActionService:
                 .values(ttl_notice=due).returning(col(ActionRequest.id))
             ).first()  # fmt: skip
             if done:
-                workflow.audit(session, row, "ttl_reminder", actor=SCHEDULER.id, surface="scheduler", now=now, before=due)
+                self._audit(session, row, "ttl_reminder", actor=SCHEDULER.id, surface="scheduler", now=now, before=due)
         if not done:
             return 0
         left = "one day" if due == "1d" else "one hour"

@@ -393,3 +393,20 @@ def test_an_extension_can_need_approval_like_the_original(world: Callable[..., A
     assert done.state == "succeeded" and done.ttl_expires_at is None
     assert service.get(original.id).ttl_expires_at == ends + timedelta(days=2)
     assert len(executor.runs) == 1  # the extension runs no executor
+
+
+def test_decisions_and_finished_requests_feed_the_adoption_report(world: Callable[..., ActionService], executor: FakeExecutor) -> None:
+    """Issue 15: the median time to approval per action and the actions' self-service rate come from the actions' own transitions."""
+    from catalog.adoption.service import Adoption
+
+    service = world()
+    done = service.request("db-read-access", REQUESTER, REASON, target="resource:default/payments-db")
+    world.clock.advance(minutes=30)  # type: ignore[attr-defined]
+    service.approve(done.id, LEAD)
+    refused = service.request("db-read-access", REQUESTER, REASON, target="resource:default/payments-db")
+    world.clock.advance(minutes=10)  # type: ignore[attr-defined]
+    service.reject(refused.id, LEAD, "not for production data")
+    now = world.clock.now  # type: ignore[attr-defined]
+    report = Adoption(service.catalog).report(since=now - timedelta(days=1), until=now + timedelta(minutes=1))
+    assert report.approval_median_minutes == {"db-read-access": 20.0}  # the median of 30 and 10 minutes
+    assert (report.actions_self_service.of, report.actions_self_service.hits) == (2, 1)  # one completed, one rejected
