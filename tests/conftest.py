@@ -38,10 +38,14 @@ PG_URL = os.environ.get("WAYFINDER_TEST_DATABASE_URL")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """`wayfinder ask` saves its index under XDG_CACHE_HOME: tests keep theirs out of the home directory."""
+def _hermetic_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same environment however the suite is started: `wayfinder ask` saves its index under
+    XDG_CACHE_HOME, kept out of the home directory; CLI tables fit COLUMNS, which a shell or a
+    pytest-xdist worker (80) may set, so tests that want a width set it per run."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        patch.delenv("COLUMNS", raising=False)
+        patch.delenv("LINES", raising=False)
         yield
 
 
