@@ -37,11 +37,23 @@ EXAMPLES = REPO / "catalog" / "examples"
 PG_URL = os.environ.get("WAYFINDER_TEST_DATABASE_URL")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto` (the README's command): one worker more than CPUs, because about a third of the
+    suite's time waits on servers, subprocesses and timeouts rather than computing (two CPUs: 62 s
+    with three workers, 70 s with two). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    return None if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else (os.cpu_count() or 1) + 1
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """`wayfinder ask` saves its index under XDG_CACHE_HOME: tests keep theirs out of the home directory."""
+def _hermetic_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The same environment however the suite is started: `wayfinder ask` saves its index under
+    XDG_CACHE_HOME, kept out of the home directory; CLI tables fit COLUMNS, which a shell or a
+    pytest-xdist worker (80) may set, so tests that want a width set it per run."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        patch.delenv("COLUMNS", raising=False)
+        patch.delenv("LINES", raising=False)
         yield
 
 
@@ -98,22 +110,41 @@ def _copy(template: str, tmp_path: Path) -> str:
     return _pg_database(f"wf_test_{uuid.uuid4().hex[:12]}", template=template)
 
 
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str) -> Iterator[str]:
-    """A migrated database that only this test uses: empty, or, when the test asks for
-    `example_catalog`, with the example organisation already synced (one copy either way)."""
-    uses_example = "example_catalog" in request.fixturenames
-    url = _copy(request.getfixturevalue("example_template") if uses_example else migrated_template, tmp_path)
+@contextmanager
+def copied_database(template: str, tmp_path: Path) -> Iterator[str]:
+    """A copy of `template` (see `_copy`), dropped afterwards: its URL."""
+    url = _copy(template, tmp_path)
     yield url
     if PG_URL:
         _pg_drop(str(make_url(url).database))
 
 
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str) -> Iterator[str]:
+    """A migrated database that only this test uses: empty, or, when the test asks for
+    `example_catalog`, with the example organisation already synced (one copy either way)."""
+    uses_example = "example_catalog" in request.fixturenames
+    with copied_database(request.getfixturevalue("example_template") if uses_example else migrated_template, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
-def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def parsed_example_config() -> Config:
+    """The bundled example config, parsed once (parsing its YAML with line numbers costs ~10 ms a test)."""
+    return load_config(EXAMPLES / "wayfinder.yaml")
+
+
+@pytest.fixture
+def example_config(parsed_example_config: Config) -> Config:
+    """The bundled example config: this test's own copy, which it may change."""
+    return parsed_example_config.model_copy(deep=True)
+
+
+@pytest.fixture(scope="session")
+def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory, parsed_example_config: Config) -> Iterator[str]:
     """A copy of `migrated_template` with the bundled example organisation synced into it once."""
     url = _copy(migrated_template, tmp_path_factory.mktemp("example"))
-    catalog = Catalog(url, load_config(EXAMPLES / "wayfinder.yaml"))
+    catalog = Catalog(url, parsed_example_config.model_copy(deep=True))
     reports = catalog.sync()
     catalog.dispose()
     assert all(r.ok for r in reports), [r.error for r in reports]
@@ -122,18 +153,6 @@ def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFa
     yield name
     if PG_URL:
         _pg_drop(name)
-
-
-@contextmanager
-def throwaway_database(tmp_path: Path) -> Iterator[str]:
-    """An empty, migrated database on the test backend, dropped afterwards (for module-scoped fixtures)."""
-    url = f"sqlite:///{tmp_path / 'wayfinder.db'}" if not PG_URL else _pg_database(f"wf_test_{uuid.uuid4().hex[:12]}")
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    if PG_URL:
-        _pg_drop(str(make_url(url).database))
 
 
 @pytest.fixture
@@ -174,6 +193,6 @@ def make_catalog(database_url: str) -> Iterator[Callable[[Config], Catalog]]:
 
 
 @pytest.fixture
-def example_catalog(make_catalog: Callable[[Config], Catalog]) -> Catalog:
+def example_catalog(make_catalog: Callable[[Config], Catalog], example_config: Config) -> Catalog:
     """The bundled Northwind example organisation, synced (when the test session started: see `database_url`)."""
-    return make_catalog(load_config(EXAMPLES / "wayfinder.yaml"))
+    return make_catalog(example_config)

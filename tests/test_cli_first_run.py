@@ -9,12 +9,7 @@ Why: a new user's first command is `wayfinder sync` or `wayfinder ask`; an error
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -23,6 +18,7 @@ import pytest
 from bot.settings import BUNDLED_CONFIG
 from catalog.answers.ask import EMPTY_CATALOG
 from catalog.store.engine import make_engine, migrate_on_start, schema_status, upgrade
+from tests.cli import serving
 from tests.conftest import PG_URL, REPO
 from tests.invoke_cli import one_source_config, wayfinder
 
@@ -100,27 +96,9 @@ def test_replicas_starting_together_migrate_exactly_once(empty_database_url: str
 
 def test_serve_on_an_empty_database_migrates_and_serves(empty_database_url: str) -> None:
     """A real process, because serving blocks: it must be answering health checks on a current schema."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WAYFINDER_"))}
-    env |= {"DATABASE_URL": empty_database_url, "WAYFINDER_CONFIG": str(BUNDLED_CONFIG)}
-    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", str(port), "--no-scheduler"]
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # the process needs a moment to import, migrate and start; poll until it answers
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-                time.sleep(0.2)
-        assert health.status_code == 200
+    with serving({"DATABASE_URL": empty_database_url, "WAYFINDER_CONFIG": str(BUNDLED_CONFIG)}, cwd=REPO) as served:
+        assert httpx.get(f"{served.url}/healthz", timeout=5).status_code == 200
         assert _revision(empty_database_url) is not None
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize("database", ["database_url", "empty_database_url"], ids=["migrated", "no-tables"])

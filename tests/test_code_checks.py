@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench_suite import readme_pytest_args
 from tests.conftest import REPO
 
 RUFF = Path(sys.executable).with_name("ruff")
@@ -36,3 +37,10 @@ def test_the_checkers_are_dev_dependencies_and_configured() -> None:
 def test_ruff_passes() -> None:
     result = subprocess.run([str(RUFF), "check", "--no-cache", "."], cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readme_test_command_runs_the_suite_in_parallel_workers() -> None:
+    """Under a minute on two cores needs both cores (issue 8.8): `-n auto`, with pytest-xdist a dev dependency."""
+    assert readme_pytest_args()[:2] == ["-n", "auto"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert any(d.startswith("pytest-xdist") for d in project["project"]["optional-dependencies"]["dev"])

@@ -21,13 +21,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlmodel import col
 
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store import leases
 from catalog.store.models import JobLease, SourceState, SyncRun
 from catalog.sync import runs
-from catalog.sync.engine import sync_source
+from catalog.sync.engine import SyncReport, sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.base import Snapshot
 from catalog.sync.status import source_statuses
@@ -73,7 +74,7 @@ class _Paused:
 
 
 @pytest.fixture
-def paused_run(catalog: Catalog, root: Path) -> Iterator[tuple[_Paused, list[object]]]:
+def paused_run(catalog: Catalog, root: Path) -> Iterator[tuple[_Paused, list[SyncReport]]]:
     """A run of `main` in another thread, stopped inside its fetch while it holds the lease."""
     source, done = _Paused("main", root), []
     thread = threading.Thread(target=lambda: done.append(sync_source(catalog.factory, source)))
@@ -85,7 +86,7 @@ def paused_run(catalog: Catalog, root: Path) -> Iterator[tuple[_Paused, list[obj
 
 
 def test_a_second_run_while_one_is_in_progress_is_skipped_and_says_so(
-    catalog: Catalog, root: Path, paused_run: tuple[_Paused, list[object]]
+    catalog: Catalog, root: Path, paused_run: tuple[_Paused, list[SyncReport]]
 ) -> None:
     source, done = paused_run
     second = sync_source(catalog.factory, BackstageSource("main", root))
@@ -99,13 +100,13 @@ def test_a_second_run_while_one_is_in_progress_is_skipped_and_says_so(
             break
         threading.Event().wait(0.1)
     [first] = done
-    assert first.ok and first.added == 22  # type: ignore[attr-defined]
+    assert first.ok and first.added == 22
     assert [r.status for r in runs_of(catalog, "main")] == ["ok"]
     third = sync_source(catalog.factory, BackstageSource("main", root))  # the lease was given back
     assert third.ok and third.unchanged == 22
 
 
-def test_manual_scheduled_and_webhook_runs_share_the_lease(catalog: Catalog, paused_run: tuple[_Paused, list[object]]) -> None:
+def test_manual_scheduled_and_webhook_runs_share_the_lease(catalog: Catalog, paused_run: tuple[_Paused, list[SyncReport]]) -> None:
     """`Catalog.sync` (the CLI and the scheduler) goes through the same lease as `sync_source` (webhooks)."""
     [report] = catalog.sync(["main"])
     assert report.status == "skipped"
@@ -116,7 +117,7 @@ def test_racing_runs_of_one_source_never_crash(database_url: str, tmp_path: Path
     config = backstage_config(tmp_path, {"main": root})
     catalogs = [Catalog(database_url, config) for _ in range(4)]
     start = threading.Barrier(len(catalogs))
-    reports: list[object] = []
+    reports: list[SyncReport] = []
 
     def run(catalog: Catalog) -> None:
         start.wait()
@@ -128,8 +129,8 @@ def test_racing_runs_of_one_source_never_crash(database_url: str, tmp_path: Path
     for t in threads:
         t.join(60)
     try:
-        statuses = sorted(r.status for r in reports)  # type: ignore[attr-defined]
-        assert "failed" not in statuses and "ok" in statuses, [(r.status, r.error) for r in reports]  # type: ignore[attr-defined]
+        statuses = sorted(r.status for r in reports)
+        assert "failed" not in statuses and "ok" in statuses, [(r.status, r.error) for r in reports]
         assert len(active_refs(catalogs[0], "main")) == 22
         assert {r.status for r in runs_of(catalogs[0], "main")} == {"ok"}
     finally:
@@ -142,7 +143,7 @@ _HOLDER = textwrap.dedent(
     import sys, threading
     from catalog.core import Catalog
     from catalog.config import Config
-    from catalog.sync.engine import sync_source
+    from catalog.sync.engine import SyncReport, sync_source
 
     class Stuck:
         name, type = "main", "backstage"
@@ -168,7 +169,7 @@ def test_a_holder_killed_with_9_frees_its_source_within_two_minutes(catalog: Cat
         holder.wait(30)
     killed_at = datetime.now(UTC)
     with catalog.session() as session:
-        expires = session.scalar(select(JobLease.expires_at).where(JobLease.name == runs.lease_name("main")))
+        expires = session.scalar(select(col(JobLease.expires_at)).where(col(JobLease.name) == runs.lease_name("main")))
     assert expires is not None
     assert (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= killed_at + timedelta(minutes=2)
 
@@ -183,7 +184,7 @@ def test_a_holder_killed_with_9_frees_its_source_within_two_minutes(catalog: Cat
     assert ok.status == "ok"
 
 
-def test_sync_status_closes_a_run_whose_holder_is_gone_but_not_one_in_progress(catalog: Catalog, paused_run: tuple[_Paused, list[object]]) -> None:
+def test_sync_status_closes_a_run_whose_holder_is_gone_but_not_one_in_progress(catalog: Catalog, paused_run: tuple[_Paused, list[SyncReport]]) -> None:
     now = datetime.now(UTC)
     with catalog.session() as session:
         session.add(SourceState(name="gone", type="backstage"))
@@ -219,7 +220,7 @@ def test_the_heartbeat_thread_renews_on_its_own(catalog: Catalog) -> None:
     with leases.Heartbeat(catalog.factory, "job", "me", ttl=ttl, clock=lambda: far):
         for _ in range(500):
             with catalog.session() as session:
-                expires = session.scalar(select(JobLease.expires_at).where(JobLease.name == "job"))
+                expires = session.scalar(select(col(JobLease.expires_at)).where(col(JobLease.name) == "job"))
             if expires is not None and expires.replace(tzinfo=UTC) == far + ttl:
                 renewed.set()
                 break
@@ -238,7 +239,7 @@ class _TakenOver:
     def fetch(self) -> Snapshot:
         name, now = runs.lease_name("main"), datetime.now(UTC)
         with self.catalog.session() as session:
-            session.execute(update(JobLease).where(JobLease.name == name).values(expires_at=now - timedelta(seconds=1)))  # type: ignore[arg-type]
+            session.execute(update(JobLease).where(col(JobLease.name) == name).values(expires_at=now - timedelta(seconds=1)))
         assert leases.claim(self.catalog.factory, name, "intruder", now=now, until=now + timedelta(minutes=5))
         return self.inner.fetch()
 
@@ -248,7 +249,7 @@ def test_a_run_that_lost_its_lease_writes_nothing(catalog: Catalog, root: Path) 
     assert report.status == "failed" and "took over the lease" in (report.error or "")
     assert active_refs(catalog, "main") == set()
     with catalog.session() as session:
-        owner = session.scalar(select(JobLease.owner).where(JobLease.name == runs.lease_name("main")))
+        owner = session.scalar(select(col(JobLease.owner)).where(col(JobLease.name) == runs.lease_name("main")))
     assert owner == "intruder"  # the stale run did not release the new holder's lease
 
 
@@ -287,7 +288,8 @@ def test_an_error_inside_apply_fails_that_run_only_and_rolls_it_back(make_catalo
     with catalog.session() as session:
         state = session.get(SourceState, "broken")
         assert state is not None and "boom" in (state.last_error or "") and state.last_success_at is None
-        assert session.scalar(select(JobLease.expires_at).where(JobLease.name == runs.lease_name("broken"))).year == 1970  # type: ignore[union-attr]
+        expires = session.scalar(select(col(JobLease.expires_at)).where(col(JobLease.name) == runs.lease_name("broken")))
+        assert expires is not None and expires.year == 1970  # the lease was given back
     assert generation(catalog) == gen + 1  # only the fine source's change
 
 

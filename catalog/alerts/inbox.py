@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.alerts.models import AlertDelivery
 from catalog.alerts.payloads import AlertEvent
@@ -38,31 +38,31 @@ def store(session: Session, event: AlertEvent, body: bytes, *, now: datetime) ->
 
 @functools.cache
 def _store_statement(insert: Callable[..., Any]) -> Any:
-    return insert(AlertDelivery).on_conflict_do_nothing(index_elements=["fingerprint"]).returning(AlertDelivery.id)
+    return insert(AlertDelivery).on_conflict_do_nothing(index_elements=["fingerprint"]).returning(col(AlertDelivery.id))
 
 
 def claimable(session: Session, *, now: datetime, limit: int = 20) -> list[int]:
     """Deliveries nobody is working on whose incident has no older delivery still waiting."""
     older = aliased(AlertDelivery)
     waiting_before = exists().where(
-        and_(older.group_key == AlertDelivery.group_key, older.processed_at.is_(None), older.id < AlertDelivery.id)  # type: ignore[union-attr,operator]
+        and_(col(older.group_key) == AlertDelivery.group_key, col(older.processed_at).is_(None), col(older.id) < AlertDelivery.id)
     )
     query = (
-        select(AlertDelivery.id)
-        .where(AlertDelivery.processed_at.is_(None), _free(now), ~waiting_before)  # type: ignore[union-attr]
-        .order_by(AlertDelivery.id)
+        select(col(AlertDelivery.id))
+        .where(col(AlertDelivery.processed_at).is_(None), _free(now), ~waiting_before)
+        .order_by(col(AlertDelivery.id))
         .limit(limit)
     )
-    return [int(i) for i in session.scalars(query)]
+    return [i for i in session.scalars(query) if i is not None]  # stored rows always have an id; the model allows None before insert
 
 
 def claim(session: Session, delivery_id: int, *, now: datetime) -> AlertDelivery | None:
     """Take `delivery_id` for `LEASE`; None when another worker got it first (commit before working)."""
     statement = (
         update(AlertDelivery)
-        .where(AlertDelivery.id == delivery_id, AlertDelivery.processed_at.is_(None), _free(now))  # type: ignore[arg-type,union-attr]
+        .where(col(AlertDelivery.id) == delivery_id, col(AlertDelivery.processed_at).is_(None), _free(now))
         .values(claimed_until=now + LEASE, attempts=AlertDelivery.attempts + 1)
-        .returning(AlertDelivery.id)
+        .returning(col(AlertDelivery.id))
     )
     if session.execute(statement).first() is None:
         return None
@@ -70,7 +70,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime) -> AlertDelivery
 
 
 def finish(session: Session, delivery_id: int, *, now: datetime, error: str | None = None) -> None:
-    session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id).values(processed_at=now, error=error))  # type: ignore[arg-type]
+    session.execute(update(AlertDelivery).where(col(AlertDelivery.id) == delivery_id).values(processed_at=now, error=error))
 
 
 def give_back(session: Session, delivery_id: int, *, error: str, now: datetime) -> None:
@@ -79,9 +79,9 @@ def give_back(session: Session, delivery_id: int, *, error: str, now: datetime) 
     if row is not None and row.attempts >= MAX_ATTEMPTS:
         finish(session, delivery_id, now=now, error=error[:300])
     else:
-        session.execute(update(AlertDelivery).where(AlertDelivery.id == delivery_id).values(claimed_until=None, error=error[:300]))  # type: ignore[arg-type]
+        session.execute(update(AlertDelivery).where(col(AlertDelivery.id) == delivery_id).values(claimed_until=None, error=error[:300]))
 
 
 def _free(now: datetime) -> ColumnElement[bool]:
     """Nobody holds the delivery: never claimed, or the claim's lease ran out."""
-    return (AlertDelivery.claimed_until.is_(None)) | (AlertDelivery.claimed_until < now)  # type: ignore[union-attr,operator]
+    return col(AlertDelivery.claimed_until).is_(None) | (col(AlertDelivery.claimed_until) < now)

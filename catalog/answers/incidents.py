@@ -7,7 +7,7 @@ payments incident" finds the alert on a payments component even when "payments" 
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.alerts.models import AlertIncident
 from catalog.answers.models import Answer, IncidentSummary
@@ -20,8 +20,8 @@ SHOWN = 20
 def open_incidents(session: Session, refs: list[str]) -> list[IncidentSummary]:
     rows = session.scalars(
         select(AlertIncident)
-        .where(AlertIncident.entity_ref.in_(refs), AlertIncident.status != "resolved")  # type: ignore[union-attr]
-        .order_by(AlertIncident.opened_at.desc())  # type: ignore[attr-defined]
+        .where(col(AlertIncident.entity_ref).in_(refs), col(AlertIncident.status) != "resolved")
+        .order_by(col(AlertIncident.opened_at).desc())
         .limit(SHOWN)
     )
     return [IncidentSummary.model_validate(row, from_attributes=True) for row in rows]

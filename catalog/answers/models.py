@@ -13,34 +13,19 @@ from pydantic import BaseModel, Field
 from catalog.answers.oncall import OnCallAnswer, oncall_fields
 from catalog.answers.status import ANSWERED_STATUSES
 from catalog.scorecards.scores import Scoreboard
+from catalog.store.facts import EntityHeadline, EntityName
 from catalog.store.merge import CatalogEntity, Freshness
 
 Status = Literal["answered", "not_found", "ambiguous", "help", "unknown", "no_data"]
 
 
-class EntitySummary(BaseModel):
-    ref: str
-    kind: str
-    name: str
-    title: str | None = None
-    description: str | None = None
-    type: str | None = None
-    lifecycle: str | None = None
-    owner_ref: str | None = None
+class EntitySummary(EntityHeadline):
     relation: str | None = None  # how it relates to the subject, for dependency lists
     via: str | None = None  # the API through which the relation holds, if any
 
-    @property
-    def display_name(self) -> str:
-        return self.title or self.name
-
     @classmethod
     def of(cls, e: CatalogEntity, **extra: Any) -> EntitySummary:
-        return cls(**{name: getattr(e, name) for name in _SUMMARISED}, **extra)
-
-
-# The entity's facts a summary repeats: every `EntitySummary` field the merged entity has.
-_SUMMARISED = tuple(name for name in EntitySummary.model_fields if name in CatalogEntity.model_fields)
+        return cls(**{name: getattr(e, name) for name in EntityHeadline.model_fields}, **extra)
 
 
 class Person(BaseModel):
@@ -51,12 +36,9 @@ class Person(BaseModel):
     slack_user_id: str | None = None
 
 
-class Contact(BaseModel):
+class Contact(EntityName):
     """Who to talk to: a team (with its channel and members) or a person."""
 
-    ref: str
-    kind: str
-    name: str
     display_name: str | None = None
     email: str | None = None
     slack_channel: str | None = None

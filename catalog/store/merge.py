@@ -40,10 +40,6 @@ class CatalogEntity(EntityFacts):
     field_sources: dict[str, str] = Field(default_factory=dict)
     freshness: dict[str, Freshness] = Field(default_factory=dict)
 
-    @property
-    def display_name(self) -> str:
-        return self.title or self.name
-
     def profile(self, key: str) -> str | None:
         profile = self.spec.get("profile")
         value = profile.get(key) if isinstance(profile, dict) else None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from catalog.answers.freshness import ago
 from catalog.config import Config
@@ -79,12 +79,13 @@ def _fill(session: Session, status: SourceStatus, state: SourceState | None, now
     if state is not None:
         status.type, status.last_success_at, status.last_attempt_at = state.type, state.last_success_at, state.last_attempt_at
         status.last_error, status.last_error_at = state.last_error, state.last_error_at
-    failed = select(func.count(), func.min(SyncRun.started_at)).where(SyncRun.source == name, SyncRun.status.in_(["failed", "refused"]))  # type: ignore[attr-defined]
+    started = col(SyncRun.started_at)
+    failed = select(func.count().label("runs"), func.min(started).label("since")).where(col(SyncRun.source) == name, col(SyncRun.status).in_(["failed", "refused"]))
     if status.last_success_at is not None:
-        failed = failed.where(SyncRun.started_at > status.last_success_at)
-    count, failing_since = session.execute(failed).one()
-    status.failed_runs_since_success = count
-    status.stale_reason = _stale_reason(status, failing_since, now)
+        failed = failed.where(started > status.last_success_at)
+    row = session.execute(failed).one()
+    status.failed_runs_since_success = row.runs
+    status.stale_reason = _stale_reason(status, row.since, now)
     return status
 
 

@@ -197,6 +197,7 @@ def test_the_incident_answer_in_slack_escapes_alert_text(server: Wayfinder, fake
     body = pagerduty("PINC5", "triggered", service_id="PCHKWB2", title="<!here> checkout down")
     assert post(server, "pagerduty", body, pagerduty_headers(body)) == 202
     fake_slack.wait_for("chat.postMessage")
+    answered_once(server.services.catalog, "what's firing for checkout-web?", lambda a: bool(a.incidents))  # committed, not only posted
     assert server.post(mention_json("what's firing for checkout-web?", event_id="EvInc"), "application/json").status_code == 200
     reply = fake_slack.wait_for("chat.postMessage", count=2)[1]
     blocks = json.dumps(reply.params["blocks"])

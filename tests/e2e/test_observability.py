@@ -22,9 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.compose import Services
 from bot.http.app import create_http_app
 from bot.logs import configure_logging, request_scope
-from catalog.config import Config, load_config
+from catalog.config import Config
 from catalog.core import Catalog
-from tests.conftest import EXAMPLES
 from tests.e2e.harness import BOT_TOKEN, SIGNING_SECRET, ServerThread, Wayfinder, mention_json
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.fakes.slack_api import FakeSlackAPI
@@ -84,9 +83,9 @@ def test_slack_api_errors_are_counted_by_error(wayfinder: Wayfinder, fake_slack:
     eventually(wayfinder, "wayfinder_slack_api_errors_total", 1, method="chat.postMessage", error="channel_not_found")
 
 
-def test_each_catalog_has_its_own_registry(make_catalog: Callable[[Config], Catalog]) -> None:
+def test_each_catalog_has_its_own_registry(make_catalog: Callable[[Config], Catalog], example_config: Config) -> None:
     """Tests (and a CLI next to a server) build several apps in one process; no global registry to collide in."""
-    first, second = (make_catalog(load_config(EXAMPLES / "wayfinder.yaml")) for _ in range(2))
+    first, second = (make_catalog(example_config) for _ in range(2))
     first.ask("who owns payments-service?")
     assert (
         first.metrics.registry.get_sample_value("wayfinder_questions_total", {"surface": "cli", "intent": "unknown", "status": "not_found"})

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import queue
-import socket
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +17,7 @@ from bot.cli.main import app as cli
 from bot.compose import Services
 from bot.http.app import SlackCredentials, SlackSetupError, build_slack, start_socket_mode
 from catalog.core import Catalog
+from tests.cli import serving
 from tests.conftest import REPO
 from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL, event_envelope, mention
 from tests.fakes.slack_api import APP_ID, FakeSlackAPI
@@ -53,37 +48,14 @@ def test_demo_no_serve_prints_answers_and_returns(tmp_path: Path) -> None:
     assert "> who owns payments-service?" in result.output and "Payments" in result.output
 
 
-@pytest.fixture
-def serve_process(database_url: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def test_serve_without_credentials_still_serves_health(database_url: str) -> None:
     """`wayfinder serve` without any Slack variable, as an operator would first run it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        free_port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")} | {"DATABASE_URL": database_url}
-    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", str(free_port), "--no-scheduler"]
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    yield proc, f"http://127.0.0.1:{free_port}"
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-def test_serve_without_credentials_still_serves_health(serve_process: tuple[subprocess.Popen[str], str]) -> None:
-    proc, url = serve_process
-    deadline = time.monotonic() + 30
-    while True:  # the process needs a moment to import and bind; poll until it answers
-        try:
-            health = httpx.get(f"{url}/healthz", timeout=1)
-            break
-        except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.1)
-
-    assert health.json() == {"status": "ok", "database": "ok", "slack": "disabled"}
-    events = httpx.post(f"{url}/slack/events", content="{}", timeout=5)
-    assert events.status_code == 503 and "SLACK_BOT_TOKEN" in events.json()["message"]
-    proc.terminate()
-    _, stderr = proc.communicate(timeout=10)
-    assert "Slack is disabled: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set" in stderr
+    with serving({"DATABASE_URL": database_url}, cwd=REPO) as served:
+        health = httpx.get(f"{served.url}/healthz", timeout=5)
+        assert health.json() == {"status": "ok", "database": "ok", "slack": "disabled"}
+        events = httpx.post(f"{served.url}/slack/events", content="{}", timeout=5)
+        assert events.status_code == 503 and "SLACK_BOT_TOKEN" in events.json()["message"]
+        assert "Slack is disabled: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set" in served.stop()
 
 
 def test_socket_mode_receives_an_event_acks_it_and_answers(example_catalog: Catalog, fake_slack: FakeSlackAPI) -> None:

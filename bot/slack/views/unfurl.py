@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from slack_sdk.models.blocks import Block
+
 from bot.slack.mrkdwn import escape
 from bot.slack.views.parts import NAME_SHOWN, card_title, clip, contact_details, context, freshness, mention, name_of, section
 from bot.slack.views.urls import parse_ownership_url
@@ -44,7 +46,7 @@ def render_unfurl(card: EntityCard, *, now: datetime, oncall: str | None = None)
     if placed:
         lines.append(" · ".join(placed))
     lines += [oncall] if oncall else []
-    blocks = [section("\n".join(lines))]
+    blocks: list[Block] = [section("\n".join(lines))]
     if line := freshness(card.sources, now):
         blocks.append(context(line))
     return {"blocks": [b.to_dict() for b in blocks]}
