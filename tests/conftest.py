@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from catalog.config import Config, load_config
 from catalog.core import Catalog
 from catalog.store.engine import make_engine, upgrade
+from tests.fakes.executor import FakeExecutor
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -196,3 +197,12 @@ def make_catalog(database_url: str) -> Iterator[Callable[[Config], Catalog]]:
 def example_catalog(make_catalog: Callable[[Config], Catalog], example_config: Config) -> Catalog:
     """The bundled Northwind example organisation, synced (when the test session started: see `database_url`)."""
     return make_catalog(example_config)
+
+
+@pytest.fixture
+def executor() -> Iterator[FakeExecutor]:
+    """A local HTTP executor of self-service actions that checks every request's signature."""
+    from tests.actions_world import SECRET  # it imports this module
+
+    with FakeExecutor(SECRET) as fake:
+        yield fake

@@ -8,7 +8,7 @@ safely, and the timed work runs from an injected clock, never from sleeping.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,10 @@ from actions.executors.base import Outcome, Run
 from actions.service import ActionService
 from catalog.config import Config
 from catalog.core import Catalog
-from tests.actions_world import LEAD, OTHER_LEAD, REQUESTER, SECRET, STRANGER, Clock, RecordingNotifier, write_config
+from tests.actions_world import LEAD, OTHER_LEAD, REQUESTER, STRANGER, Clock, RecordingNotifier, write_config
 from tests.fakes.executor import FakeExecutor
 
 REASON = {"reason": "Investigating the refunds incident", "duration": "2d", "level": "read"}
-
-
-@pytest.fixture
-def executor() -> Iterator[FakeExecutor]:
-    with FakeExecutor(SECRET) as fake:
-        yield fake
 
 
 @pytest.fixture

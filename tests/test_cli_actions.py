@@ -7,7 +7,7 @@ only eligible approvers), and the audit log is what an auditor reads.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,17 +15,11 @@ import pytest
 from actions.service import ActionService
 from catalog.config import Config
 from catalog.core import Catalog
-from tests.actions_world import LEAD, REQUESTER, SECRET, write_config
+from tests.actions_world import LEAD, REQUESTER, write_config
 from tests.fakes.executor import FakeExecutor
 from tests.invoke_cli import wayfinder
 
 REASON = {"reason": "Investigating the refunds incident", "duration": "2d", "api_token": "hunter2-secret"}
-
-
-@pytest.fixture
-def executor() -> Iterator[FakeExecutor]:
-    with FakeExecutor(SECRET) as fake:
-        yield fake
 
 
 @pytest.fixture

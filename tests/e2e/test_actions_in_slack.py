@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -19,7 +19,7 @@ import pytest
 from actions.service import Actor
 from catalog.config import Config
 from catalog.core import Catalog
-from tests.actions_world import SECRET, write_config
+from tests.actions_world import write_config
 from tests.e2e.harness import Wayfinder, block_action, command_body, interaction_body, signed_headers, view_submission
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.slack_api import FakeSlackAPI
@@ -27,12 +27,6 @@ from tests.fakes.slack_api import FakeSlackAPI
 ELENA, NADIA, SAMUEL, BEN = "U0ELENA", "U0NADIA", "U0SAMUEL", "U0BEN"
 PAYMENTS_CHANNEL = "C0123ABCD"
 REASON = {"reason": "Investigating the refunds incident", "duration": "2d", "level": "read"}
-
-
-@pytest.fixture
-def executor() -> Iterator[FakeExecutor]:
-    with FakeExecutor(SECRET) as fake:
-        yield fake
 
 
 @pytest.fixture
