@@ -3,20 +3,25 @@
 A scorecard exemption (issue 14) and a learned alias (issue 15) each file a request of a built-in
 action, so the approval card, the audit, no self-approval, expiry and exactly-once are the actions'.
 The approved request's internal executor marks the domain record (`scorecard_exemption`,
-`adoption_alias`) approved; those tables stay what the scorecards and the resolution index read.
+`adoption_alias`) approved, a rejection marks it rejected in the same transaction; those tables stay
+what the scorecards and the resolution index read. An expired or cancelled request leaves it pending.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
 
 from actions.definitions import ActionDefinition, ApprovalSpec, DateInput, InternalExecutor, NumberInput, Target, TextInput
 from actions.executors.base import Outcome, Run
 from actions.read import RequestView
 from actions.workflow import decisions
+from catalog.adoption import aliases
 from catalog.adoption.events import Kind, Surface
 from catalog.adoption.service import Adoption
+from catalog.scorecards import exemptions
 from catalog.scorecards.service import Scorecards
 
 if TYPE_CHECKING:
@@ -37,6 +42,7 @@ def install(service: ActionService) -> None:
         approval=ApprovalSpec(approvers=["owner-members"], expires_after=timedelta(days=7)),
     ), builtin=True)  # fmt: skip
     service.register_internal(EXEMPTION, lambda run: _exemption_decided(service, run))
+    service.on_reject(EXEMPTION, _exemption_rejected)
     admins = [f"slack:{a}" for a in service.catalog.config.adoption.admins]
     if admins:
         service.add_definition(ActionDefinition(
@@ -47,6 +53,7 @@ def install(service: ActionService) -> None:
             approval=ApprovalSpec(approvers=admins, expires_after=timedelta(days=14)),
         ), builtin=True)  # fmt: skip
         service.register_internal(ALIAS, lambda run: _alias_decided(service, run))
+        service.on_reject(ALIAS, _alias_rejected)
 
 
 def request_exemption(service: ActionService, actor: Actor, *, scorecard: str, ref: str, rule: str, reason: str, expires_on: date, channel: str | None = None) -> RequestView:
@@ -89,3 +96,11 @@ def _alias_decided(service: ActionService, run: Run) -> Outcome:
     if decided:
         adoption.record_event(surface=Surface.ACTIONS, kind=Kind.ALIAS_DECISION, outcome="approved", who=admin, entity_ref=decided.entity_ref, now=service.clock())
     return Outcome("succeeded", f"“{decided.alias}” now finds {decided.entity_ref}.") if decided else Outcome.failed("the alias was already decided")
+
+
+def _exemption_rejected(session: Session, inputs: dict[str, Any], approver: str, now: datetime) -> None:
+    exemptions.decide(session, int(inputs["exemption"]), approver=approver.removeprefix("slack:"), approve=False, now=now)
+
+
+def _alias_rejected(session: Session, inputs: dict[str, Any], approver: str, now: datetime) -> None:
+    aliases.decide(session, int(inputs["alias_id"]), approve=False, admin=approver.removeprefix("slack:"), now=now)

@@ -69,7 +69,7 @@ def test_an_alias_is_an_action_request_only_an_admin_approves_once_and_it_resolv
     assert after.status == "answered" and after.subject and after.subject.ref == "component:default/billing" and not after.notes
 
 
-def test_a_rejected_or_expired_alias_request_changes_nothing(billing: tuple[Catalog, Path]) -> None:
+def test_a_rejected_alias_request_rejects_the_alias(billing: tuple[Catalog, Path]) -> None:
     from actions.builtin import propose_alias
     from actions.service import ActionService, Actor
 
@@ -78,7 +78,7 @@ def test_a_rejected_or_expired_alias_request_changes_nothing(billing: tuple[Cata
     request = propose_alias(actions, question="who owns bllng", ref="component:default/billing")
     assert request and actions.reject(request.id, Actor("slack", slack_user_id="U0ADMIN"), "not a name we use").state == "rejected"
     [(alias, _)] = Adoption(catalog).aliases()
-    assert alias.status == "proposed" and catalog.ask("who owns bllng").notes
+    assert (alias.status, alias.decided_by) == ("rejected", "U0ADMIN") and catalog.ask("who owns bllng").notes
 
 
 def test_export_is_a_patch_that_applies_to_the_descriptor(billing: tuple[Catalog, Path], database_url: str, tmp_path: Path) -> None:

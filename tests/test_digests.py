@@ -209,6 +209,10 @@ def test_an_exemption_is_an_action_request_the_scorecard_owners_approve_once(sco
     own = request_exemption(actions, owner, scorecard="production-readiness", ref=ref, rule="fresh", reason="Mine", expires_on=until)
     with pytest.raises(Refused, match="your own request"):
         actions.approve(own.id, owner)
+    other = request_exemption(actions, outsider, scorecard="production-readiness", ref=ref, rule="has-runbook", reason="Soon", expires_on=until)
+    assert actions.reject(other.id, owner, "Write it first").state == "rejected"
+    rejected = scorecards.exemption(int(other.inputs["exemption"]))
+    assert rejected and (rejected.status, rejected.decided_by) == ("rejected", owner.user_ref)
 
 
 def test_the_weekly_job_fires_in_the_configured_time_zone_and_sends(scorecards: Scorecards, example_catalog: Catalog, fake: FakeSlackAPI) -> None:
