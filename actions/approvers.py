@@ -3,7 +3,8 @@
 `owner-leads` are the users in the owning Group's `wayfinder.io/leads` annotation (comma-separated
 user names or refs); a Group without it falls back to all its members (`wayfinder validate` warns).
 `owner-members` are the owning Group's members (or the owning User), `group:` a Group's members,
-`slack-usergroup:S…` the members of the Group synced with that Slack user group, `user:` one User.
+`slack-usergroup:S…` the members of the Group synced with that Slack user group, `user:` one User,
+`slack:U…` one Slack user by id (whether or not the catalog knows them: the catalog admins of `adoption.admins`).
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ def resolve(session: Session, principals: Iterable[str], *, owner_ref: str | Non
             refs += members(session, group) if group else []
         elif kind == "user":
             refs.append(str(parse_ref(principal)))
+        elif kind == "slack":
+            refs.append(principal)  # Slack ids are case-sensitive and never catalog refs
     known = get_entities(session, refs)
     people = []
-    for ref in dict.fromkeys(r.lower() for r in refs):
+    for ref in dict.fromkeys(r if r.startswith("slack:") else r.lower() for r in refs):
         entity = known.get(ref)
         name = (entity.profile("displayName") or entity.display_name) if entity else ref
         people.append(Person(ref=ref, name=name, email=entity.profile("email") if entity else None))

@@ -39,13 +39,13 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
 SECRET_NAME = re.compile(r"secret|password|passwd|token|api_key|private_key", re.I)
 # Who a principal list names: the owning team's leads or members, a Group, a Slack user group or a User.
-PRINCIPAL = re.compile(r"^(owner-leads|owner-members|(group|user):[a-z0-9_.-]+/[a-z0-9_.-]+|slack-usergroup:S[A-Z0-9]{2,20})$", re.I)
+PRINCIPAL = re.compile(r"^(owner-leads|owner-members|(group|user):[a-z0-9_.-]+/[a-z0-9_.-]+|slack-usergroup:S[A-Z0-9]{2,20}|slack:[UW][A-Z0-9]{2,20})$", re.I)
 
 
 def _principals(value: list[str]) -> list[str]:
     bad = [p for p in value if not PRINCIPAL.match(p)]
     if bad:
-        raise ValueError(f"{', '.join(map(repr, bad))}: expected owner-leads, owner-members, group:namespace/name, slack-usergroup:S… or user:namespace/name")
+        raise ValueError(f"{', '.join(map(repr, bad))}: expected owner-leads, owner-members, group:namespace/name, slack-usergroup:S…, slack:U… or user:namespace/name")
     return value
 
 

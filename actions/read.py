@@ -67,7 +67,7 @@ class RequestView(BaseModel):
         people = self.stages[self.stage].approvers + (self.escalation if self.escalated else [])
         seen: dict[str, Person] = {}
         for p in people:
-            if self.self_approval or p.ref != self.requester_ref:
+            if self.self_approval or p.ref not in (self.requester_ref, f"slack:{self.requester_slack_id}"):
                 seen.setdefault(p.ref, p)
         return list(seen.values())
 

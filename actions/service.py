@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from actions import approvers, workflow
+from actions import approvers, builtin, workflow
 from actions.definitions import (
     ActionDefinition,
     CatalogExecutor,
@@ -70,6 +70,11 @@ class Actor:
         return self.user_ref or (f"slack:{self.slack_user_id}" if self.slack_user_id else self.name or "unknown")
 
     @property
+    def refs(self) -> set[str]:
+        """What approver lists may call this actor: their catalog User, and their Slack id (`slack:U…`)."""
+        return {r for r in (self.user_ref, f"slack:{self.slack_user_id}" if self.slack_user_id else None) if r}
+
+    @property
     def label(self) -> str:
         return self.name or self.user_ref or self.slack_user_id or "someone"
 
@@ -96,6 +101,7 @@ class _Silent:
 
 
 InternalHandler = Callable[[Run], Outcome | str | None]
+RejectHandler = Callable[[Session, dict[str, Any], str, datetime], None]
 
 
 # Adoption usage events: a decision, and a request's end ("completed" is what the self-service rate counts).
@@ -125,6 +131,9 @@ class ActionService:
         self.http = http or httpx.Client()
         self.definitions = {a.id: a for a in (definitions if definitions is not None else load_actions(catalog.config))}
         self._internal: dict[str, InternalHandler] = {}
+        self._builtin: set[str] = set()
+        self._on_reject: dict[str, RejectHandler] = {}
+        builtin.install(self)
 
     def _audit(self, session: Session, row: ActionRequest, event: str, *, actor: str, surface: str, now: datetime, **detail: Any) -> None:
         """The audit row, and the adoption usage event a decision or a request's end is (issue 15)."""
@@ -134,6 +143,8 @@ class ActionService:
             waited_ms = (now - _aware(row.created_at)).total_seconds() * 1000
             record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_DECISION, outcome=event, who=asker_id(actor, who),
                          intent=row.action_id, entity_ref=row.target_ref, latency_ms=waited_ms)  # fmt: skip
+        if event == "rejected" and (closer := self._on_reject.get(row.action_id)) is not None:
+            closer(session, row.inputs, actor, now)  # in this transaction: the domain record and the request agree
         if (outcome := _REQUEST_ENDS.get(event)) is not None:
             requester = row.requester_slack_id or row.requester_ref
             record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_REQUEST, outcome=outcome, who=asker_id(requester, who),
@@ -145,9 +156,15 @@ class ActionService:
         """A built-in action's code: `executor: {type: internal, handler: name}` calls it with the `Run`."""
         self._internal[name] = handler
 
-    def add_definition(self, action: ActionDefinition) -> None:
-        """A built-in action defined in code (other capabilities reuse the approvals this way)."""
+    def on_reject(self, action_id: str, closer: RejectHandler) -> None:
+        """Called with (session, inputs, approver id, now) in the transaction that rejects a request of `action_id`."""
+        self._on_reject[action_id] = closer
+
+    def add_definition(self, action: ActionDefinition, *, builtin: bool = False) -> None:
+        """An action defined in code. `builtin`: another capability's approval (`actions/builtin.py`), filed only
+        through `file_builtin`, never offered on cards or requested directly."""
         self.definitions[action.id] = action
+        (self._builtin.add if builtin else self._builtin.discard)(action.id)
 
     def definition(self, action_id: str) -> ActionDefinition:
         try:
@@ -169,7 +186,7 @@ class ActionService:
         """Actions whose target can be `ref` (the "Request…" buttons on its card; the click checks who may)."""
         with self.catalog.session() as session:
             entity = get_entity(session, ref)
-        return [a for a in self.definitions.values() if entity is not None and _matches(a, entity)]
+        return [a for a in self.definitions.values() if entity is not None and a.id not in self._builtin and _matches(a, entity)]
 
     def check_may_request(self, action_id: str, actor: Actor, *, channel: str | None = None) -> ActionDefinition:
         """The action, when `actor` may request it here; else Refused saying why and who can help."""
@@ -217,6 +234,8 @@ class ActionService:
 
     def _may_request(self, session: Session, action: ActionDefinition, actor: Actor, channel: str | None) -> str | None:
         """None when allowed, else why not."""
+        if action.id in self._builtin:
+            return f"{action.title} is requested from where it belongs in Wayfinder, not as an action."
         if action.channels and channel not in action.channels:
             return f"{action.title} can only be requested in " + ", ".join(f"<#{c}>" for c in action.channels) + "."
         if action.requesters == "everyone":
@@ -235,19 +254,32 @@ class ActionService:
 
         `extends`: this request asks to extend that one's TTL (`extend`), and approving it does just that.
         """
-        action = self.definition(action_id)
+        return self._file(self.definition(action_id), actor, inputs, target=target, channel=channel, extends=extends, owner=None)
+
+    def file_builtin(self, action_id: str, actor: Actor, inputs: dict[str, Any], *, target: str | None, channel: str | None, owner: str | None) -> RequestView:
+        """A built-in action's request, filed by its capability (people cannot request those directly).
+
+        `owner`: the team whose members approve (`owner-*` approvers), when not the target's owner (e.g. a scorecard's owner);
+        `channel`: where its card goes, chosen by the capability.
+        """
+        return self._file(self.definition(action_id), actor, inputs, target=target, channel=channel, extends=None, owner=owner, builtin=True)
+
+    def _file(
+        self, action: ActionDefinition, actor: Actor, inputs: dict[str, Any], *, target: str | None, channel: str | None, extends: int | None,
+        owner: str | None, builtin: bool = False,
+    ) -> RequestView:
         now = self.clock()
         with self.catalog.session() as session:
-            refusal = self._may_request(session, action, actor, channel)
+            refusal = None if builtin else self._may_request(session, action, actor, channel)
             if refusal:
                 raise Refused(refusal, help=REQUEST_HELP)
             values, target_ref = validate_inputs(session, action, inputs, target=target, requester_teams=approvers.teams_of(session, actor.user_ref))
             target_entity = get_entity(session, target_ref) if target_ref else None
-            owner_ref = target_entity.owner_ref if target_entity else next(iter(approvers.teams_of(session, actor.user_ref)), None)
+            owner_ref = owner or (target_entity.owner_ref if target_entity else next(iter(approvers.teams_of(session, actor.user_ref)), None))
             row = ActionRequest(
                 action_id=action.id, state=State.REQUESTED, requester_ref=actor.user_ref, requester_slack_id=actor.slack_user_id,
                 requester_name=actor.label[:200], surface=actor.surface, target_ref=target_ref, owner_ref=owner_ref, inputs=values,
-                channel=action.channel or approvers.owner_channel(session, owner_ref) or channel, created_at=now, updated_at=now,
+                channel=(builtin and channel) or action.channel or approvers.owner_channel(session, owner_ref) or channel, created_at=now, updated_at=now,
                 expires_at=now + action.approval.expires_after if action.approval.policy != "none" else None, extends_id=extends,
             )  # fmt: skip
             session.add(row)
@@ -322,10 +354,11 @@ class ActionService:
 
     def _check_approver(self, view: RequestView, actor: Actor) -> None:
         everyone = {p.ref for s in view.stages for p in s.approvers} | {p.ref for p in view.escalation}
-        if actor.user_ref is not None and actor.user_ref == view.requester_ref and not view.self_approval and actor.user_ref in everyone:
+        mine = (actor.user_ref is not None and actor.user_ref == view.requester_ref) or (actor.slack_user_id is not None and actor.slack_user_id == view.requester_slack_id)
+        if mine and not view.self_approval and actor.refs & everyone:
             others = ", ".join(p.name for p in view.waiting_on) or "nobody else yet: it was escalated"
             raise Refused("You cannot approve or reject your own request.", help=f"It waits for: {others}.")
-        if actor.user_ref is None or actor.user_ref not in {p.ref for p in view.waiting_on}:
+        if not actor.refs & {p.ref for p in view.waiting_on}:
             who = ", ".join(p.name for p in view.waiting_on) or "nobody"
             raise Refused(f"You are not an approver of request #{view.id} at this stage.", help=f"Who can decide now: {who}.")
 
@@ -634,7 +667,7 @@ class ActionService:
 
     def waiting_for(self, actor: Actor, *, limit: int = 20) -> list[RequestView]:
         """Pending requests `actor` may decide now."""
-        return [v for v in self.list_requests(states=[State.PENDING], limit=500) if actor.user_ref in {p.ref for p in v.waiting_on}][:limit]
+        return [v for v in self.list_requests(states=[State.PENDING], limit=500) if actor.refs & {p.ref for p in v.waiting_on}][:limit]
 
     def audit(self, *, since: datetime | None = None) -> list[dict[str, Any]]:
         with self.catalog.session() as session:

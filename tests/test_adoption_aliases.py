@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.adoption.service import Adoption, NotAnAdmin
+from catalog.adoption.service import Adoption
 from catalog.config import AdoptionConfig, Config, load_config
 from catalog.core import Catalog
 from tests.invoke_cli import one_source_config, wayfinder
@@ -45,22 +45,40 @@ def test_a_fuzzy_confirmation_is_proposed_and_counted_and_an_exact_name_is_not(b
     assert provenance == "alias learned from 2 questions, waiting for approval"
 
 
-def test_only_an_admin_decides_once_and_the_alias_resolves_at_once(billing: tuple[Catalog, Path]) -> None:
+def test_an_alias_is_an_action_request_only_an_admin_approves_once_and_it_resolves_at_once(billing: tuple[Catalog, Path]) -> None:
+    from actions.builtin import ALIAS, propose_alias
+    from actions.service import ActionService, Actor, Refused
+
     catalog, _ = billing
-    adoption = Adoption(catalog)
-    proposal = adoption.confirm_answer(question="who owns bllng", ref="component:default/billing", now=NOW)
-    assert proposal and proposal.alias.id
+    actions = ActionService(catalog, clock=lambda: NOW)
     before = catalog.ask("who owns bllng")
+    request = propose_alias(actions, question="who owns bllng", ref="component:default/billing")
+    assert propose_alias(actions, question="who owns BLLNG?", ref="component:default/billing") is None  # counted, not asked again
+    assert request and request.action_id == ALIAS and request.state == "pending" and [p.ref for p in request.waiting_on] == ["slack:U0ADMIN"]
 
-    with pytest.raises(NotAnAdmin):
-        adoption.decide_alias(proposal.alias.id, approve=True, admin="U0SOMEONE", now=NOW)
-    decided = adoption.decide_alias(proposal.alias.id, approve=True, admin="U0ADMIN", now=NOW)
-    twice = adoption.decide_alias(proposal.alias.id, approve=False, admin="U0ADMIN", now=NOW)
+    with pytest.raises(Refused, match="not an approver"):
+        actions.approve(request.id, Actor("slack", slack_user_id="U0SOMEONE"))
+    assert actions.approve(request.id, Actor("slack", slack_user_id="U0ADMIN")).state == "succeeded"
+    with pytest.raises(Refused, match="already decided"):
+        actions.reject(request.id, Actor("slack", slack_user_id="U0ADMIN"), "no")
 
-    assert decided and decided.status == "approved" and twice is None
+    [(alias, provenance)] = Adoption(catalog).aliases()
+    assert (alias.status, alias.decided_by, alias.confirmations) == ("approved", "U0ADMIN", 2) and "approved by U0ADMIN" in provenance
     after = catalog.ask("who owns bllng")
     assert before.status != "answered" or before.notes  # before: not found, or only a fuzzy match
     assert after.status == "answered" and after.subject and after.subject.ref == "component:default/billing" and not after.notes
+
+
+def test_a_rejected_alias_request_rejects_the_alias(billing: tuple[Catalog, Path]) -> None:
+    from actions.builtin import propose_alias
+    from actions.service import ActionService, Actor
+
+    catalog, _ = billing
+    actions = ActionService(catalog, clock=lambda: NOW)
+    request = propose_alias(actions, question="who owns bllng", ref="component:default/billing")
+    assert request and actions.reject(request.id, Actor("slack", slack_user_id="U0ADMIN"), "not a name we use").state == "rejected"
+    [(alias, _)] = Adoption(catalog).aliases()
+    assert (alias.status, alias.decided_by) == ("rejected", "U0ADMIN") and catalog.ask("who owns bllng").notes
 
 
 def test_export_is_a_patch_that_applies_to_the_descriptor(billing: tuple[Catalog, Path], database_url: str, tmp_path: Path) -> None:

@@ -81,6 +81,7 @@ BOT_MAY_IMPORT_FROM_ACTIONS: dict[str, set[str] | None] = {
     "actions.inputs": {"TARGET"},  # the block id of the target field
     "actions.jobs": {"ActionJobs"},  # the scheduler job `serve` registers
     "actions.check": {"check_actions"},  # `wayfinder validate`
+    "actions.builtin": {"request_exemption", "propose_alias"},  # other capabilities' approvals, filed as built-in actions
 }
 # Attributes of `Catalog` that only the core and tests use: adapters go through its methods.
 CORE_INTERNALS = {"session", "factory", "engine", "index"}

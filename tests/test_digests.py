@@ -181,23 +181,38 @@ def test_degradations_are_batched_per_team_and_told_once(scorecards: Scorecards,
     assert len(fake.messages(ACQUIRING)) == 1
 
 
-def test_exemption_request_and_approval_by_the_scorecard_owner(scorecards: Scorecards, example_catalog: Catalog) -> None:
+def test_an_exemption_is_an_action_request_the_scorecard_owners_approve_once(scorecards: Scorecards, example_catalog: Catalog) -> None:
+    from actions.builtin import EXEMPTION, request_exemption
+    from actions.service import ActionService, Actor, Refused
     from catalog.errors import InvalidInput
 
-    ref = "component:default/payment-gateway"
-    request = scorecards.request_exemption(
-        scorecard="production-readiness", ref=ref, rule="fresh", reason="Frozen for the audit", expires_on=(NOW + timedelta(days=30)).date(), requested_by="UREQ"
-    )  # fmt: skip
-    assert (request.status, request.owner_ref) == ("pending", "group:default/platform-engineering")
+    actions, ref, until = ActionService(example_catalog, clock=example_catalog.clock), "component:default/payment-gateway", (NOW + timedelta(days=30)).date()
+    owner = Actor("slack", user_ref="user:default/tomasz.wierzbicki", slack_user_id="UTOM", name="Tomasz")
+    outsider = Actor("slack", user_ref="user:default/ana.folau", slack_user_id="UANA", name="Ana")
     with pytest.raises(InvalidInput):
-        scorecards.request_exemption(scorecard="production-readiness", ref=ref, rule="fresh", reason="x", expires_on=NOW.date(), requested_by="UREQ")
-    outsider = scorecards.decide_exemption(request.id, approver="UANA", approver_ref="user:default/ana.folau", approve=True)
-    assert outsider == "not_allowed"
-    owner = "user:default/tomasz.wierzbicki"
-    assert scorecards.decide_exemption(request.id, approver="UTOM", approver_ref=owner, approve=True) == "approved"
-    assert scorecards.decide_exemption(request.id, approver="UTOM", approver_ref=owner, approve=False) == "already_decided"
+        request_exemption(actions, outsider, scorecard="production-readiness", ref=ref, rule="fresh", reason="x", expires_on=NOW.date())
+    with pytest.raises(Refused):  # built-in: only its capability files it, so nobody picks their own approvers
+        actions.request(EXEMPTION, outsider, {"exemption": 1}, target=ref)
+    request = request_exemption(actions, outsider, scorecard="production-readiness", ref=ref, rule="fresh", reason="Frozen for the audit", expires_on=until)
+    exemption = scorecards.exemption(int(request.inputs["exemption"]))
+    assert request.state == "pending" and [p.ref for p in request.waiting_on] == [owner.user_ref]
+    assert exemption and (exemption.status, exemption.owner_ref) == ("pending", "group:default/platform-engineering")
+    with pytest.raises(Refused, match="not an approver"):
+        actions.approve(request.id, outsider)
+    assert actions.approve(request.id, owner).state == "succeeded"
+    with pytest.raises(Refused, match="already decided"):
+        actions.reject(request.id, owner, "changed my mind")
+    decided = scorecards.exemption(exemption.id)
+    assert decided and (decided.status, decided.decided_by) == ("approved", owner.user_ref)
     gate = example_catalog.gate("payment-gateway", scorecard="production-readiness", min_level="Gold", now=NOW)
     assert gate.status == "passed"  # the exempt rule passes
+    own = request_exemption(actions, owner, scorecard="production-readiness", ref=ref, rule="fresh", reason="Mine", expires_on=until)
+    with pytest.raises(Refused, match="your own request"):
+        actions.approve(own.id, owner)
+    other = request_exemption(actions, outsider, scorecard="production-readiness", ref=ref, rule="has-runbook", reason="Soon", expires_on=until)
+    assert actions.reject(other.id, owner, "Write it first").state == "rejected"
+    rejected = scorecards.exemption(int(other.inputs["exemption"]))
+    assert rejected and (rejected.status, rejected.decided_by) == ("rejected", owner.user_ref)
 
 
 def test_the_weekly_job_fires_in_the_configured_time_zone_and_sends(scorecards: Scorecards, example_catalog: Catalog, fake: FakeSlackAPI) -> None:

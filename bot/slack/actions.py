@@ -31,7 +31,8 @@ class SlackActionNotifier:
 
     def _ids(self, request: RequestView, extra: Sequence[Person] = ()) -> dict[str, str]:
         people = [p for s in request.stages for p in s.approvers] + request.escalation + list(extra)
-        return slack_ids(self.services, self.client, {p.ref: p.email for p in people if p.email})
+        by_id = {p.ref: p.ref.removeprefix("slack:") for p in people if p.ref.startswith("slack:")}  # approvers named by Slack id
+        return slack_ids(self.services, self.client, {p.ref: p.email for p in people if p.email}) | by_id
 
     def post_card(self, request: RequestView) -> str | None:
         assert request.channel

@@ -1,4 +1,5 @@
-"""Adoption messages Wayfinder sends on its own: the weekly digest, the pulse survey, alias proposals.
+"""Adoption messages Wayfinder sends on its own: the weekly digest and the pulse survey (alias proposals are
+built-in actions: `actions/builtin.py`).
 
 Each scheduled send is claimed first (`Catalog.claim_once` for the digest's week, one pulse row per
 person and quarter), so several replicas firing the same job send it once.
@@ -15,21 +16,12 @@ from slack_sdk import WebClient
 
 from bot.charts import trend_png
 from bot.compose import Services
-from bot.slack.views.adoption import render_alias_proposal, render_digest, render_pulse_invite
-from catalog.adoption.models import AdoptionAlias
+from bot.slack.views.adoption import render_digest, render_pulse_invite
 from catalog.adoption.service import Adoption
 
 log = logging.getLogger(__name__)
 
 DIGEST_DAYS = 28  # the digest's trend: four weeks
-
-
-def ask_admins(services: Services, client: WebClient, alias: AdoptionAlias, provenance: str) -> None:
-    """Ask for an approval in the report channel, or else by DM to each catalog admin."""
-    config = services.catalog.config.adoption
-    text, blocks = render_alias_proposal(alias, provenance)
-    for channel in [config.report_channel] if config.report_channel else config.admins:
-        client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
 
 
 def post_weekly_digest(services: Services, client: WebClient, *, now: datetime) -> bool:

@@ -18,13 +18,9 @@ class ActionId(StrEnum):
     ACTION_EXTEND = "wf_action_extend"  # TTL reminder buttons (DM)
     ACTION_TEARDOWN = "wf_action_teardown"
     EXEMPTION_REQUEST = "wf_exemption_request"  # a digest's "Request exemption": opens the modal
-    EXEMPTION_APPROVE = "wf_exemption_approve"  # the value is the exemption's id
-    EXEMPTION_REJECT = "wf_exemption_reject"
     EXEMPTION_ENTITY = "entity"  # the exemption modal's inputs
     EXEMPTION_REASON = "reason"
     EXEMPTION_EXPIRES = "expires"
-    ALIAS_DECISION = "wf_alias_decision"  # approve a learned alias (catalog admins)
-    ALIAS_REJECT = "wf_alias_reject"
     ADOPTION_FIX = "wf_adoption_fix"  # the digest's one-click fixes: add alias, create entity
     PULSE_OPEN = "wf_pulse_open"  # opens the satisfaction survey
     PULSE_SCORE = "pulse_score"

@@ -68,13 +68,6 @@ class ExemptionAsk(BaseModel):
 EXEMPTION_REFS = 20
 
 
-class AliasDecisionValue(BaseModel):
-    """Approve or reject the learned alias `alias_id`."""
-
-    alias_id: int
-    approve: bool
-
-
 class FixValue(BaseModel):
     """A one-click fix from the adoption digest: `name` becomes an alias of `ref`, or a new entity."""
 

@@ -3,12 +3,12 @@
 A question whose subject resolved only by fuzzy matching, confirmed by a 👍, or a "Did you
 mean" click, proposes the typed name as an alias of the entity (`propose`: one row per spelling
 and entity, counting confirmations). A catalog admin approves or rejects it once (`decide`: a
-conditional update, so a double click or a second admin changes nothing). Approved aliases live
+conditional update, so a retried run changes nothing). Approved aliases live
 here, in Wayfinder's own overlay, and join the resolution index (`catalog.store.reads.load_index`);
 `export_patch` turns them into a change to each entity's descriptor.
 
-The approval is kept minimal on purpose (its own table, an admin list, a conditional update) so
-that it can later be routed through the generic approvals of `actions/`.
+This table is the domain record; the admins' approval is a built-in action (`actions/builtin.py`),
+whose executor calls `decide`.
 """
 
 from __future__ import annotations

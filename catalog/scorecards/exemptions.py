@@ -1,8 +1,8 @@
 """Exemptions: a rule waived for one entity until a date, once a member of the scorecard's owning team approves.
 
-Minimal on purpose and in its own table: the generic approvals of self-service actions (`actions/`)
-can take these over later. Deciding is one conditional update (`... WHERE status = 'pending'`), so a
-double click or two approvers at once decide once.
+This table is the domain record; the approval itself is a built-in action (`actions/builtin.py`:
+its card, audit, no self-approval, expiry and exactly-once), whose executor calls `decide`. Deciding
+is one conditional update (`... WHERE status = 'pending'`), so a retried run decides once.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from catalog.config import Config
 from catalog.errors import InvalidInput
 from catalog.pages.team import team_ref
 from catalog.scorecards.models import ScorecardExemption
-from catalog.store.reads import related_refs
 
 MAX_DAYS = 366  # an exemption is a loan, not a waiver for ever
 
@@ -40,11 +39,11 @@ class ExemptionView(BaseModel):
     decided_by: str | None = None
 
 
-Decision = Literal["approved", "rejected", "already_decided", "not_allowed", "not_found"]
+Decision = Literal["approved", "rejected", "already_decided"]
 
 
-def request(session: Session, config: Config, *, scorecard: str, ref: str, rule: str, reason: str, expires_on: date, requested_by: str, now: datetime) -> ExemptionView:
-    """Store a pending request; InvalidInput names what is wrong with it."""
+def check(config: Config, *, scorecard: str, rule: str, reason: str, expires_on: date, now: datetime) -> None:
+    """InvalidInput naming what is wrong with a request (before a modal closes)."""
     card = next((c for c in config.scorecards if c.id == scorecard), None)
     if card is None or card.rule(rule) is None:
         raise InvalidInput(f"no rule {rule!r} in scorecard {scorecard!r}")
@@ -52,6 +51,11 @@ def request(session: Session, config: Config, *, scorecard: str, ref: str, rule:
         raise InvalidInput("say why the rule should not apply")
     if not now.date() < expires_on <= now.date() + timedelta(days=MAX_DAYS):
         raise InvalidInput(f"the expiry must be after today and at most {MAX_DAYS} days ahead")
+
+
+def request(session: Session, config: Config, *, scorecard: str, ref: str, rule: str, reason: str, expires_on: date, requested_by: str, now: datetime) -> ExemptionView:
+    """Store a pending request; InvalidInput names what is wrong with it."""
+    check(config, scorecard=scorecard, rule=rule, reason=reason, expires_on=expires_on, now=now)
     row = ScorecardExemption(
         scorecard=scorecard, entity_ref=ref, rule=rule, reason=reason.strip()[:2000], expires_on=expires_on, requested_by=requested_by, created_at=now
     )  # fmt: skip
@@ -71,20 +75,12 @@ def view(session: Session, config: Config, row: ScorecardExemption) -> Exemption
     )  # fmt: skip
 
 
-def decide(session: Session, config: Config, exemption_id: int, *, approver: str, approver_ref: str | None, approve: bool, now: datetime) -> Decision:
-    """Approve or reject a pending request. Only a member of the scorecard's owning team (by catalog
-    user `approver_ref`), never the requester, decides; `approver` (a Slack user id) is recorded."""
-    row = session.get(ScorecardExemption, exemption_id)
-    if row is None or not any(c.id == row.scorecard for c in config.scorecards):
-        return "not_found"
-    owner = view(session, config, row).owner_ref
-    members_of = {team for _, team in related_refs(session, approver_ref, ["memberOf"])} if approver_ref else set()
-    if owner is None or owner not in members_of or approver == row.requested_by:
-        return "not_allowed"
+def decide(session: Session, exemption_id: int, *, approver: str, approve: bool, now: datetime) -> Decision:
+    """Approve or reject a pending request once (who may decide is the approval action's business); `approver` is recorded."""
     decided = session.execute(
         update(ScorecardExemption)
         .where(col(ScorecardExemption.id) == exemption_id, col(ScorecardExemption.status) == "pending")
-        .values(status="approved" if approve else "rejected", decided_by=approver, decided_at=now)
+        .values(status="approved" if approve else "rejected", decided_by=approver[:200], decided_at=now)
         .returning(col(ScorecardExemption.id))
     ).first()
     if decided is None:

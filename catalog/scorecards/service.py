@@ -203,6 +203,9 @@ class Scorecards:
                 session, self.config, scorecard=scorecard, ref=ref, rule=rule, reason=reason, expires_on=expires_on, requested_by=requested_by, now=self.catalog.clock()
             )  # fmt: skip
 
+    def check_exemption(self, *, scorecard: str, rule: str, reason: str, expires_on: date) -> None:
+        exemptions.check(self.config, scorecard=scorecard, rule=rule, reason=reason, expires_on=expires_on, now=self.catalog.clock())
+
     def exemption(self, exemption_id: int) -> ExemptionView | None:
         with self.catalog.session() as session:
             row = session.get(ScorecardExemption, exemption_id)
@@ -222,10 +225,10 @@ class Scorecards:
             entity = get_entity(session, team)
         return entity.annotations.get(SLACK_CHANNEL_ID) if entity else None
 
-    def decide_exemption(self, exemption_id: int, *, approver: str, approver_ref: str | None, approve: bool) -> Decision:
-        """Approve or reject; an approval counts from the next evaluation, which this starts."""
+    def decide_exemption(self, exemption_id: int, *, approver: str, approve: bool) -> Decision:
+        """Record the approval action's decision; an approval counts from the next evaluation, which this starts."""
         with self.catalog.session() as session:
-            decision = exemptions.decide(session, self.config, exemption_id, approver=approver, approver_ref=approver_ref, approve=approve, now=self.catalog.clock())
+            decision = exemptions.decide(session, exemption_id, approver=approver, approve=approve, now=self.catalog.clock())
         if decision == "approved":
             self.catalog.evaluate_scorecards(now=self.catalog.clock())
         return decision

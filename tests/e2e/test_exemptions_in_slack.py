@@ -1,11 +1,12 @@
 """Requesting an exemption from a digest and approving it, through the server with signed requests and the fake Slack.
 
 Why: an exemption changes what a scorecard says; only a member of the scorecard's owning team may
-grant it, once, and the requester cannot grant their own.
+grant it, once, and the requester cannot grant their own: the actions' approval card does all that.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from bot.slack.ids import ActionId, BlockId, CallbackId
@@ -35,17 +36,20 @@ def test_request_then_approve(wayfinder: Wayfinder) -> None:
     )
     submission["view"]["private_metadata"] = ask.model_dump_json()
     assert wayfinder.interact(submission).status_code == 200
-    [request] = [c for c in fake.wait_for("chat.postMessage") if c.params["channel"] == ADMIN]
-    [approve] = find_elements(request.params["blocks"], ActionId.EXEMPTION_APPROVE)
-    # The requester cannot approve their own request.
-    wayfinder.interact(block_action(ActionId.EXEMPTION_APPROVE, approve["value"], response_url=fake.response_url("self")))
+    [card] = [c for c in fake.wait_for("chat.postMessage") if c.params["channel"] == ADMIN]  # the actions' approval card
+    [approve] = find_elements(card.params["blocks"], ActionId.ACTION_APPROVE)
+    assert "Frozen during the audit" in json.dumps(card.params["blocks"]) and f"<@{APPROVER}>" in json.dumps(card.params["blocks"])
+    # The requester is no approver of it.
+    wayfinder.interact(block_action(ActionId.ACTION_APPROVE, approve["value"], response_url=fake.response_url("self")))
     [refused] = fake.wait_for("response_url")
-    assert "Only a member" in refused.params["text"]
-    click = block_action(ActionId.EXEMPTION_APPROVE, approve["value"], response_url=fake.response_url("owner"))
+    assert "not an approver" in refused.params["text"]
+    click = block_action(ActionId.ACTION_APPROVE, approve["value"], response_url=fake.response_url("owner"))
     click["user"] = {**click["user"], "id": APPROVER}
     wayfinder.interact(click)
-    granted = fake.wait_for("response_url", 2)[-1]
-    assert "was granted" in str(granted.params["blocks"]) and granted.params.get("replace_original") is True
-    assert find_elements(granted.params["blocks"], ActionId.EXEMPTION_APPROVE) == []
+    done = fake.wait_for("chat.update", 3)[-1]  # approved, running, done: the same card, in place
+    assert done.params["channel"] == ADMIN and find_elements(done.params["blocks"], ActionId.ACTION_APPROVE) == []
+    assert wayfinder.services.actions.get(int(approve["value"])).state == "succeeded"
     gate = wayfinder.services.catalog.gate("payment-gateway", scorecard="production-readiness", min_level="Gold", now=datetime.now(UTC) + timedelta(days=8))
     assert gate.status == "passed"  # stale data, but the freshness rule is waived
+    wayfinder.interact(click)  # a second click changes nothing
+    assert "already decided" in fake.wait_for("response_url", 2)[-1].params["text"]

@@ -7,15 +7,14 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from actions.builtin import propose_alias
 from bot.compose import Services
-from bot.slack.adoption import ask_admins
 from bot.slack.deliveries import once_per_delivery
 from bot.slack.ids import ActionId
 from bot.slack.metadata import AskValue, FeedbackValue, ShareValue
 from bot.slack.replies import TRANSPORT, reply
 from bot.slack.views.alert import ALERT_CARD
 from bot.slack.views.home import render_search_modal
-from catalog.adoption.aliases import provenance
 from catalog.adoption.events import Kind, Surface
 from catalog.adoption.service import Adoption
 
@@ -92,8 +91,5 @@ def handle_link(ack: Ack, action: dict[str, Any], body: dict[str, Any], services
 
 
 def learn_alias(services: Services, client: WebClient, *, question: str, ref: str) -> None:
-    """A confirmed answer: propose the typed name as an alias, and ask the admins the first time."""
-    adoption = Adoption(services.catalog)
-    proposal = adoption.confirm_answer(question=question, ref=ref, now=services.clock())
-    if proposal is not None and proposal.new:
-        ask_admins(services, client, proposal.alias, provenance(proposal.alias))
+    """A confirmed answer: propose the typed name as an alias; the first time, the admins get an approval card."""
+    propose_alias(services.actions, question=question, ref=ref)

@@ -1,4 +1,4 @@
-"""Adoption clicks: admins deciding on learned aliases, the digest's one-click fixes, the pulse survey."""
+"""Adoption clicks: the digest's one-click fixes, the pulse survey."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from slack_sdk import WebClient
 
 from bot.compose import Services
 from bot.slack.ids import ActionId, BlockId, CallbackId
-from bot.slack.metadata import AliasDecisionValue, FixValue
+from bot.slack.metadata import FixValue
 from bot.slack.mrkdwn import escape
-from bot.slack.views.adoption import render_alias_decided, render_pulse_modal
-from catalog.adoption.aliases import provenance
+from bot.slack.views.adoption import render_pulse_modal
 from catalog.adoption.events import Kind, Surface
 from catalog.adoption.service import Adoption, NotAnAdmin
 
@@ -21,30 +20,9 @@ THANKS = "Thank you! Your answer goes to the platform team (without your name)."
 
 
 def register(app: App) -> None:
-    app.action(ActionId.ALIAS_DECISION)(handle_alias_decision)
-    app.action(ActionId.ALIAS_REJECT)(handle_alias_decision)
     app.action(ActionId.ADOPTION_FIX)(handle_adoption_fix)
     app.action(ActionId.PULSE_OPEN)(handle_pulse_open)
     app.view(CallbackId.PULSE_MODAL)(handle_pulse_submission)
-
-
-def handle_alias_decision(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, services: Services) -> None:
-    """A catalog admin approves or rejects once; anyone else is told who can."""
-    ack()
-    value, admin, adoption = AliasDecisionValue.model_validate_json(action["value"]), body["user"]["id"], Adoption(services.catalog)
-    try:
-        decided = adoption.decide_alias(value.alias_id, approve=value.approve, admin=admin, now=services.clock())
-    except NotAnAdmin:
-        respond(text="Only catalog admins (`adoption.admins` in wayfinder.yaml) can approve aliases.", response_type="ephemeral", replace_original=False)
-        return
-    if decided is None:
-        respond(text=ALREADY_DECIDED, response_type="ephemeral", replace_original=False)
-        return
-    adoption.record_event(
-        surface=Surface.SLACK_BUTTON, kind=Kind.ALIAS_DECISION, outcome=decided.status, who=admin, entity_ref=decided.entity_ref, now=services.clock()
-    )
-    text, blocks = render_alias_decided(decided, provenance(decided))
-    respond(text=text, blocks=blocks, replace_original=True)
 
 
 def handle_adoption_fix(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, services: Services) -> None:

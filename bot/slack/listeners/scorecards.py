@@ -1,33 +1,27 @@
-"""Exemptions from the digest: "Request exemption" opens a modal; the request goes to the scorecard's owning team, whose members approve or reject it."""
+"""Exemptions from the digest: "Request exemption" opens a modal; the request is a built-in action's, whose
+approval card goes to the scorecard's owning team (`actions/builtin.py`)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from actions.builtin import request_exemption
 from bot.compose import Services
-from bot.slack.identity import identify
+from bot.slack.actions import actor
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.metadata import ExemptionAsk
-from bot.slack.views.digest import render_exemption_modal, render_exemption_request
+from bot.slack.views.digest import render_exemption_modal
 from catalog.errors import InvalidInput
 from catalog.scorecards.service import Scorecards
-
-REFUSED = {
-    "not_allowed": "Only a member of the scorecard's owning team (other than the requester) can decide this exemption.",
-    "already_decided": "Someone already decided this request.",
-    "not_found": "This request no longer exists.",
-}
 
 
 def register(app: App) -> None:
     app.action(ActionId.EXEMPTION_REQUEST)(handle_exemption_request)
     app.view(CallbackId.EXEMPTION_MODAL)(handle_exemption_submission)
-    app.action(ActionId.EXEMPTION_APPROVE)(handle_exemption_decision)
-    app.action(ActionId.EXEMPTION_REJECT)(handle_exemption_decision)
 
 
 def handle_exemption_request(ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
@@ -39,42 +33,22 @@ def handle_exemption_request(ack: Ack, action: dict[str, Any], body: dict[str, A
 
 
 def handle_exemption_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
-    """Store the request (errors go back into the modal), then post it where its approvers are."""
+    """Store the request (errors go back into the modal); its approval card goes where the scorecard's owning team is."""
     ask = ExemptionAsk.model_validate_json(view["private_metadata"])
     values = view["state"]["values"]
     ref = ((values.get(BlockId.EXEMPTION_ENTITY, {}).get(ActionId.EXEMPTION_ENTITY) or {}).get("selected_option") or {}).get("value") or ""
     reason = (values.get(BlockId.EXEMPTION_REASON, {}).get(ActionId.EXEMPTION_REASON) or {}).get("value") or ""
     expires = (values.get(BlockId.EXEMPTION_EXPIRES, {}).get(ActionId.EXEMPTION_EXPIRES) or {}).get("selected_date")
-    scorecards = Scorecards(services.catalog)
+    if not expires:
+        ack(response_action="errors", errors={BlockId.EXEMPTION_EXPIRES: "pick the date the exemption ends"})
+        return
     try:
-        if not expires:
-            raise InvalidInput("pick the date the exemption ends")
-        request = scorecards.request_exemption(
-            scorecard=ask.scorecard, ref=ref, rule=ask.rule, reason=reason, expires_on=date.fromisoformat(expires), requested_by=body["user"]["id"]
-        )  # fmt: skip
+        expires_on = date.fromisoformat(expires)
+        Scorecards(services.catalog).check_exemption(scorecard=ask.scorecard, rule=ask.rule, reason=reason, expires_on=expires_on)
     except InvalidInput as exc:
-        block = BlockId.EXEMPTION_EXPIRES if "expiry" in str(exc) or "date" in str(exc) else BlockId.EXEMPTION_REASON
+        block = BlockId.EXEMPTION_EXPIRES if "expiry" in str(exc) else BlockId.EXEMPTION_REASON
         ack(response_action="errors", errors={block: str(exc)})
         return
     ack()
-    channel = scorecards.approval_channel(request) or ask.channel
-    if channel:
-        text, blocks = render_exemption_request(request, public_url=services.public_url)
-        client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
-
-
-def handle_exemption_decision(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
-    """Decide once (a conditional update), as the clicking user, who must belong to the owning team; redraw the request."""
-    ack()
-    user = body["user"]["id"]
-    scorecards = Scorecards(services.catalog)
-    decision = scorecards.decide_exemption(
-        int(action["value"]), approver=user, approver_ref=identify(services, client, user).user_ref, approve=action["action_id"] == ActionId.EXEMPTION_APPROVE
-    )  # fmt: skip
-    if decision in REFUSED:
-        respond(text=REFUSED[decision], response_type="ephemeral", replace_original=False)
-        return
-    request = scorecards.exemption(int(action["value"]))
-    if request is not None:
-        text, blocks = render_exemption_request(request, public_url=services.public_url)
-        respond(text=text, blocks=blocks, replace_original=True)
+    request_exemption(services.actions, actor(services, client, body["user"]["id"]), scorecard=ask.scorecard, ref=ref, rule=ask.rule, reason=reason,
+                      expires_on=expires_on, channel=ask.channel)  # fmt: skip

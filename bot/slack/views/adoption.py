@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
     ButtonElement,
     HeaderBlock,
@@ -15,10 +14,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack.ids import ActionId, BlockId, CallbackId
-from bot.slack.metadata import AliasDecisionValue, FixValue
+from bot.slack.metadata import FixValue
 from bot.slack.mrkdwn import escape, link
 from bot.slack.views.parts import BUTTON_LABEL, LINE_TEXT, MESSAGE_BLOCKS, NAME_SHOWN, clip, context, fit, plain, section
-from catalog.adoption.models import AdoptionAlias
 from catalog.adoption.report import AdoptionReport, Fix, headlines
 
 UNANSWERED_SHOWN = 5
@@ -59,32 +57,6 @@ def _fix_button(fix: Fix) -> ButtonElement:
     label = f"Add alias “{clip(fix.name, 30)}” → {target}" if fix.action == "add_alias" else f"Create “{clip(fix.name, 40)}”"
     value = FixValue(action=fix.action, name=fix.name[:200], ref=fix.ref).model_dump_json()
     return ButtonElement(text=plain(label, BUTTON_LABEL), action_id=ActionId.ADOPTION_FIX, value=value)
-
-
-def render_alias_proposal(alias: AdoptionAlias, provenance: str) -> tuple[str, list[dict]]:
-    """The message asking catalog admins to approve a learned alias."""
-    text = f"People call {alias.entity_ref} “{alias.alias}”: add it as an alias?"
-    buttons = [
-        ButtonElement(
-            text=plain("Approve", BUTTON_LABEL), style="primary", action_id=ActionId.ALIAS_DECISION,
-            value=AliasDecisionValue(alias_id=alias.id or 0, approve=True).model_dump_json(),
-        ),
-        ButtonElement(
-            text=plain("Reject", BUTTON_LABEL), action_id=ActionId.ALIAS_REJECT,
-            value=AliasDecisionValue(alias_id=alias.id or 0, approve=False).model_dump_json(),
-        ),
-    ]  # fmt: skip
-    blocks: list[Block] = [
-        section(f"People call `{escape(clip(alias.entity_ref, 200))}` *“{escape(clip(alias.alias, 100))}”*. Add it as an alias?"),
-        context(escape(provenance)),
-        ActionsBlock(elements=buttons),
-    ]
-    return text, [b.to_dict() for b in blocks]
-
-
-def render_alias_decided(alias: AdoptionAlias, provenance: str) -> tuple[str, list[dict]]:
-    text = f"“{alias.alias}” for {alias.entity_ref}: {alias.status}"
-    return text, [section(f"*“{escape(clip(alias.alias, 100))}”* for `{escape(clip(alias.entity_ref, 200))}`").to_dict(), context(escape(provenance)).to_dict()]
 
 
 def render_pulse_invite() -> tuple[str, list[dict]]:

@@ -1,4 +1,5 @@
-"""The weekly scorecard digest, the leadership digest, degradation alerts and exemption requests as Block Kit.
+"""The weekly scorecard digest, the leadership digest, degradation alerts and the exemption modal as Block Kit
+(the request's approval card is the actions' card).
 
 Pure renderers over the catalog's read models (`catalog.scorecards`): every catalog string is
 escaped (`bot.slack.mrkdwn`), and the sizes stay within Slack's limits (`parts`).
@@ -18,7 +19,7 @@ from bot.slack.mrkdwn import escape, link
 from bot.slack.views.parts import BUTTON_LABEL, HEADER_TEXT, MESSAGE_BLOCKS, NAME_SHOWN, clip, context, fit, listing, plain, section
 from bot.slack.views.urls import ownership_url
 from catalog.scorecards.scores import EntityScore
-from catalog.scorecards.service import AlertBatch, ExemptionView, LeadershipDigest, TeamDigest
+from catalog.scorecards.service import AlertBatch, LeadershipDigest, TeamDigest
 
 ARROW = {1: ":arrow_up:", -1: ":arrow_down:"}
 
@@ -111,25 +112,3 @@ def render_exemption_modal(ask: ExemptionAsk, *, rule_title: str) -> View:
             InputBlock(block_id=BlockId.EXEMPTION_EXPIRES, label=plain("Until", 50), element=DatePickerElement(action_id=ActionId.EXEMPTION_EXPIRES)),
         ],
     )  # fmt: skip
-
-
-def render_exemption_request(view: ExemptionView, *, public_url: str | None) -> tuple[str, list[dict[str, Any]]]:
-    """The approval message: the request, and Approve / Reject while it is pending."""
-    status = {"pending": "asks for", "approved": ":white_check_mark: was granted", "rejected": ":x: was refused"}.get(view.status, view.status)
-    who = f"<@{view.requested_by}>" if view.requested_by.startswith(("U", "W")) else escape(view.requested_by)
-    decided = f" by <@{view.decided_by}>" if view.decided_by and view.status != "pending" else ""
-    text = (
-        f"{who} {status}{decided} an exemption from *{escape(view.rule_title)}* ({escape(view.scorecard_title)}) "
-        f"for {_entity(view.entity_ref, public_url)} until {view.expires_on:%d %b %Y}:\n>{escape(view.reason)}"
-    )
-    blocks: list[Block] = [section(text)]
-    if view.status == "pending":
-        blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(text=plain("Approve", BUTTON_LABEL), action_id=ActionId.EXEMPTION_APPROVE, value=str(view.id), style="primary"),
-                    ButtonElement(text=plain("Reject", BUTTON_LABEL), action_id=ActionId.EXEMPTION_REJECT, value=str(view.id), style="danger"),
-                ]
-            )
-        )
-    return f"Exemption request: {view.rule_title} for {view.entity_ref}", [b.to_dict() for b in blocks]
