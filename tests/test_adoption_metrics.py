@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from catalog.adoption import events
+from catalog.adoption import events, metrics
 from catalog.adoption.events import Kind, Surface, record_event, record_followup
 from catalog.adoption.models import AdoptionEvent, AdoptionPulse
 from catalog.adoption.service import Adoption
@@ -98,6 +98,18 @@ def test_entities_asked_about_with_gaps(history: Adoption) -> None:
     r = history.report(since=START, until=UNTIL)
 
     assert [(g.ref, g.asked, g.missing) for g in r.gaps] == [("component:default/tax-calculator", 2, ["owner"])]
+
+
+def test_most_asked_entities_count_only_the_periods_questions(history: Adoption) -> None:
+    """Every retained question is read (in index order), but only the period's are counted, ties by ref."""
+    with history.catalog.session() as s:
+        for when in (START - timedelta(days=2), UNTIL, UNTIL + timedelta(days=3)):  # just outside, either side
+            record_event(s, at=when, surface=Surface.SLACK_DM, kind=Kind.QUESTION, outcome="answered", who="A1", entity_ref="component:default/outside")
+        record_event(s, at=at(5), surface=Surface.SLACK_DM, kind=Kind.HOME_OPENED, outcome="ok", who="A1", entity_ref="component:default/not-a-question")
+        first, last = events.day_number(START), events.day_number(UNTIL - timedelta(microseconds=1))
+        assert metrics.most_asked_entities(s, first, last) == [("component:default/tax-calculator", 2), ("component:default/payments-service", 1)]
+        assert metrics.most_asked_entities(s, first, last, limit=1) == [("component:default/tax-calculator", 2)]
+        assert metrics.most_asked_entities(s, last + 1, last + 5) == [("component:default/outside", 2)]
 
 
 def test_report_json_carries_every_metric_and_each_rates_value(history: Adoption) -> None:

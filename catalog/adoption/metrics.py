@@ -116,17 +116,19 @@ class Usage:
 
 def usage(session: Session, first: int, last: int) -> Usage:
     """One GROUP BY over the period in the order of `ix_adoption_event_usage` (streamed, never sorted);
-    the rows summed here are its groups (per day, a few dozen), not events."""
-    columns = (E.day, E.kind, E.outcome, E.surface, E.intent)
-    groups = _run(session, select(*columns, func.count()).where(E.day.between(first, last)).group_by(*columns)).all()
+    the rows summed here are its groups (per day, a few dozen), not events. `intent` is counted
+    (owner questions) rather than grouped by: a third of the groups to stream and sum."""
+    columns = (E.day, E.kind, E.outcome, E.surface)
+    owner = func.count(case((E.intent == "owner", 1)))
+    groups = _run(session, select(*columns, func.count(), owner).where(E.day.between(first, last)).group_by(*columns)).all()
     questions = answered = requests = completed = 0
     by_week, surfaces = [0] * ((last - first) // 7 + 1), dict[str, int]()
-    for day, kind, outcome, surface, intent, n in groups:
+    for day, kind, outcome, surface, n, owners in groups:
         surfaces[surface] = surfaces.get(surface, 0) + n
         if kind == Kind.QUESTION:
             questions += n
             answered += n if outcome == ANSWERED else 0
-            by_week[(day - first) // 7] += n if outcome == ANSWERED and intent == "owner" else 0
+            by_week[(day - first) // 7] += owners if outcome == ANSWERED else 0
         elif kind == Kind.ACTION_REQUEST:
             requests += n
             completed += n if outcome == "completed" else 0
@@ -145,7 +147,10 @@ def self_service_rate(session: Session, first: int, last: int, *, answered: int)
         .where(question.c.thread == followup.c.thread, question.c.kind == Kind.QUESTION, question.c.outcome == ANSWERED, question.c.day.between(first, last))
         .scalar_subquery()
     )
-    followed = _run(session, select(func.coalesce(func.sum(answered_there), 0)).where(followup.c.kind == Kind.FOLLOWUP)).scalar_one()
+    # A follow-up comes after its answer: one from before the period follows none of the period's (a month reads a month's).
+    followed = _run(session,
+        select(func.coalesce(func.sum(answered_there), 0)).where(followup.c.kind == Kind.FOLLOWUP, followup.c.day >= first)
+    ).scalar_one()
     return Rate(of=answered, hits=answered - int(followed))
 
 
@@ -182,11 +187,19 @@ def top_unanswered(session: Session, since: datetime, until: datetime, *, limit:
 
 
 def most_asked_entities(session: Session, first: int, last: int, *, limit: int = 50) -> list[tuple[str, int]]:
+    """Entities by questions in the period, most asked first.
+
+    Reads every retained question in the order of `ix_adoption_event_kind_entity` and counts the period's:
+    grouping streams with no sort, so a year costs what a month does (a `day` range in the WHERE would
+    sort the period's questions by entity instead: 0.6 s over a year on SQLite, against 0.1 s).
+    """
+    in_period = func.count(case((E.day.between(first, last), 1)))
     rows = _run(session,
-        select(E.entity_ref, func.count().label("asked"))
-        .where(E.kind == Kind.QUESTION, E.day.between(first, last), E.entity_ref.is_not(None))
+        select(E.entity_ref, in_period)
+        .where(E.kind == Kind.QUESTION, E.entity_ref.is_not(None))
         .group_by(E.entity_ref)
-        .order_by(func.count().desc(), E.entity_ref)
+        .having(in_period > 0)
+        .order_by(in_period.desc(), E.entity_ref)
         .limit(limit)
     )
     return [(ref, int(asked)) for ref, asked in rows]

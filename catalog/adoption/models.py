@@ -22,7 +22,8 @@ class AdoptionEvent(SQLModel, table=True):
         Index("ix_adoption_event_day_who", "day", "who"),  # daily, weekly and period active people
         Index("ix_adoption_event_who_day", "who", "day", "kind", "outcome", "at"),  # first days, return, time to first value
         Index("ix_adoption_event_usage", "day", "kind", "outcome", "surface", "intent"),  # answer rate, surfaces, owner answers, actions
-        Index("ix_adoption_event_kind_day", "kind", "day", "outcome", "entity_ref"),  # follow-ups, most asked entities
+        Index("ix_adoption_event_kind_day", "kind", "day", "outcome", "entity_ref"),  # follow-ups
+        Index("ix_adoption_event_kind_entity", "kind", "entity_ref", "day"),  # most asked entities, grouped in index order
         Index("ix_adoption_event_thread", "thread", "kind", "outcome", "day"),  # answers followed up in their thread
     )
 
