@@ -26,9 +26,7 @@ from catalog.store.write_behind import now_or_later
 log = logging.getLogger(__name__)
 
 
-def record_question(
-    session: Session, answer: Answer, *, transport: str, surface: str, asker: str | None, asked_at: datetime, latency_ms: float, thread: str | None
-) -> None:
+def record_question(session: Session, answer: Answer, *, transport: str, surface: str, asker: str | None, asked_at: datetime, latency_ms: float, thread: str | None) -> None:
     """Log `answer` and count it as a usage event, the last statement of the answer's transaction.
 
     A database that refuses the write (read-only file or replica) rolls the transaction back and
