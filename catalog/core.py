@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from catalog.adoption.events import Kind, record_event
+from catalog.adoption.asked import record_question
 from catalog.answers.ask import ask, ask_about, example_questions
 from catalog.answers.card import entity_card
 from catalog.answers.feedback import record_feedback
@@ -118,14 +118,13 @@ class Catalog:
         """
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            started = time.perf_counter()
-            now = self.clock()
+            started, now = time.perf_counter(), self.clock()
             below = below_question(text, self.config.scorecards)
             if below is None:
-                answer = with_scoreboards(session, self.config, ask(session, text, index=self.index(session), transport=transport, asker=stored, clock=lambda: now), now=now)
+                answer = with_scoreboards(session, self.config, ask(session, text, index=self.index(session), clock=lambda: now), now=now)
             else:
-                answer = below_answer(session, self.config, text, *below, now=now, transport=transport, asker=stored)
-            self._question_event(session, answer, surface or transport, stored, started, thread)
+                answer = below_answer(session, self.config, text, *below, now=now)
+            self._log_question(session, answer, transport, surface, stored, now, started, thread)
             return answered(answer)
 
     def ask_about(
@@ -135,15 +134,18 @@ class Catalog:
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered, self.session() as session:
-            started = time.perf_counter()
-            answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), transport=transport, asker=stored)
-            self._question_event(session, answer, surface or transport, stored, started, thread)
-            return answered(with_scoreboards(session, self.config, answer, now=self.clock()))
+            started, now = time.perf_counter(), self.clock()
+            answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), clock=lambda: now)
+            answer = with_scoreboards(session, self.config, answer, now=now)
+            self._log_question(session, answer, transport, surface, stored, now, started, thread)
+            return answered(answer)
 
-    def _question_event(self, session: Session, answer: Answer, surface: str, who: str | None, started: float, thread: str | None) -> None:
-        record_event(
-            session, at=answer.asked_at or datetime.now(UTC), surface=surface, kind=Kind.QUESTION, outcome=answer.status, who=who,
-            intent=answer.intent, entity_ref=answer.subject.ref if answer.subject else None,
+    @staticmethod
+    def _log_question(
+        session: Session, answer: Answer, transport: str, surface: str | None, who: str | None, now: datetime, started: float, thread: str | None
+    ) -> None:
+        record_question(
+            session, answer, transport=transport, surface=surface or transport, asker=who, asked_at=answer.asked_at or now,
             latency_ms=(time.perf_counter() - started) * 1000, thread=thread,
         )  # fmt: skip
 

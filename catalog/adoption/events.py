@@ -69,8 +69,7 @@ def day_number(at: datetime) -> int:
     return (at.astimezone(UTC) - EPOCH).days if at.tzinfo else (at - EPOCH.replace(tzinfo=None)).days
 
 
-def record_event(
-    session: Session,
+def event_values(
     *,
     at: datetime,
     surface: str,
@@ -81,15 +80,20 @@ def record_event(
     entity_ref: str | None = None,
     latency_ms: float | None = None,
     thread: str | None = None,
-) -> None:
-    """One row in the caller's transaction, its last statement: a refused write costs the event (and
-    rolls back what the transaction only read), never the answer. On SQLite it never waits for a
-    sync's write lock (`store.write_behind`), so acks and answers don't either."""
-    values: dict[str, Any] = dict(
+) -> dict[str, Any]:
+    """One usage event's row, each text cut to its column."""
+    return dict(
         at=at, day=day_number(at), who=who, surface=surface[:30], kind=kind[:30], outcome=outcome[:20],
         intent=intent[:50] if intent else None, entity_ref=entity_ref, latency_ms=None if latency_ms is None else round(latency_ms, 3),
         thread=thread[:100] if thread else None,
     )  # fmt: skip
+
+
+def record_event(session: Session, **event: Any) -> None:
+    """One row (`event_values`' arguments) in the caller's transaction, its last statement: a refused
+    write costs the event (and rolls back what the transaction only read), never the answer. On
+    SQLite it never waits for a sync's write lock (`store.write_behind`), so acks and answers don't either."""
+    values = event_values(**event)
     try:
         now_or_later(session, lambda s: s.add(AdoptionEvent(**values)), "usage event")
     except SQLAlchemyError as exc:

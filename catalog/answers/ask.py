@@ -5,14 +5,12 @@ This is the one place questions are understood; Slack, the CLI and HTTP only ren
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from catalog.answers import questionlog
 from catalog.answers.card import (
     build_card,
     contact,
@@ -47,17 +45,13 @@ def ask(
     text: str,
     *,
     index: CatalogIndex,
-    transport: str = "cli",
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    asker: str | None = None,
 ) -> Answer:
-    """Understand `text`, resolve its subjects and build the answer, recorded in the question log.
-
-    `asker` is stored as given (`Catalog.ask` pseudonymises it first when configured).
-    """
-    started, now = time.perf_counter(), clock()
+    """Understand `text`, resolve its subjects and build the answer; `Catalog.ask` logs it (`adoption.asked`)."""
+    now = clock()
     answer = _respond(session, understand(session, index, text), index, now) if len(index) else _empty_catalog(text)
-    return _finish(session, answer, transport, now, asker, started)
+    render_all(answer, now=now)
+    return answer
 
 
 def ask_about(
@@ -67,22 +61,14 @@ def ask_about(
     ref: str,
     intent: str,
     index: CatalogIndex,
-    transport: str = "cli",
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    asker: str | None = None,
 ) -> Answer:
     """Answer `question`'s intent for one chosen entity, as when someone picks a "Did you mean" candidate."""
-    started, now = time.perf_counter(), clock()
+    now = clock()
     chosen = index.get(ref)
     resolution = Resolution("found", [Match(chosen, 100.0, "exact")]) if chosen else Resolution("not_found")
     answer = _about(session, question, intent if intent in BUILDERS else "owner", resolution, ref, now)
-    return _finish(session, answer, transport, now, asker, started)
-
-
-def _finish(session: Session, answer: Answer, transport: str, now: datetime, asker: str | None, started: float) -> Answer:
     render_all(answer, now=now)
-    latency_ms = (time.perf_counter() - started) * 1000
-    questionlog.record(session, answer, surface=transport, asker=asker, asked_at=now, latency_ms=latency_ms)
     return answer
 
 

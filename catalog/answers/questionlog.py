@@ -1,6 +1,6 @@
 """The question log: every question, who asked it (or a keyed hash of who), and how it was answered.
 
-`record` writes one row per answer in the asker's transaction; `prune` (run by the hourly
+`row_values` is one answer's row (written with its usage event by `catalog.adoption.asked`); `prune` (run by the hourly
 housekeeping job) forgets rows past the configured retention; `unanswered` reads the
 `unanswered_question` view, which shows the rows that went unanswered.
 """
@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from catalog.answers.models import Answer
 from catalog.store.models import QuestionLog
-from catalog.store.write_behind import now_or_later
-
-log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # config pulls in the scheduler's triggers, which answering a question never needs
     from catalog.config import QuestionsConfig
@@ -54,24 +49,13 @@ def asker_id(asker: str | None, policy: QuestionsConfig) -> str | None:
     return PSEUDONYM_PREFIX + digest
 
 
-def record(session: Session, answer: Answer, *, surface: str, asker: str | None, asked_at: datetime, latency_ms: float) -> None:
-    """One row for one answered (or unanswered) question; the caller's transaction commits it.
-
-    The last statement of an answer, whose transaction only read: a database that refuses the
-    write (read-only file or replica) rolls that transaction back and costs the log line, with a
-    warning, never the answer. On SQLite it never waits for a sync's write lock either: the row is
-    then written in the background (`store.write_behind`).
-    """
-    values: dict[str, Any] = {
+def row_values(answer: Answer, *, surface: str, asker: str | None, asked_at: datetime, latency_ms: float) -> dict[str, Any]:
+    """The question log's row for one answered (or unanswered) question; `adoption.asked` writes it."""
+    return {
         "asked_at": asked_at, "surface": surface[:20], "question": answer.question[:2000], "intent": answer.intent,
         "status": answer.status, "entity_ref": answer.subject.ref if answer.subject else None,
         "candidates": [c.ref for c in answer.candidates], "latency_ms": round(latency_ms, 3), "asker": asker,
     }  # fmt: skip
-    try:
-        now_or_later(session, lambda s: s.add(QuestionLog(**values)), "question log row")
-    except SQLAlchemyError as exc:
-        session.rollback()
-        log.warning("question not logged: %s", getattr(exc, "orig", None) or type(exc).__name__)
 
 
 def prune(session: Session, *, now: datetime, policy: QuestionsConfig) -> int:

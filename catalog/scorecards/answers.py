@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from sqlmodel import Session
 
-from catalog.answers import questionlog
 from catalog.answers.models import Answer
 from catalog.answers.text import render_all
 from catalog.config import Config
@@ -42,12 +40,10 @@ def with_scoreboards(session: Session, config: Config, answer: Answer, *, now: d
     return answer
 
 
-def below_answer(session: Session, config: Config, text: str, card: ScorecardConfig, level: int, *, now: datetime, transport: str, asker: str | None) -> Answer:
-    """Every entity below `level` on `card`, worst first, with the fixes to its next level; logged like any question."""
-    started = time.perf_counter()
+def below_answer(session: Session, config: Config, text: str, card: ScorecardConfig, level: int, *, now: datetime) -> Answer:
+    """Every entity below `level` on `card`, worst first, with the fixes to its next level."""
     scope = f"entities below {card.levels[level - 1]} on {card.title}"
     board = scoreboard(session, config, day=today(config, now), scope=scope, scorecards=[card.id], below=level)
     answer = Answer(question=text, intent="scorecard", status="answered" if board.scores else "no_data", scoreboard=board, asked_at=now)
     render_all(answer, now=now)
-    questionlog.record(session, answer, surface=transport, asker=asker, asked_at=now, latency_ms=(time.perf_counter() - started) * 1000)
     return answer

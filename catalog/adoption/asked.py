@@ -1,0 +1,56 @@
+"""An answer's two rows, the question log's and its usage event, written as one statement on PostgreSQL.
+
+On PostgreSQL each statement is a network round trip, and issue 16 allows an answer three: the
+index's generation check, the subject's neighbourhood, and this write (a data-modifying CTE). SQLite
+cannot insert in a CTE, and there the round trip is in-process: the two INSERTs share one savepoint
+that never waits for a sync's write lock (`store.write_behind`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, insert, literal, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from catalog.adoption.events import Kind, event_values
+from catalog.adoption.models import AdoptionEvent
+from catalog.answers.models import Answer
+from catalog.answers.questionlog import row_values
+from catalog.store.models import QuestionLog, table_of
+from catalog.store.write_behind import now_or_later
+
+log = logging.getLogger(__name__)
+
+
+def record_question(session: Session, answer: Answer, *, transport: str, surface: str, asker: str | None, asked_at: datetime, latency_ms: float, thread: str | None) -> None:
+    """Log `answer` and count it as a usage event, the last statement of the answer's transaction.
+
+    A database that refuses the write (read-only file or replica) rolls the transaction back and
+    costs both rows, with a warning, never the answer.
+    """
+    logged = row_values(answer, surface=transport, asker=asker, asked_at=asked_at, latency_ms=latency_ms)
+    event = event_values(
+        at=asked_at, surface=surface, kind=Kind.QUESTION, outcome=answer.status, who=asker, intent=answer.intent,
+        entity_ref=answer.subject.ref if answer.subject else None, latency_ms=latency_ms, thread=thread,
+    )  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":
+        work = lambda s: s.execute(both_rows(logged, event))  # noqa: E731
+    else:
+        work = lambda s: s.add_all([QuestionLog(**logged), AdoptionEvent(**event)])  # noqa: E731
+    try:
+        now_or_later(session, work, "question log row and usage event")
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.warning("question not logged: %s", getattr(exc, "orig", None) or type(exc).__name__)
+
+
+def both_rows(logged: dict[str, Any], event: dict[str, Any]) -> Insert:
+    """`WITH q AS (INSERT INTO question_log ... RETURNING id) INSERT INTO adoption_event ... SELECT ... FROM q`."""
+    question_log, adoption_event = table_of(QuestionLog), table_of(AdoptionEvent)
+    q = insert(question_log).values(**logged).returning(question_log.c.id).cte("q")
+    row = select(*(literal(value, adoption_event.c[name].type).label(name) for name, value in event.items())).select_from(q)
+    return insert(adoption_event).from_select(list(event), row).add_cte(q)
