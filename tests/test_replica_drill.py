@@ -23,10 +23,12 @@ def test_three_replicas_do_every_piece_of_work_once_through_a_kill(tmp_path_fact
     print("\n".join(report.lines()))
 
     assert report.sent >= 150 and report.redelivered > 0 and report.killed_at > 0 and report.restarted_at > report.killed_at
-    # Redeliveries and retries never do work twice; what the killed replica was doing at the kill is
-    # redone by another, at least once: twice only if it had posted the answer but not yet recorded it
-    # as done (see README "Several replicas"), lost only for a GitHub push whose resync it was running.
-    assert set(report.twice) <= report.in_flight, report.twice
+    # Redeliveries and retries never do work twice, nor does a takeover of a mention or DM the killed
+    # replica had answered (the answer is found in Slack by its metadata). Only a reply it had sent to a
+    # command's or click's response_url (which cannot be read back) may come again; lost only for a
+    # GitHub push whose resync it was running.
+    response_url_replies = {key for key in report.twice if key.startswith(("cmd-", "click-"))}
+    assert set(report.twice) == response_url_replies and response_url_replies <= report.in_flight, report.twice
     assert all(key.startswith("drill-") for key in report.lost) and set(report.lost) <= report.in_flight, report.lost
     assert report.unacked == []
     assert report.pickup_seconds is None or report.pickup_seconds <= 120

@@ -22,7 +22,7 @@ from catalog.errors import ConfigError
 from catalog.store import claims, leases
 from catalog.sync import runs as sync_runs_module
 from catalog.sync.engine import SyncReport
-from catalog.sync.schedule import Scheduler, job_id, start_scheduler
+from catalog.sync.schedule import LEASE_TTL, TAKEOVER_POLL, Scheduler, job_id, start_scheduler
 from catalog.sync.triggers import next_fire_after, trigger_for
 from tests.helpers import active_refs, component, group, sync_runs
 
@@ -76,7 +76,7 @@ def test_each_scheduled_source_gets_one_non_overlapping_coalescing_job(replicas:
     finally:
         scheduler.stop()
 
-    assert set(jobs) == {"sync:every15", "sync:nightly", "housekeeping"}  # `manual` has no schedule
+    assert set(jobs) == {"sync:every15", "sync:nightly", "sync-takeover", "housekeeping"}  # `manual` has no schedule
     every15, nightly = jobs["sync:every15"], jobs["sync:nightly"]
     assert isinstance(every15.trigger, IntervalTrigger) and every15.trigger.interval == timedelta(minutes=15)
     assert isinstance(nightly.trigger, CronTrigger)
@@ -204,6 +204,58 @@ def test_a_failed_run_keeps_its_slot_and_the_next_slot_retries(replicas: Callabl
     clock.now = T0 + timedelta(minutes=15)
     retried = scheduler.run("every15")
     assert retried is not None and retried.ok
+
+
+def test_a_slot_whose_replica_died_mid_run_is_run_again_by_another_within_two_minutes(replicas: Callable[[], Catalog]) -> None:
+    clock = Clock(T0)
+    catalog = replicas()
+    assert leases.claim(catalog.factory, job_id("every15"), "a", now=T0, until=T0 + LEASE_TTL)  # "a" fired, then was killed with -9
+    b, c = Scheduler(replicas(), clock=clock, owner="b"), Scheduler(replicas(), clock=clock, owner="c")
+
+    clock.now = T0 + timedelta(seconds=30)
+    assert b.take_over_abandoned() == [] and b.run("every15") is None  # "a" may still be alive: its lease holds
+
+    clock.now = T0 + LEASE_TTL + timedelta(seconds=TAKEOVER_POLL)  # the worst case: "a" died at once, b polled just before expiry
+    assert LEASE_TTL + timedelta(seconds=TAKEOVER_POLL) <= timedelta(minutes=2)
+    [report] = b.take_over_abandoned()
+    assert report.ok and active_refs(catalog, "every15") == {"group:default/team-a", "component:default/svc-a"}
+    assert c.take_over_abandoned() == [] and c.run("every15") is None  # the slot ran: closed until the next fire
+    assert not leases.hold(catalog.factory, job_id("every15"), "a", until=T0)  # "a" cannot take it back
+    assert len(sync_runs(catalog, "every15")) == 1
+
+    clock.now = T0 + timedelta(minutes=15)
+    assert c.run("every15") is not None
+
+
+def test_finished_or_failed_slots_are_never_taken_over(replicas: Callable[[], Catalog], config_path: Path) -> None:
+    clock = Clock(T0)
+    a, b = Scheduler(replicas(), clock=clock, owner="a"), Scheduler(replicas(), clock=clock, owner="b")
+    assert a.run("every15") is not None
+    (config_path.parent / "catalog").rename(config_path.parent / "elsewhere")
+    clock.now = T0 + timedelta(minutes=15)
+    failed = a.run("every15")
+    assert failed is not None and failed.status == "failed"
+
+    clock.now = T0 + timedelta(minutes=29)  # both leases ran out long ago, released by a living owner
+    assert b.take_over_abandoned() == []
+
+
+def test_a_takeover_waits_for_the_dead_runs_source_lease(replicas: Callable[[], Catalog]) -> None:
+    clock = Clock(T0)
+    catalog = replicas()
+    source_lease, now = sync_runs_module.lease_name("every15"), datetime.now(UTC)  # runs lease their source in real time
+    assert leases.claim(catalog.factory, job_id("every15"), "a", now=T0, until=T0 + LEASE_TTL)
+    assert leases.claim(catalog.factory, source_lease, "a", now=now, until=now + sync_runs_module.LEASE_TTL)
+    b = Scheduler(replicas(), clock=clock, owner="b")
+
+    clock.now = T0 + timedelta(seconds=61)  # the slot's lease ran out a moment before the source's
+    [skipped] = b.take_over_abandoned()
+    assert skipped.status == "skipped" and sync_runs(catalog) == []
+
+    assert leases.hold(catalog.factory, source_lease, "a", until=now)  # now the source's lease ran out too
+    clock.now = T0 + timedelta(seconds=91)
+    [report] = b.take_over_abandoned()
+    assert report.ok and len(sync_runs(catalog, "every15")) == 1
 
 
 def test_housekeeping_forgets_delivery_ids_past_their_retention(replicas: Callable[[], Catalog]) -> None:

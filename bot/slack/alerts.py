@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.models.metadata import Metadata
 
+from bot.slack.posted import find_posted
 from bot.slack.views.alert import render_alert_card, render_alert_line
 from catalog.alerts.card import AlertCard
 
@@ -40,16 +41,8 @@ class SlackCardPoster:
         self._client.chat_postMessage(channel=channel, thread_ts=ts, text=render_alert_line(card))
 
     def find(self, channel: str, group_key: str, *, since: datetime) -> str | None:
-        cursor = None
-        for _ in range(HISTORY_PAGES):
-            page = self._client.conversations_history(
-                channel=channel, oldest=f"{(since - CLOCK_SKEW).timestamp():.6f}", include_all_metadata=True, limit=200, cursor=cursor
-            )
-            for message in page.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                if metadata.get("event_type") == CARD_EVENT and (metadata.get("event_payload") or {}).get("group_key") == group_key:
-                    return str(message["ts"])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not page.get("has_more") or not cursor:
-                return None
-        return None
+        oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}"
+        return find_posted(
+            lambda cursor: self._client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor),
+            event_type=CARD_EVENT, field="group_key", value=group_key, pages=HISTORY_PAGES,
+        )

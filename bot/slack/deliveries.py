@@ -11,6 +11,11 @@ Only the first claim runs the handler; a redelivery is acked the same way and th
 The claim keeps the delivery until its handler returns. Slack does not retry what it got an ack
 for, so if this replica dies meanwhile (kill -9), another takes the delivery over once its lease
 runs out and runs the handler again (`bot.slack.takeover`), marked by `REPLAYED` in the context.
+The dead replica may have posted its answer just before dying: every answer to an event carries
+message metadata naming its delivery (`answer_metadata`), and a replayed event whose answer is
+found in its thread or channel is marked done without answering again. Replies to commands and
+clicks go to a `response_url`, which Slack lets nobody read back: those may still come twice if
+the replica died between the reply and marking the delivery done.
 """
 
 from __future__ import annotations
@@ -22,11 +27,18 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from slack_sdk import WebClient
+from slack_sdk.models.metadata import Metadata
+
 from bot.compose import Services
+from bot.slack.posted import find_posted
 
 log = logging.getLogger(__name__)
 
 REPLAYED = "wayfinder_replayed_delivery"  # context key: the delivery key a takeover replays
+DELIVERY = "wayfinder_delivery"  # context key: the key of the delivery being handled, for `answer_metadata`
+ANSWER_EVENT = "wayfinder_answer"  # metadata event type of an answer posted for a delivery
+ANSWER_PAGES = 5  # of 200 messages: a thread, or a channel since the question, searched for the answer
 
 
 def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
@@ -38,16 +50,22 @@ def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
     whose ack carries nothing, and their own `ack()` call then changes nothing.
     """
     own = inspect.signature(handler)
-    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services", "context") if n not in own.parameters]
+    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services", "context", "client") if n not in own.parameters]
 
     @functools.wraps(handler)
     def first_delivery_only(**kwargs: Any) -> None:
         if "ack" in kwargs:
             kwargs["ack"]()
-        services, body = kwargs["services"], kwargs["body"]
+        services, body, context = kwargs["services"], kwargs["body"], kwargs["context"]
         key = delivery_key(body)
-        if key is not None and kwargs["context"].get(REPLAYED) != key and not first_delivery(services, key, body):
+        replayed = key is not None and context.get(REPLAYED) == key
+        if key is not None and not replayed and not first_delivery(services, key, body):
             return
+        if key is not None and replayed and answered_before(kwargs["client"], body, key):
+            log.warning("delivery %s: its dead replica had answered it already; marking it done", key)
+            services.catalog.finish_delivery(key, now=services.clock())
+            return
+        context[DELIVERY] = key
         try:
             handler(**{name: value for name, value in kwargs.items() if name in own.parameters})
         finally:
@@ -64,6 +82,24 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     if body.get("event_id"):
         return f"slack:{body['event_id']}"
     return f"slack-trigger:{body['trigger_id']}" if body.get("trigger_id") else None
+
+
+def answer_metadata(key: str | None) -> Metadata | None:
+    """What an answer to delivery `key` carries, so a takeover can find it (`answered_before`)."""
+    return Metadata(event_type=ANSWER_EVENT, event_payload={"delivery": key}) if key else None
+
+
+def answered_before(client: WebClient, body: dict[str, Any], key: str) -> bool:
+    """Whether an answer to event delivery `key` is in Slack: in the question's thread, or its channel since the question."""
+    event = body.get("event") or {}
+    channel, ts = event.get("channel"), event.get("ts")
+    if not channel or not ts:
+        return False  # commands and clicks: their replies went to a response_url, which cannot be read back
+    fetches = (
+        lambda cursor: client.conversations_replies(channel=channel, ts=event.get("thread_ts") or ts, include_all_metadata=True, limit=200, cursor=cursor),
+        lambda cursor: client.conversations_history(channel=channel, oldest=ts, include_all_metadata=True, limit=200, cursor=cursor),
+    )
+    return any(find_posted(fetch, event_type=ANSWER_EVENT, field="delivery", value=key, pages=ANSWER_PAGES) for fetch in fetches)
 
 
 def first_delivery(services: Services, key: str, body: dict[str, Any]) -> bool:

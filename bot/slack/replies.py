@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 from slack_sdk import WebClient
 
 from bot.compose import Services
+from bot.slack.deliveries import answer_metadata
 from bot.slack.identity import add_slack_ids
 from bot.slack.views.actions import request_buttons
 from bot.slack.views.answer import render_answer
@@ -31,6 +32,8 @@ def reply(services: Services, client: WebClient, answer: Answer, *, ephemeral: b
     return {"text": text, "blocks": blocks}
 
 
-def post(client: WebClient, channel: str, message: Message, *, thread_ts: str | None = None) -> None:
-    """Post without link previews: a card's links would otherwise unfurl into noise."""
-    client.chat_postMessage(channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, **message)
+def post(client: WebClient, channel: str, message: Message, *, thread_ts: str | None = None, delivery: str | None = None) -> None:
+    """Post without link previews (a card's links would otherwise unfurl into noise), naming the Slack delivery answered."""
+    client.chat_postMessage(
+        channel=channel, thread_ts=thread_ts, unfurl_links=False, unfurl_media=False, metadata=answer_metadata(delivery), **message
+    )

@@ -7,7 +7,9 @@ writers, so when two runs race for the same lease exactly one UPDATE matches.
 
 A long job keeps a short lease and renews it from a `Heartbeat`, so a holder killed with -9
 (which can clean nothing up) blocks the job only until its lease runs out, not for the longest
-time a run may take.
+time a run may take. A finished job `release`s its lease, which clears the owner: a lease that
+ran out with its owner still named was abandoned mid-run, and `take_over` lets one other
+process claim it to do the work again.
 """
 
 from __future__ import annotations
@@ -52,8 +54,19 @@ def renew(session: Session, name: str, owner: str, *, until: datetime) -> bool:
     return moved.rowcount == 1  # type: ignore[attr-defined]
 
 
+def take_over(factory: SessionFactory, name: str, owner: str, *, now: datetime, until: datetime) -> bool:
+    """Take the lease on `name` until `until` if its holder died mid-run (it ran out unreleased); True if taken."""
+    with session_scope(factory) as session:
+        taken = session.execute(
+            update(JobLease)
+            .where(JobLease.name == name, JobLease.owner != "", JobLease.expires_at <= now)  # type: ignore[arg-type]
+            .values(owner=owner, expires_at=until)
+        )
+        return taken.rowcount == 1  # type: ignore[attr-defined]
+
+
 def hold(factory: SessionFactory, name: str, owner: str, *, until: datetime) -> bool:
-    """`renew` in a transaction of its own (a finished run keeps its slot until the next one).
+    """`renew` in a transaction of its own, as a `Heartbeat` beats.
 
     False if the lease was lost meanwhile (it expired and another owner took it): theirs stands.
     """
@@ -61,9 +74,15 @@ def hold(factory: SessionFactory, name: str, owner: str, *, until: datetime) -> 
         return renew(session, name, owner, until=until)
 
 
-def release(factory: SessionFactory, name: str, owner: str) -> None:
-    """Give the lease up at once, if we still own it."""
-    hold(factory, name, owner, until=_FREE)
+def release(factory: SessionFactory, name: str, owner: str, *, until: datetime = _FREE) -> bool:
+    """The job is done: give the lease up, at once or keeping it closed to `claim` until `until`.
+
+    Clears the owner, so `take_over` never mistakes a finished job for an abandoned one. False if
+    the lease was lost meanwhile (it expired and another owner took it): theirs stands.
+    """
+    with session_scope(factory) as session:
+        moved = session.execute(update(JobLease).where(JobLease.name == name, JobLease.owner == owner).values(owner="", expires_at=until))  # type: ignore[arg-type]
+        return moved.rowcount == 1  # type: ignore[attr-defined]
 
 
 class Heartbeat:

@@ -6,12 +6,14 @@ fires agree and only one of them run:
 - Fire times are the same everywhere (`catalog.sync.triggers`): cron expressions are evaluated in
   UTC, and intervals count from a fixed epoch rather than from process start, so `15m` fires
   at :00, :15, :30 and :45 on every replica.
-- A fire first claims the job's lease (`catalog.store.leases`) until the next fire time. A replica
-  that fires late for the same slot (clock skew, a busy thread pool) finds the lease held and
-  skips. The run itself then takes the source's own lease, shared with manual and webhook runs
-  and kept alive by a heartbeat (`catalog.sync.runs`): a run still going at the next fire time
-  makes that fire a skipped run, and a replica that dies mid-run frees the source within a
-  minute, for the next fire or anyone else.
+- A fire first claims the slot's lease (`catalog.store.leases`), kept alive by a heartbeat while
+  the run lasts and released when it ends closed until the next fire time. A replica that fires
+  late for the same slot (clock skew, a busy thread pool) finds the lease held and skips. The run
+  itself then takes the source's own lease, shared with manual and webhook runs: a run still
+  going at the next fire time makes that fire a skipped run.
+- A replica killed mid-run leaves the slot's lease unreleased; it runs out within `LEASE_TTL`,
+  and every replica's `take_over_abandoned` (every `TAKEOVER_POLL`) lets one of them run the
+  slot again: within 90 s, not at the next fire.
 
 Within one process `max_instances=1` stops overlap and `coalesce=True` turns a backlog of missed
 fires into one run. Each run is exactly `wayfinder sync --source NAME` (`Catalog.sync`).
@@ -37,6 +39,9 @@ from catalog.sync.engine import SyncReport
 from catalog.sync.triggers import next_fire_after, period, trigger_for
 
 log = logging.getLogger(__name__)
+
+LEASE_TTL = runs.LEASE_TTL  # a dead run's slot lease runs out this long after its last heartbeat
+TAKEOVER_POLL = 30  # seconds: with LEASE_TTL, a killed run's slot is run again within 90 s
 
 Clock = Callable[[], datetime]
 
@@ -68,6 +73,7 @@ class Scheduler:
                 misfire_grace_time=max(1, int(period(trigger, now).total_seconds() / 2)),
             )
 
+        self.apscheduler.add_job(self.take_over_abandoned, "interval", seconds=TAKEOVER_POLL, id="sync-takeover", max_instances=1, coalesce=True)
         # Idempotent, so every replica may run it: no lease needed.
         self.apscheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", max_instances=1, coalesce=True)
 
@@ -91,10 +97,35 @@ class Scheduler:
     def run(self, name: str) -> SyncReport | None:
         """Sync `name` if this replica wins its lease for the current slot; None if skipped."""
         now = self.clock()
-        if not leases.claim(self.catalog.factory, job_id(name), self.owner, now=now, until=next_fire_after(self.triggers[name], now)):
+        if not leases.claim(self.catalog.factory, job_id(name), self.owner, now=now, until=now + LEASE_TTL):
             log.info("sync %s: skipped, another replica ran or is running this slot", name)
             return None
-        report = self.catalog.sync([name])[0]
+        return self._run_slot(name, now)
+
+    def take_over_abandoned(self) -> list[SyncReport]:
+        """Run again each slot whose replica died mid-run (its lease ran out unreleased), if this replica wins it."""
+        now, reports = self.clock(), []
+        for name in self.triggers:
+            if leases.take_over(self.catalog.factory, job_id(name), self.owner, now=now, until=now + LEASE_TTL):
+                log.warning("sync %s: the replica running this slot stopped before finishing it; running it here", name)
+                reports.append(self._run_slot(name, now, taken_over=True))
+        return reports
+
+    def _run_slot(self, name: str, claimed_at: datetime, *, taken_over: bool = False) -> SyncReport:
+        """Sync `name` under the slot's claimed lease, then close the slot until the next fire (a failure waits for it too).
+
+        A taken-over run skipped because the source is still leased (the dead run's own lease has
+        not run out yet) leaves the slot abandoned, for the next `take_over_abandoned` to retry.
+        """
+        report: SyncReport | None = None
+        try:
+            with leases.Heartbeat(self.catalog.factory, job_id(name), self.owner, ttl=LEASE_TTL, clock=self.clock):
+                report = self.catalog.sync([name])[0]
+        finally:
+            if taken_over and report is not None and report.status == "skipped":
+                leases.hold(self.catalog.factory, job_id(name), self.owner, until=claimed_at)
+            else:
+                leases.release(self.catalog.factory, job_id(name), self.owner, until=next_fire_after(self.triggers[name], claimed_at))
         if report.ok:
             log.info("sync %s: ok (+%d ~%d -%d, %d requests)", name, report.added, report.updated, report.removed, report.requests)
         elif report.status == "skipped":

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from bot.http.app import SlackCredentials
+from bot.slack.deliveries import answer_metadata
 from bot.slack.ids import ActionId
 from bot.slack.metadata import FeedbackValue
 from catalog.config import Config
@@ -187,13 +189,40 @@ def test_a_delivery_whose_replica_died_mid_answer_is_taken_over_and_answered_onc
     assert taken == [1, 0]  # exactly one replica takes it over
     [answer] = wayfinder.fake.wait_for("chat.postMessage")
     assert answer.params["thread_ts"] == ts and "payments" in json.dumps(answer.params["blocks"])
-    deadline = time.monotonic() + 5
-    while not _done(example_catalog, "slack:EvDied") and time.monotonic() < deadline:
-        time.sleep(0.01)  # the listener marks it done just after posting
+    assert _done(example_catalog, "slack:EvDied")
     assert example_catalog.take_over_deliveries(now=datetime.now(UTC) + 2 * deliveries.LEASE) == []  # done: never handled again
 
 
+@pytest.mark.parametrize("where", ["thread", "dm"])
+def test_a_taken_over_delivery_whose_dead_replica_had_answered_is_not_answered_again(
+    wayfinder: Wayfinder, example_catalog: Catalog, where: str
+) -> None:
+    """Killed after posting its answer and before marking the delivery done: the answer, found in Slack by its metadata, is not repeated."""
+    ts = "1700000000.000050"  # the question came before the answer
+    event = mention("who owns payments-service?", ts=ts) if where == "thread" else {
+        "type": "message", "channel_type": "im", "channel": "D0DEADREPLICA", "user": "U0ASKER", "text": "who owns payments-service?", "ts": ts
+    }
+    body = event_envelope(event, event_id=f"EvAnswered{where}")
+    key = f"slack:EvAnswered{where}"
+    died = datetime.now(UTC) - 2 * deliveries.LEASE
+    assert example_catalog.start_delivery(key, json.dumps(body), now=died)
+    dead = WebClient(token=BOT_TOKEN, base_url=wayfinder.fake.url)  # the dead replica's answer, posted just before the kill
+    dead.chat_postMessage(channel=event["channel"], thread_ts=ts if where == "thread" else None, text="payments-service is owned by…", metadata=answer_metadata(key))
+    posted = len(wayfinder.fake.calls("chat.postMessage"))
+
+    assert wayfinder.server.api.state.delivery_takeover.run_once() == 1
+
+    assert _done(example_catalog, key)  # marked done by the takeover, without a second answer
+    assert len(wayfinder.fake.calls("chat.postMessage")) == posted
+
+
 def _done(catalog: Catalog, key: str) -> bool:
-    with catalog.session() as session:
-        row = session.get(SlackDelivery, key)
-        return row is not None and row.done_at is not None
+    """Whether `key` is marked done within 5 s (the listener runs on Bolt's thread pool, and marks it just after posting)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with catalog._claims.session() as session:  # Slack's deliveries' own ledger (a database of their own on SQLite)
+            row = session.get(SlackDelivery, key)
+            if row is not None and row.done_at is not None:
+                return True
+        time.sleep(0.01)
+    return False

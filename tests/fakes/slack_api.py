@@ -137,6 +137,7 @@ class FakeSlackAPI(FakeHTTPServer):
             "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "apps.connections.open": self._apps_connections_open,
@@ -175,6 +176,7 @@ class FakeSlackAPI(FakeHTTPServer):
             self._usergroups: dict[str, JSONDict] = {}
             self._ts_counter = 0
             self._channels: dict[str, list[JSONDict]] = {}  # top-level messages per channel, oldest first
+            self._threads: dict[tuple[str, str], list[JSONDict]] = {}  # replies per (channel, thread ts), oldest first
             self._view_counter = 0
             self.uploads: dict[str, bytes] = {}  # file id -> the bytes uploaded to its URL
             self.socket_url: str | None = None
@@ -378,6 +380,8 @@ class FakeSlackAPI(FakeHTTPServer):
         message = self._message(params, ts)
         if "thread_ts" not in params:  # replies stay in their thread, out of conversations.history
             self._channels.setdefault(str(params.get("channel")), []).append(message)
+        else:
+            self._threads.setdefault((str(params.get("channel")), str(params["thread_ts"])), []).append(message)
         return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, params: JSONDict) -> JSONDict:
@@ -472,12 +476,24 @@ class FakeSlackAPI(FakeHTTPServer):
         """Newest first, after `oldest`, `limit` per page (the cursor is an offset); metadata only on request."""
         oldest = float(params.get("oldest") or 0)
         messages = [m for m in reversed(self._channels.get(str(params.get("channel")), [])) if float(m["ts"]) > oldest]
+        return self._page(messages, params)
+
+    @staticmethod
+    def _page(messages: list[JSONDict], params: JSONDict) -> JSONDict:
+        """One page of `messages` (the cursor is an offset), without their metadata unless `include_all_metadata`."""
         start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
         page = messages[start : start + limit]
         if not _truthy(params.get("include_all_metadata")):
             page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
         more = start + limit < len(messages)
         return {"ok": True, "messages": page, "has_more": more, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _conversations_replies(self, params: JSONDict) -> JSONDict:
+        """The thread's parent (if posted here) then its replies, oldest first, `limit` per page; metadata only on request."""
+        channel, ts = str(params.get("channel")), str(params.get("ts"))
+        parent = [m for m in self._channels.get(channel, []) if m["ts"] == ts]
+        messages = parent + self._threads.get((channel, ts), [])
+        return self._page(messages, params)
 
     def _files_get_upload_url(self, params: JSONDict) -> JSONDict:
         file_id = f"F{len(self.uploads) + 1:08d}"

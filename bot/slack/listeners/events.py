@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.compose import Services
 from bot.slack.actions import actor
-from bot.slack.deliveries import once_per_delivery
+from bot.slack.deliveries import DELIVERY, once_per_delivery
 from bot.slack.identity import identify
 from bot.slack.replies import TRANSPORT, post, reply
 from bot.slack.views.actions import home_section
@@ -27,7 +27,7 @@ def register(app: App) -> None:
     app.event("link_shared")(once_per_delivery(handle_link_shared))
 
 
-def handle_app_mention(event: dict[str, Any], client: WebClient, services: Services) -> None:
+def handle_app_mention(event: dict[str, Any], client: WebClient, services: Services, context: dict[str, Any]) -> None:
     """Answer in the question's thread, so a busy channel stays readable."""
     if event.get("bot_id"):
         return  # other bots: answering them invites loops
@@ -35,10 +35,10 @@ def handle_app_mention(event: dict[str, Any], client: WebClient, services: Servi
     answer = services.catalog.ask(
         event.get("text", ""), transport=TRANSPORT, asker=event.get("user"), surface=Surface.SLACK_MENTION, thread=f"{event['channel']}:{thread_ts}"
     )
-    post(client, event["channel"], reply(services, client, answer), thread_ts=thread_ts)
+    post(client, event["channel"], reply(services, client, answer), thread_ts=thread_ts, delivery=context.get(DELIVERY))
 
 
-def handle_direct_message(event: dict[str, Any], client: WebClient, services: Services) -> None:
+def handle_direct_message(event: dict[str, Any], client: WebClient, services: Services, context: dict[str, Any]) -> None:
     """A DM to the bot is a question; edits, deletions, joins and bots' messages are not.
 
     In a channel, a person's message in the thread of an answer is a follow-up: the answer did not
@@ -52,7 +52,7 @@ def handle_direct_message(event: dict[str, Any], client: WebClient, services: Se
         return
     thread = f"{event['channel']}:{event['thread_ts']}" if event.get("thread_ts") else None
     answer = services.catalog.ask(event.get("text", ""), transport=TRANSPORT, asker=event.get("user"), surface=Surface.SLACK_DM, thread=thread)
-    post(client, event["channel"], reply(services, client, answer), thread_ts=event.get("thread_ts"))
+    post(client, event["channel"], reply(services, client, answer), thread_ts=event.get("thread_ts"), delivery=context.get(DELIVERY))
 
 
 def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: Services) -> None:
