@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete
+from sqlalchemy.schema import CreateTable
 from sqlmodel import Session
 
 from catalog.store.engine import make_engine, session_factory, session_scope, upsert_insert
-from catalog.store.models import SeenEvent, SlackDelivery
+from catalog.store.models import SeenEvent, SlackDelivery, table_of
 
 LEDGER_SUFFIX = "-claims"
 
@@ -42,7 +43,8 @@ class Ledger:
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    SlackDelivery.__table__.create(self.engine, checkfirst=True)  # type: ignore[attr-defined]
+                    with self.engine.begin() as conn:  # IF NOT EXISTS: another process may create it at the same moment
+                        conn.execute(CreateTable(table_of(SlackDelivery), if_not_exists=True))
                     self._ready = True
         with session_scope(self._factory) as session:
             yield session
