@@ -269,6 +269,11 @@ class Catalog:
         with self.session() as session:
             return claims.claim(session, key, now=now)
 
+    def release_claim(self, key: str) -> None:
+        """Give back a `claim_once` key whose work failed before it had any effect, so a later attempt can do it."""
+        with self.session() as session:
+            claims.release(session, [key])
+
     def start_delivery(self, key: str, body: str, *, now: datetime) -> bool:
         """True only for the first claim of `key` (a Slack event id or trigger id), across retries, restarts and replicas.
 

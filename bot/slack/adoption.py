@@ -28,11 +28,16 @@ def post_weekly_digest(services: Services, client: WebClient, *, now: datetime) 
     """The platform team's weekly digest with its trend chart; False when not configured or already sent this week."""
     channel = services.catalog.config.adoption.report_channel
     year, week, _ = now.isocalendar()
-    if channel is None or not services.catalog.claim_once(f"adoption:digest:{year}-W{week:02d}", now=now):
+    key = f"adoption:digest:{year}-W{week:02d}"
+    if channel is None or not services.catalog.claim_once(key, now=now):
         return False
-    report = Adoption(services.catalog).report(since=now - timedelta(days=DIGEST_DAYS), until=now)
-    text, blocks = render_digest(report, public_url=services.public_url)
-    posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
+    try:
+        report = Adoption(services.catalog).report(since=now - timedelta(days=DIGEST_DAYS), until=now)
+        text, blocks = render_digest(report, public_url=services.public_url)
+        posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False)
+    except Exception:
+        services.catalog.release_claim(key)  # nothing was posted: the next run (or replica) sends this week's digest
+        raise
     client.files_upload_v2(
         channel=channel, thread_ts=posted["ts"], file=trend_png(report), filename="wayfinder-adoption.png", title="Daily active, last 4 weeks"
     )

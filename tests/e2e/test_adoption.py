@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, text
 from sqlmodel import col
 
@@ -144,6 +146,19 @@ def test_the_weekly_digest_posts_numbers_fixes_and_a_chart_once_a_week(wayfinder
     assert upload.params["png"] and upload.params["size"] > 1000
     [complete] = wayfinder.fake.wait_for("files.completeUploadExternal")
     assert complete.params["channel_id"] == "C0PLATFORM" and complete.params["thread_ts"]  # under the digest
+
+
+def test_a_digest_slack_refused_is_sent_by_the_next_run_not_skipped_for_the_week(wayfinder: Wayfinder, example_catalog: Catalog) -> None:
+    example_catalog.config.adoption = AdoptionConfig(report_channel="C0PLATFORM", engineers=40)
+    client = WebClient(token=BOT_TOKEN, base_url=wayfinder.fake.url)
+    monday = datetime.now(UTC)
+    wayfinder.fake.fail_next("chat.postMessage", status=200, error="not_in_channel")
+
+    with pytest.raises(SlackApiError):
+        post_weekly_digest(wayfinder.services, client, now=monday)
+    assert post_weekly_digest(wayfinder.services, client, now=monday)  # the failed attempt gave its claim back
+    assert not post_weekly_digest(wayfinder.services, client, now=monday)
+    assert len(wayfinder.fake.calls("chat.postMessage")) == 2  # the refused attempt and the digest: no third post
 
 
 def test_pulse_survey_by_dm_and_modal(wayfinder: Wayfinder, example_catalog: Catalog) -> None:
