@@ -44,7 +44,7 @@ from actions.read import ActionEvent, EventKind, RequestView, request_view
 from catalog.adoption.events import Kind, Surface, record_event
 from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
-from catalog.store.models import Entity
+from catalog.store.models import Entity, as_utc
 from catalog.store.reads import get_entity
 
 log = logging.getLogger(__name__)
@@ -109,10 +109,6 @@ _DECISIONS = frozenset({"approved", "rejected"})
 _REQUEST_ENDS = {"succeeded": "completed", "failed": "failed", "rejected": "rejected", "expired": "expired", "cancelled": "cancelled"}
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 class ActionService:
     def __init__(
         self,
@@ -138,16 +134,16 @@ class ActionService:
     def _audit(self, session: Session, row: ActionRequest, event: str, *, actor: str, surface: str, now: datetime, **detail: Any) -> None:
         """The audit row, and the adoption usage event a decision or a request's end is (issue 15)."""
         workflow.audit(session, row, event, actor=actor, surface=surface, now=now, **detail)
-        who = self.catalog.config.questions
+        policy = self.catalog.config.questions  # pseudonymised like the askers of questions
         if event in _DECISIONS:
-            waited_ms = (now - _aware(row.created_at)).total_seconds() * 1000
-            record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_DECISION, outcome=event, who=asker_id(actor, who),
+            waited_ms = (now - as_utc(row.created_at)).total_seconds() * 1000
+            record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_DECISION, outcome=event, who=asker_id(actor, policy),
                          intent=row.action_id, entity_ref=row.target_ref, latency_ms=waited_ms)  # fmt: skip
         if event == "rejected" and (closer := self._on_reject.get(row.action_id)) is not None:
             closer(session, row.inputs, actor, now)  # in this transaction: the domain record and the request agree
         if (outcome := _REQUEST_ENDS.get(event)) is not None:
             requester = row.requester_slack_id or row.requester_ref
-            record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_REQUEST, outcome=outcome, who=asker_id(requester, who),
+            record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_REQUEST, outcome=outcome, who=asker_id(requester, policy),
                          intent=row.action_id, entity_ref=row.target_ref)  # fmt: skip
 
     # -- definitions ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ replica reports the same figures and syncs run by `wayfinder sync` from cron cou
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 
 from catalog.store.engine import SessionFactory
-from catalog.store.models import Entity, SourceState, SyncRun
+from catalog.store.models import Entity, SourceState, SyncRun, as_utc
 
 # Answers are expected well under a second; the tail shows a slow database or a stalled index.
 ANSWER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -102,4 +102,4 @@ class CatalogCollector(Collector):
 
 def _epoch(moment: datetime) -> float:
     """Seconds since the epoch; the database hands back naive UTC datetimes."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return as_utc(moment).timestamp()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from sqlmodel import Session
@@ -25,6 +25,7 @@ from catalog.alerts.models import AlertIncident
 from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
 from catalog.alerts.vendors import pagerduty_lookups
 from catalog.core import Catalog
+from catalog.store.models import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class Alerts:
                     with self.catalog.session() as session:
                         give_back(session, delivery_id, error=type(exc).__name__, now=now)
                 else:
-                    self.catalog.metrics.alert_seconds.labels(provider).observe(max(0.0, (clock() - _aware(received_at)).total_seconds()))
+                    self.catalog.metrics.alert_seconds.labels(provider).observe(max(0.0, (clock() - as_utc(received_at)).total_seconds()))
             if not progressed:
                 return handled
 
@@ -214,8 +215,3 @@ class Alerts:
         if config.route_to_owner_channel and owner is not None and owner.slack_channel_id:
             return owner.slack_channel_id
         return config.channel
-
-
-def _aware(moment: datetime) -> datetime:
-    """The database hands back naive UTC datetimes; the clock is aware."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

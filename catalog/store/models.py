@@ -6,7 +6,7 @@ Several sources may describe the same ref; reads merge them by source precedence
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, String, Table, TypeDecorator, UniqueConstraint
@@ -262,3 +262,8 @@ class SlackDelivery(SQLModel, table=True):
     claimed_until: datetime | None = None  # a replica is handling it until then
     attempts: int = 1
     done_at: datetime | None = None
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The database hands back naive UTC datetimes (SQLite keeps no zone); the clock is aware."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
