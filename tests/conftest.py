@@ -15,16 +15,19 @@ the test when the folder is absent. Everything else writes its own data or reads
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
@@ -68,24 +71,140 @@ def third_party() -> Path:
 
 def _pg_database(name: str, template: str | None = None) -> str:
     """Create database `name` (optionally as a copy of `template`) and return its URL."""
-    assert PG_URL
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
+    with _pg_admin().connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
-    admin.dispose()
+    return _pg_url(name)
+
+
+def _pg_url(name: str) -> str:
+    assert PG_URL
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def _pg_drop(name: str) -> None:
-    assert PG_URL
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
+    with _pg_admin().connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+
+
+@functools.cache
+def _pg_admin() -> Engine:
+    """One connection per test process for CREATE and DROP DATABASE (a new one each time cost a login)."""
+    assert PG_URL
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_size=1)
+
+
+# What a test could change about a database's schema (tables, columns, indexes, sequences, types):
+# a database whose answer differs from its template's is dropped rather than reused.
+_SCHEMA_QUERY = """
+SELECT 'c', table_schema || '.' || table_name || '.' || column_name || ':' || data_type FROM information_schema.columns
+ WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+UNION ALL SELECT 'i', schemaname || '.' || indexname || ':' || indexdef FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+UNION ALL SELECT 's', schemaname || '.' || sequencename FROM pg_sequences
+UNION ALL SELECT 't', n.nspname || '.' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0
+"""
+
+
+@dataclass
+class _Snapshot:
+    """A template database's schema fingerprint, rows and sequence positions, to reset a copy to it."""
+
+    schema: frozenset[tuple[str, str]]
+    metadata: MetaData
+    rows: dict[str, list[dict[str, object]]]
+    sequences: list[tuple[str, int, bool]]
+
+    @classmethod
+    def of(cls, conn: Connection) -> _Snapshot:
+        metadata = MetaData()
+        metadata.reflect(conn)
+        rows = {t.name: [dict(r._mapping) for r in conn.execute(select(*_stored(t)))] for t in metadata.sorted_tables}
+        sequences = [
+            (f'"{schema}"."{name}"', start if last is None else last, last is not None)
+            for schema, name, start, last in conn.execute(text("SELECT schemaname, sequencename, start_value, last_value FROM pg_sequences"))
+        ]
+        return cls(_schema(conn), metadata, rows, sequences)
+
+    def restore(self, conn: Connection) -> None:
+        tables = ", ".join(f'"{t.name}"' for t in self.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in self.metadata.sorted_tables:
+            if self.rows[table.name]:
+                conn.execute(table.insert(), self.rows[table.name])
+        for sequence, value, called in self.sequences:
+            conn.execute(text("SELECT setval(CAST(:s AS regclass), :v, :c)"), {"s": sequence, "v": value, "c": called})
+
+
+def _stored(table: Table) -> list[Column[object]]:
+    """The columns an INSERT may set: not the generated ones (PostgreSQL computes those)."""
+    return [c for c in table.columns if c.computed is None]
+
+
+def _schema(conn: Connection) -> frozenset[tuple[str, str]]:
+    return frozenset((kind, what) for kind, what in conn.execute(text(_SCHEMA_QUERY)))
+
+
+class _PgPool:
+    """Copies of template databases that this test process reuses on PostgreSQL.
+
+    Why: `DROP DATABASE` waits for a checkpoint of the whole server (seconds each on a busy
+    machine, most of the PostgreSQL run's time), while emptying a copy and putting its template's
+    rows back takes milliseconds. A copy whose schema a test changed is dropped instead.
+    """
+
+    def __init__(self) -> None:
+        self.free: dict[str, list[str]] = {}
+        self.snapshots: dict[str, _Snapshot] = {}
+
+    def take(self, template: str) -> str:
+        free = self.free.setdefault(template, [])
+        return _pg_url(free.pop()) if free else _pg_database(f"wf_test_{uuid.uuid4().hex[:12]}", template=template)
+
+    def give_back(self, url: str, template: str) -> None:
+        name = str(make_url(url).database)
+        if template not in self.snapshots:
+            self.snapshots[template] = self._read(_pg_url(template))
+        snapshot = self.snapshots[template]
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": name})
+                reusable = _schema(conn) == snapshot.schema
+                if reusable:
+                    snapshot.restore(conn)
+        finally:
+            engine.dispose()
+        if reusable:
+            self.free[template].append(name)
+        else:
+            _pg_drop(name)
+
+    @staticmethod
+    def _read(url: str) -> _Snapshot:
+        engine = create_engine(url, poolclass=NullPool)  # nobody may stay connected: PostgreSQL copies only an idle template
+        try:
+            with engine.connect() as conn:
+                return _Snapshot.of(conn)
+        finally:
+            engine.dispose()
+
+    def close(self) -> None:
+        for name in (n for names in self.free.values() for n in names):
+            _pg_drop(name)
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _pg_pool() -> Iterator[_PgPool | None]:
+    if not PG_URL:
+        yield None
+        return
+    pool = _PgPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory, _pg_pool: _PgPool | None) -> Iterator[str]:
     """A migrated database that tests copy: a SQLite file path, or a PostgreSQL database name."""
     if not PG_URL:
         path = tmp_path_factory.mktemp("template") / "wayfinder.db"
@@ -112,20 +231,22 @@ def _copy(template: str, tmp_path: Path) -> str:
 
 
 @contextmanager
-def copied_database(template: str, tmp_path: Path) -> Iterator[str]:
-    """A copy of `template` (see `_copy`), dropped afterwards: its URL."""
-    url = _copy(template, tmp_path)
+def copied_database(template: str, tmp_path: Path, pool: _PgPool | None = None) -> Iterator[str]:
+    """A copy of `template` (see `_copy`; on PostgreSQL from `pool` when given), gone or reset afterwards: its URL."""
+    url = pool.take(template) if pool else _copy(template, tmp_path)
     yield url
-    if PG_URL:
+    if pool:
+        pool.give_back(url, template)
+    elif PG_URL:
         _pg_drop(str(make_url(url).database))
 
 
 @pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: str, _pg_pool: _PgPool | None) -> Iterator[str]:
     """A migrated database that only this test uses: empty, or, when the test asks for
     `example_catalog`, with the example organisation already synced (one copy either way)."""
     uses_example = "example_catalog" in request.fixturenames
-    with copied_database(request.getfixturevalue("example_template") if uses_example else migrated_template, tmp_path) as url:
+    with copied_database(request.getfixturevalue("example_template") if uses_example else migrated_template, tmp_path, _pg_pool) as url:
         yield url
 
 
