@@ -119,7 +119,7 @@ class _Snapshot:
         metadata.reflect(conn)
         rows = {t.name: [dict(r._mapping) for r in conn.execute(select(*_stored(t)))] for t in metadata.sorted_tables}
         sequences = [
-            (f'"{schema}"."{name}"', int(start if last is None else last), last is not None)
+            (f'"{schema}"."{name}"', int(str(start if last is None else last)), last is not None)
             for schema, name, start, last in conn.execute(text("SELECT schemaname, sequencename, start_value, last_value FROM pg_sequences"))
         ]
         return cls(_schema(conn), metadata, rows, sequences)
