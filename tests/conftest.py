@@ -1,11 +1,12 @@
 """Shared fixtures: a fresh, migrated database per test on SQLite (default) or PostgreSQL.
 
 Set `WAYFINDER_TEST_DATABASE_URL=postgresql+psycopg://user@host:port/postgres` to run the
-whole suite against PostgreSQL; each test then gets its own throwaway database.
+whole suite against PostgreSQL; each test then gets a database no other test uses at the same time.
 
 Migrating (and syncing the example organisation) costs far more than copying, so each test
 process prepares a template database once and every test starts from a copy of it (a file copy
-on SQLite, `CREATE DATABASE ... TEMPLATE` on PostgreSQL).
+on SQLite; on PostgreSQL a `CREATE DATABASE ... TEMPLATE` copy that later tests of the same
+process reuse, reset to the template's rows: see `_PgPool`).
 
 Third-party conformance data (Backstage's examples, vendor payloads, Slack's test vectors) is
 not part of the repository: it is read from `WAYFINDER_FIXTURES` (default: `../shared/fixtures`
