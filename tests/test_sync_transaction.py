@@ -98,13 +98,19 @@ def test_a_description_change_rewrites_no_relations(make_catalog: Callable[[Conf
     assert related(catalog, "component:default/svc", "dependsOn") == {"component:default/db"}
 
 
-def test_after_a_sync_one_thread_rebuilds_the_index_for_all_answers_in_flight(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
-    """A 50k-entity index built once per answer in flight starved acks and /healthz of the GIL after each big sync."""
+def _synced_team_and_service(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> tuple[Catalog, Path]:
+    """A catalog synced from one file holding `team-a` and its component `svc`, and the source's root."""
     root = tmp_path / "catalog"
     root.mkdir()
     (root / "org.yaml").write_text(group("team-a") + "---\n" + component("svc"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
     assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    return catalog, root
+
+
+def test_after_a_sync_one_thread_rebuilds_the_index_for_all_answers_in_flight(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    """A 50k-entity index built once per answer in flight starved acks and /healthz of the GIL after each big sync."""
+    catalog, _ = _synced_team_and_service(make_catalog, tmp_path)
     builds: list[str] = []
 
     def count(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
@@ -131,11 +137,7 @@ def test_after_a_sync_one_thread_rebuilds_the_index_for_all_answers_in_flight(ma
 
 def test_after_a_sync_of_a_big_catalog_no_answer_waits_for_the_index(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
     """At 50k entities the rebuild took the answer that noticed the new generation about a second of CPU (11 s under load)."""
-    root = tmp_path / "catalog"
-    root.mkdir()
-    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("svc"), encoding="utf-8")
-    catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
-    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    catalog, root = _synced_team_and_service(make_catalog, tmp_path)
     cache = IndexCache(background_above=0)  # as a big catalog's is
     with catalog.session() as session:
         assert cache.get(session).named("svc-two") == []
