@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -186,8 +187,8 @@ def run_sync_process(url: str, config: Path) -> subprocess.Popen[str]:
     )
 
 
-def measure(catalog: Catalog, config: Path, asks: list[str], rate: float) -> tuple[Timings, float, str]:
-    """Questions at `rate`/s from the sync process's start to its end; (timings, sync seconds, its output)."""
+def measure(catalog: Catalog, config: Path, asks: list[str], rate: float) -> tuple[Timings, float, float, str]:
+    """Questions at `rate`/s from the sync process's start to its end; (timings, sync seconds, sync CPU seconds, its output)."""
     timings = Timings()
     sent: dict[str, float] = {}
     with FakeSlackAPI() as fake:
@@ -202,6 +203,7 @@ def measure(catalog: Catalog, config: Path, asks: list[str], rate: float) -> tup
             futures: list[Future[None]] = []
             started = time.perf_counter()
             probe = WriteLockProbe(catalog.database_url)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
             sync = run_sync_process(catalog.database_url, config)
             i = 0
             while sync.poll() is None:
@@ -215,6 +217,9 @@ def measure(catalog: Catalog, config: Path, asks: list[str], rate: float) -> tup
             probe.stop()
             timings.lock_waits = probe.waits
             output = sync.stdout.read() if sync.stdout else ""
+            sync.wait()
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            sync_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
             for future in futures:
                 future.result()
             deadline = time.perf_counter() + 120
@@ -230,7 +235,7 @@ def measure(catalog: Catalog, config: Path, asks: list[str], rate: float) -> tup
                 timings.failures.append(f"wayfinder sync exited {sync.returncode}")
         finally:
             wayfinder.close()
-    return timings, sync_seconds, output
+    return timings, sync_seconds, sync_cpu, output
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -258,12 +263,12 @@ def main(argv: list[str] | None = None) -> int:
                 change_every_entity(workdir / "catalog")
                 print(f"catalog: {args.entities:,} entities generated and synced in {time.perf_counter() - started:.1f}s ({backend})", flush=True)
                 asks = questions(args.entities, args.seed, 400)
-                timings, sync_seconds, output = measure(catalog, config, asks, args.rate)
+                timings, sync_seconds, sync_cpu, output = measure(catalog, config, asks, args.rate)
             finally:
                 catalog.dispose()
 
     print(output.rstrip())
-    print(f"\nupdate sync of {args.entities:,} entities in a separate process: {sync_seconds:.1f}s; {backend}")
+    print(f"\nupdate sync of {args.entities:,} entities in a separate process: {sync_seconds:.1f}s wall, {sync_cpu:.1f}s CPU; {backend}; load {os.getloadavg()[0]:.1f}")
     print(f"{len(timings.acks)} mentions and {len(timings.health)} /healthz polls at {args.rate:g}/s while it ran")
     results = [
         ("ack (HTTP response)", 50, timings.acks, None),

@@ -11,6 +11,7 @@ commits share one build of the resolution index.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy import event
 
 from catalog.config import Config
 from catalog.core import Catalog
+from catalog.store.reads import IndexCache, generation
 from catalog.sync.engine import sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from tests.helpers import backstage_config, component, group, related
@@ -96,13 +98,19 @@ def test_a_description_change_rewrites_no_relations(make_catalog: Callable[[Conf
     assert related(catalog, "component:default/svc", "dependsOn") == {"component:default/db"}
 
 
-def test_after_a_sync_one_thread_rebuilds_the_index_for_all_answers_in_flight(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
-    """A 50k-entity index built once per answer in flight starved acks and /healthz of the GIL after each big sync."""
+def _synced_team_and_service(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> tuple[Catalog, Path]:
+    """A catalog synced from one file holding `team-a` and its component `svc`, and the source's root."""
     root = tmp_path / "catalog"
     root.mkdir()
     (root / "org.yaml").write_text(group("team-a") + "---\n" + component("svc"), encoding="utf-8")
     catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
     assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    return catalog, root
+
+
+def test_after_a_sync_one_thread_rebuilds_the_index_for_all_answers_in_flight(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    """A 50k-entity index built once per answer in flight starved acks and /healthz of the GIL after each big sync."""
+    catalog, _ = _synced_team_and_service(make_catalog, tmp_path)
     builds: list[str] = []
 
     def count(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
@@ -125,3 +133,43 @@ def test_after_a_sync_one_thread_rebuilds_the_index_for_all_answers_in_flight(ma
     finally:
         event.remove(catalog.engine, "before_cursor_execute", count)
     assert len(builds) == 1
+
+
+def test_after_a_sync_of_a_big_catalog_no_answer_waits_for_the_index(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    """At 20k entities the rebuild took the answer that noticed the new generation 1 s of CPU (11 s wall at load 15)."""
+    catalog, root = _synced_team_and_service(make_catalog, tmp_path)
+    cache = IndexCache(background_above=0)  # as a big catalog's is
+    with catalog.session() as session:
+        assert cache.get(session).named("svc-two") == []
+    (root / "more.yaml").write_text(component("svc-two"), encoding="utf-8")
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    gate, building = threading.Event(), threading.Event()
+
+    def hold_the_build(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if "ORDER BY entity.precedence DESC" in " ".join(sql.split()) and threading.current_thread() is not threading.main_thread():
+            building.set()
+            assert gate.wait(30)
+
+    event.listen(catalog.engine, "before_cursor_execute", hold_the_build)
+    try:
+        with catalog.session() as session:
+            assert cache.get(session).named("svc-two") == []  # answered at once, from the previous index
+        assert building.wait(30)
+        with catalog.session() as session:
+            assert cache.get(session).named("svc-two") == []  # still building: not a second build either
+        gate.set()
+        assert _eventually_named(catalog, cache, "svc-two") == ["component:default/svc-two"]  # the next question gets the new index
+    finally:
+        gate.set()
+        event.remove(catalog.engine, "before_cursor_execute", hold_the_build)
+
+
+def _eventually_named(catalog: Catalog, cache: IndexCache, name: str) -> list[str]:
+    """What the cache's index calls `name` once it has one built after every sync so far (waits for a rebuild in progress)."""
+    deadline = time.monotonic() + 30
+    while True:
+        with catalog.session() as session:
+            index = cache.get(session)
+            if index.generation >= generation(session) or time.monotonic() > deadline:
+                return [e.ref for e in index.named(name)]
+        threading.Event().wait(0.01)
