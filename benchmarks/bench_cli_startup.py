@@ -61,11 +61,11 @@ def wall(argv: list[str], env: dict[str, str]) -> float:
     return timed(argv, env)[0]
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float]:
     """(wall, CPU) seconds of `argv` as a new process; CPU (user + system) barely moves with the machine's load."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:  # interleaved, so both see the same load
             for tree, tree_env in trees.items():
                 argv = [sys.executable, "-m", "bot.cli.entry", "ask", f"who owns {name}?"]
-                runs[tree].append(timed(argv, tree_env | {"DATABASE_URL": url}))
+                runs[tree].append(timed(argv, tree_env | {"DATABASE_URL": url}, cwd=workdir))  # `-m` puts the cwd first on sys.path
         goal = GOALS.get(size)
         for tree, done in runs.items():
             times, cpu = [w for w, _ in done], [c for _, c in done[1:]]
