@@ -7,7 +7,13 @@ fresh process for exact names, a typo and an absent name, and the wall times are
 entities, ≤ 1 s at 100k. The first question after a sync may also store the catalog's index; the
 "first" column shows it, the others are what every later question costs.
 
+`--baseline DIR` runs the same questions, interleaved, with another checkout of the code (e.g.
+`git worktree add /tmp/base main`) first on `PYTHONPATH`, and prints its row beside: old and new
+under the same load. Children run with bytecode caching on (`PYTHONDONTWRITEBYTECODE` is dropped),
+as an installed `wayfinder` does; the first run of each writes the `.pyc` files.
+
     .venv/bin/python -m benchmarks.bench_cli_startup --entities 10000 --entities 100000
+    .venv/bin/python -m benchmarks.bench_cli_startup --entities 10000 --baseline /tmp/base --workdir /tmp/wf-cli
 """
 
 from __future__ import annotations
@@ -55,11 +61,11 @@ def wall(argv: list[str], env: dict[str, str]) -> float:
     return timed(argv, env)[0]
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float]:
     """(wall, CPU) seconds of `argv` as a new process; CPU (user + system) barely moves with the machine's load."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -70,11 +76,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--entities", type=int, action="append", help="catalog size (repeatable; default 10000 and 100000)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, help="keep the generated catalogs here (default: a temporary directory)")
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure beside this one, in the same run")
     args = parser.parse_args(argv)
     sizes = args.entities or [10_000, 100_000]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wf-cli-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYFINDER_", "SLACK_", "DATABASE_URL"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYFINDER_", "SLACK_", "DATABASE_URL", "PYTHONDONTWRITEBYTECODE"))}
     env["WAYFINDER_CONFIG"] = str(workdir / "empty.yaml")
     (workdir / "empty.yaml").write_text("sources: []\n", encoding="utf-8")
     floor = statistics.median(wall([sys.executable, "-c", "pass"], env) for _ in range(5))
@@ -82,17 +89,21 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{'entities':>9} {'first':>7} {'median':>7} {'min':>7} {'max':>7} {'cpu':>7} {'goal':>6}   (seconds; first/median/min/max wall, cpu: median user+sys)"
     )
+    trees = {"this": env} | ({"baseline": env | {"PYTHONPATH": str(args.baseline.resolve())}} if args.baseline else {})
     for size in sizes:
         url, names = prepare(workdir, size, args.seed)
-        run_env = env | {"DATABASE_URL": url}
-        runs = [timed([sys.executable, "-m", "bot.cli.entry", "ask", f"who owns {name}?"], run_env) for name in names]
-        times, cpu = [w for w, _ in runs], [c for _, c in runs[1:]]
+        runs: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
+        for name in names:  # interleaved, so both see the same load
+            for tree, tree_env in trees.items():
+                argv = [sys.executable, "-m", "bot.cli.entry", "ask", f"who owns {name}?"]
+                runs[tree].append(timed(argv, tree_env | {"DATABASE_URL": url}, cwd=workdir))  # `-m` puts the cwd first on sys.path
         goal = GOALS.get(size)
-        print(
-            f"{size:>9,} {times[0]:>7.3f} {statistics.median(times[1:]):>7.3f} {min(times[1:]):>7.3f} {max(times[1:]):>7.3f}"
-            f" {statistics.median(cpu):>7.3f} {goal if goal else '-':>6}"
-        )
-
+        for tree, done in runs.items():
+            times, cpu = [w for w, _ in done], [c for _, c in done[1:]]
+            print(
+                f"{size:>9,} {times[0]:>7.3f} {statistics.median(times[1:]):>7.3f} {min(times[1:]):>7.3f} {max(times[1:]):>7.3f}"
+                f" {statistics.median(cpu):>7.3f} {goal if goal else '-':>6}" + (f"   {tree}" if args.baseline else "")
+            )
 
 if __name__ == "__main__":
     main()

@@ -22,25 +22,15 @@ from sqlmodel import Session
 from catalog.adoption.asked import record_question
 from catalog.answers.ask import ask, ask_about, example_questions
 from catalog.answers.card import entity_card
-from catalog.answers.feedback import record_feedback
-from catalog.answers.home import HomeSummary, home_summary
 from catalog.answers.models import Answer, EntityCard
 from catalog.answers.questionlog import asker_id
 from catalog.config import Config
 from catalog.metrics import Metrics
-from catalog.pages.listing import EntityList, list_entities
-from catalog.pages.ownership import OwnershipPage, ownership_page
-from catalog.pages.short_links import LinkTarget, resolve_link
-from catalog.pages.team import TeamPage, team_page, team_ref
-from catalog.scorecards.answers import below_answer, with_scoreboards
-from catalog.scorecards.evaluate import EvaluationReport, evaluate_all, today
-from catalog.scorecards.gate import GateResult, gate
+from catalog.scorecards.answers import with_scoreboards
 from catalog.scorecards.questions import below_question
-from catalog.scorecards.report import scoreboard, team_levels
-from catalog.scorecards.scores import Scoreboard
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
-from catalog.store import claims, deliveries
+from catalog.store import claims
 from catalog.store.engine import (
     make_engine,
     migrate_on_start,
@@ -53,13 +43,23 @@ from catalog.store.engine import (
 from catalog.store.identities import IdentityCache
 from catalog.store.index_file import IndexFile
 from catalog.store.index_file import default_directory as default_index_dir  # noqa: F401 (the CLI's cache folder, re-exported)
-from catalog.store.models import SyncRun
 from catalog.store.reads import IndexCache
-from catalog.sync.engine import SyncReport, last_runs, sync_source
-from catalog.sync.status import SourceStatus, source_statuses
 
-if TYPE_CHECKING:  # the sources (httpx, slack_sdk...) are imported by `sync` alone: `wayfinder ask` starts faster
+# What a question does not need (pages, scorecard evaluation, syncing, Slack deliveries) is
+# imported by the methods that use it: `wayfinder ask` is a new process per question.
+if TYPE_CHECKING:
+    from catalog.answers.home import HomeSummary
+    from catalog.pages.listing import EntityList
+    from catalog.pages.ownership import OwnershipPage
+    from catalog.pages.short_links import LinkTarget
+    from catalog.pages.team import TeamPage
+    from catalog.scorecards.evaluate import EvaluationReport
+    from catalog.scorecards.gate import GateResult
+    from catalog.scorecards.scores import Scoreboard
+    from catalog.store.models import SyncRun
+    from catalog.sync.engine import SyncReport
     from catalog.sync.sources.registry import Progress
+    from catalog.sync.status import SourceStatus
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ class Catalog:
         self.metrics = Metrics(self.factory)
         self.identities = IdentityCache(self.factory)
 
+
     def require_schema(self) -> None:
         require_current_schema(self.engine)
 
@@ -123,6 +124,8 @@ class Catalog:
             if below is None:
                 answer = with_scoreboards(session, self.config, ask(session, text, index=self.index(session), clock=lambda: now), now=now)
             else:
+                from catalog.scorecards.answers import below_answer
+
                 answer = below_answer(session, self.config, text, *below, now=now)
             self._log_question(session, answer, transport, surface, stored, now, started, thread)
             return answered(answer)
@@ -151,6 +154,10 @@ class Catalog:
 
     def ownership_page(self, ref: str, *, now: datetime) -> OwnershipPage | None:
         """The page behind `/o/{kind}/{namespace}/{name}`; files are named relative to the config."""
+        from catalog.pages.ownership import ownership_page
+        from catalog.scorecards.evaluate import today
+        from catalog.scorecards.report import scoreboard
+
         with self.session() as session:
             page = ownership_page(session, ref, now=now, base=self.config.path.parent if self.config.path else None)
             if page is not None and self.config.scorecards:
@@ -159,15 +166,21 @@ class Catalog:
 
     def resolve_link(self, name: str, *, kind: str | None = None) -> LinkTarget:
         """What a short link `/o/{name}` (or `/o/{kind}/{name}`) points at."""
+        from catalog.pages.short_links import resolve_link
+
         with self.session() as session:
             return resolve_link(session, self.index(session), name, kind=kind)
 
     def team_page(self, name: str, *, now: datetime) -> TeamPage | None:
+        from catalog.pages.team import team_page, team_ref
+
         with self.session() as session:
             ref = team_ref(session, name)
             return team_page(session, ref, now=now) if ref else None
 
     def list_entities(self, *, kind: str | None = None, owner: str | None = None, q: str | None = None, cursor: str | None = None, limit: int = 100) -> EntityList:
+        from catalog.pages.listing import list_entities
+
         with self.session() as session:
             return list_entities(session, kind=kind, owner=owner, q=q, cursor=cursor, limit=limit)
 
@@ -197,6 +210,7 @@ class Catalog:
 
         `sync_source` records a crash as its source's failed run, so one source never stops the next.
         """
+        from catalog.sync.engine import sync_source
         from catalog.sync.sources.registry import SourceContext, build_source
 
         chosen = [self.config.source(n) for n in names] if names else list(self.config.sources)
@@ -222,6 +236,10 @@ class Catalog:
 
     def scoreboard(self, *, team: str | None = None, now: datetime) -> Scoreboard | None:
         """Today's levels of every entity (or of one team's; None when no team has that name), with last week's beside them."""
+        from catalog.pages.team import team_ref
+        from catalog.scorecards.evaluate import today
+        from catalog.scorecards.report import scoreboard
+
         with self.session() as session:
             owner = team_ref(session, team) if team else None
             if team and owner is None:
@@ -231,11 +249,15 @@ class Catalog:
 
     def gate(self, name: str, *, scorecard: str, min_level: str, now: datetime) -> GateResult:
         """The deployment gate (`wayfinder check`): is `name` at `min_level` or above on `scorecard` now?"""
+        from catalog.scorecards.gate import gate
+
         with self.session() as session:
             return gate(session, self.config, name, scorecard, min_level, now=now)
 
     def evaluate_scorecards(self, *, now: datetime) -> EvaluationReport:
         """Evaluate every scorecard and file today's results (after each sync, or on demand)."""
+        from catalog.scorecards.evaluate import evaluate_all
+
         return evaluate_all(self.factory, self.config, now=now)
 
     def example_questions(self) -> list[str]:
@@ -243,6 +265,10 @@ class Catalog:
             return example_questions(self.index(session))
 
     def home(self, *, user_ref: str | None, email: str | None) -> HomeSummary:
+        from catalog.answers.home import home_summary
+        from catalog.scorecards.evaluate import today
+        from catalog.scorecards.report import team_levels
+
         with self.session() as session:
             summary = home_summary(session, user_ref=user_ref, email=email)
             day = today(self.config, self.clock())
@@ -261,6 +287,8 @@ class Catalog:
             return spot_entities(self.index(session), text, limit=limit)
 
     def record_feedback(self, *, question: str, intent: str, ref: str | None, helpful: bool, user_id: str | None, transport: str, now: datetime) -> None:
+        from catalog.answers.feedback import record_feedback
+
         with self.session() as session:
             record_feedback(session, question=question, intent=intent, ref=ref, helpful=helpful, user_id=user_id, transport=transport, now=now)
 
@@ -279,15 +307,21 @@ class Catalog:
 
         The delivery's `body` is kept until `finish_delivery`, for another replica to handle if this one dies meanwhile.
         """
+        from catalog.store import deliveries
+
         with self._claims.session() as session:
             return deliveries.start(session, key, body, now=now)
 
     def finish_delivery(self, key: str, *, now: datetime) -> None:
+        from catalog.store import deliveries
+
         with self._claims.session() as session:
             deliveries.finish(session, key, now=now)
 
     def take_over_deliveries(self, *, now: datetime) -> list[tuple[str, str]]:
         """(key, body) of deliveries whose replica died while handling them, now claimed by this one."""
+        from catalog.store import deliveries
+
         with self._claims.session() as session:
             keys = deliveries.abandoned(session, now=now)
         taken = []
@@ -299,14 +333,20 @@ class Catalog:
 
     def prune_deliveries(self, *, now: datetime) -> int:
         """Forget Slack deliveries past their retention (housekeeping); returns how many went."""
+        from catalog.store import deliveries
+
         with self._claims.session() as session:
             return deliveries.prune(session, now=now)
 
     def source_statuses(self, *, now: datetime) -> list[SourceStatus]:
+        from catalog.sync.status import source_statuses
+
         with self.session() as session:
             return source_statuses(session, self.config, now=now)
 
     def last_runs(self, limit_per_source: int = 1) -> list[SyncRun]:
+        from catalog.sync.engine import last_runs
+
         with self.session() as session:
             return last_runs(session, limit_per_source)
 

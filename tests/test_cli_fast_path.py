@@ -8,14 +8,17 @@ declines (help, unknown or malformed options) is left for typer to explain.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
 
 from bot.cli.asking import DEFAULT_TIMEOUT, AskArgs, parse_fast
 from bot.cli.main import app
+from tests.conftest import EXAMPLES, PG_URL, copied_database
 
 ENV = {"WAYFINDER_URL": "http://from-env:1"}
 ACCEPTED = (
@@ -83,3 +86,29 @@ def test_a_remote_question_imports_neither_typer_nor_the_database_layer() -> Non
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "2 []", done.stdout + done.stderr
     assert done.stderr.startswith("error: cannot reach http://127.0.0.1:9"), done.stderr
+
+
+# What a local question has no use for: migrations, the server, Slack, HTTP clients, the full CLI, templates,
+# charts, and pydantic-settings (the environment is read by `bot.settings` itself).
+NOT_FOR_A_QUESTION = {
+    "alembic", "fastapi", "starlette", "uvicorn", "slack_bolt", "slack_sdk", "httpx", "typer", "rich", "jinja2", "matplotlib",
+    "pydantic_settings",
+}  # fmt: skip
+
+
+def test_a_local_question_imports_only_what_answering_needs(example_template: str, tmp_path: Path) -> None:
+    """`wayfinder ask` over a synced catalog, in a fresh interpreter: answered, without the heavy modules
+    other commands use (each costs a process per question its import), nor the PostgreSQL driver on SQLite."""
+    unwanted = NOT_FOR_A_QUESTION | (set() if PG_URL else {"psycopg"})
+    probe = (
+        "import sys; from bot.cli.entry import main; sys.argv = ['wayfinder', 'ask', 'who owns payments-service?']\n"
+        "try: main()\nexcept SystemExit as e: print('exit', e.code)\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(unwanted)!r})))"
+    )
+    with copied_database(example_template, tmp_path) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYFINDER_", "SLACK_", "DATABASE_URL"))}
+        env |= {"DATABASE_URL": url, "WAYFINDER_CONFIG": str(EXAMPLES / "wayfinder.yaml"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True, env=env)
+    answer, imported = done.stdout.strip().rsplit("\n", 1)
+    assert "is owned by" in answer and "exit" not in answer, done.stdout + done.stderr
+    assert imported == "[]", imported

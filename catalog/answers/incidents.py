@@ -9,7 +9,6 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from catalog.alerts.models import AlertIncident
 from catalog.answers.models import Answer, IncidentSummary
 from catalog.store.merge import CatalogEntity
 from catalog.store.reads import owned_refs, related_refs
@@ -18,6 +17,8 @@ SHOWN = 20
 
 
 def open_incidents(session: Session, refs: list[str]) -> list[IncidentSummary]:
+    from catalog.alerts.models import AlertIncident  # the alert tables, for this intent alone: not for every question
+
     rows = session.scalars(
         select(AlertIncident)
         .where(col(AlertIncident.entity_ref).in_(refs), col(AlertIncident.status) != "resolved")

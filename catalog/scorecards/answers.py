@@ -10,8 +10,6 @@ from catalog.answers.models import Answer
 from catalog.answers.text import render_all
 from catalog.config import Config
 from catalog.scorecards.config import ScorecardConfig
-from catalog.scorecards.evaluate import today
-from catalog.scorecards.report import scoreboard
 
 NONE_CONFIGURED = 'No scorecards are configured: add `scorecards:` to the config (see README "Scorecards").'
 
@@ -28,6 +26,9 @@ def with_scoreboards(session: Session, config: Config, answer: Answer, *, now: d
         if not config.scorecards:
             part.status, part.notes = "no_data", [*part.notes, NONE_CONFIGURED]
             continue
+        from catalog.scorecards.evaluate import today  # evaluating loads the scorecard tables: not for every question
+        from catalog.scorecards.report import scoreboard
+
         team = subject.kind == "group"
         part.scoreboard = scoreboard(
             session, config, day=today(config, now), scope=f"team {subject.name}" if team else subject.name,
@@ -42,6 +43,9 @@ def with_scoreboards(session: Session, config: Config, answer: Answer, *, now: d
 
 def below_answer(session: Session, config: Config, text: str, card: ScorecardConfig, level: int, *, now: datetime) -> Answer:
     """Every entity below `level` on `card`, worst first, with the fixes to its next level."""
+    from catalog.scorecards.evaluate import today
+    from catalog.scorecards.report import scoreboard
+
     scope = f"entities below {card.levels[level - 1]} on {card.title}"
     board = scoreboard(session, config, day=today(config, now), scope=scope, scorecards=[card.id], below=level)
     answer = Answer(question=text, intent="scorecard", status="answered" if board.scores else "no_data", scoreboard=board, asked_at=now)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import text as sql
 from sqlmodel import Session
 
+from catalog.search.intents import KIND_WORDS
 from catalog.search.resolve import CatalogIndex, Match, Resolution
 
 Field = Literal["name", "title", "tags", "description"]
@@ -129,12 +130,18 @@ def clearly_best(hits: list[TextHit]) -> bool:
 def resolve_by_description(session: Session, text: str, index: CatalogIndex, *, limit: int = 5) -> Resolution | None:
     """The subject of a question that names nothing, found by what it describes; None when nothing matches.
 
-    Found when one entity clearly stands out (`clearly_best`), otherwise the best candidates.
+    Found when one entity clearly stands out (`clearly_best`), otherwise the best candidates. A kind
+    word ("the service that resizes images") narrows candidates that stand out from none of the others.
     """
-    hits = [h for h in search_text(session, text, limit=limit) if index.get(h.ref) is not None]
-    if not hits:
+    found = [(h, e) for h in search_text(session, text, limit=limit) if (e := index.get(h.ref)) is not None]
+    if not found:
         return None
-    matches: list[Match] = [TextMatch(entity, h.score, "text", h.field) for h in hits if (entity := index.get(h.ref))]
+    # "which team handles chargebacks": a team or person word asks who answers, it does not describe the subject
+    kinds = {KIND_WORDS[w] for w in _WORD.findall(text.lower()) if w in KIND_WORDS} - {"group", "user"}
+    if kinds and not clearly_best([h for h, _ in found]):
+        found = [(h, e) for h, e in found if e.kind in kinds] or found
+    hits = [h for h, _ in found]
+    matches: list[Match] = [TextMatch(e, h.score, "text", h.field) for h, e in found]
     return Resolution("found" if clearly_best(hits) else "ambiguous", matches)
 
 

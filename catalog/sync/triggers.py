@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+if TYPE_CHECKING:  # APScheduler loads when a schedule is read, not with every config (a CLI question)
+    from apscheduler.triggers.base import BaseTrigger
 
 INTERVAL_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -38,6 +37,9 @@ def trigger_for(schedule: str, timezone: tzinfo = UTC) -> BaseTrigger:
     """The trigger of a config `schedule`; ValueError names what is wrong with it.
 
     Cron expressions are read in `timezone` (UTC for syncs; the digests' configured zone)."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
     parsed = parse_schedule(schedule)
     if parsed[0] == "interval":
         if parsed[1] <= 0:
