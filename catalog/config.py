@@ -77,6 +77,10 @@ class SlackSourceConfig(SourceBase):
     type: Literal["slack"]
     token: SecretStr | None = None  # default: SLACK_BOT_TOKEN
     api_url: str | None = None  # default: SLACK_API_URL
+    # Who the adoption report's shares are of: the members of these user groups (handles or ids), else
+    # every person in the workspace (no bots, apps or deactivated accounts; guests only when counted).
+    engineer_usergroups: list[str] = Field(default_factory=list)
+    count_guests: bool = False
 
 
 SourceConfig = Annotated[

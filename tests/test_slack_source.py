@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from catalog.config import load_config
+from catalog.adoption.report import headlines
+from catalog.adoption.service import Adoption
+from catalog.config import AdoptionConfig, load_config
 from catalog.core import Catalog
 from catalog.store.models import ChatIdentity
 from catalog.store.reads import get_entity
@@ -173,3 +175,38 @@ def test_without_a_token_the_source_fails_and_says_how_to_fix_it(catalog: Catalo
     report = sync_source(catalog.factory, source)
     assert report.status == "failed" and "SLACK_BOT_TOKEN" in (report.error or "")
     assert fake.calls() == []
+
+
+
+@pytest.mark.parametrize(
+    ("options", "engineers", "basis"),
+    [
+        ("", 5, "slack members"),  # U001-U003, U100-U101; not the deleted, bots, apps, Slackbot or guests
+        ("    count_guests: true\n", 8, "slack members"),
+        ("    engineer_usergroups: [storefront-renamed, S06N0T1FY, S10LOYAL]\n", 2, "slack user groups"),  # U001, U002; S10LOYAL is deleted
+    ],
+)
+def test_the_adoption_shares_are_of_the_engineers_slack_counted(
+    catalog: Catalog, fake: FakeSlackAPI, database_url: str, options: str, engineers: int, basis: str
+) -> None:
+    fake.add_user("U102", "guest2@elsewhere.example")["is_restricted"] = True
+    fake.add_user("U103", "guest3@elsewhere.example")["is_ultra_restricted"] = True
+    fake.add_user("U104", "guest4@elsewhere.example")["is_restricted"] = True
+    fake.add_user("USLACKBOT", None, "slackbot")
+    fake.add_user("UAPP1", "app@northwind.example")["is_app_user"] = True
+    assert catalog.config.path is not None
+    catalog.config.path.write_text(catalog.config.path.read_text(encoding="utf-8") + options, encoding="utf-8")
+    configured = Catalog(database_url, load_config(catalog.config.path), slack_token="xoxb-test")
+    try:
+        adoption = Adoption(configured)
+        assert adoption.report(since=T0, until=T0 + timedelta(days=7)).engineers_from == "unknown"  # nothing synced yet
+
+        _sync_all(configured)
+        report = adoption.report(since=T0, until=T0 + timedelta(days=7))
+
+        assert (report.engineers, report.engineers_from) == (engineers, basis)
+        assert f"of {engineers} engineers ({basis})" in headlines(report)[0].value
+        configured.config.adoption = AdoptionConfig(engineers=300)  # a number the platform team set still wins
+        assert Adoption(configured).report(since=T0, until=T0 + timedelta(days=7)).engineers_from == "config"
+    finally:
+        configured.dispose()

@@ -16,7 +16,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
-from catalog.adoption.models import AdoptionEvent
+from catalog.adoption.models import AdoptionEvent, AdoptionPersonDay, AdoptionUsageDay
 from catalog.store.models import table_of
 from catalog.store.write_behind import now_or_later
 
@@ -116,6 +116,9 @@ def record_followup(session: Session, *, thread: str, author: str | None, at: da
 
 
 def purge(session: Session, *, now: datetime, retention_days: int) -> int:
-    """Forget events older than the retention (the scheduler's housekeeping); returns how many went."""
-    result = session.execute(delete(AdoptionEvent).where(col(AdoptionEvent.day) < day_number(now - timedelta(days=retention_days))))
+    """Forget events older than the retention, and their days' rollups (the scheduler's housekeeping); returns how many events went."""
+    before = day_number(now - timedelta(days=retention_days))
+    for rollup in (AdoptionPersonDay, AdoptionUsageDay):
+        session.execute(delete(rollup).where(col(rollup.day) < before))
+    result = session.execute(delete(AdoptionEvent).where(col(AdoptionEvent.day) < before))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -7,16 +7,18 @@ Only rows with a `who` count as people: anonymous page views and thread follow-u
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, distinct, exists, func, literal, select
+from sqlalchemy import Table, and_, case, distinct, exists, func, literal, select
 from sqlmodel import Session
 
+from catalog.adoption import rollup
 from catalog.adoption.events import ANSWERED, Kind
-from catalog.adoption.models import AdoptionEvent, AdoptionPulse
-from catalog.adoption.report import IntentSatisfaction, Pulse, Rate
+from catalog.adoption.models import AdoptionEvent, AdoptionPopulation, AdoptionPulse
+from catalog.adoption.report import EngineersFrom, IntentSatisfaction, Pulse, Rate
 from catalog.store.models import AnswerFeedback, Entity, QuestionLog, table_of
 
 # Core columns (untyped, like `catalog.store.reads`): aggregate rows come back as plain values.
@@ -24,7 +26,10 @@ E: Any = table_of(AdoptionEvent).c
 F: Any = table_of(AnswerFeedback).c
 Q: Any = table_of(QuestionLog).c
 P: Any = table_of(AdoptionPulse).c
+PO: Any = table_of(AdoptionPopulation).c
 EN: Any = table_of(Entity).c
+PD: Any = rollup.PERSON_DAY.c
+U: Any = rollup.USAGE_DAY.c
 
 RETURN_WEEK = (21, 27)
 FIRST_VALUE_DAYS = 28  # days after someone's first day that make their week 4
@@ -36,44 +41,65 @@ def _run(session: Session, statement: Any) -> Any:
     return session.execute(statement)
 
 
-def _people(first: int, last: int) -> Any:
-    return and_(E.day.between(first, last), E.who.is_not(None))
+@dataclass(frozen=True)
+class Source:
+    """Where the person and usage metrics read: the events grouped on the fly, or their daily
+    rollups (`catalog.adoption.rollup`). Both give the same columns, so the same numbers."""
+
+    people: Table  # rows with `day` and `who`: one per event, or one per person and day
+    first_at: Any  # the row's first interaction
+    first_answer_at: Any  # the row's first answered question, else NULL
+    active_days: Callable[[int, int], Any]  # distinct (day, who) of a period
+    usage_groups: Callable[[int, int], Any]  # (day, kind, outcome, surface, events, owner_intent) of a period
 
 
-def _active_days(first: int, last: int) -> Any:
+EVENTS = Source(
+    people=table_of(AdoptionEvent), first_at=E.at, first_answer_at=rollup.ANSWERED_AT,
+    active_days=lambda first, last: select(E.day, E.who).where(E.day.between(first, last), E.who.is_not(None)).distinct(),
+    usage_groups=lambda first, last: rollup.usage_groups(E.day.between(first, last)),
+)  # fmt: skip
+ROLLUPS = Source(
+    people=rollup.PERSON_DAY, first_at=PD.first_at, first_answer_at=PD.first_answer_at,
+    active_days=lambda first, last: select(PD.day, PD.who).where(PD.day.between(first, last)),
+    usage_groups=lambda first, last: select(U.day, U.kind, U.outcome, U.surface, U.events, U.owner_intent).where(U.day.between(first, last)),
+)  # fmt: skip
+
+
+def _active_days(source: Source, first: int, last: int) -> Any:
     """Distinct (day, person) pairs of the period, read in the order of their index: what all active counts start from."""
-    return select(E.day.label("day"), E.who.label("who")).where(_people(first, last)).distinct().subquery("active_days")
+    return source.active_days(first, last).subquery("active_days")
 
 
-def active_by_day(session: Session, first: int, last: int) -> list[int]:
+def active_by_day(session: Session, first: int, last: int, source: Source = EVENTS) -> list[int]:
     """Distinct people per day, zeros included."""
-    pairs = _active_days(first, last)
+    pairs = _active_days(source, first, last)
     rows = dict(_run(session, select(pairs.c.day, func.count()).group_by(pairs.c.day)).all())
     return [int(rows.get(day, 0)) for day in range(first, last + 1)]
 
 
-def active_by_week(session: Session, first: int, last: int) -> list[int]:
+def active_by_week(session: Session, first: int, last: int, source: Source = EVENTS) -> list[int]:
     """Distinct people per 7 days counted from `first` (the last bucket may be shorter)."""
-    pairs = _active_days(first, last)
+    pairs = _active_days(source, first, last)
     week = (pairs.c.day - first) // 7
     rows = dict(_run(session, select(week, func.count(distinct(pairs.c.who))).group_by(week)).all())
     return [int(rows.get(w, 0)) for w in range((last - first) // 7 + 1)]
 
 
-def active_users(session: Session, first: int, last: int) -> int:
-    pairs = _active_days(first, last)
+def active_users(session: Session, first: int, last: int, source: Source = EVENTS) -> int:
+    pairs = _active_days(source, first, last)
     return int(_run(session, select(func.count(distinct(pairs.c.who)))).scalar_one())
 
 
-def _firsts() -> Any:
+def _firsts(source: Source) -> Any:
     """Each person's first day (within retention)."""
-    return select(E.who.label("who"), func.min(E.day).label("first")).where(E.who.is_not(None)).group_by(E.who).subquery("firsts")
+    people: Any = source.people.c
+    return select(people.who.label("who"), func.min(people.day).label("first")).where(people.who.is_not(None)).group_by(people.who).subquery("firsts")
 
 
-def return_rate(session: Session, first: int, last: int) -> Rate:
+def return_rate(session: Session, first: int, last: int, source: Source = EVENTS) -> Rate:
     """Of the people first seen early enough in the period to have a week 4 inside it, those active in it."""
-    firsts = _firsts()
-    later: Any = table_of(AdoptionEvent).alias("later")
+    firsts = _firsts(source)
+    later: Any = source.people.alias("later")
     back = exists().where(later.c.who == firsts.c.who, later.c.day.between(firsts.c.first + RETURN_WEEK[0], firsts.c.first + RETURN_WEEK[1]))
     of, hits = _run(session,
         select(func.count(), func.coalesce(func.sum(case((back, 1), else_=0)), 0)).where(firsts.c.first.between(first, last - RETURN_WEEK[1]))
@@ -81,19 +107,19 @@ def return_rate(session: Session, first: int, last: int) -> Rate:
     return Rate(of=int(of), hits=int(hits))
 
 
-def time_to_first_value(session: Session, first: int, last: int) -> tuple[int, float | None]:
+def time_to_first_value(session: Session, first: int, last: int, source: Source = EVENTS) -> tuple[int, float | None]:
     """(new people, median minutes from their first interaction to their first answered question).
 
     Only each newcomer's first `FIRST_VALUE_DAYS` are read: an answer later than that is not a first value.
     """
-    firsts = _firsts()
+    firsts = _firsts(source)
+    people: Any = source.people.c
     new = select(firsts.c.who, firsts.c.first).where(firsts.c.first.between(first, last)).subquery("new")
-    valued = case((and_(E.kind == Kind.QUESTION, E.outcome == ANSWERED), E.at))
     rows = _run(session,
-        select(func.min(E.at), func.min(valued))
-        .join(new, new.c.who == E.who)
-        .where(E.day.between(new.c.first, new.c.first + FIRST_VALUE_DAYS))
-        .group_by(E.who)
+        select(func.min(source.first_at), func.min(source.first_answer_at))
+        .join(new, new.c.who == people.who)
+        .where(people.day.between(new.c.first, new.c.first + FIRST_VALUE_DAYS))
+        .group_by(people.who)
     ).all()
     waits = [(_dt(value) - _dt(start)).total_seconds() / 60 for start, value in rows if value is not None]
     return len(rows), (statistics.median(waits) if waits else None)
@@ -114,13 +140,11 @@ class Usage:
     surfaces: dict[str, int]  # events per surface
 
 
-def usage(session: Session, first: int, last: int) -> Usage:
-    """One GROUP BY over the period in the order of `ix_adoption_event_usage` (streamed, never sorted);
-    the rows summed here are its groups (per day, a few dozen), not events. `intent` is counted
-    (owner questions) rather than grouped by: a third of the groups to stream and sum."""
-    columns = (E.day, E.kind, E.outcome, E.surface)
-    owner = func.count(case((E.intent == "owner", 1)))
-    groups = _run(session, select(*columns, func.count(), owner).where(E.day.between(first, last)).group_by(*columns)).all()
+def usage(session: Session, first: int, last: int, source: Source = EVENTS) -> Usage:
+    """The period's groups by day, kind, outcome and surface (from the events: one GROUP BY streamed in the
+    order of `ix_adoption_event_usage`, never sorted); the rows summed here are those groups (per day, a
+    few dozen), not events. `intent` is counted (owner questions) rather than grouped by: a third of the groups."""
+    groups = _run(session, source.usage_groups(first, last)).all()
     questions = answered = requests = completed = 0
     by_week, surfaces = [0] * ((last - first) // 7 + 1), dict[str, int]()
     for day, kind, outcome, surface, n, owners in groups:
@@ -203,6 +227,12 @@ def most_asked_entities(session: Session, first: int, last: int, *, limit: int =
         .limit(limit)
     )
     return [(ref, int(asked)) for ref, asked in rows]
+
+
+def slack_engineers(session: Session, sources: list[str]) -> tuple[int, EngineersFrom] | None:
+    """The engineers the latest sync of one of the Slack `sources` counted (`catalog.sync.sources.slack_groups.Engineers`), if any."""
+    row = _run(session, select(PO.engineers, PO.basis).where(PO.source.in_(sources)).order_by(PO.counted_at.desc()).limit(1)).first()
+    return None if row is None else (int(row.engineers), cast(EngineersFrom, row.basis))
 
 
 def catalog_users(session: Session) -> int:

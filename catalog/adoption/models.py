@@ -73,3 +73,41 @@ class AdoptionAlias(SQLModel, table=True):
     proposed_at: datetime
     decided_at: datetime | None = None
     decided_by: str | None = Field(default=None, max_length=200)
+
+
+class AdoptionPersonDay(SQLModel, table=True):
+    """One person's events of one day (`catalog.adoption.rollup`): what active counts, return and first value read."""
+
+    __tablename__ = "adoption_person_day"
+    __table_args__ = (Index("ix_adoption_person_day_who_day", "who", "day"),)  # first days, week 4, first value
+
+    day: int = Field(primary_key=True)
+    who: str = Field(primary_key=True, max_length=200)
+    events: int
+    first_at: datetime  # the day's first interaction
+    first_answer_at: datetime | None = None  # the day's first answered question
+
+
+class AdoptionUsageDay(SQLModel, table=True):
+    """One day's events per kind, outcome and surface (`catalog.adoption.rollup`): answer rates, surfaces,
+    owner answers, actions, and each day's event count, which tells a rollup that missed events."""
+
+    __tablename__ = "adoption_usage_day"
+
+    day: int = Field(primary_key=True)
+    kind: str = Field(primary_key=True, max_length=30)
+    outcome: str = Field(primary_key=True, max_length=20)
+    surface: str = Field(primary_key=True, max_length=30)
+    events: int
+    owner_intent: int  # of them, with the intent "owner"
+
+
+class AdoptionPopulation(SQLModel, table=True):
+    """How many engineers a Slack source counted at its last sync: the shares' denominator when known."""
+
+    __tablename__ = "adoption_population"
+
+    source: str = Field(primary_key=True, max_length=100)  # the Slack source's name
+    engineers: int
+    basis: str = Field(max_length=30)  # "slack members" | "slack user groups"
+    counted_at: datetime

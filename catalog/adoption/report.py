@@ -11,6 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+# Where the shares' denominator came from: `adoption.engineers`, the Slack source's count, or catalog Users.
+EngineersFrom = Literal["config", "slack members", "slack user groups", "catalog users", "unknown"]
+
 
 class Rate(BaseModel):
     of: int  # how many were counted
@@ -61,7 +64,7 @@ class AdoptionReport(BaseModel):
     until: datetime
     days: int
     engineers: int | None  # what the shares are of
-    engineers_from: Literal["config", "catalog users", "unknown"]
+    engineers_from: EngineersFrom
     daily_active_bar: float  # the share of engineers active daily a successful portal reaches
     active_users: int
     daily_active: list[int]  # per day of the period
@@ -111,7 +114,7 @@ def _rate(rate: Rate) -> str:
 
 def headlines(report: AdoptionReport) -> list[Headline]:
     """The report's headline numbers, in the order every renderer shows them."""
-    engineers = f" of {report.engineers} engineers" if report.engineers else ""
+    engineers = f" of {report.engineers} engineers ({report.engineers_from})" if report.engineers else ""
     share = report.daily_active_share
     ttfv = report.time_to_first_value_minutes
     return [

@@ -7,23 +7,27 @@ their id being stored.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
-from catalog.adoption import aliases, metrics, pulse
+from catalog.adoption import aliases, metrics, pulse, rollup
 from catalog.adoption.events import day_number, record_event, record_followup
 from catalog.adoption.models import AdoptionAlias
-from catalog.adoption.report import AdoptionReport, AskedGap, Fix, UnansweredQuestion
+from catalog.adoption.report import AdoptionReport, AskedGap, EngineersFrom, Fix, UnansweredQuestion
 from catalog.answers.card import entity_links, expects_runbook, is_runbook
 from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
 from catalog.search.understand import understand
 from catalog.store.models import ChatIdentity
 from catalog.store.reads import get_entities
+
+log = logging.getLogger(__name__)
 
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 TOP = 10
@@ -62,23 +66,47 @@ class Adoption:
 
     # -- the report
 
-    def report(self, *, since: datetime, until: datetime) -> AdoptionReport:
-        """Every metric over `[since, until)`."""
-        first, last = day_number(since), day_number(until - timedelta(microseconds=1))
+    def refresh_rollups(self) -> list[int]:
+        """Bring the daily rollups up to date with the events (`catalog.adoption.rollup`); returns the days rebuilt."""
         with self.catalog.session() as session:
-            engineers, engineers_from = (self.config.engineers, "config") if self.config.engineers else (metrics.catalog_users(session), "catalog users")
-            daily, weekly = metrics.active_by_day(session, first, last), metrics.active_by_week(session, first, last)
-            new_users, ttfv = metrics.time_to_first_value(session, first, last)
-            usage = metrics.usage(session, first, last)
+            return rollup.refresh(session)
+
+    def _source(self, rollups: bool) -> metrics.Source:
+        """The rollups, refreshed; the events themselves when asked, or when the rollups cannot be written (a read-only database)."""
+        if not rollups:
+            return metrics.EVENTS
+        try:
+            self.refresh_rollups()
+        except SQLAlchemyError as exc:
+            log.warning("adoption rollups not refreshed, the report reads the events: %s", getattr(exc, "orig", None) or type(exc).__name__)
+            return metrics.EVENTS
+        return metrics.ROLLUPS
+
+    def _engineers(self, session: Session) -> tuple[int, EngineersFrom]:
+        """What the shares are of: the configured number, else the engineers the Slack source counted, else catalog Users."""
+        if self.config.engineers:
+            return self.config.engineers, "config"
+        slack = [source.name for source in self.catalog.config.sources if source.type == "slack"]
+        return metrics.slack_engineers(session, slack) or (metrics.catalog_users(session), "catalog users")
+
+    def report(self, *, since: datetime, until: datetime, rollups: bool = True) -> AdoptionReport:
+        """Every metric over `[since, until)`, from the daily rollups unless `rollups` is False (the same numbers, slower)."""
+        first, last = day_number(since), day_number(until - timedelta(microseconds=1))
+        source = self._source(rollups)
+        with self.catalog.session() as session:
+            engineers, engineers_from = self._engineers(session)
+            daily, weekly = metrics.active_by_day(session, first, last, source), metrics.active_by_week(session, first, last, source)
+            new_users, ttfv = metrics.time_to_first_value(session, first, last, source)
+            usage = metrics.usage(session, first, last, source)
             daily_avg = sum(daily) / len(daily)
             weekly_avg = sum(weekly) / len(weekly)
             return AdoptionReport(
                 since=since, until=until, days=last - first + 1, engineers=engineers or None,
                 engineers_from=engineers_from if engineers else "unknown", daily_active_bar=self.config.daily_active_bar,
-                active_users=metrics.active_users(session, first, last), daily_active=daily, weekly_active=weekly,
+                active_users=metrics.active_users(session, first, last, source), daily_active=daily, weekly_active=weekly,
                 daily_active_avg=round(daily_avg, 2), daily_active_share=round(daily_avg / engineers, 4) if engineers else None,
                 weekly_active_avg=round(weekly_avg, 2), weekly_active_share=round(weekly_avg / engineers, 4) if engineers else None,
-                return_rate=metrics.return_rate(session, first, last), new_users=new_users,
+                return_rate=metrics.return_rate(session, first, last, source), new_users=new_users,
                 time_to_first_value_minutes=None if ttfv is None else round(ttfv, 1),
                 answer_rate=usage.answer_rate, self_service_rate=metrics.self_service_rate(session, first, last, answered=usage.answer_rate.hits),
                 actions_self_service=usage.actions_self_service,

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from catalog.adoption import events
+from catalog.adoption import events, rollup
 from catalog.answers import questionlog
 from catalog.core import Catalog
 from catalog.store import claims, leases
@@ -78,11 +78,13 @@ class Scheduler:
         self.apscheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping", max_instances=1, coalesce=True)
 
     def housekeeping(self) -> int:
-        """Drop delivery ids, logged questions and usage events past their retention and close runs whose holder died; returns how many rows went or changed."""
+        """Drop delivery ids, logged questions and usage events past their retention, roll up the usage events, and close runs
+        whose holder died; returns how many rows went or changed."""
         with self.catalog.session() as session:
             now = self.clock()
             pruned = claims.prune(session, now=now) + questionlog.prune(session, now=now, policy=self.catalog.config.questions)
             pruned += events.purge(session, now=now, retention_days=self.catalog.config.adoption.retention_days)
+            rollup.refresh(session)  # so the next report finds the past hour's days rolled up
             pruned += runs.close_abandoned(session, now)
         return pruned + self.catalog.prune_deliveries(now=now)  # Slack's deliveries, in their own ledger on SQLite
 

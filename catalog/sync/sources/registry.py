@@ -11,7 +11,7 @@ from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.base import Source
 from catalog.sync.sources.github import GitHubSource
 from catalog.sync.sources.pagerduty import PagerDutySource
-from catalog.sync.sources.slack_groups import SlackSource
+from catalog.sync.sources.slack_groups import Engineers, SlackSource
 
 Progress = Callable[[int, int], None]
 
@@ -31,7 +31,10 @@ def build_source(cfg: SourceBase, context: SourceContext) -> Source:
         return BackstageSource.from_config(cfg, progress=context.progress)
     if isinstance(cfg, SlackSourceConfig):
         token = cfg.token.get_secret_value() if cfg.token else context.slack_token
-        return SlackSource(cfg.name, api_url=cfg.api_url or context.slack_api_url, token=token, factory=context.factory)
+        return SlackSource(
+            cfg.name, api_url=cfg.api_url or context.slack_api_url, token=token, factory=context.factory,
+            engineers=Engineers(usergroups=cfg.engineer_usergroups, guests=cfg.count_guests),
+        )  # fmt: skip
     if isinstance(cfg, PagerDutySourceConfig):
         return PagerDutySource.from_config(cfg, context.factory)
     if isinstance(cfg, GitHubSourceConfig):

@@ -14,6 +14,9 @@ disagreement (`catalog.store.merge.merge`):
 It also refreshes the Slack identity cache from the same listing, under the rules the bot uses
 too (`catalog.store.identities`), so the bot's "my team" answers need no per-message Slack calls.
 
+The same listing counts the engineers (`Engineers`): the members of the configured user groups,
+else every person in the workspace. The adoption report's shares are of that count when known.
+
 It talks to the Web API through slack_sdk's `WebClient` at the configured API URL; this is the
 only catalog module that imports slack_sdk. Reads are `usergroups.list` (include_users) and
 `users.list` (cursor pages); both are Tier 2 (20+/min), so a 429 waits its `Retry-After` (up to
@@ -27,6 +30,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +41,7 @@ from slack_sdk.web import SlackResponse
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from catalog.adoption.models import AdoptionPopulation
 from catalog.errors import SourceError
 from catalog.store import identities
 from catalog.store.engine import SessionFactory, session_scope
@@ -50,12 +55,36 @@ from catalog.sync.sources.descriptor import EntityDoc
 USERGROUP_ID = "slack.com/usergroup-id"
 USERGROUP_HANDLE = "slack.com/usergroup-handle"
 USER_ID = "slack.com/user-id"
+SLACKBOT = "USLACKBOT"  # a user in users.list, flagged neither bot nor app
 PAGE_SIZE = 200  # Slack's recommended users.list page size
 MAX_RETRIES = 3
 MAX_WAIT = 60.0  # seconds; a longer Retry-After fails the run instead of hanging the sync
 TIMEOUT = 10  # seconds per request
 
 JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Engineers:
+    """Who counts as an engineer: the members of `usergroups` (handles or ids) when given, else every
+    person in the workspace; never bots, apps, Slackbot or deactivated accounts; guests only if `guests`."""
+
+    usergroups: list[str] = field(default_factory=list)
+    guests: bool = False
+
+    def count(self, members: list[JSON], usergroups: list[JSON]) -> tuple[int, str]:
+        """(how many, the basis the report names: "slack user groups" or "slack members")."""
+        people = {str(m["id"]) for m in members if self._is_engineer(m)}
+        if not self.usergroups:
+            return len(people), "slack members"
+        wanted = {name.lower() for name in self.usergroups}
+        grouped = {str(u) for ug in usergroups if {str(ug["id"]).lower(), str(ug["handle"]).lower()} & wanted for u in ug.get("users") or []}
+        return len(grouped & people), "slack user groups"
+
+    def _is_engineer(self, member: JSON) -> bool:
+        if member.get("deleted") or member.get("is_bot") or member.get("is_app_user") or member.get("id") == SLACKBOT:
+            return False
+        return self.guests or not (member.get("is_restricted") or member.get("is_ultra_restricted"))
 
 
 class SlackSource:
@@ -73,8 +102,10 @@ class SlackSource:
         page_size: int = PAGE_SIZE,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        engineers: Engineers | None = None,
     ) -> None:
         self.name = name
+        self.engineers = engineers or Engineers()
         self.api_url = api_url
         self.token = token
         self.factory = factory
@@ -106,6 +137,9 @@ class SlackSource:
         with session_scope(self.factory) as session:
             identities.remember(session, [Identity.of_slack_user(m, refs_by_slack_id.get(str(m["id"]))) for m in people], now=self.clock())
             identities.forget(session, [str(m["id"]) for m in members if m.get("deleted")])
+            engineers, basis = self.engineers.count(members, usergroups)
+            if engineers:  # none found (a misspelt user group) is not "no engineers": the last count stands
+                session.merge(AdoptionPopulation(source=self.name, engineers=engineers, basis=basis, counted_at=self.clock()))
         return Snapshot(entities=entities, requests=len(calls) + retries.retries)
 
     def _call(self, calls: list[str], method: str, call: Callable[..., SlackResponse], **params: Any) -> JSON:
