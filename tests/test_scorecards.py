@@ -166,7 +166,8 @@ def test_the_example_organisation(example_catalog: Catalog) -> None:
     # The simulator is experimental: production readiness does not apply to it; maturity does.
     assert ("production-readiness", "component:default/payment-gateway-simulator") not in results
     assert results["service-maturity", "component:default/payment-gateway-simulator"][0] >= 1
-    assert sum(report.levels["production-readiness"].values()) == len([k for k in results if k[0] == "production-readiness"])
+    # Nothing changed since the sync's evaluation: every entity's inputs are as they were, so none is evaluated again.
+    assert report.results == 0 and report.unchanged >= len({ref for _, ref in results})
     # Eight days without a sync: the data is no longer fresh, and Gold is lost.
     later = example_catalog.evaluate_scorecards(now=datetime.now(UTC) + timedelta(days=8))
     assert _results(example_catalog, later.day)["production-readiness", "component:default/payment-gateway"] == (2, ["fresh"])
@@ -219,7 +220,7 @@ def test_history_per_day_and_what_got_worse(tmp_path: Path, make_catalog: Callab
     assert sorted(written) == ["component:default/billing", "component:default/db"]  # billing changed, db is gone
     # Evaluating again the same day writes nothing and raises nothing twice.
     again = catalog.evaluate_scorecards(now=NOW + timedelta(hours=1))
-    assert (again.changed, again.alerts, again.results) == (0, 0, 1)
+    assert (again.changed, again.alerts, again.results, again.unchanged) == (0, 0, 0, 1)
 
 
 def test_app_home_and_the_ownership_page_show_levels(example_catalog: Catalog) -> None:
