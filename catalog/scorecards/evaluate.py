@@ -35,6 +35,7 @@ from catalog.store.engine import SessionFactory, session_scope, upsert_insert
 from catalog.store.facts import ENTITY_FACTS
 from catalog.store.merge import merge, source_states
 from catalog.store.models import Entity, Relation, SourceState, as_utc, table_of
+from catalog.store.raw import raw_rows
 from catalog.sync.apply import chunked
 
 PAGE = 2000  # entity rows per batch
@@ -223,20 +224,6 @@ def latest_results(session: Session, after: str, upper: str | None, refs: list[s
     order = (_H.entity_ref, _H.scorecard, _H.day)  # the index's order: the last row of each wins
     queries = [query.order_by(*order)] if refs is None else [query.where(_H.entity_ref.in_(chunk)).order_by(*order) for chunk in chunked(refs)]
     return {(scorecard, ref): (level, failing, owner) for q in queries for scorecard, ref, level, failing, owner in raw_rows(session, q)}
-
-
-def raw_rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
-    """`query`'s rows as the DB-API cursor returns them, for reads of many rows of plain strings and integers
-    (or of columns only tested for NULL), where SQLAlchemy's per-row result handling would be the largest cost."""
-    conn = session.connection()
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(compiled.string, tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
 
 
 @dataclass
