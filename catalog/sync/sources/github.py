@@ -180,21 +180,21 @@ class GitHubRepositorySource:
 def commit_authors(commits: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """repository path -> `github:<login>` of the last of a push's commits that added or changed it.
 
-    A commit whose author GitHub did not match to an account (no `username`) names nobody: its
-    files keep whatever author an earlier commit of the push gave them, or none.
+    A commit whose author GitHub did not match to an account (no `username`) names nobody, and
+    its files then have no known author (the last change is theirs, whoever they are).
     """
-    found: dict[str, str] = {}
+    found: dict[str, str | None] = {}
     for commit in commits:
-        author = commit.get("author") if isinstance(commit, Mapping) else None
-        login = author.get("username") if isinstance(author, Mapping) else None
-        if not isinstance(login, str) or not login:
+        if not isinstance(commit, Mapping):
             continue
+        author = commit.get("author")
+        login = author.get("username") if isinstance(author, Mapping) else None
         for key in ("added", "modified"):
             paths = commit.get(key)
             for path in paths if isinstance(paths, list) else []:
                 if isinstance(path, str):
-                    found[path] = f"github:{login}"
-    return found
+                    found[path] = f"github:{login}" if isinstance(login, str) and login else None
+    return {path: who for path, who in found.items() if who}
 
 
 def _author_of(doc: EntityDoc, authors: Mapping[str, str]) -> str | None:
