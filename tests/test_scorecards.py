@@ -223,6 +223,33 @@ def test_history_per_day_and_what_got_worse(tmp_path: Path, make_catalog: Callab
     assert (again.changed, again.alerts, again.results, again.unchanged) == (0, 0, 0, 1)
 
 
+def test_an_entity_is_evaluated_again_when_only_another_entity_changed_what_it_is_checked_on(tmp_path: Path, make_catalog: Callable[[Config], Catalog]) -> None:
+    """db's own descriptor never changes; billing declaring a dependency on it changes db's `dependencyOf` count,
+    which its fingerprint holds, so db is evaluated again (and an unchanged entity is not)."""
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("db") + "---\n" + component("billing"), encoding="utf-8")
+    config = tmp_path / "wayfinder.yaml"
+    config.write_text(
+        f"sources: [{{name: main, type: backstage, path: {root}}}]\n"
+        "scorecards:\n  - id: used\n    title: Used\n    applies_to: {kind: component}\n    levels: [Used]\n    rules:\n"
+        "      - {id: has-dependents, level: Used, check: {relation: dependencyOf, op: exists}, fix: Someone should depend on it.}\n",
+        encoding="utf-8",
+    )
+    catalog = make_catalog(load_config(config))
+    catalog.clock = lambda: NOW - timedelta(days=1)
+    assert all(r.ok for r in catalog.sync())
+    assert _results(catalog, date(2026, 12, 6))[("used", "component:default/db")] == (0, ["has-dependents"])
+    (root / "org.yaml").write_text(
+        group("team-a") + "---\n" + component("db") + "---\n" + component("billing", extra="  dependsOn: ['component:db']\n"), encoding="utf-8"
+    )
+    catalog.clock = lambda: NOW
+    assert all(r.ok for r in catalog.sync())
+    assert _results(catalog, date(2026, 12, 7))[("used", "component:default/db")] == (1, [])
+    again = catalog.evaluate_scorecards(now=NOW + timedelta(hours=1))
+    assert (again.results, again.changed, again.unchanged) == (0, 0, 2)
+
+
 def test_app_home_and_the_ownership_page_show_levels(example_catalog: Catalog) -> None:
     from bot.slack.views.home import render_home
 
