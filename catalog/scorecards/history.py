@@ -6,6 +6,7 @@ Evaluation writes a row only when a result changes (`catalog.scorecards.evaluate
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from datetime import date
 from types import MappingProxyType
@@ -73,6 +74,14 @@ def as_of_days(session: Session, scorecard: str, days: list[date], *, owner: str
         ref, end = rows[start][0], start + 1
         while end < total and rows[end][0] == ref:
             end += 1
+        if end == start + 1:  # most entities: one change, the result from its day on
+            _, changed, level, failing, owner_ref, _ = rows[start]
+            if level != GONE:
+                only = Result((level, failing.split(",") if failing else [], owner_ref, NOBODY))
+                for k in range(bisect_left(keys, changed), len(keys)):
+                    found[k][ref] = only
+            start = end
+            continue
         i, result = start, None  # the last change on or before each day, walking both lists forward
         for k, key in enumerate(keys):
             if i < end and rows[i][1] <= key:
