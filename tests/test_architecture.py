@@ -68,7 +68,9 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.scorecards.gate": {"GateResult"},
     "catalog.scorecards.schedule": {"DigestJobs"},
     # scorecards beyond the answers: built from the Catalog (digests, the queue, alerts, exemptions)
-    "catalog.scorecards.service": {"AlertBatch", "Delivery", "ExemptionView", "LeadershipDigest", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable"},
+    "catalog.scorecards.service": {
+        "AlertBatch", "Delivery", "ExemptionView", "Fixer", "LeadershipDigest", "Movement", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable",
+    },  # fmt: skip
 }
 # What adapters may import from the actions core: its service, the models it returns and its errors,
 # never its tables, state machine or executors (a transition written in an adapter would skip the checks).

@@ -166,7 +166,8 @@ def test_the_example_organisation(example_catalog: Catalog) -> None:
     # The simulator is experimental: production readiness does not apply to it; maturity does.
     assert ("production-readiness", "component:default/payment-gateway-simulator") not in results
     assert results["service-maturity", "component:default/payment-gateway-simulator"][0] >= 1
-    assert sum(report.levels["production-readiness"].values()) == len([k for k in results if k[0] == "production-readiness"])
+    # Nothing changed since the sync's evaluation: every entity's inputs are as they were, so none is evaluated again.
+    assert report.results == 0 and report.unchanged >= len({ref for _, ref in results})
     # Eight days without a sync: the data is no longer fresh, and Gold is lost.
     later = example_catalog.evaluate_scorecards(now=datetime.now(UTC) + timedelta(days=8))
     assert _results(example_catalog, later.day)["production-readiness", "component:default/payment-gateway"] == (2, ["fresh"])
@@ -219,7 +220,34 @@ def test_history_per_day_and_what_got_worse(tmp_path: Path, make_catalog: Callab
     assert sorted(written) == ["component:default/billing", "component:default/db"]  # billing changed, db is gone
     # Evaluating again the same day writes nothing and raises nothing twice.
     again = catalog.evaluate_scorecards(now=NOW + timedelta(hours=1))
-    assert (again.changed, again.alerts, again.results) == (0, 0, 1)
+    assert (again.changed, again.alerts, again.results, again.unchanged) == (0, 0, 0, 1)
+
+
+def test_an_entity_is_evaluated_again_when_only_another_entity_changed_what_it_is_checked_on(tmp_path: Path, make_catalog: Callable[[Config], Catalog]) -> None:
+    """db's own descriptor never changes; billing declaring a dependency on it changes db's `dependencyOf` count,
+    which its fingerprint holds, so db is evaluated again (and an unchanged entity is not)."""
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "org.yaml").write_text(group("team-a") + "---\n" + component("db") + "---\n" + component("billing"), encoding="utf-8")
+    config = tmp_path / "wayfinder.yaml"
+    config.write_text(
+        f"sources: [{{name: main, type: backstage, path: {root}}}]\n"
+        "scorecards:\n  - id: used\n    title: Used\n    applies_to: {kind: component}\n    levels: [Used]\n    rules:\n"
+        "      - {id: has-dependents, level: Used, check: {relation: dependencyOf, op: exists}, fix: Someone should depend on it.}\n",
+        encoding="utf-8",
+    )
+    catalog = make_catalog(load_config(config))
+    catalog.clock = lambda: NOW - timedelta(days=1)
+    assert all(r.ok for r in catalog.sync())
+    assert _results(catalog, date(2026, 12, 6))[("used", "component:default/db")] == (0, ["has-dependents"])
+    (root / "org.yaml").write_text(
+        group("team-a") + "---\n" + component("db") + "---\n" + component("billing", extra="  dependsOn: ['component:db']\n"), encoding="utf-8"
+    )
+    catalog.clock = lambda: NOW
+    assert all(r.ok for r in catalog.sync())
+    assert _results(catalog, date(2026, 12, 7))[("used", "component:default/db")] == (1, [])
+    again = catalog.evaluate_scorecards(now=NOW + timedelta(hours=1))
+    assert (again.results, again.changed, again.unchanged) == (0, 0, 2)
 
 
 def test_app_home_and_the_ownership_page_show_levels(example_catalog: Catalog) -> None:

@@ -13,17 +13,31 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from catalog.answers.card import SLACK_CHANNEL_ID
+from catalog.answers.card import SLACK_CHANNEL_ID, SLACK_USER_ID
 from catalog.config import Config
 from catalog.scorecards.config import ScorecardConfig
 from catalog.scorecards.evaluate import today
 from catalog.scorecards.history import Result, as_of, as_of_days
 from catalog.scorecards.report import entity_score, level_label, rule_result, rule_results
 from catalog.scorecards.scores import EntityScore, RuleResult, TeamLevels
-from catalog.store.reads import get_entities
+from catalog.store.reads import get_entities, users_by_login
 
 TREND_WEEKS = 6  # weeks of history in the chart
 TOP_FIXES = 3
+
+
+class Fixer(BaseModel):
+    """Who fixed a rule: the author of the change that fixed it, as the source named them (`github:<login>`)."""
+
+    rule: str  # the rule's title, as in `Movement.fixed`
+    author: str  # `github:<login>`
+    login: str | None = None  # the GitHub login, for `@login`
+    user_ref: str | None = None  # the catalog User with that login, when there is one
+    slack_user_id: str | None = None  # that User's Slack id, for a mention
+
+    @property
+    def handle(self) -> str:
+        return f"@{self.login}" if self.login else self.author
 
 
 class Movement(BaseModel):
@@ -35,6 +49,7 @@ class Movement(BaseModel):
     to_level: str
     fixed: list[str] = Field(default_factory=list)  # rules passing now that failed a week ago
     broke: list[str] = Field(default_factory=list)  # rules failing now that passed a week ago
+    fixed_by: list[Fixer] = Field(default_factory=list)  # of `fixed`, those whose fixer is known (a GitHub push named them)
 
     @property
     def name(self) -> str:
@@ -130,18 +145,38 @@ def build_team_digests(session: Session, config: Config, *, now: datetime, team:
             line = averages[card.id].get(owner)
             if line is not None:
                 digest.trends.append(TrendLine(scorecard_title=card.title, levels=list(card.levels), days=days, average=line))
+        _name_fixers(session, digest)
         digest.top_fixes = top_fixes(config, digest.scores)
         digest.initiatives = initiative_progress(config, digest.scores, day)
         yield digest
 
 
 def _move(digest: TeamDigest, card: ScorecardConfig, ref: str, before: Result, now: Result) -> None:
+    fixed = [r for r in before.failing if r not in now.failing]
     movement = Movement(
         ref=ref, scorecard_title=card.title, from_level=level_label(card, before.level), to_level=level_label(card, now.level),
-        fixed=[_title(card, r) for r in before.failing if r not in now.failing], broke=[_title(card, r) for r in now.failing if r not in before.failing],
+        fixed=[_title(card, r) for r in fixed], broke=[_title(card, r) for r in now.failing if r not in before.failing],
+        fixed_by=[Fixer(rule=_title(card, r), author=now.fixed_by[r]) for r in fixed if r in now.fixed_by],
     )  # fmt: skip
     better = now.level > before.level or (now.level == before.level and not movement.broke)
     (digest.rose if better else digest.fell).append(movement)
+
+
+def _name_fixers(session: Session, digest: TeamDigest) -> None:
+    """Fill in each fixer's login and, when the catalog knows the person, their Slack id (from the User
+    annotated `github.com/user-login`, else `user:default/<login>`); an unknown login stays `@login`."""
+    fixers = [f for m in digest.rose + digest.fell for f in m.fixed_by]
+    logins = {f.author.removeprefix("github:") for f in fixers if f.author.startswith("github:")}
+    if not logins:
+        return
+    users = users_by_login(session, logins)
+    people = get_entities(session, sorted(set(users.values())))
+    for fixer in fixers:
+        if fixer.author.startswith("github:"):
+            fixer.login = fixer.author.removeprefix("github:")
+            fixer.user_ref = users.get(fixer.login.lower())
+            person = people.get(fixer.user_ref or "")
+            fixer.slack_user_id = person.annotations.get(SLACK_USER_ID) if person else None
 
 
 def _title(card: ScorecardConfig, rule_id: str) -> str:

@@ -30,6 +30,32 @@ class ScorecardResult(SQLModel, table=True):
     level: int  # 0: below the first level; n: the scorecard's n-th level; -1 (`GONE`): retired, or the scorecard stopped applying
     failing: str = Field(default="", max_length=4000)  # the failing rule ids in rule order, comma-separated (ids have no commas): cheap to compare
     evaluated_at: datetime
+    # The author of the entity change this result followed (`github:<login>`), when the sync knew it:
+    # who fixed (or broke) what. None when nothing known changed the entity since the last evaluation.
+    changed_by: str | None = Field(default=None, max_length=200)
+
+
+class ScorecardInput(SQLModel, table=True):
+    """What an entity's results were last computed from, as a digest: an entity whose inputs did not change is not evaluated again.
+
+    The inputs are the scorecards' configuration, each of the entity's rows (source, precedence,
+    content hash, location), its relation counts, which freshness windows it is within, and its
+    exemptions (`catalog.scorecards.evaluate`).
+    """
+
+    __tablename__ = "scorecard_input"
+
+    entity_ref: str = Field(primary_key=True, max_length=400)
+    fingerprint: str = Field(max_length=32)
+
+
+class ScorecardState(SQLModel, table=True):
+    """A single row: when scorecards were last evaluated, so an entity change after it is one the next evaluation answers for."""
+
+    __tablename__ = "scorecard_state"
+
+    id: int = Field(default=1, primary_key=True)
+    evaluated_at: datetime | None = None
 
 
 class ScorecardAlert(SQLModel, table=True):

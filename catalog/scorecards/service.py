@@ -20,7 +20,7 @@ from catalog.scorecards import degradations, exemptions, queue
 from catalog.scorecards.chart import trend_png
 from catalog.scorecards.config import duration
 from catalog.scorecards.degradations import AlertBatch
-from catalog.scorecards.digest import LeadershipDigest, TeamDigest, build_leadership_digest, build_team_digests, team_channels
+from catalog.scorecards.digest import Fixer, LeadershipDigest, Movement, TeamDigest, build_leadership_digest, build_team_digests, team_channels
 from catalog.scorecards.evaluate import today
 from catalog.scorecards.exemptions import Decision, ExemptionView
 from catalog.scorecards.models import ScorecardDigest, ScorecardExemption
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # then a digest that keeps failing for other reasons is set aside with its error
 
-__all__ = ["AlertBatch", "Delivery", "ExemptionView", "LeadershipDigest", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable"]
+__all__ = ["AlertBatch", "Delivery", "ExemptionView", "Fixer", "LeadershipDigest", "Movement", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable"]
 
 
 class RateLimited(Exception):

@@ -51,6 +51,9 @@ class Entity(SQLModel, table=True):
     # and answers say it is stale and why (see `catalog.sync.broken_files`).
     broken_since: datetime | None = None
     broken_reason: str | None = None
+    # Who made the row's last content change, when the source knows it (`github:<login>` from a push's
+    # commits); None when it does not: a file without history names nobody.
+    changed_by: str | None = Field(default=None, max_length=200)
 
 
 class Relation(SQLModel, table=True):

@@ -343,6 +343,20 @@ def user_ref_by_email(session: Session, email: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def users_by_login(session: Session, logins: Iterable[str]) -> dict[str, str]:
+    """lower-cased GitHub login -> the active catalog User annotated `github.com/user-login` with it, else the User of that name."""
+    wanted = {login.lower() for login in logins}
+    annotated: dict[str, str] = {}
+    named: dict[str, str] = {}
+    rows: Iterable[Sequence[Any]] = session.execute(select(_E.ref, _E.name, _E.annotations).where(_E.kind == "user", _ACTIVE).order_by(_E.ref))
+    for ref, name, notes in rows:
+        if (login := str((notes or {}).get("github.com/user-login", "")).strip().lower()) in wanted:
+            annotated.setdefault(login, ref)
+        if name.lower() in wanted:
+            named.setdefault(name.lower(), ref)
+    return named | annotated
+
+
 def _profile_email(spec: dict[str, object] | None) -> str:
     profile = (spec or {}).get("profile")
     return str(profile.get("email") or "").strip().lower() if isinstance(profile, dict) else ""

@@ -23,7 +23,7 @@ from catalog.sync.sources.descriptor import EntityDoc
 
 ENTITY = table_of(Entity)
 RELATION = table_of(Relation)
-ROW_COLUMNS = (*ENTITY_FACTS, "source", "precedence", "api_version", "content_hash", "updated_at", "retired_at")
+ROW_COLUMNS = (*ENTITY_FACTS, "source", "precedence", "api_version", "content_hash", "updated_at", "retired_at", "changed_by")
 ADD_COLUMNS = (*ROW_COLUMNS, "first_seen_at")
 # An update rewrites a row in place by id: its source and ref cannot change, so their indexes are left alone.
 UPDATE_COLUMNS = tuple(c for c in ROW_COLUMNS if c not in ("source", "ref"))
@@ -62,22 +62,29 @@ class Statements:
         return (self.add, self.update, self.retire, self.delete_relations, self.insert_relations)
 
 
-def entity_values(doc: EntityDoc, source: str, digest: str, now: datetime) -> dict[str, Any]:
-    """The row of `doc` as stored, by column (without `first_seen_at`)."""
+def entity_values(doc: EntityDoc, source: str, digest: str, now: datetime, author: str | None = None) -> dict[str, Any]:
+    """The row of `doc` as stored, by column (without `first_seen_at`); `author` made this change, when known."""
     values = {name: getattr(doc, name) for name in ENTITY_FACTS}
     values["links"] = [link.model_dump(exclude_none=True) for link in doc.links]
-    values.update(source=source, precedence=doc.precedence, api_version=doc.api_version, content_hash=digest, updated_at=now, retired_at=None)
+    values.update(source=source, precedence=doc.precedence, api_version=doc.api_version, content_hash=digest, updated_at=now, retired_at=None, changed_by=author)
     return values
 
 
 def entity_rows(
-    statements: Statements, source: str, now: datetime, added: Sequence[tuple[EntityDoc, str]], updated: Sequence[tuple[int, EntityDoc, str]]
+    statements: Statements,
+    source: str,
+    now: datetime,
+    added: Sequence[tuple[EntityDoc, str]],
+    updated: Sequence[tuple[int, EntityDoc, str]],
+    authors: Mapping[str, str] | None = None,
 ) -> list[writes.Batch]:
-    """Converted rows adding `(doc, content hash)` pairs and updating `(row id, doc, content hash)` triples."""
-    adds = [tuple(entity_values(doc, source, digest, now).values()) + (now,) for doc, digest in added]
+    """Converted rows adding `(doc, content hash)` pairs and updating `(row id, doc, content hash)` triples;
+    `authors` (ref -> who made the change) is what the source knows of who changed them."""
+    who = (authors or {}).get
+    adds = [tuple(entity_values(doc, source, digest, now, who(doc.ref)).values()) + (now,) for doc, digest in added]
     changed = []
     for row_id, doc, digest in updated:
-        values = entity_values(doc, source, digest, now)
+        values = entity_values(doc, source, digest, now, who(doc.ref))
         changed.append((*(values[c] for c in UPDATE_COLUMNS), row_id))
     return [(statements.add, statements.add.rows(adds)), (statements.update, statements.update.rows(changed))]
 

@@ -100,10 +100,10 @@ def plan(desired: list[EntityDoc], existing: Mapping[str, Existing]) -> Plan:
 
 
 def _writes(
-    statements: Statements, source: str, p: Plan, relations: Mapping[str, list[Triple]], stored: Mapping[RelationKey, list[int]], now: datetime
+    statements: Statements, source: str, p: Plan, snapshot: Snapshot, relations: Mapping[str, list[Triple]], stored: Mapping[RelationKey, list[int]], now: datetime
 ) -> list[writes.Batch]:
     """Every statement applying `p` with its rows, built and converted before the write transaction starts."""
-    result = entity_rows(statements, source, now, p.add, p.update)
+    result = entity_rows(statements, source, now, p.add, p.update, snapshot.authors)
     result.append((statements.retire, statements.retire.rows(retire_rows(p.retire, now))))
     gone, new = relation_changes(source, [doc.ref for doc, _ in p.add] + [doc.ref for _, doc, _ in p.update], relations, stored)
     result += [(statements.delete_relations, statements.delete_relations.rows(gone)), (statements.insert_relations, statements.insert_relations.rows(new))]
@@ -221,7 +221,7 @@ def _reconcile(
             report.unchanged = p.unchanged
             return
         changed = [doc.ref for _, doc, _ in p.update] + [ref for _, ref in p.retire]
-        planned = _writes(Statements.of(session.get_bind().dialect), source, p, relations, stored_relations(session, source, changed), now)
+        planned = _writes(Statements.of(session.get_bind().dialect), source, p, snapshot, relations, stored_relations(session, source, changed), now)
         known = _active_refs_of_others(session, source) | (mine - {ref for _, ref in p.retire}) | {doc.ref for doc in desired}
     report.problems += dangling_targets(desired, relations, known.__contains__)
     with session_scope(factory) as session:

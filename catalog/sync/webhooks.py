@@ -28,7 +28,7 @@ from catalog.config import GitHubSourceConfig
 from catalog.core import Catalog
 from catalog.store.claims import claim, release
 from catalog.sync.engine import sync_source
-from catalog.sync.sources.github import GitHubSource, Repository
+from catalog.sync.sources.github import GitHubSource, Repository, commit_authors
 
 # HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure, and
 # one that found a sync of its source already running (it reads the repository too) as a conflict.
@@ -99,7 +99,9 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
     if not first:
         catalog.metrics.duplicates.labels("github").inc()
         return ignored.model_copy(update={"message": f"ignored: delivery {delivery[:64]} (or its body) was already handled"})
-    report = sync_source(catalog.factory, source.repository(repo), max_delete_fraction=config.max_delete_fraction)
+    commits = payload.get("commits")
+    authors = commit_authors(commits if isinstance(commits, list) else [])
+    report = sync_source(catalog.factory, source.repository(repo, authors), max_delete_fraction=config.max_delete_fraction)
     if report.status in ("failed", "skipped"):  # not done: a redelivery must be able to do it
         with catalog.session() as session:
             release(session, keys)

@@ -16,10 +16,10 @@ from slack_sdk.models.views import View
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.metadata import EXEMPTION_REFS, ExemptionAsk
 from bot.slack.mrkdwn import escape, link
-from bot.slack.views.parts import BUTTON_LABEL, HEADER_TEXT, MESSAGE_BLOCKS, NAME_SHOWN, clip, context, fit, listing, plain, section
+from bot.slack.views.parts import BUTTON_LABEL, HEADER_TEXT, MESSAGE_BLOCKS, NAME_SHOWN, USER_ID, clip, context, fit, listing, plain, section
 from bot.slack.views.urls import ownership_url
 from catalog.scorecards.scores import EntityScore
-from catalog.scorecards.service import AlertBatch, LeadershipDigest, TeamDigest
+from catalog.scorecards.service import AlertBatch, Fixer, LeadershipDigest, Movement, TeamDigest
 
 ARROW = {1: ":arrow_up:", -1: ":arrow_down:"}
 
@@ -47,7 +47,7 @@ def render_team_digest(digest: TeamDigest, *, public_url: str | None) -> tuple[s
         body.append(section(f"*{escape(title)}*\n" + listing([_score_line(s, public_url) for s in scores], max_items=15)))
     moved = [
         f"{ARROW[1 if m in digest.rose else -1]} {_entity(m.ref, public_url)} on {escape(m.scorecard_title)}: {escape(m.from_level)} → {escape(m.to_level)}"
-        + (f" (fixed: {escape(', '.join(m.fixed))})" if m.fixed else "")
+        + (f" (fixed: {_fixed(m)})" if m.fixed else "")
         + (f" (now failing: {escape(', '.join(m.broke))})" if m.broke else "")
         for m in [*digest.fell, *digest.rose]
     ]
@@ -66,6 +66,17 @@ def render_team_digest(digest: TeamDigest, *, public_url: str | None) -> tuple[s
     tail: list[Block] = [context(_initiative(i)) for i in digest.initiatives if i.total]
     text = f"Weekly scorecards for {digest.team_name}: {len(digest.rose)} up, {len(digest.fell)} down since last week."
     return text, [b.to_dict() for b in fit(body, tail, MESSAGE_BLOCKS)]
+
+
+def _fixed(movement: Movement) -> str:
+    """The rules fixed, each with who fixed it when a push named them: a Slack mention, else `@login`."""
+    by = {f.rule: f for f in movement.fixed_by}
+    return ", ".join(escape(rule) + (f" by {_who(by[rule])}" if rule in by else "") for rule in movement.fixed)
+
+
+def _who(fixer: Fixer) -> str:
+    uid = fixer.slack_user_id
+    return f"<@{uid}>" if uid and USER_ID.match(uid) else escape(clip(fixer.handle, NAME_SHOWN))
 
 
 def _initiative(i: Any) -> str:

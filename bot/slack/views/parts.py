@@ -32,7 +32,7 @@ BUTTONS_SHOWN = 5
 NAME_SHOWN = 80  # a name in a list; long titles would crowd out the rest
 LINE_TEXT = 500  # one line of a list
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,20}$")
 RELATION_WORDS = {"partOf": "part of"}  # other relations read naturally from the list heading
 
@@ -113,7 +113,7 @@ def entity_line(e: EntitySummary, public_url: str | None) -> str:
 def mention(p: Person | Contact) -> str:
     """`<@U…>` only for an id that looks like a Slack user id; otherwise the escaped name."""
     uid = p.slack_user_id
-    return f"<@{uid}>" if uid and _USER_ID.match(uid) else escape(clip(name_of(p), NAME_SHOWN))
+    return f"<@{uid}>" if uid and USER_ID.match(uid) else escape(clip(name_of(p), NAME_SHOWN))
 
 
 def channel(c: Contact) -> str | None:

@@ -30,6 +30,8 @@ class Snapshot:
     updates what it got but retires nothing. A `scope` makes the snapshot partial.
     `broken` maps each file (as entity locations name it) that could not be read in full to
     its first error: what that file described before is kept, marked stale, not retired.
+    `authors` maps a ref to who made the change the snapshot carries (`github:<login>`), for the
+    entities whose source knows it (a push's commits); the others are written with no author.
     """
 
     entities: list[EntityDoc] = field(default_factory=list)
@@ -38,6 +40,7 @@ class Snapshot:
     complete: bool = True
     scope: Scope | None = None
     broken: dict[str, Problem] = field(default_factory=dict)
+    authors: dict[str, str] = field(default_factory=dict)
 
 
 class Source(Protocol):

@@ -22,9 +22,10 @@ import posixpath
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from functools import partial
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -140,32 +141,68 @@ class GitHubSource:
     def wanted(self, repo: Repository) -> bool:
         return (self.config.include_forks or not repo.fork) and (self.config.include_archived or not repo.archived)
 
-    def repository(self, repo: Repository) -> GitHubRepositorySource:
-        return GitHubRepositorySource(self, repo)
+    def repository(self, repo: Repository, authors: Mapping[str, str] | None = None) -> GitHubRepositorySource:
+        return GitHubRepositorySource(self, repo, authors)
 
-    def fetch_repository(self, repo: Repository) -> Snapshot:
-        """One repository's entities, every file asked again: a partial snapshot scoped to that repository."""
+    def fetch_repository(self, repo: Repository, authors: Mapping[str, str] | None = None) -> Snapshot:
+        """One repository's entities, every file asked again: a partial snapshot scoped to that repository.
+
+        `authors` (repository path -> who last changed it, from a push's commits) names the author
+        of each entity whose file (or, for an inferred component, CODEOWNERS) the push changed.
+        """
         run = _Run(self)
         try:
             if self.wanted(repo):
                 run.add_repository(repo, reuse=False)
-            return run.snapshot(Scope(repo.full_name, partial(_in_repository, repo.full_name.lower())))
+            snapshot = run.snapshot(Scope(repo.full_name, partial(_in_repository, repo.full_name.lower())))
         finally:
             run.close()
+        if authors:
+            snapshot.authors = {doc.ref: who for doc in snapshot.entities if (who := _author_of(doc, authors))}
+        return snapshot
 
 
 class GitHubRepositorySource:
-    """One repository of a GitHub source as a source of its own: what a push webhook syncs."""
+    """One repository of a GitHub source as a source of its own: what a push webhook syncs, knowing who pushed what."""
 
     type = "github"
 
-    def __init__(self, source: GitHubSource, repo: Repository) -> None:
+    def __init__(self, source: GitHubSource, repo: Repository, authors: Mapping[str, str] | None = None) -> None:
         self.name = source.name
         self.source = source
         self.repo = repo
+        self.authors = authors
 
     def fetch(self) -> Snapshot:
-        return self.source.fetch_repository(self.repo)
+        return self.source.fetch_repository(self.repo, self.authors)
+
+
+def commit_authors(commits: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """repository path -> `github:<login>` of the last of a push's commits that added or changed it.
+
+    A commit whose author GitHub did not match to an account (no `username`) names nobody, and
+    its files then have no known author (the last change is theirs, whoever they are).
+    """
+    found: dict[str, str | None] = {}
+    for commit in commits:
+        if not isinstance(commit, Mapping):
+            continue
+        author = commit.get("author")
+        login = author.get("username") if isinstance(author, Mapping) else None
+        for key in ("added", "modified"):
+            paths = commit.get(key)
+            for path in paths if isinstance(paths, list) else []:
+                if isinstance(path, str):
+                    found[path] = f"github:{login}" if isinstance(login, str) and login else None
+    return {path: who for path, who in found.items() if who}
+
+
+def _author_of(doc: EntityDoc, authors: Mapping[str, str]) -> str | None:
+    """Who changed the file `doc` came from (`github:org/repo/path:LINE`), or the CODEOWNERS an inferred component's owner comes from."""
+    parts = (doc.location or "").removeprefix("github:").split("/", 2)
+    if len(parts) < 3:  # an inferred component: its facts come from the repository and its CODEOWNERS
+        return next((authors[p] for p in CODEOWNERS_PATHS if p in authors), None)
+    return authors.get(parts[2].rpartition(":")[0] or parts[2])
 
 
 def _repository_of(location: str | None) -> str | None:
