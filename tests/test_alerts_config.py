@@ -10,7 +10,10 @@ from catalog.config import Config, load_config
 from catalog.errors import ConfigError
 from tests.conftest import REPO
 
-VARIABLES = ("PAGERDUTY_WEBHOOK_SECRET", "ALERTMANAGER_TOKEN", "OPSGENIE_TOKEN", "GRAFANA_TOKEN", "ALERTS_TOKEN")
+VARIABLES = (
+    "PAGERDUTY_WEBHOOK_SECRET", "ALERTMANAGER_TOKEN", "OPSGENIE_TOKEN", "GRAFANA_TOKEN", "ALERTS_TOKEN",
+    "GRAFANA_API_TOKEN", "SENTRY_API_TOKEN", "DATADOG_API_KEY", "DATADOG_APP_KEY",
+)  # fmt: skip
 
 
 def test_the_documented_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,6 +22,9 @@ def test_the_documented_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     alerts = load_config(REPO / "examples" / "wayfinder-alerts.yaml").alerts
     assert alerts is not None and alerts.channel == "C0123INCIDENTS" and alerts.labels == ["service", "app", "job", "namespace"]
     assert alerts.providers.pagerduty and alerts.providers.pagerduty.secret.get_secret_value() == "pagerduty_webhook_secret-0000-0000"
+    lookups = alerts.lookups
+    assert lookups.sentry and lookups.sentry.organization == "northwind" and lookups.sentry.token.get_secret_value() == "sentry_api_token-0000-0000"
+    assert lookups.datadog and lookups.datadog.application_key.get_secret_value() == "datadog_app_key-0000-0000" and lookups.grafana
     assert "0000" not in repr(alerts)  # secrets stay out of reprs and logs
 
 

@@ -19,17 +19,17 @@ from sqlmodel import Session
 from catalog.alerts.auth import AlertRefused, authenticate
 from catalog.alerts.card import AlertCard, alert_card
 from catalog.alerts.inbox import claim, claimable, finish, give_back, store
-from catalog.alerts.links import entity_for_url
+from catalog.alerts.links import Placed, entity_for_url
 from catalog.alerts.lookup import find_entity
 from catalog.alerts.models import AlertIncident
 from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
-from catalog.alerts.vendors import pagerduty_lookups
+from catalog.alerts.vendors import vendor_lookups
 from catalog.core import Catalog
 from catalog.store.models import as_utc
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AlertCard", "Alerts", "CardPoster", "Received"]
+__all__ = ["AlertCard", "Alerts", "CardPoster", "Placed", "Received"]
 
 
 class CardPoster(Protocol):
@@ -91,15 +91,15 @@ class Alerts:
         self.catalog.metrics.alerts_received.labels(provider if provider in PROVIDERS else "unknown", received.outcome).inc()
         return received
 
-    def linked_entities(self, urls: Iterable[str]) -> dict[str, str]:
-        """url -> entity ref, for pasted alert links the configured patterns recognise."""
+    def linked_entities(self, urls: Iterable[str]) -> dict[str, Placed]:
+        """url -> the entity (and any vendor lookup that failed), for pasted alert links the configured patterns recognise."""
         config = self.catalog.config.alerts
         if config is None:
             return {}
         with self.catalog.session() as session:
             index = self.catalog.index(session)
-            pagerduty = pagerduty_lookups(self.catalog.config)
-            return {url: ref for url in urls if (ref := entity_for_url(session, index, url, config.links, pagerduty))}
+            lookups = vendor_lookups(self.catalog.config)
+            return {url: placed for url in urls if (placed := entity_for_url(session, index, url, config.links, lookups, config.labels))}
 
     def process_pending(self, poster: CardPoster, *, clock: Callable[[], datetime]) -> int:
         """Work through every claimable delivery (this replica's share); returns how many were handled."""
