@@ -41,8 +41,11 @@ class CardPoster(Protocol):
     def update(self, channel: str, ts: str, card: AlertCard) -> None:
         """Redraw the card in place."""
 
-    def reply(self, channel: str, ts: str, card: AlertCard) -> None:
-        """One line in the card's thread saying what changed."""
+    def reply(self, channel: str, ts: str, card: AlertCard, *, key: str) -> None:
+        """One line in the card's thread saying what changed, carrying `key` so it can be found again."""
+
+    def replied(self, channel: str, ts: str, key: str) -> bool:
+        """Whether the card's thread already holds the line for `key` (an earlier attempt posted it)."""
 
     def find(self, channel: str, group_key: str, *, since: datetime) -> str | None:
         """The message id of the card for `group_key` posted in `channel` since `since`, if there is one."""
@@ -136,7 +139,9 @@ class Alerts:
 
         A new card's intent (`posting_since`) is committed before Slack is called; a worker that
         finds it set without a message id looks for the card in the channel first (`CardPoster.find`),
-        so a crash between posting and recording posts no second card. No transaction is open while
+        so a crash between posting and recording posts no second card. An edit's thread line is
+        keyed by the delivery (`replying`, committed first), and a retry of that delivery looks for
+        the line in the thread (`CardPoster.replied`) before posting it. No transaction is open while
         Slack answers, so webhooks storing alerts never wait for Slack.
         """
         config = self.catalog.config.alerts
@@ -147,8 +152,9 @@ class Alerts:
             with self.catalog.session() as session:
                 finish(session, delivery_id, now=now, error=str(exc)[:300])
             return
+        key = str(delivery_id)
         with self.catalog.session() as session:
-            plan = self._plan(session, event, provider, now=now)
+            plan = self._plan(session, event, provider, key=key, now=now)
             if plan is None:
                 finish(session, delivery_id, now=now)
                 return
@@ -166,14 +172,23 @@ class Alerts:
             self.catalog.metrics.alert_cards.labels(provider, "recovered" if found else "posted").inc()
         elif incident.channel:
             poster.update(incident.channel, incident.ts, card)
-            poster.reply(incident.channel, incident.ts, card)
+            if not (resuming and poster.replied(incident.channel, incident.ts, key)):
+                poster.reply(incident.channel, incident.ts, card, key=key)
             self.catalog.metrics.alert_cards.labels(provider, "updated").inc()
+        incident.replying = None
         with self.catalog.session() as session:
             session.merge(incident)
             finish(session, delivery_id, now=now)
 
-    def _plan(self, session: Session, event: AlertEvent, provider: str, *, now: datetime) -> tuple[AlertIncident, AlertCard, bool] | None:
-        """(the incident as it will be stored, its card, whether an earlier attempt set out to post it), or None: nothing to draw."""
+    def _plan(
+        self, session: Session, event: AlertEvent, provider: str, *, key: str, now: datetime
+    ) -> tuple[AlertIncident, AlertCard, bool] | None:
+        """(the incident as it will be stored, its card, whether an earlier attempt set out to post its card
+        or, for delivery `key`, its thread line), or None: nothing to draw.
+
+        Redrawing a posted card records in `stored` (committed with this transaction, before Slack
+        is called) that `key`'s thread line is underway.
+        """
         config = self.catalog.config.alerts
         assert config is not None
         stored = session.get(AlertIncident, event.group_key)
@@ -201,10 +216,13 @@ class Alerts:
             return None
         base = self.catalog.config.path.parent if self.catalog.config.path else None
         card = alert_card(session, incident, names=event.names, fallback_contact=config.fallback_contact, now=now, base=base)
-        resuming = incident.posting_since is not None
         if incident.ts is None:
+            resuming = incident.posting_since is not None
             incident.channel = incident.channel or self._channel(card)
             incident.posting_since = incident.posting_since or now
+        else:
+            assert stored is not None  # a card was posted, so its incident is stored
+            resuming, stored.replying = stored.replying == key, key
         return incident, card, resuming
 
     def _channel(self, card: AlertCard) -> str:
