@@ -84,8 +84,7 @@ class Alerts:
         except MalformedAlert as exc:
             log.warning("malformed %s alert: %s", provider, exc)
             return self._counted(provider, Received(400, "malformed"))
-        with self.catalog.session() as session:
-            stored = store(session, event, body, now=now)
+        stored = store(self.catalog.engine, event, body, now=now)
         if not stored:
             self.catalog.metrics.duplicates.labels("alerts").inc()
         return self._counted(provider, Received(202, "stored" if stored else "duplicate"))
