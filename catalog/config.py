@@ -212,7 +212,7 @@ DEFAULT_ALERT_LINKS = [
     r"https://[\w.-]+/d/(?P<grafana_dashboard>[\w-]+)(?:/(?P<name>[\w-]+))?",
     r"https://[\w.-]+/alerting/grafana/(?P<grafana_rule>[\w-]+)/view(?:\?.*?\bservice%3D(?P<name>[\w-]+))?",
     r"https://[\w.-]+/#/alerts\?.*service%3D%22(?P<name>[\w-]+)",
-    r"https://[\w.-]*sentry\.io/(?:organizations/[\w-]+/)?issues/(?:(?P<sentry_issue>\d+)/?)?(?:\?(?:.*?&)?project=(?P<name>[\w-]+))?",
+    r"https://[\w.-]*sentry\.io/(?:organizations/[\w-]+/)?issues/(?:(?P<sentry_issue>\d+)/?)?(?:[^?]*\?(?:.*?&)?project=(?P<name>[\w-]+))?",
     r"https://[\w.-]+\.datadoghq\.(?:com|eu)/monitors/(?P<datadog_monitor>\d+)(?:.*?service(?::|%3A)(?P<name>[\w-]+))?",
 ]
 
