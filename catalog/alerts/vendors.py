@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 from pydantic import SecretStr
 
@@ -66,7 +67,7 @@ class Lookups:
 
     def look_up(self, kind: str, id: str) -> Looked:
         """What object `id` of `kind` (a link group, say `grafana_dashboard`) is about."""
-        fetched = self._get(kind, self._path(kind, id))
+        fetched = self._get(kind, self._path(kind, quote(id, safe="")))  # a link's pattern may capture anything
         if fetched.body is None:
             return Looked(problem=fetched.problem)
         return self._read(kind, fetched.body)
