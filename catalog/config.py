@@ -155,9 +155,16 @@ class AlertProviders(_Strict):
     generic: TokenProvider | None = None
 
 
+# Named groups of `alerts.links` patterns that a vendor's API is asked about (`alerts.lookups`).
+VENDOR_LINK_GROUPS = ("grafana_dashboard", "grafana_rule", "sentry_issue", "datadog_monitor")
+LINK_GROUPS = ("service_id", "incident", "name", *VENDOR_LINK_GROUPS)
+
+
 class AlertLinkPattern(_Strict):
     """A pasted URL this pattern matches names a service by its `service_id` (PagerDuty), `incident`
-    (an alert Wayfinder received) or `name` (resolved like a question) named group."""
+    (an alert Wayfinder received) or `name` (resolved like a question) named group, or names a
+    vendor's object (`grafana_dashboard`, `grafana_rule`, `sentry_issue`, `datadog_monitor`) that
+    is looked up on the vendor's API when `alerts.lookups` has its token."""
 
     pattern: str
 
@@ -168,22 +175,49 @@ class AlertLinkPattern(_Strict):
             groups = set(re.compile(v).groupindex)
         except re.error as exc:
             raise ValueError(f"not a regular expression: {exc}") from None
-        if not groups & {"service_id", "incident", "name"}:
-            raise ValueError("the pattern needs a named group (?P<service_id>...), (?P<incident>...) or (?P<name>...)")
+        if not groups & set(LINK_GROUPS):
+            raise ValueError("the pattern needs a named group: " + ", ".join(f"(?P<{g}>...)" for g in LINK_GROUPS))
         return v
 
 
+class VendorLookup(_Strict):
+    """A vendor API that pasted links are looked up on: its base URL and a read-only token."""
+
+    url: str
+    token: SecretStr
+    timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 3.0
+
+
+class SentryLookup(VendorLookup):
+    organization: Annotated[str, Field(pattern=r"^[\w.-]{1,100}$")]  # the organization slug issues are looked up in
+
+
+class DatadogLookup(VendorLookup):
+    """`token` is the API key; Datadog wants an application key beside it."""
+
+    application_key: SecretStr
+
+
+class AlertLookups(_Strict):
+    """`alerts.lookups`: vendors whose API places a pasted link the URL alone cannot (or not well)."""
+
+    grafana: VendorLookup | None = None
+    sentry: SentryLookup | None = None
+    datadog: DatadogLookup | None = None
+
+
 # Links people paste from alert tools: PagerDuty incidents and services, Grafana alerts and dashboards
-# (the dashboard's slug), Alertmanager alerts (the service label in the filter), Sentry issues (the
-# project), Datadog monitors (a `service:` tag in the URL). Replaced, not extended, by `alerts.links`.
+# (their uid; the dashboard's slug), Alertmanager alerts (the service label in the filter), Sentry
+# issues (the issue id; the project), Datadog monitors (the monitor id; a `service:` tag in the URL).
+# Replaced, not extended, by `alerts.links`.
 DEFAULT_ALERT_LINKS = [
     r"https://[\w.-]+\.pagerduty\.com/incidents/(?P<incident>[A-Z0-9]+)",
     r"https://[\w.-]+\.pagerduty\.com/(?:service-directory|services)/(?P<service_id>P[A-Z0-9]+)",
-    r"https://[\w.-]+/d/[\w-]+/(?P<name>[\w-]+)",
-    r"https://[\w.-]+/alerting/grafana/[\w-]+/view\?.*\bservice%3D(?P<name>[\w-]+)",
+    r"https://[\w.-]+/d/(?P<grafana_dashboard>[\w-]+)(?:/(?P<name>[\w-]+))?",
+    r"https://[\w.-]+/alerting/grafana/(?P<grafana_rule>[\w-]+)/view(?:\?.*?\bservice%3D(?P<name>[\w-]+))?",
     r"https://[\w.-]+/#/alerts\?.*service%3D%22(?P<name>[\w-]+)",
-    r"https://[\w.-]*sentry\.io/(?:organizations/[\w-]+/)?issues/.*[?&]project=(?P<name>[\w-]+)",
-    r"https://[\w.-]+\.datadoghq\.(?:com|eu)/monitors/\d+.*service(?::|%3A)(?P<name>[\w-]+)",
+    r"https://[\w.-]*sentry\.io/(?:organizations/[\w-]+/)?issues/(?:(?P<sentry_issue>\d+)/?)?(?:[^?]*\?(?:.*?&)?project=(?P<name>[\w-]+))?",
+    r"https://[\w.-]+\.datadoghq\.(?:com|eu)/monitors/(?P<datadog_monitor>\d+)(?:.*?service(?::|%3A)(?P<name>[\w-]+))?",
 ]
 
 
@@ -196,6 +230,7 @@ class AlertsConfig(_Strict):
     labels: list[str] = Field(default_factory=lambda: ["service", "app", "job", "namespace"])
     providers: AlertProviders = Field(default_factory=AlertProviders)
     links: list[AlertLinkPattern] = Field(default_factory=lambda: [AlertLinkPattern(pattern=p) for p in DEFAULT_ALERT_LINKS])
+    lookups: AlertLookups = Field(default_factory=AlertLookups)
 
 
 class PulseConfig(_Strict):

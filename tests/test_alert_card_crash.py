@@ -116,3 +116,46 @@ def test_cards_carry_their_incident_in_message_metadata(example_catalog: Catalog
     [card] = fake.calls("chat.postMessage")
     assert card.params["channel"] == CHANNEL
     assert card.params["metadata"] == {"event_type": "wayfinder_alert_card", "event_payload": {"group_key": "pagerduty:PMETA"}}
+
+
+class CrashAfterReply(SlackCardPoster):
+    """Edits the card and posts its thread line for real, then dies before the worker records either."""
+
+    def reply(self, channel: str, ts: str, card: AlertCard, *, key: str) -> None:
+        super().reply(channel, ts, card, key=key)
+        raise Crash
+
+
+def thread_lines(fake: FakeSlackAPI) -> list[str]:
+    return [c.params["text"] for c in fake.calls("chat.postMessage") if "thread_ts" in c.params]
+
+
+def test_a_crash_after_the_thread_line_leaves_exactly_one_line(make_catalog: Callable[[Config], Catalog], fake: FakeSlackAPI) -> None:
+    """Why: the edit's thread line was posted before the new state was recorded, so a retry posted it again."""
+    clock = Clock()
+    client = WebClient(token=BOT_TOKEN, base_url=fake.url)
+    first = boot(make_catalog)
+    poster = SlackCardPoster(client, public_url=PUBLIC_URL, clock=clock)
+    for status in ("triggered", "acknowledged"):
+        body = pagerduty("PLINE", status, service_id="PCHKWB2")
+        assert Alerts(first).receive("pagerduty", body, headers(body), now=clock()).stored
+        if status == "triggered":
+            assert Alerts(first).process_pending(poster, clock=clock) == 1
+    with pytest.raises(Crash):
+        Alerts(first).process_pending(CrashAfterReply(client, public_url=PUBLIC_URL, clock=clock), clock=clock)
+    assert len(thread_lines(fake)) == 1
+
+    clock.now += LEASE + timedelta(seconds=1)
+    restarted = boot(make_catalog)
+    assert Alerts(restarted).process_pending(poster, clock=clock) == 1
+    [line] = thread_lines(fake)
+    assert line.startswith(":eyes: Acknowledged"), line
+    assert len(fake.calls("conversations.replies")) == 1  # the retry looked in the thread before posting
+    [reply] = [c for c in fake.calls("chat.postMessage") if "thread_ts" in c.params]
+    assert reply.params["thread_ts"] == FIRST_TS
+
+    resolved = pagerduty("PLINE", "resolved", service_id="PCHKWB2")  # the next change still gets its own line
+    Alerts(restarted).receive("pagerduty", resolved, headers(resolved), now=clock())
+    Alerts(restarted).process_pending(poster, clock=clock)
+    assert len(thread_lines(fake)) == 2 and len(cards(fake)) == 1
+    assert len(fake.calls("conversations.replies")) == 1  # a first attempt does not search

@@ -2,7 +2,8 @@
 
 Each card carries Slack message metadata naming its incident, so a worker that crashed after
 posting and before recording the message id finds the card again (`find`, through
-`conversations.history`) instead of posting a second one.
+`conversations.history`) instead of posting a second one; each thread line names the delivery it
+reports, so a retried delivery finds its line (`replied`, through `conversations.replies`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.slack.views.alert import render_alert_card, render_alert_line
 from catalog.alerts.card import AlertCard
 
 CARD_EVENT = "wayfinder_alert_card"
+LINE_EVENT = "wayfinder_alert_line"  # a thread line, keyed by the delivery that changed the card
 # Slack's clock and ours may differ a little; the channel is searched from this long before the intent.
 CLOCK_SKEW = timedelta(minutes=2)
 HISTORY_PAGES = 5  # of 200 messages: a card is posted within seconds of its intent
@@ -37,8 +39,16 @@ class SlackCardPoster:
         text, blocks = render_alert_card(card, public_url=self._public_url, now=self._clock())
         self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
 
-    def reply(self, channel: str, ts: str, card: AlertCard) -> None:
-        self._client.chat_postMessage(channel=channel, thread_ts=ts, text=render_alert_line(card))
+    def reply(self, channel: str, ts: str, card: AlertCard, *, key: str) -> None:
+        metadata = Metadata(event_type=LINE_EVENT, event_payload={"group_key": card.group_key, "delivery": key})
+        self._client.chat_postMessage(channel=channel, thread_ts=ts, text=render_alert_line(card), metadata=metadata)
+
+    def replied(self, channel: str, ts: str, key: str) -> bool:
+        found = find_posted(
+            lambda cursor: self._client.conversations_replies(channel=channel, ts=ts, include_all_metadata=True, limit=200, cursor=cursor),
+            event_type=LINE_EVENT, field="delivery", value=key, pages=HISTORY_PAGES,
+        )  # fmt: skip
+        return found is not None
 
     def find(self, channel: str, group_key: str, *, since: datetime) -> str | None:
         oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}"

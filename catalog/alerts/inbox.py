@@ -11,29 +11,31 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy import ColumnElement, Engine, and_, exists, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from catalog.alerts.models import AlertDelivery
 from catalog.alerts.payloads import AlertEvent
-from catalog.store.engine import upsert_insert
+from catalog.store.engine import self_committing, upsert_insert
 
 LEASE = timedelta(seconds=60)  # a worker that dies mid-delivery gives it up after this
 MAX_ATTEMPTS = 5  # then the delivery is set aside with its error, so its incident is not blocked for ever
 
 
-def store(session: Session, event: AlertEvent, body: bytes, *, now: datetime) -> bool:
+def store(engine: Engine, event: AlertEvent, body: bytes, *, now: datetime) -> bool:
     """Keep the raw delivery; False when it was delivered before (a redelivery changes nothing).
 
     The reply waits for this insert: one statement per dialect, its values bound as parameters, so
-    SQLAlchemy compiles it once instead of keying a new statement on every body.
+    SQLAlchemy compiles it once instead of keying a new statement on every body, and committed by
+    the server as it runs (`self_committing`), so on PostgreSQL it is one round trip, not three.
     """
     row = {
         "provider": event.provider, "fingerprint": event.fingerprint, "group_key": event.group_key, "body": body.decode("utf-8"),
         "received_at": now, "attempts": 0,
     }  # fmt: skip
-    return session.execute(_store_statement(upsert_insert(session)), row).first() is not None
+    with self_committing(engine) as conn:
+        return conn.execute(_store_statement(upsert_insert(conn)), row).first() is not None
 
 
 @functools.cache

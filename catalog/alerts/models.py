@@ -48,5 +48,8 @@ class AlertIncident(SQLModel, table=True):
     # Set (and committed) before the card is posted: a worker that finds it set with no `ts` looks
     # for the message in the channel before posting, since the last one may have posted and crashed.
     posting_since: datetime | None = None
+    # The delivery whose one-line thread reply is underway, committed before Slack is called: a
+    # worker retrying that delivery looks for the reply in the thread before posting it again.
+    replying: str | None = Field(default=None, max_length=50)
     opened_at: datetime
     updated_at: datetime

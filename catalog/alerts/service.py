@@ -19,17 +19,17 @@ from sqlmodel import Session
 from catalog.alerts.auth import AlertRefused, authenticate
 from catalog.alerts.card import AlertCard, alert_card
 from catalog.alerts.inbox import claim, claimable, finish, give_back, store
-from catalog.alerts.links import entity_for_url
+from catalog.alerts.links import Placed, entity_for_url
 from catalog.alerts.lookup import find_entity
 from catalog.alerts.models import AlertIncident
 from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
-from catalog.alerts.vendors import pagerduty_lookups
+from catalog.alerts.vendors import vendor_lookups
 from catalog.core import Catalog
 from catalog.store.models import as_utc
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AlertCard", "Alerts", "CardPoster", "Received"]
+__all__ = ["AlertCard", "Alerts", "CardPoster", "Placed", "Received"]
 
 
 class CardPoster(Protocol):
@@ -41,8 +41,11 @@ class CardPoster(Protocol):
     def update(self, channel: str, ts: str, card: AlertCard) -> None:
         """Redraw the card in place."""
 
-    def reply(self, channel: str, ts: str, card: AlertCard) -> None:
-        """One line in the card's thread saying what changed."""
+    def reply(self, channel: str, ts: str, card: AlertCard, *, key: str) -> None:
+        """One line in the card's thread saying what changed, carrying `key` so it can be found again."""
+
+    def replied(self, channel: str, ts: str, key: str) -> bool:
+        """Whether the card's thread already holds the line for `key` (an earlier attempt posted it)."""
 
     def find(self, channel: str, group_key: str, *, since: datetime) -> str | None:
         """The message id of the card for `group_key` posted in `channel` since `since`, if there is one."""
@@ -81,8 +84,7 @@ class Alerts:
         except MalformedAlert as exc:
             log.warning("malformed %s alert: %s", provider, exc)
             return self._counted(provider, Received(400, "malformed"))
-        with self.catalog.session() as session:
-            stored = store(session, event, body, now=now)
+        stored = store(self.catalog.engine, event, body, now=now)
         if not stored:
             self.catalog.metrics.duplicates.labels("alerts").inc()
         return self._counted(provider, Received(202, "stored" if stored else "duplicate"))
@@ -91,15 +93,15 @@ class Alerts:
         self.catalog.metrics.alerts_received.labels(provider if provider in PROVIDERS else "unknown", received.outcome).inc()
         return received
 
-    def linked_entities(self, urls: Iterable[str]) -> dict[str, str]:
-        """url -> entity ref, for pasted alert links the configured patterns recognise."""
+    def linked_entities(self, urls: Iterable[str]) -> dict[str, Placed]:
+        """url -> the entity (and any vendor lookup that failed), for pasted alert links the configured patterns recognise."""
         config = self.catalog.config.alerts
         if config is None:
             return {}
         with self.catalog.session() as session:
             index = self.catalog.index(session)
-            pagerduty = pagerduty_lookups(self.catalog.config)
-            return {url: ref for url in urls if (ref := entity_for_url(session, index, url, config.links, pagerduty))}
+            lookups = vendor_lookups(self.catalog.config)
+            return {url: placed for url in urls if (placed := entity_for_url(session, index, url, config.links, lookups, config.labels))}
 
     def process_pending(self, poster: CardPoster, *, clock: Callable[[], datetime]) -> int:
         """Work through every claimable delivery (this replica's share); returns how many were handled."""
@@ -136,7 +138,9 @@ class Alerts:
 
         A new card's intent (`posting_since`) is committed before Slack is called; a worker that
         finds it set without a message id looks for the card in the channel first (`CardPoster.find`),
-        so a crash between posting and recording posts no second card. No transaction is open while
+        so a crash between posting and recording posts no second card. An edit's thread line is
+        keyed by the delivery (`replying`, committed first), and a retry of that delivery looks for
+        the line in the thread (`CardPoster.replied`) before posting it. No transaction is open while
         Slack answers, so webhooks storing alerts never wait for Slack.
         """
         config = self.catalog.config.alerts
@@ -147,8 +151,9 @@ class Alerts:
             with self.catalog.session() as session:
                 finish(session, delivery_id, now=now, error=str(exc)[:300])
             return
+        key = str(delivery_id)
         with self.catalog.session() as session:
-            plan = self._plan(session, event, provider, now=now)
+            plan = self._plan(session, event, provider, key=key, now=now)
             if plan is None:
                 finish(session, delivery_id, now=now)
                 return
@@ -166,14 +171,23 @@ class Alerts:
             self.catalog.metrics.alert_cards.labels(provider, "recovered" if found else "posted").inc()
         elif incident.channel:
             poster.update(incident.channel, incident.ts, card)
-            poster.reply(incident.channel, incident.ts, card)
+            if not (resuming and poster.replied(incident.channel, incident.ts, key)):
+                poster.reply(incident.channel, incident.ts, card, key=key)
             self.catalog.metrics.alert_cards.labels(provider, "updated").inc()
+        incident.replying = None
         with self.catalog.session() as session:
             session.merge(incident)
             finish(session, delivery_id, now=now)
 
-    def _plan(self, session: Session, event: AlertEvent, provider: str, *, now: datetime) -> tuple[AlertIncident, AlertCard, bool] | None:
-        """(the incident as it will be stored, its card, whether an earlier attempt set out to post it), or None: nothing to draw."""
+    def _plan(
+        self, session: Session, event: AlertEvent, provider: str, *, key: str, now: datetime
+    ) -> tuple[AlertIncident, AlertCard, bool] | None:
+        """(the incident as it will be stored, its card, whether an earlier attempt set out to post its card
+        or, for delivery `key`, its thread line), or None: nothing to draw.
+
+        Redrawing a posted card records in `stored` (committed with this transaction, before Slack
+        is called) that `key`'s thread line is underway.
+        """
         config = self.catalog.config.alerts
         assert config is not None
         stored = session.get(AlertIncident, event.group_key)
@@ -201,10 +215,13 @@ class Alerts:
             return None
         base = self.catalog.config.path.parent if self.catalog.config.path else None
         card = alert_card(session, incident, names=event.names, fallback_contact=config.fallback_contact, now=now, base=base)
-        resuming = incident.posting_since is not None
         if incident.ts is None:
+            resuming = incident.posting_since is not None
             incident.channel = incident.channel or self._channel(card)
             incident.posting_since = incident.posting_since or now
+        else:
+            assert stored is not None  # a card was posted, so its incident is stored
+            resuming, stored.replying = stored.replying == key, key
         return incident, card, resuming
 
     def _channel(self, card: AlertCard) -> str:

@@ -75,11 +75,11 @@ def handle_link_shared(event: dict[str, Any], client: WebClient, services: Servi
     found = services.catalog.cards(refs.values())
     unfurls = {url: render_unfurl(found[ref], now=services.clock()) for url, ref in refs.items() if ref in found}
     adoption = Adoption(services.catalog)
-    for url, ref in Alerts(services.catalog).linked_entities(u for u in urls if u not in refs).items():
-        if page := services.catalog.ownership_page(ref, now=services.clock()):
-            unfurls[url] = render_alert_unfurl(page, now=services.clock())
+    for url, placed in Alerts(services.catalog).linked_entities(u for u in urls if u not in refs).items():
+        if page := services.catalog.ownership_page(placed.ref, now=services.clock()):
+            unfurls[url] = render_alert_unfurl(page, now=services.clock(), unchecked=placed.unchecked)
             adoption.record_event(
-                surface=Surface.SLACK_ALERT, kind=Kind.ALERT_OPENED, outcome="ok", who=event.get("user"), entity_ref=ref, now=services.clock()
+                surface=Surface.SLACK_ALERT, kind=Kind.ALERT_OPENED, outcome="ok", who=event.get("user"), entity_ref=placed.ref, now=services.clock()
             )
     if not unfurls:
         return

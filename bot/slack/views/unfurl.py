@@ -17,8 +17,11 @@ __all__ = ["parse_ownership_url", "render_alert_unfurl", "render_unfurl"]
 DESCRIPTION_SHOWN = 300
 
 
-def render_alert_unfurl(page: OwnershipPage, *, now: datetime) -> dict:
-    """A pasted alert link: the compact card plus who is on call now, so any shared alert carries both."""
+def render_alert_unfurl(page: OwnershipPage, *, now: datetime, unchecked: str | None = None) -> dict:
+    """A pasted alert link: the compact card plus who is on call now, so any shared alert carries both.
+
+    `unchecked` names a vendor lookup that failed: the card then says it was placed from the link alone.
+    """
     oncall = page.oncall
     shifts = oncall.answer.shifts if oncall and oncall.answer else []
     people = (
@@ -27,6 +30,8 @@ def render_alert_unfurl(page: OwnershipPage, *, now: datetime) -> dict:
         else []
     )
     line = "*On call now*: " + (", ".join(people) if people else ":warning: nobody known")
+    if unchecked:
+        line += f"\n:warning: Placed from the link alone: {escape(unchecked)}."
     return render_unfurl(page.card, now=now, oncall=line)
 
 

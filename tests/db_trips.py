@@ -1,0 +1,49 @@
+"""Counting what a piece of work costs the database in round trips, the unit that matters on PostgreSQL.
+
+SQLAlchemy's statement events miss the BEGIN and COMMIT psycopg sends on its own, so on PostgreSQL
+the count comes from libpq's protocol trace: one `ReadyForQuery` per round trip (a BEGIN, a
+statement, a COMMIT). On SQLite, which crosses no network, it is the statements SQLAlchemy executes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from catalog.core import Catalog
+
+__all__ = ["round_trips"]
+
+
+@contextmanager
+def round_trips(catalog: Catalog) -> Iterator[list[int]]:
+    """Count the server round trips the engine makes meanwhile (libpq's protocol trace: one
+    `ReadyForQuery` per BEGIN, statement or COMMIT); on SQLite, the statements SQLAlchemy executes."""
+    counted = [0]
+    postgres = catalog.engine.dialect.name == "postgresql"
+    with tempfile.TemporaryFile("w+") as trace:
+
+        def checkout(dbapi_conn: Any, *_: Any) -> None:
+            dbapi_conn.pgconn.trace(trace.fileno())
+
+        def checkin(dbapi_conn: Any, *_: Any) -> None:
+            dbapi_conn.pgconn.untrace()
+
+        def statement(*_: Any) -> None:
+            counted[0] += 1
+
+        listeners = [("checkout", checkout), ("checkin", checkin)] if postgres else [("before_cursor_execute", statement)]
+        for name, fn in listeners:
+            event.listen(catalog.engine.pool if postgres else catalog.engine, name, fn)
+        try:
+            yield counted
+        finally:
+            for name, fn in listeners:
+                event.remove(catalog.engine.pool if postgres else catalog.engine, name, fn)
+            if postgres:
+                trace.seek(0)
+                counted[0] = sum("\tReadyForQuery" in line for line in trace)
