@@ -44,6 +44,7 @@ from actions.read import ActionEvent, EventKind, RequestView, request_view
 from catalog.adoption.events import Kind, Surface, record_event
 from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
+from catalog.store.facts import EntityHeadline
 from catalog.store.models import Entity, as_utc
 from catalog.store.reads import get_entity
 
@@ -178,11 +179,9 @@ class ActionService:
                 if self._may_request(session, a, actor, channel) is None and (target is None or (entity is not None and _matches(a, entity)))
             ]  # fmt: skip
 
-    def for_target(self, ref: str) -> list[ActionDefinition]:
-        """Actions whose target can be `ref` (the "Request…" buttons on its card; the click checks who may)."""
-        with self.catalog.session() as session:
-            entity = get_entity(session, ref)
-        return [a for a in self.definitions.values() if entity is not None and a.id not in self._builtin and _matches(a, entity)]
+    def for_target(self, entity: EntityHeadline) -> list[ActionDefinition]:
+        """Actions whose target can be `entity`, as a card already shows it (the "Request…" buttons; the click checks who may)."""
+        return [a for a in self.definitions.values() if a.id not in self._builtin and _matches(a, entity)]
 
     def check_may_request(self, action_id: str, actor: Actor, *, channel: str | None = None) -> ActionDefinition:
         """The action, when `actor` may request it here; else Refused saying why and who can help."""

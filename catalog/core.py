@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from catalog.adoption.asked import record_question
+from catalog.adoption.models import AdoptionEvent
 from catalog.answers.ask import ask, ask_about, example_questions
 from catalog.answers.card import entity_card
 from catalog.answers.feedback import record_feedback
@@ -55,6 +56,7 @@ from catalog.store.index_file import IndexFile
 from catalog.store.index_file import default_directory as default_index_dir  # noqa: F401 (the CLI's cache folder, re-exported)
 from catalog.store.models import SyncRun
 from catalog.store.reads import IndexCache
+from catalog.store.write_behind import RowBuffer
 from catalog.sync.engine import SyncReport, last_runs, sync_source
 from catalog.sync.status import SourceStatus, source_statuses
 
@@ -92,6 +94,7 @@ class Catalog:
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.metrics = Metrics(self.factory)
         self.identities = IdentityCache(self.factory)
+        self.page_views = RowBuffer(self.factory, AdoptionEvent, "page views")
 
     def require_schema(self) -> None:
         require_current_schema(self.engine)
@@ -330,5 +333,6 @@ class Catalog:
         return None if current == head else f"at revision {current or 'none'}, needs {head}: run `wayfinder db upgrade`"
 
     def dispose(self) -> None:
+        self.page_views.close()
         self.engine.dispose()
         self._claims.dispose()
