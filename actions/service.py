@@ -46,7 +46,8 @@ from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
 from catalog.store.facts import EntityHeadline
 from catalog.store.models import Entity, as_utc
-from catalog.store.reads import get_entity
+from catalog.store.reads import get_entity, refs_named
+from catalog.store.refs import parse_ref
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +193,20 @@ class ActionService:
             raise Refused(refusal, help=REQUEST_HELP)
         return action
 
-    def entity_options(self, action_id: str, actor: Actor, *, limit: int = 100) -> dict[str, list[tuple[str, str]]]:
-        """(ref, label) choices for the action's target (key `target`) and entity inputs, filtered as configured."""
+    def target_named(self, action_id: str, text: str) -> str | None:
+        """The entity `text` names (a ref, the kind defaulting to the target's, or a name only one entity has) when it fits the target."""
+        action = self.definition(action_id)
+        with self.catalog.session() as session:
+            try:
+                named = [str(parse_ref(text, default_kind=action.target.kind if action.target else None))]
+            except ValueError:  # a bare name and no kind to assume
+                named = refs_named(session, text)
+            entity = get_entity(session, named[0]) if len(named) == 1 else None
+        return entity.ref if entity is not None and _matches(action, entity) else None
+
+    def entity_options(self, action_id: str, actor: Actor, *, limit: int = 100, target: str | None = None) -> dict[str, list[tuple[str, str]]]:
+        """(ref, label) choices for the action's target (key `target`) and entity inputs, filtered as configured;
+        `target` (from `target_named`) comes first, so a prefilled modal has it however long the list."""
         action = self.definition(action_id)
         wanted: dict[str, tuple[str | None, str | None, bool]] = {}
         if action.target:
@@ -210,6 +223,8 @@ class ActionService:
                     query = query.where(Entity.kind == kind.lower())
                 rows = [(ref, name) for ref, name, type_, owner in session.exec(query.distinct())
                         if (not entity_type or (type_ or "").lower() == entity_type.lower()) and (not mine or owner in teams)]  # fmt: skip
+                if key == TARGET and target and (chosen := get_entity(session, target)):
+                    rows.insert(0, (chosen.ref, chosen.name))
                 options[key] = list(dict.fromkeys(rows))[:limit]
         return options
 

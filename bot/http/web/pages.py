@@ -22,7 +22,7 @@ from catalog.store.refs import make_ref
 def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
     router = APIRouter(dependencies=[Depends(auth)])
     catalog = services.catalog
-    team_id = catalog.config.http.slack_team_id
+    team_id, app_id = catalog.config.http.slack_team_id, catalog.config.http.slack_app_id
     adoption = Adoption(catalog)
 
     def viewed(ref: str | None, found: bool) -> None:
@@ -57,7 +57,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
         if page is None:
             return not_found(request, name, catalog.resolve_link(name, kind=kind))
         actions = [] if page.retired_at else services.actions.for_target(page.card.entity)  # "Request…" in Slack for what can be done on it
-        return respond(request, "entity.html", page, now=now, team_id=team_id, actions=actions)
+        return respond(request, "entity.html", page, now=now, team_id=team_id, actions=actions, app_id=app_id)
 
     @router.get("/o/{kind}/{name}", response_class=HTMLResponse)
     def short_with_kind(request: Request, kind: str, name: str) -> Response:
