@@ -20,7 +20,7 @@ import pytest
 from actions.service import Actor
 from catalog.config import Config
 from catalog.core import Catalog
-from tests.actions_world import write_config
+from tests.actions_world import SLACK_APP, write_config
 from tests.e2e.harness import Wayfinder, block_action, command_body, interaction_body, signed_headers, view_submission
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.slack_api import FakeSlackAPI
@@ -192,9 +192,6 @@ def test_answer_cards_offer_matching_actions(server: Wayfinder, fake_slack: Fake
     command(server, "who owns payments-db?", user=ELENA, response_url=fake_slack.response_url("ask"))
     answer = json.dumps(fake_slack.wait_for("response_url")[-1].params)
     assert "wf_action_request:db-read-access" in answer and "resource:default/payments-db" in answer
-
-
-SLACK_APP = "\nhttp:\n  slack_app_id: A0WAYFINDER\n  slack_team_id: T0NORTHWIND\n"
 
 
 def request_links(page: str) -> dict[str, str]:
