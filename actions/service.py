@@ -44,8 +44,10 @@ from actions.read import ActionEvent, EventKind, RequestView, request_view
 from catalog.adoption.events import Kind, Surface, record_event
 from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
+from catalog.store.facts import EntityHeadline
 from catalog.store.models import Entity, as_utc
-from catalog.store.reads import get_entity
+from catalog.store.reads import get_entity, refs_named
+from catalog.store.refs import parse_ref
 
 log = logging.getLogger(__name__)
 
@@ -178,11 +180,9 @@ class ActionService:
                 if self._may_request(session, a, actor, channel) is None and (target is None or (entity is not None and _matches(a, entity)))
             ]  # fmt: skip
 
-    def for_target(self, ref: str) -> list[ActionDefinition]:
-        """Actions whose target can be `ref` (the "Request…" buttons on its card; the click checks who may)."""
-        with self.catalog.session() as session:
-            entity = get_entity(session, ref)
-        return [a for a in self.definitions.values() if entity is not None and a.id not in self._builtin and _matches(a, entity)]
+    def for_target(self, entity: EntityHeadline) -> list[ActionDefinition]:
+        """Actions whose target can be `entity`, as a card already shows it (the "Request…" buttons; the click checks who may)."""
+        return [a for a in self.definitions.values() if a.id not in self._builtin and _matches(a, entity)]
 
     def check_may_request(self, action_id: str, actor: Actor, *, channel: str | None = None) -> ActionDefinition:
         """The action, when `actor` may request it here; else Refused saying why and who can help."""
@@ -193,8 +193,20 @@ class ActionService:
             raise Refused(refusal, help=REQUEST_HELP)
         return action
 
-    def entity_options(self, action_id: str, actor: Actor, *, limit: int = 100) -> dict[str, list[tuple[str, str]]]:
-        """(ref, label) choices for the action's target (key `target`) and entity inputs, filtered as configured."""
+    def target_named(self, action_id: str, text: str) -> str | None:
+        """The entity `text` names (a ref, the kind defaulting to the target's, or a name only one entity has) when it fits the target."""
+        action = self.definition(action_id)
+        with self.catalog.session() as session:
+            try:
+                named = [str(parse_ref(text, default_kind=action.target.kind if action.target else None))]
+            except ValueError:  # a bare name and no kind to assume
+                named = refs_named(session, text)
+            entity = get_entity(session, named[0]) if len(named) == 1 else None
+        return entity.ref if entity is not None and _matches(action, entity) else None
+
+    def entity_options(self, action_id: str, actor: Actor, *, limit: int = 100, target: str | None = None) -> dict[str, list[tuple[str, str]]]:
+        """(ref, label) choices for the action's target (key `target`) and entity inputs, filtered as configured;
+        `target` (from `target_named`) comes first, so a prefilled modal has it however long the list."""
         action = self.definition(action_id)
         wanted: dict[str, tuple[str | None, str | None, bool]] = {}
         if action.target:
@@ -211,6 +223,8 @@ class ActionService:
                     query = query.where(Entity.kind == kind.lower())
                 rows = [(ref, name) for ref, name, type_, owner in session.exec(query.distinct())
                         if (not entity_type or (type_ or "").lower() == entity_type.lower()) and (not mine or owner in teams)]  # fmt: skip
+                if key == TARGET and target and (chosen := get_entity(session, target)):
+                    rows.insert(0, (chosen.ref, chosen.name))
                 options[key] = list(dict.fromkeys(rows))[:limit]
         return options
 

@@ -55,18 +55,21 @@ def serve(database_url: str, port: int) -> None:
 
 
 @contextmanager
-def served(database_url: str, *, tries: int = 300) -> Iterator[str]:
+def served(database_url: str, *, tries: int = 300, src: Path | None = None) -> Iterator[str]:
     """`serve` in a child process on a free loopback port; yields its base URL once `/livez` answers.
 
     The child's stderr goes to a file that is printed when it dies or never answers, so a server
-    that cannot start is reported with its own error rather than as "connection refused".
+    that cannot start is reported with its own error rather than as "connection refused". With `src`
+    (another checkout of the repository), the child imports Wayfinder from there: the baseline.
     """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_pages", "--serve", database_url, str(port)], stderr=log)
+        env = os.environ | ({"PYTHONPATH": str(src)} if src else {})
+        command = [sys.executable, "-m", "benchmarks.bench_pages", "--serve", database_url, str(port)]
+        server = subprocess.Popen(command, stderr=log, cwd=src, env=env)
 
         def failed(why: str) -> RuntimeError:
             log.seek(0)
@@ -184,6 +187,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline-src", type=Path, help="another checkout (e.g. `git archive main | tar -x -C DIR`) served first, on the same database")
     parser.add_argument("--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -193,25 +197,27 @@ def main() -> None:
         started = time.perf_counter()
         url, names = prepare(Path(tmp), args.entities, args.seed)
         print(f"catalog: {args.entities} entities synced in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}")
-        with served(url, tries=200) as base:
-            phases = {
-                "/livez (baseline)": ["/livez"],
-                "/o/component/default/NAME": [f"/o/component/default/{quote(n)}" for n in names],
-                "/api/v1/ask?q=who owns NAME": [f"/api/v1/ask?q={quote('who owns ' + n)}" for n in names],
-            }
-            print(f"{args.connections} connections, {args.seconds:.0f} s per phase")
-            print(f"{'phase':32} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server cpu ms/req':>18}")
-            for name, paths in phases.items():
-                asyncio.run(load(base, paths, connections=args.connections, seconds=1))  # warm up on the same paths, as a running server is
-                cpu_before = cpu_seconds(SERVER_PIDS[base])
-                latencies, errors = asyncio.run(load(base, paths, connections=args.connections, seconds=args.seconds))
-                cpu_ms = (cpu_seconds(SERVER_PIDS[base]) - cpu_before) * 1000 / max(1, len(latencies))
-                print(
-                    f"{name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {percentile(latencies, 50):8.1f} "
-                    f"{percentile(latencies, 99):8.1f} {errors:6d} {cpu_ms:18.2f}"
-                )
-            print(f"goal: page p99 <= {GOAL_P99_MS:.0f} ms on SQLite; load average now {os.getloadavg()[0]:.2f}")
-            print(f"(with {args.connections} connections always waiting, p50 is about {args.connections} x the server's time per request)")
+        phases = {
+            "/livez (baseline)": ["/livez"],
+            "/o/component/default/NAME": [f"/o/component/default/{quote(n)}" for n in names],
+            "/api/v1/ask?q=who owns NAME": [f"/api/v1/ask?q={quote('who owns ' + n)}" for n in names],
+        }
+        print(f"{args.connections} connections, {args.seconds:.0f} s per phase")
+        print(f"{'code':9} {'phase':32} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server cpu ms/req':>18} {'load':>5}")
+        for label, src in ([("baseline", args.baseline_src)] if args.baseline_src else []) + [("this", None)]:
+            with served(url, tries=200, src=src) as base:
+                for name, paths in phases.items():
+                    asyncio.run(load(base, paths, connections=args.connections, seconds=1))  # warm up on the same paths, as a running server is
+                    cpu_before = cpu_seconds(SERVER_PIDS[base])
+                    latencies, errors = asyncio.run(load(base, paths, connections=args.connections, seconds=args.seconds))
+                    cpu_ms = (cpu_seconds(SERVER_PIDS[base]) - cpu_before) * 1000 / max(1, len(latencies))
+                    print(
+                        f"{label:9} {name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {percentile(latencies, 50):8.1f} "
+                        f"{percentile(latencies, 99):8.1f} {errors:6d} {cpu_ms:18.2f} {os.getloadavg()[0]:5.1f}",
+                        flush=True,
+                    )
+        print(f"goal: page p99 <= {GOAL_P99_MS:.0f} ms on SQLite; load average now {os.getloadavg()[0]:.2f}")
+        print(f"(with {args.connections} connections always waiting, p50 is about {args.connections} x the server's time per request)")
 
 
 if __name__ == "__main__":

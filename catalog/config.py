@@ -124,6 +124,8 @@ class HttpConfig(_Strict):
     auth: HttpAuthConfig = Field(default_factory=HttpAuthConfig)
     # The workspace id (T…): with it, pages add `slack://` deep links that open the desktop app directly.
     slack_team_id: Annotated[str | None, Field(pattern=r"^[TE][A-Z0-9]{2,20}$")] = None
+    # The Slack app's id (A…): with it, an ownership page's "Request…" buttons open Wayfinder in Slack.
+    slack_app_id: Annotated[str | None, Field(pattern=r"^A[A-Z0-9]{2,20}$")] = None
 
 
 class SignedProvider(_Strict):

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from catalog.adoption.asked import record_question
+from catalog.adoption.models import AdoptionEvent
 from catalog.answers.ask import ask, ask_about, example_questions
 from catalog.answers.card import entity_card
 from catalog.answers.models import Answer, EntityCard
@@ -44,6 +45,7 @@ from catalog.store.identities import IdentityCache
 from catalog.store.index_file import IndexFile
 from catalog.store.index_file import default_directory as default_index_dir  # noqa: F401 (the CLI's cache folder, re-exported)
 from catalog.store.reads import IndexCache
+from catalog.store.write_behind import RowBuffer
 
 # What a question does not need (pages, scorecard evaluation, syncing, Slack deliveries) is
 # imported by the methods that use it: `wayfinder ask` is a new process per question.
@@ -92,7 +94,7 @@ class Catalog:
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.metrics = Metrics(self.factory)
         self.identities = IdentityCache(self.factory)
-
+        self.page_views = RowBuffer(self.factory, AdoptionEvent, "page views")
 
     def require_schema(self) -> None:
         require_current_schema(self.engine)
@@ -370,5 +372,6 @@ class Catalog:
         return None if current == head else f"at revision {current or 'none'}, needs {head}: run `wayfinder db upgrade`"
 
     def dispose(self) -> None:
+        self.page_views.close()
         self.engine.dispose()
         self._claims.dispose()

@@ -57,6 +57,10 @@ actions:
 """
 
 
+# `extra` for write_config: the Slack app and workspace ids, with which pages link to Wayfinder in Slack.
+SLACK_APP = "\nhttp:\n  slack_app_id: A0WAYFINDER\n  slack_team_id: T0NORTHWIND\n"
+
+
 def write_config(tmp_path: Path, monkeypatch: Any, executor_url: str, extra: str = "") -> Config:
     monkeypatch.setenv("EXEC_URL", executor_url)
     monkeypatch.setenv("EXEC_SECRET", SECRET)

@@ -27,8 +27,7 @@ def reply(services: Services, client: WebClient, answer: Answer, *, ephemeral: b
     add_slack_ids(services, client, answer)
     text, blocks = render_answer(answer, public_url=services.public_url, now=services.clock(), ephemeral=ephemeral)
     if answer.card is not None:  # "Request…" for actions whose target is this entity
-        ref = answer.card.entity.ref
-        blocks += request_buttons(services.actions.for_target(ref), ref)[: max(0, MESSAGE_BLOCKS - len(blocks))]
+        blocks += request_buttons(services.actions.for_target(answer.card.entity), answer.card.entity.ref)[: max(0, MESSAGE_BLOCKS - len(blocks))]
     return {"text": text, "blocks": blocks}
 
 

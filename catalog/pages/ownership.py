@@ -20,7 +20,7 @@ from catalog.answers.oncall import OnCallAnswer, no_oncall_note, on_call, stalen
 from catalog.scorecards.scores import EntityScore
 from catalog.store.merge import CatalogEntity, merge, source_states
 from catalog.store.models import Entity
-from catalog.store.reads import get_entity
+from catalog.store.reads import get_entity, load_neighbourhood
 
 # Links in the order a responder reaches for them: runbook, dashboards, then code and docs.
 LINK_ORDER = ("runbook", "dashboard", "repo", "docs")
@@ -87,6 +87,7 @@ def retired_entity(session: Session, ref: str) -> tuple[CatalogEntity, datetime]
 def ownership_page(session: Session, ref: str, *, now: datetime, base: Path | None = None) -> OwnershipPage | None:
     """The page for the canonical `ref`, active or retired; None when the catalog never had it."""
     retired_at = None
+    load_neighbourhood(session, ref)  # the entity and everything its card shows, in one statement
     entity = get_entity(session, ref)
     if entity is None:
         found = retired_entity(session, ref)

@@ -8,6 +8,7 @@ not re-authorised on the server, or a double click that runs twice, would only s
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from actions.service import Actor
 from catalog.config import Config
 from catalog.core import Catalog
-from tests.actions_world import write_config
+from tests.actions_world import SLACK_APP, write_config
 from tests.e2e.harness import Wayfinder, block_action, command_body, interaction_body, signed_headers, view_submission
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.slack_api import FakeSlackAPI
@@ -193,7 +194,48 @@ def test_answer_cards_offer_matching_actions(server: Wayfinder, fake_slack: Fake
     assert "wf_action_request:db-read-access" in answer and "resource:default/payments-db" in answer
 
 
+def request_links(page: str) -> dict[str, str]:
+    """`Request…` button id -> href on an ownership page."""
+    return dict(re.findall(r'<a class="button" id="(request-[^"]+)" href="([^"]+)">Request…</a>', page))
+
+
 def test_ownership_pages_say_how_to_request_matching_actions(server: Wayfinder) -> None:
+    """Without the Slack app's id, a page cannot link to Wayfinder in Slack: it gives the command alone."""
     page = server.http.get("/o/resource/default/payments-db").text
     assert "Request in Slack" in page and "/wayfinder run db-read-access resource:default/payments-db" in page
+    assert request_links(page) == {}
     assert "Request in Slack" not in server.http.get("/o/group/default/payments").text
+
+
+def test_a_pages_request_button_opens_wayfinder_and_its_command_prefills_the_modal(
+    example_catalog: Catalog, start: Callable[..., Wayfinder], make_catalog: Callable[[Config], Catalog], fake_slack: FakeSlackAPI, executor: FakeExecutor,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Elena opens payments-db's page, presses "Request…" (Slack opens on Wayfinder), sends the command shown: the form has payments-db."""
+    fake_slack.add_user(ELENA, "elena.rossi@northwind.example", name="elena.rossi")
+    wayfinder = start(make_catalog(write_config(tmp_path, monkeypatch, executor.url, extra=SLACK_APP)))
+    page = wayfinder.http.get("/o/resource/default/payments-db").text
+
+    assert request_links(page)["request-db-read-access"] == "https://slack.com/app_redirect?app=A0WAYFINDER&amp;team=T0NORTHWIND"
+    assert 'href="slack://app?team=T0NORTHWIND&amp;id=A0WAYFINDER&amp;tab=messages"' in page
+    [shown] = re.findall(r'<code class="command" id="command-db-read-access">([^<]+)</code>', page)
+    assert shown == "/wayfinder run db-read-access resource:default/payments-db"
+    assert command(wayfinder, shown.removeprefix("/wayfinder "), user=ELENA, response_url=fake_slack.response_url("run")) == 200
+    modal = fake_slack.wait_for("views.open")[-1].params["view"]
+    target = next(b for b in json.loads(json.dumps(modal))["blocks"] if b.get("block_id") == "target")
+    assert target["element"]["initial_option"]["value"] == "resource:default/payments-db"
+
+
+@pytest.mark.parametrize("typed", ["payments-db", "Payments-DB", "resource:payments-db"])
+def test_run_prefills_the_target_from_a_name_as_people_type_it(server: Wayfinder, fake_slack: FakeSlackAPI, typed: str) -> None:
+    assert command(server, f"run db-read-access {typed}", user=ELENA, response_url=fake_slack.response_url("run")) == 200
+    modal = json.loads(json.dumps(fake_slack.wait_for("views.open")[-1].params["view"]))
+    target = next(b for b in modal["blocks"] if b.get("block_id") == "target")
+    assert target["element"]["initial_option"]["value"] == "resource:default/payments-db"
+
+
+def test_run_leaves_the_target_empty_when_the_name_is_not_a_possible_target(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    assert command(server, "run db-read-access payments-service", user=ELENA, response_url=fake_slack.response_url("run")) == 200
+    modal = json.loads(json.dumps(fake_slack.wait_for("views.open")[-1].params["view"]))
+    target = next(b for b in modal["blocks"] if b.get("block_id") == "target")
+    assert "initial_option" not in target["element"]

@@ -8,13 +8,18 @@ fix it, never run catalog text as markup, and resolve the loose names alert temp
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+from sqlmodel import col
 
+from catalog.adoption.models import AdoptionEvent
 from catalog.config import Config
 from catalog.core import Catalog
 from tests.e2e.pages_server import serve_pages
@@ -212,3 +217,29 @@ def test_retired_entities_still_render_marked_with_their_last_owner(hostile: Cat
     assert "Retired: removed from the catalog on" in text_of(page.text)
     assert 'href="/t/pirates"' in page.text
     assert (short.status_code, short.headers["location"]) == (302, "/o/component/default/old-billing")
+
+
+def test_pages_do_not_wait_for_a_sync_and_every_view_is_counted_once(pages: httpx.Client, example_catalog: Catalog) -> None:
+    """Why: a view is bookkeeping; a page that waited for a sync's write lock (seconds on SQLite) to count itself would fail a
+    responder at 3 a.m. Views are batched by a background writer, which waits for the lock instead, and loses none."""
+
+    def views() -> int:
+        with example_catalog.session() as session:
+            return session.scalar(select(func.count()).select_from(AdoptionEvent).where(col(AdoptionEvent.kind) == "page_view")) or 0
+
+    before = views()
+    blocker = sqlite3.connect(str(example_catalog.engine.url.database), isolation_level=None) if example_catalog.engine.dialect.name == "sqlite" else None
+    if blocker is not None:
+        blocker.execute("BEGIN IMMEDIATE")  # what a sync's write transaction holds until it commits
+    try:
+        for _ in range(20):  # well under the 30 s busy timeout a write in the request would wait for
+            assert pages.get("/o/component/default/payments-service", timeout=5).status_code == 200
+    finally:
+        if blocker is not None:
+            blocker.execute("COMMIT")
+            blocker.close()
+    deadline = time.monotonic() + 30
+    while views() < before + 20 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the writer's next batch, every half second
+    example_catalog.page_views.flush()
+    assert views() == before + 20

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
-from catalog.adoption.events import Kind, Surface
+from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
 from catalog.errors import InvalidInput
 from catalog.pages.listing import MAX_LIMIT, BadCursor, EntityList
@@ -41,9 +41,7 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
     adoption = Adoption(catalog)
 
     def called(what: str, ref: str | None, found: bool) -> None:
-        adoption.record_event(
-            surface=Surface.WEB_API, kind=Kind.PAGE_VIEW, outcome="found" if found else "not_found", intent=what, entity_ref=ref, now=services.clock()
-        )
+        adoption.record_view(surface=Surface.WEB_API, found=found, intent=what, entity_ref=ref, now=services.clock())
 
     @api.get("/ask")
     def ask(

@@ -13,7 +13,7 @@ from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import error_json
 from bot.http.web.render import page_url, respond, wants_json
-from catalog.adoption.events import Kind, Surface
+from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
 from catalog.pages.short_links import LinkTarget
 from catalog.store.refs import make_ref
@@ -22,14 +22,12 @@ from catalog.store.refs import make_ref
 def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
     router = APIRouter(dependencies=[Depends(auth)])
     catalog = services.catalog
-    team_id = catalog.config.http.slack_team_id
+    team_id, app_id = catalog.config.http.slack_team_id, catalog.config.http.slack_app_id
     adoption = Adoption(catalog)
 
     def viewed(ref: str | None, found: bool) -> None:
         """Pages are anonymous (a bearer token names no person): counted, but nobody's activity."""
-        adoption.record_event(
-            surface=Surface.WEB_PAGE, kind=Kind.PAGE_VIEW, outcome="found" if found else "not_found", entity_ref=ref, now=services.clock()
-        )
+        adoption.record_view(surface=Surface.WEB_PAGE, found=found, entity_ref=ref, now=services.clock())
 
     def not_found(request: Request, what: str, target: LinkTarget) -> Response:
         suggestions = target.candidates
@@ -58,8 +56,8 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
         viewed(make_ref(kind, namespace, name), page is not None)
         if page is None:
             return not_found(request, name, catalog.resolve_link(name, kind=kind))
-        actions = services.actions.for_target(page.card.entity.ref)  # "Request…" in Slack for what can be done on it
-        return respond(request, "entity.html", page, now=now, team_id=team_id, actions=actions)
+        actions = [] if page.retired_at else services.actions.for_target(page.card.entity)  # "Request…" in Slack for what can be done on it
+        return respond(request, "entity.html", page, now=now, team_id=team_id, actions=actions, app_id=app_id)
 
     @router.get("/o/{kind}/{name}", response_class=HTMLResponse)
     def short_with_kind(request: Request, kind: str, name: str) -> Response:

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from pydantic import BaseModel
 
-from bot.http.web.slack_links import channel_links, dm_links
+from bot.http.web.slack_links import app_links, channel_links, dm_links
 from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
 from catalog.safe_text import neutralise
@@ -59,7 +59,9 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_ENV.globals.update(safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, channel_links=channel_links, dm_links=dm_links)
+_ENV.globals.update(
+    safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, channel_links=channel_links, dm_links=dm_links, app_links=app_links
+)
 
 
 def wants_json(request: Request) -> bool:

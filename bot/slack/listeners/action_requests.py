@@ -56,8 +56,9 @@ def _open_modal(services: Services, client: WebClient, respond: Respond, trigger
     except ActionError as exc:
         respond(response_type="ephemeral", replace_original=False, text=str(exc))
         return
-    options = services.actions.entity_options(action.id, who)
-    view = render_request_modal(action, target=target, entity_options=options, metadata=f"{action.id}|{channel or ''}")
+    ref = services.actions.target_named(action.id, target) if target else None  # `run db-read-access payments-db` names it
+    options = services.actions.entity_options(action.id, who, target=ref)
+    view = render_request_modal(action, target=ref, entity_options=options, metadata=f"{action.id}|{channel or ''}")
     client.views_open(trigger_id=trigger_id, view=view)
 
 
