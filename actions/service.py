@@ -101,7 +101,6 @@ class _Silent:
 
 
 InternalHandler = Callable[[Run], Outcome | str | None]
-RejectHandler = Callable[[Session, dict[str, Any], str, datetime], None]
 
 
 # Adoption usage events: a decision, and a request's end ("completed" is what the self-service rate counts).
@@ -128,7 +127,6 @@ class ActionService:
         self.definitions = {a.id: a for a in (definitions if definitions is not None else load_actions(catalog.config))}
         self._internal: dict[str, InternalHandler] = {}
         self._builtin: set[str] = set()
-        self._on_reject: dict[str, RejectHandler] = {}
         builtin.install(self)
 
     def _audit(self, session: Session, row: ActionRequest, event: str, *, actor: str, surface: str, now: datetime, **detail: Any) -> None:
@@ -139,8 +137,7 @@ class ActionService:
             waited_ms = (now - as_utc(row.created_at)).total_seconds() * 1000
             record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_DECISION, outcome=event, who=asker_id(actor, policy),
                          intent=row.action_id, entity_ref=row.target_ref, latency_ms=waited_ms)  # fmt: skip
-        if event == "rejected" and (closer := self._on_reject.get(row.action_id)) is not None:
-            closer(session, row.inputs, actor, now)  # in this transaction: the domain record and the request agree
+        builtin.close(session, row, event, by=actor, now=now)  # in this transaction: the domain record and the request agree
         if (outcome := _REQUEST_ENDS.get(event)) is not None:
             requester = row.requester_slack_id or row.requester_ref
             record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_REQUEST, outcome=outcome, who=asker_id(requester, policy),
@@ -151,10 +148,6 @@ class ActionService:
     def register_internal(self, name: str, handler: InternalHandler) -> None:
         """A built-in action's code: `executor: {type: internal, handler: name}` calls it with the `Run`."""
         self._internal[name] = handler
-
-    def on_reject(self, action_id: str, closer: RejectHandler) -> None:
-        """Called with (session, inputs, approver id, now) in the transaction that rejects a request of `action_id`."""
-        self._on_reject[action_id] = closer
 
     def add_definition(self, action: ActionDefinition, *, builtin: bool = False) -> None:
         """An action defined in code. `builtin`: another capability's approval (`actions/builtin.py`), filed only
