@@ -44,7 +44,8 @@ from actions.read import ActionEvent, EventKind, RequestView, request_view
 from catalog.adoption.events import Kind, Surface, record_event
 from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
-from catalog.store.models import Entity, as_utc
+from catalog.search.resolve import IndexedEntity
+from catalog.store.models import as_utc
 from catalog.store.reads import get_entity
 
 log = logging.getLogger(__name__)
@@ -186,26 +187,26 @@ class ActionService:
             raise Refused(refusal, help=REQUEST_HELP)
         return action
 
-    def entity_options(self, action_id: str, actor: Actor, *, limit: int = 100) -> dict[str, list[tuple[str, str]]]:
-        """(ref, label) choices for the action's target (key `target`) and entity inputs, filtered as configured."""
-        action = self.definition(action_id)
-        wanted: dict[str, tuple[str | None, str | None, bool]] = {}
-        if action.target:
-            wanted[TARGET] = (action.target.kind, action.target.type, False)
-        for spec in action.inputs:
-            if isinstance(spec, EntityInput):
-                wanted[spec.id] = (spec.kind, spec.entity_type, spec.owner == "mine")
-        options: dict[str, list[tuple[str, str]]] = {}
+    def entity_choices(self, action_id: str, field: str, actor: Actor, typed: str, *, limit: int = 100) -> list[tuple[str, str]]:
+        """(ref, label) of the entities `typed` may mean in the action's `field` picker (its target, or an entity
+        input), filtered by the field's kind, type and owner ("mine": one of `actor`'s teams), best first.
+
+        Served while someone types (Slack's `block_suggestion`, answered in the ack): one indexed
+        name search, no scan of the catalog. The submission is validated again on the server.
+        """
+        action = self.definitions.get(action_id)
+        picker = _picker(action, field) if action else None
+        if picker is None:
+            return []
+        kind, entity_type, mine = (picker[0] or "").lower(), (picker[1] or "").lower(), picker[2]
         with self.catalog.session() as session:
-            teams = approvers.teams_of(session, actor.user_ref)
-            for key, (kind, entity_type, mine) in wanted.items():
-                query = select(Entity.ref, Entity.name, Entity.type, Entity.owner_ref).where(col(Entity.retired_at).is_(None)).order_by(Entity.name)
-                if kind:
-                    query = query.where(Entity.kind == kind.lower())
-                rows = [(ref, name) for ref, name, type_, owner in session.exec(query.distinct())
-                        if (not entity_type or (type_ or "").lower() == entity_type.lower()) and (not mine or owner in teams)]  # fmt: skip
-                options[key] = list(dict.fromkeys(rows))[:limit]
-        return options
+            teams = set(approvers.teams_of(session, actor.user_ref)) if mine else set()
+
+            def allowed(e: IndexedEntity) -> bool:
+                return (not kind or e.kind == kind) and (not entity_type or (e.type or "").lower() == entity_type) and (not mine or e.owner_ref in teams)
+
+            found = self.catalog.index(session).complete(typed, allowed=allowed, limit=limit)
+        return [(e.ref, f"{e.title} ({e.name})" if e.title and e.title != e.name else e.name) for e in found]
 
     def validate(self, action_id: str, actor: Actor, inputs: dict[str, Any], *, target: str | None = None, channel: str | None = None) -> None:
         """Check a request without making it (the modal's errors, before the ack); raises InvalidInputs or Refused."""
@@ -681,6 +682,14 @@ def _ttl(action: ActionDefinition, inputs: dict[str, Any]) -> timedelta:
     length = parse_duration(inputs[action.ttl.from_input]) if action.ttl.from_input else action.ttl.duration
     assert length is not None
     return min(length, action.ttl.max) if action.ttl.max else length
+
+
+def _picker(action: ActionDefinition, field: str) -> tuple[str | None, str | None, bool] | None:
+    """(kind, type, owned by the requester's teams) of an entity picker of `action`: its target or an entity input."""
+    if field == TARGET and action.target:
+        return action.target.kind, action.target.type, False
+    spec = action.input(field)
+    return (spec.kind, spec.entity_type, spec.owner == "mine") if isinstance(spec, EntityInput) else None
 
 
 def _matches(action: ActionDefinition, entity: Any) -> bool:
