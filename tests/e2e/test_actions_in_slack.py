@@ -121,7 +121,8 @@ def test_invalid_input_is_shown_on_the_field(server: Wayfinder, fake_slack: Fake
 
 def test_request_approve_run_once_and_tell_everyone(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
     request_id = request_via_modal(server, fake_slack)
-    assert any(c.params.get("channel") == ELENA for c in fake_slack.calls("chat.postMessage"))  # the requester's DM
+    dm = next(c.params["text"] for c in fake_slack.calls("chat.postMessage") if c.params.get("channel") == ELENA)  # the requester's DM
+    assert "Why do you need it?: Investigating the refunds incident" in dm and "For how long: 2 days" in dm  # labels, values by type
     click(server, "wf_action_approve", str(request_id), user=BEN, response_url=fake_slack.response_url("ben"))
     refusal = fake_slack.wait_for("response_url")[-1]
     assert "not an approver" in refusal.params["text"] and "Nadia" in refusal.params["text"]
