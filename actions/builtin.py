@@ -3,19 +3,23 @@
 A scorecard exemption (issue 14) and a learned alias (issue 15) each file a request of a built-in
 action, so the approval card, the audit, no self-approval, expiry and exactly-once are the actions'.
 The approved request's internal executor marks the domain record (`scorecard_exemption`,
-`adoption_alias`) approved, a rejection marks it rejected in the same transaction; those tables stay
-what the scorecards and the resolution index read. An expired or cancelled request leaves it pending.
+`adoption_alias`) approved; every other end of the request (rejected, expired, cancelled) closes it
+through the action's hook (`close`), called in the transaction of that very transition, so no
+domain record stays pending once its request cannot be approved. Those tables stay what the
+scorecards and the resolution index read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 from sqlmodel import Session
 
 from actions.definitions import ActionDefinition, ApprovalSpec, DateInput, InternalExecutor, NumberInput, Target, TextInput
 from actions.executors.base import Outcome, Run
+from actions.models import ActionRequest
 from actions.read import RequestView
 from actions.workflow import decisions
 from catalog.adoption import aliases
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
 
 EXEMPTION = "scorecard-exemption"
 ALIAS = "learned-alias"
+Closed = Literal["rejected", "expired", "cancelled"]
 
 
 def install(service: ActionService) -> None:
@@ -42,7 +47,6 @@ def install(service: ActionService) -> None:
         approval=ApprovalSpec(approvers=["owner-members"], expires_after=timedelta(days=7)),
     ), builtin=True)  # fmt: skip
     service.register_internal(EXEMPTION, lambda run: _exemption_decided(service, run))
-    service.on_reject(EXEMPTION, _exemption_rejected)
     admins = [f"slack:{a}" for a in service.catalog.config.adoption.admins]
     if admins:
         service.add_definition(ActionDefinition(
@@ -53,7 +57,6 @@ def install(service: ActionService) -> None:
             approval=ApprovalSpec(approvers=admins, expires_after=timedelta(days=14)),
         ), builtin=True)  # fmt: skip
         service.register_internal(ALIAS, lambda run: _alias_decided(service, run))
-        service.on_reject(ALIAS, _alias_rejected)
 
 
 def request_exemption(service: ActionService, actor: Actor, *, scorecard: str, ref: str, rule: str, reason: str, expires_on: date, channel: str | None = None) -> RequestView:
@@ -98,9 +101,22 @@ def _alias_decided(service: ActionService, run: Run) -> Outcome:
     return Outcome("succeeded", f"“{decided.alias}” now finds {decided.entity_ref}.") if decided else Outcome.failed("the alias was already decided")
 
 
-def _exemption_rejected(session: Session, inputs: dict[str, Any], approver: str, now: datetime) -> None:
-    exemptions.decide(session, int(inputs["exemption"]), approver=approver.removeprefix("slack:"), approve=False, now=now)
+def _exemption_closed(session: Session, inputs: dict[str, Any], status: Closed, by: str, now: datetime) -> None:
+    exemptions.close(session, int(inputs["exemption"]), status, by=by, now=now)
 
 
-def _alias_rejected(session: Session, inputs: dict[str, Any], approver: str, now: datetime) -> None:
-    aliases.decide(session, int(inputs["alias_id"]), approve=False, admin=approver.removeprefix("slack:"), now=now)
+def _alias_closed(session: Session, inputs: dict[str, Any], status: Closed, by: str, now: datetime) -> None:
+    aliases.close(session, int(inputs["alias_id"]), status, by=by, now=now)
+
+
+# Per built-in action: how its domain record ends when its request ends without approval.
+_CLOSERS: dict[str, Callable[[Session, dict[str, Any], Closed, str, datetime], None]] = {EXEMPTION: _exemption_closed, ALIAS: _alias_closed}
+
+
+def close(session: Session, row: ActionRequest, event: str, *, by: str, now: datetime) -> None:
+    """A request of a built-in action ended unapproved (`event`: rejected, expired or cancelled): close its
+    domain record in `session`, the transition's own. `by`: the rejecting approver, the cancelling requester, or the scheduler.
+    """
+    closer = _CLOSERS.get(row.action_id)
+    if closer is not None and event in get_args(Closed):
+        closer(session, row.inputs, cast(Closed, event), by.removeprefix("slack:"), now)

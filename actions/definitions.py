@@ -36,6 +36,13 @@ def format_duration(value: timedelta) -> str:
     return f"{value // _UNITS['m']}m"
 
 
+def describe_duration(value: Any) -> str:
+    """`2d` as people say it: "2 days"."""
+    text = format_duration(parse_duration(value))
+    count, unit = int(text[:-1]), {"w": "week", "d": "day", "h": "hour", "m": "minute"}[text[-1]]
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
 SECRET_NAME = re.compile(r"secret|password|passwd|token|api_key|private_key", re.I)
 # Who a principal list names: the owning team's leads or members, a Group, a Slack user group or a User.

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from actions.approvers import Person, resolve
-from actions.definitions import ActionDefinition, format_duration
+from actions.definitions import ActionDefinition, describe_duration, format_duration
 from actions.models import ActionRequest
 from actions.workflow import decisions, masked
+from catalog.store.reads import get_entity
 
 
 class DecisionView(BaseModel):
@@ -22,6 +23,16 @@ class DecisionView(BaseModel):
     stage: int
     surface: str
     at: datetime
+
+
+class InputField(BaseModel):
+    """One input as people read it: its label (its id without one) and its value formatted by its type."""
+
+    id: str
+    label: str
+    type: str  # the input type (text, duration, date, user, entity...); `user` values a Slack id adapters may mention
+    value: Any  # as stored, secrets masked
+    text: str  # "2 days", "Thu 31 Dec 2026", "Payments DB (resource:default/payments-db)", "Yes", "read, write"
 
 
 class StageView(BaseModel):
@@ -41,7 +52,7 @@ class RequestView(BaseModel):
     surface: str
     target_ref: str | None
     inputs: dict[str, Any]  # secrets masked
-    input_labels: dict[str, str] = Field(default_factory=dict)
+    fields: list[InputField] = Field(default_factory=list)  # the inputs in the action's order, labelled and formatted
     policy: str  # in words: "any 1 of the owner's leads", "2 stages"...
     self_approval: bool = False
     stage: int
@@ -111,17 +122,50 @@ def request_view(session: Session, row: ActionRequest, action: ActionDefinition 
             approved = [d.approver_name for d in decided if d.stage == n and d.decision == "approve"]
             stages.append(StageView(approvers=people, count=stage.count, approved_by=approved))
         escalation = resolve(session, action.approval.escalate_to, owner_ref=row.owner_ref)
-    labels = {i.id: i.title for i in action.inputs} if action else {}
+    shown = masked(action, row.inputs)
     return RequestView(
         id=row.id or 0, action_id=row.action_id, action_title=action.title if action else row.action_id, state=row.state,
         requester_ref=row.requester_ref, requester_slack_id=row.requester_slack_id, requester_name=row.requester_name,
-        surface=row.surface, target_ref=row.target_ref, inputs=masked(action, row.inputs), input_labels=labels,
+        surface=row.surface, target_ref=row.target_ref, inputs=shown, fields=input_fields(session, action, shown),
         policy=policy_text(action) if action else "unknown (the action is no longer configured)",
         self_approval=bool(action and action.approval.self_approval), stage=row.stage, stages=stages,
         escalated=row.escalated_at is not None, escalation=escalation, decisions=decided, channel=row.channel, ts=row.ts,
         created_at=row.created_at, expires_at=row.expires_at, result=row.result, entity_ref=row.entity_ref,
         ttl_expires_at=row.ttl_expires_at, ttl_extendable=bool(action and action.ttl), extends_id=row.extends_id,
     )  # fmt: skip
+
+
+def input_fields(session: Session, action: ActionDefinition | None, inputs: dict[str, Any]) -> list[InputField]:
+    """`inputs` (masked) in the action's order, each with its label and its value formatted by type; inputs
+    the action no longer defines come last, under their id."""
+    specs = {i.id: i for i in action.inputs} if action else {}
+    order = [i for i in specs if i in inputs] + [k for k in inputs if k not in specs]
+    fields = []
+    for key in order:
+        spec, value = specs.get(key), inputs[key]
+        kind = spec.type if spec is not None and value != "***" else "text"
+        fields.append(InputField(id=key, label=spec.title if spec is not None else key, type=kind, value=value, text=_formatted(session, kind, value)))
+    return fields
+
+
+def _formatted(session: Session, kind: str, value: Any) -> str:
+    """A stored value as people read it; a value that no longer parses is shown as stored."""
+    try:
+        if kind == "duration":
+            return describe_duration(value)
+        if kind == "date":
+            day = date.fromisoformat(str(value))
+            return f"{day:%a} {day.day} {day:%b %Y}"
+        if kind in ("entity", "user") and ":" in str(value):
+            entity = get_entity(session, str(value))
+            return f"{entity.title or entity.name} ({entity.ref})" if entity else str(value)
+    except ValueError:
+        return str(value)
+    if kind == "boolean":
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def describe_ttl(action: ActionDefinition, inputs: dict[str, Any]) -> str | None:

@@ -44,8 +44,9 @@ from actions.read import ActionEvent, EventKind, RequestView, request_view
 from catalog.adoption.events import Kind, Surface, record_event
 from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
+from catalog.search.resolve import IndexedEntity
 from catalog.store.facts import EntityHeadline
-from catalog.store.models import Entity, as_utc
+from catalog.store.models import as_utc
 from catalog.store.reads import get_entity, refs_named
 from catalog.store.refs import parse_ref
 
@@ -103,7 +104,6 @@ class _Silent:
 
 
 InternalHandler = Callable[[Run], Outcome | str | None]
-RejectHandler = Callable[[Session, dict[str, Any], str, datetime], None]
 
 
 # Adoption usage events: a decision, and a request's end ("completed" is what the self-service rate counts).
@@ -130,7 +130,6 @@ class ActionService:
         self.definitions = {a.id: a for a in (definitions if definitions is not None else load_actions(catalog.config))}
         self._internal: dict[str, InternalHandler] = {}
         self._builtin: set[str] = set()
-        self._on_reject: dict[str, RejectHandler] = {}
         builtin.install(self)
 
     def _audit(self, session: Session, row: ActionRequest, event: str, *, actor: str, surface: str, now: datetime, **detail: Any) -> None:
@@ -141,8 +140,7 @@ class ActionService:
             waited_ms = (now - as_utc(row.created_at)).total_seconds() * 1000
             record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_DECISION, outcome=event, who=asker_id(actor, policy),
                          intent=row.action_id, entity_ref=row.target_ref, latency_ms=waited_ms)  # fmt: skip
-        if event == "rejected" and (closer := self._on_reject.get(row.action_id)) is not None:
-            closer(session, row.inputs, actor, now)  # in this transaction: the domain record and the request agree
+        builtin.close(session, row, event, by=actor, now=now)  # in this transaction: the domain record and the request agree
         if (outcome := _REQUEST_ENDS.get(event)) is not None:
             requester = row.requester_slack_id or row.requester_ref
             record_event(session, at=now, surface=Surface.ACTIONS, kind=Kind.ACTION_REQUEST, outcome=outcome, who=asker_id(requester, policy),
@@ -153,10 +151,6 @@ class ActionService:
     def register_internal(self, name: str, handler: InternalHandler) -> None:
         """A built-in action's code: `executor: {type: internal, handler: name}` calls it with the `Run`."""
         self._internal[name] = handler
-
-    def on_reject(self, action_id: str, closer: RejectHandler) -> None:
-        """Called with (session, inputs, approver id, now) in the transaction that rejects a request of `action_id`."""
-        self._on_reject[action_id] = closer
 
     def add_definition(self, action: ActionDefinition, *, builtin: bool = False) -> None:
         """An action defined in code. `builtin`: another capability's approval (`actions/builtin.py`), filed only
@@ -193,8 +187,9 @@ class ActionService:
             raise Refused(refusal, help=REQUEST_HELP)
         return action
 
-    def target_named(self, action_id: str, text: str) -> str | None:
-        """The entity `text` names (a ref, the kind defaulting to the target's, or a name only one entity has) when it fits the target."""
+    def target_named(self, action_id: str, text: str) -> tuple[str, str] | None:
+        """(ref, label) of the entity `text` names (a ref, the kind defaulting to the target's, or a name only
+        one entity has) when it fits the target: a prefilled modal never guesses between look-alikes."""
         action = self.definition(action_id)
         with self.catalog.session() as session:
             try:
@@ -202,31 +197,28 @@ class ActionService:
             except ValueError:  # a bare name and no kind to assume
                 named = refs_named(session, text)
             entity = get_entity(session, named[0]) if len(named) == 1 else None
-        return entity.ref if entity is not None and _matches(action, entity) else None
+        return (entity.ref, _label(entity.title, entity.name)) if entity is not None and _matches(action, entity) else None
 
-    def entity_options(self, action_id: str, actor: Actor, *, limit: int = 100, target: str | None = None) -> dict[str, list[tuple[str, str]]]:
-        """(ref, label) choices for the action's target (key `target`) and entity inputs, filtered as configured;
-        `target` (from `target_named`) comes first, so a prefilled modal has it however long the list."""
-        action = self.definition(action_id)
-        wanted: dict[str, tuple[str | None, str | None, bool]] = {}
-        if action.target:
-            wanted[TARGET] = (action.target.kind, action.target.type, False)
-        for spec in action.inputs:
-            if isinstance(spec, EntityInput):
-                wanted[spec.id] = (spec.kind, spec.entity_type, spec.owner == "mine")
-        options: dict[str, list[tuple[str, str]]] = {}
+    def entity_choices(self, action_id: str, field: str, actor: Actor, typed: str, *, limit: int = 100) -> list[tuple[str, str]]:
+        """(ref, label) of the entities `typed` may mean in the action's `field` picker (its target, or an entity
+        input), filtered by the field's kind, type and owner ("mine": one of `actor`'s teams), best first.
+
+        Served while someone types (Slack's `block_suggestion`, answered in the ack): one indexed
+        name search, no scan of the catalog. The submission is validated again on the server.
+        """
+        action = self.definitions.get(action_id)
+        picker = _picker(action, field) if action else None
+        if picker is None:
+            return []
+        kind, entity_type, mine = (picker[0] or "").lower(), (picker[1] or "").lower(), picker[2]
         with self.catalog.session() as session:
-            teams = approvers.teams_of(session, actor.user_ref)
-            for key, (kind, entity_type, mine) in wanted.items():
-                query = select(Entity.ref, Entity.name, Entity.type, Entity.owner_ref).where(col(Entity.retired_at).is_(None)).order_by(Entity.name)
-                if kind:
-                    query = query.where(Entity.kind == kind.lower())
-                rows = [(ref, name) for ref, name, type_, owner in session.exec(query.distinct())
-                        if (not entity_type or (type_ or "").lower() == entity_type.lower()) and (not mine or owner in teams)]  # fmt: skip
-                if key == TARGET and target and (chosen := get_entity(session, target)):
-                    rows.insert(0, (chosen.ref, chosen.name))
-                options[key] = list(dict.fromkeys(rows))[:limit]
-        return options
+            teams = set(approvers.teams_of(session, actor.user_ref)) if mine else set()
+
+            def allowed(e: IndexedEntity) -> bool:
+                return (not kind or e.kind == kind) and (not entity_type or (e.type or "").lower() == entity_type) and (not mine or e.owner_ref in teams)
+
+            found = self.catalog.index(session).complete(typed, allowed=allowed, limit=limit)
+        return [(e.ref, _label(e.title, e.name)) for e in found]
 
     def validate(self, action_id: str, actor: Actor, inputs: dict[str, Any], *, target: str | None = None, channel: str | None = None) -> None:
         """Check a request without making it (the modal's errors, before the ack); raises InvalidInputs or Refused."""
@@ -702,6 +694,19 @@ def _ttl(action: ActionDefinition, inputs: dict[str, Any]) -> timedelta:
     length = parse_duration(inputs[action.ttl.from_input]) if action.ttl.from_input else action.ttl.duration
     assert length is not None
     return min(length, action.ttl.max) if action.ttl.max else length
+
+
+def _label(title: str | None, name: str) -> str:
+    """How a picker shows an entity: its title, and its name when the title differs."""
+    return f"{title} ({name})" if title and title != name else name
+
+
+def _picker(action: ActionDefinition, field: str) -> tuple[str | None, str | None, bool] | None:
+    """(kind, type, owned by the requester's teams) of an entity picker of `action`: its target or an entity input."""
+    if field == TARGET and action.target:
+        return action.target.kind, action.target.type, False
+    spec = action.input(field)
+    return (spec.kind, spec.entity_type, spec.owner == "mine") if isinstance(spec, EntityInput) else None
 
 
 def _matches(action: ActionDefinition, entity: Any) -> bool:

@@ -76,7 +76,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
 # never its tables, state machine or executors (a transition written in an adapter would skip the checks).
 BOT_MAY_IMPORT_FROM_ACTIONS: dict[str, set[str] | None] = {
     "actions.service": {"ActionService", "Actor"},
-    "actions.read": {"ActionEvent", "RequestView"},
+    "actions.read": {"ActionEvent", "RequestView", "InputField"},
     "actions.errors": None,
     "actions.definitions": None,  # the config models the modal is drawn from
     "actions.approvers": {"Person"},

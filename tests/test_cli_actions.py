@@ -38,6 +38,7 @@ def test_list_show_approve_and_audit(setup: tuple[ActionService, Path], database
     assert [(r["id"], r["state"]) for r in json.loads(listed.stdout)] == [(request.id, "pending")]
     shown = wayfinder("actions", "show", str(request.id), database_url=database_url, config=config)
     assert "Nadia Haddad" in shown.stdout and "***" in shown.stdout and "hunter2" not in shown.stdout
+    assert "Why do you need it?: Investigating the refunds incident" in shown.stdout and "For how long: 2 days" in shown.stdout  # labels, values by type
     anonymous = wayfinder("actions", "approve", str(request.id), database_url=database_url, config=config)
     assert anonymous.exit_code == 2 and "WAYFINDER_USER" in anonymous.output
     stranger = wayfinder("actions", "approve", str(request.id), database_url=database_url, config=config, WAYFINDER_USER="ben.carter")

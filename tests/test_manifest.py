@@ -74,7 +74,7 @@ def test_http_manifest_routes_everything_to_one_url() -> None:
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is False
     assert settings["event_subscriptions"]["request_url"] == EVENTS_URL
-    assert settings["interactivity"] == {"is_enabled": True, "request_url": EVENTS_URL}
+    assert settings["interactivity"] == {"is_enabled": True, "request_url": EVENTS_URL, "message_menu_options_url": EVENTS_URL}  # entity pickers' options
     assert [c["url"] for c in manifest["features"]["slash_commands"]] == [EVENTS_URL]
 
 
@@ -85,6 +85,7 @@ def test_socket_mode_manifest_is_the_same_app_without_urls() -> None:
     assert "request_url" not in socket["settings"]["interactivity"]
     assert all("url" not in c for c in socket["features"]["slash_commands"])
     del http["settings"]["event_subscriptions"]["request_url"], http["settings"]["interactivity"]["request_url"]
+    del http["settings"]["interactivity"]["message_menu_options_url"]  # Socket Mode asks for options over the socket
     for command in http["features"]["slash_commands"]:
         del command["url"]
     http["settings"]["socket_mode_enabled"] = True

@@ -88,8 +88,8 @@ def show(request: Annotated[int, typer.Argument(help="The request number.")], as
         return
     say(out, f"#{view.id} {view.action_title} ({view.action_id}): {view.state}")
     say(out, f"requested by {view.requester_name} at {view.created_at:%Y-%m-%d %H:%M} UTC via {view.surface}" + (f", target {view.target_ref}" if view.target_ref else ""))
-    for key, value in view.inputs.items():
-        say(out, f"  {view.input_labels.get(key, key)}: {value}")
+    for field in view.fields:
+        say(out, f"  {field.label}: {field.text}")
     say(out, f"approval: {view.policy}")
     for n, stage in enumerate(view.stages):
         say(out, f"  stage {n + 1}: {stage.count} of {', '.join(p.name for p in stage.approvers) or 'nobody'}; approved by {', '.join(stage.approved_by) or 'nobody yet'}")

@@ -106,7 +106,7 @@ def _print(report: AdoptionReport) -> None:
 
 
 @aliases_app.command("list")
-def aliases_list(status: Annotated[str | None, typer.Option(help="proposed, approved or rejected")] = None) -> None:
+def aliases_list(status: Annotated[str | None, typer.Option(help="proposed, approved, rejected, expired or cancelled")] = None) -> None:
     """Learned aliases with their provenance."""
     from bot.settings import Settings
     from catalog.adoption.service import Adoption

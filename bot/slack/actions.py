@@ -13,7 +13,7 @@ from actions.service import Actor
 from bot.compose import Services
 from bot.slack.identity import identify, slack_ids
 from bot.slack.mrkdwn import escape
-from bot.slack.views.actions import render_card, ttl_buttons, who
+from bot.slack.views.actions import input_lines, render_card, ttl_buttons, who
 
 # Events the requester hears about by DM (progress stays in the thread; reminders go to approvers).
 DM_EVENTS = {"created", "approval", "approved", "rejected", "cancelled", "expired", "no_approver", "succeeded", "failed", "escalated", "torn_down", "extended", "ttl_reminder"}
@@ -51,6 +51,8 @@ class SlackActionNotifier:
             self.client.chat_postMessage(channel=request.channel, thread_ts=request.ts, text=line)
         if request.requester_slack_id and event.kind in DM_EVENTS:
             dm = f"*{escape(request.action_title)}* (#{request.id}): {escape(event.text)}"
+            if event.kind in ("created", "no_approver"):  # what was asked for, once, as the approvers see it
+                dm += "".join(f"\n• {line}" for line in input_lines(request))
             blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": dm, "verbatim": True}}]
             if event.kind == "ttl_reminder":
                 blocks += ttl_buttons(request)

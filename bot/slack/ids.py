@@ -17,6 +17,7 @@ class ActionId(StrEnum):
     ACTION_REJECT = "wf_action_reject"
     ACTION_EXTEND = "wf_action_extend"  # TTL reminder buttons (DM)
     ACTION_TEARDOWN = "wf_action_teardown"
+    ACTION_ENTITY = "wf_action_entity"  # the request modal's entity pickers (external_select; block_id = the input id)
     EXEMPTION_REQUEST = "wf_exemption_request"  # a digest's "Request exemption": opens the modal
     EXEMPTION_ENTITY = "entity"  # the exemption modal's inputs
     EXEMPTION_REASON = "reason"

@@ -3,7 +3,8 @@
 A question whose subject resolved only by fuzzy matching, confirmed by a 👍, or a "Did you
 mean" click, proposes the typed name as an alias of the entity (`propose`: one row per spelling
 and entity, counting confirmations). A catalog admin approves or rejects it once (`decide`: a
-conditional update, so a retried run changes nothing). Approved aliases live
+conditional update, so a retried run changes nothing). A proposal whose request expired or was
+cancelled is closed the same way (`close`) and proposed again by the next confirmation. Approved aliases live
 here, in Wayfinder's own overlay, and join the resolution index (`catalog.store.reads.load_index`);
 `export_patch` turns them into a change to each entity's descriptor.
 
@@ -18,6 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +35,8 @@ MAX_ALIAS = 100
 _LOCATION = re.compile(r"^(?:file:)?(.+?)(?::(\d+))?$")  # an entity's location: the descriptor file and the document's line
 # How a subject resolved when the typed words are already one of the entity's names.
 _NAMED = ("exact", "title", "alias")
+# Nobody decided these (the request expired, or was cancelled): the next confirmation proposes them again.
+_UNDECIDED = ("expired", "cancelled")
 
 
 def learnable_name(session: Session, index: CatalogIndex, question: str, ref: str) -> str | None:
@@ -66,7 +70,7 @@ def propose(session: Session, *, alias: str, ref: str, now: datetime) -> Proposa
             .values(confirmations=AdoptionAlias.confirmations + 1)
         )
         if getattr(bumped, "rowcount", 0):
-            return Proposal(_one(session, key, ref), new=False)
+            return Proposal(_one(session, key, ref), new=_reopened(session, key, ref, now))
         try:
             with session.begin_nested():
                 session.add(AdoptionAlias(alias=alias[:MAX_ALIAS], alias_key=key, entity_ref=ref, proposed_at=now))
@@ -80,21 +84,36 @@ def _one(session: Session, key: str, ref: str) -> AdoptionAlias:
     return session.scalars(select(AdoptionAlias).where(col(AdoptionAlias.alias_key) == key, col(AdoptionAlias.entity_ref) == ref)).one()
 
 
+def _reopened(session: Session, key: str, ref: str, now: datetime) -> bool:
+    """Propose again a proposal nobody decided (True for the one caller that did: it asks the admins)."""
+    reopened = session.execute(
+        update(AdoptionAlias)
+        .where(col(AdoptionAlias.alias_key) == key, col(AdoptionAlias.entity_ref) == ref, col(AdoptionAlias.status).in_(_UNDECIDED))
+        .values(status="proposed", proposed_at=now, decided_at=None, decided_by=None)
+    )
+    return bool(getattr(reopened, "rowcount", 0))
+
+
 def decide(session: Session, alias_id: int, *, approve: bool, admin: str, now: datetime) -> AdoptionAlias | None:
     """Approve or reject a proposal once; None when it was already decided (or does not exist).
 
     An approval moves the catalog generation, so every process rebuilds its resolution index.
     """
-    decided = session.execute(
-        update(AdoptionAlias)
-        .where(col(AdoptionAlias.id) == alias_id, col(AdoptionAlias.status) == "proposed")
-        .values(status="approved" if approve else "rejected", decided_at=now, decided_by=admin[:200])
-    )
-    if not getattr(decided, "rowcount", 0):
+    if not close(session, alias_id, "approved" if approve else "rejected", by=admin, now=now):
         return None
     if approve:
         session.execute(update(CatalogState).where(col(CatalogState.id) == 1).values(generation=CatalogState.generation + 1))
     return session.get(AdoptionAlias, alias_id)
+
+
+def close(session: Session, alias_id: int, status: Literal["approved", "rejected", "expired", "cancelled"], *, by: str, now: datetime) -> bool:
+    """Move a proposal to `status`, once; False when it was no longer proposed."""
+    closed = session.execute(
+        update(AdoptionAlias)
+        .where(col(AdoptionAlias.id) == alias_id, col(AdoptionAlias.status) == "proposed")
+        .values(status=status, decided_at=now, decided_by=by[:200])
+    )
+    return bool(getattr(closed, "rowcount", 0))
 
 
 def approved_by_ref(session: Session) -> dict[str, list[str]]:
@@ -121,6 +140,8 @@ def provenance(alias: AdoptionAlias) -> str:
     if alias.status == "proposed":
         return f"alias learned from {questions}, waiting for approval"
     when = f" on {alias.decided_at:%Y-%m-%d}" if alias.decided_at else ""
+    if alias.status in _UNDECIDED:
+        return f"alias learned from {questions}, not decided (its request {alias.status}{when}); proposed again when confirmed"
     return f"alias learned from {questions}, {alias.status} by {alias.decided_by}{when}"
 
 

@@ -68,7 +68,7 @@ class AdoptionAlias(SQLModel, table=True):
     alias: str = Field(max_length=200)  # as first typed
     alias_key: str = Field(max_length=200)  # compacted (catalog.search.resolve.compact): one row per spelling
     entity_ref: str = Field(max_length=400)
-    status: str = Field(default="proposed", max_length=20)  # proposed | approved | rejected
+    status: str = Field(default="proposed", max_length=20)  # proposed | approved | rejected | expired | cancelled (its request; proposed again later)
     confirmations: int = 1  # questions that confirmed it (a 👍 or a "Did you mean" click)
     proposed_at: datetime
     decided_at: datetime | None = None

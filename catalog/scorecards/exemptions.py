@@ -40,6 +40,8 @@ class ExemptionView(BaseModel):
 
 
 Decision = Literal["approved", "rejected", "already_decided"]
+# How a request that was never approved ends: its approval request was rejected, expired or was cancelled.
+Closed = Literal["rejected", "expired", "cancelled"]
 
 
 def check(config: Config, *, scorecard: str, rule: str, reason: str, expires_on: date, now: datetime) -> None:
@@ -77,12 +79,21 @@ def view(session: Session, config: Config, row: ScorecardExemption) -> Exemption
 
 def decide(session: Session, exemption_id: int, *, approver: str, approve: bool, now: datetime) -> Decision:
     """Approve or reject a pending request once (who may decide is the approval action's business); `approver` is recorded."""
+    if not close(session, exemption_id, "approved" if approve else "rejected", by=approver, now=now):
+        return "already_decided"
+    return "approved" if approve else "rejected"
+
+
+def close(session: Session, exemption_id: int, status: Literal["approved"] | Closed, *, by: str, now: datetime) -> bool:
+    """Move a pending request to `status`, once; False when it was no longer pending.
+
+    An expired or cancelled request is closed like a rejected one, so no exemption waits for ever;
+    asking again files a new request.
+    """
     decided = session.execute(
         update(ScorecardExemption)
         .where(col(ScorecardExemption.id) == exemption_id, col(ScorecardExemption.status) == "pending")
-        .values(status="approved" if approve else "rejected", decided_by=approver[:200], decided_at=now)
+        .values(status=status, decided_by=by[:100], decided_at=now)
         .returning(col(ScorecardExemption.id))
     ).first()
-    if decided is None:
-        return "already_decided"
-    return "approved" if approve else "rejected"
+    return decided is not None

@@ -116,7 +116,7 @@ class ScorecardExemption(SQLModel, table=True):
     reason: str = Field(max_length=2000)
     expires_on: date
     requested_by: str = Field(max_length=100)
-    status: str = Field(default="pending", max_length=20)  # pending, approved, rejected
+    status: str = Field(default="pending", max_length=20)  # pending, approved, rejected; expired, cancelled (its request)
     decided_by: str | None = Field(default=None, max_length=100)
     decided_at: datetime | None = None
     created_at: datetime

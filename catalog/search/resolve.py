@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import itertools
 import re
 from collections import defaultdict
@@ -179,14 +180,41 @@ class CatalogIndex:
             return "exact"
         return "title" if e.title and compact(e.title) == q else "alias"
 
-    def _postings_for_prefix(self, prefix: str) -> set[int]:
+    def complete(self, typed: str, *, allowed: Callable[[IndexedEntity], bool], limit: int) -> list[IndexedEntity]:
+        """What someone typing `typed` into a picker may mean, among the `allowed`, best first: a written ref
+        or exact name, then names with a word starting with each typed word (fewest words left out, then
+        shortest), then names a few typos away. Only postings are read, never every name."""
+        q = compact(typed)
+        if not q:
+            return []
+        found: dict[str, IndexedEntity] = {}
+        written = self._by_written_ref(typed)
+        exact = [self.entities[i] for i in self._exact.get(q, ())]
+        words = tokens(typed)
+        candidates: set[int] | None = None
+        for w in sorted(words, key=len, reverse=True):
+            posting = self._postings_for_prefix(w, cap=None)
+            candidates = posting if candidates is None else candidates & posting
+        # The shortest names first, cheaply, then ranked by the words left out: a two-letter prefix holds thousands.
+        shortest = heapq.nsmallest(limit * 3, (e for e in map(self.entities.__getitem__, candidates or ()) if allowed(e)), key=lambda e: (len(e.name), e.name))
+        prefixed = heapq.nsmallest(limit, shortest, key=lambda e: (_not_typed_in_full(words, e), len(e.name), e.name))
+        for e in itertools.chain([written] if written else [], exact, prefixed):
+            if allowed(e):
+                found.setdefault(e.ref, e)
+        if len(found) < limit:
+            for m, _ in self._fuzzy(q, allowed):
+                found.setdefault(m.entity.ref, m.entity)
+        return list(found.values())[:limit]
+
+    def _postings_for_prefix(self, prefix: str, cap: int | None = 5000) -> set[int]:
+        """Entities with a word starting with `prefix`; past `cap` of them, stop (a prefix this common says nothing to resolution)."""
         start = bisect.bisect_left(self._sorted_tokens, prefix)
         found: set[int] = set()
         for tok in self._sorted_tokens[start:]:
             if not tok.startswith(prefix):
                 break
             found.update(self._token_postings[tok])
-            if len(found) > 5000:  # a prefix this common says nothing; let fuzzy matching decide
+            if cap is not None and len(found) > cap:  # let fuzzy matching decide
                 return found
         return found
 

@@ -117,6 +117,15 @@ def view_submission(callback_id: str, values: Mapping[str, Mapping[str, Any]]) -
     return payload
 
 
+def block_suggestion(action_id: str, block_id: str, value: str, *, callback_id: str, metadata: str, user: str = USER_ID) -> dict[str, Any]:
+    """A `block_suggestion` payload: `user` typed `value` into the external select `action_id` of an open modal."""
+    view = {"id": "V0MODAL", "type": "modal", "callback_id": callback_id, "private_metadata": metadata, "state": {"values": {}}}
+    return {
+        "type": "block_suggestion", "user": {"id": user, "team_id": TEAM_ID}, "team": {"id": TEAM_ID, "domain": "wayfinder-test"},
+        "api_app_id": APP_ID, "action_id": action_id, "block_id": block_id, "value": value, "container": {"type": "view", "view_id": "V0MODAL"}, "view": view,
+    }  # fmt: skip
+
+
 def interaction_body(payload: dict[str, Any]) -> str:
     return "payload=" + quote(json.dumps(payload))
 

@@ -21,13 +21,20 @@ from actions.service import Actor
 from catalog.config import Config
 from catalog.core import Catalog
 from tests.actions_world import SLACK_APP, write_config
-from tests.e2e.harness import Wayfinder, block_action, command_body, interaction_body, signed_headers, view_submission
+from tests.e2e.harness import Wayfinder, block_action, block_suggestion, command_body, interaction_body, signed_headers, view_submission
 from tests.fakes.executor import FakeExecutor
 from tests.fakes.slack_api import FakeSlackAPI
 
 ELENA, NADIA, SAMUEL, BEN = "U0ELENA", "U0NADIA", "U0SAMUEL", "U0BEN"
 PAYMENTS_CHANNEL = "C0123ABCD"
 REASON = {"reason": "Investigating the refunds incident", "duration": "2d", "level": "read"}
+ROTATE = """
+  - id: rotate-key
+    title: Rotate a service key
+    inputs: [{id: service, type: entity, kind: component, owner: mine, label: "Which service"}]
+    approval: {policy: none}
+    executor: {type: internal, handler: noop}
+"""
 
 
 @pytest.fixture
@@ -35,7 +42,7 @@ def server(example_catalog: Catalog, start: Callable[..., Wayfinder], make_catal
            executor: FakeExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Wayfinder:  # fmt: skip
     for user, name in ((ELENA, "elena.rossi"), (NADIA, "nadia.haddad"), (SAMUEL, "samuel.okafor"), (BEN, "ben.carter")):
         fake_slack.add_user(user, f"{name}@northwind.example", name=name)
-    wayfinder = start(make_catalog(write_config(tmp_path, monkeypatch, executor.url)))
+    wayfinder = start(make_catalog(write_config(tmp_path, monkeypatch, executor.url, extra=ROTATE)))
     wayfinder.services.actions.sleep = lambda seconds: None  # retries back off without slowing the test
     return wayfinder
 
@@ -115,7 +122,8 @@ def test_invalid_input_is_shown_on_the_field(server: Wayfinder, fake_slack: Fake
 
 def test_request_approve_run_once_and_tell_everyone(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
     request_id = request_via_modal(server, fake_slack)
-    assert any(c.params.get("channel") == ELENA for c in fake_slack.calls("chat.postMessage"))  # the requester's DM
+    dm = next(c.params["text"] for c in fake_slack.calls("chat.postMessage") if c.params.get("channel") == ELENA)  # the requester's DM
+    assert "Why do you need it?: Investigating the refunds incident" in dm and "For how long: 2 days" in dm  # labels, values by type
     click(server, "wf_action_approve", str(request_id), user=BEN, response_url=fake_slack.response_url("ben"))
     refusal = fake_slack.wait_for("response_url")[-1]
     assert "not an approver" in refusal.params["text"] and "Nadia" in refusal.params["text"]
@@ -186,6 +194,44 @@ def test_long_running_status_reaches_the_thread(server: Wayfinder, fake_slack: F
     thread_says(fake_slack, "granting")
     thread_says(fake_slack, "granted")
     assert server.http.post(url, json={"status": "failed"}, headers={"Authorization": f"Bearer {token}"}).status_code == 403
+
+
+def suggest(wayfinder: Wayfinder, field: str, typed: str, *, user: str, metadata: str) -> list[str]:
+    """The option values Wayfinder acks while `user` types `typed` into the modal's `field` picker."""
+    response = wayfinder.interact(block_suggestion("wf_action_entity", field, typed, callback_id="wf_action", metadata=metadata, user=user))
+    assert response.status_code == 200
+    options = response.json()["options"]
+    assert all(o["text"]["type"] == "plain_text" and len(o["text"]["text"]) <= 75 for o in options)
+    return [o["value"] for o in options]
+
+
+def test_entity_pickers_search_the_catalog_as_people_type(server: Wayfinder, fake_slack: FakeSlackAPI, executor: FakeExecutor) -> None:
+    assert command(server, "run db-read-access", user=ELENA, response_url=fake_slack.response_url("run")) == 200
+    modal = fake_slack.wait_for("views.open")[-1].params["view"]
+    modal = json.loads(modal) if isinstance(modal, str) else modal
+    target = next(b for b in modal["blocks"] if b.get("block_id") == "target")["element"]
+    assert target["type"] == "external_select" and target["min_query_length"] >= 1 and "options" not in target
+    metadata = modal["private_metadata"]
+
+    assert suggest(server, "target", "paymnts", user=ELENA, metadata=metadata)[0] == "resource:default/payments-db"  # a typo still finds it
+    databases = suggest(server, "target", "db", user=ELENA, metadata=metadata)
+    assert set(databases) == {f"resource:default/{n}-db" for n in ("ledger", "payments", "orders", "identity", "catalog", "loyalty")}  # no caches or buckets
+    assert suggest(server, "target", "resource:default/payments-db", user=ELENA, metadata=metadata) == ["resource:default/payments-db"]
+
+    mine = suggest(server, "service", "pay", user=ELENA, metadata="rotate-key|C0GENERAL")
+    assert {"component:default/payments-service", "component:default/payouts-service"} <= set(mine)
+    assert "component:default/payment-gateway" not in mine  # owned by acquiring, not Elena's payments team
+    assert not set(suggest(server, "service", "pay", user=BEN, metadata="rotate-key|C0GENERAL")) & set(mine)  # Ben is in another team
+    assert suggest(server, "service", "pay", user=ELENA, metadata="no-such-action|C0GENERAL") == []
+
+    picked = {"service": {"wf_action_entity": {"type": "external_select", "selected_option": {"value": "component:default/payment-gateway"}}}}
+    refused = submit(server, "wf_action", picked, user=ELENA, metadata="rotate-key|C0GENERAL")  # the server checks what the picker offered
+    assert refused["response_action"] == "errors" and "not owned by one of your teams" in refused["errors"]["service"]
+    values = modal_values("Investigating the refunds incident")
+    values["target"] = {"wf_action_entity": {"type": "external_select", "selected_option": {"value": "resource:default/ledger-db"}}}
+    assert submit(server, "wf_action", values, user=ELENA, metadata=metadata) == {}
+    fake_slack.wait_until(lambda calls: bool(server.services.actions.list_requests()))
+    assert server.services.actions.list_requests()[0].target_ref == "resource:default/ledger-db"
 
 
 def test_answer_cards_offer_matching_actions(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:

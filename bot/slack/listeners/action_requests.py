@@ -1,5 +1,6 @@
-"""Self-service actions in Slack: `/wayfinder run [action]`, "Request…" buttons, the request modal,
-Approve / Reject on the approval card (Reject asks for a reason), Extend / Tear down now in the TTL DM.
+"""Self-service actions in Slack: `/wayfinder run [action]`, "Request…" buttons, the request modal and
+its entity pickers' options, Approve / Reject on the approval card (Reject asks for a reason), Extend /
+Tear down now in the TTL DM.
 
 Every handler acks first (modals open within the trigger's 3 seconds) and the core checks on
 every click whether this person may do this now; a refusal is told to the clicker alone.
@@ -18,7 +19,7 @@ from actions.inputs import TARGET
 from bot.compose import Services
 from bot.slack.actions import actor
 from bot.slack.ids import ActionId, CallbackId
-from bot.slack.views.actions import read_modal, render_action_list, render_reject_modal, render_request_modal
+from bot.slack.views.actions import entity_options, read_modal, render_action_list, render_reject_modal, render_request_modal
 
 RUN = re.compile(r"^\s*run\b\s*(?P<action>\S+)?\s*(?P<target>\S+)?", re.IGNORECASE)
 
@@ -29,6 +30,7 @@ def register(app: App) -> None:
     app.action(ActionId.ACTION_REJECT)(handle_reject)
     app.action(ActionId.ACTION_EXTEND)(handle_extend)
     app.action(ActionId.ACTION_TEARDOWN)(handle_teardown)
+    app.options(ActionId.ACTION_ENTITY)(handle_entity_suggestions)
     app.view(CallbackId.ACTION_MODAL)(handle_request_submission)
     app.view(CallbackId.ACTION_REJECT_MODAL)(handle_reject_submission)
 
@@ -56,10 +58,18 @@ def _open_modal(services: Services, client: WebClient, respond: Respond, trigger
     except ActionError as exc:
         respond(response_type="ephemeral", replace_original=False, text=str(exc))
         return
-    ref = services.actions.target_named(action.id, target) if target else None  # `run db-read-access payments-db` names it
-    options = services.actions.entity_options(action.id, who, target=ref)
-    view = render_request_modal(action, target=ref, entity_options=options, metadata=f"{action.id}|{channel or ''}")
+    # `run db-read-access payments-db` names it: prefilled only when it names exactly one entity that fits.
+    named = services.actions.target_named(action.id, target) if target else None
+    view = render_request_modal(action, target=named, metadata=f"{action.id}|{channel or ''}")
     client.views_open(trigger_id=trigger_id, view=view)
+
+
+def handle_entity_suggestions(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
+    """What the typed text may name in an entity picker, in the ack itself (Slack shows nothing without it)."""
+    action_id = str((body.get("view") or {}).get("private_metadata", "")).partition("|")[0]
+    who = actor(services, client, body["user"]["id"])
+    choices = services.actions.entity_choices(action_id, str(body.get("block_id", "")), who, str(body.get("value", "")))
+    ack(options=entity_options(choices))
 
 
 def handle_request_button(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:

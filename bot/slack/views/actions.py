@@ -3,6 +3,7 @@ the approval card, the reject-reason modal, the TTL reminder and the App Home se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     CheckboxesElement,
     DatePickerElement,
+    ExternalDataSelectElement,
     HeaderBlock,
     InputBlock,
     NumberInputElement,
@@ -37,12 +39,15 @@ from actions.definitions import (
     format_duration,
 )
 from actions.inputs import TARGET
-from actions.read import RequestView
+from actions.read import InputField, RequestView
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.mrkdwn import escape
 from bot.slack.views.parts import BUTTON_LABEL, HEADER_TEXT, MESSAGE_BLOCKS, NAME_SHOWN, clip, context, fit, listing, plain, section
 
-OPTIONS = 100  # Slack's cap on a static select
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,20}")
+OPTIONS = 100  # Slack's cap on a select's options (static, or an external select's answer)
+OPTION_VALUE = 150  # Slack's cap on an option's value: a longer ref cannot be offered
+MIN_QUERY = 2  # letters typed before an entity picker asks Wayfinder (block_suggestion)
 STATE_WORDS = {
     "pending": "⏳ Waiting for approval", "approved": "✅ Approved", "rejected": "⛔ Rejected", "expired": "⌛ Expired",
     "cancelled": "✖️ Cancelled", "running": "⚙️ Running", "succeeded": "✅ Done", "failed": "❌ Failed", "torn_down": "🧹 Torn down",
@@ -78,20 +83,33 @@ def request_buttons(actions: Sequence[ActionDefinition], target: str) -> list[di
     return [ActionsBlock(elements=buttons).to_dict()]
 
 
-def render_request_modal(action: ActionDefinition, *, target: str | None, entity_options: dict[str, list[tuple[str, str]]], metadata: str) -> dict[str, Any]:
-    """The modal for `action`: one input block per input (block_id = input id), the target first."""
+def render_request_modal(action: ActionDefinition, *, target: tuple[str, str] | None, metadata: str) -> dict[str, Any]:
+    """The modal for `action`: one input block per input (block_id = input id), the target first.
+
+    Entity pickers are external selects: Slack asks for options as the person types (`entity_options`),
+    so a catalog of any size fits; `target` is the (ref, label) picked in advance.
+    """
     blocks: list[Block] = [section(escape(clip(action.description, 2000)))] if action.description else []
     if action.target:
-        blocks.append(_select(TARGET, "Target", entity_options.get(TARGET, []), initial=target))
+        blocks.append(_picker(TARGET, "Target", initial=target))
     for spec in action.inputs:
-        blocks.append(_input(spec, entity_options.get(spec.id, [])))
+        blocks.append(_input(spec))
     return View(
         type="modal", callback_id=CallbackId.ACTION_MODAL, private_metadata=metadata,
         title=plain(action.title, 24), submit=plain("Request", 24), close=plain("Cancel", 24), blocks=blocks,
     ).to_dict()  # fmt: skip
 
 
-def _input(spec: Any, options: list[tuple[str, str]]) -> Block:
+def entity_options(choices: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """An entity picker's options (the `block_suggestion` ack): catalog names as plain text, clipped to Slack's limits."""
+    return [_option(ref, label).to_dict() for ref, label in choices if len(ref) <= OPTION_VALUE][:OPTIONS]
+
+
+def _option(ref: str, label: str) -> Option:
+    return Option(value=ref, text=plain(label, 75))
+
+
+def _input(spec: Any) -> Block:
     label, optional = plain(spec.title, 2000), spec.optional
     hint = plain(spec.hint, 2000) if spec.hint else None
     element: Any
@@ -114,7 +132,7 @@ def _input(spec: Any, options: list[tuple[str, str]]) -> Block:
         else:
             element = StaticMultiSelectElement(action_id="value", options=opts, initial_options=defaults or None)
     elif isinstance(spec, EntityInput):
-        return _select(spec.id, spec.title, options, optional=optional)
+        return _picker(spec.id, spec.title, optional=optional)
     elif isinstance(spec, UserInput):
         element = UserSelectElement(action_id="value")
     elif isinstance(spec, DurationInput):
@@ -132,22 +150,21 @@ def _num(value: float | None) -> str | None:
     return None if value is None else f"{value:g}"
 
 
-def _select(block_id: str, label: str, options: list[tuple[str, str]], *, initial: str | None = None, optional: bool = False) -> Block:
-    opts = [Option(value=ref, text=plain(name, 75)) for ref, name in options[:OPTIONS]] or [Option(value="none", text=plain("(nothing matches)", 75))]
-    chosen = next((o for o in opts if o.value == initial), None)
-    return InputBlock(block_id=block_id, label=plain(label, 2000), optional=optional,
-                      element=StaticSelectElement(action_id="value", options=opts, initial_option=chosen))  # fmt: skip
+def _picker(block_id: str, label: str, *, initial: tuple[str, str] | None = None, optional: bool = False) -> Block:
+    element = ExternalDataSelectElement(action_id=ActionId.ACTION_ENTITY, min_query_length=MIN_QUERY, placeholder=plain("Type a name", 150),
+                                        initial_option=_option(*initial) if initial and len(initial[0]) <= OPTION_VALUE else None)  # fmt: skip
+    return InputBlock(block_id=block_id, label=plain(label, 2000), optional=optional, element=element)
 
 
 def read_modal(state: dict[str, Any]) -> dict[str, Any]:
     """The submitted values by block id (input id), whatever the element; the server validates them."""
     values: dict[str, Any] = {}
     for block_id, fields in state.get("values", {}).items():
-        field = fields.get("value") or {}
+        field = next(iter(fields.values()), None) or {}  # one element per input block
         kind = field.get("type")
         if kind in ("plain_text_input", "number_input"):
             values[block_id] = field.get("value")
-        elif kind == "static_select":
+        elif kind in ("static_select", "external_select"):
             values[block_id] = (field.get("selected_option") or {}).get("value")
         elif kind == "multi_static_select":
             values[block_id] = [o["value"] for o in field.get("selected_options") or []]
@@ -168,7 +185,7 @@ def render_card(request: RequestView, slack_ids: dict[str, str], *, public_url: 
     fields = [f"*Requester*\n{requester}", f"*State*\n{state}"]
     if request.target_ref:
         fields.append(f"*Target*\n`{escape(request.target_ref)}`")
-    fields += [f"*{escape(request.input_labels.get(k, k))}*\n{escape(clip(_shown(v), 500))}" for k, v in request.inputs.items()]
+    fields += [f"*{escape(f.label)}*\n{shown(f)}" for f in request.fields]
     blocks: list[Block] = [HeaderBlock(text=plain(f"{request.action_title} · #{request.id}", HEADER_TEXT)), section(None, fields=fields)]
     lines = [f"*Extends* #{request.extends_id}: approving it extends that request's end"] if request.extends_id else []
     lines.append(f"*Approval*: {escape(request.policy)}")
@@ -195,8 +212,16 @@ def render_card(request: RequestView, slack_ids: dict[str, str], *, public_url: 
     return text, [b.to_dict() for b in blocks]
 
 
-def _shown(value: Any) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+def shown(field: InputField) -> str:
+    """An input's value as mrkdwn: a Slack user is mentioned, everything else is its formatted text, escaped."""
+    if field.type == "user" and SLACK_USER.fullmatch(str(field.value)):
+        return f"<@{field.value}>"
+    return escape(clip(field.text, 500))
+
+
+def input_lines(request: RequestView, limit: int = 6) -> list[str]:
+    """`Label: value` lines for a DM or App Home (the first `limit` inputs)."""
+    return [f"{escape(clip(f.label, 80))}: {shown(f)}" for f in request.fields[:limit]]
 
 
 def render_reject_modal(request_id: int) -> dict[str, Any]:
@@ -218,7 +243,8 @@ def home_section(mine: Sequence[RequestView], waiting: Sequence[RequestView]) ->
     """App Home: your requests and the approvals waiting for you."""
     blocks: list[Block] = []
     if waiting:
-        lines = [f"• #{r.id} {escape(r.action_title)} for {escape(r.requester_name)}" + (f" on `{escape(r.target_ref)}`" if r.target_ref else "") for r in waiting]
+        lines = [f"• #{r.id} {escape(r.action_title)} for {escape(r.requester_name)}" + (f" on `{escape(r.target_ref)}`" if r.target_ref else "")
+                 + "".join(f"\n      {line}" for line in input_lines(r, 3)) for r in waiting]  # fmt: skip
         blocks.append(section("*Waiting for your approval*\n" + listing(lines)))
     if mine:
         lines = [f"• #{r.id} {escape(r.action_title)}: {STATE_WORDS.get(r.state, r.state)}" for r in mine]
