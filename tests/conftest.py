@@ -94,7 +94,8 @@ def _pg_admin() -> Engine:
     return create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_size=1)
 
 
-# What a test could change about a database's schema (tables, columns, indexes, sequences, views, types):
+# What a test could change about a database's schema (tables, columns, indexes, sequences, views, types,
+# triggers, functions):
 # a database whose answer differs from its template's is dropped rather than reused.
 _SCHEMA_QUERY = """
 SELECT c.relkind::text, n.nspname || '.' || c.relname || '.' || coalesce(a.attname || ':' || format_type(a.atttypid, a.atttypmod), '')
@@ -102,6 +103,9 @@ SELECT c.relkind::text, n.nspname || '.' || c.relname || '.' || coalesce(a.attna
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
 UNION ALL SELECT 't', n.nspname || '.' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND t.typtype IN ('e', 'd')
+UNION ALL SELECT 'g', tgrelid::regclass::text || '.' || tgname FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL SELECT 'f', n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' FROM pg_proc p
+  JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 
 

@@ -1,7 +1,7 @@
 """change authors and evaluation inputs: who changed an entity, the author behind a result, when and from what scorecards were evaluated
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-02 18:40:00.000000
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel.sql.sqltypes  # autogenerate writes sqlmodel.sql.sqltypes.AutoSt
 from alembic import op
 
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

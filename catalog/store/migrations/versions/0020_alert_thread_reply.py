@@ -1,7 +1,7 @@
 """alert cards: which delivery's thread line is being posted (found again after a crash)
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-02 18:40:00.000000
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = '0020'
-down_revision = '0017'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

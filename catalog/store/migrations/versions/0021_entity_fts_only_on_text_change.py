@@ -6,14 +6,14 @@ entity twice (the old text out, the new in) while holding the database's write l
 of that transaction. The trigger now runs only when one of them really differs. PostgreSQL's
 generated column is unchanged.
 
-Revision ID: 0024
-Revises: 0017
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-02 19:00:00.000000
 """
 from alembic import op
 
-revision = '0024'
-down_revision = '0017'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
