@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -50,3 +53,34 @@ def test_a_mention_is_answered_while_another_connection_holds_the_write_lock(way
     assert logged == (logged_before or 0) + 1
     assert wayfinder.event(mention("who owns payments-service?", ts="1700000020.000100"), event_id="EvLocked").status_code == 200
     assert len(wayfinder.fake.calls("chat.postMessage")) == 1  # Slack's retry is still dropped: the claim held
+
+
+def test_pages_stuck_on_a_slow_database_never_hold_up_a_slack_ack(wayfinder: Wayfinder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """45 page views waiting on the database (more than Starlette's 40 default threads) use two
+    threads of their own; Slack's request is acked while they wait."""
+    release, lock = threading.Event(), threading.Lock()
+    inside, most = [0], [0]
+
+    def slow_page(*args: object, **kwargs: object) -> None:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        release.wait(20)
+        with lock:
+            inside[0] -= 1
+
+    monkeypatch.setattr(wayfinder.services.catalog, "ownership_page", slow_page)
+    with ThreadPoolExecutor(45) as pool:
+        views = [pool.submit(httpx.get, f"{wayfinder.server.url}/o/component/default/payments-service", timeout=30) for _ in range(45)]
+        deadline = time.monotonic() + 10
+        while inside[0] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            acked = wayfinder.event(mention("who owns payments-service?", ts="1700000000.000300"), event_id="EvSLOWPAGES")
+            waiting = sum(not view.done() for view in views)
+        finally:
+            release.set()
+        assert acked.status_code == 200
+        assert waiting == 45  # acked while every page view still waited
+        assert all(view.result().status_code == 404 for view in views)  # then each one finished
+    assert most[0] == 2

@@ -14,6 +14,7 @@ from bot.http.web.api import api_app
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, web_error_response
 from bot.http.web.pages import pages_router
+from bot.http.web.threads import ReadThreads
 
 __all__ = ["register"]
 
@@ -21,6 +22,7 @@ __all__ = ["register"]
 def register(api: FastAPI, services: Services) -> None:
     auth = BearerAuth(services.catalog.config.http.auth.tokens)
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
-    api.include_router(pages_router(services, auth))
+    reads = ReadThreads()  # pages and API share it
+    api.include_router(pages_router(services, auth, reads))
     api.include_router(adoption_router(services, auth))  # GET /adoption
-    api.mount("/api/v1", api_app(services, auth))
+    api.mount("/api/v1", api_app(services, auth, reads))

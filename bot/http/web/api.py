@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
+from bot.http.web.threads import ReadThreads
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
 from catalog.errors import InvalidInput
@@ -27,7 +28,7 @@ from catalog.store.refs import make_ref
 CLIENT_HEADER = "X-Wayfinder-Client"  # `cli` from `wayfinder ask --url`: counted as the remote CLI
 
 
-def api_app(services: Services, auth: BearerAuth) -> FastAPI:
+def api_app(services: Services, auth: BearerAuth, reads: ReadThreads) -> FastAPI:
     catalog = services.catalog
     api = FastAPI(
         title="Wayfinder API", version="1", openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, dependencies=[Depends(auth)],
@@ -44,6 +45,7 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
         adoption.record_view(surface=Surface.WEB_API, found=found, intent=what, entity_ref=ref, now=services.clock())
 
     @api.get("/ask")
+    @reads
     def ask(
         q: Annotated[str, Query(min_length=1, max_length=2000, description="The question, as typed in Slack")],
         client: Annotated[str | None, Header(alias=CLIENT_HEADER, include_in_schema=False)] = None,
@@ -52,6 +54,7 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
         return catalog.ask(q, transport="api", surface=Surface.CLI_REMOTE if client == "cli" else Surface.WEB_API).to_json()
 
     @api.get("/entities/{kind}/{namespace}/{name}")
+    @reads
     def entity(kind: str, namespace: str, name: str) -> OwnershipPage:
         """One entity's ownership page data: card, on-call now, links in order, gaps."""
         page = catalog.ownership_page(make_ref(kind, namespace, name), now=services.clock())
@@ -61,6 +64,7 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
         return page
 
     @api.get("/entities")
+    @reads
     def entities(
         kind: str | None = None, owner: str | None = None, q: str | None = None, cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
@@ -72,6 +76,7 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
             raise WebError(400, "invalid_request", str(exc)) from None
 
     @api.get("/scorecards/check")
+    @reads
     def scorecard_check(entity: str, scorecard: str, min_level: str) -> GateResult:
         """The deployment gate of `wayfinder check --url`: `status` is passed, failed, not_found or not_applicable."""
         try:
@@ -80,6 +85,7 @@ def api_app(services: Services, auth: BearerAuth) -> FastAPI:
             raise WebError(400, "invalid_request", str(exc)) from None
 
     @api.get("/teams/{name}")
+    @reads
     def team(name: str) -> TeamPage:
         page = catalog.team_page(name, now=services.clock())
         called("team", page.team.ref if page else None, page is not None)

@@ -26,7 +26,7 @@ class BearerAuth:
     def enabled(self) -> bool:
         return bool(self._tokens)
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:  # async: a few comparisons, not worth a thread hop per request
         if not self._tokens:
             return
         scheme, _, given = request.headers.get("authorization", "").partition(" ")

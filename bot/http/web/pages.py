@@ -1,7 +1,7 @@
 """The HTML pages: ownership (`/o/...`), team (`/t/{name}`) and search (`/`); each answers JSON on request.
 
-Routes are plain `def`s: FastAPI runs them in worker threads, so database reads never block the
-event loop that Slack's requests arrive on.
+Routes run on the read threads (`threads.ReadThreads`), so database reads never block the event
+loop that Slack's requests arrive on.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import error_json
 from bot.http.web.render import page_url, respond, wants_json
+from bot.http.web.threads import ReadThreads
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
 from catalog.pages.short_links import LinkTarget
 from catalog.store.refs import make_ref
 
 
-def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
+def pages_router(services: Services, auth: BearerAuth, reads: ReadThreads) -> APIRouter:
     router = APIRouter(dependencies=[Depends(auth)])
     catalog = services.catalog
     team_id, app_id = catalog.config.http.slack_team_id, catalog.config.http.slack_app_id
@@ -49,6 +50,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
         return not_found(request, name, target)
 
     @router.get("/o/{kind}/{namespace}/{name}", response_class=HTMLResponse)
+    @reads
     def ownership(request: Request, kind: str, namespace: str, name: str) -> Response:
         """The ownership page: on-call, owner, runbook first; what is missing and where to add it."""
         now = services.clock()
@@ -60,15 +62,18 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
         return respond(request, "entity.html", page, now=now, team_id=team_id, actions=actions, app_id=app_id)
 
     @router.get("/o/{kind}/{name}", response_class=HTMLResponse)
+    @reads
     def short_with_kind(request: Request, kind: str, name: str) -> Response:
         return follow(request, name, kind)
 
     @router.get("/o/{name}", response_class=HTMLResponse)
+    @reads
     def short_link(request: Request, name: str) -> Response:
         """What alert templates link to: a unique name redirects, an ambiguous one offers the choices."""
         return follow(request, name, None)
 
     @router.get("/t/{name}", response_class=HTMLResponse)
+    @reads
     def team(request: Request, name: str) -> Response:
         now = services.clock()
         page = catalog.team_page(name, now=now)
@@ -78,6 +83,7 @@ def pages_router(services: Services, auth: BearerAuth) -> APIRouter:
         return respond(request, "team.html", page, now=now, team_id=team_id)
 
     @router.get("/", response_class=HTMLResponse)
+    @reads
     def search(request: Request, q: str = "") -> Response:
         """A search box; a query is asked as a question, with the same understanding as `wayfinder ask`."""
         now = services.clock()
