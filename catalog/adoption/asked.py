@@ -20,6 +20,7 @@ from catalog.adoption.events import Kind, event_values
 from catalog.adoption.models import AdoptionEvent
 from catalog.answers.models import Answer
 from catalog.answers.questionlog import row_values
+from catalog.store.database_errors import driver_reason
 from catalog.store.models import QuestionLog, table_of
 from catalog.store.write_behind import now_or_later
 
@@ -45,7 +46,7 @@ def record_question(session: Session, answer: Answer, *, transport: str, surface
         now_or_later(session, work, "question log row and usage event")
     except SQLAlchemyError as exc:
         session.rollback()
-        log.warning("question not logged: %s", getattr(exc, "orig", None) or type(exc).__name__)
+        log.warning("question not logged: %s", driver_reason(exc))
 
 
 def both_rows(logged: dict[str, Any], event: dict[str, Any]) -> Insert:

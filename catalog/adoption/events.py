@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from catalog.adoption.models import AdoptionEvent, AdoptionPersonDay, AdoptionUsageDay
+from catalog.store.database_errors import driver_reason
 from catalog.store.models import table_of
 from catalog.store.write_behind import now_or_later
 
@@ -98,7 +99,7 @@ def record_event(session: Session, **event: Any) -> None:
         now_or_later(session, lambda s: s.add(AdoptionEvent(**values)), "usage event")
     except SQLAlchemyError as exc:
         session.rollback()
-        log.warning("usage event not recorded: %s", getattr(exc, "orig", None) or type(exc).__name__)
+        log.warning("usage event not recorded: %s", driver_reason(exc))
 
 
 def record_followup(session: Session, *, thread: str, author: str | None, at: datetime) -> bool:

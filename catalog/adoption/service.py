@@ -24,6 +24,7 @@ from catalog.answers.card import entity_links, expects_runbook, is_runbook
 from catalog.answers.questionlog import asker_id
 from catalog.core import Catalog
 from catalog.search.understand import understand
+from catalog.store.database_errors import driver_reason
 from catalog.store.models import ChatIdentity
 from catalog.store.reads import get_entities
 
@@ -85,7 +86,7 @@ class Adoption:
         try:
             self.refresh_rollups()
         except SQLAlchemyError as exc:
-            log.warning("adoption rollups not refreshed, the report reads the events: %s", getattr(exc, "orig", None) or type(exc).__name__)
+            log.warning("adoption rollups not refreshed, the report reads the events: %s", driver_reason(exc))
             return metrics.EVENTS
         return metrics.ROLLUPS
 

@@ -22,6 +22,12 @@ def describe_database_error(exc: SQLAlchemyError, url: str) -> str:
     return f"database {_safe(url)}: {reason}" + (f" ({hint})" if hint else "")
 
 
+def driver_reason(exc: SQLAlchemyError) -> object:
+    """The driver's own error, or the exception's class: what a warning about a write given up logs, never
+    SQLAlchemy's full text, which carries the statement's parameters (catalog and Slack data)."""
+    return getattr(exc, "orig", None) or type(exc).__name__
+
+
 def _safe(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)

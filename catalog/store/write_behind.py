@@ -22,6 +22,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel
 
+from catalog.store.database_errors import driver_reason
 from catalog.store.engine import SQLITE_BUSY_TIMEOUT_MS, SessionFactory, session_factory, session_scope
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def write_later(factory: SessionFactory, work: Callable[[Session], None], what: 
             with session_scope(factory) as session:
                 work(session)
         except SQLAlchemyError as exc:
-            log.warning("%s not written: %s", what, getattr(exc, "orig", None) or type(exc).__name__)
+            log.warning("%s not written: %s", what, driver_reason(exc))
 
     thread = threading.Thread(target=write, name="wayfinder-write-behind", daemon=True)
     thread.start()
@@ -110,7 +111,7 @@ class RowBuffer:
             with session_scope(self.factory) as session:
                 session.execute(insert(self.model), rows)
         except SQLAlchemyError as exc:
-            log.warning("%d %s not written: %s", len(rows), self.what, getattr(exc, "orig", None) or type(exc).__name__)
+            log.warning("%d %s not written: %s", len(rows), self.what, driver_reason(exc))
 
     def close(self) -> None:
         self._closed.set()
