@@ -25,6 +25,7 @@ from catalog.store import leases
 from catalog.store.models import SourceState, SyncRun
 from catalog.sync import runs as sync_runs
 from catalog.sync.webhooks import WebhookResult, handle_github_push
+from catalog.tls import tls_context
 from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.github_world import TOKEN, component, entity, github_yaml, state, sync
@@ -188,7 +189,7 @@ def test_other_deliveries_change_nothing(github: FakeGitHub, catalog: Catalog, e
 def server(catalog: Catalog) -> Iterator[httpx.Client]:
     """`wayfinder serve`'s HTTP app (without Slack) on a free port."""
     running = ServerThread(create_http_app(Services(catalog=catalog), slack=None)).start()
-    with httpx.Client(base_url=running.url, timeout=10) as client:
+    with httpx.Client(base_url=running.url, timeout=10, verify=tls_context()) as client:
         yield client
     running.stop()
 

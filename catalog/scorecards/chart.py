@@ -2,15 +2,13 @@
 
 Rendered with matplotlib's Agg backend (no display, safe in server threads when each call uses its
 own `Figure`, never pyplot's global state). Drawn only when a line moved: a flat chart says nothing
-the text does not.
+the text does not. matplotlib is imported on the first chart, not with this module: it costs about
+half a second of CPU that a process which never sends a digest (a CLI run, each test process) need not pay.
 """
 
 from __future__ import annotations
 
 import io
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from catalog.scorecards.digest import TeamDigest
 
@@ -20,6 +18,9 @@ def trend_png(digest: TeamDigest) -> bytes | None:
     lines = [t for t in digest.trends if t.moved]
     if not lines:
         return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(6, 2.6), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
