@@ -267,19 +267,27 @@ def example_config(parsed_example_config: Config) -> Config:
     return parsed_example_config.model_copy(deep=True)
 
 
-@pytest.fixture(scope="session")
-def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory, parsed_example_config: Config) -> Iterator[str]:
-    """A copy of `migrated_template` with the bundled example organisation synced into it once."""
-    url = _copy(migrated_template, tmp_path_factory.mktemp("example"))
-    catalog = Catalog(url, parsed_example_config.model_copy(deep=True))
+@contextmanager
+def synced_template(migrated_template: str, directory: Path, config: Config) -> Iterator[str]:
+    """A copy of `migrated_template` with every source of `config` synced into it once, for a
+    session-scoped fixture: its tests copy it (`copied_database`) instead of syncing the same files again."""
+    url = _copy(migrated_template, directory)
+    catalog = Catalog(url, config)
     reports = catalog.sync()
-    catalog.dispose()
+    catalog.dispose()  # PostgreSQL copies a template only while nobody is connected to it
     assert all(r.ok for r in reports), [r.error for r in reports]
     name = make_url(url).database
     assert name
     yield name
     if PG_URL:
         _pg_drop(name)
+
+
+@pytest.fixture(scope="session")
+def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory, parsed_example_config: Config) -> Iterator[str]:
+    """A copy of `migrated_template` with the bundled example organisation synced into it once."""
+    with synced_template(migrated_template, tmp_path_factory.mktemp("example"), parsed_example_config.model_copy(deep=True)) as name:
+        yield name
 
 
 @pytest.fixture

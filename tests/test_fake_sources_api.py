@@ -624,7 +624,7 @@ def test_a_failing_fake_names_its_error_instead_of_passing_for_a_vendor_outage(
     github = FakeGitHub(org="acme").start()
     github.add_repo("payments-api")
     try:
-        response = httpx.get(f"{github.url}/orgs/acme/repos", timeout=TIMEOUT)
+        response = httpx.get(f"{github.url}/orgs/acme/repos", timeout=TIMEOUT, verify=tls_context())
     finally:
         with pytest.raises(FakeServerError, match=r"FakeGitHub failed answering 1 request.*nowhere/repository\.json"):
             github.stop()

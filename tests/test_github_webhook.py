@@ -56,7 +56,7 @@ def catalog(
 
 def push(github: FakeGitHub, repo: str, *, ref: str = "refs/heads/main") -> bytes:
     """A push event body with the repository object GitHub would send (epoch `pushed_at`, as pushes carry)."""
-    listed = httpx.get(f"{github.url}/orgs/acme/repos", params={"per_page": 100}, headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    listed = httpx.get(f"{github.url}/orgs/acme/repos", params={"per_page": 100}, headers={"Authorization": f"Bearer {TOKEN}"}, verify=tls_context()).json()
     repository = next(r for r in listed if r["name"] == repo)
     repository["pushed_at"] = int(time.time())
     return json.dumps({"ref": ref, "before": "0" * 40, "after": "1" * 40, "repository": repository, "pusher": {"name": "octocat"}}).encode()
