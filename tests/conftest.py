@@ -54,8 +54,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 def _hermetic_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The same environment however the suite is started: `wayfinder ask` saves its index under
     XDG_CACHE_HOME, kept out of the home directory; CLI tables fit COLUMNS, which a shell or a
-    pytest-xdist worker (80) may set, so tests that want a width set it per run."""
+    pytest-xdist worker (80) may set, so tests that want a width set it per run. matplotlib keeps
+    its font list where it always does (under the real cache directory): rebuilding it in every
+    test process cost half a second of CPU each."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MPLCONFIGDIR", os.environ.get("MPLCONFIGDIR") or str(Path(cache) / "matplotlib"))
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         patch.delenv("COLUMNS", raising=False)
         patch.delenv("LINES", raising=False)
