@@ -34,6 +34,7 @@ from catalog.config import Config, load_config
 from catalog.core import Catalog
 from catalog.store.engine import make_engine, upgrade
 from tests.fakes.executor import FakeExecutor
+from tests.helpers import backstage_config
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
@@ -292,6 +293,24 @@ def example_template(migrated_template: str, tmp_path_factory: pytest.TempPathFa
     """A copy of `migrated_template` with the bundled example organisation synced into it once."""
     with synced_template(migrated_template, tmp_path_factory.mktemp("example"), parsed_example_config.model_copy(deep=True)) as name:
         yield name
+
+
+@pytest.fixture(scope="session")
+def backstage_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory, third_party: Path) -> Iterator[str]:
+    """Backstage's own example organisation, synced once per test process (about 50 tests read it; syncing it cost 0.1 s of CPU each)."""
+    directory = tmp_path_factory.mktemp("backstage")
+    with synced_template(migrated_template, directory, backstage_config(directory, {"backstage-examples": third_party / "backstage-examples"})) as name:
+        yield name
+
+
+@pytest.fixture
+def backstage(backstage_template: str, tmp_path: Path, _pg_pool: _PgPool | None, third_party: Path) -> Iterator[Catalog]:
+    """Backstage's own example organisation, synced without errors, in a database of this test's own
+    (a copy of `backstage_template`; conformance: skipped without the third-party fixtures)."""
+    with copied_database(backstage_template, tmp_path, _pg_pool) as url:
+        catalog = Catalog(url, backstage_config(tmp_path, {"backstage-examples": third_party / "backstage-examples"}))
+        yield catalog
+        catalog.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ Why: Wayfinder promises to be Backstage-compatible; an organisation pointing it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ import pytest
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.sync.sources.backstage import BackstageSource
-from tests.conftest import FIXTURES, _PgPool, copied_database, synced_template
+from tests.conftest import FIXTURES
 from tests.helpers import active_refs, backstage_config, kind_counts, related, relation_triples, rows
 
 BACKSTAGE = FIXTURES / "backstage-examples"
@@ -25,23 +25,6 @@ ENTRY_POINTS = ["acme-corp.yaml", "all-apis.yaml", "all-components.yaml", "all-d
 EXPECTED_KINDS = {"component": 13, "api": 7, "resource": 1, "system": 3, "domain": 2, "group": 8, "user": 16, "location": 7}
 
 MakeCatalog = Callable[[Config], Catalog]
-
-
-@pytest.fixture(scope="session")
-def backstage_template(migrated_template: str, tmp_path_factory: pytest.TempPathFactory, third_party: Path) -> Iterator[str]:
-    """The upstream example set synced once per test process (30 tests read it; syncing it cost 0.1 s of CPU each)."""
-    directory = tmp_path_factory.mktemp("backstage")
-    with synced_template(migrated_template, directory, backstage_config(directory, {"backstage-examples": BACKSTAGE})) as name:
-        yield name
-
-
-@pytest.fixture
-def backstage(backstage_template: str, tmp_path: Path, _pg_pool: _PgPool | None) -> Iterator[Catalog]:
-    """A catalog of its own with the upstream example set synced without errors (copied from `backstage_template`)."""
-    with copied_database(backstage_template, tmp_path, _pg_pool) as url:
-        catalog = Catalog(url, backstage_config(tmp_path, {"backstage-examples": BACKSTAGE}))
-        yield catalog
-        catalog.dispose()
 
 
 def test_whole_backstage_example_set_imports(backstage: Catalog) -> None:
