@@ -16,6 +16,7 @@ the test when the folder is absent. Everything else writes its own data or reads
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -273,19 +274,28 @@ def example_config(parsed_example_config: Config) -> Config:
 
 
 @contextmanager
-def synced_template(migrated_template: str, directory: Path, config: Config) -> Iterator[str]:
-    """A copy of `migrated_template` with every source of `config` synced into it once, for a
-    session-scoped fixture: its tests copy it (`copied_database`) instead of syncing the same files again."""
-    url = _copy(migrated_template, directory)
+def filled_template(template: str, directory: Path, config: Config, fill: Callable[[Catalog], None]) -> Iterator[str]:
+    """A copy of `template` that `fill` wrote into once, for a session- or module-scoped fixture:
+    its tests copy it (`copied_database`) instead of writing the same rows again."""
+    url = _copy(template, directory)
     catalog = Catalog(url, config)
-    reports = catalog.sync()
+    fill(catalog)
     catalog.dispose()  # PostgreSQL copies a template only while nobody is connected to it
-    assert all(r.ok for r in reports), [r.error for r in reports]
     name = make_url(url).database
     assert name
     yield name
     if PG_URL:
         _pg_drop(name)
+
+
+def _sync_all(catalog: Catalog) -> None:
+    reports = catalog.sync()
+    assert all(r.ok for r in reports), [r.error for r in reports]
+
+
+def synced_template(migrated_template: str, directory: Path, config: Config) -> contextlib.AbstractContextManager[str]:
+    """A copy of `migrated_template` with every source of `config` synced into it once (`filled_template`)."""
+    return filled_template(migrated_template, directory, config, _sync_all)
 
 
 @pytest.fixture(scope="session")
