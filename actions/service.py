@@ -49,6 +49,7 @@ from catalog.store.facts import EntityHeadline
 from catalog.store.models import as_utc
 from catalog.store.reads import get_entity, refs_named
 from catalog.store.refs import parse_ref
+from catalog.tls import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class ActionService:
         self.catalog, self.clock, self.sleep = catalog, clock, sleep
         self.notifier: Notifier = notifier or _Silent()
         self.public_url = public_url.rstrip("/")
-        self.http = http or httpx.Client()
+        self.http = http or httpx.Client(verify=tls_context())
         self.definitions = {a.id: a for a in (definitions if definitions is not None else load_actions(catalog.config))}
         self._internal: dict[str, InternalHandler] = {}
         self._builtin: set[str] = set()

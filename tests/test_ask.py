@@ -24,14 +24,6 @@ MakeCatalog = Callable[[Config], Catalog]
 PAYMENTS = "group:default/payments"
 
 
-@pytest.fixture
-def backstage(make_catalog: MakeCatalog, tmp_path: Path, third_party: Path) -> Catalog:
-    """Backstage's own example organisation (conformance: skipped without the fixtures)."""
-    catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": third_party / "backstage-examples"}))
-    assert catalog.sync()[0].ok
-    return catalog
-
-
 def _unanswered(catalog: Catalog) -> list[Any]:
     with catalog.session() as s:
         return unanswered(s)

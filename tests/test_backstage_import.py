@@ -27,14 +27,6 @@ EXPECTED_KINDS = {"component": 13, "api": 7, "resource": 1, "system": 3, "domain
 MakeCatalog = Callable[[Config], Catalog]
 
 
-@pytest.fixture
-def backstage(make_catalog: MakeCatalog, tmp_path: Path, third_party: Path) -> Catalog:
-    catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": BACKSTAGE}))
-    [report] = catalog.sync()
-    assert report.ok, report.error
-    return catalog
-
-
 def test_whole_backstage_example_set_imports(backstage: Catalog) -> None:
     counts = kind_counts(backstage)
     assert dict(counts) == EXPECTED_KINDS

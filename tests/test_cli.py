@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from catalog.core import Catalog
 from tests.cli import Ran, run_wayfinder
 from tests.conftest import EXAMPLES
 from tests.helpers import component, group
@@ -37,9 +38,9 @@ def wayfinder(database_url: str, tmp_path: Path) -> Run:
 
 
 @pytest.fixture
-def synced(wayfinder: Run) -> Run:
-    result = wayfinder("sync")
-    assert result.returncode == 0, result.stderr
+def synced(wayfinder: Run, example_catalog: Catalog) -> Run:
+    """`wayfinder` on the example organisation as `wayfinder sync` leaves it with the bundled config
+    (a copy of the session's synced template: `database_url`); `sync` itself is tested below."""
     return wayfinder
 
 

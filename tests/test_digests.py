@@ -15,6 +15,7 @@ import pytest
 
 from bot.slack.digests import SlackDelivery, digest_client
 from catalog.core import Catalog
+from catalog.scorecards.chart import trend_png
 from catalog.scorecards.service import Scorecards, TeamDigest
 from tests.fakes.slack_api import FakeSlackAPI
 
@@ -63,6 +64,20 @@ def test_team_digest_content(scorecards: Scorecards) -> None:
     assert (q1.id, q1.target_level, q1.deadline.isoformat()) == ("q1-readiness", "Silver", "2027-03-31")
     assert q1.total == sum(1 for s in digest.scores if s.scorecard == "production-readiness")
     assert any(t.moved for t in digest.trends)
+
+
+def test_a_chart_is_drawn_from_the_team_and_its_lines_alone(scorecards: Scorecards) -> None:
+    """Charts are kept by what they show (a retried digest draws none): another team or other averages draw another."""
+    digest = scorecards.team_digest("acquiring", now=NOW)
+    assert digest is not None
+    chart = trend_png(digest)
+    assert chart is not None and chart.startswith(b"\x89PNG")
+    assert trend_png(digest.model_copy(deep=True)) == chart
+    assert trend_png(digest.model_copy(update={"team_name": "Payments"})) not in (None, chart)
+    lower = digest.model_copy(deep=True)
+    line = next(t for t in lower.trends if t.moved)
+    line.average = [None if a is None else a / 2 for a in line.average]
+    assert trend_png(lower) not in (None, chart)
 
 
 def test_dry_run_prints_block_kit(scorecards: Scorecards, example_catalog: Catalog) -> None:

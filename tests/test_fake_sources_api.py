@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from catalog.tls import tls_context
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.fakes.http_fake import FakeServerError
 from tests.fakes.pagerduty_api import FakePagerDuty
@@ -47,7 +48,7 @@ def gh_client(github: FakeGitHub) -> Iterator[httpx.Client]:
         "Authorization": f"Bearer {GH_TOKEN}",
         "Accept": "application/vnd.github+json",
     }
-    with httpx.Client(base_url=github.url, headers=headers, timeout=TIMEOUT) as client:
+    with httpx.Client(base_url=github.url, headers=headers, timeout=TIMEOUT, verify=tls_context()) as client:
         yield client
 
 
@@ -60,7 +61,7 @@ def pagerduty() -> Iterator[FakePagerDuty]:
 @pytest.fixture
 def pd_client(pagerduty: FakePagerDuty) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Token token={PD_TOKEN}", "Accept": PD_ACCEPT}
-    with httpx.Client(base_url=pagerduty.url, headers=headers, timeout=TIMEOUT) as client:
+    with httpx.Client(base_url=pagerduty.url, headers=headers, timeout=TIMEOUT, verify=tls_context()) as client:
         yield client
 
 
@@ -297,14 +298,14 @@ def test_delay_provokes_a_client_timeout(github: FakeGitHub) -> None:
     github.delay("/orgs/acme/repos", 2.0, times=1)
     headers = {"Authorization": f"token {GH_TOKEN}"}
 
-    with httpx.Client(base_url=github.url, headers=headers, timeout=0.2) as client:
+    with httpx.Client(base_url=github.url, headers=headers, timeout=0.2, verify=tls_context()) as client:
         with pytest.raises(httpx.ReadTimeout):
             client.get("/orgs/acme/repos")
         assert client.get("/orgs/acme/repos").status_code == 200
 
 
 def test_bad_or_missing_token_gets_401(github: FakeGitHub) -> None:
-    with httpx.Client(base_url=github.url, timeout=TIMEOUT) as client:
+    with httpx.Client(base_url=github.url, timeout=TIMEOUT, verify=tls_context()) as client:
         missing = client.get("/orgs/acme/repos")
         wrong = client.get("/orgs/acme/repos", headers={"Authorization": "Bearer nope"})
         legacy = client.get("/orgs/acme/repos", headers={"Authorization": f"token {GH_TOKEN}"})
@@ -490,7 +491,7 @@ def test_oncalls_include_users_filters_and_earliest(
 
 
 def test_pagerduty_auth_and_api_version(pagerduty: FakePagerDuty) -> None:
-    with httpx.Client(base_url=pagerduty.url, timeout=TIMEOUT) as client:
+    with httpx.Client(base_url=pagerduty.url, timeout=TIMEOUT, verify=tls_context()) as client:
         missing = client.get("/services")
         wrong = client.get("/services", headers={"Authorization": "Token token=nope"})
         bearer = client.get("/services", headers={"Authorization": f"Bearer {PD_TOKEN}"})
@@ -623,7 +624,7 @@ def test_a_failing_fake_names_its_error_instead_of_passing_for_a_vendor_outage(
     github = FakeGitHub(org="acme").start()
     github.add_repo("payments-api")
     try:
-        response = httpx.get(f"{github.url}/orgs/acme/repos", timeout=TIMEOUT)
+        response = httpx.get(f"{github.url}/orgs/acme/repos", timeout=TIMEOUT, verify=tls_context())
     finally:
         with pytest.raises(FakeServerError, match=r"FakeGitHub failed answering 1 request.*nowhere/repository\.json"):
             github.stop()

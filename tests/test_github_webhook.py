@@ -25,6 +25,7 @@ from catalog.store import leases
 from catalog.store.models import SourceState, SyncRun
 from catalog.sync import runs as sync_runs
 from catalog.sync.webhooks import WebhookResult, handle_github_push
+from catalog.tls import tls_context
 from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.github_world import TOKEN, component, entity, github_yaml, state, sync
@@ -55,7 +56,7 @@ def catalog(
 
 def push(github: FakeGitHub, repo: str, *, ref: str = "refs/heads/main") -> bytes:
     """A push event body with the repository object GitHub would send (epoch `pushed_at`, as pushes carry)."""
-    listed = httpx.get(f"{github.url}/orgs/acme/repos", params={"per_page": 100}, headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    listed = httpx.get(f"{github.url}/orgs/acme/repos", params={"per_page": 100}, headers={"Authorization": f"Bearer {TOKEN}"}, verify=tls_context()).json()
     repository = next(r for r in listed if r["name"] == repo)
     repository["pushed_at"] = int(time.time())
     return json.dumps({"ref": ref, "before": "0" * 40, "after": "1" * 40, "repository": repository, "pusher": {"name": "octocat"}}).encode()
@@ -188,7 +189,7 @@ def test_other_deliveries_change_nothing(github: FakeGitHub, catalog: Catalog, e
 def server(catalog: Catalog) -> Iterator[httpx.Client]:
     """`wayfinder serve`'s HTTP app (without Slack) on a free port."""
     running = ServerThread(create_http_app(Services(catalog=catalog), slack=None)).start()
-    with httpx.Client(base_url=running.url, timeout=10) as client:
+    with httpx.Client(base_url=running.url, timeout=10, verify=tls_context()) as client:
         yield client
     running.stop()
 

@@ -20,14 +20,6 @@ MakeCatalog = Callable[[Config], Catalog]
 
 
 @pytest.fixture
-def backstage(make_catalog: MakeCatalog, tmp_path: Path, third_party: Path) -> Catalog:
-    """Backstage's own example organisation (conformance: skipped without the fixtures)."""
-    catalog = make_catalog(backstage_config(tmp_path, {"backstage-examples": third_party / "backstage-examples"}))
-    assert catalog.sync()[0].ok
-    return catalog
-
-
-@pytest.fixture
 def lookalikes(make_catalog: MakeCatalog, tmp_path: Path) -> Catalog:
     """Near-identical names owned by different teams, plus one with aliases."""
     root = tmp_path / "cat"

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from catalog.tls import tls_context
+
 DEFAULT_TIMEOUT = 10.0  # seconds; `--timeout` changes it
 
 
@@ -33,7 +35,7 @@ def get_json(base_url: str, path: str, params: dict[str, str], *, timeout: float
     try:
         url = httpx.URL(base_url.rstrip("/") + path)
         headers = {"X-Wayfinder-Client": "cli"} | ({"Authorization": f"Bearer {token}"} if token else {})  # the client names itself for adoption events
-        response = httpx.get(url, params=params, headers=headers, timeout=timeout)
+        response = httpx.get(url, params=params, headers=headers, timeout=timeout, verify=tls_context())
     except httpx.TimeoutException:
         raise RemoteError(f"{where} did not answer within {timeout:g} s (WAYFINDER_URL; raise --timeout if it is just slow)") from None
     except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:

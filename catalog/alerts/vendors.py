@@ -23,6 +23,7 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from catalog.config import AlertLookups, Config, DatadogLookup, PagerDutySourceConfig, SentryLookup, VendorLookup
+from catalog.tls import tls_context
 
 if TYPE_CHECKING:  # httpx is imported on the first lookup: `wayfinder ask` never needs it
     import httpx
@@ -122,7 +123,7 @@ class Lookups:
 
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=self._timeout, headers=self._headers())
+                self._client = httpx.Client(timeout=self._timeout, headers=self._headers(), verify=tls_context())
             return self._client
 
 

@@ -23,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.compose import Services
 from bot.http.app import SlackCredentials, build_slack, create_http_app, tcp_listener
 from catalog.core import Catalog
+from catalog.tls import tls_context
 from tests.conftest import DATA
 from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_ID, FakeSlackAPI
 
@@ -212,4 +213,4 @@ def start_wayfinder(catalog: Catalog, fake: FakeSlackAPI, slack: SlackCredential
         services, slack=build_slack(services, slack), signing_secret=slack.signing_secret, missing=slack.missing(socket_mode=False)
     )
     server = ServerThread(api).start()
-    return Wayfinder(services, fake, server, httpx.Client(base_url=server.url, timeout=10))
+    return Wayfinder(services, fake, server, httpx.Client(base_url=server.url, timeout=10, verify=tls_context()))

@@ -11,6 +11,7 @@ import httpx
 from bot.compose import Services, utcnow
 from bot.http.app import create_http_app
 from catalog.core import Catalog
+from catalog.tls import tls_context
 from tests.e2e.harness import PUBLIC_URL, ServerThread
 
 TOKEN = "wf-pages-token-0123456789abcdef"  # the `guarded` catalog's one bearer token (tests/e2e/conftest.py)
@@ -22,7 +23,7 @@ def serve_pages(catalog: Catalog, clock: Callable[[], datetime] = utcnow) -> Ite
     services = Services(catalog=catalog, public_url=PUBLIC_URL, clock=clock)
     server = ServerThread(create_http_app(services, slack=None, missing=["SLACK_BOT_TOKEN"])).start()
     try:
-        with httpx.Client(base_url=server.url, timeout=10) as client:
+        with httpx.Client(base_url=server.url, timeout=10, verify=tls_context()) as client:
             yield client
     finally:
         server.stop()

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from catalog.core import Catalog
 from catalog.store.models import QuestionLog
+from catalog.tls import tls_context
 from tests.e2e.harness import Wayfinder, event_envelope, mention, signed_headers
 
 
@@ -71,7 +72,7 @@ def test_pages_stuck_on_a_slow_database_never_hold_up_a_slack_ack(wayfinder: Way
 
     monkeypatch.setattr(wayfinder.services.catalog, "ownership_page", slow_page)
     with ThreadPoolExecutor(45) as pool:
-        views = [pool.submit(httpx.get, f"{wayfinder.server.url}/o/component/default/payments-service", timeout=30) for _ in range(45)]
+        views = [pool.submit(httpx.get, f"{wayfinder.server.url}/o/component/default/payments-service", timeout=30, verify=tls_context()) for _ in range(45)]
         deadline = time.monotonic() + 10
         while inside[0] < 2 and time.monotonic() < deadline:
             time.sleep(0.01)

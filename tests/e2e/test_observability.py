@@ -24,6 +24,7 @@ from bot.http.app import create_http_app
 from bot.logs import configure_logging, request_scope
 from catalog.config import Config
 from catalog.core import Catalog
+from catalog.tls import tls_context
 from tests.e2e.harness import BOT_TOKEN, SIGNING_SECRET, ServerThread, Wayfinder, mention_json
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.fakes.slack_api import FakeSlackAPI
@@ -119,7 +120,7 @@ def serve_catalog() -> Iterator[Callable[[Catalog], httpx.Client]]:
 
     def serve(catalog: Catalog) -> httpx.Client:
         server = ServerThread(create_http_app(Services(catalog=catalog), slack=None)).start()
-        running.append((server, httpx.Client(base_url=server.url, timeout=10)))
+        running.append((server, httpx.Client(base_url=server.url, timeout=10, verify=tls_context())))
         return running[-1][1]
 
     yield serve

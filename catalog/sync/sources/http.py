@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from catalog.errors import SourceError
+from catalog.tls import tls_context
 
 RetryDelay = Callable[[httpx.Response, int], float | None]
 
@@ -71,7 +72,7 @@ class ApiClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name = name
-        self.client = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers, timeout=httpx.Timeout(timeout))
+        self.client = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers, timeout=httpx.Timeout(timeout), verify=tls_context())
         self.max_retries = max_retries
         self.max_wait = max_wait
         self.retry_delay = retry_delay
