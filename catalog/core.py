@@ -98,10 +98,12 @@ class Catalog:
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.identities = IdentityCache(self.factory)
         self.page_views = RowBuffer(self.factory, AdoptionEvent, "page views")
+        if self.metered:  # made now, not by the first of several threads counting at once (each could make its own)
+            self.metrics  # noqa: B018
 
     @functools.cached_property
     def metrics(self) -> Metrics:
-        """The Prometheus instruments of this process (`GET /metrics`), made on first use."""
+        """The Prometheus instruments of this process (`GET /metrics`); made with a metered catalog, else on first use."""
         from catalog.metrics import Metrics
 
         return Metrics(self.factory)
