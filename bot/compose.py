@@ -53,16 +53,18 @@ def config_path(settings: Settings) -> Path:
     return settings.config_path()
 
 
-def open_catalog(settings: Settings, *, config: Path | None = None, migrate: bool = False, index_dir: Path | None = None) -> Catalog:
+def open_catalog(
+    settings: Settings, *, config: Path | None = None, migrate: bool = False, index_dir: Path | None = None, metered: bool = True
+) -> Catalog:
     """The catalog over the configured database; `migrate` brings its schema to head first
     (unless WAYFINDER_AUTO_MIGRATE=false), otherwise an old schema is refused. `index_dir` keeps
-    the resolution index between runs (`ask`: one process per question)."""
+    the resolution index between runs and `metered=False` counts no answers (`ask`: one process per question)."""
     from catalog.config import load_config
     from catalog.core import Catalog
 
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     catalog = Catalog(
-        settings.database_url, load_config(config or config_path(settings)), settings.slack_api_url, token, index_dir=index_dir
+        settings.database_url, load_config(config or config_path(settings)), settings.slack_api_url, token, index_dir=index_dir, metered=metered
     )
     if migrate and settings.auto_migrate and catalog.migrate_on_start():
         _note("The database schema was created or upgraded to the current version.")

@@ -6,6 +6,7 @@ open sessions themselves, so each call here is one short transaction.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,7 +27,6 @@ from catalog.answers.card import entity_card
 from catalog.answers.models import Answer, EntityCard
 from catalog.answers.questionlog import asker_id
 from catalog.config import Config
-from catalog.metrics import Metrics
 from catalog.scorecards.answers import with_scoreboards
 from catalog.scorecards.questions import below_question
 from catalog.search.resolve import CatalogIndex, IndexedEntity
@@ -51,6 +51,7 @@ from catalog.store.write_behind import RowBuffer
 # imported by the methods that use it: `wayfinder ask` is a new process per question.
 if TYPE_CHECKING:
     from catalog.answers.home import HomeSummary
+    from catalog.metrics import Metrics
     from catalog.pages.listing import EntityList
     from catalog.pages.ownership import OwnershipPage
     from catalog.pages.short_links import LinkTarget
@@ -86,15 +87,26 @@ class Catalog:
     # Where to keep the resolution index between processes (`catalog.store.index_file`): the CLI sets it.
     index_dir: Path | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)  # what "now" is for work the catalog starts itself
+    # Whether answers are counted in `metrics`: not in a process asked one question (`wayfinder ask`), which
+    # nobody scrapes and which would import prometheus_client (and its HTTP server) for nothing.
+    metered: bool = True
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
         self.factory = session_factory(self.engine)
         self._claims = claims.Ledger(self.engine)  # on SQLite, claims never wait for a sync's write lock
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
-        self.metrics = Metrics(self.factory)
         self.identities = IdentityCache(self.factory)
         self.page_views = RowBuffer(self.factory, AdoptionEvent, "page views")
+        if self.metered:  # made now, not by the first of several threads counting at once (each could make its own)
+            self.metrics  # noqa: B018
+
+    @functools.cached_property
+    def metrics(self) -> Metrics:
+        """The Prometheus instruments of this process (`GET /metrics`); made with a metered catalog, else on first use."""
+        from catalog.metrics import Metrics
+
+        return Metrics(self.factory)
 
     def require_schema(self) -> None:
         require_current_schema(self.engine)
@@ -198,8 +210,9 @@ class Catalog:
         try:
             yield answered
         finally:
-            self.metrics.answer_seconds.labels(surface).observe(time.perf_counter() - started)
-            self.metrics.questions.labels(surface, outcome["intent"], outcome["status"]).inc()
+            if self.metered:
+                self.metrics.answer_seconds.labels(surface).observe(time.perf_counter() - started)
+                self.metrics.questions.labels(surface, outcome["intent"], outcome["status"]).inc()
 
     def sync(
         self,

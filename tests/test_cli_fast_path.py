@@ -89,10 +89,10 @@ def test_a_remote_question_imports_neither_typer_nor_the_database_layer() -> Non
 
 
 # What a local question has no use for: migrations, the server, Slack, HTTP clients, the full CLI, templates,
-# charts, and pydantic-settings (the environment is read by `bot.settings` itself).
+# charts, pydantic-settings (the environment is read by `bot.settings` itself), and Prometheus (nobody scrapes one question).
 NOT_FOR_A_QUESTION = {
     "alembic", "fastapi", "starlette", "uvicorn", "slack_bolt", "slack_sdk", "httpx", "typer", "rich", "jinja2", "matplotlib",
-    "pydantic_settings",
+    "pydantic_settings", "prometheus_client",
 }  # fmt: skip
 
 

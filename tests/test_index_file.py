@@ -93,3 +93,33 @@ def test_the_saved_index_answers_a_typo_without_building_anything(open_cli_catal
         index = later.index(session)
     assert index._trigram_postings is not None  # loaded, not left for the first typo to build
     assert later.ask("who owns paymnts-service?").answered
+
+
+def test_the_saved_index_reads_only_what_a_question_needs_and_resolves_as_the_built_one(example_catalog: Catalog, tmp_path: Path) -> None:
+    """Loaded piecewise from the file, the index answers every kind of lookup as the index built from the rows:
+    exact names and refs, aliases and titles, partial words, typos, absent names, pickers' completions, and a
+    walk over every entity (help examples). An exact name reads a small part of the file, not all of it."""
+    from catalog.store.index_file import Chunks, IndexFile
+    from catalog.store.reads import load_index
+
+    with example_catalog.session() as session:
+        built = load_index(session)
+    saved = IndexFile(tmp_path, "sqlite:///example")
+    saved.save(("k",), built)
+    loaded = saved.load(("k",))
+    assert loaded is not None and saved.load(("other",)) is None
+
+    entities = loaded.entities
+    assert isinstance(entities, Chunks)
+    assert loaded.resolve("payments-service").status == "found"
+    assert 0 < len(entities._chunks) <= 2 < len(entities._spans)  # one entity's chunk, not the catalog
+
+    names = [e.name for e in built.entities]
+    queries = names + [e.ref for e in built.entities] + [e.title for e in built.entities if e.title]
+    queries += [n[:-2] + n[-1] for n in names if len(n) > 6]  # a letter dropped
+    queries += [" ".join(n.split("-")[:2]) for n in names] + ["ledg", "pay serv", "nothing-like-this", "ui", "x"]
+    for q in queries:
+        assert loaded.resolve(q) == built.resolve(q), q
+        assert loaded.complete(q, allowed=lambda e: True, limit=8) == built.complete(q, allowed=lambda e: True, limit=8), q
+        assert loaded.starts_a_word(q[:3]) == built.starts_a_word(q[:3])
+    assert list(loaded.entities) == built.entities and len(loaded) == len(built) and loaded.names() == built.names()

@@ -63,7 +63,7 @@ def _ask_local(question: str) -> dict[str, Any]:
     from catalog.errors import NoSchema
 
     try:
-        answer = open_catalog(Settings(), index_dir=default_index_dir()).ask(question, transport="cli", asker=cli_asker())
+        answer = open_catalog(Settings(), index_dir=default_index_dir(), metered=False).ask(question, transport="cli", asker=cli_asker())
     except NoSchema:  # a first run: nothing was synced, so the tables were never created
         answer = empty_catalog_answer(question, now=datetime.now(UTC))
     return answer.to_json()

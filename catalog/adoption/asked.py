@@ -40,8 +40,8 @@ def record_question(session: Session, answer: Answer, *, transport: str, surface
     )  # fmt: skip
     if session.get_bind().dialect.name == "postgresql":
         work = lambda s: s.execute(both_rows(logged, event))  # noqa: E731
-    else:
-        work = lambda s: s.add_all([QuestionLog(**logged), AdoptionEvent(**event)])  # noqa: E731
+    else:  # plain inserts, not ORM objects: the first object of a process configures every mapper (a sixth of an answer's CPU)
+        work = lambda s: [s.execute(insert(table_of(model)).values(**row)) for model, row in ((QuestionLog, logged), (AdoptionEvent, event))]  # noqa: E731
     try:
         now_or_later(session, work, "question log row and usage event")
     except SQLAlchemyError as exc:

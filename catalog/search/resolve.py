@@ -208,9 +208,10 @@ class CatalogIndex:
 
     def _postings_for_prefix(self, prefix: str, cap: int | None = 5000) -> set[int]:
         """Entities with a word starting with `prefix`; past `cap` of them, stop (a prefix this common says nothing to resolution)."""
-        start = bisect.bisect_left(self._sorted_tokens, prefix)
+        sorted_tokens = self._sorted_tokens
         found: set[int] = set()
-        for tok in self._sorted_tokens[start:]:
+        for at in range(bisect.bisect_left(sorted_tokens, prefix), len(sorted_tokens)):  # by position: a saved index reads only these
+            tok = sorted_tokens[at]
             if not tok.startswith(prefix):
                 break
             found.update(self._token_postings[tok])
