@@ -127,12 +127,15 @@ def listen(host: str, port: int) -> socket.socket:
         raise WayfinderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-def freeze_startup_heap() -> None:
-    """Move every object alive now (modules, the app, its templates) out of the cyclic collector's sight.
+def freeze_heap() -> None:
+    """Move every object alive now out of the cyclic garbage collector's sight (`gc.freeze`).
 
-    They live as long as the process, yet each full collection walked all of them: about 120 ms
-    with the GIL held, every few seconds under load, which every request in flight waited out
-    (`benchmarks/bench_pages.py`: the page p99). Frozen, a full collection walks only what was made since.
+    What a server keeps for its lifetime (modules, the app, its templates, the resolution index)
+    was walked by every full collection: about 120 ms with the GIL held at 10k entities, every
+    few seconds under load, which every request in flight waited out (`benchmarks/bench_pages.py`:
+    the page p99). Frozen objects are still freed when their last reference goes (an index
+    replaced by a newer one); only cycles among them would never be collected, so this runs at
+    startup and after an index rebuild (`Catalog.after_index_rebuild`), not per request.
     """
     gc.collect()  # what is garbage already is freed, not frozen
     gc.freeze()
@@ -141,6 +144,6 @@ def freeze_startup_heap() -> None:
 def serve_http(api: FastAPI, sock: socket.socket) -> None:
     """Serve on `sock` until interrupted (uvicorn handles SIGINT/SIGTERM for a clean shutdown)."""
     host, port = sock.getsockname()[:2]
-    freeze_startup_heap()
+    freeze_heap()
     # log_config=None: uvicorn's loggers propagate to the root handler (`bot.logs`), text or JSON alike
     uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", log_config=None)).run(sockets=[sock])

@@ -12,7 +12,7 @@ import functools
 import logging
 import threading
 from collections import defaultdict, namedtuple
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -301,6 +301,7 @@ class IndexCache:
         self._saved = saved
         self._background_above = background_above
         self._rebuilding = threading.Lock()
+        self.after_rebuild: Callable[[], None] | None = None  # the server's `bot.http.app.freeze_heap`
 
     def get(self, session: Session) -> CatalogIndex:
         current = generation(session)
@@ -339,6 +340,8 @@ class IndexCache:
         index = load_index(session)
         if self._saved is not None:
             self._saved.save(_catalog_key(session, index.generation), index)
+        if self.after_rebuild is not None:
+            self.after_rebuild()
         return index
 
 
