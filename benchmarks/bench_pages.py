@@ -8,9 +8,11 @@ floor: routing and HTTP without the catalog). Goal: page p99 ≤ 50 ms on SQLite
 
 The clients are plain keep-alive connections (`Connection`), cheap enough not to compete with the
 server for the CPU, and each phase also prints the server's own CPU time per request (from
-/proc), which a busy shared machine does not inflate the way it inflates latency.
+/proc), which a busy shared machine does not inflate the way it inflates latency. With
+`--baseline-src` both servers run side by side and take turns phase by phase (`--rounds` times,
+alternating which goes first), so a load that changes during the run falls on both alike.
 
-    .venv/bin/python -m benchmarks.bench_pages --entities 10000 --seconds 10
+    .venv/bin/python -m benchmarks.bench_pages --entities 10000 --seconds 10 --baseline-src DIR --rounds 3
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from statistics import median
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -181,19 +184,27 @@ async def load(base: str, paths: list[str], *, connections: int, seconds: float)
     return latencies, errors
 
 
+def measure(base: str, paths: list[str], *, connections: int, seconds: float) -> tuple[list[float], int, float]:
+    """One phase against one server: latencies (ms), errors, and the server's CPU ms per request."""
+    cpu_before = cpu_seconds(SERVER_PIDS[base])
+    latencies, errors = asyncio.run(load(base, paths, connections=connections, seconds=seconds))
+    return latencies, errors, (cpu_seconds(SERVER_PIDS[base]) - cpu_before) * 1000 / max(1, len(latencies))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entities", type=int, default=10000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--baseline-src", type=Path, help="another checkout (e.g. `git archive main | tar -x -C DIR`) served first, on the same database")
+    parser.add_argument("--baseline-src", type=Path, help="another checkout (e.g. `git archive main | tar -x -C DIR`) served beside this one, on the same database")
+    parser.add_argument("--rounds", type=int, default=1, help="measure each phase this many times per server, alternating which goes first; medians at the end")
     parser.add_argument("--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return
-    with tempfile.TemporaryDirectory(prefix="wayfinder-bench-pages-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wayfinder-bench-pages-") as tmp, ExitStack() as servers:
         started = time.perf_counter()
         url, names = prepare(Path(tmp), args.entities, args.seed)
         print(f"catalog: {args.entities} entities synced in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}")
@@ -202,20 +213,30 @@ def main() -> None:
             "/o/component/default/NAME": [f"/o/component/default/{quote(n)}" for n in names],
             "/api/v1/ask?q=who owns NAME": [f"/api/v1/ask?q={quote('who owns ' + n)}" for n in names],
         }
-        print(f"{args.connections} connections, {args.seconds:.0f} s per phase")
+        # Both servers run at once and take turns, so a shared machine's changing load falls on both alike.
+        codes = [("baseline", args.baseline_src)] if args.baseline_src else []
+        bases = {label: servers.enter_context(served(url, tries=200, src=src)) for label, src in [*codes, ("this", None)]}
+        print(f"{args.connections} connections, {args.seconds:.0f} s per phase, {args.rounds} round(s)")
         print(f"{'code':9} {'phase':32} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server cpu ms/req':>18} {'load':>5}")
-        for label, src in ([("baseline", args.baseline_src)] if args.baseline_src else []) + [("this", None)]:
-            with served(url, tries=200, src=src) as base:
-                for name, paths in phases.items():
-                    asyncio.run(load(base, paths, connections=args.connections, seconds=1))  # warm up on the same paths, as a running server is
-                    cpu_before = cpu_seconds(SERVER_PIDS[base])
-                    latencies, errors = asyncio.run(load(base, paths, connections=args.connections, seconds=args.seconds))
-                    cpu_ms = (cpu_seconds(SERVER_PIDS[base]) - cpu_before) * 1000 / max(1, len(latencies))
+        results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
+        for name, paths in phases.items():
+            for base in bases.values():
+                asyncio.run(load(base, paths, connections=args.connections, seconds=1))  # warm up on the same paths, as a running server is
+            for turn in range(args.rounds):
+                for label, base in list(bases.items())[:: 1 if turn % 2 == 0 else -1]:
+                    latencies, errors, cpu_ms = measure(base, paths, connections=args.connections, seconds=args.seconds)
+                    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+                    results.setdefault((label, name), []).append((p50, p99, cpu_ms))
                     print(
-                        f"{label:9} {name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {percentile(latencies, 50):8.1f} "
-                        f"{percentile(latencies, 99):8.1f} {errors:6d} {cpu_ms:18.2f} {os.getloadavg()[0]:5.1f}",
+                        f"{label:9} {name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {p50:8.1f} "
+                        f"{p99:8.1f} {errors:6d} {cpu_ms:18.2f} {os.getloadavg()[0]:5.1f}",
                         flush=True,
                     )
+        if args.rounds > 1:
+            print(f"medians over {args.rounds} rounds:")
+            for (label, name), rows in results.items():
+                p50s, p99s, cpus = zip(*rows, strict=True)
+                print(f"{label:9} {name:32} {'':9} {'':7} {median(p50s):8.1f} {median(p99s):8.1f} {'':6} {median(cpus):18.2f}")
         print(f"goal: page p99 <= {GOAL_P99_MS:.0f} ms on SQLite; load average now {os.getloadavg()[0]:.2f}")
         print(f"(with {args.connections} connections always waiting, p50 is about {args.connections} x the server's time per request)")
 

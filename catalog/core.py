@@ -123,6 +123,10 @@ class Catalog:
     def index(self, session: Session) -> CatalogIndex:
         return self._index.get(session)
 
+    def after_index_rebuild(self, hook: Callable[[], None]) -> None:
+        """Run `hook` each time the resolution index is rebuilt (the server freezes it out of the garbage collector's sight)."""
+        self._index.after_rebuild = hook
+
     def ask(
         self, text: str, *, transport: str = "cli", asker: str | None = None, surface: str | None = None, thread: str | None = None
     ) -> Answer:

@@ -10,6 +10,7 @@ commits share one build of the resolution index.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import defaultdict
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from bot.http.app import freeze_heap
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store.reads import IndexCache, generation
@@ -162,6 +164,27 @@ def test_after_a_sync_of_a_big_catalog_no_answer_waits_for_the_index(make_catalo
     finally:
         gate.set()
         event.remove(catalog.engine, "before_cursor_execute", hold_the_build)
+
+
+def test_the_server_keeps_every_rebuilt_index_out_of_full_garbage_collections(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    """Each full collection walked the index: 25 ms with the GIL held at 10k entities, 250 ms at 100k, every few seconds under load."""
+    catalog, root = _synced_team_and_service(make_catalog, tmp_path)
+    catalog.after_index_rebuild(freeze_heap)  # as `wayfinder serve` does
+
+    def collected(index: object) -> bool:
+        return any(o is index for o in gc.get_objects())  # what a full collection walks; frozen objects are not listed
+
+    try:
+        with catalog.session() as session:
+            first = catalog.index(session)
+        assert first.named("svc") and not collected(first)
+        (root / "more.yaml").write_text(component("svc-two"), encoding="utf-8")
+        assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+        with catalog.session() as session:
+            rebuilt = catalog.index(session)  # a small catalog's index is rebuilt by the answer that notices
+        assert rebuilt is not first and rebuilt.named("svc-two") and not collected(rebuilt)
+    finally:
+        gc.unfreeze()  # this test process goes on collecting as before
 
 
 def _eventually_named(catalog: Catalog, cache: IndexCache, name: str) -> list[str]:

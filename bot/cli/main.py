@@ -314,7 +314,7 @@ def _run_server(
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
     from actions.jobs import ActionJobs
     from bot.compose import build_services
-    from bot.http.app import build_slack, create_http_app, serve_http, start_socket_mode
+    from bot.http.app import build_slack, create_http_app, freeze_heap, serve_http, start_socket_mode
     from bot.logs import configure_logging
     from catalog.sync.schedule import start_scheduler
 
@@ -343,6 +343,7 @@ def _run_server(
         host, port = sock.getsockname()[:2]
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
         say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
+        catalog.after_index_rebuild(freeze_heap)  # each new index joins the frozen startup heap (`serve_http`)
         serve_http(create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode), sock)
 
 

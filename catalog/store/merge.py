@@ -82,10 +82,10 @@ def merge(rows: Iterable[Any], states: Mapping[str, SourceFreshness]) -> Catalog
                 break
     maps: dict[str, dict[str, Any]] = {name: {} for name in MAP_FACTS}
     for name, merged in maps.items():
-        for row in ordered:
-            for key, value in getattr(row, name).items():
-                if key not in merged and value not in (None, ""):
-                    merged[key], field_sources[f"{name}.{key}"] = value, row.source
+        for row in ordered:  # comprehensions, not a loop per key: a page merges a dozen entities
+            found = {key: value for key, value in getattr(row, name).items() if key not in merged and value not in (None, "")}
+            merged |= found
+            field_sources |= {f"{name}.{key}": row.source for key in found}
     links: list[dict[str, Any]] = []
     tags: list[str] = []
     for row in ordered:
@@ -104,16 +104,18 @@ def merge(rows: Iterable[Any], states: Mapping[str, SourceFreshness]) -> Catalog
 
 
 def _freshness(row: Any, states: Mapping[str, SourceFreshness]) -> Freshness:
-    found = Freshness(source=row.source, broken_since=row.broken_since, broken_reason=row.broken_reason if row.broken_since else None)
+    """Built in one validation: assigning fields one by one afterwards validated each assignment again."""
+    broken = {"broken_since": row.broken_since, "broken_reason": row.broken_reason if row.broken_since else None}
     state = states.get(row.source)
     if state is None:
-        return found
+        return Freshness(source=row.source, **broken)
     failing = (
         state.last_error_at if state.last_error_at and (not state.last_success_at or state.last_error_at > state.last_success_at) else None
     )
-    found.source_type, found.synced_at, found.failing_since = state.type, state.last_success_at, failing
-    found.last_error = state.last_error if failing else None
-    return found
+    return Freshness(
+        source=row.source, source_type=state.type, synced_at=state.last_success_at, failing_since=failing,
+        last_error=state.last_error if failing else None, **broken,
+    )  # fmt: skip
 
 
 def source_states(session: Session) -> dict[str, SourceState]:

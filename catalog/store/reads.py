@@ -8,14 +8,15 @@ functions here find it in the session's memo instead of asking again.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict, namedtuple
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, Row, String, bindparam, event, func, literal, literal_column, null, select, union, union_all
+from sqlalchemy import BindParameter, Result, Row, String, bindparam, event, func, literal, literal_column, null, select, union, union_all
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState
@@ -56,6 +57,21 @@ class _StateRow(NamedTuple):
     last_success_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
+
+
+@functools.cache
+def _tuple_type(columns: tuple[str, ...]) -> Any:
+    return namedtuple("ReadRow", columns)  # noqa: PYI024 (the columns are only known at run time)
+
+
+def _plain_rows(result: Result[Any]) -> list[Any]:
+    """`result`'s rows as named tuples: the same attributes, read about five times faster.
+
+    `merge` reads some 40 columns of every row by name, at about 0.5 µs each from a SQLAlchemy
+    `Row`; an ownership page merges a dozen entities, and that alone was half a millisecond.
+    """
+    make = _tuple_type(tuple(result.keys()))._make
+    return [make(row) for row in result.all()]
 
 
 def _merged(rows: Iterable[Row[Any]]) -> dict[str, CatalogEntity]:
@@ -126,7 +142,7 @@ def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEnti
     missing = [ref for ref in wanted if ("entity", ref) not in memo]
     for i in range(0, len(missing), 500):
         chunk = missing[i : i + 500]
-        _remember_entities(memo, chunk, session.execute(_ENTITY_ROWS.where(_E.ref.in_(chunk))))
+        _remember_entities(memo, chunk, _plain_rows(session.execute(_ENTITY_ROWS.where(_E.ref.in_(chunk)))))
     return {ref: m for ref in wanted if (m := memo["entity", ref]) is not None}
 
 
@@ -198,7 +214,7 @@ def load_neighbourhood(session: Session, ref: str) -> None:
     if ("neighbourhood", ref) in memo:
         return
     entity_rows, relation_rows = [], []
-    for row in session.execute(_NEIGHBOURHOOD, {"ref": ref}):
+    for row in _plain_rows(session.execute(_NEIGHBOURHOOD, {"ref": ref})):
         if row.row == "e":
             entity_rows.append(row)
         else:
@@ -285,6 +301,7 @@ class IndexCache:
         self._saved = saved
         self._background_above = background_above
         self._rebuilding = threading.Lock()
+        self.after_rebuild: Callable[[], None] | None = None  # the server's `bot.http.app.freeze_heap`
 
     def get(self, session: Session) -> CatalogIndex:
         current = generation(session)
@@ -323,6 +340,8 @@ class IndexCache:
         index = load_index(session)
         if self._saved is not None:
             self._saved.save(_catalog_key(session, index.generation), index)
+        if self.after_rebuild is not None:
+            self.after_rebuild()
         return index
 
 

@@ -52,8 +52,10 @@ def _finalize(value: Any) -> Any:
     return neutralise(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
+# auto_reload=False: the templates ship with the package, so no page stats their files again to see whether they changed.
 _ENV = Environment(
     loader=PackageLoader("bot.http.web", "templates"),
+    auto_reload=False,
     autoescape=select_autoescape(default=True),
     finalize=_finalize,
     trim_blocks=True,
