@@ -89,7 +89,7 @@ class RequestView(BaseModel):
 
 EventKind = Literal[
     "created", "approval", "approved", "rejected", "cancelled", "expired", "no_approver", "running", "progress",
-    "succeeded", "failed", "reminder", "escalated", "ttl_reminder", "extended", "torn_down",
+    "succeeded", "failed", "reminder", "escalated", "ttl_reminder", "extended", "torn_down", "caught_up",
 ]  # fmt: skip
 
 

@@ -312,9 +312,25 @@ class ActionService:
             self._tell("no_approver", request_id, "Nobody but the requester can approve this request; it was escalated.", notify=view.escalation)
         else:
             self._tell("created", request_id, f"{view.requester_name} requested {action.title}.")
+        if view.ts:
+            self._catch_up(request_id, view)
         if to == State.APPROVED:
             self.run(request_id)
         return self.get(request_id)
+
+    def _catch_up(self, request_id: int, posted: RequestView) -> None:
+        """Redraw the card if the request moved while it was being posted.
+
+        A click can land between chat.postMessage and storing its ts; that decision's redraw and
+        thread line found no card to update. The ts is committed before this read, so any later
+        decision finds the card itself: between the two, every decision is drawn.
+        """
+        now = self.get(request_id)
+        missed = now.decisions[len(posted.decisions) :]
+        if now.state == posted.state and not missed:
+            return
+        said = "; ".join(f"{d.approver_name} {'approved' if d.decision == 'approve' else 'rejected'}" for d in missed)
+        self._tell("caught_up", request_id, f"While this card was being posted: {said or 'the request moved on'}. It is now {now.state}.")
 
     # -- deciding ---------------------------------------------------------------------------------
 

@@ -62,6 +62,24 @@ def test_request_approve_run_once_with_a_valid_signature(world: Callable[..., Ac
     assert ("succeeded", "wayfinder") in events
 
 
+def test_a_click_landing_before_the_card_is_stored_is_still_drawn_on_it(world: Callable[..., ActionService], executor: FakeExecutor) -> None:
+    service, notifier = world(), world.notifier  # type: ignore[attr-defined]
+    post = notifier.post_card
+
+    def approved_while_posting(request: Any) -> str | None:
+        ts = post(request)
+        service.approve(request.id, LEAD)  # the approver clicked before Wayfinder had stored the card's ts
+        return ts
+
+    notifier.post_card = approved_while_posting
+    request = service.request("db-read-access", REQUESTER, REASON, target="resource:default/payments-db", channel="C0GENERAL")
+    assert request.state == "succeeded" and len(executor.runs) == 1
+    assert [(e.kind, e.request.ts) for e in notifier.events[:3]] == [("approved", None), ("running", None), ("succeeded", None)]  # no card to redraw yet
+    last = notifier.events[-1]
+    assert last.kind == "caught_up" and last.request.ts == "1700000000.000001"  # the card, redrawn in place
+    assert last.text == "While this card was being posted: Nadia Haddad approved. It is now succeeded."
+
+
 def test_secrets_are_masked_in_the_audit_and_views(world: Callable[..., ActionService]) -> None:
     service = world()
     request = service.request("db-read-access", REQUESTER, REASON | {"api_token": "s3cr3t-value"}, target="resource:default/payments-db")
