@@ -84,6 +84,7 @@ def create_http_app(
     register_alerts(api, services, slack.client if slack is not None else None)  # POST /webhooks/alerts/{provider}
     # Deliveries a dead replica acked and never finished; stopped by whoever stops the server (tests, benchmarks).
     api.state.delivery_takeover = DeliveryTakeover(slack, services).start() if slack is not None else None
+    api.state.slack_app = slack
     return api
 
 

@@ -4,9 +4,11 @@ Slack retries an event it got no timely ack for, and a replica may receive a ret
 another replica is already answering; a load balancer may also resend a slash command or a button
 click to another replica after a connection broke. The delivery's id (an event's `event_id`, a
 command's or interaction's `trigger_id`, unique per invocation) is claimed in the database
-(`Catalog.start_delivery`) after the ack: the ack never waits for a database write, which on SQLite
-could queue behind a sync's write transaction past Slack's 3 s limit and cause those very retries.
-Only the first claim runs the handler; a redelivery is acked the same way and then does nothing.
+(`Catalog.start_delivery`) before the ack, by a listener middleware (`claim_before_ack`) running on
+the request's thread: Bolt acks an event before its listener leaves the thread pool's queue, and a
+replica killed between an ack and a claim would lose the delivery (Slack never retries what it got an
+ack for). The claim never queues behind a sync: on SQLite it is written to the claims ledger, a
+database file of its own. Only the first claim runs the handler; a redelivery is acked and does nothing.
 
 The claim keeps the delivery until its handler returns. Slack does not retry what it got an ack
 for, so if this replica dies meanwhile (kill -9), another takes the delivery over once its lease
@@ -27,6 +29,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from slack_bolt import BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.models.metadata import Metadata
 
@@ -36,9 +39,27 @@ from bot.slack.posted import find_posted
 log = logging.getLogger(__name__)
 
 REPLAYED = "wayfinder_replayed_delivery"  # context key: the delivery key a takeover replays
+CLAIMED = "wayfinder_claimed_delivery"  # context key: the delivery key `claim_before_ack` claimed
 DELIVERY = "wayfinder_delivery"  # context key: the key of the delivery being handled, for `answer_metadata`
 ANSWER_EVENT = "wayfinder_answer"  # metadata event type of an answer posted for a delivery
 ANSWER_PAGES = 5  # of 200 messages: a thread, or a channel since the question, searched for the answer
+
+
+def claim_before_ack(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
+    """Listener middleware for `once_per_delivery` listeners: claim the delivery before anything acks it.
+
+    A redelivery gets its 200 here, and its listener never runs; a takeover's replay passes through.
+    """
+    key = delivery_key(body)
+    if key is not None and context.get(REPLAYED) != key:
+        if not first_delivery(context["services"], key, body):
+            return BoltResponse(status=200, body="")
+        context[CLAIMED] = key
+    next()
+    return None
+
+
+ONCE = [claim_before_ack]  # `middleware=` of every route whose listener is `once_per_delivery`
 
 
 def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
@@ -47,7 +68,8 @@ def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
     Bolt passes the arguments a listener names; the wrapper names the handler's own plus the
     `body` and `services` it needs itself, and hands the handler what it asked for. A listener
     that takes `ack` is acked here, before the claim (Bolt acks events itself): only for handlers
-    whose ack carries nothing, and their own `ack()` call then changes nothing.
+    whose ack carries nothing, and their own `ack()` call then changes nothing. The route's
+    `middleware=ONCE` has claimed the delivery by then.
     """
     own = inspect.signature(handler)
     extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services", "context", "client") if n not in own.parameters]
@@ -59,8 +81,8 @@ def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
         services, body, context = kwargs["services"], kwargs["body"], kwargs["context"]
         key = delivery_key(body)
         replayed = key is not None and context.get(REPLAYED) == key
-        if key is not None and not replayed and not first_delivery(services, key, body):
-            return
+        if key is not None and not replayed and context.get(CLAIMED) != key and not first_delivery(services, key, body):
+            return  # a route registered without `ONCE`: claimed after the ack, as a last resort
         if key is not None and replayed and answered_before(kwargs["client"], body, key):
             log.warning("delivery %s: its dead replica had answered it already; marking it done", key)
             services.catalog.finish_delivery(key, now=services.clock())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 
 from bot.http.app import SlackCredentials
+from bot.slack.app import LISTENER_THREADS
 from bot.slack.deliveries import answer_metadata
 from bot.slack.ids import ActionId
 from bot.slack.metadata import FeedbackValue
@@ -171,6 +173,28 @@ def test_a_command_and_a_click_redelivered_to_another_replica_are_handled_once(
 
 def _feedback_value() -> str:
     return FeedbackValue(question="who owns payments-service?", intent="owner", ref="component:default/payments-service", helpful=True).model_dump_json()
+
+
+def test_an_event_is_claimed_before_it_is_acked(wayfinder: Wayfinder, example_catalog: Catalog) -> None:
+    """An ack with no claim behind it is lost if the replica dies next: Slack never retries what it got an ack for.
+
+    Every listener thread is kept busy, as under a burst, so no listener can start: the ack still
+    comes at once, and the delivery is in the ledger by then, for another replica to take over.
+    """
+    pool = wayfinder.server.api.state.slack_app.listener_runner.listener_executor
+    release = threading.Event()
+    busy = [pool.submit(release.wait, 10) for _ in range(LISTENER_THREADS)]
+    try:
+        assert wayfinder.event(mention("who owns payments-service?", ts="1700000030.000100"), event_id="EvBurst").status_code == 200
+        with example_catalog._claims.session() as session:
+            assert session.get(SlackDelivery, "slack:EvBurst") is not None
+    finally:
+        release.set()
+        for task in busy:
+            task.result()
+    [answer] = wayfinder.fake.wait_for("chat.postMessage")  # answered once the burst is over
+    assert answer.params["thread_ts"] == "1700000030.000100"
+    assert _done(example_catalog, "slack:EvBurst")
 
 
 def test_a_delivery_whose_replica_died_mid_answer_is_taken_over_and_answered_once(

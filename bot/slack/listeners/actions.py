@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from actions.builtin import propose_alias
 from bot.compose import Services
-from bot.slack.deliveries import once_per_delivery
+from bot.slack.deliveries import ONCE, once_per_delivery
 from bot.slack.ids import ActionId
 from bot.slack.metadata import AskValue, FeedbackValue, ShareValue
 from bot.slack.replies import TRANSPORT, reply
@@ -22,9 +22,9 @@ THANKS = "Thanks for the feedback! It helps make the answers better."
 
 
 def register(app: App) -> None:
-    app.action(ActionId.DID_YOU_MEAN)(once_per_delivery(handle_did_you_mean))
-    app.action(ActionId.FEEDBACK)(once_per_delivery(handle_feedback))
-    app.action(ActionId.SHARE)(once_per_delivery(handle_share))
+    app.action(ActionId.DID_YOU_MEAN, middleware=ONCE)(once_per_delivery(handle_did_you_mean))
+    app.action(ActionId.FEEDBACK, middleware=ONCE)(once_per_delivery(handle_feedback))
+    app.action(ActionId.SHARE, middleware=ONCE)(once_per_delivery(handle_share))
     app.action(ActionId.HOME_SEARCH)(handle_home_search)
     app.action(ActionId.LINK)(handle_link)
 

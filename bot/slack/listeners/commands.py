@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.compose import Services
-from bot.slack.deliveries import once_per_delivery
+from bot.slack.deliveries import ONCE, once_per_delivery
 from bot.slack.ids import Command
 from bot.slack.listeners.action_requests import handle_run_command, is_run_command
 from bot.slack.replies import TRANSPORT, reply
@@ -16,7 +16,7 @@ from catalog.adoption.events import Surface
 
 
 def register(app: App) -> None:
-    app.command(Command.WAYFINDER)(once_per_delivery(handle_wayfinder_command))
+    app.command(Command.WAYFINDER, middleware=ONCE)(once_per_delivery(handle_wayfinder_command))
 
 
 def handle_wayfinder_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:

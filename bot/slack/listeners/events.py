@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.compose import Services
 from bot.slack.actions import actor
-from bot.slack.deliveries import DELIVERY, once_per_delivery
+from bot.slack.deliveries import DELIVERY, ONCE, once_per_delivery
 from bot.slack.identity import identify
 from bot.slack.replies import TRANSPORT, post, reply
 from bot.slack.views.actions import home_section
@@ -21,10 +21,10 @@ from catalog.alerts.service import Alerts
 
 
 def register(app: App) -> None:
-    app.event("app_mention")(once_per_delivery(handle_app_mention))
-    app.event("message")(once_per_delivery(handle_direct_message))
-    app.event("app_home_opened")(once_per_delivery(handle_app_home_opened))
-    app.event("link_shared")(once_per_delivery(handle_link_shared))
+    app.event("app_mention", middleware=ONCE)(once_per_delivery(handle_app_mention))
+    app.event("message", middleware=ONCE)(once_per_delivery(handle_direct_message))
+    app.event("app_home_opened", middleware=ONCE)(once_per_delivery(handle_app_home_opened))
+    app.event("link_shared", middleware=ONCE)(once_per_delivery(handle_link_shared))
 
 
 def handle_app_mention(event: dict[str, Any], client: WebClient, services: Services, context: dict[str, Any]) -> None:

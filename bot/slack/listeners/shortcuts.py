@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.compose import Services
-from bot.slack.deliveries import once_per_delivery
+from bot.slack.deliveries import ONCE, once_per_delivery
 from bot.slack.ids import CallbackId
 from bot.slack.replies import TRANSPORT, reply
 from catalog.adoption.events import Surface
@@ -19,7 +19,7 @@ NOTHING_FOUND = "I found no catalog names in that message. Try `/wayfinder help`
 
 
 def register(app: App) -> None:
-    app.shortcut(CallbackId.WHO_OWNS_THIS)(once_per_delivery(handle_who_owns_this))
+    app.shortcut(CallbackId.WHO_OWNS_THIS, middleware=ONCE)(once_per_delivery(handle_who_owns_this))
 
 
 def handle_who_owns_this(ack: Ack, shortcut: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
