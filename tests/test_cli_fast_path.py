@@ -112,3 +112,18 @@ def test_a_local_question_imports_only_what_answering_needs(example_template: st
     answer, imported = done.stdout.strip().rsplit("\n", 1)
     assert "is owned by" in answer and "exit" not in answer, done.stdout + done.stderr
     assert imported == "[]", imported
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(example_template: str, tmp_path: Path) -> None:
+    """`wayfinder ask … | head -1`: the pipe is closed before the answer is written; the command ends quietly with 141, as `SIGPIPE` would."""
+    with copied_database(example_template, tmp_path) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYFINDER_", "SLACK_", "DATABASE_URL"))}
+        env |= {"DATABASE_URL": url, "WAYFINDER_CONFIG": str(EXAMPLES / "wayfinder.yaml"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the process has even started
+        try:
+            done = subprocess.run([sys.executable, "-m", "bot.cli.entry", "ask", "who owns payments-service?"],
+                                  stdout=write, stderr=subprocess.PIPE, text=True, timeout=120, env=env)  # fmt: skip
+        finally:
+            os.close(write)
+    assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr
