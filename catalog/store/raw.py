@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
@@ -19,11 +20,15 @@ def raw_rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
     """`query`'s rows as the DB-API cursor returns them, for reads of many rows of plain strings and integers
     (or of columns only tested for NULL), where SQLAlchemy's per-row result handling would be the largest cost."""
     conn = session.connection()
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
+    return _fetch(conn, query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True}), {})
+
+
+def _fetch(conn: Connection, compiled: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run `compiled` with `params` on the DB-API cursor of `conn`, in the driver's parameter style."""
+    bound = compiled.construct_params(params)
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(compiled.string, tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params)
+        cursor.execute(compiled.string, tuple(bound[name] for name in compiled.positiontup or ()) if compiled.positional else bound)
         return list(cursor.fetchall())
     finally:
         cursor.close()
@@ -58,15 +63,8 @@ class CursorRead:
         if prepared is None:
             prepared = self._prepared[conn.dialect.name] = (self.statement.compile(dialect=conn.dialect), self._decoders(conn.dialect))
         compiled, decoders = prepared
-        bound = compiled.construct_params(params)
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(compiled.string, tuple(bound[name] for name in compiled.positiontup or ()) if compiled.positional else bound)
-            fetched = cursor.fetchall()
-        finally:
-            cursor.close()
         made = []
-        for row in fetched:
+        for row in _fetch(conn, compiled, params):
             values = list(row)
             for i, decode in decoders:
                 if values[i] is not None:
