@@ -8,10 +8,9 @@ functions here find it in the session's memo instead of asking again.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -29,6 +28,7 @@ from catalog.store.facts import ENTITY_FACTS
 from catalog.store.index_file import IndexFile
 from catalog.store.merge import CatalogEntity, merge
 from catalog.store.models import CatalogState, Entity, Relation, SourceState, SyncRun
+from catalog.store.raw import CursorRead, row_type
 from catalog.sync.sources.descriptor import ALIASES_ANNOTATION
 
 log = logging.getLogger(__name__)
@@ -59,18 +59,13 @@ class _StateRow(NamedTuple):
     last_error_at: datetime | None
 
 
-@functools.cache
-def _tuple_type(columns: tuple[str, ...]) -> Any:
-    return namedtuple("ReadRow", columns)  # noqa: PYI024 (the columns are only known at run time)
-
-
 def _plain_rows(result: Result[Any]) -> list[Any]:
     """`result`'s rows as named tuples: the same attributes, read about five times faster.
 
     `merge` reads some 40 columns of every row by name, at about 0.5 µs each from a SQLAlchemy
     `Row`; an ownership page merges a dozen entities, and that alone was half a millisecond.
     """
-    make = _tuple_type(tuple(result.keys()))._make
+    make = row_type(tuple(result.keys()))._make
     return [make(row) for row in result.all()]
 
 
@@ -188,10 +183,7 @@ def _neighbourhood_statement() -> Any:
     relations = union_all(
         relation.where(_R.subject_ref == ref, _R.type.in_([literal_column(f"'{t}'") for t in NEIGHBOURHOOD_RELATIONS])),  # constants: no bind per call
         relation.where(_R.subject_ref.in_(owners), _R.type == OWNER_HOP),
-        *[
-            relation.where(_R.subject_ref.in_(select(_R.target_ref).where(_R.subject_ref == ref, _R.type == first)), _R.type == then)
-            for first, then in SECOND_HOP.items()
-        ],
+        *[relation.where(_R.subject_ref.in_(select(_R.target_ref).where(_R.subject_ref == ref, _R.type == first)), _R.type == then) for first, then in SECOND_HOP.items()],
     ).cte("neighbourhood")
     refs = union(select(ref), owners, select(relations.c.target_ref)).cte("neighbourhood_refs")
     entities = (
@@ -203,7 +195,7 @@ def _neighbourhood_statement() -> Any:
     return union_all(entities, select(*as_relation, literal("r"), relations.c.subject_ref, relations.c.type))
 
 
-_NEIGHBOURHOOD = _neighbourhood_statement()
+_NEIGHBOURHOOD = CursorRead(_neighbourhood_statement())  # read on every page view and answer
 
 
 def load_neighbourhood(session: Session, ref: str) -> None:
@@ -214,7 +206,7 @@ def load_neighbourhood(session: Session, ref: str) -> None:
     if ("neighbourhood", ref) in memo:
         return
     entity_rows, relation_rows = [], []
-    for row in _plain_rows(session.execute(_NEIGHBOURHOOD, {"ref": ref})):
+    for row in _NEIGHBOURHOOD.rows(session, {"ref": ref}):
         if row.row == "e":
             entity_rows.append(row)
         else:
