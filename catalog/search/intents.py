@@ -112,6 +112,9 @@ CUE_WORDS = (
 )
 
 
+_LONG_CUES = tuple(sorted(cue for cue in CUE_WORDS if len(cue) >= 4))  # sorted once, not for every word of every question
+
+
 def is_cue(word: str) -> bool:
     return word in CUE_WORDS
 
@@ -120,7 +123,7 @@ def near_cue(word: str) -> str | None:
     """The cue word `word` is one typo away from ("onws" -> "owns"), for words of four letters or more."""
     if len(word) < 4:
         return None
-    return next((cue for cue in sorted(CUE_WORDS) if len(cue) >= 4 and OSA.distance(word, cue, score_cutoff=1) <= 1), None)
+    return next((cue for cue in _LONG_CUES if abs(len(cue) - len(word)) <= 1 and OSA.distance(word, cue, score_cutoff=1) <= 1), None)
 
 
 def _has_bigram(words: list[str], first: str, second: str) -> int | None:

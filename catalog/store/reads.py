@@ -114,8 +114,11 @@ event.listen(OrmSession, "do_orm_execute", _forget_on_write)
 
 
 def _autoflush(session: Session) -> None:
-    """What an ORM query would do first: these Core statements see this session's pending objects too."""
-    if session.autoflush and (session.new or session.dirty or session.deleted):
+    """What an ORM query would do first: these Core statements see this session's pending objects too.
+
+    `flush` returns at once when nothing is pending; asking `session.dirty` first cost more than that.
+    """
+    if session.autoflush:
         session.flush()
 
 
