@@ -3,7 +3,9 @@
 Answers read a small neighbourhood of their subject: the subject, its owner and the owner's
 members, what it is part of, depends on and is depended on by. On PostgreSQL every statement is
 a network round trip, so `load_neighbourhood` reads all of it in one statement, and the other
-functions here find it in the session's memo instead of asking again.
+functions here find it in the session's memo instead of asking again. The reads an answer makes
+run on the session's connection (Core), not through the ORM's `execute`, whose bookkeeping (events,
+compile state) a plain SELECT does not need: they flush pending objects first themselves (`_autoflush`).
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEnti
     missing = [ref for ref in wanted if ("entity", ref) not in memo]
     for i in range(0, len(missing), 500):
         chunk = missing[i : i + 500]
-        _remember_entities(memo, chunk, _plain_rows(session.execute(_ENTITY_ROWS.where(_E.ref.in_(chunk)))))
+        _remember_entities(memo, chunk, _plain_rows(session.connection().execute(_ENTITY_ROWS.where(_E.ref.in_(chunk)))))
     return {ref: m for ref in wanted if (m := memo["entity", ref]) is not None}
 
 
@@ -217,7 +219,7 @@ def load_neighbourhood(session: Session, ref: str) -> None:
     if ("neighbourhood", ref) in memo:
         return
     entity_rows, relation_rows = [], []
-    for row in _plain_rows(session.execute(_NEIGHBOURHOOD, {"ref": ref})):
+    for row in _plain_rows(session.connection().execute(_NEIGHBOURHOOD, {"ref": ref})):
         if row.row == "e":
             entity_rows.append(row)
         else:
@@ -242,7 +244,7 @@ _GENERATION = select(CatalogState.__table__.c.generation).where(CatalogState.__t
 
 def generation(session: Session) -> int:
     _autoflush(session)
-    return session.execute(_GENERATION).scalar() or 0
+    return session.connection().execute(_GENERATION).scalar() or 0
 
 
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
