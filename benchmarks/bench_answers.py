@@ -12,13 +12,19 @@ SQLite's statements include the in-process PRAGMA and SAVEPOINT calls of the boo
 that never waits for a sync's lock (`store.write_behind`); they cross no network.
 Goal (issue 16 point 2): at most 3 statements per answer and p95 <= 3 ms, on PostgreSQL at 10k.
 The `ask` section of `bench_catalog` measures the other name categories and 100k on SQLite.
+
+With `--baseline-src DIR` (a checkout of the previous code, e.g. `git worktree add /tmp/base main`)
+each backend is measured twice, in child processes run one after the other on the same catalog
+files: DIR's code first, then this checkout's, printed side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +42,7 @@ from benchmarks.generate import write_catalog
 from catalog.config import Config
 from catalog.core import Catalog
 
+REPO = Path(__file__).resolve().parents[1]
 STATEMENTS_GOAL = 3
 PG_P95_GOAL_MS = 3.0
 
@@ -51,12 +58,29 @@ class Measured:
     def statements(self) -> int:
         return max(s for s, _ in self.counts)
 
+    @classmethod
+    def in_checkout(cls, src: Path, label: str, spec: str, workdir: Path, files: Path, names: list[str], rounds: int) -> Measured:
+        """`measure` run by the code in `src` (its `catalog` and `benchmarks` come first on the child's path)."""
+        workdir.mkdir()
+        child = (
+            "import json, sys; from pathlib import Path; from benchmarks.bench_answers import measure; "
+            "from benchmarks.bench_contention import database\n"
+            "spec, workdir, files, names, rounds = json.loads(sys.argv[1])\n"
+            "with database(spec, Path(workdir)) as url:\n"
+            "    m = measure('', url, Path(files), names, rounds)\n"
+            "print(json.dumps([m.counts, m.times, m.cpu]))"
+        )  # fmt: skip
+        args = json.dumps([spec, str(workdir), str(files), names, rounds])
+        out = subprocess.run([sys.executable, "-c", child, args], cwd=src, capture_output=True, text=True, check=True).stdout
+        counts, times, cpu = json.loads(out.splitlines()[-1])
+        return cls(label, [tuple(c) for c in counts], times, cpu)
+
     def row(self) -> str:
         p50, p95, p99 = (percentile(self.times, p) * 1000 for p in (50, 95, 99))
         c50, c95 = (percentile(self.cpu, p) * 1000 for p in (50, 95))
         spread = ", ".join(f"{n}: {k}x" for n, k in sorted(Counter(s for s, _ in self.counts).items()))
         trips = max(s + t for s, t in self.counts)
-        return f"  {self.backend:<11} {self.statements:>10} {trips:>16}   {p50:6.2f} / {p95:6.2f} / {p99:6.2f} ms   {c50:5.2f} / {c95:5.2f} ms   (statements: {spread})"
+        return f"  {self.backend:<22} {self.statements:>10} {trips:>16}   {p50:6.2f} / {p95:6.2f} / {p99:6.2f} ms   {c50:5.2f} / {c95:5.2f} ms   (statements: {spread})"
 
 
 @contextmanager
@@ -114,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="times each name is asked in the timed loop")
     parser.add_argument("--pg", help="a PostgreSQL server URL (a throwaway database is created on it); without it, SQLite only")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline-src", type=Path, help="a checkout of the previous code, measured beside this one (both in child processes)")
     args = parser.parse_args(argv)
 
     load_at_start = "/".join(f"{x:.1f}" for x in os.getloadavg())
@@ -122,14 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         files = workdir / "catalog"
         write_catalog(files, args.entities, seed=args.seed, per_file=500)
         names = pick_queries(args.entities, args.seed, args.queries)["exact"]
-        results = [measure("sqlite", stack.enter_context(database("sqlite", workdir)), files, names, args.rounds)]
-        if args.pg:
-            results.append(measure("postgresql", stack.enter_context(database(args.pg, workdir)), files, names, args.rounds))
+        backends = [("sqlite", "sqlite")] + ([("postgresql", args.pg)] if args.pg else [])
+        results = []
+        for backend, spec in backends:
+            if args.baseline_src:
+                for label, src in ((f"{backend} (baseline)", args.baseline_src), (backend, REPO)):
+                    results.append(Measured.in_checkout(src, label, spec, workdir / label.replace(" ", "-"), files, names, args.rounds))
+            else:
+                results.append(measure(backend, stack.enter_context(database(spec, workdir)), files, names, args.rounds))
 
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nExact-name answers: {args.entities:,} entities, {len(names)} names x {args.rounds}, Python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs, load average {load_at_start} at start, {load} at end")  # fmt: skip
-    print(f"  {'backend':<11} {'statements':>10} {'+ BEGIN/COMMIT':>16}   wall p50 / p95 / p99            CPU p50 / p95")
+    print(f"  {'backend':<22} {'statements':>10} {'+ BEGIN/COMMIT':>16}   wall p50 / p95 / p99            CPU p50 / p95")
     for m in results:
         print(m.row())
     print("\nGoals")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 # Words that carry no meaning for the catalog: grammar, politeness, hedging, time.
@@ -112,6 +113,9 @@ CUE_WORDS = (
 )
 
 
+_LONG_CUES = tuple(sorted(cue for cue in CUE_WORDS if len(cue) >= 4))  # sorted once, not for every word of every question
+
+
 def is_cue(word: str) -> bool:
     return word in CUE_WORDS
 
@@ -120,7 +124,8 @@ def near_cue(word: str) -> str | None:
     """The cue word `word` is one typo away from ("onws" -> "owns"), for words of four letters or more."""
     if len(word) < 4:
         return None
-    return next((cue for cue in sorted(CUE_WORDS) if len(cue) >= 4 and OSA.distance(word, cue, score_cutoff=1) <= 1), None)
+    found = process.extractOne(word, _LONG_CUES, scorer=OSA.distance, score_cutoff=1)  # the first closest, alphabetically
+    return found[0] if found else None
 
 
 def _has_bigram(words: list[str], first: str, second: str) -> int | None:

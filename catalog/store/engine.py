@@ -19,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from catalog.errors import NoSchema, SchemaOutdated
+from catalog.store import json_values
 
 if TYPE_CHECKING:  # Alembic is imported only to migrate: checking the schema must not cost a CLI question its import
     from alembic.config import Config
@@ -47,7 +48,7 @@ def make_engine(url: str) -> Engine:
             kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_size"], kwargs["max_overflow"] = SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, json_deserializer=json_values.loads, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

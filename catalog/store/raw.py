@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
-import json.scanner
 from collections import namedtuple
 from collections.abc import Callable
 from datetime import datetime
@@ -14,6 +12,8 @@ from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
+
+from catalog.store import json_values
 
 
 def raw_rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
@@ -84,20 +84,8 @@ class CursorRead:
         return decoders
 
 
-# The C scanner under `json.loads`, called directly: a page decodes some 80 JSON columns, and the
-# three Python frames of `loads` around it cost more than the scanning. Text it does not read to
-# the end (surrounding whitespace, or not JSON at all) goes through `json.loads`, as before.
-_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed types the context as the scanner itself
-
-
 def _json(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        decoded, end = _SCAN(value, 0)
-    except StopIteration:
-        return json.loads(value)
-    return decoded if end == len(value) else json.loads(value)
+    return json_values.loads(value) if isinstance(value, str) else value  # psycopg hands JSONB over decoded
 
 
 def _datetime(value: Any, *, after: Callable[[Any, Dialect], Any] | None, dialect: Dialect) -> Any:

@@ -3,7 +3,9 @@
 Answers read a small neighbourhood of their subject: the subject, its owner and the owner's
 members, what it is part of, depends on and is depended on by. On PostgreSQL every statement is
 a network round trip, so `load_neighbourhood` reads all of it in one statement, and the other
-functions here find it in the session's memo instead of asking again.
+functions here find it in the session's memo instead of asking again. The reads an answer makes
+run on the session's connection (Core), not through the ORM's `execute`, whose bookkeeping (events,
+compile state) a plain SELECT does not need: they flush pending objects first themselves (`_autoflush`).
 """
 
 from __future__ import annotations
@@ -109,8 +111,11 @@ event.listen(OrmSession, "do_orm_execute", _forget_on_write)
 
 
 def _autoflush(session: Session) -> None:
-    """What an ORM query would do first: these Core statements see this session's pending objects too."""
-    if session.autoflush and (session.new or session.dirty or session.deleted):
+    """What an ORM query would do first: these Core statements see this session's pending objects too.
+
+    `flush` returns at once when nothing is pending; asking `session.dirty` first cost more than that.
+    """
+    if session.autoflush:
         session.flush()
 
 
@@ -137,7 +142,7 @@ def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEnti
     missing = [ref for ref in wanted if ("entity", ref) not in memo]
     for i in range(0, len(missing), 500):
         chunk = missing[i : i + 500]
-        _remember_entities(memo, chunk, _plain_rows(session.execute(_ENTITY_ROWS.where(_E.ref.in_(chunk)))))
+        _remember_entities(memo, chunk, _plain_rows(session.connection().execute(_ENTITY_ROWS.where(_E.ref.in_(chunk)))))
     return {ref: m for ref in wanted if (m := memo["entity", ref]) is not None}
 
 
@@ -231,7 +236,7 @@ _GENERATION = select(CatalogState.__table__.c.generation).where(CatalogState.__t
 
 def generation(session: Session) -> int:
     _autoflush(session)
-    return session.execute(_GENERATION).scalar() or 0
+    return session.connection().execute(_GENERATION).scalar() or 0
 
 
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
