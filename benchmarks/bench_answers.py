@@ -4,10 +4,12 @@
 
 One generated catalog (`benchmarks.generate`) is synced into a fresh SQLite file and into a
 throwaway database on the PostgreSQL server (created and dropped here); then the same exact-name
-questions (`who owns NAME?`) go through `Catalog.ask` on each, in this one process. Statements are
-counted with a SQLAlchemy `before_cursor_execute` listener; on PostgreSQL each is a round trip,
-and so are the transaction's BEGIN and COMMIT, counted with the engine's `begin` and `commit` events. Statements run on raw driver cursors (the read
-path before issue 16) are invisible to the listener. Beside wall time, the asking thread's CPU time.
+questions (`who owns NAME?`) go through `Catalog.ask` on each, in this one process. On PostgreSQL
+the round trips come from libpq's protocol trace (`tests.db_trips`, as the tests count them), so a
+statement run on the driver's cursor (`store.raw.CursorRead`, the neighbourhood read) counts too;
+the BEGIN and COMMIT among them are counted with the engine's `begin` and `commit` events. On
+SQLite the statements are counted with a SQLAlchemy `before_cursor_execute` listener, which the
+cursor reads bypass. Beside wall time, the asking thread's CPU time.
 SQLite's statements include the in-process PRAGMA and SAVEPOINT calls of the bookkeeping write
 that never waits for a sync's lock (`store.write_behind`); they cross no network.
 Goal (issue 16 point 2): at most 3 statements per answer and p95 <= 3 ms, on PostgreSQL at 10k.
@@ -39,8 +41,10 @@ from sqlalchemy import event
 from benchmarks.bench_catalog import percentile, pick_queries, question, run_sync
 from benchmarks.bench_contention import database
 from benchmarks.generate import write_catalog
+from bot.http.app import freeze_heap
 from catalog.config import Config
 from catalog.core import Catalog
+from tests.db_trips import round_trips
 
 REPO = Path(__file__).resolve().parents[1]
 STATEMENTS_GOAL = 3
@@ -94,14 +98,18 @@ def counting(catalog: Catalog) -> Iterator[list[int]]:
     def transaction(*_: object) -> None:
         counts[1] += 1
 
-    listeners = [("before_cursor_execute", statement), ("begin", transaction), ("commit", transaction)]
+    postgres = catalog.engine.dialect.name == "postgresql"
+    listeners = [("begin", transaction), ("commit", transaction)] + ([] if postgres else [("before_cursor_execute", statement)])
     for name, fn in listeners:
         event.listen(catalog.engine, name, fn)
     try:
-        yield counts
+        with round_trips(catalog) as trips:
+            yield counts
     finally:
         for name, fn in listeners:
             event.remove(catalog.engine, name, fn)
+    if postgres:  # every round trip in the protocol trace, less the BEGIN and COMMIT
+        counts[0] = trips[0] - counts[1]
 
 
 def measure(backend: str, url: str, files: Path, names: list[str], rounds: int) -> Measured:
@@ -112,6 +120,7 @@ def measure(backend: str, url: str, files: Path, names: list[str], rounds: int) 
             catalog.index(session)
         for name in names[:20]:  # warm up: statement caches, connection pool
             catalog.ask(question(name))
+        freeze_heap()  # as `wayfinder serve` does at startup and after each index rebuild: no full collection walks the index
         counted: list[tuple[int, int]] = []
         for name in names:  # counted apart from the timed loop, so the listeners cost it nothing
             with counting(catalog) as counts:
