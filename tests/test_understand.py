@@ -135,6 +135,7 @@ def test_small_talk_is_never_a_catalog_search_and_a_stray_word_asks_back(example
         "how do I reach team-a?",
         "is legacy-thing deprecated?",
         "which services have no runbook?",
+        "which components are deprecated?",
         "who owns <https://github.com/acme/mono/pull/5|a PR>",
         "thanks!",
         "kumquat",
@@ -151,10 +152,33 @@ def test_every_answer_kind_renders_as_safe_block_kit(acme: Catalog, question: st
 
 def test_lifecycle_says_what_still_depends_on_a_deprecated_entity(acme: Catalog) -> None:
     answer = acme.ask("is legacy-thing deprecated?")
-    assert answer.message == "Yes: legacy-thing is deprecated. 1 still depend on it."
+    assert answer.message == "Yes: legacy-thing is deprecated. 1 still depends on it."
     assert [i.ref for i in answer.items] == ["component:default/new-thing"]
     _, blocks = render_answer(answer, public_url="https://wayfinder.example", now=NOW)
     assert any("Still used by" in t and "new-thing" in t for t in mrkdwn_texts(blocks))
+
+
+def test_a_lifecycle_stage_lists_exactly_what_is_at_it_and_a_name_still_gets_its_verdict(acme: Catalog) -> None:
+    listed = acme.ask("which components are deprecated?")
+    assert (listed.intent, [i.ref for i in listed.gaps[0].items]) == ("gaps", ["component:default/legacy-thing"])
+    assert acme.ask("what does team-a own that is deprecated?").gaps[0].total == 1
+    none = acme.ask("what does team-b own that is deprecated?")
+    assert none.gaps[0].total == 0
+    _, blocks = render_answer(none, public_url="https://wayfinder.example", now=NOW)
+    assert any(t.endswith("\nNone.") for t in mrkdwn_texts(blocks))
+    assert acme.ask("is legacy-thng deprecated?").intent == "lifecycle"  # a typo in the name is still one entity
+
+
+def test_everything_of_a_kind_is_counted_in_full_and_listed_without_strays(acme: Catalog) -> None:
+    teams = acme.ask("list all teams")
+    assert (teams.intent, teams.gaps[0].total, [i.ref for i in teams.gaps[0].items]) == (
+        "gaps",
+        2,
+        ["group:default/team-a", "group:default/team-b"],
+    )
+    _, blocks = render_answer(teams, public_url="https://wayfinder.example", now=NOW)
+    assert any(t.startswith("*Teams (2)*\n") for t in mrkdwn_texts(blocks))  # not "Teams with ..."
+    assert acme.ask("who owns all the billing services").intent == "owner"  # asks for owners, not a list
 
 
 def test_reaching_a_team_lists_every_way_and_what_pages_it(acme: Catalog, example_catalog: Catalog) -> None:

@@ -2,7 +2,9 @@
 
 A gap question names what is missing (an owner, a runbook, a Slack channel, an on-call link, a
 working source) and optionally what to look at (services, teams, APIs) and where (a team's
-entities, a system or a domain). Candidates come from the index; the facts from the merged
+entities, a system or a domain). A lifecycle stage is listed the same way ("which services are
+deprecated?", "what does team ledger own that is experimental?"), and so is a whole kind ("list
+all teams"). Candidates come from the index; the facts from the merged
 entities, so a gap filled by any source is not reported.
 """
 
@@ -28,6 +30,10 @@ LABELS = {
     "no_slack_channel": "no Slack channel",
     "no_oncall": "no on-call (PagerDuty) link",
     "failing_source": "data from a source that is failing",
+    "lifecycle_deprecated": "lifecycle deprecated",
+    "lifecycle_experimental": "lifecycle experimental",
+    "lifecycle_production": "lifecycle production",
+    "all": "",  # "list all teams", "how many services are there": everything of a kind
 }
 MAX_LISTED = 100  # per gap; the total is always given
 OWNABLE = {"component", "api", "resource", "system", "domain"}
@@ -44,6 +50,10 @@ _DANGLING = {"catalog", "dangling", "unknown", "nonexistent", "deleted", "exist"
 _RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
 _SLACK = {"slack", "channel", "channels"}
 _FAILING = {"failing", "stale", "broken", "erroring", "outdated", "error", "errors"}
+_STAGES = {"deprecated": "deprecated", "deprecation": "deprecated", "experimental": "experimental", "production": "production"}
+# A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
+_LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything"}
+_EVERY = {"list", "all", "every", "many", "count"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ def gap_question(words: list[str]) -> GapQuestion | None:
     """What a question asks to list, if it asks for a gap at all (`words` in lower case)."""
     present = set(words)
     if not present & _NEGATIONS:
-        return None
+        return _stage_question(words, present)
     gaps: list[str] = []
     if present & _OWNER:
         gaps.append("owner_not_in_catalog" if present & _DANGLING and not present & _ORPHANED else "no_owner")
@@ -72,8 +82,23 @@ def gap_question(words: list[str]) -> GapQuestion | None:
         gaps.append("failing_source")
     if not gaps and present & _GENERAL:
         gaps = list(LABELS)
-    if not gaps:
+    return _looking_at(words, gaps) if gaps else None
+
+
+def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
+    """"which services are deprecated?": every entity at one lifecycle stage; "list all teams": every one."""
+    stages = {_STAGES[w] for w in present if w in _STAGES}
+    if stages and present & _LISTING:
+        return _looking_at(words, [f"lifecycle_{stage}" for stage in sorted(stages)])
+    asked = _looking_at(words, ["all"])
+    if asked.kind_word is None or "who" in present:  # "who owns all the payment services" asks for owners
         return None
+    plural = asked.kind_word.endswith("s") or asked.kind_word in _PLURALS.values()
+    exist = bool(present & {"which", "what", "whats"} and present & {"there", "exist"})  # "what teams are there"
+    return asked if (plural and (present & _EVERY or exist)) or "every" in present else None
+
+
+def _looking_at(words: list[str], gaps: list[str]) -> GapQuestion:
     kind_word = next((w for w in words if w in KIND_WORDS), None)
     return GapQuestion(tuple(gaps), KIND_WORDS.get(kind_word or ""), TYPE_WORDS.get(kind_word or ""), kind_word)
 
@@ -85,10 +110,14 @@ def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scop
     for key in question.gaps:
         pool = [e for e in index.entities if (within is None or e.ref in within) and _looked_at(key, question, e)]
         pool = [e for e in pool if _may_lack(key, e, index)]
-        merged = _merged(session, [e.ref for e in pool])
-        lacking = [m for m in merged if _CHECKS[key](m, session)]
+        if key == "all":  # nothing to check: merge only the entities listed
+            pool.sort(key=lambda e: (e.kind, e.name))
+            total, lacking = len(pool), _merged(session, [e.ref for e in pool[:MAX_LISTED]])
+        else:
+            lacking = [m for m in _merged(session, [e.ref for e in pool]) if _CHECKS[key](m, session)]
+            total = len(lacking)
         items = sorted((EntitySummary.of(m) for m in lacking), key=lambda s: (s.kind, s.name))
-        gaps.append(Gap(key=key, label=LABELS[key], scope=_describe(key, question, scope), total=len(items), items=items[:MAX_LISTED]))
+        gaps.append(Gap(key=key, label=LABELS[key], scope=_describe(key, question, scope), total=total, items=items[:MAX_LISTED]))
     return _describe(None, question, scope), gaps
 
 
@@ -115,6 +144,8 @@ def _looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
         return expects_runbook(e.kind, e.type)
     if key == "no_slack_channel":
         return e.kind == "group" and (e.type or "").lower() == "team"
+    if key.startswith("lifecycle_"):
+        return e.kind in OWNABLE
     return e.kind != "location"
 
 
@@ -142,6 +173,10 @@ def _channel(e: CatalogEntity, session: Session) -> bool:
     return bool(owner and owner.annotations.get(SLACK_CHANNEL))
 
 
+def _at_stage(stage: str) -> Callable[[CatalogEntity, Session], bool]:
+    return lambda e, s: (e.lifecycle or "").strip().lower() == stage
+
+
 _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
     "no_owner": lambda e, s: not e.owner_ref,
     "owner_not_in_catalog": lambda e, s: bool(e.owner_ref and not get_entities(s, [e.owner_ref])),
@@ -149,9 +184,11 @@ _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
     "no_slack_channel": lambda e, s: not _channel(e, s),
     "no_oncall": lambda e, s: not (e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)),
     "failing_source": lambda e, s: any(f.stale for f in e.freshness.values()),
+    **{key: _at_stage(key.removeprefix("lifecycle_")) for key in LABELS if key.startswith("lifecycle_")},
 }
 
 
+_PLURALS = {"library": "libraries", "api": "APIs", "apis": "APIs", "db": "databases", "dbs": "databases"}
 _DEFAULT_SCOPE = {"no_runbook": "components", "no_oncall": "components", "no_slack_channel": "teams"}
 
 
@@ -160,7 +197,7 @@ def _describe(key: str | None, q: GapQuestion, scope: IndexedEntity | None) -> s
     defaults = {_DEFAULT_SCOPE.get(k, "entities") for k in ([key] if key else q.gaps)}
     what = defaults.pop() if len(defaults) == 1 else "entities"
     if q.kind_word:
-        what = "libraries" if q.kind_word == "library" else q.kind_word if q.kind_word.endswith("s") else f"{q.kind_word}s"
+        what = _PLURALS.get(q.kind_word) or (q.kind_word if q.kind_word.endswith("s") else f"{q.kind_word}s")
     if scope is None:
         return what
     return f"{what} owned by {scope.name}" if scope.kind in ("group", "user") else f"{what} in {scope.name}"

@@ -24,7 +24,7 @@ def lifecycle(session: Session, entity: CatalogEntity, answer: Answer) -> None:
         answer.message = f"{entity.name} has no lifecycle in the catalog."
     elif stage.lower() == DEPRECATED:
         answer.items = dependents(session, entity)
-        still = f" {len(answer.items)} still depend on it." if answer.items else " Nothing in the catalog depends on it any more."
+        still = f" {len(answer.items)} still {'depends' if len(answer.items) == 1 else 'depend'} on it." if answer.items else " Nothing in the catalog depends on it any more."
         answer.message = ("Yes: " if asked_deprecated else "") + f"{entity.name} is deprecated." + still
     else:
         where = f"in {stage}" if stage.lower() == "production" else stage

@@ -79,6 +79,11 @@ class Gap(BaseModel):
     total: int
     items: list[EntitySummary] = Field(default_factory=list)
 
+    @property
+    def is_listing(self) -> bool:
+        """What is there (a lifecycle stage, everything of a kind), not what is missing."""
+        return self.key == "all" or self.key.startswith("lifecycle_")
+
 
 class IncidentSummary(BaseModel):
     """An alert group Wayfinder received (`catalog.alerts`), as the `incidents` intent lists it."""
@@ -129,6 +134,7 @@ class Answer(BaseModel):
 
     def intent_fields(self) -> dict[str, Any]:
         """The intent-specific part of the JSON answer."""
+
         def refs(items: list[EntitySummary]) -> list[dict[str, Any]]:
             return [i.model_dump(exclude_none=True) for i in items]
 

@@ -172,7 +172,7 @@ def _incidents(a: Answer, name: str) -> list[str]:
 def gap_heading(scope: str | None, label: str) -> str:
     """`Services owned by checkout with no runbook link`: what was looked at, and what it lacks."""
     scope = scope or "entities"
-    return f"{scope[:1].upper()}{scope[1:]} with {label}"
+    return f"{scope[:1].upper()}{scope[1:]}" + (f" with {label}" if label else "")
 
 
 def _gaps(a: Answer) -> list[str]:

@@ -72,9 +72,10 @@ CONTACT = {
     "reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold",
 }  # fmt: skip
 DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "prerequisites"}
+# "used" is passive ("is X still used?", "where is X used"): who uses X, not what X uses.
 DEPENDENTS = {
     "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
-    "impacted", "affected", "affects", "blast",
+    "impacted", "affected", "affects", "blast", "used",
 }  # fmt: skip
 DEPEND_VERBS = {
     "depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs",

@@ -107,9 +107,10 @@ def _gaps(answer: Answer, public_url: str) -> list[Block]:
     blocks: list[Block] = []
     for gap in answer.gaps:
         head = f"*{escape(gap_heading(gap.scope, gap.label))} ({gap.total})*"
+        empty = "None." if gap.is_listing else "None: nothing is missing here."
         lines = [entity_line(i, public_url) for i in gap.items]
         more = gap.total - len(gap.items)
-        body = listing(lines, limit=SECTION_TEXT - len(head) - 40, max_items=FOCUS_ITEMS) if lines else "None: nothing is missing here."
+        body = listing(lines, limit=SECTION_TEXT - len(head) - 40, max_items=FOCUS_ITEMS) if lines else empty
         blocks.append(section(f"{head}\n{body}" + (f"\n…and {more} more" if more > 0 else "")))
     return blocks
 
