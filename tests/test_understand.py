@@ -181,6 +181,14 @@ def test_everything_of_a_kind_is_counted_in_full_and_listed_without_strays(acme:
     assert acme.ask("who owns all the billing services").intent == "owner"  # asks for owners, not a list
 
 
+def test_a_system_lists_its_own_parts_only(example_catalog: Catalog) -> None:
+    parts = example_catalog.ask("what components are in the general ledger system")
+    listed = {i.ref for i in parts.gaps[0].items}
+    assert parts.intent == "gaps" and "component:default/ledger-service" in listed
+    assert "component:default/payments-service" not in listed and all(r.startswith("component:") for r in listed)
+    assert example_catalog.ask("what system is ledger-service in").intent == "where"
+
+
 def test_reaching_a_team_lists_every_way_and_what_pages_it(acme: Catalog, example_catalog: Catalog) -> None:
     answer = example_catalog.ask("how do I reach the payments team?")
     assert answer.owner is not None and answer.owner.slack_channel == "#team-payments"

@@ -98,6 +98,11 @@ def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
     return asked if (plural and (present & _EVERY or exist)) or "every" in present else None
 
 
+def contents_question(words: list[str]) -> GapQuestion:
+    """Everything (of a kind, if one is named) in a system or domain: "what components are in general ledger"."""
+    return _looking_at(words, ["all"])
+
+
 def _looking_at(words: list[str], gaps: list[str]) -> GapQuestion:
     kind_word = next((w for w in words if w in KIND_WORDS), None)
     return GapQuestion(tuple(gaps), KIND_WORDS.get(kind_word or ""), TYPE_WORDS.get(kind_word or ""), kind_word)

@@ -115,6 +115,14 @@ CUE_WORDS = (
 
 
 _LONG_CUES = tuple(sorted(cue for cue in CUE_WORDS if len(cue) >= 4))  # sorted once, not for every word of every question
+# Ordinary words one letter away from a cue: never read as its typo ("the last deploy" is not "blast",
+# "who owns the store" is not "score", "the tech lead" is not "dead").
+ORDINARY_WORDS = frozenset("""
+line lines state stage style mode node read write scope scale stack last fail core main store stores task seed seeds
+head lead whole subset black maps cell cells hooks come tail fall going contract fold live deal router peak walk loops
+pink feed fork paper raster held pane reply heap ring wall gold tall locks told sold bold cold sink word words codes
+build change hood sale users
+""".split())  # fmt: skip
 
 
 def is_cue(word: str) -> bool:
@@ -123,7 +131,7 @@ def is_cue(word: str) -> bool:
 
 def near_cue(word: str) -> str | None:
     """The cue word `word` is one typo away from ("onws" -> "owns"), for words of four letters or more."""
-    if len(word) < 4:
+    if len(word) < 4 or word in ORDINARY_WORDS:
         return None
     found = process.extractOne(word, _LONG_CUES, scorer=OSA.distance, score_cutoff=1)  # the first closest, alphabetically
     return found[0] if found else None
@@ -144,11 +152,16 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     is the kind of what the subject resolved to (a person asks other questions than a service).
     """
     present = set(words)
+    if "help" in present:  # "need help with X" asks who can help, not what X needs
+        if subject is not None:
+            subject -= sum(1 for w in words[:subject] if w in ("need", "needs"))
+        words = [w for w in words if w not in ("need", "needs")]
+        present = set(words)
     before = set(words[:subject]) if subject is not None else present
     after = set(words[subject + 1 :]) if subject is not None else set()
     if present & INCIDENTS:  # "who is handling the payments incident": the incident, not the owner
         return "incidents"
-    if present & ONCALL or _has_bigram(words, "on", "call") is not None:
+    if present & ONCALL or _has_bigram(words, "on", "call") is not None or _whom_to_call(words):
         return "oncall"
     if present & SCORECARD:
         return "scorecard"
@@ -170,13 +183,20 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "depends_on" if after & DEPEND_VERBS else "dependents"
     if present & LINKS:
         return "links"
-    if _members(words, subject, present, before):
-        return "team_of" if subject_kind == "user" else "members"
+    if _members(words, subject, present, before) and (subject_kind in (None, "group", "user") or present & MEMBERS):
+        return "team_of" if subject_kind == "user" else "members"  # "who is the tech lead for X": X's owner
     if present & WHERE:
         return "where"
     if present & LIFECYCLE_WEAK and not (_has_bigram(words, "maintained", "by") is not None):
         return "lifecycle"
     return "owner"
+
+
+def _whom_to_call(words: list[str]) -> bool:
+    """"who do I call", "who should we call", "who to call": whoever answers now (but "who does X call" asks for X's dependencies)."""
+    return any(
+        w == "call" and i >= 2 and words[i - 1] in ("i", "we", "to") and {"who", "whom"} & set(words[max(0, i - 4) : i]) for i, w in enumerate(words)
+    )
 
 
 def _owned_by(words: list[str], subject: int | None, before: set[str], after: set[str]) -> bool:

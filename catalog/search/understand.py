@@ -20,7 +20,7 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from catalog.answers.gaps import GapQuestion, gap_question
+from catalog.answers.gaps import GapQuestion, contents_question, gap_question
 from catalog.search.intents import HELP, KIND_WORDS, STOP_WORDS, expand, intent_of, is_cue, near_cue
 from catalog.search.markup import clean
 from catalog.search.resolve import CatalogIndex, Match, Resolution
@@ -84,8 +84,11 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     if len(subjects) > 1 and not all(_joined(lower, subjects[:i], s) for i, s in enumerate(subjects) if i):
         subjects = [_primary(subjects)]
     near_spans = {i for s in spans for i in (s.start - 1, s.end) if 0 <= i < len(lower) and lower[i] in KIND_WORDS}
-    gap = gap_question([w for i, w in enumerate(lower) if i not in taken and i not in near_spans])
+    gap_words = [w for i, w in enumerate(lower) if i not in taken and i not in near_spans]
+    gap = gap_question(gap_words)
     scope = subjects[0] if len(subjects) == 1 else None
+    if not gap and not cues and scope and _holds(scope, lower):  # "what's in the payments platform"
+        gap = contents_question(gap_words)
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
         return Understanding(text, "gaps", gap=gap)
     if gap and scope and _scopes(scope, lower):
@@ -303,6 +306,16 @@ def _scopes(subject: Subject, lower: list[str]) -> bool:
     if best is None or best.kind not in SCOPE_KINDS:
         return False
     return bool(set(lower) & {"own", "owns", "owned", "in", "under", "within"} or any(w in KIND_WORDS and w.endswith("s") for w in lower))
+
+
+def _holds(subject: Subject, lower: list[str]) -> bool:
+    """"what's in the payments platform", "which components does domain commerce include": a system's or domain's parts."""
+    best = subject.resolution.best
+    if best is None or best.kind not in ("system", "domain") or subject.start < 0:
+        return False
+    before = set(lower[: subject.start])
+    asks = before & {"what", "whats", "which", "list", "show"}
+    return bool(asks and (before & {"in", "inside"} or set(lower) & {"contain", "contains", "include", "includes"}))
 
 
 def _rescope(index: CatalogIndex, s: Subject, intent: str) -> Subject:
