@@ -189,6 +189,14 @@ def test_a_system_lists_its_own_parts_only(example_catalog: Catalog) -> None:
     assert example_catalog.ask("what system is ledger-service in").intent == "where"
 
 
+def test_words_scattered_over_a_domain_description_offer_its_parts_instead_of_answering(example_catalog: Catalog) -> None:
+    scattered = example_catalog.ask("who owns the shopping basket")  # commerce: "Shopping experience end to end: ... basket"
+    assert scattered.status == "ambiguous"
+    assert "component:default/cart-service" in {c.ref for c in scattered.candidates}
+    phrase = example_catalog.ask("who owns the shopping experience")
+    assert (phrase.status, phrase.subject.ref if phrase.subject else None) == ("answered", "domain:default/commerce")
+
+
 def test_reaching_a_team_lists_every_way_and_what_pages_it(acme: Catalog, example_catalog: Catalog) -> None:
     answer = example_catalog.ask("how do I reach the payments team?")
     assert answer.owner is not None and answer.owner.slack_channel == "#team-payments"

@@ -31,6 +31,7 @@ _SQLITE_WEIGHTS = "10.0, 10.0, 1.0, 4.0"
 # One hit answers only when it scores at least this many times the runner-up; otherwise the
 # best hits are offered as candidates. Ranks are relative, so a ratio works on both databases.
 CLEAR_MARGIN = 1.5
+UMBRELLAS = {"domain", "system"}
 PREFIX_MIN = 4  # shorter words match whole ("go", "sms"), longer ones as prefixes too ("send" -> "sender")
 
 # Words that ask rather than describe: question words, intent verbs, kind words, filler.
@@ -74,15 +75,15 @@ def terms(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOP_WORDS))
 
 
-def search_text(session: Session, text: str, *, limit: int = 5) -> list[TextHit]:
-    """Active entities whose text contains every describing word of `text`, best first, one per ref."""
+def search_text(session: Session, text: str, *, limit: int = 5, any_word: bool = False) -> list[TextHit]:
+    """Active entities whose text contains every describing word of `text` (or any, with `any_word`), best first, one per ref."""
     words = terms(text)
     if not words:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        rows = _postgres_rows(session, words, limit * 4)
+        rows = _postgres_rows(session, words, limit * 4, any_word)
     else:
-        rows = _sqlite_rows(session, words, limit * 4)
+        rows = _sqlite_rows(session, words, limit * 4, any_word)
     best: dict[str, TextHit] = {}
     for ref, score, *matched in rows:
         fields = tuple(f for f, hit in zip(FIELDS, matched, strict=True) if hit)
@@ -91,7 +92,7 @@ def search_text(session: Session, text: str, *, limit: int = 5) -> list[TextHit]
     return sorted(best.values(), key=lambda h: (-h.score, h.ref))[:limit]
 
 
-def _sqlite_rows(session: Session, words: list[str], limit: int) -> list[Any]:
+def _sqlite_rows(session: Session, words: list[str], limit: int, any_word: bool) -> list[Any]:
     def term(w: str) -> str:
         return f'"{w}"*' if len(w) >= PREFIX_MIN else f'"{w}"'
 
@@ -103,10 +104,11 @@ def _sqlite_rows(session: Session, words: list[str], limit: int) -> list[Any]:
         "FROM entity_fts JOIN entity e ON e.id = entity_fts.rowid "
         "WHERE entity_fts MATCH :all AND e.retired_at IS NULL ORDER BY score DESC LIMIT :limit"
     )
-    return list(session.execute(statement, {"all": " AND ".join(term(w) for w in words), "limit": limit}))
+    joined = (" OR " if any_word else " AND ").join(term(w) for w in words)
+    return list(session.execute(statement, {"all": joined, "limit": limit}))
 
 
-def _postgres_rows(session: Session, words: list[str], limit: int) -> list[Any]:
+def _postgres_rows(session: Session, words: list[str], limit: int, any_word: bool) -> list[Any]:
     def term(w: str) -> str:
         return f"{w}:*" if len(w) >= PREFIX_MIN else w
 
@@ -118,8 +120,19 @@ def _postgres_rows(session: Session, words: list[str], limit: int) -> list[Any]:
         f"{marked('description')} FROM entity, to_tsquery('english', :all) AS q "
         "WHERE search_vector @@ q AND retired_at IS NULL ORDER BY score DESC LIMIT :limit"
     )
-    params = {"all": " & ".join(term(w) for w in words), "any": " | ".join(term(w) for w in words), "limit": limit}
+    params = {"all": (" | " if any_word else " & ").join(term(w) for w in words), "any": " | ".join(term(w) for w in words), "limit": limit}
     return list(session.execute(statement, params))
+
+
+def _says(session: Session, ref: str, words: list[str]) -> bool:
+    """Whether `ref`'s text holds `words` as one phrase ("shopping experience"), not scattered ("shopping ... basket")."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement = sql("SELECT 1 FROM entity WHERE ref = :ref AND search_vector @@ to_tsquery('english', :phrase)")
+        phrase = " <-> ".join(words)
+    else:
+        statement = sql("SELECT 1 FROM entity_fts JOIN entity e ON e.id = entity_fts.rowid WHERE entity_fts MATCH :phrase AND e.ref = :ref")
+        phrase = " + ".join(f'"{w}"' for w in words)
+    return session.execute(statement, {"ref": ref, "phrase": phrase}).first() is not None
 
 
 def clearly_best(hits: list[TextHit]) -> bool:
@@ -140,6 +153,13 @@ def resolve_by_description(session: Session, text: str, index: CatalogIndex, *, 
     kinds = {KIND_WORDS[w] for w in _WORD.findall(text.lower()) if w in KIND_WORDS} - {"group", "user"}
     if kinds and not clearly_best([h for h, _ in found]):
         found = [(h, e) for h, e in found if e.kind in kinds] or found
+    words = terms(text)
+    if all(e.kind in UMBRELLAS for _, e in found) and not kinds & UMBRELLAS and len(words) > 1 and not _says(session, found[0][0].ref, words):
+        # A domain's or system's description sums up its parts ("Shopping experience end to end: ... basket"): when
+        # its words are scattered there, the parts that some of them describe are offered first, none taken for sure.
+        parts = [(h, e) for h in search_text(session, text, limit=limit, any_word=True) if (e := index.get(h.ref)) and e.kind not in UMBRELLAS]
+        if parts:
+            return Resolution("ambiguous", [TextMatch(e, h.score, "text", h.field) for h, e in [*parts, *found][:limit]])
     hits = [h for h, _ in found]
     matches: list[Match] = [TextMatch(e, h.score, "text", h.field) for h, e in found]
     return Resolution("found" if clearly_best(hits) else "ambiguous", matches)
