@@ -197,6 +197,13 @@ def test_words_scattered_over_a_domain_description_offer_its_parts_instead_of_an
     assert (phrase.status, phrase.subject.ref if phrase.subject else None) == ("answered", "domain:default/commerce")
 
 
+def test_a_long_paste_is_said_back_clipped(example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("who owns " + "x" * 5000)
+    assert answer.status == "not_found"
+    said = [*answer.notes, answer.message or ""]
+    assert any("xxx…" in n for n in said) and all(len(n) < 120 for n in said)
+
+
 def test_reaching_a_team_lists_every_way_and_what_pages_it(acme: Catalog, example_catalog: Catalog) -> None:
     answer = example_catalog.ask("how do I reach the payments team?")
     assert answer.owner is not None and answer.owner.slack_channel == "#team-payments"

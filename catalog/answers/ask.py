@@ -102,7 +102,7 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         if u.bare:
             near = {m.entity.ref for m in u.unresolved.resolution.matches if m.score >= FUZZY_CUTOFF}
             candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
-            message = f"I don't know “{u.unresolved.text}”: it is not a name in the catalog, and not a question I understand."
+            message = f"I don't know “{_echo(u.unresolved.text)}”: it is not a name in the catalog, and not a question I understand."
             return Answer(
                 **{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index)
             )
@@ -113,9 +113,9 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
             return Answer(
                 **base,
                 status="not_found",
-                notes=[f"Nothing in the catalog has the link {u.unresolved.text}: no repository slug, source location or link matches it."],
+                notes=[f"Nothing in the catalog has the link {_echo(u.unresolved.text)}: no repository slug, source location or link matches it."],
             )
-        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {u.unresolved.text!r}."])
+        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {_echo(u.unresolved.text)!r}."])
     parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
     if len(parts) == 1:
         return parts[0]
@@ -136,7 +136,7 @@ def _about(session: Session, question: str, intent: str, resolution: Resolution,
         load_neighbourhood(session, resolution.best.ref)
     candidates = _summaries(session, resolution)
     if resolution.status == "not_found":
-        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {named!r}."])
+        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {_echo(named)!r}."])
     if resolution.status == "ambiguous":
         return Answer(**base, status="ambiguous", candidates=candidates, notes=text_match_notes(resolution))
     best = resolution.best
@@ -282,3 +282,11 @@ def example_questions(index: CatalogIndex) -> list[str]:
         f"what depends on {resource}?",
         f"docs for {component}",
     ]
+
+
+ECHOED = 80
+
+
+def _echo(said: str) -> str:
+    """What the asker typed, said back: a pasted log line or a 20 kB paste is clipped, not repeated in full."""
+    return said if len(said) <= ECHOED else said[: ECHOED - 1] + "…"
