@@ -204,6 +204,14 @@ def test_a_long_paste_is_said_back_clipped(example_catalog: Catalog) -> None:
     assert any("xxx…" in n for n in said) and all(len(n) < 120 for n in said)
 
 
+def test_an_unknown_name_whose_near_names_all_have_one_owner_is_answered_by_that_owner(example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("who owns fraud detection")  # every fraud-* entity is Risk & Fraud's
+    assert (answer.status, answer.subject.ref if answer.subject else None) == ("answered", "group:default/risk")
+    assert answer.notes[0].startswith("Nothing in the catalog is called 'fraud detection'. Everything named like it is owned by Risk & Fraud")
+    assert len(answer.candidates) >= 2
+    assert example_catalog.ask("who owns ledger-service-v2").status == "not_found"  # near names with different owners
+
+
 def test_reaching_a_team_lists_every_way_and_what_pages_it(acme: Catalog, example_catalog: Catalog) -> None:
     answer = example_catalog.ask("how do I reach the payments team?")
     assert answer.owner is not None and answer.owner.slack_channel == "#team-payments"

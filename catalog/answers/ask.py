@@ -31,7 +31,8 @@ from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
 from catalog.answers.people import reach, team_of
 from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
-from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, Match, Resolution, per_index
+from catalog.search.intents import STOP_WORDS
+from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, IndexedEntity, Match, Resolution, per_index, tokens
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
 from catalog.store.merge import CatalogEntity
@@ -115,13 +116,30 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
                 status="not_found",
                 notes=[f"Nothing in the catalog has the link {_echo(u.unresolved.text)}: no repository slug, source location or link matches it."],
             )
-        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {_echo(u.unresolved.text)!r}."])
+        not_called = f"Nothing in the catalog is called {_echo(u.unresolved.text)!r}."
+        if u.intent == "owner" and (owner := _one_owner_of_all(index, u.unresolved.text, u.unresolved.resolution)) is not None:
+            answer = _about(session, u.text, "owner", Resolution("found", [Match(owner, 100.0, "exact")]), owner.name, now)
+            team = (answer.owner.display_name if answer.owner else None) or owner.title or owner.name
+            answer.notes.insert(0, f"{not_called} Everything named like it is owned by {team}: {', '.join(c.name for c in candidates)}.")
+            answer.candidates = candidates
+            return answer
+        return Answer(**base, status="not_found", candidates=candidates, notes=[not_called])
     parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
     if len(parts) == 1:
         return parts[0]
     statuses = {p.status for p in parts}
     status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
     return Answer(**base, status=status, parts=parts, asked_at=now)
+
+
+def _one_owner_of_all(index: CatalogIndex, named: str, near: Resolution) -> IndexedEntity | None:
+    """"who owns fraud detection": when every near name shares a word with it and one team owns them all, that team answers."""
+    words = set(tokens(named)) - STOP_WORDS
+    entities = [m.entity for m in near.matches]
+    owners = {e.owner_ref for e in entities}
+    if len(entities) < 2 or len(owners) != 1 or None in owners or not all(words & set(tokens(f"{e.name} {e.title or ''}")) for e in entities):
+        return None
+    return index.get(owners.pop() or "")
 
 
 def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:
