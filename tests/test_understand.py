@@ -212,6 +212,31 @@ def test_an_unknown_name_whose_near_names_all_have_one_owner_is_answered_by_that
     assert example_catalog.ask("who owns ledger-service-v2").status == "not_found"  # near names with different owners
 
 
+PERSON = """\
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata:
+  name: alice
+  annotations:
+    slack.com/user-id: U0ALICE1
+spec:
+  profile: {displayName: Alice Smith}
+  memberOf: [team-b]
+"""
+
+
+def test_a_person_mentioned_in_slack_is_the_subject_and_the_bot_mention_is_not(make_catalog: MakeCatalog, tmp_path: Path) -> None:
+    root = tmp_path / "org"
+    root.mkdir()
+    (root / "all.yaml").write_text("---\n".join([group("team-b"), PERSON, component("billing-api", owner="team-b")]), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"org": root}))
+    assert catalog.sync()[0].ok
+    answer = catalog.ask("<@U0BOT123> what team is <@U0ALICE1> on?")  # how Slack delivers "@wayfinder what team is @alice on?"
+    assert (answer.intent, answer.subject.ref if answer.subject else None) == ("team_of", "user:default/alice")
+    assert [t.ref for t in answer.teams] == ["group:default/team-b"]
+    assert catalog.ask("<@U0BOT123>, who owns billing-api").subject is not None
+
+
 def test_reaching_a_team_lists_every_way_and_what_pages_it(acme: Catalog, example_catalog: Catalog) -> None:
     answer = example_catalog.ask("how do I reach the payments team?")
     assert answer.owner is not None and answer.owner.slack_channel == "#team-payments"

@@ -242,7 +242,11 @@ def generation(session: Session) -> int:
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
 # service name, its Slack user-group handle and channel name, and a person's GitHub login.
 OTHER_NAME_PATHS = (("profile", "displayName"), ("pagerduty", "service", "name"))
-OTHER_NAME_ANNOTATIONS = ("slack.com/usergroup-handle", "github.com/user-login", "slack.com/channel")
+OTHER_NAME_ANNOTATIONS = (
+    "slack.com/usergroup-handle", "github.com/user-login", "slack.com/channel",
+    # Slack ids: a person, user group or channel mentioned in a question arrives as its id (`catalog.search.markup`)
+    "slack.com/user-id", "slack.com/usergroup-id", "slack.com/channel-id",
+)  # fmt: skip
 
 
 def load_index(session: Session) -> CatalogIndex:
@@ -346,9 +350,9 @@ _FIRST_SYNC = select(SyncRun.__table__.c.started_at).order_by(SyncRun.__table__.
 
 
 def _catalog_key(session: Session, gen: int) -> tuple[Any, ...]:
-    """Which catalog, at which version: a database recreated under the same URL had another first sync."""
+    """Which catalog, at which version, indexed under which names (a database recreated under the same URL had another first sync)."""
     first = session.execute(_FIRST_SYNC).scalar()
-    return ("catalog", first.isoformat() if first else None, gen)
+    return ("catalog", first.isoformat() if first else None, gen, OTHER_NAME_PATHS, OTHER_NAME_ANNOTATIONS)
 
 
 def user_ref_by_email(session: Session, email: str) -> str | None:
