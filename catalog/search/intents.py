@@ -66,7 +66,7 @@ LIFECYCLE_WEAK = {"production", "prod", "maintained", "supported", "alive", "dea
 OWNER = {
     "owns", "own", "owner", "owners", "ownership", "owning", "maintains", "maintain", "maintainer", "maintainers",
     "responsible", "accountable", "whose", "behind", "built", "wrote", "runs", "manages", "dri", "poc", "ask", "talk",
-    "speak", "escalate", "blame", "handles", "handling", "charge", "supports", "looks",
+    "speak", "escalate", "blame", "handles", "handling", "charge", "supports", "looks", "bug", "bugs",
 }  # fmt: skip
 CONTACT = {
     "reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold",
