@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, BindParameter, Result, Row, String, bindparam, event, func, literal, literal_column, null, select, type_coerce, union, union_all
+from sqlalchemy import JSON, BindParameter, Result, Row, String, bindparam, case, event, func, literal, literal_column, null, select, type_coerce, union, union_all
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState
@@ -56,7 +56,7 @@ SLACK_USER_ID = "slack.com/user-id"  # the annotation naming a person's Slack us
 
 
 class Headline(NamedTuple):
-    """An entity as a page or an answer lists it: `EntityHeadline`'s facts, and how to reach it when it is a person.
+    """An entity as a page or an answer lists it: `EntityHeadline`'s facts, and how to reach it when it is a person (kind user).
 
     Merged by `merge`'s rule (per fact, the highest-precedence source that has it) from a few plain
     columns, the profile and one annotation: no JSON maps decoded, no pydantic model built. A card
@@ -71,42 +71,48 @@ class Headline(NamedTuple):
     type: str | None
     lifecycle: str | None
     owner_ref: str | None
-    display_name: str | None  # spec.profile.displayName, else the title
-    email: str | None  # spec.profile.email
-    slack_user_id: str | None
+    display_name: str | None  # a person's spec.profile.displayName, else the title
+    email: str | None  # a person's spec.profile.email
+    slack_user_id: str | None  # a person's slack.com/user-id
 
 
 _HEADLINE_FACTS = ("ref", "kind", "name", "title", "description", "type", "lifecycle", "owner_ref")
-# `profile` is one key of `spec` and merges as one, so it is read whole (a person's or a team's; NULL for the rest).
+# A person's profile and Slack id, NULL for other kinds: the database parses no other entity's JSON. `profile`
+# is one key of `spec` and merges as one, so it is read whole.
+_IS_USER = _E.kind == literal_column("'user'")
 _HEADLINE_COLUMNS = {
     **{name: _E[name] for name in (*_HEADLINE_FACTS, "source", "precedence")},
-    "profile": _E.spec["profile"].label("profile"),
-    "slack_user_id": _E.annotations[SLACK_USER_ID].as_string().label("slack_user_id"),
+    "profile": case((_IS_USER, _E.spec["profile"])).label("profile"),
+    "slack_user_id": case((_IS_USER, _E.annotations[SLACK_USER_ID].as_string())).label("slack_user_id"),
 }
 _HEADLINE_ROWS = select(*_HEADLINE_COLUMNS.values()).where(_ACTIVE)
 
 
 def headline_of(entity: CatalogEntity) -> Headline:
+    person = entity.kind == "user"
     return Headline(
-        **{name: getattr(entity, name) for name in _HEADLINE_FACTS}, display_name=entity.profile("displayName") or entity.title,
-        email=entity.profile("email"), slack_user_id=entity.annotations.get(SLACK_USER_ID),
-    )  # fmt: skip
+        **{name: getattr(entity, name) for name in _HEADLINE_FACTS},
+        **_contact(entity.title, entity.spec.get("profile") if person else None, entity.annotations.get(SLACK_USER_ID) if person else None),
+    )
+
+
+def _contact(title: str | None, profile: Any, slack_user_id: str | None) -> dict[str, Any]:
+    return {"display_name": profile_value(profile, "displayName") or title, "email": profile_value(profile, "email"), "slack_user_id": slack_user_id}
 
 
 def _headline(rows: list[Any]) -> Headline:
     """One ref's headline rows merged as `merge` merges its full rows."""
-    ordered = sorted(rows, key=lambda r: (-r.precedence, r.source))
+    ordered = rows if len(rows) == 1 else sorted(rows, key=lambda r: (-r.precedence, r.source))
     top = ordered[0]
 
     def first(name: str) -> Any:
-        return next((value for row in ordered if (value := getattr(row, name)) not in (None, "")), None)
+        for row in ordered:
+            if (value := getattr(row, name)) is not None and value != "":
+                return value
+        return None
 
     facts = {name: getattr(top, name) if name in IDENTITY_FIELDS else first(name) for name in _HEADLINE_FACTS}
-    profile = first("profile")
-    return Headline(
-        **facts, display_name=profile_value(profile, "displayName") or facts["title"], email=profile_value(profile, "email"),
-        slack_user_id=first("slack_user_id"),
-    )  # fmt: skip
+    return Headline(**facts, **_contact(facts["title"], first("profile"), first("slack_user_id")))
 
 
 class _StateRow(NamedTuple):

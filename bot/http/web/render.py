@@ -14,13 +14,14 @@ from urllib.parse import quote, urlsplit
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pydantic import BaseModel
 
 from bot.http.web.slack_links import app_links, channel_links, dm_links
 from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
 from catalog.safe_text import neutralise
+from catalog.store.facts import EntityHeadline
 
 LINK_SCHEMES = ("http", "https", "mailto")
 
@@ -47,6 +48,14 @@ def short(ref: str | None) -> str:
     return (ref or "").rpartition("/")[2]
 
 
+def entity_link(e: EntityHeadline) -> Markup:
+    """A link to `e`'s page named by its title: a function, not a macro, as pages print one per listed entity.
+
+    Both values are escaped; the name loses control and bidi characters first, as everything a template prints.
+    """
+    return Markup(f'<a href="{escape(page_url(e.ref))}">{escape(neutralise(e.title or e.name))}</a>')
+
+
 def _finalize(value: Any) -> Any:
     """Catalog text loses control and bidi characters before autoescape; markup from macros passes as it is."""
     return neutralise(value) if isinstance(value, str) and not isinstance(value, Markup) else value
@@ -62,7 +71,8 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 _ENV.globals.update(
-    safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, channel_links=channel_links, dm_links=dm_links, app_links=app_links
+    safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, entity_link=entity_link, channel_links=channel_links, dm_links=dm_links,
+    app_links=app_links,
 )
 
 
