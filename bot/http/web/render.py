@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from bot.http.web.slack_links import app_links, channel_links, dm_links
 from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
+from catalog.answers.models import EntitySummary
 from catalog.safe_text import neutralise
-from catalog.store.facts import EntityHeadline
 
 LINK_SCHEMES = ("http", "https", "mailto")
 
@@ -48,12 +48,26 @@ def short(ref: str | None) -> str:
     return (ref or "").rpartition("/")[2]
 
 
-def entity_link(e: EntityHeadline) -> Markup:
-    """A link to `e`'s page named by its title: a function, not a macro, as pages print one per listed entity.
+# Markup that pages print once per listed entity or link is built by these functions, not by macros: a
+# Jinja2 macro call cost more than the row it wrote. Each value is printed as a template prints it:
+# control and bidi characters removed (`_finalize`), then HTML-escaped.
 
-    Both values are escaped; the name loses control and bidi characters first, as everything a template prints.
-    """
-    return Markup(f'<a href="{escape(page_url(e.ref))}">{escape(neutralise(e.title or e.name))}</a>')
+
+def _text(value: str) -> Markup:
+    return escape(neutralise(value))
+
+
+def entity_link(e: EntitySummary) -> Markup:
+    """A link to `e`'s page, named by its title."""
+    return Markup(f'<a href="{_text(page_url(e.ref))}">{_text(e.title or e.name)}</a>')
+
+
+def link_or_text(url: str, label: str, id: str | None = None) -> Markup:
+    """A catalog link: a link when its scheme may be one (`safe_href`), else its label with the URL as plain text."""
+    at = f' id="{_text(id)}"' if id else ""
+    if href := safe_href(url):
+        return Markup(f'<a href="{_text(href)}"{at} rel="noopener noreferrer">{_text(label)}</a>')
+    return Markup(f'<span{at}>{_text(label)}</span> <span class="meta">({_text(url)})</span>')
 
 
 def _finalize(value: Any) -> Any:
@@ -71,7 +85,7 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 _ENV.globals.update(
-    safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, entity_link=entity_link, channel_links=channel_links, dm_links=dm_links,
+    safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, entity_link=entity_link, link_or_text=link_or_text, channel_links=channel_links, dm_links=dm_links,
     app_links=app_links,
 )
 
