@@ -1,14 +1,17 @@
 """The entity card and App Home summary, on the Northwind example catalog."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import update
 
-from catalog.answers.card import entity_card
+from catalog.answers.card import SLACK_USER_ID, entity_card, person
 from catalog.answers.home import Missing, home_summary
+from catalog.answers.models import EntitySummary
 from catalog.core import Catalog
-from catalog.store.models import SourceState
-from catalog.store.reads import user_ref_by_email
+from catalog.store.models import Entity, SourceState
+from catalog.store.precedence import DESCRIPTOR, SLACK
+from catalog.store.reads import get_entity, headline_of, headlines, related_refs, user_ref_by_email
 
 
 def refs(items: list) -> list[str]:
@@ -122,3 +125,46 @@ def test_home_summary_for_someone_not_in_the_catalog(example_catalog: Catalog) -
         assert home_summary(session, user_ref=None, email="stranger@elsewhere.example").user is None
         assert home_summary(session, user_ref=None, email=None).teams == []
         assert home_summary(session, user_ref="group:default/payments", email=None).user is None  # not a User
+
+
+def test_listed_entities_show_what_their_merged_views_show(example_catalog: Catalog) -> None:
+    """A card lists dependencies, dependents, placement and members from their headline columns
+    only (`reads.headlines`), and must still say what the fully merged entity says, other sources included."""
+    now = datetime(2026, 3, 14, tzinfo=UTC)
+
+    def row(ref: str, source: str, precedence: int, **facts: Any) -> Entity:
+        kind, _, rest = ref.partition(":")
+        return Entity(
+            source=source, precedence=precedence, ref=ref, kind=kind, namespace="default", name=rest.rpartition("/")[2],
+            content_hash=source, first_seen_at=now, updated_at=now, **facts,
+        )  # fmt: skip
+
+    with example_catalog.session() as session:
+        members = [t for _, t in related_refs(session, "group:default/payments", ["hasMember"])]
+        session.add_all([
+            # outranks the descriptor: an empty title hides nothing, its lifecycle and owner win
+            row("component:default/ledger-service", "override", DESCRIPTOR + 1, title="", lifecycle="experimental", owner_ref="group:default/loyalty"),
+            # ranks below: the descriptor's profile wins whole, the Slack id fills the gap
+            row(members[0], "slack", SLACK, spec={"profile": {"displayName": "Not Shown", "email": "no@x"}}, annotations={SLACK_USER_ID: "U0HEADLINE"}),
+            # ranks above with a profile lacking a display name: the title shows, as in the merged entity
+            row(members[1], "people", DESCRIPTOR + 1, spec={"profile": {"email": "only@northwind.example"}}),
+        ])  # fmt: skip
+        session.commit()
+
+    with example_catalog.session() as session:
+        card = entity_card(session, "component:default/payments-service")  # the neighbourhood statement
+    assert card is not None and card.owner is not None
+    listed = [*card.depends_on, *card.dependents, card.system, card.domain]
+    with example_catalog.session() as session:
+        merged = {s.ref: get_entity(session, s.ref) for s in listed if s is not None}
+        expected = [EntitySummary.of(m, relation=s.relation, via=s.via) if (m := merged[s.ref]) else s for s in listed if s is not None]
+        people = [person(headline_of(u)) for r in members if (u := get_entity(session, r))]
+        one_by_one = headlines(session, [s.ref for s in listed if s is not None] + members)  # not through the neighbourhood
+    assert [s for s in listed if s is not None] == expected
+    assert {m.ref: m for m in card.owner.members} == {p.ref: p for p in people}
+    ledger = next(s for s in card.depends_on if s.ref == "component:default/ledger-service")
+    assert ledger.title and (ledger.lifecycle, ledger.owner_ref) == ("experimental", "group:default/loyalty")
+    by_ref = {m.ref: m for m in card.owner.members}
+    assert by_ref[members[0]].slack_user_id == "U0HEADLINE" and by_ref[members[0]].display_name != "Not Shown"
+    assert by_ref[members[1]].email == "only@northwind.example"
+    assert {r: EntitySummary.of(h) for r, h in one_by_one.items()} == {r: EntitySummary.of(e) for r in one_by_one if (e := get_entity(session, r))}

@@ -10,17 +10,16 @@ from sqlmodel import Session
 
 from catalog.answers.models import Contact, EntityCard, EntitySummary, LinkInfo, Person
 from catalog.store.merge import CatalogEntity, Freshness
-from catalog.store.reads import get_entities, get_entity, load_neighbourhood, refs_named, related_refs
+from catalog.store.reads import SLACK_USER_ID, Headline, get_entity, headlines, load_neighbourhood, refs_named, related_refs
 
 SLACK_CHANNEL = "slack.com/channel"
 SLACK_CHANNEL_ID = "slack.com/channel-id"
 SLACK_USERGROUP_ID = "slack.com/usergroup-id"
 SLACK_USERGROUP_HANDLE = "slack.com/usergroup-handle"
-SLACK_USER_ID = "slack.com/user-id"
 
 # EntityCard is defined next to Answer (which embeds it) and re-exported as part of this module's API.
 __all__ = [
-    "EntityCard", "build_card", "contact", "dependencies", "dependents", "entity_card", "entity_links", "expects_runbook", "is_runbook",
+    "SLACK_USER_ID", "EntityCard", "build_card", "contact", "dependencies", "dependents", "entity_card", "entity_links", "expects_runbook", "is_runbook",
     "merge_sources", "owner_contact", "person", "placement", "summaries",
 ]  # fmt: skip
 
@@ -87,21 +86,18 @@ def contact(session: Session, e: CatalogEntity) -> Contact:
 
 def _members(session: Session, group: CatalogEntity) -> list[Person]:
     refs = [t for _, t in related_refs(session, group.ref, ["hasMember"])]
-    return [person(u) for u in get_entities(session, refs).values() if u.kind == "user"]
+    return [person(u) for u in headlines(session, refs).values() if u.kind == "user"]
 
 
-def person(u: CatalogEntity) -> Person:
-    return Person(
-        ref=u.ref, name=u.name, display_name=u.profile("displayName") or u.title, email=u.profile("email"),
-        slack_user_id=u.annotations.get(SLACK_USER_ID),
-    )  # fmt: skip
+def person(u: Headline) -> Person:
+    return Person(ref=u.ref, name=u.name, display_name=u.display_name, email=u.email, slack_user_id=u.slack_user_id)
 
 
 def summaries(
     session: Session, refs: list[str], relation: dict[str, str] | None = None, via: dict[str, str] | None = None
 ) -> list[EntitySummary]:
     """Summaries of `refs`, sorted by kind and name; missing entities keep their ref and name."""
-    found = get_entities(session, refs)
+    found = headlines(session, refs)
     out = []
     for ref in refs:
         extra = {"relation": (relation or {}).get(ref), "via": (via or {}).get(ref)}
@@ -137,7 +133,7 @@ def placement(session: Session, entity: CatalogEntity) -> tuple[EntitySummary | 
     """`(system, domain, parent)` of `entity`; the domain may come through its system."""
     system = domain = parent = None
     parents = related_refs(session, entity.ref, ["partOf"])
-    found = get_entities(session, [r for _, r in parents])
+    found = headlines(session, [r for _, r in parents])
     for _, ref in parents:
         e = found.get(ref)
         if e is None:
@@ -150,7 +146,7 @@ def placement(session: Session, entity: CatalogEntity) -> tuple[EntitySummary | 
             parent = EntitySummary.of(e)
     if system and not domain:
         domains = [r for _, r in related_refs(session, system.ref, ["partOf"]) if r.startswith("domain:")]
-        if domains and (d := get_entity(session, domains[0])):
+        if domains and (d := headlines(session, domains[:1]).get(domains[0])):
             domain = EntitySummary.of(d)
     return system, domain, parent
 

@@ -16,7 +16,7 @@ from catalog.answers.card import SLACK_CHANNEL, SLACK_CHANNEL_ID, contact, entit
 from catalog.answers.models import Contact, EntitySummary, Person
 from catalog.scorecards.scores import TeamLevels
 from catalog.store.merge import CatalogEntity
-from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs, user_ref_by_email
+from catalog.store.reads import get_entities, get_entity, headline_of, owned_refs, related_refs, user_ref_by_email
 
 
 class Missing(StrEnum):
@@ -54,7 +54,7 @@ def home_summary(session: Session, *, user_ref: str | None, email: str | None) -
     owned = {team: owned_refs(session, team) for team in teams}
     theirs = get_entities(session, [r for refs in owned.values() for r in refs] + _unowned_parts(session, owned))
     return HomeSummary(
-        user=person(user),
+        user=person(headline_of(user)),
         teams=[
             TeamSummary(
                 team=contact(session, team), owns=[EntitySummary.of(e) for e in _by_name(theirs[r] for r in owned[ref] if r in theirs)]

@@ -15,6 +15,7 @@ from catalog.answers.status import ANSWERED_STATUSES
 from catalog.scorecards.scores import Scoreboard
 from catalog.store.facts import EntityHeadline, EntityName
 from catalog.store.merge import CatalogEntity, Freshness
+from catalog.store.reads import Headline
 
 Status = Literal["answered", "not_found", "ambiguous", "help", "unknown", "no_data"]
 
@@ -24,7 +25,7 @@ class EntitySummary(EntityHeadline):
     via: str | None = None  # the API through which the relation holds, if any
 
     @classmethod
-    def of(cls, e: CatalogEntity, **extra: Any) -> EntitySummary:
+    def of(cls, e: CatalogEntity | Headline, **extra: Any) -> EntitySummary:
         return cls(**{name: getattr(e, name) for name in EntityHeadline.model_fields}, **extra)
 
 

@@ -41,9 +41,13 @@ class CatalogEntity(EntityFacts):
     freshness: dict[str, Freshness] = Field(default_factory=dict)
 
     def profile(self, key: str) -> str | None:
-        profile = self.spec.get("profile")
-        value = profile.get(key) if isinstance(profile, dict) else None
-        return str(value) if value else None
+        return profile_value(self.spec.get("profile"), key)
+
+
+def profile_value(profile: Any, key: str) -> str | None:
+    """`key` of a person's or team's `spec.profile` (`displayName`, `email`), as text; None when missing or empty."""
+    value = profile.get(key) if isinstance(profile, dict) else None
+    return str(value) if value else None
 
 
 class SourceFreshness(Protocol):

@@ -23,9 +23,15 @@ def raw_rows(session: Session, query: Any) -> list[tuple[Any, ...]]:
     return _fetch(conn, query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True}), {})
 
 
-def _fetch(conn: Connection, compiled: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Run `compiled` with `params` on the DB-API cursor of `conn`, in the driver's parameter style."""
+def _fetch(conn: Connection, compiled: Any, params: dict[str, Any], *, bind_types: bool = False) -> list[tuple[Any, ...]]:
+    """Run `compiled` with `params` on the DB-API cursor of `conn`, in the driver's parameter style.
+
+    With `bind_types`, values go through their types' bind step first, as SQLAlchemy's execution
+    sends them (a JSON path such as `spec["profile"]` becomes `$."profile"` on SQLite).
+    """
     bound = compiled.construct_params(params)
+    if bind_types:
+        bound |= {name: process(bound[name]) for name, process in compiled._bind_processors.items() if name in bound}
     cursor = conn.connection.cursor()
     try:
         cursor.execute(compiled.string, tuple(bound[name] for name in compiled.positiontup or ()) if compiled.positional else bound)
@@ -64,7 +70,7 @@ class CursorRead:
             prepared = self._prepared[conn.dialect.name] = (self.statement.compile(dialect=conn.dialect), self._decoders(conn.dialect))
         compiled, decoders = prepared
         made = []
-        for row in _fetch(conn, compiled, params):
+        for row in _fetch(conn, compiled, params, bind_types=True):
             values = list(row)
             for i, decode in decoders:
                 if values[i] is not None:

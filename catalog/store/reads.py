@@ -3,7 +3,9 @@
 Answers read a small neighbourhood of their subject: the subject, its owner and the owner's
 members, what it is part of, depends on and is depended on by. On PostgreSQL every statement is
 a network round trip, so `load_neighbourhood` reads all of it in one statement, and the other
-functions here find it in the session's memo instead of asking again. The reads an answer makes
+functions here find it in the session's memo instead of asking again. Only the subject and its
+owner are read whole and merged (`get_entities`); what a card lists (members, dependencies,
+dependents, system and domain) is read as its `Headline`, a few plain columns (`headlines`). The reads an answer makes
 run on the session's connection (Core), not through the ORM's `execute`, whose bookkeeping (events,
 compile state) a plain SELECT does not need: they flush pending objects first themselves (`_autoflush`).
 """
@@ -17,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, Result, Row, String, bindparam, event, func, literal, literal_column, null, select, union, union_all
+from sqlalchemy import JSON, BindParameter, Result, Row, String, bindparam, case, event, func, literal, literal_column, null, select, type_coerce, union, union_all
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState
@@ -26,9 +28,9 @@ from sqlmodel import Session
 
 from catalog.adoption.models import AdoptionAlias
 from catalog.search.resolve import CatalogIndex, IndexedEntity
-from catalog.store.facts import ENTITY_FACTS
+from catalog.store.facts import ENTITY_FACTS, IDENTITY_FIELDS
 from catalog.store.index_file import IndexFile
-from catalog.store.merge import CatalogEntity, merge
+from catalog.store.merge import CatalogEntity, merge, profile_value
 from catalog.store.models import CatalogState, Entity, Relation, SourceState, SyncRun
 from catalog.store.raw import CursorRead, row_type
 from catalog.sync.sources.descriptor import ALIASES_ANNOTATION
@@ -49,6 +51,68 @@ _STATE_COLUMNS = ("type", "last_success_at", "last_error", "last_error_at")
 _ENTITY_COLUMNS = (*[_E[name] for name in _MERGE_COLUMNS], *[_S[name].label(f"state_{name}") for name in _STATE_COLUMNS])
 _WITH_STATE = Entity.__table__.outerjoin(SourceState.__table__, _S.name == _E.source)  # type: ignore[attr-defined]
 _ENTITY_ROWS = select(*_ENTITY_COLUMNS).select_from(_WITH_STATE).where(_ACTIVE)
+
+SLACK_USER_ID = "slack.com/user-id"  # the annotation naming a person's Slack user
+
+
+class Headline(NamedTuple):
+    """An entity as a page or an answer lists it: `EntityHeadline`'s facts, and how to reach it when it is a person (kind user).
+
+    Merged by `merge`'s rule (per fact, the highest-precedence source that has it) from a few plain
+    columns, the profile and one annotation: no JSON maps decoded, no pydantic model built. A card
+    lists a dozen of these and is about only one or two merged entities.
+    """
+
+    ref: str
+    kind: str
+    name: str
+    title: str | None
+    description: str | None
+    type: str | None
+    lifecycle: str | None
+    owner_ref: str | None
+    display_name: str | None  # a person's spec.profile.displayName, else the title
+    email: str | None  # a person's spec.profile.email
+    slack_user_id: str | None  # a person's slack.com/user-id
+
+
+_HEADLINE_FACTS = ("ref", "kind", "name", "title", "description", "type", "lifecycle", "owner_ref")
+# A person's profile and Slack id, NULL for other kinds: the database parses no other entity's JSON. `profile`
+# is one key of `spec` and merges as one, so it is read whole.
+_IS_USER = _E.kind == literal_column("'user'")
+_HEADLINE_COLUMNS = {
+    **{name: _E[name] for name in (*_HEADLINE_FACTS, "source", "precedence")},
+    "profile": case((_IS_USER, _E.spec["profile"])).label("profile"),
+    "slack_user_id": case((_IS_USER, _E.annotations[SLACK_USER_ID].as_string())).label("slack_user_id"),
+}
+_HEADLINE_ROWS = select(*_HEADLINE_COLUMNS.values()).where(_ACTIVE)
+
+
+def headline_of(entity: CatalogEntity) -> Headline:
+    person = entity.kind == "user"
+    return Headline(
+        **{name: getattr(entity, name) for name in _HEADLINE_FACTS},
+        **_contact(entity.title, entity.spec.get("profile") if person else None, entity.annotations.get(SLACK_USER_ID) if person else None),
+    )
+
+
+def _contact(title: str | None, profile: Any, slack_user_id: str | None) -> dict[str, Any]:
+    return {"display_name": profile_value(profile, "displayName") or title, "email": profile_value(profile, "email"), "slack_user_id": slack_user_id}
+
+
+def _headline(rows: list[Any]) -> Headline:
+    """One ref's headline rows merged as `merge` merges its full rows."""
+    ordered = rows if len(rows) == 1 else sorted(rows, key=lambda r: (-r.precedence, r.source))
+    top = ordered[0]
+
+    def first(name: str) -> Any:
+        for row in ordered:
+            if (value := getattr(row, name)) is not None and value != "":
+                return value
+        return None
+
+    facts = {name: getattr(top, name) if name in IDENTITY_FIELDS else first(name) for name in _HEADLINE_FACTS}
+    return Headline(**facts, **_contact(facts["title"], first("profile"), first("slack_user_id")))
 
 
 class _StateRow(NamedTuple):
@@ -150,6 +214,33 @@ def get_entity(session: Session, ref: str) -> CatalogEntity | None:
     return get_entities(session, [ref]).get(ref.lower())
 
 
+def _remember_headlines(memo: dict[Any, Any], wanted: Iterable[str], rows: Iterable[Any]) -> None:
+    by_ref: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_ref[row.ref].append(row)
+    for ref in wanted:
+        memo["headline", ref] = _headline(by_ref[ref]) if ref in by_ref else None
+
+
+def headlines(session: Session, refs: Iterable[str]) -> dict[str, Headline]:
+    """Headlines of the given refs that exist and are active, in the order asked; from a merged entity when the session has one."""
+    wanted = list(dict.fromkeys(r.lower() for r in refs))
+    _autoflush(session)
+    memo = _memo(session)
+    missing = [ref for ref in wanted if ("entity", ref) not in memo and ("headline", ref) not in memo]
+    for i in range(0, len(missing), 500):
+        chunk = missing[i : i + 500]
+        _remember_headlines(memo, chunk, _plain_rows(session.connection().execute(_HEADLINE_ROWS.where(_E.ref.in_(chunk)))))
+    found: dict[str, Headline] = {}
+    for ref in wanted:
+        if ("entity", ref) in memo:
+            if (entity := memo["entity", ref]) is not None:
+                found[ref] = headline_of(entity)
+        elif (headline := memo["headline", ref]) is not None:
+            found[ref] = headline
+    return found
+
+
 def refs_named(session: Session, name: str) -> list[str]:
     """Active refs called `name` in any kind or namespace (case-insensitive), for links that carry only a name."""
     query = select(_E.ref).where(func.lower(_E.name) == name.lower(), _ACTIVE).distinct().order_by(_E.ref)
@@ -177,10 +268,12 @@ OWNER_HOP = "hasMember"
 
 
 def _neighbourhood_statement() -> Any:
-    """Entity rows and relation rows of a subject's neighbourhood, in one result (one round trip).
+    """Entity, headline and relation rows of a subject's neighbourhood, in one result (one round trip).
 
-    Both kinds of row share the entity rows' columns plus `row` ("e" or "r"), `subject` and
-    `rel_type`; a relation row puts its target in `ref` and leaves the other columns empty.
+    The subject and its owner come as entity rows ("e"), everything the relations point at as
+    headline rows ("h"), which fill only the headline columns. All rows share the entity rows'
+    columns plus the headline's `profile` and `slack_user_id`, `row` ("e", "h" or "r"), `subject`
+    and `rel_type`; a relation row puts its target in `ref` and leaves the other columns empty.
     """
     ref: BindParameter[str] = bindparam("ref", type_=String())
     owners = select(_E.owner_ref).where(_E.ref == ref, _ACTIVE, _E.owner_ref.is_not(None))
@@ -190,14 +283,18 @@ def _neighbourhood_statement() -> Any:
         relation.where(_R.subject_ref.in_(owners), _R.type == OWNER_HOP),
         *[relation.where(_R.subject_ref.in_(select(_R.target_ref).where(_R.subject_ref == ref, _R.type == first)), _R.type == then) for first, then in SECOND_HOP.items()],
     ).cte("neighbourhood")
-    refs = union(select(ref), owners, select(relations.c.target_ref)).cte("neighbourhood_refs")
+    whole = union(select(ref), owners).cte("neighbourhood_refs")
+    # typed NULLs: the result's column types (what `CursorRead` decodes) are this first SELECT's
+    headline_only = (type_coerce(null(), JSON).label("profile"), null().label("slack_user_id"))
     entities = (
-        select(*_ENTITY_COLUMNS, literal("e").label("row"), null().label("subject"), null().label("rel_type"))
-        .select_from(refs.join(_WITH_STATE, _E.ref == refs.c.ref))
+        select(*_ENTITY_COLUMNS, *headline_only, literal("e").label("row"), null().label("subject"), null().label("rel_type"))
+        .select_from(whole.join(_WITH_STATE, _E.ref == whole.c.ref))
         .where(_ACTIVE)
     )
-    as_relation = [relations.c.target_ref if c.name == "ref" else null() for c in _ENTITY_COLUMNS]
-    return union_all(entities, select(*as_relation, literal("r"), relations.c.subject_ref, relations.c.type))
+    as_headline = [_HEADLINE_COLUMNS.get(c.name, null()) for c in _ENTITY_COLUMNS] + [_HEADLINE_COLUMNS["profile"], _HEADLINE_COLUMNS["slack_user_id"]]
+    listed = select(*as_headline, literal("h"), null(), null()).where(_E.ref.in_(select(relations.c.target_ref)), _ACTIVE)
+    as_relation = [relations.c.target_ref if c.name == "ref" else null() for c in _ENTITY_COLUMNS] + [null(), null()]
+    return union_all(entities, listed, select(*as_relation, literal("r"), relations.c.subject_ref, relations.c.type))
 
 
 _NEIGHBOURHOOD = CursorRead(_neighbourhood_statement())  # read on every page view and answer
@@ -210,17 +307,20 @@ def load_neighbourhood(session: Session, ref: str) -> None:
     memo = _memo(session)
     if ("neighbourhood", ref) in memo:
         return
-    entity_rows, relation_rows = [], []
+    entity_rows, headline_rows, relation_rows = [], [], []
     for row in _NEIGHBOURHOOD.rows(session, {"ref": ref}):
         if row.row == "e":
             entity_rows.append(row)
+        elif row.row == "h":
+            headline_rows.append(row)
         else:
             relation_rows.append((row.subject, row.rel_type, row.ref))
     owners = {row.owner_ref for row in entity_rows if row.ref == ref and row.owner_ref}
     firsts = {(t, target) for s, t, target in relation_rows if s == ref and t in SECOND_HOP}
     asked = [(ref, t) for t in NEIGHBOURHOOD_RELATIONS] + [(o, OWNER_HOP) for o in owners] + [(target, SECOND_HOP[t]) for t, target in firsts]
     _remember_relations(memo, asked, relation_rows)
-    _remember_entities(memo, {ref, *owners, *(target for _, _, target in relation_rows)}, entity_rows)
+    _remember_entities(memo, {ref, *owners}, entity_rows)
+    _remember_headlines(memo, {target for _, _, target in relation_rows}, headline_rows)
     memo["neighbourhood", ref] = True
 
 

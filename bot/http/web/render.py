@@ -14,12 +14,13 @@ from urllib.parse import quote, urlsplit
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pydantic import BaseModel
 
 from bot.http.web.slack_links import app_links, channel_links, dm_links
 from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
+from catalog.answers.models import EntitySummary
 from catalog.safe_text import neutralise
 
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -47,6 +48,28 @@ def short(ref: str | None) -> str:
     return (ref or "").rpartition("/")[2]
 
 
+# Markup that pages print once per listed entity or link is built by these functions, not by macros: a
+# Jinja2 macro call cost more than the row it wrote. Each value is printed as a template prints it:
+# control and bidi characters removed (`_finalize`), then HTML-escaped.
+
+
+def _text(value: str) -> Markup:
+    return escape(neutralise(value))
+
+
+def entity_link(e: EntitySummary) -> Markup:
+    """A link to `e`'s page, named by its title."""
+    return Markup(f'<a href="{_text(page_url(e.ref))}">{_text(e.title or e.name)}</a>')
+
+
+def link_or_text(url: str, label: str, id: str | None = None) -> Markup:
+    """A catalog link: a link when its scheme may be one (`safe_href`), else its label with the URL as plain text."""
+    at = f' id="{_text(id)}"' if id else ""
+    if href := safe_href(url):
+        return Markup(f'<a href="{_text(href)}"{at} rel="noopener noreferrer">{_text(label)}</a>')
+    return Markup(f'<span{at}>{_text(label)}</span> <span class="meta">({_text(url)})</span>')
+
+
 def _finalize(value: Any) -> Any:
     """Catalog text loses control and bidi characters before autoescape; markup from macros passes as it is."""
     return neutralise(value) if isinstance(value, str) and not isinstance(value, Markup) else value
@@ -62,7 +85,8 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 _ENV.globals.update(
-    safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, channel_links=channel_links, dm_links=dm_links, app_links=app_links
+    safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, entity_link=entity_link, link_or_text=link_or_text, channel_links=channel_links, dm_links=dm_links,
+    app_links=app_links,
 )
 
 
