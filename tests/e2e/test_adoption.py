@@ -62,7 +62,7 @@ def test_every_surface_records_who_where_what_and_how_it_went(wayfinder: Wayfind
     assert wayfinder.http.get("/api/v1/ask", params={"q": "who owns ledger-db"}).status_code == 200
     assert wayfinder.http.get("/api/v1/ask", params={"q": "who owns ledger-db"}, headers={"X-Wayfinder-Client": "cli"}).status_code == 200
 
-    rows = events(example_catalog, 12)
+    rows = events(example_catalog, 11)
 
     seen = {(r.surface, r.kind, r.outcome) for r in rows}
     assert seen >= {
