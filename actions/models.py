@@ -12,7 +12,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from catalog.store.models import TableModel
 
 
 class State(StrEnum):
@@ -31,7 +33,7 @@ class State(StrEnum):
 FINAL = {State.REJECTED, State.EXPIRED, State.CANCELLED, State.FAILED, State.TORN_DOWN}
 
 
-class ActionRequest(SQLModel, table=True):
+class ActionRequest(TableModel, table=True):
     __tablename__ = "action_request"
     __table_args__ = (
         Index("ix_action_request_state", "state", "expires_at"),
@@ -67,7 +69,7 @@ class ActionRequest(SQLModel, table=True):
     extends_id: int | None = None  # an extension request: approving it extends that request's TTL
 
 
-class ActionDecision(SQLModel, table=True):
+class ActionDecision(TableModel, table=True):
     """One approver's decision in one stage; the unique key makes a double click count once."""
 
     __tablename__ = "action_decision"
@@ -84,7 +86,7 @@ class ActionDecision(SQLModel, table=True):
     at: datetime
 
 
-class ActionAudit(SQLModel, table=True):
+class ActionAudit(TableModel, table=True):
     """Every transition: who, when, what, from which surface, with the inputs (secrets masked)."""
 
     __tablename__ = "action_audit"
@@ -102,7 +104,7 @@ class ActionAudit(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class ActionEntity(SQLModel, table=True):
+class ActionEntity(TableModel, table=True):
     """An entity a `catalog` run registered: served to the sync engine as the `actions` source until retired."""
 
     __tablename__ = "action_entity"

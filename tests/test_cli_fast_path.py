@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from sqlalchemy import create_engine, text
 
 from bot.cli.asking import DEFAULT_TIMEOUT, AskArgs, parse_fast
 from bot.cli.main import app
@@ -79,12 +80,12 @@ def test_a_remote_question_imports_neither_typer_nor_the_database_layer() -> Non
 
     (rich is not checked: httpx imports it for its own command line whenever it is installed.)"""
     probe = (
-        "import sys; from bot.cli.entry import main; sys.argv = ['wayfinder', 'ask', '--url', 'http://127.0.0.1:9', 'hi']\n"
-        "try: main()\nexcept SystemExit as e: code = e.code\n"
-        "print(code, sorted(({m.split('.')[0] for m in sys.modules} | set(sys.modules)) & {'typer', 'sqlalchemy', 'sqlmodel', 'pydantic', 'catalog.core'}))"
+        "import atexit, sys; from bot.cli.entry import main; sys.argv = ['wayfinder', 'ask', '--url', 'http://127.0.0.1:9', 'hi']\n"
+        "atexit.register(lambda: print(sorted(({m.split('.')[0] for m in sys.modules} | set(sys.modules)) & {'typer', 'sqlalchemy', 'sqlmodel', 'pydantic', 'catalog.core'})))\n"
+        "main()"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
-    assert done.stdout.strip() == "2 []", done.stdout + done.stderr
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stdout.strip()) == (2, "[]"), done.stdout + done.stderr
     assert done.stderr.startswith("error: cannot reach http://127.0.0.1:9"), done.stderr
 
 
@@ -100,18 +101,23 @@ def test_a_local_question_imports_only_what_answering_needs(example_template: st
     """`wayfinder ask` over a synced catalog, in a fresh interpreter: answered, without the heavy modules
     other commands use (each costs a process per question its import), nor the PostgreSQL driver on SQLite."""
     unwanted = NOT_FOR_A_QUESTION | (set() if PG_URL else {"psycopg"})
-    probe = (
-        "import sys; from bot.cli.entry import main; sys.argv = ['wayfinder', 'ask', 'who owns payments-service?']\n"
-        "try: main()\nexcept SystemExit as e: print('exit', e.code)\n"
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(unwanted)!r})))"
+    probe = (  # the process ends without the interpreter's teardown, exit handlers first (bot.cli.entry)
+        "import atexit, sys; from bot.cli.entry import main; sys.argv = ['wayfinder', 'ask', 'who owns payments-service?']\n"
+        f"atexit.register(lambda: print(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(unwanted)!r}))))\n"
+        "main()"
     )
     with copied_database(example_template, tmp_path) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYFINDER_", "SLACK_", "DATABASE_URL"))}
         env |= {"DATABASE_URL": url, "WAYFINDER_CONFIG": str(EXAMPLES / "wayfinder.yaml"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True, env=env)
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            logged = conn.execute(text("SELECT surface, status FROM question_log WHERE question = 'who owns payments-service?'")).all()
+        engine.dispose()
     answer, imported = done.stdout.strip().rsplit("\n", 1)
-    assert "is owned by" in answer and "exit" not in answer, done.stdout + done.stderr
+    assert "is owned by" in answer, done.stdout + done.stderr
     assert imported == "[]", imported
+    assert [tuple(row) for row in logged] == [("cli", "answered")]  # committed before the process ended
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(example_template: str, tmp_path: Path) -> None:

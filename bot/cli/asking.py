@@ -63,10 +63,13 @@ def _ask_local(question: str) -> dict[str, Any]:
     from catalog.errors import NoSchema
 
     try:
-        answer = open_catalog(Settings(), index_dir=default_index_dir(), metered=False).ask(question, transport="cli", asker=cli_asker())
+        catalog = open_catalog(Settings(), index_dir=default_index_dir(), metered=False)
     except NoSchema:  # a first run: nothing was synced, so the tables were never created
-        answer = empty_catalog_answer(question, now=datetime.now(UTC))
-    return answer.to_json()
+        return empty_catalog_answer(question, now=datetime.now(UTC)).to_json()
+    try:
+        return catalog.ask(question, transport="cli", asker=cli_asker()).to_json()
+    finally:
+        catalog.dispose()  # connections closed here: the process ends without the interpreter's teardown (bot.cli.entry)
 
 
 def cli_asker() -> str:

@@ -364,10 +364,11 @@ def _schedule_digests(services: Services, credentials: SlackCredentials, apsched
 
 
 def main() -> None:
-    """The console script's entry (`bot.cli.entry.main`), kept here for `python -m bot.cli.main`."""
+    """The console script's entry (`bot.cli.entry.main`) for in-process callers (tests, `python -m bot.cli.main`):
+    it ends with `SystemExit`, never by ending the process under its caller."""
     from bot.cli.entry import main as entry
 
-    entry()
+    entry(end_process=False)
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from catalog.store.models import TableModel
 
 
-class AdoptionEvent(SQLModel, table=True):
+class AdoptionEvent(TableModel, table=True):
     __tablename__ = "adoption_event"
     # Each metric reads one of these and never the table (covering indexes): see catalog.adoption.metrics.
     __table_args__ = (
@@ -40,7 +42,7 @@ class AdoptionEvent(SQLModel, table=True):
     thread: str | None = Field(default=None, max_length=100)  # `channel:thread_ts` of a Slack answer, to see follow-ups
 
 
-class AdoptionPulse(SQLModel, table=True):
+class AdoptionPulse(TableModel, table=True):
     """A satisfaction survey sent to one person in one quarter: the unique key is the "never twice" rule."""
 
     __tablename__ = "adoption_pulse"
@@ -55,7 +57,7 @@ class AdoptionPulse(SQLModel, table=True):
     answered_at: datetime | None = None
 
 
-class AdoptionAlias(SQLModel, table=True):
+class AdoptionAlias(TableModel, table=True):
     """A name people use for an entity, learned from confirmed answers; used once approved."""
 
     __tablename__ = "adoption_alias"
@@ -75,7 +77,7 @@ class AdoptionAlias(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=200)
 
 
-class AdoptionPersonDay(SQLModel, table=True):
+class AdoptionPersonDay(TableModel, table=True):
     """One person's events of one day (`catalog.adoption.rollup`): what active counts, return and first value read."""
 
     __tablename__ = "adoption_person_day"
@@ -88,7 +90,7 @@ class AdoptionPersonDay(SQLModel, table=True):
     first_answer_at: datetime | None = None  # the day's first answered question
 
 
-class AdoptionUsageDay(SQLModel, table=True):
+class AdoptionUsageDay(TableModel, table=True):
     """One day's events per kind, outcome and surface (`catalog.adoption.rollup`): answer rates, surfaces,
     owner answers, actions, and each day's event count, which tells a rollup that missed events."""
 
@@ -102,7 +104,7 @@ class AdoptionUsageDay(SQLModel, table=True):
     owner_intent: int  # of them, with the intent "owner"
 
 
-class AdoptionPopulation(SQLModel, table=True):
+class AdoptionPopulation(TableModel, table=True):
     """How many engineers a Slack source counted at its last sync: the shares' denominator when known."""
 
     __tablename__ = "adoption_population"

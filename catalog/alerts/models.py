@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from catalog.store.models import TableModel
 
 
-class AlertDelivery(SQLModel, table=True):
+class AlertDelivery(TableModel, table=True):
     __tablename__ = "alert_delivery"
     __table_args__ = (Index("ix_alert_delivery_pending", "processed_at", "group_key"),)
 
@@ -30,7 +32,7 @@ class AlertDelivery(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=300)
 
 
-class AlertIncident(SQLModel, table=True):
+class AlertIncident(TableModel, table=True):
     __tablename__ = "alert_incident"
     __table_args__ = (Index("ix_alert_incident_entity", "entity_ref", "status"),)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.answers.oncall import OnCallAnswer, oncall_fields
 from catalog.answers.status import ANSWERED_STATUSES
@@ -50,7 +50,11 @@ class Contact(EntityName):
     members: list[Person] = Field(default_factory=list)
 
 
+# Built on first use (`defer_build`): most answers carry no gap, incident or link, and `wayfinder ask` is a new
+# process per question.
 class LinkInfo(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     url: str
     title: str
     type: str | None = None
@@ -74,6 +78,8 @@ class EntityCard(BaseModel):
 class Gap(BaseModel):
     """Entities lacking one thing (`key`: no_owner, no_runbook, ...); `items` is cut, `total` is not."""
 
+    model_config = ConfigDict(defer_build=True)
+
     key: str
     label: str
     scope: str  # what was looked at: "services owned by checkout"
@@ -88,6 +94,8 @@ class Gap(BaseModel):
 
 class IncidentSummary(BaseModel):
     """An alert group Wayfinder received (`catalog.alerts`), as the `incidents` intent lists it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     title: str
     status: str  # triggered, acknowledged, resolved

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from catalog.answers.freshness import clock_time
 from catalog.store.merge import CatalogEntity
@@ -24,7 +24,11 @@ SPEC_KEY = "pagerduty"
 SERVICE_ID_ANNOTATION = "pagerduty.com/service-id"
 
 
+# The models below are built on first use (`defer_build`), not at import: only on-call answers and the
+# PagerDuty sync need them, and `wayfinder ask` is a new process per question.
 class PagerDutyRef(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     name: str
     url: str | None = None
@@ -36,6 +40,8 @@ class PagerDutyService(PagerDutyRef):
 
 
 class OnCallUser(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     name: str
     email: str | None = None
@@ -43,6 +49,8 @@ class OnCallUser(BaseModel):
 
 class OnCallShift(BaseModel):
     """One person on call at one escalation level; no start and end means permanently (no schedule)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     level: int
     user: OnCallUser
@@ -54,6 +62,8 @@ class OnCallShift(BaseModel):
 class PagerDutyFacts(BaseModel):
     """`spec.pagerduty` of a linked entity, as of the source's last successful sync."""
 
+    model_config = ConfigDict(defer_build=True)
+
     service: PagerDutyService
     escalation_policy: PagerDutyRef | None = None
     oncall: list[OnCallShift] = Field(default_factory=list)
@@ -61,6 +71,8 @@ class PagerDutyFacts(BaseModel):
 
 class OnCallAnswer(BaseModel):
     """The on-call facts of one entity, judged at the time of the question."""
+
+    model_config = ConfigDict(defer_build=True)
 
     source: str
     service: PagerDutyService

@@ -28,7 +28,8 @@ _ID = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built on first use: a question reads the digests' settings (`DigestsConfig`), never a scorecard file.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def duration(text: str) -> timedelta:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
+
+from catalog.store.models import TableModel
 
 GONE = -1
 
 
-class ScorecardResult(SQLModel, table=True):
+class ScorecardResult(TableModel, table=True):
     __tablename__ = "scorecard_result"
     __table_args__ = (
         Index("ix_scorecard_result_entity", "entity_ref", "scorecard", "day"),
@@ -35,7 +37,7 @@ class ScorecardResult(SQLModel, table=True):
     changed_by: str | None = Field(default=None, max_length=200)
 
 
-class ScorecardInput(SQLModel, table=True):
+class ScorecardInput(TableModel, table=True):
     """What an entity's results were last computed from, as a digest: an entity whose inputs did not change is not evaluated again.
 
     The inputs are the scorecards' configuration, each of the entity's rows (source, precedence,
@@ -49,7 +51,7 @@ class ScorecardInput(SQLModel, table=True):
     fingerprint: str = Field(max_length=32)
 
 
-class ScorecardState(SQLModel, table=True):
+class ScorecardState(TableModel, table=True):
     """A single row: when scorecards were last evaluated, so an entity change after it is one the next evaluation answers for."""
 
     __tablename__ = "scorecard_state"
@@ -58,7 +60,7 @@ class ScorecardState(SQLModel, table=True):
     evaluated_at: datetime | None = None
 
 
-class ScorecardAlert(SQLModel, table=True):
+class ScorecardAlert(TableModel, table=True):
     """An entity fell a level or started failing a rule: told to its team once, batched per team."""
 
     __tablename__ = "scorecard_alert"
@@ -80,7 +82,7 @@ class ScorecardAlert(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
-class ScorecardDigest(SQLModel, table=True):
+class ScorecardDigest(TableModel, table=True):
     """One digest per team (or `leadership`) per period: the unique key is what makes it once."""
 
     __tablename__ = "scorecard_digest"
@@ -100,7 +102,7 @@ class ScorecardDigest(SQLModel, table=True):
     reported_at: datetime | None = None  # an undeliverable channel told to the admin channel
 
 
-class ScorecardExemption(SQLModel, table=True):
+class ScorecardExemption(TableModel, table=True):
     """A rule waived for one entity until `expires_on`, once the scorecard's owner approves.
 
     Kept apart from the generic approvals of actions so it can later be routed through them.

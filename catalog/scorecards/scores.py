@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
+# Built on first use (`defer_build`), not at import: most questions show no scores, and `wayfinder ask` is a
+# new process per question.
 class RuleResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     title: str
     level: str
@@ -16,6 +20,8 @@ class RuleResult(BaseModel):
 
 
 class EntityScore(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     scorecard: str
     scorecard_title: str
     ref: str
@@ -46,12 +52,16 @@ class EntityScore(BaseModel):
 
 
 class Scoreboard(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     scope: str  # what was looked at: "payments-service", "team checkout", "below Silver on Production readiness"
     day: date
     scores: list[EntityScore] = Field(default_factory=list)
 
 
 class TeamLevels(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     team_ref: str
     team_name: str
     scorecard_title: str

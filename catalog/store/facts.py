@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 IDENTITY_FIELDS = ("ref", "kind", "namespace", "name")  # the same in every source's row of a ref
 SCALAR_FACTS = ("title", "description", "type", "lifecycle", "owner_ref", "system_ref", "location")  # merged per field
@@ -22,6 +22,10 @@ ENTITY_FACTS = (*IDENTITY_FIELDS, *SCALAR_FACTS, *MAP_FACTS, *LIST_FACTS)
 
 class EntityName(BaseModel):
     """How every model that points at an entity names it: the facts, an answer's summary, a contact."""
+
+    # Each model of this family is built on first use, not at import: an answer never validates
+    # `EntityDoc` (the sync does), and `wayfinder ask` is a new process per question.
+    model_config = ConfigDict(defer_build=True)
 
     ref: str
     kind: str

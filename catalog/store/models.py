@@ -11,11 +11,23 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Index, String, Table, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from catalog.store.precedence import DESCRIPTOR
 
 
-class Entity(SQLModel, table=True):
+class TableModel(SQLModel):
+    """The base of every table: its pydantic validator and serializer are built on first use, not at import.
+
+    Rows are made and read through SQLAlchemy, which never validates them, so most processes never need
+    them; building them for the 19 tables it imports cost `wayfinder ask` (a new process per question)
+    about 10 ms, 1.5 % of its instructions (the rest of a table's cost is SQLAlchemy's mapping).
+    """
+
+    model_config = SQLModelConfig(defer_build=True)
+
+
+class Entity(TableModel, table=True):
     __tablename__ = "entity"
     __table_args__ = (
         UniqueConstraint("source", "ref", name="uq_entity_source_ref"),
@@ -56,7 +68,7 @@ class Entity(SQLModel, table=True):
     changed_by: str | None = Field(default=None, max_length=200)
 
 
-class Relation(SQLModel, table=True):
+class Relation(TableModel, table=True):
     """A relation derived from `origin`'s spec, stored in both directions."""
 
     __tablename__ = "relation"
@@ -74,7 +86,7 @@ class Relation(SQLModel, table=True):
     target_ref: str = Field(max_length=400)
 
 
-class SourceState(SQLModel, table=True):
+class SourceState(TableModel, table=True):
     """What we know about each configured source: freshness comes from here."""
 
     __tablename__ = "source_state"
@@ -87,7 +99,7 @@ class SourceState(SQLModel, table=True):
     last_error_at: datetime | None = None
 
 
-class SyncRun(SQLModel, table=True):
+class SyncRun(TableModel, table=True):
     __tablename__ = "sync_run"
     __table_args__ = (Index("ix_sync_run_source", "source", "started_at"),)
 
@@ -109,7 +121,7 @@ class SyncRun(SQLModel, table=True):
     files_skipped: int | None = None
 
 
-class CatalogState(SQLModel, table=True):
+class CatalogState(TableModel, table=True):
     """A single row whose `generation` changes whenever the catalog does: caches key on it."""
 
     __tablename__ = "catalog_state"
@@ -118,7 +130,7 @@ class CatalogState(SQLModel, table=True):
     generation: int = 0
 
 
-class QuestionLog(SQLModel, table=True):
+class QuestionLog(TableModel, table=True):
     """Every question asked, on every surface, and how it went: what usage reports are built on.
 
     `asker` is a Slack user id, `cli:<login>`, or its keyed hash when pseudonymised (see
@@ -142,7 +154,7 @@ class QuestionLog(SQLModel, table=True):
     asker: str | None = Field(default=None, max_length=200)
 
 
-class SeenEvent(SQLModel, table=True):
+class SeenEvent(TableModel, table=True):
     """Inbound deliveries already handled (Slack `event_id`, webhook ids): retries do nothing twice.
 
     Inserting the key is the claim; the primary key makes it atomic across replicas.
@@ -154,7 +166,7 @@ class SeenEvent(SQLModel, table=True):
     received_at: datetime
 
 
-class AnswerFeedback(SQLModel, table=True):
+class AnswerFeedback(TableModel, table=True):
     """A 👍/👎 on an answer, stored with the question it answered."""
 
     __tablename__ = "answer_feedback"
@@ -169,7 +181,7 @@ class AnswerFeedback(SQLModel, table=True):
     created_at: datetime
 
 
-class ChatIdentity(SQLModel, table=True):
+class ChatIdentity(TableModel, table=True):
     """Slack user -> email -> catalog User, cached with an expiry so "my team" is cheap."""
 
     __tablename__ = "chat_identity"
@@ -182,7 +194,7 @@ class ChatIdentity(SQLModel, table=True):
     expires_at: datetime
 
 
-class JobLease(SQLModel, table=True):
+class JobLease(TableModel, table=True):
     """Who may run a scheduled job right now, and until when (see `catalog.store.leases`).
 
     Replicas sharing the database race for this row; a conditional UPDATE decides, so a due
@@ -196,7 +208,7 @@ class JobLease(SQLModel, table=True):
     expires_at: datetime
 
 
-class HttpCacheEntry(SQLModel, table=True):
+class HttpCacheEntry(TableModel, table=True):
     """A source's last answer per URL, so the next run can ask `If-None-Match` and reuse the body on 304.
 
     `body` is the part of the response the source uses (None when the URL answered 404, so absent
@@ -214,7 +226,7 @@ class HttpCacheEntry(SQLModel, table=True):
     fetched_at: datetime
 
 
-class SourceFile(SQLModel, table=True):
+class SourceFile(TableModel, table=True):
     """What a file-based source read from one file last time, so an unchanged file is not parsed again.
 
     `refs` are the entities the file put in the catalog (with those kept stale while it is broken),
@@ -248,7 +260,7 @@ def column_length(model: type[SQLModel], field: str) -> int:
     return column_type.length
 
 
-class SlackDelivery(SQLModel, table=True):
+class SlackDelivery(TableModel, table=True):
     """A Slack delivery (event, command, click) being handled, kept until it is done.
 
     Inserting the key is the claim, as in `SeenEvent`; the body and a lease are kept with it, so

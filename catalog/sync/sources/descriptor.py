@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.store.facts import EntityFacts
 from catalog.store.models import Entity, column_length
@@ -73,8 +73,12 @@ _SIZED_FIELDS = {
 _COLUMN_SIZES = {field: column_length(Entity, field) for field in _SIZED_FIELDS}
 
 
+# Built on first use (`defer_build`), not at import: the sync needs them, a question (`wayfinder ask`, a
+# new process each) does not.
 class Problem(BaseModel):
     """Something wrong with one file or entity; the rest of the catalog still loads."""
+
+    model_config = ConfigDict(defer_build=True)
 
     severity: Literal["error", "warning"] = "error"
     file: str | None = None
@@ -90,6 +94,8 @@ class Problem(BaseModel):
 
 
 class Link(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     url: str
     title: str | None = None
     icon: str | None = None
