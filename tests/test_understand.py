@@ -167,6 +167,7 @@ def test_a_lifecycle_stage_lists_exactly_what_is_at_it_and_a_name_still_gets_its
     _, blocks = render_answer(none, public_url="https://wayfinder.example", now=NOW)
     assert any(t.endswith("\nNone.") for t in mrkdwn_texts(blocks))
     assert acme.ask("is legacy-thng deprecated?").intent == "lifecycle"  # a typo in the name is still one entity
+    assert acme.ask("which components fail the production readiness scorecard").intent != "gaps"  # names a scorecard, not a stage
 
 
 def test_everything_of_a_kind_is_counted_in_full_and_listed_without_strays(acme: Catalog) -> None:

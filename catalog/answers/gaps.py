@@ -18,7 +18,7 @@ from sqlmodel import Session
 from catalog.answers.card import SLACK_CHANNEL, entity_links, expects_runbook, is_runbook
 from catalog.answers.models import EntitySummary, Gap
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
-from catalog.search.intents import KIND_WORDS, ONCALL, TYPE_WORDS
+from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, TYPE_WORDS
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.store.merge import CatalogEntity
 from catalog.store.reads import get_entities, owned_refs, related_refs
@@ -88,7 +88,7 @@ def gap_question(words: list[str]) -> GapQuestion | None:
 def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
     """"which services are deprecated?": every entity at one lifecycle stage; "list all teams": every one."""
     stages = {_STAGES[w] for w in present if w in _STAGES}
-    if stages and present & _LISTING:
+    if stages and present & _LISTING and not present & SCORECARD:  # "the production readiness scorecard" names a scorecard
         return _looking_at(words, [f"lifecycle_{stage}" for stage in sorted(stages)])
     asked = _looking_at(words, ["all"])
     if asked.kind_word is None or "who" in present:  # "who owns all the payment services" asks for owners
