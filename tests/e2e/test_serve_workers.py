@@ -11,18 +11,21 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from websockets.sync.server import ServerConnection
+from websockets.sync.server import serve as ws_serve
 
 from catalog.core import Catalog
 from tests.cli import Served, serving
 from tests.conftest import REPO
 from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL, SIGNING_SECRET, event_envelope, mention, signed_headers
-from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.slack_api import APP_ID, FakeSlackAPI
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="reads which worker answered from Linux /proc")
 
@@ -147,3 +150,21 @@ def test_a_slack_event_delivered_to_both_workers_is_answered_once(example_catalo
 
         posts = fake_slack.wait_for("chat.postMessage", count=2, timeout=30)
         assert [post.params["thread_ts"] for post in posts] == ["1700000030.000100", "1700000030.000200"]
+
+
+def test_socket_mode_connects_from_the_first_worker_only(example_catalog: Catalog, fake_slack: FakeSlackAPI) -> None:
+    """Slack sends each Socket Mode event to one connection: one connection per `serve`, whatever `--workers`."""
+
+    def slack_side(ws: ServerConnection) -> None:
+        ws.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": APP_ID}}))
+        for _ in ws:
+            pass
+
+    with ws_serve(slack_side, "127.0.0.1", 0) as ws_server:
+        threading.Thread(target=ws_server.serve_forever, daemon=True).start()
+        fake_slack.socket_url = f"ws://127.0.0.1:{ws_server.socket.getsockname()[1]}/link/?ticket=test"
+        env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xapp-test", "SLACK_API_URL": fake_slack.url}
+        with serving_workers(example_catalog.database_url, "--socket", env=env) as served, connections_to_each(served) as pinned:
+            assert len(pinned) == 2  # both workers have started (connecting comes first), and only the first connected
+            assert len(fake_slack.wait_for("apps.connections.open", timeout=30)) == 1
+        ws_server.shutdown()
