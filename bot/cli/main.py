@@ -15,7 +15,7 @@ from bot.cli import scorecards as scorecard_commands
 from bot.cli.actions import actions_app
 from bot.cli.adoption import aliases_app, report_app
 from bot.cli.asking import DEFAULT_TIMEOUT, MIN_TIMEOUT, AskArgs, cli_asker, run_ask
-from bot.cli.errors import EXIT_ERROR, EXIT_SYNC_FAILED, GuardedGroup
+from bot.cli.errors import EXIT_ERROR, EXIT_SYNC_FAILED, GuardedGroup, report_error
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
 
 # A command imports what it needs when it runs: `wayfinder ask` is a new process per question, and
@@ -263,7 +263,7 @@ def serve(
         if workers == 1:
             _run_server(settings, open_catalog(settings, migrate=not no_migrate), credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
             return
-        from bot.http.workers import supervise
+        from bot.http.workers import CANNOT_START, supervise
         from bot.logs import configure_logging
 
         config = config_path(settings)
@@ -272,8 +272,13 @@ def serve(
         say(out, f"Starting {workers} workers on http://{host}:{port}; the first runs {'Socket Mode and ' if socket_mode else ''}the scheduler.")
 
         def worker(slot: int) -> None:
-            catalog = open_catalog(settings, config=config)
-            _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=scheduler, primary=slot == 0)
+            try:
+                catalog = open_catalog(settings, config=config)
+                _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=scheduler, primary=slot == 0)
+            except Exception as exc:
+                if report_error(exc):  # a startup error, printed as `serve` prints it; the supervisor stops
+                    raise SystemExit(CANNOT_START) from None
+                raise
 
         supervise(workers, worker)
 

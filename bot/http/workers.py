@@ -6,8 +6,9 @@ N cores. Each worker is a replica in all but name: it is forked after the socket
 before any database connection, thread or app exists, and builds its own. Everything that must
 happen once is already a claim in the database (README "Several replicas"), so N workers need no
 coordination of their own. The supervisor only forks, restarts a worker that dies (after a pause
-when it died young, so a worker failing at startup does not spin) and stops them all on SIGTERM
-or SIGINT.
+when it died young, so a crashing worker does not spin) and stops them all on SIGTERM or SIGINT.
+A worker that reports it cannot start (`CANNOT_START`: the database refused it, Slack rejected
+the token) stops them all too, as `serve` without workers would stop, rather than retrying forever.
 """
 
 from __future__ import annotations
@@ -22,19 +23,26 @@ from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
+from catalog.errors import WayfinderError
+
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 30.0  # seconds workers get to finish the requests in flight after SIGTERM
 YOUNG = 10.0  # a worker that died within this many seconds of starting is restarted after RESTART_PAUSE
 RESTART_PAUSE = 1.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+CANNOT_START = 3  # a worker's exit code for a startup error it has already reported
+
+
+class WorkerCannotStart(WayfinderError):
+    """A worker exited with `CANNOT_START`; every worker has been stopped."""
 
 
 def supervise(count: int, work: Callable[[int], object]) -> None:
     """Run `work(slot)` for slots 0..count-1, each in a forked process, until SIGTERM or SIGINT.
 
     Returns once every worker has stopped (the command then exits 0); a worker still busy after
-    `STOP_GRACE` is killed.
+    `STOP_GRACE` is killed. Raises `WorkerCannotStart` when a worker exits with `CANNOT_START`.
     """
     stopping: list[int] = []
     wake_read, wake_write = os.pipe()
@@ -55,6 +63,8 @@ def supervise(count: int, work: Callable[[int], object]) -> None:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_read, 512)
             for slot, (process, started) in list(running.items()):
+                if process.exitcode == CANNOT_START:
+                    raise WorkerCannotStart(f"worker {slot} could not start (its error is above); stopped every worker")
                 if process.exitcode is not None and not stopping:
                     del running[slot]
                     young = time.monotonic() - started < YOUNG

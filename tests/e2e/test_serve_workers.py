@@ -11,8 +11,11 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -168,3 +171,26 @@ def test_socket_mode_connects_from_the_first_worker_only(example_catalog: Catalo
             assert len(pinned) == 2  # both workers have started (connecting comes first), and only the first connected
             assert len(fake_slack.wait_for("apps.connections.open", timeout=30)) == 1
         ws_server.shutdown()
+
+
+def test_a_worker_that_cannot_start_stops_serve_with_its_error(example_catalog: Catalog, fake_slack: FakeSlackAPI) -> None:
+    """A rejected token fails every restart alike: `serve` stops as it does without workers, not restarting forever."""
+    fake_slack.fail_next("auth.test", 200, error="invalid_auth")  # the first worker to ask is refused
+    marker = f"WF_TEST_SERVE={uuid.uuid4().hex}"  # in the environment of every process `serve` starts
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WAYFINDER_", "DATABASE_URL"))} | dict([marker.split("=")])
+    env |= {"DATABASE_URL": example_catalog.database_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.url}
+    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", "0", "--workers", "2", "--no-scheduler"]
+
+    ended = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+    assert ended.returncode == 2, ended.stderr
+    assert "error: cannot start the Slack app: check SLACK_BOT_TOKEN and SLACK_API_URL" in ended.stderr and BOT_TOKEN not in ended.stderr
+    assert "could not start (its error is above); stopped every worker" in ended.stderr
+    assert not [p for p in Path("/proc").glob("[0-9]*") if marker.encode() in _environ(p)], "a worker outlived `serve`"
+
+
+def _environ(process: Path) -> bytes:
+    try:
+        return (process / "environ").read_bytes()
+    except OSError:  # gone meanwhile, or not ours
+        return b""
