@@ -40,12 +40,15 @@ GOAL_P99_MS = 50.0
 SERVER_PIDS: dict[str, int] = {}  # base URL -> the serving child's pid, for its CPU time
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` and its live children (`--workers`) so far: what a
-    request costs the server, however busy the machine."""
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU time so far of process `pid` and of each of its children (`--workers`):
+    what a request costs the server, however busy the machine."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(int(child)) for child in children)
+    spent = {pid: (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")}
+    for child in children:
+        spent |= cpu_seconds(int(child))
+    return spent
 
 
 def serve(database_url: str, port: int, workers: int = 1) -> None:
@@ -202,11 +205,17 @@ async def load(base: str, paths: list[str], *, connections: int, seconds: float)
     return latencies, errors
 
 
-def measure(base: str, paths: list[str], *, connections: int, seconds: float) -> tuple[list[float], int, float]:
-    """One phase against one server: latencies (ms), errors, and the server's CPU ms per request."""
-    cpu_before = cpu_seconds(SERVER_PIDS[base])
+def measure(base: str, paths: list[str], *, connections: int, seconds: float) -> tuple[list[float], int, float, str]:
+    """One phase against one server: latencies (ms), errors, the server's CPU ms per request, and
+    with workers the busiest one's share of their CPU (kept-alive connections stay with the worker
+    that accepted them, so an uneven split of the connections shows here and in the p99)."""
+    root = SERVER_PIDS[base]
+    before = cpu_seconds(root)
     latencies, errors = asyncio.run(load(base, paths, connections=connections, seconds=seconds))
-    return latencies, errors, (cpu_seconds(SERVER_PIDS[base]) - cpu_before) * 1000 / max(1, len(latencies))
+    spent = {pid: cpu - before.get(pid, 0.0) for pid, cpu in cpu_seconds(root).items()}
+    workers: list[float] = [cpu for pid, cpu in spent.items() if pid != root]
+    busiest = f"{max(workers) / sum(workers):.0%}" if len(workers) > 1 and sum(workers) > 0 else "-"
+    return latencies, errors, sum(spent.values()) * 1000 / max(1, len(latencies)), busiest
 
 
 def main() -> None:
@@ -240,19 +249,19 @@ def main() -> None:
         codes += [("this" if args.workers == [1] else f"this w{n}", None, n) for n in args.workers]
         bases = {label: servers.enter_context(served(url, tries=200, src=src, workers=n)) for label, src, n in codes}
         print(f"{args.connections} connections, {args.seconds:.0f} s per phase, {args.rounds} round(s)")
-        print(f"{'code':9} {'phase':32} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server cpu ms/req':>18} {'load':>5}")
+        print(f"{'code':9} {'phase':32} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server cpu ms/req':>18} {'busiest':>7} {'load':>5}")
         results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for name, paths in phases.items():
             for base in bases.values():
                 asyncio.run(load(base, paths, connections=args.connections, seconds=1))  # warm up on the same paths, as a running server is
             for turn in range(args.rounds):
                 for label, base in list(bases.items())[:: 1 if turn % 2 == 0 else -1]:
-                    latencies, errors, cpu_ms = measure(base, paths, connections=args.connections, seconds=args.seconds)
+                    latencies, errors, cpu_ms, busiest = measure(base, paths, connections=args.connections, seconds=args.seconds)
                     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
                     results.setdefault((label, name), []).append((p50, p99, cpu_ms))
                     print(
                         f"{label:9} {name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {p50:8.1f} "
-                        f"{p99:8.1f} {errors:6d} {cpu_ms:18.2f} {os.getloadavg()[0]:5.1f}",
+                        f"{p99:8.1f} {errors:6d} {cpu_ms:18.2f} {busiest:>7} {os.getloadavg()[0]:5.1f}",
                         flush=True,
                     )
         if args.rounds > 1:
