@@ -1,7 +1,7 @@
 """Ownership pages and `/api/v1/ask` under load: p50/p99 with 20 concurrent connections.
 
 A synthetic catalog (`benchmarks.generate`) is synced into a fresh SQLite file; `wayfinder serve`'s
-HTTP app runs in a child process (uvicorn, one worker, as deployed), so the load generator does not
+HTTP app runs in a child process (uvicorn, one process unless `--workers`), so the load generator does not
 share its interpreter. Each phase keeps 20 connections busy for the given seconds, cycling over
 component names, and prints nearest-rank percentiles beside the baseline `/livez` (the server's
 floor: routing and HTTP without the catalog). Goal: page p99 ≤ 50 ms on SQLite.
@@ -10,9 +10,12 @@ The clients are plain keep-alive connections (`Connection`), cheap enough not to
 server for the CPU, and each phase also prints the server's own CPU time per request (from
 /proc), which a busy shared machine does not inflate the way it inflates latency. With
 `--baseline-src` both servers run side by side and take turns phase by phase (`--rounds` times,
-alternating which goes first), so a load that changes during the run falls on both alike.
+alternating which goes first), so a load that changes during the run falls on both alike. With
+`--workers 1 2` this code is served twice, by one process and by two workers on one port
+(`wayfinder serve --workers 2`), taking turns the same way; the CPU column then sums the workers.
 
     .venv/bin/python -m benchmarks.bench_pages --entities 10000 --seconds 10 --baseline-src DIR --rounds 3
+    .venv/bin/python -m benchmarks.bench_pages --entities 10000 --seconds 10 --workers 1 2 --rounds 3
 """
 
 from __future__ import annotations
@@ -37,33 +40,50 @@ GOAL_P99_MS = 50.0
 SERVER_PIDS: dict[str, int] = {}  # base URL -> the serving child's pid, for its CPU time
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process `pid` so far: what a request costs the server, however busy the machine."""
+def cpu_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU time so far of process `pid` and of each of its children (`--workers`):
+    what a request costs the server, however busy the machine."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    spent = {pid: (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")}
+    for child in children:
+        spent |= cpu_seconds(int(child))
+    return spent
 
 
-def serve(database_url: str, port: int) -> None:
-    """The child process: the production app over an already synced database."""
+def serve(database_url: str, port: int, workers: int = 1) -> None:
+    """The child process: the production app over an already synced database, in `workers`
+    processes on one port as `wayfinder serve --workers` runs them."""
+    from bot.http.app import listen
+    from bot.http.workers import supervise
+
+    with listen("127.0.0.1", port) as sock:
+        if workers == 1:
+            serve_one(database_url, sock)
+        else:
+            supervise(workers, lambda _slot: serve_one(database_url, sock))
+
+
+def serve_one(database_url: str, sock: socket.socket) -> None:
     from bot.compose import Services
-    from bot.http.app import create_http_app, listen, serve_http
+    from bot.http.app import create_http_app, serve_http
     from catalog.config import Config
     from catalog.core import Catalog
 
     catalog = Catalog(database_url, Config())
     with catalog.session() as session:
         catalog.index(session)  # as a running server has it after its first question
-    with listen("127.0.0.1", port) as sock:
-        serve_http(create_http_app(Services(catalog=catalog), slack=None), sock)
+    serve_http(create_http_app(Services(catalog=catalog), slack=None), sock)
 
 
 @contextmanager
-def served(database_url: str, *, tries: int = 300, src: Path | None = None) -> Iterator[str]:
+def served(database_url: str, *, tries: int = 300, src: Path | None = None, workers: int = 1) -> Iterator[str]:
     """`serve` in a child process on a free loopback port; yields its base URL once `/livez` answers.
 
     The child's stderr goes to a file that is printed when it dies or never answers, so a server
     that cannot start is reported with its own error rather than as "connection refused". With `src`
     (another checkout of the repository), the child imports Wayfinder from there: the baseline.
+    `workers` > 1 is passed only to this checkout's server (the baseline's command line predates it).
     """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,6 +92,7 @@ def served(database_url: str, *, tries: int = 300, src: Path | None = None) -> I
     with tempfile.TemporaryFile() as log:
         env = os.environ | ({"PYTHONPATH": str(src)} if src else {})
         command = [sys.executable, "-m", "benchmarks.bench_pages", "--serve", database_url, str(port)]
+        command += ["--serve-workers", str(workers)] if workers > 1 else []
         server = subprocess.Popen(command, stderr=log, cwd=src, env=env)
 
         def failed(why: str) -> RuntimeError:
@@ -184,11 +205,17 @@ async def load(base: str, paths: list[str], *, connections: int, seconds: float)
     return latencies, errors
 
 
-def measure(base: str, paths: list[str], *, connections: int, seconds: float) -> tuple[list[float], int, float]:
-    """One phase against one server: latencies (ms), errors, and the server's CPU ms per request."""
-    cpu_before = cpu_seconds(SERVER_PIDS[base])
+def measure(base: str, paths: list[str], *, connections: int, seconds: float) -> tuple[list[float], int, float, str]:
+    """One phase against one server: latencies (ms), errors, the server's CPU ms per request, and
+    with workers the busiest one's share of their CPU (kept-alive connections stay with the worker
+    that accepted them, so an uneven split of the connections shows here and in the p99)."""
+    root = SERVER_PIDS[base]
+    before = cpu_seconds(root)
     latencies, errors = asyncio.run(load(base, paths, connections=connections, seconds=seconds))
-    return latencies, errors, (cpu_seconds(SERVER_PIDS[base]) - cpu_before) * 1000 / max(1, len(latencies))
+    spent = {pid: cpu - before.get(pid, 0.0) for pid, cpu in cpu_seconds(root).items()}
+    workers: list[float] = [cpu for pid, cpu in spent.items() if pid != root]
+    busiest = f"{max(workers) / sum(workers):.0%}" if len(workers) > 1 and sum(workers) > 0 else "-"
+    return latencies, errors, sum(spent.values()) * 1000 / max(1, len(latencies)), busiest
 
 
 def main() -> None:
@@ -199,10 +226,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--baseline-src", type=Path, help="another checkout (e.g. `git archive main | tar -x -C DIR`) served beside this one, on the same database")
     parser.add_argument("--rounds", type=int, default=1, help="measure each phase this many times per server, alternating which goes first; medians at the end")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1], metavar="N", help="serve this code with N worker processes (`serve --workers N`); several: side by side"
+    )
     parser.add_argument("--serve", nargs=2, metavar=("DATABASE_URL", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-workers", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]))
+        serve(args.serve[0], int(args.serve[1]), args.serve_workers)
         return
     with tempfile.TemporaryDirectory(prefix="wayfinder-bench-pages-") as tmp, ExitStack() as servers:
         started = time.perf_counter()
@@ -214,22 +245,23 @@ def main() -> None:
             "/api/v1/ask?q=who owns NAME": [f"/api/v1/ask?q={quote('who owns ' + n)}" for n in names],
         }
         # Both servers run at once and take turns, so a shared machine's changing load falls on both alike.
-        codes = [("baseline", args.baseline_src)] if args.baseline_src else []
-        bases = {label: servers.enter_context(served(url, tries=200, src=src)) for label, src in [*codes, ("this", None)]}
+        codes = [("baseline", args.baseline_src, 1)] if args.baseline_src else []
+        codes += [("this" if args.workers == [1] else f"this w{n}", None, n) for n in args.workers]
+        bases = {label: servers.enter_context(served(url, tries=200, src=src, workers=n)) for label, src, n in codes}
         print(f"{args.connections} connections, {args.seconds:.0f} s per phase, {args.rounds} round(s)")
-        print(f"{'code':9} {'phase':32} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server cpu ms/req':>18} {'load':>5}")
+        print(f"{'code':9} {'phase':32} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'server cpu ms/req':>18} {'busiest':>7} {'load':>5}")
         results: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         for name, paths in phases.items():
             for base in bases.values():
                 asyncio.run(load(base, paths, connections=args.connections, seconds=1))  # warm up on the same paths, as a running server is
             for turn in range(args.rounds):
                 for label, base in list(bases.items())[:: 1 if turn % 2 == 0 else -1]:
-                    latencies, errors, cpu_ms = measure(base, paths, connections=args.connections, seconds=args.seconds)
+                    latencies, errors, cpu_ms, busiest = measure(base, paths, connections=args.connections, seconds=args.seconds)
                     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
                     results.setdefault((label, name), []).append((p50, p99, cpu_ms))
                     print(
                         f"{label:9} {name:32} {len(latencies):9d} {len(latencies) / args.seconds:7.0f} {p50:8.1f} "
-                        f"{p99:8.1f} {errors:6d} {cpu_ms:18.2f} {os.getloadavg()[0]:5.1f}",
+                        f"{p99:8.1f} {errors:6d} {cpu_ms:18.2f} {busiest:>7} {os.getloadavg()[0]:5.1f}",
                         flush=True,
                     )
         if args.rounds > 1:

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import chdir, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +70,8 @@ class Served:
 
 
 @contextmanager
-def serving(env: Mapping[str, str], *, cwd: Path, ready_within: float = 60) -> Iterator[Served]:
-    """`wayfinder serve --no-scheduler` in a real process with `env` (and none of the ambient Slack,
+def serving(env: Mapping[str, str], *, cwd: Path, ready_within: float = 60, args: Sequence[str] = ()) -> Iterator[Served]:
+    """`wayfinder serve --no-scheduler [args]` in a real process with `env` (and none of the ambient Slack,
     Wayfinder or database variables), yielded once /healthz answers; killed afterwards if still running.
 
     A process that exits or stays silent fails the test with its stderr, read only once it has ended."""
@@ -79,7 +79,7 @@ def serving(env: Mapping[str, str], *, cwd: Path, ready_within: float = 60) -> I
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     environment = {k: v for k, v in os.environ.items() if not k.startswith(_AMBIENT_PREFIXES)} | dict(env)
-    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", str(port), "--no-scheduler"]
+    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", str(port), "--no-scheduler", *args]
     process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     served = Served(f"http://127.0.0.1:{port}", process)
     try:

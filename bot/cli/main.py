@@ -15,7 +15,7 @@ from bot.cli import scorecards as scorecard_commands
 from bot.cli.actions import actions_app
 from bot.cli.adoption import aliases_app, report_app
 from bot.cli.asking import DEFAULT_TIMEOUT, MIN_TIMEOUT, AskArgs, cli_asker, run_ask
-from bot.cli.errors import EXIT_ERROR, EXIT_SYNC_FAILED, GuardedGroup
+from bot.cli.errors import EXIT_ERROR, EXIT_SYNC_FAILED, GuardedGroup, report_error
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
 
 # A command imports what it needs when it runs: `wayfinder ask` is a new process per question, and
@@ -247,18 +247,40 @@ def serve(
     scheduler: Annotated[
         bool, typer.Option("--scheduler/--no-scheduler", help="Run scheduled syncs in-process (once across replicas sharing the database).")
     ] = True,
+    workers: Annotated[
+        int, typer.Option(envvar="WAYFINDER_WORKERS", min=1, help="Worker processes sharing the port, one per CPU core for pages and the API.")
+    ] = 1,
     no_migrate: NoMigrate = False,
 ) -> None:
     """Run the bot: Slack on POST /slack/events (or Socket Mode with --socket) and GET /healthz."""
-    from bot.compose import open_catalog
+    from bot.compose import config_path, open_catalog
     from bot.http.app import listen
     from bot.settings import Settings
 
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
     with listen(host, port) as sock:
-        catalog = open_catalog(settings, migrate=not no_migrate)
-        _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
+        if workers == 1:
+            _run_server(settings, open_catalog(settings, migrate=not no_migrate), credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
+            return
+        from bot.http.workers import CANNOT_START, supervise
+        from bot.logs import configure_logging
+
+        config = config_path(settings)
+        open_catalog(settings, config=config, migrate=not no_migrate).dispose()  # migrate once, and fail here on a bad config or schema
+        configure_logging(settings.log_format)
+        say(out, f"Starting {workers} workers on http://{host}:{port}; the first runs {'Socket Mode and ' if socket_mode else ''}the scheduler.")
+
+        def worker(slot: int) -> None:
+            try:
+                catalog = open_catalog(settings, config=config)
+                _run_server(settings, catalog, credentials, sock, socket_mode=socket_mode, scheduler=scheduler, primary=slot == 0)
+            except Exception as exc:
+                if report_error(exc):  # a startup error, printed as `serve` prints it; the supervisor stops
+                    raise SystemExit(CANNOT_START) from None
+                raise
+
+        supervise(workers, worker)
 
 
 @app.command()
@@ -309,9 +331,10 @@ def _secret(value: SecretStr | None) -> str | None:
 
 
 def _run_server(
-    settings: Settings, catalog: Catalog, credentials: SlackCredentials, sock: socket.socket, *, socket_mode: bool, scheduler: bool
+    settings: Settings, catalog: Catalog, credentials: SlackCredentials, sock: socket.socket, *, socket_mode: bool, scheduler: bool,
+    primary: bool = True,
 ) -> None:
-    """Serve HTTP in the foreground; Socket Mode and the scheduler in the background."""
+    """Serve HTTP in the foreground; Socket Mode and the scheduler in the background, in the `primary` worker only."""
     from actions.jobs import ActionJobs
     from bot.compose import build_services
     from bot.http.app import build_slack, create_http_app, freeze_heap, serve_http, start_socket_mode
@@ -326,9 +349,9 @@ def _run_server(
         hint = f"Slack is disabled: {' and '.join(missing)} not set. Serving /healthz only; see README \"Connect to Slack\"."
         say(err, hint)
     with ExitStack() as background:
-        if slack is not None and socket_mode:
+        if slack is not None and socket_mode and primary:
             background.callback(start_socket_mode(slack, credentials.app_token or "").close)
-        if scheduler:
+        if scheduler and primary:
             running = start_scheduler(catalog)
             ActionJobs(services.actions).register(running.apscheduler)  # expiry, reminders, escalation, TTL, runs after a restart
             background.callback(running.stop)
@@ -342,7 +365,8 @@ def _run_server(
                 _schedule_digests(services, credentials, running.apscheduler)
         host, port = sock.getsockname()[:2]
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
-        say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
+        if primary:
+            say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
         catalog.after_index_rebuild(freeze_heap)  # each new index joins the frozen startup heap (`serve_http`)
         serve_http(create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode), sock)
 
