@@ -14,10 +14,12 @@ the token) stops them all too, as `serve` without workers would stop, rather tha
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import wait
@@ -31,6 +33,7 @@ STOP_GRACE = 30.0  # seconds workers get to finish the requests in flight after 
 YOUNG = 10.0  # a worker that died within this many seconds of starting is restarted after RESTART_PAUSE
 RESTART_PAUSE = 1.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 CANNOT_START = 3  # a worker's exit code for a startup error it has already reported
 
 
@@ -89,12 +92,23 @@ def _fork(slot: int, work: Callable[[int], object], supervisor_fds: tuple[int, i
 
 def _worker(slot: int, work: Callable[[int], object], supervisor_fds: tuple[int, int]) -> None:
     """The child: the default signal handling (uvicorn installs its own) and none of the supervisor's plumbing."""
+    _stop_with_parent()
     signal.set_wakeup_fd(-1)
     for fd in supervisor_fds:
         os.close(fd)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     work(slot)
+
+
+def _stop_with_parent() -> None:
+    """A supervisor killed with -9 cannot stop its workers: Linux sends them SIGTERM when it dies (prctl PR_SET_PDEATHSIG)."""
+    parent = os.getppid()
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _stop(processes: list[BaseProcess]) -> None:

@@ -131,6 +131,26 @@ def test_two_workers_serve_pages_restart_a_killed_worker_and_stop_cleanly(exampl
     assert stdout.count("Scheduled syncs:") == primary_starts == stdout.count("Wayfinder is serving on") > 0  # the first worker only
 
 
+def test_workers_stop_when_their_supervisor_is_killed_with_9(example_catalog: Catalog) -> None:
+    with serving_workers(example_catalog.database_url) as served:
+        workers = workers_of(served)
+        assert len(workers) == 2
+        served.process.kill()
+        served.process.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in workers):  # SIGTERM from the kernel, then uvicorn's graceful stop
+            assert time.monotonic() < deadline, "a worker outlived its supervisor"
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a reaper."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def test_a_slack_event_delivered_to_both_workers_is_answered_once(example_catalog: Catalog, fake_slack: FakeSlackAPI) -> None:
     slack = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.url, "WAYFINDER_PUBLIC_URL": PUBLIC_URL}
     with serving_workers(example_catalog.database_url, env=slack) as served, connections_to_each(served) as pinned:
