@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{'entities':>9} {'first':>7} {'median':>7} {'min':>7} {'max':>7} {'cpu':>7} {'goal':>6}   (seconds; first/median/min/max wall, cpu: median user+sys)"
     )
-    trees = {"this": env} | ({"baseline": env | {"PYTHONPATH": str(args.baseline.resolve())}} if args.baseline else {})
+    # Each tree keeps its saved index in its own cache folder: two versions sharing one would replace
+    # each other's file at every question (its key names the code that wrote it), rebuilding the index each time.
+    trees = {"this": env | {"XDG_CACHE_HOME": str(workdir / "cache-this")}} | (
+        {"baseline": env | {"PYTHONPATH": str(args.baseline.resolve()), "XDG_CACHE_HOME": str(workdir / "cache-baseline")}} if args.baseline else {}
+    )
     for size in sizes:
         url, names = prepare(workdir, size, args.seed)
         runs: dict[str, list[tuple[float, float]]] = {tree: [] for tree in trees}
