@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
@@ -91,14 +92,31 @@ def _fork(slot: int, work: Callable[[int], object], supervisor_fds: tuple[int, i
 
 
 def _worker(slot: int, work: Callable[[int], object], supervisor_fds: tuple[int, int]) -> None:
-    """The child: the default signal handling (uvicorn installs its own) and none of the supervisor's plumbing."""
+    """The child: the default signal handling (uvicorn installs its own) and none of the supervisor's plumbing.
+
+    It ends with `os._exit`: multiprocessing would first join every thread the server started (a
+    thread pool, a writer behind the question log), and a worker that failed to start half-way
+    would then never exit, leaving the supervisor waiting for it.
+    """
     _stop_with_parent()
     signal.set_wakeup_fd(-1)
     for fd in supervisor_fds:
         os.close(fd)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    work(slot)
+    code = 1
+    try:
+        work(slot)
+        code = 0
+    except SystemExit as stopped:
+        code = stopped.code if isinstance(stopped.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
 
 def _stop_with_parent() -> None:
