@@ -136,6 +136,7 @@ def test_small_talk_is_never_a_catalog_search_and_a_stray_word_asks_back(example
         "is legacy-thing deprecated?",
         "which services have no runbook?",
         "which components are deprecated?",
+        "what's firing?",
         "who owns <https://github.com/acme/mono/pull/5|a PR>",
         "thanks!",
         "kumquat",

@@ -24,7 +24,7 @@ from catalog.answers.card import (
     summaries,
 )
 from catalog.answers.gaps import find_gaps
-from catalog.answers.incidents import incidents
+from catalog.answers.incidents import incidents, incidents_everywhere
 from catalog.answers.lifecycle import lifecycle
 from catalog.answers.models import Answer, EntitySummary
 from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
@@ -94,6 +94,10 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         return _about(session, u.text, "owner", described, u.text, now)  # "who deals with settlements?": asked about what it does
     if u.intent in ("help", "unknown"):
         return Answer(**base, status=u.intent, examples=example_questions(index))
+    if u.intent == "incidents" and not u.subjects:
+        everywhere = Answer(**base, status="answered", asked_at=now)
+        incidents_everywhere(session, everywhere)
+        return everywhere
     if u.intent == "gaps" and u.gap:
         scope = u.subjects[0].resolution.best if u.subjects else None
         scope_summary, gaps = find_gaps(session, index, u.gap, scope)

@@ -16,16 +16,23 @@ from catalog.store.reads import owned_refs, related_refs
 SHOWN = 20
 
 
-def open_incidents(session: Session, refs: list[str]) -> list[IncidentSummary]:
+def open_incidents(session: Session, refs: list[str] | None) -> list[IncidentSummary]:
+    """The newest open alerts of `refs`, or of the whole catalog with None."""
     from catalog.alerts.models import AlertIncident  # the alert tables, for this intent alone: not for every question
 
-    rows = session.scalars(
-        select(AlertIncident)
-        .where(col(AlertIncident.entity_ref).in_(refs), col(AlertIncident.status) != "resolved")
-        .order_by(col(AlertIncident.opened_at).desc())
-        .limit(SHOWN)
-    )
+    query = select(AlertIncident).where(col(AlertIncident.status) != "resolved")
+    if refs is not None:
+        query = query.where(col(AlertIncident.entity_ref).in_(refs))
+    rows = session.scalars(query.order_by(col(AlertIncident.opened_at).desc()).limit(SHOWN))
     return [IncidentSummary.model_validate(row, from_attributes=True) for row in rows]
+
+
+def incidents_everywhere(session: Session, answer: Answer) -> None:
+    """"what's firing?" without a subject: the open alerts across the catalog, newest first."""
+    answer.incidents = open_incidents(session, None)
+    answer.status = "answered" if answer.incidents else "no_data"
+    if not answer.incidents:
+        answer.notes.append("No open alert anywhere: Wayfinder has received none that is not resolved.")
 
 
 def incidents(session: Session, entity: CatalogEntity, answer: Answer) -> None:

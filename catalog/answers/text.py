@@ -84,6 +84,8 @@ def _body(a: Answer) -> list[str]:
         lines = ["Several entities match; which one did you mean?"]
         lines += [f"  {_entity(c)}, owned by {c.owner_ref or 'nobody'}" for c in a.candidates]
         return lines
+    if a.intent == "incidents" and a.subject is None:
+        return _incidents(a, "the whole catalog")
     s = a.subject
     assert s is not None
     name = _entity(s)
@@ -162,6 +164,7 @@ def _incidents(a: Answer, name: str) -> list[str]:
         who = f", acknowledged by {i.acknowledged_by}" if i.acknowledged_by else ", not acknowledged"
         lines.append(
             f"  {i.title} ({i.status}{who if i.status != 'triggered' or not i.acknowledged_by else ''}, {i.provider})"
+            + (f" on {i.entity_ref}" if a.subject is None and i.entity_ref else "")
             + (f" {i.url}" if i.url else "")
         )
     if a.owner:

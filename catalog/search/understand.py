@@ -21,7 +21,7 @@ from typing import Literal
 from sqlmodel import Session
 
 from catalog.answers.gaps import GapQuestion, contents_question, gap_question
-from catalog.search.intents import HELP, KIND_WORDS, STOP_WORDS, expand, intent_of, is_cue, near_cue
+from catalog.search.intents import HELP, INCIDENTS, KIND_WORDS, STOP_WORDS, expand, intent_of, is_cue, near_cue
 from catalog.search.markup import clean
 from catalog.search.resolve import CatalogIndex, Match, Resolution
 from catalog.search.smalltalk import small_talk
@@ -98,6 +98,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
             return Understanding(text, draft, unresolved=Subject(urls[0], -1, -1, Resolution("not_found")), bare=not cues)
         if unresolved and not set(lower) & HELP:
             return Understanding(text, draft, unresolved=unresolved, bare=not cues)
+        if set(lower) & INCIDENTS:  # "what's firing?", "any open incidents?": across the catalog
+            return Understanding(text, "incidents")
         asks_help = set(lower) & HELP or all(w in STOP_WORDS or w in HOW_TO_USE for w in lower)
         return Understanding(text, "help" if asks_help and not link_subjects else "unknown", bare=not cues)
     lead = subjects[0]

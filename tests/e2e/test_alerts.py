@@ -186,11 +186,15 @@ def test_asking_who_handles_an_incident_answers_from_stored_alerts(server: Wayfi
 
     by_team = catalog.ask("what's firing for storefront?")  # the owning team: through what it owns
     assert by_team.subject and by_team.subject.ref == "group:default/storefront" and len(by_team.incidents) == 1
+    everywhere = catalog.ask("what's firing?")  # no subject: across the catalog, each alert with its entity
+    assert (everywhere.intent, everywhere.status, len(everywhere.incidents)) == ("incidents", "answered", 1)
+    assert "on component:default/checkout-web" in (everywhere.text or "")
 
     body = pagerduty("PINC4", "resolved", service_id="PCHKWB2")
     assert post(server, "pagerduty", body, pagerduty_headers(body)) == 202
     fake_slack.wait_for("chat.update", count=2)
     assert answered_once(catalog, "what's firing for checkout-web?", lambda a: a.status == "no_data")
+    assert catalog.ask("any open incidents?").status == "no_data"
 
 
 def test_the_incident_answer_in_slack_escapes_alert_text(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
