@@ -94,7 +94,7 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         return _about(session, u.text, "owner", described, u.text, now)  # "who deals with settlements?": asked about what it does
     if u.intent in ("help", "unknown"):
         return Answer(**base, status=u.intent, examples=example_questions(index))
-    if u.intent == "incidents" and not u.subjects:
+    if u.intent == "incidents" and not u.subjects and u.unresolved is None:
         everywhere = Answer(**base, status="answered", asked_at=now)
         incidents_everywhere(session, everywhere)
         return everywhere

@@ -35,6 +35,7 @@ HOW_TO_USE = {"use", "using", "work", "works", "ask"}  # "how do I use this?"
 MAX_BARE_WORDS = 3  # a longer phrase without any question word is a sentence, not a name
 _MENTION = re.compile(r"<[@#!][^>]*>")
 SCOPE_KINDS = {"group", "user", "system", "domain"}
+ALERT_STATES = {"open", "active", "ongoing", "current", "live", "unresolved", "unacknowledged"}  # "any open incidents?"
 
 
 @dataclass
@@ -96,10 +97,10 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     if not subjects:
         if urls and not link_subjects:  # a link nothing in the catalog claims
             return Understanding(text, draft, unresolved=Subject(urls[0], -1, -1, Resolution("not_found")), bare=not cues)
+        if set(lower) & INCIDENTS and not set(content) - ALERT_STATES:  # "what's firing?", "any open incidents?": across the catalog
+            return Understanding(text, "incidents")
         if unresolved and not set(lower) & HELP:
             return Understanding(text, draft, unresolved=unresolved, bare=not cues)
-        if set(lower) & INCIDENTS:  # "what's firing?", "any open incidents?": across the catalog
-            return Understanding(text, "incidents")
         asks_help = set(lower) & HELP or all(w in STOP_WORDS or w in HOW_TO_USE for w in lower)
         return Understanding(text, "help" if asks_help and not link_subjects else "unknown", bare=not cues)
     lead = subjects[0]

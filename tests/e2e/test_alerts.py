@@ -195,6 +195,7 @@ def test_asking_who_handles_an_incident_answers_from_stored_alerts(server: Wayfi
     fake_slack.wait_for("chat.update", count=2)
     assert answered_once(catalog, "what's firing for checkout-web?", lambda a: a.status == "no_data")
     assert catalog.ask("any open incidents?").status == "no_data"
+    assert catalog.ask("what's firing for kumquat-service?").status == "not_found"  # a name that names nothing is said so
 
 
 def test_the_incident_answer_in_slack_escapes_alert_text(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
