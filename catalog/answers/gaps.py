@@ -21,7 +21,7 @@ from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
 from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, TYPE_WORDS
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.store.merge import CatalogEntity
-from catalog.store.reads import get_entities, owned_refs, related_refs
+from catalog.store.reads import get_entities, owned_refs, refs_at_stage, related_refs
 
 LABELS = {
     "no_owner": "no owner",
@@ -115,6 +115,9 @@ def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scop
     for key in question.gaps:
         pool = [e for e in index.entities if (within is None or e.ref in within) and _looked_at(key, question, e)]
         pool = [e for e in pool if _may_lack(key, e, index)]
+        if key.startswith("lifecycle_"):  # merge only what some source puts at that stage, not every entity
+            staged = refs_at_stage(session, key.removeprefix("lifecycle_"))
+            pool = [e for e in pool if e.ref in staged]
         if key == "all":  # nothing to check: merge only the entities listed
             pool.sort(key=lambda e: (e.kind, e.name))
             total, lacking = len(pool), _merged(session, [e.ref for e in pool[:MAX_LISTED]])

@@ -198,6 +198,11 @@ def _remember_relations(memo: dict[Any, Any], asked: Iterable[tuple[str, str]], 
         memo["related", subject, type_] = sorted(found.get((subject, type_), ()))
 
 
+def refs_at_stage(session: Session, stage: str) -> set[str]:
+    """Active entities with a row (from any source) at lifecycle `stage`: the only ones whose merged lifecycle can be it."""
+    return set(session.scalars(select(_E.ref).where(_ACTIVE, func.lower(func.trim(_E.lifecycle)) == stage).distinct()))
+
+
 def get_entities(session: Session, refs: Iterable[str]) -> dict[str, CatalogEntity]:
     """Merged views of the given refs that exist and are active."""
     wanted = list(dict.fromkeys(r.lower() for r in refs))
