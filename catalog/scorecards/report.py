@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from catalog.config import Config
 from catalog.scorecards.config import Rule, ScorecardConfig
-from catalog.scorecards.history import Result, as_of
+from catalog.scorecards.history import Result, as_of, as_of_days
 from catalog.scorecards.scores import EntityScore, RuleResult, Scoreboard, TeamLevels
 
 
@@ -52,10 +52,9 @@ def scoreboard(
     for card in config.scorecards:
         if wanted is not None and card.id not in wanted:
             continue
-        now = as_of(session, card.id, day, owner=owner, refs=refs)
+        before, now = as_of_days(session, card.id, [day - timedelta(days=7), day], owner=owner, refs=refs)  # one read for both days
         if below is not None:
             now = {ref: r for ref, r in now.items() if r.level < below}
-        before = as_of(session, card.id, day - timedelta(days=7), owner=owner, refs=refs) if now else {}
         rules = rule_results(card)
         scores += [entity_score(card, ref, result, before.get(ref), rules) for ref, result in now.items()]
     scores.sort(key=lambda s: (s.scorecard, s.level_index, s.ref))
