@@ -16,11 +16,13 @@ the test when the folder is absent. Everything else writes its own data or reads
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import functools
 import gc
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,6 +68,8 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+    if sys.dont_write_bytecode and not os.environ.get("PYTEST_XDIST_WORKER"):
+        _write_project_bytecode()
     _PROCESS_PATCHES.setattr(catalog_engine, "create_engine", _engine_sharing_statements)
 
 
@@ -74,6 +78,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _PROCESS_PATCHES = pytest.MonkeyPatch()
+
+
+def _write_project_bytecode() -> None:
+    """Compile the project once into its `__pycache__` folders (git-ignored), as Python does by default.
+
+    With PYTHONDONTWRITEBYTECODE set (many CI images and sandboxes set it), no process writes
+    bytecode, so every test worker and each of the hundreds of `wayfinder` processes the tests start
+    compiled the project from source again: about 10 s of the suite's CPU on two cores. Reading
+    bytecode is still allowed; this writes it once (a second run finds it current and writes nothing).
+    """
+    for package in ("actions", "benchmarks", "bot", "catalog", "tests"):
+        compileall.compile_dir(REPO / package, quiet=2)
 
 
 # (backend, host, port, engine arguments) -> the first engine's dialect and compiled-statement cache.
