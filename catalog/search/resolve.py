@@ -41,9 +41,11 @@ MAX_TYPOS = TYPOS_BY_LENGTH[0][1]
 SUGGESTION_CANDIDATES = 1000
 # Typos the pieces are cut for: a third typo in a long name is still answered when its name is found.
 MAX_INDEXED_TYPOS = 2
-# Fuzzy candidates scored per query, and the lowest score kept as a "did you mean".
+# Fuzzy candidates scored per query, and the lowest score kept as a "did you mean". Sharing trigrams is
+# not enough to be suggested: the name must be one typo past an answer, or share a word (`_shares_a_word`).
 FUZZY_CANDIDATES = 64
 SUGGEST_CUTOFF = 50.0
+MIN_SHARED_WORD = 3  # "api" is a word people mean; "db" in "redis db" says nothing
 # Candidates closer than this to the best one count as "just as likely".
 AMBIGUITY_MARGIN = 4.0
 # Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
@@ -163,7 +165,8 @@ class CatalogIndex:
             fewest = typos[0][1]
             close = [m for m, n in near if n <= fewest + 1]
             return _settle(close, [m for m, _ in near if m not in close], limit)
-        return Resolution("not_found", [m for m, _ in sorted(near, key=lambda mn: -mn[0].score)][:limit])
+        suggested = [m for m, n in sorted(near, key=lambda mn: -mn[0].score) if n <= _typos_allowed(q) + 1 or _shares_a_word(query, m.entity)]
+        return Resolution("not_found", suggested[:limit])
 
     def _by_written_ref(self, query: str) -> IndexedEntity | None:
         """`kind:[namespace/]name` with the namespace left out means `default` (FORMATS.md §1)."""
@@ -420,6 +423,18 @@ def _extends(query: str, q: str, name: str) -> bool:
     if len(q) - len(name_compact) >= 2 and (q.startswith(name_compact) or q.endswith(name_compact)):
         return True
     return set(tokens(name)) < set(tokens(query))
+
+
+def _shares_a_word(query: str, e: IndexedEntity) -> bool:
+    """Whether a word of `query` is a word of the entity's names, a prefix of one, or a typo of one: what a person who
+    typed `router` could have meant is not `ben.carter`, however many trigrams they share; `checkout-worker` may mean
+    `checkout-web`, and `shopping` `shipping-quotes`."""
+    typed = [w for w in tokens(query) if len(w) >= MIN_SHARED_WORD]
+    return any(
+        t.startswith(w) or (w.startswith(t) and len(t) >= MIN_SHARED_WORD) or OSA.distance(w, t, score_cutoff=_typos_allowed(w) + 1) <= _typos_allowed(w)
+        for w in typed
+        for t in _words(e)
+    )
 
 
 def _not_typed_in_full(words: list[str], e: IndexedEntity) -> int:
