@@ -26,6 +26,7 @@ questions idea ideas wondering wonder curious sorry right now currently today st
 actually here there again thing things stuff one ones wayfinder bot pl lemme let us need want like
 list everything anything something vs versus plus both between
 no not none nothing never without missing lacking lack lacks dont doesnt don doesn isn aren hasn haven cant
+u ur rn atm asap fyi btw tbh imo idk lol lmao rly gonna wanna kinda hmm um uh ugh ah oh pretty
 """.split())  # fmt: skip
 
 # What a question is about: `KIND_WORDS` next to a name narrow it ("the checkout component").
@@ -75,19 +76,26 @@ DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "pr
 # "used" is passive ("is X still used?", "where is X used"): who uses X, not what X uses.
 DEPENDENTS = {
     "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
-    "impacted", "affected", "affects", "blast", "used",
+    "impacted", "affected", "affects", "blast", "used", "consumed",
 }  # fmt: skip
+CHANNEL_WORDS = {"channel", "channels", "slack", "email", "mail", "usergroup"}
 DEPEND_VERBS = {
     "depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs",
-    "require", "requires",
+    "require", "requires", "reads", "writes",
 }  # fmt: skip
+# "what APIs does X provide", "which apis does X consume", "who provides payments-grpc": the API relations.
+PROVIDES = {
+    "provide", "provides", "provided", "providing", "expose", "exposes", "exposed", "exposing", "publish", "publishes",
+    "implement", "implements", "offers",
+}  # fmt: skip
+API_WORDS = {"api", "apis", "endpoint", "endpoints"}
 LINKS = {
     "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",
     "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
 }  # fmt: skip
 # Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
 # Only words that name an alert: "what breaks if X goes down" still asks for dependents.
-INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting"}
+INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting", "wrong"}  # "what's wrong with X"
 # Scorecards (`catalog.scorecards`): "how is payments-service doing?", "scorecard for team checkout".
 SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", "readiness"}
 MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
@@ -106,6 +114,7 @@ CUE_WORDS = (
     | DEPENDS_ON
     | DEPENDENTS
     | DEPEND_VERBS
+    | PROVIDES
     | LINKS
     | MEMBERS
     | HELP
@@ -167,14 +176,18 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "scorecard"
     if present & LIFECYCLE:
         return "lifecycle"
-    if _owned_by(words, subject, before, after):
+    if _owned_by(words, subject, before, after) or subject_kind in ("group", "user") and _in_charge_of(before, after):
         return "owned_by"
     if subject_kind == "user" and present & TEAM_OF:
         return "team_of"
+    if present & CHANNEL_WORDS and not present & {"who", "whom", "whose"}:  # "which channel do I ask about X in"
+        return "contact"
     if present & OWNER or _has_bigram(words, "maintained", "by") is not None:
         return "owner"
     if present & CONTACT:  # "who do I ping about X" asks for a who; "how do I reach X" for the ways
         return "owner" if "who" in present and subject_kind not in ("group", "user") else "contact"
+    if subject_kind not in ("group", "user") and _asks_apis(present, subject_kind):
+        return "apis"
     if present & DEPENDENTS:
         return "dependents"
     if present & DEPENDS_ON:
@@ -192,6 +205,14 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     return "owner"
 
 
+def _asks_apis(present: set[str], subject_kind: str | None) -> bool:
+    """"what does X expose", "which APIs does X consume": an API verb, or API words with a use verb or in the plural.
+    Of an API only "who provides it" asks this; who calls it asks for its dependents."""
+    if subject_kind == "api":
+        return bool(present & PROVIDES)
+    return bool(present & PROVIDES or present & API_WORDS and present & (DEPEND_VERBS | DEPENDS_ON | {"apis", "endpoints", "consumed"}))
+
+
 def _whom_to_call(words: list[str]) -> bool:
     """"who do I call", "who should we call", "who to call": whoever answers now (but "who does X call" asks for X's dependencies)."""
     return any(
@@ -206,6 +227,11 @@ def _owned_by(words: list[str], subject: int | None, before: set[str], after: se
     if after & {"own", "owns", "owning"} and not before & {"who", "whom"}:
         return True
     return bool(before & {"belongs", "belong"} and before & {"what", "everything", "which"} and "who" not in before)
+
+
+def _in_charge_of(before: set[str], after: set[str]) -> bool:
+    """"what is the risk team responsible for", "what does team risk do": a team's or person's things, not its owner."""
+    return bool(after & (OWNER | {"do", "cover", "covers"}) and not before & {"who", "whom", "whose"})
 
 
 def _members(words: list[str], subject: int | None, present: set[str], before: set[str]) -> bool:
