@@ -165,8 +165,9 @@ class CatalogIndex:
             fewest = typos[0][1]
             close = [m for m, n in near if n <= fewest + 1]
             return _settle(close, [m for m, _ in near if m not in close], limit)
-        suggested = [m for m, n in sorted(near, key=lambda mn: -mn[0].score) if n <= _typos_allowed(q) + 1 or _shares_a_word(query, m.entity)]
-        return Resolution("not_found", suggested[:limit])
+        typed, one_more = [w for w in tokens(query) if len(w) >= MIN_SHARED_WORD], _typos_allowed(q) + 1
+        suggested = (m for m, n in sorted(near, key=lambda mn: -mn[0].score) if n <= one_more or _shares_a_word(typed, m.entity))
+        return Resolution("not_found", list(itertools.islice(suggested, limit)))
 
     def _by_written_ref(self, query: str) -> IndexedEntity | None:
         """`kind:[namespace/]name` with the namespace left out means `default` (FORMATS.md §1)."""
@@ -425,16 +426,21 @@ def _extends(query: str, q: str, name: str) -> bool:
     return set(tokens(name)) < set(tokens(query))
 
 
-def _shares_a_word(query: str, e: IndexedEntity) -> bool:
-    """Whether a word of `query` is a word of the entity's names, a prefix of one, or a typo of one: what a person who
+def _shares_a_word(typed: list[str], e: IndexedEntity) -> bool:
+    """Whether a `typed` word is a word of the entity's names, a prefix of one, or a typo of one: what a person who
     typed `router` could have meant is not `ben.carter`, however many trigrams they share; `checkout-worker` may mean
     `checkout-web`, and `shopping` `shipping-quotes`."""
-    typed = [w for w in tokens(query) if len(w) >= MIN_SHARED_WORD]
-    return any(
-        t.startswith(w) or (w.startswith(t) and len(t) >= MIN_SHARED_WORD) or OSA.distance(w, t, score_cutoff=_typos_allowed(w) + 1) <= _typos_allowed(w)
-        for w in typed
-        for t in _words(e)
-    )
+    words = _words(e)
+    if words.intersection(typed):
+        return True
+    for w in typed:
+        typos = _typos_allowed(w)
+        for t in words:
+            if t.startswith(w) or (w.startswith(t) and len(t) >= MIN_SHARED_WORD):
+                return True
+            if abs(len(t) - len(w)) <= typos and OSA.distance(w, t, score_cutoff=typos + 1) <= typos:
+                return True
+    return False
 
 
 def _not_typed_in_full(words: list[str], e: IndexedEntity) -> int:
