@@ -182,6 +182,17 @@ def is_runbook(link: LinkInfo) -> bool:
     return (link.type or "").lower() == "runbook" or "runbook" in link.title.lower()
 
 
+DOCS_WORDS = {"docs", "doc", "documentation", "techdocs", "readme", "wiki"}
+TECHDOCS = "backstage.io/techdocs-ref"
+
+
+def has_docs(entity: CatalogEntity) -> bool:
+    """Published TechDocs, or a link whose type or title says it is documentation."""
+    return bool(entity.annotations.get(TECHDOCS)) or any(
+        (link.type or "").lower() in DOCS_WORDS or DOCS_WORDS & set(link.title.lower().split()) for link in entity_links(entity)
+    )
+
+
 def expects_runbook(kind: str, type_: str | None) -> bool:
     """Components that run somewhere get paged about, so they need a runbook; libraries and apps do not."""
     return kind == "component" and (type_ or "").lower() not in NO_RUNBOOK_TYPES

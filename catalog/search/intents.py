@@ -130,7 +130,7 @@ ORDINARY_WORDS = frozenset("""
 line lines state stage style mode node read write scope scale stack last fail core main store stores task seed seeds
 head lead whole subset black maps cell cells hooks come tail fall going contract fold live deal router peak walk loops
 pink feed fork paper raster held pane reply heap ring wall gold tall locks told sold bold cold sink word words codes
-build change hood sale users
+build change hood sale users leads heads ready roads
 """.split())  # fmt: skip
 
 
@@ -231,7 +231,7 @@ def _owned_by(words: list[str], subject: int | None, before: set[str], after: se
 
 def _in_charge_of(before: set[str], after: set[str]) -> bool:
     """"what is the risk team responsible for", "what does team risk do": a team's or person's things, not its owner."""
-    return bool(after & (OWNER | {"do", "cover", "covers"}) and not before & {"who", "whom", "whose"})
+    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers"}) and not before & {"who", "whom", "whose"})
 
 
 def _members(words: list[str], subject: int | None, present: set[str], before: set[str]) -> bool:
