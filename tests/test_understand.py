@@ -285,3 +285,14 @@ def test_failing_a_scorecard_or_a_rule_lists_exactly_those_entities(example_cata
     assert failing is not None and all("has-runbook" in {r.id for r in s.failing} for s in failing.scores)
     one = example_catalog.ask("is checkout-api failing production readiness?")  # about one entity: its own levels
     assert one.subject is not None and one.subject.ref == "component:default/checkout-api"
+
+
+def test_a_kind_word_narrows_the_listed_items_not_the_subject(example_catalog: Catalog) -> None:
+    databases = example_catalog.ask("what databases does payments-service use")
+    assert [i.ref for i in databases.items] == ["resource:default/payments-db"]  # not its topic, nor the APIs it calls
+    everything = {i.ref for i in example_catalog.ask("what does payments-service use").items}
+    assert {"resource:default/payment-events-topic", "api:default/ledger-grpc"} <= everything
+    services = example_catalog.ask("which services depend on ledger-db")
+    assert services.items and all(i.kind == "component" and i.type == "service" for i in services.items)
+    named = example_catalog.ask("what does the payments service depend on")  # "service" names the subject here
+    assert {i.ref for i in named.items} == everything

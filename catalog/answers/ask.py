@@ -32,7 +32,7 @@ from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
 from catalog.answers.people import reach, team_of
 from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
-from catalog.search.intents import DEPEND_VERBS, DEPENDS_ON, PROVIDES, STOP_WORDS
+from catalog.search.intents import DEPEND_VERBS, DEPENDS_ON, KIND_WORDS, PROVIDES, STOP_WORDS, TYPE_WORDS
 from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, IndexedEntity, Match, Resolution, per_index, tokens
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
@@ -129,12 +129,23 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
             answer.candidates = candidates
             return answer
         return Answer(**base, status="not_found", candidates=candidates, notes=[not_called])
-    parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
+    parts = [_only_kinds(_about(session, u.text, u.intent, s.resolution, s.text, now), u.item_words) for s in u.subjects]
     if len(parts) == 1:
         return parts[0]
     statuses = {p.status for p in parts}
     status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
     return Answer(**base, status=status, parts=parts, asked_at=now)
+
+
+def _only_kinds(answer: Answer, words: list[str]) -> Answer:
+    """"which services depend on ledger-db", "what databases does X use": the listed items of the kinds (and types) asked for."""
+    if not words or answer.status != "answered" or answer.subject is None:
+        return answer
+    answer.items = [i for i in answer.items if any(i.kind == KIND_WORDS[w] and TYPE_WORDS.get(w, i.type) == i.type for w in words)]
+    if not answer.items:
+        answer.status = "no_data"
+        answer.notes.append(f"No {' or '.join(dict.fromkeys(words))} among them.")
+    return answer
 
 
 def _one_owner_of_all(index: CatalogIndex, named: str, near: Resolution) -> IndexedEntity | None:

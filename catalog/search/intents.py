@@ -81,7 +81,7 @@ DEPENDENTS = {
 CHANNEL_WORDS = {"channel", "channels", "slack", "email", "mail", "usergroup"}
 DEPEND_VERBS = {
     "depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs",
-    "require", "requires", "reads", "writes",
+    "require", "requires", "reads", "writes", "write",
 }  # fmt: skip
 # "what APIs does X provide", "which apis does X consume", "who provides payments-grpc": the API relations.
 PROVIDES = {

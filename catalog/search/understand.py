@@ -58,6 +58,7 @@ class Understanding:
     gap: GapQuestion | None = None
     unresolved: Subject | None = None  # the phrase that looked like a name but names nothing (with near names)
     bare: bool = False  # no question words at all: a name, or noise
+    item_words: list[str] = field(default_factory=list)  # "which services depend on ledger-db": the kind words of the items asked for
 
 
 def understand(session: Session, index: CatalogIndex, text: str) -> Understanding:
@@ -109,17 +110,16 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     intent = intent_of(_skeleton(lower, at, lead.end), at, best.kind if best else None)
     if intent != draft and INTENT_KINDS.get(intent) != INTENT_KINDS.get(draft):  # the subject's kind changed the intent
         subjects = [_rescope(index, s, intent) for s in subjects]
-    if intent == "owned_by" and len(subjects) == 1 and (kinds := _owned_kinds(lower, subjects[0])):
-        return Understanding(text, "gaps", subjects=subjects, gap=contents_question(kinds))  # "what services does payments own"
-    return Understanding(text, intent, subjects=subjects, bare=not cues)
+    listed = _listed_kinds(lower, subjects) if intent in ("owned_by", "depends_on", "dependents") else []
+    if intent == "owned_by" and listed and subjects[0].resolution.best and subjects[0].resolution.best.kind in ("group", "user"):
+        return Understanding(text, "gaps", subjects=subjects, gap=contents_question(listed))  # "what services does payments own"
+    return Understanding(text, intent, subjects=subjects, bare=not cues, item_words=listed)
 
 
-def _owned_kinds(lower: list[str], subject: Subject) -> list[str]:
-    """Kind words asking which of a team's or person's things to list, not the words naming the owner ("team payments")."""
-    best = subject.resolution.best
-    if best is None or best.kind not in ("group", "user") or subject.start < 0:
-        return []
-    beside = {subject.start - 1, subject.end}
+def _listed_kinds(lower: list[str], subjects: list[Subject]) -> list[str]:
+    """Kind words asking which things to list ("which services depend on X", "what queues does X use"), not the words
+    naming a subject ("team payments", "the payments service") nor who answers (team, person)."""
+    beside = {i for s in subjects if s.start >= 0 for i in range(s.start - 1, s.end + 1)}
     return [w for i, w in enumerate(lower) if w in KIND_WORDS and KIND_WORDS[w] not in ("group", "user") and i not in beside]
 
 
