@@ -101,6 +101,7 @@ SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", 
 MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
+PAGE_KINDS = {"status", "wiki", "web", "home", "landing", "confluence", "notion", "docs", "doc"}  # "the status page": a link
 HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
 GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
 CUE_WORDS = (
@@ -170,6 +171,9 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     after = set(words[subject + 1 :]) if subject is not None else set()
     if present & INCIDENTS:  # "who is handling the payments incident": the incident, not the owner
         return "incidents"
+    if _web_page(words):  # "the status page for X" is a link, not a page to someone (in place: positions stay)
+        words = ["link" if w == "page" else w for w in words]
+        present = set(words)
     if present & ONCALL or _has_bigram(words, "on", "call") is not None or _whom_to_call(words):
         return "oncall"
     if present & SCORECARD:
@@ -211,6 +215,11 @@ def _asks_apis(present: set[str], subject_kind: str | None) -> bool:
     if subject_kind == "api":
         return bool(present & PROVIDES)
     return bool(present & PROVIDES or present & API_WORDS and present & (DEPEND_VERBS | DEPENDS_ON | {"apis", "endpoints", "consumed"}))
+
+
+def _web_page(words: list[str]) -> bool:
+    """"status page", "wiki page": a page to read."""
+    return any(w == "page" and i and words[i - 1] in PAGE_KINDS for i, w in enumerate(words))
 
 
 def _whom_to_call(words: list[str]) -> bool:

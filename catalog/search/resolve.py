@@ -46,6 +46,7 @@ MAX_INDEXED_TYPOS = 2
 FUZZY_CANDIDATES = 64
 SUGGEST_CUTOFF = 50.0
 MIN_SHARED_WORD = 3  # "api" is a word people mean; "db" in "redis db" says nothing
+MIN_ABBREVIATION = 4  # "srvc" abbreviates "service"; "api" would abbreviate "application"
 # Candidates closer than this to the best one count as "just as likely".
 AMBIGUITY_MARGIN = 4.0
 # Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
@@ -427,7 +428,7 @@ def _extends(query: str, q: str, name: str) -> bool:
 
 
 def _shares_a_word(typed: list[str], e: IndexedEntity) -> bool:
-    """Whether a `typed` word is a word of the entity's names, a prefix of one, or a typo of one: what a person who
+    """Whether a `typed` word is a word of the entity's names, a prefix, typo or abbreviation of one: what a person who
     typed `router` could have meant is not `ben.carter`, however many trigrams they share; `checkout-worker` may mean
     `checkout-web`, and `shopping` `shipping-quotes`."""
     words = _words(e)
@@ -436,11 +437,19 @@ def _shares_a_word(typed: list[str], e: IndexedEntity) -> bool:
     for w in typed:
         typos = _typos_allowed(w)
         for t in words:
-            if t.startswith(w) or (w.startswith(t) and len(t) >= MIN_SHARED_WORD):
+            if t.startswith(w) or (w.startswith(t) and len(t) >= MIN_SHARED_WORD) or _abbreviates(w, t):
                 return True
             if abs(len(t) - len(w)) <= typos and OSA.distance(w, t, score_cutoff=typos + 1) <= typos:
                 return True
     return False
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """`pymnts` for `payments`, `srvc` for `service`: the word's first letter, then some of its letters in order."""
+    if len(short) < MIN_ABBREVIATION or len(short) >= len(word) or short[0] != word[0]:
+        return False
+    letters = iter(word)
+    return all(c in letters for c in short)
 
 
 def _not_typed_in_full(words: list[str], e: IndexedEntity) -> int:
