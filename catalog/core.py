@@ -28,7 +28,7 @@ from catalog.answers.models import Answer, EntityCard
 from catalog.answers.questionlog import asker_id
 from catalog.config import Config
 from catalog.scorecards.answers import with_scoreboards
-from catalog.scorecards.questions import below_question
+from catalog.scorecards.questions import below_question, failing_question
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
 from catalog.store import claims
@@ -141,6 +141,11 @@ class Catalog:
             below = below_question(text, self.config.scorecards)
             if below is None:
                 answer = with_scoreboards(session, self.config, ask(session, text, index=self.index(session), clock=lambda: now), now=now)
+                failing = failing_question(text, self.config.scorecards)
+                if failing is not None and not (answer.intent == "scorecard" and any(p.subject for p in answer.parts or [answer])):
+                    from catalog.scorecards.answers import failing_answer  # "is checkout-api failing readiness" stays about it
+
+                    answer = failing_answer(session, self.config, text, failing, now=now)
             else:
                 from catalog.scorecards.answers import below_answer
 

@@ -49,7 +49,7 @@ def _utc(when: datetime) -> datetime:
 
 def test_every_question_is_logged_with_how_it_went(example_catalog: Catalog) -> None:
     example_catalog.ask("who owns payments-service?", transport="slack", asker="U0ASKER")
-    example_catalog.ask("who owns quantum-flux-capacitor?", transport="cli", asker="cli:alice")
+    example_catalog.ask("who owns checkout-flux-capacitor?", transport="cli", asker="cli:alice")  # near checkout-api: suggested
     example_catalog.ask("help")
     example_catalog.ask_about("who owns it?", ref="component:default/ledger-service", intent="owner", transport="slack", asker="U0OTHER")
     answered, missing, helped, picked = _log(example_catalog)

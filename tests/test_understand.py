@@ -247,3 +247,52 @@ def test_reaching_a_team_lists_every_way_and_what_pages_it(acme: Catalog, exampl
     assert data["owner"] == "group:default/payments" and data["contact"]["email"] == "payments@northwind.example"
     quiet = example_catalog.ask("how do I reach the loyalty team?")
     assert "loyalty has no Slack channel in the catalog." in quiet.text and "loyalty@northwind.example" in quiet.text
+
+
+def test_a_word_sharing_only_letters_with_names_is_not_offered_them(example_catalog: Catalog) -> None:
+    """"router" shares trigrams with product-discovery and ben.carter: nobody typing it meant them."""
+    for question in ("who owns router", "who owns billing", "who owns kafka-connect"):
+        answer = example_catalog.ask(question)
+        assert (answer.status, answer.candidates) == ("not_found", []), answer.text
+    near = example_catalog.ask("who owns checkout-worker")  # a real name with a word changed: its siblings, not strangers
+    offered = {c.name for c in near.candidates}
+    assert near.status == "not_found" and "checkout-web" in offered
+    assert all({"checkout", "worker"} & set(name.split("-")) for name in offered), offered
+
+
+def test_the_apis_asked_for_are_the_ones_listed(example_catalog: Catalog) -> None:
+    consumed = example_catalog.ask("which apis does checkout-api consume")
+    assert {i.ref for i in consumed.items} == {"api:default/inventory-grpc", "api:default/payments-grpc", "api:default/product-catalog-rest"}
+    provided = example_catalog.ask("what APIs does checkout-api provide")
+    assert [i.ref for i in provided.items] == ["api:default/checkout-rest"] and provided.intent == "apis"
+    assert "api:checkout-rest (provides)" in provided.text
+    both = {i.ref for i in example_catalog.ask("which apis does payments-service have").items}
+    assert {"api:default/payments-grpc", "api:default/ledger-grpc"} <= both
+    assert example_catalog.ask("who calls payments-grpc").intent == "dependents"  # of an API, callers are its dependents
+
+
+def test_failing_a_scorecard_or_a_rule_lists_exactly_those_entities(example_catalog: Catalog) -> None:
+    def listed(question: str) -> set[str]:
+        answer = example_catalog.ask(question)
+        assert answer.intent == "scorecard" and answer.scoreboard is not None, answer.text
+        return {s.ref for s in answer.scoreboard.scores}
+
+    below_gold = listed("who is below Gold on production readiness?")
+    assert below_gold and listed("which services fail the production readiness scorecard") == below_gold
+    runbook = listed("who is failing has-runbook")
+    assert runbook and runbook < below_gold
+    failing = example_catalog.ask("who is failing has-runbook").scoreboard
+    assert failing is not None and all("has-runbook" in {r.id for r in s.failing} for s in failing.scores)
+    one = example_catalog.ask("is checkout-api failing production readiness?")  # about one entity: its own levels
+    assert one.subject is not None and one.subject.ref == "component:default/checkout-api"
+
+
+def test_a_kind_word_narrows_the_listed_items_not_the_subject(example_catalog: Catalog) -> None:
+    databases = example_catalog.ask("what databases does payments-service use")
+    assert [i.ref for i in databases.items] == ["resource:default/payments-db"]  # not its topic, nor the APIs it calls
+    everything = {i.ref for i in example_catalog.ask("what does payments-service use").items}
+    assert {"resource:default/payment-events-topic", "api:default/ledger-grpc"} <= everything
+    services = example_catalog.ask("which services depend on ledger-db")
+    assert services.items and all(i.kind == "component" and i.type == "service" for i in services.items)
+    named = example_catalog.ask("what does the payments service depend on")  # "service" names the subject here
+    assert {i.ref for i in named.items} == everything

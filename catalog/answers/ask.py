@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from catalog.answers.card import (
+    apis,
     build_card,
     contact,
     dependencies,
@@ -31,7 +32,7 @@ from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
 from catalog.answers.people import reach, team_of
 from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
-from catalog.search.intents import STOP_WORDS
+from catalog.search.intents import DEPEND_VERBS, DEPENDS_ON, KIND_WORDS, PROVIDES, STOP_WORDS, TYPE_WORDS
 from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, IndexedEntity, Match, Resolution, per_index, tokens
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
@@ -128,12 +129,23 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
             answer.candidates = candidates
             return answer
         return Answer(**base, status="not_found", candidates=candidates, notes=[not_called])
-    parts = [_about(session, u.text, u.intent, s.resolution, s.text, now) for s in u.subjects]
+    parts = [_only_kinds(_about(session, u.text, u.intent, s.resolution, s.text, now), u.item_words) for s in u.subjects]
     if len(parts) == 1:
         return parts[0]
     statuses = {p.status for p in parts}
     status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
     return Answer(**base, status=status, parts=parts, asked_at=now)
+
+
+def _only_kinds(answer: Answer, words: list[str]) -> Answer:
+    """"which services depend on ledger-db", "what databases does X use": the listed items of the kinds (and types) asked for."""
+    if not words or answer.status != "answered" or answer.subject is None:
+        return answer
+    answer.items = [i for i in answer.items if any(i.kind == KIND_WORDS[w] and TYPE_WORDS.get(w, i.type) == i.type for w in words)]
+    if not answer.items:
+        answer.status = "no_data"
+        answer.notes.append(f"No {' or '.join(dict.fromkeys(words))} among them.")
+    return answer
 
 
 def _one_owner_of_all(index: CatalogIndex, named: str, near: Resolution) -> IndexedEntity | None:
@@ -220,6 +232,17 @@ def _dependents(session: Session, entity: CatalogEntity, answer: Answer) -> None
         answer.notes.append(f"Nothing in the catalog depends on {entity.name}.")
 
 
+def _apis(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """Provided, consumed or both, as the question's verbs say ("what does X expose", "which apis does X call")."""
+    words = set(tokens(answer.question))
+    asked = [d for d, verbs in (("provided", PROVIDES), ("consumed", DEPEND_VERBS | DEPENDS_ON | {"consumed", "used"})) if words & verbs]
+    answer.items = apis(session, entity, asked if len(asked) == 1 else ["provided", "consumed"])
+    if not answer.items:
+        answer.status = "no_data"
+        what = {"provided": "provides", "consumed": "consumes"}.get(asked[0] if len(asked) == 1 else "", "provides or consumes")
+        answer.notes.append(f"Nothing in the catalog says {entity.name} {what} an API." if entity.kind != "api" else f"No component {what} {entity.name}.")
+
+
 def _links(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     answer.links = entity_links(entity)
     if "runbook" in answer.question.lower() and not any(is_runbook(link) for link in answer.links):
@@ -270,6 +293,7 @@ BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
     "members": _members_answer,
     "owned_by": _owned_by,
     "depends_on": _depends_on,
+    "apis": _apis,
     "dependents": _dependents,
     "links": _links,
     "where": _where,

@@ -129,6 +129,17 @@ def dependents(session: Session, entity: CatalogEntity) -> list[EntitySummary]:
     return summaries(session, list(relation), relation=relation, via=via)
 
 
+# Which way an API question looks: from a component to the APIs, from an API to the components.
+API_RELATIONS = {"provided": ("providesApi", "apiProvidedBy"), "consumed": ("consumesApi", "apiConsumedBy")}
+
+
+def apis(session: Session, entity: CatalogEntity, directions: list[str]) -> list[EntitySummary]:
+    """The APIs `entity` provides or consumes, or for an API the components providing or consuming it."""
+    side = 1 if entity.kind == "api" else 0
+    pairs = related_refs(session, entity.ref, [API_RELATIONS[d][side] for d in directions])
+    return summaries(session, [r for _, r in pairs], relation={r: t for t, r in pairs})
+
+
 def placement(session: Session, entity: CatalogEntity) -> tuple[EntitySummary | None, EntitySummary | None, EntitySummary | None]:
     """`(system, domain, parent)` of `entity`; the domain may come through its system."""
     system = domain = parent = None
@@ -169,6 +180,17 @@ def entity_links(entity: CatalogEntity) -> list[LinkInfo]:
 
 def is_runbook(link: LinkInfo) -> bool:
     return (link.type or "").lower() == "runbook" or "runbook" in link.title.lower()
+
+
+DOCS_WORDS = {"docs", "doc", "documentation", "techdocs", "readme", "wiki"}
+TECHDOCS = "backstage.io/techdocs-ref"
+
+
+def has_docs(entity: CatalogEntity) -> bool:
+    """Published TechDocs, or a link whose type or title says it is documentation."""
+    return bool(entity.annotations.get(TECHDOCS)) or any(
+        (link.type or "").lower() in DOCS_WORDS or DOCS_WORDS & set(link.title.lower().split()) for link in entity_links(entity)
+    )
 
 
 def expects_runbook(kind: str, type_: str | None) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from catalog.answers.card import SLACK_CHANNEL, entity_links, expects_runbook, is_runbook
+from catalog.answers.card import DOCS_WORDS, SLACK_CHANNEL, entity_links, expects_runbook, has_docs, is_runbook
 from catalog.answers.models import EntitySummary, Gap
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
 from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, TYPE_WORDS
@@ -27,6 +27,8 @@ LABELS = {
     "no_owner": "no owner",
     "owner_not_in_catalog": "an owner that is not in the catalog",
     "no_runbook": "no runbook link",
+    "no_docs": "no docs (TechDocs or a docs link)",
+    "no_dashboard": "no dashboard link",
     "no_slack_channel": "no Slack channel",
     "no_oncall": "no on-call (PagerDuty) link",
     "failing_source": "data from a source that is failing",
@@ -49,6 +51,7 @@ _OWNER = {"owner", "owners", "owned", "ownership"} | _ORPHANED
 _DANGLING = {"catalog", "dangling", "unknown", "nonexistent", "deleted", "exist", "exists"}
 _RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
 _SLACK = {"slack", "channel", "channels"}
+_DASHBOARD = {"dashboard", "dashboards", "grafana"}
 _FAILING = {"failing", "stale", "broken", "erroring", "outdated", "error", "errors"}
 _STAGES = {"deprecated": "deprecated", "deprecation": "deprecated", "experimental": "experimental", "production": "production"}
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
@@ -74,6 +77,10 @@ def gap_question(words: list[str]) -> GapQuestion | None:
         gaps.append("owner_not_in_catalog" if present & _DANGLING and not present & _ORPHANED else "no_owner")
     if present & _RUNBOOK:
         gaps.append("no_runbook")
+    if present & DOCS_WORDS:
+        gaps.append("no_docs")
+    if present & _DASHBOARD:
+        gaps.append("no_dashboard")
     if present & _SLACK:
         gaps.append("no_slack_channel")
     if present & ONCALL or any(a == "on" and b == "call" for a, b in zip(words, words[1:], strict=False)):
@@ -88,7 +95,8 @@ def gap_question(words: list[str]) -> GapQuestion | None:
 def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
     """"which services are deprecated?": every entity at one lifecycle stage; "list all teams": every one."""
     stages = {_STAGES[w] for w in present if w in _STAGES}
-    if stages and present & _LISTING and not present & SCORECARD:  # "the production readiness scorecard" names a scorecard
+    only_kinds = present & KIND_WORDS.keys() and not present - _STAGES.keys() - KIND_WORDS.keys()  # "deprecated services"
+    if stages and (present & _LISTING or only_kinds) and not present & SCORECARD:  # "the production readiness scorecard" names a scorecard
         return _looking_at(words, [f"lifecycle_{stage}" for stage in sorted(stages)])
     asked = _looking_at(words, ["all"])
     if asked.kind_word is None or "who" in present:  # "who owns all the payment services" asks for owners
@@ -148,7 +156,7 @@ def _looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
         )
     if key in ("no_owner", "owner_not_in_catalog"):
         return e.kind in OWNABLE
-    if key in ("no_runbook", "no_oncall"):
+    if key in ("no_runbook", "no_oncall", "no_docs", "no_dashboard"):
         return expects_runbook(e.kind, e.type)
     if key == "no_slack_channel":
         return e.kind == "group" and (e.type or "").lower() == "team"
@@ -189,6 +197,8 @@ _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
     "no_owner": lambda e, s: not e.owner_ref,
     "owner_not_in_catalog": lambda e, s: bool(e.owner_ref and not get_entities(s, [e.owner_ref])),
     "no_runbook": lambda e, s: not any(is_runbook(link) for link in entity_links(e)),
+    "no_docs": lambda e, s: not has_docs(e),
+    "no_dashboard": lambda e, s: not any((link.type or "").lower() == "dashboard" or _DASHBOARD & set(link.title.lower().split()) for link in entity_links(e)),
     "no_slack_channel": lambda e, s: not _channel(e, s),
     "no_oncall": lambda e, s: not (e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)),
     "failing_source": lambda e, s: any(f.stale for f in e.freshness.values()),
@@ -197,7 +207,7 @@ _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
 
 
 _PLURALS = {"library": "libraries", "api": "APIs", "apis": "APIs", "db": "databases", "dbs": "databases"}
-_DEFAULT_SCOPE = {"no_runbook": "components", "no_oncall": "components", "no_slack_channel": "teams"}
+_DEFAULT_SCOPE = {"no_runbook": "components", "no_oncall": "components", "no_docs": "components", "no_dashboard": "components", "no_slack_channel": "teams"}
 
 
 def _describe(key: str | None, q: GapQuestion, scope: IndexedEntity | None) -> str:

@@ -153,7 +153,7 @@ class Answer(BaseModel):
             data["contact"] = self.owner.model_dump(exclude_none=True) if self.owner else None
         elif self.intent == "members":
             data["members"] = [p.model_dump(exclude_none=True) for p in self.members]
-        elif self.intent in ("owned_by", "depends_on", "dependents"):
+        elif self.intent in ("owned_by", "depends_on", "dependents", "apis"):
             data["items"] = refs(self.items)
         elif self.intent == "links":
             data["links"] = [link.model_dump(exclude_none=True) for link in self.links]

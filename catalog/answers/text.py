@@ -20,6 +20,8 @@ RELATION_WORDS = {
     "partOf": "is part of",
     "dependencyOf": "depends on it",
     "apiConsumedBy": "consumes its API",
+    "providesApi": "provides",
+    "apiProvidedBy": "provides it",
 }
 
 
@@ -106,6 +108,9 @@ def _body(a: Answer) -> list[str]:
             + (f" ({RELATION_WORDS.get(i.relation or '', i.relation)}" + (f" via {i.via}" if i.via else "") + ")" if i.relation else "")
             for i in a.items
         ]
+    if a.intent == "apis":
+        head = f"Providing or using {name}:" if s.kind == "api" else f"APIs of {name}:"
+        return [head] + [f"  {_entity(i)} ({RELATION_WORDS.get(i.relation or '', i.relation)})" for i in a.items]
     if a.intent == "links":
         return [f"Links for {name}:"] + [f"  {link.title}: {link.url}" for link in a.links]
     if a.intent == "where":

@@ -10,6 +10,7 @@ from catalog.answers.models import Answer
 from catalog.answers.text import render_all
 from catalog.config import Config
 from catalog.scorecards.config import ScorecardConfig
+from catalog.scorecards.questions import FailingQuestion
 
 NONE_CONFIGURED = 'No scorecards are configured: add `scorecards:` to the config (see README "Scorecards").'
 
@@ -43,11 +44,27 @@ def with_scoreboards(session: Session, config: Config, answer: Answer, *, now: d
 
 def below_answer(session: Session, config: Config, text: str, card: ScorecardConfig, level: int, *, now: datetime) -> Answer:
     """Every entity below `level` on `card`, worst first, with the fixes to its next level."""
+    return _listed(session, config, text, card, f"entities below {card.levels[level - 1]} on {card.title}", now=now, below=level)
+
+
+def failing_answer(session: Session, config: Config, text: str, asked: FailingQuestion, *, now: datetime) -> Answer:
+    """Every entity failing `asked.rule`, or any rule of the scorecard (below its top level), worst first."""
+    card = asked.card
+    if asked.rule is not None:
+        rule = card.rule(asked.rule)
+        scope = f"entities failing {rule.label if rule else asked.rule} ({card.title})"
+        return _listed(session, config, text, card, scope, now=now, failing=asked.rule)
+    return _listed(session, config, text, card, f"entities failing a rule of {card.title}", now=now, below=len(card.levels))
+
+
+def _listed(
+    session: Session, config: Config, text: str, card: ScorecardConfig, scope: str, *, now: datetime, below: int | None = None,
+    failing: str | None = None,
+) -> Answer:  # fmt: skip
     from catalog.scorecards.evaluate import today
     from catalog.scorecards.report import scoreboard
 
-    scope = f"entities below {card.levels[level - 1]} on {card.title}"
-    board = scoreboard(session, config, day=today(config, now), scope=scope, scorecards=[card.id], below=level)
+    board = scoreboard(session, config, day=today(config, now), scope=scope, scorecards=[card.id], below=below, failing=failing)
     answer = Answer(question=text, intent="scorecard", status="answered" if board.scores else "no_data", scoreboard=board, asked_at=now)
     render_all(answer, now=now)
     return answer

@@ -42,10 +42,10 @@ def entity_score(card: ScorecardConfig, ref: str, result: Result, week_ago: Resu
 
 def scoreboard(
     session: Session, config: Config, *, day: date, scope: str, owner: str | None = None, refs: Iterable[str] | None = None,
-    scorecards: Iterable[str] | None = None, below: int | None = None,
+    scorecards: Iterable[str] | None = None, below: int | None = None, failing: str | None = None,
 ) -> Scoreboard:  # fmt: skip
     """Scores on `day` with last week's levels beside them: of one owner's entities, of some refs, or
-    (with `below`) of every entity under that level; worst first, then by name."""
+    (with `below`) of every entity under that level, (with `failing`) failing that rule; worst first, then by name."""
     wanted = set(scorecards) if scorecards is not None else None
     refs = list(refs) if refs is not None else None
     scores: list[EntityScore] = []
@@ -55,6 +55,8 @@ def scoreboard(
         before, now = as_of_days(session, card.id, [day - timedelta(days=7), day], owner=owner, refs=refs)  # one read for both days
         if below is not None:
             now = {ref: r for ref, r in now.items() if r.level < below}
+        if failing is not None:
+            now = {ref: r for ref, r in now.items() if failing in r.failing}
         rules = rule_results(card)
         scores += [entity_score(card, ref, result, before.get(ref), rules) for ref, result in now.items()]
     scores.sort(key=lambda s: (s.scorecard, s.level_index, s.ref))

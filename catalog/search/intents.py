@@ -26,6 +26,7 @@ questions idea ideas wondering wonder curious sorry right now currently today st
 actually here there again thing things stuff one ones wayfinder bot pl lemme let us need want like
 list everything anything something vs versus plus both between
 no not none nothing never without missing lacking lack lacks dont doesnt don doesn isn aren hasn haven cant
+u ur rn atm asap fyi btw tbh imo idk lol lmao rly gonna wanna kinda hmm um uh ugh ah oh pretty
 """.split())  # fmt: skip
 
 # What a question is about: `KIND_WORDS` next to a name narrow it ("the checkout component").
@@ -75,24 +76,32 @@ DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "pr
 # "used" is passive ("is X still used?", "where is X used"): who uses X, not what X uses.
 DEPENDENTS = {
     "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
-    "impacted", "affected", "affects", "blast", "used",
+    "impacted", "affected", "affects", "blast", "used", "consumed",
 }  # fmt: skip
+CHANNEL_WORDS = {"channel", "channels", "slack", "email", "mail", "usergroup"}
 DEPEND_VERBS = {
     "depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs",
-    "require", "requires",
+    "require", "requires", "reads", "writes", "write",
 }  # fmt: skip
+# "what APIs does X provide", "which apis does X consume", "who provides payments-grpc": the API relations.
+PROVIDES = {
+    "provide", "provides", "provided", "providing", "expose", "exposes", "exposed", "exposing", "publish", "publishes",
+    "implement", "implements", "offers",
+}  # fmt: skip
+API_WORDS = {"api", "apis", "endpoint", "endpoints"}
 LINKS = {
     "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",
     "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
 }  # fmt: skip
 # Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
 # Only words that name an alert: "what breaks if X goes down" still asks for dependents.
-INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting"}
+INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting", "wrong"}  # "what's wrong with X"
 # Scorecards (`catalog.scorecards`): "how is payments-service doing?", "scorecard for team checkout".
 SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", "readiness"}
 MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
+PAGE_KINDS = {"status", "wiki", "web", "home", "landing", "confluence", "notion", "docs", "doc"}  # "the status page": a link
 HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
 GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
 CUE_WORDS = (
@@ -106,6 +115,7 @@ CUE_WORDS = (
     | DEPENDS_ON
     | DEPENDENTS
     | DEPEND_VERBS
+    | PROVIDES
     | LINKS
     | MEMBERS
     | HELP
@@ -121,7 +131,7 @@ ORDINARY_WORDS = frozenset("""
 line lines state stage style mode node read write scope scale stack last fail core main store stores task seed seeds
 head lead whole subset black maps cell cells hooks come tail fall going contract fold live deal router peak walk loops
 pink feed fork paper raster held pane reply heap ring wall gold tall locks told sold bold cold sink word words codes
-build change hood sale users
+build change hood sale users leads heads ready roads
 """.split())  # fmt: skip
 
 
@@ -161,20 +171,27 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     after = set(words[subject + 1 :]) if subject is not None else set()
     if present & INCIDENTS:  # "who is handling the payments incident": the incident, not the owner
         return "incidents"
+    if _web_page(words):  # "the status page for X" is a link, not a page to someone (in place: positions stay)
+        words = ["link" if w == "page" else w for w in words]
+        present = set(words)
     if present & ONCALL or _has_bigram(words, "on", "call") is not None or _whom_to_call(words):
         return "oncall"
     if present & SCORECARD:
         return "scorecard"
     if present & LIFECYCLE:
         return "lifecycle"
-    if _owned_by(words, subject, before, after):
+    if _owned_by(words, subject, before, after) or subject_kind in ("group", "user") and _in_charge_of(before, after):
         return "owned_by"
     if subject_kind == "user" and present & TEAM_OF:
         return "team_of"
+    if present & CHANNEL_WORDS and not present & {"who", "whom", "whose"}:  # "which channel do I ask about X in"
+        return "contact"
     if present & OWNER or _has_bigram(words, "maintained", "by") is not None:
         return "owner"
     if present & CONTACT:  # "who do I ping about X" asks for a who; "how do I reach X" for the ways
         return "owner" if "who" in present and subject_kind not in ("group", "user") else "contact"
+    if subject_kind not in ("group", "user") and _asks_apis(present, subject_kind):
+        return "apis"
     if present & DEPENDENTS:
         return "dependents"
     if present & DEPENDS_ON:
@@ -192,6 +209,19 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     return "owner"
 
 
+def _asks_apis(present: set[str], subject_kind: str | None) -> bool:
+    """"what does X expose", "which APIs does X consume": an API verb, or API words with a use verb or in the plural.
+    Of an API only "who provides it" asks this; who calls it asks for its dependents."""
+    if subject_kind == "api":
+        return bool(present & PROVIDES)
+    return bool(present & PROVIDES or present & API_WORDS and present & (DEPEND_VERBS | DEPENDS_ON | {"apis", "endpoints", "consumed"}))
+
+
+def _web_page(words: list[str]) -> bool:
+    """"status page", "wiki page": a page to read."""
+    return any(w == "page" and i and words[i - 1] in PAGE_KINDS for i, w in enumerate(words))
+
+
 def _whom_to_call(words: list[str]) -> bool:
     """"who do I call", "who should we call", "who to call": whoever answers now (but "who does X call" asks for X's dependencies)."""
     return any(
@@ -206,6 +236,11 @@ def _owned_by(words: list[str], subject: int | None, before: set[str], after: se
     if after & {"own", "owns", "owning"} and not before & {"who", "whom"}:
         return True
     return bool(before & {"belongs", "belong"} and before & {"what", "everything", "which"} and "who" not in before)
+
+
+def _in_charge_of(before: set[str], after: set[str]) -> bool:
+    """"what is the risk team responsible for", "what does team risk do": a team's or person's things, not its owner."""
+    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers"}) and not before & {"who", "whom", "whose"})
 
 
 def _members(words: list[str], subject: int | None, present: set[str], before: set[str]) -> bool:

@@ -41,9 +41,12 @@ MAX_TYPOS = TYPOS_BY_LENGTH[0][1]
 SUGGESTION_CANDIDATES = 1000
 # Typos the pieces are cut for: a third typo in a long name is still answered when its name is found.
 MAX_INDEXED_TYPOS = 2
-# Fuzzy candidates scored per query, and the lowest score kept as a "did you mean".
+# Fuzzy candidates scored per query, and the lowest score kept as a "did you mean". Sharing trigrams is
+# not enough to be suggested: the name must be one typo past an answer, or share a word (`_shares_a_word`).
 FUZZY_CANDIDATES = 64
 SUGGEST_CUTOFF = 50.0
+MIN_SHARED_WORD = 3  # "api" is a word people mean; "db" in "redis db" says nothing
+MIN_ABBREVIATION = 4  # "srvc" abbreviates "service"; "api" would abbreviate "application"
 # Candidates closer than this to the best one count as "just as likely".
 AMBIGUITY_MARGIN = 4.0
 # Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
@@ -163,7 +166,9 @@ class CatalogIndex:
             fewest = typos[0][1]
             close = [m for m, n in near if n <= fewest + 1]
             return _settle(close, [m for m, _ in near if m not in close], limit)
-        return Resolution("not_found", [m for m, _ in sorted(near, key=lambda mn: -mn[0].score)][:limit])
+        typed, one_more = [w for w in tokens(query) if len(w) >= MIN_SHARED_WORD], _typos_allowed(q) + 1
+        suggested = (m for m, n in sorted(near, key=lambda mn: -mn[0].score) if n <= one_more or _shares_a_word(typed, m.entity))
+        return Resolution("not_found", list(itertools.islice(suggested, limit)))
 
     def _by_written_ref(self, query: str) -> IndexedEntity | None:
         """`kind:[namespace/]name` with the namespace left out means `default` (FORMATS.md §1)."""
@@ -420,6 +425,31 @@ def _extends(query: str, q: str, name: str) -> bool:
     if len(q) - len(name_compact) >= 2 and (q.startswith(name_compact) or q.endswith(name_compact)):
         return True
     return set(tokens(name)) < set(tokens(query))
+
+
+def _shares_a_word(typed: list[str], e: IndexedEntity) -> bool:
+    """Whether a `typed` word is a word of the entity's names, a prefix, typo or abbreviation of one: what a person who
+    typed `router` could have meant is not `ben.carter`, however many trigrams they share; `checkout-worker` may mean
+    `checkout-web`, and `shopping` `shipping-quotes`."""
+    words = _words(e)
+    if words.intersection(typed):
+        return True
+    for w in typed:
+        typos = _typos_allowed(w)
+        for t in words:
+            if t.startswith(w) or (w.startswith(t) and len(t) >= MIN_SHARED_WORD) or _abbreviates(w, t):
+                return True
+            if abs(len(t) - len(w)) <= typos and OSA.distance(w, t, score_cutoff=typos + 1) <= typos:
+                return True
+    return False
+
+
+def _abbreviates(short: str, word: str) -> bool:
+    """`pymnts` for `payments`, `srvc` for `service`: the word's first letter, then some of its letters in order."""
+    if len(short) < MIN_ABBREVIATION or len(short) >= len(word) or short[0] != word[0]:
+        return False
+    letters = iter(word)
+    return all(c in letters for c in short)
 
 
 def _not_typed_in_full(words: list[str], e: IndexedEntity) -> int:

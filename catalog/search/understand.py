@@ -58,6 +58,7 @@ class Understanding:
     gap: GapQuestion | None = None
     unresolved: Subject | None = None  # the phrase that looked like a name but names nothing (with near names)
     bare: bool = False  # no question words at all: a name, or noise
+    item_words: list[str] = field(default_factory=list)  # "which services depend on ledger-db": the kind words of the items asked for
 
 
 def understand(session: Session, index: CatalogIndex, text: str) -> Understanding:
@@ -67,7 +68,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "smalltalk", smalltalk=talk)
     urls = find_urls(text)
     link_subjects = [s for url in urls if (s := _link_subject(session, index, url))]
-    words = WORD.findall(URL.sub(" ", clean(text)))
+    words = _listed_names(session, index, WORD.findall(URL.sub(" ", clean(text))))
     lower = [_cue_or_word(w.lower(), index) for w in words]
     if not words and not link_subjects:
         return Understanding(text, "help")
@@ -109,7 +110,17 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     intent = intent_of(_skeleton(lower, at, lead.end), at, best.kind if best else None)
     if intent != draft and INTENT_KINDS.get(intent) != INTENT_KINDS.get(draft):  # the subject's kind changed the intent
         subjects = [_rescope(index, s, intent) for s in subjects]
-    return Understanding(text, intent, subjects=subjects, bare=not cues)
+    listed = _listed_kinds(lower, subjects) if intent in ("owned_by", "depends_on", "dependents") else []
+    if intent == "owned_by" and listed and subjects[0].resolution.best and subjects[0].resolution.best.kind in ("group", "user"):
+        return Understanding(text, "gaps", subjects=subjects, gap=contents_question(listed))  # "what services does payments own"
+    return Understanding(text, intent, subjects=subjects, bare=not cues, item_words=listed)
+
+
+def _listed_kinds(lower: list[str], subjects: list[Subject]) -> list[str]:
+    """Kind words asking which things to list ("which services depend on X", "what queues does X use"), not the words
+    naming a subject ("team payments", "the payments service") nor who answers (team, person)."""
+    beside = {i for s in subjects if s.start >= 0 for i in range(s.start - 1, s.end + 1)}
+    return [w for i, w in enumerate(lower) if w in KIND_WORDS and KIND_WORDS[w] not in ("group", "user") and i not in beside]
 
 
 def _subjects(
@@ -166,6 +177,19 @@ def _cue_or_word(word: str, index: CatalogIndex) -> str:
     if cue is None or (index.starts_a_word(word) and not cue.startswith(word)):
         return word
     return cue
+
+
+def _listed_names(session: Session, index: CatalogIndex, words: list[str]) -> list[str]:
+    """ "checkout-api/cart-service": names written with a slash between them are listed, as with "and";
+    a repository slug (`northwind/checkout-api`) stays one word."""
+    out: list[str] = []
+    for word in words:
+        parts = word.split("/")
+        if len(parts) > 1 and not index.named(word) and all(index.named(p) for p in parts) and not resolve_slug(session, index, word):
+            out += [w for p in parts for w in ("and", p)][1:]
+        else:
+            out.append(word)
+    return out
 
 
 def _is_link_word(text: str) -> bool:
@@ -317,7 +341,7 @@ def _holds(subject: Subject, lower: list[str]) -> bool:
     if best is None or best.kind not in ("system", "domain") or subject.start < 0:
         return False
     before = set(lower[: subject.start])
-    asks = before & {"what", "whats", "which", "list", "show"}
+    asks = before & {"what", "whats", "which", "list", "show"} or any(w in KIND_WORDS and w.endswith("s") for w in before)  # "services in X"
     return bool(asks and (before & {"in", "inside"} or set(lower) & {"contain", "contains", "include", "includes"}))
 
 

@@ -186,6 +186,8 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
         return [_list("Depends on", card.depends_on, public_url, FOCUS_ITEMS) or "*Depends on*: nothing declared"]
     if answer.intent == "dependents":
         return [_list("Used by", card.dependents, public_url, FOCUS_ITEMS) or "*Used by*: nothing in the catalog"]
+    if answer.intent == "apis":
+        return [_list("APIs", answer.items, public_url, FOCUS_ITEMS) or "*APIs*: none in the catalog"]
     if answer.intent == "links":
         return [_links(card.links, bullets=True) or "*Links*: none in the catalog"]
     if answer.intent == "team_of":
