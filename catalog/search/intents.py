@@ -79,6 +79,8 @@ DEPENDENTS = {
     "impacted", "affected", "affects", "blast", "used", "consumed",
 }  # fmt: skip
 CHANNEL_WORDS = {"channel", "channels", "slack", "email", "mail", "usergroup"}
+# "what does X talk to" asks for its dependencies and "what connects to X" for its dependents; "who do I talk to about X" for a person.
+TALK = {"talk", "talks", "talking", "connect", "connects", "connecting"}
 DEPEND_VERBS = {
     "depend", "depends", "rely", "relies", "use", "uses", "using", "call", "calls", "calling", "consume", "consumes", "need", "needs",
     "require", "requires", "reads", "writes", "write",
@@ -186,6 +188,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "team_of"
     if present & CHANNEL_WORDS and not present & {"who", "whom", "whose"}:  # "which channel do I ask about X in"
         return "contact"
+    if present & TALK and subject is not None and not present & {"who", "whom", "whose", "someone", "somebody", "anyone"}:
+        return "depends_on" if after & TALK else "dependents"
     if present & OWNER or _has_bigram(words, "maintained", "by") is not None:
         return "owner"
     if present & CONTACT:  # "who do I ping about X" asks for a who; "how do I reach X" for the ways
