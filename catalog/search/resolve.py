@@ -23,6 +23,7 @@ from typing import Any, Literal, TypeVar
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from catalog.search.intents import KIND_WORDS
 from catalog.store.refs import parse_ref
 
 _SEPARATORS = re.compile(r"[^a-z0-9]+")  # "Identity Verification (KYC)" has the word "kyc"
@@ -46,6 +47,7 @@ MAX_INDEXED_TYPOS = 2
 FUZZY_CANDIDATES = 64
 SUGGEST_CUTOFF = 50.0
 MIN_SHARED_WORD = 3  # "api" is a word people mean; "db" in "redis db" says nothing
+# A kind word shared with a name ("services" and tax-service) says nothing about which one was meant: `KIND_WORDS` are not shared words.
 MIN_ABBREVIATION = 4  # "srvc" abbreviates "service"; "api" would abbreviate "application"
 # Candidates closer than this to the best one count as "just as likely".
 AMBIGUITY_MARGIN = 4.0
@@ -166,7 +168,7 @@ class CatalogIndex:
             fewest = typos[0][1]
             close = [m for m, n in near if n <= fewest + 1]
             return _settle(close, [m for m, _ in near if m not in close], limit)
-        typed, one_more = [w for w in tokens(query) if len(w) >= MIN_SHARED_WORD], _typos_allowed(q) + 1
+        typed, one_more = [w for w in tokens(query) if len(w) >= MIN_SHARED_WORD and w not in KIND_WORDS], _typos_allowed(q) + 1
         suggested = (m for m, n in sorted(near, key=lambda mn: -mn[0].score) if n <= one_more or _shares_a_word(typed, m.entity))
         return Resolution("not_found", list(itertools.islice(suggested, limit)))
 
