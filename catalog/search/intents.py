@@ -51,6 +51,8 @@ TYPE_WORDS = {
     "database": "database", "databases": "database",
 }  # fmt: skip
 ABBREVIATIONS = {"svc": "service", "srv": "service", "dept": "department"}
+# Kind words for where a service keeps its data: beside a service with no other question word, they ask for those dependencies.
+STORE_WORDS = {word for word, kind in KIND_WORDS.items() if kind == "resource" and word not in ("resource", "resources")}
 
 
 def expand(word: str) -> str:
@@ -210,6 +212,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "where"
     if present & LIFECYCLE_WEAK and not (_has_bigram(words, "maintained", "by") is not None):
         return "lifecycle"
+    if subject is not None and subject_kind not in ("group", "user", "resource") and present & STORE_WORDS:
+        return "depends_on"  # "pricing-service's db", "the database behind checkout-api": what it stores in
     return "owner"
 
 
