@@ -59,7 +59,7 @@ def expand(word: str) -> str:
     """`identity-svc` -> `identity-service`: abbreviations people type inside names."""
     return re.sub(r"[a-z]+", lambda m: ABBREVIATIONS.get(m.group(0), m.group(0)), word)
 
-ONCALL = {"oncall", "on-call", "pager", "paged", "pagerduty", "page", "duty", "rota", "rotation"}
+ONCALL = {"oncall", "on-call", "pager", "paged", "pagerduty", "page", "duty", "rota", "rotation", "escalation", "escalations"}
 LIFECYCLE = {
     "deprecated", "deprecation", "deprecate", "lifecycle", "experimental", "sunset", "sunsetted", "sunsetting",
     "eol", "retired", "legacy", "obsolete",
