@@ -124,7 +124,8 @@ CUE_WORDS = (
     | MEMBERS
     | HELP
     | GAPS
-    | {"call", "belongs", "belong", "works", "work", "owned", "manager", "reports"}
+    | TALK
+    | {"call", "belongs", "belong", "works", "work", "working", "owned", "manager", "reports"}
 )
 
 
@@ -248,7 +249,7 @@ def _owned_by(words: list[str], subject: int | None, before: set[str], after: se
 
 def _in_charge_of(before: set[str], after: set[str]) -> bool:
     """"what is the risk team responsible for", "what does team risk do": a team's or person's things, not its owner."""
-    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers"}) and not before & {"who", "whom", "whose"})
+    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers", "working"}) and not before & {"who", "whom", "whose"})
 
 
 def _members(words: list[str], subject: int | None, present: set[str], before: set[str]) -> bool:
