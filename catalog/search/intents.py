@@ -191,6 +191,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "team_of"
     if present & CHANNEL_WORDS and not present & {"who", "whom", "whose"}:  # "which channel do I ask about X in"
         return "contact"
+    if subject is not None and subject_kind not in ("group", "user", "resource") and before & STORE_WORDS and not present & {"who", "whom", "whose"}:
+        return "depends_on"  # "the database behind pricing-service", "db for ledger-service": where it keeps its data
     if present & TALK and subject is not None and not present & {"who", "whom", "whose", "someone", "somebody", "anyone"}:
         return "depends_on" if after & TALK else "dependents"
     if present & OWNER or _has_bigram(words, "maintained", "by") is not None:
