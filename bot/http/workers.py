@@ -67,12 +67,13 @@ def supervise(count: int, work: Callable[[int], object]) -> None:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_read, 512)
             for slot, (process, started) in list(running.items()):
-                if process.exitcode == CANNOT_START:
+                code = process.exitcode  # read once: each read polls the process, which may exit between two reads
+                if code == CANNOT_START:
                     raise WorkerCannotStart(f"worker {slot} could not start (its error is above); stopped every worker")
-                if process.exitcode is not None and not stopping:
+                if code is not None and not stopping:
                     del running[slot]
                     young = time.monotonic() - started < YOUNG
-                    log.warning("worker %d (pid %s) exited with code %s; restarting it%s", slot, process.pid, process.exitcode,
+                    log.warning("worker %d (pid %s) exited with code %s; restarting it%s", slot, process.pid, code,
                                 f" in {RESTART_PAUSE:.0f} s" if young else "")  # fmt: skip
                     due[slot] = time.monotonic() + (RESTART_PAUSE if young else 0.0)
     finally:
