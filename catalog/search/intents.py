@@ -216,7 +216,7 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     if present & LIFECYCLE_WEAK and not (_has_bigram(words, "maintained", "by") is not None):
         return "lifecycle"
     if subject is not None and subject_kind not in ("group", "user", "resource") and present & STORE_WORDS:
-        return "depends_on"  # "pricing-service's db", "the database behind checkout-api": what it stores in
+        return "depends_on"  # "pricing-service's db", "payments-service database?": where it keeps its data
     return "owner"
 
 
