@@ -183,14 +183,22 @@ def is_runbook(link: LinkInfo) -> bool:
 
 
 DOCS_WORDS = {"docs", "doc", "documentation", "techdocs", "readme", "wiki"}
+DASHBOARD_WORDS = {"dashboard", "dashboards", "grafana"}
 TECHDOCS = "backstage.io/techdocs-ref"
 
 
 def has_docs(entity: CatalogEntity) -> bool:
     """Published TechDocs, or a link whose type or title says it is documentation."""
-    return bool(entity.annotations.get(TECHDOCS)) or any(
-        (link.type or "").lower() in DOCS_WORDS or DOCS_WORDS & set(link.title.lower().split()) for link in entity_links(entity)
-    )
+    return bool(entity.annotations.get(TECHDOCS)) or any(_link_of(link, DOCS_WORDS, DOCS_WORDS) for link in entity_links(entity))
+
+
+def has_dashboard(entity: CatalogEntity) -> bool:
+    """A link of type dashboard, or whose title names one ("Grafana: checkout")."""
+    return any(_link_of(link, {"dashboard"}, DASHBOARD_WORDS) for link in entity_links(entity))
+
+
+def _link_of(link: LinkInfo, types: set[str], words: set[str]) -> bool:
+    return (link.type or "").lower() in types or bool(words & set(link.title.lower().split()))
 
 
 def expects_runbook(kind: str, type_: str | None) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from catalog.answers.card import DOCS_WORDS, SLACK_CHANNEL, entity_links, expects_runbook, has_docs, is_runbook
+from catalog.answers.card import DASHBOARD_WORDS, DOCS_WORDS, SLACK_CHANNEL, entity_links, expects_runbook, has_dashboard, has_docs, is_runbook
 from catalog.answers.models import EntitySummary, Gap
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
 from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, TYPE_WORDS
@@ -51,7 +51,6 @@ _OWNER = {"owner", "owners", "owned", "ownership"} | _ORPHANED
 _DANGLING = {"catalog", "dangling", "unknown", "nonexistent", "deleted", "exist", "exists"}
 _RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
 _SLACK = {"slack", "channel", "channels"}
-_DASHBOARD = {"dashboard", "dashboards", "grafana"}
 _FAILING = {"failing", "stale", "broken", "erroring", "outdated", "error", "errors"}
 _STAGES = {"deprecated": "deprecated", "deprecation": "deprecated", "experimental": "experimental", "production": "production"}
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
@@ -79,7 +78,7 @@ def gap_question(words: list[str]) -> GapQuestion | None:
         gaps.append("no_runbook")
     if present & DOCS_WORDS:
         gaps.append("no_docs")
-    if present & _DASHBOARD:
+    if present & DASHBOARD_WORDS:
         gaps.append("no_dashboard")
     if present & _SLACK:
         gaps.append("no_slack_channel")
@@ -198,7 +197,7 @@ _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
     "owner_not_in_catalog": lambda e, s: bool(e.owner_ref and not get_entities(s, [e.owner_ref])),
     "no_runbook": lambda e, s: not any(is_runbook(link) for link in entity_links(e)),
     "no_docs": lambda e, s: not has_docs(e),
-    "no_dashboard": lambda e, s: not any((link.type or "").lower() == "dashboard" or _DASHBOARD & set(link.title.lower().split()) for link in entity_links(e)),
+    "no_dashboard": lambda e, s: not has_dashboard(e),
     "no_slack_channel": lambda e, s: not _channel(e, s),
     "no_oncall": lambda e, s: not (e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)),
     "failing_source": lambda e, s: any(f.stale for f in e.freshness.values()),
