@@ -81,6 +81,7 @@ DEPENDENTS = {
     "impacted", "affected", "affects", "blast", "used", "consumed",
 }  # fmt: skip
 CHANNEL_WORDS = {"channel", "channels", "slack", "email", "mail", "usergroup"}
+WHO = {"who", "whom", "whose"}  # a question asking for a person ("who do I talk to about X"), not for things
 # "what does X talk to" asks for its dependencies and "what connects to X" for its dependents; "who do I talk to about X" for a person.
 TALK = {"talk", "talks", "talking", "connect", "connects", "connecting"}
 DEPEND_VERBS = {
@@ -189,11 +190,11 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "owned_by"
     if subject_kind == "user" and present & TEAM_OF:
         return "team_of"
-    if present & CHANNEL_WORDS and not present & {"who", "whom", "whose"}:  # "which channel do I ask about X in"
+    if present & CHANNEL_WORDS and not present & WHO:  # "which channel do I ask about X in"
         return "contact"
-    if subject is not None and subject_kind not in ("group", "user", "resource") and before & STORE_WORDS and not present & {"who", "whom", "whose"}:
+    if subject is not None and subject_kind not in ("group", "user", "resource") and before & STORE_WORDS and not present & WHO:
         return "depends_on"  # "the database behind pricing-service", "db for ledger-service": where it keeps its data
-    if present & TALK and subject is not None and not present & {"who", "whom", "whose", "someone", "somebody", "anyone"}:
+    if present & TALK and subject is not None and not present & (WHO | {"someone", "somebody", "anyone"}):
         return "depends_on" if after & TALK else "dependents"
     if present & OWNER or _has_bigram(words, "maintained", "by") is not None:
         return "owner"
@@ -251,7 +252,7 @@ def _owned_by(words: list[str], subject: int | None, before: set[str], after: se
 
 def _in_charge_of(before: set[str], after: set[str]) -> bool:
     """"what is the risk team responsible for", "what does team risk do": a team's or person's things, not its owner."""
-    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers", "working"}) and not before & {"who", "whom", "whose"})
+    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers", "working"}) and not before & WHO)
 
 
 def _members(words: list[str], subject: int | None, present: set[str], before: set[str]) -> bool:
