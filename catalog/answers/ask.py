@@ -39,6 +39,7 @@ from catalog.search.understand import Understanding, understand
 from catalog.store.merge import CatalogEntity
 from catalog.store.reads import get_entities, get_entity, load_neighbourhood, owned_refs, related_refs
 
+MAX_CHOICES = 10  # "which API did you mean?": more than this is named, not picked
 EMPTY_CATALOG = "The catalog is empty: no source has been synced yet. Run `wayfinder sync` to fill it."
 
 
@@ -103,6 +104,8 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         scope = u.subjects[0].resolution.best if u.subjects else None
         scope_summary, gaps = find_gaps(session, index, u.gap, scope)
         return Answer(**base, status="answered", scope=scope_summary, gaps=gaps, asked_at=now)
+    if not u.subjects and u.unresolved is None and u.intent in BUILDERS:
+        return _which_one(session, index, u, now)
     if u.unresolved is not None and not u.subjects:
         candidates = _summaries(session, u.unresolved.resolution)
         if u.bare:
@@ -156,6 +159,25 @@ def _one_owner_of_all(index: CatalogIndex, named: str, near: Resolution) -> Inde
     if len(entities) < 2 or len(owners) != 1 or None in owners or not all(words & set(tokens(f"{e.name} {e.title or ''}")) for e in entities):
         return None
     return index.get(owners.pop() or "")
+
+
+def _which_one(session: Session, index: CatalogIndex, u: Understanding, now: datetime) -> Answer:
+    """"who is on call?", "who owns the api?": a question about nothing named asks which one, never guesses.
+
+    A kind word offers that kind's entities to pick from (each pick answers the question asked).
+    """
+    base = {"question": u.text, "intent": u.intent}
+    kind_word = next((w for w in u.item_words if w in KIND_WORDS), None)
+    if kind_word is None:
+        message = "Which service or team do you mean? Put its name in the question."
+        return Answer(**base, status="unknown", message=message, examples=example_questions(index))
+    kind, type_ = KIND_WORDS[kind_word], TYPE_WORDS.get(kind_word)
+    pool = sorted((e for e in index.entities if e.kind == kind and (type_ is None or (e.type or "").lower() == type_)), key=lambda e: e.name)
+    if len(pool) == 1:
+        return _about(session, u.text, u.intent, Resolution("found", [Match(pool[0], 100.0, "exact")]), pool[0].name, now)
+    candidates = _summaries(session, Resolution("ambiguous", [Match(e, 100.0, "exact") for e in pool[:MAX_CHOICES]]))
+    more = [f"The catalog has {len(pool)} of them; name the one you mean."] if len(pool) > MAX_CHOICES else []
+    return Answer(**base, status="ambiguous" if pool else "not_found", candidates=candidates, notes=more or ([] if pool else [f"The catalog has no {kind_word}."]))
 
 
 def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:

@@ -4,13 +4,15 @@ A gap question names what is missing (an owner, a runbook, a Slack channel, an o
 working source) and optionally what to look at (services, teams, APIs) and where (a team's
 entities, a system or a domain). A lifecycle stage is listed the same way ("which services are
 deprecated?", "what does team ledger own that is experimental?"), and so is a whole kind ("list
-all teams"). Candidates come from the index; the facts from the merged
-entities, so a gap filled by any source is not reported.
+all teams"). A tag narrows any of them ("tier-1 services", "which pci services have no runbook").
+Candidates come from the index; the facts from the merged entities, so a gap filled by any source
+is not reported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -20,6 +22,7 @@ from catalog.answers.models import EntitySummary, Gap
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
 from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, TYPE_WORDS
 from catalog.search.resolve import CatalogIndex, IndexedEntity
+from catalog.search.tags import tagged
 from catalog.store.merge import CatalogEntity
 from catalog.store.reads import get_entities, owned_refs, refs_at_stage, related_refs
 
@@ -53,6 +56,7 @@ _RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
 _SLACK = {"slack", "channel", "channels"}
 _FAILING = {"failing", "stale", "broken", "erroring", "outdated", "error", "errors"}
 _STAGES = {"deprecated": "deprecated", "deprecation": "deprecated", "experimental": "experimental", "production": "production"}
+_STAGES |= dict.fromkeys(("legacy", "obsolete", "sunset", "sunsetted", "eol"), "deprecated")  # Backstage's name for the stage
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
 _LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything"}
 _EVERY = {"list", "all", "every", "many", "count"}
@@ -64,6 +68,7 @@ class GapQuestion:
     kind: str | None = None
     type: str | None = None
     kind_word: str | None = None
+    tag: str | None = None  # "tier-1 services": only entities carrying this tag (`catalog.search.tags`)
 
 
 def gap_question(words: list[str]) -> GapQuestion | None:
@@ -117,7 +122,10 @@ def _looking_at(words: list[str], gaps: list[str]) -> GapQuestion:
 
 def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scope: IndexedEntity | None) -> tuple[str, list[Gap]]:
     """A description of what was looked at ("services owned by checkout") and each gap found in it."""
-    within = _scope_refs(session, scope) if scope else None
+    within: AbstractSet[str] | None = _scope_refs(session, scope) if scope else None
+    if question.tag is not None:
+        tagged_refs = tagged(session, index, question.tag)
+        within = tagged_refs if within is None else within & tagged_refs
     gaps = []
     for key in question.gaps:
         pool = [e for e in index.entities if (within is None or e.ref in within) and _looked_at(key, question, e)]
@@ -215,6 +223,8 @@ def _describe(key: str | None, q: GapQuestion, scope: IndexedEntity | None) -> s
     what = defaults.pop() if len(defaults) == 1 else "entities"
     if q.kind_word:
         what = _PLURALS.get(q.kind_word) or (q.kind_word if q.kind_word.endswith("s") else f"{q.kind_word}s")
+    if q.tag:
+        what = f"{what} tagged {q.tag}"
     if scope is None:
         return what
     return f"{what} owned by {scope.name}" if scope.kind in ("group", "user") else f"{what} in {scope.name}"

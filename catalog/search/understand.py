@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from sqlmodel import Session
@@ -26,6 +26,8 @@ from catalog.search.markup import clean
 from catalog.search.resolve import CatalogIndex, Match, Resolution
 from catalog.search.smalltalk import small_talk
 from catalog.search.spot import WORD, spot_spans
+from catalog.search.tags import MAX_WORDS as MAX_TAG_WORDS
+from catalog.search.tags import tag_of, tagged
 from catalog.search.urls import URL, find_urls, looks_like_slug, resolve_slug, resolve_url
 
 # Kinds an intent implies for its subject ("who is in X": X is a team), used to narrow, never to exclude.
@@ -35,6 +37,9 @@ HOW_TO_USE = {"use", "using", "work", "works", "ask"}  # "how do I use this?"
 MAX_BARE_WORDS = 3  # a longer phrase without any question word is a sentence, not a name
 _MENTION = re.compile(r"<[@#!][^>]*>")
 SCOPE_KINDS = {"group", "user", "system", "domain"}
+# Words of a question that asks for a list, where a tag may narrow it: "which services use kafka", "anything tagged pci".
+TAGGED = {"tagged", "tag", "tags", "labelled", "labeled"}
+LISTS = TAGGED | {"which", "what", "whats", "list", "show", "all", "any", "anything", "everything", "every", "use", "uses", "using", "used", "written"}
 ALERT_STATES = {"open", "active", "ongoing", "current", "live", "unresolved", "unacknowledged"}  # "any open incidents?"
 
 
@@ -75,6 +80,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     spans = [s for s in spot_spans(index, words, ordinary=_ordinary) if not _is_link_word(s.text)]
     taken = {i for s in spans for i in range(s.start, s.end)}
     runs = _runs(lower, taken)
+    tag, runs = _asked_tag(session, index, words, lower, runs, bool(spans))
     first = min([s.start for s in spans] or [r[0] for r in runs], default=None)
     draft = intent_of(_skeleton(lower, first, first + 1 if first is not None else None), first, None)
     named = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans]
@@ -89,6 +95,10 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     gap_words = [w for i, w in enumerate(lower) if i not in taken and i not in near_spans]
     gap = gap_question(gap_words)
     scope = subjects[0] if len(subjects) == 1 else None
+    if tag and (scope is None or _scopes(scope, lower)) and len(subjects) <= 1:  # "tier-1 services (owned by payments)"
+        # "which teams own tier-1 services": the services, with their owners
+        listed = [w for w in gap_words if KIND_WORDS.get(w) not in ("group", "user")] if _listed_kinds(gap_words, []) else gap_words
+        return Understanding(text, "gaps", subjects=subjects, gap=replace(gap or contents_question(listed), tag=tag))
     if not gap and not cues and scope and _holds(scope, lower):  # "what's in the payments platform"
         gap = contents_question(gap_words)
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
@@ -103,6 +113,9 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         if unresolved and not set(lower) & HELP:
             return Understanding(text, draft, unresolved=unresolved, bare=not cues)
         asks_help = set(lower) & HELP or all(w in STOP_WORDS or w in HOW_TO_USE for w in lower)
+        if cues and all(w in KIND_WORDS for w in content) and not asks_help and not link_subjects and draft not in ("help", "unknown"):
+            # "who is on call?", "who owns the api?": nothing else said, so nothing to search descriptions for
+            return Understanding(text, draft, item_words=[w for w in lower if w in KIND_WORDS])
         return Understanding(text, "help" if asks_help and not link_subjects else "unknown", bare=not cues)
     lead = subjects[0]
     best = lead.resolution.best
@@ -163,6 +176,29 @@ def resolve_phrase(index: CatalogIndex, full: str, core: str, kinds: set[str], i
             if relaxed.status != "not_found":
                 result = relaxed
     return result
+
+
+def _asked_tag(
+    session: Session, index: CatalogIndex, words: list[str], lower: list[str], runs: list[tuple[int, int]], names: bool
+) -> tuple[str | None, list[tuple[int, int]]]:
+    """The run of words spelling one of the catalog's tags and naming nothing ("tier-1 services", "which services use
+    kafka", a bare "kafka"), and the other runs, still candidate names. A question with an exact name looks for a tag
+    only when it asks for a list ("pci services owned by payments"), so "who owns payments-service" never pays for it."""
+    lists = bool(set(lower) & LISTS or any(w in KIND_WORDS and w.endswith("s") for w in lower) or runs == [(0, len(lower))])  # or a bare word
+    if names and not lists:
+        return None, runs
+    for a, b in runs:
+        core_start, core_end = a, b
+        while core_start < core_end and (lower[core_start] in KIND_WORDS or lower[core_start] in TAGGED):  # "tagged pci"
+            core_start += 1
+        while core_end > core_start and lower[core_end - 1] in KIND_WORDS:
+            core_end -= 1
+        core = words[core_start:core_end]
+        if 0 < len(core) <= MAX_TAG_WORDS and not index.named(" ".join(core)):
+            refs = tagged(session, index, tag := tag_of(core))
+            if len(refs) > 1 or refs and lists:  # "who do I ask about KYC?": one entity tagged kyc is the one asked about
+                return tag, [r for r in runs if r != (a, b)]
+    return None, runs
 
 
 def _ordinary(word: str) -> bool:

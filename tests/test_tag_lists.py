@@ -1,0 +1,115 @@
+"""Lists by tag, and questions about nothing named: "tier-1 services", "which services use kafka", "who is on call?".
+
+Why: issue 10. Engineers ask for what the catalog's tags say ("pci services", "what uses redis")
+and got "Nothing in the catalog is called 'kafka'". A tag narrows a list of exactly what carries
+it; a name always wins over a tag; and a question that names nothing ("who is on call?", "who
+owns the api?") asks which one rather than searching descriptions for "call" and guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from catalog.answers.models import Answer
+from catalog.config import Config
+from catalog.core import Catalog
+from tests.helpers import backstage_config, group
+
+MakeCatalog = Callable[[Config], Catalog]
+
+
+def entity(kind: str, name: str, owner: str, tags: list[str], *, runbook: bool = False, type_: str = "service", description: str = "") -> str:
+    links = f"  links:\n    - url: https://runbooks.example/{name}\n      title: Runbook\n" if runbook else ""
+    about = f"  description: {description}\n" if description else ""
+    return (
+        f"apiVersion: backstage.io/v1alpha1\nkind: {kind}\nmetadata:\n  name: {name}\n{about}  tags: [{', '.join(tags)}]\n{links}"
+        f"spec:\n  type: {type_}\n  lifecycle: production\n  owner: {owner}\n" + ("  definition: x\n" if kind == "API" else "")
+    )
+
+
+DOCS = {
+    "checkout.yaml": entity("Component", "checkout", "team-a", ["tier-1", "kafka"], runbook=True),
+    "cart.yaml": entity("Component", "cart", "team-a", ["tier-1", "redis"]),
+    "ledger.yaml": entity("Component", "ledger", "team-b", ["tier-1", "postgres"], description="Calls the bank and books each call"),
+    "reports.yaml": entity("Component", "reports", "team-b", ["python"]),
+    "orders-api.yaml": entity("API", "orders-api", "team-a", ["tier-1", "kafka"], type_="openapi"),
+    "kyc.yaml": entity("Component", "identity-checks", "team-b", ["kyc"]),
+    "kafka.yaml": entity("Resource", "kafka", "team-c", ["messaging"], type_="queue"),
+    "teams.yaml": "---\n".join([group("team-a"), group("team-b"), group("team-c")]),
+}
+
+
+@pytest.fixture
+def shop(make_catalog: MakeCatalog, tmp_path: Path) -> tuple[Catalog, Path]:
+    root = tmp_path / "shop"
+    root.mkdir()
+    for name, text in DOCS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"shop": root}))
+    assert catalog.sync()[0].ok
+    return catalog, root
+
+
+def listed(answer: Answer) -> set[str]:
+    assert answer.intent == "gaps" and answer.status == "answered", answer.text
+    return {i.ref.rpartition("/")[2] for g in answer.gaps for i in g.items}
+
+
+@pytest.mark.parametrize(
+    ("question", "names", "heading"),
+    [
+        ("tier-1 services", {"checkout", "cart", "ledger"}, "Services tagged tier-1"),
+        ("Tier 1 services?", {"checkout", "cart", "ledger"}, "Services tagged tier-1"),
+        ("which services are tagged redis", {"cart"}, "Services tagged redis"),
+        ("what uses postgres", {"ledger"}, "Entities tagged postgres"),
+        ("anything tagged tier-1", {"checkout", "cart", "ledger", "orders-api"}, "Entities tagged tier-1"),
+        ("which apis are tier-1", {"orders-api"}, "APIs tagged tier-1"),
+        ("tier-1 services owned by team-b", {"ledger"}, "Services tagged tier-1 owned by team-b"),
+        ("which tier-1 services have no runbook", {"cart", "ledger"}, "Services tagged tier-1 with no runbook link"),
+        ("which teams own tier-1 services", {"checkout", "cart", "ledger"}, "Services tagged tier-1"),
+    ],
+)
+def test_a_tag_lists_exactly_what_carries_it(shop: tuple[Catalog, Path], question: str, names: set[str], heading: str) -> None:
+    answer = shop[0].ask(question)
+    assert listed(answer) == names
+    assert heading in answer.text
+
+
+def test_a_name_wins_over_a_tag_and_one_tagged_entity_is_the_one_asked_about(shop: tuple[Catalog, Path]) -> None:
+    catalog, _ = shop
+    kafka = catalog.ask("who owns kafka")  # a resource is called kafka: it is answered, not the two entities tagged kafka
+    assert kafka.subject is not None and kafka.subject.ref == "resource:default/kafka"
+    assert kafka.owner is not None and kafka.owner.ref == "group:default/team-c"
+    kyc = catalog.ask("who do I ask about kyc?")  # one entity carries the tag: its owner answers, as a description match would
+    assert kyc.owner is not None and kyc.owner.ref == "group:default/team-b", kyc.text
+
+
+def test_a_bare_tag_lists_and_a_resync_is_seen(shop: tuple[Catalog, Path]) -> None:
+    catalog, root = shop
+    assert listed(catalog.ask("redis")) == {"cart"}
+    (root / "reports.yaml").write_text(entity("Component", "reports", "team-b", ["python", "redis"]), encoding="utf-8")
+    assert catalog.sync()[0].ok
+    assert listed(catalog.ask("redis")) == {"cart", "reports"}  # the tags are read again for the new catalog generation
+    (root / "cart.yaml").unlink()
+    assert catalog.sync()[0].ok
+    assert listed(catalog.ask("which services use redis")) == {"reports"}  # a removed entity is not listed
+
+
+@pytest.mark.parametrize("question", ["who is on call?", "whos oncall", "who owns it?", "runbook?"])
+def test_a_question_about_nothing_named_asks_which_one(shop: tuple[Catalog, Path], question: str) -> None:
+    answer = shop[0].ask(question)
+    assert answer.status == "unknown" and answer.subject is None and not answer.candidates
+    assert "Which service or team do you mean?" in answer.text  # not ledger, whose description says "call"
+
+
+def test_a_lone_kind_word_offers_that_kind_to_pick_from(shop: tuple[Catalog, Path]) -> None:
+    catalog, _ = shop
+    services = catalog.ask("who owns the service?")
+    assert services.status == "ambiguous"
+    assert {c.name for c in services.candidates} == {"checkout", "cart", "ledger", "reports", "identity-checks"}
+    api = catalog.ask("who owns the api?")  # one API: nothing to choose between
+    assert api.status == "answered" and api.subject is not None and api.subject.ref == "api:default/orders-api"
+    assert api.owner is not None and api.owner.ref == "group:default/team-a"
