@@ -20,7 +20,7 @@ from sqlmodel import Session
 from catalog.answers.card import DASHBOARD_WORDS, DOCS_WORDS, SLACK_CHANNEL, entity_links, expects_runbook, has_dashboard, has_docs, is_runbook
 from catalog.answers.models import EntitySummary, Gap
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
-from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, TYPE_WORDS
+from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, STOP_WORDS, TYPE_WORDS, is_cue
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.tags import tagged
 from catalog.store.merge import CatalogEntity
@@ -60,6 +60,10 @@ _STAGES |= dict.fromkeys(("legacy", "obsolete", "sunset", "sunsetted", "eol"), "
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
 _LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything"}
 _EVERY = {"list", "all", "every", "many", "count"}
+RANKS = dict.fromkeys(("most", "biggest", "largest", "top"), "most") | dict.fromkeys(("fewest", "least", "smallest"), "fewest")
+_OWNERS_ASKED = {"who", "team", "teams", "squad", "squads", "group", "groups", "owner", "owners", "owns", "own"}
+RANKED_OWNERS = 5  # owners shown in a ranking, each with up to RANKED_ITEMS of what it owns
+RANKED_ITEMS = 5
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class GapQuestion:
     type: str | None = None
     kind_word: str | None = None
     tag: str | None = None  # "tier-1 services": only entities carrying this tag (`catalog.search.tags`)
+    ranked: str | None = None  # "which team owns the most services": "most" or "fewest", one list per owner
 
 
 def gap_question(words: list[str]) -> GapQuestion | None:
@@ -110,6 +115,19 @@ def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
     return asked if (plural and (present & _EVERY or exist)) or "every" in present else None
 
 
+def rank_question(words: list[str]) -> GapQuestion | None:
+    """"which team owns the most services", "who owns the fewest apis": owners ranked by what they own (of a kind)."""
+    present = set(words)
+    order = next((RANKS[w] for w in words if w in RANKS), None)
+    if order is None or not present & _OWNERS_ASKED:
+        return None
+    if any(w not in STOP_WORDS and w not in RANKS and w not in _OWNERS_ASKED and w not in KIND_WORDS and not is_cue(w) for w in words):
+        return None  # "who owns the most popular service" ranks by something else
+    owned = [w for w in words if KIND_WORDS.get(w) not in ("group", "user")]  # "which team ... services": services are ranked
+    asked = _looking_at(owned, ["all"])
+    return GapQuestion(asked.gaps, asked.kind, asked.type, asked.kind_word, ranked=order)
+
+
 def contents_question(words: list[str]) -> GapQuestion:
     """Everything (of a kind, if one is named) in a system or domain: "what components are in general ledger"."""
     return _looking_at(words, ["all"])
@@ -122,6 +140,8 @@ def _looking_at(words: list[str], gaps: list[str]) -> GapQuestion:
 
 def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scope: IndexedEntity | None) -> tuple[str, list[Gap]]:
     """A description of what was looked at ("services owned by checkout") and each gap found in it."""
+    if question.ranked:
+        return _describe(None, question, None), _ranked(session, index, question)
     within: AbstractSet[str] | None = _scope_refs(session, scope) if scope else None
     if question.tag is not None:
         tagged_refs = tagged(session, index, question.tag)
@@ -142,6 +162,25 @@ def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scop
         items = sorted((EntitySummary.of(m) for m in lacking), key=lambda s: (s.kind, s.name))
         gaps.append(Gap(key=key, label=LABELS[key], scope=_describe(key, question, scope), total=total, items=items[:MAX_LISTED]))
     return _describe(None, question, scope), gaps
+
+
+def _ranked(session: Session, index: CatalogIndex, question: GapQuestion) -> list[Gap]:
+    """One listing per owner, the owners who own the most (or fewest) first; ties by name."""
+    tagged_refs = tagged(session, index, question.tag) if question.tag else None
+    by_owner: dict[str, list[IndexedEntity]] = {}
+    for e in index.entities:
+        if e.owner_ref and _looked_at("all", question, e) and e.kind in OWNABLE and (tagged_refs is None or e.ref in tagged_refs):
+            by_owner.setdefault(e.owner_ref, []).append(e)
+    sign = -1 if question.ranked == "most" else 1
+    ranked = sorted(by_owner.items(), key=lambda owned: (sign * len(owned[1]), owned[0]))[:RANKED_OWNERS]
+    gaps = []
+    for owner_ref, owned in ranked:
+        owner = index.get(owner_ref)
+        shown = sorted(owned, key=lambda e: (e.kind, e.name))[:RANKED_ITEMS]
+        items = sorted((EntitySummary.of(m) for m in _merged(session, [e.ref for e in shown])), key=lambda s: (s.kind, s.name))
+        scope = f"{_describe('all', question, None)} owned by {owner.name if owner else owner_ref}"
+        gaps.append(Gap(key="all", label="", scope=scope, total=len(owned), items=items))
+    return gaps
 
 
 def _scope_refs(session: Session, scope: IndexedEntity) -> set[str]:

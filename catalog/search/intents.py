@@ -97,6 +97,8 @@ API_WORDS = {"api", "apis", "endpoint", "endpoints"}
 LINKS = {
     "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",
     "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
+    "logs", "logging", "metrics", "traces", "tracing", "monitoring", "observability", "kibana", "datadog", "sentry",
+    "slo", "slos", "sla", "slas",
 }  # fmt: skip
 # Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
 # Only words that name an alert: "what breaks if X goes down" still asks for dependents.
@@ -194,7 +196,7 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "contact"
     if subject is not None and subject_kind not in ("group", "user", "resource") and before & STORE_WORDS and not present & WHO:
         return "depends_on"  # "the database behind pricing-service", "db for ledger-service": where it keeps its data
-    if present & TALK and subject is not None and not present & (WHO | {"someone", "somebody", "anyone"}):
+    if present & TALK and subject is not None and not present & (WHO | {"someone", "somebody", "anyone", "i", "we", "about"}):
         return "depends_on" if after & TALK else "dependents"
     if present & OWNER or _has_bigram(words, "maintained", "by") is not None:
         return "owner"

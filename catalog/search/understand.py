@@ -20,7 +20,7 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from catalog.answers.gaps import GapQuestion, contents_question, gap_question
+from catalog.answers.gaps import RANKS, GapQuestion, contents_question, gap_question, rank_question
 from catalog.search.intents import HELP, INCIDENTS, KIND_WORDS, STOP_WORDS, expand, intent_of, is_cue, near_cue
 from catalog.search.markup import clean
 from catalog.search.resolve import CatalogIndex, Match, Resolution
@@ -93,7 +93,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         subjects = [_primary(subjects)]
     near_spans = {i for s in spans for i in (s.start - 1, s.end) if 0 <= i < len(lower) and lower[i] in KIND_WORDS}
     gap_words = [w for i, w in enumerate(lower) if i not in taken and i not in near_spans]
-    gap = gap_question(gap_words)
+    gap = gap_question(gap_words) or rank_question([w for w in gap_words if not (tag and w in TAGGED | {tag, *tag.split("-")})])
     scope = subjects[0] if len(subjects) == 1 else None
     if tag and (scope is None or _scopes(scope, lower)) and len(subjects) <= 1:  # "tier-1 services (owned by payments)"
         # "which teams own tier-1 services": the services, with their owners
@@ -189,7 +189,7 @@ def _asked_tag(
         return None, runs
     for a, b in runs:
         core_start, core_end = a, b
-        while core_start < core_end and (lower[core_start] in KIND_WORDS or lower[core_start] in TAGGED):  # "tagged pci"
+        while core_start < core_end and (lower[core_start] in KIND_WORDS or lower[core_start] in TAGGED | RANKS.keys()):  # "tagged pci", "most pci"
             core_start += 1
         while core_end > core_start and lower[core_end - 1] in KIND_WORDS:
             core_end -= 1

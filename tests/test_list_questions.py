@@ -1,9 +1,10 @@
-"""Lists by tag, and questions about nothing named: "tier-1 services", "which services use kafka", "who is on call?".
+"""Lists by tag, rankings, and questions about nothing named: "tier-1 services", "which team owns the most services".
 
 Why: issue 10. Engineers ask for what the catalog's tags say ("pci services", "what uses redis")
-and got "Nothing in the catalog is called 'kafka'". A tag narrows a list of exactly what carries
-it; a name always wins over a tag; and a question that names nothing ("who is on call?", "who
-owns the api?") asks which one rather than searching descriptions for "call" and guessing.
+and got "Nothing in the catalog is called 'kafka'"; managers ask who owns the most and got
+"Nothing is called 'most'". A tag narrows a list to exactly what carries it; a name always wins
+over a tag; a ranking counts what each owner owns; and a question that names nothing ("who is on
+call?", "who owns the api?") asks which one rather than searching descriptions for "call" and guessing.
 """
 
 from __future__ import annotations
@@ -113,3 +114,23 @@ def test_a_lone_kind_word_offers_that_kind_to_pick_from(shop: tuple[Catalog, Pat
     api = catalog.ask("who owns the api?")  # one API: nothing to choose between
     assert api.status == "answered" and api.subject is not None and api.subject.ref == "api:default/orders-api"
     assert api.owner is not None and api.owner.ref == "group:default/team-a"
+
+
+@pytest.mark.parametrize(
+    ("question", "owners"),
+    [
+        ("which team owns the most services", [("team-b", 3), ("team-a", 2)]),
+        ("who owns the fewest services", [("team-a", 2), ("team-b", 3)]),
+        ("which team owns the most tier-1 services", [("team-a", 2), ("team-b", 1)]),
+        ("who owns the most apis", [("team-a", 1)]),
+        ("which team owns the most", [("team-a", 3), ("team-b", 3), ("team-c", 1)]),  # a tie: by name
+    ],
+)
+def test_a_ranking_counts_what_each_owner_owns(shop: tuple[Catalog, Path], question: str, owners: list[tuple[str, int]]) -> None:
+    answer = shop[0].ask(question)
+    assert answer.intent == "gaps", answer.text
+    assert [(g.scope.rpartition(" owned by ")[2], g.total) for g in answer.gaps] == owners
+
+
+def test_a_superlative_about_something_else_is_not_a_ranking(shop: tuple[Catalog, Path]) -> None:
+    assert shop[0].ask("who owns the most popular service").intent != "gaps"
