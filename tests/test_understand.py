@@ -140,6 +140,9 @@ def test_small_talk_is_never_a_catalog_search_and_a_stray_word_asks_back(example
         "who owns <https://github.com/acme/mono/pull/5|a PR>",
         "thanks!",
         "kumquat",
+        "which team owns the most services",
+        "who owns the service?",
+        "who is on call?",
     ],
 )
 def test_every_answer_kind_renders_as_safe_block_kit(acme: Catalog, question: str) -> None:
