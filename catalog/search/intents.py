@@ -105,7 +105,7 @@ LINKS = {
 INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting", "wrong"}  # "what's wrong with X"
 # Scorecards (`catalog.scorecards`): "how is payments-service doing?", "scorecard for team checkout".
 SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", "readiness"}
-MEMBERS = {"members", "member", "roster", "teammates", "headcount"}
+MEMBERS = {"members", "member", "roster", "teammates", "headcount", "people", "engineers", "folks"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
 PAGE_KINDS = {"status", "wiki", "web", "home", "landing", "confluence", "notion", "docs", "doc"}  # "the status page": a link
@@ -202,7 +202,9 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "owner"
     if present & CONTACT:  # "who do I ping about X" asks for a who; "how do I reach X" for the ways
         return "owner" if "who" in present and subject_kind not in ("group", "user") else "contact"
-    if subject_kind not in ("group", "user") and _asks_apis(present, subject_kind):
+    if subject_kind == "resource" and before & PROVIDES:  # "what publishes to order-events-topic": what uses it
+        return "dependents"
+    if subject_kind not in ("group", "user", "resource") and _asks_apis(present, subject_kind):
         return "apis"
     if present & DEPENDENTS:
         return "dependents"
