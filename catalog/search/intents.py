@@ -234,8 +234,8 @@ def _asks_apis(present: set[str], subject_kind: str | None) -> bool:
 
 
 def _web_page(words: list[str]) -> bool:
-    """"status page", "wiki page": a page to read."""
-    return any(w == "page" and i and words[i - 1] in PAGE_KINDS for i, w in enumerate(words))
+    """"status page", "wiki page", "the checkout page" (right after the subject's placeholder): a page to read, not to send."""
+    return any(w == "page" and i and (words[i - 1] in PAGE_KINDS or words[i - 1] == "§") for i, w in enumerate(words))
 
 
 def _whom_to_call(words: list[str]) -> bool:
@@ -249,14 +249,14 @@ def _owned_by(words: list[str], subject: int | None, before: set[str], after: se
     """"what does X own", "X owns what", "owned by X", "what belongs to X", "list X's services"."""
     if (i := _has_bigram(words, "owned", "by")) is not None and (subject is None or i < subject):
         return True
-    if after & {"own", "owns", "owning"} and not before & {"who", "whom"}:
+    if after & {"own", "owns", "owning"} and not (before | after) & {"who", "whom"}:  # "X is slow, who owns it" asks for X's owner
         return True
     return bool(before & {"belongs", "belong"} and before & {"what", "everything", "which"} and "who" not in before)
 
 
 def _in_charge_of(before: set[str], after: set[str]) -> bool:
     """"what is the risk team responsible for", "what does team risk do": a team's or person's things, not its owner."""
-    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers", "working"}) and not before & WHO)
+    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers", "working"}) and not (before | after) & WHO)
 
 
 def _members(words: list[str], subject: int | None, present: set[str], before: set[str]) -> bool:
