@@ -39,6 +39,7 @@ DOCS = {
     "orders-api.yaml": entity("API", "orders-api", "team-a", ["tier-1", "kafka"], type_="openapi"),
     "kyc.yaml": entity("Component", "identity-checks", "team-b", ["kyc"]),
     "kafka.yaml": entity("Resource", "kafka", "team-c", ["messaging"], type_="queue"),
+    "toolkit.yaml": entity("Resource", "python-toolkit", "team-c", [], type_="library"),
     "teams.yaml": "---\n".join([group("team-a"), group("team-b"), group("team-c")]),
 }
 
@@ -84,6 +85,9 @@ def test_a_name_wins_over_a_tag_and_one_tagged_entity_is_the_one_asked_about(sho
     kafka = catalog.ask("who owns kafka")  # a resource is called kafka: it is answered, not the two entities tagged kafka
     assert kafka.subject is not None and kafka.subject.ref == "resource:default/kafka"
     assert kafka.owner is not None and kafka.owner.ref == "group:default/team-c"
+    python = catalog.ask("who owns python")  # not a list: a name it begins wins over the tag
+    assert python.subject is not None and python.subject.ref == "resource:default/python-toolkit", python.text
+    assert listed(catalog.ask("python services")) == {"reports"}  # a list: the tag wins over a partial name
     kyc = catalog.ask("who do I ask about kyc?")  # one entity carries the tag: its owner answers, as a description match would
     assert kyc.owner is not None and kyc.owner.ref == "group:default/team-b", kyc.text
 
@@ -123,7 +127,7 @@ def test_a_lone_kind_word_offers_that_kind_to_pick_from(shop: tuple[Catalog, Pat
         ("who owns the fewest services", [("team-a", 2), ("team-b", 3)]),
         ("which team owns the most tier-1 services", [("team-a", 2), ("team-b", 1)]),
         ("who owns the most apis", [("team-a", 1)]),
-        ("which team owns the most", [("team-a", 3), ("team-b", 3), ("team-c", 1)]),  # a tie: by name
+        ("which team owns the most", [("team-a", 3), ("team-b", 3), ("team-c", 2)]),  # a tie: by name
     ],
 )
 def test_a_ranking_counts_what_each_owner_owns(shop: tuple[Catalog, Path], question: str, owners: list[tuple[str, int]]) -> None:

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from catalog.search.resolve import CatalogIndex
 from catalog.store.models import Entity, table_of
 
-_MEMO = "catalog.search.tags.map"
+MEMO = "catalog.search.tags.map"  # the index's memo of tag -> refs
 _E = table_of(Entity).c
 MAX_WORDS = 3  # "tier 1", "pci dss scope": longer runs are sentences, not tags
 
@@ -30,7 +30,7 @@ def tag_of(words: Sequence[str]) -> str:
 
 def tagged(session: Session, index: CatalogIndex, tag: str) -> frozenset[str]:
     """Refs of the active entities carrying `tag` (any source's row counts: merged tags are their union)."""
-    return index.memo(_MEMO, lambda: _tag_map(session)).get(tag.lower(), frozenset())
+    return index.memo(MEMO, lambda: _tag_map(session)).get(tag.lower(), frozenset())
 
 
 def _tag_map(session: Session) -> dict[str, frozenset[str]]:

@@ -184,7 +184,8 @@ def _asked_tag(
     """The run of words spelling one of the catalog's tags and naming nothing ("tier-1 services", "which services use
     kafka", a bare "kafka"), and the other runs, still candidate names. A question with an exact name looks for a tag
     only when it asks for a list ("pci services owned by payments"), so "who owns payments-service" never pays for it."""
-    lists = bool(set(lower) & LISTS or any(w in KIND_WORDS and w.endswith("s") for w in lower) or runs == [(0, len(lower))])  # or a bare word
+    lists = bool(set(lower) & LISTS or any(w in KIND_WORDS and w.endswith("s") for w in lower))
+    bare = runs == [(0, len(lower))]
     if names and not lists:
         return None, runs
     for a, b in runs:
@@ -196,7 +197,9 @@ def _asked_tag(
         core = words[core_start:core_end]
         if 0 < len(core) <= MAX_TAG_WORDS and not index.named(" ".join(core)):
             refs = tagged(session, index, tag := tag_of(core))
-            if len(refs) > 1 or refs and lists:  # "who do I ask about KYC?": one entity tagged kyc is the one asked about
+            # Asked for a list, a tag beats a partial name ("python services"); otherwise it is what names nothing else
+            # ("who owns kafka", a bare "redis"), and one entity tagged kyc is the one "who do I ask about KYC?" asks about.
+            if refs and (lists or (len(refs) > 1 or bare) and index.resolve(" ".join(core)).status == "not_found"):
                 return tag, [r for r in runs if r != (a, b)]
     return None, runs
 
