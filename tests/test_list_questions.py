@@ -9,17 +9,15 @@ call?", "who owns the api?") asks which one rather than searching descriptions f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from catalog.answers.models import Answer
-from catalog.config import Config
 from catalog.core import Catalog
+from tests.conftest import copied_database
 from tests.helpers import backstage_config, group
-
-MakeCatalog = Callable[[Config], Catalog]
 
 
 def entity(kind: str, name: str, owner: str, tags: list[str], *, runbook: bool = False, type_: str = "service", description: str = "") -> str:
@@ -44,15 +42,32 @@ DOCS = {
 }
 
 
-@pytest.fixture
-def shop(make_catalog: MakeCatalog, tmp_path: Path) -> tuple[Catalog, Path]:
-    root = tmp_path / "shop"
+def synced_shop(url: str, folder: Path) -> tuple[Catalog, Path]:
+    root = folder / "shop"
     root.mkdir()
     for name, text in DOCS.items():
         (root / name).write_text(text, encoding="utf-8")
-    catalog = make_catalog(backstage_config(tmp_path, {"shop": root}))
+    catalog = Catalog(url, backstage_config(folder, {"shop": root}))
     assert catalog.sync()[0].ok
     return catalog, root
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> Iterator[tuple[Catalog, Path]]:
+    """The shop, synced once: the questions only read it."""
+    folder = tmp_path_factory.mktemp("shop")
+    with copied_database(migrated_template, folder) as url:
+        catalog, root = synced_shop(url, folder)
+        yield catalog, root
+        catalog.dispose()
+
+
+@pytest.fixture
+def own_shop(database_url: str, tmp_path: Path) -> Iterator[tuple[Catalog, Path]]:
+    """The shop for a test that changes it."""
+    catalog, root = synced_shop(database_url, tmp_path)
+    yield catalog, root
+    catalog.dispose()
 
 
 def listed(answer: Answer) -> set[str]:
@@ -92,8 +107,8 @@ def test_a_name_wins_over_a_tag_and_one_tagged_entity_is_the_one_asked_about(sho
     assert kyc.owner is not None and kyc.owner.ref == "group:default/team-b", kyc.text
 
 
-def test_a_bare_tag_lists_and_a_resync_is_seen(shop: tuple[Catalog, Path]) -> None:
-    catalog, root = shop
+def test_a_bare_tag_lists_and_a_resync_is_seen(own_shop: tuple[Catalog, Path]) -> None:
+    catalog, root = own_shop
     assert listed(catalog.ask("redis")) == {"cart"}
     (root / "reports.yaml").write_text(entity("Component", "reports", "team-b", ["python", "redis"]), encoding="utf-8")
     assert catalog.sync()[0].ok
