@@ -243,3 +243,4 @@ def test_pages_do_not_wait_for_a_sync_and_every_view_is_counted_once(pages: http
         time.sleep(0.05)  # the writer's next batch, every half second
     example_catalog.page_views.flush()
     assert views() == before + 20
+

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
-from bot.http.web.threads import ReadThreads
+from bot.http.web.reads import Reads
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
 from catalog.errors import InvalidInput
@@ -28,7 +28,7 @@ from catalog.store.refs import make_ref
 CLIENT_HEADER = "X-Wayfinder-Client"  # `cli` from `wayfinder ask --url`: counted as the remote CLI
 
 
-def api_app(services: Services, auth: BearerAuth, reads: ReadThreads) -> FastAPI:
+def api_app(services: Services, auth: BearerAuth, reads: Reads) -> FastAPI:
     catalog = services.catalog
     api = FastAPI(
         title="Wayfinder API", version="1", openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, dependencies=[Depends(auth)],

@@ -1,7 +1,7 @@
 """The HTML pages: ownership (`/o/...`), team (`/t/{name}`) and search (`/`); each answers JSON on request.
 
-Routes run on the read threads (`threads.ReadThreads`), so database reads never block the event
-loop that Slack's requests arrive on.
+Routes run where `reads.Reads` puts them: on the event loop on SQLite, on two read threads on
+PostgreSQL, whose reads wait on the network and must not block the loop Slack's requests arrive on.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import error_json
+from bot.http.web.reads import Reads
 from bot.http.web.render import page_url, respond, wants_json
-from bot.http.web.threads import ReadThreads
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
 from catalog.pages.short_links import LinkTarget
 from catalog.store.refs import make_ref
 
 
-def pages_router(services: Services, auth: BearerAuth, reads: ReadThreads) -> APIRouter:
+def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRouter:
     router = APIRouter(dependencies=[Depends(auth)])
     catalog = services.catalog
     team_id, app_id = catalog.config.http.slack_team_id, catalog.config.http.slack_app_id
