@@ -139,6 +139,15 @@ def test_search_page_answers_a_question_like_ask(pages: httpx.Client, example_ca
     assert empty.status_code == 200 and '<form action="/" method="get"' in empty.text
 
 
+def test_search_page_links_every_listed_entity(pages: httpx.Client) -> None:
+    """A list answer ("tier-1 services", "which team owns the most services") links each entity to its page."""
+    html = pages.get("/", params={"q": "tier-1 services"}).text
+    assert "Services tagged tier-1 (13)" in text_of(html)
+    assert 'href="/o/component/default/checkout-api"' in html and 'href="/o/component/default/android-app"' not in html
+    ranked = pages.get("/", params={"q": "which team owns the most services"}).text
+    assert "Services owned by checkout (6)" in text_of(ranked) and "…and 1 more" in text_of(ranked)
+
+
 @pytest.fixture
 def hostile(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> Catalog:
     """A catalog written by someone unfriendly, with two things called `checkout` and one to retire."""
