@@ -153,3 +153,9 @@ def test_a_ranking_counts_what_each_owner_owns(shop: tuple[Catalog, Path], quest
 
 def test_a_superlative_about_something_else_is_not_a_ranking(shop: tuple[Catalog, Path]) -> None:
     assert shop[0].ask("who owns the most popular service").intent != "gaps"
+
+
+def test_owned_by_a_team_scopes_a_gap_question_and_owned_by_nobody_asks_for_no_owner(shop: tuple[Catalog, Path]) -> None:
+    scoped = shop[0].ask("which services owned by team-b have no runbook")
+    assert [g.key for g in scoped.gaps] == ["no_runbook"] and listed(scoped) == {"ledger", "reports", "identity-checks"}
+    assert [g.key for g in shop[0].ask("what is owned by nobody?").gaps] == ["no_owner"]

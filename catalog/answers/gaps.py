@@ -46,10 +46,11 @@ OWNABLE = {"component", "api", "resource", "system", "domain"}
 _NEGATIONS = {
     "no", "without", "missing", "lack", "lacks", "lacking", "none", "dont", "doesnt", "don", "doesn", "haven", "hasn",
     "havent", "hasnt", "not", "unowned", "ownerless", "orphan", "orphaned", "orphans", "failing", "stale", "broken",
-    "erroring", "outdated", "gaps", "gap", "incomplete",
+    "erroring", "outdated", "gaps", "gap", "incomplete", "nobody", "noone",
 }  # fmt: skip
 _GENERAL = {"gaps", "gap", "incomplete", "missing"}
 _ORPHANED = {"unowned", "ownerless", "orphan", "orphaned", "orphans"}
+_NOBODY = {"nobody", "noone", "anyone", "anybody", "no"}
 _OWNER = {"owner", "owners", "owned", "ownership"} | _ORPHANED
 _DANGLING = {"catalog", "dangling", "unknown", "nonexistent", "deleted", "exist", "exists"}
 _RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
@@ -82,7 +83,8 @@ def gap_question(words: list[str]) -> GapQuestion | None:
     if not present & _NEGATIONS:
         return _stage_question(words, present)
     gaps: list[str] = []
-    if present & _OWNER:
+    scoping = {w for w, by, who in zip(words, words[1:], [*words[2:], ""], strict=False) if by == "by" and who not in _NOBODY}
+    if present & _OWNER - scoping:  # "owned by nobody", not "owned by payments"
         gaps.append("owner_not_in_catalog" if present & _DANGLING and not present & _ORPHANED else "no_owner")
     if present & _RUNBOOK:
         gaps.append("no_runbook")
