@@ -393,6 +393,11 @@ class Catalog:
             return "unreadable"
         return None if current == head else f"at revision {current or 'none'}, needs {head}: run `wayfinder db upgrade`"
 
+    @property
+    def reads_are_local(self) -> bool:
+        """SQLite: a local file whose readers never wait for a writer (WAL). PostgreSQL's reads wait on the network."""
+        return self.engine.dialect.name == "sqlite"
+
     def dispose(self) -> None:
         self.page_views.close()
         self.engine.dispose()

@@ -22,7 +22,7 @@ __all__ = ["register"]
 def register(api: FastAPI, services: Services) -> None:
     auth = BearerAuth(services.catalog.config.http.auth.tokens)
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
-    reads = Reads(on_loop=services.catalog.engine.dialect.name == "sqlite")  # pages and API share it
+    reads = Reads(on_loop=services.catalog.reads_are_local)  # pages and API share it
     api.include_router(pages_router(services, auth, reads))
     api.include_router(adoption_router(services, auth))  # GET /adoption
     api.mount("/api/v1", api_app(services, auth, reads))
