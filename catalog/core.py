@@ -34,6 +34,7 @@ from catalog.store import claims
 from catalog.store.engine import (
     make_engine,
     migrate_on_start,
+    read_session_factory,
     require_current_schema,
     schema_status,
     session_factory,
@@ -93,6 +94,7 @@ class Catalog:
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
         self.factory = session_factory(self.engine)
+        self._reads = read_session_factory(self.engine)  # answers only read: on PostgreSQL no BEGIN and COMMIT
         self._claims = claims.Ledger(self.engine)  # on SQLite, claims never wait for a sync's write lock
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.identities = IdentityCache(self.factory)
@@ -137,7 +139,7 @@ class Catalog:
         """
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered:
-            with self.session() as session:
+            with session_scope(self._reads) as session:
                 started, now = time.perf_counter(), self.clock()
                 below = below_question(text, self.config.scorecards)
                 if below is None:
@@ -161,7 +163,7 @@ class Catalog:
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
         stored = asker_id(asker, self.config.questions)
         with self._measured(transport) as answered:
-            with self.session() as session:
+            with session_scope(self._reads) as session:
                 started, now = time.perf_counter(), self.clock()
                 answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), clock=lambda: now)
                 answer = with_scoreboards(session, self.config, answer, now=now)
