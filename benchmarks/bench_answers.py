@@ -6,8 +6,8 @@ One generated catalog (`benchmarks.generate`) is synced into a fresh SQLite file
 throwaway database on the PostgreSQL server (created and dropped here); then the same exact-name
 questions (`who owns NAME?`) go through `Catalog.ask` on each, in this one process. On PostgreSQL
 the round trips come from libpq's protocol trace (`tests.db_trips`, as the tests count them), so a
-statement run on the driver's cursor (`store.raw.CursorRead`, the neighbourhood read) counts too;
-the BEGIN and COMMIT among them are counted with the engine's `begin` and `commit` events. On
+statement run on the driver's cursor (`store.raw.CursorRead`, the neighbourhood read) counts too,
+and so do the BEGIN and COMMIT among them (an answer reads without them: `read_session_factory`). On
 SQLite the statements are counted with a SQLAlchemy `before_cursor_execute` listener, which the
 cursor reads bypass. Beside wall time, the asking thread's CPU time, and the whole process's CPU
 per answer: an answer's question log row and usage event are written in batches by the catalog's
@@ -110,7 +110,7 @@ def counting(catalog: Catalog) -> Iterator[list[int]]:
         counts[1] += 1
 
     postgres = catalog.engine.dialect.name == "postgresql"
-    listeners = [("begin", transaction), ("commit", transaction)] + ([] if postgres else [("before_cursor_execute", statement)])
+    listeners = [] if postgres else [("begin", transaction), ("commit", transaction), ("before_cursor_execute", statement)]
     for name, fn in listeners:
         event.listen(catalog.engine, name, fn)
     try:
@@ -119,8 +119,8 @@ def counting(catalog: Catalog) -> Iterator[list[int]]:
     finally:
         for name, fn in listeners:
             event.remove(catalog.engine, name, fn)
-    if postgres:  # every round trip in the protocol trace, less the BEGIN and COMMIT
-        counts[0] = trips[0] - counts[1]
+    if postgres:  # every round trip in the protocol trace; the BEGIN and COMMIT are those the client sent as such
+        counts[:] = [trips[0] - trips[1], trips[1]]
 
 
 def measure(backend: str, url: str, files: Path, names: list[str], rounds: int) -> Measured:

@@ -173,7 +173,7 @@ class Catalog:
     def _log_question(
         self, answer: Answer, transport: str, surface: str | None, who: str | None, now: datetime, started: float, thread: str | None
     ) -> None:
-        """Queue the answer's question log row and usage event (`adoption.asked`), once its transaction committed."""
+        """Queue the answer's question log row and usage event (`adoption.asked`), once its reads are done."""
         record_question(
             self.records, answer, transport=transport, surface=surface or transport, asker=who, asked_at=answer.asked_at or now,
             latency_ms=(time.perf_counter() - started) * 1000, thread=thread,

@@ -83,7 +83,7 @@ class RowBuffer:
 
     Recording then costs a question or a page an append to a list: no statement, no savepoint, no wait
     for SQLite's write lock, no commit (a flush to disk on PostgreSQL). The thread writes what gathered
-    every `interval` seconds in one transaction (one multi-row insert per table), waiting its turn for
+    every `interval` seconds in one transaction (one executemany per table), waiting its turn for
     the lock like `write_later`. Rows added in one `add` call are written together or not at all.
 
     Durability: a process killed with -9 loses the rows of at most its last interval (never an answer,
