@@ -87,7 +87,8 @@ class RowBuffer:
     the lock like `write_later`. Rows added in one `add` call are written together or not at all.
 
     Durability: a process killed with -9 loses the rows of at most its last interval (never an answer,
-    which was already sent, nor anything else written in a transaction of its own). `close` writes what
+    which was already sent, nor anything else written in a transaction of its own); on SQLite, while a
+    sync holds the write lock, those gathered since the write began to wait (up to the busy timeout). `close` writes what
     is pending; the catalog calls it when disposed and at exit. A write the database refuses (read-only,
     the lock held past the busy timeout) logs a warning and drops the batch: the rows are not retried.
     """
@@ -142,6 +143,7 @@ class RowBuffer:
     def close(self) -> None:
         """Stop the thread and write what is pending (a clean shutdown loses nothing); safe to call again."""
         self._closed.set()
+        atexit.unregister(self.close)  # nothing left for the exit to do: a process that opened many catalogs (tests) keeps none of them
         self.flush()
 
     def _run(self) -> None:
