@@ -21,7 +21,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from catalog.adoption.asked import record_question
-from catalog.adoption.models import AdoptionEvent
 from catalog.answers.ask import ask, ask_about, example_questions
 from catalog.answers.card import entity_card
 from catalog.answers.models import Answer, EntityCard
@@ -35,6 +34,7 @@ from catalog.store import claims
 from catalog.store.engine import (
     make_engine,
     migrate_on_start,
+    read_session_factory,
     require_current_schema,
     schema_status,
     session_factory,
@@ -94,10 +94,12 @@ class Catalog:
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
         self.factory = session_factory(self.engine)
+        self._reads = read_session_factory(self.engine)  # answers only read: on PostgreSQL no BEGIN and COMMIT
         self._claims = claims.Ledger(self.engine)  # on SQLite, claims never wait for a sync's write lock
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.identities = IdentityCache(self.factory)
-        self.page_views = RowBuffer(self.factory, AdoptionEvent, "page views")
+        # The question log, its usage events and page views, written in batches by a background thread (`flush_records`).
+        self.records = RowBuffer(self.factory)
         if self.metered:  # made now, not by the first of several threads counting at once (each could make its own)
             self.metrics  # noqa: B018
 
@@ -136,21 +138,22 @@ class Catalog:
         transport) and `thread` (`channel:ts`) where a Slack answer went, for the usage events.
         """
         stored = asker_id(asker, self.config.questions)
-        with self._measured(transport) as answered, self.session() as session:
-            started, now = time.perf_counter(), self.clock()
-            below = below_question(text, self.config.scorecards)
-            if below is None:
-                answer = with_scoreboards(session, self.config, ask(session, text, index=self.index(session), clock=lambda: now), now=now)
-                failing = failing_question(text, self.config.scorecards)
-                if failing is not None and not (answer.intent == "scorecard" and any(p.subject for p in answer.parts or [answer])):
-                    from catalog.scorecards.answers import failing_answer  # "is checkout-api failing readiness" stays about it
+        with self._measured(transport) as answered:
+            with session_scope(self._reads) as session:
+                started, now = time.perf_counter(), self.clock()
+                below = below_question(text, self.config.scorecards)
+                if below is None:
+                    answer = with_scoreboards(session, self.config, ask(session, text, index=self.index(session), clock=lambda: now), now=now)
+                    failing = failing_question(text, self.config.scorecards)
+                    if failing is not None and not (answer.intent == "scorecard" and any(p.subject for p in answer.parts or [answer])):
+                        from catalog.scorecards.answers import failing_answer  # "is checkout-api failing readiness" stays about it
 
-                    answer = failing_answer(session, self.config, text, failing, now=now)
-            else:
-                from catalog.scorecards.answers import below_answer
+                        answer = failing_answer(session, self.config, text, failing, now=now)
+                else:
+                    from catalog.scorecards.answers import below_answer
 
-                answer = below_answer(session, self.config, text, *below, now=now)
-            self._log_question(session, answer, transport, surface, stored, now, started, thread)
+                    answer = below_answer(session, self.config, text, *below, now=now)
+            self._log_question(answer, transport, surface, stored, now, started, thread)
             return answered(answer)
 
     def ask_about(
@@ -159,19 +162,20 @@ class Catalog:
     ) -> Answer:  # fmt: skip
         """`question`'s intent for the entity `ref` (a "Did you mean" pick)."""
         stored = asker_id(asker, self.config.questions)
-        with self._measured(transport) as answered, self.session() as session:
-            started, now = time.perf_counter(), self.clock()
-            answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), clock=lambda: now)
-            answer = with_scoreboards(session, self.config, answer, now=now)
-            self._log_question(session, answer, transport, surface, stored, now, started, thread)
+        with self._measured(transport) as answered:
+            with session_scope(self._reads) as session:
+                started, now = time.perf_counter(), self.clock()
+                answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), clock=lambda: now)
+                answer = with_scoreboards(session, self.config, answer, now=now)
+            self._log_question(answer, transport, surface, stored, now, started, thread)
             return answered(answer)
 
-    @staticmethod
     def _log_question(
-        session: Session, answer: Answer, transport: str, surface: str | None, who: str | None, now: datetime, started: float, thread: str | None
+        self, answer: Answer, transport: str, surface: str | None, who: str | None, now: datetime, started: float, thread: str | None
     ) -> None:
+        """Queue the answer's question log row and usage event (`adoption.asked`), once its reads are done."""
         record_question(
-            session, answer, transport=transport, surface=surface or transport, asker=who, asked_at=answer.asked_at or now,
+            self.records, answer, transport=transport, surface=surface or transport, asker=who, asked_at=answer.asked_at or now,
             latency_ms=(time.perf_counter() - started) * 1000, thread=thread,
         )  # fmt: skip
 
@@ -398,7 +402,16 @@ class Catalog:
         """SQLite: a local file whose readers never wait for a writer (WAL). PostgreSQL's reads wait on the network."""
         return self.engine.dialect.name == "sqlite"
 
+    def flush_records(self) -> int:
+        """Write the buffered question log rows and usage events now, rather than within the second; returns how many.
+
+        For whoever reads them right after asking in the same process (tests, a report); `dispose`
+        and the exit of the process flush too.
+        """
+        return self.records.flush()
+
     def dispose(self) -> None:
-        self.page_views.close()
+        """Write the buffered rows and close the connections; a server calls it when it stops."""
+        self.records.close()
         self.engine.dispose()
         self._claims.dispose()

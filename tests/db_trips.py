@@ -18,12 +18,15 @@ from catalog.core import Catalog
 
 __all__ = ["round_trips"]
 
+_TRANSACTION = ('Query\t "BEGIN"', 'Query\t "COMMIT"', 'Query\t "ROLLBACK"')  # a simple query's line in the trace, as the client sent it
+
 
 @contextmanager
 def round_trips(catalog: Catalog) -> Iterator[list[int]]:
     """Count the server round trips the engine makes meanwhile (libpq's protocol trace: one
-    `ReadyForQuery` per BEGIN, statement or COMMIT); on SQLite, the statements SQLAlchemy executes."""
-    counted = [0]
+    `ReadyForQuery` per BEGIN, statement or COMMIT), and of them the BEGIN, COMMIT and ROLLBACK;
+    on SQLite, the statements SQLAlchemy executes (and 0)."""
+    counted = [0, 0]
     postgres = catalog.engine.dialect.name == "postgresql"
     with tempfile.TemporaryFile("w+") as trace:
 
@@ -46,4 +49,6 @@ def round_trips(catalog: Catalog) -> Iterator[list[int]]:
                 event.remove(catalog.engine.pool if postgres else catalog.engine, name, fn)
             if postgres:
                 trace.seek(0)
-                counted[0] = sum("\tReadyForQuery" in line for line in trace)
+                lines = trace.readlines()
+                counted[0] = sum("\tReadyForQuery" in line for line in lines)
+                counted[1] = sum(line.split("\t")[1:][:1] == ["F"] and line.rstrip().endswith(_TRANSACTION) for line in lines)

@@ -7,12 +7,24 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
 from catalog.store.models import CatalogState, Entity, Relation, SyncRun
 from catalog.store.reads import related_refs
+
+
+def read_only_url(url: str) -> str:
+    """The same database, opened so that it refuses writes: a read-only SQLite file (as root can
+    still write a chmod 444 file, SQLite's read-only mode stands in), or a read-only PostgreSQL session."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        assert parsed.database
+        Path(parsed.database).chmod(0o444)
+        return f"sqlite:///file:{parsed.database}?mode=ro&uri=true"
+    return parsed.update_query_dict({"options": "-c default_transaction_read_only=on"}).render_as_string(hide_password=False)
 
 
 def backstage_config(tmp_dir: Path, sources: dict[str, Path], name: str = "wayfinder.yaml", allowed_roots: tuple[Path, ...] = ()) -> Config:

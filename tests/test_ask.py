@@ -25,6 +25,7 @@ PAYMENTS = "group:default/payments"
 
 
 def _unanswered(catalog: Catalog) -> list[Any]:
+    catalog.flush_records()
     with catalog.session() as s:
         return unanswered(s)
 

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import EXAMPLES, PG_URL
+from tests.helpers import read_only_url
 from tests.invoke_cli import one_source_config, wayfinder
 
 SECRET = "hunter2-not-this-one"
@@ -27,19 +28,8 @@ def synced(database_url: str, tmp_path: Path) -> Path:
     return config
 
 
-def _read_only(url: str) -> str:
-    """The same database, opened so that it refuses writes: a read-only SQLite file (as root can
-    still write a chmod 444 file, SQLite's read-only mode stands in), or a read-only PostgreSQL session."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        assert parsed.database
-        Path(parsed.database).chmod(0o444)
-        return f"sqlite:///file:{parsed.database}?mode=ro&uri=true"
-    return parsed.update_query_dict({"options": "-c default_transaction_read_only=on"}).render_as_string(hide_password=False)
-
-
 def test_a_read_only_database_is_one_message_exit_2_and_still_answers(database_url: str, synced: Path) -> None:
-    read_only = _read_only(database_url)
+    read_only = read_only_url(database_url)
     result = wayfinder("sync", database_url=read_only, config=synced)
     assert result.exit_code == 2, result.output
     [line] = result.stderr.splitlines()

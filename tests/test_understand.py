@@ -122,6 +122,7 @@ def test_small_talk_is_never_a_catalog_search_and_a_stray_word_asks_back(example
     stray = example_catalog.ask("banana")
     assert (stray.intent, stray.status) == ("unknown", "unknown")
     assert "banana" in (stray.message or "") and stray.candidates == []
+    example_catalog.flush_records()
     with example_catalog.session() as s:
         recorded = [(row.question, row.reason) for row in questionlog.unanswered(s)]
     assert recorded == [("banana", "unknown")]

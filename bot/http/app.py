@@ -9,10 +9,12 @@ read (`bot.http.body_limit`), and Slack requests are verified before Bolt sees t
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import gc
 import socket
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -34,6 +36,7 @@ from bot.logs import RequestIds
 from bot.slack.app import build_app
 from bot.slack.client import metered_client
 from bot.slack.takeover import DeliveryTakeover
+from catalog.core import Catalog
 from catalog.errors import WayfinderError
 
 
@@ -72,7 +75,7 @@ def create_http_app(
     services: Services, *, slack: App | None, signing_secret: str | None = None, missing: Sequence[str] = (), socket_mode: bool = False
 ) -> FastAPI:
     """The ASGI app; `slack` handles `/slack/events` once `signing_secret` verifies them (None: answer 503 and say why)."""
-    api = FastAPI(title="Wayfinder", docs_url=None, redoc_url=None, openapi_url=None)
+    api = FastAPI(title="Wayfinder", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_disposes(services.catalog))
     api.add_middleware(BodySizeLimit)
     api.add_middleware(RequestIds)
     slack_mode = "socket" if socket_mode else "http" if slack else "disabled"
@@ -86,6 +89,22 @@ def create_http_app(
     api.state.delivery_takeover = DeliveryTakeover(slack, services).start() if slack is not None else None
     api.state.slack_app = slack
     return api
+
+
+def _disposes(catalog: Catalog) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan whose end disposes `catalog`, writing its buffered question log rows and usage events.
+
+    It runs when the server stops, after the requests in flight: the last chance, since uvicorn then
+    raises the SIGTERM it caught again, and the process dies of it before exit handlers or the caller's
+    cleanup run (a worker of `serve --workers` ends with `os._exit` anyway).
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(catalog.dispose)
+
+    return lifespan
 
 
 def start_socket_mode(slack: App, app_token: str) -> SocketModeHandler:

@@ -24,7 +24,8 @@ from catalog.store.write_behind import now_or_later
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-E: Any = table_of(AdoptionEvent).c
+EVENT_TABLE = table_of(AdoptionEvent)
+E: Any = EVENT_TABLE.c
 
 
 class Surface(StrEnum):

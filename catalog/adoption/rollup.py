@@ -9,9 +9,9 @@ both give the same numbers (tests/test_adoption_rollup.py compares them).
 Events are only ever added, or purged a whole day at a time, so a day's event count is its
 version: `refresh` compares each day's count in the events (an index-only GROUP BY) with its
 rollup's, and rebuilds just the days that differ. That covers today, late events (written after
-their day was rolled up: a background write on SQLite, a slow replica, a backfill), events
-purged past retention, and rollups never built; nothing on the write path changes, so an
-answer's three statements (issue 16) stay three.
+their day was rolled up: a batch of the last half second written after midnight, a background
+write on SQLite, a slow replica, a backfill), events purged past retention, and rollups never
+built; nothing on the write path changes, so an answer still writes nothing itself (issue 16).
 """
 
 from __future__ import annotations

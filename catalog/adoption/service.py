@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from catalog.adoption import aliases, metrics, pulse, rollup
-from catalog.adoption.events import Kind, day_number, event_values, record_event, record_followup
+from catalog.adoption.events import EVENT_TABLE, Kind, day_number, event_values, record_event, record_followup
 from catalog.adoption.models import AdoptionAlias
 from catalog.adoption.report import AdoptionReport, AskedGap, EngineersFrom, Fix, UnansweredQuestion
 from catalog.answers.card import entity_links, expects_runbook, is_runbook
@@ -63,8 +63,8 @@ class Adoption:
     def record_view(self, *, surface: str, found: bool, now: datetime, entity_ref: str | None = None, intent: str | None = None) -> None:
         """A page or API read, by nobody in particular (a bearer token names no person): batched, so the read never waits
         for a write (`catalog.store.write_behind.RowBuffer`); the row is in the table within a second."""
-        self.catalog.page_views.add(
-            event_values(at=now, surface=surface, kind=Kind.PAGE_VIEW, outcome="found" if found else "not_found", intent=intent, entity_ref=entity_ref)
+        self.catalog.records.add(
+            (EVENT_TABLE, event_values(at=now, surface=surface, kind=Kind.PAGE_VIEW, outcome="found" if found else "not_found", intent=intent, entity_ref=entity_ref))
         )
 
     def record_followup(self, *, thread: str, author: str, now: datetime) -> bool:

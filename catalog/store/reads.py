@@ -336,12 +336,14 @@ def owned_refs(session: Session, owner_ref: str) -> list[str]:
     return [ref for ref in candidates if ref in merged and merged[ref].owner_ref == owner_ref]
 
 
-_GENERATION = select(CatalogState.__table__.c.generation).where(CatalogState.__table__.c.id == 1)  # type: ignore[attr-defined]
+# Read before every answer and page (is the index current?): on the cursor, SQLAlchemy's execution cost more than the query.
+_GENERATION = CursorRead(select(CatalogState.__table__.c.generation).where(CatalogState.__table__.c.id == 1))  # type: ignore[attr-defined]
 
 
 def generation(session: Session) -> int:
     _autoflush(session)
-    return session.connection().execute(_GENERATION).scalar() or 0
+    rows = _GENERATION.rows(session, {})
+    return rows[0].generation if rows else 0
 
 
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty

@@ -1,12 +1,12 @@
 """Bookkeeping writes that must not hold up an answer while a sync holds SQLite's write lock.
 
 SQLite has one write lock per database, and a big sync's write transaction holds it for seconds.
-A write that only records what happened or caches what was fetched (the question log, Slack
-identities) is tried at once, without waiting; if the lock is taken, it is written by a background
-thread that waits its turn (the busy timeout), so the answer goes out now and the row follows when
-the sync commits. PostgreSQL locks rows: there
-the write simply happens in place. Page views, many per second and needed by nobody at once,
-skip even the try: `RowBuffer` batches them.
+A write that only records what happened or caches what was fetched (a usage event, Slack
+identities) is tried at once, without waiting (`now_or_later`); if the lock is taken, it is written
+by a background thread that waits its turn (the busy timeout), so the reply goes out now and the
+row follows when the sync commits. PostgreSQL locks rows: there the write simply happens in place.
+The question log with its usage events and page views, one per answer or page and needed by nobody
+at once, skip even the try: `RowBuffer` batches them.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from catalog.store.database_errors import driver_reason
 from catalog.store.engine import SQLITE_BUSY_TIMEOUT_MS, SessionFactory, session_factory, session_scope
@@ -78,45 +78,77 @@ def write_later(factory: SessionFactory, work: Callable[[Session], None], what: 
 
 
 class RowBuffer:
-    """Rows that only count what happened (page views), inserted in batches by one background thread.
+    """Rows that only record what happened (question log rows, usage events, page views), inserted in
+    batches by one background thread.
 
-    A page view then costs its request an append to a list: no transaction, no savepoint, no wait for
-    SQLite's write lock, no commit (a flush to disk on PostgreSQL). The thread writes what gathered
-    every `interval` seconds in one multi-row insert, waiting its turn for the lock like `write_later`.
-    A crash loses at most the last interval's rows; `close` (at exit) writes what is pending.
+    Recording then costs a question or a page an append to a list: no statement, no savepoint, no wait
+    for SQLite's write lock, no commit (a flush to disk on PostgreSQL). The thread writes what gathered
+    every `interval` seconds in one transaction (one executemany per table), waiting its turn for
+    the lock like `write_later`. Rows added in one `add` call are written together or not at all.
+
+    Durability: a process killed with -9 loses the rows of at most its last interval (never an answer,
+    which was already sent, nor anything else written in a transaction of its own); on SQLite, while a
+    sync holds the write lock, those gathered since the write began to wait (up to the busy timeout). `close` writes what
+    is pending; the catalog calls it when disposed and at exit. A write the database refuses (read-only,
+    the lock held past the busy timeout) logs a warning and drops the batch: the rows are not retried.
     """
 
-    def __init__(self, factory: SessionFactory, model: type[SQLModel], what: str, *, interval: float = 0.5) -> None:
-        self.factory, self.model, self.what, self.interval = factory, model, what, interval
-        self._rows: list[dict[str, Any]] = []
+    def __init__(self, factory: SessionFactory, *, interval: float = 0.5) -> None:
+        self.factory, self.interval = factory, interval
+        self._rows: list[tuple[Table, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, *rows: tuple[Table, dict[str, Any]]) -> None:
+        """Queue `rows` (table, column values), to be written together within `interval` seconds.
+
+        After `close` (a request still in flight while the server stops) they are written at once.
+        """
         with self._lock:
-            self._rows.append(row)
-            if self._thread is None:  # started on first use: a CLI process that records nothing starts no thread
+            self._rows.extend(rows)
+            closed = self._closed.is_set()
+            if self._thread is None and not closed:  # started on first use: a process that records nothing starts no thread
                 self._thread = threading.Thread(target=self._run, name="wayfinder-row-buffer", daemon=True)
                 self._thread.start()
                 atexit.register(self.close)
+        if closed:
+            self.flush()
 
-    def flush(self) -> None:
-        """Write the pending rows now, in the caller's thread."""
+    def flush(self) -> int:
+        """Write the pending rows now, in the caller's thread; returns how many were written (0 when refused)."""
         with self._lock:
             rows, self._rows = self._rows, []
         if not rows:
-            return
+            return 0
+        by_table: dict[Table, list[dict[str, Any]]] = {}
+        for table, row in rows:
+            by_table.setdefault(table, []).append(row)
         try:
             with session_scope(self.factory) as session:
-                session.execute(insert(self.model), rows)
+                for table, values in by_table.items():
+                    session.execute(insert(table), values)
         except SQLAlchemyError as exc:
-            log.warning("%d %s not written: %s", len(rows), self.what, driver_reason(exc))
+            counts = ", ".join(f"{len(values)} {table.name}" for table, values in by_table.items())
+            log.warning("rows not written (%s): %s", counts, driver_reason(exc))
+            return 0
+        return len(rows)
+
+    @property
+    def pending(self) -> int:
+        """How many rows wait for the next write."""
+        with self._lock:
+            return len(self._rows)
 
     def close(self) -> None:
+        """Stop the thread and write what is pending (a clean shutdown loses nothing); safe to call again."""
         self._closed.set()
+        atexit.unregister(self.close)  # nothing left for the exit to do: a process that opened many catalogs (tests) keeps none of them
         self.flush()
 
     def _run(self) -> None:
         while not self._closed.wait(self.interval):
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # anything but a refused write (logged in `flush`) is a bug: say so, and keep recording
+                log.exception("writing buffered rows failed")

@@ -5,8 +5,8 @@ seconds. The event-id claim used to run before the ack, so every ack queued behi
 3 s limit (Slack then retries, adding load); then the claim and the question-log row, both
 written before the answer was posted, made answers wait for the lock instead. Now the ack
 involves no write, Slack's claims go to a ledger with its own write lock (`store.claims`), and the
-question-log row is written in the background when the lock is taken (`store.write_behind`):
-the answer goes out while the sync still holds the catalog's lock.
+question-log row is written in the background, by the catalog's `RowBuffer` (`store.write_behind`),
+which waits its turn for the lock: the answer goes out while the sync still holds the catalog's lock.
 """
 
 from __future__ import annotations

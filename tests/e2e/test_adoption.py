@@ -34,9 +34,11 @@ ADMIN = "U0ADMIN"
 
 
 def events(catalog: Catalog, count: int, timeout: float = 5.0) -> list[AdoptionEvent]:
-    """The recorded events once there are `count` (listeners run after the ack, on Bolt's threads)."""
+    """The recorded events once there are `count` (listeners run after the ack, on Bolt's threads; the buffered ones
+    are written at once)."""
     deadline = time.monotonic() + timeout
     while True:
+        catalog.flush_records()
         with catalog.session() as s:
             rows = list(s.scalars(select(AdoptionEvent).order_by(col(AdoptionEvent.id))))
             s.expunge_all()
@@ -49,6 +51,7 @@ def test_every_surface_records_who_where_what_and_how_it_went(wayfinder: Wayfind
     fake = wayfinder.fake
     wayfinder.event(mention("who owns payments-service?", ts="1700000001.000100"), event_id="EvA1")
     [card] = fake.wait_for("chat.postMessage")
+    example_catalog.flush_records()  # a colleague's reply in the thread comes seconds later, once the answer's row is written
     wayfinder.event({"type": "message", "channel": "D0DM", "channel_type": "im", "user": USER_ID, "ts": "2.1", "text": "who owns ledger-db"}, event_id="EvA2")
     wayfinder.command("who owns payments-service?", response_url=fake.response_url("cmd"))
     wayfinder.interact(message_shortcut(CallbackId.WHO_OWNS_THIS, "is ledger-db slow?", response_url=fake.response_url("sc")))
@@ -131,6 +134,7 @@ def test_a_confirmed_fuzzy_name_becomes_an_alias_once_an_admin_approves(start: C
 def test_the_weekly_digest_posts_numbers_fixes_and_a_chart_once_a_week(wayfinder: Wayfinder, example_catalog: Catalog) -> None:
     example_catalog.config.adoption = AdoptionConfig(report_channel="C0PLATFORM", engineers=40)
     example_catalog.ask("who owns quasar-gateway", asker="U01")
+    example_catalog.flush_records()
     client = WebClient(token=BOT_TOKEN, base_url=wayfinder.fake.url)
     monday = datetime.now(UTC)
 
@@ -164,6 +168,7 @@ def test_a_digest_slack_refused_is_sent_by_the_next_run_not_skipped_for_the_week
 def test_pulse_survey_by_dm_and_modal(wayfinder: Wayfinder, example_catalog: Catalog) -> None:
     example_catalog.config.adoption = AdoptionConfig(pulse=PulseConfig(enabled=True, sample_size=5))
     example_catalog.ask("who owns payments-service", asker=USER_ID)
+    example_catalog.flush_records()
     client = WebClient(token=BOT_TOKEN, base_url=wayfinder.fake.url)
 
     assert send_pulse(wayfinder.services, client, now=datetime.now(UTC)) == 1
@@ -187,6 +192,7 @@ def test_pulse_survey_by_dm_and_modal(wayfinder: Wayfinder, example_catalog: Cat
 
 def test_adoption_page_needs_the_token_and_escapes_what_people_typed(guarded: Catalog) -> None:
     guarded.ask("who owns <script>alert(1)</script>", asker="U01")
+    guarded.flush_records()
     with serve_pages(guarded) as http:
         assert http.get("/adoption").status_code == 401
         page = http.get("/adoption", headers={"Authorization": f"Bearer {TOKEN}"})
@@ -199,6 +205,7 @@ def test_adoption_page_needs_the_token_and_escapes_what_people_typed(guarded: Ca
 
 def test_report_adoption_json_and_terminal(example_catalog: Catalog, database_url: str, tmp_path: Path) -> None:
     example_catalog.ask("who owns payments-service", asker="cli:ana")
+    example_catalog.flush_records()  # before another process reads the report
     config = Path(__file__).resolve().parents[2] / "catalog" / "examples" / "wayfinder.yaml"
 
     as_json = run_cli("report", "adoption", "--since", "2w", "--json", database_url=database_url, config=config)

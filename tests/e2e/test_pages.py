@@ -250,6 +250,6 @@ def test_pages_do_not_wait_for_a_sync_and_every_view_is_counted_once(pages: http
     deadline = time.monotonic() + 30
     while views() < before + 20 and time.monotonic() < deadline:
         time.sleep(0.05)  # the writer's next batch, every half second
-    example_catalog.page_views.flush()
+    example_catalog.flush_records()
     assert views() == before + 20
 

@@ -16,6 +16,7 @@ def test_slash_commands_and_mentions_are_logged_with_the_asker(wayfinder: Wayfin
     wayfinder.event(mention("who owns quantum-flux-capacitor?", ts="1700000009.000100", user="U0OTHER"), event_id="EvLog1")
     wayfinder.fake.wait_for("chat.postMessage")
 
+    example_catalog.flush_records()  # written now rather than within the second
     with example_catalog.session() as s:
         rows = list(s.scalars(select(QuestionLog).order_by(col(QuestionLog.id))))
     assert [(r.surface, r.asker, r.status, r.entity_ref) for r in rows] == [

@@ -21,10 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+from sqlmodel import col
 from websockets.sync.server import ServerConnection
 from websockets.sync.server import serve as ws_serve
 
 from catalog.core import Catalog
+from catalog.store.models import QuestionLog
 from tests.cli import Served, serving
 from tests.conftest import REPO
 from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL, SIGNING_SECRET, event_envelope, mention, signed_headers
@@ -33,6 +36,12 @@ from tests.fakes.slack_api import APP_ID, FakeSlackAPI
 pytestmark = pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="reads which worker answered from Linux /proc")
 
 PAGE = "/o/component/default/payments-service"
+QUESTION = "who+owns+ledger-db"
+
+
+def logged(catalog: Catalog, question: str) -> int:
+    with catalog.session() as session:
+        return int(session.execute(select(func.count()).select_from(QuestionLog).where(col(QuestionLog.question) == question)).scalar_one())
 
 
 def workers_of(served: Served) -> set[int]:
@@ -121,11 +130,14 @@ def test_two_workers_serve_pages_restart_a_killed_worker_and_stop_cleanly(exampl
         assert victim not in replaced and len(replaced) == 2
         with connections_to_each(served) as pinned:  # the replacement serves too
             assert set(pinned) == replaced
+            for connection in pinned.values():  # its rows wait in the worker's buffer for up to half a second
+                assert get(connection, f"/api/v1/ask?q={QUESTION}")[0] == 200
 
         served.process.send_signal(signal.SIGTERM)
         stdout, stderr = served.process.communicate(timeout=60)
         assert served.process.returncode == 0, stderr
         assert not any(Path(f"/proc/{pid}").exists() for pid in replaced | first), "a worker outlived `serve`"
+    assert logged(example_catalog, QUESTION.replace("+", " ")) == 2, stderr  # a stopping worker writes what it buffered (it ends with os._exit)
     assert re.search(rf"worker [01] \(pid {victim}\) exited with code -9; restarting it", stderr)
     primary_starts = stderr.count("worker 0 started")  # twice when the victim was worker 0
     assert stdout.count("Scheduled syncs:") == primary_starts == stdout.count("Wayfinder is serving on") > 0  # the first worker only
