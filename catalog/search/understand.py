@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -189,11 +190,7 @@ def _asked_tag(
     if names and not lists:
         return None, runs
     for a, b in runs:
-        core_start, core_end = a, b
-        while core_start < core_end and (lower[core_start] in KIND_WORDS or lower[core_start] in TAGGED | RANKS.keys()):  # "tagged pci", "most pci"
-            core_start += 1
-        while core_end > core_start and lower[core_end - 1] in KIND_WORDS:
-            core_end -= 1
+        core_start, core_end = _core(lower, a, b, TAGGED | RANKS.keys())  # "tagged pci", "most pci"
         core = words[core_start:core_end]
         if 0 < len(core) <= MAX_TAG_WORDS and not index.named(" ".join(core)):
             refs = tagged(session, index, tag := tag_of(core))
@@ -202,6 +199,15 @@ def _asked_tag(
             if refs and (lists or (len(refs) > 1 or bare) and index.resolve(" ".join(core)).status == "not_found"):
                 return tag, [r for r in runs if r != (a, b)]
     return None, runs
+
+
+def _core(lower: list[str], a: int, b: int, leading: AbstractSet[str] = frozenset()) -> tuple[int, int]:
+    """Words a..b without the kind words around them ("the checkout service": "checkout"), nor `leading` words before."""
+    while a < b and (lower[a] in KIND_WORDS or lower[a] in leading):
+        a += 1
+    while b > a and lower[b - 1] in KIND_WORDS:
+        b -= 1
+    return a, b
 
 
 def _ordinary(word: str) -> bool:
@@ -300,11 +306,7 @@ def _runs(lower: list[str], taken: set[int]) -> list[tuple[int, int]]:
 
 def _run_subject(session: Session, index: CatalogIndex, words: list[str], lower: list[str], a: int, b: int, intent: str) -> Subject:
     full = " ".join(expand(w) for w in lower[a:b])
-    core_start, core_end = a, b
-    while lower[core_start] in KIND_WORDS:
-        core_start += 1
-    while lower[core_end - 1] in KIND_WORDS:
-        core_end -= 1
+    core_start, core_end = _core(lower, a, b)
     core = " ".join(lower[core_start:core_end])
     if core_end - core_start == 1 and looks_like_slug(words[core_start]):
         found = _ref_subject(index, words[core_start], resolve_slug(session, index, words[core_start]), a)
