@@ -141,6 +141,8 @@ def test_a_lone_kind_word_offers_that_kind_to_pick_from(shop: tuple[Catalog, Pat
         ("which team owns the most services", [("team-b", 3), ("team-a", 2)]),
         ("who owns the fewest services", [("team-a", 2), ("team-b", 3)]),
         ("which team owns the most tier-1 services", [("team-a", 2), ("team-b", 1)]),
+        ("top teams by tier-1 services", [("team-a", 2), ("team-b", 1)]),
+        ("top 5 teams by number of services", [("team-b", 3), ("team-a", 2)]),
         ("who owns the most apis", [("team-a", 1)]),
         ("which team owns the most", [("team-a", 3), ("team-b", 3), ("team-c", 2)]),  # a tie: by name
     ],

@@ -63,6 +63,7 @@ _LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", 
 _EVERY = {"list", "all", "every", "many", "count"}
 RANKS = dict.fromkeys(("most", "biggest", "largest", "top"), "most") | dict.fromkeys(("fewest", "least", "smallest"), "fewest")
 _OWNERS_ASKED = {"who", "team", "teams", "squad", "squads", "group", "groups", "owner", "owners", "owns", "own"}
+_RANKING_WORDS = RANKS.keys() | _OWNERS_ASKED | {"number", "count", "amount", "by", "has", "have"}  # "top 5 teams by number of services"
 RANKED_OWNERS = 5  # owners shown in a ranking, each with up to RANKED_ITEMS of what it owns
 RANKED_ITEMS = 5
 
@@ -123,7 +124,7 @@ def rank_question(words: list[str]) -> GapQuestion | None:
     order = next((RANKS[w] for w in words if w in RANKS), None)
     if order is None or not present & _OWNERS_ASKED:
         return None
-    if any(w not in STOP_WORDS and w not in RANKS and w not in _OWNERS_ASKED and w not in KIND_WORDS and not is_cue(w) for w in words):
+    if any(w not in _RANKING_WORDS and w not in STOP_WORDS and w not in KIND_WORDS and not is_cue(w) and not w.isdigit() for w in words):
         return None  # "who owns the most popular service" ranks by something else
     owned = [w for w in words if KIND_WORDS.get(w) not in ("group", "user")]  # "which team ... services": services are ranked
     asked = _looking_at(owned, ["all"])

@@ -88,18 +88,20 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     subjects, unresolved = _subjects(session, index, words, lower, named, runs, draft)
     cues = [w for i, w in enumerate(lower) if i not in taken and is_cue(w)]
     content = [w for i, w in enumerate(lower) if i not in taken and w not in STOP_WORDS and not is_cue(w)]
-    if not cues and len(content) > MAX_BARE_WORDS and not any(s.exact for s in subjects):
+    if not cues and len(content) > MAX_BARE_WORDS and not any(s.exact for s in subjects) and not (tag or set(lower) & RANKS.keys()):
         return Understanding(text, "unknown", bare=True)
     if len(subjects) > 1 and not all(_joined(lower, subjects[:i], s) for i, s in enumerate(subjects) if i):
         subjects = [_primary(subjects)]
     near_spans = {i for s in spans for i in (s.start - 1, s.end) if 0 <= i < len(lower) and lower[i] in KIND_WORDS}
     gap_words = [w for i, w in enumerate(lower) if i not in taken and i not in near_spans]
     gap = gap_question(gap_words) or rank_question([w for w in gap_words if not (tag and w in TAGGED | {tag, *tag.split("-")})])
+    if gap and tag:  # "which tier-1 services have no runbook", "top teams by tier-1 services"
+        gap = replace(gap, tag=tag)
     scope = subjects[0] if len(subjects) == 1 else None
     if tag and (scope is None or _scopes(scope, lower)) and len(subjects) <= 1:  # "tier-1 services (owned by payments)"
         # "which teams own tier-1 services": the services, with their owners
         listed = [w for w in gap_words if KIND_WORDS.get(w) not in ("group", "user")] if _listed_kinds(gap_words, []) else gap_words
-        return Understanding(text, "gaps", subjects=subjects, gap=replace(gap or contents_question(listed), tag=tag))
+        return Understanding(text, "gaps", subjects=subjects, gap=gap or replace(contents_question(listed), tag=tag))
     if not gap and not cues and scope and _holds(scope, lower):  # "what's in the payments platform"
         gap = contents_question(gap_words)
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
