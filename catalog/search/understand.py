@@ -81,7 +81,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     spans = [s for s in spot_spans(index, words, ordinary=_ordinary) if not _is_link_word(s.text)]
     taken = {i for s in spans for i in range(s.start, s.end)}
     runs = _runs(lower, taken)
-    tag, runs = _asked_tag(session, index, words, lower, runs, bool(spans))
+    tag, runs = _asked_tag(session, index, words, lower, runs)
     first = min([s.start for s in spans] or [r[0] for r in runs], default=None)
     draft = intent_of(_skeleton(lower, first, first + 1 if first is not None else None), first, None)
     named = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans]
@@ -113,6 +113,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
             return Understanding(text, draft, unresolved=Subject(urls[0], -1, -1, Resolution("not_found")), bare=not cues)
         if set(lower) & INCIDENTS and not set(content) - ALERT_STATES:  # "what's firing?", "any open incidents?": across the catalog
             return Understanding(text, "incidents")
+        if unresolved and (unnamed := _unnamed_tag(session, index, unresolved, bare=not cues)):
+            return Understanding(text, "gaps", gap=replace(contents_question(gap_words), tag=unnamed))
         if unresolved and not set(lower) & HELP:
             return Understanding(text, draft, unresolved=unresolved, bare=not cues)
         asks_help = set(lower) & HELP or all(w in STOP_WORDS or w in HOW_TO_USE for w in lower)
@@ -182,25 +184,30 @@ def resolve_phrase(index: CatalogIndex, full: str, core: str, kinds: set[str], i
 
 
 def _asked_tag(
-    session: Session, index: CatalogIndex, words: list[str], lower: list[str], runs: list[tuple[int, int]], names: bool
+    session: Session, index: CatalogIndex, words: list[str], lower: list[str], runs: list[tuple[int, int]]
 ) -> tuple[str | None, list[tuple[int, int]]]:
-    """The run of words spelling one of the catalog's tags and naming nothing ("tier-1 services", "which services use
-    kafka", a bare "kafka"), and the other runs, still candidate names. A question with an exact name looks for a tag
-    only when it asks for a list ("pci services owned by payments"), so "who owns payments-service" never pays for it."""
-    lists = bool(set(lower) & LISTS or any(w in KIND_WORDS and w.endswith("s") for w in lower))
-    bare = runs == [(0, len(lower))]
-    if names and not lists:
+    """In a question that asks for a list ("tier-1 services", "which services use kafka", "pci services owned by
+    payments"), the run of words spelling one of the catalog's tags and naming nothing exactly, and the other runs,
+    still candidate names: there a tag beats a partial name ("python services"). Other questions never read the tags
+    here (`_unnamed_tag` looks once nothing else was found), so "who owns refund worker" never pays for them."""
+    if not (set(lower) & LISTS or any(w in KIND_WORDS and w.endswith("s") for w in lower)):
         return None, runs
     for a, b in runs:
         core_start, core_end = _core(lower, a, b, TAGGED | RANKS.keys())  # "tagged pci", "most pci"
         core = words[core_start:core_end]
-        if 0 < len(core) <= MAX_TAG_WORDS and not index.named(" ".join(core)):
-            refs = tagged(session, index, tag := tag_of(core))
-            # Asked for a list, a tag beats a partial name ("python services"); otherwise it is what names nothing else
-            # ("who owns kafka", a bare "redis"), and one entity tagged kyc is the one "who do I ask about KYC?" asks about.
-            if refs and (lists or (len(refs) > 1 or bare) and index.resolve(" ".join(core)).status == "not_found"):
-                return tag, [r for r in runs if r != (a, b)]
+        if 0 < len(core) <= MAX_TAG_WORDS and not index.named(" ".join(core)) and tagged(session, index, tag := tag_of(core)):
+            return tag, [r for r in runs if r != (a, b)]
     return None, runs
+
+
+def _unnamed_tag(session: Session, index: CatalogIndex, unresolved: Subject, *, bare: bool) -> str | None:
+    """The tag that words naming nothing spell ("who owns kafka", a bare "redis"). One entity tagged kyc is rather the
+    one "who do I ask about KYC?" describes (full-text search finds it), unless the tag is all that was typed."""
+    core = unresolved.text.split()
+    if not 0 < len(core) <= MAX_TAG_WORDS:
+        return None
+    refs = tagged(session, index, tag := tag_of(core))
+    return tag if len(refs) > 1 or refs and bare else None
 
 
 def _core(lower: list[str], a: int, b: int, leading: AbstractSet[str] = frozenset()) -> tuple[int, int]:
