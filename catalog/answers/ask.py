@@ -172,7 +172,7 @@ def _which_one(session: Session, index: CatalogIndex, u: Understanding, now: dat
         message = "Which service or team do you mean? Put its name in the question."
         return Answer(**base, status="unknown", message=message, examples=example_questions(index))
     kind, type_ = KIND_WORDS[kind_word], TYPE_WORDS.get(kind_word)
-    pool = sorted((e for e in index.entities if e.kind == kind and (type_ is None or (e.type or "").lower() == type_)), key=lambda e: e.name)
+    pool = sorted((e for e in index.entities if e.is_a(kind, type_)), key=lambda e: e.name)
     if len(pool) == 1:
         return _about(session, u.text, u.intent, Resolution("found", [Match(pool[0], 100.0, "exact")]), pool[0].name, now)
     candidates = _summaries(session, Resolution("ambiguous", [Match(e, 100.0, "exact") for e in pool[:MAX_CHOICES]]))

@@ -198,11 +198,7 @@ def _scope_refs(session: Session, scope: IndexedEntity) -> set[str]:
 
 def _looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
     if q.kind is not None:
-        return (
-            e.kind == q.kind
-            and (q.type is None or (e.type or "").lower() == q.type)
-            and (key not in ("no_owner", "owner_not_in_catalog") or e.kind in OWNABLE)
-        )
+        return e.is_a(q.kind, q.type) and (key not in ("no_owner", "owner_not_in_catalog") or e.kind in OWNABLE)
     if key in ("no_owner", "owner_not_in_catalog"):
         return e.kind in OWNABLE
     if key in ("no_runbook", "no_oncall", "no_docs", "no_dashboard"):

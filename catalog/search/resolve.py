@@ -78,6 +78,10 @@ class IndexedEntity:
     # What people also call it: a display name, a Slack or GitHub handle, its PagerDuty service name.
     other_names: tuple[str, ...] = ()
 
+    def is_a(self, kind: str, type_: str | None = None) -> bool:
+        """Of `kind` and, when given, of `type_` (a lowercase type word: a "Service" typed entity is a "service")."""
+        return self.kind == kind and (type_ is None or (self.type or "").lower() == type_)
+
 
 @dataclass(frozen=True)
 class Match:
