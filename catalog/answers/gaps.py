@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
@@ -127,8 +127,7 @@ def rank_question(words: list[str]) -> GapQuestion | None:
     if any(w not in _RANKING_WORDS and w not in STOP_WORDS and w not in KIND_WORDS and not is_cue(w) and not w.isdigit() for w in words):
         return None  # "who owns the most popular service" ranks by something else
     owned = [w for w in words if KIND_WORDS.get(w) not in ("group", "user")]  # "which team ... services": services are ranked
-    asked = _looking_at(owned, ["all"])
-    return GapQuestion(asked.gaps, asked.kind, asked.type, asked.kind_word, ranked=order)
+    return replace(_looking_at(owned, ["all"]), ranked=order)
 
 
 def contents_question(words: list[str]) -> GapQuestion:
