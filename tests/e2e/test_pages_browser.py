@@ -42,6 +42,8 @@ def test_phone_sees_owner_oncall_and_runbook_without_scrolling(world: World) -> 
         tab.open(url, width=390, height=844, mobile=True)
         phone = json.loads(tab.evaluate(PLACES % json.dumps(MUST_SEE)))
         print("screenshot:", tab.screenshot(ARTIFACTS / "ownership-390x844.png"))
+        tab.open(url, width=360, height=740, mobile=True)  # the narrowest phones in use
+        narrow = json.loads(tab.evaluate(PLACES % json.dumps(MUST_SEE)))
         tab.open(url, width=1280, height=800, mobile=False)
         desktop = json.loads(tab.evaluate(PLACES % json.dumps(MUST_SEE)))
         print("screenshot:", tab.screenshot(ARTIFACTS / "ownership-1280x800.png"))
@@ -49,6 +51,7 @@ def test_phone_sees_owner_oncall_and_runbook_without_scrolling(world: World) -> 
     width, height = phone["viewport"]
     assert (width, height) == (390, 844)
     assert phone["scrollWidth"] <= width, "the page scrolls sideways on a phone"
+    assert narrow["scrollWidth"] <= 360, "the page scrolls sideways on a 360 px phone"
     for name in MUST_SEE:
         box = phone["found"][name]
         assert box is not None and box["shown"], name
