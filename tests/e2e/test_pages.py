@@ -144,6 +144,7 @@ def test_search_page_links_every_listed_entity(pages: httpx.Client) -> None:
     html = pages.get("/", params={"q": "tier-1 services"}).text
     assert "Services tagged tier-1 (13)" in text_of(html)
     assert 'href="/o/component/default/checkout-api"' in html and 'href="/o/component/default/android-app"' not in html
+    assert 'class="answer"' not in html  # the lists are the answer: not written out twice
     ranked = pages.get("/", params={"q": "which team owns the most services"}).text
     assert "Services owned by checkout (6)" in text_of(ranked) and "…and 1 more" in text_of(ranked)
 
