@@ -123,7 +123,14 @@ def test_many_candidates_are_cut_to_five() -> None:
     candidates = [EntitySummary(ref=f"component:default/svc-{i}", kind="component", name=f"svc-{i}") for i in range(12)]
     _, blocks = render(Answer(question="svc", intent="owner", status="ambiguous", candidates=candidates))
     assert len(elements(blocks, ActionId.DID_YOU_MEAN)) == 5
-    assert "…and 7 more" in all_text(blocks)
+    assert "…and 7 more; type more of the name" in all_text(blocks)  # all services: naming the kind would not narrow them
+
+
+def test_candidates_of_several_kinds_suggest_naming_the_kind() -> None:
+    kinds = ["component", "api", "group"] * 3
+    candidates = [EntitySummary(ref=f"{k}:default/pay-{i}", kind=k, name=f"pay-{i}") for i, k in enumerate(kinds)]
+    _, blocks = render(Answer(question="pay", intent="owner", status="ambiguous", candidates=candidates))
+    assert "…and 4 more; add the kind (“service”, “team”) to narrow it down." in all_text(blocks)
 
 
 def test_not_found_suggests_nearest_names() -> None:

@@ -101,6 +101,8 @@ def gap_question(words: list[str]) -> GapQuestion | None:
         gaps.append("failing_source")
     if not gaps and present & _GENERAL:
         gaps = list(LABELS)
+    if "no_owner" in gaps:  # "what is owned by no team": the team word says who is missing, not what to list
+        words = [w for i, w in enumerate(words) if not (i and words[i - 1] in _NOBODY | {"without"} and KIND_WORDS.get(w) in ("group", "user"))]
     return _looking_at(words, gaps) if gaps else None
 
 

@@ -103,8 +103,9 @@ LINKS = {
 # Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
 # Only words that name an alert: "what breaks if X goes down" still asks for dependents.
 INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting", "wrong"}  # "what's wrong with X"
-# Scorecards (`catalog.scorecards`): "how is payments-service doing?", "scorecard for team checkout".
-SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", "readiness"}
+# Scorecards (`catalog.scorecards`): "how is payments-service doing?", "scorecard for team checkout",
+# "how healthy is X": a service's health, as the catalog knows it, is its scorecard levels.
+SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", "readiness", "healthy", "health"}
 MEMBERS = {"members", "member", "roster", "teammates", "headcount", "people", "engineers", "folks"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}

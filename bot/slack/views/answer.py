@@ -127,7 +127,9 @@ def _choices(answer: Answer, public_url: str) -> list[Block]:
         value = AskValue(question=answer.question, ref=c.ref, intent=answer.intent)
         blocks.append(section(_candidate(c, public_url), accessory=_ask_button(name_of(c), value)))
     if len(answer.candidates) > BUTTONS_SHOWN:
-        blocks.append(context(f"…and {len(answer.candidates) - BUTTONS_SHOWN} more; add the kind (“service”, “team”) to narrow it down."))
+        # The kind narrows only candidates of several kinds: "who owns the api" offers APIs alone.
+        narrow = "add the kind (“service”, “team”)" if len({c.kind for c in answer.candidates}) > 1 else "type more of the name"
+        blocks.append(context(f"…and {len(answer.candidates) - BUTTONS_SHOWN} more; {narrow} to narrow it down."))
     return blocks
 
 
