@@ -53,8 +53,15 @@ def render_all(a: Answer, *, now: datetime) -> None:
     a.text = "\n\n".join(p.text for p in a.parts) if a.parts else render_text(a, now=now)
 
 
-def render_text(a: Answer, *, now: datetime) -> str:
+ITEM_INTENTS = ("owned_by", "depends_on", "dependents", "apis", "lifecycle")
+
+
+def render_text(a: Answer, *, now: datetime, listed_apart: bool = False) -> str:
+    """The answer as plain text. `listed_apart`: the caller shows the answer's entities, candidates and
+    example questions as lists of its own (the search page links each), so the text keeps only their heads."""
     body = _oncall(a, now) if a.intent == "oncall" and a.subject else _body(a)
+    if listed_apart and (a.items and a.intent in ITEM_INTENTS or a.candidates or a.examples):
+        body = [line for line in body if not line.startswith(("  ", "Did you mean: ")) and line != "Try:"]
     if a.message and a.status != "not_found":
         body = [a.message, *body]
     # "Nothing is called X" reads before the suggestions; elsewhere notes qualify the answer.

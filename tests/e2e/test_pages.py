@@ -149,6 +149,24 @@ def test_search_page_links_every_listed_entity(pages: httpx.Client) -> None:
     assert "Services owned by checkout (6)" in text_of(ranked) and "…and 1 more" in text_of(ranked)
 
 
+@pytest.mark.parametrize(
+    ("question", "head", "listed"),
+    [
+        ("what does payments-service depend on", "payments-service (Payments Service) depends on:", "ledger-grpc"),
+        ("what does the loyalty team own", "group:loyalty owns 5:", "rewards-worker"),
+        ("who owns the api?", "Several entities match; which one did you mean?", "payment-events"),
+    ],
+)
+def test_search_page_writes_a_listed_entity_once(pages: httpx.Client, question: str, head: str, listed: str) -> None:
+    """The answer's head, then its entities as links (with how each relates): not also as plain text above them."""
+    html = pages.get("/", params={"q": question}).text
+    shown = text_of(html)
+    assert head in shown and shown.count(listed) == 1
+    assert f'/{listed}"' in html
+    if "depend" in question:
+        assert "consumes API" in shown  # the relation stays, now on the linked row
+
+
 @pytest.fixture
 def hostile(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> Catalog:
     """A catalog written by someone unfriendly, with two things called `checkout` and one to retire."""

@@ -16,6 +16,7 @@ from bot.http.web.reads import Reads
 from bot.http.web.render import page_url, respond, wants_json
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
+from catalog.answers.text import render_text
 from catalog.pages.short_links import LinkTarget
 from catalog.store.refs import make_ref
 
@@ -95,6 +96,8 @@ def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRoute
         answer = catalog.ask(question, transport="web", surface=Surface.WEB_PAGE)
         if wants_json(request):
             return JSONResponse(answer.to_json())
-        return respond(request, "search.html", {}, now=now, answer=answer, q=question)
+        # The page links the answer's entities in lists of its own: the text above them keeps only their heads.
+        lead = answer.text if answer.parts else render_text(answer, now=now, listed_apart=True)
+        return respond(request, "search.html", {}, now=now, answer=answer, lead=lead, q=question)
 
     return router
