@@ -92,6 +92,25 @@ def test_entity_without_owner_says_so_and_names_its_file(example_catalog: Catalo
     assert "spec.owner" in answer.text
 
 
+@pytest.mark.parametrize("question", ["what is checkout-api?", "tell me about checkout-api", "what does checkout-api do", "tags of checkout-api"])
+def test_what_a_thing_is_gives_its_description_tags_place_and_owner(example_catalog: Catalog, question: str) -> None:
+    answer = example_catalog.ask(question)
+    assert (answer.intent, answer.status) == ("about", "answered"), answer.text
+    lines = answer.text.splitlines()
+    assert lines[0] == "component:checkout-api (Checkout API): Checkout orchestration: prices the basket, reserves stock, takes payment and creates the order."
+    assert "Type: service · Lifecycle: production · Tags: java, spring" in lines[1]
+    assert "System: system:order-management (Order Management)" in answer.text and "Checkout [group:checkout]" in answer.text
+    fields = answer.to_json()["answer"]
+    assert fields["owner"] == "group:default/checkout" and fields["system"] == "system:default/order-management"
+    assert "java" in fields["tags"] and fields["lifecycle"] == "production" and fields["description"].startswith("Checkout orchestration")
+
+
+def test_what_an_ownerless_thing_is_is_answered_and_says_who_should_own_it(example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("what is tax-calculator")
+    assert (answer.intent, answer.status) == ("about", "answered") and answer.owner is None
+    assert answer.text.startswith("component:tax-calculator: Legacy in-house VAT calculator") and "tax-calculator has no owner" in answer.text
+
+
 def test_owner_missing_from_the_catalog_is_named(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     root = tmp_path / "cat"
     root.mkdir()

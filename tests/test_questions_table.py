@@ -84,7 +84,7 @@ def test_the_table_is_large_and_covers_every_intent() -> None:
     intents = {r.intent for r in ROWS}
     assert intents >= {
         "owner", "owned_by", "members", "team_of", "contact", "oncall", "depends_on", "dependents", "links", "where",
-        "lifecycle", "gaps", "smalltalk", "help", "unknown",
+        "lifecycle", "gaps", "smalltalk", "help", "unknown", "about",
     }  # fmt: skip
 
 

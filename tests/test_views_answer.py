@@ -54,6 +54,15 @@ def test_owner_card_shows_team_channel_and_people(example_catalog: Catalog) -> N
     assert text.startswith("component:payments-service (Payments Service) is owned by:")
 
 
+def test_what_a_thing_is_leads_with_its_owner_and_description_and_shows_its_tags(example_catalog: Catalog) -> None:
+    text, blocks = render(example_catalog.ask("what is checkout-api?"))
+    lead = blocks[1]["text"]["text"]
+    assert lead.startswith(f"<{PUBLIC}/o/component/default/checkout-api|Checkout API> is owned by <{PUBLIC}/o/group/default/checkout|Checkout>")
+    assert "Checkout orchestration: prices the basket" in lead
+    assert "*Tags*: java, spring" in all_text(blocks)
+    assert text.startswith("component:checkout-api (Checkout API): Checkout orchestration")
+
+
 @pytest.mark.parametrize(
     ("question", "contact"),
     [

@@ -220,6 +220,12 @@ def _owner(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     answer.sources = merge_sources(entity, owner)
 
 
+def _described(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """"what is X": what the card says it is, and its owner; a missing owner is a note, not a missing answer."""
+    _owner(session, entity, answer)
+    answer.status = "answered"
+
+
 def _members_answer(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     answer.owner = contact(session, entity)
     answer.members = answer.owner.members
@@ -312,6 +318,7 @@ def _scorecard(session: Session, entity: CatalogEntity, answer: Answer) -> None:
 
 BUILDERS: dict[str, Callable[[Session, CatalogEntity, Answer], None]] = {
     "owner": _owner,
+    "about": _described,
     "members": _members_answer,
     "owned_by": _owned_by,
     "depends_on": _depends_on,

@@ -148,7 +148,11 @@ class Answer(BaseModel):
             return [i.model_dump(exclude_none=True) for i in items]
 
         data: dict[str, Any] = {}
-        if self.intent == "owner" and self.subject:
+        if self.intent == "about" and self.subject and self.card:
+            data |= {"description": self.subject.description, "type": self.subject.type, "lifecycle": self.subject.lifecycle}
+            data |= {"tags": self.card.tags, "system": self.card.system and self.card.system.ref, "domain": self.card.domain and self.card.domain.ref}
+            data["owner"] = self.owner.ref if self.owner else None
+        elif self.intent == "owner" and self.subject:
             data["owner"] = self.owner.ref if self.owner else None
             data["contact"] = self.owner.model_dump(exclude_none=True) if self.owner else None
         elif self.intent == "members":

@@ -104,6 +104,8 @@ def _body(a: Answer) -> list[str]:
         if a.owner.ref == s.ref:
             return [f"{name} is a {s.kind}:"] + _contact(a.owner)[1:]
         return [f"{name} is owned by:"] + _contact(a.owner)
+    if a.intent == "about":
+        return _described(a, name)
     if a.intent == "members":
         return [f"Members of {name}:"] + [f"  {m.display_name or m.name}" + (f" <{m.email}>" if m.email else "") for m in a.members]
     if a.intent == "owned_by":
@@ -135,6 +137,22 @@ def _body(a: Answer) -> list[str]:
         )
         return owner + ([f"Still used by {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] if a.items else [])
     return [name]
+
+
+def _described(a: Answer, name: str) -> list[str]:
+    """What the entity is, then what it is known by, where it sits and who owns it."""
+    s = a.subject
+    assert s is not None
+    lines = [f"{name}: {s.description}" if s.description else f"{name}: no description in the catalog."]
+    facts = [f"{label}: {value}" for label, value in (("Type", s.type), ("Lifecycle", s.lifecycle)) if value]
+    if a.card is not None and a.card.tags:
+        facts.append("Tags: " + ", ".join(a.card.tags))
+    lines += [f"  {' · '.join(facts)}"] if facts else []
+    if a.card is not None:
+        lines += [f"  {label}: {_entity(e)}" for label, e in (("System", a.card.system), ("Domain", a.card.domain)) if e]
+    if a.owner is not None and a.owner.ref != s.ref:
+        lines += ["Owned by:"] + _contact(a.owner)
+    return lines
 
 
 def scoreboard_lines(board: Scoreboard) -> list[str]:

@@ -106,6 +106,12 @@ INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting", "
 # Scorecards (`catalog.scorecards`): "how is payments-service doing?", "scorecard for team checkout",
 # "how healthy is X": a service's health, as the catalog knows it, is its scorecard levels.
 SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", "readiness", "healthy", "health"}
+# What a thing is: "what is X", "tell me about X", "describe X", "what language is X written in", "tags of X".
+# Not cue words: they ask about a named subject and never stand for one, so they stay out of name matching's way.
+ABOUT = {
+    "describe", "description", "about", "info", "information", "details", "overview", "summary", "explain", "tags", "tagged",
+    "language", "languages", "written", "purpose",
+}  # fmt: skip
 MEMBERS = {"members", "member", "roster", "teammates", "headcount", "people", "engineers", "folks"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
@@ -223,7 +229,15 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "lifecycle"
     if subject is not None and subject_kind not in ("group", "user", "resource") and present & STORE_WORDS:
         return "depends_on"  # "pricing-service's db", "payments-service database?": where it keeps its data
+    if subject is not None and subject_kind not in ("group", "user") and _asks_about(present, before, after):
+        return "about"
     return "owner"
+
+
+def _asks_about(present: set[str], before: set[str], after: set[str]) -> bool:
+    """"what is X", "what's X", "tell me about X", "what does X do": what the thing is (a team or person has its own answer)."""
+    before = before - {"the", "a", "an"}
+    return bool(present & ABOUT) or (not after and before in ({"what", "is"}, {"whats"}, {"what", "s"})) or (after == {"do"} and {"what", "does"} <= before)
 
 
 def _asks_apis(present: set[str], subject_kind: str | None) -> bool:

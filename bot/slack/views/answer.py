@@ -171,7 +171,7 @@ def _lead(answer: Answer, card: EntityCard, public_url: str) -> str:
     subject = entity_link(e, public_url)
     if answer.message:
         return f"{subject}: {escape(answer.message)}"
-    if answer.intent in ("owner", "oncall", "contact") and owner is not None and owner.ref != e.ref:
+    if answer.intent in ("owner", "about", "oncall", "contact") and owner is not None and owner.ref != e.ref:
         where = channel(owner)
         return f"{subject} is owned by {entity_link(owner, public_url)}" + (f" · {where}" if where else "")
     return f"{subject} · {escape(', '.join(x for x in (e.kind, e.type) if x))}"
@@ -179,6 +179,8 @@ def _lead(answer: Answer, card: EntityCard, public_url: str) -> str:
 
 def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
     """The list the question asked about, long and first."""
+    if answer.intent == "about":  # the description, system and lifecycle are on every card; tags only here
+        return [f"*Tags*: {escape(clip(', '.join(card.tags), SECTION_TEXT - 20))}"] if card.tags else []
     if answer.intent == "owned_by":
         return [_list("Owns", answer.items, public_url, FOCUS_ITEMS) or "*Owns*: nothing in the catalog"]
     if answer.intent == "members":
