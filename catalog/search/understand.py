@@ -108,6 +108,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "gaps", gap=gap)
     if gap and scope and _scopes(scope, lower):
         return Understanding(text, "gaps", subjects=subjects, gap=gap)
+    if scope and (team := _scope_before_kind(index, scope, lower)) and (listing := gap_question([*gap_words, lower[team.end]])):
+        return Understanding(text, "gaps", subjects=[team], gap=listing)  # "which payments services have no dashboard"
     if not subjects:
         if urls and not link_subjects:  # a link nothing in the catalog claims
             return Understanding(text, draft, unresolved=Subject(urls[0], -1, -1, Resolution("not_found")), bare=not cues)
@@ -383,6 +385,19 @@ def _scopes(subject: Subject, lower: list[str]) -> bool:
     if best is None or best.kind not in SCOPE_KINDS:
         return False
     return bool(set(lower) & {"own", "owns", "owned", "in", "under", "within"} or any(w in KIND_WORDS and w.endswith("s") for w in lower))
+
+
+def _scope_before_kind(index: CatalogIndex, subject: Subject, lower: list[str]) -> Subject | None:
+    """In a list question, "payments services" asks for the team payments' services, not for the entity titled
+    "Payments Service": the team (system, domain) its words name exactly, when a plural kind word follows them."""
+    after = lower[subject.end] if 0 <= subject.start and subject.end < len(lower) else ""
+    if not (after.endswith("s") and KIND_WORDS.get(after) not in (None, "group", "user")):
+        return None
+    words = " ".join(lower[subject.start : subject.end])
+    found = index.resolve(words, kinds=SCOPE_KINDS - {"user"})
+    if found.status != "found" or found.best is None or found.best.name != words.replace(" ", "-"):
+        return None
+    return Subject(words, subject.start, subject.end, found, exact=True)
 
 
 def _holds(subject: Subject, lower: list[str]) -> bool:
