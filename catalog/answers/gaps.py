@@ -59,7 +59,7 @@ _FAILING = {"failing", "stale", "broken", "erroring", "outdated", "error", "erro
 _STAGES = {"deprecated": "deprecated", "deprecation": "deprecated", "experimental": "experimental", "production": "production"}
 _STAGES |= dict.fromkeys(("legacy", "obsolete", "sunset", "sunsetted", "eol"), "deprecated")  # Backstage's name for the stage
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
-_LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything"}
+_LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything", "there"}  # "are there deprecated apis?"
 _EVERY = {"list", "all", "every", "many", "count"}
 RANKS = dict.fromkeys(("most", "biggest", "largest", "top"), "most") | dict.fromkeys(("fewest", "least", "smallest"), "fewest")
 _OWNERS_ASKED = {"who", "team", "teams", "squad", "squads", "group", "groups", "owner", "owners", "owns", "own"}

@@ -213,7 +213,7 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "dependents"
     if subject_kind not in ("group", "user", "resource") and _asks_apis(present, subject_kind):
         return "apis"
-    if present & DEPENDENTS:
+    if present & DEPENDENTS or _has_bigram(words, "in", "use") is not None:  # "is X still in use?" asks who uses it
         return "dependents"
     if present & DEPENDS_ON:
         return "depends_on"
