@@ -342,6 +342,27 @@ def test_answer_names_every_source_it_used(make_catalog: MakeCatalog, tmp_path: 
     assert "from service-repo, synced just now" in answer.text and "from org-chart, synced just now" in answer.text
 
 
+@pytest.mark.parametrize("question", ["is the catalog up to date?", "when did the last sync run", "which sources are failing?"])
+def test_asked_of_no_entity_freshness_lists_each_source_and_says_which_fails(make_catalog: MakeCatalog, tmp_path: Path, question: str) -> None:
+    teams, services = tmp_path / "teams", tmp_path / "services"
+    teams.mkdir()
+    services.mkdir()
+    (teams / "t.yaml").write_text(group("team-a"), encoding="utf-8")
+    (services / "s.yaml").write_text(component("orders"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"org-chart": teams, "service-repo": services}))
+    empty = catalog.ask(question)
+    catalog.sync()
+    (services / "s.yaml").unlink()
+    services.rmdir()
+    assert [r.ok for r in catalog.sync()] == [True, False]
+    answer = catalog.ask(question)
+    assert empty.status == "not_found" and "wayfinder sync" in empty.text  # before any sync: the empty catalog's answer
+    assert (answer.intent, answer.status) == ("sources", "answered")
+    lines = answer.text.splitlines()
+    assert lines[:2] == ["The catalog's sources (2):", "  org-chart, synced just now"]
+    assert lines[2].startswith("  service-repo: unreachable since ") and "; data as of " in lines[2]
+
+
 def test_json_shape(example_catalog: Catalog) -> None:
     data = example_catalog.ask("who owns payments-service?").to_json()
     assert data["question"] == "who owns payments-service?"

@@ -36,7 +36,7 @@ from catalog.search.intents import DEPEND_VERBS, DEPENDS_ON, KIND_WORDS, PROVIDE
 from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, IndexedEntity, Match, Resolution, per_index, tokens
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
-from catalog.store.merge import CatalogEntity
+from catalog.store.merge import CatalogEntity, source_freshness, source_states
 from catalog.store.reads import get_entities, get_entity, load_neighbourhood, owned_refs, related_refs
 
 MAX_CHOICES = 10  # "which API did you mean?": more than this is named, not picked
@@ -100,6 +100,10 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         everywhere = Answer(**base, status="answered", asked_at=now)
         incidents_everywhere(session, everywhere)
         return everywhere
+    if u.intent == "sources":
+        states = source_states(session)
+        sources = [source_freshness(name, state) for name, state in sorted(states.items())]
+        return Answer(**base, status="answered", sources=sources, asked_at=now)  # a catalog with entities has synced a source
     if u.intent == "gaps" and u.gap:
         scope = u.subjects[0].resolution.best if u.subjects else None
         scope_summary, gaps = find_gaps(session, index, u.gap, scope)

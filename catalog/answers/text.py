@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from catalog.answers.freshness import clock_time, describe_all
+from catalog.answers.freshness import clock_time, describe, describe_all
 from catalog.answers.models import Answer, Contact, EntitySummary
 from catalog.answers.oncall import OnCallShift
 from catalog.safe_text import neutralise
@@ -66,7 +66,9 @@ def render_text(a: Answer, *, now: datetime, listed_apart: bool = False) -> str:
         body = [a.message, *body]
     # "Nothing is called X" reads before the suggestions; elsewhere notes qualify the answer.
     lines = a.notes + body if a.status == "not_found" else body + a.notes
-    if a.sources:
+    if a.intent == "sources":
+        lines += [f"  {describe(f, now).removeprefix('from ')}" for f in a.sources]
+    elif a.sources:
         lines.append(f"({describe_all(a.sources, now)})")
     return neutralise("\n".join(lines))
 
@@ -82,6 +84,8 @@ def _body(a: Answer) -> list[str]:
         return intro + near + ["Try:"] + [f"  {q}" for q in a.examples]
     if a.intent == "gaps":
         return _gaps(a)
+    if a.intent == "sources":  # each source's line is written with the others' freshness lines
+        return [f"The catalog's sources ({len(a.sources)}):"]
     if a.intent == "scorecard" and a.scoreboard is not None:
         return scoreboard_lines(a.scoreboard)
     if a.status == "not_found":

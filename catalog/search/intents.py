@@ -112,6 +112,8 @@ ABOUT = {
     "describe", "description", "about", "info", "information", "details", "overview", "summary", "explain", "tags", "tagged",
     "language", "languages", "written", "purpose",
 }  # fmt: skip
+# How fresh the catalog is, asked of no entity: "is the catalog up to date?", "when did the last sync run?".
+FRESHNESS = {"sync", "synced", "syncs", "syncing", "fresh", "freshness", "updated", "sources", "source"}
 MEMBERS = {"members", "member", "roster", "teammates", "headcount", "people", "engineers", "folks"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
@@ -232,6 +234,12 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     if subject is not None and subject_kind not in ("group", "user") and _asks_about(present, before, after):
         return "about"
     return "owner"
+
+
+def asks_freshness(words: list[str]) -> bool:
+    """"is the catalog up to date?", "when did the catalog last sync?", "which sources are failing?": the sources' state
+    ("what comes from a failing source" asks for entities)."""
+    return "from" not in words and (bool(set(words) & FRESHNESS) or _has_bigram(words, "to", "date") is not None)
 
 
 def _asks_about(present: set[str], before: set[str], after: set[str]) -> bool:

@@ -22,7 +22,7 @@ from typing import Literal
 from sqlmodel import Session
 
 from catalog.answers.gaps import RANKS, GapQuestion, contents_question, gap_question, rank_question
-from catalog.search.intents import HELP, INCIDENTS, KIND_WORDS, STOP_WORDS, expand, intent_of, is_cue, near_cue
+from catalog.search.intents import HELP, INCIDENTS, KIND_WORDS, STOP_WORDS, asks_freshness, expand, intent_of, is_cue, near_cue
 from catalog.search.markup import clean
 from catalog.search.resolve import CatalogIndex, Match, Resolution
 from catalog.search.smalltalk import small_talk
@@ -104,6 +104,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "gaps", subjects=subjects, gap=gap or replace(contents_question(listed), tag=tag))
     if not gap and not cues and scope and _holds(scope, lower):  # "what's in the payments platform"
         gap = contents_question(gap_words)
+    if not any(s.exact for s in subjects) and asks_freshness(lower) and not set(lower) & KIND_WORDS.keys():
+        return Understanding(text, "sources")  # "is the catalog up to date?": each source's last sync, not an entity's
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
         return Understanding(text, "gaps", gap=gap)
     if gap and scope and _scopes(scope, lower):

@@ -111,13 +111,16 @@ def _freshness(row: Any, states: Mapping[str, SourceFreshness]) -> Freshness:
     """Built in one validation: assigning fields one by one afterwards validated each assignment again."""
     broken = {"broken_since": row.broken_since, "broken_reason": row.broken_reason if row.broken_since else None}
     state = states.get(row.source)
-    if state is None:
-        return Freshness(source=row.source, **broken)
+    return Freshness(source=row.source, **broken) if state is None else source_freshness(row.source, state, **broken)
+
+
+def source_freshness(name: str, state: SourceFreshness, **broken: Any) -> Freshness:
+    """How fresh a source's data is: its last good sync, and since when it fails if its last try failed."""
     failing = (
         state.last_error_at if state.last_error_at and (not state.last_success_at or state.last_error_at > state.last_success_at) else None
     )
     return Freshness(
-        source=row.source, source_type=state.type, synced_at=state.last_success_at, failing_since=failing,
+        source=name, source_type=state.type, synced_at=state.last_success_at, failing_since=failing,
         last_error=state.last_error if failing else None, **broken,
     )  # fmt: skip
 
