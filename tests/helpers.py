@@ -36,6 +36,15 @@ def backstage_config(tmp_dir: Path, sources: dict[str, Path], name: str = "wayfi
     return load_config(path)
 
 
+def folder_sources(tmp_dir: Path, docs: dict[str, str]) -> tuple[Config, dict[str, Path]]:
+    """One Backstage source per entry (name -> YAML documents), each a folder of its own in `tmp_dir`."""
+    folders = {name: tmp_dir / name for name in docs}
+    for name, doc in docs.items():
+        folders[name].mkdir()
+        (folders[name] / f"{name}.yaml").write_text(doc, encoding="utf-8")
+    return backstage_config(tmp_dir, folders), folders
+
+
 def active_refs(catalog: Catalog, source: str | None = None) -> set[str]:
     with catalog.session() as s:
         q = select(col(Entity.ref)).where(col(Entity.retired_at).is_(None))

@@ -7,6 +7,7 @@ question it cannot understand must be kept so the team can see what people ask f
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from catalog.answers.ask import ask
 from catalog.answers.questionlog import unanswered
 from catalog.config import Config
 from catalog.core import Catalog
-from tests.helpers import backstage_config, component, group
+from tests.helpers import backstage_config, component, folder_sources, group
 
 MakeCatalog = Callable[[Config], Catalog]
 PAYMENTS = "group:default/payments"
@@ -344,16 +345,11 @@ def test_answer_names_every_source_it_used(make_catalog: MakeCatalog, tmp_path: 
 
 @pytest.mark.parametrize("question", ["is the catalog up to date?", "when did the last sync run", "which sources are failing?"])
 def test_asked_of_no_entity_freshness_lists_each_source_and_says_which_fails(make_catalog: MakeCatalog, tmp_path: Path, question: str) -> None:
-    teams, services = tmp_path / "teams", tmp_path / "services"
-    teams.mkdir()
-    services.mkdir()
-    (teams / "t.yaml").write_text(group("team-a"), encoding="utf-8")
-    (services / "s.yaml").write_text(component("orders"), encoding="utf-8")
-    catalog = make_catalog(backstage_config(tmp_path, {"org-chart": teams, "service-repo": services}))
+    config, folders = folder_sources(tmp_path, {"org-chart": group("team-a"), "service-repo": component("orders")})
+    catalog = make_catalog(config)
     empty = catalog.ask(question)
     catalog.sync()
-    (services / "s.yaml").unlink()
-    services.rmdir()
+    shutil.rmtree(folders["service-repo"])
     assert [r.ok for r in catalog.sync()] == [True, False]
     answer = catalog.ask(question)
     assert empty.status == "not_found" and "wayfinder sync" in empty.text  # before any sync: the empty catalog's answer

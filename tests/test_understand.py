@@ -20,7 +20,7 @@ from catalog.answers import questionlog
 from catalog.config import Config
 from catalog.core import Catalog
 from tests.blockkit import assert_safe_mrkdwn, assert_within_limits, mrkdwn_texts
-from tests.helpers import backstage_config, component, group
+from tests.helpers import backstage_config, component, folder_sources, group
 
 MakeCatalog = Callable[[Config], Catalog]
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
@@ -98,16 +98,12 @@ def test_several_subjects_answer_each_in_json_and_one_stays_as_it_was(example_ca
 
 
 def test_a_gap_question_names_data_from_a_failing_source(make_catalog: MakeCatalog, tmp_path: Path) -> None:
-    good, flaky = tmp_path / "good", tmp_path / "flaky"
-    good.mkdir()
-    flaky.mkdir()
-    (good / "a.yaml").write_text(component("steady-service"), encoding="utf-8")
-    (flaky / "b.yaml").write_text(component("shaky-service"), encoding="utf-8")
-    catalog = make_catalog(backstage_config(tmp_path, {"good": good, "flaky": flaky}))
+    config, folders = folder_sources(tmp_path, {"good": component("steady-service"), "flaky": component("shaky-service")})
+    catalog = make_catalog(config)
     assert all(r.ok for r in catalog.sync())
     before = catalog.ask("which services come from a failing source?")
     assert (before.intent, before.gaps[0].key, before.gaps[0].total) == ("gaps", "failing_source", 0)
-    shutil.rmtree(flaky)
+    shutil.rmtree(folders["flaky"])
     assert not catalog.sync(["flaky"])[0].ok
     after = catalog.ask("which services come from a failing source?")
     assert [i.ref for i in after.gaps[0].items] == ["component:default/shaky-service"]

@@ -291,7 +291,7 @@ def _tail(answer: Answer, public_url: str, now: datetime, ephemeral: bool) -> li
     sources = answer.card.sources if answer.card else answer.sources
     for part in answer.parts:
         sources = sources + [s for s in (part.card.sources if part.card else part.sources) if s not in sources]
-    if line := freshness(sources, now):
+    if answer.intent != "sources" and (line := freshness(sources, now)):  # a sources answer is its freshness
         tail.append(context(line))
     ref = answer.subject.ref if answer.subject else None
     buttons = []
