@@ -238,8 +238,10 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
 
 def asks_freshness(words: list[str]) -> bool:
     """"is the catalog up to date?", "when did the catalog last sync?", "which sources are failing?": the sources' state
-    ("what comes from a failing source" asks for entities)."""
-    return "from" not in words and (bool(set(words) & FRESHNESS) or _has_bigram(words, "to", "date") is not None)
+    ("what comes from a failing source" asks for entities, "who owns the data sync job" for an owner)."""
+    if "from" in words or set(words) & (WHO | OWNER | CONTACT | ONCALL):
+        return False
+    return bool(set(words) & FRESHNESS) or _has_bigram(words, "to", "date") is not None
 
 
 def _asks_about(present: set[str], before: set[str], after: set[str]) -> bool:

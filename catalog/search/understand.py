@@ -104,7 +104,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "gaps", subjects=subjects, gap=gap or replace(contents_question(listed), tag=tag))
     if not gap and not cues and scope and _holds(scope, lower):  # "what's in the payments platform"
         gap = contents_question(gap_words)
-    if not any(s.exact for s in subjects) and asks_freshness(lower) and not set(lower) & KIND_WORDS.keys():
+    if not subjects and asks_freshness(lower) and not set(lower) & KIND_WORDS.keys():
         return Understanding(text, "sources")  # "is the catalog up to date?": each source's last sync, not an entity's
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
         return Understanding(text, "gaps", gap=gap)
