@@ -69,7 +69,7 @@ LIFECYCLE_WEAK = {"production", "prod", "maintained", "supported", "alive", "dea
 OWNER = {
     "owns", "own", "owner", "owners", "ownership", "owning", "maintains", "maintain", "maintainer", "maintainers",
     "responsible", "accountable", "whose", "behind", "built", "wrote", "runs", "manages", "dri", "poc", "ask", "talk",
-    "speak", "escalate", "blame", "handles", "handling", "charge", "supports", "looks", "bug", "bugs",
+    "speak", "escalate", "blame", "handles", "handling", "charge", "supports", "looks", "bug", "bugs", "issue",
 }  # fmt: skip
 CONTACT = {
     "reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold",
@@ -78,8 +78,8 @@ DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "pr
 # "used" is passive ("is X still used?", "where is X used"): who uses X, not what X uses.
 DEPENDENTS = {
     "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
-    "impacted", "affected", "affects", "blast", "used", "consumed",
-}  # fmt: skip
+    "impacted", "affected", "affects", "blast", "used", "consumed", "delete", "decommission", "decommissioning", "retire",
+}  # fmt: skip  # "can I delete X?": what would break
 CHANNEL_WORDS = {"channel", "channels", "slack", "email", "mail", "usergroup"}
 WHO = {"who", "whom", "whose"}  # a question asking for a person ("who do I talk to about X"), not for things
 # "what does X talk to" asks for its dependencies and "what connects to X" for its dependents; "who do I talk to about X" for a person.
@@ -110,7 +110,7 @@ SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", 
 # Not cue words: they ask about a named subject and never stand for one, so they stay out of name matching's way.
 ABOUT = {
     "describe", "description", "about", "info", "information", "details", "overview", "summary", "explain", "tags", "tagged",
-    "language", "languages", "written", "purpose",
+    "language", "languages", "written", "purpose", "compare", "difference", "differ", "differs",
 }  # fmt: skip
 # How fresh the catalog is, asked of no entity: "is the catalog up to date?", "when did the last sync run?".
 FRESHNESS = {"sync", "synced", "syncs", "syncing", "fresh", "freshness", "updated", "sources", "source"}
@@ -148,7 +148,7 @@ ORDINARY_WORDS = frozenset("""
 line lines state stage style mode node read write scope scale stack last fail core main store stores task seed seeds
 head lead whole subset black maps cell cells hooks come tail fall going contract fold live deal router peak walk loops
 pink feed fork paper raster held pane reply heap ring wall gold tall locks told sold bold cold sink word words codes
-build change hood sale users leads heads ready roads
+build change hood sale users leads heads ready roads issues
 """.split())  # fmt: skip
 
 

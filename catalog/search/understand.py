@@ -227,10 +227,15 @@ def _ordinary(word: str) -> bool:
     return word in STOP_WORDS or is_cue(word) or word in KIND_WORDS
 
 
+_ARTICLE_TYPOS = {"teh": "the", "hte": "the", "th": "the"}  # "who is in teh risk team": grammar reads the article
+
+
 def _cue_or_word(word: str, index: CatalogIndex) -> str:
     """A typo'd cue word ("onws") counts as the cue, unless it may begin a catalog name."""
     if word in STOP_WORDS or is_cue(word) or word in KIND_WORDS:
         return word
+    if word in _ARTICLE_TYPOS:
+        return _ARTICLE_TYPOS[word]
     cue = near_cue(word)
     if cue is None or (index.starts_a_word(word) and not cue.startswith(word)):
         return word
