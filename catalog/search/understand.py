@@ -391,7 +391,8 @@ def _scopes(subject: Subject, lower: list[str]) -> bool:
     best = subject.resolution.best
     if best is None or best.kind not in SCOPE_KINDS:
         return False
-    return bool(set(lower) & {"own", "owns", "owned", "in", "under", "within"} or any(w in KIND_WORDS and w.endswith("s") for w in lower))
+    bounding = {"own", "owns", "owned", "in", "under", "within", "contain", "contains", "include", "includes"}
+    return bool(set(lower) & bounding or any(w in KIND_WORDS and w.endswith("s") for w in lower))
 
 
 def _scope_before_kind(index: CatalogIndex, subject: Subject, lower: list[str]) -> Subject | None:
