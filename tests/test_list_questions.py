@@ -153,6 +153,29 @@ def test_a_ranking_counts_what_each_owner_owns(shop: tuple[Catalog, Path], quest
     assert [(g.scope.rpartition(" owned by ")[2], g.total) for g in answer.gaps] == owners
 
 
+@pytest.mark.parametrize(
+    ("question", "first", "heading"),
+    [
+        ("which team has the most members", ("checkout", 3), "Members of checkout"),
+        ("biggest team", ("checkout", 3), "Members of checkout"),
+        ("smallest team", ("acquiring", 2), "Members of acquiring"),
+        ("which service has the most dependents", ("identity-service", 4), "Depending on identity-service"),
+        ("what is the most used database", ("catalog-db", 4), "Depending on catalog-db"),
+        ("which api has the most consumers", ("identity-oidc", 8), "Depending on identity-oidc"),
+        ("which service has the most dependencies", ("checkout-api", 8), "Dependencies of checkout-api"),
+        ("which system has the most components", ("online-store", 7), "Components in online-store"),
+        ("which domain has the most systems", ("commerce", 5), "Systems in commerce"),
+    ],
+)
+def test_a_ranking_counts_what_the_question_names(example_catalog: Catalog, question: str, first: tuple[str, int], heading: str) -> None:
+    """Team size is members, not what a team owns; "most used" counts dependents; a system's size its parts."""
+    answer = example_catalog.ask(question)
+    assert answer.intent == "gaps" and 2 <= len(answer.gaps) <= 5, answer.text
+    top = answer.gaps[0]
+    assert (top.scope, top.total) == (heading, first[1]) and len(top.items) == min(first[1], 5)
+    assert [g.total for g in answer.gaps] == sorted((g.total for g in answer.gaps), reverse="most" in question or "biggest" in question)
+
+
 def test_a_superlative_about_something_else_is_not_a_ranking(shop: tuple[Catalog, Path]) -> None:
     assert shop[0].ask("who owns the most popular service").intent != "gaps"
 

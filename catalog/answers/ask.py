@@ -30,6 +30,7 @@ from catalog.answers.lifecycle import lifecycle
 from catalog.answers.models import Answer, EntitySummary
 from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
 from catalog.answers.people import reach, team_of
+from catalog.answers.rankings import find_ranked
 from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
 from catalog.search.intents import DEPEND_VERBS, DEPENDS_ON, KIND_WORDS, PROVIDES, STOP_WORDS, TYPE_WORDS
@@ -106,7 +107,7 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         return Answer(**base, status="answered", sources=sources, asked_at=now)  # a catalog with entities has synced a source
     if u.intent == "gaps" and u.gap:
         scope = u.subjects[0].resolution.best if u.subjects else None
-        scope_summary, gaps = find_gaps(session, index, u.gap, scope)
+        scope_summary, gaps = find_ranked(session, index, u.gap) if u.gap.ranked else find_gaps(session, index, u.gap, scope)
         return Answer(**base, status="answered", scope=scope_summary, gaps=gaps, asked_at=now)
     if not u.subjects and u.unresolved is None and u.intent in BUILDERS:
         return _which_one(session, index, u, now)

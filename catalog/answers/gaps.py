@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
 from catalog.answers.card import DASHBOARD_WORDS, DOCS_WORDS, SLACK_CHANNEL, entity_links, expects_runbook, has_dashboard, has_docs, is_runbook
 from catalog.answers.models import EntitySummary, Gap
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
-from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, STOP_WORDS, TYPE_WORDS, is_cue
+from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, TYPE_WORDS
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.tags import tagged
 from catalog.store.merge import CatalogEntity
@@ -61,11 +61,6 @@ _STAGES |= dict.fromkeys(("legacy", "obsolete", "sunset", "sunsetted", "eol"), "
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
 _LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything", "there"}  # "are there deprecated apis?"
 _EVERY = {"list", "all", "every", "many", "count"}
-RANKS = dict.fromkeys(("most", "biggest", "largest", "top"), "most") | dict.fromkeys(("fewest", "least", "smallest"), "fewest")
-_OWNERS_ASKED = {"who", "team", "teams", "squad", "squads", "group", "groups", "owner", "owners", "owns", "own"}
-_RANKING_WORDS = RANKS.keys() | _OWNERS_ASKED | {"number", "count", "amount", "by", "has", "have"}  # "top 5 teams by number of services"
-RANKED_OWNERS = 5  # owners shown in a ranking, each with up to RANKED_ITEMS of what it owns
-RANKED_ITEMS = 5
 
 
 @dataclass(frozen=True)
@@ -75,7 +70,9 @@ class GapQuestion:
     type: str | None = None
     kind_word: str | None = None
     tag: str | None = None  # "tier-1 services": only entities carrying this tag (`catalog.search.tags`)
-    ranked: str | None = None  # "which team owns the most services": "most" or "fewest", one list per owner
+    ranked: str | None = None  # "which team owns the most services": "most" or "fewest", one list per ranked entity
+    by: str = "owned"  # what a ranking counts (`catalog.answers.rankings.MEASURES`)
+    parts_kind: str | None = None  # "which system has the most components": the kind of parts counted
 
 
 def gap_question(words: list[str]) -> GapQuestion | None:
@@ -103,7 +100,7 @@ def gap_question(words: list[str]) -> GapQuestion | None:
         gaps = list(LABELS)
     if "no_owner" in gaps:  # "what is owned by no team": the team word says who is missing, not what to list
         words = [w for i, w in enumerate(words) if not (i and words[i - 1] in _NOBODY | {"without"} and KIND_WORDS.get(w) in ("group", "user"))]
-    return _looking_at(words, gaps) if gaps else None
+    return looking_at(words, gaps) if gaps else None
 
 
 def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
@@ -111,8 +108,8 @@ def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
     stages = {_STAGES[w] for w in present if w in _STAGES}
     only_kinds = present & KIND_WORDS.keys() and not present - _STAGES.keys() - KIND_WORDS.keys()  # "deprecated services"
     if stages and (present & _LISTING or only_kinds) and not present & SCORECARD:  # "the production readiness scorecard" names a scorecard
-        return _looking_at(words, [f"lifecycle_{stage}" for stage in sorted(stages)])
-    asked = _looking_at(words, ["all"])
+        return looking_at(words, [f"lifecycle_{stage}" for stage in sorted(stages)])
+    asked = looking_at(words, ["all"])
     if asked.kind_word is None or "who" in present:  # "who owns all the payment services" asks for owners
         return None
     plural = asked.kind_word.endswith("s") or asked.kind_word in _PLURALS.values()
@@ -120,71 +117,38 @@ def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
     return asked if (plural and (present & _EVERY or exist)) or "every" in present else None
 
 
-def rank_question(words: list[str]) -> GapQuestion | None:
-    """"which team owns the most services", "who owns the fewest apis": owners ranked by what they own (of a kind)."""
-    present = set(words)
-    order = next((RANKS[w] for w in words if w in RANKS), None)
-    if order is None or not present & _OWNERS_ASKED:
-        return None
-    if any(w not in _RANKING_WORDS and w not in STOP_WORDS and w not in KIND_WORDS and not is_cue(w) and not w.isdigit() for w in words):
-        return None  # "who owns the most popular service" ranks by something else
-    owned = [w for w in words if KIND_WORDS.get(w) not in ("group", "user")]  # "which team ... services": services are ranked
-    return replace(_looking_at(owned, ["all"]), ranked=order)
-
-
 def contents_question(words: list[str]) -> GapQuestion:
     """Everything (of a kind, if one is named) in a system or domain: "what components are in general ledger"."""
-    return _looking_at(words, ["all"])
+    return looking_at(words, ["all"])
 
 
-def _looking_at(words: list[str], gaps: list[str]) -> GapQuestion:
+def looking_at(words: list[str], gaps: list[str]) -> GapQuestion:
     kind_word = next((w for w in words if w in KIND_WORDS), None)
     return GapQuestion(tuple(gaps), KIND_WORDS.get(kind_word or ""), TYPE_WORDS.get(kind_word or ""), kind_word)
 
 
 def find_gaps(session: Session, index: CatalogIndex, question: GapQuestion, scope: IndexedEntity | None) -> tuple[str, list[Gap]]:
     """A description of what was looked at ("services owned by checkout") and each gap found in it."""
-    if question.ranked:
-        return _describe(None, question, None), _ranked(session, index, question)
     within: AbstractSet[str] | None = _scope_refs(session, scope) if scope else None
     if question.tag is not None:
         tagged_refs = tagged(session, index, question.tag)
         within = tagged_refs if within is None else within & tagged_refs
     gaps = []
     for key in question.gaps:
-        pool = [e for e in index.entities if (within is None or e.ref in within) and _looked_at(key, question, e)]
+        pool = [e for e in index.entities if (within is None or e.ref in within) and looked_at(key, question, e)]
         pool = [e for e in pool if _may_lack(key, e, index)]
         if key.startswith("lifecycle_"):  # merge only what some source puts at that stage, not every entity
             staged = refs_at_stage(session, key.removeprefix("lifecycle_"))
             pool = [e for e in pool if e.ref in staged]
         if key == "all":  # nothing to check: merge only the entities listed
             pool.sort(key=lambda e: (e.kind, e.name))
-            total, lacking = len(pool), _merged(session, [e.ref for e in pool[:MAX_LISTED]])
+            total, lacking = len(pool), merged(session, [e.ref for e in pool[:MAX_LISTED]])
         else:
-            lacking = [m for m in _merged(session, [e.ref for e in pool]) if _CHECKS[key](m, session)]
+            lacking = [m for m in merged(session, [e.ref for e in pool]) if _CHECKS[key](m, session)]
             total = len(lacking)
         items = sorted((EntitySummary.of(m) for m in lacking), key=lambda s: (s.kind, s.name))
-        gaps.append(Gap(key=key, label=LABELS[key], scope=_describe(key, question, scope), total=total, items=items[:MAX_LISTED]))
-    return _describe(None, question, scope), gaps
-
-
-def _ranked(session: Session, index: CatalogIndex, question: GapQuestion) -> list[Gap]:
-    """One listing per owner, the owners who own the most (or fewest) first; ties by name."""
-    tagged_refs = tagged(session, index, question.tag) if question.tag else None
-    by_owner: dict[str, list[IndexedEntity]] = {}
-    for e in index.entities:
-        if e.owner_ref and _looked_at("all", question, e) and e.kind in OWNABLE and (tagged_refs is None or e.ref in tagged_refs):
-            by_owner.setdefault(e.owner_ref, []).append(e)
-    sign = -1 if question.ranked == "most" else 1
-    ranked = sorted(by_owner.items(), key=lambda owned: (sign * len(owned[1]), owned[0]))[:RANKED_OWNERS]
-    gaps = []
-    for owner_ref, owned in ranked:
-        owner = index.get(owner_ref)
-        shown = sorted(owned, key=lambda e: (e.kind, e.name))[:RANKED_ITEMS]
-        items = sorted((EntitySummary.of(m) for m in _merged(session, [e.ref for e in shown])), key=lambda s: (s.kind, s.name))
-        scope = f"{_describe('all', question, None)} owned by {owner.name if owner else owner_ref}"
-        gaps.append(Gap(key="all", label="", scope=scope, total=len(owned), items=items))
-    return gaps
+        gaps.append(Gap(key=key, label=LABELS[key], scope=describe_asked(key, question, scope), total=total, items=items[:MAX_LISTED]))
+    return describe_asked(None, question, scope), gaps
 
 
 def _scope_refs(session: Session, scope: IndexedEntity) -> set[str]:
@@ -197,7 +161,7 @@ def _scope_refs(session: Session, scope: IndexedEntity) -> set[str]:
     return parts
 
 
-def _looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
+def looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
     if q.kind is not None:
         return e.is_a(q.kind, q.type) and (key not in ("no_owner", "owner_not_in_catalog") or e.kind in OWNABLE)
     if key in ("no_owner", "owner_not_in_catalog"):
@@ -220,7 +184,7 @@ def _may_lack(key: str, e: IndexedEntity, index: CatalogIndex) -> bool:
     return True
 
 
-def _merged(session: Session, refs: list[str]) -> list[CatalogEntity]:
+def merged(session: Session, refs: list[str]) -> list[CatalogEntity]:
     found = get_entities(session, refs)
     return [found[r] for r in refs if r in found]
 
@@ -256,7 +220,7 @@ _PLURALS = {"library": "libraries", "api": "APIs", "apis": "APIs", "db": "databa
 _DEFAULT_SCOPE = {"no_runbook": "components", "no_oncall": "components", "no_docs": "components", "no_dashboard": "components", "no_slack_channel": "teams"}
 
 
-def _describe(key: str | None, q: GapQuestion, scope: IndexedEntity | None) -> str:
+def describe_asked(key: str | None, q: GapQuestion, scope: IndexedEntity | None) -> str:
     """What one gap (or, with no key, the whole question) looked at: "services owned by checkout"."""
     defaults = {_DEFAULT_SCOPE.get(k, "entities") for k in ([key] if key else q.gaps)}
     what = defaults.pop() if len(defaults) == 1 else "entities"

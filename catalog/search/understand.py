@@ -21,7 +21,8 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from catalog.answers.gaps import RANKS, GapQuestion, contents_question, gap_question, rank_question
+from catalog.answers.gaps import GapQuestion, contents_question, gap_question
+from catalog.answers.rankings import RANKS, rank_question
 from catalog.search.intents import HELP, INCIDENTS, KIND_WORDS, STOP_WORDS, asks_freshness, expand, intent_of, is_cue, near_cue
 from catalog.search.markup import clean
 from catalog.search.resolve import CatalogIndex, Match, Resolution

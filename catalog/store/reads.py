@@ -336,6 +336,14 @@ def owned_refs(session: Session, owner_ref: str) -> list[str]:
     return [ref for ref in candidates if ref in merged and merged[ref].owner_ref == owner_ref]
 
 
+def relation_targets(session: Session, types: Iterable[str]) -> dict[str, set[str]]:
+    """For every entity, the targets of its relations of `types` (de-duplicated across sources): what rankings count."""
+    targets: dict[str, set[str]] = {}
+    for subject, target in session.execute(select(_R.subject_ref, _R.target_ref).where(_R.type.in_(sorted(set(types))))):
+        targets.setdefault(str(subject), set()).add(str(target))
+    return targets
+
+
 # Read before every answer and page (is the index current?): on the cursor, SQLAlchemy's execution cost more than the query.
 _GENERATION = CursorRead(select(CatalogState.__table__.c.generation).where(CatalogState.__table__.c.id == 1))  # type: ignore[attr-defined]
 
