@@ -299,7 +299,13 @@ def _neighbourhood_statement() -> Any:
     as_headline = [_HEADLINE_COLUMNS.get(c.name, null()) for c in _ENTITY_COLUMNS] + [_HEADLINE_COLUMNS["profile"], _HEADLINE_COLUMNS["slack_user_id"]]
     listed = select(*as_headline, literal("h"), null(), null()).where(_E.ref.in_(select(relations.c.target_ref)), _ACTIVE)
     as_relation = [relations.c.target_ref if c.name == "ref" else null() for c in _ENTITY_COLUMNS] + [null(), null()]
-    return union_all(entities, listed, select(*as_relation, literal("r"), relations.c.subject_ref, relations.c.type))
+    # the catalog's generation in the same snapshot, in the integer column `precedence`: the index's check costs no round trip
+    state = CatalogState.__table__.c  # type: ignore[attr-defined]
+    as_generation = [state.generation if c.name == "precedence" else null() for c in _ENTITY_COLUMNS] + [null(), null()]
+    return union_all(
+        entities, listed, select(*as_relation, literal("r"), relations.c.subject_ref, relations.c.type),
+        select(*as_generation, literal("g"), null(), null()).where(state.id == 1),
+    )  # fmt: skip
 
 
 _NEIGHBOURHOOD = CursorRead(_neighbourhood_statement())  # read on every page view and answer
@@ -313,13 +319,17 @@ def load_neighbourhood(session: Session, ref: str) -> None:
     if ("neighbourhood", ref) in memo:
         return
     entity_rows, headline_rows, relation_rows = [], [], []
+    seen = 0  # no catalog_state row: generation 0, as `generation` reads it
     for row in _NEIGHBOURHOOD.rows(session, {"ref": ref}):
         if row.row == "e":
             entity_rows.append(row)
         elif row.row == "h":
             headline_rows.append(row)
-        else:
+        elif row.row == "r":
             relation_rows.append((row.subject, row.rel_type, row.ref))
+        else:
+            seen = row.precedence
+    session.info[_GENERATION_SEEN] = max(seen, session.info.get(_GENERATION_SEEN, seen))
     owners = {row.owner_ref for row in entity_rows if row.ref == ref and row.owner_ref}
     firsts = {(t, target) for s, t, target in relation_rows if s == ref and t in SECOND_HOP}
     asked = [(ref, t) for t in NEIGHBOURHOOD_RELATIONS] + [(o, OWNER_HOP) for o in owners] + [(target, SECOND_HOP[t]) for t, target in firsts]
@@ -344,6 +354,11 @@ def generation(session: Session) -> int:
     _autoflush(session)
     rows = _GENERATION.rows(session, {})
     return rows[0].generation if rows else 0
+
+
+# The newest catalog generation this session's neighbourhood reads saw (`IndexCache.confirm`). Kept across its
+# writes, unlike the memo: a generation read stays what it was.
+_GENERATION_SEEN = "wayfinder.generation.seen"
 
 
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
@@ -411,8 +426,29 @@ class IndexCache:
         self._rebuilding = threading.Lock()
         self.after_rebuild: Callable[[], None] | None = None  # the server's `bot.http.app.freeze_heap`
 
-    def get(self, session: Session) -> CatalogIndex:
-        current = generation(session)
+    def cached(self) -> CatalogIndex | None:
+        """The index built last, without asking the database whether it is current: `confirm` asks afterwards."""
+        return self._index
+
+    def confirm(self, session: Session, used: CatalogIndex) -> CatalogIndex:
+        """The index an answer built with `used` should have used: `used` while the catalog's generation is still its own.
+
+        The generation comes from the answer's own neighbourhood reads when it made any (the same
+        statement: an exact-name answer costs one round trip), else it is read now. Read after the
+        answer's reads, it covers them: generations only grow, so an unchanged one was unchanged
+        throughout. When it moved, the answer is stale: `get`'s index (rebuilt, or while a big one is
+        being rebuilt in the background, `used` again) answers anew, with the session's memo dropped.
+        """
+        seen = session.info.pop(_GENERATION_SEEN, None)
+        current = generation(session) if seen is None else seen
+        if current == used.generation:
+            return used
+        _forget(session)
+        return self.get(session, current=current)
+
+    def get(self, session: Session, *, current: int | None = None) -> CatalogIndex:
+        """The index of the catalog's `current` generation (read when not given), rebuilt when it moved."""
+        current = generation(session) if current is None else current
         index = self._index
         if index is not None and (index.generation >= current or not self._rebuilding.acquire(blocking=False)):
             return index
