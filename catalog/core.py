@@ -143,12 +143,17 @@ class Catalog:
                 started, now = time.perf_counter(), self.clock()
                 below = below_question(text, self.config.scorecards)
                 if below is None:
-                    answer = with_scoreboards(session, self.config, ask(session, text, index=self.index(session), clock=lambda: now), now=now)
-                    failing = failing_question(text, self.config.scorecards)
-                    if failing is not None and not (answer.intent == "scorecard" and any(p.subject for p in answer.parts or [answer])):
-                        from catalog.scorecards.answers import failing_answer  # "is checkout-api failing readiness" stays about it
 
-                        answer = failing_answer(session, self.config, text, failing, now=now)
+                    def respond(index: CatalogIndex) -> Answer:
+                        answer = with_scoreboards(session, self.config, ask(session, text, index=index, clock=lambda: now), now=now)
+                        failing = failing_question(text, self.config.scorecards)
+                        if failing is not None and not (answer.intent == "scorecard" and any(p.subject for p in answer.parts or [answer])):
+                            from catalog.scorecards.answers import failing_answer  # "is checkout-api failing readiness" stays about it
+
+                            return failing_answer(session, self.config, text, failing, now=now)
+                        return answer
+
+                    answer = self._with_current_index(session, respond)
                 else:
                     from catalog.scorecards.answers import below_answer
 
@@ -165,10 +170,22 @@ class Catalog:
         with self._measured(transport) as answered:
             with session_scope(self._reads) as session:
                 started, now = time.perf_counter(), self.clock()
-                answer = ask_about(session, question, ref=ref, intent=intent, index=self.index(session), clock=lambda: now)
+                answer = self._with_current_index(
+                    session, lambda index: ask_about(session, question, ref=ref, intent=intent, index=index, clock=lambda: now)
+                )
                 answer = with_scoreboards(session, self.config, answer, now=now)
             self._log_question(answer, transport, surface, stored, now, started, thread)
             return answered(answer)
+
+    def _with_current_index(self, session: Session, respond: Callable[[CatalogIndex], Answer]) -> Answer:
+        """`respond`'s answer with the process's index, checked afterwards (`IndexCache.confirm`) and answered again when stale.
+
+        The check usually comes with the answer's first read: one round trip instead of two.
+        """
+        used = self._index.cached() or self._index.get(session)
+        answer = respond(used)
+        current = self._index.confirm(session, used)
+        return answer if current is used else respond(current)
 
     def _log_question(
         self, answer: Answer, transport: str, surface: str | None, who: str | None, now: datetime, started: float, thread: str | None

@@ -196,3 +196,24 @@ def _eventually_named(catalog: Catalog, cache: IndexCache, name: str) -> list[st
             if index.generation >= generation(session) or time.monotonic() > deadline:
                 return [e.ref for e in index.named(name)]
         threading.Event().wait(0.01)
+
+
+def test_a_sync_between_two_questions_is_seen_by_the_second(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    """An answer resolves names with the index it has and checks its generation afterwards, with the subject's read (one
+    round trip); an answer that finds the generation moved is made again with the rebuilt index, never given stale."""
+    catalog, root = _synced_team_and_service(make_catalog, tmp_path)
+    titled = "name: svc\n  title: Checkout"
+    (root / "org.yaml").write_text(group("team-a") + "---\n" + group("team-b") + "---\n" + component("svc").replace("name: svc", titled), encoding="utf-8")
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    first = catalog.ask("who owns Checkout?")
+    assert first.subject is not None and first.subject.ref == "component:default/svc"
+    moved = component("svc-b", owner="team-b").replace("name: svc-b", titled.replace("svc", "svc-b"))
+    (root / "org.yaml").write_text(group("team-a") + "---\n" + group("team-b") + "---\n" + component("svc") + "---\n" + moved, encoding="utf-8")
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    second = catalog.ask("who owns Checkout?")  # the previous index still calls svc "Checkout", and svc is still there
+    assert second.subject is not None and second.subject.ref == "component:default/svc-b"
+    assert second.owner is not None and second.owner.ref == "group:default/team-b"
+    (root / "more.yaml").write_text(component("svc-c"), encoding="utf-8")
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    third = catalog.ask("who owns svc-c?")  # a name the previous index lacks: no subject read, the generation read alone
+    assert third.status == "answered" and third.subject is not None and third.subject.ref == "component:default/svc-c"

@@ -2,8 +2,8 @@
 
 An answer writes nothing itself: its rows join the buffer (`store.write_behind.RowBuffer`), whose
 thread inserts them with the other answers' of the last half second. So an answer on PostgreSQL is
-its reads alone (the index's generation check and the subject's neighbourhood: issue 16 allows three
-statements), with no write and no commit flushed to disk, and on SQLite it never meets a sync's
+its reads alone (an exact-name answer: the subject's neighbourhood, which carries the index's
+generation check along; issue 16 allows three statements), with no write and no commit flushed to disk, and on SQLite it never meets a sync's
 write lock. The price: the rows reach the table within a second, not at once, and a process killed
 with -9 loses those of its last half second (never the answer, which was already returned).
 """

@@ -40,7 +40,15 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL."""
+    """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL.
+
+    The pool hands out the connection returned last (LIFO). First in, first out rotated the
+    answers of even one thread through every pooled connection (once the question log's writer had
+    opened a second one), each with colder caches (on PostgreSQL a backend process of its own). At
+    10k entities on PostgreSQL an answer's CPU p50 was lower with LIFO in each of five same-process
+    comparisons (by 0.01-0.5 ms; wall time was within the shared machine's noise); on SQLite no
+    difference showed. Connections beyond the busy ones also stay idle, so the server may close them.
+    """
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -48,6 +56,8 @@ def make_engine(url: str) -> Engine:
             kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_size"], kwargs["max_overflow"] = SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW
+    if kwargs.get("poolclass") is not StaticPool:
+        kwargs["pool_use_lifo"] = True
     engine = create_engine(url, json_deserializer=json_values.loads, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)

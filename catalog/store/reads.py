@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, BindParameter, Result, Row, String, bindparam, case, event, func, literal, literal_column, null, select, type_coerce, union, union_all
+from sqlalchemy import JSON, BindParameter, Result, Row, String, bindparam, case, event, func, literal_column, null, select, type_coerce, union, union_all
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState
@@ -272,6 +272,12 @@ SECOND_HOP = {"partOf": "partOf", "providesApi": "apiConsumedBy"}
 OWNER_HOP = "hasMember"
 
 
+def _constant(word: str) -> Any:
+    """`word` as an SQL string constant, not a bind parameter: the statement stays short enough for psycopg's cache of
+    parsed queries (4,096 bytes; above it every execution parsed the text again, 0.2 ms)."""
+    return literal_column(f"'{word}'")
+
+
 def _neighbourhood_statement() -> Any:
     """Entity, headline and relation rows of a subject's neighbourhood, in one result (one round trip).
 
@@ -284,22 +290,28 @@ def _neighbourhood_statement() -> Any:
     owners = select(_E.owner_ref).where(_E.ref == ref, _ACTIVE, _E.owner_ref.is_not(None))
     relation = select(_R.subject_ref, _R.type, _R.target_ref)
     relations = union_all(
-        relation.where(_R.subject_ref == ref, _R.type.in_([literal_column(f"'{t}'") for t in NEIGHBOURHOOD_RELATIONS])),  # constants: no bind per call
-        relation.where(_R.subject_ref.in_(owners), _R.type == OWNER_HOP),
-        *[relation.where(_R.subject_ref.in_(select(_R.target_ref).where(_R.subject_ref == ref, _R.type == first)), _R.type == then) for first, then in SECOND_HOP.items()],
+        relation.where(_R.subject_ref == ref, _R.type.in_([_constant(t) for t in NEIGHBOURHOOD_RELATIONS])),
+        relation.where(_R.subject_ref.in_(owners), _R.type == _constant(OWNER_HOP)),
+        *[
+            relation.where(_R.subject_ref.in_(select(_R.target_ref).where(_R.subject_ref == ref, _R.type == _constant(first))), _R.type == _constant(then))
+            for first, then in SECOND_HOP.items()
+        ],
     ).cte("neighbourhood")
     whole = union(select(ref), owners).cte("neighbourhood_refs")
     # typed NULLs: the result's column types (what `CursorRead` decodes) are this first SELECT's
     headline_only = (type_coerce(null(), JSON).label("profile"), null().label("slack_user_id"))
+    # the catalog's generation, in the same snapshot: the index's check (`IndexCache.confirm`) costs no round trip of its own
+    state = CatalogState.__table__.c  # type: ignore[attr-defined]
+    current = select(state.generation).where(state.id == literal_column("1")).scalar_subquery().label("generation")
     entities = (
-        select(*_ENTITY_COLUMNS, *headline_only, literal("e").label("row"), null().label("subject"), null().label("rel_type"))
+        select(*_ENTITY_COLUMNS, *headline_only, _constant("e").label("row"), null().label("subject"), null().label("rel_type"), current)
         .select_from(whole.join(_WITH_STATE, _E.ref == whole.c.ref))
         .where(_ACTIVE)
     )
     as_headline = [_HEADLINE_COLUMNS.get(c.name, null()) for c in _ENTITY_COLUMNS] + [_HEADLINE_COLUMNS["profile"], _HEADLINE_COLUMNS["slack_user_id"]]
-    listed = select(*as_headline, literal("h"), null(), null()).where(_E.ref.in_(select(relations.c.target_ref)), _ACTIVE)
+    listed = select(*as_headline, _constant("h"), null(), null(), null()).where(_E.ref.in_(select(relations.c.target_ref)), _ACTIVE)
     as_relation = [relations.c.target_ref if c.name == "ref" else null() for c in _ENTITY_COLUMNS] + [null(), null()]
-    return union_all(entities, listed, select(*as_relation, literal("r"), relations.c.subject_ref, relations.c.type))
+    return union_all(entities, listed, select(*as_relation, _constant("r"), relations.c.subject_ref, relations.c.type, null()))
 
 
 _NEIGHBOURHOOD = CursorRead(_neighbourhood_statement())  # read on every page view and answer
@@ -320,6 +332,9 @@ def load_neighbourhood(session: Session, ref: str) -> None:
             headline_rows.append(row)
         else:
             relation_rows.append((row.subject, row.rel_type, row.ref))
+    if entity_rows:  # else (a subject retired since the index was built) `IndexCache.confirm` reads the generation itself
+        seen = entity_rows[0].generation or 0  # no catalog_state row: generation 0, as `generation` reads it
+        session.info[_GENERATION_SEEN] = max(seen, session.info.get(_GENERATION_SEEN, seen))
     owners = {row.owner_ref for row in entity_rows if row.ref == ref and row.owner_ref}
     firsts = {(t, target) for s, t, target in relation_rows if s == ref and t in SECOND_HOP}
     asked = [(ref, t) for t in NEIGHBOURHOOD_RELATIONS] + [(o, OWNER_HOP) for o in owners] + [(target, SECOND_HOP[t]) for t, target in firsts]
@@ -352,6 +367,11 @@ def generation(session: Session) -> int:
     _autoflush(session)
     rows = _GENERATION.rows(session, {})
     return rows[0].generation if rows else 0
+
+
+# The newest catalog generation this session's neighbourhood reads saw (`IndexCache.confirm`). Kept across its
+# writes, unlike the memo: a generation read stays what it was.
+_GENERATION_SEEN = "wayfinder.generation.seen"
 
 
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
@@ -419,8 +439,29 @@ class IndexCache:
         self._rebuilding = threading.Lock()
         self.after_rebuild: Callable[[], None] | None = None  # the server's `bot.http.app.freeze_heap`
 
-    def get(self, session: Session) -> CatalogIndex:
-        current = generation(session)
+    def cached(self) -> CatalogIndex | None:
+        """The index built last, without asking the database whether it is current: `confirm` asks afterwards."""
+        return self._index
+
+    def confirm(self, session: Session, used: CatalogIndex) -> CatalogIndex:
+        """The index an answer built with `used` should have used: `used` while the catalog's generation is still its own.
+
+        The generation comes from the answer's own neighbourhood reads when it made any (the same
+        statement: an exact-name answer costs one round trip), else it is read now. Read after the
+        answer's reads, it covers them: generations only grow, so an unchanged one was unchanged
+        throughout. When it moved, the answer is stale: `get`'s index (rebuilt, or while a big one is
+        being rebuilt in the background, `used` again) answers anew, with the session's memo dropped.
+        """
+        seen = session.info.pop(_GENERATION_SEEN, None)
+        current = generation(session) if seen is None else seen
+        if current == used.generation:
+            return used
+        _forget(session)
+        return self.get(session, current=current)
+
+    def get(self, session: Session, *, current: int | None = None) -> CatalogIndex:
+        """The index of the catalog's `current` generation (read when not given), rebuilt when it moved."""
+        current = generation(session) if current is None else current
         index = self._index
         if index is not None and (index.generation >= current or not self._rebuilding.acquire(blocking=False)):
             return index
