@@ -34,7 +34,7 @@ from catalog.answers.rankings import find_ranked
 from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
 from catalog.search.intents import DEPEND_VERBS, DEPENDS_ON, KIND_WORDS, PROVIDES, STOP_WORDS, TYPE_WORDS
-from catalog.search.resolve import FUZZY_CUTOFF, CatalogIndex, IndexedEntity, Match, Resolution, per_index, tokens
+from catalog.search.resolve import AMBIGUITY_MARGIN, FUZZY_CUTOFF, CatalogIndex, IndexedEntity, Match, Resolution, per_index, tokens
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
 from catalog.store.merge import CatalogEntity, source_freshness, source_states
@@ -190,9 +190,15 @@ def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:
     return [EntitySummary.of(found[m.entity.ref]) for m in resolution.matches if m.entity.ref in found]
 
 
+# Intents whose answer is the owner: equally good matches with one owner answer them alike (`resolve._settle`).
+SHARED_OWNER_ANSWERS = {"owner", "contact"}
+
+
 def _about(session: Session, question: str, intent: str, resolution: Resolution, named: str, now: datetime) -> Answer:
     """The answer about one subject: the entity it resolved to, or the candidates to choose from."""
     base = {"question": question, "intent": intent}
+    if intent not in SHARED_OWNER_ANSWERS:
+        resolution = _one_entity(resolution)
     if resolution.status == "found" and resolution.best is not None:  # the subject and what its card shows, in one read
         load_neighbourhood(session, resolution.best.ref)
     candidates = _summaries(session, resolution)
@@ -210,6 +216,17 @@ def _about(session: Session, question: str, intent: str, resolution: Resolution,
     BUILDERS[intent](session, entity, answer)
     answer.card = build_card(session, entity)
     return answer
+
+
+def _one_entity(resolution: Resolution) -> Resolution:
+    """"what depends on order": order-service, order-events and orders-db share an owner, which answers who owns
+    "order" but not what depends on it. Partial or fuzzy matches as good as the best one make it a question back
+    (a name or title said in full stays what it names: "the ledger" is the service titled "Ledger", not team ledger)."""
+    if resolution.status != "found" or len(resolution.matches) < 2 or resolution.matches[0].how not in ("partial", "fuzzy"):
+        return resolution
+    best = resolution.matches[0]
+    tied = [m for m in resolution.matches[1:] if best.score - m.score <= AMBIGUITY_MARGIN and m.entity.ref != best.entity.ref]
+    return Resolution("ambiguous", [best, *tied]) if tied else resolution
 
 
 def _owner(session: Session, entity: CatalogEntity, answer: Answer) -> None:
