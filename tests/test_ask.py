@@ -112,6 +112,13 @@ def test_what_an_ownerless_thing_is_is_answered_and_says_who_should_own_it(examp
     assert answer.text.startswith("component:tax-calculator: Legacy in-house VAT calculator") and "tax-calculator has no owner" in answer.text
 
 
+def test_who_a_person_is_says_how_to_reach_them_and_their_teams(example_catalog: Catalog) -> None:
+    answer = example_catalog.ask("who is nadia?")
+    assert (answer.intent, answer.status) == ("owner", "answered") and [t.ref for t in answer.teams] == [PAYMENTS]
+    assert "nadia.haddad@northwind.example" in answer.text and "Teams: Payments [group:payments]" in answer.text
+    assert answer.to_json()["answer"]["teams"] == [PAYMENTS]
+
+
 def test_owner_missing_from_the_catalog_is_named(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     root = tmp_path / "cat"
     root.mkdir()

@@ -29,7 +29,7 @@ from catalog.answers.incidents import incidents, incidents_everywhere
 from catalog.answers.lifecycle import lifecycle
 from catalog.answers.models import Answer, EntitySummary
 from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
-from catalog.answers.people import reach, team_of
+from catalog.answers.people import add_teams, reach, team_of
 from catalog.answers.rankings import find_ranked
 from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
@@ -240,6 +240,8 @@ def _owner(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     if entity.owner_ref and owner is None:
         answer.notes.append(f"The owner {entity.owner_ref} is not in the catalog.")
     answer.sources = merge_sources(entity, owner)
+    if entity.kind == "user":  # "who is erik johansson": how to reach them, and the teams they work in
+        add_teams(session, entity, answer)
 
 
 def _described(session: Session, entity: CatalogEntity, answer: Answer) -> None:

@@ -155,6 +155,8 @@ class Answer(BaseModel):
         elif self.intent == "owner" and self.subject:
             data["owner"] = self.owner.ref if self.owner else None
             data["contact"] = self.owner.model_dump(exclude_none=True) if self.owner else None
+            if self.teams:  # a person: the teams they are in
+                data["teams"] = [t.ref for t in self.teams]
         elif self.intent == "members":
             data["members"] = [p.model_dump(exclude_none=True) for p in self.members]
         elif self.intent in ("owned_by", "depends_on", "dependents", "apis"):

@@ -18,13 +18,18 @@ from catalog.store.reads import get_entities, get_entity, owned_refs, related_re
 
 def team_of(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     """The teams `entity` (a person, or a team inside a department) belongs to, with their channels."""
+    add_teams(session, entity, answer)
+    if not answer.teams:
+        answer.status = "no_data"
+        answer.notes.append(f"{entity.name} is not a member of any team in the catalog.")
+
+
+def add_teams(session: Session, entity: CatalogEntity, answer: Answer) -> None:
+    """`entity`'s teams (`answer.teams`, each with its channel, without its members) and their sources."""
     refs = [t for _, t in related_refs(session, entity.ref, ["memberOf", "childOf"])]
     found = get_entities(session, refs)
     answer.teams = [contact(session, found[r]).model_copy(update={"members": []}) for r in refs if r in found]
     answer.sources = merge_sources(entity, *found.values())
-    if not answer.teams:
-        answer.status = "no_data"
-        answer.notes.append(f"{entity.name} is not a member of any team in the catalog.")
 
 
 def reach(session: Session, entity: CatalogEntity, answer: Answer) -> None:

@@ -106,7 +106,8 @@ def _body(a: Answer) -> list[str]:
         if a.owner is None:
             return []
         if a.owner.ref == s.ref:
-            return [f"{name} is a {s.kind}:"] + _contact(a.owner)[1:]
+            teams = ["  Teams: " + ", ".join(f"{t.display_name or t.name} [{t.kind}:{t.name}]" for t in a.teams)] if a.teams else []
+            return [f"{name} is a {s.kind}:"] + _contact(a.owner)[1:] + teams
         return [f"{name} is owned by:"] + _contact(a.owner)
     if a.intent == "about":
         return _described(a, name)

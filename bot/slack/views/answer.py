@@ -194,7 +194,7 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
         return [_list("APIs", answer.items, public_url, FOCUS_ITEMS) or "*APIs*: none in the catalog"]
     if answer.intent == "links":
         return [_links(card.links, bullets=True) or "*Links*: none in the catalog"]
-    if answer.intent == "team_of":
+    if answer.intent == "team_of" or answer.intent == "owner" and answer.teams:  # "who is nadia": a person's teams
         return (
             [
                 "*Teams*\n"
