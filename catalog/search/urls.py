@@ -22,7 +22,7 @@ from catalog.answers.oncall import SERVICE_ID_ANNOTATION
 from catalog.search.resolve import CatalogIndex
 from catalog.store.models import Entity, table_of
 
-URL = re.compile(r"(?:https?://|www\.|github\.com/)[^\s<>|()\"'`]+", re.I)
+URL = re.compile(r"(?:https?://|www\.|github\.com/|git@github\.com:)[^\s<>|()\"'`]+", re.I)  # and git's SSH remotes
 _SLUG = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _PAGERDUTY_SERVICE = re.compile(r"/(?:service-directory|services)/([A-Z0-9]{4,})", re.I)
 SLUG_ANNOTATION = "github.com/project-slug"
@@ -39,6 +39,8 @@ def find_urls(text: str) -> list[str]:
 def normalize(url: str) -> str:
     """`https://www.GitHub.com/Org/Repo/blob/main/x.py?plain=1#L3` -> `github.com/org/repo/tree/main/x.py`."""
     text = url.strip().removeprefix("url:")
+    if text.lower().startswith("git@github.com:"):  # `git remote -v`: git@github.com:org/repo.git
+        text = "github.com/" + text[len("git@github.com:") :]
     if "://" not in text:
         text = "https://" + text
     parts = urlsplit(text)
