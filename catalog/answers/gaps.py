@@ -46,11 +46,12 @@ OWNABLE = {"component", "api", "resource", "system", "domain"}
 _NEGATIONS = {
     "no", "without", "missing", "lack", "lacks", "lacking", "none", "dont", "doesnt", "don", "doesn", "haven", "hasn",
     "havent", "hasnt", "not", "unowned", "ownerless", "orphan", "orphaned", "orphans", "failing", "stale", "broken",
-    "erroring", "outdated", "gaps", "gap", "incomplete", "nobody", "noone",
+    "erroring", "outdated", "gaps", "gap", "incomplete", "nobody", "noone", "dangling",
 }  # fmt: skip
 _GENERAL = {"gaps", "gap", "incomplete", "missing"}
 _ORPHANED = {"unowned", "ownerless", "orphan", "orphaned", "orphans"}
 _NOBODY = {"nobody", "noone", "anyone", "anybody", "no"}
+_SOME = {"a", "an", "some", "any"}
 _OWNER = {"owner", "owners", "owned", "ownership"} | _ORPHANED
 _DANGLING = {"catalog", "dangling", "unknown", "nonexistent", "deleted", "exist", "exists"}
 _RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
@@ -81,7 +82,8 @@ def gap_question(words: list[str]) -> GapQuestion | None:
     if not present & _NEGATIONS:
         return _stage_question(words, present)
     gaps: list[str] = []
-    scoping = {w for w, by, who in zip(words, words[1:], [*words[2:], ""], strict=False) if by == "by" and who not in _NOBODY}
+    # "owned by payments" names a scope; "owned by nobody" or "owned by a team not in the catalog" asks for a gap
+    scoping = {w for w, by, who in zip(words, words[1:], [*words[2:], ""], strict=False) if by == "by" and who not in _NOBODY | _SOME}
     if present & _OWNER - scoping:  # "owned by nobody", not "owned by payments"
         gaps.append("owner_not_in_catalog" if present & _DANGLING and not present & _ORPHANED else "no_owner")
     if present & _RUNBOOK:

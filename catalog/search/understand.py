@@ -392,7 +392,7 @@ def _scopes(subject: Subject, lower: list[str]) -> bool:
     best = subject.resolution.best
     if best is None or best.kind not in SCOPE_KINDS:
         return False
-    bounding = {"own", "owns", "owned", "in", "under", "within", "contain", "contains", "include", "includes"}
+    bounding = {"own", "owns", "owned", "in", "under", "within", "contain", "contains", "include", "includes", "for", "of"}
     return bool(set(lower) & bounding or any(w in KIND_WORDS and w.endswith("s") for w in lower))
 
 
