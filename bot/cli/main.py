@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -253,6 +254,11 @@ def serve(
     no_migrate: NoMigrate = False,
 ) -> None:
     """Run the bot: Slack on POST /slack/events (or Socket Mode with --socket) and GET /healthz."""
+    # Start-up allocates about a million objects that live as long as the server and makes next to
+    # no garbage; the collections they triggered walked them hundreds of times, ~0.2 s of CPU before
+    # serving. The server collects once, freezes what is alive and turns collection back on
+    # (`bot.http.app.serve_http`; the supervisor of `--workers` before it forks).
+    gc.disable()
     from bot.compose import config_path, open_catalog
     from bot.http.app import listen
     from bot.settings import Settings
@@ -263,6 +269,7 @@ def serve(
         if workers == 1:
             _run_server(settings, open_catalog(settings, migrate=not no_migrate), credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
             return
+        from bot.http.app import freeze_heap
         from bot.http.workers import CANNOT_START, supervise
         from bot.logs import configure_logging
 
@@ -280,6 +287,8 @@ def serve(
                     raise SystemExit(CANNOT_START) from None
                 raise
 
+        freeze_heap()  # the workers share the start-up heap's pages: their collections never write to them
+        gc.enable()
         supervise(workers, worker)
 
 

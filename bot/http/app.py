@@ -165,5 +165,6 @@ def serve_http(api: FastAPI, sock: socket.socket) -> None:
     """Serve on `sock` until interrupted (uvicorn handles SIGINT/SIGTERM for a clean shutdown)."""
     host, port = sock.getsockname()[:2]
     freeze_heap()
+    gc.enable()  # `wayfinder serve` starts with it off
     # log_config=None: uvicorn's loggers propagate to the root handler (`bot.logs`), text or JSON alike
     uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", log_config=None)).run(sockets=[sock])
