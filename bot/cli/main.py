@@ -344,11 +344,9 @@ def _run_server(
     primary: bool = True,
 ) -> None:
     """Serve HTTP in the foreground; Socket Mode and the scheduler in the background, in the `primary` worker only."""
-    from actions.jobs import ActionJobs
     from bot.compose import build_services
     from bot.http.app import build_slack, create_http_app, freeze_heap, serve_http, start_socket_mode
     from bot.logs import configure_logging
-    from catalog.sync.schedule import start_scheduler
 
     configure_logging(settings.log_format)
     services = build_services(settings, catalog)
@@ -360,7 +358,10 @@ def _run_server(
     with ExitStack() as background:
         if slack is not None and socket_mode and primary:
             background.callback(start_socket_mode(slack, credentials.app_token or "").close)
-        if scheduler and primary:
+        if scheduler and primary:  # the scheduler and the sync engine are imported by the one process that runs them
+            from actions.jobs import ActionJobs
+            from catalog.sync.schedule import start_scheduler
+
             running = start_scheduler(catalog)
             ActionJobs(services.actions).register(running.apscheduler)  # expiry, reminders, escalation, TTL, runs after a restart
             background.callback(running.stop)
