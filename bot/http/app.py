@@ -173,10 +173,20 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def end_startup() -> None:
+    """Freeze the start-up heap as `freeze_heap` does, less its full collection, and turn collection back on.
+
+    `wayfinder serve` starts with the collector off: the start-up imports make about 150 cyclic
+    objects of garbage (measured), not worth a collection walking the ~150k objects alive (0.1 s
+    of CPU); they stay frozen with the rest.
+    """
+    gc.freeze()
+    gc.enable()
+
+
 def serve_http(api: FastAPI, sock: socket.socket) -> None:
     """Serve on `sock` until interrupted (uvicorn handles SIGINT/SIGTERM for a clean shutdown)."""
     host, port = sock.getsockname()[:2]
-    freeze_heap()
-    gc.enable()  # `wayfinder serve` starts with it off
+    end_startup()
     # log_config=None: uvicorn's loggers propagate to the root handler (`bot.logs`), text or JSON alike
     uvicorn.Server(uvicorn.Config(api, host=host, port=port, log_level="info", log_config=None)).run(sockets=[sock])
