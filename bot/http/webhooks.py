@@ -6,23 +6,12 @@ thread; the answer is the core's `WebhookResult`, its status the HTTP status.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.compose import Services
-
-if TYPE_CHECKING:
-    from catalog.sync.webhooks import WebhookResult
-
-
-def _github_push(services: Services, body: bytes, signature: str | None, event: str, delivery: str | None) -> WebhookResult:
-    """In a worker thread: the sync engine and its sources are imported by the first push, not by every server start."""
-    from catalog.sync.webhooks import handle_github_push
-
-    return handle_github_push(services.catalog, body, signature, event, delivery=delivery)
+from catalog.sync.webhooks import handle_github_push
 
 
 def webhooks_router(services: Services) -> APIRouter:
@@ -33,8 +22,9 @@ def webhooks_router(services: Services) -> APIRouter:
         """A push resyncs the repository it names; the signature is checked over the raw body."""
         body, headers = await request.body(), request.headers
         result = await run_in_threadpool(
-            _github_push, services, body, headers.get("x-hub-signature-256"), headers.get("x-github-event", ""), headers.get("x-github-delivery")
-        )
+            handle_github_push, services.catalog, body, headers.get("x-hub-signature-256"), headers.get("x-github-event", ""),
+            delivery=headers.get("x-github-delivery"),
+        )  # fmt: skip
         return JSONResponse(result.model_dump(mode="json"), status_code=result.status)
 
     return router
