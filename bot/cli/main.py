@@ -256,8 +256,16 @@ def serve(
     """Run the bot: Slack on POST /slack/events (or Socket Mode with --socket) and GET /healthz."""
     # Start-up makes ~140k objects that live as long as the server and next to no garbage; the ~320
     # collections their allocation triggered cost ~0.2 s of CPU before serving. The server freezes
-    # what is alive and turns collection back on (`bot.http.app.end_startup`).
+    # what is alive and turns collection back on (`bot.http.app.end_startup`); so does a `serve`
+    # that fails to start, for an in-process caller (tests).
     gc.disable()
+    try:
+        _serve(host, port, socket_mode=socket_mode, scheduler=scheduler, workers=workers, no_migrate=no_migrate)
+    finally:
+        gc.enable()
+
+
+def _serve(host: str, port: int, *, socket_mode: bool, scheduler: bool, workers: int, no_migrate: bool) -> None:
     from bot.compose import config_path, open_catalog
     from bot.http.app import listen
     from bot.settings import Settings
@@ -356,7 +364,7 @@ def _run_server(
     with ExitStack() as background:
         if slack is not None and socket_mode and primary:
             background.callback(start_socket_mode(slack, credentials.app_token or "").close)
-        if scheduler and primary:  # the scheduler and the sync engine are imported by the one process that runs them
+        if scheduler and primary:  # the scheduler and the action jobs are imported by the one process that runs them
             from actions.jobs import ActionJobs
             from catalog.sync.schedule import start_scheduler
 

@@ -176,9 +176,9 @@ def freeze_heap() -> None:
 def end_startup() -> None:
     """Freeze the start-up heap as `freeze_heap` does, less its full collection, and turn collection back on.
 
-    `wayfinder serve` starts with the collector off: the start-up imports make about 150 cyclic
-    objects of garbage (measured), not worth a collection walking the ~150k objects alive (0.1 s
-    of CPU); they stay frozen with the rest.
+    `wayfinder serve` starts with the collector off: start-up leaves about 150 objects of cyclic
+    garbage (measured), not worth a collection walking the ~140k objects alive (0.1-0.2 s of CPU);
+    they stay frozen with the rest.
     """
     gc.freeze()
     gc.enable()
