@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -294,6 +295,10 @@ def _serve(host: str, port: int, *, socket_mode: bool, scheduler: bool, workers:
                     raise SystemExit(CANNOT_START) from None
                 raise
 
+        # What every worker imports to build its services and Slack app is imported once, before the fork.
+        importlib.import_module("actions.service")
+        if not credentials.missing(socket_mode=socket_mode):
+            importlib.import_module("bot.slack.app")
         end_startup()  # before forking: the workers share the start-up heap's pages, which their collections never write to
         supervise(workers, worker)
 
