@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from actions.approvers import Person, resolve
@@ -16,6 +16,9 @@ from catalog.store.reads import get_entity
 
 
 class DecisionView(BaseModel):
+    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
+    model_config = ConfigDict(defer_build=True)
+
     approver_ref: str
     approver_name: str
     decision: str
@@ -28,6 +31,8 @@ class DecisionView(BaseModel):
 class InputField(BaseModel):
     """One input as people read it: its label (its id without one) and its value formatted by its type."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     label: str
     type: str  # the input type (text, duration, date, user, entity...); `user` values a Slack id adapters may mention
@@ -36,12 +41,16 @@ class InputField(BaseModel):
 
 
 class StageView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     approvers: list[Person]
     count: int
     approved_by: list[str] = Field(default_factory=list)  # names
 
 
 class RequestView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: int
     action_id: str
     action_title: str
@@ -95,6 +104,8 @@ EventKind = Literal[
 
 class ActionEvent(BaseModel):
     """Something happened to a request: adapters redraw its card, say `text` in the thread and tell `notify`."""
+
+    model_config = ConfigDict(defer_build=True)
 
     kind: EventKind
     request: RequestView

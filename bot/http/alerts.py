@@ -6,15 +6,17 @@ The worker that turns stored alerts into cards starts with the router when Slack
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
 
 from bot.compose import Services
-from bot.slack.alerts import SlackCardPoster
 from catalog.alerts.service import Alerts
-from catalog.alerts.worker import AlertWorker
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 MESSAGES = {
     "stored": "stored", "duplicate": "already received", "unauthorized": "missing or wrong signature or token",
@@ -25,7 +27,10 @@ MESSAGES = {
 def register(api: FastAPI, services: Services, client: WebClient | None) -> None:
     alerts = Alerts(services.catalog)
     worker = None
-    if client is not None and alerts.configured:
+    if client is not None and alerts.configured:  # the cards' views are imported only by a server that posts them
+        from bot.slack.alerts import SlackCardPoster
+        from catalog.alerts.worker import AlertWorker
+
         poster = SlackCardPoster(client, public_url=services.public_url, clock=services.clock)
         worker = AlertWorker(alerts, poster, clock=services.clock).start()
     api.state.alert_worker = worker  # stopped by whoever stops the server (tests, benchmarks)

@@ -17,17 +17,19 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from slack_bolt import App, BoltRequest
-from slack_bolt.adapter.starlette.handler import to_starlette_response
 from slack_sdk.signature import Clock, SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
 from bot.compose import Services
+
+# Bolt is imported by a server that has Slack (`bot.http.app.build_slack`); one without starts without it.
+if TYPE_CHECKING:
+    from slack_bolt import App, BoltRequest
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 class _Envelope(BaseModel):
     """The nested parts Bolt and the listeners read: a signed body with other shapes is refused, not a 500."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)  # built by the first Slack request
     type: str | None = None
     event: dict[str, Any] | None = None
     actions: list[dict[str, Any]] | None = None
@@ -87,6 +89,8 @@ class SlackGate:
             raise Refused(401, "the body is not UTF-8, so its signature cannot be checked") from None
         if not self._verifier.is_valid(body, timestamp, signature):
             raise Refused(401, "the signature does not match or the timestamp is more than 5 minutes off")
+        from slack_bolt import BoltRequest
+
         try:  # Bolt parses JSON, forms and `payload=` forms, then reads ids out of the result
             request = BoltRequest(body=body, query=query, headers=dict(headers))
             _Envelope.model_validate(request.body)
@@ -120,6 +124,8 @@ def slack_router(
             return JSONResponse(
                 {"ok": False, "error": "invalid_request" if refused.status == 401 else "malformed_body"}, status_code=refused.status
             )
+        from slack_bolt.adapter.starlette.handler import to_starlette_response
+
         # dispatch blocks until ack(); a worker thread keeps the event loop free for other requests
         return to_starlette_response(await run_in_threadpool(slack.dispatch, bolt_request))
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 # Where the shares' denominator came from: `adoption.engineers`, the Slack source's count, or catalog Users.
 EngineersFrom = Literal["config", "slack members", "slack user groups", "catalog users", "unknown"]
 
 
 class Rate(BaseModel):
+    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
+    model_config = ConfigDict(defer_build=True)
+
     of: int  # how many were counted
     hits: int
 
@@ -25,6 +28,8 @@ class Rate(BaseModel):
 
 
 class IntentSatisfaction(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     intent: str
     up: int
     down: int
@@ -33,12 +38,16 @@ class IntentSatisfaction(BaseModel):
 class Fix(BaseModel):
     """A one-click fix for an unanswered question whose answer is a missing name."""
 
+    model_config = ConfigDict(defer_build=True)
+
     action: Literal["add_alias", "create_entity"]
     name: str  # the name people typed
     ref: str | None = None  # the entity the alias would name
 
 
 class UnansweredQuestion(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     question: str
     asked: int
     fix: Fix | None = None
@@ -47,6 +56,8 @@ class UnansweredQuestion(BaseModel):
 class AskedGap(BaseModel):
     """An entity people asked about whose answer lacks something."""
 
+    model_config = ConfigDict(defer_build=True)
+
     ref: str
     name: str
     asked: int
@@ -54,12 +65,16 @@ class AskedGap(BaseModel):
 
 
 class Pulse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     responses: int = 0
     nps: float | None = None  # % promoters (9-10) minus % detractors (0-6)
     comments: list[str] = Field(default_factory=list)
 
 
 class AdoptionReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     since: datetime
     until: datetime
     days: int
@@ -97,6 +112,8 @@ class AdoptionReport(BaseModel):
 
 class Headline(BaseModel):
     """One number as every renderer shows it (terminal, page, digest), with its trend when there is one."""
+
+    model_config = ConfigDict(defer_build=True)
 
     label: str
     value: str

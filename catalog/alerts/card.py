@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -27,12 +27,17 @@ RECENT = timedelta(hours=24)
 class Change(BaseModel):
     """A source wrote this entity's catalog entry recently: a likely suspect while it is on fire."""
 
+    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
+    model_config = ConfigDict(defer_build=True)
+
     source: str
     at: datetime
     what: Literal["added", "changed"]
 
 
 class AlertCard(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     group_key: str
     provider: str
     title: str

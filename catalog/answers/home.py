@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from catalog.answers.card import SLACK_CHANNEL, SLACK_CHANNEL_ID, contact, entity_links, expects_runbook, is_runbook, person
@@ -27,18 +27,25 @@ class Missing(StrEnum):
 
 
 class EntityGaps(BaseModel):
+    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
+    model_config = ConfigDict(defer_build=True)
+
     entity: EntitySummary
     missing: list[Missing]
     stale_sources: list[str] = Field(default_factory=list)
 
 
 class TeamSummary(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     team: Contact
     owns: list[EntitySummary] = Field(default_factory=list)
     levels: list[TeamLevels] = Field(default_factory=list)  # the team's scorecard levels (`Catalog.home` fills them in)
 
 
 class HomeSummary(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     user: Person | None = None  # None: the person is not (yet) a catalog User
     teams: list[TeamSummary] = Field(default_factory=list)
     gaps: list[EntityGaps] = Field(default_factory=list)

@@ -30,6 +30,8 @@ class EntitySummary(EntityHeadline):
 
 
 class Person(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     ref: str
     name: str
     display_name: str | None = None
@@ -62,6 +64,8 @@ class LinkInfo(BaseModel):
 
 class EntityCard(BaseModel):
     """The full picture behind an answer card (built by `catalog.answers.card`), independent of how it is drawn."""
+
+    model_config = ConfigDict(defer_build=True)
 
     entity: EntitySummary
     owner: Contact | None = None  # a team or person without an owner stands for itself
@@ -109,6 +113,8 @@ class IncidentSummary(BaseModel):
 
 
 class Answer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     question: str
     intent: str
     status: Status

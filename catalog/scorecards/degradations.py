@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select, update
 from sqlmodel import Session, col
 
@@ -23,6 +23,9 @@ LEASE = timedelta(minutes=2)
 
 
 class Degradation(BaseModel):
+    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
+    model_config = ConfigDict(defer_build=True)
+
     ref: str
     scorecard_title: str
     from_level: str
@@ -35,6 +38,8 @@ class Degradation(BaseModel):
 
 
 class AlertBatch(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     team_ref: str
     ids: list[int]
     items: list[Degradation]

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from catalog.answers.card import SLACK_CHANNEL_ID, SLACK_USER_ID
@@ -29,6 +29,9 @@ TOP_FIXES = 3
 class Fixer(BaseModel):
     """Who fixed a rule: the author of the change that fixed it, as the source named them (`github:<login>`)."""
 
+    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
+    model_config = ConfigDict(defer_build=True)
+
     rule: str  # the rule's title, as in `Movement.fixed`
     author: str  # `github:<login>`
     login: str | None = None  # the GitHub login, for `@login`
@@ -42,6 +45,8 @@ class Fixer(BaseModel):
 
 class Movement(BaseModel):
     """An entity whose level or rules changed since last week."""
+
+    model_config = ConfigDict(defer_build=True)
 
     ref: str
     scorecard_title: str
@@ -59,6 +64,8 @@ class Movement(BaseModel):
 class TopFix(BaseModel):
     """One rule, and the entities that fixing it would raise a level (it is all that stands in their way)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     scorecard: str
     scorecard_title: str
     rule: RuleResult
@@ -66,6 +73,8 @@ class TopFix(BaseModel):
 
 
 class InitiativeProgress(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     title: str
     scorecard_title: str
@@ -81,6 +90,8 @@ class InitiativeProgress(BaseModel):
 
 
 class TrendLine(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     scorecard_title: str
     levels: list[str]
     days: list[date]
@@ -93,6 +104,8 @@ class TrendLine(BaseModel):
 
 
 class TeamDigest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     team_ref: str
     team_name: str
     channel: str | None  # the team's Slack channel id, None when the catalog has none
@@ -106,6 +119,8 @@ class TeamDigest(BaseModel):
 
 
 class LeadershipDigest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     day: date
     teams: list[TeamLevels] = Field(default_factory=list)
     initiatives: list[InitiativeProgress] = Field(default_factory=list)

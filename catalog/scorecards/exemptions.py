@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import update
 from sqlmodel import Session, col
 
@@ -24,6 +24,9 @@ MAX_DAYS = 366  # an exemption is a loan, not a waiver for ever
 
 class ExemptionView(BaseModel):
     """What the approval message shows."""
+
+    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
+    model_config = ConfigDict(defer_build=True)
 
     id: int
     scorecard: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -25,6 +25,9 @@ from catalog.store.reads import refs_named
 
 
 class GateResult(BaseModel):
+    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
+    model_config = ConfigDict(defer_build=True)
+
     status: Literal["passed", "failed", "not_found", "not_applicable"]
     entity: str | None = None  # the ref the name resolved to
     scorecard: str
