@@ -228,7 +228,7 @@ def _ordinary(word: str) -> bool:
     return word in STOP_WORDS or is_cue(word) or word in KIND_WORDS
 
 
-_ARTICLE_TYPOS = {"teh": "the", "hte": "the", "th": "the"}  # "who is in teh risk team": grammar reads the article
+_ARTICLE_TYPOS = {"teh": "the", "hte": "the"}  # "who is in teh risk team": grammar reads the article
 
 
 def _cue_or_word(word: str, index: CatalogIndex) -> str:
