@@ -49,8 +49,8 @@ class CrashingPoster(SlackCardPoster):
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.now = START
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
 
     def __call__(self) -> datetime:
         return self.now
@@ -79,32 +79,37 @@ def cards(fake: FakeSlackAPI) -> list[str]:
 
 
 @pytest.mark.parametrize("before", [False, True], ids=["after-posting", "before-posting"])
+@pytest.mark.parametrize("start", [START, datetime.now(UTC).replace(microsecond=0)], ids=["fixed-clock", "todays-clock"])
 def test_a_crash_around_posting_leaves_exactly_one_card(
-    example_catalog: Catalog, make_catalog: Callable[[Config], Catalog], fake: FakeSlackAPI, before: bool
+    example_catalog: Catalog, make_catalog: Callable[[Config], Catalog], before: bool, start: datetime
 ) -> None:
-    clock = Clock()
-    client = WebClient(token=BOT_TOKEN, base_url=fake.url)
-    first = boot(make_catalog)
-    body = pagerduty("PCRASH", "triggered", service_id="PCHKWB2")
-    assert Alerts(first).receive("pagerduty", body, headers(body), now=clock()).stored
-    with pytest.raises(Crash):
-        Alerts(first).process_pending(CrashingPoster(client, public_url=PUBLIC_URL, clock=clock, before=before), clock=clock)
-    assert len(cards(fake)) == (0 if before else 1)
+    """On today's clock too: the retry looks for the card with `oldest` = its real posting time, so message
+    timestamps must be real times, as Slack's are (the replica drill posted a second card when they were not)."""
+    with FakeSlackAPI(ts_base=int(start.timestamp())) as fake:
+        clock = Clock(start)
+        client = WebClient(token=BOT_TOKEN, base_url=fake.url)
+        first = boot(make_catalog)
+        body = pagerduty("PCRASH", "triggered", service_id="PCHKWB2")
+        assert Alerts(first).receive("pagerduty", body, headers(body), now=clock()).stored
+        with pytest.raises(Crash):
+            Alerts(first).process_pending(CrashingPoster(client, public_url=PUBLIC_URL, clock=clock, before=before), clock=clock)
+        assert len(cards(fake)) == (0 if before else 1)
 
-    clock.now += LEASE + timedelta(seconds=1)  # the dead worker's claim runs out
-    restarted = boot(make_catalog)
-    poster = SlackCardPoster(client, public_url=PUBLIC_URL, clock=clock)
-    assert Alerts(restarted).process_pending(poster, clock=clock) == 1
-    assert len(cards(fake)) == 1, "the retry found the card in the channel instead of posting another"
-    if not before:
-        [edit] = fake.calls("chat.update")  # the found card is redrawn in place and its id recorded
-        assert edit.params["ts"] == FIRST_TS
+        clock.now += LEASE + timedelta(seconds=1)  # the dead worker's claim runs out
+        restarted = boot(make_catalog)
+        poster = SlackCardPoster(client, public_url=PUBLIC_URL, clock=clock)
+        assert Alerts(restarted).process_pending(poster, clock=clock) == 1
+        assert len(cards(fake)) == 1, "the retry found the card in the channel instead of posting another"
+        first_ts = f"{int(start.timestamp())}.000100"  # the fake's first message
+        if not before:
+            [edit] = fake.calls("chat.update")  # the found card is redrawn in place and its id recorded
+            assert edit.params["ts"] == first_ts
 
-    acknowledged = pagerduty("PCRASH", "acknowledged", service_id="PCHKWB2")
-    Alerts(restarted).receive("pagerduty", acknowledged, headers(acknowledged), now=clock())
-    Alerts(restarted).process_pending(poster, clock=clock)
-    assert len(cards(fake)) == 1
-    assert {c.params["ts"] for c in fake.calls("chat.update")} == {FIRST_TS}  # the one card, edited
+        acknowledged = pagerduty("PCRASH", "acknowledged", service_id="PCHKWB2")
+        Alerts(restarted).receive("pagerduty", acknowledged, headers(acknowledged), now=clock())
+        Alerts(restarted).process_pending(poster, clock=clock)
+        assert len(cards(fake)) == 1
+        assert {c.params["ts"] for c in fake.calls("chat.update")} == {first_ts}  # the one card, edited
 
 
 def test_cards_carry_their_incident_in_message_metadata(example_catalog: Catalog, fake: FakeSlackAPI) -> None:

@@ -347,7 +347,8 @@ def run_drill(
     with ExitStack() as stack:
         work = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wayfinder-drill-")))
         database = stack.enter_context(throwaway_database(server_url))
-        slack = stack.enter_context(FakeSlackAPI())
+        # Real-time message ts: a replica that takes over an alert card looks for it with `oldest` = its real posting time.
+        slack = stack.enter_context(FakeSlackAPI(ts_base=int(time.time())))
         github = stack.enter_context(FakeGitHub(org="acme", token=GITHUB_TOKEN))
         repos = github.bulk_add_repos(pushes, name_format="drill-{i:05d}", files=lambda name: {"catalog-info.yaml": _component(name)})
         bulk = work / "bulk"

@@ -116,10 +116,15 @@ class FakeSlackAPI(FakeHTTPServer):
     assert with :meth:`calls` / :meth:`wait_for`.  Set :attr:`socket_url` to the ``ws://`` URL
     that ``apps.connections.open`` should hand out.  The server lifecycle, and the generic
     request log and fault injection (``log``, ``fail``, ``delay``), come from FakeHTTPServer.
+
+    Message timestamps count up from ``ts_base`` (epoch seconds): a fixed 2023 instant by default,
+    which tests with an injected clock start from; a run on the real clock (the replica drill)
+    passes the current time, so `oldest` filters on real times find real messages, as on Slack.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, ts_base: int = _TS_BASE_SECONDS) -> None:
         super().__init__()
+        self._ts_base = ts_base
         self._cond = threading.Condition(self._lock)  # the base's lock: handle() runs under it
         self._responders: dict[str, Callable[[JSONDict], JSONDict]] = {
             "auth.test": self._auth_test,
@@ -341,7 +346,7 @@ class FakeSlackAPI(FakeHTTPServer):
         """``1700000000.000100``, ``.000200``...: unique, ordered message ts like Slack's."""
         self._ts_counter += 1
         micros = self._ts_counter * 100
-        return f"{_TS_BASE_SECONDS + micros // 1_000_000}.{micros % 1_000_000:06d}"
+        return f"{self._ts_base + micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _message(self, params: JSONDict, ts: str) -> JSONDict:
         message: JSONDict = {
