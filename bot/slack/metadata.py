@@ -14,8 +14,7 @@ VALUE_LIMIT = 2000
 
 
 class ButtonValue(BaseModel):
-    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
-    model_config = ConfigDict(defer_build=True, extra="ignore")  # old buttons in old messages keep working
+    model_config = ConfigDict(extra="ignore")  # old buttons in old messages keep working
 
     question: str
 
@@ -60,8 +59,6 @@ class ShareValue(ButtonValue):
 class ExemptionAsk(BaseModel):
     """A digest's "Request exemption" button, and the modal's private_metadata: which rule, for which entities."""
 
-    model_config = ConfigDict(defer_build=True)
-
     scorecard: str
     rule: str
     refs: list[str]  # the entities the rule blocks (at most `EXEMPTION_REFS`, so the value fits)
@@ -73,8 +70,6 @@ EXEMPTION_REFS = 20
 
 class FixValue(BaseModel):
     """A one-click fix from the adoption digest: `name` becomes an alias of `ref`, or a new entity."""
-
-    model_config = ConfigDict(defer_build=True)
 
     action: str  # add_alias | create_entity
     name: str

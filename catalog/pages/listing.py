@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 from sqlmodel import Session, col
 
@@ -27,9 +27,6 @@ class BadCursor(WayfinderError):
 
 
 class EntityList(BaseModel):
-    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
-    model_config = ConfigDict(defer_build=True)
-
     items: list[EntitySummary] = Field(default_factory=list)
     next_cursor: str | None = None  # pass back as `cursor` for the next page; None on the last page
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session, col
 
@@ -29,9 +29,6 @@ LINK_ORDER = ("runbook", "dashboard", "repo", "docs")
 class Gap(BaseModel):
     """A fact the catalog lacks, said out loud with where to fix it."""
 
-    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
-    model_config = ConfigDict(defer_build=True)
-
     what: str
     fix: str
 
@@ -39,16 +36,12 @@ class Gap(BaseModel):
 class OnCallNow(BaseModel):
     """On-call judged at the page's moment; `slack_user_ids` maps PagerDuty user ids to Slack ids for DM links."""
 
-    model_config = ConfigDict(defer_build=True)
-
     answer: OnCallAnswer | None = None
     note: str | None = None  # why the shifts may be stale, or why nobody is shown
     slack_user_ids: dict[str, str] = Field(default_factory=dict)
 
 
 class OwnershipPage(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
     card: EntityCard
     retired_at: datetime | None = None
     defined_in: str | None = None  # the file that declares the entity, relative to the config when it can be

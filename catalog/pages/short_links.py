@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
@@ -21,9 +21,6 @@ from catalog.store.reads import refs_named
 
 
 class LinkTarget(BaseModel):
-    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
-    model_config = ConfigDict(defer_build=True)
-
     status: Literal["found", "ambiguous", "not_found"]
     ref: str | None = None
     candidates: list[EntitySummary] = Field(default_factory=list)  # the choices, or the nearest names

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from catalog.answers.card import contact, entity_links, expects_runbook, is_runbook, merge_sources
@@ -20,17 +20,12 @@ from catalog.store.refs import make_ref
 
 
 class OwnedEntity(BaseModel):
-    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
-    model_config = ConfigDict(defer_build=True)
-
     entity: EntitySummary
     gaps: list[str] = Field(default_factory=list)
 
 
 class TeamOnCall(BaseModel):
     """Level 1 for one of the team's PagerDuty services."""
-
-    model_config = ConfigDict(defer_build=True)
 
     entity_ref: str
     service: PagerDutyRef
@@ -39,8 +34,6 @@ class TeamOnCall(BaseModel):
 
 
 class TeamPage(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
     team: Contact
     description: str | None = None
     owns: list[OwnedEntity] = Field(default_factory=list)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -19,9 +19,6 @@ from catalog.store.models import SourceState
 
 
 class Freshness(BaseModel):
-    # This module's models are built on first use, not at import (`defer_build`): a server starts without them.
-    model_config = ConfigDict(defer_build=True)
-
     source: str
     source_type: str | None = None
     synced_at: datetime | None = None
