@@ -63,9 +63,12 @@ def test_what_a_thing_is_leads_with_its_owner_and_description_and_shows_its_tags
     assert text.startswith("component:checkout-api (Checkout API): Checkout orchestration")
 
 
-def test_a_person_card_lists_their_teams(example_catalog: Catalog) -> None:
-    _, blocks = render(example_catalog.ask("who is nadia?"))
-    assert f"*Teams*\n• <{PUBLIC}/o/group/default/payments|Payments>" in all_text(blocks)
+@pytest.mark.parametrize("question", ["who is nadia?", "what does nadia own?"])
+def test_a_person_card_lists_their_teams_and_warns_of_nothing_else(example_catalog: Catalog, question: str) -> None:
+    _, blocks = render(example_catalog.ask(question))
+    texts = all_text(blocks)
+    assert f"*Teams*\n• <{PUBLIC}/o/group/default/payments|Payments>" in texts
+    assert ":warning: Member of" not in texts  # a person's team is not a warning
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,7 @@ from catalog.search.resolve import AMBIGUITY_MARGIN, FUZZY_CUTOFF, CatalogIndex,
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
 from catalog.store.merge import CatalogEntity, source_freshness, source_states
-from catalog.store.reads import get_entities, get_entity, load_neighbourhood, owned_refs, related_refs
+from catalog.store.reads import get_entities, get_entity, load_neighbourhood, owned_refs
 
 MAX_CHOICES = 10  # "which API did you mean?": more than this is named, not picked
 EMPTY_CATALOG = "The catalog is empty: no source has been synced yet. Run `wayfinder sync` to fill it."
@@ -261,10 +261,8 @@ def _members_answer(session: Session, entity: CatalogEntity, answer: Answer) -> 
 def _owned_by(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     refs = owned_refs(session, entity.ref)
     answer.items = summaries(session, refs)
-    if entity.kind == "user":
-        teams = [t for _, t in related_refs(session, entity.ref, ["memberOf"])]
-        if teams:
-            answer.notes.append("Member of " + ", ".join(t.rpartition("/")[2] for t in teams) + ".")
+    if entity.kind == "user":  # what a person owns is often nothing: the teams they are in own it
+        add_teams(session, entity, answer)
     if not answer.items:
         answer.status = "no_data"
         answer.notes.append(f"Nothing in the catalog is owned by {entity.name}.")

@@ -114,7 +114,8 @@ def _body(a: Answer) -> list[str]:
     if a.intent == "members":
         return [f"Members of {name}:"] + [f"  {m.display_name or m.name}" + (f" <{m.email}>" if m.email else "") for m in a.members]
     if a.intent == "owned_by":
-        return [f"{name} owns {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items]
+        teams = ["Member of " + ", ".join(t.name for t in a.teams) + "."] if a.teams else []
+        return [f"{name} owns {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] + teams
     if a.intent in ("depends_on", "dependents"):
         head = f"{name} depends on:" if a.intent == "depends_on" else f"Depending on {name}:"
         return [head] + [

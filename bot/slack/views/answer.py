@@ -133,6 +133,11 @@ def _choices(answer: Answer, public_url: str) -> list[Block]:
     return blocks
 
 
+def _teams(answer: Answer, public_url: str) -> list[str]:
+    lines = [f"• {_reach_line(t, public_url)}" for t in answer.teams]
+    return ["*Teams*\n" + listing(lines, limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)] if lines else []
+
+
 def _candidate(c: EntitySummary, public_url: str) -> str:
     owner = f" · owned by {escape(clip(c.owner_ref.rpartition('/')[2], NAME_SHOWN))}" if c.owner_ref else ""
     description = f"\n{escape(clip(c.description, 200))}" if c.description else ""
@@ -181,8 +186,8 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
     """The list the question asked about, long and first."""
     if answer.intent == "about":  # the description, system and lifecycle are on every card; tags only here
         return [f"*Tags*: {escape(clip(', '.join(card.tags), SECTION_TEXT - 20))}"] if card.tags else []
-    if answer.intent == "owned_by":
-        return [_list("Owns", answer.items, public_url, FOCUS_ITEMS) or "*Owns*: nothing in the catalog"]
+    if answer.intent == "owned_by":  # a person's own things, then the teams they are in
+        return [_list("Owns", answer.items, public_url, FOCUS_ITEMS) or "*Owns*: nothing in the catalog", *_teams(answer, public_url)]
     if answer.intent == "members":
         lines = [f"• {mention(p)}" + (f" · {escape(p.email)}" if p.email else "") for p in answer.members]
         return [f"*Members ({len(lines)})*\n" + listing(lines, limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)] if lines else []
@@ -194,15 +199,8 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
         return [_list("APIs", answer.items, public_url, FOCUS_ITEMS) or "*APIs*: none in the catalog"]
     if answer.intent == "links":
         return [_links(card.links, bullets=True) or "*Links*: none in the catalog"]
-    if answer.intent == "team_of" or answer.intent == "owner" and answer.teams:  # "who is nadia": a person's teams
-        return (
-            [
-                "*Teams*\n"
-                + listing([f"• {_reach_line(t, public_url)}" for t in answer.teams], limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)
-            ]
-            if answer.teams
-            else []
-        )
+    if answer.intent in ("team_of", "owner"):  # "what team is nadia on", "who is nadia": a person's teams
+        return _teams(answer, public_url)
     if answer.intent == "contact" and answer.owner is not None:
         lines = [f"*Reach*: {_reach_line(answer.owner, public_url)}"]
         if answer.paged_via:
