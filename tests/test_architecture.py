@@ -58,7 +58,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.tls": {"tls_context"},  # one CA bundle load per process, however many clients
     "catalog.metrics": {"Metrics"},  # the facade's `metrics`; adapters count Slack calls in it
     "catalog.answers.ask": {"empty_catalog_answer"},  # pure: the answer before any table exists
-    "catalog.answers.text": {"gap_heading", "render_text", "RELATION_WORDS"},  # pure text
+    "catalog.answers.text": {"gap_heading", "render_text", "relation_word"},  # pure text
     "catalog.store.database_errors": {"describe_database_error"},  # pure text about a DatabaseError
     # the page models the facade returns
     "catalog.pages.listing": {"EntityList", "MAX_LIMIT", "BadCursor"},

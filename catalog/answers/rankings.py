@@ -87,8 +87,7 @@ def _related(session: Session, index: CatalogIndex, question: GapQuestion) -> li
     kind = question.kind or ("group" if question.by == "members" else None)
     ranked = [e for e in index.entities if (e.is_a(kind, question.type) if kind else e.kind in OWNABLE)]
     parts_kind = question.parts_kind
-    current = {e.ref for e in index.entities}  # a relation to a retired entity no longer counts
-    counted = [(e, [r for r in targets.get(e.ref, ()) if r in current]) for e in ranked]
+    counted = [(e, [r for r in targets.get(e.ref, ()) if index.get(r) is not None]) for e in ranked]  # a retired entity no longer counts
     return [(e, [r for r in refs if r.startswith(f"{parts_kind}:")]) for e, refs in counted] if parts_kind else counted
 
 

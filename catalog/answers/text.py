@@ -25,6 +25,11 @@ RELATION_WORDS = {
 }
 
 
+def relation_word(relation: str | None) -> str | None:
+    """How a listed entity relates to the subject, in words ("consumes API"); an unknown relation as it is."""
+    return RELATION_WORDS.get(relation or "", relation)
+
+
 def _entity(e: EntitySummary) -> str:
     title = f" ({e.title})" if e.title and e.title != e.name else ""
     return f"{e.kind}:{e.name}{title}"
@@ -120,12 +125,12 @@ def _body(a: Answer) -> list[str]:
         head = f"{name} depends on:" if a.intent == "depends_on" else f"Depending on {name}:"
         return [head] + [
             f"  {_entity(i)}"
-            + (f" ({RELATION_WORDS.get(i.relation or '', i.relation)}" + (f" via {i.via}" if i.via else "") + ")" if i.relation else "")
+            + (f" ({relation_word(i.relation)}" + (f" via {i.via}" if i.via else "") + ")" if i.relation else "")
             for i in a.items
         ]
     if a.intent == "apis":
         head = f"Providing or using {name}:" if s.kind == "api" else f"APIs of {name}:"
-        return [head] + [f"  {_entity(i)} ({RELATION_WORDS.get(i.relation or '', i.relation)})" for i in a.items]
+        return [head] + [f"  {_entity(i)} ({relation_word(i.relation)})" for i in a.items]
     if a.intent == "links":
         return [f"Links for {name}:"] + [f"  {link.title}: {link.url}" for link in a.links]
     if a.intent == "where":

@@ -78,8 +78,9 @@ DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "pr
 # "used" is passive ("is X still used?", "where is X used"): who uses X, not what X uses.
 DEPENDENTS = {
     "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
-    "impacted", "affected", "affects", "blast", "used", "consumed", "delete", "decommission", "decommissioning", "retire",
-}  # fmt: skip  # "can I delete X?": what would break
+    "impacted", "affected", "affects", "blast", "used", "consumed",
+    "delete", "decommission", "decommissioning", "retire",  # "can I delete X?": what would break
+}  # fmt: skip
 CHANNEL_WORDS = {"channel", "channels", "slack", "email", "mail", "usergroup"}
 WHO = {"who", "whom", "whose"}  # a question asking for a person ("who do I talk to about X"), not for things
 # "what does X talk to" asks for its dependencies and "what connects to X" for its dependents; "who do I talk to about X" for a person.

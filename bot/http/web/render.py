@@ -21,7 +21,7 @@ from bot.http.web.slack_links import app_links, channel_links, dm_links
 from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
 from catalog.answers.models import EntitySummary
-from catalog.answers.text import RELATION_WORDS, gap_heading
+from catalog.answers.text import gap_heading, relation_word
 from catalog.safe_text import neutralise
 
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -87,7 +87,7 @@ _ENV = Environment(
 )
 _ENV.globals.update(
     safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, entity_link=entity_link, link_or_text=link_or_text, channel_links=channel_links, dm_links=dm_links,
-    app_links=app_links, gap_heading=gap_heading, relation_word=lambda relation: RELATION_WORDS.get(relation, relation),
+    app_links=app_links, gap_heading=gap_heading, relation_word=relation_word,
 )
 
 
