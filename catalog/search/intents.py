@@ -52,6 +52,7 @@ TYPE_WORDS = {
 }  # fmt: skip
 ABBREVIATIONS = {"svc": "service", "srv": "service", "dept": "department"}
 # Kind words for where a service keeps its data: beside a service with no other question word, they ask for those dependencies.
+KEEPS = {"store", "stores", "keep", "keeps", "persist", "persists", "save", "saves"}
 STORE_WORDS = {word for word, kind in KIND_WORDS.items() if kind == "resource" and word not in ("resource", "resources")}
 
 
@@ -62,7 +63,7 @@ def expand(word: str) -> str:
 ONCALL = {"oncall", "on-call", "pager", "paged", "pagerduty", "page", "duty", "rota", "rotation", "escalation", "escalations"}
 LIFECYCLE = {
     "deprecated", "deprecation", "deprecate", "lifecycle", "experimental", "sunset", "sunsetted", "sunsetting",
-    "eol", "retired", "legacy", "obsolete",
+    "eol", "retired", "legacy", "obsolete", "replaced", "replacement", "successor",  # "what replaced X": is it retired
 }  # fmt: skip
 # Lifecycle words that are also ordinary words ("the production database"): they count only when nothing else does.
 LIFECYCLE_WEAK = {"production", "prod", "maintained", "supported", "alive", "dead", "stable"}
@@ -71,6 +72,7 @@ OWNER = {
     "responsible", "accountable", "whose", "behind", "built", "wrote", "runs", "manages", "dri", "poc", "ask", "talk",
     "speak", "escalate", "blame", "handles", "handling", "charge", "supports", "looks", "bug", "bugs", "issue",
 }  # fmt: skip
+OWNER_NOUNS = {"owner", "owners", "ownership", "maintainer", "maintainers", "dri", "poc"}
 CONTACT = {
     "reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold",
 }  # fmt: skip
@@ -80,6 +82,7 @@ DEPENDENTS = {
     "dependents", "dependent", "consumers", "consumer", "callers", "caller", "downstream", "breaks", "break", "impact",
     "impacted", "affected", "affects", "blast", "used", "consumed",
     "delete", "decommission", "decommissioning", "retire",  # "can I delete X?": what would break
+    "happens", "happen",  # "what happens if X is down?": what it takes down with it
 }  # fmt: skip
 CHANNEL_WORDS = {"channel", "channels", "slack", "email", "mail", "usergroup"}
 WHO = {"who", "whom", "whose"}  # a question asking for a person ("who do I talk to about X"), not for things
@@ -226,6 +229,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "links"
     if _members(words, subject, present, before) and (subject_kind in (None, "group", "user") or present & MEMBERS):
         return "team_of" if subject_kind == "user" else "members"  # "who is the tech lead for X": X's owner
+    if subject is not None and subject_kind not in ("group", "user", "resource") and after & KEEPS:
+        return "depends_on"  # "where does checkout-api store its data": its databases, not its system
     if present & WHERE:
         return "where"
     if present & LIFECYCLE_WEAK and not (_has_bigram(words, "maintained", "by") is not None):
@@ -235,6 +240,11 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     if subject is not None and subject_kind not in ("group", "user") and _asks_about(present, before, after):
         return "about"
     return "owner"
+
+
+# The catalog itself, named by that word: "catalog health", "how is the catalog doing?" ask for its sources' state.
+CATALOG_ITSELF = {"catalog", "catalogue"}
+CATALOG_STATE = SCORECARD | {"status", "state", "ok", "okay", "working"}
 
 
 def asks_freshness(words: list[str]) -> bool:
@@ -281,8 +291,9 @@ def _owned_by(words: list[str], subject: int | None, before: set[str], after: se
 
 
 def _in_charge_of(before: set[str], after: set[str]) -> bool:
-    """"what is the risk team responsible for", "what does team risk do": a team's or person's things, not its owner."""
-    return bool(after & (OWNER | PROVIDES | {"do", "cover", "covers", "working"}) and not (before | after) & WHO)
+    """"what is the risk team responsible for", "what does team risk do": a team's or person's things, not its owner
+    ("payments owner", "the ledger team's dri": a person, whom the team's card names)."""
+    return bool(after & (OWNER - OWNER_NOUNS | PROVIDES | {"do", "cover", "covers", "working"}) and not (before | after) & WHO)
 
 
 def _members(words: list[str], subject: int | None, present: set[str], before: set[str]) -> bool:

@@ -23,7 +23,20 @@ from sqlmodel import Session
 
 from catalog.answers.gaps import GapQuestion, contents_question, gap_question
 from catalog.answers.rankings import RANKS, rank_question
-from catalog.search.intents import HELP, INCIDENTS, KIND_WORDS, STOP_WORDS, asks_freshness, expand, intent_of, is_cue, near_cue
+from catalog.search.intents import (
+    CATALOG_ITSELF,
+    CATALOG_STATE,
+    HELP,
+    INCIDENTS,
+    KEEPS,
+    KIND_WORDS,
+    STOP_WORDS,
+    asks_freshness,
+    expand,
+    intent_of,
+    is_cue,
+    near_cue,
+)
 from catalog.search.markup import clean
 from catalog.search.resolve import CatalogIndex, Match, Resolution
 from catalog.search.smalltalk import small_talk
@@ -43,6 +56,8 @@ SCOPE_KINDS = {"group", "user", "system", "domain"}
 TAGGED = {"tagged", "tag", "tags", "labelled", "labeled"}
 LISTS = TAGGED | {"which", "what", "whats", "list", "show", "all", "any", "anything", "everything", "every", "use", "uses", "using", "used", "written"}
 ALERT_STATES = {"open", "active", "ongoing", "current", "live", "unresolved", "unacknowledged"}  # "any open incidents?"
+# Idioms read as the one cue they mean, so that their words are not taken for names ("point" is in loyalty-points-rest).
+_IDIOMS = re.compile(r"\b(?:single\s+)?points?\s+of\s+contacts?\b", re.IGNORECASE)
 
 
 @dataclass
@@ -75,7 +90,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "smalltalk", smalltalk=talk)
     urls = find_urls(text)
     link_subjects = [s for url in urls if (s := _link_subject(session, index, url))]
-    words = _listed_names(session, index, WORD.findall(URL.sub(" ", clean(text))))
+    words = _listed_names(session, index, WORD.findall(_IDIOMS.sub("poc", URL.sub(" ", clean(text)))))
     lower = [_cue_or_word(w.lower(), index) for w in words]
     if not words and not link_subjects:
         return Understanding(text, "help")
@@ -103,9 +118,9 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         # "which teams own tier-1 services": the services, with their owners
         listed = [w for w in gap_words if KIND_WORDS.get(w) not in ("group", "user")] if _listed_kinds(gap_words, []) else gap_words
         return Understanding(text, "gaps", subjects=subjects, gap=gap or replace(contents_question(listed), tag=tag))
-    if not gap and not cues and scope and _holds(scope, lower):  # "what's in the payments platform"
-        gap = contents_question(gap_words)
-    if not subjects and asks_freshness(lower) and not set(lower) & KIND_WORDS.keys():
+    if not gap and not cues and scope and _holds(scope, lower):  # "what's in the payments platform", "identity's services"
+        gap = contents_question([*gap_words, *filter(_listed_kind, lower[scope.end : scope.end + 2])])  # "payments team services"
+    if not subjects and asks_freshness(lower) and not set(lower) & KIND_WORDS.keys() or _about_the_catalog(subjects, unresolved, lower):
         return Understanding(text, "sources")  # "is the catalog up to date?": each source's last sync, not an entity's
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
         return Understanding(text, "gaps", gap=gap)
@@ -134,9 +149,20 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     if intent != draft and INTENT_KINDS.get(intent) != INTENT_KINDS.get(draft):  # the subject's kind changed the intent
         subjects = [_rescope(index, s, intent) for s in subjects]
     listed = _listed_kinds(lower, subjects) if intent in ("owned_by", "depends_on", "dependents") else []
+    if intent == "depends_on" and not listed and at is not None and set(lower[lead.end :]) & KEEPS:
+        listed = ["resources"]  # "where does checkout-api keep its data": its stores
     if intent == "owned_by" and listed and subjects[0].resolution.best and subjects[0].resolution.best.kind in ("group", "user"):
         return Understanding(text, "gaps", subjects=subjects, gap=contents_question(listed))  # "what services does payments own"
     return Understanding(text, intent, subjects=subjects, bare=not cues, item_words=listed)
+
+
+def _about_the_catalog(subjects: list[Subject], unresolved: Subject | None, lower: list[str]) -> bool:
+    """"catalog health", "how is the catalog doing?", "catalog status": the catalog itself, not catalog-db."""
+    named = subjects[0] if len(subjects) == 1 else unresolved if not subjects else None
+    if named is None or named.exact:
+        return False
+    words = set(named.text.lower().split())
+    return bool(words & CATALOG_ITSELF and words <= CATALOG_ITSELF | CATALOG_STATE and set(lower) & CATALOG_STATE)
 
 
 def _listed_kinds(lower: list[str], subjects: list[Subject]) -> list[str]:
@@ -400,7 +426,7 @@ def _scope_before_kind(index: CatalogIndex, subject: Subject, lower: list[str]) 
     """In a list question, "payments services" asks for the team payments' services, not for the entity titled
     "Payments Service": the team (system, domain) its words name exactly, when a plural kind word follows them."""
     after = lower[subject.end] if 0 <= subject.start and subject.end < len(lower) else ""
-    if not (after.endswith("s") and KIND_WORDS.get(after) not in (None, "group", "user")):
+    if not _listed_kind(after):
         return None
     words = " ".join(lower[subject.start : subject.end])
     found = index.resolve(words, kinds=SCOPE_KINDS - {"user"})
@@ -410,13 +436,23 @@ def _scope_before_kind(index: CatalogIndex, subject: Subject, lower: list[str]) 
 
 
 def _holds(subject: Subject, lower: list[str]) -> bool:
-    """"what's in the payments platform", "which components does domain commerce include": a system's or domain's parts."""
+    """"what's in the payments platform", "which components does domain commerce include": a system's or domain's parts;
+    "show me services of team identity", "identity's services", "what's in team ledger": what a team owns."""
     best = subject.resolution.best
-    if best is None or best.kind not in ("system", "domain") or subject.start < 0:
+    if best is None or best.kind not in ("system", "domain", "group") or subject.start < 0:
         return False
     before = set(lower[: subject.start])
     asks = before & {"what", "whats", "which", "list", "show"} or any(w in KIND_WORDS and w.endswith("s") for w in before)  # "services in X"
-    return bool(asks and (before & {"in", "inside"} or set(lower) & {"contain", "contains", "include", "includes"}))
+    if asks and (before & {"in", "inside"} or set(lower) & {"contain", "contains", "include", "includes"}):
+        return best.kind != "group" or "who" not in before  # "who is in team ledger": its members
+    # a plural kind word before the team ("apis of payments") or just after it ("identity's services", "payments team services")
+    near = lower[: subject.start] + lower[subject.end : subject.end + 2]
+    return best.kind == "group" and "who" not in lower and any(map(_listed_kind, near))
+
+
+def _listed_kind(word: str) -> bool:
+    """A plural kind word naming things to list ("services", "apis"), not who answers (teams, people)."""
+    return word.endswith("s") and KIND_WORDS.get(word) not in (None, "group", "user")
 
 
 def _rescope(index: CatalogIndex, s: Subject, intent: str) -> Subject:
