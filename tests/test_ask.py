@@ -66,6 +66,19 @@ def test_owner_phrasings(example_catalog: Catalog, question: str) -> None:
     assert answer.owner is not None and answer.owner.ref == PAYMENTS
 
 
+def test_a_partial_name_several_things_share_is_answered_by_their_one_owner_naming_them_all(example_catalog: Catalog) -> None:
+    """"order" matches five entities, all owned by checkout: who owns it is answered, and says what else it covers;
+    what depends on it is not the same for each, so that asks which one."""
+    owner = example_catalog.ask("who owns order")
+    assert owner.status == "answered" and owner.owner is not None and owner.owner.ref == "group:default/checkout"
+    [note] = [n for n in owner.notes if "also matches" in n]
+    assert note.startswith("'order' also matches ") and note.endswith(", with the same owner.")
+    assert {"component:order-service", "resource:orders-db"} <= set(note.removesuffix(", with the same owner.").split(" matches ")[1].split(", "))
+    assert note in owner.text
+    assert example_catalog.ask("what depends on order").status == "ambiguous"
+    assert not any("also matches" in n for n in example_catalog.ask("who owns payments-service").notes)
+
+
 def test_owner_answer_gives_the_owners_contact(example_catalog: Catalog) -> None:
     answer = example_catalog.ask("who owns payments-service?")
     owner = answer.owner

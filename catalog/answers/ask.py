@@ -197,8 +197,9 @@ SHARED_OWNER_ANSWERS = {"owner", "contact"}
 def _about(session: Session, question: str, intent: str, resolution: Resolution, named: str, now: datetime) -> Answer:
     """The answer about one subject: the entity it resolved to, or the candidates to choose from."""
     base = {"question": question, "intent": intent}
-    if intent not in SHARED_OWNER_ANSWERS:
-        resolution = _one_entity(resolution)
+    tied = _tied(resolution)
+    if intent not in SHARED_OWNER_ANSWERS and tied:
+        resolution = Resolution("ambiguous", [resolution.matches[0], *tied])
     if resolution.status == "found" and resolution.best is not None:  # the subject and what its card shows, in one read
         load_neighbourhood(session, resolution.best.ref)
     candidates = _summaries(session, resolution)
@@ -213,20 +214,24 @@ def _about(session: Session, question: str, intent: str, resolution: Resolution,
         return Answer(**base, status="not_found", candidates=candidates)
     answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()), asked_at=now)
     answer.notes += text_match_notes(resolution)
+    if tied:  # "who owns inventory": the answer holds for each, so say which others it covers
+        also = ", ".join(m.entity.ref.replace(":default/", ":") for m in tied[:MAX_CHOICES])
+        answer.notes.append(f"{_echo(named)!r} also matches {also}, with the same owner.")
     BUILDERS[intent](session, entity, answer)
     answer.card = build_card(session, entity)
     return answer
 
 
-def _one_entity(resolution: Resolution) -> Resolution:
-    """"what depends on order": order-service, order-events and orders-db share an owner, which answers who owns
-    "order" but not what depends on it. Partial or fuzzy matches as good as the best one make it a question back
-    (a name or title said in full stays what it names: "the ledger" is the service titled "Ledger", not team ledger)."""
+def _tied(resolution: Resolution) -> list[Match]:
+    """Partial or fuzzy matches as good as the best one, which the resolver let stand because they share its owner.
+
+    "who owns order": order-service, order-events and orders-db share an owner, which answers it (saying so);
+    "what depends on order" it does not answer, so there they make it a question back. A name or title said in
+    full stays what it names: "the ledger" is the service titled "Ledger", not team ledger."""
     if resolution.status != "found" or len(resolution.matches) < 2 or resolution.matches[0].how not in ("partial", "fuzzy"):
-        return resolution
+        return []
     best = resolution.matches[0]
-    tied = [m for m in resolution.matches[1:] if best.score - m.score <= AMBIGUITY_MARGIN and m.entity.ref != best.entity.ref]
-    return Resolution("ambiguous", [best, *tied]) if tied else resolution
+    return [m for m in resolution.matches[1:] if best.score - m.score <= AMBIGUITY_MARGIN and m.entity.ref != best.entity.ref]
 
 
 def _owner(session: Session, entity: CatalogEntity, answer: Answer) -> None:

@@ -27,6 +27,7 @@ actually here there again thing things stuff one ones wayfinder bot pl lemme let
 list everything anything something vs versus plus both between
 no not none nothing never without missing lacking lack lacks dont doesnt don doesn isn aren hasn haven cant
 u ur rn atm asap fyi btw tbh imo idk lol lmao rly gonna wanna kinda hmm um uh ugh ah oh pretty
+bother bothering apologies appreciate appreciated cheers much
 """.split())  # fmt: skip
 
 # What a question is about: `KIND_WORDS` next to a name narrow it ("the checkout component").

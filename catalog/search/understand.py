@@ -56,6 +56,7 @@ SCOPE_KINDS = {"group", "user", "system", "domain"}
 TAGGED = {"tagged", "tag", "tags", "labelled", "labeled"}
 LISTS = TAGGED | {"which", "what", "whats", "list", "show", "all", "any", "anything", "everything", "every", "use", "uses", "using", "used", "written"}
 ALERT_STATES = {"open", "active", "ongoing", "current", "live", "unresolved", "unacknowledged"}  # "any open incidents?"
+_LEADS_TO_SUBJECT = {"the", "a", "an", "about", "for", "of", "on", "with", "to", "at", "in", "is", "our", "your", "this", "that"}
 # Idioms read as the one cue they mean, so that their words are not taken for names ("point" is in loyalty-points-rest).
 _IDIOMS = re.compile(r"\b(?:single\s+)?points?\s+of\s+contacts?\b", re.IGNORECASE)
 
@@ -192,9 +193,19 @@ def _subjects(
         subjects, unresolved = found, (None if found else resolved[0])
     elif all(_joined(lower, resolved[:i], r) for i, r in enumerate(resolved) if i):
         subjects = found
-    else:  # unrelated word groups, none of them a name: not a question about the catalog
+    elif len(found) == 1 and _after_cue(lower, found[0].start):  # "sorry to bother, who owns refund worker": chatter names nothing
+        subjects = found
+    else:  # unrelated word groups, none or several of them a name: not a question about the catalog
         subjects = []
     return _distinct(sorted(subjects, key=lambda s: s.start)), unresolved
+
+
+def _after_cue(lower: list[str], start: int) -> bool:
+    """Whether the words at `start` follow the question's cue ("owns", "ask about", "runbook for the"), as its subject does."""
+    i = start - 1
+    while i >= 0 and (lower[i] in _LEADS_TO_SUBJECT or lower[i] in KIND_WORDS):
+        i -= 1
+    return i >= 0 and is_cue(lower[i])
 
 
 def resolve_phrase(index: CatalogIndex, full: str, core: str, kinds: set[str], intent: str) -> Resolution:
