@@ -115,7 +115,7 @@ SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", 
 # Not cue words: they ask about a named subject and never stand for one, so they stay out of name matching's way.
 ABOUT = {
     "describe", "description", "about", "info", "information", "details", "overview", "summary", "explain", "tags", "tagged",
-    "language", "languages", "written", "purpose", "compare", "difference", "differ", "differs",
+    "language", "languages", "written", "purpose", "compare", "difference", "differ", "differs", "tier", "type",
 }  # fmt: skip
 # How fresh the catalog is, asked of no entity: "is the catalog up to date?", "when did the last sync run?".
 FRESHNESS = {"sync", "synced", "syncs", "syncing", "fresh", "freshness", "updated", "sources", "source"}
