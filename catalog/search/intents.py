@@ -169,6 +169,12 @@ def near_cue(word: str) -> str | None:
     return found[0] if found else None
 
 
+def _going_on(words: list[str]) -> bool:
+    """"what's going on with X": what is happening to it now (but "who is going on call" asks who is on call)."""
+    i = _has_bigram(words, "going", "on")
+    return i is not None and words[i + 2 : i + 3] not in (["call"], ["duty"])
+
+
 def _has_bigram(words: list[str], first: str, second: str) -> int | None:
     """Position of `first second` in `words` (ignoring a hyphen: "on-call"), or None."""
     for i in range(len(words) - 1):
@@ -191,7 +197,7 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         present = set(words)
     before = set(words[:subject]) if subject is not None else present
     after = set(words[subject + 1 :]) if subject is not None else set()
-    if present & INCIDENTS:  # "who is handling the payments incident": the incident, not the owner
+    if present & INCIDENTS or _going_on(words):  # "who is handling the payments incident", "what's going on with X"
         return "incidents"
     if _web_page(words):  # "the status page for X" is a link, not a page to someone (in place: positions stay)
         words = ["link" if w == "page" else w for w in words]
