@@ -145,6 +145,9 @@ def test_a_lone_kind_word_offers_that_kind_to_pick_from(shop: tuple[Catalog, Pat
         ("top 5 teams by number of services", [("team-b", 3), ("team-a", 2)]),
         ("who owns the most apis", [("team-a", 1)]),
         ("which team owns the most", [("team-a", 3), ("team-b", 3), ("team-c", 2)]),  # a tie: by name
+        ("number of services per team", [("team-b", 3), ("team-a", 2)]),  # a count per owner: every owner, most first
+        ("how many services does each team own", [("team-b", 3), ("team-a", 2)]),
+        ("count of components per team", [("team-b", 3), ("team-a", 2)]),
     ],
 )
 def test_a_ranking_counts_what_each_owner_owns(shop: tuple[Catalog, Path], question: str, owners: list[tuple[str, int]]) -> None:
@@ -184,3 +187,23 @@ def test_owned_by_a_team_scopes_a_gap_question_and_owned_by_nobody_asks_for_no_o
     scoped = shop[0].ask("which services owned by team-b have no runbook")
     assert [g.key for g in scoped.gaps] == ["no_runbook"] and listed(scoped) == {"ledger", "reports", "identity-checks"}
     assert [g.key for g in shop[0].ask("what is owned by nobody?").gaps] == ["no_owner"]
+
+
+def test_what_has_no_system_description_or_repository_is_listed(own_shop: tuple[Catalog, Path]) -> None:
+    """Catalog hygiene: the missing thing is named after the negation ("not in any system"), not listed ("which systems")."""
+    catalog, root = own_shop
+    complete = entity("Component", "complete", "team-a", [], description="Has everything").replace(
+        "metadata:\n", "metadata:\n  annotations:\n    github.com/project-slug: acme/complete\n"
+    ) + "  system: shop\n"
+    (root / "complete.yaml").write_text(complete + "---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata:\n  name: shop\nspec:\n  owner: team-a\n", encoding="utf-8")
+    assert catalog.sync()[0].ok
+    services = {"checkout", "cart", "ledger", "reports", "identity-checks"}
+    assert listed(catalog.ask("which services are not in any system")) == services
+    assert listed(catalog.ask("what has no system")) == services | {"orders-api", "kafka", "python-toolkit"}
+    assert listed(catalog.ask("services with no description")) == services - {"ledger"}
+    assert listed(catalog.ask("which components have no repo")) == services
+    systems = catalog.ask("which systems have no description")
+    assert [g.key for g in systems.gaps] == ["no_description"] and listed(systems) == {"shop"}
+    overview = catalog.ask("what gaps are there?")  # every missing fact, not the lifecycle stages nor a list of everything
+    assert {g.key for g in overview.gaps} >= {"no_owner", "no_runbook", "no_system", "no_description", "no_repo"}
+    assert not {g.key for g in overview.gaps} & {"all", "lifecycle_production"}

@@ -34,6 +34,9 @@ LABELS = {
     "no_dashboard": "no dashboard link",
     "no_slack_channel": "no Slack channel",
     "no_oncall": "no on-call (PagerDuty) link",
+    "no_repo": "no repository or source link",
+    "no_system": "no system",
+    "no_description": "no description",
     "failing_source": "data from a source that is failing",
     "lifecycle_deprecated": "lifecycle deprecated",
     "lifecycle_experimental": "lifecycle experimental",
@@ -56,11 +59,20 @@ _OWNER = {"owner", "owners", "owned", "ownership"} | _ORPHANED
 _DANGLING = {"catalog", "dangling", "unknown", "nonexistent", "deleted", "exist", "exists"}
 _RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
 _SLACK = {"slack", "channel", "channels"}
+_REPO = {"repo", "repos", "repository", "repositories", "github", "code"}
+_SYSTEM = {"system", "systems"}
+_DESCRIPTION = {"description", "descriptions", "described"}
+# Words naming a missing fact, wherever they stand ("which services have no runbook", "runbook missing for which services").
+_MISSING_WORDS = [(_RUNBOOK, "no_runbook"), (DOCS_WORDS, "no_docs"), (DASHBOARD_WORDS, "no_dashboard"), (_SLACK, "no_slack_channel")]
+# Words that name a missing fact only after the negation ("which services are not in any system"), and otherwise what to
+# list ("which systems have no description").
+_MISSING_AFTER_NEGATION = [(_REPO, "no_repo"), (_SYSTEM, "no_system"), (_DESCRIPTION, "no_description")]
 _FAILING = {"failing", "stale", "broken", "erroring", "outdated", "error", "errors"}
 _STAGES = {"deprecated": "deprecated", "deprecation": "deprecated", "experimental": "experimental", "production": "production"}
 _STAGES |= dict.fromkeys(("legacy", "obsolete", "sunset", "sunsetted", "eol"), "deprecated")  # Backstage's name for the stage
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
-_LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything", "there"}  # "are there deprecated apis?"
+# "are there deprecated apis?", "how many services are deprecated?"
+_LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything", "there", "many", "count", "number"}
 _EVERY = {"list", "all", "every", "many", "count"}
 
 
@@ -86,20 +98,17 @@ def gap_question(words: list[str]) -> GapQuestion | None:
     scoping = {w for w, by, who in zip(words, words[1:], [*words[2:], ""], strict=False) if by == "by" and who not in _NOBODY | _SOME}
     if present & _OWNER - scoping:  # "owned by nobody", not "owned by payments"
         gaps.append("owner_not_in_catalog" if present & _DANGLING and not present & _ORPHANED else "no_owner")
-    if present & _RUNBOOK:
-        gaps.append("no_runbook")
-    if present & DOCS_WORDS:
-        gaps.append("no_docs")
-    if present & DASHBOARD_WORDS:
-        gaps.append("no_dashboard")
-    if present & _SLACK:
-        gaps.append("no_slack_channel")
+    gaps += [key for said, key in _MISSING_WORDS if present & said]
     if present & ONCALL or any(a == "on" and b == "call" for a, b in zip(words, words[1:], strict=False)):
         gaps.append("no_oncall")
+    missing = set(words[next(i for i, w in enumerate(words) if w in _NEGATIONS) :])
+    gaps += [key for said, key in _MISSING_AFTER_NEGATION if missing & said]
     if present & _FAILING:
         gaps.append("failing_source")
-    if not gaps and present & _GENERAL:
-        gaps = list(LABELS)
+    if not gaps and present & _GENERAL:  # "what gaps are there?": every missing fact (not the lifecycle stages, not everything)
+        gaps = [key for key in LABELS if key != "all" and not key.startswith("lifecycle_")]
+    if "no_system" in gaps:  # "what has no system": the missing thing, not what to list
+        words = [w for w in words if w not in _SYSTEM]
     if "no_owner" in gaps:  # "what is owned by no team": the team word says who is missing, not what to list
         words = [w for i, w in enumerate(words) if not (i and words[i - 1] in _NOBODY | {"without"} and KIND_WORDS.get(w) in ("group", "user"))]
     return looking_at(words, gaps) if gaps else None
@@ -112,8 +121,8 @@ def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
     if stages and (present & _LISTING or only_kinds) and not present & SCORECARD:  # "the production readiness scorecard" names a scorecard
         return looking_at(words, [f"lifecycle_{stage}" for stage in sorted(stages)])
     asked = looking_at(words, ["all"])
-    if asked.kind_word is None or "who" in present:  # "who owns all the payment services" asks for owners
-        return None
+    if asked.kind_word is None or "who" in present or present & {"per", "each"}:  # "who owns all the payment services" asks for
+        return None  # owners, "how many services does each team own" a count per owner (`rankings`)
     plural = asked.kind_word.endswith("s") or asked.kind_word in _PLURALS.values()
     exist = bool(present & {"which", "what", "whats"} and present & {"there", "exist"})  # "what teams are there"
     return asked if (plural and (present & _EVERY or exist)) or "every" in present else None
@@ -172,6 +181,10 @@ def looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
         return expects_runbook(e.kind, e.type)
     if key == "no_slack_channel":
         return e.kind == "group" and (e.type or "").lower() == "team"
+    if key == "no_repo":
+        return e.kind == "component"
+    if key == "no_system":
+        return e.kind in ("component", "api", "resource")
     if key.startswith("lifecycle_"):
         return e.kind in OWNABLE
     return e.kind != "location"
@@ -213,13 +226,19 @@ _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
     "no_dashboard": lambda e, s: not has_dashboard(e),
     "no_slack_channel": lambda e, s: not _channel(e, s),
     "no_oncall": lambda e, s: not (e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)),
+    "no_repo": lambda e, s: not any((link.type or "").lower() == "repo" for link in entity_links(e)),
+    "no_system": lambda e, s: not e.system_ref,
+    "no_description": lambda e, s: not (e.description or "").strip(),
     "failing_source": lambda e, s: any(f.stale for f in e.freshness.values()),
     **{key: _at_stage(key.removeprefix("lifecycle_")) for key in LABELS if key.startswith("lifecycle_")},
 }
 
 
 _PLURALS = {"library": "libraries", "api": "APIs", "apis": "APIs", "db": "databases", "dbs": "databases"}
-_DEFAULT_SCOPE = {"no_runbook": "components", "no_oncall": "components", "no_docs": "components", "no_dashboard": "components", "no_slack_channel": "teams"}
+_DEFAULT_SCOPE = {
+    "no_runbook": "components", "no_oncall": "components", "no_docs": "components", "no_dashboard": "components", "no_slack_channel": "teams",
+    "no_repo": "components",
+}  # fmt: skip
 
 
 def describe_asked(key: str | None, q: GapQuestion, scope: IndexedEntity | None) -> str:

@@ -32,14 +32,22 @@ _MEASURE_WORDS = {
 }
 _SIZE = {"biggest", "largest", "smallest"}  # "the biggest team": its size is its members
 _OWNERS_ASKED = {"who", "team", "teams", "squad", "squads", "group", "groups", "owner", "owners", "owns", "own"}
-_RANKING_WORDS = RANKS.keys() | _OWNERS_ASKED | {"number", "count", "amount", "by", "has", "have", "on", "is", "are"}
+_RANKING_WORDS = RANKS.keys() | _OWNERS_ASKED | {"number", "count", "amount", "many", "per", "by", "has", "have", "on", "is", "are"}
 _RANKING_WORDS |= {w for words in _MEASURE_WORDS.values() for w in words}
+
+
+def ranking_order(words: list[str]) -> str | None:
+    """"most" or "fewest" when `words` ask for a ranking: an order word, or a count per owner ("number of services per team")."""
+    order = next((RANKS[w] for w in words if w in RANKS), None)
+    if order is None and set(words) & {"per", "each"} and set(words) & {"count", "number", "many"}:
+        order = "most"
+    return order
 
 
 def rank_question(words: list[str]) -> GapQuestion | None:
     """What a ranking question ranks, by what, in which order; None when it is not one."""
     present = set(words)
-    order = next((RANKS[w] for w in words if w in RANKS), None)
+    order = ranking_order(words)
     if order is None:
         return None
     if any(w not in _RANKING_WORDS and w not in STOP_WORDS and w not in KIND_WORDS and not is_cue(w) and not w.isdigit() for w in words):

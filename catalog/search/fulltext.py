@@ -43,7 +43,7 @@ STOP_WORDS = frozenset(
     that the their them there these thing things this those to us we what whats where which who whom whos
     whose why with would you your responsible accountable maintain maintains maintained maintainer
     contact reach ping talk should team teams squad group service services svc component components api
-    apis system systems app stuff deals deal takes take care
+    apis system systems app stuff deals deal takes take care not no per each count number many much most list show
     """.split()
 )
 _WORD = re.compile(r"[a-z0-9]+")

@@ -22,7 +22,7 @@ from typing import Literal
 from sqlmodel import Session
 
 from catalog.answers.gaps import GapQuestion, contents_question, gap_question
-from catalog.answers.rankings import RANKS, rank_question
+from catalog.answers.rankings import RANKS, rank_question, ranking_order
 from catalog.search.intents import (
     CATALOG_ITSELF,
     CATALOG_STATE,
@@ -105,7 +105,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     subjects, unresolved = _subjects(session, index, words, lower, named, runs, draft)
     cues = [w for i, w in enumerate(lower) if i not in taken and is_cue(w)]
     content = [w for i, w in enumerate(lower) if i not in taken and w not in STOP_WORDS and not is_cue(w)]
-    if not cues and len(content) > MAX_BARE_WORDS and not any(s.exact for s in subjects) and not (tag or set(lower) & RANKS.keys()):
+    if not cues and len(content) > MAX_BARE_WORDS and not any(s.exact for s in subjects) and not (tag or ranking_order(lower)):
         return Understanding(text, "unknown", bare=True)
     if len(subjects) > 1 and not all(_joined(lower, subjects[:i], s) for i, s in enumerate(subjects) if i):
         subjects = [_primary(subjects)]
