@@ -73,6 +73,8 @@ _STAGES |= dict.fromkeys(("legacy", "obsolete", "sunset", "sunsetted", "eol"), "
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
 # "are there deprecated apis?", "how many services are deprecated?"
 _LISTING = {"which", "what", "whats", "list", "show", "any", "anything", "all", "everything", "there", "many", "count", "number"}
+_ANYTHING = {"stuff", "things", "entities"}
+_SCOPING = _ANYTHING | {"owned", "by", "in", "of", "from", "under", "within", "for", "the"}  # "... owned by payments": a scope, listed
 _EVERY = {"list", "all", "every", "many", "count"}
 
 
@@ -117,7 +119,8 @@ def gap_question(words: list[str]) -> GapQuestion | None:
 def _stage_question(words: list[str], present: set[str]) -> GapQuestion | None:
     """"which services are deprecated?": every entity at one lifecycle stage; "list all teams": every one."""
     stages = {_STAGES[w] for w in present if w in _STAGES}
-    only_kinds = present & KIND_WORDS.keys() and not present - _STAGES.keys() - KIND_WORDS.keys()  # "deprecated services"
+    # "deprecated services", "experimental services owned by payments", "deprecated stuff in the payments platform"
+    only_kinds = present & (KIND_WORDS.keys() | _ANYTHING) and not present - _STAGES.keys() - KIND_WORDS.keys() - _SCOPING
     if stages and (present & _LISTING or only_kinds) and not present & SCORECARD:  # "the production readiness scorecard" names a scorecard
         return looking_at(words, [f"lifecycle_{stage}" for stage in sorted(stages)])
     asked = looking_at(words, ["all"])

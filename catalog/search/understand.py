@@ -125,8 +125,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "sources")  # "is the catalog up to date?": each source's last sync, not an entity's
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
         return Understanding(text, "gaps", gap=gap)
-    if gap and scope and _scopes(scope, lower):
-        return Understanding(text, "gaps", subjects=subjects, gap=gap)
+    if gap and scope and _scopes(bounds := _as_scope(scope), lower):
+        return Understanding(text, "gaps", subjects=[bounds], gap=gap)
     if scope and (team := _scope_before_kind(index, scope, lower)) and (listing := gap_question([*gap_words, lower[team.end]])):
         return Understanding(text, "gaps", subjects=[team], gap=listing)  # "which payments services have no dashboard"
     if not subjects:
@@ -431,6 +431,16 @@ def _scopes(subject: Subject, lower: list[str]) -> bool:
         return False
     bounding = {"own", "owns", "owned", "in", "under", "within", "contain", "contains", "include", "includes", "for", "of"}
     return bool(set(lower) & bounding or any(w in KIND_WORDS and w.endswith("s") for w in lower))
+
+
+def _as_scope(subject: Subject) -> Subject:
+    """The team, system or domain a gap question is bounded by: "what does ledger own that is deprecated" means team
+    ledger, not the service titled "Ledger" that the name alone would answer."""
+    best = subject.resolution.best
+    if best is None or best.kind in SCOPE_KINDS or subject.start < 0:
+        return subject
+    scope = next((m for m in subject.resolution.matches if m.entity.kind in SCOPE_KINDS and m.how == "exact"), None)
+    return Subject(subject.text, subject.start, subject.end, Resolution("found", [scope]), exact=True) if scope else subject
 
 
 def _scope_before_kind(index: CatalogIndex, subject: Subject, lower: list[str]) -> Subject | None:
