@@ -119,7 +119,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         # "which teams own tier-1 services": the services, with their owners
         listed = [w for w in gap_words if KIND_WORDS.get(w) not in ("group", "user")] if _listed_kinds(gap_words, []) else gap_words
         return Understanding(text, "gaps", subjects=subjects, gap=gap or replace(contents_question(listed), tag=tag))
-    if not gap and not cues and scope and _holds(scope, lower):  # "what's in the payments platform", "identity's services"
+    if not gap and not cues and scope and _holds(_as_scope(scope), lower):  # "what's in the payments platform", "identity's services"
         gap = contents_question([*gap_words, *filter(_listed_kind, lower[scope.end : scope.end + 2])])  # "payments team services"
     if not subjects and asks_freshness(lower) and not set(lower) & KIND_WORDS.keys() or _about_the_catalog(subjects, unresolved, lower):
         return Understanding(text, "sources")  # "is the catalog up to date?": each source's last sync, not an entity's
