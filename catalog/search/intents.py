@@ -61,6 +61,7 @@ def expand(word: str) -> str:
     """`identity-svc` -> `identity-service`: abbreviations people type inside names."""
     return re.sub(r"[a-z]+", lambda m: ABBREVIATIONS.get(m.group(0), m.group(0)), word)
 
+OUTAGE = {"down", "outage"}
 ONCALL = {"oncall", "on-call", "pager", "paged", "pagerduty", "page", "duty", "rota", "rotation", "escalation", "escalations"}
 LIFECYCLE = {
     "deprecated", "deprecation", "deprecate", "lifecycle", "experimental", "sunset", "sunsetted", "sunsetting",
@@ -76,6 +77,7 @@ OWNER = {
 OWNER_NOUNS = {"owner", "owners", "ownership", "maintainer", "maintainers", "dri", "poc"}
 CONTACT = {
     "reach", "contact", "contacts", "channel", "channels", "slack", "email", "mail", "ping", "dm", "usergroup", "handle", "touch", "hold",
+    "hang",  # "where does the risk team hang out"
 }  # fmt: skip
 DEPENDS_ON = {"dependencies", "dependency", "deps", "upstream", "upstreams", "prerequisites"}
 # "used" is passive ("is X still used?", "where is X used"): who uses X, not what X uses.
@@ -202,6 +204,10 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     if _web_page(words):  # "the status page for X" is a link, not a page to someone (in place: positions stay)
         words = ["link" if w == "page" else w for w in words]
         present = set(words)
+    if present & OUTAGE and not present & {"if", "when", "happens", "happen"}:  # not "what happens if X is down" (dependents)
+        if "with" in present and (_has_bigram(words, "goes", "down") is not None or _has_bigram(words, "go", "down") is not None):
+            return "dependents"  # "what goes down with orders-db"
+        return "incidents" if words[:1] in (["is"], ["are"]) else "oncall"  # "is X down?": its alerts; "X is down": who answers now
     if present & ONCALL or _has_bigram(words, "on", "call") is not None or _whom_to_call(words):
         return "oncall"
     if present & SCORECARD:
