@@ -79,6 +79,21 @@ def test_a_partial_name_several_things_share_is_answered_by_their_one_owner_nami
     assert not any("also matches" in n for n in example_catalog.ask("who owns payments-service").notes)
 
 
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [
+        ("is samuel on payments?", "Yes: samuel.okafor is on payments."),
+        ("does nadia belong to payments", "Yes: nadia.haddad is on payments."),
+        ("is samuel okafor in the ledger team", "No: samuel.okafor is not on ledger."),
+    ],
+)
+def test_whether_a_person_is_on_a_team_is_answered_yes_or_no_with_their_teams(example_catalog: Catalog, question: str, verdict: str) -> None:
+    answer = example_catalog.ask(question)
+    assert (answer.intent, answer.status) == ("team_of", "answered"), answer.text
+    assert answer.text.splitlines()[0] == verdict
+    assert [t.ref for t in answer.teams] == ["group:default/payments"]  # the teams they are on, whichever was asked about
+
+
 def test_owner_answer_gives_the_owners_contact(example_catalog: Catalog) -> None:
     answer = example_catalog.ask("who owns payments-service?")
     owner = answer.owner

@@ -137,12 +137,25 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
             answer.candidates = candidates
             return answer
         return Answer(**base, status="not_found", candidates=candidates, notes=[not_called])
+    if u.intent == "team_of" and len(u.subjects) == 2:
+        return _is_member(session, u, now)
     parts = [_only_kinds(_about(session, u.text, u.intent, s.resolution, s.text, now), u.item_words) for s in u.subjects]
     if len(parts) == 1:
         return parts[0]
     statuses = {p.status for p in parts}
     status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
     return Answer(**base, status=status, parts=parts, asked_at=now)
+
+
+def _is_member(session: Session, u: Understanding, now: datetime) -> Answer:
+    """"is samuel on payments?": yes or no first, then the person's teams, as "what team is samuel on" answers."""
+    person, team = u.subjects
+    answer = _about(session, u.text, "team_of", person.resolution, person.text, now)
+    asked = team.resolution.best
+    if answer.subject is not None and asked is not None:
+        on = any(t.ref == asked.ref for t in answer.teams)
+        answer.message = f"{'Yes' if on else 'No'}: {answer.subject.name} is {'' if on else 'not '}on {asked.title or asked.name}."
+    return answer
 
 
 def _only_kinds(answer: Answer, words: list[str]) -> Answer:

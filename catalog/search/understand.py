@@ -107,6 +107,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     content = [w for i, w in enumerate(lower) if i not in taken and w not in STOP_WORDS and not is_cue(w)]
     if not cues and len(content) > MAX_BARE_WORDS and not any(s.exact for s in subjects) and not (tag or ranking_order(lower)):
         return Understanding(text, "unknown", bare=True)
+    if member := _membership(subjects, lower):
+        return Understanding(text, "team_of", subjects=member)  # "is samuel on payments?": yes or no, with their teams
     if len(subjects) > 1 and not all(_joined(lower, subjects[:i], s) for i, s in enumerate(subjects) if i):
         subjects = [_primary(subjects)]
     near_spans = {i for s in spans for i in (s.start - 1, s.end) if 0 <= i < len(lower) and lower[i] in KIND_WORDS}
@@ -157,6 +159,17 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     return Understanding(text, intent, subjects=subjects, bare=not cues, item_words=listed)
 
 
+def _membership(subjects: list[Subject], lower: list[str]) -> list[Subject]:
+    """"is samuel on payments?", "does nadia belong to team ledger": the person, then the team, when a yes-or-no
+    question names one of each; otherwise nothing."""
+    kinds = [s.resolution.best.kind if s.resolution.status == "found" and s.resolution.best else None for s in subjects]
+    if sorted(map(str, kinds)) != ["group", "user"] or lower[:1] not in (["is"], ["are"], ["does"], ["do"]):
+        return []
+    if not set(lower) & {"on", "in", "member", "part", "belong", "belongs"}:
+        return []
+    return sorted(subjects, key=lambda s: s.resolution.best.kind != "user" if s.resolution.best else True)
+
+
 def _about_the_catalog(subjects: list[Subject], unresolved: Subject | None, lower: list[str]) -> bool:
     """"catalog health", "how is the catalog doing?", "catalog status": the catalog itself, not catalog-db."""
     named = subjects[0] if len(subjects) == 1 else unresolved if not subjects else None
@@ -187,8 +200,8 @@ def _subjects(
     resolved = [_run_subject(session, index, words, lower, a, b, intent) for a, b in runs]
     found = [r for r in resolved if r.resolution.status != "not_found"]
     unresolved = None
-    if named:  # a stray word next to real names ("deploy") is not a subject unless listed with them
-        subjects = named + [r for r in found if _joined(lower, named, r)]
+    if named:  # a stray word next to real names ("deploy") is not a subject unless listed with them, or a person beside a team
+        subjects = named + [r for r in found if _joined(lower, named, r) or _membership([*named, r], lower)]
     elif len(resolved) == 1:
         subjects, unresolved = found, (None if found else resolved[0])
     elif all(_joined(lower, resolved[:i], r) for i, r in enumerate(resolved) if i):
