@@ -167,7 +167,7 @@ def _membership(subjects: list[Subject], lower: list[str]) -> list[Subject]:
         return []
     if not set(lower) & {"on", "in", "member", "part", "belong", "belongs"}:
         return []
-    return sorted(subjects, key=lambda s: s.resolution.best.kind != "user" if s.resolution.best else True)
+    return subjects if kinds[0] == "user" else subjects[::-1]
 
 
 def _about_the_catalog(subjects: list[Subject], unresolved: Subject | None, lower: list[str]) -> bool:
