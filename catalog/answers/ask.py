@@ -113,14 +113,14 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         return _which_one(session, index, u, now)
     if u.unresolved is not None and not u.subjects:
         candidates = _summaries(session, u.unresolved.resolution)
-        if u.bare:
+        described = resolve_by_description(session, u.text, index) if not u.bare or u.asks else None  # named nothing: maybe described something
+        if u.bare and described is None:
             near = {m.entity.ref for m in u.unresolved.resolution.matches if m.score >= FUZZY_CUTOFF}
             candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
             message = f"I don't know “{_echo(u.unresolved.text)}”: it is not a name in the catalog, and not a question I understand."
             return Answer(
                 **{**base, "intent": "unknown"}, status="unknown", message=message, candidates=candidates, examples=example_questions(index)
             )
-        described = resolve_by_description(session, u.text, index)  # named nothing: maybe described something
         if described is not None:
             return _about(session, u.text, u.intent, described, u.unresolved.text, now)
         if u.unresolved.start < 0:

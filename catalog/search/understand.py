@@ -56,6 +56,7 @@ SCOPE_KINDS = {"group", "user", "system", "domain"}
 TAGGED = {"tagged", "tag", "tags", "labelled", "labeled"}
 LISTS = TAGGED | {"which", "what", "whats", "list", "show", "all", "any", "anything", "everything", "every", "use", "uses", "using", "used", "written"}
 ALERT_STATES = {"open", "active", "ongoing", "current", "live", "unresolved", "unacknowledged"}  # "any open incidents?"
+ASKING = {"what", "whats", "which", "who", "whos", "whose"}
 _LEADS_TO_SUBJECT = {"the", "a", "an", "about", "for", "of", "on", "with", "to", "at", "in", "is", "our", "your", "this", "that"}
 # Idioms read as the one cue they mean, so that their words are not taken for names ("point" is in loyalty-points-rest).
 _IDIOMS = re.compile(r"\b(?:single\s+)?points?\s+of\s+contacts?\b", re.IGNORECASE)
@@ -82,6 +83,7 @@ class Understanding:
     unresolved: Subject | None = None  # the phrase that looked like a name but names nothing (with near names)
     bare: bool = False  # no question words at all: a name, or noise
     item_words: list[str] = field(default_factory=list)  # "which services depend on ledger-db": the kind words of the items asked for
+    asks: bool = False  # a question word without a cue: "which service resizes images" may describe what it asks about
 
 
 def understand(session: Session, index: CatalogIndex, text: str) -> Understanding:
@@ -139,7 +141,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         if unresolved and (unnamed := _unnamed_tag(session, index, unresolved, bare=not cues)):
             return Understanding(text, "gaps", gap=replace(contents_question(gap_words), tag=unnamed))
         if unresolved and not set(lower) & HELP:
-            return Understanding(text, draft, unresolved=unresolved, bare=not cues)
+            return Understanding(text, draft, unresolved=unresolved, bare=not cues, asks=bool(set(lower) & ASKING))
         asks_help = set(lower) & HELP or all(w in STOP_WORDS or w in HOW_TO_USE for w in lower)
         if cues and all(w in KIND_WORDS for w in content) and not asks_help and not link_subjects and draft not in ("help", "unknown"):
             # "who is on call?", "who owns the api?": nothing else said, so nothing to search descriptions for
