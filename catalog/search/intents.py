@@ -34,7 +34,7 @@ bother bothering apologies appreciate appreciated cheers much
 KIND_WORDS: dict[str, str] = {
     "team": "group", "teams": "group", "group": "group", "groups": "group", "squad": "group", "squads": "group",
     "org": "group", "department": "group", "departments": "group",
-    "person": "user", "people": "user", "user": "user", "engineer": "user", "engineers": "user",
+    "person": "user", "people": "user", "user": "user", "users": "user", "engineer": "user", "engineers": "user",
     "service": "component", "services": "component", "svc": "component", "component": "component",
     "components": "component", "library": "component", "libraries": "component", "lib": "component",
     "website": "component", "websites": "component", "app": "component", "apps": "component",
@@ -121,7 +121,7 @@ ABOUT = {
 }  # fmt: skip
 # How fresh the catalog is, asked of no entity: "is the catalog up to date?", "when did the last sync run?".
 FRESHNESS = {"sync", "synced", "syncs", "syncing", "fresh", "freshness", "updated", "sources", "source"}
-MEMBERS = {"members", "member", "roster", "teammates", "headcount", "people", "engineers", "folks"}
+MEMBERS = {"members", "member", "roster", "teammates", "headcount", "people", "engineers", "folks", "users"}
 TEAM_OF = {"team", "teams", "squad", "group", "department", "org", "works", "work", "belong", "belongs", "member", "manager", "reports"}
 WHERE = {"sit", "sits", "live", "lives", "located", "system", "domain", "part", "where"}
 PAGE_KINDS = {"status", "wiki", "web", "home", "landing", "confluence", "notion", "docs", "doc"}  # "the status page": a link
@@ -233,6 +233,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     if subject_kind not in ("group", "user", "resource") and _asks_apis(present, subject_kind):
         return "apis"
     if present & DEPENDENTS or _has_bigram(words, "in", "use") is not None:  # "is X still in use?" asks who uses it
+        return "dependents"
+    if "users" in present and subject_kind not in (None, "group", "user"):  # "users of ledger-db": what uses it, not people
         return "dependents"
     if present & DEPENDS_ON:
         return "depends_on"

@@ -479,8 +479,9 @@ def _holds(subject: Subject, lower: list[str]) -> bool:
         return False
     before = set(lower[: subject.start])
     asks = before & {"what", "whats", "which", "list", "show"} or any(w in KIND_WORDS and w.endswith("s") for w in before)  # "services in X"
+    people = "who" in before or any(KIND_WORDS.get(w) == "user" for w in lower)  # "who is in team ledger", "which users are in payments"
     if asks and (before & {"in", "inside", "part"} or set(lower) & {"contain", "contains", "include", "includes"}):  # "what's part of X"
-        return best.kind != "group" or "who" not in before  # "who is in team ledger": its members
+        return best.kind != "group" or not people
     # a plural kind word before the team ("apis of payments") or just after it ("identity's services", "payments team services")
     near = lower[: subject.start] + lower[subject.end : subject.end + 2]
     return best.kind == "group" and "who" not in lower and any(map(_listed_kind, near))
