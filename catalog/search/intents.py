@@ -232,6 +232,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "dependents"
     if subject_kind not in ("group", "user", "resource") and _asks_apis(present, subject_kind):
         return "apis"
+    if subject_kind == "group" and present & {"someone", "somebody", "anyone", "anybody"}:  # "need someone from the search team"
+        return "contact"
     if present & DEPENDENTS or _has_bigram(words, "in", "use") is not None:  # "is X still in use?" asks who uses it
         return "dependents"
     if "users" in present and subject_kind not in (None, "group", "user"):  # "users of ledger-db": what uses it, not people
