@@ -26,7 +26,7 @@ MEASURES = {
     "parts": ("hasPart",),
 }
 _MEASURE_WORDS = {
-    "members": {"members", "member", "people", "engineers", "folks", "headcount", "persons"},
+    "members": {"members", "member", "people", "engineers", "folks", "headcount", "persons", "users"},
     "dependents": {"dependents", "depended", "consumers", "callers", "used", "consumed"},
     "dependencies": {"dependencies", "deps", "upstreams"},
 }

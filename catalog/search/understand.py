@@ -130,6 +130,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
         return Understanding(text, "gaps", gap=gap)
     if gap and scope and _scopes(bounds := _as_scope(scope), lower):
+        if gap.gaps == ("all",) and gap.kind == "user" and bounds.resolution.best and bounds.resolution.best.kind == "group":
+            return Understanding(text, "members", subjects=[bounds])  # "how many people does payments have": its members
         return Understanding(text, "gaps", subjects=[bounds], gap=gap)
     if scope and (team := _scope_before_kind(index, scope, lower)) and (listing := gap_question([*gap_words, lower[team.end]])):
         return Understanding(text, "gaps", subjects=[team], gap=listing)  # "which payments services have no dashboard"
