@@ -52,8 +52,9 @@ TYPE_WORDS = {
     "database": "database", "databases": "database",
 }  # fmt: skip
 ABBREVIATIONS = {"svc": "service", "srv": "service", "dept": "department"}
-# Kind words for where a service keeps its data: beside a service with no other question word, they ask for those dependencies.
+# Verbs of keeping data, after a service: "where does checkout-api keep its data" asks for its stores.
 KEEPS = {"store", "stores", "keep", "keeps", "persist", "persists", "save", "saves"}
+# Kind words for where a service keeps its data: beside a service with no other question word, they ask for those dependencies.
 STORE_WORDS = {word for word, kind in KIND_WORDS.items() if kind == "resource" and word not in ("resource", "resources")}
 
 

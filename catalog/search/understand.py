@@ -119,17 +119,18 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     if gap and tag:  # "which tier-1 services have no runbook", "top teams by tier-1 services"
         gap = replace(gap, tag=tag)
     scope = subjects[0] if len(subjects) == 1 else None
+    bounds = _as_scope(scope) if scope else None  # the team a listing is bounded by, where the name is also a service's title
     if tag and (scope is None or _scopes(scope, lower)) and len(subjects) <= 1:  # "tier-1 services (owned by payments)"
         # "which teams own tier-1 services": the services, with their owners
         listed = [w for w in gap_words if KIND_WORDS.get(w) not in ("group", "user")] if _listed_kinds(gap_words, []) else gap_words
         return Understanding(text, "gaps", subjects=subjects, gap=gap or replace(contents_question(listed), tag=tag))
-    if not gap and not cues and scope and _holds(_as_scope(scope), lower):  # "what's in the payments platform", "identity's services"
-        gap = contents_question([*gap_words, *filter(_listed_kind, lower[scope.end : scope.end + 2])])  # "payments team services"
+    if not gap and not cues and bounds and _holds(bounds, lower):  # "what's in the payments platform", "identity's services"
+        gap = contents_question([*gap_words, *filter(_listed_kind, lower[bounds.end : bounds.end + 2])])  # "payments team services"
     if not subjects and asks_freshness(lower) and not set(lower) & KIND_WORDS.keys() or _about_the_catalog(subjects, unresolved, lower):
         return Understanding(text, "sources")  # "is the catalog up to date?": each source's last sync, not an entity's
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
         return Understanding(text, "gaps", gap=gap)
-    if gap and scope and _scopes(bounds := _as_scope(scope), lower):
+    if gap and bounds and _scopes(bounds, lower):
         if gap.gaps == ("all",) and gap.kind == "user" and bounds.resolution.best and bounds.resolution.best.kind == "group":
             return Understanding(text, "members", subjects=[bounds])  # "how many people does payments have": its members
         return Understanding(text, "gaps", subjects=[bounds], gap=gap)
