@@ -217,7 +217,8 @@ def _about(session: Session, question: str, intent: str, resolution: Resolution,
         load_neighbourhood(session, resolution.best.ref)
     candidates = _summaries(session, resolution)
     if resolution.status == "not_found":
-        return Answer(**base, status="not_found", candidates=candidates, notes=[f"Nothing in the catalog is called {_echo(named)!r}."])
+        notes = [f"Nothing in the catalog is called {_echo(named)!r}.", *text_match_notes(resolution)]
+        return Answer(**base, status="not_found", candidates=candidates, notes=notes)
     if resolution.status == "ambiguous":
         return Answer(**base, status="ambiguous", candidates=candidates, notes=text_match_notes(resolution))
     best = resolution.best

@@ -8,7 +8,10 @@ Both stem English words, so "chargebacks" finds "chargeback-service" and "sends 
 
 Every significant word of the question must match (words that ask rather than describe, like
 "who", "owns", "thing", are dropped first): a question that only shares a word with a
-description finds nothing, rather than a confident wrong answer.
+description finds nothing, rather than a confident wrong answer. Only when its own words find
+nothing does a word also match its synonyms (`catalog.search.synonyms`: "k8s" finds
+"Kubernetes"), and the answer says which reading it took; what only related words find
+("billing" for "invoicing") is offered, never answered for sure.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlmodel import Session
 
 from catalog.search.intents import KIND_WORDS
 from catalog.search.resolve import CatalogIndex, Match, Resolution
+from catalog.search.synonyms import Strength, synonyms
 
 Field = Literal["name", "title", "tags", "description"]
 FIELDS: tuple[Field, ...] = ("name", "title", "tags", "description")  # strongest first
@@ -64,9 +68,10 @@ class TextHit:
 
 @dataclass(frozen=True)
 class TextMatch(Match):
-    """A resolution match found by full-text search, remembering which field matched."""
+    """A resolution match found by full-text search, remembering which field matched and how words were read."""
 
     field: Field = "description"
+    reading: str = ""  # "'k8s' as kubernetes" when synonyms found it
 
 
 def terms(text: str) -> list[str]:
@@ -75,10 +80,13 @@ def terms(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOP_WORDS))
 
 
-def search_text(session: Session, text: str, *, limit: int = 5, any_word: bool = False) -> list[TextHit]:
-    """Active entities whose text contains every describing word of `text` (or any, with `any_word`), best first, one per ref."""
-    words = terms(text)
-    if not words:
+def search_text(session: Session, text: str, *, limit: int = 5, any_word: bool = False, expand: Strength | None = None) -> list[TextHit]:
+    """Active entities whose text contains every describing word of `text` (or any, with `any_word`), best first, one per ref.
+
+    With `expand`, a word also matches its synonyms of that strength; a text none of whose words has any finds nothing.
+    """
+    words = [(w, *synonyms(w, expand)) if expand else (w,) for w in terms(text)]
+    if not words or (expand and all(len(w) == 1 for w in words)):
         return []
     if session.get_bind().dialect.name == "postgresql":
         rows = _postgres_rows(session, words, limit * 4, any_word)
@@ -92,9 +100,12 @@ def search_text(session: Session, text: str, *, limit: int = 5, any_word: bool =
     return sorted(best.values(), key=lambda h: (-h.score, h.ref))[:limit]
 
 
-def _sqlite_rows(session: Session, words: list[str], limit: int, any_word: bool) -> list[Any]:
-    def term(w: str) -> str:
-        return f'"{w}"*' if len(w) >= PREFIX_MIN else f'"{w}"'
+def _sqlite_rows(session: Session, words: list[tuple[str, ...]], limit: int, any_word: bool) -> list[Any]:
+    def alternative(w: str) -> str:  # a quoted phrase of several words matches them in a row
+        return f'"{w}"*' if len(w) >= PREFIX_MIN and " " not in w else f'"{w}"'
+
+    def term(alternatives: tuple[str, ...]) -> str:
+        return alternative(alternatives[0]) if len(alternatives) == 1 else f"({' OR '.join(map(alternative, alternatives))})"
 
     def marked(column: int) -> str:  # highlight() marks matched words of that column with char(1)
         return f"instr(highlight(entity_fts, {column}, char(1), ''), char(1)) > 0"
@@ -108,9 +119,14 @@ def _sqlite_rows(session: Session, words: list[str], limit: int, any_word: bool)
     return list(session.execute(statement, {"all": joined, "limit": limit}))
 
 
-def _postgres_rows(session: Session, words: list[str], limit: int, any_word: bool) -> list[Any]:
-    def term(w: str) -> str:
+def _postgres_rows(session: Session, words: list[tuple[str, ...]], limit: int, any_word: bool) -> list[Any]:
+    def alternative(w: str) -> str:
+        if " " in w:
+            return f"({' <-> '.join(w.split())})"
         return f"{w}:*" if len(w) >= PREFIX_MIN else w
+
+    def term(alternatives: tuple[str, ...]) -> str:
+        return f"({' | '.join(map(alternative, alternatives))})"
 
     def marked(column: str) -> str:
         return f"to_tsvector('english', coalesce({column}, '')) @@ to_tsquery('english', :any)"
@@ -146,9 +162,16 @@ def resolve_by_description(session: Session, text: str, index: CatalogIndex, *, 
     Found when one entity clearly stands out (`clearly_best`), otherwise the best candidates. A kind
     word ("the service that resizes images") narrows candidates that stand out from none of the others.
     """
+    expand: Strength | None = None
     found = [(h, e) for h in search_text(session, text, limit=limit) if (e := index.get(h.ref)) is not None]
+    strengths: tuple[Strength, ...] = ("same", "related")
+    for strength in strengths:  # its own words describe nothing: maybe other words for them do
+        if not found:
+            expand = strength
+            found = [(h, e) for h in search_text(session, text, limit=limit, expand=strength) if (e := index.get(h.ref)) is not None]
     if not found:
         return None
+    reading = _reading(text, expand) if expand else ""
     # "which team handles chargebacks": a team or person word asks who answers, it does not describe the subject
     kinds = {KIND_WORDS[w] for w in _WORD.findall(text.lower()) if w in KIND_WORDS} - {"group", "user"}
     if kinds and not clearly_best([h for h, _ in found]):
@@ -157,12 +180,25 @@ def resolve_by_description(session: Session, text: str, index: CatalogIndex, *, 
     if all(e.kind in UMBRELLAS for _, e in found) and not kinds & UMBRELLAS and len(words) > 1 and not _says(session, found[0][0].ref, words):
         # A domain's or system's description sums up its parts ("Shopping experience end to end: ... basket"): when
         # its words are scattered there, the parts that some of them describe are offered first, none taken for sure.
-        parts = [(h, e) for h in search_text(session, text, limit=limit, any_word=True) if (e := index.get(h.ref)) and e.kind not in UMBRELLAS]
+        parts = [
+            (h, e) for h in search_text(session, text, limit=limit, any_word=True, expand=expand) if (e := index.get(h.ref)) and e.kind not in UMBRELLAS
+        ]
         if parts:
-            return Resolution("ambiguous", [TextMatch(e, h.score, "text", h.field) for h, e in [*parts, *found][:limit]])
+            return Resolution("ambiguous", [TextMatch(e, h.score, "text", h.field, reading) for h, e in [*parts, *found][:limit]])
     hits = [h for h, _ in found]
-    matches: list[Match] = [TextMatch(e, h.score, "text", h.field) for h, e in found]
+    matches: list[Match] = [TextMatch(e, h.score, "text", h.field, reading) for h, e in found]
+    if expand == "related":  # offered, never answered for sure
+        return Resolution("not_found", matches)
     return Resolution("found" if clearly_best(hits) else "ambiguous", matches)
+
+
+def _reading(text: str, strength: Strength) -> str:
+    """How the synonym search read the question: "'coupons' as voucher, discount, promo or promotion"."""
+    read = []
+    for word in terms(text):
+        if others := synonyms(word, strength):
+            read.append(f"{word!r} as {', '.join(others[:-1])} or {others[-1]}" if len(others) > 1 else f"{word!r} as {others[0]}")
+    return "; ".join(read)
 
 
 def text_match_notes(resolution: Resolution) -> list[str]:
@@ -170,11 +206,14 @@ def text_match_notes(resolution: Resolution) -> list[str]:
     found = [m for m in resolution.matches if isinstance(m, TextMatch)]
     if not found:
         return []
+    reading = f", reading {found[0].reading}" if found[0].reading else ""
     if resolution.status == "found":
         best = found[0]
-        return [f"Matched on the {best.field} of {best.entity.name} (nothing in the catalog has that name)."]
+        return [f"Matched on the {best.field} of {best.entity.name}{reading} (nothing in the catalog has that name)."]
     fields = " or ".join(dict.fromkeys(m.field for m in found))
-    return [f"Nothing in the catalog has that name; these match on their {fields}."]
+    if resolution.status == "not_found":  # offered below as "Did you mean"
+        return [f"Reading {found[0].reading}, {'one matches on its' if len(found) == 1 else f'{len(found)} match on their'} {fields}."]
+    return [f"Nothing in the catalog has that name; these match on their {fields}{reading}."]
 
 
 # Objects the database maintains beside the models (see migration 0008): autogenerate must not drop them.

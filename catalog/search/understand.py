@@ -41,6 +41,7 @@ from catalog.search.markup import clean
 from catalog.search.resolve import CatalogIndex, Match, Resolution
 from catalog.search.smalltalk import small_talk
 from catalog.search.spot import WORD, spot_spans
+from catalog.search.synonyms import respellings
 from catalog.search.tags import MAX_WORDS as MAX_TAG_WORDS
 from catalog.search.tags import tag_of, tagged
 from catalog.search.urls import URL, find_urls, looks_like_slug, resolve_slug, resolve_url
@@ -227,7 +228,25 @@ def _after_cue(lower: list[str], start: int) -> bool:
 
 
 def resolve_phrase(index: CatalogIndex, full: str, core: str, kinds: set[str], intent: str) -> Resolution:
-    """Full phrase first ("team b" is a name), then without kind words, narrowed by them; never excluded by them."""
+    """Full phrase first ("team b" is a name), then without kind words, narrowed by them; never excluded by them.
+
+    What names nothing, or only a typo, is tried again spelt another way ("the catalogue service": product-catalog-service).
+    """
+    result = _resolve_spelt(index, full, core, kinds, intent)
+    if result.status == "found" and result.matches[0].how != "fuzzy":
+        return result
+    for word, other in respellings(full):
+        again = _resolve_spelt(index, _swapped(full, word, other), _swapped(core, word, other), kinds, intent)
+        if again.status != "not_found" and (again.matches[0].how != "fuzzy" or result.status == "not_found"):
+            return again
+    return result
+
+
+def _swapped(text: str, word: str, other: str) -> str:
+    return " ".join(other if w.lower() == word else w for w in text.split())
+
+
+def _resolve_spelt(index: CatalogIndex, full: str, core: str, kinds: set[str], intent: str) -> Resolution:
     implied = INTENT_KINDS.get(intent, set())
     narrowed = kinds | implied
     result = index.resolve(full, kinds=narrowed or None)
@@ -238,7 +257,10 @@ def resolve_phrase(index: CatalogIndex, full: str, core: str, kinds: set[str], i
     for fallback in (implied, set()):  # the kind words may be part of the name, or the intent guessed wrong
         if result.status == "not_found" and narrowed != fallback:
             relaxed = index.resolve(core, kinds=fallback or None)
-            if relaxed.status != "not_found":
+            # but a typo of another kind does not outweigh near names of the kind asked for: "the catalogue service"
+            # is not resource catalog-db (two letters off) when product-catalog-service is near
+            typo = relaxed.status == "found" and relaxed.matches[0].how == "fuzzy" and bool(result.matches)
+            if relaxed.status != "not_found" and not typo:
                 result = relaxed
     return result
 
