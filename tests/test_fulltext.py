@@ -57,7 +57,8 @@ def _hits(catalog: Catalog, text: str) -> list[TextHit]:
 @pytest.mark.parametrize(
     ("question", "ref", "owner", "field"),
     [
-        ("who handles chargebacks", "component:default/chargeback-service", "group:default/risk", "name"),
+        ("who handles chargebacks", "component:default/chargeback-service", "group:default/risk", None),  # chargeback-service, plural
+        ("who deals with disputes", "component:default/chargeback-service", "group:default/risk", "description"),
         ("who owns the thing that sends emails", "component:default/email-sender", "group:default/notifications", "name"),
         ("who do I ask about KYC?", "component:default/identity-verification", "group:default/risk", None),
     ],
@@ -65,7 +66,7 @@ def _hits(catalog: Catalog, text: str) -> list[TextHit]:
 def test_described_questions_over_the_example_org_answer_and_say_how(
     example_catalog: Catalog, question: str, ref: str, owner: str, field: str | None
 ) -> None:
-    """`field` None: the question names a word of the title ("KYC"), so it resolves as a name, not a description."""
+    """`field` None: the question names a word of the title ("KYC") or name, so it resolves as a name, not a description."""
     answer = example_catalog.ask(question)
     assert (answer.status, answer.subject and answer.subject.ref) == ("answered", ref), answer.text
     assert answer.owner is not None and answer.owner.ref == owner
@@ -93,11 +94,11 @@ def test_tags_and_titles_are_searched_and_stemmed(small: Catalog, catalog_dir: P
 def test_no_clear_winner_offers_candidates_instead_of_answering(small: Catalog, catalog_dir: Path) -> None:
     _write(
         catalog_dir,
-        a=_doc("refund-api", description="Refunds for card payments", owner="team-a"),
-        b=_doc("refund-worker", description="Refunds for card payments", owner="team-b"),
+        a=_doc("refund-api", description="Reimbursements for card payments", owner="team-a"),
+        b=_doc("refund-worker", description="Reimbursements for card payments", owner="team-b"),
     )
     assert small.sync()[0].ok
-    answer = small.ask("who handles refunds for cards")
+    answer = small.ask("who handles reimbursements for cards")
     assert answer.status == "ambiguous" and answer.subject is None
     assert {c.ref for c in answer.candidates} == {"component:default/refund-api", "component:default/refund-worker"}
     assert "these match on their" in answer.text

@@ -245,7 +245,9 @@ def _tied(resolution: Resolution) -> list[Match]:
     if resolution.status != "found" or len(resolution.matches) < 2 or resolution.matches[0].how not in ("partial", "fuzzy"):
         return []
     best = resolution.matches[0]
-    return [m for m in resolution.matches[1:] if best.score - m.score <= AMBIGUITY_MARGIN and m.entity.ref != best.entity.ref]
+    return [
+        m for i, m in enumerate(resolution.matches[1:], 1) if (i < resolution.close or best.score - m.score <= AMBIGUITY_MARGIN) and m.entity.ref != best.entity.ref
+    ]
 
 
 def _owner(session: Session, entity: CatalogEntity, answer: Answer) -> None:

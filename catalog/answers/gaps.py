@@ -68,6 +68,8 @@ _MISSING_WORDS = [(_RUNBOOK, "no_runbook"), (DOCS_WORDS, "no_docs"), (DASHBOARD_
 # list ("which systems have no description").
 _MISSING_AFTER_NEGATION = [(_REPO, "no_repo"), (_SYSTEM, "no_system"), (_DESCRIPTION, "no_description")]
 _FAILING = {"failing", "stale", "broken", "erroring", "outdated", "error", "errors"}
+_STALE = {"stale", "outdated"}  # said of data alone; "failing", "broken" of a source only when the question says so
+_SOURCE_WORDS = {"source", "sources", "sync", "syncs", "synced", "syncing", "data", "feed", "feeds", "import", "imports"}
 _STAGES = {"deprecated": "deprecated", "deprecation": "deprecated", "experimental": "experimental", "production": "production"}
 _STAGES |= dict.fromkeys(("legacy", "obsolete", "sunset", "sunsetted", "eol"), "deprecated")  # Backstage's name for the stage
 # A stage word lists only in a question that asks for a list: "is X deprecated?" asks about X.
@@ -105,7 +107,7 @@ def gap_question(words: list[str]) -> GapQuestion | None:
         gaps.append("no_oncall")
     missing = set(words[next(i for i, w in enumerate(words) if w in _NEGATIONS) :])
     gaps += [key for said, key in _MISSING_AFTER_NEGATION if missing & said]
-    if present & _FAILING:
+    if present & _STALE or present & _FAILING and present & _SOURCE_WORDS:  # not "login is broken": an outage
         gaps.append("failing_source")
     if not gaps and present & _GENERAL:  # "what gaps are there?": every missing fact (not the lifecycle stages, not everything)
         gaps = [key for key in LABELS if key != "all" and not key.startswith("lifecycle_")]

@@ -151,6 +151,31 @@ def _says(session: Session, ref: str, words: list[str]) -> bool:
     return session.execute(statement, {"ref": ref, "phrase": phrase}).first() is not None
 
 
+def written_in(session: Session, text: str, index: CatalogIndex) -> Resolution | None:
+    """The one entity whose text holds `text` word for word ("orders.v1" in "Kafka topic `orders.v1`"), or None.
+
+    Typed exactly as a catalog entry writes it, such a phrase is better evidence than a name a typo or two away
+    (orders-db for "orders.v1"), so a typo match gives way to it.
+    """
+    words = _WORD.findall(text.lower())
+    if not words:
+        return None
+    if session.get_bind().dialect.name == "postgresql":  # parsed as the documents were: "payments.v1" is one token there
+        statement = sql(
+            "SELECT ref, ts_rank(search_vector, q), to_tsvector('english', coalesce(name, '')) @@ q, to_tsvector('english', coalesce(title, '')) @@ q, "
+            "to_tsvector('english', coalesce(tags::text, '')) @@ q, to_tsvector('english', coalesce(description, '')) @@ q "
+            "FROM entity, phraseto_tsquery('english', :text) AS q WHERE search_vector @@ q AND retired_at IS NULL LIMIT 2"
+        )
+        rows: list[Any] = list(session.execute(statement, {"text": text}))
+    else:
+        rows = _sqlite_rows(session, [(" ".join(words),)], 2, any_word=False)
+    if len(rows) != 1 or (entity := index.get(rows[0][0])) is None:
+        return None
+    _, score, *matched = rows[0]
+    field: Field = next((f for f, hit in zip(FIELDS, matched, strict=True) if hit), "description")
+    return Resolution("found", [TextMatch(entity, float(score), "text", field)])
+
+
 def clearly_best(hits: list[TextHit]) -> bool:
     """One hit stands out: it is alone, or scores `CLEAR_MARGIN` times the runner-up."""
     return len(hits) == 1 or (len(hits) > 1 and hits[0].score >= CLEAR_MARGIN * hits[1].score)

@@ -62,7 +62,7 @@ def expand(word: str) -> str:
     """`identity-svc` -> `identity-service`: abbreviations people type inside names."""
     return re.sub(r"[a-z]+", lambda m: ABBREVIATIONS.get(m.group(0), m.group(0)), word)
 
-OUTAGE = {"down", "outage"}
+OUTAGE = {"down", "outage", "broken", "erroring", "crashing"}  # not "failing": "is X failing production readiness" is a scorecard
 ONCALL = {"oncall", "on-call", "pager", "paged", "pagerduty", "page", "duty", "rota", "rotation", "escalation", "escalations"}
 LIFECYCLE = {
     "deprecated", "deprecation", "deprecate", "lifecycle", "experimental", "sunset", "sunsetted", "sunsetting",
@@ -262,7 +262,7 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
 
 # The catalog itself, named by that word: "catalog health", "how is the catalog doing?" ask for its sources' state.
 CATALOG_ITSELF = {"catalog", "catalogue"}
-CATALOG_STATE = SCORECARD | {"status", "state", "ok", "okay", "working"}
+CATALOG_STATE = SCORECARD | {"status", "state", "ok", "okay", "working", "broken", "failing"}
 
 
 def asks_freshness(words: list[str]) -> bool:

@@ -51,6 +51,7 @@ MIN_SHARED_WORD = 3  # "api" is a word people mean; "db" in "redis db" says noth
 MIN_ABBREVIATION = 4  # "srvc" abbreviates "service"; "api" would abbreviate "application"
 # Candidates closer than this to the best one count as "just as likely".
 AMBIGUITY_MARGIN = 4.0
+MIN_PREFIX_ALONE = 4  # a shorter word typed alone names only a name word it spells in full
 # Fuzzy scans remembered per index (distinct query strings) before the memory is cleared.
 NEAREST_CACHE_SIZE = 1024
 _NONE: list[int] = []  # the postings of a trigram no name holds
@@ -94,6 +95,7 @@ class Match:
 class Resolution:
     status: Literal["found", "ambiguous", "not_found"]
     matches: list[Match] = field(default_factory=list)
+    close: int = 1  # how many leading matches are equally likely (found: they share an owner, which answers for all)
 
     @property
     def best(self) -> IndexedEntity | None:
@@ -230,6 +232,11 @@ class CatalogIndex:
                 return found
         return found
 
+    def _postings_for_word(self, word: str) -> set[int]:
+        """Entities with the word `word` itself."""
+        at = bisect.bisect_left(self._sorted_tokens, word)
+        return set(self._token_postings[word]) if at < len(self._sorted_tokens) and self._sorted_tokens[at] == word else set()
+
     def _partial(self, query: str, allowed: object) -> list[tuple[Match, int]]:
         """Every word of the query starts a word of the name: "ledger service", "artist look".
 
@@ -239,12 +246,18 @@ class CatalogIndex:
         words = tokens(query)
         if not any(len(w) >= 2 for w in words):  # one letter is a word cut short only after a real word
             return []
+        if len(words) == 1 and len(words[0]) < MIN_PREFIX_ALONE:  # "ses" alone is not "session" cut short: a name in full, or nothing
+            return [(m, extra) for m, extra in self._partial_words(words, allowed) if words[0] in _words(m.entity)]
+        return self._partial_words(words, allowed)
+
+    def _partial_words(self, words: list[str], allowed: object) -> list[tuple[Match, int]]:
         candidates: set[int] | None = None
         for w in sorted(words, key=len, reverse=True):
+            singular = _singular(w)
             if candidates is not None and len(candidates) <= 200:  # cheaper than a short word's postings, and exact
-                candidates = {i for i in candidates if any(t.startswith(w) for t in _words(self.entities[i]))}
+                candidates = {i for i in candidates if any(t.startswith(w) or t == singular for t in _words(self.entities[i]))}
             else:
-                posting = self._postings_for_prefix(w)
+                posting = self._postings_for_prefix(w) | (self._postings_for_word(singular) if singular else set())
                 candidates = posting if candidates is None else candidates & posting
             if not candidates:
                 return []
@@ -405,8 +418,13 @@ def per_index(fn: Callable[[CatalogIndex], T]) -> Callable[[CatalogIndex], T]:
 def _settle(close: list[Match], others: list[Match], limit: int) -> Resolution:
     """Answer when the equally likely `close` matches are one entity or share an owner; otherwise ask."""
     if len(close) == 1 or len({_answers_for(m.entity) for m in close}) == 1:
-        return Resolution("found", (close + others)[:limit])
-    return Resolution("ambiguous", close[:limit])
+        return Resolution("found", (close + others)[:limit], close=len(close))
+    return Resolution("ambiguous", close[:limit], close=len(close))
+
+
+def _singular(word: str) -> str | None:
+    """"orders" -> "order": a plural typed for a name word in the singular (order-events-topic), or None."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else None
 
 
 def _words(e: IndexedEntity) -> set[str]:
@@ -460,7 +478,7 @@ def _abbreviates(short: str, word: str) -> bool:
 
 def _not_typed_in_full(words: list[str], e: IndexedEntity) -> int:
     """Words of the entity's name (or title, or other name) that the query's `words` leave out or cut short."""
-    typed = set(words)
+    typed = set(words) | {s for w in words if (s := _singular(w))}
     return min(sum(w not in typed for w in tokens(n)) for n in (e.name, *(n for n in (e.title, *e.other_names) if n)))
 
 

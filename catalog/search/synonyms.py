@@ -39,6 +39,8 @@ personalisation, personalization
 tokenisation, tokenization
 organisation, organization
 recs, recommendation
+frontend, front end, web, ui, webapp
+indexing, indexer
 """
 
 RELATED = """

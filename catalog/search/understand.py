@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from catalog.answers.gaps import GapQuestion, contents_question, gap_question
 from catalog.answers.rankings import RANKS, rank_question, ranking_order
+from catalog.search.fulltext import written_in
 from catalog.search.intents import (
     CATALOG_ITSELF,
     CATALOG_STATE,
@@ -47,7 +48,11 @@ from catalog.search.tags import tag_of, tagged
 from catalog.search.urls import URL, find_urls, looks_like_slug, resolve_slug, resolve_url
 
 # Kinds an intent implies for its subject ("who is in X": X is a team), used to narrow, never to exclude.
-INTENT_KINDS: dict[str, set[str]] = {"members": {"group"}, "owned_by": {"group", "user"}, "team_of": {"user"}, "contact": {"group", "user"}}
+# Dependencies are between things, never teams: "who depends on payments" asks about payments-service, not the team.
+THINGS = {"component", "resource", "api", "system"}
+INTENT_KINDS: dict[str, set[str]] = {
+    "members": {"group"}, "owned_by": {"group", "user"}, "team_of": {"user"}, "contact": {"group", "user"}, "depends_on": THINGS, "dependents": THINGS,
+}  # fmt: skip
 CONJUNCTIONS = {"and", "or", "vs", "versus", "plus", "also", "as", "well", "the", "both", "between"}
 HOW_TO_USE = {"use", "using", "work", "works", "ask"}  # "how do I use this?"
 MAX_BARE_WORDS = 3  # a longer phrase without any question word is a sentence, not a name
@@ -358,8 +363,10 @@ def _adjacent_kinds(lower: list[str], start: int, end: int) -> set[str]:
 
 
 def _span_subject(index: CatalogIndex, text: str, start: int, end: int, lower: list[str], intent: str) -> Subject:
+    """An exact name, with the kind word after it read as part of a longer name first ("the payments topic": payment-events-topic)."""
     kinds = _adjacent_kinds(lower, start, end)
-    return Subject(text, start, end, resolve_phrase(index, text, text, kinds, intent), exact=True)
+    after = lower[end] if end < len(lower) and lower[end] in KIND_WORDS else None
+    return Subject(text, start, end, resolve_phrase(index, f"{text} {after}" if after else text, text, kinds, intent), exact=True)
 
 
 def _extend_names(
@@ -410,7 +417,10 @@ def _run_subject(session: Session, index: CatalogIndex, words: list[str], lower:
             return found
     kinds = {KIND_WORDS[w] for w in lower[a:core_start] + lower[core_end:b]}
     kinds |= _adjacent_kinds(lower, a, b)
-    subject = Subject(" ".join(words[core_start:core_end]), a, b, resolve_phrase(index, full, core, kinds, intent))
+    resolution = resolve_phrase(index, full, core, kinds, intent)
+    if resolution.status == "found" and resolution.matches[0].how == "fuzzy":  # a typo away, unless written so somewhere
+        resolution = written_in(session, core, index) or resolution
+    subject = Subject(" ".join(words[core_start:core_end]), a, b, resolution)
     return _with_ordinary_words(index, words, lower, subject, intent)
 
 
