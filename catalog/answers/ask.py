@@ -137,8 +137,8 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
             answer.candidates = candidates
             return answer
         return Answer(**base, status="not_found", candidates=candidates, notes=[not_called])
-    if u.intent == "team_of" and len(u.subjects) == 2:
-        return _is_member(session, u, now)
+    if u.intent == "team_of" and [s.resolution.best.kind if s.resolution.best else None for s in u.subjects] == ["user", "group"]:
+        return _is_member(session, u, now)  # "is samuel on payments?" (not "what team are nadia and yuki on": one answer each)
     parts = [_only_kinds(_about(session, u.text, u.intent, s.resolution, s.text, now), u.item_words) for s in u.subjects]
     if len(parts) == 1:
         return parts[0]
@@ -237,17 +237,20 @@ def _about(session: Session, question: str, intent: str, resolution: Resolution,
 
 
 def _tied(resolution: Resolution) -> list[Match]:
-    """Partial or fuzzy matches as good as the best one, which the resolver let stand because they share its owner.
+    """Partial, fuzzy or text matches as good as the best one, which the resolver let stand because they share its owner.
 
     "who owns order": order-service, order-events and orders-db share an owner, which answers it (saying so);
     "what depends on order" it does not answer, so there they make it a question back. A name or title said in
     full stays what it names: "the ledger" is the service titled "Ledger", not team ledger."""
-    if resolution.status != "found" or len(resolution.matches) < 2 or resolution.matches[0].how not in ("partial", "fuzzy"):
+    if resolution.status != "found" or len(resolution.matches) < 2 or resolution.matches[0].how not in ("partial", "fuzzy", "text"):
         return []
     best = resolution.matches[0]
-    return [
-        m for i, m in enumerate(resolution.matches[1:], 1) if (i < resolution.close or best.score - m.score <= AMBIGUITY_MARGIN) and m.entity.ref != best.entity.ref
-    ]
+    scored = best.how != "text"  # text ranks are relative: only the resolver's equally close ones tie there
+
+    def tied(i: int, m: Match) -> bool:
+        return i < resolution.close or scored and best.score - m.score <= AMBIGUITY_MARGIN
+
+    return [m for i, m in enumerate(resolution.matches[1:], 1) if tied(i, m) and m.entity.ref != best.entity.ref]
 
 
 def _owner(session: Session, entity: CatalogEntity, answer: Answer) -> None:

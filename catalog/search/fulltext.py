@@ -24,7 +24,7 @@ from sqlalchemy import text as sql
 from sqlmodel import Session
 
 from catalog.search.intents import KIND_WORDS
-from catalog.search.resolve import CatalogIndex, Match, Resolution
+from catalog.search.resolve import CatalogIndex, Match, Resolution, answers_for
 from catalog.search.synonyms import Strength, synonyms
 
 Field = Literal["name", "title", "tags", "description"]
@@ -214,6 +214,8 @@ def resolve_by_description(session: Session, text: str, index: CatalogIndex, *, 
     matches: list[Match] = [TextMatch(e, h.score, "text", h.field, reading) for h, e in found]
     if expand == "related":  # offered, never answered for sure
         return Resolution("not_found", matches)
+    if not clearly_best(hits) and len({answers_for(m.entity) for m in matches}) == 1:  # one team answers for them all
+        return Resolution("found", matches, close=len(matches))
     return Resolution("found" if clearly_best(hits) else "ambiguous", matches)
 
 

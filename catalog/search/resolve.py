@@ -417,7 +417,7 @@ def per_index(fn: Callable[[CatalogIndex], T]) -> Callable[[CatalogIndex], T]:
 
 def _settle(close: list[Match], others: list[Match], limit: int) -> Resolution:
     """Answer when the equally likely `close` matches are one entity or share an owner; otherwise ask."""
-    if len(close) == 1 or len({_answers_for(m.entity) for m in close}) == 1:
+    if len(close) == 1 or len({answers_for(m.entity) for m in close}) == 1:
         return Resolution("found", (close + others)[:limit], close=len(close))
     return Resolution("ambiguous", close[:limit], close=len(close))
 
@@ -482,7 +482,7 @@ def _not_typed_in_full(words: list[str], e: IndexedEntity) -> int:
     return min(sum(w not in typed for w in tokens(n)) for n in (e.name, *(n for n in (e.title, *e.other_names) if n)))
 
 
-def _answers_for(e: IndexedEntity) -> str | None:
+def answers_for(e: IndexedEntity) -> str | None:
     """Who answers for an entity: its owner, or a team or person itself ("who owns ledger" = team ledger)."""
     return e.owner_ref or (e.ref if e.kind in ("group", "user") else None)
 

@@ -207,7 +207,7 @@ def _subjects(
     intent: str,
 ) -> tuple[list[Subject], Subject | None]:
     """Named subjects plus the runs that resolve and are listed with them; or the one run that names nothing."""
-    named, runs = _extend_names(index, words, lower, named, runs, intent)
+    named, runs = _extend_names(session, index, words, lower, named, runs, intent)
     resolved = [_run_subject(session, index, words, lower, a, b, intent) for a, b in runs]
     found = [r for r in resolved if r.resolution.status != "not_found"]
     unresolved = None
@@ -370,9 +370,11 @@ def _span_subject(index: CatalogIndex, text: str, start: int, end: int, lower: l
 
 
 def _extend_names(
-    index: CatalogIndex, words: list[str], lower: list[str], subjects: list[Subject], runs: list[tuple[int, int]], intent: str
+    session: Session, index: CatalogIndex, words: list[str], lower: list[str], subjects: list[Subject], runs: list[tuple[int, int]], intent: str
 ) -> tuple[list[Subject], list[tuple[int, int]]]:
-    """"payment gateway sim": an exact name followed at once by more name words may be the start of a longer name."""
+    """"payment gateway sim": an exact name followed at once by more name words may be the start of a longer name;
+    "the points ledger": one with name words before it, a phrase some entry writes word for word (loyalty-service's
+    "Points ledger and tier logic"), rather than the service titled "Ledger"."""
     kept_runs = []
     for a, b in runs:
         at = next((i for i, s in enumerate(subjects) if s.end == a and s.start >= 0), None)
@@ -382,6 +384,11 @@ def _extend_names(
             longer = resolve_phrase(index, " ".join(expand(w) for w in lower[start:b]), text, set(), intent)
             if longer.status == "found" and longer.best != subjects[at].resolution.best:
                 subjects[at] = Subject(text, start, b, longer)
+                continue
+        before = next((i for i, s in enumerate(subjects) if s.start == b), None)
+        if before is not None and (said := written_in(session, text := " ".join(words[a : subjects[before].end]), index)):
+            if said.best != subjects[before].resolution.best:
+                subjects[before] = Subject(text, a, subjects[before].end, said)
                 continue
         kept_runs.append((a, b))
     return subjects, kept_runs
