@@ -166,8 +166,8 @@ class CatalogIndex:
             return self._decide([Match(e, 100.0, self._how(e, q)) for e in exact], limit, exact=True)
         partial = self._partial(query, allowed)
         if partial:
-            fewest = partial[0][1]
-            return _settle([m for m, extra in partial if extra == fewest], [m for m, extra in partial if extra != fewest], limit)
+            least = partial[0][1]
+            return _settle([m for m, extra in partial if extra == least], [m for m, extra in partial if extra != least], limit)
         near = self._fuzzy(q, allowed)
         typos = [(m, n) for m, n in near if n <= _typos_allowed(m.entity.name) and not _extends(query, q, m.entity.name)]
         if typos:  # a name one typo further is just as likely (`biling-gateway`: billing-gateway(s))
@@ -237,11 +237,12 @@ class CatalogIndex:
         at = bisect.bisect_left(self._sorted_tokens, word)
         return set(self._token_postings[word]) if at < len(self._sorted_tokens) and self._sorted_tokens[at] == word else set()
 
-    def _partial(self, query: str, allowed: object) -> list[tuple[Match, int]]:
+    def _partial(self, query: str, allowed: object) -> list[tuple[Match, tuple[int, int]]]:
         """Every word of the query starts a word of the name: "ledger service", "artist look".
 
         Each with how many words of its name the query left out or cut short: `payments ledg` names
-        `payments-ledger-service` and `payments-ledger-worker` alike, however their lengths differ.
+        `payments-ledger-service` and `payments-ledger-worker` alike, however their lengths differ;
+        then how many query words are cut short: "cart" is cart-service's word, and only the start of ben.carter's.
         """
         words = tokens(query)
         if not any(len(w) >= 2 for w in words):  # one letter is a word cut short only after a real word
@@ -250,7 +251,7 @@ class CatalogIndex:
             return [(m, extra) for m, extra in self._partial_words(words, allowed) if words[0] in _words(m.entity)]
         return self._partial_words(words, allowed)
 
-    def _partial_words(self, words: list[str], allowed: object) -> list[tuple[Match, int]]:
+    def _partial_words(self, words: list[str], allowed: object) -> list[tuple[Match, tuple[int, int]]]:
         candidates: set[int] | None = None
         for w in sorted(words, key=len, reverse=True):
             singular = _singular(w)
@@ -266,7 +267,7 @@ class CatalogIndex:
             return []
         spaced = " ".join(words)
         scored = [
-            (Match(e, fuzz.WRatio(spaced, " ".join(tokens(e.name))), "partial"), _not_typed_in_full(words, e))
+            (Match(e, fuzz.WRatio(spaced, " ".join(tokens(e.name))), "partial"), (_not_typed_in_full(words, e), _cut_short(words, e)))
             for e in (self.entities[i] for i in candidates)
             if allowed(e)  # type: ignore[operator]
         ]
@@ -480,6 +481,12 @@ def _not_typed_in_full(words: list[str], e: IndexedEntity) -> int:
     """Words of the entity's name (or title, or other name) that the query's `words` leave out or cut short."""
     typed = set(words) | {s for w in words if (s := _singular(w))}
     return min(sum(w not in typed for w in tokens(n)) for n in (e.name, *(n for n in (e.title, *e.other_names) if n)))
+
+
+def _cut_short(words: list[str], e: IndexedEntity) -> int:
+    """Query words that are not whole words of the entity's name, title or other names (only the start of one)."""
+    whole = _words(e)
+    return sum(w not in whole and _singular(w) not in whole for w in words)
 
 
 def answers_for(e: IndexedEntity) -> str | None:
