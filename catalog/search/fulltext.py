@@ -48,6 +48,7 @@ STOP_WORDS = frozenset(
     whose why with would you your responsible accountable maintain maintains maintained maintainer
     contact reach ping talk should team teams squad group service services svc component components api
     apis system systems app stuff deals deal takes take care not no per each count number many much most list show
+    talks talking calls calling integrates integration integrations connects connected wraps via
     """.split()
 )
 _WORD = re.compile(r"[a-z0-9]+")

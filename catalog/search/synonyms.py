@@ -64,6 +64,7 @@ analytics, bi, reporting
 etl, data pipeline, ingestion
 ledger, bookkeeping, accounting
 payout, disbursement
+signup, sign up, registration, register
 """
 
 
