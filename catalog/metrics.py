@@ -49,7 +49,7 @@ class Metrics:
             "wayfinder_duplicate_deliveries_dropped", "Redelivered events and webhooks dropped, by origin.", ["origin"], registry=r
         )
         self.alerts_received = Counter(
-            "wayfinder_alerts_received", "Alert webhooks, by provider and outcome (stored, duplicate, unauthorized, not_configured, malformed).",
+            "wayfinder_alerts_received", "Alert webhooks, by provider and outcome (stored, duplicate, unauthorized, not_configured, unknown_provider, malformed).",
             ["provider", "outcome"], registry=r,
         )  # fmt: skip
         self.alert_seconds = Histogram(

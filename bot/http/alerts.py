@@ -18,11 +18,6 @@ from catalog.alerts.service import Alerts
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
-MESSAGES = {
-    "stored": "stored", "duplicate": "already received", "unauthorized": "missing or wrong signature or token",
-    "not_configured": "this alert provider is not configured", "malformed": "not a valid alert payload",
-}  # fmt: skip
-
 
 def register(api: FastAPI, services: Services, client: WebClient | None) -> None:
     alerts = Alerts(services.catalog)
@@ -42,6 +37,4 @@ def register(api: FastAPI, services: Services, client: WebClient | None) -> None
         received = await run_in_threadpool(alerts.receive, provider, body, headers, now=services.clock())
         if received.stored and worker is not None:
             worker.poke()
-        return JSONResponse(
-            {"ok": received.status < 300, "result": received.outcome, "message": MESSAGES[received.outcome]}, status_code=received.status
-        )
+        return JSONResponse({"ok": received.status < 300, "result": received.outcome, "message": received.message}, status_code=received.status)

@@ -28,7 +28,7 @@ def authenticate(config: AlertsConfig | None, provider: str, body: bytes, header
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.token.get_secret_value().encode()):
             raise AlertRefused(401, "missing or wrong Authorization: Bearer token")
     else:
-        raise AlertRefused(404, f"alert provider {provider!r} is not configured")
+        raise AlertRefused(404, f"alert provider {provider!r} is not configured (alerts.providers)")
 
 
 def pagerduty_signature_ok(secret: str, body: bytes, header: str) -> bool:

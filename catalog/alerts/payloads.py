@@ -2,7 +2,9 @@
 
 The delivery `fingerprint` makes a redelivery a no-op; the `group_key` names the incident or
 alert group whose one card this event edits (PagerDuty incident id, Alertmanager `groupKey`,
-Opsgenie alias, Grafana and generic dedup keys).
+Opsgenie alias, Grafana and generic dedup keys). A body that is not the provider's shape is
+refused with what is wrong, in words for its sender (`fields`); text is read clean and display
+text cut to its column, so whatever was accepted can be stored on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -10,17 +12,32 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from catalog.alerts.fields import Fields, WrongField, clip
+from catalog.alerts.models import AlertIncident
+from catalog.store.models import column_length
 
 Status = Literal["triggered", "acknowledged", "resolved"]
 PROVIDERS = ("pagerduty", "alertmanager", "opsgenie", "grafana", "generic")
+_SHAPES = {
+    "pagerduty": "a PagerDuty v3 webhook", "alertmanager": "an Alertmanager webhook", "opsgenie": "an Opsgenie webhook",
+    "grafana": "a Grafana webhook", "generic": "a generic alert",
+}  # fmt: skip
 _KEY_LIMIT = 250
+_URL_LIMIT = column_length(AlertIncident, "url")
 
 
 class MalformedAlert(ValueError):
-    """The body is not JSON, or not the provider's shape; the reply is 400 and nothing is stored."""
+    """The body is not JSON, or not the provider's shape; the reply is 400 with this message and nothing is stored."""
+
+
+def _fits(field: str) -> AfterValidator:
+    """Cut to the incident's `field` column: a long value is shown shortened rather than losing the card."""
+    limit = column_length(AlertIncident, field)
+    return AfterValidator(lambda text: clip(text, limit))
 
 
 class AlertEvent(BaseModel):
@@ -29,26 +46,42 @@ class AlertEvent(BaseModel):
     group_key: str
     status: Status | None  # None: an update that changes no state (a priority change, a note)
     title: str
-    severity: str | None = None
-    url: str | None = None
+    severity: Annotated[str, _fits("severity")] | None = None
+    url: str | None = None  # fits its column: see `_link`
     service_ids: list[str] = Field(default_factory=list)  # PagerDuty service ids
-    names: list[str] = Field(default_factory=list)  # what the alert calls its service, most telling first
-    actor: str | None = None  # who acknowledged or resolved it
+    names: list[Annotated[str, _fits("matched")]] = Field(default_factory=list)  # what the alert calls its service, most telling first
+    actor: Annotated[str, _fits("acknowledged_by")] | None = None  # who acknowledged or resolved it
 
 
 def parse_alert(provider: str, body: bytes, *, labels: Sequence[str]) -> AlertEvent:
-    """The event in `body`; raises `MalformedAlert` for anything else."""
+    """The event in `body`; raises `MalformedAlert` saying what is wrong with anything else."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedAlert(f"the body is not JSON: {exc}") from None
+        event = _PARSERS[provider](Fields(_json_object(body)), labels)
+    except WrongField as wrong:
+        raise MalformedAlert(f"not {_SHAPES[provider]}: {wrong}") from None
+    except RecursionError:  # json's nesting limit, reading the body or digesting it
+        raise MalformedAlert("the body is nested too deeply") from None
+    return event.model_copy(update={"fingerprint": _key(provider, event.fingerprint), "group_key": _key(provider, event.group_key)})
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    """The body's JSON object. JSON travels as UTF-8 (RFC 8259; a byte order mark is let pass) and the
+    body is stored as that text, so another encoding is refused rather than guessed."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MalformedAlert("the body is not UTF-8 text") from None
+    if not text.strip():
+        raise MalformedAlert("the body is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedAlert(f"the body is not JSON ({exc})") from None
+    except ValueError:  # int()'s limit on digits, the one other error of json.loads
+        raise MalformedAlert("the body holds a number with too many digits") from None
     if not isinstance(data, dict):
         raise MalformedAlert("the body must be a JSON object")
-    try:
-        event = _PARSERS[provider](data, labels)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise MalformedAlert(f"not a {provider} alert: missing or wrong {exc}") from None
-    return event.model_copy(update={"fingerprint": _key(provider, event.fingerprint), "group_key": _key(provider, event.group_key)})
+    return data
 
 
 def _key(provider: str, key: str) -> str:
@@ -57,96 +90,98 @@ def _key(provider: str, key: str) -> str:
     return f"{provider}:{key}"
 
 
-def _digest(data: Any) -> str:
+def _digest(data: Fields) -> str:
     """A redelivery's identity for senders without an event id: the canonical JSON of the body."""
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(data.values, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _text(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
+def _link(*candidates: str | None) -> str | None:
+    """The first link that fits its column. A link cut short would lead nowhere, so an over-long one
+    (a Prometheus generatorURL carrying a long PromQL expression) gives way to the next, or to none."""
+    return next((url for url in candidates if url and len(url) <= _URL_LIMIT), None)
 
 
-def _pagerduty(data: dict[str, Any], labels: Sequence[str]) -> AlertEvent:
-    event = data["event"]
-    incident = event["data"]
-    kind = str(event["event_type"])
+def _present(*values: str | None) -> list[str]:
+    return [v for v in values if v]
+
+
+def _pagerduty(data: Fields, labels: Sequence[str]) -> AlertEvent:
+    event = data.child("event", required=True)
+    incident = event.child("data", required=True)
+    kind = event.required_text("event_type")
     status = {"incident.acknowledged": "acknowledged", "incident.resolved": "resolved"}.get(kind)
     if kind in ("incident.triggered", "incident.reopened", "incident.unacknowledged"):
         status = "triggered"
-    service = incident.get("service") or {}
-    priority = incident.get("priority") or {}
+    service = incident.child("service")
     return AlertEvent(
-        provider="pagerduty", fingerprint=str(event["id"]), group_key=str(incident["id"]), status=status,
-        title=str(incident.get("title") or incident.get("summary") or kind), severity=_text(priority.get("summary") or incident.get("urgency")),
-        url=_text(incident.get("html_url")), service_ids=[str(service["id"])] if service.get("id") else [],
-        names=[str(service["summary"])] if service.get("summary") else [], actor=_text((event.get("agent") or {}).get("summary")),
+        provider="pagerduty", fingerprint=event.text("id") or _digest(data), group_key=incident.required_text("id"), status=status,
+        title=incident.text("title") or incident.text("summary") or kind, severity=incident.child("priority").text("summary") or incident.text("urgency"),
+        url=_link(incident.text("html_url")), service_ids=_present(service.text("id")), names=_present(service.text("summary")),
+        actor=event.child("agent").text("summary"),
     )  # fmt: skip
 
 
-def _label_names(found: list[dict[str, Any]], labels: Sequence[str]) -> list[str]:
+def _label_names(found: list[Fields], labels: Sequence[str]) -> list[str]:
     """Values of the configured labels, in the configured order, across the given label maps."""
     names: list[str] = []
     for label in labels:
         for labelset in found:
-            value = labelset.get(label)
-            if isinstance(value, str) and value and value not in names:
+            value = labelset.text(label)
+            if value and value not in names:
                 names.append(value)
     return names
 
 
-def _alertmanager(data: dict[str, Any], labels: Sequence[str], provider: str = "alertmanager") -> AlertEvent:
-    alerts = data["alerts"]
-    if not isinstance(alerts, list):
-        raise TypeError("alerts")
-    firing = data.get("status", "firing") != "resolved" and data.get("state", "alerting") != "ok"
-    common = data.get("commonLabels") or {}
-    annotations = data.get("commonAnnotations") or {}
-    first = alerts[0] if alerts else {}
-    title = data.get("title") or annotations.get("summary") or common.get("alertname") or (first.get("labels") or {}).get("alertname") or "alert"
-    url = first.get("panelURL") or first.get("dashboardURL") or first.get("generatorURL") or data.get("externalURL")
+def _alertmanager(data: Fields, labels: Sequence[str], provider: str = "alertmanager") -> AlertEvent:
+    alerts = data.children("alerts")
+    firing = data.text("status") != "resolved" and data.text("state") != "ok"
+    common, annotations = data.child("commonLabels"), data.child("commonAnnotations")
+    first = alerts[0] if alerts else Fields({})
+    title = data.text("title") or annotations.text("summary") or common.text("alertname") or first.child("labels").text("alertname") or "alert"
+    url = _link(first.text("panelURL"), first.text("dashboardURL"), first.text("generatorURL"), data.text("externalURL"))
     return AlertEvent(
-        provider=provider, fingerprint=_digest(data), group_key=str(data["groupKey"]), status="triggered" if firing else "resolved",
-        title=str(title), severity=_text(common.get("severity")), url=_text(url),
-        names=_label_names([common, data.get("groupLabels") or {}, *[a.get("labels") or {} for a in alerts]], labels),
+        provider=provider, fingerprint=_digest(data), group_key=data.required_text("groupKey"), status="triggered" if firing else "resolved",
+        title=title, severity=common.text("severity"), url=url,
+        names=_label_names([common, data.child("groupLabels"), *[a.child("labels") for a in alerts]], labels),
     )  # fmt: skip
 
 
-def _grafana(data: dict[str, Any], labels: Sequence[str]) -> AlertEvent:
+def _grafana(data: Fields, labels: Sequence[str]) -> AlertEvent:
     return _alertmanager(data, labels, provider="grafana")
 
 
 _OPSGENIE_STATUS: dict[str, Status] = {"Create": "triggered", "UnAcknowledge": "triggered", "Acknowledge": "acknowledged", "Close": "resolved"}
 
 
-def _opsgenie(data: dict[str, Any], labels: Sequence[str]) -> AlertEvent:
-    alert, action = data["alert"], str(data["action"])
-    tags = [str(t) for t in alert.get("tags") or []]
+def _opsgenie(data: Fields, labels: Sequence[str]) -> AlertEvent:
+    alert, action = data.child("alert", required=True), data.required_text("action")
+    alert_id, tags = alert.required_text("alertId"), alert.texts("tags")
     # `service:payments` tags name the service outright; bare tags and teams are weaker hints
-    names = [t.split(":", 1)[1] for t in tags if t.startswith("service:")] + [str(t) for t in alert.get("teams") or []] + tags
-    priority = alert.get("priority")
+    names = [t.split(":", 1)[1] for t in tags if t.startswith("service:")] + alert.texts("teams") + tags
+    priority = alert.text("priority")  # 3 or "P3"
     return AlertEvent(
-        provider="opsgenie", fingerprint=f"{alert['alertId']}:{action}:{alert.get('updatedAt', '')}",
-        group_key=str(alert.get("alias") or alert["alertId"]), status=_OPSGENIE_STATUS.get(action), title=str(alert.get("message") or "alert"),
-        severity=(f"P{priority}" if isinstance(priority, int) else _text(priority)), names=[n for n in names if n],
-        actor=_text(alert.get("username")) if action in ("Acknowledge", "Close") else None,
+        provider="opsgenie", fingerprint=f"{alert_id}:{action}:{alert.text('updatedAt') or ''}",
+        group_key=alert.text("alias") or alert_id, status=_OPSGENIE_STATUS.get(action), title=alert.text("message") or "alert",
+        severity=f"P{priority}" if priority and priority.isdigit() else priority, names=[n for n in names if n],
+        actor=alert.text("username") if action in ("Acknowledge", "Close") else None,
     )  # fmt: skip
 
 
 _GENERIC_STATUS: dict[str, Status] = {"triggered": "triggered", "firing": "triggered", "acknowledged": "acknowledged", "resolved": "resolved"}
 
 
-def _generic(data: dict[str, Any], labels: Sequence[str]) -> AlertEvent:
-    """The documented shape: `service`, `title`, `status`, `url`, `dedup_key` (and optional `severity`)."""
-    status = _GENERIC_STATUS.get(str(data["status"]))
-    if status is None or not isinstance(data["service"], str) or not isinstance(data["title"], str):
-        raise KeyError("status (triggered, acknowledged or resolved), service or title")
+def _generic(data: Fields, labels: Sequence[str]) -> AlertEvent:
+    """The documented shape: `service`, `title`, `status`, `url`, `dedup_key` (and optional `severity`, `actor`)."""
+    status = _GENERIC_STATUS.get(data.required_text("status"))
+    if status is None:
+        raise WrongField(f"{data.name('status')} must be triggered, acknowledged or resolved")
+    service, title = data.required_text("service"), data.required_text("title")
     return AlertEvent(
-        provider="generic", fingerprint=_digest(data), group_key=str(data.get("dedup_key") or f"{data['service']}:{data['title']}"),
-        status=status, title=data["title"], severity=_text(data.get("severity")), url=_text(data.get("url")), names=[data["service"]],
-        actor=_text(data.get("actor")),
+        provider="generic", fingerprint=_digest(data), group_key=data.text("dedup_key") or f"{service}:{title}", status=status, title=title,
+        severity=data.text("severity"), url=_link(data.text("url")), names=[service], actor=data.text("actor"),
     )  # fmt: skip
 
 
-_PARSERS: dict[str, Callable[[dict[str, Any], Sequence[str]], AlertEvent]] = {
+_PARSERS: dict[str, Callable[[Fields, Sequence[str]], AlertEvent]] = {
     "pagerduty": _pagerduty, "alertmanager": _alertmanager, "opsgenie": _opsgenie, "grafana": _grafana, "generic": _generic,
 }  # fmt: skip

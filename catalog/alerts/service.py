@@ -54,7 +54,8 @@ class CardPoster(Protocol):
 @dataclass(frozen=True)
 class Received:
     status: int  # the HTTP status to answer with
-    outcome: str  # stored, duplicate, unauthorized, not_configured, malformed
+    outcome: str  # stored, duplicate, unauthorized, not_configured, unknown_provider, malformed
+    message: str  # for the sender, in plain words: what became of the alert, or why it was refused
 
     @property
     def stored(self) -> bool:
@@ -71,23 +72,25 @@ class Alerts:
 
     def receive(self, provider: str, body: bytes, headers: Mapping[str, str], *, now: datetime) -> Received:
         """Authenticate, parse and store one webhook; nothing else happens before the reply."""
+        if provider not in PROVIDERS:
+            return self._refused(provider, 404, "unknown_provider", f"unknown alert provider {provider!r}; the known ones are {', '.join(PROVIDERS)}")
         config = self.catalog.config.alerts
         try:
-            if provider not in PROVIDERS:
-                raise AlertRefused(404, f"unknown alert provider {provider!r}")
             authenticate(config, provider, body, headers)
             assert config is not None  # authenticate refuses without it
             event = parse_alert(provider, body, labels=config.labels)
         except AlertRefused as refused:
-            log.warning("refused %s alert with %d: %s", provider if provider in PROVIDERS else "unknown", refused.status, refused)
-            return self._counted(provider, Received(refused.status, "unauthorized" if refused.status == 401 else "not_configured"))
+            return self._refused(provider, refused.status, "unauthorized" if refused.status == 401 else "not_configured", str(refused))
         except MalformedAlert as exc:
-            log.warning("malformed %s alert: %s", provider, exc)
-            return self._counted(provider, Received(400, "malformed"))
-        stored = store(self.catalog.engine, event, body, now=now)
-        if not stored:
-            self.catalog.metrics.duplicates.labels("alerts").inc()
-        return self._counted(provider, Received(202, "stored" if stored else "duplicate"))
+            return self._refused(provider, 400, "malformed", str(exc))
+        if store(self.catalog.engine, event, body, now=now):
+            return self._counted(provider, Received(202, "stored", "stored"))
+        self.catalog.metrics.duplicates.labels("alerts").inc()
+        return self._counted(provider, Received(202, "duplicate", "already received"))
+
+    def _refused(self, provider: str, status: int, outcome: str, reason: str) -> Received:
+        log.warning("refused %s alert with %d: %s", provider if provider in PROVIDERS else "unknown", status, reason)
+        return self._counted(provider, Received(status, outcome, reason))
 
     def _counted(self, provider: str, received: Received) -> Received:
         self.catalog.metrics.alerts_received.labels(provider if provider in PROVIDERS else "unknown", received.outcome).inc()
