@@ -33,6 +33,7 @@ LABELS = {
     "no_docs": "no docs (TechDocs or a docs link)",
     "no_dashboard": "no dashboard link",
     "no_slack_channel": "no Slack channel",
+    "no_email": "no email address",
     "no_oncall": "no on-call (PagerDuty) link",
     "no_repo": "no repository or source link",
     "no_system": "no system",
@@ -48,7 +49,7 @@ OWNABLE = {"component", "api", "resource", "system", "domain"}
 
 _NEGATIONS = {
     "no", "without", "missing", "lack", "lacks", "lacking", "none", "dont", "doesnt", "don", "doesn", "haven", "hasn",
-    "havent", "hasnt", "not", "unowned", "ownerless", "orphan", "orphaned", "orphans", "failing", "stale", "broken",
+    "havent", "hasnt", "arent", "aren", "isnt", "isn", "not", "unowned", "ownerless", "orphan", "orphaned", "orphans", "failing", "stale", "broken",
     "erroring", "outdated", "gaps", "gap", "incomplete", "nobody", "noone", "dangling",
 }  # fmt: skip
 _GENERAL = {"gaps", "gap", "incomplete", "missing"}
@@ -59,11 +60,12 @@ _OWNER = {"owner", "owners", "owned", "ownership"} | _ORPHANED
 _DANGLING = {"catalog", "dangling", "unknown", "nonexistent", "deleted", "exist", "exists"}
 _RUNBOOK = {"runbook", "runbooks", "playbook", "playbooks"}
 _SLACK = {"slack", "channel", "channels"}
+_EMAIL = {"email", "emails", "mail", "e-mail"}
 _REPO = {"repo", "repos", "repository", "repositories", "github", "code"}
 _SYSTEM = {"system", "systems"}
 _DESCRIPTION = {"description", "descriptions", "described"}
 # Words naming a missing fact, wherever they stand ("which services have no runbook", "runbook missing for which services").
-_MISSING_WORDS = [(_RUNBOOK, "no_runbook"), (DOCS_WORDS, "no_docs"), (DASHBOARD_WORDS, "no_dashboard"), (_SLACK, "no_slack_channel")]
+_MISSING_WORDS = [(_RUNBOOK, "no_runbook"), (DOCS_WORDS, "no_docs"), (DASHBOARD_WORDS, "no_dashboard"), (_SLACK, "no_slack_channel"), (_EMAIL, "no_email")]
 # Words that name a missing fact only after the negation ("which services are not in any system"), and otherwise what to
 # list ("which systems have no description").
 _MISSING_AFTER_NEGATION = [(_REPO, "no_repo"), (_SYSTEM, "no_system"), (_DESCRIPTION, "no_description")]
@@ -184,7 +186,7 @@ def looked_at(key: str, q: GapQuestion, e: IndexedEntity) -> bool:
         return e.kind in OWNABLE
     if key in ("no_runbook", "no_oncall", "no_docs", "no_dashboard"):
         return expects_runbook(e.kind, e.type)
-    if key == "no_slack_channel":
+    if key in ("no_slack_channel", "no_email"):
         return e.kind == "group" and (e.type or "").lower() == "team"
     if key == "no_repo":
         return e.kind == "component"
@@ -230,6 +232,7 @@ _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
     "no_docs": lambda e, s: not has_docs(e),
     "no_dashboard": lambda e, s: not has_dashboard(e),
     "no_slack_channel": lambda e, s: not _channel(e, s),
+    "no_email": lambda e, s: not e.profile("email"),
     "no_oncall": lambda e, s: not (e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)),
     "no_repo": lambda e, s: not any((link.type or "").lower() == "repo" for link in entity_links(e)),
     "no_system": lambda e, s: not e.system_ref,
@@ -239,10 +242,10 @@ _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
 }
 
 
-_PLURALS = {"library": "libraries", "api": "APIs", "apis": "APIs", "db": "databases", "dbs": "databases"}
+_PLURALS = {"library": "libraries", "api": "APIs", "apis": "APIs", "db": "databases", "dbs": "databases", "person": "people", "people": "people"}
 _DEFAULT_SCOPE = {
     "no_runbook": "components", "no_oncall": "components", "no_docs": "components", "no_dashboard": "components", "no_slack_channel": "teams",
-    "no_repo": "components",
+    "no_repo": "components", "no_email": "teams",
 }  # fmt: skip
 
 
