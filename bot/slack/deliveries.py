@@ -22,8 +22,6 @@ the replica died between the reply and marking the delivery done.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -34,7 +32,9 @@ from slack_sdk import WebClient
 from slack_sdk.models.metadata import Metadata
 
 from bot.compose import Services
+from bot.slack.errors import reported
 from bot.slack.posted import find_posted
+from bot.slack.wrappers import Handler, as_listener, call
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +62,14 @@ def claim_before_ack(body: dict[str, Any], context: BoltContext, next: Callable[
 ONCE = [claim_before_ack]  # `middleware=` of every route whose listener is `once_per_delivery`
 
 
-def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
+def once_per_delivery(handler: Handler) -> Handler:
     """`handler` as a Bolt listener that runs only for the first delivery of each event or invocation.
 
-    Bolt passes the arguments a listener names; the wrapper names the handler's own plus the
-    `body` and `services` it needs itself, and hands the handler what it asked for. A listener
-    that takes `ack` is acked here, before the claim (Bolt acks events itself): only for handlers
-    whose ack carries nothing, and their own `ack()` call then changes nothing. The route's
-    `middleware=ONCE` has claimed the delivery by then.
+    A listener that takes `ack` is acked here, before the claim (Bolt acks events itself): only for
+    handlers whose ack carries nothing, and their own `ack()` call then changes nothing. The route's
+    `middleware=ONCE` has claimed the delivery by then. Errors are `reported`: they come after the ack.
     """
-    own = inspect.signature(handler)
-    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services", "context", "client") if n not in own.parameters]
 
-    @functools.wraps(handler)
     def first_delivery_only(**kwargs: Any) -> None:
         if "ack" in kwargs:
             kwargs["ack"]()
@@ -89,14 +84,12 @@ def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
             return
         context[DELIVERY] = key
         try:
-            handler(**{name: value for name, value in kwargs.items() if name in own.parameters})
+            call(handler, kwargs)
         finally:
             if key is not None:
                 services.catalog.finish_delivery(key, now=services.clock())
 
-    first_delivery_only.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
-    del first_delivery_only.__wrapped__  # Bolt reads the signature above, not the handler's
-    return first_delivery_only
+    return reported(as_listener(first_delivery_only, handler, needs=("body", "services", "context", "client")))
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:

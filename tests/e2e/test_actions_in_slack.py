@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from actions.service import Actor
+from bot.slack.listeners.action_requests import NOT_A_REQUEST
 from catalog.config import Config
 from catalog.core import Catalog
 from tests.actions_world import SLACK_APP, write_config
@@ -285,3 +286,11 @@ def test_run_leaves_the_target_empty_when_the_name_is_not_a_possible_target(serv
     modal = json.loads(json.dumps(fake_slack.wait_for("views.open")[-1].params["view"]))
     target = next(b for b in modal["blocks"] if b.get("block_id") == "target")
     assert "initial_option" not in target["element"]
+
+
+def test_a_reject_form_that_names_no_request_says_so_on_its_field(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    """private_metadata comes back as Wayfinder wrote it (the request id) unless forged: an error on the field, not a 500."""
+    answer = submit(server, "wf_action_reject", {"reason": text_input("Use the read replica")}, user=SAMUEL, metadata="abc")
+
+    assert answer == {"response_action": "errors", "errors": {"reason": NOT_A_REQUEST}}
+    assert fake_slack.calls("chat.postMessage") == []

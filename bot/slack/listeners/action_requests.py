@@ -18,21 +18,24 @@ from actions.errors import ActionError, InvalidInputs
 from actions.inputs import TARGET
 from bot.compose import Services
 from bot.slack.actions import actor
+from bot.slack.errors import reported
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.views.actions import entity_options, read_modal, render_action_list, render_reject_modal, render_request_modal
 
+NOT_A_REQUEST = "This form does not name a request. Close it and press Reject on the approval card again."
+REQUEST_ID = re.compile(r"[0-9]{1,18}")
 RUN = re.compile(r"^\s*run\b\s*(?P<action>\S+)?\s*(?P<target>\S+)?", re.IGNORECASE)
 
 
 def register(app: App) -> None:
-    app.action(re.compile(rf"^{ActionId.ACTION_REQUEST}(:.*)?$"))(handle_request_button)
-    app.action(ActionId.ACTION_APPROVE)(handle_approve)
-    app.action(ActionId.ACTION_REJECT)(handle_reject)
-    app.action(ActionId.ACTION_EXTEND)(handle_extend)
-    app.action(ActionId.ACTION_TEARDOWN)(handle_teardown)
-    app.options(ActionId.ACTION_ENTITY)(handle_entity_suggestions)
-    app.view(CallbackId.ACTION_MODAL)(handle_request_submission)
-    app.view(CallbackId.ACTION_REJECT_MODAL)(handle_reject_submission)
+    app.action(re.compile(rf"^{ActionId.ACTION_REQUEST}(:.*)?$"))(reported(handle_request_button))
+    app.action(ActionId.ACTION_APPROVE)(reported(handle_approve))
+    app.action(ActionId.ACTION_REJECT)(reported(handle_reject))
+    app.action(ActionId.ACTION_EXTEND)(reported(handle_extend))
+    app.action(ActionId.ACTION_TEARDOWN)(reported(handle_teardown))
+    app.options(ActionId.ACTION_ENTITY)(reported(handle_entity_suggestions))
+    app.view(CallbackId.ACTION_MODAL)(reported(handle_request_submission))
+    app.view(CallbackId.ACTION_REJECT_MODAL)(reported(handle_reject_submission))
 
 
 def is_run_command(text: str) -> bool:
@@ -122,7 +125,11 @@ def handle_reject(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
 
 
 def handle_reject_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
-    request_id = int(view["private_metadata"])
+    metadata = str(view.get("private_metadata") or "")
+    if not REQUEST_ID.fullmatch(metadata):  # Wayfinder writes the request id there: this form was not opened by its Reject button
+        ack(response_action="errors", errors={"reason": NOT_A_REQUEST})
+        return
+    request_id = int(metadata)
     reason = str(read_modal(view["state"]).get("reason") or "")
     who = actor(services, client, body["user"]["id"])
     try:
