@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from sqlalchemy import select
@@ -71,6 +72,26 @@ def test_slash_command_answers_privately_and_share_posts_in_the_channel(wayfinde
     assert public.params["response_type"] == "in_channel" and "<#C0123ABCD>" in blocks_text(public.params)
     assert not find_elements(public.params["blocks"], ActionId.SHARE)
     assert delete.params["delete_original"] is True
+
+
+def test_a_double_click_on_share_posts_the_answer_once(wayfinder: Wayfinder) -> None:
+    """Each click has its own trigger_id: the share is claimed for the message the button sits on, in the database."""
+    wayfinder.command("who owns payments-service?", response_url=wayfinder.fake.response_url("cmd"))
+    [private] = wayfinder.fake.wait_for("response_url")
+    [share] = find_elements(private.params["blocks"], ActionId.SHARE)
+    click = block_action(ActionId.SHARE, share["value"], response_url=wayfinder.fake.response_url("share"), ephemeral=True)
+    clicks = [threading.Thread(target=wayfinder.interact, args=({**click, "trigger_id": f"1700000000.{n}.double"},)) for n in (1, 2)]
+
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join()
+
+    wayfinder.fake.wait_for("response_url", count=3)  # the private answer, the shared one, the private one deleted
+    duplicates = wayfinder.services.catalog.metrics.duplicates.labels("slack")
+    assert duplicates._value.get() == 1  # the other click was dropped (the claim precedes its ack)
+    shared = [c for c in wayfinder.fake.calls("response_url") if c.params.get("response_type") == "in_channel"]
+    assert len(shared) == 1 and len(wayfinder.fake.calls("response_url")) == 3
 
 
 def test_help_command_lists_examples_from_the_catalog(wayfinder: Wayfinder) -> None:
