@@ -6,6 +6,7 @@ import json
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.slack.ids import ActionId, BlockId, CallbackId
@@ -49,6 +50,8 @@ def test_mention_inside_a_thread_answers_in_that_thread(wayfinder: Wayfinder) ->
 def test_direct_message_is_answered_and_edits_and_bots_are_ignored(wayfinder: Wayfinder) -> None:
     dm = {"type": "message", "channel": "D0DM", "channel_type": "im", "user": USER_ID}
     wayfinder.event({**dm, "subtype": "message_changed", "ts": "1.1", "text": "who owns payments-service"}, event_id="EvEdit")
+    wayfinder.event({**dm, "subtype": "message_deleted", "ts": "1.11", "deleted_ts": "1.1"}, event_id="EvDeleted")
+    wayfinder.event({**dm, "subtype": "bot_message", "ts": "1.12", "text": "who owns payments-service"}, event_id="EvBotMessage")
     wayfinder.event({**dm, "bot_id": "B0OTHER", "ts": "1.2", "text": "who owns payments-service"}, event_id="EvBot")
     wayfinder.event({**dm, "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": "1.3", "text": "who owns payments-service"}, event_id="EvSelf")
     wayfinder.event({**dm, "ts": "1.4", "text": "what depends on ledger-db?"}, event_id="EvDM")
@@ -56,6 +59,19 @@ def test_direct_message_is_answered_and_edits_and_bots_are_ignored(wayfinder: Wa
     [call] = wayfinder.fake.wait_for("chat.postMessage")
     assert call.params["channel"] == "D0DM" and "thread_ts" not in call.params
     assert "ledger-service" in blocks_text(call.params)
+
+
+@pytest.mark.parametrize("subtype", ["file_share", "thread_broadcast"])
+def test_a_direct_message_with_a_file_or_sent_to_the_channel_from_a_thread_is_answered(wayfinder: Wayfinder, subtype: str) -> None:
+    """People ask with a screenshot attached, or from a thread with "Also send to …": those come with a subtype."""
+    dm = {"type": "message", "channel": "D0DM", "channel_type": "im", "user": USER_ID, "ts": "1.5", "text": "who owns payments-service?"}
+    extra = {"files": [{"id": "F0SHOT", "name": "screenshot.png"}]} if subtype == "file_share" else {"thread_ts": "1.1"}
+
+    wayfinder.event({**dm, "subtype": subtype, **extra}, event_id=f"Ev{subtype}")
+
+    [call] = wayfinder.fake.wait_for("chat.postMessage")
+    assert call.params["channel"] == "D0DM" and call.params.get("thread_ts") == extra.get("thread_ts")
+    assert "<#C0123ABCD>" in blocks_text(call.params)
 
 
 def test_slash_command_answers_privately_and_share_posts_in_the_channel(wayfinder: Wayfinder) -> None:
