@@ -45,6 +45,10 @@ class Metrics:
         self.slack_rate_limited = Counter(
             "wayfinder_slack_api_rate_limited", "Slack Web API answers with HTTP 429, by method.", ["method"], registry=r
         )
+        self.slack_app_notices = Counter(
+            "wayfinder_slack_app_notices", "Slack's notices about the app itself (app_rate_limited, tokens_revoked, app_uninstalled), by type.", ["type"],
+            registry=r,
+        )  # fmt: skip
         self.duplicates = Counter(
             "wayfinder_duplicate_deliveries_dropped", "Redelivered events and webhooks dropped, by origin.", ["origin"], registry=r
         )

@@ -17,11 +17,11 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from slack_sdk.signature import Clock, SignatureVerifier
 from starlette.concurrency import run_in_threadpool
 
@@ -38,7 +38,11 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 
 class _Envelope(BaseModel):
-    """The nested parts Bolt and the listeners read: a signed body with other shapes is refused, not a 500."""
+    """The nested parts Bolt and the listeners read: a signed body with other shapes is refused, not a 500.
+
+    Bolt also indexes some parts without looking: the first of a click's `actions`, a submitted or
+    closed view's `type`; a payload without them made Bolt raise (a 500 with a traceback).
+    """
 
     model_config = ConfigDict(extra="allow", defer_build=True)  # built by the first Slack request
     type: str | None = None
@@ -50,6 +54,14 @@ class _Envelope(BaseModel):
     user: dict[str, Any] | str | None = None
     team: dict[str, Any] | str | None = None
     channel: dict[str, Any] | str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.type == "block_actions" and not self.actions:
+            raise ValueError("a click without actions")
+        if self.type in ("view_submission", "view_closed") and not isinstance((self.view or {}).get("type"), str):
+            raise ValueError("a view without a type")
+        return self
 
 
 class Refused(Exception):

@@ -19,9 +19,9 @@ from bot.slack.views.actions import input_lines, render_card, ttl_buttons, who
 DM_EVENTS = {"created", "approval", "approved", "rejected", "cancelled", "expired", "no_approver", "succeeded", "failed", "escalated", "torn_down", "extended", "ttl_reminder"}
 
 
-def actor(services: Services, client: WebClient, slack_user_id: str) -> Actor:
-    """The Slack user as the catalog knows them (a user ref when their email matches a User)."""
-    identity = identify(services, client, slack_user_id)
+def actor(services: Services, client: WebClient, slack_user_id: str, *, hurry: bool = False) -> Actor:
+    """The Slack user as the catalog knows them (a user ref when their email matches a User); `hurry` as in `identify`."""
+    identity = identify(services, client, slack_user_id, hurry=hurry)
     return Actor("slack", user_ref=identity.user_ref, slack_user_id=slack_user_id, name=identity.display_name or "")
 
 

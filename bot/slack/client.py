@@ -14,6 +14,8 @@ from catalog.metrics import Metrics
 
 # A 429 makes a listener sleep for Retry-After; more than two retries would hold its thread too long.
 RATE_LIMIT_RETRIES = 2
+# Seconds a call may take while Slack waits for an ack or a trigger_id is about to expire (both within 3 s).
+HURRIED_TIMEOUT = 1
 
 
 class SlackCallMeter(RetryHandler):
@@ -49,3 +51,17 @@ def _failure(response: HttpResponse | None, error: Exception | None) -> str | No
 def metered_client(metrics: Metrics, *, token: str | None, base_url: str) -> WebClient:
     """A `WebClient` for `base_url` whose every attempt is counted (before slack_sdk's own retry handlers)."""
     return WebClient(token=token, base_url=base_url, retry_handlers=[SlackCallMeter(metrics), *default_retry_handlers()])
+
+
+def hurried(client: WebClient) -> WebClient:
+    """`client` for a call made while Slack waits (an ack, a trigger_id's 3 s): a short timeout and no retries.
+
+    slack_sdk's retry handlers sleep for Retry-After after a 429 and back off after a broken
+    connection, which would miss the 3 seconds; here a slow or refused call fails at once instead
+    (still counted by the meter), and the caller goes on without its answer.
+    """
+    meters: list[RetryHandler] = [h for h in client.retry_handlers if isinstance(h, SlackCallMeter)]
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=HURRIED_TIMEOUT, ssl=client.ssl, proxy=client.proxy, headers=client.headers,
+        retry_handlers=meters,
+    )  # fmt: skip

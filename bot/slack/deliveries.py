@@ -3,7 +3,8 @@
 Slack retries an event it got no timely ack for, and a replica may receive a retry of an event
 another replica is already answering; a load balancer may also resend a slash command or a button
 click to another replica after a connection broke. The delivery's id (an event's `event_id`, a
-command's or interaction's `trigger_id`, unique per invocation) is claimed in the database
+command's or interaction's `trigger_id`, unique per invocation; for a "Share in channel" click the
+message it sits on, so a double click shares once) is claimed in the database
 (`Catalog.start_delivery`) before the ack, by a listener middleware (`claim_before_ack`) running on
 the request's thread: Bolt acks an event before its listener leaves the thread pool's queue, and a
 replica killed between an ack and a claim would lose the delivery (Slack never retries what it got an
@@ -22,8 +23,6 @@ the replica died between the reply and marking the delivery done.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -34,7 +33,10 @@ from slack_sdk import WebClient
 from slack_sdk.models.metadata import Metadata
 
 from bot.compose import Services
+from bot.slack.errors import reported
+from bot.slack.ids import ActionId
 from bot.slack.posted import find_posted
+from bot.slack.wrappers import Handler, as_listener, call
 
 log = logging.getLogger(__name__)
 
@@ -60,21 +62,19 @@ def claim_before_ack(body: dict[str, Any], context: BoltContext, next: Callable[
 
 
 ONCE = [claim_before_ack]  # `middleware=` of every route whose listener is `once_per_delivery`
+# Buttons whose effect belongs to the message they sit on, not to the click: each click has its own
+# trigger_id, and a double click on "Share in channel" posted the answer twice.
+ONCE_PER_MESSAGE = frozenset({ActionId.SHARE})
 
 
-def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
+def once_per_delivery(handler: Handler) -> Handler:
     """`handler` as a Bolt listener that runs only for the first delivery of each event or invocation.
 
-    Bolt passes the arguments a listener names; the wrapper names the handler's own plus the
-    `body` and `services` it needs itself, and hands the handler what it asked for. A listener
-    that takes `ack` is acked here, before the claim (Bolt acks events itself): only for handlers
-    whose ack carries nothing, and their own `ack()` call then changes nothing. The route's
-    `middleware=ONCE` has claimed the delivery by then.
+    A listener that takes `ack` is acked here, before the claim (Bolt acks events itself): only for
+    handlers whose ack carries nothing, and their own `ack()` call then changes nothing. The route's
+    `middleware=ONCE` has claimed the delivery by then. Errors are `reported`: they come after the ack.
     """
-    own = inspect.signature(handler)
-    extra = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("body", "services", "context", "client") if n not in own.parameters]
 
-    @functools.wraps(handler)
     def first_delivery_only(**kwargs: Any) -> None:
         if "ack" in kwargs:
             kwargs["ack"]()
@@ -89,21 +89,31 @@ def once_per_delivery(handler: Callable[..., None]) -> Callable[..., None]:
             return
         context[DELIVERY] = key
         try:
-            handler(**{name: value for name, value in kwargs.items() if name in own.parameters})
+            call(handler, kwargs)
         finally:
             if key is not None:
                 services.catalog.finish_delivery(key, now=services.clock())
 
-    first_delivery_only.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
-    del first_delivery_only.__wrapped__  # Bolt reads the signature above, not the handler's
-    return first_delivery_only
+    return reported(as_listener(first_delivery_only, handler, needs=("body", "services", "context", "client")))
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
-    """What identifies the delivery: an event's `event_id`, else a command's or interaction's `trigger_id`."""
+    """What identifies the delivery: an event's `event_id`, a click on a `ONCE_PER_MESSAGE` button its
+    message, else a command's or interaction's `trigger_id`."""
     if body.get("event_id"):
         return f"slack:{body['event_id']}"
+    if message := _clicked_once_per_message(body):
+        return f"slack-message:{message}"
     return f"slack-trigger:{body['trigger_id']}" if body.get("trigger_id") else None
+
+
+def _clicked_once_per_message(body: dict[str, Any]) -> str | None:
+    """`action:channel:message_ts` of a click on a `ONCE_PER_MESSAGE` button in a message; None for anything else."""
+    action, container = (body.get("actions") or [{}])[0], body.get("container") or {}
+    if body.get("type") != "block_actions" or action.get("action_id") not in ONCE_PER_MESSAGE:
+        return None
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    return f"{action['action_id']}:{channel}:{ts}" if channel and ts else None
 
 
 def answer_metadata(key: str | None) -> Metadata | None:

@@ -1,8 +1,9 @@
 """The one error handler: a short apology with an error id for the person, details for the logs.
 
-Listeners never catch exceptions themselves. Logs carry the error id, what kind of request
-failed and the traceback, never the request body (it holds Slack's verification token and
-people's messages) and never credentials.
+Listeners never catch exceptions themselves: Bolt hands them to `handle_error`, except those
+raised after the ack, which `reported` hands over itself (see there why). Logs carry the error id,
+what kind of request failed and the traceback, never the request body (it holds Slack's
+verification token and people's messages) and never credentials.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import logging
 import uuid
 from typing import Any
 
-from slack_bolt import BoltRequest, Respond
+from slack_bolt import Ack, BoltRequest, Respond
 from slack_sdk import WebClient
+
+from bot.slack.wrappers import Handler, as_listener, call
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,27 @@ def handle_error(error: Exception, body: dict[str, Any], request: BoltRequest, c
         _apologise(APOLOGY.format(error_id=error_id), body, client, respond)
     except Exception:  # an apology that cannot be delivered must not hide the original error
         log.exception("could not deliver the apology for error %s", error_id)
+
+
+def reported(handler: Handler) -> Handler:
+    """`handler` as a listener whose errors after its ack go to `handle_error` from here, and the ack stands.
+
+    Bolt's thread runner, when a listener raises after `ack()`, resets the ack's response unless its
+    dispatch loop (polling every 10 ms) saw it first, so Slack mostly got a 404 "unhandled request"
+    after 3 s on top of the apology. An error before the ack still goes to Bolt: it answers 500
+    (Slack shows the person an error, a modal keeps their input) and calls `handle_error`.
+    """
+
+    def report_after_ack(**kwargs: Any) -> None:
+        try:
+            call(handler, kwargs)
+        except Exception as error:
+            ack: Ack = kwargs["ack"]
+            if ack.response is None:
+                raise
+            handle_error(error, kwargs["body"], kwargs["request"], kwargs["client"], kwargs["respond"])
+
+    return as_listener(report_after_ack, handler, needs=("ack", "body", "request", "client", "respond"))
 
 
 def _describe(body: dict[str, Any]) -> str:

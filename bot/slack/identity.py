@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.compose import Services
+from bot.slack.client import hurried
 from catalog.answers.models import Answer, Contact, Person
 from catalog.store.identities import Identity
 
@@ -21,17 +22,22 @@ log = logging.getLogger(__name__)
 MAX_LOOKUPS_PER_ANSWER = 10  # an answer shows about ten people; more would only cost rate limit
 
 
-def identify(services: Services, client: WebClient, slack_user_id: str) -> Identity:
-    """Who this Slack user is in the catalog; unknown (not cached) when Slack cannot say right now."""
+def identify(services: Services, client: WebClient, slack_user_id: str, *, hurry: bool = False) -> Identity:
+    """Who this Slack user is in the catalog; unknown (for `UNKNOWN_TTL`) when Slack cannot say right now.
+
+    `hurry` when Slack is waiting (the ack carries the answer, or a trigger_id is about to expire):
+    the lookup then gives up after a second and never sleeps out a 429's Retry-After.
+    """
     now = services.clock()
     known = services.catalog.identities.get(slack_user_id, now=now)
     if known is not None:
         return known
     try:
-        user = client.users_info(user=slack_user_id)["user"]
-    except SlackApiError as exc:
-        log.warning("users.info failed for %s: %s", slack_user_id, exc.response.get("error"))
-        return Identity(slack_user_id)
+        user = (hurried(client) if hurry else client).users_info(user=slack_user_id)["user"]
+    except (SlackApiError, OSError) as exc:  # OSError: a timeout or a broken connection
+        reason = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+        log.warning("users.info failed for %s: %s; treating them as unknown for now", slack_user_id, reason)
+        return services.catalog.identities.unknown_for_now(slack_user_id, now=now)
     return services.catalog.identities.learn(user, now=now)
 
 

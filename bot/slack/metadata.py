@@ -1,16 +1,33 @@
 """Typed button values: what a click needs to act without any server-side state.
 
-Each model serialises with `model_dump_json()` and parses with `model_validate_json()`. Slack
-caps a button value at 2000 characters, so the question, the only unbounded field, is cut to fit.
+Each model serialises with `model_dump_json()` and parses with `read`. Slack caps a button value
+at 2000 characters, so the question, the only unbounded field, is cut to fit.
 """
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 VALUE_LIMIT = 2000
+
+
+class BadValue(ValueError):
+    """A button value or private_metadata Wayfinder did not write (forged, or from another app's version)."""
+
+
+Value = TypeVar("Value", bound=BaseModel)
+
+
+def read(model: type[Value], raw: str) -> Value:
+    """`raw` parsed as `model`; `BadValue` naming what is wrong, never the text: it holds people's questions,
+    and pydantic's message quotes the input, which the error log would then keep."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        wrong = sorted({"/".join(map(str, e["loc"])) or e["type"] for e in exc.errors(include_input=False, include_url=False)})
+        raise BadValue(f"invalid {model.__name__} ({len(raw)} characters): {', '.join(wrong)}") from None
 
 
 class ButtonValue(BaseModel):

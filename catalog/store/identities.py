@@ -10,7 +10,10 @@ per message). Both write through here, so a row means the same thing whoever wro
 - a `slack_user_id` starting with `NO_ACCOUNT` records that an email has no Slack account, so
   catalog people outside the workspace are not looked up on every answer that lists them; a real
   account for the same email wins over such a marker;
-- a deactivated account is forgotten.
+- a deactivated account is forgotten;
+- a row with nothing but the Slack id records that Slack could not say who that is just now
+  (`users.info` failed, timed out or was rate limited); it lasts `UNKNOWN_TTL`, so a burst of clicks
+  or keystrokes in a picker does not look the same person up again and again.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from catalog.store.reads import user_ref_by_email
 from catalog.store.write_behind import now_or_later
 
 TTL = timedelta(hours=24)
+UNKNOWN_TTL = timedelta(seconds=30)
 NO_ACCOUNT = "~"
 _BATCH = 500  # rows per statement: SQLite caps bound parameters per statement
 _FIELDS = ("email", "user_ref", "display_name", "fetched_at", "expires_at")
@@ -131,6 +135,13 @@ class IdentityCache:
             if identity.email:
                 identity = Identity.of_slack_user(user, user_ref_by_email(session, identity.email))
             now_or_later(session, lambda s: remember(s, [identity], now=now), "Slack identity")
+        return identity
+
+    def unknown_for_now(self, slack_user_id: str, *, now: datetime) -> Identity:
+        """Remember for `UNKNOWN_TTL` that Slack could not say who `slack_user_id` is; the unknown identity."""
+        identity = Identity(slack_user_id)
+        with session_scope(self._factory) as session:
+            now_or_later(session, lambda s: remember(s, [identity], now=now, ttl=UNKNOWN_TTL), "Slack identity")
         return identity
 
     def remember(self, identities: list[Identity], *, now: datetime) -> None:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from actions.service import Actor
+from bot.slack.listeners.action_requests import NOT_A_REQUEST
 from catalog.config import Config
 from catalog.core import Catalog
 from tests.actions_world import SLACK_APP, write_config
@@ -285,3 +286,55 @@ def test_run_leaves_the_target_empty_when_the_name_is_not_a_possible_target(serv
     modal = json.loads(json.dumps(fake_slack.wait_for("views.open")[-1].params["view"]))
     target = next(b for b in modal["blocks"] if b.get("block_id") == "target")
     assert "initial_option" not in target["element"]
+
+
+def slow_or_limited(fake: FakeSlackAPI, how: str) -> None:
+    """The next users.info takes 3.5 s, or is refused with 429 Retry-After 3: either would sleep past Slack's 3 s."""
+    if how == "slow":
+        fake.delay("users.info", 3.5, times=1)
+    else:
+        fake.fail_next("users.info", 429, retry_after=3)
+
+
+@pytest.mark.parametrize("how", ["slow", "rate limited"])
+def test_the_entity_picker_answers_in_time_when_slack_cannot_say_who_types(server: Wayfinder, fake_slack: FakeSlackAPI, how: str) -> None:
+    """The options ride in the ack: a lookup of the typist that waits out users.info left Slack with a 404 after 3 s."""
+    slow_or_limited(fake_slack, how)
+
+    assert "resource:default/payments-db" in suggest(server, "target", "pay", user=ELENA, metadata="db-read-access|C0GENERAL")
+    assert "resource:default/payments-db" in suggest(server, "target", "paym", user=ELENA, metadata="db-read-access|C0GENERAL")
+
+    assert fake_slack.count("/users.info") == 1  # once, not retried, and the failure is remembered for the next keystroke
+
+
+@pytest.mark.parametrize("how", ["slow", "rate limited"])
+def test_a_submission_is_acked_in_time_when_slack_cannot_say_who_submits(server: Wayfinder, fake_slack: FakeSlackAPI, how: str) -> None:
+    """Field errors ride in the ack, so the submitter is looked up before it, in a hurry."""
+    slow_or_limited(fake_slack, how)
+    answer = submit(server, "wf_action", modal_values("too short"), user=ELENA, metadata="db-read-access|C0GENERAL")  # asserts the 200
+    assert answer["response_action"] == "errors" and "reason" in answer["errors"]
+
+    slow_or_limited(fake_slack, how)
+    assert submit(server, "wf_action_reject", {"reason": text_input("no")}, user=SAMUEL, metadata="1")["response_action"] == "errors"
+
+
+@pytest.mark.parametrize("how", ["slow", "rate limited"])
+def test_run_opens_the_modal_before_its_trigger_expires_when_slack_cannot_say_who_asks(server: Wayfinder, fake_slack: FakeSlackAPI, how: str) -> None:
+    """A trigger_id lives 3 s: views.open went out after users.info gave up retrying (4.7 s), and Slack would refuse it."""
+    slow_or_limited(fake_slack, how)
+
+    assert command(server, "run db-read-access payments-db", user=ELENA, response_url=fake_slack.response_url("run")) == 200
+
+    fake_slack.wait_for("views.open")
+    if how == "slow":
+        assert fake_slack.calls("users.info") == []  # the modal opened while users.info was still on its way
+    received = [r.path.rsplit("/", 1)[-1] for r in fake_slack.log if r.path.endswith(("/users.info", "/views.open"))]
+    assert received == ["users.info", "views.open"]  # one lookup: not retried after Retry-After, not repeated for the modal
+
+
+def test_a_reject_form_that_names_no_request_says_so_on_its_field(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    """private_metadata comes back as Wayfinder wrote it (the request id) unless forged: an error on the field, not a 500."""
+    answer = submit(server, "wf_action_reject", {"reason": text_input("Use the read replica")}, user=SAMUEL, metadata="abc")
+
+    assert answer == {"response_action": "errors", "errors": {"reason": NOT_A_REQUEST}}
+    assert fake_slack.calls("chat.postMessage") == []

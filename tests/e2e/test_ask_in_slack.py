@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.slack.ids import ActionId, BlockId, CallbackId
@@ -48,6 +50,8 @@ def test_mention_inside_a_thread_answers_in_that_thread(wayfinder: Wayfinder) ->
 def test_direct_message_is_answered_and_edits_and_bots_are_ignored(wayfinder: Wayfinder) -> None:
     dm = {"type": "message", "channel": "D0DM", "channel_type": "im", "user": USER_ID}
     wayfinder.event({**dm, "subtype": "message_changed", "ts": "1.1", "text": "who owns payments-service"}, event_id="EvEdit")
+    wayfinder.event({**dm, "subtype": "message_deleted", "ts": "1.11", "deleted_ts": "1.1"}, event_id="EvDeleted")
+    wayfinder.event({**dm, "subtype": "bot_message", "ts": "1.12", "text": "who owns payments-service"}, event_id="EvBotMessage")
     wayfinder.event({**dm, "bot_id": "B0OTHER", "ts": "1.2", "text": "who owns payments-service"}, event_id="EvBot")
     wayfinder.event({**dm, "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": "1.3", "text": "who owns payments-service"}, event_id="EvSelf")
     wayfinder.event({**dm, "ts": "1.4", "text": "what depends on ledger-db?"}, event_id="EvDM")
@@ -55,6 +59,19 @@ def test_direct_message_is_answered_and_edits_and_bots_are_ignored(wayfinder: Wa
     [call] = wayfinder.fake.wait_for("chat.postMessage")
     assert call.params["channel"] == "D0DM" and "thread_ts" not in call.params
     assert "ledger-service" in blocks_text(call.params)
+
+
+@pytest.mark.parametrize("subtype", ["file_share", "thread_broadcast"])
+def test_a_direct_message_with_a_file_or_sent_to_the_channel_from_a_thread_is_answered(wayfinder: Wayfinder, subtype: str) -> None:
+    """People ask with a screenshot attached, or from a thread with "Also send to …": those come with a subtype."""
+    dm = {"type": "message", "channel": "D0DM", "channel_type": "im", "user": USER_ID, "ts": "1.5", "text": "who owns payments-service?"}
+    extra = {"files": [{"id": "F0SHOT", "name": "screenshot.png"}]} if subtype == "file_share" else {"thread_ts": "1.1"}
+
+    wayfinder.event({**dm, "subtype": subtype, **extra}, event_id=f"Ev{subtype}")
+
+    [call] = wayfinder.fake.wait_for("chat.postMessage")
+    assert call.params["channel"] == "D0DM" and call.params.get("thread_ts") == extra.get("thread_ts")
+    assert "<#C0123ABCD>" in blocks_text(call.params)
 
 
 def test_slash_command_answers_privately_and_share_posts_in_the_channel(wayfinder: Wayfinder) -> None:
@@ -71,6 +88,26 @@ def test_slash_command_answers_privately_and_share_posts_in_the_channel(wayfinde
     assert public.params["response_type"] == "in_channel" and "<#C0123ABCD>" in blocks_text(public.params)
     assert not find_elements(public.params["blocks"], ActionId.SHARE)
     assert delete.params["delete_original"] is True
+
+
+def test_a_double_click_on_share_posts_the_answer_once(wayfinder: Wayfinder) -> None:
+    """Each click has its own trigger_id: the share is claimed for the message the button sits on, in the database."""
+    wayfinder.command("who owns payments-service?", response_url=wayfinder.fake.response_url("cmd"))
+    [private] = wayfinder.fake.wait_for("response_url")
+    [share] = find_elements(private.params["blocks"], ActionId.SHARE)
+    click = block_action(ActionId.SHARE, share["value"], response_url=wayfinder.fake.response_url("share"), ephemeral=True)
+    clicks = [threading.Thread(target=wayfinder.interact, args=({**click, "trigger_id": f"1700000000.{n}.double"},)) for n in (1, 2)]
+
+    for thread in clicks:
+        thread.start()
+    for thread in clicks:
+        thread.join()
+
+    wayfinder.fake.wait_for("response_url", count=3)  # the private answer, the shared one, the private one deleted
+    duplicates = wayfinder.services.catalog.metrics.duplicates.labels("slack")
+    assert duplicates._value.get() == 1  # the other click was dropped (the claim precedes its ack)
+    shared = [c for c in wayfinder.fake.calls("response_url") if c.params.get("response_type") == "in_channel"]
+    assert len(shared) == 1 and len(wayfinder.fake.calls("response_url")) == 3
 
 
 def test_help_command_lists_examples_from_the_catalog(wayfinder: Wayfinder) -> None:

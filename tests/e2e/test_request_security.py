@@ -21,10 +21,11 @@ import httpx
 import pytest
 
 from bot.http.body_limit import SLACK_LIMIT, WEBHOOK_LIMIT
-from tests.e2e.harness import CHANNEL_ID, USER_ID, Wayfinder, mention_json, signed_headers
+from tests.e2e.harness import CHANNEL_ID, USER_ID, Wayfinder, interaction_body, mention_json, signed_headers
 from tests.fakes.slack_api import TEAM_ID, FakeSlackAPI
 
 MARKER = "ATTACKER-BODY-MARKER"
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
@@ -106,6 +107,10 @@ MALFORMED = {
     "payload with bad JSON": ("payload=%7Bnot-json", "application/x-www-form-urlencoded"),
     "payload that is a list": ("payload=%5B1%2C2%5D", "application/x-www-form-urlencoded"),
     "event that is a string": ('{"type": "event_callback", "event": "x", "team_id": "T1"}', "application/json"),
+    "click without actions": (interaction_body({"type": "block_actions", "actions": [], "user": {"id": USER_ID}, "team": {"id": TEAM_ID},
+                                                "trigger_id": "1.2.3", "response_url": "https://hooks.slack.com/actions/T1/1/x"}), FORM),
+    "submitted view without a type": (interaction_body({"type": "view_submission", "user": {"id": USER_ID}, "team": {"id": TEAM_ID},
+                                                        "view": {"id": "V1", "callback_id": "wf_search", "state": {"values": {}}}}), FORM),
 }
 
 

@@ -3,7 +3,9 @@ its entity pickers' options, Approve / Reject on the approval card (Reject asks 
 Tear down now in the TTL DM.
 
 Every handler acks first (modals open within the trigger's 3 seconds) and the core checks on
-every click whether this person may do this now; a refusal is told to the clicker alone.
+every click whether this person may do this now; a refusal is told to the clicker alone. Where
+Slack is still waiting (the ack carries options or field errors, or a modal must open before its
+trigger_id expires) the clicker is looked up in a hurry: unknown rather than late.
 """
 
 from __future__ import annotations
@@ -16,23 +18,27 @@ from slack_sdk import WebClient
 
 from actions.errors import ActionError, InvalidInputs
 from actions.inputs import TARGET
+from actions.service import Actor
 from bot.compose import Services
 from bot.slack.actions import actor
+from bot.slack.errors import reported
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.views.actions import entity_options, read_modal, render_action_list, render_reject_modal, render_request_modal
 
+NOT_A_REQUEST = "This form does not name a request. Close it and press Reject on the approval card again."
+REQUEST_ID = re.compile(r"[0-9]{1,18}")
 RUN = re.compile(r"^\s*run\b\s*(?P<action>\S+)?\s*(?P<target>\S+)?", re.IGNORECASE)
 
 
 def register(app: App) -> None:
-    app.action(re.compile(rf"^{ActionId.ACTION_REQUEST}(:.*)?$"))(handle_request_button)
-    app.action(ActionId.ACTION_APPROVE)(handle_approve)
-    app.action(ActionId.ACTION_REJECT)(handle_reject)
-    app.action(ActionId.ACTION_EXTEND)(handle_extend)
-    app.action(ActionId.ACTION_TEARDOWN)(handle_teardown)
-    app.options(ActionId.ACTION_ENTITY)(handle_entity_suggestions)
-    app.view(CallbackId.ACTION_MODAL)(handle_request_submission)
-    app.view(CallbackId.ACTION_REJECT_MODAL)(handle_reject_submission)
+    app.action(re.compile(rf"^{ActionId.ACTION_REQUEST}(:.*)?$"))(reported(handle_request_button))
+    app.action(ActionId.ACTION_APPROVE)(reported(handle_approve))
+    app.action(ActionId.ACTION_REJECT)(reported(handle_reject))
+    app.action(ActionId.ACTION_EXTEND)(reported(handle_extend))
+    app.action(ActionId.ACTION_TEARDOWN)(reported(handle_teardown))
+    app.options(ActionId.ACTION_ENTITY)(reported(handle_entity_suggestions))
+    app.view(CallbackId.ACTION_MODAL)(reported(handle_request_submission))
+    app.view(CallbackId.ACTION_REJECT_MODAL)(reported(handle_reject_submission))
 
 
 def is_run_command(text: str) -> bool:
@@ -43,16 +49,15 @@ def handle_run_command(command: dict[str, Any], respond: Respond, client: WebCli
     """(Already acked.) `run`: the actions this person may request here; `run <action> [target]`: its modal."""
     match = RUN.match(command.get("text", ""))
     assert match
-    who, channel = actor(services, client, command["user_id"]), command.get("channel_id")
+    who, channel = actor(services, client, command["user_id"], hurry=True), command.get("channel_id")
     if not match["action"]:
         blocks = render_action_list(services.actions.available(who, channel=channel))
         respond(response_type="ephemeral", text="Actions you can request", blocks=blocks)
         return
-    _open_modal(services, client, respond, command["trigger_id"], who_id=command["user_id"], action_id=match["action"], target=match["target"], channel=channel)
+    _open_modal(services, client, respond, command["trigger_id"], who=who, action_id=match["action"], target=match["target"], channel=channel)
 
 
-def _open_modal(services: Services, client: WebClient, respond: Respond, trigger_id: str, *, who_id: str, action_id: str, target: str | None, channel: str | None) -> None:
-    who = actor(services, client, who_id)
+def _open_modal(services: Services, client: WebClient, respond: Respond, trigger_id: str, *, who: Actor, action_id: str, target: str | None, channel: str | None) -> None:
     try:
         action = services.actions.check_may_request(action_id, who, channel=channel)
     except ActionError as exc:
@@ -67,7 +72,7 @@ def _open_modal(services: Services, client: WebClient, respond: Respond, trigger
 def handle_entity_suggestions(ack: Ack, body: dict[str, Any], client: WebClient, services: Services) -> None:
     """What the typed text may name in an entity picker, in the ack itself (Slack shows nothing without it)."""
     action_id = str((body.get("view") or {}).get("private_metadata", "")).partition("|")[0]
-    who = actor(services, client, body["user"]["id"])
+    who = actor(services, client, body["user"]["id"], hurry=True)
     choices = services.actions.entity_choices(action_id, str(body.get("block_id", "")), who, str(body.get("value", "")))
     ack(options=entity_options(choices))
 
@@ -75,8 +80,8 @@ def handle_entity_suggestions(ack: Ack, body: dict[str, Any], client: WebClient,
 def handle_request_button(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     ack()
     action_id, _, target = action["value"].partition("|")
-    channel = (body.get("channel") or {}).get("id")
-    _open_modal(services, client, respond, body["trigger_id"], who_id=body["user"]["id"], action_id=action_id, target=target or None, channel=channel)
+    channel, who = (body.get("channel") or {}).get("id"), actor(services, client, body["user"]["id"], hurry=True)
+    _open_modal(services, client, respond, body["trigger_id"], who=who, action_id=action_id, target=target or None, channel=channel)
 
 
 def handle_request_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
@@ -84,7 +89,7 @@ def handle_request_submission(ack: Ack, view: dict[str, Any], body: dict[str, An
     action_id, _, channel = view["private_metadata"].partition("|")
     values = read_modal(view["state"])
     target = values.pop(TARGET, None)
-    who = actor(services, client, body["user"]["id"])
+    who = actor(services, client, body["user"]["id"], hurry=True)
     try:
         services.actions.validate(action_id, who, values, target=target, channel=channel or None)
     except InvalidInputs as exc:
@@ -114,7 +119,7 @@ def handle_reject(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
     ack()
     request_id = int(action["value"])
     try:
-        services.actions.check_may_decide(request_id, actor(services, client, body["user"]["id"]))
+        services.actions.check_may_decide(request_id, actor(services, client, body["user"]["id"], hurry=True))
     except ActionError as exc:
         respond(response_type="ephemeral", replace_original=False, text=str(exc))
         return
@@ -122,9 +127,13 @@ def handle_reject(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
 
 
 def handle_reject_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
-    request_id = int(view["private_metadata"])
+    metadata = str(view.get("private_metadata") or "")
+    if not REQUEST_ID.fullmatch(metadata):  # Wayfinder writes the request id there: this form was not opened by its Reject button
+        ack(response_action="errors", errors={"reason": NOT_A_REQUEST})
+        return
+    request_id = int(metadata)
     reason = str(read_modal(view["state"]).get("reason") or "")
-    who = actor(services, client, body["user"]["id"])
+    who = actor(services, client, body["user"]["id"], hurry=True)
     try:
         services.actions.check_may_decide(request_id, who)
         if not reason.strip():

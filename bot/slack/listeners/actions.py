@@ -10,8 +10,9 @@ from slack_sdk import WebClient
 from actions.builtin import propose_alias
 from bot.compose import Services
 from bot.slack.deliveries import ONCE, once_per_delivery
+from bot.slack.errors import reported
 from bot.slack.ids import ActionId
-from bot.slack.metadata import AskValue, FeedbackValue, ShareValue
+from bot.slack.metadata import AskValue, FeedbackValue, ShareValue, read
 from bot.slack.replies import TRANSPORT, reply
 from bot.slack.views.alert import ALERT_CARD
 from bot.slack.views.home import render_search_modal
@@ -25,8 +26,8 @@ def register(app: App) -> None:
     app.action(ActionId.DID_YOU_MEAN, middleware=ONCE)(once_per_delivery(handle_did_you_mean))
     app.action(ActionId.FEEDBACK, middleware=ONCE)(once_per_delivery(handle_feedback))
     app.action(ActionId.SHARE, middleware=ONCE)(once_per_delivery(handle_share))
-    app.action(ActionId.HOME_SEARCH)(handle_home_search)
-    app.action(ActionId.LINK)(handle_link)
+    app.action(ActionId.HOME_SEARCH)(reported(handle_home_search))
+    app.action(ActionId.LINK)(reported(handle_link))
 
 
 def handle_did_you_mean(
@@ -34,7 +35,7 @@ def handle_did_you_mean(
 ) -> None:
     """Replace the question card with the answer about the picked candidate (or help example)."""
     ack()
-    value = AskValue.model_validate_json(action["value"])
+    value = read(AskValue, action["value"])
     if value.ref:
         answer = services.catalog.ask_about(
             value.question, ref=value.ref, intent=value.intent, transport=TRANSPORT, asker=body["user"]["id"], surface=Surface.SLACK_BUTTON
@@ -51,7 +52,7 @@ def handle_feedback(
 ) -> None:
     """Store the vote with the question it judges; thank only the voter. A 👍 on a fuzzy match teaches the name."""
     ack()
-    value = FeedbackValue.model_validate_json(action["value"])
+    value = read(FeedbackValue, action["value"])
     services.catalog.record_feedback(
         question=value.question, intent=value.intent, ref=value.ref, helpful=value.helpful,
         user_id=body["user"]["id"], transport=TRANSPORT, now=services.clock(),
@@ -68,7 +69,7 @@ def handle_feedback(
 def handle_share(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     """Post the answer for everyone, then remove the private copy (its response_url can do both)."""
     ack()
-    question = ShareValue.model_validate_json(action["value"]).question
+    question = read(ShareValue, action["value"]).question
     answer = services.catalog.ask(question, transport=TRANSPORT, asker=body["user"]["id"], surface=Surface.SLACK_BUTTON)
     respond(response_type="in_channel", replace_original=False, **reply(services, client, answer))
     respond(delete_original=True)

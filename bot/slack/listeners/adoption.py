@@ -8,8 +8,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.compose import Services
+from bot.slack.errors import reported
 from bot.slack.ids import ActionId, BlockId, CallbackId
-from bot.slack.metadata import FixValue
+from bot.slack.metadata import FixValue, read
 from bot.slack.mrkdwn import escape
 from bot.slack.views.adoption import render_pulse_modal
 from catalog.adoption.events import Kind, Surface
@@ -20,15 +21,15 @@ THANKS = "Thank you! Your answer goes to the platform team (without your name)."
 
 
 def register(app: App) -> None:
-    app.action(ActionId.ADOPTION_FIX)(handle_adoption_fix)
-    app.action(ActionId.PULSE_OPEN)(handle_pulse_open)
-    app.view(CallbackId.PULSE_MODAL)(handle_pulse_submission)
+    app.action(ActionId.ADOPTION_FIX)(reported(handle_adoption_fix))
+    app.action(ActionId.PULSE_OPEN)(reported(handle_pulse_open))
+    app.view(CallbackId.PULSE_MODAL)(reported(handle_pulse_submission))
 
 
 def handle_adoption_fix(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, services: Services) -> None:
     """"Add alias" (admins) approves the alias at once; "Create" shows the descriptor to add."""
     ack()
-    fix, user, adoption = FixValue.model_validate_json(action["value"]), body["user"]["id"], Adoption(services.catalog)
+    fix, user, adoption = read(FixValue, action["value"]), body["user"]["id"], Adoption(services.catalog)
     adoption.record_event(surface=Surface.SLACK_DIGEST, kind=Kind.DIGEST_CLICK, outcome=fix.action, who=user, now=services.clock())
     if fix.action == "add_alias" and fix.ref:
         try:

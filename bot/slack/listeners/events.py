@@ -1,10 +1,13 @@
-"""Events API: mentions, direct messages, App Home and link unfurls (acked by Bolt on receipt, each handled once)."""
+"""Events API: mentions, direct messages, App Home and link unfurls (acked by Bolt on receipt, each handled once),
+and Slack's notices about the app itself."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 from bot.compose import Services
@@ -19,12 +22,45 @@ from catalog.adoption.events import Kind, Surface
 from catalog.adoption.service import Adoption
 from catalog.alerts.service import Alerts
 
+log = logging.getLogger(__name__)
+# Message subtypes that are people writing: plain, with a file (a screenshot) attached, a thread reply also sent to the channel.
+WRITTEN_BY_PEOPLE = frozenset({None, "file_share", "thread_broadcast"})
+# Revoked tokens and an uninstall: the bot can no longer post anything, which only an operator can fix.
+APP_NOTICES = ("tokens_revoked", "app_uninstalled")
+
 
 def register(app: App) -> None:
     app.event("app_mention", middleware=ONCE)(once_per_delivery(handle_app_mention))
     app.event("message", middleware=ONCE)(once_per_delivery(handle_direct_message))
     app.event("app_home_opened", middleware=ONCE)(once_per_delivery(handle_app_home_opened))
     app.event("link_shared", middleware=ONCE)(once_per_delivery(handle_link_shared))
+    app.use(acknowledge_app_rate_limited)
+    for notice in APP_NOTICES:
+        app.event(notice)(handle_app_notice)
+
+
+def acknowledge_app_rate_limited(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
+    """Global middleware: Slack's `app_rate_limited` callback (over 30,000 events an hour) gets its 200.
+
+    It is no `event_callback`, so no listener matches it and Bolt answered 404; Slack counts
+    that as a failed delivery, and enough of those disable the app's event subscriptions.
+    """
+    if body.get("type") != "app_rate_limited":
+        next()
+        return None
+    minute = body.get("minute_rate_limited")
+    _notice(context["services"], "app_rate_limited", f"team {body.get('team_id')}: Slack drops this app's events in the minute starting at {minute} (epoch)")
+    return BoltResponse(status=200, body="")
+
+
+def handle_app_notice(event: dict[str, Any], body: dict[str, Any], services: Services) -> None:
+    """`tokens_revoked` / `app_uninstalled`: logged and counted (Bolt answers 200), so an operator finds out why the bot went quiet."""
+    _notice(services, event["type"], f"team {body.get('team_id')}: Wayfinder cannot answer there until the app is reinstalled")
+
+
+def _notice(services: Services, kind: str, text: str) -> None:
+    log.warning("Slack %s: %s", kind, text)
+    services.catalog.metrics.slack_app_notices.labels(kind).inc()
 
 
 def handle_app_mention(event: dict[str, Any], client: WebClient, services: Services, context: dict[str, Any]) -> None:
@@ -39,12 +75,13 @@ def handle_app_mention(event: dict[str, Any], client: WebClient, services: Servi
 
 
 def handle_direct_message(event: dict[str, Any], client: WebClient, services: Services, context: dict[str, Any]) -> None:
-    """A DM to the bot is a question; edits, deletions, joins and bots' messages are not.
+    """A DM to the bot is a question (also with a file, or sent to the channel from a thread); edits,
+    deletions, joins and bots' messages are not.
 
     In a channel, a person's message in the thread of an answer is a follow-up: the answer did not
     settle it alone (the self-service rate of the adoption report).
     """
-    if event.get("subtype") or event.get("bot_id"):
+    if event.get("subtype") not in WRITTEN_BY_PEOPLE or event.get("bot_id"):
         return
     if event.get("channel_type") != "im":
         if event.get("thread_ts") and event.get("user"):

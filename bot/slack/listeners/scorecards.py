@@ -12,29 +12,30 @@ from slack_sdk import WebClient
 from actions.builtin import request_exemption
 from bot.compose import Services
 from bot.slack.actions import actor
+from bot.slack.errors import reported
 from bot.slack.ids import ActionId, BlockId, CallbackId
-from bot.slack.metadata import ExemptionAsk
+from bot.slack.metadata import ExemptionAsk, read
 from bot.slack.views.digest import render_exemption_modal
 from catalog.errors import InvalidInput
 from catalog.scorecards.service import Scorecards
 
 
 def register(app: App) -> None:
-    app.action(ActionId.EXEMPTION_REQUEST)(handle_exemption_request)
-    app.view(CallbackId.EXEMPTION_MODAL)(handle_exemption_submission)
+    app.action(ActionId.EXEMPTION_REQUEST)(reported(handle_exemption_request))
+    app.view(CallbackId.EXEMPTION_MODAL)(reported(handle_exemption_submission))
 
 
 def handle_exemption_request(ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
     """Open the modal at once (a trigger_id expires after 3 s)."""
     ack()
-    ask = ExemptionAsk.model_validate_json(action["value"])
+    ask = read(ExemptionAsk, action["value"])
     rule = services.catalog.config.scorecard(ask.scorecard).rule(ask.rule)
     client.views_open(trigger_id=body["trigger_id"], view=render_exemption_modal(ask, rule_title=rule.label if rule else ask.rule))
 
 
 def handle_exemption_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
     """Store the request (errors go back into the modal); its approval card goes where the scorecard's owning team is."""
-    ask = ExemptionAsk.model_validate_json(view["private_metadata"])
+    ask = read(ExemptionAsk, view["private_metadata"])
     values = view["state"]["values"]
     ref = ((values.get(BlockId.EXEMPTION_ENTITY, {}).get(ActionId.EXEMPTION_ENTITY) or {}).get("selected_option") or {}).get("value") or ""
     reason = (values.get(BlockId.EXEMPTION_REASON, {}).get(ActionId.EXEMPTION_REASON) or {}).get("value") or ""

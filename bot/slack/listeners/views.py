@@ -8,13 +8,14 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.compose import Services
+from bot.slack.errors import reported
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.replies import TRANSPORT, post, reply
 from catalog.adoption.events import Surface
 
 
 def register(app: App) -> None:
-    app.view(CallbackId.SEARCH_MODAL)(handle_search_submission)
+    app.view(CallbackId.SEARCH_MODAL)(reported(handle_search_submission))
 
 
 def handle_search_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
