@@ -48,7 +48,7 @@ STOP_WORDS = frozenset(
     whose why with would you your responsible accountable maintain maintains maintained maintainer
     contact reach ping talk should team teams squad group service services svc component components api
     apis system systems app stuff deals deal takes take care not no per each count number many much most list show
-    talks talking calls calling integrates integration integrations connects connected wraps via
+    talks talking calls calling integrates integration integrations connects connected wraps via time today now
     """.split()
 )
 _WORD = re.compile(r"[a-z0-9]+")
@@ -150,6 +150,12 @@ def _says(session: Session, ref: str, words: list[str]) -> bool:
         statement = sql("SELECT 1 FROM entity_fts JOIN entity e ON e.id = entity_fts.rowid WHERE entity_fts MATCH :phrase AND e.ref = :ref")
         phrase = " + ".join(f'"{w}"' for w in words)
     return session.execute(statement, {"ref": ref, "phrase": phrase}).first() is not None
+
+
+def writes(session: Session, ref: str, text: str) -> bool:
+    """Whether `ref`'s name, title, description or tags hold the words of `text` in a row."""
+    words = _WORD.findall(text.lower())
+    return bool(words) and _says(session, ref, words)
 
 
 def written_in(session: Session, text: str, index: CatalogIndex) -> Resolution | None:

@@ -10,7 +10,7 @@ GREETINGS = {"hi", "hello", "hey", "heya", "hiya", "yo", "howdy", "morning", "af
 THANKS = {"thanks", "thank", "thx", "ty", "tyvm", "cheers", "ta", "appreciated", "appreciate", "kudos", "merci", "danke"}
 ACKS = {
     "ok", "okay", "k", "kk", "cool", "great", "nice", "perfect", "awesome", "got", "gotcha", "understood", "noted", "sure", "alright",
-    "fine", "yes", "yep", "no", "nope", "lol", "wow",
+    "fine", "yes", "yep", "no", "nope", "lol", "wow", "good", "brilliant", "excellent", "amazing", "helpful", "neat", "sweet",
 }  # fmt: skip
 FAREWELLS = {"bye", "goodbye", "later", "cya", "night"}
 # Words that may come along without changing what was said ("thanks a lot, wayfinder!").

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from catalog.answers.gaps import GapQuestion, contents_question, gap_question
 from catalog.answers.rankings import RANKS, rank_question, ranking_order
-from catalog.search.fulltext import written_in
+from catalog.search.fulltext import writes, written_in
 from catalog.search.intents import (
     CATALOG_ITSELF,
     CATALOG_STATE,
@@ -385,13 +385,19 @@ def _extend_names(
             if longer.status == "found" and longer.best != subjects[at].resolution.best:
                 subjects[at] = Subject(text, start, b, longer)
                 continue
-        before = next((i for i, s in enumerate(subjects) if s.start == b), None)
-        if before is not None and (said := written_in(session, text := " ".join(words[a : subjects[before].end]), index)):
-            if said.best != subjects[before].resolution.best:
-                subjects[before] = Subject(text, a, subjects[before].end, said)
+        before = next((s for s in subjects if s.start == b), None)
+        if before is not None and not _explains(session, before, " ".join(words[a:b])):
+            if (said := written_in(session, text := " ".join(words[a : before.end]), index)) and said.best != before.resolution.best:
+                subjects[subjects.index(before)] = Subject(text, a, before.end, said)
                 continue
         kept_runs.append((a, b))
     return subjects, kept_runs
+
+
+def _explains(session: Session, subject: Subject, words: str) -> bool:
+    """Whether the entity `subject` found writes `words` itself ("real time" fraud-scoring: "Real-time fraud risk scoring")."""
+    best = subject.resolution.best
+    return best is not None and writes(session, best.ref, words)
 
 
 def _runs(lower: list[str], taken: set[int]) -> list[tuple[int, int]]:

@@ -381,6 +381,7 @@ OTHER_NAME_ANNOTATIONS = (
     "slack.com/usergroup-handle", "github.com/user-login", "slack.com/channel",
     # Slack ids: a person, user group or channel mentioned in a question arrives as its id (`catalog.search.markup`)
     "slack.com/user-id", "slack.com/usergroup-id", "slack.com/channel-id",
+    "pagerduty.com/service-id",  # pasted from an alert or a PagerDuty URL: "who is on call for PFRAUD1"
 )  # fmt: skip
 
 
