@@ -12,7 +12,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.slack.ids import ActionId
-from bot.slack.mrkdwn import escape, link
+from bot.slack.mrkdwn import escape, link, truncate
 from bot.slack.views.parts import (
     BUTTON_LABEL,
     HEADER_TEXT,
@@ -28,6 +28,7 @@ from bot.slack.views.parts import (
     inline,
     listing,
     mention,
+    name_of,
     plain,
     section,
 )
@@ -40,6 +41,7 @@ from catalog.answers.models import Person
 STATUS_ICON = {"triggered": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:"}
 BLAST_RADIUS_SHOWN = 8
 ONCALL_SHOWN = 3
+FALLBACK_TEXT = 300  # the notification: the alert and its owner, not the card
 ALERT_CARD = "alert_card"  # the value of the card's URL button: its clicks count as alert cards opened
 
 
@@ -72,10 +74,10 @@ def render_alert_line(card: AlertCard) -> str:
 
 
 def _fallback(card: AlertCard) -> str:
-    """Notification text: plain, so it is neutralised but not escaped."""
+    """Notification text. Slack parses it as mrkdwn too, so the alert and the owner's name are escaped like the blocks."""
     owner = card.page.card.owner if card.page and card.page.card.owner else None
-    whose = f" (owner: {owner.display_name or owner.name})" if owner else " (owner unknown)"
-    return clip(f"{card.status.upper()}: {card.title}{whose}", 300)
+    whose = f" (owner: {escape(name_of(owner))})" if owner else " (owner unknown)"
+    return truncate(f"{escape(card.status.upper())}: {escape(card.title)}{whose}", FALLBACK_TEXT)
 
 
 def _loud(card: AlertCard, public_url: str) -> list[Block]:
