@@ -19,7 +19,7 @@ from bot.slack.alerts import SlackCardPoster
 from catalog.alerts.service import Alerts
 from catalog.config import AlertsConfig, Config
 from catalog.core import Catalog
-from tests.alert_payloads import ALERTS_CONFIG, Clock, generic, token_headers
+from tests.alert_payloads import ALERTS_CONFIG, CHANNEL, Clock, generic, token_headers
 from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.helpers import folder_sources
@@ -49,6 +49,15 @@ spec:
   type: service
   lifecycle: production
   owner: hostile-team
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: orphan-svc
+spec:
+  type: service
+  lifecycle: production
+  owner: group:default/no-such-team
 """
 
 
@@ -88,3 +97,13 @@ def test_a_hostile_alert_and_team_name_never_reach_slack_as_mentions_or_links(ho
     assert LIVE.findall(sent) == [], sent
     assert card.params["text"].startswith("TRIGGERED: &lt;!channel&gt; @here &lt;https://evil.example|click&gt;")
     assert "(owner: &lt;!channel&gt;" in card.params["text"]  # the team's display name, escaped too
+
+
+def test_an_owner_the_catalog_does_not_have_gets_the_loud_no_owner_card_naming_it(hostile: Catalog, fake: FakeSlackAPI) -> None:
+    """Why: `owner: group:default/no-such-team` drew a normal-looking card, "*Owner:* no-such-team", linking to a 404."""
+    deliver(hostile, fake, Clock(), generic("orphan", "triggered", service="orphan-svc"))
+    [card] = fake.calls("chat.postMessage")
+    sent = mrkdwn(card)
+    assert card.params["channel"] == CHANNEL and "(owner unknown)" in card.params["text"]
+    assert "This entity has no owner" in sent and "`group:default/no-such-team` is not in the catalog" in sent and "@platform-oncall" in sent
+    assert "*Owner:*" not in sent and "/o/group/default/no-such-team" not in sent

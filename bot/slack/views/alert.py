@@ -91,7 +91,13 @@ def _loud(card: AlertCard, public_url: str) -> list[Block]:
     else:
         where = card.page.defined_in if card.page else None
         declare = f"in `{escape(where)}`" if where else "in its catalog-info.yaml"
-        text = f":warning: *This entity has no owner.* Contact {contact}, and add `spec.owner` {declare}."
+        if card.missing_owner:
+            text = (
+                f":warning: *This entity has no owner:* its owner `{escape(card.missing_owner)}` is not in the catalog. "
+                f"Contact {contact}, and fix `spec.owner` {declare} or add that team."
+            )
+        else:
+            text = f":warning: *This entity has no owner.* Contact {contact}, and add `spec.owner` {declare}."
     return [section(text)]
 
 
