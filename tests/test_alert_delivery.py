@@ -8,21 +8,28 @@ Slack outage or an unusable team channel leaves responders with nothing.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy import select
 
 from bot.slack.alerts import SlackCardPoster
+from catalog.alerts.inbox import MAX_ATTEMPTS
+from catalog.alerts.models import AlertDelivery
 from catalog.alerts.service import Alerts
 from catalog.config import AlertsConfig, Config
 from catalog.core import Catalog
-from tests.alert_payloads import ALERTS_CONFIG, CHANNEL, Clock, generic, token_headers
+from tests.alert_payloads import ALERTS_CONFIG, CHANNEL, START, Clock, generic, token_headers
 from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL
 from tests.fakes.slack_api import Call, FakeSlackAPI
 from tests.helpers import folder_sources
+
+STOREFRONT_CHANNEL = "C04STF7R0NT"  # checkout-web's owner, storefront, has slack.com/channel-id
 
 EVIL = "<!channel> @here <https://evil.example|click> <@U12345> <!subteam^S1>"
 # What Slack would act on: a broadcast, a user, channel or group mention, or a link to the attacker.
@@ -76,6 +83,12 @@ def hostile(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> Catalo
     return catalog
 
 
+@pytest.fixture
+def northwind(example_catalog: Catalog) -> Catalog:
+    example_catalog.config.alerts = AlertsConfig.model_validate(ALERTS_CONFIG)
+    return example_catalog
+
+
 def deliver(catalog: Catalog, fake: FakeSlackAPI, clock: Clock, *bodies: bytes) -> int:
     """Store the webhooks and run one round of the worker, as the server does on its timer."""
     alerts = Alerts(catalog)
@@ -83,6 +96,18 @@ def deliver(catalog: Catalog, fake: FakeSlackAPI, clock: Clock, *bodies: bytes) 
         assert alerts.receive("generic", body, {k.lower(): v for k, v in token_headers().items()}, now=clock()).stored
     poster = SlackCardPoster(WebClient(token=BOT_TOKEN, base_url=fake.url), public_url=PUBLIC_URL, clock=clock)
     return alerts.process_pending(poster, clock=clock)
+
+
+def stored(catalog: Catalog) -> AlertDelivery:
+    with catalog.session() as session:
+        return session.scalars(select(AlertDelivery)).one()
+
+
+def next_attempt(catalog: Catalog, clock: Clock) -> timedelta:
+    """How long the stored delivery waits before its next attempt."""
+    due = stored(catalog).next_attempt_at
+    assert due is not None
+    return due - clock()
 
 
 def mrkdwn(call: Call) -> str:
@@ -107,3 +132,48 @@ def test_an_owner_the_catalog_does_not_have_gets_the_loud_no_owner_card_naming_i
     assert card.params["channel"] == CHANNEL and "(owner unknown)" in card.params["text"]
     assert "This entity has no owner" in sent and "`group:default/no-such-team` is not in the catalog" in sent and "@platform-oncall" in sent
     assert "*Owner:*" not in sent and "/o/group/default/no-such-team" not in sent
+
+
+def test_a_card_slack_refuses_for_minutes_is_retried_with_growing_waits_and_posted(northwind: Catalog, make_catalog: Callable[[Config], Catalog], fake: FakeSlackAPI) -> None:
+    """Why: failures were retried at once, so five 503s within a second set the card aside for good.
+    The waits now double from 10 s to 5 min, kept in the database: another replica keeps to them too."""
+    replicas = [northwind, make_catalog(northwind.config)]
+    clock = Clock()
+    fake.fail_next("chat.postMessage", status=503, error="service_unavailable", times=6)
+    assert deliver(northwind, fake, clock, generic("outage", "triggered", service="checkout-web")) == 1
+    waits = []
+    for attempt in range(6):
+        waits.append(next_attempt(northwind, clock))
+        worker = replicas[attempt % 2]
+        clock.now += waits[-1] - timedelta(seconds=1)
+        assert deliver(worker, fake, clock) == 0, "tried again before its time"
+        clock.now += timedelta(seconds=1)
+        assert deliver(worker, fake, clock) == 1
+    assert [w.total_seconds() for w in waits] == [10, 20, 40, 80, 160, 300]
+    assert len(fake.messages(STOREFRONT_CHANNEL)) == 1 and stored(northwind).processed_at is not None
+
+
+def test_slack_asking_to_wait_longer_is_waited_for(northwind: Catalog, fake: FakeSlackAPI) -> None:
+    clock = Clock()
+    fake.fail_next("chat.postMessage", status=429, retry_after=90)
+    deliver(northwind, fake, clock, generic("paced", "triggered", service="checkout-web"))
+    assert next_attempt(northwind, clock) == timedelta(seconds=90)  # Retry-After, not the 10 s backoff
+    clock.now += timedelta(seconds=89)
+    assert deliver(northwind, fake, clock) == 0
+    clock.now += timedelta(seconds=1)
+    assert deliver(northwind, fake, clock) == 1 and len(fake.messages(STOREFRONT_CHANNEL)) == 1
+
+
+def test_a_card_failing_every_attempt_is_set_aside_counted_and_logged(northwind: Catalog, fake: FakeSlackAPI, caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    fake.fail_next("chat.postMessage", status=503, times=MAX_ATTEMPTS)
+    deliver(northwind, fake, clock, generic("doomed", "triggered", service="checkout-web"))
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.now += next_attempt(northwind, clock)
+        assert deliver(northwind, fake, clock) == 1
+    row = stored(northwind)
+    assert (row.attempts, row.error, row.processed_at) == (MAX_ATTEMPTS, "SlackApiError", clock())
+    assert clock() - START > timedelta(minutes=20)  # Slack's bad minutes, not a fraction of a second
+    assert northwind.metrics.registry.get_sample_value("wayfinder_alert_deliveries_set_aside_total", {"provider": "generic"}) == 1
+    [error] = [r for r in caplog.records if r.name == "catalog.alerts.service" and r.levelno == logging.ERROR]
+    assert f"alert delivery {row.id} (generic:doomed)" in error.getMessage() and "set aside" in error.getMessage()

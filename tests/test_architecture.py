@@ -46,6 +46,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.sync.schedule": {"start_scheduler"},
     "catalog.sync.webhooks": {"handle_github_push", "WebhookResult"},
     "catalog.alerts.service": {"Alerts"},  # alerts: built from the Catalog
+    "catalog.chat": {"RateLimited", "Undeliverable"},  # what adapters tell the delivery queues about Slack's answers
     "catalog.adoption.service": {"Adoption", "NotAnAdmin"},  # adoption: built from the Catalog
     "catalog.adoption.events": {"Kind", "Surface"},  # what adapters record
     "catalog.adoption.report": None,  # the report models and their headline texts
@@ -70,7 +71,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.scorecards.schedule": {"DigestJobs"},
     # scorecards beyond the answers: built from the Catalog (digests, the queue, alerts, exemptions)
     "catalog.scorecards.service": {
-        "AlertBatch", "Delivery", "ExemptionView", "Fixer", "LeadershipDigest", "Movement", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable",
+        "AlertBatch", "Delivery", "ExemptionView", "Fixer", "LeadershipDigest", "Movement", "Scorecards", "SendReport", "TeamDigest",
     },  # fmt: skip
 }
 # What adapters may import from the actions core: its service, the models it returns and its errors,

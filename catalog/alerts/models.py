@@ -28,6 +28,7 @@ class AlertDelivery(TableModel, table=True):
     received_at: datetime
     claimed_until: datetime | None = None  # a worker is processing it until then
     attempts: int = 0
+    next_attempt_at: datetime | None = None  # a failed delivery is retried no sooner (its backoff, or Slack's Retry-After)
     processed_at: datetime | None = None
     error: str | None = Field(default=None, max_length=300)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlmodel import Session
@@ -21,9 +21,10 @@ from catalog.alerts.card import AlertCard, alert_card
 from catalog.alerts.inbox import claim, claimable, finish, give_back, store
 from catalog.alerts.links import Placed, entity_for_url
 from catalog.alerts.lookup import find_entity
-from catalog.alerts.models import AlertIncident
+from catalog.alerts.models import AlertDelivery, AlertIncident
 from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
 from catalog.alerts.vendors import vendor_lookups
+from catalog.chat import RateLimited
 from catalog.core import Catalog
 from catalog.store.models import as_utc
 
@@ -33,7 +34,10 @@ __all__ = ["AlertCard", "Alerts", "CardPoster", "Placed", "Received"]
 
 
 class CardPoster(Protocol):
-    """How cards reach the chat (Slack's `chat.postMessage` / `chat.update` in production)."""
+    """How cards reach the chat (Slack's `chat.postMessage` / `chat.update` in production).
+
+    Slack asking to wait is raised as `catalog.chat.RateLimited`, a channel that cannot take the card as `Undeliverable`.
+    """
 
     def post(self, channel: str, card: AlertCard) -> str:
         """Post a new card; returns its message id (Slack `ts`)."""
@@ -116,22 +120,33 @@ class Alerts:
                 now = clock()
                 with self.catalog.session() as session:
                     delivery = claim(session, delivery_id, now=now)
-                    taken = (delivery.provider, delivery.body, delivery.received_at) if delivery else None
-                if taken is None:
+                if delivery is None:
                     continue  # another worker has it
                 progressed = True
                 handled += 1
-                provider, body, received_at = taken
                 try:
-                    self._apply(delivery_id, provider, body, poster=poster, now=now)
-                except Exception as exc:  # noqa: BLE001  any failure: the delivery is retried, then set aside
-                    log.exception("alert delivery %d failed", delivery_id)
-                    with self.catalog.session() as session:
-                        give_back(session, delivery_id, error=type(exc).__name__, now=now)
+                    self._apply(delivery_id, delivery.provider, delivery.body, poster=poster, now=now)
+                except Exception as exc:  # noqa: BLE001  any failure: the delivery is retried later, then set aside
+                    self._failed(delivery, exc, now=now)
                 else:
-                    self.catalog.metrics.alert_seconds.labels(provider).observe(max(0.0, (clock() - as_utc(received_at)).total_seconds()))
+                    waited = (clock() - as_utc(delivery.received_at)).total_seconds()
+                    self.catalog.metrics.alert_seconds.labels(delivery.provider).observe(max(0.0, waited))
             if not progressed:
                 return handled
+
+    def _failed(self, delivery: AlertDelivery, exc: Exception, *, now: datetime) -> None:
+        """Schedule the next attempt (after a backoff, or Slack's Retry-After), or set the delivery aside
+        when it was the last: counted and logged as an error, since its card is then never drawn or updated."""
+        assert delivery.id is not None
+        wait = timedelta(seconds=exc.retry_after) if isinstance(exc, RateLimited) else timedelta(0)
+        with self.catalog.session() as session:
+            retry_at = give_back(session, delivery.id, attempts=delivery.attempts, error=type(exc).__name__, now=now, wait=wait)
+        what = f"alert delivery {delivery.id} ({delivery.group_key}) failed on attempt {delivery.attempts}"
+        if retry_at is not None:  # a 429 is Slack pacing us, not a fault: no traceback
+            log.warning("%s; trying again at %s", what, retry_at.isoformat(), exc_info=None if isinstance(exc, RateLimited) else exc)
+            return
+        self.catalog.metrics.alert_deliveries_set_aside.labels(delivery.provider).inc()
+        log.error("%s, the last: set aside, Slack will not show it", what, exc_info=exc)
 
     def _apply(self, delivery_id: int, provider: str, body: str, *, poster: CardPoster, now: datetime) -> None:
         """Draw the delivery's incident: decide in one transaction, call Slack outside any, record in another.
