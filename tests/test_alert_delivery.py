@@ -177,3 +177,35 @@ def test_a_card_failing_every_attempt_is_set_aside_counted_and_logged(northwind:
     assert northwind.metrics.registry.get_sample_value("wayfinder_alert_deliveries_set_aside_total", {"provider": "generic"}) == 1
     [error] = [r for r in caplog.records if r.name == "catalog.alerts.service" and r.levelno == logging.ERROR]
     assert f"alert delivery {row.id} (generic:doomed)" in error.getMessage() and "set aside" in error.getMessage()
+
+
+def test_a_team_channel_annotation_that_is_no_channel_id_sends_the_card_to_the_default_channel(hostile: Catalog, fake: FakeSlackAPI) -> None:
+    """Why: `slack.com/channel-id: "<!here>"` was posted to as it was; Slack has no such channel and the card was lost."""
+    deliver(hostile, fake, Clock(), generic("no-id", "triggered", service="hostile-svc"))
+    [card] = fake.calls("chat.postMessage")
+    assert card.params["channel"] == CHANNEL
+    assert "channel `&lt;!here&gt;` could not be used (it is not a Slack channel id)" in mrkdwn(card)
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+def test_a_team_channel_slack_refuses_sends_the_card_to_the_default_channel_saying_why(northwind: Catalog, fake: FakeSlackAPI, error: str) -> None:
+    clock = Clock()
+    fake.fail_next("chat.postMessage", status=200, error=error)
+    assert deliver(northwind, fake, clock, generic("gone", "triggered", service="checkout-web")) == 1
+    assert [c.params["channel"] for c in fake.calls("chat.postMessage")] == [STOREFRONT_CHANNEL, CHANNEL]
+    note = f"channel `{STOREFRONT_CHANNEL}` could not be used (Slack answered `{error}`)"
+    assert note in json.dumps(fake.messages(CHANNEL)[0]["blocks"])
+
+    deliver(northwind, fake, clock, generic("gone", "acknowledged", service="checkout-web"))
+    [edit] = fake.calls("chat.update")  # the incident remembers where its card is, and why
+    assert edit.params["channel"] == CHANNEL and note in json.dumps(edit.params["blocks"])
+
+
+def test_when_the_default_channel_refuses_too_the_card_is_retried_there(northwind: Catalog, fake: FakeSlackAPI) -> None:
+    clock = Clock()
+    fake.fail_next("chat.postMessage", status=200, error="channel_not_found", times=2)
+    deliver(northwind, fake, clock, generic("nowhere", "triggered", service="checkout-web"))
+    clock.now += next_attempt(northwind, clock)
+    assert deliver(northwind, fake, clock) == 1
+    assert [c.params["channel"] for c in fake.calls("chat.postMessage")] == [STOREFRONT_CHANNEL, CHANNEL, CHANNEL]
+    assert len(fake.messages(CHANNEL)) == 1

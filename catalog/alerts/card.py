@@ -25,6 +25,7 @@ from catalog.store.models import Entity
 from catalog.store.reads import get_entity
 
 RECENT = timedelta(hours=24)
+NOT_A_CHANNEL_ID = "not_a_channel_id"  # `rerouted`: the owner's slack.com/channel-id is no Slack channel id
 
 
 class Change(BaseModel):
@@ -56,6 +57,7 @@ class AlertCard(BaseModel):
     changes: list[Change] = Field(default_factory=list)
     loud: Literal["unknown", "no_owner"] | None = None
     missing_owner: str | None = None  # the entity's owner reference when it names nothing in the catalog
+    rerouted: str | None = None  # why the card is not in its owner's channel: NOT_A_CHANNEL_ID or Slack's error there
     fallback_contact: str
     as_of: datetime
 

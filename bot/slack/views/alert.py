@@ -33,7 +33,7 @@ from bot.slack.views.parts import (
     section,
 )
 from bot.slack.views.urls import ownership_url
-from catalog.alerts.card import AlertCard
+from catalog.alerts.card import NOT_A_CHANNEL_ID, AlertCard
 from catalog.answers.card import is_runbook
 from catalog.answers.freshness import ago
 from catalog.answers.models import Person
@@ -56,6 +56,7 @@ def render_alert_card(card: AlertCard, *, public_url: str, now: datetime) -> tup
     if card.acknowledged_by:
         facts.append(f"*Acknowledged by:* {escape(clip(card.acknowledged_by, NAME_SHOWN))}")
     body: list[Block] = [header, section(None, fields=facts)]
+    body += [_rerouted(card)] if card.rerouted else []
     body += _loud(card, public_url) if card.loud else []
     body += _ownership(card, public_url) if card.page else []
     tail: list[Block] = []
@@ -78,6 +79,15 @@ def _fallback(card: AlertCard) -> str:
     owner = card.page.card.owner if card.page and card.page.card.owner else None
     whose = f" (owner: {escape(name_of(owner))})" if owner else " (owner unknown)"
     return truncate(f"{escape(card.status.upper())}: {escape(card.title)}{whose}", FALLBACK_TEXT)
+
+
+def _rerouted(card: AlertCard) -> Block:
+    """Why the card is here and not in its owner's channel, so someone fixes the annotation or the channel."""
+    owner = card.page.card.owner if card.page else None
+    whose = f"{escape(clip(name_of(owner), NAME_SHOWN))}'s channel" if owner else "The owner's channel"
+    where = f" `{escape(clip(owner.slack_channel_id, NAME_SHOWN))}`" if owner and owner.slack_channel_id else ""
+    why = "it is not a Slack channel id" if card.rerouted == NOT_A_CHANNEL_ID else f"Slack answered `{escape(card.rerouted or '')}`"
+    return context(f":warning: Posted here: {whose}{where} could not be used ({why}).")
 
 
 def _loud(card: AlertCard, public_url: str) -> list[Block]:
