@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from catalog.alerts.models import AlertIncident
 from catalog.answers.card import summaries
-from catalog.answers.models import EntitySummary
+from catalog.answers.models import Contact, EntitySummary
 from catalog.pages.ownership import OwnershipPage, ownership_page
 from catalog.store.models import Entity
 from catalog.store.reads import get_entity
@@ -60,6 +60,11 @@ class AlertCard(BaseModel):
     rerouted: str | None = None  # why the card is not in its owner's channel: NOT_A_CHANNEL_ID or Slack's error there
     fallback_contact: str
     as_of: datetime
+
+    @property
+    def owner(self) -> Contact | None:
+        """Who owns the alert's entity (None when the catalog could not place it, or it has no owner)."""
+        return self.page.card.owner if self.page else None
 
 
 def alert_card(

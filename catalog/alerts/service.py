@@ -241,8 +241,7 @@ class Alerts:
         is on and it has one; else the default channel, saying so when the owner's annotation is no channel id."""
         config = self.catalog.config.alerts
         assert config is not None
-        owner = card.page.card.owner if card.page else None
-        wanted = owner.slack_channel_id if config.route_to_owner_channel and owner is not None else None
+        wanted = card.owner.slack_channel_id if config.route_to_owner_channel and card.owner is not None else None
         if not wanted:
             return config.channel, None
         return (wanted, None) if is_channel_id(wanted) else (config.channel, NOT_A_CHANNEL_ID)

@@ -76,14 +76,13 @@ def render_alert_line(card: AlertCard) -> str:
 
 def _fallback(card: AlertCard) -> str:
     """Notification text. Slack parses it as mrkdwn too, so the alert and the owner's name are escaped like the blocks."""
-    owner = card.page.card.owner if card.page and card.page.card.owner else None
-    whose = f" (owner: {escape(name_of(owner))})" if owner else " (owner unknown)"
+    whose = f" (owner: {escape(name_of(card.owner))})" if card.owner else " (owner unknown)"
     return truncate(f"{escape(card.status.upper())}: {escape(card.title)}{whose}", FALLBACK_TEXT)
 
 
 def _rerouted(card: AlertCard) -> Block:
     """Why the card is here and not in its owner's channel, so someone fixes the annotation or the channel."""
-    owner = card.page.card.owner if card.page else None
+    owner = card.owner
     whose = f"{escape(clip(name_of(owner), NAME_SHOWN))}'s channel" if owner else "The owner's channel"
     where = f" `{escape(clip(owner.slack_channel_id, NAME_SHOWN))}`" if owner and owner.slack_channel_id else ""
     why = "it is not a Slack channel id" if card.rerouted == NOT_A_CHANNEL_ID else f"Slack answered `{escape(card.rerouted or '')}`"
@@ -104,7 +103,7 @@ def _loud(card: AlertCard, public_url: str) -> list[Block]:
         if card.missing_owner:
             text = (
                 f":warning: *This entity has no owner:* its owner `{escape(card.missing_owner)}` is not in the catalog. "
-                f"Contact {contact}, and fix `spec.owner` {declare} or add that team."
+                f"Contact {contact}, and fix `spec.owner` {declare} or add the owner to the catalog."
             )
         else:
             text = f":warning: *This entity has no owner.* Contact {contact}, and add `spec.owner` {declare}."
