@@ -62,6 +62,10 @@ class Metrics:
         self.alert_cards = Counter(
             "wayfinder_alert_cards", "Alert cards posted, updated in place, or recovered after a crash, by provider.", ["provider", "action"], registry=r
         )
+        self.alert_deliveries_set_aside = Counter(
+            "wayfinder_alert_deliveries_set_aside", "Alert deliveries given up on after every retry failed: a card not drawn or not updated, by provider.",
+            ["provider"], registry=r,
+        )  # fmt: skip
         self.alert_unknown_services = Counter(
             "wayfinder_alert_unknown_services", "Incidents whose service the catalog could not place (loud cards), by provider.", ["provider"], registry=r
         )

@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 PAGERDUTY_SECRET = "pd-webhook-secret-0000-for-tests"
 TOKEN = "alerts-token-0000-for-tests-only"
 CHANNEL = "C0INCIDENTS"
+# The fake Slack stamps messages from 1700000000 on; the clock starts there so `oldest` means the same.
+START = datetime.fromtimestamp(1_700_000_000, UTC)
 
 ALERTS_CONFIG: dict[str, Any] = {
     "channel": CHANNEL,
@@ -85,3 +88,13 @@ def opsgenie(alias: str, action: str, *, service: str, updated: int = 1) -> byte
 
 def generic(dedup_key: str, status: str, *, service: str, title: str = "Error budget burning") -> bytes:
     return json.dumps({"service": service, "title": title, "status": status, "url": "https://alerts.northwind.example/1", "dedup_key": dedup_key}).encode()
+
+
+class Clock:
+    """The worker's injected clock, moved on by the test: leases and retry times pass without sleeping."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now

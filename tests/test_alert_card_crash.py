@@ -20,13 +20,11 @@ from catalog.alerts.inbox import LEASE
 from catalog.alerts.service import Alerts
 from catalog.config import AlertsConfig, Config, load_config
 from catalog.core import Catalog
-from tests.alert_payloads import ALERTS_CONFIG, CHANNEL, pagerduty, pagerduty_headers
+from tests.alert_payloads import ALERTS_CONFIG, CHANNEL, START, Clock, pagerduty, pagerduty_headers
 from tests.conftest import EXAMPLES
 from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL
 from tests.fakes.slack_api import FakeSlackAPI
 
-# The fake Slack stamps messages from 1700000000 on; the clock starts there so `oldest` means the same.
-START = datetime.fromtimestamp(1_700_000_000, UTC)
 FIRST_TS = "1700000000.000100"  # the fake's first message
 
 
@@ -46,14 +44,6 @@ class CrashingPoster(SlackCardPoster):
             raise Crash
         super().post(channel, card)
         raise Crash
-
-
-class Clock:
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.answers.models": None,  # Answer and its parts
     "catalog.answers.status": {"ANSWERED_STATUSES"},  # how the JSON answer's `status` maps to exit codes
     "catalog.answers.home": {"EntityGaps", "HomeSummary", "Missing", "TeamSummary"},
-    "catalog.answers.card": {"expects_runbook", "is_runbook"},  # pure predicates over card links
+    "catalog.answers.card": {"expects_runbook", "is_channel_id", "is_runbook"},  # pure predicates over card links and channel ids
     "catalog.answers.freshness": {"ago", "clock_time", "describe", "describe_all"},  # pure text
     "catalog.store.merge": {"CatalogEntity", "Freshness"},
     "catalog.store.refs": None,  # pure parsing of entity refs
@@ -46,13 +46,14 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.sync.schedule": {"start_scheduler"},
     "catalog.sync.webhooks": {"handle_github_push", "WebhookResult"},
     "catalog.alerts.service": {"Alerts"},  # alerts: built from the Catalog
+    "catalog.chat": {"RateLimited", "Undeliverable"},  # what adapters tell the delivery queues about Slack's answers
     "catalog.adoption.service": {"Adoption", "NotAnAdmin"},  # adoption: built from the Catalog
     "catalog.adoption.events": {"Kind", "Surface"},  # what adapters record
     "catalog.adoption.report": None,  # the report models and their headline texts
     "catalog.adoption.models": {"AdoptionAlias"},  # a learned alias, as `Adoption` returns it
     "catalog.adoption.aliases": {"provenance"},  # pure text about an alias
     "catalog.alerts.worker": {"AlertWorker"},
-    "catalog.alerts.card": {"AlertCard"},  # the read model the alert view draws
+    "catalog.alerts.card": {"AlertCard", "NOT_A_CHANNEL_ID"},  # the read model the alert view draws
     "catalog.sync.validate": {"validate_path"},  # checks files; no database
     "catalog.safe_text": {"neutralise", "escape_html"},  # pure text
     "catalog.tls": {"tls_context"},  # one CA bundle load per process, however many clients
@@ -70,7 +71,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.scorecards.schedule": {"DigestJobs"},
     # scorecards beyond the answers: built from the Catalog (digests, the queue, alerts, exemptions)
     "catalog.scorecards.service": {
-        "AlertBatch", "Delivery", "ExemptionView", "Fixer", "LeadershipDigest", "Movement", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable",
+        "AlertBatch", "Delivery", "ExemptionView", "Fixer", "LeadershipDigest", "Movement", "Scorecards", "SendReport", "TeamDigest",
     },  # fmt: skip
 }
 # What adapters may import from the actions core: its service, the models it returns and its errors,

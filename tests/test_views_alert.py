@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from bot.slack.views.alert import render_alert_card, render_alert_line
 from catalog.alerts.card import AlertCard
-from catalog.answers.models import EntityCard, EntitySummary, LinkInfo
+from catalog.answers.models import Contact, EntityCard, EntitySummary, LinkInfo
 from catalog.pages.ownership import OwnershipPage
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
@@ -26,9 +26,9 @@ def card(**fields: object) -> AlertCard:
     })  # fmt: skip
 
 
-def page(title: str, links: list[LinkInfo] | None = None) -> OwnershipPage:
+def page(title: str, links: list[LinkInfo] | None = None, owner: Contact | None = None) -> OwnershipPage:
     entity = EntitySummary(ref="component:default/ledger", kind="component", name="ledger", title=title, type="service")
-    return OwnershipPage(card=EntityCard(entity=entity, links=links or []), defined_in="catalog/ledger.yaml", as_of=NOW)
+    return OwnershipPage(card=EntityCard(entity=entity, owner=owner, links=links or []), defined_in="catalog/ledger.yaml", as_of=NOW)
 
 
 def mrkdwn(blocks: list[dict]) -> str:
@@ -45,15 +45,16 @@ def test_an_entity_without_owner_is_said_out_loud_with_where_to_declare_it() -> 
 
 def test_catalog_and_alert_text_is_escaped() -> None:
     evil = "<!channel> <https://evil.example|click> &"
+    owner = Contact(ref="group:default/evil", kind="group", name="evil", display_name=evil, slack_channel_id="<!here>")
     alert = card(
-        page=page(evil, [LinkInfo(url="https://runbooks.example/x", title=evil, type="runbook")]),
+        page=page(evil, [LinkInfo(url="https://runbooks.example/x", title=evil, type="runbook")], owner=owner),
         title=evil,
         severity=evil,
         acknowledged_by=evil,
         status="acknowledged",
     )
-    _, blocks = render_alert_card(alert, public_url=PUBLIC_URL, now=NOW)
-    text = mrkdwn(blocks) + render_alert_line(alert)
+    fallback, blocks = render_alert_card(alert, public_url=PUBLIC_URL, now=NOW)
+    text = fallback + mrkdwn(blocks) + render_alert_line(alert)
     assert "<!channel>" not in text and "<https://evil.example" not in text
     assert "&lt;!channel&gt;" in text
 

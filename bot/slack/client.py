@@ -7,15 +7,23 @@ HTTP attempt (successful, failed or raising), and this one only looks and never 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState, default_retry_handlers
 
+from catalog.chat import RateLimited, Undeliverable
 from catalog.metrics import Metrics
 
 # A 429 makes a listener sleep for Retry-After; more than two retries would hold its thread too long.
 RATE_LIMIT_RETRIES = 2
 # Seconds a call may take while Slack waits for an ack or a trigger_id is about to expire (both within 3 s).
 HURRIED_TIMEOUT = 1
+# Slack's errors for a channel that cannot take the bot's messages (SLACK-FACTS §2): retrying will not help.
+UNDELIVERABLE = {"channel_not_found", "is_archived", "not_in_channel", "channel_is_archived", "restricted_action", "team_access_not_granted"}
+DEFAULT_RETRY_AFTER = 60.0  # seconds, for a 429 without a usable Retry-After header
 
 
 class SlackCallMeter(RetryHandler):
@@ -65,3 +73,25 @@ def hurried(client: WebClient) -> WebClient:
         token=client.token, base_url=client.base_url, timeout=HURRIED_TIMEOUT, ssl=client.ssl, proxy=client.proxy, headers=client.headers,
         retry_handlers=meters,
     )  # fmt: skip
+
+
+@contextmanager
+def delivery_errors() -> Iterator[None]:
+    """Slack's answers that a delivery queue acts on, as the core's exceptions: a 429 is `RateLimited`
+    (with its Retry-After), a channel that cannot take messages `Undeliverable`; anything else is raised as it is."""
+    try:
+        yield
+    except SlackApiError as exc:
+        if exc.response.status_code == 429:
+            raise RateLimited(_seconds(exc.response.headers.get("Retry-After"))) from None
+        error = str(exc.response.get("error") or "")
+        if error in UNDELIVERABLE:
+            raise Undeliverable(error) from None
+        raise
+
+
+def _seconds(header: str | None) -> float:
+    try:
+        return max(float(header or ""), 0.0)
+    except ValueError:
+        return DEFAULT_RETRY_AFTER

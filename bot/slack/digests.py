@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.models.metadata import Metadata
 from slack_sdk.web import SlackResponse
 
-from bot.slack.client import SlackCallMeter
+from bot.slack.client import SlackCallMeter, delivery_errors
 from bot.slack.views.digest import render_alert_batch, render_leadership_digest, render_team_digest
 from catalog.metrics import Metrics
-from catalog.scorecards.service import AlertBatch, LeadershipDigest, RateLimited, TeamDigest, Undeliverable
+from catalog.scorecards.service import AlertBatch, LeadershipDigest, TeamDigest
 
-UNDELIVERABLE = {"channel_not_found", "is_archived", "not_in_channel", "channel_is_archived", "restricted_action", "team_access_not_granted"}
 EVENT_TYPE = "wayfinder_digest"
 HISTORY_LOOKBACK = 100  # messages read back to find a digest an attempt posted before dying
 RATE_LIMIT_RETRIES = 3  # waits of Retry-After each; beyond them the row goes back to the queue
@@ -70,12 +68,5 @@ class SlackDelivery:
     @staticmethod
     def _call(call: Callable[[], SlackResponse]) -> SlackResponse:
         """`call()`, with Slack's answers that the queue acts on turned into its exceptions."""
-        try:
+        with delivery_errors():
             return call()
-        except SlackApiError as exc:
-            error = str(exc.response.get("error") or "")
-            if exc.response.status_code == 429:
-                raise RateLimited(float(exc.response.headers.get("Retry-After", 60) or 60)) from None
-            if error in UNDELIVERABLE:
-                raise Undeliverable(error) from None
-            raise

@@ -2,7 +2,9 @@
 
 A read model only (drawn by `bot/slack/views/alert.py`). An alert the catalog cannot place, or
 whose entity has no owner, gets `loud` set: the card then says so, with the fallback contact and
-where ownership is declared, instead of looking like a normal card with a blank owner.
+where ownership is declared, instead of looking like a normal card with a blank owner. An owner
+reference that names nothing in the catalog (a typo, a team since removed) counts as no owner: a
+card naming it would look answered and link to a page that does not exist.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from sqlmodel import Session
 
 from catalog.alerts.models import AlertIncident
 from catalog.answers.card import summaries
-from catalog.answers.models import EntitySummary
+from catalog.answers.models import Contact, EntitySummary
 from catalog.pages.ownership import OwnershipPage, ownership_page
 from catalog.store.models import Entity
+from catalog.store.reads import get_entity
 
 RECENT = timedelta(hours=24)
+NOT_A_CHANNEL_ID = "not_a_channel_id"  # `rerouted`: the owner's slack.com/channel-id is no Slack channel id
 
 
 class Change(BaseModel):
@@ -52,14 +56,24 @@ class AlertCard(BaseModel):
     owner_names: dict[str, str] = Field(default_factory=dict)  # owner ref -> display name, for the blast radius
     changes: list[Change] = Field(default_factory=list)
     loud: Literal["unknown", "no_owner"] | None = None
+    missing_owner: str | None = None  # the entity's owner reference when it names nothing in the catalog
+    rerouted: str | None = None  # why the card is not in its owner's channel: NOT_A_CHANNEL_ID or Slack's error there
     fallback_contact: str
     as_of: datetime
+
+    @property
+    def owner(self) -> Contact | None:
+        """Who owns the alert's entity (None when the catalog could not place it, or it has no owner)."""
+        return self.page.card.owner if self.page else None
 
 
 def alert_card(
     session: Session, incident: AlertIncident, *, names: list[str], fallback_contact: str, now: datetime, base: Path | None
 ) -> AlertCard:
     page = ownership_page(session, incident.entity_ref, now=now, base=base) if incident.entity_ref else None
+    missing_owner = _dangling_owner(session, page) if page else None
+    if page is not None and missing_owner is not None:
+        page = page.model_copy(update={"card": page.card.model_copy(update={"owner": None})})
     dependents = page.card.dependents if page else []
     owners = summaries(session, sorted({d.owner_ref for d in dependents if d.owner_ref}))
     loud: Literal["unknown", "no_owner"] | None = "unknown" if page is None else "no_owner" if page.card.owner is None else None
@@ -67,9 +81,17 @@ def alert_card(
         group_key=incident.group_key, provider=incident.provider, title=incident.title, severity=incident.severity, url=incident.url,
         status=incident.status, acknowledged_by=incident.acknowledged_by, alert_names=names, matched=incident.matched, page=page,
         dependents=dependents, owner_names={o.ref: o.title or o.name for o in owners},
-        changes=_changes(session, incident.entity_ref, now) if incident.entity_ref else [], loud=loud,
+        changes=_changes(session, incident.entity_ref, now) if incident.entity_ref else [], loud=loud, missing_owner=missing_owner,
         fallback_contact=fallback_contact, as_of=now,
     )  # fmt: skip
+
+
+def _dangling_owner(session: Session, page: OwnershipPage) -> str | None:
+    """The owner's reference when no entity in the catalog answers to it; None for a real owner (or none)."""
+    owner = page.card.owner
+    if owner is None or owner.ref == page.card.entity.ref or get_entity(session, owner.ref) is not None:
+        return None  # a team or person without an owner stands for itself
+    return owner.ref
 
 
 def _changes(session: Session, ref: str, now: datetime) -> list[Change]:

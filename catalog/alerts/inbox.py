@@ -2,6 +2,9 @@
 
 Only the oldest unprocessed delivery of an incident can be claimed, so its events are applied in
 the order they arrived and no two workers (threads or replicas) touch one card at the same time.
+A failed attempt is retried after a wait that doubles up to a few minutes (longer when Slack asks),
+stored on the row, so the schedule holds across restarts and replicas; a delivery that fails
+`MAX_ATTEMPTS` times, about 25 minutes of trouble, is set aside so its incident is not blocked for ever.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from catalog.alerts.payloads import AlertEvent
 from catalog.store.engine import self_committing, upsert_insert
 
 LEASE = timedelta(seconds=60)  # a worker that dies mid-delivery gives it up after this
-MAX_ATTEMPTS = 5  # then the delivery is set aside with its error, so its incident is not blocked for ever
+FIRST_RETRY = timedelta(seconds=10)  # the wait after a first failure; it doubles after each further one
+LONGEST_RETRY = timedelta(minutes=5)
+MAX_ATTEMPTS = 10  # waits of 10 s, 20 s, 40 s ... 5 min: about 25 minutes, then the delivery is set aside with its error
 
 
 def store(engine: Engine, event: AlertEvent, body: bytes, *, now: datetime) -> bool:
@@ -75,15 +80,25 @@ def finish(session: Session, delivery_id: int, *, now: datetime, error: str | No
     session.execute(update(AlertDelivery).where(col(AlertDelivery.id) == delivery_id).values(processed_at=now, error=error))
 
 
-def give_back(session: Session, delivery_id: int, *, error: str, now: datetime) -> None:
-    """A failed attempt: retry at once next round, or set it aside after `MAX_ATTEMPTS`."""
-    row = session.get(AlertDelivery, delivery_id)
-    if row is not None and row.attempts >= MAX_ATTEMPTS:
+def give_back(session: Session, delivery_id: int, *, attempts: int, error: str, now: datetime, wait: timedelta = timedelta(0)) -> datetime | None:
+    """A failed attempt (the `attempts`-th): the time of the next, after its backoff or `wait` (Slack's
+    Retry-After) when that is longer; None when it was the last and the delivery is set aside."""
+    if attempts >= MAX_ATTEMPTS:
         finish(session, delivery_id, now=now, error=error[:300])
-    else:
-        session.execute(update(AlertDelivery).where(col(AlertDelivery.id) == delivery_id).values(claimed_until=None, error=error[:300]))
+        return None
+    retry_at = now + max(backoff(attempts), wait)
+    values = {"claimed_until": None, "next_attempt_at": retry_at, "error": error[:300]}
+    session.execute(update(AlertDelivery).where(col(AlertDelivery.id) == delivery_id).values(values))
+    return retry_at
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after `attempts` failed attempts: `FIRST_RETRY`, doubling, at most `LONGEST_RETRY`."""
+    return min(FIRST_RETRY * 2 ** min(attempts - 1, 16), LONGEST_RETRY)
 
 
 def _free(now: datetime) -> ColumnElement[bool]:
-    """Nobody holds the delivery: never claimed, or the claim's lease ran out."""
-    return col(AlertDelivery.claimed_until).is_(None) | (col(AlertDelivery.claimed_until) < now)
+    """Nobody holds the delivery (never claimed, or the claim's lease ran out) and its next attempt is due."""
+    unheld = col(AlertDelivery.claimed_until).is_(None) | (col(AlertDelivery.claimed_until) < now)
+    due = col(AlertDelivery.next_attempt_at).is_(None) | (col(AlertDelivery.next_attempt_at) <= now)
+    return unheld & due

@@ -28,6 +28,7 @@ class AlertDelivery(TableModel, table=True):
     received_at: datetime
     claimed_until: datetime | None = None  # a worker is processing it until then
     attempts: int = 0
+    next_attempt_at: datetime | None = None  # a failed delivery is retried no sooner (its backoff, or Slack's Retry-After)
     processed_at: datetime | None = None
     error: str | None = Field(default=None, max_length=300)
 
@@ -46,6 +47,8 @@ class AlertIncident(TableModel, table=True):
     acknowledged_by: str | None = Field(default=None, max_length=200)
     matched: str | None = Field(default=None, max_length=300)  # the alert's name when the entity was a fuzzy match
     channel: str | None = Field(default=None, max_length=50)
+    # Why the card is in the default channel rather than its owner's: `not_a_channel_id`, or Slack's error for the owner's.
+    rerouted: str | None = Field(default=None, max_length=50)
     ts: str | None = Field(default=None, max_length=50)  # the card's message; None until posted
     # Set (and committed) before the card is posted: a worker that finds it set with no `ts` looks
     # for the message in the channel before posting, since the last one may have posted and crashed.

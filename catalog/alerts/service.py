@@ -11,19 +11,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlmodel import Session
 
 from catalog.alerts.auth import AlertRefused, authenticate
-from catalog.alerts.card import AlertCard, alert_card
+from catalog.alerts.card import NOT_A_CHANNEL_ID, AlertCard, alert_card
 from catalog.alerts.inbox import claim, claimable, finish, give_back, store
 from catalog.alerts.links import Placed, entity_for_url
 from catalog.alerts.lookup import find_entity
-from catalog.alerts.models import AlertIncident
+from catalog.alerts.models import AlertDelivery, AlertIncident
 from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
 from catalog.alerts.vendors import vendor_lookups
+from catalog.answers.card import is_channel_id
+from catalog.chat import RateLimited, Undeliverable
 from catalog.core import Catalog
 from catalog.store.models import as_utc
 
@@ -33,7 +35,10 @@ __all__ = ["AlertCard", "Alerts", "CardPoster", "Placed", "Received"]
 
 
 class CardPoster(Protocol):
-    """How cards reach the chat (Slack's `chat.postMessage` / `chat.update` in production)."""
+    """How cards reach the chat (Slack's `chat.postMessage` / `chat.update` in production).
+
+    Slack asking to wait is raised as `catalog.chat.RateLimited`, a channel that cannot take the card as `Undeliverable`.
+    """
 
     def post(self, channel: str, card: AlertCard) -> str:
         """Post a new card; returns its message id (Slack `ts`)."""
@@ -119,22 +124,33 @@ class Alerts:
                 now = clock()
                 with self.catalog.session() as session:
                     delivery = claim(session, delivery_id, now=now)
-                    taken = (delivery.provider, delivery.body, delivery.received_at) if delivery else None
-                if taken is None:
+                if delivery is None:
                     continue  # another worker has it
                 progressed = True
                 handled += 1
-                provider, body, received_at = taken
                 try:
-                    self._apply(delivery_id, provider, body, poster=poster, now=now)
-                except Exception as exc:  # noqa: BLE001  any failure: the delivery is retried, then set aside
-                    log.exception("alert delivery %d failed", delivery_id)
-                    with self.catalog.session() as session:
-                        give_back(session, delivery_id, error=type(exc).__name__, now=now)
+                    self._apply(delivery_id, delivery.provider, delivery.body, poster=poster, now=now)
+                except Exception as exc:  # noqa: BLE001  any failure: the delivery is retried later, then set aside
+                    self._failed(delivery, exc, now=now)
                 else:
-                    self.catalog.metrics.alert_seconds.labels(provider).observe(max(0.0, (clock() - as_utc(received_at)).total_seconds()))
+                    waited = (clock() - as_utc(delivery.received_at)).total_seconds()
+                    self.catalog.metrics.alert_seconds.labels(delivery.provider).observe(max(0.0, waited))
             if not progressed:
                 return handled
+
+    def _failed(self, delivery: AlertDelivery, exc: Exception, *, now: datetime) -> None:
+        """Schedule the next attempt (after a backoff, or Slack's Retry-After), or set the delivery aside
+        when it was the last: counted and logged as an error, since its card is then never drawn or updated."""
+        assert delivery.id is not None
+        wait = timedelta(seconds=exc.retry_after) if isinstance(exc, RateLimited) else timedelta(0)
+        with self.catalog.session() as session:
+            retry_at = give_back(session, delivery.id, attempts=delivery.attempts, error=type(exc).__name__, now=now, wait=wait)
+        what = f"alert delivery {delivery.id} ({delivery.group_key}) failed on attempt {delivery.attempts}"
+        if retry_at is not None:  # a 429 is Slack pacing us, not a fault: no traceback
+            log.warning("%s; trying again at %s", what, retry_at.isoformat(), exc_info=None if isinstance(exc, RateLimited) else exc)
+            return
+        self.catalog.metrics.alert_deliveries_set_aside.labels(delivery.provider).inc()
+        log.error("%s, the last: set aside, Slack will not show it", what, exc_info=exc)
 
     def _apply(self, delivery_id: int, provider: str, body: str, *, poster: CardPoster, now: datetime) -> None:
         """Draw the delivery's incident: decide in one transaction, call Slack outside any, record in another.
@@ -164,13 +180,7 @@ class Alerts:
             if incident.ts is None:
                 session.merge(incident)  # the intent to post, committed before Slack is called
         if incident.ts is None:
-            assert incident.channel is not None
-            found = poster.find(incident.channel, incident.group_key, since=incident.posting_since or now) if resuming else None
-            if found is not None:  # posted by a worker that crashed before recording it
-                incident.ts = found
-                poster.update(incident.channel, found, card)
-            else:
-                incident.ts = poster.post(incident.channel, card)
+            found = self._post(incident, card, poster, resuming=resuming)
             self.catalog.metrics.alert_cards.labels(provider, "recovered" if found else "posted").inc()
         elif incident.channel:
             poster.update(incident.channel, incident.ts, card)
@@ -220,18 +230,57 @@ class Alerts:
         card = alert_card(session, incident, names=event.names, fallback_contact=config.fallback_contact, now=now, base=base)
         if incident.ts is None:
             resuming = incident.posting_since is not None
-            incident.channel = incident.channel or self._channel(card)
+            if incident.channel is None:
+                incident.channel, incident.rerouted = self._channel(card)
             incident.posting_since = incident.posting_since or now
         else:
             assert stored is not None  # a card was posted, so its incident is stored
             resuming, stored.replying = stored.replying == key, key
+        card.rerouted = incident.rerouted
         return incident, card, resuming
 
-    def _channel(self, card: AlertCard) -> str:
-        """The owning team's channel when it has an id and routing to it is on; else the default channel."""
+    def _channel(self, card: AlertCard) -> tuple[str, str | None]:
+        """(where a new card goes, why not its owner's channel): the owning team's channel when routing to it
+        is on and it has one; else the default channel, saying so when the owner's annotation is no channel id."""
         config = self.catalog.config.alerts
         assert config is not None
-        owner = card.page.card.owner if card.page else None
-        if config.route_to_owner_channel and owner is not None and owner.slack_channel_id:
-            return owner.slack_channel_id
-        return config.channel
+        wanted = card.owner.slack_channel_id if config.route_to_owner_channel and card.owner is not None else None
+        if not wanted:
+            return config.channel, None
+        return (wanted, None) if is_channel_id(wanted) else (config.channel, NOT_A_CHANNEL_ID)
+
+    def _post(self, incident: AlertIncident, card: AlertCard, poster: CardPoster, *, resuming: bool) -> bool:
+        """Post the new card, or find and redraw the one a crashed worker posted (True); a channel Slack will
+        not take it in (gone, archived, the bot not in it) gives way to the default channel, on the card's word.
+
+        The new channel is committed before Slack is called again, so a retry looks for the card there.
+        """
+        try:
+            return self._post_in_channel(incident, card, poster, resuming=resuming)
+        except Undeliverable as exc:
+            if not self._reroute(incident, card, str(exc)):
+                raise  # the default channel itself: retried later, then set aside
+        with self.catalog.session() as session:
+            session.merge(incident)
+        return self._post_in_channel(incident, card, poster, resuming=False)
+
+    def _post_in_channel(self, incident: AlertIncident, card: AlertCard, poster: CardPoster, *, resuming: bool) -> bool:
+        assert incident.channel is not None and incident.posting_since is not None
+        found = poster.find(incident.channel, incident.group_key, since=incident.posting_since) if resuming else None
+        if found is not None:  # posted by a worker that crashed before recording it
+            incident.ts = found
+            poster.update(incident.channel, found, card)
+        else:
+            incident.ts = poster.post(incident.channel, card)
+        return found is not None
+
+    def _reroute(self, incident: AlertIncident, card: AlertCard, error: str) -> bool:
+        """Move the card to the default channel because Slack answered `error` for its own; False when it is there already."""
+        config = self.catalog.config.alerts
+        assert config is not None
+        if incident.channel == config.channel:
+            return False
+        log.warning("alert card %s: Slack answered %s for channel %s; posting in %s instead", incident.group_key, error, incident.channel, config.channel)
+        incident.channel, incident.rerouted = config.channel, error
+        card.rerouted = error
+        return True

@@ -6,6 +6,8 @@ surface shows the same facts computed the same way.
 
 from __future__ import annotations
 
+import re
+
 from sqlmodel import Session
 
 from catalog.answers.models import Contact, EntityCard, EntitySummary, LinkInfo, Person
@@ -16,6 +18,7 @@ SLACK_CHANNEL = "slack.com/channel"
 SLACK_CHANNEL_ID = "slack.com/channel-id"
 SLACK_USERGROUP_ID = "slack.com/usergroup-id"
 SLACK_USERGROUP_HANDLE = "slack.com/usergroup-handle"
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,20}$")  # a public (C…) or private (G…) Slack channel id
 
 # EntityCard is defined next to Answer (which embeds it) and re-exported as part of this module's API.
 __all__ = [
@@ -29,6 +32,11 @@ LINK_ANNOTATIONS = {
     "backstage.io/source-location": ("Source", "repo", "{}"),
     "backstage.io/view-url": ("View source", "repo", "{}"),
 }
+
+
+def is_channel_id(value: str | None) -> bool:
+    """Whether an annotation holds something Slack could take as a channel id, not `<!here>` or a name."""
+    return bool(value and _CHANNEL_ID.match(value))
 
 
 def entity_card(session: Session, ref: str) -> EntityCard | None:

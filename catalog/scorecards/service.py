@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from catalog.chat import RateLimited, Undeliverable
 from catalog.core import Catalog
 from catalog.scorecards import degradations, exemptions, queue
 from catalog.scorecards.chart import trend_png
@@ -29,19 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # then a digest that keeps failing for other reasons is set aside with its error
 
-__all__ = ["AlertBatch", "Delivery", "ExemptionView", "Fixer", "LeadershipDigest", "Movement", "RateLimited", "Scorecards", "SendReport", "TeamDigest", "Undeliverable"]
-
-
-class RateLimited(Exception):
-    """Slack still answered 429 after the client's own retries; try again after `retry_after` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited for {retry_after:g} s")
-        self.retry_after = retry_after
-
-
-class Undeliverable(Exception):
-    """The channel cannot take the message (archived, the bot is not in it, gone): retrying will not help."""
+__all__ = ["AlertBatch", "Delivery", "ExemptionView", "Fixer", "LeadershipDigest", "Movement", "Scorecards", "SendReport", "TeamDigest"]
 
 
 class Delivery(Protocol):

@@ -12,7 +12,7 @@ from datetime import datetime
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
 
 from bot.slack.ids import ActionId
-from bot.slack.mrkdwn import escape, link
+from bot.slack.mrkdwn import escape, link, truncate
 from bot.slack.views.parts import (
     BUTTON_LABEL,
     HEADER_TEXT,
@@ -28,11 +28,12 @@ from bot.slack.views.parts import (
     inline,
     listing,
     mention,
+    name_of,
     plain,
     section,
 )
 from bot.slack.views.urls import ownership_url
-from catalog.alerts.card import AlertCard
+from catalog.alerts.card import NOT_A_CHANNEL_ID, AlertCard
 from catalog.answers.card import is_runbook
 from catalog.answers.freshness import ago
 from catalog.answers.models import Person
@@ -40,6 +41,7 @@ from catalog.answers.models import Person
 STATUS_ICON = {"triggered": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:"}
 BLAST_RADIUS_SHOWN = 8
 ONCALL_SHOWN = 3
+FALLBACK_TEXT = 300  # the notification: the alert and its owner, not the card
 ALERT_CARD = "alert_card"  # the value of the card's URL button: its clicks count as alert cards opened
 
 
@@ -54,6 +56,7 @@ def render_alert_card(card: AlertCard, *, public_url: str, now: datetime) -> tup
     if card.acknowledged_by:
         facts.append(f"*Acknowledged by:* {escape(clip(card.acknowledged_by, NAME_SHOWN))}")
     body: list[Block] = [header, section(None, fields=facts)]
+    body += [_rerouted(card)] if card.rerouted else []
     body += _loud(card, public_url) if card.loud else []
     body += _ownership(card, public_url) if card.page else []
     tail: list[Block] = []
@@ -72,10 +75,18 @@ def render_alert_line(card: AlertCard) -> str:
 
 
 def _fallback(card: AlertCard) -> str:
-    """Notification text: plain, so it is neutralised but not escaped."""
-    owner = card.page.card.owner if card.page and card.page.card.owner else None
-    whose = f" (owner: {owner.display_name or owner.name})" if owner else " (owner unknown)"
-    return clip(f"{card.status.upper()}: {card.title}{whose}", 300)
+    """Notification text. Slack parses it as mrkdwn too, so the alert and the owner's name are escaped like the blocks."""
+    whose = f" (owner: {escape(name_of(card.owner))})" if card.owner else " (owner unknown)"
+    return truncate(f"{escape(card.status.upper())}: {escape(card.title)}{whose}", FALLBACK_TEXT)
+
+
+def _rerouted(card: AlertCard) -> Block:
+    """Why the card is here and not in its owner's channel, so someone fixes the annotation or the channel."""
+    owner = card.owner
+    whose = f"{escape(clip(name_of(owner), NAME_SHOWN))}'s channel" if owner else "The owner's channel"
+    where = f" `{escape(clip(owner.slack_channel_id, NAME_SHOWN))}`" if owner and owner.slack_channel_id else ""
+    why = "it is not a Slack channel id" if card.rerouted == NOT_A_CHANNEL_ID else f"Slack answered `{escape(card.rerouted or '')}`"
+    return context(f":warning: Posted here: {whose}{where} could not be used ({why}).")
 
 
 def _loud(card: AlertCard, public_url: str) -> list[Block]:
@@ -89,7 +100,13 @@ def _loud(card: AlertCard, public_url: str) -> list[Block]:
     else:
         where = card.page.defined_in if card.page else None
         declare = f"in `{escape(where)}`" if where else "in its catalog-info.yaml"
-        text = f":warning: *This entity has no owner.* Contact {contact}, and add `spec.owner` {declare}."
+        if card.missing_owner:
+            text = (
+                f":warning: *This entity has no owner:* its owner `{escape(card.missing_owner)}` is not in the catalog. "
+                f"Contact {contact}, and fix `spec.owner` {declare} or add the owner to the catalog."
+            )
+        else:
+            text = f":warning: *This entity has no owner.* Contact {contact}, and add `spec.owner` {declare}."
     return [section(text)]
 
 

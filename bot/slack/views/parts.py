@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import Block, BlockElement, ContextBlock, MarkdownT
 
 from bot.slack.mrkdwn import ELLIPSIS, escape, link, truncate
 from bot.slack.views.urls import ownership_url
+from catalog.answers.card import is_channel_id
 from catalog.answers.freshness import describe_all
 from catalog.answers.models import Contact, EntityCard, EntitySummary, Person
 from catalog.safe_text import neutralise
@@ -33,7 +34,6 @@ NAME_SHOWN = 80  # a name in a list; long titles would crowd out the rest
 LINE_TEXT = 500  # one line of a list
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,20}$")
 RELATION_WORDS = {"partOf": "part of"}  # other relations read naturally from the list heading
 
 
@@ -118,7 +118,7 @@ def mention(p: Person | Contact) -> str:
 
 def channel(c: Contact) -> str | None:
     """`<#C…>` when the channel id is known, else the channel name as text."""
-    if c.slack_channel_id and _CHANNEL_ID.match(c.slack_channel_id):
+    if is_channel_id(c.slack_channel_id):
         return f"<#{c.slack_channel_id}>"
     return escape(c.slack_channel) if c.slack_channel else None
 
