@@ -54,12 +54,13 @@ def catalog(
     return catalog
 
 
-def push(github: FakeGitHub, repo: str, *, ref: str = "refs/heads/main") -> bytes:
-    """A push event body with the repository object GitHub would send (epoch `pushed_at`, as pushes carry)."""
+def push(github: FakeGitHub, repo: str, *, ref: str = "refs/heads/main", **fields: object) -> bytes:
+    """A push event body with the repository object GitHub would send (epoch `pushed_at`, as pushes carry), and `fields` on top."""
     listed = httpx.get(f"{github.url}/orgs/acme/repos", params={"per_page": 100}, headers={"Authorization": f"Bearer {TOKEN}"}, verify=tls_context()).json()
     repository = next(r for r in listed if r["name"] == repo)
     repository["pushed_at"] = int(time.time())
-    return json.dumps({"ref": ref, "before": "0" * 40, "after": "1" * 40, "repository": repository, "pusher": {"name": "octocat"}}).encode()
+    event = {"ref": ref, "before": "0" * 40, "after": "1" * 40, "repository": repository, "pusher": {"name": "octocat"}}
+    return json.dumps(event | fields).encode()
 
 
 def deliver(catalog: Catalog, body: bytes, signature: str | None, event: str) -> WebhookResult:
@@ -266,4 +267,36 @@ def test_a_repository_name_that_is_not_owner_slash_name_is_refused_before_any_re
     result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
 
     assert (result.status, result.message) == (400, "repository.full_name is not owner/name")
+    assert (state(catalog), runs(catalog), github.requests) == (before, run_count, requests)
+
+
+def test_a_deleted_default_branch_is_ignored_as_a_deletion(github: FakeGitHub, catalog: Catalog) -> None:
+    """It used to answer "refs/heads/main is not the default branch main"."""
+    body, run_count = push(github, "payments", deleted=True, after="0" * 40), runs(catalog)
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+    assert (result.status, result.message) == (202, "ignored: the push deleted refs/heads/main, and a deletion resyncs nothing")
+    assert runs(catalog) == run_count
+
+
+_REPOSITORY = {"name": "payments", "full_name": "acme/payments", "default_branch": "main", "html_url": "https://github.com/acme/payments"}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"ref":"refs/heads/main","repository":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "Invalid JSON: recursion limit exceeded at line 1 column 239"),
+        (json.dumps({"ref": ["refs/heads/main"], "repository": _REPOSITORY}).encode(), "ref: Input should be a valid string"),
+        (json.dumps({"ref": "refs/heads/main", "repository": None}).encode(), "repository: Input should be an object"),
+        (json.dumps({"ref": "refs/heads/main", "repository": {"full_name": "acme/payments"}}).encode(), "repository.name: Field required"),
+        (json.dumps({"ref": "refs/heads/main"}).encode(), "repository: Field required"),
+        (b"[]", "Input should be an object"),
+        (b"{nope", "Invalid JSON: key must be a string at line 1 column 2"),
+    ],
+    ids=["nested-100000-deep", "ref-a-list", "repository-null", "repository-incomplete", "no-repository", "an-array", "not-json"],
+)
+def test_a_signed_body_that_is_not_a_push_payload_is_refused_with_400(github: FakeGitHub, catalog: Catalog, body: bytes, reason: str) -> None:
+    """A 100,000-deep body used to answer 500 (RecursionError) and a list `ref` was echoed as a Python repr."""
+    before, run_count, requests = state(catalog), runs(catalog), github.requests
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+    assert (result.status, result.message) == (400, f"the body is not a GitHub push payload: {reason}")
     assert (state(catalog), runs(catalog), github.requests) == (before, run_count, requests)

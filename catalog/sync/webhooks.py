@@ -10,19 +10,19 @@ sync. Transports (the HTTP route) only pass the raw body and headers in and the 
 Each delivery resyncs at most once: its `X-GitHub-Delivery` id and the digest of its signed body
 (the header is not signed, so a replay could change it) are claimed in the database, like
 Slack's event ids, before anything is read; a failed or skipped resync gives the claim back so
-GitHub's "Redeliver" can try again. A `repository.full_name` that is not `owner/name` is refused before
-any URL is built from it.
+GitHub's "Redeliver" can try again. A body that is not a push payload, or whose
+`repository.full_name` is not `owner/name`, is refused before any URL is built from it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from catalog.config import GitHubSourceConfig
 from catalog.core import Catalog
@@ -38,6 +38,20 @@ _STATUS = {"ok": 200, "failed": 502, "refused": 409, "skipped": 409}
 WEBHOOK_MAX_WAIT = 5.0
 # GitHub's rules: an owner is letters, digits and single hyphens; a repository adds `.` and `_`.
 _FULL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
+
+
+class PushEvent(BaseModel):
+    """The fields of GitHub's push event that a resync reads; the rest of the body is ignored.
+
+    Parsed by pydantic's JSON parser, which bounds nesting (a signed body 100,000 levels deep is
+    refused, not a `RecursionError`) and checks each field's type (a `ref` that is a list is
+    refused, not echoed as a Python repr).
+    """
+
+    ref: str
+    deleted: bool = False
+    repository: Repository
+    commits: list[Any] = Field(default_factory=list)
 
 
 class WebhookResult(BaseModel):
@@ -74,11 +88,10 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
     if event != "push":
         return WebhookResult(status=202, message=f"ignored: only push events resync (got {event or 'no event'})")
     try:
-        payload = json.loads(body)
-        repo = Repository.model_validate(payload["repository"])
-        ref = str(payload.get("ref", ""))
-    except (ValueError, KeyError, TypeError, ValidationError):
-        return WebhookResult(status=400, message="the push payload has no usable repository")
+        push = PushEvent.model_validate_json(body)
+    except ValidationError as exc:
+        return WebhookResult(status=400, message=f"the body is not a GitHub push payload: {_first_error(exc)}")
+    repo = push.repository
     if not _FULL_NAME.fullmatch(repo.full_name) or repo.full_name.rpartition("/")[2] in (".", ".."):
         return WebhookResult(status=400, message="repository.full_name is not owner/name")
     org = repo.full_name.split("/", 1)[0].lower()
@@ -86,8 +99,10 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
     if config is None:
         return WebhookResult(status=202, message=f"ignored: no github source reads the {org} organisation", repository=repo.full_name)
     ignored = WebhookResult(status=202, message="", source=config.name, repository=repo.full_name)
-    if ref != f"refs/heads/{repo.default_branch}" or payload.get("deleted"):
-        return ignored.model_copy(update={"message": f"ignored: {ref} is not the default branch {repo.default_branch}"})
+    if push.deleted:
+        return ignored.model_copy(update={"message": f"ignored: the push deleted {push.ref}, and a deletion resyncs nothing"})
+    if push.ref != f"refs/heads/{repo.default_branch}":
+        return ignored.model_copy(update={"message": f"ignored: {push.ref} is not the default branch {repo.default_branch}"})
     source = GitHubSource(config, catalog.factory, max_wait=WEBHOOK_MAX_WAIT)
     if not source.wanted(repo):
         return ignored.model_copy(update={"message": "ignored: the source skips forks or archived repositories like this one"})
@@ -99,9 +114,7 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
     if not first:
         catalog.metrics.duplicates.labels("github").inc()
         return ignored.model_copy(update={"message": f"ignored: delivery {delivery[:64]} (or its body) was already handled"})
-    commits = payload.get("commits")
-    authors = commit_authors(commits if isinstance(commits, list) else [])
-    report = sync_source(catalog.factory, source.repository(repo, authors), max_delete_fraction=config.max_delete_fraction)
+    report = sync_source(catalog.factory, source.repository(repo, commit_authors(push.commits)), max_delete_fraction=config.max_delete_fraction)
     if report.status in ("failed", "skipped"):  # not done: a redelivery must be able to do it
         with catalog.session() as session:
             release(session, keys)
@@ -116,3 +129,10 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
         removed=report.removed,
         run_id=report.run_id,
     )
+
+
+def _first_error(exc: ValidationError) -> str:
+    """Where the body first differs from a push payload and how, in pydantic's words (never the input itself)."""
+    error = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else error["msg"]
