@@ -25,7 +25,7 @@ from catalog.answers.ask import ask, ask_about, example_questions
 from catalog.answers.card import entity_card
 from catalog.answers.models import Answer, EntityCard
 from catalog.answers.questionlog import asker_id
-from catalog.config import Config
+from catalog.config import Config, GitHubSourceConfig
 from catalog.scorecards.answers import with_scoreboards
 from catalog.scorecards.questions import below_question, failing_question
 from catalog.search.resolve import CatalogIndex, IndexedEntity
@@ -254,20 +254,19 @@ class Catalog:
         """Run the named sources (all by default) once, each in its own transaction.
 
         `sync_source` records a crash as its source's failed run, so one source never stops the next.
+        A GitHub source's run also settles the pushes queued while it was busy (`sync_organisation`).
         """
         from catalog.sync.engine import sync_source
         from catalog.sync.sources.registry import SourceContext, build_source
+        from catalog.sync.webhooks import sync_organisation
 
-        chosen = [self.config.source(n) for n in names] if names else list(self.config.sources)
-        reports = [
-            sync_source(
-                self.factory,
-                build_source(cfg, SourceContext(self.factory, progress(cfg.name), self.slack_api_url, self.slack_token)),
-                allow_large_delete=allow_large_delete,
-                max_delete_fraction=cfg.max_delete_fraction,
-            )
-            for cfg in chosen
-        ]
+        reports = []
+        for cfg in [self.config.source(n) for n in names] if names else list(self.config.sources):
+            source = build_source(cfg, SourceContext(self.factory, progress(cfg.name), self.slack_api_url, self.slack_token))
+            if isinstance(cfg, GitHubSourceConfig):
+                reports.append(sync_organisation(self, source, cfg, allow_large_delete=allow_large_delete))
+            else:
+                reports.append(sync_source(self.factory, source, allow_large_delete=allow_large_delete, max_delete_fraction=cfg.max_delete_fraction))
         if self.config.scorecards and any(r.ok for r in reports):
             self._evaluate_after_sync()
         return reports

@@ -7,15 +7,18 @@ must change nothing, and a resync of one repository must never retire another's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from bot.compose import Services
 from bot.http.app import create_http_app
@@ -24,7 +27,7 @@ from catalog.core import Catalog
 from catalog.store import leases
 from catalog.store.models import SourceState, SyncRun
 from catalog.sync import runs as sync_runs
-from catalog.sync.webhooks import WebhookResult, handle_github_push
+from catalog.sync.webhooks import WebhookResult, handle_github_push, resync_queued
 from catalog.tls import tls_context
 from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
@@ -54,12 +57,13 @@ def catalog(
     return catalog
 
 
-def push(github: FakeGitHub, repo: str, *, ref: str = "refs/heads/main") -> bytes:
-    """A push event body with the repository object GitHub would send (epoch `pushed_at`, as pushes carry)."""
+def push(github: FakeGitHub, repo: str, *, ref: str = "refs/heads/main", **fields: object) -> bytes:
+    """A push event body with the repository object GitHub would send (epoch `pushed_at`, as pushes carry), and `fields` on top."""
     listed = httpx.get(f"{github.url}/orgs/acme/repos", params={"per_page": 100}, headers={"Authorization": f"Bearer {TOKEN}"}, verify=tls_context()).json()
     repository = next(r for r in listed if r["name"] == repo)
     repository["pushed_at"] = int(time.time())
-    return json.dumps({"ref": ref, "before": "0" * 40, "after": "1" * 40, "repository": repository, "pusher": {"name": "octocat"}}).encode()
+    event = {"ref": ref, "before": "0" * 40, "after": "1" * 40, "repository": repository, "pusher": {"name": "octocat"}}
+    return json.dumps(event | fields).encode()
 
 
 def deliver(catalog: Catalog, body: bytes, signature: str | None, event: str) -> WebhookResult:
@@ -110,22 +114,114 @@ def test_push_changing_catalog_info_updates_that_repository_at_once(github: Fake
         assert source is not None and source.last_success_at is not None and source.last_success_at < run.started_at
 
 
-def test_a_push_while_a_sync_of_its_source_runs_is_skipped_with_409(github: FakeGitHub, catalog: Catalog) -> None:
-    """Webhook, manual and scheduled runs share the source's lease: the push must not interleave with a full sync."""
-    now = datetime.now(UTC)
-    assert leases.claim(catalog.factory, sync_runs.lease_name("gh"), "a full sync elsewhere", now=now, until=now + sync_runs.LEASE_TTL)
+@contextmanager
+def busy(catalog: Catalog) -> Iterator[None]:
+    """Another run of the `gh` source (a full sync elsewhere) holds its lease for the block."""
+    now, name = datetime.now(UTC), sync_runs.lease_name("gh")
+    assert leases.claim(catalog.factory, name, "a full sync elsewhere", now=now, until=now + sync_runs.LEASE_TTL)
+    try:
+        yield
+    finally:
+        leases.release(catalog.factory, name, "a full sync elsewhere")
+
+
+def partial_runs(catalog: Catalog) -> list[str | None]:
+    with catalog.session() as session:
+        return list(session.scalars(select(col(SyncRun.message)).where(col(SyncRun.message).startswith("partial")).order_by(col(SyncRun.id))))
+
+
+def test_a_push_while_its_source_is_busy_is_queued_and_lands_when_the_holder_finishes(github: FakeGitHub, catalog: Catalog) -> None:
+    """Webhook, manual and scheduled runs share the source's lease, so the push must not interleave with
+    the run holding it; it used to get 409 and wait for the next scheduled sync (GitHub does not redeliver)."""
     github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Now with refunds"))
     body = push(github, "payments")
     before, run_count = state(catalog), runs(catalog)
 
-    delivery = str(uuid.uuid4())
-    result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery=delivery)
+    with busy(catalog):
+        result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1")
+        assert resync_queued(catalog, "gh") == []  # the queued push's own look: the holder's work
+        assert (state(catalog), runs(catalog)) == (before, run_count)
+    assert (result.status, result.source, result.repository) == (202, "gh", "acme/payments")
+    assert result.message == "queued: another sync of gh is running; acme/payments is resynced when it ends"
+    again = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1")  # GitHub's "Redeliver"
+    assert again.status == 202 and "already handled" in again.message  # queued is handled: it will not resync twice
 
-    assert result.status == 409 and "already running" in result.message
-    assert (state(catalog), runs(catalog)) == (before, run_count)
-    leases.release(catalog.factory, sync_runs.lease_name("gh"), "a full sync elsewhere")
-    again = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery=delivery)  # GitHub's "Redeliver"
-    assert (again.status, again.updated) == (200, 1)  # the skipped push was not taken as handled
+    reports = resync_queued(catalog, "gh")  # what the holder does once it has released the lease
+
+    assert [(r.status, r.scope, r.updated) for r in reports] == [("ok", "acme/payments", 1)]
+    assert entity(catalog, "component:default/payments-api").description == "Now with refunds"
+    assert resync_queued(catalog, "gh") == [] and partial_runs(catalog) == ["partial: acme/payments"]
+
+
+def test_pushes_queued_for_one_repository_resync_it_once_with_every_pushs_authors(github: FakeGitHub, catalog: Catalog) -> None:
+    def commit(login: str, path: str) -> dict[str, object]:
+        return {"author": {"username": login}, "added": [], "modified": [path]}
+
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="v2") + "---\n" + component("payments-worker"))
+    github.set_file("ledger", ".github/CODEOWNERS", "* @acme/finance\n")
+    pushes = [
+        push(github, "payments", commits=[commit("alice", "catalog-info.yaml")]),
+        push(github, "payments", commits=[commit("bob", "README.md")]),  # does not make bob the author of alice's change
+        push(github, "ledger", commits=[commit("carol", ".github/CODEOWNERS")]),
+        push(github, "payments", after="2" * 40),
+    ]
+    with busy(catalog):
+        assert {deliver(catalog, body, webhook_signature(SECRET, body), "push").status for body in pushes} == {202}
+    requests = github.requests
+
+    reports = resync_queued(catalog, "gh")
+
+    assert [(r.status, r.scope) for r in reports] == [("ok", "acme/payments"), ("ok", "acme/ledger")]
+    assert partial_runs(catalog) == ["partial: acme/payments", "partial: acme/ledger"]
+    assert github.requests - requests == sum(r.requests for r in reports)
+    payments, ledger = rows(catalog, "gh")["component:default/payments-api"], rows(catalog, "gh")["component:default/ledger"]
+    assert (payments.description, payments.changed_by) == ("v2", "github:alice")
+    assert (ledger.owner_ref, ledger.changed_by) == ("group:default/finance", "github:carol")
+    assert resync_queued(catalog, "gh") == []
+
+
+def test_a_queued_resync_that_fails_stays_queued_for_the_next_run(github: FakeGitHub, catalog: Catalog) -> None:
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="after the outage"))
+    body = push(github, "payments")
+    with busy(catalog):
+        assert deliver(catalog, body, webhook_signature(SECRET, body), "push").status == 202
+    github.fail("/contents/", status=500, times=None)
+    assert [r.status for r in resync_queued(catalog, "gh")] == ["failed"]  # tried once, not again and again
+
+    github.clear_faults()
+
+    assert [r.status for r in resync_queued(catalog, "gh")] == ["ok"]
+    assert entity(catalog, "component:default/payments-api").description == "after the outage"
+
+
+def test_a_full_sync_reads_the_pushes_queued_before_it_and_forgets_them(github: FakeGitHub, catalog: Catalog) -> None:
+    """So a push queued by a replica that died before resyncing it waits no longer than the next scheduled sync."""
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Now with refunds"))
+    body = push(github, "payments")
+    with busy(catalog):
+        assert deliver(catalog, body, webhook_signature(SECRET, body), "push").status == 202
+
+    (report,) = catalog.sync(["gh"])
+
+    assert (report.status, report.scope, report.updated) == ("ok", None, 1)
+    assert entity(catalog, "component:default/payments-api").description == "Now with refunds"
+    assert partial_runs(catalog) == [] and resync_queued(catalog, "gh") == []
+
+
+def test_a_push_queued_while_a_full_sync_runs_is_resynced_after_it(github: FakeGitHub, catalog: Catalog) -> None:
+    results: list[WebhookResult] = []
+
+    def push_after_the_last_repository_was_read(done: int, total: int) -> None:
+        if done == total:  # the full sync holds the lease and has read payments already
+            github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Pushed meanwhile"))
+            body = push(github, "payments")
+            results.append(deliver(catalog, body, webhook_signature(SECRET, body), "push"))
+
+    (report,) = catalog.sync(["gh"], progress=lambda name: push_after_the_last_repository_was_read)
+
+    assert report.ok and [r.status for r in results] == [202]
+    assert entity(catalog, "component:default/payments-api").description == "Pushed meanwhile"
+    assert partial_runs(catalog) == ["partial: acme/payments"]
 
 
 def test_push_rereads_codeowners_of_an_inferred_component(github: FakeGitHub, catalog: Catalog) -> None:
@@ -215,6 +311,26 @@ def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Cat
     assert entity(catalog, "component:default/payments-api").description == "Via HTTP"
 
 
+def test_http_route_resyncs_the_queued_pushes_after_answering(github: FakeGitHub, catalog: Catalog) -> None:
+    """Run in-process (`ASGITransport` returns once the background work is done too), so nothing waits on a clock."""
+    app = create_http_app(Services(catalog=catalog), slack=None)
+
+    async def post(body: bytes) -> httpx.Response:
+        headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": webhook_signature(SECRET, body), "X-GitHub-Delivery": str(uuid.uuid4())}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wayfinder") as client:
+            return await client.post("/webhooks/github", content=body, headers=headers)
+
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Via the queue"))
+    with busy(catalog):
+        assert asyncio.run(post(push(github, "payments"))).status_code == 202  # its own look after answering finds the lease held
+    assert entity(catalog, "component:default/payments-api").description is None
+
+    assert asyncio.run(post(push(github, "ledger"))).status_code == 200  # ends a run of gh: what waits is resynced after answering
+
+    assert entity(catalog, "component:default/payments-api").description == "Via the queue"
+    assert partial_runs(catalog) == ["partial: acme/ledger", "partial: acme/payments"]
+
+
 def test_replays_of_one_delivery_resync_once(github: FakeGitHub, catalog: Catalog) -> None:
     """20 replays of one `X-GitHub-Delivery` used to cause 20 resyncs and 20 API requests."""
     github.set_file("payments", "catalog-info.yaml", component("payments-api", description="once"))
@@ -266,4 +382,36 @@ def test_a_repository_name_that_is_not_owner_slash_name_is_refused_before_any_re
     result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
 
     assert (result.status, result.message) == (400, "repository.full_name is not owner/name")
+    assert (state(catalog), runs(catalog), github.requests) == (before, run_count, requests)
+
+
+def test_a_deleted_default_branch_is_ignored_as_a_deletion(github: FakeGitHub, catalog: Catalog) -> None:
+    """It used to answer "refs/heads/main is not the default branch main"."""
+    body, run_count = push(github, "payments", deleted=True, after="0" * 40), runs(catalog)
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+    assert (result.status, result.message) == (202, "ignored: the push deleted refs/heads/main, and a deletion resyncs nothing")
+    assert runs(catalog) == run_count
+
+
+_REPOSITORY = {"name": "payments", "full_name": "acme/payments", "default_branch": "main", "html_url": "https://github.com/acme/payments"}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"ref":"refs/heads/main","repository":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "Invalid JSON: recursion limit exceeded at line 1 column 239"),
+        (json.dumps({"ref": ["refs/heads/main"], "repository": _REPOSITORY}).encode(), "ref: Input should be a valid string"),
+        (json.dumps({"ref": "refs/heads/main", "repository": None}).encode(), "repository: Input should be an object"),
+        (json.dumps({"ref": "refs/heads/main", "repository": {"full_name": "acme/payments"}}).encode(), "repository.name: Field required"),
+        (json.dumps({"ref": "refs/heads/main"}).encode(), "repository: Field required"),
+        (b"[]", "Input should be an object"),
+        (b"{nope", "Invalid JSON: key must be a string at line 1 column 2"),
+    ],
+    ids=["nested-100000-deep", "ref-a-list", "repository-null", "repository-incomplete", "no-repository", "an-array", "not-json"],
+)
+def test_a_signed_body_that_is_not_a_push_payload_is_refused_with_400(github: FakeGitHub, catalog: Catalog, body: bytes, reason: str) -> None:
+    """A 100,000-deep body used to answer 500 (RecursionError) and a list `ref` was echoed as a Python repr."""
+    before, run_count, requests = state(catalog), runs(catalog), github.requests
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+    assert (result.status, result.message) == (400, f"the body is not a GitHub push payload: {reason}")
     assert (state(catalog), runs(catalog), github.requests) == (before, run_count, requests)

@@ -208,6 +208,22 @@ class JobLease(TableModel, table=True):
     expires_at: datetime
 
 
+class QueuedPush(TableModel, table=True):
+    """A GitHub push that found its source busy, kept until a resync of its repository reads it (see `catalog.store.queued_pushes`).
+
+    One row per push, so racing pushes overwrite nothing; `full_name` is lower case, grouping them.
+    """
+
+    __tablename__ = "queued_push"
+    __table_args__ = (Index("ix_queued_push_source", "source", "full_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    full_name: str = Field(max_length=200)
+    repository: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # the push's repository object
+    authors: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # path -> who changed it last
+
+
 class HttpCacheEntry(TableModel, table=True):
     """A source's last answer per URL, so the next run can ask `If-None-Match` and reuse the body on 304.
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -121,32 +122,58 @@ def sync_source(
 ) -> SyncReport:
     """Fetch one source and reconcile the catalog with it, unless a run of it is already going on.
 
-    The run holds the source's lease throughout (renewed by a heartbeat) and is recorded as a
-    `SyncRun` whatever happens in it: any exception ends it as failed with its error and changes
-    nothing in the catalog. A run that finds the lease held is skipped, and records nothing.
+    The run holds the source's lease throughout (`source_lease`) and is recorded as a `SyncRun`
+    whatever happens in it. A run that finds the lease held is skipped, and records nothing.
     """
-    started = time.perf_counter()
-    now = clock()
-    name, owner = runs.lease_name(source.name), runs.new_owner()
-    if not leases.claim(factory, name, owner, now=now, until=now + lease_ttl):
-        return _skipped(factory, source.name)
+    with source_lease(factory, source.name, clock=clock, ttl=lease_ttl) as held:
+        if held is None:
+            return skipped(factory, source.name)
+        return held.run(source, allow_large_delete=allow_large_delete, max_delete_fraction=max_delete_fraction)
+
+
+class HeldSource:
+    """A source's lease, held: runs of that source one after another, and no other run of it meanwhile."""
+
+    def __init__(self, factory: SessionFactory, name: str, owner: str, clock: Callable[[], datetime], ttl: timedelta) -> None:
+        self.factory, self.name, self.owner, self.clock, self.ttl = factory, name, owner, clock, ttl
+
+    def run(
+        self, source: Source | FileSource, *, allow_large_delete: bool = False, max_delete_fraction: float = DEFAULT_MAX_DELETE_FRACTION
+    ) -> SyncReport:
+        """One run, recorded as a `SyncRun` whatever happens in it: any exception ends it as failed with its error and changes nothing."""
+        if source.name != self.name:
+            raise ValueError(f"the lease on {self.name} does not cover a run of {source.name}")
+        started, now = time.perf_counter(), self.clock()
+        report = SyncReport(source=source.name, status="ok", run_id=runs.start(self.factory, source.name, source.type, now))
+        _run(self.factory, source, report, self.fence, allow_large_delete, max_delete_fraction, now)
+        report.seconds = time.perf_counter() - started
+        _record(self.factory, report, self.clock())
+        return report
+
+    def fence(self, session: Session) -> None:
+        """Called first in a run's write transaction: only a holder that still has the lease may commit."""
+        if not leases.renew(session, runs.lease_name(self.name), self.owner, until=self.clock() + self.ttl):
+            raise LeaseLost(f"another run took over the lease on {self.name} (this one was presumed dead); nothing was written")
+
+
+@contextmanager
+def source_lease(
+    factory: SessionFactory, name: str, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC), ttl: timedelta = runs.LEASE_TTL
+) -> Iterator[HeldSource | None]:
+    """The lease on source `name` for the block, renewed by a heartbeat; None when another run holds it."""
+    lease, owner, now = runs.lease_name(name), runs.new_owner(), clock()
+    if not leases.claim(factory, lease, owner, now=now, until=now + ttl):
+        yield None
+        return
     try:
-        with leases.Heartbeat(factory, name, owner, ttl=lease_ttl, clock=clock):
-            report = SyncReport(source=source.name, status="ok", run_id=runs.start(factory, source.name, source.type, now))
-
-            def fence(session: Session) -> None:
-                if not leases.renew(session, name, owner, until=clock() + lease_ttl):
-                    raise LeaseLost(f"another run took over the lease on {source.name} (this one was presumed dead); nothing was written")
-
-            _run(factory, source, report, fence, allow_large_delete, max_delete_fraction, now)
-            report.seconds = time.perf_counter() - started
-            _record(factory, report, clock())
-            return report
+        with leases.Heartbeat(factory, lease, owner, ttl=ttl, clock=clock):
+            yield HeldSource(factory, name, owner, clock, ttl)
     finally:
-        leases.release(factory, name, owner)
+        leases.release(factory, lease, owner)
 
 
-def _skipped(factory: SessionFactory, source: str) -> SyncReport:
+def skipped(factory: SessionFactory, source: str) -> SyncReport:
+    """The report of a run that found its source's lease held, naming when the run holding it started."""
     since = runs.running_since(factory, source)
     started = f" (started {since:%Y-%m-%d %H:%M:%S} UTC)" if since else ""
     return SyncReport(source=source, status="skipped", error=f"already running: another sync of {source}{started} holds it; this one did nothing")

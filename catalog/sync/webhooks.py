@@ -9,35 +9,55 @@ sync. Transports (the HTTP route) only pass the raw body and headers in and the 
 
 Each delivery resyncs at most once: its `X-GitHub-Delivery` id and the digest of its signed body
 (the header is not signed, so a replay could change it) are claimed in the database, like
-Slack's event ids, before anything is read; a failed or skipped resync gives the claim back so
-GitHub's "Redeliver" can try again. A `repository.full_name` that is not `owner/name` is refused before
-any URL is built from it.
+Slack's event ids, before anything is read; a failed resync gives the claim back so GitHub's
+"Redeliver" can try again. A body that is not a push payload, or whose `repository.full_name` is
+not `owner/name`, is refused before any URL is built from it.
+
+A push that finds another run of its source going on (its lease held) is not refused, since
+GitHub would not send it again: it is queued in the database (`catalog.store.queued_pushes`) and
+whoever ends a run of the source resyncs what waits, each repository once (`resync_queued`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from catalog.config import GitHubSourceConfig
 from catalog.core import Catalog
+from catalog.store import queued_pushes
 from catalog.store.claims import claim, release
-from catalog.sync.engine import sync_source
+from catalog.sync.engine import HeldSource, SyncReport, skipped, source_lease, sync_source
+from catalog.sync.sources.base import Source
 from catalog.sync.sources.github import GitHubSource, Repository, commit_authors
 
-# HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure, and
-# one that found a sync of its source already running (it reads the repository too) as a conflict.
-_STATUS = {"ok": 200, "failed": 502, "refused": 409, "skipped": 409}
+# HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure, and a
+# refused one (it would retire too much) as a conflict. One that found its source busy is queued: 202.
+_STATUS = {"ok": 200, "failed": 502, "refused": 409}
 # GitHub abandons a delivery after 10 s; a rate limit that needs longer fails it (the next
 # scheduled sync reads the repository anyway) rather than holding the request.
 WEBHOOK_MAX_WAIT = 5.0
 # GitHub's rules: an owner is letters, digits and single hyphens; a repository adds `.` and `_`.
 _FULL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
+
+
+class PushEvent(BaseModel):
+    """The fields of GitHub's push event that a resync reads; the rest of the body is ignored.
+
+    Parsed by pydantic's JSON parser, which bounds nesting (a signed body 100,000 levels deep is
+    refused, not a `RecursionError`) and checks each field's type (a `ref` that is a list is
+    refused, not echoed as a Python repr).
+    """
+
+    ref: str
+    deleted: bool = False
+    repository: Repository
+    commits: list[Any] = Field(default_factory=list)
 
 
 class WebhookResult(BaseModel):
@@ -62,7 +82,7 @@ def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
 
 
 def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, event: str, *, delivery: str | None) -> WebhookResult:
-    """Verify a delivery and, for a push to a default branch not seen before, resync that repository."""
+    """Verify a delivery and, for a push to a default branch not seen before, resync that repository (or queue it while its source is busy)."""
     configs = [c for c in catalog.config.sources if isinstance(c, GitHubSourceConfig) and c.webhook_secret]
     if not configs:
         return WebhookResult(status=401, message="no github source has a webhook_secret, so no delivery can be verified")
@@ -74,45 +94,103 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
     if event != "push":
         return WebhookResult(status=202, message=f"ignored: only push events resync (got {event or 'no event'})")
     try:
-        payload = json.loads(body)
-        repo = Repository.model_validate(payload["repository"])
-        ref = str(payload.get("ref", ""))
-    except (ValueError, KeyError, TypeError, ValidationError):
-        return WebhookResult(status=400, message="the push payload has no usable repository")
+        push = PushEvent.model_validate_json(body)
+    except ValidationError as exc:
+        return WebhookResult(status=400, message=f"the body is not a GitHub push payload: {_first_error(exc)}")
+    repo = push.repository
     if not _FULL_NAME.fullmatch(repo.full_name) or repo.full_name.rpartition("/")[2] in (".", ".."):
         return WebhookResult(status=400, message="repository.full_name is not owner/name")
     org = repo.full_name.split("/", 1)[0].lower()
     config = next((c for c in signed if c.org.lower() == org), None)
     if config is None:
         return WebhookResult(status=202, message=f"ignored: no github source reads the {org} organisation", repository=repo.full_name)
-    ignored = WebhookResult(status=202, message="", source=config.name, repository=repo.full_name)
-    if ref != f"refs/heads/{repo.default_branch}" or payload.get("deleted"):
-        return ignored.model_copy(update={"message": f"ignored: {ref} is not the default branch {repo.default_branch}"})
+    reply = WebhookResult(status=202, message="", source=config.name, repository=repo.full_name)
+    if push.deleted:
+        return reply.model_copy(update={"message": f"ignored: the push deleted {push.ref}, and a deletion resyncs nothing"})
+    if push.ref != f"refs/heads/{repo.default_branch}":
+        return reply.model_copy(update={"message": f"ignored: {push.ref} is not the default branch {repo.default_branch}"})
     source = GitHubSource(config, catalog.factory, max_wait=WEBHOOK_MAX_WAIT)
     if not source.wanted(repo):
-        return ignored.model_copy(update={"message": "ignored: the source skips forks or archived repositories like this one"})
+        return reply.model_copy(update={"message": "ignored: the source skips forks or archived repositories like this one"})
     if not delivery:
-        return ignored.model_copy(update={"status": 400, "message": "X-GitHub-Delivery is missing, so the delivery cannot be deduplicated"})
+        return reply.model_copy(update={"status": 400, "message": "X-GitHub-Delivery is missing, so the delivery cannot be deduplicated"})
     keys = [f"github:{delivery}", "github-body:" + hashlib.sha256(body).hexdigest()]
     with catalog.session() as session:
         first = all([claim(session, key, now=datetime.now(UTC)) for key in keys])
     if not first:
         catalog.metrics.duplicates.labels("github").inc()
-        return ignored.model_copy(update={"message": f"ignored: delivery {delivery[:64]} (or its body) was already handled"})
-    commits = payload.get("commits")
-    authors = commit_authors(commits if isinstance(commits, list) else [])
-    report = sync_source(catalog.factory, source.repository(repo, authors), max_delete_fraction=config.max_delete_fraction)
-    if report.status in ("failed", "skipped"):  # not done: a redelivery must be able to do it
+        return reply.model_copy(update={"message": f"ignored: delivery {delivery[:64]} (or its body) was already handled"})
+    return _resync(catalog, source, push, keys, reply)
+
+
+def _resync(catalog: Catalog, source: GitHubSource, push: PushEvent, keys: list[str], reply: WebhookResult) -> WebhookResult:
+    """Resync the pushed repository now, or queue the push when another run holds its source (that run resyncs it when it ends)."""
+    repo, authors = push.repository, commit_authors(push.commits)
+    report = sync_source(catalog.factory, source.repository(repo, authors), max_delete_fraction=source.config.max_delete_fraction)
+    if report.status == "skipped":
+        queued_pushes.queue(catalog.factory, source.name, repo.model_dump(mode="json"), authors)
+        return reply.model_copy(update={"message": f"queued: another sync of {source.name} is running; {repo.full_name} is resynced when it ends"})
+    if report.status == "failed":  # not done: a redelivery must be able to do it
         with catalog.session() as session:
             release(session, keys)
     message = report.error or f"resynced {repo.full_name}: {report.added} added, {report.updated} updated, {report.removed} removed"
-    return WebhookResult(
-        status=_STATUS[report.status],
-        message=message,
-        source=config.name,
-        repository=repo.full_name,
-        added=report.added,
-        updated=report.updated,
-        removed=report.removed,
-        run_id=report.run_id,
-    )
+    counts = {"added": report.added, "updated": report.updated, "removed": report.removed, "run_id": report.run_id}
+    return reply.model_copy(update={"status": _STATUS[report.status], "message": message, **counts})
+
+
+def resync_queued(catalog: Catalog, source: str) -> list[SyncReport]:
+    """Resync each repository whose pushes were queued while `source` was busy, once however many it got.
+
+    Called after every run of the source ends (its lease released) and after every push queued:
+    one that finds the lease held leaves the work to its holder, which looks again once it has
+    released it, so no queued push waits for the next scheduled sync. A repository whose resync
+    fails stays queued for the next run (a successful full sync clears it).
+    """
+    config = next((c for c in catalog.config.sources if c.name == source and isinstance(c, GitHubSourceConfig)), None)
+    reports: list[SyncReport] = []
+    failed: set[str] = set()
+    while config is not None and queued_pushes.oldest(catalog.factory, source, skip=failed) is not None:
+        with source_lease(catalog.factory, source) as held:
+            if held is None:
+                break
+            reports += _resync_each(held, GitHubSource(config, catalog.factory), failed)
+    return reports
+
+
+def _resync_each(held: HeldSource, github: GitHubSource, failed: set[str]) -> list[SyncReport]:
+    """Under the source's lease, each queued repository once: its pushes are read and forgotten by the lease's holder, so no other run repeats them."""
+    reports: list[SyncReport] = []
+    while (queued := queued_pushes.oldest(held.factory, github.name, skip=failed)) is not None:
+        repo = Repository.model_validate(queued.repository)
+        report = held.run(github.repository(repo, queued.authors), max_delete_fraction=github.config.max_delete_fraction)
+        if report.ok:
+            queued_pushes.forget(held.factory, queued.ids)
+        else:
+            failed.add(queued.full_name)
+        reports.append(report)
+    return reports
+
+
+def sync_organisation(catalog: Catalog, source: Source, config: GitHubSourceConfig, *, allow_large_delete: bool) -> SyncReport:
+    """A full sync of a GitHub source, settling the pushes queued while the source was busy.
+
+    The run reads every push queued before it started, so on success those are forgotten (what a
+    crash left queued waits no longer than the next scheduled sync); those queued while it ran
+    are resynced after it.
+    """
+    with source_lease(catalog.factory, config.name) as held:
+        if held is None:
+            return skipped(catalog.factory, config.name)
+        covered = queued_pushes.last_id(catalog.factory, config.name)
+        report = held.run(source, allow_large_delete=allow_large_delete, max_delete_fraction=config.max_delete_fraction)
+        if report.ok:
+            queued_pushes.forget_up_to(catalog.factory, config.name, covered)
+    resync_queued(catalog, config.name)
+    return report
+
+
+def _first_error(exc: ValidationError) -> str:
+    """Where the body first differs from a push payload and how, in pydantic's words (never the input itself)."""
+    error = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else error["msg"]

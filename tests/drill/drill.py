@@ -92,7 +92,6 @@ class DrillReport:
     lost: list[str]
     in_flight: set[str]  # keys of deliveries the killed replica had received before the kill
     unacked: list[str]
-    deferred: list[str]  # pushes answered 409 every time: a resync of their source was running; the next sync reads them
     pickup_seconds: float | None
     killed_at: float
     restarted_at: float
@@ -118,7 +117,6 @@ class DrillReport:
             f"  done twice           {sum(self.twice.values())}   (goal 0; {len(set(self.twice) & self.in_flight)} in flight on the killed replica) {list(self.twice)[:5] or ''}",
             f"  lost                 {len(self.lost)}   (goal 0; {len(set(self.lost) & self.in_flight)} of them in flight on the killed replica) {self.lost[:5] or ''}",
             f"  never acknowledged   {len(self.unacked)}   (every attempt failed) {self.unacked[:5] or ''}",
-            f"  pushes deferred      {len(self.deferred)}   (409 at every attempt: a resync of the source was running; the next sync reads them)",
             f"  killed replica's work picked up after  {pickup}   (goal <= 120 s)",
         ]
 
@@ -425,15 +423,10 @@ def run_drill(
         twice={d.key: seen[d.key] for d in deliveries if seen[d.key] > 1},
         lost=[d.key for d in acked if seen[d.key] == 0],
         in_flight={d.key for d in deliveries if 0 in d.reached and d.sent_at <= kill_time},
-        unacked=[f"{d.kind} {d.key} {d.statuses}" for d in deliveries if d.acked_at is None and not _deferred(d)],
-        deferred=[d.key for d in deliveries if d.acked_at is None and _deferred(d)],
+        unacked=[f"{d.kind} {d.key} {d.statuses}" for d in deliveries if d.acked_at is None],
         pickup_seconds=pickup, killed_at=killed_at, restarted_at=restarted_at, sync_seconds=sync_seconds,
         per_kind=Counter(d.kind for d in deliveries),
     )  # fmt: skip
-
-
-def _deferred(d: Delivery) -> bool:
-    return d.kind == "push" and set(d.statuses) == {409}
 
 
 def _organisation(github: FakeGitHub) -> dict[str, dict[str, Any]]:
