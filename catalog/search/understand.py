@@ -63,6 +63,7 @@ TAGGED = {"tagged", "tag", "tags", "labelled", "labeled"}
 LISTS = TAGGED | {"which", "what", "whats", "list", "show", "all", "any", "anything", "everything", "every", "use", "uses", "using", "used", "written"}
 ALERT_STATES = {"open", "active", "ongoing", "current", "live", "unresolved", "unacknowledged"}  # "any open incidents?"
 ASKING = {"what", "whats", "which", "who", "whos", "whose"}
+_ARTICLES = {"the", "a", "an", "our", "your", "this", "that", "their", "its"}
 _LEADS_TO_SUBJECT = {"the", "a", "an", "about", "for", "of", "on", "with", "to", "at", "in", "is", "our", "your", "this", "that"}
 # Idioms read as the one cue they mean, so that their words are not taken for names ("point" is in loyalty-points-rest).
 _IDIOMS = re.compile(r"\b(?:single\s+)?points?\s+of\s+contacts?\b", re.IGNORECASE)
@@ -105,11 +106,13 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "help")
     spans = [s for s in spot_spans(index, words, ordinary=_ordinary) if not _is_link_word(s.text)]
     taken = {i for s in spans for i in range(s.start, s.end)}
+    cue_named = _cue_names(index, words, lower, taken)
+    taken |= {i for s in cue_named for i in range(s.start, s.end)}
     runs = _runs(lower, taken)
     tag, runs = _asked_tag(session, index, words, lower, runs)
-    first = min([s.start for s in spans] or [r[0] for r in runs], default=None)
+    first = min([s.start for s in spans] + [s.start for s in cue_named] or [r[0] for r in runs], default=None)
     draft = intent_of(_skeleton(lower, first, first + 1 if first is not None else None), first, None)
-    named = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans]
+    named = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans] + cue_named
     subjects, unresolved = _subjects(session, index, words, lower, named, runs, draft)
     cues = [w for i, w in enumerate(lower) if i not in taken and is_cue(w)]
     content = [w for i, w in enumerate(lower) if i not in taken and w not in STOP_WORDS and not is_cue(w)]
@@ -360,6 +363,18 @@ def _adjacent_kinds(lower: list[str], start: int, end: int) -> set[str]:
     """Kind words right before or after a name: "team payments", "the checkout component"."""
     around = [lower[start - 1] if start > 0 else "", lower[end] if end < len(lower) else ""]
     return {KIND_WORDS[w] for w in around if w in KIND_WORDS}
+
+
+def _cue_names(index: CatalogIndex, words: list[str], lower: list[str], taken: set[int]) -> list[Subject]:
+    """"the email service": a question word between an article and a kind word names a thing, when one is called so."""
+    found = []
+    for i in range(1, len(lower) - 1):
+        if {i, i + 1} & taken or lower[i - 1] not in _ARTICLES or lower[i + 1] not in KIND_WORDS or not is_cue(lower[i]):
+            continue
+        resolution = resolve_phrase(index, f"{lower[i]} {lower[i + 1]}", lower[i], {KIND_WORDS[lower[i + 1]]}, "owner")
+        if resolution.status != "not_found":
+            found.append(Subject(words[i], i, i + 2, resolution))
+    return found
 
 
 def _span_subject(index: CatalogIndex, text: str, start: int, end: int, lower: list[str], intent: str) -> Subject:
