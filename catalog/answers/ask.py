@@ -113,7 +113,7 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         return _which_one(session, index, u, now)
     if u.unresolved is not None and not u.subjects:
         candidates = _summaries(session, u.unresolved.resolution)
-        described = resolve_by_description(session, u.text, index) if not u.bare or u.asks else None  # named nothing: maybe described something
+        described = _by_description(session, u, index) if not u.bare or u.asks else None  # named nothing: maybe described something
         if u.bare and described is None:
             near = {m.entity.ref for m in u.unresolved.resolution.matches if m.score >= FUZZY_CUTOFF}
             candidates = [c for c in candidates if c.ref in near]  # a word that is neither a name nor a question: ask what was meant
@@ -196,6 +196,16 @@ def _which_one(session: Session, index: CatalogIndex, u: Understanding, now: dat
     candidates = _summaries(session, Resolution("ambiguous", [Match(e, 100.0, "exact") for e in pool[:MAX_CHOICES]]))
     more = [f"The catalog has {len(pool)} of them; name the one you mean."] if len(pool) > MAX_CHOICES else []
     return Answer(**base, status="ambiguous" if pool else "not_found", candidates=candidates, notes=more or ([] if pool else [f"The catalog has no {kind_word}."]))
+
+
+def _by_description(session: Session, u: Understanding, index: CatalogIndex) -> Resolution | None:
+    """What the question describes, by all its words ("who handles chargebacks"), else by the words of its subject
+    alone ("what writes to the data lake": the verbs ask, "data lake" describes)."""
+    assert u.unresolved is not None
+    found = resolve_by_description(session, u.text, index)
+    if found is None and u.unresolved.start >= 0 and u.unresolved.text.lower() != u.text.lower():
+        found = resolve_by_description(session, u.unresolved.text, index)
+    return found
 
 
 def _summaries(session: Session, resolution: Resolution) -> list[EntitySummary]:

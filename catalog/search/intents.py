@@ -145,6 +145,8 @@ CUE_WORDS = (
     | HELP
     | GAPS
     | TALK
+    | OUTAGE
+    | {"goes", "went", "dies", "died"}  # "what breaks if redis goes down": not part of a name
     | {"call", "belongs", "belong", "works", "work", "working", "owned", "manager", "reports"}
 )
 
