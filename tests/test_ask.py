@@ -424,3 +424,10 @@ def test_whats_without_apostrophe(example_catalog: Catalog) -> None:
     answer = example_catalog.ask("whats owned by payments")
     assert answer.intent == "owned_by"
     assert "component:default/payments-service" in {i.ref for i in answer.items}
+
+
+def test_a_deprecated_entity_names_its_successor_when_its_description_does(example_catalog: Catalog) -> None:
+    """statements-generator: "Monthly seller statements as PDF; being replaced by invoicing-service"."""
+    answer = example_catalog.ask("what replaced statements-generator")
+    assert answer.message is not None and answer.message.endswith("Its description names what replaces it: invoicing-service.")
+    assert "replaces it" not in example_catalog.ask("is payments-service deprecated").text
