@@ -188,6 +188,12 @@ def _has_bigram(words: list[str], first: str, second: str) -> int | None:
     return None
 
 
+def _describing_stage(words: list[str], subject: int | None) -> bool:
+    """Whether the question's only lifecycle word stands right before its subject, as a name's adjective ("the legacy X")."""
+    stages = [i for i, w in enumerate(words) if w in LIFECYCLE]
+    return subject is not None and stages == [subject - 1]
+
+
 def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -> str:
     """The intent of a question whose words are `words`, the subject standing at position `subject`.
 
@@ -215,7 +221,7 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         return "oncall"
     if present & SCORECARD:
         return "scorecard"
-    if present & LIFECYCLE:
+    if present & LIFECYCLE and not (present & OWNER and _describing_stage(words, subject)):  # "whose is the legacy X": an owner
         return "lifecycle"
     if _owned_by(words, subject, before, after) or subject_kind in ("group", "user") and _in_charge_of(before, after):
         return "owned_by"

@@ -360,8 +360,10 @@ def _ref_subject(index: CatalogIndex, text: str, refs: list[str], at: int) -> Su
 
 
 def _adjacent_kinds(lower: list[str], start: int, end: int) -> set[str]:
-    """Kind words right before or after a name: "team payments", "the checkout component"."""
+    """Kind words right before or after a name ("team payments", "the checkout component"), or one thing's before "for"."""
     around = [lower[start - 1] if start > 0 else "", lower[end] if end < len(lower) else ""]
+    if start >= 2 and lower[start - 1] in ("for", "of") and not lower[start - 2].endswith("s"):  # "the database for payments"
+        around.append(lower[start - 2])
     return {KIND_WORDS[w] for w in around if w in KIND_WORDS}
 
 
@@ -393,13 +395,9 @@ def _extend_names(
     kept_runs = []
     for a, b in runs:
         at = next((i for i, s in enumerate(subjects) if s.end == a and s.start >= 0), None)
-        if at is not None:
-            start = subjects[at].start
-            text = " ".join(words[start:b])
-            longer = resolve_phrase(index, " ".join(expand(w) for w in lower[start:b]), text, set(), intent)
-            if longer.status == "found" and longer.best != subjects[at].resolution.best:
-                subjects[at] = Subject(text, start, b, longer)
-                continue
+        if at is not None and (longer := _longer(session, index, words, lower, subjects[at], b, intent)):
+            subjects[at] = longer
+            continue
         before = next((s for s in subjects if s.start == b), None)
         if before is not None and not _explains(session, before, " ".join(words[a:b])):
             if (said := written_in(session, text := " ".join(words[a : before.end]), index)) and said.best != before.resolution.best:
@@ -407,6 +405,19 @@ def _extend_names(
                 continue
         kept_runs.append((a, b))
     return subjects, kept_runs
+
+
+def _longer(session: Session, index: CatalogIndex, words: list[str], lower: list[str], subject: Subject, b: int, intent: str) -> Subject | None:
+    """`subject` with the words after it up to `b`, when together they name something else: a longer name (kind words
+    narrowing it: "the loyalty points api"), or a phrase one entry writes ("the search box": autocomplete-service)."""
+    start, a, end = subject.start, subject.end, b
+    while end > a and lower[end - 1] in KIND_WORDS:
+        end -= 1
+    kinds, text = {KIND_WORDS[w] for w in lower[end:b]}, " ".join(words[start:b])
+    longer = resolve_phrase(index, " ".join(expand(w) for w in lower[start:b]), " ".join(lower[start:end]), kinds, intent)
+    if longer.status != "found" and end > a and not _explains(session, subject, " ".join(words[a:end])):
+        longer = written_in(session, " ".join(words[start:end]), index) or longer
+    return Subject(text, start, b, longer) if longer.status == "found" and longer.best != subject.resolution.best else None
 
 
 def _explains(session: Session, subject: Subject, words: str) -> bool:
