@@ -60,21 +60,35 @@ def token_headers(token: str = TOKEN) -> dict[str, str]:
     return {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
 
-def alertmanager(group: str, status: str, *, service: str, grafana: bool = False) -> bytes:
-    alert = {
+def group_alert(service: str, status: str = "firing", *, summary: str | None = None, starts_at: str = "2026-12-02T10:00:00Z") -> dict[str, Any]:
+    """One alert of an Alertmanager or Grafana group, on `service` (its fingerprint follows from what it says)."""
+    summary = summary or f"{service} p99 latency high"
+    return {
         "status": status, "labels": {"alertname": "HighLatency", "service": service, "severity": "critical"},
-        "annotations": {"summary": f"{service} p99 latency high"}, "startsAt": "2026-12-02T10:00:00Z",
-        "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "https://prometheus.northwind.example/graph", "fingerprint": "a1bc48475b20e73d",
+        "annotations": {"summary": summary}, "startsAt": starts_at, "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "https://prometheus.northwind.example/graph", "fingerprint": hashlib.sha256(f"{service}:{summary}".encode()).hexdigest()[:16],
     }  # fmt: skip
+
+
+def alert_group(group: str, status: str, *alerts: dict[str, Any], grafana: bool = False) -> bytes:
+    """An Alertmanager (or Grafana) webhook for the group `group` holding `alerts`, its common labels those they all share."""
+    common = {k: v for k, v in alerts[0]["labels"].items() if all(a["labels"].get(k) == v for a in alerts)}
+    annotations = {k: v for k, v in alerts[0]["annotations"].items() if all(a["annotations"].get(k) == v for a in alerts)}
     body: dict[str, Any] = {
         "version": "1" if grafana else "4", "groupKey": group, "status": status, "receiver": "wayfinder",
-        "groupLabels": {"alertname": "HighLatency"}, "commonLabels": alert["labels"], "commonAnnotations": alert["annotations"],
-        "externalURL": "https://alertmanager.northwind.example", "alerts": [alert],
+        "groupLabels": {"alertname": "HighLatency"}, "commonLabels": common, "commonAnnotations": annotations,
+        "externalURL": "https://alertmanager.northwind.example", "alerts": list(alerts),
     }  # fmt: skip
     if grafana:
         body |= {"orgId": 1, "state": "alerting" if status == "firing" else "ok", "title": f"[{status.upper()}] HighLatency", "message": ""}
-        alert |= {"dashboardURL": "https://grafana.northwind.example/d/x", "panelURL": "https://grafana.northwind.example/d/x?viewPanel=1"}
+        for alert in alerts:
+            alert |= {"dashboardURL": "https://grafana.northwind.example/d/x", "panelURL": "https://grafana.northwind.example/d/x?viewPanel=1"}
     return json.dumps(body).encode()
+
+
+def alertmanager(group: str, status: str, *, service: str, grafana: bool = False) -> bytes:
+    """A group of one alert, on `service`."""
+    return alert_group(group, status, group_alert(service, status), grafana=grafana)
 
 
 def opsgenie(alias: str, action: str, *, service: str, updated: int = 1) -> bytes:

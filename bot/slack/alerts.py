@@ -1,6 +1,7 @@
 """Alert cards into Slack: the `CardPoster` the alert worker calls, over the app's WebClient.
 
-Each card carries Slack message metadata naming its incident, so a worker that crashed after
+Each card carries Slack message metadata naming its incident (the field is `group_key`, its name
+from when each group had one card, so cards posted then are still found), so a worker that crashed after
 posting and before recording the message id finds the card again (`find`, through
 `conversations.history`) instead of posting a second one; each thread line names the delivery it
 reports, so a retried delivery finds its line (`replied`, through `conversations.replies`).
@@ -58,9 +59,9 @@ class SlackCardPoster:
         return found is not None
 
     @delivery_errors()
-    def find(self, channel: str, group_key: str, *, since: datetime) -> str | None:
+    def find(self, channel: str, key: str, *, since: datetime) -> str | None:
         oldest = f"{(since - CLOCK_SKEW).timestamp():.6f}"
         return find_posted(
             lambda cursor: self._client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor),
-            event_type=CARD_EVENT, field="group_key", value=group_key, pages=HISTORY_PAGES,
+            event_type=CARD_EVENT, field="group_key", value=key, pages=HISTORY_PAGES,
         )

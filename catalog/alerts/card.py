@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from catalog.alerts.models import AlertIncident
+from catalog.alerts.payloads import GroupAlert
 from catalog.answers.card import summaries
 from catalog.answers.models import Contact, EntitySummary
 from catalog.pages.ownership import OwnershipPage, ownership_page
@@ -42,7 +43,7 @@ class Change(BaseModel):
 class AlertCard(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
-    group_key: str
+    group_key: str  # the incident's key, which the card's message metadata carries (under this name since each group had one card)
     provider: str
     title: str
     severity: str | None = None
@@ -50,6 +51,7 @@ class AlertCard(BaseModel):
     status: str
     acknowledged_by: str | None = None
     alert_names: list[str] = Field(default_factory=list)  # what the alert called its service
+    alerts: list[GroupAlert] = Field(default_factory=list)  # a group's alerts on this entity, listed when more than one
     matched: str | None = None  # set when the entity was found by a fuzzy match on this name
     page: OwnershipPage | None = None
     dependents: list[EntitySummary] = Field(default_factory=list)  # blast radius, each with its owner_ref
@@ -68,7 +70,7 @@ class AlertCard(BaseModel):
 
 
 def alert_card(
-    session: Session, incident: AlertIncident, *, names: list[str], fallback_contact: str, now: datetime, base: Path | None
+    session: Session, incident: AlertIncident, *, names: list[str], alerts: list[GroupAlert], fallback_contact: str, now: datetime, base: Path | None
 ) -> AlertCard:
     page = ownership_page(session, incident.entity_ref, now=now, base=base) if incident.entity_ref else None
     missing_owner = _dangling_owner(session, page) if page else None
@@ -78,8 +80,8 @@ def alert_card(
     owners = summaries(session, sorted({d.owner_ref for d in dependents if d.owner_ref}))
     loud: Literal["unknown", "no_owner"] | None = "unknown" if page is None else "no_owner" if page.card.owner is None else None
     return AlertCard(
-        group_key=incident.group_key, provider=incident.provider, title=incident.title, severity=incident.severity, url=incident.url,
-        status=incident.status, acknowledged_by=incident.acknowledged_by, alert_names=names, matched=incident.matched, page=page,
+        group_key=incident.key, provider=incident.provider, title=incident.title, severity=incident.severity, url=incident.url,
+        status=incident.status, acknowledged_by=incident.acknowledged_by, alert_names=names, alerts=alerts, matched=incident.matched, page=page,
         dependents=dependents, owner_names={o.ref: o.title or o.name for o in owners},
         changes=_changes(session, incident.entity_ref, now) if incident.entity_ref else [], loud=loud, missing_owner=missing_owner,
         fallback_contact=fallback_contact, as_of=now,

@@ -1,9 +1,11 @@
 """The alert tables: every accepted delivery (stored before the reply) and one row per incident's card.
 
 `AlertDelivery` is the inbox: the raw body is kept so processing after the reply, or after a
-restart, reads only the database. `AlertIncident` is one card per incident or alert group; its
-conditional updates decide which replica posts or edits it, and the intent to post is recorded
-before Slack is called, so a crash between posting and recording the message does not post twice.
+restart, reads only the database. `AlertIncident` is one card per incident: per alert group and
+entity (a group naming two teams' services is two cards), and a new one each time its group fires
+again after it was resolved; its conditional updates decide which replica posts or edits it, and
+the intent to post is recorded before Slack is called, so a crash between posting and recording
+the message does not post twice.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ class AlertDelivery(TableModel, table=True):
 
 class AlertIncident(TableModel, table=True):
     __tablename__ = "alert_incident"
-    __table_args__ = (Index("ix_alert_incident_entity", "entity_ref", "status"),)
+    __table_args__ = (Index("ix_alert_incident_entity", "entity_ref", "status"), Index("ix_alert_incident_group", "group_key", "entity_ref"))
 
-    group_key: str = Field(primary_key=True, max_length=300)
+    # The group key for a group's first incident (so the keys of cards posted before groups were split by
+    # entity still hold), else the group key with the entity and the delivery that opened it (`service._incident_key`).
+    key: str = Field(primary_key=True, max_length=300)
+    group_key: str = Field(max_length=300)  # the incident or alert group its deliveries belong to
     provider: str = Field(max_length=20)
     title: str
     severity: str | None = Field(default=None, max_length=50)
@@ -56,5 +61,7 @@ class AlertIncident(TableModel, table=True):
     # The delivery whose one-line thread reply is underway, committed before Slack is called: a
     # worker retrying that delivery looks for the reply in the thread before posting it again.
     replying: str | None = Field(default=None, max_length=50)
+    # A digest of the alerts the card lists (a group's, on this entity): the group gaining or losing one redraws the card.
+    listed: str | None = Field(default=None, max_length=64)
     opened_at: datetime
     updated_at: datetime

@@ -1,10 +1,12 @@
 """Each provider's webhook body read into one `AlertEvent` (shapes: FORMATS.md §2 and §3).
 
 The delivery `fingerprint` makes a redelivery a no-op; the `group_key` names the incident or
-alert group whose one card this event edits (PagerDuty incident id, Alertmanager `groupKey`,
-Opsgenie alias, Grafana and generic dedup keys). A body that is not the provider's shape is
-refused with what is wrong, in words for its sender (`fields`); text is read clean and display
-text cut to its column, so whatever was accepted can be stored on SQLite and PostgreSQL alike.
+alert group the event belongs to (PagerDuty incident id, Alertmanager `groupKey`, Opsgenie alias,
+Grafana and generic dedup keys). An Alertmanager or Grafana group also lists its `alerts`, each
+with its own names, since one group can hold alerts for services of different owners. A body that
+is not the provider's shape is refused with what is wrong, in words for its sender (`fields`);
+text is read clean and display text cut to its column, so whatever was accepted can be stored on
+SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -40,17 +42,33 @@ def _fits(field: str) -> AfterValidator:
     return AfterValidator(lambda text: clip(text, limit))
 
 
+Name = Annotated[str, _fits("matched")]  # what an alert calls its service (stored as `matched` when fuzzy)
+Severity = Annotated[str, _fits("severity")]
+
+
+class GroupAlert(BaseModel):
+    """One alert of an Alertmanager or Grafana group: placed on its own entity, listed on that entity's card."""
+
+    status: Literal["triggered", "resolved"]
+    summary: str  # its line on the card: the summary annotation, else the alert's name
+    title: str  # the card's title when this alert is its entity's first: the group's own title, as before groups were split
+    severity: Severity | None = None
+    url: str | None = None  # fits its column: see `_link`
+    names: list[Name] = Field(default_factory=list)
+
+
 class AlertEvent(BaseModel):
     provider: str
     fingerprint: str
     group_key: str
     status: Status | None  # None: an update that changes no state (a priority change, a note)
     title: str
-    severity: Annotated[str, _fits("severity")] | None = None
+    severity: Severity | None = None
     url: str | None = None  # fits its column: see `_link`
     service_ids: list[str] = Field(default_factory=list)  # PagerDuty service ids
-    names: list[Annotated[str, _fits("matched")]] = Field(default_factory=list)  # what the alert calls its service, most telling first
+    names: list[Name] = Field(default_factory=list)  # what the alert calls its service, most telling first
     actor: Annotated[str, _fits("acknowledged_by")] | None = None  # who acknowledged or resolved it
+    alerts: list[GroupAlert] = Field(default_factory=list)  # a group's alerts (Alertmanager, Grafana); empty for one-alert providers
 
 
 def parse_alert(provider: str, body: bytes, *, labels: Sequence[str]) -> AlertEvent:
@@ -133,16 +151,31 @@ def _label_names(found: list[Fields], labels: Sequence[str]) -> list[str]:
 
 
 def _alertmanager(data: Fields, labels: Sequence[str], provider: str = "alertmanager") -> AlertEvent:
-    alerts = data.children("alerts")
     firing = data.text("status") != "resolved" and data.text("state") != "ok"
-    common, annotations = data.child("commonLabels"), data.child("commonAnnotations")
-    first = alerts[0] if alerts else Fields({})
-    title = data.text("title") or annotations.text("summary") or common.text("alertname") or first.child("labels").text("alertname") or "alert"
-    url = _link(first.text("panelURL"), first.text("dashboardURL"), first.text("generatorURL"), data.text("externalURL"))
+    group = [data.child("commonLabels"), data.child("groupLabels")]
+    # a group without alerts is read as one alert of its group labels, so every group has one to place
+    alerts = data.children("alerts") or [Fields({})]
+    members = [_group_alert(data, alert, group, labels, firing=firing) for alert in alerts]
     return AlertEvent(
         provider=provider, fingerprint=_digest(data), group_key=data.required_text("groupKey"), status="triggered" if firing else "resolved",
-        title=title, severity=common.text("severity"), url=url,
-        names=_label_names([common, data.child("groupLabels"), *[a.child("labels") for a in alerts]], labels),
+        title=members[0].title, severity=group[0].text("severity"), url=members[0].url,
+        names=_label_names([*group, *[a.child("labels") for a in alerts]], labels), alerts=members,
+    )  # fmt: skip
+
+
+def _group_alert(data: Fields, alert: Fields, group: list[Fields], labels: Sequence[str], *, firing: bool) -> GroupAlert:
+    """One alert of the group, its names read from the group's labels and then its own (FORMATS.md §3).
+
+    An alert without a status of its own (senders leave it out) has the group's; in a resolved group every alert is resolved.
+    """
+    own, common = alert.child("labels"), group[0]
+    title = data.text("title") or data.child("commonAnnotations").text("summary") or common.text("alertname") or own.text("alertname") or "alert"
+    resolved = not firing or alert.text("status") == "resolved"
+    return GroupAlert(
+        status="resolved" if resolved else "triggered", summary=alert.child("annotations").text("summary") or own.text("alertname") or title,
+        title=title, severity=own.text("severity") or common.text("severity"),
+        url=_link(alert.text("panelURL"), alert.text("dashboardURL"), alert.text("generatorURL"), data.text("externalURL")),
+        names=_label_names([*group, own], labels),
     )  # fmt: skip
 
 

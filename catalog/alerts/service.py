@@ -8,28 +8,35 @@ answers: the intent to post a card is committed first, what Slack returned is re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from catalog.alerts.auth import AlertRefused, authenticate
 from catalog.alerts.card import NOT_A_CHANNEL_ID, AlertCard, alert_card
+from catalog.alerts.groups import Part, split
 from catalog.alerts.inbox import claim, claimable, finish, give_back, store
 from catalog.alerts.links import Placed, entity_for_url
 from catalog.alerts.lookup import find_entity
 from catalog.alerts.models import AlertDelivery, AlertIncident
-from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
+from catalog.alerts.payloads import PROVIDERS, MalformedAlert, parse_alert
 from catalog.alerts.vendors import vendor_lookups
 from catalog.answers.card import is_channel_id
 from catalog.chat import RateLimited, Undeliverable
 from catalog.core import Catalog
-from catalog.store.models import as_utc
+from catalog.store.models import as_utc, column_length
 
 log = logging.getLogger(__name__)
+
+# Providers whose key names one incident for good, which they reopen themselves (PagerDuty's incident id,
+# `incident.reopened`): its card follows it. Others reuse a key for the next incident: a group key, an alias, a dedup key.
+REOPENED_IN_PLACE = {"pagerduty"}
 
 __all__ = ["AlertCard", "Alerts", "CardPoster", "Placed", "Received"]
 
@@ -52,8 +59,8 @@ class CardPoster(Protocol):
     def replied(self, channel: str, ts: str, key: str) -> bool:
         """Whether the card's thread already holds the line for `key` (an earlier attempt posted it)."""
 
-    def find(self, channel: str, group_key: str, *, since: datetime) -> str | None:
-        """The message id of the card for `group_key` posted in `channel` since `since`, if there is one."""
+    def find(self, channel: str, key: str, *, since: datetime) -> str | None:
+        """The message id of the card for incident `key` posted in `channel` since `since`, if there is one."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,14 @@ class Received:
     @property
     def stored(self) -> bool:
         return self.outcome == "stored"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    incident: AlertIncident  # as it will be stored once Slack shows it
+    card: AlertCard
+    resuming: bool  # an earlier attempt set out to post this card, or this delivery's thread line
+    line: bool  # a posted card's state changed: its thread says so
 
 
 class Alerts:
@@ -153,14 +168,9 @@ class Alerts:
         log.error("%s, the last: set aside, Slack will not show it", what, exc_info=exc)
 
     def _apply(self, delivery_id: int, provider: str, body: str, *, poster: CardPoster, now: datetime) -> None:
-        """Draw the delivery's incident: decide in one transaction, call Slack outside any, record in another.
+        """Draw the delivery's incidents, one per entity its alerts name (`groups.split`), then mark it done.
 
-        A new card's intent (`posting_since`) is committed before Slack is called; a worker that
-        finds it set without a message id looks for the card in the channel first (`CardPoster.find`),
-        so a crash between posting and recording posts no second card. An edit's thread line is
-        keyed by the delivery (`replying`, committed first), and a retry of that delivery looks for
-        the line in the thread (`CardPoster.replied`) before posting it. No transaction is open while
-        Slack answers, so webhooks storing alerts never wait for Slack.
+        A retry after a crash redraws nothing already drawn: a drawn part's incident holds its status and alert list.
         """
         config = self.catalog.config.alerts
         assert config is not None
@@ -170,74 +180,109 @@ class Alerts:
             with self.catalog.session() as session:
                 finish(session, delivery_id, now=now, error=str(exc)[:300])
             return
-        key = str(delivery_id)
         with self.catalog.session() as session:
-            plan = self._plan(session, event, provider, key=key, now=now)
+            index = self.catalog.index(session)
+            parts = split(event, lambda each: find_entity(session, index, each))
+        for part in parts:
+            self._draw(part, key=str(delivery_id), poster=poster, now=now)
+        with self.catalog.session() as session:
+            finish(session, delivery_id, now=now)
+
+    def _draw(self, part: Part, *, key: str, poster: CardPoster, now: datetime) -> None:
+        """Post or edit one incident's card: decide in one transaction, call Slack outside any, record in another.
+
+        A new card's intent (`posting_since`) is committed before Slack is called; a worker that
+        finds it set without a message id looks for the card in the channel first (`CardPoster.find`),
+        so a crash between posting and recording posts no second card. An edit's thread line is
+        keyed by the delivery (`replying`, committed first), and a retry of that delivery looks for
+        the line in the thread (`CardPoster.replied`) before posting it. No transaction is open while
+        Slack answers, so webhooks storing alerts never wait for Slack.
+        """
+        with self.catalog.session() as session:
+            plan = self._plan(session, part, key=key, now=now)
             if plan is None:
-                finish(session, delivery_id, now=now)
                 return
-            incident, card, resuming = plan
-            if incident.ts is None:
-                session.merge(incident)  # the intent to post, committed before Slack is called
+            if plan.incident.ts is None:
+                session.merge(plan.incident)  # the intent to post, committed before Slack is called
+        incident, card, provider = plan.incident, plan.card, part.event.provider
         if incident.ts is None:
-            found = self._post(incident, card, poster, resuming=resuming)
+            found = self._post(incident, card, poster, resuming=plan.resuming)
             self.catalog.metrics.alert_cards.labels(provider, "recovered" if found else "posted").inc()
         elif incident.channel:
             poster.update(incident.channel, incident.ts, card)
-            if not (resuming and poster.replied(incident.channel, incident.ts, key)):
+            if plan.line and not (plan.resuming and poster.replied(incident.channel, incident.ts, key)):
                 poster.reply(incident.channel, incident.ts, card, key=key)
             self.catalog.metrics.alert_cards.labels(provider, "updated").inc()
         incident.replying = None
         with self.catalog.session() as session:
             session.merge(incident)
-            finish(session, delivery_id, now=now)
 
-    def _plan(
-        self, session: Session, event: AlertEvent, provider: str, *, key: str, now: datetime
-    ) -> tuple[AlertIncident, AlertCard, bool] | None:
-        """(the incident as it will be stored, its card, whether an earlier attempt set out to post its card
-        or, for delivery `key`, its thread line), or None: nothing to draw.
+    def _plan(self, session: Session, part: Part, *, key: str, now: datetime) -> _Plan | None:
+        """What to draw for `part` (its incident as it will be stored, its card), or None: nothing changed.
 
-        Redrawing a posted card records in `stored` (committed with this transaction, before Slack
-        is called) that `key`'s thread line is underway.
+        Redrawing a posted card for a change of state records in the stored incident (committed with
+        this transaction, before Slack is called) that `key`'s thread line is underway.
         """
         config = self.catalog.config.alerts
         assert config is not None
-        stored = session.get(AlertIncident, event.group_key)
-        status = event.status
+        event = part.event
+        stored = self._current(session, part)
         if stored is None:
-            if status is None:  # a note, a priority change, a service event: no incident to show
+            if event.status is None:  # a note, a priority change, a service event: no incident to show
                 return None
-            found = find_entity(session, self.catalog.index(session), event)
-            if found is None:
-                self.catalog.metrics.alert_unknown_services.labels(provider).inc()
-            incident = AlertIncident(
-                group_key=event.group_key, provider=provider, title=event.title, severity=event.severity, url=event.url,
-                status=status, entity_ref=found.ref if found else None, matched=found.matched if found else None,
-                opened_at=now, updated_at=now,
-            )  # fmt: skip
-            changed = True
+            incident, changed = self._opened(session, part, key=key, now=now), True
         else:  # a detached copy: the new state is stored only once Slack shows it
             incident = AlertIncident(**stored.model_dump())
-            changed = status is not None and status != stored.status
+            changed = event.status is not None and event.status != stored.status
             if changed:
-                incident.status, incident.updated_at = status or incident.status, now
+                incident.status = event.status or incident.status
         if changed and incident.status == "acknowledged" and event.actor:
             incident.acknowledged_by = event.actor
-        if not changed and incident.ts is not None:
+        relisted = part.listed != incident.listed
+        if changed or relisted:
+            incident.listed, incident.updated_at = part.listed, now
+        elif incident.ts is not None:
             return None
         base = self.catalog.config.path.parent if self.catalog.config.path else None
-        card = alert_card(session, incident, names=event.names, fallback_contact=config.fallback_contact, now=now, base=base)
+        card = alert_card(session, incident, names=event.names, alerts=event.alerts, fallback_contact=config.fallback_contact, now=now, base=base)
         if incident.ts is None:
             resuming = incident.posting_since is not None
             if incident.channel is None:
                 incident.channel, incident.rerouted = self._channel(card)
             incident.posting_since = incident.posting_since or now
-        else:
+        elif changed:  # the change of state gets its line in the card's thread
             assert stored is not None  # a card was posted, so its incident is stored
             resuming, stored.replying = stored.replying == key, key
+        else:  # the alert list alone changed: redrawing the card is enough, and repeating it harmless
+            resuming = False
         card.rerouted = incident.rerouted
-        return incident, card, resuming
+        return _Plan(incident, card, resuming=resuming, line=changed and incident.ts is not None)
+
+    def _current(self, session: Session, part: Part) -> AlertIncident | None:
+        """The incident `part` edits: its group's (on its entity, for a group's part), the open one first; None opens one.
+
+        A resolved incident is over: its group firing again opens a new card rather than reopening the old,
+        whose thread and history belong to the past incident (`REOPENED_IN_PLACE` aside).
+        """
+        query = select(AlertIncident).where(col(AlertIncident.group_key) == part.event.group_key)
+        if part.by_entity:
+            ref = part.found.ref if part.found else None
+            query = query.where(col(AlertIncident.entity_ref) == ref if ref else col(AlertIncident.entity_ref).is_(None))
+        latest = session.scalars(query.order_by(col(AlertIncident.status) == "resolved", col(AlertIncident.opened_at).desc()).limit(1)).first()
+        firing_again = latest is not None and latest.status == "resolved" and part.event.status not in (None, "resolved")
+        return None if firing_again and part.event.provider not in REOPENED_IN_PLACE else latest
+
+    def _opened(self, session: Session, part: Part, *, key: str, now: datetime) -> AlertIncident:
+        """A new incident for `part`, opened by delivery `key` (counted when the catalog cannot place it)."""
+        event, found = part.event, part.found
+        if found is None:
+            self.catalog.metrics.alert_unknown_services.labels(event.provider).inc()
+        assert event.status is not None  # events without a status open nothing
+        return AlertIncident(
+            key=_incident_key(session, event.group_key, found.ref if found else None, key), group_key=event.group_key, provider=event.provider,
+            title=event.title, severity=event.severity, url=event.url, status=event.status, entity_ref=found.ref if found else None,
+            matched=found.matched if found else None, opened_at=now, updated_at=now,
+        )  # fmt: skip
 
     def _channel(self, card: AlertCard) -> tuple[str, str | None]:
         """(where a new card goes, why not its owner's channel): the owning team's channel when routing to it
@@ -266,7 +311,7 @@ class Alerts:
 
     def _post_in_channel(self, incident: AlertIncident, card: AlertCard, poster: CardPoster, *, resuming: bool) -> bool:
         assert incident.channel is not None and incident.posting_since is not None
-        found = poster.find(incident.channel, incident.group_key, since=incident.posting_since) if resuming else None
+        found = poster.find(incident.channel, incident.key, since=incident.posting_since) if resuming else None
         if found is not None:  # posted by a worker that crashed before recording it
             incident.ts = found
             poster.update(incident.channel, found, card)
@@ -280,7 +325,17 @@ class Alerts:
         assert config is not None
         if incident.channel == config.channel:
             return False
-        log.warning("alert card %s: Slack answered %s for channel %s; posting in %s instead", incident.group_key, error, incident.channel, config.channel)
+        log.warning("alert card %s: Slack answered %s for channel %s; posting in %s instead", incident.key, error, incident.channel, config.channel)
         incident.channel, incident.rerouted = config.channel, error
         card.rerouted = error
         return True
+
+
+def _incident_key(session: Session, group_key: str, ref: str | None, delivery: str) -> str:
+    """A new incident's key: its group key when the group has none yet (one card per group, as before groups
+    were split by entity), else with its entity and the delivery that opened it, which no other incident shares."""
+    if session.get(AlertIncident, group_key) is None:
+        return group_key
+    key = f"{group_key}|{ref or 'unplaced'}#{delivery}"
+    limit = column_length(AlertIncident, "key")
+    return key if len(key) <= limit else f"{group_key}|{hashlib.sha256(key.encode()).hexdigest()[:32]}"

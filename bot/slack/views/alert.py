@@ -7,6 +7,7 @@ a card with blanks in it.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock
@@ -41,6 +42,7 @@ from catalog.answers.models import Person
 STATUS_ICON = {"triggered": ":rotating_light:", "acknowledged": ":eyes:", "resolved": ":white_check_mark:"}
 BLAST_RADIUS_SHOWN = 8
 ONCALL_SHOWN = 3
+ALERTS_SHOWN = 10  # of a group's alerts on one entity
 FALLBACK_TEXT = 300  # the notification: the alert and its owner, not the card
 ALERT_CARD = "alert_card"  # the value of the card's URL button: its clicks count as alert cards opened
 
@@ -56,6 +58,7 @@ def render_alert_card(card: AlertCard, *, public_url: str, now: datetime) -> tup
     if card.acknowledged_by:
         facts.append(f"*Acknowledged by:* {escape(clip(card.acknowledged_by, NAME_SHOWN))}")
     body: list[Block] = [header, section(None, fields=facts)]
+    body += [_alert_list(card)] if len(card.alerts) > 1 else []
     body += [_rerouted(card)] if card.rerouted else []
     body += _loud(card, public_url) if card.loud else []
     body += _ownership(card, public_url) if card.page else []
@@ -78,6 +81,13 @@ def _fallback(card: AlertCard) -> str:
     """Notification text. Slack parses it as mrkdwn too, so the alert and the owner's name are escaped like the blocks."""
     whose = f" (owner: {escape(name_of(card.owner))})" if card.owner else " (owner unknown)"
     return truncate(f"{escape(card.status.upper())}: {escape(card.title)}{whose}", FALLBACK_TEXT)
+
+
+def _alert_list(card: AlertCard) -> Block:
+    """The group's alerts on this entity, alike ones counted once: what fires here, and what has resolved."""
+    counts = Counter((a.status, a.summary) for a in card.alerts)
+    lines = [f"{STATUS_ICON.get(status, ':bell:')} {escape(clip(summary, NAME_SHOWN))}" + (f" ×{n}" if n > 1 else "") for (status, summary), n in counts.items()]
+    return section(f"*Alerts ({len(card.alerts)}):*\n" + listing(lines, max_items=ALERTS_SHOWN))
 
 
 def _rerouted(card: AlertCard) -> Block:
