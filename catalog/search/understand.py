@@ -63,6 +63,7 @@ TAGGED = {"tagged", "tag", "tags", "labelled", "labeled"}
 LISTS = TAGGED | {"which", "what", "whats", "list", "show", "all", "any", "anything", "everything", "every", "use", "uses", "using", "used", "written"}
 ALERT_STATES = {"open", "active", "ongoing", "current", "live", "unresolved", "unacknowledged"}  # "any open incidents?"
 ASKING = {"what", "whats", "which", "who", "whos", "whose"}
+LINK_MARK = "wayfinderlinkmark"  # a link's place among the words, which it is not part of
 _ARTICLES = {"the", "a", "an", "our", "your", "this", "that", "their", "its"}
 _LEADS_TO_SUBJECT = {"the", "a", "an", "about", "for", "of", "on", "with", "to", "at", "in", "is", "our", "your", "this", "that"}
 # Idioms read as the one cue they mean, so that their words are not taken for names ("point" is in loyalty-points-rest).
@@ -100,17 +101,18 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "smalltalk", smalltalk=talk)
     urls = find_urls(text)
     link_subjects = [s for url in urls if (s := _link_subject(session, index, url))]
-    words = _listed_names(session, index, WORD.findall(_IDIOMS.sub("poc", URL.sub(" ", clean(text)))))
+    words = _listed_names(session, index, WORD.findall(_IDIOMS.sub("poc", URL.sub(f" {LINK_MARK} ", clean(text)))))
     lower = [_cue_or_word(w.lower(), index) for w in words]
-    if not words and not link_subjects:
+    links_at = [i for i, w in enumerate(lower) if w == LINK_MARK]  # where each link stood: "what does <url> depend on"
+    if len(links_at) == len(words) and not link_subjects:
         return Understanding(text, "help")
     spans = [s for s in spot_spans(index, words, ordinary=_ordinary) if not _is_link_word(s.text)]
-    taken = {i for s in spans for i in range(s.start, s.end)}
+    taken = {i for s in spans for i in range(s.start, s.end)} | set(links_at)
     cue_named = _cue_names(index, words, lower, taken)
     taken |= {i for s in cue_named for i in range(s.start, s.end)}
     runs = _runs(lower, taken)
     tag, runs = _asked_tag(session, index, words, lower, runs)
-    first = min([s.start for s in spans] + [s.start for s in cue_named] or [r[0] for r in runs], default=None)
+    first = min([s.start for s in spans] + [s.start for s in cue_named] + links_at[:1] or [r[0] for r in runs], default=None)
     draft = intent_of(_skeleton(lower, first, first + 1 if first is not None else None), first, None)
     named = link_subjects + [_span_subject(index, s.text, s.start, s.end, lower, draft) for s in spans] + cue_named
     subjects, unresolved = _subjects(session, index, words, lower, named, runs, draft)
@@ -161,8 +163,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "help" if asks_help and not link_subjects else "unknown", bare=not cues)
     lead = subjects[0]
     best = lead.resolution.best
-    at = lead.start if lead.start >= 0 else None  # a link stands outside the words
-    intent = intent_of(_skeleton(lower, at, lead.end), at, best.kind if best else None)
+    at, end = (lead.start, lead.end) if lead.start >= 0 else (links_at[0], links_at[0] + 1) if links_at else (None, None)  # a link: at its mark
+    intent = intent_of(_skeleton(lower, at, end), at, best.kind if best else None)
     if intent != draft and INTENT_KINDS.get(intent) != INTENT_KINDS.get(draft):  # the subject's kind changed the intent
         subjects = [_rescope(index, s, intent) for s in subjects]
     listed = _listed_kinds(lower, subjects) if intent in ("owned_by", "depends_on", "dependents") else []
@@ -497,15 +499,16 @@ def _joined(lower: list[str], before: list[Subject], subject: Subject) -> bool:
 
 
 def _distinct(subjects: list[Subject]) -> list[Subject]:
-    """One subject per entity (a link and its label name the same thing)."""
-    seen: set[str] = set()
-    out = []
-    for s in subjects:
-        key = s.resolution.best.ref if s.resolution.best else f"?{s.text.lower()}"
-        if key not in seen:
-            seen.add(key)
-            out.append(s)
-    return out
+    """One subject per entity, in their order: a link and its label name the same thing, and the label, which has a
+    place among the words ("what does <url|payouts-service> depend on"), is kept."""
+
+    def key(s: Subject) -> str:
+        return s.resolution.best.ref if s.resolution.best else f"?{s.text.lower()}"
+
+    kept: dict[str, Subject] = {}
+    for s in sorted(subjects, key=lambda s: s.start < 0):
+        kept.setdefault(key(s), s)
+    return [s for s in subjects if kept[key(s)] is s]
 
 
 def _primary(subjects: list[Subject]) -> Subject:
