@@ -36,6 +36,7 @@ _SQLITE_WEIGHTS = "10.0, 10.0, 1.0, 4.0"
 # best hits are offered as candidates. Ranks are relative, so a ratio works on both databases.
 CLEAR_MARGIN = 1.5
 UMBRELLAS = {"domain", "system"}
+SPECIFIC_WORD = 6  # letters of a lone describing word specific enough to answer on a description alone ("settlements")
 PREFIX_MIN = 4  # shorter words match whole ("go", "sms"), longer ones as prefixes too ("send" -> "sender")
 
 # Words that ask rather than describe: question words, intent verbs, kind words, filler.
@@ -219,11 +220,16 @@ def resolve_by_description(session: Session, text: str, index: CatalogIndex, *, 
             return Resolution("ambiguous", [TextMatch(e, h.score, "text", h.field, reading) for h, e in [*parts, *found][:limit]])
     hits = [h for h, _ in found]
     matches: list[Match] = [TextMatch(e, h.score, "text", h.field, reading) for h, e in found]
-    if expand == "related":  # offered, never answered for sure
+    if expand == "related" or _passing_mention(words, hits):  # offered, never answered for sure
         return Resolution("not_found", matches)
     if not clearly_best(hits) and len({answers_for(m.entity) for m in matches}) == 1:  # one team answers for them all
         return Resolution("found", matches, close=len(matches))
     return Resolution("found" if clearly_best(hits) else "ambiguous", matches)
+
+
+def _passing_mention(words: list[str], hits: list[TextHit]) -> bool:
+    """One short word found only in descriptions ("part", "map", "k8s"): a passing mention, not what the entity is."""
+    return len(words) == 1 and len(words[0]) < SPECIFIC_WORD and all(h.fields == ("description",) for h in hits)
 
 
 def _reading(text: str, strength: Strength) -> str:
@@ -246,7 +252,8 @@ def text_match_notes(resolution: Resolution) -> list[str]:
         return [f"Matched on the {best.field} of {best.entity.name}{reading} (nothing in the catalog has that name)."]
     fields = " or ".join(dict.fromkeys(m.field for m in found))
     if resolution.status == "not_found":  # offered below as "Did you mean"
-        return [f"Reading {found[0].reading}, {'one matches on its' if len(found) == 1 else f'{len(found)} match on their'} {fields}."]
+        matching = f"{'one matches on its' if len(found) == 1 else f'{len(found)} match on their'} {fields}."
+        return [f"Reading {found[0].reading}, {matching}" if found[0].reading else matching[0].upper() + matching[1:]]
     return [f"Nothing in the catalog has that name; these match on their {fields}{reading}."]
 
 

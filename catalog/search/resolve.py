@@ -35,6 +35,10 @@ FUZZY_CUTOFF = 80.0
 # and still be answered: three in `payments-ledger-service`, none in `ui`. Anything further is a
 # suggestion ("checkout-worker" vs checkout-web), never an answer.
 TYPOS_BY_LENGTH = ((14, 3), (8, 2), (4, 1))
+# Typos allowed in a name's own words once its generic ones are set aside: none in "cart", "tax" or "card".
+CORE_TYPOS_BY_LENGTH = ((14, 3), (8, 2), (5, 1))
+# Words many names end with, which say little about which thing is meant.
+GENERIC_WORDS = frozenset(KIND_WORDS) | {"server", "worker", "client", "web", "ui", "job", "jobs", "bot", "sdk", "store", "rest", "grpc"}
 MAX_TYPOS = TYPOS_BY_LENGTH[0][1]
 # A name within k typos of the query holds one of k+1 pieces of it unchanged; a query too short for
 # pieces of a trigram or more is looked up by its trigrams instead. "Did you mean"s also come from
@@ -169,7 +173,9 @@ class CatalogIndex:
             least = partial[0][1]
             return _settle([m for m, extra in partial if extra == least], [m for m, extra in partial if extra != least], limit)
         near = self._fuzzy(q, allowed)
-        typos = [(m, n) for m, n in near if n <= _typos_allowed(m.entity.name) and not _extends(query, q, m.entity.name)]
+        typos = [
+            (m, n) for m, n in near if n <= _typos_allowed(m.entity.name) and _typo_in_reason(query, m.entity.name) and not _extends(query, q, m.entity.name)
+        ]
         if typos:  # a name one typo further is just as likely (`biling-gateway`: billing-gateway(s))
             fewest = typos[0][1]
             close = [m for m, n in near if n <= fewest + 1]
@@ -247,8 +253,9 @@ class CatalogIndex:
         words = tokens(query)
         if not any(len(w) >= 2 for w in words):  # one letter is a word cut short only after a real word
             return []
-        if len(words) == 1 and len(words[0]) < MIN_PREFIX_ALONE:  # "ses" alone is not "session" cut short: a name in full, or nothing
-            return [(m, extra) for m, extra in self._partial_words(words, allowed) if words[0] in _words(m.entity)]
+        distinctive = [w for w in words if w not in KIND_WORDS]
+        if len(distinctive) == 1 and len(distinctive[0]) < MIN_PREFIX_ALONE:  # "ses", "the cat service": not "session", "catalog" cut short
+            return [(m, extra) for m, extra in self._partial_words(words, allowed) if distinctive[0] in _words(m.entity)]
         return self._partial_words(words, allowed)
 
     def _partial_words(self, words: list[str], allowed: object) -> list[tuple[Match, tuple[int, int]]]:
@@ -437,6 +444,23 @@ def _trigrams(compact_text: str) -> set[str]:
     """The trigrams of a compact name, padded so two-letter names (`ui`) have some and ends weigh more."""
     padded = f"^{compact_text}$"
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def _typo_in_reason(query: str, name: str) -> bool:
+    """Whether the name's own words, its generic ones ("service", "db") set aside, are within typos of what was typed
+    for them: "cart servce" is cart-service, "the card service" and "the vat service" are not (a short word with a
+    letter changed is another word)."""
+    words = tokens(name)
+    core, typed = [t for t in words if t not in GENERIC_WORDS], tokens(query)
+    for generic in (t for t in words if t in GENERIC_WORDS):  # what was typed for it, typo and all ("servce", "apu")
+        near = min(typed, key=lambda t: OSA.distance(t, generic), default=None)
+        if near is not None and OSA.distance(near, generic) <= 1:
+            typed.remove(near)
+    typed = [t for t in typed if t not in GENERIC_WORDS]
+    if not core or not typed:
+        return True
+    own = "".join(core)
+    return OSA.distance("".join(typed), own) <= next((typos for min_length, typos in CORE_TYPOS_BY_LENGTH if len(own) >= min_length), 0)
 
 
 def _typos_allowed(name: str) -> int:
