@@ -207,3 +207,14 @@ def test_what_has_no_system_description_or_repository_is_listed(own_shop: tuple[
     overview = catalog.ask("what gaps are there?")  # every missing fact, not the lifecycle stages nor a list of everything
     assert {g.key for g in overview.gaps} >= {"no_owner", "no_runbook", "no_system", "no_description", "no_repo"}
     assert not {g.key for g in overview.gaps} & {"all", "lifecycle_production"}
+
+
+@pytest.mark.parametrize(
+    ("question", "total"),
+    [("how many kafka topics", 2), ("list the mobile apps", 2), ("how many topics", 2), ("how many tier-1 services are there", 13)],
+)
+def test_a_count_keeps_the_tag_and_the_type_asked_for(example_catalog: Catalog, question: str, total: int) -> None:
+    """"Topics: 15" counted every resource and "Services: 50" every service: a kind word's type ("kafka-topic" is a
+    topic, "mobile-app" an app) and a tag after "how many" narrow what is counted."""
+    answer = example_catalog.ask(question)
+    assert [g.total for g in answer.gaps] == [total], answer.text

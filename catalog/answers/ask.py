@@ -34,7 +34,7 @@ from catalog.answers.rankings import find_ranked
 from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
 from catalog.search.intents import DEPEND_VERBS, DEPENDS_ON, KIND_WORDS, PROVIDES, STOP_WORDS, TYPE_WORDS
-from catalog.search.resolve import AMBIGUITY_MARGIN, FUZZY_CUTOFF, CatalogIndex, IndexedEntity, Match, Resolution, per_index, tokens
+from catalog.search.resolve import AMBIGUITY_MARGIN, FUZZY_CUTOFF, CatalogIndex, IndexedEntity, Match, Resolution, per_index, tokens, type_matches
 from catalog.search.smalltalk import REPLIES
 from catalog.search.understand import Understanding, understand
 from catalog.store.merge import CatalogEntity, source_freshness, source_states
@@ -162,7 +162,7 @@ def _only_kinds(answer: Answer, words: list[str]) -> Answer:
     """"which services depend on ledger-db", "what databases does X use": the listed items of the kinds (and types) asked for."""
     if not words or answer.status != "answered" or answer.subject is None:
         return answer
-    answer.items = [i for i in answer.items if any(i.kind == KIND_WORDS[w] and TYPE_WORDS.get(w, i.type) == i.type for w in words)]
+    answer.items = [i for i in answer.items if any(i.kind == KIND_WORDS[w] and (w not in TYPE_WORDS or type_matches(i.type, TYPE_WORDS[w])) for w in words)]
     if not answer.items:
         answer.status = "no_data"
         answer.notes.append(f"No {' or '.join(dict.fromkeys(words))} among them.")

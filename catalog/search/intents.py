@@ -27,7 +27,7 @@ actually here there again thing things stuff one ones wayfinder bot pl lemme let
 list everything anything something vs versus plus both between
 no not none nothing never without missing lacking lack lacks dont doesnt don doesn isn aren hasn haven cant
 u ur rn atm asap fyi btw tbh imo idk lol lmao rly gonna wanna kinda hmm um uh ugh ah oh pretty
-bother bothering apologies appreciate appreciated cheers much
+bother bothering apologies appreciate appreciated cheers much many
 """.split())  # fmt: skip
 
 # What a question is about: `KIND_WORDS` next to a name narrow it ("the checkout component").
@@ -49,7 +49,8 @@ TYPE_WORDS = {
     "service": "service", "services": "service", "svc": "service", "website": "website", "websites": "website",
     "library": "library", "libraries": "library", "lib": "library", "team": "team", "teams": "team", "squad": "team",
     "squads": "team", "department": "department", "departments": "department", "db": "database", "dbs": "database",
-    "database": "database", "databases": "database",
+    "database": "database", "databases": "database", "app": "app", "apps": "app", "topic": "topic", "topics": "topic",
+    "queue": "queue", "queues": "queue", "bucket": "bucket", "buckets": "bucket", "cache": "cache", "caches": "cache",
 }  # fmt: skip
 ABBREVIATIONS = {"svc": "service", "srv": "service", "dept": "department"}
 # Verbs of keeping data, after a service: "where does checkout-api keep its data" asks for its stores.

@@ -84,8 +84,9 @@ class IndexedEntity:
     other_names: tuple[str, ...] = ()
 
     def is_a(self, kind: str, type_: str | None = None) -> bool:
-        """Of `kind` and, when given, of `type_` (a lowercase type word: a "Service" typed entity is a "service")."""
-        return self.kind == kind and (type_ is None or (self.type or "").lower() == type_)
+        """Of `kind` and, when given, of `type_` (a lowercase type word: a "Service" typed entity is a "service", a
+        "kafka-topic" one a "topic")."""
+        return self.kind == kind and (type_ is None or type_matches(self.type, type_))
 
 
 @dataclass(frozen=True)
@@ -444,6 +445,12 @@ def _trigrams(compact_text: str) -> set[str]:
     """The trigrams of a compact name, padded so two-letter names (`ui`) have some and ends weigh more."""
     padded = f"^{compact_text}$"
     return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def type_matches(own: str | None, type_: str) -> bool:
+    """Whether an entity of type `own` is a `type_` (a lowercase type word): "Service" is a "service", "kafka-topic" a "topic"."""
+    lowered = (own or "").lower()
+    return lowered == type_ or type_ in lowered.split("-")
 
 
 def _typo_in_reason(query: str, name: str) -> bool:
