@@ -84,13 +84,24 @@ def api_app(services: Services, auth: BearerAuth, reads: Reads) -> FastAPI:
         except InvalidInput as exc:
             raise WebError(400, "invalid_request", str(exc)) from None
 
+    def team_page(name: str, namespace: str | None) -> TeamPage:
+        page = catalog.team_page(name, namespace=namespace, now=services.clock())
+        called("team", page.team.ref if page else None, page is not None)
+        if page is None:
+            who = f"{namespace}/{name}" if namespace else name
+            raise WebError(404, "not_found", f"No team called {who!r} in the catalog.")
+        return page
+
     @api.get("/teams/{name}")
     @reads
     def team(name: str) -> TeamPage:
-        page = catalog.team_page(name, now=services.clock())
-        called("team", page.team.ref if page else None, page is not None)
-        if page is None:
-            raise WebError(404, "not_found", f"No team called {name!r} in the catalog.")
-        return page
+        """A team of the default namespace, or the one team of that name in another."""
+        return team_page(name, None)
+
+    @api.get("/teams/{namespace}/{name}")
+    @reads
+    def namespaced_team(namespace: str, name: str) -> TeamPage:
+        """A team by namespace and name (two namespaces may each have a team of that name)."""
+        return team_page(name, namespace)
 
     return api
