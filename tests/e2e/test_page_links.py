@@ -106,3 +106,50 @@ def test_an_owner_missing_from_the_catalog_is_named_not_linked(client: httpx.Cli
     assert "The owner group:default/no-such-team is not in the catalog." in text_of(page)
     assert "no-such-team" in text_of(page) and "/t/no-such-team" not in page
     assert "owned by no-such-team" in text_of(listed) and "/t/no-such-team" not in listed
+
+
+@pytest.mark.parametrize(("name", "nearest"), [("prod", "product-catalog-service"), ("src", "mallory")])
+def test_a_fragment_of_a_name_offers_the_nearest_names_and_opens_nothing(client: httpx.Client, name: str, nearest: str) -> None:
+    """`prod` is not product-catalog-service, nor `src` the person whose display name holds `src=x`."""
+    response = client.get(f"/o/{name}")
+    shown = text_of(response.text)
+
+    assert response.status_code == 404 and "location" not in response.headers
+    assert f"Nothing in the catalog is called “{name}”." in shown and "Several things" not in shown
+    assert nearest in section(response.text, "suggestions")
+
+
+def test_a_link_and_a_question_about_a_fragment_agree(client: httpx.Client, namesakes: Catalog) -> None:
+    assert namesakes.ask("who owns prod").status != "answered"
+    assert client.get("/o/prod").status_code == 404
+
+
+def test_a_typo_is_offered_not_followed(client: httpx.Client) -> None:
+    response = client.get("/o/chekout-api", headers={"Accept": "application/json"})
+
+    assert response.status_code == 404
+    assert "component:default/checkout-api" in [s["ref"] for s in response.json()["suggestions"]]
+
+
+def test_a_name_of_another_kind_says_what_it_is_and_links_it(client: httpx.Client) -> None:
+    for path, said in (
+        ("/t/checkout-api", "No team is called “checkout-api”: component:checkout-api is a component."),
+        ("/t/mallory", "No team is called “mallory”: user:mallory is a person."),
+        ("/o/api/checkout-api", "No API is called “checkout-api”: component:checkout-api is a component."),
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert said in text_of(response.text), path
+        assert f'href="/o/{said.split(": ")[1].split(":")[0]}/default/' in section(response.text, "other-kinds"), path
+    as_json = client.get("/t/checkout-api", headers={"Accept": "application/json"}).json()
+    assert as_json["message"] == "No team is called “checkout-api”: component:checkout-api is a component."
+    assert [e["ref"] for e in as_json["other_kinds"]] == ["component:default/checkout-api"]
+
+
+def test_a_choice_between_namesakes_tells_them_apart(client: httpx.Client) -> None:
+    response = client.get("/o/checkout")
+    choices = section(response.text, "candidates")
+
+    assert response.status_code == 300 and "Several things are called “checkout”" in text_of(response.text)
+    assert "checkout (group, team, namespace other)" in text_of(choices) and "checkout (group, team)" in text_of(choices)
+    assert "no owner" not in choices  # teams and people have no owner by nature

@@ -41,15 +41,12 @@ def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRoute
         return respond(request, template, data, now=now, status=status, team_id=team_id, known=known, **context)
 
     def not_found(request: Request, what: str, target: LinkTarget) -> Response:
-        suggestions = target.candidates
+        """404 with what `what` is when it is of another kind, and the nearest names; the search box on a page."""
+        message = target.missing(what)
         if wants_json(request):
-            return error_json(
-                404,
-                "not_found",
-                f"Nothing in the catalog is called {what!r}.",
-                suggestions=[s.model_dump(mode="json") for s in suggestions],
-            )
-        return page(request, "not_found.html", target, now=services.clock(), status=404, what=what)
+            found = target.model_dump(mode="json")
+            return error_json(404, "not_found", message, other_kinds=found["other_kinds"], suggestions=found["candidates"])
+        return page(request, "not_found.html", target, now=services.clock(), status=404, what=what, message=message)
 
     def follow(request: Request, name: str, kind: str | None) -> Response:
         target = catalog.resolve_link(name, kind=kind)
