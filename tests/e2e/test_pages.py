@@ -223,6 +223,16 @@ def test_hostile_text_and_links_are_rendered_harmless(hostile: Catalog) -> None:
     assert "<script" not in html.lower()  # the pages carry no script at all
 
 
+def test_a_runbook_link_that_is_not_a_web_address_is_a_missing_runbook(hostile: Catalog) -> None:
+    """A `javascript:` runbook is shown as text, not as a link: at 3 a.m. that is no runbook, and both pages say so."""
+    with serve_pages(hostile) as client:
+        page = text_of(client.get("/o/component/default/evil-service").text)
+        team = client.get("/t/pirates").text
+
+    assert "No runbook: its runbook link is not a web address (javascript:alert(1)). Replace it in catalog/all.yaml with an https link." in page
+    assert re.search(r'evil-service</a> <span class="meta">\(component, service\)</span>( <span class="badge bad">[^<]+</span>)* <span class="badge bad">no runbook</span>', team)
+
+
 def test_ambiguous_name_offers_a_choice_with_owners(hostile: Catalog) -> None:
     with serve_pages(hostile) as client:
         response = client.get("/o/checkout")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Container
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -23,19 +23,8 @@ from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
 from catalog.answers.models import Contact, EntitySummary
 from catalog.answers.text import gap_heading, relation_word
-from catalog.safe_text import neutralise
+from catalog.safe_text import neutralise, safe_href
 from catalog.store.refs import DEFAULT_NAMESPACE, split_ref
-
-LINK_SCHEMES = ("http", "https", "mailto")
-
-
-def safe_href(url: str | None) -> str | None:
-    """`url` when it may be a link target, else None (the template shows it as text)."""
-    if not url:
-        return None
-    url = neutralise(url, multiline=False).strip()
-    scheme = urlsplit(url).scheme.lower()
-    return url if scheme in LINK_SCHEMES and url.lower().startswith(scheme + ":") else None
 
 
 def page_url(ref: str) -> str:
