@@ -88,7 +88,10 @@ def test_missing_facts_are_said_with_where_to_fix_them(pages: httpx.Client) -> N
 
 
 def test_short_links_redirect_to_the_canonical_page(pages: httpx.Client) -> None:
-    for path in ("/o/payments-service", "/o/Payments-Service", "/o/component/payments-service", "/o/component/payments_service"):
+    for path in (
+        "/o/payments-service", "/o/Payments-Service", "/o/component/payments-service", "/o/component/payments_service",
+        "/o/component:payments-service", "/o/component%3Adefault%2Fpayments-service",  # a ref, as answers print it and URL-quoted
+    ):  # fmt: skip
         response = pages.get(path)
         assert (response.status_code, response.headers.get("location")) == (302, "/o/component/default/payments-service"), path
     assert pages.get("/o/payments-service", follow_redirects=True).status_code == 200
@@ -103,6 +106,28 @@ def test_unknown_name_answers_404_with_the_nearest_names_and_a_search_box(pages:
     as_json = pages.get("/o/ledger-srv-zzz", headers={"Accept": "application/json"})
     assert as_json.status_code == 404 and as_json.json()["error"] == "not_found" and as_json.json()["error_id"]
     assert "component:default/ledger-service" in [s["ref"] for s in as_json.json()["suggestions"]]
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(("path", "status"), [("/nope", 404), ("/o/", 404), ("/o/a/b/c/d", 404), ("/adoption?days=0", 422)])
+def test_a_bad_address_gets_the_error_page_or_the_json_error(pages: httpx.Client, path: str, status: int) -> None:
+    """A browser gets the site's page with its search box; anyone else the API's error shape, never FastAPI's `{"detail": …}`."""
+    page = pages.get(path, headers={"Accept": BROWSER})
+    data = pages.get(path)
+
+    assert (page.status_code, data.status_code) == (status, status)
+    assert page.headers["content-type"].startswith("text/html") and 'role="search"' in page.text and "Error id" in page.text
+    assert set(data.json()) == {"error", "message", "error_id"} and data.json()["error"] in ("not_found", "invalid_request")
+    assert "days" in data.json()["message"] if status == 422 else data.json()["message"] == f"Nothing is served at {path}."
+
+
+def test_head_answers_like_get_without_a_body(pages: httpx.Client) -> None:
+    """Link checkers and unfurlers ask with HEAD before they GET."""
+    for path in ("/o/component/default/payments-service", "/o/payments-service", "/o/nope-zzz", "/t/payments", "/?q=payments", "/adoption"):
+        get, head = pages.get(path), pages.head(path)
+        assert (head.status_code, head.headers.get("content-type"), head.content) == (get.status_code, get.headers.get("content-type"), b""), path
 
 
 def test_pages_answer_json_when_asked(pages: httpx.Client) -> None:

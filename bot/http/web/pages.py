@@ -10,14 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from bot.compose import Services
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import error_json
 from bot.http.web.reads import Reads
-from bot.http.web.render import named_owners, page_url, respond, wants_json
+from bot.http.web.render import named_owners, page_route, page_url, respond, wants_json
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
 from catalog.answers.text import render_text
@@ -31,9 +31,10 @@ def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRoute
     team_id, app_id = catalog.config.http.slack_team_id, catalog.config.http.slack_app_id
     adoption = Adoption(catalog)
 
-    def viewed(ref: str | None, found: bool) -> None:
-        """Pages are anonymous (a bearer token names no person): counted, but nobody's activity."""
-        adoption.record_view(surface=Surface.WEB_PAGE, found=found, entity_ref=ref, now=services.clock())
+    def viewed(request: Request, ref: str | None, found: bool) -> None:
+        """Pages are anonymous (a bearer token names no person): counted, but nobody's activity; a HEAD (a link checker) is no view."""
+        if request.method != "HEAD":
+                adoption.record_view(surface=Surface.WEB_PAGE, found=found, entity_ref=ref, now=services.clock())
 
     def page(request: Request, template: str, data: BaseModel | dict[str, Any], *, now: datetime, status: int = 200, **context: Any) -> Response:
         """`respond`, told which owners that the page names the catalog has (`known`): only those are links."""
@@ -56,24 +57,27 @@ def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRoute
             return page(request, "choice.html", target, now=services.clock(), status=300, what=name)
         return not_found(request, name, target)
 
-    @router.get("/o/{kind}/{namespace}/{name}", response_class=HTMLResponse)
+    @page_route(router, "/o/{kind}/{namespace}/{name}")
     @reads
     def ownership(request: Request, kind: str, namespace: str, name: str) -> Response:
         """The ownership page: on-call, owner, runbook first; what is missing and where to add it."""
         now = services.clock()
         found = catalog.ownership_page(make_ref(kind, namespace, name), now=now)
-        viewed(make_ref(kind, namespace, name), found is not None)
+        viewed(request, make_ref(kind, namespace, name), found is not None)
         if found is None:
             return not_found(request, name, catalog.resolve_link(name, kind=kind))
         actions = [] if found.retired_at else services.actions.for_target(found.card.entity)  # "Request…" in Slack for what can be done on it
         return page(request, "entity.html", found, now=now, actions=actions, app_id=app_id)
 
-    @router.get("/o/{kind}/{name}", response_class=HTMLResponse)
+    @page_route(router, "/o/{kind}/{name}")
     @reads
     def short_with_kind(request: Request, kind: str, name: str) -> Response:
+        """A name of one kind, or a full ref whose `/` came URL-quoted (`/o/component%3Adefault%2Fx`: kind `component:default`)."""
+        if ":" in kind:
+            return follow(request, f"{kind}/{name}", None)
         return follow(request, name, kind)
 
-    @router.get("/o/{name}", response_class=HTMLResponse)
+    @page_route(router, "/o/{name}")
     @reads
     def short_link(request: Request, name: str) -> Response:
         """What alert templates link to: a unique name redirects, an ambiguous one offers the choices."""
@@ -82,24 +86,24 @@ def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRoute
     def team_page(request: Request, name: str, namespace: str | None) -> Response:
         now = services.clock()
         found = catalog.team_page(name, namespace=namespace, now=now)
-        viewed(found.team.ref if found else None, found is not None)
+        viewed(request, found.team.ref if found else None, found is not None)
         if found is None:
             return not_found(request, f"{namespace}/{name}" if namespace else name, catalog.resolve_link(name, kind="group"))
         return page(request, "team.html", found, now=now)
 
-    @router.get("/t/{name}", response_class=HTMLResponse)
+    @page_route(router, "/t/{name}")
     @reads
     def team(request: Request, name: str) -> Response:
         """A team of the default namespace, or the one team of that name elsewhere."""
         return team_page(request, name, None)
 
-    @router.get("/t/{namespace}/{name}", response_class=HTMLResponse)
+    @page_route(router, "/t/{namespace}/{name}")
     @reads
     def namespaced_team(request: Request, namespace: str, name: str) -> Response:
         """A team by namespace and name: what owner links of teams outside the default namespace open."""
         return team_page(request, name, namespace)
 
-    @router.get("/", response_class=HTMLResponse)
+    @page_route(router, "/")
     @reads
     def search(request: Request, q: str = "") -> Response:
         """A search box; a query is asked as a question, with the same understanding as `wayfinder ask`."""

@@ -7,13 +7,14 @@ catalog URL becomes a link only when its scheme is http, https or mailto (`javas
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.types import DecoratedCallable
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from pydantic import BaseModel
@@ -135,6 +136,11 @@ _ENV.globals.update(
     owner_link=owner_link, owned_by=owned_by, other_namespace=other_namespace, channel_links=channel_links, dm_links=dm_links,
     app_links=app_links, gap_heading=gap_heading, relation_word=relation_word,
 )
+
+
+def page_route(router: APIRouter, path: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A page's route: GET, and HEAD for link checkers and unfurlers (the same headers, no body)."""
+    return router.api_route(path, methods=["GET", "HEAD"], response_class=HTMLResponse)
 
 
 def wants_json(request: Request) -> bool:
