@@ -14,12 +14,21 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from bot.http.web.render import render, wants_json
 
 log = logging.getLogger(__name__)
 CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class ErrorBody(BaseModel):
+    """Every error's body, as the OpenAPI document declares it (a page's 404 adds `suggestions` and `other_kinds`)."""
+
+    error: str  # not_found, invalid_request, unauthorized, method_not_allowed, internal_error, …
+    message: str
+    error_id: str  # in the server log too
 
 
 class WebError(Exception):
