@@ -83,6 +83,13 @@ def test_errors_are_json_with_a_message_and_an_error_id(api: httpx.Client) -> No
         assert body["message"] and len(body["error_id"]) == 12, path
 
 
+def test_an_unknown_scorecard_is_refused_without_the_servers_paths(api: httpx.Client) -> None:
+    response = api.get("/api/v1/scorecards/check", params={"entity": "payments-service", "scorecard": "nope", "min_level": "Gold"})
+
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    assert response.json()["message"].startswith("no scorecard 'nope' in wayfinder.yaml; known: ") and "/" not in response.json()["message"]
+
+
 def test_openapi_declares_the_error_shape_and_the_docs_load_nothing_from_elsewhere(api: httpx.Client) -> None:
     """A client generated from the document expects the errors it gets; the docs page runs no third-party script on our origin."""
     schema = api.get("/api/v1/openapi.json").json()

@@ -130,6 +130,21 @@ def test_head_answers_like_get_without_a_body(pages: httpx.Client) -> None:
         assert (head.status_code, head.headers.get("content-type"), head.content) == (get.status_code, get.headers.get("content-type"), b""), path
 
 
+def test_every_answer_says_what_a_browser_may_do_with_it(pages: httpx.Client) -> None:
+    """Catalog text on the portal's origin: no content sniffing, no framing by another site, no script; caches keep HTML and JSON apart."""
+    for path in ("/o/component/default/payments-service", "/o/payments-service", "/api/v1/entities?limit=1", "/nope", "/healthz"):
+        headers = pages.get(path).headers
+        assert (headers["x-content-type-options"], headers["x-frame-options"]) == ("nosniff", "DENY"), path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"] and "default-src 'none'" in headers["content-security-policy"], path
+        assert "Accept" in headers["vary"], path
+
+
+def test_a_trailing_slash_redirect_stays_on_this_server_whatever_the_host_header(pages: httpx.Client) -> None:
+    for path, to in (("/o/checkout-api/", "/o/checkout-api"), ("/t/payments/?x=1", "/t/payments?x=1"), ("/api/v1/entities/", "/api/v1/entities")):
+        response = pages.get(path, headers={"Host": "evil.example"})
+        assert (response.status_code, response.headers["location"]) == (307, to), path
+
+
 def test_pages_answer_json_when_asked(pages: httpx.Client) -> None:
     page = pages.get("/o/component/default/payments-service", headers={"Accept": "application/json"})
     team = pages.get("/t/payments", headers={"Accept": "application/json"})

@@ -15,6 +15,7 @@ from bot.http.web.adoption import adoption_router
 from bot.http.web.api import api_app
 from bot.http.web.auth import BearerAuth
 from bot.http.web.errors import WebError, http_error_page, validation_error_page, web_error_response
+from bot.http.web.headers import ResponseHeaders
 from bot.http.web.pages import pages_router
 from bot.http.web.reads import Reads
 
@@ -23,6 +24,7 @@ __all__ = ["register"]
 
 def register(api: FastAPI, services: Services) -> None:
     auth = BearerAuth(services.catalog.config.http.auth.tokens)
+    api.add_middleware(ResponseHeaders)  # nosniff, no framing, Vary: Accept, relative redirects
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
     api.exception_handler(HTTPException)(http_error_page)  # an unknown path, a wrong method: a page for a browser, else JSON
     api.exception_handler(RequestValidationError)(validation_error_page)
