@@ -34,7 +34,7 @@ def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRoute
     def viewed(request: Request, ref: str | None, found: bool) -> None:
         """Pages are anonymous (a bearer token names no person): counted, but nobody's activity; a HEAD (a link checker) is no view."""
         if request.method != "HEAD":
-                adoption.record_view(surface=Surface.WEB_PAGE, found=found, entity_ref=ref, now=services.clock())
+            adoption.record_view(surface=Surface.WEB_PAGE, found=found, entity_ref=ref, now=services.clock())
 
     def page(request: Request, template: str, data: BaseModel | dict[str, Any], *, now: datetime, status: int = 200, **context: Any) -> Response:
         """`respond`, told which owners that the page names the catalog has (`known`): only those are links."""

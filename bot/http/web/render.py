@@ -38,9 +38,8 @@ def team_url(ref: str) -> str:
 
     A name alone would open the default namespace's team of that name: another team, channel and on-call.
     """
-    _, namespace, name = split_ref(ref)
-    path = quote(name, safe="") if namespace == DEFAULT_NAMESPACE else f"{quote(namespace, safe='')}/{quote(name, safe='')}"
-    return "/t/" + path
+    namespace, name = other_namespace(ref), quote(split_ref(ref).name, safe="")
+    return f"/t/{quote(namespace, safe='')}/{name}" if namespace else f"/t/{name}"
 
 
 def owner_url(ref: str) -> str:
@@ -58,8 +57,8 @@ def short(ref: str | None) -> str:
     """A ref as pages name it: the name, with its namespace when that is not the default one (two `checkout` teams differ)."""
     if not ref:
         return ""
-    _, namespace, name = split_ref(ref)
-    return name if namespace == DEFAULT_NAMESPACE else f"{namespace}/{name}"
+    namespace, name = other_namespace(ref), split_ref(ref).name
+    return f"{namespace}/{name}" if namespace else name
 
 
 def named_owners(*values: Any) -> set[str]:
