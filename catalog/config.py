@@ -298,7 +298,8 @@ class Config(_Strict):
         for card in self.scorecards:
             if card.id == scorecard_id:
                 return card
-        raise ConfigError(f"no scorecard {scorecard_id!r} in {self.path}; known: {', '.join(c.id for c in self.scorecards) or 'none'}")
+        where = self.path.name if self.path else "the config"  # not its absolute path: the API hands this message to anyone
+        raise ConfigError(f"no scorecard {scorecard_id!r} in {where}; known: {', '.join(c.id for c in self.scorecards) or 'none'}")
 
     def source(self, name: str) -> SourceBase:
         for s in self.sources:

@@ -44,7 +44,8 @@ from catalog.store.engine import (
 from catalog.store.identities import IdentityCache
 from catalog.store.index_file import IndexFile
 from catalog.store.index_file import default_directory as default_index_dir  # noqa: F401 (the CLI's cache folder, re-exported)
-from catalog.store.reads import IndexCache
+from catalog.store.reads import IndexCache, headlines
+from catalog.store.refs import make_ref
 from catalog.store.write_behind import RowBuffer
 
 # What a question does not need (pages, scorecard evaluation, syncing, Slack deliveries) is
@@ -215,12 +216,18 @@ class Catalog:
         with self.session() as session:
             return resolve_link(session, self.index(session), name, kind=kind)
 
-    def team_page(self, name: str, *, now: datetime) -> TeamPage | None:
+    def team_page(self, name: str, *, namespace: str | None = None, now: datetime) -> TeamPage | None:
+        """The page behind `/t/{name}` (the default namespace's team, else the one team so called) or `/t/{namespace}/{name}`."""
         from catalog.pages.team import team_page, team_ref
 
         with self.session() as session:
-            ref = team_ref(session, name)
+            ref = team_ref(session, name) if namespace is None else make_ref("group", namespace, name)
             return team_page(session, ref, now=now) if ref else None
+
+    def active_refs(self, refs: Iterable[str]) -> set[str]:
+        """Which of `refs` the catalog has, active: a page links only those (a dangling owner is named, not linked)."""
+        with self.session() as session:
+            return set(headlines(session, refs))
 
     def list_entities(self, *, kind: str | None = None, owner: str | None = None, q: str | None = None, cursor: str | None = None, limit: int = 100) -> EntityList:
         from catalog.pages.listing import list_entities

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlsplit
 
 # C0 controls except tab and newline, DEL, C1 controls (0x9b is a one-byte CSI on some terminals),
 # and the invisible direction marks: ALM, LRM/RLM, LRE/RLE/PDF/LRO/RLO, LRI/RLI/FSI/PDI.
 # Line and paragraph separators become newlines, so a line break stays a line break.
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile("[\r\u2028\u2029]\n?")
+LINK_SCHEMES = ("http", "https", "mailto")
 
 
 def neutralise(text: str, *, multiline: bool = True) -> str:
@@ -35,3 +37,12 @@ def neutralise(text: str, *, multiline: bool = True) -> str:
 def escape_html(text: str) -> str:
     """Catalog text for an HTML page: neutralised, then entity-escaped (quotes too, for attributes)."""
     return html.escape(neutralise(text), quote=True)
+
+
+def safe_href(url: str | None) -> str | None:
+    """`url` when it may be a link target (http, https or mailto), else None: pages show it as text, and it counts as no link."""
+    if not url:
+        return None
+    url = neutralise(url, multiline=False).strip()
+    scheme = urlsplit(url).scheme.lower()
+    return url if scheme in LINK_SCHEMES and url.lower().startswith(scheme + ":") else None

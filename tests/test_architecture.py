@@ -55,7 +55,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.alerts.worker": {"AlertWorker"},
     "catalog.alerts.card": {"AlertCard", "NOT_A_CHANNEL_ID"},  # the read model the alert view draws
     "catalog.sync.validate": {"validate_path"},  # checks files; no database
-    "catalog.safe_text": {"neutralise", "escape_html"},  # pure text
+    "catalog.safe_text": {"neutralise", "escape_html", "safe_href"},  # pure text
     "catalog.tls": {"tls_context"},  # one CA bundle load per process, however many clients
     "catalog.metrics": {"Metrics"},  # the facade's `metrics`; adapters count Slack calls in it
     "catalog.answers.ask": {"empty_catalog_answer"},  # pure: the answer before any table exists

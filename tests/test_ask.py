@@ -17,6 +17,7 @@ import pytest
 
 from catalog.answers.ask import ask
 from catalog.answers.questionlog import unanswered
+from catalog.answers.text import render_text
 from catalog.config import Config
 from catalog.core import Catalog
 from tests.helpers import backstage_config, component, folder_sources, group
@@ -104,6 +105,14 @@ def test_owner_answer_gives_the_owners_contact(example_catalog: Catalog) -> None
     assert {m.name for m in owner.members} == {"elena.rossi", "nadia.haddad", "samuel.okafor"}
     for shown in ("payments-service", "Payments", "#team-payments", "payments@northwind.example", "Elena Rossi"):
         assert shown in answer.text
+
+
+def test_a_slack_group_handle_is_written_with_one_at_sign(example_catalog: Catalog) -> None:
+    """Annotations write the handle with or without its @ (`@payments-team`); the answer shows one."""
+    answer = example_catalog.ask("who owns payments-service?")
+    assert answer.owner is not None and "Slack group: @payments-team" in answer.text
+    answer.owner.slack_usergroup_handle = "@payments-team"
+    assert "Slack group: @payments-team" in render_text(answer, now=datetime.now(UTC))
 
 
 def test_team_without_slack_is_still_reachable_by_email_and_members(example_catalog: Catalog) -> None:

@@ -6,7 +6,7 @@ Why: a catalog file is written by anyone; a `javascript:` URL or an annotation l
 
 from __future__ import annotations
 
-from bot.http.web.render import safe_href
+from bot.http.web.render import safe_href, short, team_url
 from bot.http.web.slack_links import channel_links, dm_links
 from catalog.answers.models import Contact
 
@@ -38,3 +38,10 @@ def test_slack_links_need_id_shaped_ids() -> None:
     assert channel_links(by_name, "T0WORK") == ("https://slack.com/app_redirect?channel=team-payments&team=T0WORK", None)
     assert dm_links("U0NADIA", "T0WORK") == ("https://slack.com/app_redirect?channel=U0NADIA&team=T0WORK", "slack://user?team=T0WORK&id=U0NADIA")
     assert dm_links("not-an-id", "T0WORK") is None
+
+
+def test_team_links_carry_the_namespace_unless_it_is_the_default() -> None:
+    """`/t/{name}` opens the default namespace's team: a team elsewhere of the same name needs its namespace in the link."""
+    assert team_url("group:default/checkout") == "/t/checkout"
+    assert team_url("group:other/checkout") == "/t/other/checkout"
+    assert (short("group:default/checkout"), short("group:other/checkout")) == ("checkout", "other/checkout")

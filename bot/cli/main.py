@@ -364,7 +364,7 @@ def _run_server(
     missing = credentials.missing(socket_mode=socket_mode)
     slack = build_slack(services, credentials, socket_mode=socket_mode)
     if missing:
-        hint = f"Slack is disabled: {' and '.join(missing)} not set. Serving /healthz only; see README \"Connect to Slack\"."
+        hint = f"Slack is disabled: {' and '.join(missing)} not set. Serving the pages, the API, webhooks and /healthz; see README \"Connect to Slack\"."
         say(err, hint)
     with ExitStack() as background:
         if slack is not None and socket_mode and primary:

@@ -41,7 +41,7 @@ def _contact(c: Contact) -> list[str]:
     if c.slack_channel:
         lines.append(f"  Slack: {c.slack_channel}")
     if c.slack_usergroup_handle:
-        lines.append(f"  Slack group: @{c.slack_usergroup_handle}")
+        lines.append(f"  Slack group: @{c.slack_usergroup_handle.lstrip('@')}")  # annotations write it with or without its @
     if c.email:
         lines.append(f"  Email: {c.email}")
     if c.members:

@@ -7,6 +7,7 @@ entities still have a page (old alerts and messages link to them), marked, with 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sqlmodel import Session, col
 from catalog.answers.card import SLACK_CHANNEL, build_card, expects_runbook, is_runbook
 from catalog.answers.models import Contact, EntityCard, LinkInfo
 from catalog.answers.oncall import OnCallAnswer, no_oncall_note, on_call, staleness_note
+from catalog.safe_text import safe_href
 from catalog.scorecards.scores import EntityScore
 from catalog.store.merge import CatalogEntity, merge, source_states
 from catalog.store.models import Entity
@@ -50,6 +52,11 @@ class OwnershipPage(BaseModel):
     gaps: list[Gap] = Field(default_factory=list)
     scorecards: list[EntityScore] = Field(default_factory=list)  # its levels and the fixes to the next (`Catalog.ownership_page` fills them in)
     as_of: datetime
+
+
+def has_usable_runbook(links: Iterable[LinkInfo]) -> bool:
+    """A runbook link a browser can open: a `javascript:` one is shown as text, so a responder has no runbook."""
+    return any(is_runbook(link) and safe_href(link.url) for link in links)
 
 
 def link_rank(link: LinkInfo) -> int:
@@ -131,6 +138,10 @@ def _gaps(session: Session, entity: CatalogEntity, card: EntityCard, where: str 
                 fix=f"Add the {SLACK_CHANNEL} annotation" + (f" in {owner_file}." if owner_file else "."),
             )
         )
-    if expects_runbook(entity.kind, entity.type) and not any(is_runbook(link) for link in card.links):
-        gaps.append(Gap(what="No runbook.", fix=f"Add one{in_file} (a link with type: runbook)."))
+    if expects_runbook(entity.kind, entity.type) and not has_usable_runbook(card.links):
+        unusable = next((link.url for link in card.links if is_runbook(link)), None)
+        if unusable is None:
+            gaps.append(Gap(what="No runbook.", fix=f"Add one{in_file} (a link with type: runbook)."))
+        else:
+            gaps.append(Gap(what=f"No runbook: its runbook link is not a web address ({unusable}).", fix=f"Replace it{in_file} with an https link."))
     return gaps  # nobody on call is said in the on-call section itself, with what to do

@@ -11,9 +11,10 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from catalog.answers.card import contact, entity_links, expects_runbook, is_runbook, merge_sources
+from catalog.answers.card import contact, entity_links, expects_runbook, merge_sources
 from catalog.answers.models import Contact, EntitySummary
 from catalog.answers.oncall import OnCallShift, PagerDutyRef, on_call
+from catalog.pages.ownership import has_usable_runbook
 from catalog.store.merge import Freshness
 from catalog.store.reads import get_entities, get_entity, owned_refs, refs_named
 from catalog.store.refs import make_ref
@@ -59,7 +60,7 @@ def team_page(session: Session, ref: str, *, now: datetime) -> TeamPage | None:
     owns, oncall = [], []
     for e in sorted(owned.values(), key=lambda e: (e.kind, e.name)):
         gaps = []
-        if expects_runbook(e.kind, e.type) and not any(is_runbook(link) for link in entity_links(e)):
+        if expects_runbook(e.kind, e.type) and not has_usable_runbook(entity_links(e)):
             gaps.append("no runbook")
         answer = on_call(e, now)
         if answer is not None:

@@ -9,6 +9,7 @@ guard pages and API alike without ever showing up in a log.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -18,6 +19,7 @@ from catalog.config import Config
 from catalog.core import Catalog
 from catalog.errors import ConfigError
 from tests.e2e.pages_server import TOKEN, serve_pages
+from tests.e2e.test_pages import text_of
 from tests.helpers import active_refs
 
 
@@ -81,12 +83,37 @@ def test_errors_are_json_with_a_message_and_an_error_id(api: httpx.Client) -> No
         assert body["message"] and len(body["error_id"]) == 12, path
 
 
-def test_openapi_and_docs(api: httpx.Client) -> None:
-    schema = api.get("/api/v1/openapi.json").json()
+def test_an_unknown_scorecard_is_refused_without_the_servers_paths(api: httpx.Client) -> None:
+    response = api.get("/api/v1/scorecards/check", params={"entity": "payments-service", "scorecard": "nope", "min_level": "Gold"})
 
-    assert {"/ask", "/entities", "/entities/{kind}/{namespace}/{name}", "/teams/{name}"} <= set(schema["paths"])
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    assert response.json()["message"].startswith("no scorecard 'nope' in wayfinder.yaml; known: ") and "/" not in response.json()["message"]
+
+
+def test_openapi_declares_the_error_shape_and_the_docs_load_nothing_from_elsewhere(api: httpx.Client) -> None:
+    """A client generated from the document expects the errors it gets; the docs page runs no third-party script on our origin."""
+    schema = api.get("/api/v1/openapi.json").json()
+    docs = api.get("/api/v1/docs")
+
+    assert {"/ask", "/entities", "/entities/{kind}/{namespace}/{name}", "/teams/{name}", "/teams/{namespace}/{name}"} <= set(schema["paths"])
     assert schema["servers"] == [{"url": "/api/v1"}]
-    assert "swagger" in api.get("/api/v1/docs").text.lower()
+    assert schema["paths"]["/ask"]["get"]["responses"]["4XX"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    assert set(schema["components"]["schemas"]["ErrorBody"]["required"]) == {"error", "message", "error_id"}
+    assert "HTTPValidationError" not in schema["components"]["schemas"] and "securitySchemes" not in schema["components"]  # no tokens here
+    assert docs.status_code == 200 and "GET /api/v1/entities/{kind}/{namespace}/{name}" in text_of(docs.text)
+    assert re.search(r"<code>q</code> <span class=\"meta\">\(query, required\)</span>: The question, as typed in Slack", docs.text)
+    assert "<script" not in docs.text.lower() and "cdn" not in docs.text.lower()
+
+
+def test_with_tokens_the_api_description_needs_one_and_declares_it(guarded: Catalog) -> None:
+    with serve_pages(guarded) as client:
+        refused = [client.get(path).status_code for path in ("/api/v1/openapi.json", "/api/v1/docs")]
+        schema = client.get("/api/v1/openapi.json", headers={"Authorization": "Bearer " + TOKEN}).json()
+        docs = client.get("/api/v1/docs", headers={"Authorization": "Bearer " + TOKEN}).text
+
+    assert refused == [401, 401]
+    assert schema["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}} and schema["security"] == [{"bearer": []}]
+    assert "Authorization: Bearer &lt;token&gt;" in docs
 
 
 def test_tokens_guard_pages_and_api_and_are_never_logged(guarded: Catalog, caplog: pytest.LogCaptureFixture) -> None:

@@ -88,7 +88,10 @@ def test_missing_facts_are_said_with_where_to_fix_them(pages: httpx.Client) -> N
 
 
 def test_short_links_redirect_to_the_canonical_page(pages: httpx.Client) -> None:
-    for path in ("/o/payments-service", "/o/Payments-Service", "/o/component/payments-service", "/o/component/payments_service"):
+    for path in (
+        "/o/payments-service", "/o/Payments-Service", "/o/component/payments-service", "/o/component/payments_service",
+        "/o/component:payments-service", "/o/component%3Adefault%2Fpayments-service",  # a ref, as answers print it and URL-quoted
+    ):  # fmt: skip
         response = pages.get(path)
         assert (response.status_code, response.headers.get("location")) == (302, "/o/component/default/payments-service"), path
     assert pages.get("/o/payments-service", follow_redirects=True).status_code == 200
@@ -103,6 +106,43 @@ def test_unknown_name_answers_404_with_the_nearest_names_and_a_search_box(pages:
     as_json = pages.get("/o/ledger-srv-zzz", headers={"Accept": "application/json"})
     assert as_json.status_code == 404 and as_json.json()["error"] == "not_found" and as_json.json()["error_id"]
     assert "component:default/ledger-service" in [s["ref"] for s in as_json.json()["suggestions"]]
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+@pytest.mark.parametrize(("path", "status"), [("/nope", 404), ("/o/", 404), ("/o/a/b/c/d", 404), ("/adoption?days=0", 422)])
+def test_a_bad_address_gets_the_error_page_or_the_json_error(pages: httpx.Client, path: str, status: int) -> None:
+    """A browser gets the site's page with its search box; anyone else the API's error shape, never FastAPI's `{"detail": …}`."""
+    page = pages.get(path, headers={"Accept": BROWSER})
+    data = pages.get(path)
+
+    assert (page.status_code, data.status_code) == (status, status)
+    assert page.headers["content-type"].startswith("text/html") and 'role="search"' in page.text and "Error id" in page.text
+    assert set(data.json()) == {"error", "message", "error_id"} and data.json()["error"] in ("not_found", "invalid_request")
+    assert "days" in data.json()["message"] if status == 422 else data.json()["message"] == f"Nothing is served at {path}."
+
+
+def test_head_answers_like_get_without_a_body(pages: httpx.Client) -> None:
+    """Link checkers and unfurlers ask with HEAD before they GET."""
+    for path in ("/o/component/default/payments-service", "/o/payments-service", "/o/nope-zzz", "/t/payments", "/?q=payments", "/adoption"):
+        get, head = pages.get(path), pages.head(path)
+        assert (head.status_code, head.headers.get("content-type"), head.content) == (get.status_code, get.headers.get("content-type"), b""), path
+
+
+def test_every_answer_says_what_a_browser_may_do_with_it(pages: httpx.Client) -> None:
+    """Catalog text on the portal's origin: no content sniffing, no framing by another site, no script; caches keep HTML and JSON apart."""
+    for path in ("/o/component/default/payments-service", "/o/payments-service", "/api/v1/entities?limit=1", "/nope", "/healthz"):
+        headers = pages.get(path).headers
+        assert (headers["x-content-type-options"], headers["x-frame-options"]) == ("nosniff", "DENY"), path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"] and "default-src 'none'" in headers["content-security-policy"], path
+        assert "Accept" in headers["vary"], path
+
+
+def test_a_trailing_slash_redirect_stays_on_this_server_whatever_the_host_header(pages: httpx.Client) -> None:
+    for path, to in (("/o/checkout-api/", "/o/checkout-api"), ("/t/payments/?x=1", "/t/payments?x=1"), ("/api/v1/entities/", "/api/v1/entities")):
+        response = pages.get(path, headers={"Host": "evil.example"})
+        assert (response.status_code, response.headers["location"]) == (307, to), path
 
 
 def test_pages_answer_json_when_asked(pages: httpx.Client) -> None:
@@ -221,6 +261,16 @@ def test_hostile_text_and_links_are_rendered_harmless(hostile: Catalog) -> None:
     assert "javascript:alert(1)" in html  # shown as text, so people can see what is wrong with it
     assert '<a href="https://ok.example/dash"' in html
     assert "<script" not in html.lower()  # the pages carry no script at all
+
+
+def test_a_runbook_link_that_is_not_a_web_address_is_a_missing_runbook(hostile: Catalog) -> None:
+    """A `javascript:` runbook is shown as text, not as a link: at 3 a.m. that is no runbook, and both pages say so."""
+    with serve_pages(hostile) as client:
+        page = text_of(client.get("/o/component/default/evil-service").text)
+        team = client.get("/t/pirates").text
+
+    assert "No runbook: its runbook link is not a web address (javascript:alert(1)). Replace it in catalog/all.yaml with an https link." in page
+    assert re.search(r'evil-service</a> <span class="meta">\(component, service\)</span>( <span class="badge bad">[^<]+</span>)* <span class="badge bad">no runbook</span>', team)
 
 
 def test_ambiguous_name_offers_a_choice_with_owners(hostile: Catalog) -> None:

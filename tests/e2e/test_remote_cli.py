@@ -111,6 +111,7 @@ def test_not_a_wayfinder_server_and_bad_urls(server_url: str, tmp_path: Path) ->
     no_scheme = _one_error_line(remote("wayfinder.internal", "who owns payments-service?", cwd=tmp_path))
     with_password = _one_error_line(remote(f"http://me:hunter2secret@127.0.0.1:{_free_port()}", "who owns x?", cwd=tmp_path))
 
-    assert elsewhere == f"error: {server_url}/not-wayfinder answered HTTP 404: not a Wayfinder answer\n"
+    # a wrong base path of a Wayfinder server: its error message says what is wrong
+    assert elsewhere.startswith(f"error: {server_url}/not-wayfinder answered HTTP 404: Nothing is served at /not-wayfinder/api/v1/ask. (error id ")
     assert no_scheme.startswith("error: cannot reach wayfinder.internal: ")
     assert "hunter2secret" not in with_password

@@ -55,7 +55,9 @@ def test_serve_without_credentials_still_serves_health(database_url: str) -> Non
         assert health.json() == {"status": "ok", "database": "ok", "slack": "disabled"}
         events = httpx.post(f"{served.url}/slack/events", content="{}", timeout=5)
         assert events.status_code == 503 and "SLACK_BOT_TOKEN" in events.json()["message"]
-        assert "Slack is disabled: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set" in served.stop()
+        served_too = [httpx.get(f"{served.url}{path}", timeout=5).status_code for path in ("/", "/api/v1/entities?limit=1")]
+        assert served_too == [200, 200]  # pages and API are served without Slack, as the log says
+        assert "Slack is disabled: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set. Serving the pages, the API, webhooks and /healthz" in served.stop()
 
 
 def test_socket_mode_receives_an_event_acks_it_and_answers(example_catalog: Catalog, fake_slack: FakeSlackAPI) -> None:

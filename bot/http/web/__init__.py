@@ -7,12 +7,15 @@ through `Catalog` facade methods only, the same core functions the Slack cards u
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from bot.compose import Services
 from bot.http.web.adoption import adoption_router
 from bot.http.web.api import api_app
 from bot.http.web.auth import BearerAuth
-from bot.http.web.errors import WebError, web_error_response
+from bot.http.web.errors import WebError, http_error_page, validation_error_page, web_error_response
+from bot.http.web.headers import ResponseHeaders
 from bot.http.web.pages import pages_router
 from bot.http.web.reads import Reads
 
@@ -21,7 +24,10 @@ __all__ = ["register"]
 
 def register(api: FastAPI, services: Services) -> None:
     auth = BearerAuth(services.catalog.config.http.auth.tokens)
+    api.add_middleware(ResponseHeaders)  # nosniff, no framing, Vary: Accept, relative redirects
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
+    api.exception_handler(HTTPException)(http_error_page)  # an unknown path, a wrong method: a page for a browser, else JSON
+    api.exception_handler(RequestValidationError)(validation_error_page)
     reads = Reads(on_loop=services.catalog.reads_are_local)  # pages and API share it
     api.include_router(pages_router(services, auth, reads))
     api.include_router(adoption_router(services, auth))  # GET /adoption

@@ -10,13 +10,13 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.charts import trend_png
 from bot.compose import Services
 from bot.http.web.auth import BearerAuth
-from bot.http.web.render import render, wants_json
+from bot.http.web.render import page_route, render, wants_json
 from catalog.adoption.report import headlines
 from catalog.adoption.service import Adoption
 
@@ -25,7 +25,7 @@ def adoption_router(services: Services, auth: BearerAuth) -> APIRouter:
     router = APIRouter(dependencies=[Depends(auth)])
     adoption = Adoption(services.catalog)
 
-    @router.get("/adoption", response_class=HTMLResponse)
+    @page_route(router, "/adoption")
     async def adoption_report(request: Request, days: Annotated[int, Query(ge=1, le=800)] = 30) -> Response:
         now = services.clock()
         report = await run_in_threadpool(adoption.report, since=now - timedelta(days=days), until=now)

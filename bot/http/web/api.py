@@ -1,4 +1,4 @@
-"""The JSON API, versioned under `/api/v1` (OpenAPI at `/api/v1/openapi.json`, docs at `/api/v1/docs`).
+"""The JSON API, versioned under `/api/v1` (OpenAPI at `/api/v1/openapi.json`, docs at `/api/v1/docs`: `api_docs`).
 
 The answers are the core's pydantic models: `/ask` is exactly `wayfinder ask --json`, entities
 and teams are what their pages show. Errors are `{"error", "message", "error_id"}`.
@@ -13,8 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from bot.compose import Services
+from bot.http.web.api_docs import add_docs
 from bot.http.web.auth import BearerAuth
-from bot.http.web.errors import WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
+from bot.http.web.errors import ErrorBody, WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
 from bot.http.web.reads import Reads
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
@@ -31,9 +32,11 @@ CLIENT_HEADER = "X-Wayfinder-Client"  # `cli` from `wayfinder ask --url`: counte
 def api_app(services: Services, auth: BearerAuth, reads: Reads) -> FastAPI:
     catalog = services.catalog
     api = FastAPI(
-        title="Wayfinder API", version="1", openapi_url="/openapi.json", docs_url="/docs", redoc_url=None, dependencies=[Depends(auth)],
+        title="Wayfinder API", version="1", openapi_url=None, docs_url=None, redoc_url=None, dependencies=[Depends(auth)],
         description="Who owns what, who is on call, and what depends on what: the catalog behind the Slack answers.",
+        responses={"4XX": {"model": ErrorBody, "description": "What was wrong with the request"}, "5XX": {"model": ErrorBody, "description": "Our failure"}},
     )  # fmt: skip
+    add_docs(api, auth, services.clock)  # /openapi.json and /docs, behind the token like the rest
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
     api.exception_handler(HTTPException)(http_error_response)
     api.exception_handler(RequestValidationError)(validation_error_response)
@@ -84,13 +87,24 @@ def api_app(services: Services, auth: BearerAuth, reads: Reads) -> FastAPI:
         except InvalidInput as exc:
             raise WebError(400, "invalid_request", str(exc)) from None
 
+    def team_page(name: str, namespace: str | None) -> TeamPage:
+        page = catalog.team_page(name, namespace=namespace, now=services.clock())
+        called("team", page.team.ref if page else None, page is not None)
+        if page is None:
+            who = f"{namespace}/{name}" if namespace else name
+            raise WebError(404, "not_found", f"No team called {who!r} in the catalog.")
+        return page
+
     @api.get("/teams/{name}")
     @reads
     def team(name: str) -> TeamPage:
-        page = catalog.team_page(name, now=services.clock())
-        called("team", page.team.ref if page else None, page is not None)
-        if page is None:
-            raise WebError(404, "not_found", f"No team called {name!r} in the catalog.")
-        return page
+        """A team of the default namespace, or the one team of that name in another."""
+        return team_page(name, None)
+
+    @api.get("/teams/{namespace}/{name}")
+    @reads
+    def namespaced_team(namespace: str, name: str) -> TeamPage:
+        """A team by namespace and name (two namespaces may each have a team of that name)."""
+        return team_page(name, namespace)
 
     return api

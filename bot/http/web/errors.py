@@ -1,4 +1,4 @@
-"""Errors of the web surface: JSON with a code, a message and an error id (HTML pages render their own).
+"""Errors of the web surface: JSON with a code, a message and an error id, or a page for a browser.
 
 The error id is logged with the failure, so what a person reports can be found in the logs.
 """
@@ -8,14 +8,27 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from bot.http.web.render import render, wants_json
+
 log = logging.getLogger(__name__)
+CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+class ErrorBody(BaseModel):
+    """Every error's body, as the OpenAPI document declares it (a page's 404 adds `suggestions` and `other_kinds`)."""
+
+    error: str  # not_found, invalid_request, unauthorized, method_not_allowed, internal_error, …
+    message: str
+    error_id: str  # in the server log too
 
 
 class WebError(Exception):
@@ -24,12 +37,35 @@ class WebError(Exception):
         self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers, extra
 
 
-def error_json(status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+def _logged(status: int, code: str) -> str:
+    """A new error id, logged with the status and code."""
     error_id = uuid.uuid4().hex[:12]
     log.log(
         logging.ERROR if status >= 500 else logging.INFO, "HTTP %d %s (error_id %s)", status, code, error_id, extra={"error_id": error_id}
     )
+    return error_id
+
+
+def error_json(status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+    error_id = _logged(status, code)
     return JSONResponse({"error": code, "message": message, "error_id": error_id, **extra}, status_code=status, headers=headers)
+
+
+def error_page(request: Request, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None) -> Response:
+    """The error as a page (the site's search box above it) for a browser, as `error_json` for anyone else."""
+    if wants_json(request) or "text/html" not in request.headers.get("accept", ""):
+        return error_json(status, code, message, headers=headers)
+    response = render("error.html", now=datetime.now(UTC), status=status, message=message, error_id=_logged(status, code), q="")
+    response.headers.update(headers or {})
+    return response
+
+
+def _http_message(request: Request, exc: HTTPException) -> str:
+    return f"Nothing is served at {request.url.path}." if exc.status_code == 404 else str(exc.detail)
+
+
+def _problems(exc: RequestValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
 
 
 async def web_error_response(request: Request, exc: WebError) -> JSONResponse:
@@ -37,13 +73,20 @@ async def web_error_response(request: Request, exc: WebError) -> JSONResponse:
 
 
 async def http_error_response(request: Request, exc: HTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_json(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    return error_json(exc.status_code, CODES.get(exc.status_code, "http_error"), _http_message(request, exc), headers=exc.headers)
 
 
 async def validation_error_response(request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-    return error_json(422, "invalid_request", problems)
+    return error_json(422, "invalid_request", _problems(exc))
+
+
+async def http_error_page(request: Request, exc: HTTPException) -> Response:
+    """An unknown path or method outside the API: a page for a browser, the API's JSON shape for anyone else."""
+    return error_page(request, exc.status_code, CODES.get(exc.status_code, "http_error"), _http_message(request, exc), headers=exc.headers)
+
+
+async def validation_error_page(request: Request, exc: RequestValidationError) -> Response:
+    return error_page(request, 422, "invalid_request", _problems(exc))
 
 
 async def unexpected_error_response(request: Request, exc: Exception) -> JSONResponse:

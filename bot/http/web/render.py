@@ -7,12 +7,14 @@ catalog URL becomes a link only when its scheme is http, https or mailto (`javas
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.types import DecoratedCallable
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from pydantic import BaseModel
@@ -20,20 +22,10 @@ from pydantic import BaseModel
 from bot.http.web.slack_links import app_links, channel_links, dm_links
 from bot.slack.views.urls import ownership_url
 from catalog.answers.freshness import ago, clock_time, describe
-from catalog.answers.models import EntitySummary
+from catalog.answers.models import Contact, EntitySummary
 from catalog.answers.text import gap_heading, relation_word
-from catalog.safe_text import neutralise
-
-LINK_SCHEMES = ("http", "https", "mailto")
-
-
-def safe_href(url: str | None) -> str | None:
-    """`url` when it may be a link target, else None (the template shows it as text)."""
-    if not url:
-        return None
-    url = neutralise(url, multiline=False).strip()
-    scheme = urlsplit(url).scheme.lower()
-    return url if scheme in LINK_SCHEMES and url.lower().startswith(scheme + ":") else None
+from catalog.safe_text import neutralise, safe_href
+from catalog.store.refs import DEFAULT_NAMESPACE, split_ref
 
 
 def page_url(ref: str) -> str:
@@ -42,11 +34,48 @@ def page_url(ref: str) -> str:
 
 
 def team_url(ref: str) -> str:
-    return "/t/" + quote(ref.rpartition("/")[2], safe="")
+    """`/t/{name}` for a team in the default namespace (the links already out there), else `/t/{namespace}/{name}`.
+
+    A name alone would open the default namespace's team of that name: another team, channel and on-call.
+    """
+    namespace, name = other_namespace(ref), quote(split_ref(ref).name, safe="")
+    return f"/t/{quote(namespace, safe='')}/{name}" if namespace else f"/t/{name}"
+
+
+def owner_url(ref: str) -> str:
+    """A group's team page, anyone else's ownership page."""
+    return team_url(ref) if ref.startswith("group:") else page_url(ref)
+
+
+def other_namespace(ref: str) -> str:
+    """The ref's namespace when it is not the default one, else "" (pages name only the unusual)."""
+    namespace = split_ref(ref).namespace
+    return "" if namespace == DEFAULT_NAMESPACE else namespace
 
 
 def short(ref: str | None) -> str:
-    return (ref or "").rpartition("/")[2]
+    """A ref as pages name it: the name, with its namespace when that is not the default one (two `checkout` teams differ)."""
+    if not ref:
+        return ""
+    namespace, name = other_namespace(ref), split_ref(ref).name
+    return f"{namespace}/{name}" if namespace else name
+
+
+def named_owners(*values: Any) -> set[str]:
+    """The owners that a page's data names (listed entities' owners, contacts), so the catalog is asked once which exist."""
+    found: set[str] = set()
+    todo = list(values)
+    while todo:
+        value = todo.pop()
+        if isinstance(value, EntitySummary) and value.owner_ref:
+            found.add(value.owner_ref)
+        elif isinstance(value, Contact):
+            found.add(value.ref)
+        if isinstance(value, BaseModel):
+            todo.extend(value.__dict__.values())
+        elif isinstance(value, list | tuple):
+            todo.extend(value)
+    return found
 
 
 # Markup that pages print once per listed entity or link is built by these functions, not by macros: a
@@ -61,6 +90,22 @@ def _text(value: str) -> Markup:
 def entity_link(e: EntitySummary) -> Markup:
     """A link to `e`'s page, named by its title."""
     return Markup(f'<a href="{_text(page_url(e.ref))}">{_text(e.title or e.name)}</a>')
+
+
+def owner_link(ref: str, label: str, known: Container[str]) -> Markup:
+    """A link to the owner's page; its name alone when the catalog lacks it (the link would open nothing, or a namesake)."""
+    if ref not in known:
+        return _text(label)
+    return Markup(f'<a href="{_text(owner_url(ref))}">{_text(label)}</a>')
+
+
+def owned_by(e: EntitySummary, known: Container[str]) -> Markup:
+    """A listed entity's owner; "no owner" flagged only where one is expected (teams and people have none by nature)."""
+    if e.owner_ref:
+        return Markup(" · owned by ") + owner_link(e.owner_ref, short(e.owner_ref), known)
+    if e.kind in ("group", "user"):
+        return Markup()
+    return Markup(' · <span class="badge bad">no owner</span>')
 
 
 def link_or_text(url: str, label: str, id: str | None = None) -> Markup:
@@ -86,9 +131,15 @@ _ENV = Environment(
     lstrip_blocks=True,
 )
 _ENV.globals.update(
-    safe_href=safe_href, page_url=page_url, team_url=team_url, short=short, entity_link=entity_link, link_or_text=link_or_text, channel_links=channel_links, dm_links=dm_links,
+    safe_href=safe_href, page_url=page_url, short=short, entity_link=entity_link, link_or_text=link_or_text,
+    owner_link=owner_link, owned_by=owned_by, other_namespace=other_namespace, channel_links=channel_links, dm_links=dm_links,
     app_links=app_links, gap_heading=gap_heading, relation_word=relation_word,
 )
+
+
+def page_route(router: APIRouter, path: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A page's route: GET, and HEAD for link checkers and unfurlers (the same headers, no body)."""
+    return router.api_route(path, methods=["GET", "HEAD"], response_class=HTMLResponse)
 
 
 def wants_json(request: Request) -> bool:
