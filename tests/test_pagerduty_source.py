@@ -349,3 +349,41 @@ def test_facts_of_a_removed_entity_are_retired_by_the_next_sync(small: Catalog, 
 
     assert linked == {"component:default/cart"}
     assert active_refs(small) == {"component:default/cart"}
+
+
+# -- the large-delete guard: PagerDuty only annotates what other sources define ----------------
+
+
+def test_descriptors_deleted_on_purpose_do_not_make_the_next_pagerduty_run_refuse(
+    small: Catalog, bare_account: FakePagerDuty, tmp_path: Path
+) -> None:
+    """Why: the descriptors' source retired those entities, allowed to; PagerDuty's rows that only
+    annotated them go with them, and are no delete of PagerDuty's that anyone must allow again."""
+    names = [f"svc-{i}" for i in range(12)]
+    for name in names:
+        bare_account.add_service(f"P{name}", name, escalation_policy_id="PEP1")
+    _sync_small(small, tmp_path, [_descriptor(name) for name in names])
+    (tmp_path / "catalog" / "all.yaml").write_text("---\n".join(_descriptor(name) for name in names[8:]), encoding="utf-8")
+    [descriptors] = small.sync(["main"], allow_large_delete=True)
+    assert (descriptors.ok, descriptors.removed) == (True, 8)
+
+    [report] = small.sync(["pagerduty"])
+
+    assert (report.status, report.removed, report.unchanged) == ("ok", 8, 4), report.error
+    assert active_refs(small) == {f"component:default/{name}" for name in names[8:]}
+
+
+def test_a_refused_run_says_so_and_not_that_pagerduty_is_unreachable(world: World, pagerduty: FakePagerDuty) -> None:
+    assert world.sync_pagerduty().ok
+    pagerduty.fail("/services", status=200, body={"services": [], "more": False})  # the account suddenly lists nothing
+
+    refused = world.sync_pagerduty(T_FAIL)
+
+    assert refused.status == "refused" and "would retire all 3 entities" in (refused.error or "")
+    answer = world.ask("who is on call for payments-service?", T_FAIL + timedelta(minutes=1))
+    assert answer.oncall is not None and answer.oncall.stale
+    assert answer.notes[0] == (
+        "PagerDuty syncs refused since 09:12 UTC (they would retire too much; see `wayfinder sync status`); on-call as of 08:55 UTC."
+    )
+    assert "unreachable" not in answer.text
+    assert "from pagerduty: syncs refused since 09:12 UTC" in answer.text

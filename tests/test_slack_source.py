@@ -210,3 +210,33 @@ def test_the_adoption_shares_are_of_the_engineers_slack_counted(
         assert Adoption(configured).report(since=T0, until=T0 + timedelta(days=7)).engineers_from == "config"
     finally:
         configured.dispose()
+
+
+def _users(count: int) -> str:
+    return "---\n".join(
+        f"apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: dev{i}\nspec:\n  profile:\n    email: dev{i}@northwind.example\n  memberOf: []\n"
+        for i in range(count)
+    )
+
+
+def test_users_deleted_on_purpose_do_not_make_the_next_slack_run_refuse(database_url: str, tmp_path: Path, fake: FakeSlackAPI) -> None:
+    """Why: Slack only annotates Users another source defines; when that source retires them (allowed
+    to), Slack's rows go with them, and are no delete of Slack's that anyone must allow again."""
+    people = tmp_path / "people"
+    people.mkdir()
+    (people / "users.yaml").write_text(_users(12), encoding="utf-8")
+    for i in range(12):
+        fake.add_user(f"UDEV{i}", f"dev{i}@northwind.example")
+    path = tmp_path / "wayfinder.yaml"
+    path.write_text(f"sources:\n  - name: people\n    type: backstage\n    path: {people}\n  - name: slack\n    type: slack\n    api_url: {fake.url}\n")
+    catalog = Catalog(database_url, load_config(path), slack_token="xoxb-test")
+    try:
+        _sync_all(catalog)
+        (people / "users.yaml").write_text(_users(4), encoding="utf-8")
+        assert catalog.sync(["people"], allow_large_delete=True)[0].removed == 8
+
+        [report] = catalog.sync(["slack"])
+
+        assert (report.status, report.removed, report.unchanged) == ("ok", 8, 4), report.error
+    finally:
+        catalog.dispose()

@@ -191,7 +191,7 @@ class PagerDutySource:
             targets = _load_targets(session, exclude_source=self.name)
         links, problems = _link(account.services, targets)
         entities = [_assert(target, service, account) for target, service in links]
-        return Snapshot(entities=entities, problems=problems, requests=client.requests)
+        return Snapshot(entities=entities, problems=problems, requests=client.requests, enriches=True)
 
     def _read(self, client: ApiClient) -> _Account:
         services = {s.id: s for s in self._list(client, "services", _Service)}  # a listing that shifts may repeat one

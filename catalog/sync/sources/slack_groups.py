@@ -140,7 +140,7 @@ class SlackSource:
             engineers, basis = self.engineers.count(members, usergroups)
             if engineers:  # none found (a misspelt user group) is not "no engineers": the last count stands
                 session.merge(AdoptionPopulation(source=self.name, engineers=engineers, basis=basis, counted_at=self.clock()))
-        return Snapshot(entities=entities, requests=len(calls) + retries.retries)
+        return Snapshot(entities=entities, requests=len(calls) + retries.retries, enriches=True)
 
     def _call(self, calls: list[str], method: str, call: Callable[..., SlackResponse], **params: Any) -> JSON:
         """One Web API read (counted in `calls`); any error fails the run before anything is written."""
