@@ -203,6 +203,45 @@ def test_locations_in_a_repository_are_followed_within_it(github: FakeGitHub, ca
     assert "target https://example.com/x.yaml is not a file in acme/mono; not followed" in messages
 
 
+def test_url_locations_resolve_relative_targets_against_their_file_as_backstage_does(github: FakeGitHub, catalog: Catalog) -> None:
+    """Why: `type: url` (or no type: a repository's file is read from a URL) with `./services/api.yaml`
+    is how Backstage repositories lay out their descriptors; skipping it lost their entities silently."""
+
+    def location(name: str, spec: str) -> str:
+        return f"apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: {name}\nspec:\n{spec}"
+
+    locations = [
+        location("by-url", "  type: url\n  targets: [./services/api.yaml]\n"),
+        location("untyped", "  target: services/worker.yaml\n"),
+        location("glob", "  type: url\n  targets: ['./more/*.yaml']\n"),
+        location("discovery", "  type: github-discovery\n  target: ./services/other.yaml\n"),
+    ]
+    github.add_repo(
+        "payments",
+        files={
+            "catalog-info.yaml": "---\n".join(locations),
+            "services/api.yaml": location("nested", "  type: url\n  target: ../docs/api.yaml\n"),
+            "services/worker.yaml": component("payments-worker"),
+            "docs/api.yaml": component("payments-api"),
+            "more/x.yaml": component("payments-x"),
+        },
+    )
+    report = sync(catalog)
+
+    assert active_refs(catalog, "gh") >= {"component:default/payments-api", "component:default/payments-worker"}
+    assert "component:default/payments-x" not in active_refs(catalog, "gh")
+    assert entity(catalog, "component:default/payments-api").location == "github:acme/payments/docs/api.yaml:1"
+    problems = {(p.severity, p.file, p.message) for p in report.problems if "target" in p.message}
+    assert problems == {
+        (
+            "error",
+            "github:acme/payments/catalog-info.yaml:16",
+            "target ./more/*.yaml is a glob, which the GitHub source cannot expand; name each file as a target",
+        ),
+        ("warning", "github:acme/payments/catalog-info.yaml:24", "target ./services/other.yaml is not a file in acme/payments; not followed"),
+    }
+
+
 def test_a_removed_repository_is_retired_after_a_complete_listing(github: FakeGitHub, catalog: Catalog) -> None:
     small_org(github, 4)
     assert sync(catalog).ok
