@@ -149,6 +149,22 @@ def test_a_5xx_that_clears_on_retry_is_not_a_failure(world: World, pagerduty: Fa
     assert len(world.slept) == 2 and pagerduty.count("/services") == 3
 
 
+def test_an_account_without_the_teams_feature_still_syncs_on_call(world: World, pagerduty: FakePagerDuty) -> None:
+    """Why: teams only name what services reference; PagerDuty answers 402 on /teams to accounts
+    without the feature, and that must not cost anyone the on-call data."""
+    pagerduty.fail("/teams", status=402, times=None)
+
+    report = world.sync_pagerduty()
+
+    assert report.ok, report.error
+    assert set(world.pagerduty_rows()) == {PAYMENTS, REFUNDS, TAX}
+    (teams,) = [p for p in report.problems if "/teams" in p.message]
+    assert teams.severity == "warning" and "no Teams feature" in teams.message
+    facts = world.entity(PAYMENTS).spec["pagerduty"]
+    assert [t["id"] for t in facts["service"]["teams"]] == ["PTPAY01"]  # named by the service's reference
+    assert len(facts["oncall"]) == 3
+
+
 @dataclass
 class Fault:
     """One way PagerDuty fails: how to cause it (returning how to undo it, if the fake keeps state), and what the run reports."""
