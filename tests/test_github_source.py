@@ -155,6 +155,23 @@ def test_codeowners_teams_and_users_map_to_annotated_catalog_entities(
     }
 
 
+def test_teams_of_another_organisation_own_nothing(github: FakeGitHub, catalog: Catalog) -> None:
+    """Why: `@otherorg/platform` cannot own acme's repositories, and its slug alone would name acme's
+    own, unrelated `platform` Group."""
+    github.add_repo("shared-lib", files={"CODEOWNERS": "* @otherorg/platform\n"})
+    github.add_repo("mixed", files={"CODEOWNERS": "* @OtherOrg/platform @ACME/payments\n"})  # org names ignore case
+
+    report = sync(catalog)
+
+    assert entity(catalog, "component:default/shared-lib").owner_ref is None
+    assert entity(catalog, "component:default/mixed").owner_ref == "group:default/payments"
+    foreign = sorted(str(p) for p in report.problems if "another organisation" in p.message)
+    assert foreign == [
+        "github:acme/mixed/CODEOWNERS: warning: owner @OtherOrg/platform is a team of another organisation than acme; it owns nothing here",
+        "github:acme/shared-lib/CODEOWNERS: warning: owner @otherorg/platform is a team of another organisation than acme; it owns nothing here",
+    ]
+
+
 def test_a_descriptor_beats_the_inferred_component_field_by_field(
     github: FakeGitHub, write_config: WriteConfig, make_catalog: MakeCatalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

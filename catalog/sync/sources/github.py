@@ -366,10 +366,25 @@ class _Run:
             return None
         if not rule.owners:
             return None  # deliberately unowned
-        ref = self.owners().ref(rule.owners[0])
+        owners = self.own_org(rule.owners, label)
+        if not owners:
+            return None
+        ref = self.owners().ref(owners[0])
         if ref is None:
-            self._warn(label, f"owner {rule.owners[0]} matches no catalog user; the inferred component has no owner")
+            self._warn(label, f"owner {owners[0]} matches no catalog user; the inferred component has no owner")
         return ref
+
+    def own_org(self, owners: Iterable[Owner], label: str) -> list[Owner]:
+        """`owners` without the teams of other organisations, each reported: only a team of the
+        source's org can own its repositories, and a slug alone would name some unrelated Group."""
+        org = self.source.config.org.lower()
+        kept = []
+        for owner in owners:
+            if owner.kind == "team" and owner.name.split("/", 1)[0].lower() != org:
+                self._warn(label, f"owner {owner} is a team of another organisation than {self.source.config.org}; it owns nothing here")
+            else:
+                kept.append(owner)
+        return kept
 
     # -- catalog lookups (read-only) ------------------------------------------------------
 
@@ -423,7 +438,7 @@ def _path_in_repository(location: EntityDoc, base: str, target: str, full_name: 
 
 
 class _Owners:
-    """CODEOWNERS owners as catalog refs.
+    """CODEOWNERS owners as catalog refs (teams of the source's own org only: see `_Run.own_org`).
 
     `@org/team-slug` is the Group annotated `github.com/team-slug: org/team-slug`, else
     `group:default/team-slug`; `@login` is the User annotated `github.com/user-login: login`,
