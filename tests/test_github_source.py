@@ -155,6 +155,23 @@ def test_codeowners_teams_and_users_map_to_annotated_catalog_entities(
     }
 
 
+def test_teams_of_another_organisation_own_nothing(github: FakeGitHub, catalog: Catalog) -> None:
+    """Why: `@otherorg/platform` cannot own acme's repositories, and its slug alone would name acme's
+    own, unrelated `platform` Group."""
+    github.add_repo("shared-lib", files={"CODEOWNERS": "* @otherorg/platform\n"})
+    github.add_repo("mixed", files={"CODEOWNERS": "* @OtherOrg/platform @ACME/payments\n"})  # org names ignore case
+
+    report = sync(catalog)
+
+    assert entity(catalog, "component:default/shared-lib").owner_ref is None
+    assert entity(catalog, "component:default/mixed").owner_ref == "group:default/payments"
+    foreign = sorted(str(p) for p in report.problems if "another organisation" in p.message)
+    assert foreign == [
+        "github:acme/mixed/CODEOWNERS: warning: owner @OtherOrg/platform is a team of another organisation than acme; it owns nothing here",
+        "github:acme/shared-lib/CODEOWNERS: warning: owner @otherorg/platform is a team of another organisation than acme; it owns nothing here",
+    ]
+
+
 def test_a_descriptor_beats_the_inferred_component_field_by_field(
     github: FakeGitHub, write_config: WriteConfig, make_catalog: MakeCatalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -201,6 +218,45 @@ def test_locations_in_a_repository_are_followed_within_it(github: FakeGitHub, ca
     assert "location target missing.yaml does not exist in acme/mono" in messages
     assert "target ../elsewhere/x.yaml is not a file in acme/mono; not followed" in messages
     assert "target https://example.com/x.yaml is not a file in acme/mono; not followed" in messages
+
+
+def test_url_locations_resolve_relative_targets_against_their_file_as_backstage_does(github: FakeGitHub, catalog: Catalog) -> None:
+    """Why: `type: url` (or no type: a repository's file is read from a URL) with `./services/api.yaml`
+    is how Backstage repositories lay out their descriptors; skipping it lost their entities silently."""
+
+    def location(name: str, spec: str) -> str:
+        return f"apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: {name}\nspec:\n{spec}"
+
+    locations = [
+        location("by-url", "  type: url\n  targets: [./services/api.yaml]\n"),
+        location("untyped", "  target: services/worker.yaml\n"),
+        location("glob", "  type: url\n  targets: ['./more/*.yaml']\n"),
+        location("discovery", "  type: github-discovery\n  target: ./services/other.yaml\n"),
+    ]
+    github.add_repo(
+        "payments",
+        files={
+            "catalog-info.yaml": "---\n".join(locations),
+            "services/api.yaml": location("nested", "  type: url\n  target: ../docs/api.yaml\n"),
+            "services/worker.yaml": component("payments-worker"),
+            "docs/api.yaml": component("payments-api"),
+            "more/x.yaml": component("payments-x"),
+        },
+    )
+    report = sync(catalog)
+
+    assert active_refs(catalog, "gh") >= {"component:default/payments-api", "component:default/payments-worker"}
+    assert "component:default/payments-x" not in active_refs(catalog, "gh")
+    assert entity(catalog, "component:default/payments-api").location == "github:acme/payments/docs/api.yaml:1"
+    problems = {(p.severity, p.file, p.message) for p in report.problems if "target" in p.message}
+    assert problems == {
+        (
+            "error",
+            "github:acme/payments/catalog-info.yaml:16",
+            "target ./more/*.yaml is a glob, which the GitHub source cannot expand; name each file as a target",
+        ),
+        ("warning", "github:acme/payments/catalog-info.yaml:24", "target ./services/other.yaml is not a file in acme/payments; not followed"),
+    }
 
 
 def test_a_removed_repository_is_retired_after_a_complete_listing(github: FakeGitHub, catalog: Catalog) -> None:

@@ -77,6 +77,28 @@ def test_a_shift_that_ended_after_the_last_sync_makes_the_answer_stale(world: Wo
     assert (answer.to_json()["answer"]["stale"], answer.to_json()["answer"]["failing_since"]) == (True, None)
 
 
+def test_a_shift_pagerduty_listed_after_it_had_ended_is_not_said_to_end_after_the_sync(world: World, pagerduty: FakePagerDuty) -> None:
+    """Why: PagerDuty's own example lists a shift that ended in 2015; "ended after the last sync" was false."""
+    shift = {
+        "user": {"id": "PT23IWX", "type": "user_reference", "summary": "Tim Wright"},
+        "schedule": {"id": "PI7DH85", "type": "schedule_reference", "summary": "Daily Engineering Rotation"},
+        "escalation_policy": {"id": "PEPPAY1", "type": "escalation_policy_reference", "summary": "Payments"},
+        "escalation_level": 2,
+        "start": "2015-03-06T15:28:51-05:00",
+        "end": "2015-03-07T15:28:51-05:00",
+    }
+    pagerduty.fail("/oncalls", status=200, body={"oncalls": [shift], "limit": 25, "offset": 0, "more": False, "total": None})
+    world.sync_pagerduty()
+
+    answer = world.ask("who is on call for payments-service?", ASKED)
+
+    assert answer.oncall is not None and answer.oncall.stale
+    assert answer.notes[0] == (
+        "A shift shown ended at 2015-03-07 20:28 UTC, before the last PagerDuty sync (on-call as of 08:55 UTC), which still listed it: "
+        "someone else may be on call now; check https://acme.pagerduty.com/service-directory/PPAYSV1."
+    )
+
+
 def test_failing_source_and_ended_shift_are_both_said(world: World, pagerduty: FakePagerDuty) -> None:
     world.sync_pagerduty()
     pagerduty.fail("/oncalls", status=503, times=None)

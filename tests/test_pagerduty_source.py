@@ -149,6 +149,22 @@ def test_a_5xx_that_clears_on_retry_is_not_a_failure(world: World, pagerduty: Fa
     assert len(world.slept) == 2 and pagerduty.count("/services") == 3
 
 
+def test_an_account_without_the_teams_feature_still_syncs_on_call(world: World, pagerduty: FakePagerDuty) -> None:
+    """Why: teams only name what services reference; PagerDuty answers 402 on /teams to accounts
+    without the feature, and that must not cost anyone the on-call data."""
+    pagerduty.fail("/teams", status=402, times=None)
+
+    report = world.sync_pagerduty()
+
+    assert report.ok, report.error
+    assert set(world.pagerduty_rows()) == {PAYMENTS, REFUNDS, TAX}
+    (teams,) = [p for p in report.problems if "/teams" in p.message]
+    assert teams.severity == "warning" and "no Teams feature" in teams.message
+    facts = world.entity(PAYMENTS).spec["pagerduty"]
+    assert [t["id"] for t in facts["service"]["teams"]] == ["PTPAY01"]  # named by the service's reference
+    assert len(facts["oncall"]) == 3
+
+
 @dataclass
 class Fault:
     """One way PagerDuty fails: how to cause it (returning how to undo it, if the fake keeps state), and what the run reports."""
@@ -349,3 +365,41 @@ def test_facts_of_a_removed_entity_are_retired_by_the_next_sync(small: Catalog, 
 
     assert linked == {"component:default/cart"}
     assert active_refs(small) == {"component:default/cart"}
+
+
+# -- the large-delete guard: PagerDuty only annotates what other sources define ----------------
+
+
+def test_descriptors_deleted_on_purpose_do_not_make_the_next_pagerduty_run_refuse(
+    small: Catalog, bare_account: FakePagerDuty, tmp_path: Path
+) -> None:
+    """Why: the descriptors' source retired those entities, allowed to; PagerDuty's rows that only
+    annotated them go with them, and are no delete of PagerDuty's that anyone must allow again."""
+    names = [f"svc-{i}" for i in range(12)]
+    for name in names:
+        bare_account.add_service(f"P{name}", name, escalation_policy_id="PEP1")
+    _sync_small(small, tmp_path, [_descriptor(name) for name in names])
+    (tmp_path / "catalog" / "all.yaml").write_text("---\n".join(_descriptor(name) for name in names[8:]), encoding="utf-8")
+    [descriptors] = small.sync(["main"], allow_large_delete=True)
+    assert (descriptors.ok, descriptors.removed) == (True, 8)
+
+    [report] = small.sync(["pagerduty"])
+
+    assert (report.status, report.removed, report.unchanged) == ("ok", 8, 4), report.error
+    assert active_refs(small) == {f"component:default/{name}" for name in names[8:]}
+
+
+def test_a_refused_run_says_so_and_not_that_pagerduty_is_unreachable(world: World, pagerduty: FakePagerDuty) -> None:
+    assert world.sync_pagerduty().ok
+    pagerduty.fail("/services", status=200, body={"services": [], "more": False})  # the account suddenly lists nothing
+
+    refused = world.sync_pagerduty(T_FAIL)
+
+    assert refused.status == "refused" and "would retire all 3 entities" in (refused.error or "")
+    answer = world.ask("who is on call for payments-service?", T_FAIL + timedelta(minutes=1))
+    assert answer.oncall is not None and answer.oncall.stale
+    assert answer.notes[0] == (
+        "PagerDuty syncs refused since 09:12 UTC (they would retire too much; see `wayfinder sync status`); on-call as of 08:55 UTC."
+    )
+    assert "unreachable" not in answer.text
+    assert "from pagerduty: syncs refused since 09:12 UTC" in answer.text

@@ -210,3 +210,82 @@ def test_the_adoption_shares_are_of_the_engineers_slack_counted(
         assert Adoption(configured).report(since=T0, until=T0 + timedelta(days=7)).engineers_from == "config"
     finally:
         configured.dispose()
+
+
+
+def _user(name: str, email: str, slack_id: str | None = None) -> str:
+    annotation = f"  annotations:\n    {USER_ID}: {slack_id}\n" if slack_id else ""
+    return (
+        f"apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: {name}\n{annotation}"
+        f"spec:\n  profile:\n    email: {email}\n  memberOf: []\n"
+    )
+
+
+def _group(name: str) -> str:
+    return f"apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: {name}\nspec:\n  type: team\n  children: []\n"
+
+
+@pytest.fixture
+def people(database_url: str, tmp_path: Path, fake: FakeSlackAPI) -> Iterator[tuple[Catalog, Path]]:
+    """A catalog of the Groups and Users each test writes to the returned file, then Slack."""
+    folder = tmp_path / "people"
+    folder.mkdir()
+    path = tmp_path / "wayfinder.yaml"
+    path.write_text(f"sources:\n  - name: people\n    type: backstage\n    path: {folder}\n  - name: slack\n    type: slack\n    api_url: {fake.url}\n", encoding="utf-8")
+    made = Catalog(database_url, load_config(path), slack_token="xoxb-test")
+    yield made, folder / "people.yaml"
+    made.dispose()
+
+
+def test_users_deleted_on_purpose_do_not_make_the_next_slack_run_refuse(people: tuple[Catalog, Path], fake: FakeSlackAPI) -> None:
+    """Why: Slack only annotates Users another source defines; when that source retires them (allowed
+    to), Slack's rows go with them, and are no delete of Slack's that anyone must allow again."""
+    catalog, descriptors = people
+    descriptors.write_text("---\n".join(_user(f"dev{i}", f"dev{i}@northwind.example") for i in range(12)), encoding="utf-8")
+    for i in range(12):
+        fake.add_user(f"UDEV{i}", f"dev{i}@northwind.example")
+    _sync_all(catalog)
+    descriptors.write_text("---\n".join(_user(f"dev{i}", f"dev{i}@northwind.example") for i in range(4)), encoding="utf-8")
+    assert catalog.sync(["people"], allow_large_delete=True)[0].removed == 8
+
+    [report] = catalog.sync(["slack"])
+
+    assert (report.status, report.removed, report.unchanged) == ("ok", 8, 4), report.error
+
+
+def test_a_user_group_without_a_handle_matches_by_id_or_name_only(people: tuple[Catalog, Path], fake: FakeSlackAPI) -> None:
+    """Why: Slack may send a user group with no handle, or `handle: null`; neither may crash the run
+    or match a Group named "none"."""
+    catalog, descriptors = people
+    descriptors.write_text("---\n".join([_group("none"), _group("sre"), _group("payments-team")]), encoding="utf-8")
+    del fake.add_usergroup("S2", "x", "SRE")["handle"]
+    fake.add_usergroup("S3", "x", "Payments Team")["handle"] = None
+
+    _, slack = _sync_all(catalog)
+
+    assert slack.ok
+    assert {k: v for k, v in _annotations(catalog, "group:default/sre").items() if k.startswith("slack.com/")} == {USERGROUP_ID: "S2"}
+    assert _annotations(catalog, "group:default/payments-team").get(USERGROUP_ID) == "S3"
+    assert USERGROUP_ID not in _annotations(catalog, "group:default/none")
+
+
+def test_two_active_accounts_on_one_email_are_a_warning_and_the_users_annotation_chooses(
+    people: tuple[Catalog, Path], fake: FakeSlackAPI
+) -> None:
+    catalog, descriptors = people
+    users = [_user("carol", "carol@northwind.example"), _user("dan", "dan@northwind.example", slack_id="UDAN2")]
+    descriptors.write_text("---\n".join(users), encoding="utf-8")
+    for slack_id, email in [("UCAROL1", "carol@northwind.example"), ("UCAROL2", "Carol@northwind.example"), ("UDAN1", "dan@northwind.example"), ("UDAN2", "dan@northwind.example")]:
+        fake.add_user(slack_id, email)
+
+    _, slack = _sync_all(catalog)
+
+    assert _annotations(catalog, "user:default/carol")[USER_ID] == "UCAROL1"
+    assert [(p.severity, p.entity, p.message) for p in slack.problems] == [
+        (
+            "warning",
+            "user:default/carol",
+            f"Slack accounts UCAROL1, UCAROL2 share the email carol@northwind.example; UCAROL1 is used (set {USER_ID} on the User to choose)",
+        )
+    ]
+    assert _identities(catalog)["UDAN2"].user_ref == "user:default/dan"  # the User's own annotation chose

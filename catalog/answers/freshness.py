@@ -24,12 +24,19 @@ def clock_time(when: datetime, now: datetime) -> str:
     return f"{when:%H:%M} UTC" if when.date() == today else f"{when:%Y-%m-%d %H:%M} UTC"
 
 
+def not_updated(since: str, refused: bool) -> str:
+    """Why a source's facts stopped being updated at `since`: it cannot be read, or its runs read it but were refused."""
+    if refused:
+        return f"syncs refused since {since} (they would retire too much; see `wayfinder sync status`)"
+    return f"unreachable since {since}"
+
+
 def describe(f: Freshness, now: datetime) -> str:
     if f.broken_since:
         return f"from {f.source}: descriptor broken since {clock_time(f.broken_since, now)}: {f.broken_reason}"
     if f.stale and f.failing_since:
         as_of = f"data as of {f.synced_at:%Y-%m-%d %H:%M} UTC" if f.synced_at else "never synced successfully"
-        return f"from {f.source}: unreachable since {f.failing_since:%H:%M} UTC; {as_of}"
+        return f"from {f.source}: {not_updated(f'{f.failing_since:%H:%M} UTC', f.refused)}; {as_of}"
     if f.synced_at is None:
         return f"from {f.source}, never synced"
     return f"from {f.source}, synced {ago(f.synced_at, now)}"

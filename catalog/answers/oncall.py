@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from catalog.answers.freshness import clock_time
+from catalog.answers.freshness import clock_time, not_updated
 from catalog.store.merge import CatalogEntity
 
 SPEC_KEY = "pagerduty"
@@ -80,6 +80,7 @@ class OnCallAnswer(BaseModel):
     shifts: list[OnCallShift] = Field(default_factory=list)  # level 1 first
     as_of: datetime | None = None  # the source's last successful sync: when the shifts were known true
     failing_since: datetime | None = None  # the source's syncs fail since then
+    refused: bool = False  # ...because they were refused (they would retire too much), not because PagerDuty is unreachable
     ended_at: datetime | None = None  # the earliest end of a shown shift that was over when asked
 
     @property
@@ -132,6 +133,7 @@ def on_call(entity: CatalogEntity, now: datetime) -> OnCallAnswer | None:
         shifts=sorted(facts.oncall, key=lambda s: (s.level, s.user.name.lower())),
         as_of=freshness.synced_at if freshness else None,
         failing_since=freshness.failing_since if freshness else None,
+        refused=freshness.refused if freshness else False,
         ended_at=min(ended, default=None),
     )
 
@@ -141,15 +143,20 @@ def staleness_note(oc: OnCallAnswer, now: datetime) -> str | None:
     as_of = f"on-call as of {clock_time(oc.as_of, now)}" if oc.as_of else "on-call never confirmed"
     parts = []
     if oc.failing_since:
-        parts.append(f"PagerDuty unreachable since {clock_time(oc.failing_since, now)}; {as_of}.")
+        parts.append(f"PagerDuty {not_updated(clock_time(oc.failing_since, now), oc.refused)}; {as_of}.")
     if oc.ended_at:
-        when = clock_time(oc.ended_at, now)
-        since = "" if oc.failing_since else f" ({as_of})"
-        where = oc.service.url or "PagerDuty"
-        parts.append(
-            f"A shift shown ended at {when}, after the last PagerDuty sync{since}: someone else may be on call now; check {where}."
-        )
+        parts.append(_ended_note(oc, oc.ended_at, "" if oc.failing_since else f" ({as_of})", now))
     return " ".join(parts) or None
+
+
+def _ended_note(oc: OnCallAnswer, ended_at: datetime, as_of: str, now: datetime) -> str:
+    """A shown shift is over: it ended after the last sync, or PagerDuty still listed it after it had ended."""
+    when, where = clock_time(ended_at, now), oc.service.url or "PagerDuty"
+    if oc.as_of is not None and ended_at <= oc.as_of:
+        happened = f"A shift shown ended at {when}, before the last PagerDuty sync{as_of}, which still listed it"
+    else:
+        happened = f"A shift shown ended at {when}, after the last PagerDuty sync{as_of}"
+    return f"{happened}: someone else may be on call now; check {where}."
 
 
 def no_oncall_note(entity: CatalogEntity, oc: OnCallAnswer | None, now: datetime) -> str:

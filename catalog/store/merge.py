@@ -24,6 +24,7 @@ class Freshness(BaseModel):
     synced_at: datetime | None = None
     failing_since: datetime | None = None
     last_error: str | None = None
+    refused: bool = False  # the failing runs read the source fine but were refused (they would retire too much)
     broken_since: datetime | None = None  # the entity's descriptor file cannot be read: see `catalog.sync.broken_files`
     broken_reason: str | None = None
 
@@ -61,6 +62,8 @@ class SourceFreshness(Protocol):
     def last_error(self) -> str | None: ...
     @property
     def last_error_at(self) -> datetime | None: ...
+    @property
+    def last_error_status(self) -> str | None: ...
 
 
 def merge(rows: Iterable[Any], states: Mapping[str, SourceFreshness]) -> CatalogEntity | None:
@@ -115,13 +118,13 @@ def _freshness(row: Any, states: Mapping[str, SourceFreshness]) -> Freshness:
 
 
 def source_freshness(name: str, state: SourceFreshness, **broken: Any) -> Freshness:
-    """How fresh a source's data is: its last good sync, and since when it fails if its last try failed."""
+    """How fresh a source's data is: its last good sync, and since when it fails (or is refused) if its last try did."""
     failing = (
         state.last_error_at if state.last_error_at and (not state.last_success_at or state.last_error_at > state.last_success_at) else None
     )
     return Freshness(
         source=name, source_type=state.type, synced_at=state.last_success_at, failing_since=failing,
-        last_error=state.last_error if failing else None, **broken,
+        last_error=state.last_error if failing else None, refused=bool(failing) and state.last_error_status == "refused", **broken,
     )  # fmt: skip
 
 

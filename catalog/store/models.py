@@ -97,6 +97,7 @@ class SourceState(TableModel, table=True):
     last_attempt_at: datetime | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
+    last_error_status: str | None = Field(default=None, max_length=20)  # the run's: failed, or refused (read fine, would retire too much)
 
 
 class SyncRun(TableModel, table=True):

@@ -47,7 +47,7 @@ _MERGE_COLUMNS = tuple(dict.fromkeys((
     *ENTITY_FACTS, "source", "precedence",
     *("broken_since", "broken_reason"),  # an entity kept while its descriptor is broken (`catalog.sync.broken_files`)
 )))  # fmt: skip
-_STATE_COLUMNS = ("type", "last_success_at", "last_error", "last_error_at")
+_STATE_COLUMNS = ("type", "last_success_at", "last_error", "last_error_at", "last_error_status")
 _ENTITY_COLUMNS = (*[_E[name] for name in _MERGE_COLUMNS], *[_S[name].label(f"state_{name}") for name in _STATE_COLUMNS])
 _WITH_STATE = Entity.__table__.outerjoin(SourceState.__table__, _S.name == _E.source)  # type: ignore[attr-defined]
 _ENTITY_ROWS = select(*_ENTITY_COLUMNS).select_from(_WITH_STATE).where(_ACTIVE)
@@ -123,6 +123,7 @@ class _StateRow(NamedTuple):
     last_success_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
+    last_error_status: str | None
 
 
 def _plain_rows(result: Result[Any]) -> list[Any]:
@@ -142,7 +143,9 @@ def _merged(rows: Iterable[Row[Any]]) -> dict[str, CatalogEntity]:
     for row in rows:
         by_ref[row.ref].append(row)
         if row.state_type is not None:
-            states[row.source] = _StateRow(row.source, row.state_type, row.state_last_success_at, row.state_last_error, row.state_last_error_at)
+            states[row.source] = _StateRow(
+                row.source, row.state_type, row.state_last_success_at, row.state_last_error, row.state_last_error_at, row.state_last_error_status
+            )
     return {ref: entity for ref, group in by_ref.items() if (entity := merge(group, states)) is not None}
 
 

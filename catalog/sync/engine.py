@@ -33,6 +33,7 @@ from catalog.sync.apply import (
     Statements,
     Triple,
     bump_generation,
+    chunked,
     entity_rows,
     existing_rows,
     relation_changes,
@@ -239,8 +240,9 @@ def _reconcile(
         report.problems += kept
         if not snapshot.complete:
             p.retire = []
+        orphans = _orphans(session, source, p.retire) if snapshot.enriches else 0
         active = sum(1 for _, _, retired in existing.values() if not retired)
-        refused = limits.refusal(len(p.retire), active, not snapshot.entities)
+        refused = limits.refusal(len(p.retire) - orphans, active - orphans, not snapshot.entities)
         if refused:
             report.status, report.error = "refused", refused
             return
@@ -258,6 +260,20 @@ def _reconcile(
                 statement.run(session, rows)
             bump_generation(session)
     report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
+
+
+def _orphans(session: Session, source: str, retire: list[tuple[int, str]]) -> int:
+    """How many of an enriching source's retirements are of entities no other source defines any more.
+
+    Their defining source retired them (perhaps with `--allow-large-delete`); the rows that only
+    annotated them go too, and must not count against this source's large-delete guard, or the
+    guard would refuse this source on every run until someone allowed the same delete twice.
+    """
+    refs = {ref for _, ref in retire}
+    e = ENTITY.c
+    for chunk in chunked(sorted(refs)):
+        refs -= set(session.scalars(select(e.ref).where(e.ref.in_(chunk), e.source != source, e.retired_at.is_(None))))
+    return len(refs)
 
 
 def _active_refs_of_others(session: Session, source: str) -> set[str]:

@@ -80,7 +80,7 @@ def finish(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
         state = session.get(SourceState, report.source)
         assert state is not None
         if not report.ok:
-            state.last_error, state.last_error_at = run.message, now
+            state.last_error, state.last_error_at, state.last_error_status = run.message, now, report.status
         elif report.scope is None:  # one repository read fine says nothing about the others' freshness
             state.last_success_at = now
         session.add_all([run, state])
@@ -91,7 +91,8 @@ def fail(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
     with session_scope(factory) as session:
         values = {"status": "failed", "finished_at": now, "message": _storable(report.error)}
         session.execute(update(SyncRun).where(SyncRun.id == report.run_id).values(values))  # type: ignore[arg-type]
-        session.execute(update(SourceState).where(SourceState.name == report.source).values(last_error=values["message"], last_error_at=now))  # type: ignore[arg-type]
+        state = {"last_error": values["message"], "last_error_at": now, "last_error_status": "failed"}
+        session.execute(update(SourceState).where(SourceState.name == report.source).values(state))  # type: ignore[arg-type]
 
 
 def close_abandoned(session: Session, now: datetime) -> int:

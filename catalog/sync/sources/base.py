@@ -32,6 +32,9 @@ class Snapshot:
     its first error: what that file described before is kept, marked stale, not retired.
     `authors` maps a ref to who made the change the snapshot carries (`github:<login>`), for the
     entities whose source knows it (a push's commits); the others are written with no author.
+    `enriches` says the source only adds facts to entities other sources define (PagerDuty,
+    Slack): when such an entity goes, its defining source retired it, so the rows this source
+    loses with it are not this run's deletes (see `catalog.sync.engine`).
     """
 
     entities: list[EntityDoc] = field(default_factory=list)
@@ -41,6 +44,7 @@ class Snapshot:
     scope: Scope | None = None
     broken: dict[str, Problem] = field(default_factory=dict)
     authors: dict[str, str] = field(default_factory=dict)
+    enriches: bool = False
 
 
 class Source(Protocol):

@@ -40,7 +40,7 @@ from catalog.store.models import Entity
 from catalog.store.precedence import GITHUB_INFERRED
 from catalog.store.reads import user_ref_by_email
 from catalog.store.refs import make_ref
-from catalog.sync.sources.backstage import EntityCollector, is_file_target, location_targets, parse_documents
+from catalog.sync.sources.backstage import EntityCollector, location_targets, parse_documents
 from catalog.sync.sources.base import Scope, Snapshot
 from catalog.sync.sources.codeowners import CODEOWNERS_PATHS, Owner, parse_codeowners
 from catalog.sync.sources.descriptor import NAME_RE, EntityDoc, Link, Problem
@@ -321,10 +321,9 @@ class _Run:
     def follow(self, repo: Repository, path: str, location: EntityDoc, where: str, *, reuse: bool, seen: set[str]) -> None:
         """A Location's targets that are files of the same repository, read like the Backstage source reads them."""
         for target in location_targets(location):
-            target_path = _path_in_repository(path, target) if is_file_target(location, target) else None
-            if target_path is None:
-                message = f"target {target} is not a file in {repo.full_name}; not followed"
-                self.collected.problems.append(Problem(severity="warning", file=where, entity=location.ref, message=message))
+            target_path = _path_in_repository(location, path, target, repo.full_name)
+            if isinstance(target_path, Problem):
+                self.collected.problems.append(target_path.model_copy(update={"file": where, "entity": location.ref}))
                 continue
             if target_path in seen:
                 continue
@@ -367,10 +366,25 @@ class _Run:
             return None
         if not rule.owners:
             return None  # deliberately unowned
-        ref = self.owners().ref(rule.owners[0])
+        owners = self.own_org(rule.owners, label)
+        if not owners:
+            return None
+        ref = self.owners().ref(owners[0])
         if ref is None:
-            self._warn(label, f"owner {rule.owners[0]} matches no catalog user; the inferred component has no owner")
+            self._warn(label, f"owner {owners[0]} matches no catalog user; the inferred component has no owner")
         return ref
+
+    def own_org(self, owners: Iterable[Owner], label: str) -> list[Owner]:
+        """`owners` without the teams of other organisations, each reported: only a team of the
+        source's org can own its repositories, and a slug alone would name some unrelated Group."""
+        org = self.source.config.org.lower()
+        kept = []
+        for owner in owners:
+            if owner.kind == "team" and owner.name.split("/", 1)[0].lower() != org:
+                self._warn(label, f"owner {owner} is a team of another organisation than {self.source.config.org}; it owns nothing here")
+            else:
+                kept.append(owner)
+        return kept
 
     # -- catalog lookups (read-only) ------------------------------------------------------
 
@@ -405,17 +419,26 @@ def _repository_page(source: str, response: httpx.Response) -> str:
         raise SourceError(f"{source}: {response.request.url} answered a malformed repository list: {exc.errors()[0]['msg']}") from None
 
 
-def _path_in_repository(base: str, target: str) -> str | None:
-    """A Location target relative to its file, as a repository path; None for globs or paths leaving the repository."""
+def _path_in_repository(location: EntityDoc, base: str, target: str, full_name: str) -> str | Problem:
+    """The repository path a Location target in file `base` names, or why it is not followed.
+
+    As Backstage's LocationEntityProcessor: the type is `spec.type`, else that of the location
+    the file was read from, `url` for a repository's file; a relative `url` or `file` target
+    resolves against its file. Absolute URLs and paths leaving the repository are not followed
+    (a warning). A glob is an error: files are read one by one, and no tree listing expands it.
+    """
     text = target.removeprefix("file:")
-    if any(ch in text for ch in "*?["):
-        return None
     path = posixpath.normpath(posixpath.join(posixpath.dirname(base), text))
-    return None if path == ".." or path.startswith(("../", "/")) else path
+    followed = (location.spec.get("type") or "url") in ("url", "file") and "://" not in text
+    if not followed or path in (".", "..") or path.startswith(("../", "/")):
+        return Problem(severity="warning", message=f"target {target} is not a file in {full_name}; not followed")
+    if any(ch in text for ch in "*?["):
+        return Problem(message=f"target {target} is a glob, which the GitHub source cannot expand; name each file as a target")
+    return path
 
 
 class _Owners:
-    """CODEOWNERS owners as catalog refs.
+    """CODEOWNERS owners as catalog refs (teams of the source's own org only: see `_Run.own_org`).
 
     `@org/team-slug` is the Group annotated `github.com/team-slug: org/team-slug`, else
     `group:default/team-slug`; `@login` is the User annotated `github.com/user-login: login`,

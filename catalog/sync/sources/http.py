@@ -112,10 +112,10 @@ class ApiClient:
         raise AssertionError("unreachable")
 
     def json(self, url: str, *, params: dict[str, Any] | None = None) -> Any:
-        """GET that must succeed with JSON; anything else fails the whole source."""
+        """GET that must succeed with JSON; anything else raises `SourceError` (`HttpStatusError` for a final status)."""
         response = self.get(url, params=params)
         if response.status_code != 200:
-            raise SourceError(f"{self.name}: {url} answered HTTP {response.status_code}")
+            raise HttpStatusError(self.name, url, response)
         try:
             return response.json()
         except ValueError:

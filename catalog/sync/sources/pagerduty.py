@@ -21,8 +21,9 @@ user, with the user's email), each with classic `limit`/`offset` pagination unti
 false. Teams, policies and schedules give the names the references only summarise. Any failure
 (a network error, timeout, 429 or 5xx that outlasts the retries, a 401, a page missing
 mid-listing, JSON that is malformed or not PagerDuty's shape) raises `SourceError` before
-anything is written, so the facts of the last good sync stay, visibly stale. A 429 waits
-`Retry-After`, else PagerDuty's `ratelimit-reset`.
+anything is written, so the facts of the last good sync stay, visibly stale. The one exception
+is a 402 on `/teams` (an account without the Teams feature): teams only give names, so that is a
+warning. A 429 waits `Retry-After`, else PagerDuty's `ratelimit-reset`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from catalog.store.models import Entity
 from catalog.store.precedence import PAGERDUTY
 from catalog.sync.sources.base import Snapshot
 from catalog.sync.sources.descriptor import EntityDoc, Link, Problem
-from catalog.sync.sources.http import ApiClient, default_retry_delay
+from catalog.sync.sources.http import ApiClient, HttpStatusError, default_retry_delay
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 PAGE_SIZE = 100  # PagerDuty's largest `limit`
@@ -109,6 +110,7 @@ class _Account:
     policies: dict[str, _Named]
     schedules: dict[str, _Named]
     oncalls: dict[str, list[_OnCall]]  # by escalation policy id
+    problems: list[Problem]  # what could be read only in part
 
 
 @dataclass(frozen=True)
@@ -190,18 +192,30 @@ class PagerDutySource:
         with session_scope(self.factory) as session:
             targets = _load_targets(session, exclude_source=self.name)
         links, problems = _link(account.services, targets)
+        problems = account.problems + problems
         entities = [_assert(target, service, account) for target, service in links]
-        return Snapshot(entities=entities, problems=problems, requests=client.requests)
+        return Snapshot(entities=entities, problems=problems, requests=client.requests, enriches=True)
 
     def _read(self, client: ApiClient) -> _Account:
         services = {s.id: s for s in self._list(client, "services", _Service)}  # a listing that shifts may repeat one
-        teams = {t.id: t for t in self._list(client, "teams", _Named)}
+        teams, problems = self._teams(client)
         policies = {p.id: p for p in self._list(client, "escalation_policies", _Named)}
         schedules = {s.id: s for s in self._list(client, "schedules", _Named)}
         oncalls: dict[str, list[_OnCall]] = defaultdict(list)
         for oncall in self._list(client, "oncalls", _OnCall, {"include[]": "users", "earliest": "true"}):
             oncalls[oncall.escalation_policy.id].append(oncall)
-        return _Account(list(services.values()), teams, policies, schedules, oncalls)
+        return _Account(list(services.values()), teams, policies, schedules, oncalls, problems)
+
+    def _teams(self, client: ApiClient) -> tuple[dict[str, _Named], list[Problem]]:
+        """Teams by id. They only name the teams services reference, so an account without the Teams
+        feature (402 on `/teams`) is a warning: services keep their team references' own summaries."""
+        try:
+            return {t.id: t for t in self._list(client, "teams", _Named)}, []
+        except HttpStatusError as exc:
+            if exc.status != 402:
+                raise
+            message = "/teams answered HTTP 402: the account has no Teams feature; team names come from the services' references"
+            return {}, [Problem(severity="warning", message=message)]
 
     # `builtins.type`: in this class body `type` is the source's type name, not the builtin.
     def _list(self, client: ApiClient, key: str, model: builtins.type[M], params: dict[str, str] | None = None) -> list[M]:

@@ -5,11 +5,13 @@ entities. It asserts facts about Groups and Users that other sources already put
 at low precedence (`catalog.store.precedence.SLACK`), so a descriptor written by people always wins a
 disagreement (`catalog.store.merge.merge`):
 
-- a Group gets `slack.com/usergroup-id` and `slack.com/usergroup-handle` of its Slack user group,
-  found by the Group's own annotations (id, then handle), else by handle == Group name, else by
-  the user group's name written as a slug (`Payments Team` -> `payments-team`) == Group name;
+- a Group gets `slack.com/usergroup-id` and `slack.com/usergroup-handle` (if it has one) of its
+  Slack user group, found by the Group's own annotations (id, then handle), else by handle ==
+  Group name, else by the user group's name written as a slug (`Payments Team` ->
+  `payments-team`) == Group name;
 - a User gets `slack.com/user-id`, matched on email (Slack `profile.email`, catalog
-  `spec.profile.email`, case-insensitive).
+  `spec.profile.email`, case-insensitive); when several active accounts share that email, the
+  first listed, with a warning.
 
 It also refreshes the Slack identity cache from the same listing, under the rules the bot uses
 too (`catalog.store.identities`), so the bot's "my team" answers need no per-message Slack calls.
@@ -50,7 +52,7 @@ from catalog.store.merge import CatalogEntity, merge
 from catalog.store.models import Entity
 from catalog.store.precedence import SLACK
 from catalog.sync.sources.base import Snapshot
-from catalog.sync.sources.descriptor import EntityDoc
+from catalog.sync.sources.descriptor import EntityDoc, Problem
 
 USERGROUP_ID = "slack.com/usergroup-id"
 USERGROUP_HANDLE = "slack.com/usergroup-handle"
@@ -78,7 +80,7 @@ class Engineers:
         if not self.usergroups:
             return len(people), "slack members"
         wanted = {name.lower() for name in self.usergroups}
-        grouped = {str(u) for ug in usergroups if {str(ug["id"]).lower(), str(ug["handle"]).lower()} & wanted for u in ug.get("users") or []}
+        grouped = {str(u) for ug in usergroups if {str(ug["id"]).lower(), _handle(ug).lower()} & wanted for u in ug.get("users") or []}
         return len(grouped & people), "slack user groups"
 
     def _is_engineer(self, member: JSON) -> bool:
@@ -122,16 +124,14 @@ class SlackSource:
         usergroups = [
             g
             for g in self._call(calls, "usergroups.list", client.usergroups_list, include_users=True).get("usergroups", [])
-            if not g.get("date_delete")
+            if not g.get("date_delete") and g.get("id")
         ]
         members = list(self._members(client, calls))
         with session_scope(self.factory) as session:
             groups, users = _catalog_people(session, exclude_source=self.name)
         people = [m for m in members if not m.get("deleted") and not m.get("is_bot") and _email(m)]
-        user_ids = _match_users(people, users)
-        entities = [
-            _assert(g, {USERGROUP_ID: str(ug["id"]), USERGROUP_HANDLE: str(ug["handle"])}) for g, ug in _match_groups(usergroups, groups)
-        ]
+        user_ids, problems = _match_users(people, users)
+        entities = [_assert(g, _usergroup_facts(ug)) for g, ug in _match_groups(usergroups, groups)]
         entities += [_assert(u, {USER_ID: user_ids[u.ref]}) for u in users if u.ref in user_ids]
         refs_by_slack_id = {slack_id: ref for ref, slack_id in user_ids.items()}
         with session_scope(self.factory) as session:
@@ -140,7 +140,7 @@ class SlackSource:
             engineers, basis = self.engineers.count(members, usergroups)
             if engineers:  # none found (a misspelt user group) is not "no engineers": the last count stands
                 session.merge(AdoptionPopulation(source=self.name, engineers=engineers, basis=basis, counted_at=self.clock()))
-        return Snapshot(entities=entities, requests=len(calls) + retries.retries)
+        return Snapshot(entities=entities, problems=problems, requests=len(calls) + retries.retries, enriches=True)
 
     def _call(self, calls: list[str], method: str, call: Callable[..., SlackResponse], **params: Any) -> JSON:
         """One Web API read (counted in `calls`); any error fails the run before anything is written."""
@@ -184,11 +184,22 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def _handle(usergroup: JSON) -> str:
+    """A user group's handle, or "" when Slack sends none (missing or null): never the text "None"."""
+    handle = usergroup.get("handle")
+    return handle if isinstance(handle, str) else ""
+
+
+def _usergroup_facts(usergroup: JSON) -> dict[str, str]:
+    handle = _handle(usergroup)
+    return {USERGROUP_ID: str(usergroup["id"])} | ({USERGROUP_HANDLE: handle} if handle else {})
+
+
 def _match_groups(usergroups: list[JSON], groups: list[CatalogEntity]) -> Iterator[tuple[CatalogEntity, JSON]]:
     """Each catalog Group with its Slack user group, by the rules in the module docstring, in order."""
     by_id = {str(ug["id"]): ug for ug in usergroups}
-    by_handle = {str(ug["handle"]).lower(): ug for ug in usergroups}
-    by_slug = {_slug(str(ug["name"])): ug for ug in usergroups}
+    by_handle = {_handle(ug).lower(): ug for ug in usergroups if _handle(ug)}
+    by_slug = {slug: ug for ug in usergroups if (slug := _slug(str(ug.get("name") or "")))}
     for group in groups:
         ug = (
             by_id.get(group.annotations.get(USERGROUP_ID, ""))
@@ -204,15 +215,23 @@ def _email(member: JSON) -> str:
     return normal_email((member.get("profile") or {}).get("email"))
 
 
-def _match_users(people: list[JSON], users: list[CatalogEntity]) -> dict[str, str]:
-    """catalog User ref -> Slack user id, by email."""
-    by_email = {_email(m): str(m["id"]) for m in people}
-    matched = {}
+def _match_users(people: list[JSON], users: list[CatalogEntity]) -> tuple[dict[str, str], list[Problem]]:
+    """catalog User ref -> Slack user id, by email. When several active accounts share the email, the
+    one the User's own `slack.com/user-id` names is used, else the first listed, with a warning."""
+    by_email: dict[str, list[str]] = defaultdict(list)
+    for member in people:
+        by_email[_email(member)].append(str(member["id"]))
+    matched: dict[str, str] = {}
+    problems: list[Problem] = []
     for user in users:
-        slack_id = by_email.get((user.profile("email") or "").strip().lower())
-        if slack_id:
-            matched[user.ref] = slack_id
-    return matched
+        slack_ids = by_email.get(normal_email(user.profile("email")), [])
+        chosen = user.annotations.get(USER_ID)
+        if slack_ids:
+            matched[user.ref] = chosen if chosen in slack_ids else slack_ids[0]
+        if len(slack_ids) > 1 and chosen not in slack_ids:
+            message = f"Slack accounts {', '.join(slack_ids)} share the email {user.profile('email')}; {slack_ids[0]} is used (set {USER_ID} on the User to choose)"
+            problems.append(Problem(severity="warning", entity=user.ref, message=message))
+    return matched, problems
 
 
 def _assert(entity: CatalogEntity, annotations: dict[str, str]) -> EntityDoc:
