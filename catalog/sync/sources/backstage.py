@@ -172,7 +172,7 @@ class BackstageSource:
         a file whose SHA-1 is `known[path]` is read and hashed but not parsed."""
         if not self.path.exists():
             raise SourceError(f"source {self.name!r}: path {self.path} does not exist")
-        files = sorted(p for p in self.path.rglob("*") if _is_catalog_file(p)) if self.path.is_dir() else [self.path]
+        files = sorted(p for p in self.path.rglob("*") if _is_catalog_file(p, self.path)) if self.path.is_dir() else [self.path]
         loader = _CatalogLoader(CatalogRoots.of(self.path, self.allowed_roots), self.max_file_bytes, self.limits, known)
         return Scan(loader.read_all(files, self.progress), loader.problems)
 
@@ -182,8 +182,10 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _is_catalog_file(path: Path) -> bool:
-    return path.suffix in YAML_SUFFIXES and path.is_file() and not any(p.startswith(".") for p in path.parts)
+def _is_catalog_file(path: Path, root: Path) -> bool:
+    """A YAML file (`.yaml`, `.YML`, ...) not hidden below `root`; a root inside `~/.wayfinder` is still read."""
+    hidden = any(p.startswith(".") for p in path.relative_to(root).parts)
+    return path.suffix.lower() in YAML_SUFFIXES and not hidden and path.is_file()
 
 
 class _CatalogLoader:
