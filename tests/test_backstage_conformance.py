@@ -18,6 +18,7 @@ import yaml
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store.refs import EntityRef, parse_ref
+from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.descriptor import EntityDoc, Problem, parse_entity, relations_of
 from tests.helpers import active_refs, backstage_config, relation_triples
 
@@ -130,3 +131,57 @@ def test_a_null_list_item_is_reported_by_the_sync_and_makes_no_relation(
     ]
     assert active_refs(catalog) == {"component:default/fine"}
     assert not any("none" in target for _, _, target in relation_triples(catalog))
+
+
+@pytest.mark.parametrize("kind", ["a/b", "Foo:Bar", "has space", "1Component", "x" * 64, "Com-ponent"])
+def test_a_kind_backstage_rejects_is_reported_not_made_into_a_ref(kind: str) -> None:
+    # Why: `kind: a/b` became the ref `a/b:default/x`, which no reference can name (it does not parse back).
+    problem = _entity(f"apiVersion: example.com/v1\nkind: '{kind}'\nmetadata:\n  name: x\n")
+    assert isinstance(problem, Problem), problem
+    assert f"kind {kind!r} is not valid" in problem.message and problem.line == 1
+
+
+@pytest.mark.parametrize("kind", ["FeatureFlag", "x", "K8sCluster", "A" * 63])
+def test_kinds_backstage_accepts_load(kind: str) -> None:
+    doc = _entity(f"apiVersion: example.com/v1\nkind: {kind}\nmetadata:\n  name: x\n")
+    assert isinstance(doc, EntityDoc) and doc.ref == f"{kind.lower()}:default/x"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "spec", "field"),
+    [
+        ("  description: [a, b]\n", "", "metadata.description: expected a string, got list ['a', 'b']"),
+        ("  title: 12\n", "", "metadata.title: expected a string, got int 12"),
+        ("", "  lifecycle: {a: 1}\n", "spec.lifecycle: expected a string, got dict {'a': 1}"),
+        ("", "  type: 5\n", "spec.type: expected a string, got int 5"),
+        ("  tags: java\n", "", "metadata.tags: expected a list of tags, got 'java'"),
+        ("  tags: [java, UPPER]\n", "", "metadata.tags[1]: 'UPPER' is not a valid tag"),
+        ("  tags: ['has space']\n", "", "metadata.tags[0]: 'has space' is not a valid tag"),
+        ("  tags: [7]\n", "", "metadata.tags[0]: 7 is not a valid tag"),
+        ("  tags: [a--b]\n", "", "metadata.tags[0]: 'a--b' is not a valid tag"),
+        ("", "  profile: {email: [a]}\n", "spec.profile.email: expected a string, got list ['a']"),
+        ("", "  profile: me@example.com\n", "spec.profile: expected a mapping, got 'me@example.com'"),
+    ],
+)
+def test_values_of_the_wrong_type_reject_the_entity_naming_the_field(metadata: str, spec: str, field: str) -> None:
+    problem = _entity(_component(metadata, spec))
+    assert isinstance(problem, Problem), problem
+    assert field in problem.message
+
+
+def test_tags_backstage_accepts_load() -> None:
+    doc = _entity(_component("  tags: [java, c++, 'c#', 'team:payments', go-1-22]\n"))
+    assert isinstance(doc, EntityDoc), doc
+    assert doc.tags == ["java", "c++", "c#", "team:payments", "go-1-22"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("!!binary aGVsbG8=", "a YAML !!binary value"), ("!!set {a, b}", "a YAML !!set value"), ("-.inf", "the number -.inf")]
+)
+def test_yaml_values_that_are_not_json_reject_the_entity_with_their_line(tmp_path: Path, value: str, shown: str) -> None:
+    # Why: `!!binary` became the description "b'hello'" and `!!set` "{'a', 'b'}"; PostgreSQL refused an infinity.
+    (tmp_path / "a.yaml").write_text(_component(spec=f"  notes: {value}\n") + "---\n" + _component(name="fine"), encoding="utf-8")
+    snapshot = BackstageSource("main", tmp_path).fetch()
+    assert [e.name for e in snapshot.entities] == ["fine"]
+    [problem] = snapshot.problems
+    assert problem.line == 9 and f"contains {shown}" in problem.message and "which the catalog cannot store" in problem.message

@@ -33,13 +33,14 @@ BAD = {
     "nul in description": (_doc(metadata='  description: "before\\0after"\n'), "NUL character"),
     "nul in an annotation": (_doc(metadata='  annotations:\n    acme.io/tier: "a\\0"\n'), "NUL character"),
     "nul in a nested spec value": (_doc(spec='  profile:\n    notes: ["\\0"]\n'), "NUL character"),
+    "not a number in spec": (_doc(spec="  replicas: .nan\n"), "NaN"),
     "long namespace": (_doc(metadata=f"  namespace: {LONG}\n"), "metadata.namespace"),
     "long spec.type": (_doc().replace("type: service", f"type: {LONG}"), "spec.type is 101 characters long"),
     "long spec.lifecycle": (_doc().replace("lifecycle: production", f"lifecycle: {LONG}"), "spec.lifecycle is 101 characters long"),
     "long owner": (_doc().replace("owner: team-a", f"owner: {'o' * 400}"), f"over the limit of {MAX_REF_LENGTH}"),
     "long custom kind": (
         _doc().replace("kind: Component", f"kind: K{LONG[1:]}").replace("backstage.io/", "acme.io/"),
-        "kind is 101 characters long",
+        "is not valid: 1-63 letters",
     ),
 }
 

@@ -52,9 +52,9 @@ def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) 
                 yield doc.line, Problem(file=label, line=doc.line, message=over)
                 return
             parsed = parse_entity(_json_safe(doc.value), file=label, line=doc.line)
-            if isinstance(parsed, EntityDoc) and doc.nul_line is not None:
-                message = "contains a NUL character, which the catalog cannot store; entity skipped"
-                parsed = Problem(file=label, line=doc.nul_line, entity=parsed.ref, message=message)
+            if isinstance(parsed, EntityDoc) and doc.unstorable is not None:
+                line, what = doc.unstorable
+                parsed = Problem(file=label, line=line, entity=parsed.ref, message=f"contains {what}, which the catalog cannot store; entity skipped")
             yield doc.line, parsed
     except FileTooCostly as exc:
         yield exc.line, Problem(file=label, line=exc.line, message=f"{exc.message}; the rest of the file is skipped")

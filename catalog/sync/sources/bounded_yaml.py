@@ -13,6 +13,7 @@ measure, however far they would expand. libyaml itself refuses nesting past 1000
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,10 @@ from typing import Any
 import yaml
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Tags whose values JSON has no form for: they would be stored as Python's repr ("b'hello'", "{'a', 'b'}").
+_NOT_JSON = {"tag:yaml.org,2002:binary": "a YAML !!binary value", "tag:yaml.org,2002:set": "a YAML !!set value"}
+_FLOAT = "tag:yaml.org,2002:float"
+_NON_FINITE = re.compile(r"^[-+]?\.?(?:inf|nan)$", re.IGNORECASE)  # PostgreSQL's JSON refuses NaN and Infinity
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class FileTooCostly(Exception):
 class Document:
     line: int
     value: Any
-    nul_line: int | None  # where the first NUL character is, which no database text column stores
+    unstorable: tuple[int, str] | None  # the line and kind of the first value no database stores (a NUL, NaN, !!binary)
 
 
 def read_documents(text: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[Document]:
@@ -61,9 +66,9 @@ def read_documents(text: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[D
     try:
         while loader.check_node():
             node = loader.get_node()
-            used, nul_line = _measure(node, limits.max_depth, budget)
+            used, unstorable = _measure(node, limits.max_depth, budget)
             budget -= used
-            yield Document(node.start_mark.line + 1, loader.construct_document(node), nul_line)
+            yield Document(node.start_mark.line + 1, loader.construct_document(node), unstorable)
     finally:
         loader.dispose()
 
@@ -72,35 +77,47 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+def _unstorable(node: yaml.Node) -> tuple[int, str] | None:
+    """`(line, what)` when the catalog cannot store this node's own value."""
+    if node.tag in _NOT_JSON:
+        return _line(node), _NOT_JSON[node.tag]
+    if isinstance(node, yaml.ScalarNode):
+        if "\x00" in node.value:
+            return _line(node), "a NUL character"
+        if node.tag == _FLOAT and _NON_FINITE.match(node.value):
+            return _line(node), f"the number {node.value} (NaN or infinity)"
+    return None
+
+
 def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
     return list(node.value)
 
 
-def _measure(root: yaml.Node, max_depth: int, budget: int) -> tuple[int, int | None]:
-    """`(values in root with aliases expanded, line of the first NUL)`; raises `FileTooCostly`.
+def _measure(root: yaml.Node, max_depth: int, budget: int) -> tuple[int, tuple[int, str] | None]:
+    """`(values in root with aliases expanded, the first value no database stores)`; raises `FileTooCostly`.
 
     Iterative post-order walk, so neither depth nor a recursive alias can exhaust the stack.
     Scalars are counted where their parent is finished; only collections are remembered.
     """
     if isinstance(root, yaml.ScalarNode):
-        return 1, (_line(root) if "\x00" in root.value else None)
+        return 1, _unstorable(root)
     size: dict[int, int] = {}
     height: dict[int, int] = {}
     open_nodes: set[int] = set()
-    nul_line: int | None = None
+    unstorable: tuple[int, str] | None = None
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, finished = stack.pop()
         key = id(node)
         if finished:
             total, tallest = 1, 1
+            unstorable = unstorable or _unstorable(node)
             for child in _children(node):
                 if isinstance(child, yaml.ScalarNode):
                     total += 1
-                    if nul_line is None and "\x00" in child.value:
-                        nul_line = _line(child)
+                    unstorable = unstorable or _unstorable(child)
                 else:
                     total += size[id(child)]
                     tallest = max(tallest, height[id(child)] + 1)
@@ -116,4 +133,4 @@ def _measure(root: yaml.Node, max_depth: int, budget: int) -> tuple[int, int | N
             open_nodes.add(key)
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node) if not isinstance(child, yaml.ScalarNode))
-    return size[id(root)], nul_line
+    return size[id(root)], unstorable

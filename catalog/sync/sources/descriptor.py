@@ -17,7 +17,7 @@ from catalog.store.facts import EntityFacts
 from catalog.store.models import Entity, column_length
 from catalog.store.precedence import DESCRIPTOR
 from catalog.store.refs import DEFAULT_NAMESPACE, make_ref, parse_ref
-from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
+from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, is_kind, metadata_problems, spec_problems
 
 KIND_NAMES = {
     "component": "Component",
@@ -60,7 +60,6 @@ _PART_OF = {"system": "system", "domain": "domain", "subdomainOf": "domain"}
 # table: PostgreSQL enforces them (SQLite does not), and one value over a size would otherwise
 # fail the whole source's sync transaction instead of this one entity.
 _SIZED_FIELDS = {
-    "kind": "kind",
     "namespace": "metadata.namespace",
     "name": "metadata.name",
     "api_version": "apiVersion",
@@ -144,6 +143,8 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
     metadata = raw.get("metadata")
     if not kind_raw or not isinstance(kind_raw, str):
         return problem("entity has no kind")
+    if not is_kind(kind_raw):
+        return problem(f"kind {kind_raw!r} is not valid: 1-63 letters and digits, starting with a letter")
     if not api_version or not isinstance(api_version, str):
         return problem(f"{kind_raw} has no apiVersion")
     if not isinstance(metadata, dict) or not metadata.get("name"):
@@ -185,7 +186,7 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
         system_ref=system_ref,
         labels=_str_map(metadata.get("labels")),
         annotations=_str_map(metadata.get("annotations")),
-        tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+        tags=tags,
         links=links,
         spec=spec,
         location=f"{file}:{line}" if file and line else file,
@@ -214,7 +215,7 @@ def declared_references(raw: Any) -> int:
 def field_format_problems(api_version: str, metadata: dict[str, Any], spec: dict[str, Any]) -> list[str]:
     """What Backstage's field-format policy and schemas would reject, each naming its field."""
     version = api_version_problem(api_version)
-    return ([version] if version else []) + metadata_problems(metadata) + spec_ref_problems(spec)
+    return ([version] if version else []) + metadata_problems(metadata) + spec_problems(spec)
 
 
 def spec_warnings(doc: EntityDoc) -> list[str]:
