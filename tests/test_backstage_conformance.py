@@ -185,3 +185,28 @@ def test_yaml_values_that_are_not_json_reject_the_entity_with_their_line(tmp_pat
     assert [e.name for e in snapshot.entities] == ["fine"]
     [problem] = snapshot.problems
     assert problem.line == 9 and f"contains {shown}" in problem.message and "which the catalog cannot store" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ('  dependsOn: ["component:"]\n', "spec.dependsOn[0]: reference 'component:' is not of the form"),
+        ('  consumesApis: [ok, "a:/x"]\n', "spec.consumesApis[1]: reference 'a:/x' is not of the form"),
+        ("  dependsOn: [artists-db]\n", "spec.dependsOn[0]: reference 'artists-db' needs a kind"),  # Backstage gives dependsOn no default kind
+        ('  subcomponentOf: "ns/"\n', "spec.subcomponentOf: reference 'ns/' is not of the form"),
+        (f"  dependsOn: [component:{'d' * 400}]\n", "over the limit of 400"),
+    ],
+)
+def test_a_malformed_reference_in_any_field_rejects_the_entity(spec: str, field: str) -> None:
+    # Why: only `owner` rejected the entity; in a list field the reference was dropped with a warning and the
+    # entity loaded without the relation, though the README makes an empty kind, namespace or name an error.
+    problem = _entity(_component(spec=spec))
+    assert isinstance(problem, Problem) and problem.severity == "error", problem
+    assert field in problem.message and problem.line == 1
+
+
+def test_reference_fields_a_kind_does_not_relate_by_are_not_read() -> None:
+    # Backstage reads `members` and `children` of a Group only; on a Component they are free-form spec.
+    doc = _entity(_component(spec="  members: [':odd']\n"))
+    assert isinstance(doc, EntityDoc), doc
+    assert relations_of(doc)[1] == []
