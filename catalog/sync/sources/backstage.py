@@ -78,9 +78,9 @@ def _over_limits(entities: int, relations: int, limits: FileLimits) -> str | Non
 
 
 def location_targets(location: EntityDoc) -> list[str]:
-    """A Location's `target` and `targets`, in that order."""
+    """A Location's `targets` and `target`, in that order (`parse_entity` checked they are strings)."""
     spec = location.spec
-    return [str(t) for t in list(spec.get("targets") or []) + ([spec["target"]] if spec.get("target") else [])]
+    return [*(spec.get("targets") or []), *([spec["target"]] if spec.get("target") else [])]
 
 
 def is_file_target(location: EntityDoc, target: str) -> bool:
@@ -206,8 +206,11 @@ class _CatalogLoader:
             if progress:
                 progress(index, len(files))
 
-    def load_file(self, file: Path, *, referenced_from: tuple[str, int | None] | None = None) -> Iterator[FileRead]:
-        """One file (a directory scan's, or a Location's target named at `referenced_from`), then its Locations' targets."""
+    def load_file(self, file: Path, *, referenced_from: tuple[str, int | None] | None = None, optional: bool = False) -> Iterator[FileRead]:
+        """One file (a directory scan's, or a Location's target named at `referenced_from`), then its Locations' targets.
+
+        An `optional` target (`presence: optional`) may be absent, as in Backstage: that is no problem.
+        """
         at_file, at_line = referenced_from or (str(file), None)
         target = "location target " if referenced_from else ""
         try:
@@ -220,7 +223,8 @@ class _CatalogLoader:
         self._seen_files.add(file)
         shown = str(file)
         if not file.is_file():
-            self.problems.append(Problem(file=at_file, line=at_line, message=f"location target {shown} does not exist"))
+            if not optional:
+                self.problems.append(Problem(file=at_file, line=at_line, message=f"location target {shown} does not exist"))
             return
         read, locations = self._read(file, shown)
         yield read
@@ -263,6 +267,7 @@ class _CatalogLoader:
         return FileRead(shown, digest, [], [problem], problem)
 
     def _follow(self, location: EntityDoc, base: Path, file: str, line: int | None) -> Iterator[FileRead]:
+        optional = location.spec.get("presence") == "optional"
         for text in location_targets(location):
             if not is_file_target(location, text):
                 message = f"target {text} is not a local file; not followed"
@@ -270,7 +275,7 @@ class _CatalogLoader:
                 continue
             path = text.removeprefix("file:")
             if not is_glob(path):
-                yield from self.load_file(base / path, referenced_from=(file, line))
+                yield from self.load_file(base / path, referenced_from=(file, line), optional=optional)
                 continue
             try:
                 matches = self.roots.glob(base, path)

@@ -164,7 +164,7 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
     spec = raw.get("spec") or {}
     if not isinstance(spec, dict):
         return problem("spec must be a mapping", ref)
-    if wrong := field_format_problems(api_version, metadata, spec) or reference_problems(kind, namespace, spec):  # references once they are strings
+    if wrong := field_format_problems(api_version, kind, metadata, spec) or reference_problems(kind, namespace, spec):  # references once they are strings
         return problem("; ".join(wrong), ref)
     try:
         owner_ref = _ref_or_none(spec.get("owner"), "group", namespace)
@@ -213,10 +213,10 @@ def declared_references(raw: Any) -> int:
     return sum(len(_as_list(spec[field])) for field in (*_REF_FIELDS, *_PART_OF) if field in spec)
 
 
-def field_format_problems(api_version: str, metadata: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+def field_format_problems(api_version: str, kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> list[str]:
     """What Backstage's field-format policy and schemas would reject, each naming its field."""
     version = api_version_problem(api_version)
-    return ([version] if version else []) + metadata_problems(metadata) + spec_problems(spec)
+    return ([version] if version else []) + metadata_problems(metadata) + spec_problems(kind, spec)
 
 
 def reference_problems(kind: str, namespace: str, spec: dict[str, Any]) -> list[str]:

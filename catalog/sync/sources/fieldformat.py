@@ -27,6 +27,7 @@ REF_LIST_FIELDS = ("providesApis", "consumesApis", "dependsOn", "dependencyOf", 
 METADATA_TEXT = ("title", "description")
 SPEC_TEXT = ("type", "lifecycle")
 PROFILE_TEXT = ("displayName", "email", "picture")
+PRESENCE = ("required", "optional")  # of a Location's targets: an optional one may be absent
 
 
 def is_object_name(value: Any) -> bool:
@@ -114,14 +115,28 @@ def tag_problems(tags: Any) -> list[str]:
     return [f"metadata.tags[{i}]: {tag!r} is not a valid tag ({rule})" for i, tag in bad]
 
 
-def spec_problems(spec: dict[str, Any]) -> list[str]:
-    """spec values of the wrong type: references, text fields and a person's or team's profile."""
+def spec_problems(kind: str, spec: dict[str, Any]) -> list[str]:
+    """spec values of the wrong type: references, text fields, a person's or team's profile, a Location's targets."""
     problems = spec_ref_problems(spec) + text_problems("spec", spec, SPEC_TEXT)
     profile = spec.get("profile")
     if isinstance(profile, dict):
         problems += text_problems("spec.profile", profile, PROFILE_TEXT)
     elif profile is not None:
         problems.append(f"spec.profile: expected a mapping, got {_shown(profile)}")
+    return problems + (location_problems(spec) if kind == "location" else [])
+
+
+def location_problems(spec: dict[str, Any]) -> list[str]:
+    """`target`, `targets` and `presence` as Backstage's Location schema types them: a string `targets` is a mistake, not 5 targets."""
+    problems = text_problems("spec", spec, ("target",))
+    targets = spec.get("targets")
+    if targets is not None and not isinstance(targets, list):
+        problems.append(f"spec.targets: expected a list of targets, got {_shown(targets)}")
+    elif targets:
+        problems += [f"spec.targets[{i}]: expected a target (a string), got {_shown(t)}" for i, t in enumerate(targets) if not isinstance(t, str)]
+    presence = spec.get("presence")
+    if presence is not None and presence not in PRESENCE:
+        problems.append(f"spec.presence: expected {' or '.join(PRESENCE)}, got {_shown(presence)}")
     return problems
 
 
