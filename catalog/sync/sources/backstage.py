@@ -20,9 +20,10 @@ import yaml
 from catalog.config import BackstageSourceConfig
 from catalog.errors import SourceError
 from catalog.sync.sources.base import FileRead, Scan, Snapshot
-from catalog.sync.sources.bounded_yaml import DEFAULT_LIMITS, FileLimits, FileTooCostly, read_documents
+from catalog.sync.sources.bounded_yaml import DEFAULT_LIMITS, Document, FileLimits, FileTooCostly, read_documents
 from catalog.sync.sources.catalog_roots import CatalogRoots, Refused, is_glob
 from catalog.sync.sources.descriptor import EntityDoc, Problem, declared_references, parse_entity, spec_warnings
+from catalog.sync.sources.substitutions import EXPRESSION, TextReader, Unreadable, skeleton_expression, substitute
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -33,17 +34,25 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[tuple[int | None, EntityDoc | Problem]]:
-    """`(line, entity or problem)` for each document of one descriptor file.
+def parse_documents(
+    text: str, label: str, limits: FileLimits = DEFAULT_LIMITS, read_text: TextReader | None = None
+) -> Iterator[tuple[int | None, EntityDoc | Problem]]:
+    """`(line, entity or problem)` for each document of one descriptor file, warnings about an entity before it.
 
     `label` names the file in entity locations (`label:LINE`) and in problems: a path, or
     `github:org/repo/catalog-info.yaml`. Documents before a YAML syntax error, or before the
-    file exceeds one of its `limits`, still count; nothing after it is read.
+    file exceeds one of its `limits`, still count; nothing after it is read. `read_text` reads
+    what a `$text` placeholder names; without it placeholders are left out.
     """
     entities = relations = 0
+    templated = EXPRESSION in text  # only then is a document searched for a template expression
     try:
         for doc in read_documents(text, limits):
             if doc.value is None:
+                continue
+            if templated and (expression := skeleton_expression(doc.value)) is not None:
+                message = f"holds the template expression {expression[:80]!r}: a Template's skeleton, not an entity; skipped"
+                yield doc.line, Problem(severity="warning", file=label, line=doc.line, message=message)
                 continue
             # Counted before the entity is built: building one with 600k references is the cost to avoid.
             entities, relations = entities + 1, relations + declared_references(doc.value)
@@ -51,11 +60,7 @@ def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) 
             if over:
                 yield doc.line, Problem(file=label, line=doc.line, message=over)
                 return
-            parsed = parse_entity(_json_safe(doc.value), file=label, line=doc.line)
-            if isinstance(parsed, EntityDoc) and doc.unstorable is not None:
-                line, what = doc.unstorable
-                parsed = Problem(file=label, line=line, entity=parsed.ref, message=f"contains {what}, which the catalog cannot store; entity skipped")
-            yield doc.line, parsed
+            yield from ((doc.line, parsed) for parsed in _entity_of(doc, label, read_text))
     except FileTooCostly as exc:
         yield exc.line, Problem(file=label, line=exc.line, message=f"{exc.message}; the rest of the file is skipped")
     except RecursionError:  # the pure-Python YAML reader (no libyaml) composes recursively
@@ -67,6 +72,24 @@ def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) 
         yield at, Problem(file=label, line=at, message=f"invalid YAML: {reason}")
     except yaml.YAMLError as exc:
         yield None, Problem(file=label, message=f"cannot read file: {exc}")
+
+
+def _entity_of(doc: Document, label: str, read_text: TextReader | None) -> Iterator[EntityDoc | Problem]:
+    """One document's entity, or the error that rejects it, after the warnings about it."""
+    raw = _json_safe(doc.value)
+    error, warnings = substitute(raw, read_text)
+    parsed = parse_entity(raw, file=label, line=doc.line)
+    if isinstance(parsed, Problem):
+        yield parsed
+        return
+    yield from (Problem(severity="warning", file=label, line=doc.line, entity=parsed.ref, message=w) for w in warnings)
+    if error is not None:
+        yield Problem(file=label, line=doc.line, entity=parsed.ref, message=error)
+    elif doc.unstorable is not None:
+        line, what = doc.unstorable
+        yield Problem(file=label, line=line, entity=parsed.ref, message=f"contains {what}, which the catalog cannot store; entity skipped")
+    else:
+        yield parsed
 
 
 def _over_limits(entities: int, relations: int, limits: FileLimits) -> str | None:
@@ -172,8 +195,9 @@ class BackstageSource:
         a file whose SHA-1 is `known[path]` is read and hashed but not parsed."""
         if not self.path.exists():
             raise SourceError(f"source {self.name!r}: path {self.path} does not exist")
-        files = sorted(p for p in self.path.rglob("*") if _is_catalog_file(p, self.path)) if self.path.is_dir() else [self.path]
+        files, passed_over = _scan_directory(self.path) if self.path.is_dir() else ([self.path], [])
         loader = _CatalogLoader(CatalogRoots.of(self.path, self.allowed_roots), self.max_file_bytes, self.limits, known)
+        loader.problems += passed_over
         return Scan(loader.read_all(files, self.progress), loader.problems)
 
 
@@ -182,10 +206,26 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _is_catalog_file(path: Path, root: Path) -> bool:
-    """A YAML file (`.yaml`, `.YML`, ...) not hidden below `root`; a root inside `~/.wayfinder` is still read."""
-    hidden = any(p.startswith(".") for p in path.relative_to(root).parts)
-    return path.suffix.lower() in YAML_SUFFIXES and not hidden and path.is_file()
+def _scan_directory(root: Path) -> tuple[list[Path], list[Problem]]:
+    """The YAML files (`.yaml`, `.YML`, ...) below `root`, sorted, and a warning for each symlink the scan passes over.
+
+    Names starting with `.` below `root` are skipped (`.git/`); `root` itself may be inside one
+    (`~/.wayfinder/catalog`). A symlinked directory is not followed (it could loop or lead out of
+    the root): a Location can still name its files, and every file is checked against the roots when read.
+    """
+    files: list[Path] = []
+    passed_over: list[Problem] = []
+    for path in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if path.is_symlink() and path.is_dir():
+            message = "a symlink to a directory: the directory scan does not follow it; name its files in a Location to read them"
+            passed_over.append(Problem(severity="warning", file=str(path), message=message))
+        elif path.suffix.lower() in YAML_SUFFIXES and path.is_file():
+            files.append(path)
+        elif path.suffix.lower() in YAML_SUFFIXES and path.is_symlink():
+            passed_over.append(Problem(severity="warning", file=str(path), message="a broken symlink; skipped"))
+    return files, passed_over
 
 
 class _CatalogLoader:
@@ -250,7 +290,7 @@ class _CatalogLoader:
         broken: Problem | None = None
         locations: list[tuple[EntityDoc, int | None]] = []
         lost = False
-        for line, parsed in parse_documents(text, shown, self.limits):
+        for line, parsed in parse_documents(text, shown, self.limits, self._text_reader(file.parent)):
             if broken is None and isinstance(parsed, Problem) and parsed.severity == "error":
                 broken = parsed
             kept = self.collected.add(parsed, shown, line)
@@ -259,7 +299,33 @@ class _CatalogLoader:
                 locations.append((kept, line))
         own = problems[before:]
         del problems[before:]
-        return FileRead(shown, digest, self.collected.take(), own, broken, reparse=bool(locations) or lost), locations
+        # Read again every run: a Location's targets may change, a lost duplicate may win, a `$text` file may change.
+        reparse = bool(locations) or lost or "$text" in text
+        return FileRead(shown, digest, self.collected.take(), own, broken, reparse=reparse), locations
+
+    def _text_reader(self, base: Path) -> TextReader:
+        """What a `$text` placeholder in a file of directory `base` names: a local file inside the roots, as text."""
+
+        def read(target: str) -> str:
+            if "://" in target:
+                raise Unreadable("not a local file; not read")
+            try:
+                path = self.roots.resolve(base / target)
+            except Refused as exc:
+                raise Unreadable(f"{exc}; not read") from None
+            if not path.is_file():
+                raise Unreadable("does not exist")
+            if path.stat().st_size > self.max_file_bytes:
+                raise Unreadable(f"over the {self.max_file_bytes / 1048576:.0f} MiB limit; not read")
+            try:
+                text = _decode(path.read_bytes())
+            except UnicodeDecodeError as exc:
+                raise Unreadable(f"is not UTF-8 text: {exc}") from None
+            if "\x00" in text:
+                raise Unreadable("contains a NUL character, which the catalog cannot store")
+            return text
+
+        return read
 
     def _unreadable(self, shown: str, digest: str, message: str) -> FileRead:
         """A file that is not parsed at all: it is broken, so what it described is kept."""
