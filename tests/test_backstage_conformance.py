@@ -18,7 +18,7 @@ import yaml
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store.refs import EntityRef, parse_ref
-from catalog.sync.sources.backstage import BackstageSource
+from catalog.sync.sources.backstage import BackstageSource, parse_documents
 from catalog.sync.sources.descriptor import EntityDoc, Problem, parse_entity, relations_of
 from tests.helpers import active_refs, backstage_config, relation_triples
 
@@ -210,3 +210,40 @@ def test_reference_fields_a_kind_does_not_relate_by_are_not_read() -> None:
     doc = _entity(_component(spec="  members: [':odd']\n"))
     assert isinstance(doc, EntityDoc), doc
     assert relations_of(doc)[1] == []
+
+
+def _parsed(text: str) -> list[EntityDoc | Problem]:
+    return [parsed for _, parsed in parse_documents(text, "catalog-info.yaml")]
+
+
+def test_yaml_is_read_as_yaml_1_2_as_backstage_reads_it() -> None:
+    # Why: YAML 1.1 made `name: on` and `owner: off` booleans (entity rejected) and `yes` a boolean label value;
+    # Backstage's parser reads YAML 1.2, where they are strings, as are dates.
+    text = (
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: on}\nspec: {type: team, children: []}\n---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  labels: {enabled: yes}\n"
+        "  description: 2024-01-01\n  annotations: {example.com/since: 2024-01-01T10:00:00Z}\n"
+        "spec: {type: service, lifecycle: production, owner: off, replicas: 017, port: 0x1F, ratio: 1e3, up: True, gone: ~}\n"
+    )
+    group, svc = _parsed(text)
+    assert isinstance(group, EntityDoc) and group.ref == "group:default/on"
+    assert isinstance(svc, EntityDoc), svc
+    assert (svc.labels, svc.description, svc.annotations) == ({"enabled": "yes"}, "2024-01-01", {"example.com/since": "2024-01-01T10:00:00Z"})
+    assert svc.owner_ref == "group:default/off"
+    assert {k: svc.spec[k] for k in ("replicas", "port", "ratio", "up", "gone")} == {"replicas": 17, "port": 31, "ratio": 1000.0, "up": True, "gone": None}
+
+
+def test_a_key_given_twice_in_one_mapping_rejects_the_entity() -> None:
+    # Why: the second `name` silently won; Backstage's parser reports "Map keys must be unique".
+    text = _component(name="first").replace("  name: 'first'\n", "  name: first\n  name: second\n") + "---\n" + _component(name="fine")
+    problem, fine = _parsed(text)
+    assert isinstance(problem, Problem) and problem.line == 5 and "key 'name' appears twice" in problem.message
+    assert isinstance(fine, EntityDoc) and fine.name == "fine"
+    [complex_keys] = _parsed(_component(spec="  ? [a, b]\n  : x\n  ? [a, c]\n  : y\n"))  # keys that are collections are not compared
+    assert isinstance(complex_keys, Problem) and "appears twice" not in complex_keys.message
+
+
+def test_merge_keys_still_merge() -> None:
+    text = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  labels: &base {tier: gold}\nspec:\n  <<: *base\n  owner: team-a\n"
+    [doc] = _parsed(text)
+    assert isinstance(doc, EntityDoc) and doc.spec == {"tier": "gold", "owner": "team-a"}

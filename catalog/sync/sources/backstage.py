@@ -85,9 +85,9 @@ def _entity_of(doc: Document, label: str, read_text: TextReader | None) -> Itera
     yield from (Problem(severity="warning", file=label, line=doc.line, entity=parsed.ref, message=w) for w in warnings)
     if error is not None:
         yield Problem(file=label, line=doc.line, entity=parsed.ref, message=error)
-    elif doc.unstorable is not None:
-        line, what = doc.unstorable
-        yield Problem(file=label, line=line, entity=parsed.ref, message=f"contains {what}, which the catalog cannot store; entity skipped")
+    elif doc.flaw is not None:
+        line, why = doc.flaw
+        yield Problem(file=label, line=line, entity=parsed.ref, message=why)
     else:
         yield parsed
 
