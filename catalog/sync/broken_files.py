@@ -75,9 +75,9 @@ def spare_broken(
     `retire` is the plan's `(row id, ref)` list: the rows in scope (those this run speaks for: read
     again, or no longer read) it no longer has; `broken` maps each file that could not be read in
     full to its first error; `held` maps a ref to the file that held it, where the caller knows it
-    (a location can be stale: rows of older versions kept the old one after a rename). A mark is cleared once its row was read again or is retired; an
-    incomplete snapshot (`complete` False) retires nothing, so there only rows read again lose it.
-    The caller owns the transaction.
+    (a location can be stale: older versions kept the old one after a rename). A mark is cleared
+    once its row was read again or is retired; an incomplete snapshot (`complete` False) retires
+    nothing, so there only rows read again lose it. The caller owns the transaction.
     """
     kept: dict[int, str] = {}
     if broken and retire:

@@ -1,10 +1,10 @@
 """Field formats of a Backstage descriptor, checked as Backstage's catalog checks them.
 
-The rules follow `FieldFormatEntityPolicy` and the Kubernetes-style validators of
-`@backstage/catalog-model` (FORMATS.md §1): names, namespaces, label and annotation keys and
-values, the apiVersion, and the types of the spec fields that hold entity references. Every
-message names the field, so people can find it; a value of the wrong type is reported rather
-than turned into a string.
+The rules follow `FieldFormatEntityPolicy`, the Kubernetes-style validators and the entity
+schemas of `@backstage/catalog-model` (FORMATS.md §1): kinds, names, namespaces, tags, label and
+annotation keys and values, the apiVersion, and the types of the fields Wayfinder reads (entity
+references, text, a profile, a Location's targets). Every message names the field, so people can
+find it; a value of the wrong type is reported rather than turned into a string.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def tag_problems(tags: Any) -> list[str]:
 def spec_problems(kind: str, spec: dict[str, Any]) -> list[str]:
     """spec values of the wrong type: references, text fields, a person's or team's profile, a Location's targets."""
     problems = spec_ref_problems(spec) + text_problems("spec", spec, SPEC_TEXT)
-    profile = spec.get("profile")
+    profile = spec.get("profile") if kind in ("group", "user") else None
     if isinstance(profile, dict):
         problems += text_problems("spec.profile", profile, PROFILE_TEXT)
     elif profile is not None:
@@ -127,7 +127,7 @@ def spec_problems(kind: str, spec: dict[str, Any]) -> list[str]:
 
 
 def location_problems(spec: dict[str, Any]) -> list[str]:
-    """`target`, `targets` and `presence` as Backstage's Location schema types them: a string `targets` is a mistake, not 5 targets."""
+    """`target`, `targets` and `presence` as Backstage's Location schema types them: a string `targets` is a mistake, not one target per character."""
     problems = text_problems("spec", spec, ("target",))
     targets = spec.get("targets")
     if targets is not None and not isinstance(targets, list):
