@@ -111,3 +111,18 @@ def test_operator_may_allow_more_roots_in_the_config(make_catalog: MakeCatalog, 
     [report] = catalog.sync()
     assert report.ok and not _refusals(report.problems)
     assert SECRET in active_refs(catalog)
+
+
+def test_a_root_inside_a_dot_directory_is_read_and_only_dot_parts_below_it_are_skipped(tmp_path: Path) -> None:
+    # Why: `~/.wayfinder/catalog` read nothing and reported ok (every part of the absolute path was checked),
+    # and `B.YAML` was skipped without a word.
+    root = tmp_path / ".wayfinder" / "catalog"
+    (root / ".git").mkdir(parents=True)
+    (root / "a.yaml").write_text(group("team-a"), encoding="utf-8")
+    (root / "b.YAML").write_text(component("b"), encoding="utf-8")
+    (root / "c.Yml").write_text(component("c"), encoding="utf-8")
+    (root / ".git" / "skipped.yaml").write_text(component("skipped"), encoding="utf-8")
+    (root / ".hidden.yaml").write_text(component("hidden"), encoding="utf-8")
+    snapshot = BackstageSource("main", root).fetch()
+    assert {e.ref for e in snapshot.entities} == {"group:default/team-a", "component:default/b", "component:default/c"}
+    assert snapshot.problems == []

@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from sqlmodel import col
 
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.store.models import SourceFile
+from catalog.store.models import Entity, SourceFile
 from catalog.sync.engine import SyncReport, sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from tests.cli import run_wayfinder
@@ -191,3 +192,36 @@ def test_a_location_file_is_followed_on_every_run(make_catalog: MakeCatalog, tmp
     report = _sync(catalog, root, 1)
     assert report.added == 1 and "component:default/later" in active_refs(catalog, "main")
     assert (report.files_parsed, report.files_skipped) == (2, 1)  # the Location file and the new one; extra.yml.txt skipped
+
+
+def test_a_renamed_file_moves_its_entities_location_and_breaking_it_keeps_them(catalog: Catalog, root: Path) -> None:
+    # Why: the location stayed at the old name (the content hash leaves it out), so breaking the renamed
+    # file retired its entities instead of keeping them stale, and hints named a file that was gone.
+    before = _updated_at(catalog)
+    (root / "payments.yaml").rename(root / "billing.yaml")
+    report = _sync(catalog, root, 5)
+    assert (report.added, report.updated, report.removed) == (0, 0, 0)
+    moved = rows(catalog, "main")
+    assert (moved["component:default/payments"].location, moved["component:default/ledger"].location) == (f"{root / 'billing.yaml'}:1", f"{root / 'billing.yaml'}:10")
+    assert _updated_at(catalog) == before  # a move is not a change of what the entity says
+
+    (root / "billing.yaml").write_text("kind: [unclosed\n", encoding="utf-8")
+    report = _sync(catalog, root, 6)
+    assert report.removed == 0
+    assert all(rows(catalog, "main")[ref].broken_since is not None for ref in ("component:default/payments", "component:default/ledger"))
+
+
+def test_lines_added_above_an_entity_move_its_location(catalog: Catalog, root: Path) -> None:
+    (root / "search.yaml").write_text("# owned by search\n\n" + (root / "search.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    _sync(catalog, root, 5)
+    assert rows(catalog, "main")["component:default/search"].location == f"{root / 'search.yaml'}:3"
+
+
+def test_a_broken_file_keeps_what_it_held_even_where_the_stored_location_is_stale(catalog: Catalog, root: Path) -> None:
+    # Rows relocated by a version that left the location behind: the file's record says what it held.
+    with catalog.session() as session:
+        session.execute(update(Entity).where(col(Entity.ref) == "component:default/search").values(location="/gone/old-name.yaml:1"))
+        session.commit()
+    (root / "search.yaml").write_text("kind: [unclosed\n", encoding="utf-8")
+    assert _sync(catalog, root, 5).removed == 0
+    assert rows(catalog, "main")["component:default/search"].broken_since is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Dialect
@@ -35,7 +35,19 @@ CHUNK = 500  # values per `IN (...)`: well under every database's parameter limi
 
 Triple = tuple[str, str, str]
 RelationKey = tuple[str, str, str, str]  # origin, subject, type, target
-Existing = tuple[int, str, bool]  # a stored row: id, content hash, retired
+
+
+class Existing(NamedTuple):
+    """A stored row, as a diff needs it."""
+
+    id: int
+    digest: str  # the content hash
+    retired: bool
+    location: str | None
+
+    def moved(self, doc: EntityDoc) -> bool:
+        """Whether only the row's location is out of date: the hash leaves it out, so nothing else rewrites it."""
+        return not self.retired and self.location != doc.location
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class Statements:
     retire: writes.Statement
     delete_relations: writes.Statement
     insert_relations: writes.Statement
+    relocate: writes.Statement
 
     @classmethod
     def of(cls, dialect: Dialect) -> Statements:
@@ -56,10 +69,11 @@ class Statements:
             writes.update_rows(dialect, ENTITY, ("retired_at", "updated_at")),
             writes.delete_rows(dialect, RELATION, ("id",)),
             writes.insert_rows(dialect, RELATION, RELATION_COLUMNS),
+            writes.update_rows(dialect, ENTITY, ("location",)),
         )
 
     def all(self) -> tuple[writes.Statement, ...]:
-        return (self.add, self.update, self.retire, self.delete_relations, self.insert_relations)
+        return (self.add, self.update, self.retire, self.delete_relations, self.insert_relations, self.relocate)
 
 
 def entity_values(doc: EntityDoc, source: str, digest: str, now: datetime, author: str | None = None) -> dict[str, Any]:
@@ -90,16 +104,17 @@ def entity_rows(
 
 
 def existing_rows(session: Session, source: str, refs: Iterable[str] | None = None) -> dict[str, Existing]:
-    """`ref -> (row id, content hash, retired)` of the source's rows, all of them or those of `refs`."""
+    """The source's rows by ref, all of them or those of `refs`."""
     # Columns, not entities: no ORM row processing, no parsing of every retired_at.
-    query = select(col(Entity.ref), col(Entity.id), col(Entity.content_hash), col(Entity.retired_at).is_not(None)).where(col(Entity.source) == source)
+    columns = (col(Entity.ref), col(Entity.id), col(Entity.content_hash), col(Entity.retired_at).is_not(None), col(Entity.location))
+    query = select(*columns).where(col(Entity.source) == source)
     chunks = [query] if refs is None else [query.where(col(Entity.ref).in_(chunk)) for chunk in chunked(list(refs))]
     found: dict[str, Existing] = {}
     for q in chunks:
-        found_rows: Iterable[tuple[str, int | None, str, bool]] = session.execute(q)
-        for ref, row_id, digest, retired in found_rows:
+        found_rows: Iterable[tuple[str, int | None, str, bool, str | None]] = session.execute(q)
+        for ref, row_id, digest, retired, location in found_rows:
             assert row_id is not None  # a stored row has its id
-            found[ref] = (row_id, digest, bool(retired))
+            found[ref] = Existing(row_id, digest, bool(retired), location)
     return found
 
 
@@ -128,6 +143,11 @@ def relation_changes(
     wanted = dict.fromkeys((origin, *triple) for origin in fresh for triple in relations.get(origin, ()))
     gone = [(row_id,) for key, ids in stored.items() for row_id in (ids if key not in wanted else ids[1:])]
     return gone, [(source, *key) for key in wanted if key not in stored]
+
+
+def relocate_rows(statements: Statements, moved: Sequence[tuple[int, EntityDoc]]) -> writes.Batch:
+    """Rows setting the location of `(row id, doc)` pairs whose content is unchanged: one column, `updated_at` stays."""
+    return statements.relocate, statements.relocate.rows([(doc.location, row_id) for row_id, doc in moved])
 
 
 def retire_rows(retire: Sequence[tuple[int, str]], now: datetime) -> list[tuple[datetime, datetime, int]]:

@@ -6,7 +6,8 @@ produced last time and the snapshot no longer has are spared from retiring and m
 file's error and since when. The mark goes when the file reads cleanly again; a deleted file is no
 longer broken, only gone, so its entities are then retired as usual.
 
-Rows know their file from `location` (`FILE:LINE`, as `EntityDoc.location` writes it).
+A row's file is the one that held it at its last read, as the caller knows it (a file-based
+source's records), else the row's `location` (`FILE:LINE`, as `EntityDoc.location` writes it).
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def file_of(location: str | None) -> str | None:
     return head if sep and tail.isdigit() else location
 
 
+def _files_of(session: Session, rows: list[tuple[int, str]], held: Mapping[str, str]) -> dict[int, str | None]:
+    """The file of each `(row id, ref)`: the one that held it, else the one its stored location names."""
+    files: dict[int, str | None] = {row_id: held[ref] for row_id, ref in rows if ref in held}
+    ids = [row_id for row_id, _ in rows if row_id not in files]
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        found: Iterable[tuple[int, str | None]] = session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk)))
+        files.update((row_id, file_of(location)) for row_id, location in found)
+    return files
+
+
 def reason(problem: Problem) -> str:
     """What an answer shows after "descriptor broken since 09:12 UTC: "."""
     return f"line {problem.line}: {problem.message}" if problem.line else problem.message
@@ -56,25 +67,22 @@ def spare_broken(
     broken: Mapping[str, Problem],
     complete: bool,
     now: datetime,
+    held: Mapping[str, str] | None = None,
 ) -> tuple[list[tuple[int, str]], list[Problem], list[tuple[str, str]]]:
     """`(rows still to retire, one warning per broken file that kept rows, (ref, file) of each row kept)`;
     marks and unmarks rows.
 
     `retire` is the plan's `(row id, ref)` list: the rows in scope (those this run speaks for: read
     again, or no longer read) it no longer has; `broken` maps each file that could not be read in
-    full to its first error. A mark is cleared once its row was read again or is retired; an
-    incomplete snapshot (`complete` False) retires nothing, so there only rows read again lose it.
-    The caller owns the transaction.
+    full to its first error; `held` maps a ref to the file that held it, where the caller knows it
+    (a location can be stale: older versions kept the old one after a rename). A mark is cleared
+    once its row was read again or is retired; an incomplete snapshot (`complete` False) retires
+    nothing, so there only rows read again lose it. The caller owns the transaction.
     """
     kept: dict[int, str] = {}
     if broken and retire:
-        ids = [row_id for row_id, _ in retire]
-        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            found: Iterable[tuple[int, str | None]] = session.execute(select(_E.id, _E.location).where(_E.id.in_(chunk)))
-            for row_id, location in found:
-                file = file_of(location)
-                if file is not None and file in broken:
-                    kept[row_id] = file
+        files = _files_of(session, retire, held or {})
+        kept = {row_id: file for row_id, file in files.items() if file is not None and file in broken}
     untouched = set(kept) if complete else {row_id for row_id, _ in retire}
     fixed = [{"_id": row_id} for row_id in _marked(session, source, in_scope) if row_id not in untouched]
     if fixed:

@@ -37,6 +37,7 @@ from catalog.sync.apply import (
     entity_rows,
     existing_rows,
     relation_changes,
+    relocate_rows,
     retire_rows,
     stored_relations,
 )
@@ -58,6 +59,7 @@ class Plan:
     add: list[tuple[EntityDoc, str]] = field(default_factory=list)
     update: list[tuple[int, EntityDoc, str]] = field(default_factory=list)
     retire: list[tuple[int, str]] = field(default_factory=list)
+    relocate: list[tuple[int, EntityDoc]] = field(default_factory=list)  # unchanged, but read from another place
     unchanged: int = 0
 
 
@@ -84,7 +86,7 @@ class SyncReport:
 
 
 def plan(desired: list[EntityDoc], existing: Mapping[str, Existing]) -> Plan:
-    """Pure diff: `existing` maps ref -> (row id, content hash, retired)."""
+    """Pure diff of the snapshot against the stored rows."""
     result = Plan()
     seen: set[str] = set()
     for doc in desired:
@@ -93,11 +95,13 @@ def plan(desired: list[EntityDoc], existing: Mapping[str, Existing]) -> Plan:
         digest = doc.content_hash()
         if row is None:
             result.add.append((doc, digest))
-        elif row[2] or row[1] != digest:
-            result.update.append((row[0], doc, digest))
+        elif row.retired or row.digest != digest:
+            result.update.append((row.id, doc, digest))
         else:
             result.unchanged += 1
-    result.retire = [(row_id, ref) for ref, (row_id, _, retired) in existing.items() if ref not in seen and not retired]
+            if row.moved(doc):
+                result.relocate.append((row.id, doc))
+    result.retire = [(row.id, ref) for ref, row in existing.items() if ref not in seen and not row.retired]
     return result
 
 
@@ -107,6 +111,7 @@ def _writes(
     """Every statement applying `p` with its rows, built and converted before the write transaction starts."""
     result = entity_rows(statements, source, now, p.add, p.update, snapshot.authors)
     result.append((statements.retire, statements.retire.rows(retire_rows(p.retire, now))))
+    result.append(relocate_rows(statements, p.relocate))
     gone, new = relation_changes(source, [doc.ref for doc, _ in p.add] + [doc.ref for _, doc, _ in p.update], relations, stored)
     result += [(statements.delete_relations, statements.delete_relations.rows(gone)), (statements.insert_relations, statements.insert_relations.rows(new))]
     return result
@@ -230,23 +235,23 @@ def _reconcile(
     report.problems += problems
     with session_scope(factory) as session:
         desired, existing = snapshot.entities, existing_rows(session, source)
-        mine = {ref for ref, (_, _, retired) in existing.items() if not retired}
+        mine = {ref for ref, row in existing.items() if not row.retired}
         if snapshot.scope is not None:
             desired, existing, conflicts = _narrow(session, source, snapshot.scope, desired, existing)
             report.problems += conflicts
         p = plan(desired, existing)
-        in_scope = {row_id for row_id, _, _ in existing.values()}
+        in_scope = {row.id for row in existing.values()}
         p.retire, kept, _ = spare_broken(session, source, p.retire, in_scope, snapshot.broken, snapshot.complete, now)
         report.problems += kept
         if not snapshot.complete:
             p.retire = []
         orphans = _orphans(session, source, p.retire) if snapshot.enriches else 0
-        active = sum(1 for _, _, retired in existing.values() if not retired)
+        active = sum(1 for row in existing.values() if not row.retired)
         refused = limits.refusal(len(p.retire) - orphans, active - orphans, not snapshot.entities)
         if refused:
             report.status, report.error = "refused", refused
             return
-        if not (p.add or p.update or p.retire):
+        if not (p.add or p.update or p.retire or p.relocate):
             report.unchanged = p.unchanged
             return
         changed = [doc.ref for _, doc, _ in p.update] + [ref for _, ref in p.retire]
@@ -298,7 +303,7 @@ def _narrow(
     for doc in desired:
         row = existing.get(doc.ref)
         location, precedence = held.get(doc.ref, (None, 0))
-        if row is not None and not row[2] and not scope.contains(location) and precedence >= doc.precedence:
+        if row is not None and not row.retired and not scope.contains(location) and precedence >= doc.precedence:
             problems.append(Problem(file=doc.location, entity=doc.ref, message=f"duplicate entity, already defined at {location}; skipped"))
         else:
             kept.append(doc)

@@ -36,6 +36,7 @@ from catalog.sync.apply import (
     entity_rows,
     existing_rows,
     relation_changes,
+    relocate_rows,
     retire_rows,
     stored_relations,
 )
@@ -89,6 +90,7 @@ class _Run:
     problems: list[Problem] = field(default_factory=list)
     added: int = 0
     updated: int = 0
+    relocated: int = 0  # unchanged entities whose location moved (a renamed file, lines added above)
     unchanged: int = 0
 
     def __post_init__(self) -> None:
@@ -144,6 +146,7 @@ class _Run:
         relations, bad_references = snapshot_relations(docs)
         added: list[tuple[EntityDoc, str]] = []
         updated: list[tuple[int, EntityDoc, str]] = []
+        moved: list[tuple[int, EntityDoc]] = []
         with session_scope(factory) as session:
             existing = existing_rows(session, self.source, [doc.ref for doc in docs])
             for path, doc in batch:
@@ -153,11 +156,13 @@ class _Run:
                 if row is None:
                     added.append((doc, digest))
                     continue
-                self.in_scope.add(row[0])
-                if row[2] or row[1] != digest:
-                    updated.append((row[0], doc, digest))
+                self.in_scope.add(row.id)
+                if row.retired or row.digest != digest:
+                    updated.append((row.id, doc, digest))
                 else:
                     self.unchanged += 1
+                    if row.moved(doc):
+                        moved.append((row.id, doc))
             stored = stored_relations(session, self.source, [doc.ref for _, doc, _ in updated])
         for problem in bad_references:  # stored with the file, to be shown again while it is unchanged
             if (record := self.records.get(file_of(problem.file) or "")) is not None:
@@ -165,12 +170,13 @@ class _Run:
         self.problems += bad_references
         for statement, rows in entity_rows(self.statements, self.source, self.now, added, updated):
             self.spool.add(statement, rows)
+        self.spool.add(*relocate_rows(self.statements, moved))
         fresh = [doc.ref for doc, _ in added] + [doc.ref for _, doc, _ in updated]
         self.written += fresh
         gone, new = relation_changes(self.source, fresh, relations, stored)
         self.spool.add(self.statements.delete_relations, self.statements.delete_relations.rows(gone))
         self.spool.add(self.statements.insert_relations, self.statements.insert_relations.rows(new))
-        self.added, self.updated = self.added + len(added), self.updated + len(updated)
+        self.added, self.updated, self.relocated = self.added + len(added), self.updated + len(updated), self.relocated + len(moved)
 
     def no_longer_asserted(self, session: Session) -> set[str]:
         """Refs the catalog has from files parsed or gone now that no file asserts any more.
@@ -195,9 +201,9 @@ def _apply(factory: SessionFactory, run: _Run, report: SyncReport, fence: Callab
     with session_scope(factory) as session:
         candidates = run.no_longer_asserted(session)
         rows = existing_rows(session, run.source, candidates) if candidates else {}
-        retire = [(row_id, ref) for ref, (row_id, _, retired) in rows.items() if not retired]
-        run.in_scope.update(row_id for row_id, _, _ in rows.values())
-        retire, kept, spared = spare_broken(session, run.source, retire, run.in_scope, run.broken, True, run.now)
+        retire = [(row.id, ref) for ref, row in rows.items() if not row.retired]
+        run.in_scope.update(row.id for row in rows.values())
+        retire, kept, spared = spare_broken(session, run.source, retire, run.in_scope, run.broken, True, run.now, run.holders)
         report.problems += kept
         for ref, file in spared:  # still the broken file's: retired when it is deleted
             if file in run.records:
@@ -212,7 +218,7 @@ def _apply(factory: SessionFactory, run: _Run, report: SyncReport, fence: Callab
             return
         gone_relations, _ = relation_changes(run.source, (), {}, stored_relations(session, run.source, [ref for _, ref in retire]))
     deleted, inserted = run.file_writes()
-    catalog_changed = bool(run.added or run.updated or retire)
+    catalog_changed = bool(run.added or run.updated or run.relocated or retire)
     report.added, report.updated, report.removed, report.unchanged = run.added, run.updated, len(retire), run.unchanged
     report.files_parsed, report.files_skipped = len(run.records), len(run.skipped)
     if not (catalog_changed or deleted or inserted):

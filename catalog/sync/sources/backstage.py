@@ -20,9 +20,10 @@ import yaml
 from catalog.config import BackstageSourceConfig
 from catalog.errors import SourceError
 from catalog.sync.sources.base import FileRead, Scan, Snapshot
-from catalog.sync.sources.bounded_yaml import DEFAULT_LIMITS, FileLimits, FileTooCostly, read_documents
+from catalog.sync.sources.bounded_yaml import DEFAULT_LIMITS, Document, FileLimits, FileTooCostly, read_documents
 from catalog.sync.sources.catalog_roots import CatalogRoots, Refused, is_glob
 from catalog.sync.sources.descriptor import EntityDoc, Problem, declared_references, parse_entity, spec_warnings
+from catalog.sync.sources.substitutions import EXPRESSION, TextReader, Unreadable, skeleton_expression, substitute
 
 YAML_SUFFIXES = {".yaml", ".yml"}
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -33,17 +34,25 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[tuple[int | None, EntityDoc | Problem]]:
-    """`(line, entity or problem)` for each document of one descriptor file.
+def parse_documents(
+    text: str, label: str, limits: FileLimits = DEFAULT_LIMITS, read_text: TextReader | None = None
+) -> Iterator[tuple[int | None, EntityDoc | Problem]]:
+    """`(line, entity or problem)` for each document of one descriptor file, warnings about an entity before it.
 
     `label` names the file in entity locations (`label:LINE`) and in problems: a path, or
     `github:org/repo/catalog-info.yaml`. Documents before a YAML syntax error, or before the
-    file exceeds one of its `limits`, still count; nothing after it is read.
+    file exceeds one of its `limits`, still count; nothing after it is read. `read_text` reads
+    what a `$text` placeholder names; without it placeholders are left out.
     """
     entities = relations = 0
+    templated = EXPRESSION in text  # only then is a document searched for a template expression
     try:
         for doc in read_documents(text, limits):
             if doc.value is None:
+                continue
+            if templated and (expression := skeleton_expression(doc.value)) is not None:
+                message = f"holds the template expression {expression[:80]!r}: a Template's skeleton, not an entity; skipped"
+                yield doc.line, Problem(severity="warning", file=label, line=doc.line, message=message)
                 continue
             # Counted before the entity is built: building one with 600k references is the cost to avoid.
             entities, relations = entities + 1, relations + declared_references(doc.value)
@@ -51,11 +60,7 @@ def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) 
             if over:
                 yield doc.line, Problem(file=label, line=doc.line, message=over)
                 return
-            parsed = parse_entity(_json_safe(doc.value), file=label, line=doc.line)
-            if isinstance(parsed, EntityDoc) and doc.nul_line is not None:
-                message = "contains a NUL character, which the catalog cannot store; entity skipped"
-                parsed = Problem(file=label, line=doc.nul_line, entity=parsed.ref, message=message)
-            yield doc.line, parsed
+            yield from ((doc.line, parsed) for parsed in _entity_of(doc, label, read_text))
     except FileTooCostly as exc:
         yield exc.line, Problem(file=label, line=exc.line, message=f"{exc.message}; the rest of the file is skipped")
     except RecursionError:  # the pure-Python YAML reader (no libyaml) composes recursively
@@ -69,6 +74,24 @@ def parse_documents(text: str, label: str, limits: FileLimits = DEFAULT_LIMITS) 
         yield None, Problem(file=label, message=f"cannot read file: {exc}")
 
 
+def _entity_of(doc: Document, label: str, read_text: TextReader | None) -> Iterator[EntityDoc | Problem]:
+    """One document's entity, or the error that rejects it, after the warnings about it."""
+    raw = _json_safe(doc.value)
+    error, warnings = substitute(raw, read_text)
+    parsed = parse_entity(raw, file=label, line=doc.line)
+    if isinstance(parsed, Problem):
+        yield parsed
+        return
+    yield from (Problem(severity="warning", file=label, line=doc.line, entity=parsed.ref, message=w) for w in warnings)
+    if error is not None:
+        yield Problem(file=label, line=doc.line, entity=parsed.ref, message=error)
+    elif doc.flaw is not None:
+        line, why = doc.flaw
+        yield Problem(file=label, line=line, entity=parsed.ref, message=why)
+    else:
+        yield parsed
+
+
 def _over_limits(entities: int, relations: int, limits: FileLimits) -> str | None:
     if entities > limits.max_entities:
         return f"the file holds more than {limits.max_entities} entities; the rest of the file is skipped"
@@ -78,9 +101,9 @@ def _over_limits(entities: int, relations: int, limits: FileLimits) -> str | Non
 
 
 def location_targets(location: EntityDoc) -> list[str]:
-    """A Location's `target` and `targets`, in that order."""
+    """A Location's `targets` and `target`, in that order (`parse_entity` checked they are strings)."""
     spec = location.spec
-    return [str(t) for t in list(spec.get("targets") or []) + ([spec["target"]] if spec.get("target") else [])]
+    return [*(spec.get("targets") or []), *([spec["target"]] if spec.get("target") else [])]
 
 
 def is_file_target(location: EntityDoc, target: str) -> bool:
@@ -172,8 +195,9 @@ class BackstageSource:
         a file whose SHA-1 is `known[path]` is read and hashed but not parsed."""
         if not self.path.exists():
             raise SourceError(f"source {self.name!r}: path {self.path} does not exist")
-        files = sorted(p for p in self.path.rglob("*") if _is_catalog_file(p)) if self.path.is_dir() else [self.path]
+        files, passed_over = _scan_directory(self.path) if self.path.is_dir() else ([self.path], [])
         loader = _CatalogLoader(CatalogRoots.of(self.path, self.allowed_roots), self.max_file_bytes, self.limits, known)
+        loader.problems += passed_over
         return Scan(loader.read_all(files, self.progress), loader.problems)
 
 
@@ -182,8 +206,26 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _is_catalog_file(path: Path) -> bool:
-    return path.suffix in YAML_SUFFIXES and path.is_file() and not any(p.startswith(".") for p in path.parts)
+def _scan_directory(root: Path) -> tuple[list[Path], list[Problem]]:
+    """The YAML files (`.yaml`, `.YML`, ...) below `root`, sorted, and a warning for each symlink the scan passes over.
+
+    Names starting with `.` below `root` are skipped (`.git/`); `root` itself may be inside one
+    (`~/.wayfinder/catalog`). A symlinked directory is not followed (it could loop or lead out of
+    the root): a Location can still name its files, and every file is checked against the roots when read.
+    """
+    files: list[Path] = []
+    passed_over: list[Problem] = []
+    for path in sorted(root.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if path.is_symlink() and path.is_dir():
+            message = "a symlink to a directory: the directory scan does not follow it; name its files in a Location to read them"
+            passed_over.append(Problem(severity="warning", file=str(path), message=message))
+        elif path.suffix.lower() in YAML_SUFFIXES and path.is_file():
+            files.append(path)
+        elif path.suffix.lower() in YAML_SUFFIXES and path.is_symlink():
+            passed_over.append(Problem(severity="warning", file=str(path), message="a broken symlink; skipped"))
+    return files, passed_over
 
 
 class _CatalogLoader:
@@ -204,8 +246,11 @@ class _CatalogLoader:
             if progress:
                 progress(index, len(files))
 
-    def load_file(self, file: Path, *, referenced_from: tuple[str, int | None] | None = None) -> Iterator[FileRead]:
-        """One file (a directory scan's, or a Location's target named at `referenced_from`), then its Locations' targets."""
+    def load_file(self, file: Path, *, referenced_from: tuple[str, int | None] | None = None, optional: bool = False) -> Iterator[FileRead]:
+        """One file (a directory scan's, or a Location's target named at `referenced_from`), then its Locations' targets.
+
+        An `optional` target (`presence: optional`) may be absent, as in Backstage: that is no problem.
+        """
         at_file, at_line = referenced_from or (str(file), None)
         target = "location target " if referenced_from else ""
         try:
@@ -218,7 +263,8 @@ class _CatalogLoader:
         self._seen_files.add(file)
         shown = str(file)
         if not file.is_file():
-            self.problems.append(Problem(file=at_file, line=at_line, message=f"location target {shown} does not exist"))
+            if not optional:
+                self.problems.append(Problem(file=at_file, line=at_line, message=f"location target {shown} does not exist"))
             return
         read, locations = self._read(file, shown)
         yield read
@@ -244,7 +290,7 @@ class _CatalogLoader:
         broken: Problem | None = None
         locations: list[tuple[EntityDoc, int | None]] = []
         lost = False
-        for line, parsed in parse_documents(text, shown, self.limits):
+        for line, parsed in parse_documents(text, shown, self.limits, self._text_reader(file.parent)):
             if broken is None and isinstance(parsed, Problem) and parsed.severity == "error":
                 broken = parsed
             kept = self.collected.add(parsed, shown, line)
@@ -253,7 +299,33 @@ class _CatalogLoader:
                 locations.append((kept, line))
         own = problems[before:]
         del problems[before:]
-        return FileRead(shown, digest, self.collected.take(), own, broken, reparse=bool(locations) or lost), locations
+        # Read again every run: a Location's targets may change, a lost duplicate may win, a `$text` file may change.
+        reparse = bool(locations) or lost or "$text" in text
+        return FileRead(shown, digest, self.collected.take(), own, broken, reparse=reparse), locations
+
+    def _text_reader(self, base: Path) -> TextReader:
+        """What a `$text` placeholder in a file of directory `base` names: a local file inside the roots, as text."""
+
+        def read(target: str) -> str:
+            if "://" in target:
+                raise Unreadable("not a local file; not read")
+            try:
+                path = self.roots.resolve(base / target)
+            except Refused as exc:
+                raise Unreadable(f"{exc}; not read") from None
+            if not path.is_file():
+                raise Unreadable("does not exist")
+            if path.stat().st_size > self.max_file_bytes:
+                raise Unreadable(f"over the {self.max_file_bytes / 1048576:.0f} MiB limit; not read")
+            try:
+                text = _decode(path.read_bytes())
+            except UnicodeDecodeError as exc:
+                raise Unreadable(f"is not UTF-8 text: {exc}") from None
+            if "\x00" in text:
+                raise Unreadable("contains a NUL character, which the catalog cannot store")
+            return text
+
+        return read
 
     def _unreadable(self, shown: str, digest: str, message: str) -> FileRead:
         """A file that is not parsed at all: it is broken, so what it described is kept."""
@@ -261,6 +333,7 @@ class _CatalogLoader:
         return FileRead(shown, digest, [], [problem], problem)
 
     def _follow(self, location: EntityDoc, base: Path, file: str, line: int | None) -> Iterator[FileRead]:
+        optional = location.spec.get("presence") == "optional"
         for text in location_targets(location):
             if not is_file_target(location, text):
                 message = f"target {text} is not a local file; not followed"
@@ -268,7 +341,7 @@ class _CatalogLoader:
                 continue
             path = text.removeprefix("file:")
             if not is_glob(path):
-                yield from self.load_file(base / path, referenced_from=(file, line))
+                yield from self.load_file(base / path, referenced_from=(file, line), optional=optional)
                 continue
             try:
                 matches = self.roots.glob(base, path)

@@ -13,13 +13,45 @@ measure, however far they would expand. libyaml itself refuses nesting past 1000
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Tags whose values JSON has no form for: they would be stored as Python's repr ("b'hello'", "{'a', 'b'}").
+_NOT_JSON = {"tag:yaml.org,2002:binary": "a YAML !!binary value", "tag:yaml.org,2002:set": "a YAML !!set value"}
+_FLOAT = "tag:yaml.org,2002:float"
+_NON_FINITE = re.compile(r"^[-+]?\.?(?:inf|nan)$", re.IGNORECASE)  # PostgreSQL's JSON refuses NaN and Infinity
+
+# YAML 1.2's core schema, which Backstage's parser reads: PyYAML reads 1.1, where `on`, `yes` and `off` are
+# booleans (`name: on` was rejected), `2024-01-01` a date and `017` octal. `<<` merge keys stay.
+_CORE_SCHEMA = (
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", list("-+.0123456789")),
+    ("tag:yaml.org,2002:merge", r"^<<$", ["<"]),
+)
+
+
+class _Loader(_SafeLoader):  # libyaml's parser when installed; the resolvers below are Python either way
+    yaml_implicit_resolvers: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+
+
+for _tag, _pattern, _first in _CORE_SCHEMA:
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+
+
+def _core_int(loader: Any, node: yaml.ScalarNode) -> int:
+    """An integer as YAML 1.2 reads it: `017` is seventeen, octal is written `0o17`."""
+    value = str(loader.construct_scalar(node))
+    return int(value[2:], 8) if value.startswith("0o") else int(value, 16) if value.startswith("0x") else int(value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
 
 
 @dataclass(frozen=True)
@@ -48,7 +80,7 @@ class FileTooCostly(Exception):
 class Document:
     line: int
     value: Any
-    nul_line: int | None  # where the first NUL character is, which no database text column stores
+    flaw: tuple[int, str] | None  # the line of what rejects the document and why: a value no database stores, a key given twice
 
 
 def read_documents(text: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[Document]:
@@ -61,9 +93,9 @@ def read_documents(text: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[D
     try:
         while loader.check_node():
             node = loader.get_node()
-            used, nul_line = _measure(node, limits.max_depth, budget)
+            used, flaw = _measure(node, limits.max_depth, budget)
             budget -= used
-            yield Document(node.start_mark.line + 1, loader.construct_document(node), nul_line)
+            yield Document(node.start_mark.line + 1, loader.construct_document(node), flaw)
     finally:
         loader.dispose()
 
@@ -72,35 +104,60 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+def _flaw(node: yaml.Node) -> tuple[int, str] | None:
+    """`(line, why)` when this node's own value rejects its document: one the catalog cannot store, or a key given twice."""
+    what = _unstorable(node)
+    if what is not None:
+        return _line(node), f"contains {what}, which the catalog cannot store; entity skipped"
+    if isinstance(node, yaml.MappingNode):
+        seen: set[tuple[str, str]] = set()
+        for key in (key for key, _ in node.value if isinstance(key, yaml.ScalarNode)):  # a collection as a key is rare and compared by value
+            if (key.tag, key.value) in seen:
+                return _line(key), f"the key {key.value!r} appears twice in one mapping (YAML map keys must be unique); entity skipped"
+            seen.add((key.tag, key.value))
+    return None
+
+
+def _unstorable(node: yaml.Node) -> str | None:
+    if node.tag in _NOT_JSON:
+        return _NOT_JSON[node.tag]
+    if isinstance(node, yaml.ScalarNode):
+        if "\x00" in node.value:
+            return "a NUL character"
+        if node.tag == _FLOAT and _NON_FINITE.match(node.value):
+            return f"the number {node.value} (NaN or infinity)"
+    return None
+
+
 def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
     return list(node.value)
 
 
-def _measure(root: yaml.Node, max_depth: int, budget: int) -> tuple[int, int | None]:
-    """`(values in root with aliases expanded, line of the first NUL)`; raises `FileTooCostly`.
+def _measure(root: yaml.Node, max_depth: int, budget: int) -> tuple[int, tuple[int, str] | None]:
+    """`(values in root with aliases expanded, the first flaw)`; raises `FileTooCostly`.
 
     Iterative post-order walk, so neither depth nor a recursive alias can exhaust the stack.
     Scalars are counted where their parent is finished; only collections are remembered.
     """
     if isinstance(root, yaml.ScalarNode):
-        return 1, (_line(root) if "\x00" in root.value else None)
+        return 1, _flaw(root)
     size: dict[int, int] = {}
     height: dict[int, int] = {}
     open_nodes: set[int] = set()
-    nul_line: int | None = None
+    flaw: tuple[int, str] | None = None
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, finished = stack.pop()
         key = id(node)
         if finished:
             total, tallest = 1, 1
+            flaw = flaw or _flaw(node)
             for child in _children(node):
                 if isinstance(child, yaml.ScalarNode):
                     total += 1
-                    if nul_line is None and "\x00" in child.value:
-                        nul_line = _line(child)
+                    flaw = flaw or _flaw(child)
                 else:
                     total += size[id(child)]
                     tallest = max(tallest, height[id(child)] + 1)
@@ -116,4 +173,4 @@ def _measure(root: yaml.Node, max_depth: int, budget: int) -> tuple[int, int | N
             open_nodes.add(key)
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node) if not isinstance(child, yaml.ScalarNode))
-    return size[id(root)], nul_line
+    return size[id(root)], flaw

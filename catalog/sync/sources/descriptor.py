@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,7 @@ from catalog.store.facts import EntityFacts
 from catalog.store.models import Entity, column_length
 from catalog.store.precedence import DESCRIPTOR
 from catalog.store.refs import DEFAULT_NAMESPACE, make_ref, parse_ref
-from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, metadata_problems, spec_ref_problems
+from catalog.sync.sources.fieldformat import OBJECT_NAME, api_version_problem, is_kind, metadata_problems, spec_problems
 
 KIND_NAMES = {
     "component": "Component",
@@ -55,12 +55,12 @@ _REF_FIELDS: dict[str, tuple[str, str, str | None]] = {
     "children": ("parentOf", "childOf", "group"),
 }
 _PART_OF = {"system": "system", "domain": "domain", "subdomainOf": "domain"}
+_PEOPLE_FIELDS = ("members", "memberOf", "parent", "children")  # read on a Group or User only
 
 # `EntityDoc` field -> where it is written in a descriptor. Their sizes come from the entity
 # table: PostgreSQL enforces them (SQLite does not), and one value over a size would otherwise
 # fail the whole source's sync transaction instead of this one entity.
 _SIZED_FIELDS = {
-    "kind": "kind",
     "namespace": "metadata.namespace",
     "name": "metadata.name",
     "api_version": "apiVersion",
@@ -144,6 +144,8 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
     metadata = raw.get("metadata")
     if not kind_raw or not isinstance(kind_raw, str):
         return problem("entity has no kind")
+    if not is_kind(kind_raw):
+        return problem(f"kind {kind_raw!r} is not valid: 1-63 letters and digits, starting with a letter")
     if not api_version or not isinstance(api_version, str):
         return problem(f"{kind_raw} has no apiVersion")
     if not isinstance(metadata, dict) or not metadata.get("name"):
@@ -162,7 +164,7 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
     spec = raw.get("spec") or {}
     if not isinstance(spec, dict):
         return problem("spec must be a mapping", ref)
-    if wrong := field_format_problems(api_version, metadata, spec):
+    if wrong := field_format_problems(api_version, kind, metadata, spec) or reference_problems(kind, namespace, spec):  # references once they are strings
         return problem("; ".join(wrong), ref)
     try:
         owner_ref = _ref_or_none(spec.get("owner"), "group", namespace)
@@ -185,7 +187,7 @@ def parse_entity(raw: Any, *, file: str | None = None, line: int | None = None) 
         system_ref=system_ref,
         labels=_str_map(metadata.get("labels")),
         annotations=_str_map(metadata.get("annotations")),
-        tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+        tags=tags,
         links=links,
         spec=spec,
         location=f"{file}:{line}" if file and line else file,
@@ -211,10 +213,27 @@ def declared_references(raw: Any) -> int:
     return sum(len(_as_list(spec[field])) for field in (*_REF_FIELDS, *_PART_OF) if field in spec)
 
 
-def field_format_problems(api_version: str, metadata: dict[str, Any], spec: dict[str, Any]) -> list[str]:
+def field_format_problems(api_version: str, kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> list[str]:
     """What Backstage's field-format policy and schemas would reject, each naming its field."""
     version = api_version_problem(api_version)
-    return ([version] if version else []) + metadata_problems(metadata) + spec_ref_problems(spec)
+    return ([version] if version else []) + metadata_problems(metadata) + spec_problems(kind, spec)
+
+
+def reference_problems(kind: str, namespace: str, spec: dict[str, Any]) -> list[str]:
+    """References Backstage's `parseEntityRef` refuses (an empty part, a `dependsOn` without a kind), by field.
+
+    Backstage fails such an entity as it fails a bad `owner`, so the entity is rejected rather
+    than loaded without the relation. `owner` and `system` are resolved, and checked, by `parse_entity`.
+    """
+    problems = []
+    for field, _, _, default_kind in _reference_fields(kind, spec):
+        value = spec[field]
+        for index, item in enumerate(_as_list(value)):
+            try:
+                parse_ref(item, default_kind=default_kind, default_namespace=namespace)
+            except ValueError as exc:
+                problems.append(f"spec.{field}{f'[{index}]' if isinstance(value, list) else ''}: {exc}")
+    return problems
 
 
 def spec_warnings(doc: EntityDoc) -> list[str]:
@@ -242,15 +261,25 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _reference_fields(kind: str, spec: dict[str, Any]) -> Iterator[tuple[str, str, str, str | None]]:
+    """`(field, relation, inverse, default kind of the target)` of each spec field but `owner` and `system`
+    that an entity of `kind` relates by (`members`, `children`, ... only on a Group or User)."""
+    for field, (rel, inverse, default_kind) in _REF_FIELDS.items():
+        if field != "owner" and field in spec and (field not in _PEOPLE_FIELDS or kind in ("group", "user")):
+            yield field, rel, inverse, default_kind
+    for field, default_kind in _PART_OF.items():
+        if field != "system" and field in spec:
+            yield field, "partOf", "hasPart", default_kind
+
+
 def relations_of(doc: EntityDoc) -> tuple[list[tuple[str, str, str]], list[str]]:
     """Relation triples `(subject, type, target)` in both directions, plus bad-ref messages."""
     triples: list[tuple[str, str, str]] = []
     bad: list[str] = []
-    spec = doc.spec
 
     def add(field: str, value: Any, rel: str, inverse: str, default_kind: str | None) -> None:
         for item in _as_list(value):
-            if not isinstance(item, str):  # parse_entity rejects these; other sources must not make them relations
+            if not isinstance(item, str):  # parse_entity rejects these and bad refs; other sources must not make them relations
                 bad.append(f"spec.{field}: expected an entity reference (a string), got {item!r}")
                 continue
             try:
@@ -261,18 +290,12 @@ def relations_of(doc: EntityDoc) -> tuple[list[tuple[str, str, str]], list[str]]
             triples.append((doc.ref, rel, target))
             triples.append((target, inverse, doc.ref))
 
-    for field, (rel, inverse, default_kind) in _REF_FIELDS.items():
-        if field == "owner" and doc.owner_ref:
-            triples += [(doc.ref, rel, doc.owner_ref), (doc.owner_ref, inverse, doc.ref)]
-        elif field != "owner" and field in spec:
-            if field in ("members", "memberOf", "parent", "children") and doc.kind not in ("group", "user"):
-                continue
-            add(field, spec[field], rel, inverse, default_kind)
-    for field, default_kind in _PART_OF.items():
-        if field == "system" and doc.system_ref:
-            triples += [(doc.ref, "partOf", doc.system_ref), (doc.system_ref, "hasPart", doc.ref)]
-        elif field != "system" and field in spec:
-            add(field, spec[field], "partOf", "hasPart", default_kind)
+    if doc.owner_ref:
+        triples += [(doc.ref, "ownedBy", doc.owner_ref), (doc.owner_ref, "ownerOf", doc.ref)]
+    if doc.system_ref:
+        triples += [(doc.ref, "partOf", doc.system_ref), (doc.system_ref, "hasPart", doc.ref)]
+    for field, rel, inverse, default_kind in _reference_fields(doc.kind, doc.spec):
+        add(field, doc.spec[field], rel, inverse, default_kind)
     return _unique(triples), bad
 
 
