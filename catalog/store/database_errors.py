@@ -11,6 +11,7 @@ _HINTS = {
     "does not exist": "check the user and database name in DATABASE_URL",
     "connection refused": "is the database server running and DATABASE_URL's host and port right?",
     "unable to open database file": "check that the database file's directory exists and is writable",
+    "timeout expired": "the server did not answer in time; is it up and reachable? `?connect_timeout=N` in DATABASE_URL sets the wait",
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -37,6 +38,10 @@ SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 60
 SQLITE_WRITE_CACHE_KIB = 64 * 1024
 # How long a SQLite writer waits for the write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a PostgreSQL connection attempt may take: without a bound, a host that accepts TCP but
+# never answers (a firewall dropping packets, a hung server) hung `sync`, `ask` and start-up forever.
+# `?connect_timeout=N` in DATABASE_URL overrides it.
+POSTGRES_CONNECT_TIMEOUT_S = 10
 
 
 def make_engine(url: str) -> Engine:
@@ -56,6 +61,8 @@ def make_engine(url: str) -> Engine:
             kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_size"], kwargs["max_overflow"] = SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW
+    elif "connect_timeout" not in make_url(url).query:
+        kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
     if kwargs.get("poolclass") is not StaticPool:
         kwargs["pool_use_lifo"] = True
     engine = create_engine(url, json_deserializer=json_values.loads, **kwargs)
