@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from catalog.errors import NoSchema, SchemaOutdated
+from catalog.errors import NoSchema, SchemaNewer, SchemaOutdated
 from catalog.store import json_values
 
 if TYPE_CHECKING:  # Alembic is imported only to migrate: checking the schema must not cost a CLI question its import
@@ -166,6 +166,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations (`wayfinder db upgrade`)."""
     from alembic import command
 
+    refuse_newer_schema(schema_status(engine)[0])
     command.upgrade(_alembic_config(engine), revision)
 
 
@@ -209,29 +210,52 @@ _QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
 
 
 @functools.cache
-def head_revision() -> str:
-    """The newest migration: the one no other migration names as its `down_revision`.
+def _migrations() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision the migrations define, the revisions some migration names as its `down_revision`).
 
-    Read from the migration files' text, as Alembic's `ScriptDirectory.get_current_head` would
-    answer (tests/test_migrations.py checks they agree), without importing Alembic and executing
-    every migration module, which cost each CLI question about a quarter of a second.
+    Read from the migration files' text, as Alembic's `ScriptDirectory` would answer (tests/test_migrations.py
+    checks they agree), without importing Alembic and executing every migration module, which cost each CLI
+    question about a quarter of a second.
     """
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
             (parents if down else revisions).update(_QUOTED.findall(value))
+    return frozenset(revisions), frozenset(parents)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration: the one no other migration names as its `down_revision`."""
+    revisions, parents = _migrations()
     heads = revisions - parents
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}); merge them into one")
-    return heads.pop()
+    return next(iter(heads))
+
+
+def is_newer_than_code(revision: str | None) -> bool:
+    """True for a revision none of this code's migrations define: a newer Wayfinder migrated the database."""
+    return revision is not None and revision not in _migrations()[0]
+
+
+def refuse_newer_schema(current: str | None) -> None:
+    """Stop before using or migrating a schema from a newer Wayfinder: Alembic cannot place the revision
+    (it crashed with "Can't locate revision"), and `db upgrade`, the usual advice, cannot help."""
+    if is_newer_than_code(current):
+        raise SchemaNewer(
+            f"The database was migrated by a newer Wayfinder (to revision {current}; a deploy rolled back?) and this version "
+            f"(schema {head_revision()}) cannot use it. Run the newer version, or restore a backup taken before it migrated."
+        )
 
 
 def require_current_schema(engine: Engine) -> None:
-    """Refuse to run on an outdated schema, saying which command fixes it."""
+    """Refuse to run on an outdated or newer schema, saying which command fixes it."""
     current, head = schema_status(engine)
     if current is None:
         raise NoSchema("The database has no Wayfinder tables yet. Run `wayfinder db upgrade` to fix it.")
+    refuse_newer_schema(current)
     if current != head:
         raise SchemaOutdated(f"The database is at revision {current}, the code needs {head}. Run `wayfinder db upgrade` to fix it.")
 
