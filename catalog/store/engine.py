@@ -19,8 +19,9 @@ from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from catalog.errors import NoSchema, SchemaNewer, SchemaOutdated
+from catalog.errors import ConfigError, NoSchema, SchemaNewer, SchemaOutdated
 from catalog.store import json_values
+from catalog.store.database_errors import safe_url
 
 if TYPE_CHECKING:  # Alembic is imported only to migrate: checking the schema must not cost a CLI question its import
     from alembic.config import Config
@@ -44,6 +45,20 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
 
 
+# The database kinds and drivers Wayfinder runs on; any other URL failed in SQLAlchemy's import of its driver.
+SUPPORTED_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("psycopg",)}
+
+
+def check_supported(url: str) -> None:
+    """Refuse a DATABASE_URL for a database (or driver) Wayfinder does not support, naming the ones it does."""
+    backend, _, driver = make_url(url).drivername.partition("+")
+    if driver not in SUPPORTED_DRIVERS.get(backend, ()):
+        raise ConfigError(
+            f"DATABASE_URL: {safe_url(url)} is not supported: only sqlite (sqlite:///path.db) and postgresql "
+            "(postgresql+psycopg://user:pass@host/db) are supported"
+        )
+
+
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL.
 
@@ -54,6 +69,7 @@ def make_engine(url: str) -> Engine:
     comparisons (by 0.01-0.5 ms; wall time was within the shared machine's noise); on SQLite no
     difference showed. Connections beyond the busy ones also stay idle, so the server may close them.
     """
+    check_supported(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
