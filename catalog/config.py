@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, TypeA
 
 from catalog.errors import ConfigError
 from catalog.scorecards.config import DigestsConfig, Initiative, ScorecardConfig, check_references
+from catalog.sync.sources.bounded_yaml import FileTooCostly, check_bounds
 from catalog.sync.triggers import trigger_for
 
 _T = TypeVar("_T")
@@ -342,11 +343,18 @@ def _substitute(value: Any, loc: tuple[Any, ...], missing: list[tuple[tuple[Any,
 def _parse(text: str, loader_class: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> tuple[yaml.Node | None, Any]:
     """The document's nodes (their lines go into error messages) and its data, parsed once: libyaml's parser
     (when PyYAML has it) builds the nodes, the safe constructor the data. Parsing twice in pure Python
-    cost each `wayfinder ask` about 20 ms for a 50-line config."""
+    cost each `wayfinder ask` about 20 ms for a 50-line config.
+
+    The nodes are measured before anything walks them: an alias bomb would otherwise be expanded by
+    the line map and `${VAR}` substitution, hanging every command while it ate gigabytes.
+    """
     loader = loader_class(text)
     try:
         node = loader.get_single_node()
-        return node, (loader.construct_document(node) if node is not None else None) or {}
+        if node is None:
+            return None, {}
+        check_bounds(node)
+        return node, loader.construct_document(node) or {}
     finally:
         loader.dispose()
 
@@ -355,7 +363,7 @@ def load_config(path: Path) -> Config:
     """Read and validate a config file; relative source paths are relative to the file."""
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         try:
             node, data = _parse(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -364,6 +372,8 @@ def load_config(path: Path) -> Config:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else "?"
         raise ConfigError(f"{path}:{line}: invalid YAML: {exc.problem}") from None
+    except FileTooCostly as exc:
+        raise ConfigError(f"{path}:{exc.line or '?'}: invalid YAML: {exc.message}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the config must be a mapping with a 'sources' list")
     lines = _lines(node) if node is not None else {}
@@ -385,6 +395,16 @@ def load_config(path: Path) -> Config:
         if isinstance(source, BackstageSourceConfig):
             source.path, source.allowed_roots = _beside(path, source.path), [_beside(path, root) for root in source.allowed_roots]
     return config
+
+
+def _read_text(path: Path) -> str:
+    """The file as text; bytes that are not UTF-8 are a config error on their line, not a traceback."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (save the file as UTF-8)") from None
 
 
 def validate_section(config: Config, key: str, adapter: TypeAdapter[_T], *, tags: Sequence[str] = ()) -> _T:

@@ -32,6 +32,7 @@ from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.spot import spot_entities
 from catalog.store import claims
 from catalog.store.engine import (
+    is_newer_than_code,
     make_engine,
     migrate_on_start,
     read_session_factory,
@@ -418,6 +419,8 @@ class Catalog:
         except SQLAlchemyError as exc:
             log.warning("schema unreadable: %s", type(exc).__name__)
             return "unreadable"
+        if is_newer_than_code(current):
+            return f"at revision {current}, from a newer Wayfinder: this version cannot use it"
         return None if current == head else f"at revision {current or 'none'}, needs {head}: run `wayfinder db upgrade`"
 
     @property

@@ -5,6 +5,7 @@
     ├── InvalidInput       a command named something the config does not have (a level of a scorecard)
     ├── SchemaOutdated     the database needs `wayfinder db upgrade`
     │   └── NoSchema       ... and has no Wayfinder tables at all yet
+    ├── SchemaNewer        a newer Wayfinder migrated the database; this version cannot use it
     └── SourceError        a source could not produce a full snapshot (nothing is retired)
 
 Problems with single entities are not exceptions: sources report them as `Problem`
@@ -17,7 +18,7 @@ from __future__ import annotations
 # this name and describe it with `catalog.store.database_errors`, without importing SQLAlchemy.
 from sqlalchemy.exc import SQLAlchemyError as DatabaseError
 
-__all__ = ["ConfigError", "DatabaseError", "InvalidInput", "NoSchema", "SchemaOutdated", "SourceError", "WayfinderError"]
+__all__ = ["ConfigError", "DatabaseError", "InvalidInput", "NoSchema", "SchemaNewer", "SchemaOutdated", "SourceError", "WayfinderError"]
 
 
 class WayfinderError(Exception):
@@ -38,6 +39,10 @@ class SchemaOutdated(WayfinderError):
 
 class NoSchema(SchemaOutdated):
     """The database has no Wayfinder tables yet: nothing was ever synced into it."""
+
+
+class SchemaNewer(WayfinderError):
+    """The database schema is ahead of the code: a newer Wayfinder migrated it."""
 
 
 class SourceError(WayfinderError):

@@ -102,3 +102,29 @@ def test_the_cli_prints_every_error_exits_2_and_keeps_what_was_synced(
     (tmp_path / "other.yaml").write_text("sources: []\n", encoding="utf-8")
     kept = wayfinder("ask", "who owns billing?", database_url=database_url, config=tmp_path / "other.yaml")
     assert kept.exit_code == 0 and "team-a" in kept.stdout
+
+
+ALIAS_BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"{key}: &{key} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, key in zip("abcdefghi", "bcdefghij", strict=True))
+    + "sources: []\n"
+)
+
+
+def test_an_alias_bomb_in_the_config_is_a_config_error_not_a_hang(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Expanded, `j` holds 9**10 values: walked for line numbers or ${VAR}s it took gigabytes and never ended.
+    monkeypatch.chdir(tmp_path)
+    Path("wayfinder.yaml").write_text(ALIAS_BOMB, encoding="utf-8")
+    ran = wayfinder("sync", database_url=database_url)
+    assert ran.exit_code == 2
+    assert ran.stderr.splitlines() == [
+        "error: wayfinder.yaml:7: invalid YAML: holds too many values once its aliases are expanded (a YAML alias bomb?)"
+    ]
+
+
+def test_a_config_that_is_not_utf8_names_its_line_and_exits_2(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("wayfinder.yaml").write_bytes(b"sources: []\n# caf\xe9\n")
+    ran = wayfinder("ask", "who owns billing?", database_url=database_url)
+    assert ran.exit_code == 2
+    assert ran.stderr.splitlines() == ["error: wayfinder.yaml:2: not UTF-8 text (save the file as UTF-8)"]

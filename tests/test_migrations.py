@@ -6,12 +6,14 @@ it; if that guard or the migrations drift from the models, deploys fail in confu
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlmodel import SQLModel, col
 
 import actions.models  # noqa: F401  (the action tables)
@@ -20,6 +22,7 @@ from catalog.errors import SchemaOutdated
 from catalog.search.fulltext import is_modelled
 from catalog.store.engine import MIGRATIONS, head_revision, make_engine, require_current_schema, schema_status, upgrade
 from catalog.store.models import CatalogState
+from tests.invoke_cli import one_source_config, wayfinder
 
 CORE_TABLES = {"entity", "relation", "source_state", "sync_run", "catalog_state", "question_log"}
 
@@ -86,3 +89,20 @@ def test_migrations_match_the_models(database_url: str) -> None:
         assert diff == []
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("command", [("ask", "who owns billing?"), ("sync", "status"), ("sync",), ("sync", "--no-migrate"), ("db", "upgrade")])
+def test_a_schema_from_a_newer_wayfinder_is_refused_by_every_command(database_url: str, tmp_path: Path, command: tuple[str, ...]) -> None:
+    """After a rolled-back deploy the database is ahead of the code: `db upgrade` is no fix, and Alembic cannot place the revision."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0099_future'"))
+    finally:
+        engine.dispose()
+    ran = wayfinder(*command, database_url=database_url, config=one_source_config(tmp_path))
+    assert ran.exit_code == 2
+    assert ran.stderr.splitlines() == [
+        f"error: The database was migrated by a newer Wayfinder (to revision 0099_future; a deploy rolled back?) and this version "
+        f"(schema {head_revision()}) cannot use it. Run the newer version, or restore a backup taken before it migrated."
+    ]

@@ -11,6 +11,9 @@ _HINTS = {
     "does not exist": "check the user and database name in DATABASE_URL",
     "connection refused": "is the database server running and DATABASE_URL's host and port right?",
     "unable to open database file": "check that the database file's directory exists and is writable",
+    "malformed": "restore it from a backup",
+    "file is not a database": "restore it from a backup",
+    "timeout expired": "the server did not answer in time; is it up and reachable? `?connect_timeout=N` in DATABASE_URL sets the wait",
 }
 
 
@@ -19,7 +22,7 @@ def describe_database_error(exc: SQLAlchemyError, url: str) -> str:
     lines = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()
     reason = "; ".join(" ".join(line.split()) for line in lines if line.strip())
     hint = next((h for needle, h in _HINTS.items() if needle in reason.lower()), None)
-    return f"database {_safe(url)}: {reason}" + (f" ({hint})" if hint else "")
+    return f"database {safe_url(url)}: {reason}" + (f" ({hint})" if hint else "")
 
 
 def driver_reason(exc: SQLAlchemyError) -> object:
@@ -28,7 +31,8 @@ def driver_reason(exc: SQLAlchemyError) -> object:
     return getattr(exc, "orig", None) or type(exc).__name__
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
+    """DATABASE_URL as it may be shown: its password hidden."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:

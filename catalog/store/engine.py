@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from catalog.errors import NoSchema, SchemaOutdated
+from catalog.errors import ConfigError, NoSchema, SchemaNewer, SchemaOutdated
 from catalog.store import json_values
+from catalog.store.database_errors import safe_url
 
 if TYPE_CHECKING:  # Alembic is imported only to migrate: checking the schema must not cost a CLI question its import
     from alembic.config import Config
@@ -37,6 +39,24 @@ SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 60
 SQLITE_WRITE_CACHE_KIB = 64 * 1024
 # How long a SQLite writer waits for the write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a PostgreSQL connection attempt may take: without a bound, a host that accepts TCP but
+# never answers (a firewall dropping packets, a hung server) hung `sync`, `ask` and start-up forever.
+# `?connect_timeout=N` in DATABASE_URL overrides it.
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
+
+# The database kinds and drivers Wayfinder runs on; any other URL failed in SQLAlchemy's import of its driver.
+SUPPORTED_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("psycopg",)}
+
+
+def check_supported(url: str) -> None:
+    """Refuse a DATABASE_URL for a database (or driver) Wayfinder does not support, naming the ones it does."""
+    backend, _, driver = make_url(url).drivername.partition("+")
+    if driver not in SUPPORTED_DRIVERS.get(backend, ()):
+        raise ConfigError(
+            f"DATABASE_URL: {safe_url(url)} is not supported: only sqlite (sqlite:///path.db) and postgresql "
+            "(postgresql+psycopg://user:pass@host/db) are supported"
+        )
 
 
 def make_engine(url: str) -> Engine:
@@ -49,6 +69,7 @@ def make_engine(url: str) -> Engine:
     comparisons (by 0.01-0.5 ms; wall time was within the shared machine's noise); on SQLite no
     difference showed. Connections beyond the busy ones also stay idle, so the server may close them.
     """
+    check_supported(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -56,6 +77,8 @@ def make_engine(url: str) -> Engine:
             kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_size"], kwargs["max_overflow"] = SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW
+    elif "connect_timeout" not in make_url(url).query:
+        kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
     if kwargs.get("poolclass") is not StaticPool:
         kwargs["pool_use_lifo"] = True
     engine = create_engine(url, json_deserializer=json_values.loads, **kwargs)
@@ -159,6 +182,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations (`wayfinder db upgrade`)."""
     from alembic import command
 
+    refuse_newer_schema(schema_status(engine)[0])
     command.upgrade(_alembic_config(engine), revision)
 
 
@@ -202,29 +226,52 @@ _QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
 
 
 @functools.cache
-def head_revision() -> str:
-    """The newest migration: the one no other migration names as its `down_revision`.
+def _migrations() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision the migrations define, the revisions some migration names as its `down_revision`).
 
-    Read from the migration files' text, as Alembic's `ScriptDirectory.get_current_head` would
-    answer (tests/test_migrations.py checks they agree), without importing Alembic and executing
-    every migration module, which cost each CLI question about a quarter of a second.
+    Read from the migration files' text, as Alembic's `ScriptDirectory` would answer (tests/test_migrations.py
+    checks they agree), without importing Alembic and executing every migration module, which cost each CLI
+    question about a quarter of a second.
     """
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
             (parents if down else revisions).update(_QUOTED.findall(value))
+    return frozenset(revisions), frozenset(parents)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration: the one no other migration names as its `down_revision`."""
+    revisions, parents = _migrations()
     heads = revisions - parents
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}); merge them into one")
-    return heads.pop()
+    return next(iter(heads))
+
+
+def is_newer_than_code(revision: str | None) -> bool:
+    """True for a revision none of this code's migrations define: a newer Wayfinder migrated the database."""
+    return revision is not None and revision not in _migrations()[0]
+
+
+def refuse_newer_schema(current: str | None) -> None:
+    """Stop before using or migrating a schema from a newer Wayfinder: Alembic cannot place the revision
+    (it crashed with "Can't locate revision"), and `db upgrade`, the usual advice, cannot help."""
+    if is_newer_than_code(current):
+        raise SchemaNewer(
+            f"The database was migrated by a newer Wayfinder (to revision {current}; a deploy rolled back?) and this version "
+            f"(schema {head_revision()}) cannot use it. Run the newer version, or restore a backup taken before it migrated."
+        )
 
 
 def require_current_schema(engine: Engine) -> None:
-    """Refuse to run on an outdated schema, saying which command fixes it."""
+    """Refuse to run on an outdated or newer schema, saying which command fixes it."""
     current, head = schema_status(engine)
     if current is None:
         raise NoSchema("The database has no Wayfinder tables yet. Run `wayfinder db upgrade` to fix it.")
+    refuse_newer_schema(current)
     if current != head:
         raise SchemaOutdated(f"The database is at revision {current}, the code needs {head}. Run `wayfinder db upgrade` to fix it.")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import Session
 
@@ -32,10 +33,15 @@ def _fetch(conn: Connection, compiled: Any, params: dict[str, Any], *, bind_type
     bound = compiled.construct_params(params)
     if bind_types:
         bound |= {name: process(bound[name]) for name, process in compiled._bind_processors.items() if name in bound}
+    driver_error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.cursor()
     try:
         cursor.execute(compiled.string, tuple(bound[name] for name in compiled.positiontup or ()) if compiled.positional else bound)
         return list(cursor.fetchall())
+    except driver_error as exc:
+        # Wrapped as SQLAlchemy wraps what it runs, so callers' `except SQLAlchemyError` (and the CLI's one-line
+        # database error) catch it too: a damaged SQLite file surfaced here as a traceback.
+        raise DBAPIError.instance(compiled.string, None, exc, driver_error, hide_parameters=True, dialect=conn.dialect) from exc
     finally:
         cursor.close()
 

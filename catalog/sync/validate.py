@@ -18,7 +18,7 @@ def _is_config(path: Path) -> bool:
         return False
     try:
         first = next(yaml.safe_load_all(path.read_text(encoding="utf-8")), None)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, UnicodeDecodeError):  # load_config says what is wrong with a config file
         return path.name.startswith("wayfinder")
     return isinstance(first, dict) and "sources" in first and "kind" not in first
 

@@ -100,6 +100,12 @@ def read_documents(text: str, limits: FileLimits = DEFAULT_LIMITS) -> Iterator[D
         loader.dispose()
 
 
+def check_bounds(node: yaml.Node, limits: FileLimits = DEFAULT_LIMITS) -> None:
+    """Raise `FileTooCostly` if one composed document is nested or, once its aliases are expanded, sized past `limits`:
+    for a file read whole by another loader (`wayfinder.yaml`), before anything walks or builds it."""
+    _measure(node, limits.max_depth, limits.max_nodes)
+
+
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 

@@ -1,0 +1,107 @@
+"""A database that cannot be used ends a command with one `error:` line and exit 2, never a hang or a traceback.
+
+Why: these commands run from cron, CI and deploy scripts; a hang holds the job (and its lock) for
+ever, and a traceback hides the one fact an operator needs: which database, and what to do.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from sqlalchemy import literal_column, select, table
+from sqlmodel import Session
+
+from catalog.errors import DatabaseError
+from catalog.store import engine as catalog_engine
+from catalog.store.engine import make_engine
+from catalog.store.raw import raw_rows
+from tests.conftest import EXAMPLES
+from tests.invoke_cli import one_source_config, wayfinder
+
+EXAMPLE_CONFIG = EXAMPLES / "wayfinder.yaml"
+PAGE = 4096  # SQLite's default page size
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts TCP connections and never says a word (a hung server, a firewall dropping replies)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:  # the listener was closed: the test is over
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
+
+
+@pytest.mark.parametrize("command", [("sync",), ("ask", "who owns payments-service?")])
+def test_a_postgresql_server_that_never_answers_times_out(silent_server: int, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]) -> None:
+    monkeypatch.setattr(catalog_engine, "POSTGRES_CONNECT_TIMEOUT_S", 1)  # the default bound (10 s), made short
+    url = f"postgresql+psycopg://wayfinder:s3cret-password@127.0.0.1:{silent_server}/wayfinder"
+    ran = wayfinder(*command, database_url=url, config=EXAMPLE_CONFIG)
+    assert ran.exit_code == 2
+    assert ran.stderr.splitlines() == [
+        f"error: database postgresql+psycopg://wayfinder:***@127.0.0.1:{silent_server}/wayfinder: connection timeout expired"
+        " (the server did not answer in time; is it up and reachable? `?connect_timeout=N` in DATABASE_URL sets the wait)"
+    ]
+
+
+def test_connect_timeout_in_the_url_overrides_the_default(silent_server: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(catalog_engine, "POSTGRES_CONNECT_TIMEOUT_S", 3600)
+    url = f"postgresql+psycopg://wayfinder@127.0.0.1:{silent_server}/wayfinder?connect_timeout=1"
+    ran = wayfinder("ask", "who owns payments-service?", database_url=url, config=EXAMPLE_CONFIG)
+    assert ran.exit_code == 2 and "connection timeout expired" in ran.stderr
+
+
+def test_a_damaged_sqlite_file_is_one_error_saying_to_restore_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    one_source_config(tmp_path)
+    database = tmp_path / "wf.db"
+    url = f"sqlite:///{database}"
+    assert wayfinder("sync", database_url=url).exit_code == 0
+    with closing(sqlite3.connect(database)) as conn:  # everything into the file itself, none left in the write-ahead log
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with database.open("r+b") as file:  # every page but the first (the schema) overwritten, as a failing disk might
+        file.seek(PAGE)
+        file.write(b"\xa5" * (database.stat().st_size - PAGE))
+    for command in (("ask", "who owns billing?"), ("sync",)):
+        ran = wayfinder(*command, database_url=url)
+        assert ran.exit_code == 2, command
+        assert ran.stderr.splitlines() == [f"error: database {url}: database disk image is malformed (restore it from a backup)"]
+
+
+@pytest.mark.parametrize("url", ["mysql://wayfinder:s3cret-password@db/wayfinder", "postgresql://wayfinder:s3cret-password@db/wayfinder"])
+def test_an_unsupported_database_url_names_the_supported_ones(url: str) -> None:
+    ran = wayfinder("ask", "who owns payments-service?", database_url=url, config=EXAMPLE_CONFIG)
+    assert ran.exit_code == 2
+    assert ran.stderr.splitlines() == [
+        f"error: DATABASE_URL: {url.replace('s3cret-password', '***')} is not supported: only sqlite (sqlite:///path.db) "
+        "and postgresql (postgresql+psycopg://user:pass@host/db) are supported"
+    ]
+
+
+def test_a_driver_error_on_the_raw_cursor_is_a_database_error(database_url: str) -> None:
+    """Reads on the DB-API cursor (`catalog.store.raw`) fail as SQLAlchemy's do, so `except DatabaseError` catches them."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session, pytest.raises(DatabaseError) as raised:
+            raw_rows(session, select(literal_column("1")).select_from(table("no_such_table")))
+        assert "no_such_table" in str(raised.value.orig)  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
