@@ -86,14 +86,21 @@ def test_a_damaged_sqlite_file_is_one_error_saying_to_restore_it(tmp_path: Path,
         assert ran.stderr.splitlines() == [f"error: database {url}: database disk image is malformed (restore it from a backup)"]
 
 
-@pytest.mark.parametrize("url", ["mysql://wayfinder:s3cret-password@db/wayfinder", "postgresql://wayfinder:s3cret-password@db/wayfinder"])
+@pytest.mark.parametrize("url", ["mysql://wayfinder:s3cret-password@db/wayfinder", "postgresql+psycopg2://wayfinder:s3cret-password@db/wayfinder"])
 def test_an_unsupported_database_url_names_the_supported_ones(url: str) -> None:
     ran = wayfinder("ask", "who owns payments-service?", database_url=url, config=EXAMPLE_CONFIG)
     assert ran.exit_code == 2
     assert ran.stderr.splitlines() == [
         f"error: DATABASE_URL: {url.replace('s3cret-password', '***')} is not supported: only sqlite (sqlite:///path.db) "
-        "and postgresql (postgresql+psycopg://user:pass@host/db) are supported"
+        "and postgresql (postgresql://user:pass@host/db) are supported"
     ]
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_postgresql_url_without_a_driver_uses_psycopg(scheme: str) -> None:
+    """What hosts hand out (`postgres://…`) works as it is; psycopg2, SQLAlchemy's default for it, is not installed."""
+    engine = make_engine(f"{scheme}://wayfinder:s3cret-password@db.example/wayfinder")
+    assert engine.url.drivername == "postgresql+psycopg" and engine.url.password == "s3cret-password"
 
 
 def test_a_driver_error_on_the_raw_cursor_is_a_database_error(database_url: str) -> None:
