@@ -63,6 +63,7 @@ TAGGED = {"tagged", "tag", "tags", "labelled", "labeled"}
 LISTS = TAGGED | {"which", "what", "whats", "list", "show", "all", "any", "anything", "everything", "every", "use", "uses", "using", "used", "written"}
 ALERT_STATES = {"open", "active", "ongoing", "current", "live", "unresolved", "unacknowledged"}  # "any open incidents?"
 ASKING = {"what", "whats", "which", "who", "whos", "whose"}
+_IDENTIFIER = re.compile(r"[0-9._/]")  # a topic, queue or version name: "orders.v1", "payments_v2"
 LINK_MARK = "wayfinderlinkmark"  # a link's place among the words, which it is not part of
 _ARTICLES = {"the", "a", "an", "our", "your", "this", "that", "their", "its"}
 _LEADS_TO_SUBJECT = {"the", "a", "an", "about", "for", "of", "on", "with", "to", "at", "in", "is", "our", "your", "this", "that"}
@@ -459,7 +460,8 @@ def _run_subject(session: Session, index: CatalogIndex, words: list[str], lower:
     kinds = {KIND_WORDS[w] for w in lower[a:core_start] + lower[core_end:b]}
     kinds |= _adjacent_kinds(lower, a, b)
     resolution = resolve_phrase(index, full, core, kinds, intent)
-    if resolution.status == "found" and resolution.matches[0].how == "fuzzy":  # a typo away, unless written so somewhere
+    # a typo, or nothing for what looks like an identifier ("orders.v1"): unless some entry writes it word for word
+    if resolution.status == "not_found" and _IDENTIFIER.search(core) or resolution.status == "found" and resolution.matches[0].how == "fuzzy":
         resolution = written_in(session, core, index) or resolution
     subject = Subject(" ".join(words[core_start:core_end]), a, b, resolution)
     return _with_ordinary_words(index, words, lower, subject, intent)
