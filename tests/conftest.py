@@ -103,14 +103,19 @@ def _engine_sharing_statements(url: str, **kwargs: Any) -> Engine:
     about 1,800 a run. Each new engine's dialect adapted every column type again and compiled every
     statement again: about a quarter of a short test's CPU. Engines to the same server with the same
     arguments produce the same SQL, so later ones use the first one's dialect and cache; each still
-    has its own pool and connections to its own database.
+    has its own pool and connections to its own database. Only a dialect that has connected is shared:
+    it learns the server's version on its first connection (reflection, as in a batch migration on
+    SQLite, compares it), and an engine that never connected would hand on one that never will.
     """
     engine = create_engine(url, **kwargs)
     parsed = make_url(url)
     key = (parsed.drivername, parsed.host, parsed.port, repr(sorted(kwargs.items())))
-    dialect, cache = _SHARED_DIALECTS.setdefault(key, (engine.dialect, engine._compiled_cache))
-    engine.dialect = engine.pool._dialect = dialect
-    engine._compiled_cache = cache
+    shared = _SHARED_DIALECTS.get(key)
+    if shared is None or shared[0].server_version_info is None:
+        _SHARED_DIALECTS[key] = (engine.dialect, engine._compiled_cache)
+        return engine
+    engine.dialect = engine.pool._dialect = shared[0]
+    engine._compiled_cache = shared[1]
     return engine
 
 
