@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.errors import ConfigError
+from catalog.store.engine import make_engine, upgrade
 from tests.e2e.pages_server import TOKEN, serve_pages
 from tests.e2e.test_pages import text_of
 from tests.helpers import active_refs
@@ -144,3 +147,23 @@ def test_empty_token_variable_is_a_config_error(write_config: Callable[[str], Co
     monkeypatch.setenv("WF_TEST_TOKEN", "")
     with pytest.raises(ConfigError, match=r"wayfinder.yaml:3: http.auth.tokens: each token must be at least 16 characters"):
         write_config('http:\n  auth:\n    tokens: ["${WF_TEST_TOKEN}"]\n')
+
+
+def test_a_database_gone_away_is_503_saying_so_not_a_500(tmp_path: Path) -> None:
+    """The server is fine and the request may work in a moment: the API and the pages say the database is unavailable."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'wayfinder.db'}"
+    upgrade(make_engine(url))
+    catalog = Catalog(url, Config())
+    try:
+        with serve_pages(catalog) as client:
+            assert client.get("/api/v1/ask", params={"q": "who owns payments-service?"}).status_code == 200
+            shutil.rmtree(folder)
+            catalog.engine.dispose()  # pooled connections kept the removed file open; new ones cannot open it
+            api = client.get("/api/v1/ask", params={"q": "who owns payments-service?"})
+            page = client.get("/o/component/default/payments-service", headers={"Accept": "text/html"})
+    finally:
+        catalog.dispose()
+    assert api.status_code == 503 and api.json()["error"] == "database_unavailable" and api.headers["retry-after"] == "5"
+    assert page.status_code == 503 and "database is unavailable" in page.text and page.headers["content-type"].startswith("text/html")

@@ -10,12 +10,21 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from bot.compose import Services
 from bot.http.web.api_docs import add_docs
 from bot.http.web.auth import BearerAuth
-from bot.http.web.errors import ErrorBody, WebError, http_error_response, unexpected_error_response, validation_error_response, web_error_response
+from bot.http.web.errors import (
+    ErrorBody,
+    WebError,
+    database_unavailable_response,
+    http_error_response,
+    unexpected_error_response,
+    validation_error_response,
+    web_error_response,
+)
 from bot.http.web.reads import Reads
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
@@ -40,6 +49,7 @@ def api_app(services: Services, auth: BearerAuth, reads: Reads) -> FastAPI:
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
     api.exception_handler(HTTPException)(http_error_response)
     api.exception_handler(RequestValidationError)(validation_error_response)
+    api.exception_handler(OperationalError)(database_unavailable_response)
     api.exception_handler(Exception)(unexpected_error_response)
 
     adoption = Adoption(catalog)

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from bot.http.web.render import render, wants_json
@@ -26,7 +27,7 @@ CODES = {404: "not_found", 405: "method_not_allowed"}
 class ErrorBody(BaseModel):
     """Every error's body, as the OpenAPI document declares it (a page's 404 adds `suggestions` and `other_kinds`)."""
 
-    error: str  # not_found, invalid_request, unauthorized, method_not_allowed, internal_error, …
+    error: str  # not_found, invalid_request, unauthorized, method_not_allowed, database_unavailable, internal_error, …
     message: str
     error_id: str  # in the server log too
 
@@ -87,6 +88,26 @@ async def http_error_page(request: Request, exc: HTTPException) -> Response:
 
 async def validation_error_page(request: Request, exc: RequestValidationError) -> Response:
     return error_page(request, 422, "invalid_request", _problems(exc))
+
+
+# The database could not be reached or used (down, restarting, a file gone, locked too long): the server is fine and the
+# request may work in a moment, which is what 503 says; /readyz says why. One log line, not a traceback per request.
+UNAVAILABLE = "The catalog's database is unavailable right now; try again in a moment."
+RETRY_AFTER = {"Retry-After": "5"}
+
+
+def _unavailable(request: Request, exc: OperationalError) -> None:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__ if exc.orig else type(exc).__name__)
+
+
+async def database_unavailable_response(request: Request, exc: OperationalError) -> JSONResponse:
+    _unavailable(request, exc)
+    return error_json(503, "database_unavailable", UNAVAILABLE, headers=RETRY_AFTER)
+
+
+async def database_unavailable_page(request: Request, exc: OperationalError) -> Response:
+    _unavailable(request, exc)
+    return error_page(request, 503, "database_unavailable", UNAVAILABLE, headers=RETRY_AFTER)
 
 
 async def unexpected_error_response(request: Request, exc: Exception) -> JSONResponse:
