@@ -16,9 +16,13 @@ from __future__ import annotations
 
 # What the database layer raises (connection refused, read-only file, ...): adapters catch it by
 # this name and describe it with `catalog.store.database_errors`, without importing SQLAlchemy.
+from sqlalchemy.exc import OperationalError as DatabaseUnavailable  # the database could not be reached or used just now
 from sqlalchemy.exc import SQLAlchemyError as DatabaseError
 
-__all__ = ["ConfigError", "DatabaseError", "InvalidInput", "NoSchema", "SchemaNewer", "SchemaOutdated", "SourceError", "WayfinderError"]
+__all__ = [
+    "ConfigError", "DatabaseError", "DatabaseUnavailable", "InvalidInput", "NoSchema", "SchemaNewer", "SchemaOutdated", "SourceError",
+    "WayfinderError",
+]  # fmt: skip
 
 
 class WayfinderError(Exception):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from bot.compose import Services
@@ -19,6 +18,7 @@ from bot.http.web.errors import WebError, database_unavailable_page, http_error_
 from bot.http.web.headers import ResponseHeaders
 from bot.http.web.pages import pages_router
 from bot.http.web.reads import Reads
+from catalog.errors import DatabaseUnavailable
 
 __all__ = ["register"]
 
@@ -29,7 +29,7 @@ def register(api: FastAPI, services: Services) -> None:
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
     api.exception_handler(HTTPException)(http_error_page)  # an unknown path, a wrong method: a page for a browser, else JSON
     api.exception_handler(RequestValidationError)(validation_error_page)
-    api.exception_handler(OperationalError)(database_unavailable_page)  # 503: the database, not the server, is down
+    api.exception_handler(DatabaseUnavailable)(database_unavailable_page)  # 503: the database, not the server, is down
     reads = Reads(on_loop=services.catalog.reads_are_local)  # pages and API share it
     api.include_router(pages_router(services, auth, reads))
     api.include_router(adoption_router(services, auth))  # GET /adoption

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from bot.compose import Services
@@ -28,7 +27,7 @@ from bot.http.web.errors import (
 from bot.http.web.reads import Reads
 from catalog.adoption.events import Surface
 from catalog.adoption.service import Adoption
-from catalog.errors import InvalidInput
+from catalog.errors import DatabaseUnavailable, InvalidInput
 from catalog.pages.listing import MAX_LIMIT, BadCursor, EntityList
 from catalog.pages.ownership import OwnershipPage
 from catalog.pages.team import TeamPage
@@ -49,7 +48,7 @@ def api_app(services: Services, auth: BearerAuth, reads: Reads) -> FastAPI:
     api.exception_handler(WebError)(web_error_response)  # FastAPI's decorator form: typed for a handler of that exception class
     api.exception_handler(HTTPException)(http_error_response)
     api.exception_handler(RequestValidationError)(validation_error_response)
-    api.exception_handler(OperationalError)(database_unavailable_response)
+    api.exception_handler(DatabaseUnavailable)(database_unavailable_response)
     api.exception_handler(Exception)(unexpected_error_response)
 
     adoption = Adoption(catalog)

@@ -15,10 +15,10 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from bot.http.web.render import render, wants_json
+from catalog.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -96,16 +96,16 @@ UNAVAILABLE = "The catalog's database is unavailable right now; try again in a m
 RETRY_AFTER = {"Retry-After": "5"}
 
 
-def _unavailable(request: Request, exc: OperationalError) -> None:
+def _unavailable(request: Request, exc: DatabaseUnavailable) -> None:
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__ if exc.orig else type(exc).__name__)
 
 
-async def database_unavailable_response(request: Request, exc: OperationalError) -> JSONResponse:
+async def database_unavailable_response(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
     _unavailable(request, exc)
     return error_json(503, "database_unavailable", UNAVAILABLE, headers=RETRY_AFTER)
 
 
-async def database_unavailable_page(request: Request, exc: OperationalError) -> Response:
+async def database_unavailable_page(request: Request, exc: DatabaseUnavailable) -> Response:
     _unavailable(request, exc)
     return error_page(request, 503, "database_unavailable", UNAVAILABLE, headers=RETRY_AFTER)
 
