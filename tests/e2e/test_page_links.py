@@ -18,7 +18,7 @@ from catalog.config import Config
 from catalog.core import Catalog
 from tests.e2e.pages_server import serve_pages
 from tests.e2e.test_pages import text_of
-from tests.helpers import backstage_config
+from tests.helpers import folder_sources
 
 NAMESAKES = """\
 apiVersion: backstage.io/v1alpha1
@@ -66,10 +66,8 @@ spec: {type: service, lifecycle: production, owner: checkout}
 @pytest.fixture
 def namesakes(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> Catalog:
     """Two teams called checkout (default and other namespace), a dangling owner, a person whose name holds markup."""
-    files = tmp_path / "catalog"
-    files.mkdir()
-    (files / "all.yaml").write_text(NAMESAKES, encoding="utf-8")
-    catalog = make_catalog(backstage_config(tmp_path, {"namesakes": files}))
+    config, _ = folder_sources(tmp_path, {"namesakes": NAMESAKES})
+    catalog = make_catalog(config)
     assert all(r.ok for r in catalog.sync())
     return catalog
 
