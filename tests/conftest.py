@@ -52,10 +52,11 @@ PG_URL = os.environ.get("WAYFINDER_TEST_DATABASE_URL")
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """`-n auto` (the README's command): one worker more than CPUs, because about a third of the
-    suite's time waits on servers, subprocesses and timeouts rather than computing (two CPUs: 62 s
-    with three workers, 70 s with two). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
-    return None if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else (os.cpu_count() or 1) + 1
+    """`-n auto` (the README's command): two workers per CPU, because a worker spends about half of
+    its time waiting on servers, subprocesses and timeouts rather than computing (two CPUs: 47-53 s
+    with four workers, 56-62 s with three, 50-57 s with six). PYTEST_XDIST_AUTO_NUM_WORKERS still
+    decides when set."""
+    return None if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else 2 * (os.cpu_count() or 1)
 
 
 # The cyclic garbage collector's thresholds in test processes (CPython's default: 700, 10, 10).
@@ -68,8 +69,10 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
-    if sys.dont_write_bytecode and not os.environ.get("PYTEST_XDIST_WORKER"):
-        _write_project_bytecode()
+    if sys.dont_write_bytecode:
+        if not os.environ.get("PYTEST_XDIST_WORKER"):
+            _write_project_bytecode()
+        sys.dont_write_bytecode = False  # pytest keeps the test modules it rewrote, as it does by default
     _PROCESS_PATCHES.setattr(catalog_engine, "create_engine", _engine_sharing_statements)
 
 
@@ -87,6 +90,8 @@ def _write_project_bytecode() -> None:
     bytecode, so every test worker and each of the hundreds of `wayfinder` processes the tests start
     compiled the project from source again: about 10 s of the suite's CPU on two cores. Reading
     bytecode is still allowed; this writes it once (a second run finds it current and writes nothing).
+    The test processes write bytecode again too: otherwise each pytest-xdist worker rewrote the
+    assertions of every test module from source before its first test, about 2.5 s of CPU each.
     """
     for package in ("actions", "benchmarks", "bot", "catalog", "tests"):
         compileall.compile_dir(REPO / package, quiet=2)

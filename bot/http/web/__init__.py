@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from bot.compose import Services
+from bot.http.lazy import LazyApp
 from bot.http.web.adoption import adoption_router
 from bot.http.web.api import api_app
 from bot.http.web.auth import BearerAuth
@@ -33,4 +34,4 @@ def register(api: FastAPI, services: Services) -> None:
     reads = Reads(on_loop=services.catalog.reads_are_local)  # pages and API share it
     api.include_router(pages_router(services, auth, reads))
     api.include_router(adoption_router(services, auth))  # GET /adoption
-    api.mount("/api/v1", api_app(services, auth, reads))
+    api.mount("/api/v1", LazyApp(lambda: api_app(services, auth, reads)))
