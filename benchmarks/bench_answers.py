@@ -7,7 +7,7 @@ throwaway database on the PostgreSQL server (created and dropped here); then the
 questions (`who owns NAME?`) go through `Catalog.ask` on each, in this one process. On PostgreSQL
 the round trips come from libpq's protocol trace (`tests.db_trips`, as the tests count them), so a
 statement run on the driver's cursor (`store.raw.CursorRead`, the neighbourhood read) counts too,
-and so do the BEGIN and COMMIT among them (an answer reads without them: `read_session_factory`). On
+and so do the BEGIN and COMMIT among them (an answer reads without them: `read_engine`). On
 SQLite the statements are counted with a SQLAlchemy `before_cursor_execute` listener, which the
 cursor reads bypass. Beside wall time, the asking thread's CPU time, and the whole process's CPU
 per answer: an answer's question log row and usage event are written in batches by the catalog's

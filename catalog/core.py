@@ -35,7 +35,7 @@ from catalog.store.engine import (
     is_newer_than_code,
     make_engine,
     migrate_on_start,
-    read_session_factory,
+    read_engine,
     require_current_schema,
     schema_status,
     session_factory,
@@ -45,7 +45,7 @@ from catalog.store.engine import (
 from catalog.store.identities import IdentityCache
 from catalog.store.index_file import IndexFile
 from catalog.store.index_file import default_directory as default_index_dir  # noqa: F401 (the CLI's cache folder, re-exported)
-from catalog.store.reads import IndexCache, headlines
+from catalog.store.reads import IndexCache, active_refs
 from catalog.store.refs import make_ref
 from catalog.store.write_behind import RowBuffer
 
@@ -96,7 +96,8 @@ class Catalog:
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
         self.factory = session_factory(self.engine)
-        self._reads = read_session_factory(self.engine)  # answers only read: on PostgreSQL no BEGIN and COMMIT
+        self._read_engine = read_engine(self.engine)  # answers and pages only read: on PostgreSQL no BEGIN and COMMIT
+        self._reads = session_factory(self._read_engine)
         self._claims = claims.Ledger(self.engine)  # on SQLite, claims never wait for a sync's write lock
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.identities = IdentityCache(self.factory)
@@ -227,8 +228,8 @@ class Catalog:
 
     def active_refs(self, refs: Iterable[str]) -> set[str]:
         """Which of `refs` the catalog has, active: a page links only those (a dangling owner is named, not linked)."""
-        with self.session() as session:
-            return set(headlines(session, refs))
+        with self._read_engine.connect() as conn:
+            return active_refs(conn, refs)
 
     def list_entities(self, *, kind: str | None = None, owner: str | None = None, q: str | None = None, cursor: str | None = None, limit: int = 100) -> EntityList:
         from catalog.pages.listing import list_entities

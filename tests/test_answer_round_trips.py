@@ -5,7 +5,7 @@ Now 1: the subject's neighbourhood (`reads.load_neighbourhood`: entities with th
 two hops of relations), which brings the catalog's generation along for the index's check
 (`IndexCache.confirm`). No write: the question log's row and the
 adoption usage event (issue 15) join the catalog's `RowBuffer`, written in batches by its thread;
-and so no transaction on PostgreSQL (`store.engine.read_session_factory`).
+and so no transaction on PostgreSQL (`store.engine.read_engine`).
 """
 
 from __future__ import annotations

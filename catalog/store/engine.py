@@ -111,17 +111,15 @@ def session_factory(engine: Engine) -> SessionFactory:
     return sessionmaker(engine, class_=Session, expire_on_commit=False)
 
 
-def read_session_factory(engine: Engine) -> SessionFactory:
-    """Sessions for work that only reads (an answer): on PostgreSQL without BEGIN and COMMIT.
+def read_engine(engine: Engine) -> Engine:
+    """`engine` for work that only reads (an answer, a page): on PostgreSQL without BEGIN and COMMIT.
 
     Under PostgreSQL's READ COMMITTED each statement sees its own snapshot inside a transaction
     too, so leaving the transaction out changes nothing a read sees, and saves an answer two of its
-    four round trips. A write in such a session would be committed at once, statement by statement.
+    four round trips. A write through it would be committed at once, statement by statement.
     SQLite keeps its transaction: there it holds one snapshot for every read of the answer.
     """
-    if engine.dialect.name != "postgresql":
-        return session_factory(engine)
-    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
 
 
 @contextmanager
