@@ -67,13 +67,13 @@ def named_owners(*values: Any) -> set[str]:
     todo = list(values)
     while todo:
         value = todo.pop()
-        if isinstance(value, EntitySummary) and value.owner_ref:
-            found.add(value.owner_ref)
-        elif isinstance(value, Contact):
-            found.add(value.ref)
-        if isinstance(value, BaseModel):
+        if isinstance(value, BaseModel):  # most values are strings and numbers: two checks each, not four
+            if isinstance(value, EntitySummary) and value.owner_ref:
+                found.add(value.owner_ref)
+            elif isinstance(value, Contact):
+                found.add(value.ref)
             todo.extend(value.__dict__.values())
-        elif isinstance(value, list | tuple):
+        elif isinstance(value, (list, tuple)):  # a tuple of types checks faster than a union
             todo.extend(value)
     return found
 
