@@ -53,7 +53,7 @@ PG_URL = os.environ.get("WAYFINDER_TEST_DATABASE_URL")
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """`-n auto` (the README's command): two workers per CPU, because a worker spends about half of
-    its time waiting on servers, subprocesses and timeouts rather than computing (two CPUs: 47-53 s
+    its time waiting on servers, subprocesses and timeouts rather than computing (two CPUs: 46-53 s
     with four workers, 56-62 s with three, 50-57 s with six). PYTEST_XDIST_AUTO_NUM_WORKERS still
     decides when set."""
     return None if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else 2 * (os.cpu_count() or 1)
