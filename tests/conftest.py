@@ -59,6 +59,15 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return None if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") else 2 * (os.cpu_count() or 1)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """With workers (`-n`), an idle worker takes tests queued for a busy one (`--dist worksteal`)
+    unless `--dist` says otherwise: with xdist's default (`load`) one worker went on for 6 s after
+    the others had finished. Set here, not in `addopts`, so `-p no:xdist` still runs the suite."""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", None) == "no":
+        config.option.dist = "worksteal"
+
+
 # The cyclic garbage collector's thresholds in test processes (CPython's default: 700, 10, 10).
 # A test allocates far more than a request (an app, a catalog, an engine, pydantic models) and
 # most of it is garbage by the test's end: collecting young objects every 700 allocations promoted
