@@ -70,7 +70,10 @@ class CursorRead:
         self._prepared: dict[str, tuple[SQLCompiler, list[tuple[int, Callable[[Any], Any]]]]] = {}
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[Any]:
-        conn = session.connection()
+        return self.rows_on(session.connection(), params)
+
+    def rows_on(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
+        """`rows` on a plain connection, for reads outside an ORM session."""
         prepared = self._prepared.get(conn.dialect.name)
         if prepared is None:
             prepared = self._prepared[conn.dialect.name] = (self.statement.compile(dialect=conn.dialect), self._decoders(conn.dialect))

@@ -12,6 +12,7 @@ compile state) a plain SELECT does not need: they flush pending objects first th
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import defaultdict
@@ -249,18 +250,24 @@ def headlines(session: Session, refs: Iterable[str]) -> dict[str, Headline]:
     return found
 
 
-_ACTIVE_REFS = select(_E.ref).where(_E.ref.in_(bindparam("refs", expanding=True)), _ACTIVE).distinct()
+@functools.cache
+def _active_among(count: int) -> CursorRead:
+    """Which of `count` refs are active, read on the cursor; one statement per power of two, so a few are ever compiled."""
+    return CursorRead(select(_E.ref).where(_E.ref.in_([bindparam(f"ref{i}", type_=String()) for i in range(count)]), _ACTIVE).distinct())
 
 
 def active_refs(conn: Connection, refs: Iterable[str]) -> set[str]:
     """Which of `refs` exist and are active, on a plain connection: every page asks it of the owners it names.
 
-    Refs only, not headlines, and no ORM session: the page costs a third of a millisecond less.
+    Refs only, not headlines, no ORM session, and on the cursor: SQLAlchemy's handling of an
+    expanding IN cost three times the query itself.
     """
     wanted = list(dict.fromkeys(r.lower() for r in refs))
     found: set[str] = set()
-    for i in range(0, len(wanted), 500):
-        found.update(conn.scalars(_ACTIVE_REFS, {"refs": wanted[i : i + 500]}))
+    for i in range(0, len(wanted), 512):
+        chunk = wanted[i : i + 512]
+        count = 1 << (len(chunk) - 1).bit_length()  # padded with "", which no ref is
+        found.update(row.ref for row in _active_among(count).rows_on(conn, {f"ref{j}": ref for j, ref in enumerate(chunk + [""] * (count - len(chunk)))}))
     return found
 
 
