@@ -18,6 +18,7 @@ from bot.cli.actions import actions_app
 from bot.cli.adoption import aliases_app, report_app
 from bot.cli.asking import DEFAULT_TIMEOUT, MIN_TIMEOUT, AskArgs, cli_asker, run_ask
 from bot.cli.errors import EXIT_ERROR, EXIT_SYNC_FAILED, GuardedGroup, report_error
+from bot.cli.priority import batch_priority
 from bot.cli.terminal import Col, err, fit_consoles, fitted_table, out, say
 
 # A command imports what it needs when it runs: `wayfinder ask` is a new process per question, and
@@ -116,7 +117,7 @@ def sync(
     from bot.settings import Settings
 
     catalog = open_catalog(Settings(), migrate=not no_migrate)
-    with _progress(sys.stderr.isatty()) as progress:
+    with _progress(sys.stderr.isatty()) as progress, batch_priority():
         reports = catalog.sync(source, allow_large_delete=allow_large_delete, progress=progress)
     _print_reports(reports)
     if any(not r.ok or _error_count(r) for r in reports):  # warnings alone keep exit 0
@@ -321,7 +322,7 @@ def demo(
     # The port is taken first: a busy port fails before the sync, not after it.
     with (nullcontext() if no_serve else listen(host, port)) as sock:
         catalog = open_catalog(settings, config=BUNDLED_CONFIG, migrate=not no_migrate)
-        with _progress(sys.stderr.isatty()) as progress:
+        with _progress(sys.stderr.isatty()) as progress, batch_priority():
             _print_reports(catalog.sync(progress=progress))
         for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
             print(f"\n> {question}")
