@@ -1,7 +1,7 @@
 """`wayfinder sync` runs at a lower CPU priority, in its own thread only.
 
 Why: a sync from cron shares the machine with `wayfinder serve`; at normal priority a 50k-entity sync
-took the CPU that Slack's acknowledgements needed (ack p99 21 s against 6 s in the replica drill,
+took the CPU that Slack's acknowledgements needed (ack p50 217 ms against 33–37 ms in the replica drill,
 `bot.cli.priority`). A caller in the same process (a test, a server) keeps its other threads' priority.
 """
 

@@ -3,8 +3,8 @@
 `wayfinder sync` from cron or a Kubernetes job is batch work; on a machine it shares with `wayfinder
 serve`, a 50k-entity sync took the CPU Slack's acknowledgements needed. Side by side in the replica
 drill (`benchmarks/bench_replicas.py`: three replicas and the sync on two cores, 50 requests a second),
-the sync at normal priority left ack p50/p99 at 217 ms / 21.0 s; lowered by 10, 33 ms / 6.0 s, and the
-sync itself took as long (224 s and 230 s): it mostly waits on the database.
+the sync at normal priority left ack p50/p99 at 217 ms / 21.0 s; lowered by 10, 33–37 ms / 6.0–17.6 s
+(two runs), and the sync itself took no longer (224 s against 230 and 204 s): it mostly waits on the database.
 """
 
 from __future__ import annotations
