@@ -322,7 +322,7 @@ def demo(
     # The port is taken first: a busy port fails before the sync, not after it.
     with (nullcontext() if no_serve else listen(host, port)) as sock:
         catalog = open_catalog(settings, config=BUNDLED_CONFIG, migrate=not no_migrate)
-        with _progress(sys.stderr.isatty()) as progress, batch_priority():
+        with _progress(sys.stderr.isatty()) as progress:
             _print_reports(catalog.sync(progress=progress))
         for question in ("who owns payments-service?", "what does team payments own?", "what depends on ledger-db?"):
             print(f"\n> {question}")
