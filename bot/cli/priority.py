@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,11 +30,14 @@ def batch_priority() -> Iterator[None]:
     user lacks: then the thread stays lower, which a command about to exit does not mind. Where the
     platform has no per-thread niceness the block runs as it is.
     """
+    if sys.platform != "linux":  # elsewhere a thread id is no process id: it could name another process
+        yield
+        return
     thread = threading.get_native_id()
     try:
         before = os.getpriority(os.PRIO_PROCESS, thread)
         os.setpriority(os.PRIO_PROCESS, thread, min(before + BATCH_NICENESS, 19))
-    except (AttributeError, OSError) as exc:  # Windows has no getpriority; macOS takes no thread ids
+    except OSError as exc:  # a container that forbids it
         log.debug("sync priority unchanged: %s", exc)
         yield
         return
