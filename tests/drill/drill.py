@@ -52,7 +52,7 @@ from tests.drill.compose import REPO, replicas
 from tests.drill.proxy import UPSTREAM_HEADER, RoundRobinProxy, free_port
 from tests.e2e.harness import BOT_TOKEN, SIGNING_SECRET, block_action, command_body, event_envelope, interaction_body, mention, signed_headers
 from tests.fakes.github_api import FakeGitHub, webhook_signature
-from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.slack_api import Call, FakeSlackAPI
 
 EXAMPLES = REPO / "catalog" / "examples" / "catalog"
 GITHUB_TOKEN, GITHUB_SECRET = "ghs_drill_token", "whsec-drill"
@@ -216,7 +216,9 @@ class Traffic:
         self.n = 0
         self._listed = _organisation(github)
         # Effects count from here: the syncs before the load read every repository once.
-        self._slack_from, self._github_from = len(slack.calls()), github.requests
+        self._slack_read, self._github_read = len(slack.calls()), github.requests
+        self._seen: Counter[str] = Counter()
+        self._reading = threading.Lock()
 
     def make(self, kind: str) -> Delivery:
         self.n += 1
@@ -249,24 +251,46 @@ class Traffic:
 
     def effects(self) -> Counter[str]:
         """How often each key's effect was seen."""
-        seen: Counter[str] = Counter()
-        calls = self.slack.calls()[self._slack_from :]
-        for call in (c for c in calls if c.method == "chat.postMessage"):
-            params = call.params
-            if params.get("thread_ts"):
-                seen[str(params["thread_ts"])] += 1
-            elif str(params.get("channel", "")).startswith("D"):
-                seen[str(params["channel"])] += 1
-            else:
-                blocks = json.dumps(params.get("blocks")) + str(params.get("text", ""))
-                if "Drill alert " in blocks:
-                    seen[blocks[blocks.index("Drill alert ") : blocks.index("Drill alert ") + 18]] += 1
-        for call in (c for c in calls if c.method == "response_url"):
-            seen[call.path.rsplit("/", 1)[-1]] += 1
-        for request in self.github.log[self._github_from :]:
-            if request.path.endswith("/contents/catalog-info.yaml") and "/repos/acme/drill-" in request.path:
-                seen[request.path.split("/")[3]] += 1
-        return seen
+        with self._reading:
+            self._read_new()
+            return Counter(self._seen)
+
+    def new_effects(self) -> list[str]:
+        """The keys whose first effect arrived since the last read."""
+        with self._reading:
+            return self._read_new()
+
+    def _read_new(self) -> list[str]:
+        """Count the calls since the last read, and only those: the watcher polls this every 20 ms
+        in the process that also runs the proxy, whose latency the drill measures."""
+        calls = self.slack.calls_since(self._slack_read)
+        requests = self.github.log_since(self._github_read)
+        self._slack_read += len(calls)
+        self._github_read += len(requests)
+        keys = [_effect_key(call) for call in calls]
+        keys += [r.path.split("/")[3] for r in requests if r.path.endswith("/contents/catalog-info.yaml") and "/repos/acme/drill-" in r.path]
+        first = []
+        for key in filter(None, keys):
+            if key not in self._seen:
+                first.append(key)
+            self._seen[key] += 1
+        return first
+
+
+def _effect_key(call: Call) -> str | None:
+    """The delivery key a Slack call is the effect of, if any (see the module docstring's table)."""
+    if call.method == "response_url":
+        return call.path.rsplit("/", 1)[-1]
+    if call.method != "chat.postMessage":
+        return None
+    params = call.params
+    if params.get("thread_ts"):
+        return str(params["thread_ts"])
+    if str(params.get("channel", "")).startswith("D"):
+        return str(params["channel"])
+    blocks = json.dumps(params.get("blocks")) + str(params.get("text", ""))
+    at = blocks.find("Drill alert ")
+    return blocks[at : at + 18] if at >= 0 else None
 
 
 class EffectClock:
@@ -282,7 +306,7 @@ class EffectClock:
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
             now = time.perf_counter()
-            for key in self.traffic.effects():
+            for key in self.traffic.new_effects():
                 self.first.setdefault(key, now)
 
     def stop(self) -> None:

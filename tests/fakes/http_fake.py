@@ -299,6 +299,11 @@ class FakeHTTPServer:
         with self._lock:
             return list(self._log)
 
+    def log_since(self, start: int) -> list[RecordedRequest]:
+        """The requests received after the first `start`: a poller reads only what is new."""
+        with self._lock:
+            return self._log[start:]
+
     @property
     def requests(self) -> int:
         """How many requests arrived (including failed, delayed and 304 ones)."""

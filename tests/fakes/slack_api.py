@@ -268,6 +268,11 @@ class FakeSlackAPI(FakeHTTPServer):
         with self._cond:
             return [c for c in self._calls if method is None or c.method == method]
 
+    def calls_since(self, start: int) -> list[Call]:
+        """The calls recorded after the first `start`, in arrival order: a poller reads only what is new."""
+        with self._cond:
+            return self._calls[start:]
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until ``count`` calls of ``method`` were recorded; return all of them.
 
