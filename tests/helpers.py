@@ -14,6 +14,7 @@ from catalog.config import Config, load_config
 from catalog.core import Catalog
 from catalog.store.models import CatalogState, Entity, Relation, SyncRun
 from catalog.store.reads import related_refs
+from catalog.sync.sources.base import Snapshot
 
 
 def read_only_url(url: str) -> str:
@@ -116,3 +117,15 @@ def component(name: str, owner: str = "team-a", extra: str = "") -> str:
 
 def group(name: str, extra: str = "") -> str:
     return ENTITY.format(kind="Group", name=name, spec=("  type: team\n  children: []\n" + extra).rstrip("\n"))
+
+
+class FixedSource:
+    """A source that is not file-based: its snapshot goes through the full diff."""
+
+    type = "backstage"
+
+    def __init__(self, name: str, snapshot: Snapshot) -> None:
+        self.name, self.snapshot = name, snapshot
+
+    def fetch(self) -> Snapshot:
+        return self.snapshot

@@ -20,7 +20,7 @@ from catalog.errors import SourceError
 from catalog.sync.engine import SyncReport, sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.base import Snapshot
-from tests.helpers import active_refs, backstage_config, component, generation, group, owner_of, related, rows, sync_runs
+from tests.helpers import FixedSource, active_refs, backstage_config, component, generation, group, owner_of, related, rows, sync_runs
 
 MakeCatalog = Callable[[Config], Catalog]
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -309,28 +309,16 @@ def test_catalog_sync_runs_every_configured_source(make_catalog: MakeCatalog, tm
     assert [(r.source, r.unchanged) for r in only] == [("beta", 1)]
 
 
-class _FixedSource:
-    """A source that is not file-based: its snapshot goes through the full diff."""
-
-    type = "backstage"
-
-    def __init__(self, name: str, snapshot: Snapshot) -> None:
-        self.name, self.snapshot = name, snapshot
-
-    def fetch(self) -> Snapshot:
-        return self.snapshot
-
-
 def test_a_full_snapshot_moves_the_location_of_an_unchanged_entity_without_rewriting_it(catalog: Catalog, tmp_path: Path) -> None:
     # Why: the content hash leaves the location out, so a descriptor read from a renamed file kept the old one.
     root = tmp_path / "catalog"
     _write_team(root, 1)
     snapshot = BackstageSource("x", root).fetch()
-    assert sync_source(catalog.factory, _FixedSource("main", snapshot), clock=_at(0)).added == 3
+    assert sync_source(catalog.factory, FixedSource("main", snapshot), clock=_at(0)).added == 3
     gen = generation(catalog)
     for doc in snapshot.entities:
         doc.location = f"renamed/{doc.name}.yaml:4"
-    report = sync_source(catalog.factory, _FixedSource("main", snapshot), clock=_at(10))
+    report = sync_source(catalog.factory, FixedSource("main", snapshot), clock=_at(10))
     assert (report.added, report.updated, report.unchanged) == (0, 0, 3)
     svc = rows(catalog, "main")["component:default/svc-00"]
     assert svc.location == "renamed/svc-00.yaml:4" and _same_instant(svc.updated_at, T0)

@@ -21,12 +21,13 @@ from sqlmodel import Session, col
 
 from catalog.errors import SourceError, WayfinderError
 from catalog.store import leases
-from catalog.store.engine import SessionFactory, large_write_cache, session_scope
+from catalog.store.engine import SessionFactory, large_write_cache, refresh_statistics, session_scope
 from catalog.store.models import Entity, SyncRun
 from catalog.sync import files, runs, writes
 from catalog.sync.apply import (
     DEFAULT_MAX_DELETE_FRACTION,
     ENTITY,
+    RELATION,
     Existing,
     Limits,
     RelationKey,
@@ -264,6 +265,7 @@ def _reconcile(
             for statement, rows in planned:
                 statement.run(session, rows)
             bump_generation(session)
+            refresh_statistics(session, len(p.add) + len(p.update) + len(p.retire), (ENTITY.name, RELATION.name))
     report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
 
 
