@@ -33,6 +33,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # while a sync commits) holds its pool slot: keep more slots than listener and request threads,
 # so `/healthz` and reads never queue behind writers in the pool.
 SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 60
+# PostgreSQL connections a process keeps, and how many more it may open at a peak (closed as they
+# come back). When a big sync commits, a replica's answers, alert workers and Slack listeners need
+# about 8 at once; with 5 kept, every such burst forked new server backends while the server was
+# busiest (`tests/test_connection_pool.py`). Size max_connections for replicas x 20, plus syncs.
+POSTGRES_POOL_SIZE, POSTGRES_MAX_OVERFLOW = 10, 10
 # What one big write transaction may keep in memory on SQLite instead of spilling pages mid-way.
 # A sync process must stay under 300 MB at 100k entities (issue 16): at 256 MB the cache alone
 # took most of it; at 64 MB a first sync of 50k entities took the same CPU time.
@@ -86,8 +91,10 @@ def make_engine(url: str) -> Engine:
             kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_size"], kwargs["max_overflow"] = SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW
-    elif "connect_timeout" not in make_url(url).query:
-        kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+    else:
+        kwargs["pool_size"], kwargs["max_overflow"] = POSTGRES_POOL_SIZE, POSTGRES_MAX_OVERFLOW
+        if "connect_timeout" not in make_url(url).query:
+            kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
     if kwargs.get("poolclass") is not StaticPool:
         kwargs["pool_use_lifo"] = True
     engine = create_engine(url, json_deserializer=json_values.loads, **kwargs)
