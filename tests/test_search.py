@@ -8,12 +8,17 @@ asking which one was meant.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from catalog.config import Config
 from catalog.core import Catalog
+from catalog.store.models import Entity
+from catalog.store.precedence import DESCRIPTOR, SLACK
+from catalog.store.reads import load_index
+from catalog.sync.sources.descriptor import ALIASES_ANNOTATION
 from tests.helpers import backstage_config, component, group
 
 MakeCatalog = Callable[[Config], Catalog]
@@ -202,3 +207,25 @@ def test_retired_entities_are_not_found(make_catalog: MakeCatalog, tmp_path: Pat
     (root / "b.yaml").unlink()
     catalog.sync()
     assert catalog.ask("who owns lonely-llama").subject is None  # the index followed the catalog
+
+
+def test_the_index_keeps_each_entitys_highest_precedence_row_whatever_order_they_come_in(example_catalog: Catalog) -> None:
+    # Why: the rows are no longer sorted by the database (every replica rebuilds at once after a big
+    # sync, and sorting 50k wide rows was a third of PostgreSQL's work): the index picks the winner.
+    now = datetime(2026, 3, 14, tzinfo=UTC)
+    ref = "component:default/payments-service"
+
+    def row(source: str, precedence: int, title: str, alias: str) -> Entity:
+        return Entity(
+            source=source, precedence=precedence, ref=ref, kind="component", namespace="default", name="payments-service",
+            title=title, annotations={ALIASES_ANNOTATION: alias}, content_hash=source, first_seen_at=now, updated_at=now,
+        )  # fmt: skip
+
+    with example_catalog.session() as session:  # both after the descriptor's row: one outranks it, one does not
+        session.add_all([row("override", DESCRIPTOR + 1, "Money In", "cash-intake"), row("slack", SLACK, "Not Shown", "hidden-alias")])
+        session.commit()
+        index = load_index(session)
+    kept = index.get(ref)
+    assert kept is not None and (kept.title, kept.aliases) == ("Money In", ("cash-intake",))
+    assert [e.ref for e in index.named("cash-intake")] == [ref] and index.named("hidden-alias") == index.named("Not Shown") == []
+    assert sum(e.ref == ref for e in index.entities) == 1
