@@ -436,7 +436,7 @@ def _index_rows(dialect: str) -> Select[Any]:
 
     Every replica runs this when a sync changes the catalog, all at once. On PostgreSQL the `json`
     columns are parsed once per row (a lateral cast to `jsonb`), not once per extracted name, and
-    the highest precedence is picked here rather than by sorting every row: at 50k entities
+    the rows come unsorted (`load_index` keeps each ref's highest precedence row): at 50k entities
     102 ms of the server's CPU instead of 367 ms (and three processes, as sorting that much went
     parallel and spilled to disk).
     """
