@@ -10,11 +10,13 @@ never the answer, and the buffer keeps recording afterwards.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, func, select
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, event, func, select
 from sqlmodel import col
 
 from catalog.adoption.models import AdoptionEvent
@@ -107,3 +109,38 @@ def test_rows_added_together_are_written_together_and_a_failed_batch_does_not_st
         assert until(lambda: logged(example_catalog.database_url) == (1, 0))  # the thread is still writing
     finally:
         buffer.close()
+
+
+def test_closing_waits_for_the_batch_the_thread_is_writing(example_catalog: Catalog) -> None:
+    """A worker of `serve --workers` ends with `os._exit` right after closing: a batch the thread had
+    already taken was not pending any more, so closing wrote nothing and the exit killed the write.
+    That is most likely the question log row `tests/e2e/test_serve_workers.py` missed in one clean-clone CI run."""
+    buffer = RowBuffer(example_catalog.factory, interval=0.01)
+    question_log = table_of(QuestionLog)
+    row = {"asked_at": example_catalog.clock(), "surface": "cli", "question": QUESTION, "status": "answered", "candidates": []}
+    writing, release = threading.Event(), threading.Event()
+
+    def hold_the_threads_insert(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if sql.lstrip().upper().startswith("INSERT") and threading.current_thread().name == "wayfinder-row-buffer":
+            writing.set()
+            assert release.wait(30)
+
+    seen_when_closed: list[tuple[int, int]] = []
+
+    def close() -> None:
+        buffer.close()
+        seen_when_closed.append(logged(example_catalog.database_url))
+
+    event.listen(example_catalog.engine, "before_cursor_execute", hold_the_threads_insert)
+    try:
+        buffer.add((question_log, row))
+        assert writing.wait(30)  # the thread took the batch and is inside its transaction
+        closer = threading.Thread(target=close)
+        closer.start()
+        closer.join(0.3)  # time for a close that does not wait to return early (it passes either way once it waits)
+        release.set()
+        closer.join(30)
+    finally:
+        release.set()
+        event.remove(example_catalog.engine, "before_cursor_execute", hold_the_threads_insert)
+    assert seen_when_closed == [(1, 0)]

@@ -141,9 +141,16 @@ class RowBuffer:
             return len(self._rows)
 
     def close(self) -> None:
-        """Stop the thread and write what is pending (a clean shutdown loses nothing); safe to call again."""
+        """Stop the thread and write what is pending (a clean shutdown loses nothing); safe to call again.
+
+        A batch the thread took before the stop is finished first: it was no longer pending, and a
+        worker of `serve --workers` ends with `os._exit` right after, which killed it mid-write.
+        """
         self._closed.set()
         atexit.unregister(self.close)  # nothing left for the exit to do: a process that opened many catalogs (tests) keeps none of them
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
         self.flush()
 
     def _run(self) -> None:
