@@ -132,6 +132,10 @@ class Catalog:
         """Run `hook` each time the resolution index is rebuilt (the server freezes it out of the garbage collector's sight)."""
         self._index.after_rebuild = hook
 
+    def pace_index_rebuilds(self, share: float) -> None:
+        """Hold each rebuild of the resolution index after the first to `share` of a core (a server, beside its requests)."""
+        self._index.rebuild_share = share
+
     def ask(
         self, text: str, *, transport: str = "cli", asker: str | None = None, surface: str | None = None, thread: str | None = None
     ) -> Answer:

@@ -110,7 +110,8 @@ class Resolution:
 class CatalogIndex:
     """In-memory lookup structures over every active entity."""
 
-    def __init__(self, entities: list[IndexedEntity], generation: int = 0) -> None:
+    def __init__(self, entities: list[IndexedEntity], generation: int = 0, *, pace: Callable[[], None] | None = None) -> None:
+        """`pace`, when given, is called once per entity (`catalog.pacing.Pacer.tick`)."""
         self.generation = generation
         self.entities = entities
         self._exact: dict[str, list[int]] = defaultdict(list)
@@ -129,6 +130,8 @@ class CatalogIndex:
                 self._exact[key].append(i)
             for tok in _words(e):
                 self._token_postings[tok].append(i)
+            if pace is not None:
+                pace()
         self._sorted_tokens = sorted(self._token_postings)
         # Built apart from the loop above, so the strings the fuzzy scan reads lie together in
         # memory: interleaved with the other index objects, the scan takes twice as long.

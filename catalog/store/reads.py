@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
 from catalog.adoption.models import AdoptionAlias
+from catalog.pacing import Pacer
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.store.facts import ENTITY_FACTS, IDENTITY_FIELDS
 from catalog.store.index_file import IndexFile
@@ -411,14 +412,17 @@ OTHER_NAME_ANNOTATIONS = (
 )  # fmt: skip
 
 
-def load_index(session: Session) -> CatalogIndex:
-    """Build the resolution index from every active entity (highest precedence row per ref)."""
+def load_index(session: Session, *, pace: Callable[[], None] | None = None) -> CatalogIndex:
+    """Build the resolution index from every active entity (highest precedence row per ref); `pace`,
+    when given, is called once per row and once per entity indexed (`catalog.pacing.Pacer.tick`)."""
     gen = generation(session)
     rows: Iterable[Sequence[Any]] = session.execute(_index_rows(session.get_bind().dialect.name))
     learned = _learned_aliases(session)
     seen: dict[str, IndexedEntity] = {}
     ranks: dict[str, int] = {}
     for ref, precedence, kind, name, title, owner, typ, alias_text, *others in rows:
+        if pace is not None:
+            pace()
         kept = ranks.get(ref)
         if kept is not None and kept >= precedence:
             continue  # the row kept has a higher (or, first come, the same) precedence
@@ -426,7 +430,7 @@ def load_index(session: Session) -> CatalogIndex:
         aliases = tuple(a.strip() for a in (alias_text or "").split(",") if a.strip()) + learned.get(ref, ())
         other = tuple(dict.fromkeys(o.strip().lstrip("@#") for o in others if o and o.strip()))
         seen[ref] = IndexedEntity(ref=ref, kind=kind, name=name, title=title, owner_ref=owner, type=typ, aliases=aliases, other_names=other)
-    return CatalogIndex(list(seen.values()), gen)
+    return CatalogIndex(list(seen.values()), gen, pace=pace)
 
 
 @functools.cache
@@ -459,6 +463,11 @@ def _learned_aliases(session: Session) -> dict[str, tuple[str, ...]]:
     return found
 
 
+# The share of a core a server's index rebuild (after the first build) holds itself to. After a big
+# sync every replica rebuilds at once, on machines that also run the others and the database: at
+# full speed each took a core for a second, and every Slack ack meanwhile waited for one.
+REBUILD_SHARE = 0.25
+
 # Rebuilding the index of this many entities costs an answer a few milliseconds: up to this size
 # the answer that sees a new generation waits for it, so a question right after a sync sees the
 # sync. A bigger index (about 1 s of CPU at 50k entities) is rebuilt in the background.
@@ -484,6 +493,7 @@ class IndexCache:
         self._background_above = background_above
         self._rebuilding = threading.Lock()
         self.after_rebuild: Callable[[], None] | None = None  # the server's `bot.http.app.freeze_heap`
+        self.rebuild_share = 1.0  # of a core, for rebuilds after the first: the server's is `REBUILD_SHARE`
 
     def cached(self) -> CatalogIndex | None:
         """The index built last, without asking the database whether it is current: `confirm` asks afterwards."""
@@ -540,7 +550,8 @@ class IndexCache:
         return index if index is not None and index.generation == gen else None
 
     def _rebuild(self, session: Session) -> CatalogIndex:
-        index = load_index(session)
+        paced = self._index is not None and self.rebuild_share < 1  # the first build is waited for: at full speed
+        index = load_index(session, pace=Pacer(self.rebuild_share).tick if paced else None)
         if self._saved is not None:
             self._saved.save(_catalog_key(session, index.generation), index)
         if self.after_rebuild is not None:
