@@ -45,7 +45,7 @@ from catalog.store.engine import (
 from catalog.store.identities import IdentityCache
 from catalog.store.index_file import IndexFile
 from catalog.store.index_file import default_directory as default_index_dir  # noqa: F401 (the CLI's cache folder, re-exported)
-from catalog.store.reads import IndexCache, active_refs
+from catalog.store.reads import REBUILD_SHARE, IndexCache, active_refs
 from catalog.store.refs import make_ref
 from catalog.store.write_behind import RowBuffer
 
@@ -132,7 +132,7 @@ class Catalog:
         """Run `hook` each time the resolution index is rebuilt (the server freezes it out of the garbage collector's sight)."""
         self._index.after_rebuild = hook
 
-    def pace_index_rebuilds(self, share: float) -> None:
+    def pace_index_rebuilds(self, share: float = REBUILD_SHARE) -> None:
         """Hold each rebuild of the resolution index after the first to `share` of a core (a server, beside its requests)."""
         self._index.rebuild_share = share
 

@@ -359,7 +359,6 @@ def _run_server(
     from bot.compose import build_services
     from bot.http.app import build_slack, create_http_app, freeze_heap, serve_http, start_socket_mode
     from bot.logs import configure_logging
-    from catalog.store.reads import REBUILD_SHARE
 
     configure_logging(settings.log_format)
     services = build_services(settings, catalog)
@@ -390,7 +389,7 @@ def _run_server(
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
         if primary:
             say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
-        catalog.pace_index_rebuilds(REBUILD_SHARE)
+        catalog.pace_index_rebuilds()
         catalog.after_index_rebuild(freeze_heap)  # each new index joins the frozen startup heap (`serve_http`)
         serve_http(create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode), sock)
 

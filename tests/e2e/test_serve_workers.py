@@ -6,6 +6,7 @@ the test's TCP connection), so the server needs no header or endpoint that revea
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -61,10 +62,18 @@ def answered_by(connection: http.client.HTTPConnection, workers: set[int]) -> in
         if (local, remote) == (server_port, client_port):
             inodes.add(f"socket:[{fields[9]}]")
     for pid in workers:
-        fds = Path(f"/proc/{pid}/fd")
-        if any(os.readlink(fd) in inodes for fd in fds.iterdir() if fd.is_symlink()):
+        if inodes & _open_files(pid):
             return pid
     raise AssertionError(f"no worker of {workers} holds the connection from port {client_port}")
+
+
+def _open_files(pid: int) -> set[str]:
+    """What `pid`'s file descriptors point at; one closed while they are listed (the worker is busy) is skipped."""
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            found.add(os.readlink(fd))
+    return found
 
 
 def get(connection: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
