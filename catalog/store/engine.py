@@ -168,9 +168,9 @@ def large_write_cache(session: Session) -> Iterator[None]:
 ANALYZE_THRESHOLD, ANALYZE_SCALE = 50, 0.1
 
 
-def refresh_statistics(session: Session, changed: int, tables: Sequence[str]) -> bool:
+def refresh_statistics(session: Session, changed: int, tables: Sequence[str]) -> None:
     """On PostgreSQL, ANALYZE `tables` inside a write that changed `changed` rows of the first, if
-    autovacuum would find them stale; True if it ran.
+    autovacuum would find them stale.
 
     Autovacuum would get to it within a minute or so. Until then the planner sees the catalog
     before the write: after a first sync of 50k entities the tables still looked empty, and the
@@ -180,12 +180,10 @@ def refresh_statistics(session: Session, changed: int, tables: Sequence[str]) ->
     """
     conn = session.connection()
     if conn.dialect.name != "postgresql" or changed <= ANALYZE_THRESHOLD:
-        return False
+        return
     counted = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"), {"t": tables[0]}).scalar()
-    if changed <= ANALYZE_THRESHOLD + ANALYZE_SCALE * max(float(counted or 0), 0.0):
-        return False
-    conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
-    return True
+    if changed > ANALYZE_THRESHOLD + ANALYZE_SCALE * max(float(counted or 0), 0.0):
+        conn.exec_driver_sql(f"ANALYZE {', '.join(tables)}")
 
 
 def upsert_insert(bind: Session | Connection) -> Callable[..., Any]:

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col
 
+from catalog.store.engine import refresh_statistics
 from catalog.store.facts import ENTITY_FACTS
 from catalog.store.models import CatalogState, Entity, Relation, table_of
 from catalog.sync import writes
@@ -178,6 +179,13 @@ class Limits:
 def bump_generation(session: Session) -> None:
     """Tell the caches keyed on the catalog's generation that it changed; the caller owns the transaction."""
     session.execute(update(CatalogState).where(col(CatalogState.id) == 1).values(generation=col(CatalogState.generation) + 1))
+
+
+def catalog_written(session: Session, changed: int) -> None:
+    """End a sync's write that added, updated or retired `changed` entities: bump the generation and,
+    after a big write, refresh PostgreSQL's statistics of the tables it wrote (`refresh_statistics`)."""
+    bump_generation(session)
+    refresh_statistics(session, changed, (ENTITY.name, RELATION.name))
 
 
 def chunked(items: list[str], size: int = CHUNK) -> list[list[str]]:

@@ -21,19 +21,18 @@ from sqlmodel import Session, col
 
 from catalog.errors import SourceError, WayfinderError
 from catalog.store import leases
-from catalog.store.engine import SessionFactory, large_write_cache, refresh_statistics, session_scope
+from catalog.store.engine import SessionFactory, large_write_cache, session_scope
 from catalog.store.models import Entity, SyncRun
 from catalog.sync import files, runs, writes
 from catalog.sync.apply import (
     DEFAULT_MAX_DELETE_FRACTION,
     ENTITY,
-    RELATION,
     Existing,
     Limits,
     RelationKey,
     Statements,
     Triple,
-    bump_generation,
+    catalog_written,
     chunked,
     entity_rows,
     existing_rows,
@@ -264,8 +263,7 @@ def _reconcile(
         with large_write_cache(session):
             for statement, rows in planned:
                 statement.run(session, rows)
-            bump_generation(session)
-            refresh_statistics(session, len(p.add) + len(p.update) + len(p.retire), (ENTITY.name, RELATION.name))
+            catalog_written(session, len(p.add) + len(p.update) + len(p.retire))
     report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, exists, func, select
 from sqlmodel import Session, col
 
-from catalog.store.engine import SessionFactory, large_write_cache, refresh_statistics, session_scope
+from catalog.store.engine import SessionFactory, large_write_cache, session_scope
 from catalog.store.models import SourceFile, table_of
 from catalog.sync import writes
 from catalog.sync.apply import (
@@ -31,7 +31,7 @@ from catalog.sync.apply import (
     RELATION,
     Limits,
     Statements,
-    bump_generation,
+    catalog_written,
     chunked,
     entity_rows,
     existing_rows,
@@ -239,8 +239,7 @@ def _apply(factory: SessionFactory, run: _Run, report: SyncReport, fence: Callab
             delete_files.run(session, delete_rows)
             insert_files.run(session, file_rows)
             if catalog_changed:
-                bump_generation(session)
-            refresh_statistics(session, run.added + run.updated + len(retire), (ENTITY.name, RELATION.name))
+                catalog_written(session, run.added + run.updated + len(retire))
     report.problems += _dangling(factory, run.source, run.written)
 
 
