@@ -218,3 +218,13 @@ def test_a_count_keeps_the_tag_and_the_type_asked_for(example_catalog: Catalog, 
     topic, "mobile-app" an app) and a tag after "how many" narrow what is counted."""
     answer = example_catalog.ask(question)
     assert [g.total for g in answer.gaps] == [total], answer.text
+
+
+def test_a_tag_is_matched_whole_not_as_part_of_a_longer_one(own_shop: tuple[Catalog, Path]) -> None:
+    """Only the rows whose tags' text holds the word are read (`catalog.search.tags`): each must then carry the tag itself."""
+    catalog, root = own_shop
+    (root / "card.yaml").write_text(entity("Component", "card-vault", "team-a", ["pci"]), encoding="utf-8")
+    (root / "risk.yaml").write_text(entity("Component", "risk-engine", "team-b", ["pcidss", "c++"]), encoding="utf-8")
+    assert catalog.sync()[0].ok
+    assert listed(catalog.ask("PCI services")) == {"card-vault"}  # not risk-engine, whose tag only begins with it
+    assert listed(catalog.ask("pcidss services")) == {"risk-engine"}
