@@ -5,7 +5,6 @@ This is the one place questions are understood; Slack, the CLI and HTTP only ren
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -397,15 +396,10 @@ def example_questions(index: CatalogIndex) -> list[str]:
 
     The team is the one that owns the most; the component and resource are ones it owns.
     """
-    owners = Counter(e.owner_ref for e in index.entities if e.owner_ref and e.owner_ref.startswith("group:"))
-    team_ref = next((ref for ref, _ in owners.most_common() if index.get(ref)), None)
-    team = index.get(team_ref) if team_ref else None
-    owned = [e for e in index.entities if team_ref and e.owner_ref == team_ref]
-    component = next((e.name for e in owned if e.kind == "component"), None) or next(
-        (e.name for e in index.entities if e.kind == "component" and e.owner_ref), "payments-service"
-    )
-    resource = next((e.name for e in owned if e.kind == "resource"), component)
-    team_name = team.name if team else "team-a"
+    team, found_component, found_resource = index.busiest_team()
+    component = found_component or "payments-service"
+    resource = found_resource or component
+    team_name = team or "team-a"
     return [
         f"who owns {component}?",
         f"what does {team_name} own?",

@@ -15,7 +15,7 @@ import functools
 import heapq
 import itertools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -120,6 +120,7 @@ class CatalogIndex:
         self._memo: dict[str, Any] = {}
         self._nearest_cache: dict[tuple[str, float, int], list[tuple[str, float, int]]] = {}
         self._trigram_postings: dict[str, list[int]] | None = None  # built by the first fuzzy question
+        self._busiest: tuple[str | None, str | None, str | None] | None = None  # built by the first help
         for i, e in enumerate(entities):
             self._by_ref[e.ref] = i
             keys = {compact(e.name), compact(e.ref), *(compact(a) for a in e.aliases + e.other_names)}
@@ -382,9 +383,25 @@ class CatalogIndex:
         return names
 
     def build_lazy_parts(self) -> None:
-        """Build now what the first typo would build: an index saved for other processes carries it
+        """Build now what the first typo or help would build: an index saved for other processes carries it
         (at 100k names, loading the trigram postings costs a tenth of building them)."""
         self._trigram_index()
+        self.busiest_team()
+
+    def busiest_team(self) -> tuple[str | None, str | None, str | None]:
+        """The names of the group owning the most entities, of one component (its own if it has one) and
+        of one resource of its own: what help's examples name. Reading every entity of a saved index
+        for them took a CLI "hi" 0.4 s at 100k."""
+        if self._busiest is None:
+            owners = Counter(e.owner_ref for e in self.entities if e.owner_ref and e.owner_ref.startswith("group:"))
+            team = next((found for ref, _ in owners.most_common() if (found := self.get(ref))), None)
+            owned = [e for e in self.entities if team and e.owner_ref == team.ref]
+            component = next((e.name for e in owned if e.kind == "component"), None) or next(
+                (e.name for e in self.entities if e.kind == "component" and e.owner_ref), None
+            )
+            resource = next((e.name for e in owned if e.kind == "resource"), None)
+            self._busiest = (team.name if team else None, component, resource)
+        return self._busiest
 
     def _trigram_index(self) -> dict[str, list[int]]:
         """Trigram -> entities whose compact name holds it, shortest name first; built on first use, as most questions name things exactly."""
