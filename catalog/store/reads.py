@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, BindParameter, Result, Row, Select, String, bindparam, case, cast, event, func, literal_column, null, select, true, type_coerce, union, union_all
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState
@@ -447,6 +446,8 @@ def _index_rows(dialect: str) -> Select[Any]:
     table = Entity.__table__  # type: ignore[attr-defined]
     annotations, spec, rows = _E.annotations, _E.spec, table
     if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB  # here: a question asked of SQLite never loads PostgreSQL's dialect
+
         parsed = select(cast(_E.annotations, JSONB).label("a"), cast(_E.spec, JSONB).label("s")).correlate(table).offset(0).lateral("parsed")
         annotations, spec, rows = parsed.c.a, parsed.c.s, rows.join(parsed, true())
     other_names = [spec[path].as_string() for path in OTHER_NAME_PATHS] + [annotations[key].as_string() for key in OTHER_NAME_ANNOTATIONS]
