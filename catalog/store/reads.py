@@ -481,8 +481,9 @@ class IndexCache:
     One thread rebuilds; answers meanwhile resolve names with the previous index (their entity
     rows are read fresh) rather than wait, or build a copy each: after a big sync every answer
     in flight did the latter, starving acks and health checks of the GIL and of pool connections.
-    Above `background_above` entities not even the answer that noticed the change waits: the
-    rebuild runs on a thread of its own. Only the very first build is waited for.
+    Above `background_above` entities (in the index, or in the catalog now: a first big sync into
+    a small catalog) not even the answer that noticed the change waits: the rebuild runs on a
+    thread of its own. Only the very first build is waited for.
 
     With an `IndexFile` (the CLI: one process per question) a rebuilt index is also saved, and a
     new process loads the saved one while the catalog has not changed since.
@@ -524,7 +525,7 @@ class IndexCache:
             return index
         if index is None:
             self._rebuilding.acquire()
-        elif len(index) > self._background_above:
+        elif len(index) > self._background_above or _active_rows(session) > self._background_above:
             threading.Thread(target=self._rebuild_in_background, args=(session.get_bind(),), name="wayfinder-index", daemon=True).start()
             return index  # the thread releases `_rebuilding` when it is done
         try:
@@ -558,6 +559,12 @@ class IndexCache:
         if self.after_rebuild is not None:
             self.after_rebuild()
         return index
+
+
+def _active_rows(session: Session) -> int:
+    """How many active entity rows the next index reads. In the replica drill, once the big sync filled
+    a small catalog, one answer per replica rebuilt the 50k entities' index itself, paced, and waited."""
+    return int(session.execute(select(func.count()).select_from(Entity.__table__).where(_ACTIVE)).scalar_one())  # type: ignore[attr-defined]
 
 
 _FIRST_SYNC = select(SyncRun.__table__.c.started_at).order_by(SyncRun.__table__.c.id).limit(1)  # type: ignore[attr-defined]
