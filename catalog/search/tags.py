@@ -26,8 +26,9 @@ MEMO = "catalog.search.tags"  # the index's memo: tag -> refs, for the tags ques
 _E = table_of(Entity).c
 MAX_WORDS = 3  # "tier 1", "pci dss scope": longer runs are sentences, not tags
 REMEMBERED = 4096  # tags whose refs an index keeps (most name nothing: words of unknown names)
-# Tags stored in a JSON column's text as they are: a substring of it finds them (JSON escapes others)
-_VERBATIM = re.compile(r"[\x20-\x7e]+")
+# Tags a JSON column's text holds as they are (printable ASCII but `"` and `\`, which JSON escapes,
+# like every other character): a substring of that text finds them
+_VERBATIM = re.compile(r"[ !#-\[\]-~]+")
 
 
 def tag_of(words: Sequence[str]) -> str:
@@ -50,7 +51,7 @@ def tagged(session: Session, index: CatalogIndex, tag: str) -> frozenset[str]:
 
 def _refs_tagged(session: Session, tag: str) -> frozenset[str]:
     query = select(_E.ref, _E.tags).where(_E.retired_at.is_(None))
-    if _VERBATIM.fullmatch(tag) and '"' not in tag and "\\" not in tag:  # only rows that may hold it; each is checked below
+    if _VERBATIM.fullmatch(tag):  # only rows that may hold it; each is checked below
         query = query.where(func.lower(cast(_E.tags, String)).contains(tag, autoescape=True))
     rows: Iterable[tuple[str, list[object] | None]] = session.execute(query)
     return frozenset(ref for ref, tags in rows if any(isinstance(t, str) and t.strip().lower() == tag for t in tags or ()))

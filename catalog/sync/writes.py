@@ -66,15 +66,10 @@ class Statement:
 def insert_rows(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Statement:
     """INSERT rows of values in `columns` order (COPY them on PostgreSQL through psycopg)."""
     q = dialect.identifier_preparer.quote
-    statement = _build(
-        dialect,
-        table,
-        columns,
-        lambda q, mark: f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ({', '.join([mark] * len(columns))})",
-        insert(table),
-    )
+    target = f"{q(table.name)} ({', '.join(map(q, columns))})"
+    statement = _build(dialect, table, columns, lambda _, mark: f"INSERT INTO {target} VALUES ({', '.join([mark] * len(columns))})", insert(table))
     if dialect.name == "postgresql" and dialect.driver == "psycopg" and statement.sql is None:
-        return replace(statement, copy=f"COPY {q(table.name)} ({', '.join(map(q, columns))}) FROM STDIN")
+        return replace(statement, copy=f"COPY {target} FROM STDIN")
     return statement
 
 

@@ -86,7 +86,6 @@ class RoundRobinProxy:
         await send({"type": "http.response.body", "body": content})
 
 
-
 class ProxyProcess:
     """`RoundRobinProxy` on a loopback port, in a process of its own.
 
