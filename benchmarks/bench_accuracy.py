@@ -148,10 +148,16 @@ def report(n_entities: int, queries: list[Query], results: dict[str, Scores], bu
     per: defaultdict[str, int] = defaultdict(int)
     for q in queries:
         per[q.category] += 1
-    print(f"\n{'category':<12} " + " ".join(f"{name + ' ok/wrong':>22}" for name in results))
+    print(f"\n{'category':<12} " + " ".join(f"{name + ' ok/wrong':>22} {'p99 ms':>8}" for name in results))
     for category in CATEGORIES:
         print(f"{category:<12} " + " ".join(
-            f"{f'{s.correct[category]}/{per[category]} {s.confident_wrong[category]}':>22}" for s in results.values()))
+            f"{f'{s.correct[category]}/{per[category]} {s.confident_wrong[category]}':>22} {_p99(s, queries, category):>8}" for s in results.values()))
+
+
+def _p99(scores: Scores, queries: list[Query], category: str) -> str:
+    """The category's p99 wall time in ms: which kind of query makes the tail."""
+    seconds = [t for q, t in zip(queries, scores.seconds, strict=True) if q.category == category]
+    return f"{pcts(seconds)[2] * 1e3:.2f}" if seconds else "-"
 
 
 def run(n_entities: int, seed: int, per_category: int, baselines: bool) -> None:

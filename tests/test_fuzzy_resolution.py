@@ -9,6 +9,7 @@ import pytest
 from benchmarks.bench_accuracy import indexed, wayfinder
 from benchmarks.generate import _typo
 from benchmarks.queries import CATEGORIES, query_set
+from catalog.search import resolve
 from catalog.search.resolve import CatalogIndex, IndexedEntity, compact
 
 OWNED = {
@@ -87,3 +88,16 @@ def test_the_typo_candidates_hold_every_name_two_typos_away_and_few_others() -> 
     word = max({n[-6:] for n in names}, key=lambda end: sum(n.endswith(end) for n in names))  # the commonest ending
     query = compact(next(e.name for e in entities if compact(e.name).endswith(word) and len(compact(e.name)) >= 18)) + "x"
     assert len(index._holding_a_piece(query)) < sum(n.endswith(word) for n in names) / 4
+
+
+def test_long_postings_intersected_with_numpy_give_the_same_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 1M names the pigeonhole's postings are intersected with numpy; whichever way, the same names are candidates."""
+    entities = indexed(3000, 7)
+    index = CatalogIndex(entities)
+    rng = random.Random(5)
+    queries = [compact(_typo(_typo(e.name, rng), rng)) for e in rng.sample(entities, 150)]
+    with_sets = [index._holding_a_piece(q) for q in queries]
+    monkeypatch.setattr(resolve, "NUMPY_ABOVE", 0)
+    monkeypatch.setattr(resolve, "NUMPY_CATALOG", 0)
+    assert [index._holding_a_piece(q) for q in queries] == with_sets
+    assert sum(map(len, with_sets)) > len(queries)  # not all empty
