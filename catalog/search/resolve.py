@@ -51,7 +51,7 @@ MAX_INDEXED_TYPOS = 2
 # NUMPY_CATALOG names; a smaller one never imports it (60 ms a CLI question would pay, for no gain: its postings are short).
 NUMPY_ABOVE = 8000
 NUMPY_CATALOG = 200_000
-# Checking one name for a piece costs about as much as reading this many postings into a set (measured at 1M names).
+# Checking one name for a piece costs about as much as reading this many postings into a set (estimated from profiles at 1M names).
 READ_OVER_CHECK = 8
 # Fuzzy candidates scored per query, and the lowest score kept as a "did you mean". Sharing trigrams is
 # not enough to be suggested: the name must be one typo past an answer, or share a word (`_shares_a_word`).
