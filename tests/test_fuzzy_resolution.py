@@ -34,6 +34,7 @@ def index() -> CatalogIndex:
         ("paymnts-ledgr-service", "payments-ledger-service"),  # two letters dropped
         ("iot-alerst-wb", "iot-alerts-web"),  # two typos in a short name
         ("orders-plans-j", "orders-plans-job"),  # a last word cut to one letter
+        ("payments-ledger-revice", "payments-ledger-service"),  # both typos in a long generic word
     ],
 )
 def test_typos_and_cut_words_resolve(index: CatalogIndex, written: str, name: str) -> None:

@@ -40,6 +40,8 @@ TYPOS_BY_LENGTH = ((14, 3), (8, 2), (4, 1))
 CORE_TYPOS_BY_LENGTH = ((14, 3), (8, 2), (5, 1))
 # Words many names end with, which say little about which thing is meant.
 GENERIC_WORDS = frozenset(KIND_WORDS) | {"server", "worker", "client", "web", "ui", "job", "jobs", "bot", "sdk", "store", "rest", "grpc"}
+# A generic word this long is recognised with two typos ("revice", "sevpce" for service), a shorter one with one.
+LONG_GENERIC_WORD = 7
 MAX_TYPOS = TYPOS_BY_LENGTH[0][1]
 # A name within k typos of the query holds one of k+1 pieces of it unchanged; a query too short for
 # pieces of a trigram or more is looked up by its trigrams instead. "Did you mean"s also come from
@@ -549,7 +551,7 @@ def _typo_in_reason(query: str, name: str) -> bool:
     core, typed = [t for t in words if t not in GENERIC_WORDS], tokens(query)
     for generic in (t for t in words if t in GENERIC_WORDS):  # what was typed for it, typo and all ("servce", "apu")
         near = min(typed, key=lambda t: OSA.distance(t, generic), default=None)
-        if near is not None and OSA.distance(near, generic) <= 1:
+        if near is not None and OSA.distance(near, generic) <= (2 if len(generic) >= LONG_GENERIC_WORD else 1):
             typed.remove(near)
     typed = [t for t in typed if t not in GENERIC_WORDS]
     if not core or not typed:
