@@ -89,7 +89,7 @@ class DrillReport:
     redelivered: int
     acks_ms: list[float]
     answers_ms: list[float]
-    twice: dict[str, int]
+    twice: dict[str, int]  # key -> times its effect was seen, for the deliveries done more than once
     lost: list[str]
     in_flight: set[str]  # keys of deliveries the killed replica had received before the kill
     unacked: list[str]
@@ -115,7 +115,7 @@ class DrillReport:
             f"  killed / restarted   replica 0 at {self.killed_at:.1f} s / {self.restarted_at:.1f} s",
             f"  ack p50 / p99        {pct(self.acks_ms, 50)} / {pct(self.acks_ms, 99)}   (goal p99 <= 100 ms)",
             f"  answer p50 / p95     {pct(self.answers_ms, 50)} / {pct(self.answers_ms, 95)}   (goal p95 <= 500 ms)",
-            f"  done twice           {sum(self.twice.values())}   (goal 0; {len(set(self.twice) & self.in_flight)} in flight on the killed replica) {list(self.twice)[:5] or ''}",
+            f"  done twice           {len(self.twice)}   (goal 0; {len(set(self.twice) & self.in_flight)} in flight on the killed replica) {list(self.twice)[:5] or ''}",
             f"  lost                 {len(self.lost)}   (goal 0; {len(set(self.lost) & self.in_flight)} of them in flight on the killed replica) {self.lost[:5] or ''}",
             f"  never acknowledged   {len(self.unacked)}   (every attempt failed) {self.unacked[:5] or ''}",
             f"  killed replica's work picked up after  {pickup}   (goal <= 120 s)",
