@@ -17,7 +17,7 @@ import itertools
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -242,13 +242,9 @@ class CatalogIndex:
     def _postings_for_prefix(self, prefix: str, cap: int | None = 5000, among: set[int] | None = None) -> set[int]:
         """Entities with a word starting with `prefix`, only those `among` when given (cheaper than collecting
         them all to intersect after); past `cap` postings read, stop (a prefix this common says nothing to resolution)."""
-        sorted_tokens = self._sorted_tokens
         found: set[int] = set()
         read = 0
-        for at in range(bisect.bisect_left(sorted_tokens, prefix), len(sorted_tokens)):  # by position: a saved index reads only these
-            tok = sorted_tokens[at]
-            if not tok.startswith(prefix):
-                break
+        for tok in self._tokens_starting(prefix):
             posting = self._token_postings[tok]
             found.update(posting if among is None else among.intersection(posting))
             read += len(posting)
@@ -258,16 +254,21 @@ class CatalogIndex:
 
     def _prefix_size(self, word: str, cap: int = 50_000) -> int:
         """How many entities `_partial_words` reads for `word` (a word starting with it, or its singular); past `cap`, `cap + 1`."""
-        sorted_tokens, size = self._sorted_tokens, 0
         singular = _singular(word)
-        if singular and self._is_word(singular):
-            size = len(self._token_postings[singular])
-        for at in range(bisect.bisect_left(sorted_tokens, word), len(sorted_tokens)):
-            tok = sorted_tokens[at]
-            if not tok.startswith(word) or size > cap:
+        size = len(self._token_postings[singular]) if singular and self._is_word(singular) else 0
+        for tok in self._tokens_starting(word):
+            if size > cap:
                 break
             size += len(self._token_postings[tok])
         return min(size, cap + 1)
+
+    def _tokens_starting(self, prefix: str) -> Iterator[str]:
+        """The words of names, titles and other names that start with `prefix`, in order; read by position, so a saved index loads only these."""
+        sorted_tokens = self._sorted_tokens
+        for at in range(bisect.bisect_left(sorted_tokens, prefix), len(sorted_tokens)):
+            if not sorted_tokens[at].startswith(prefix):
+                return
+            yield sorted_tokens[at]
 
     def _is_word(self, word: str) -> bool:
         """Whether some name, title or other name has the word `word` (a lookup that adds no key to the postings)."""
