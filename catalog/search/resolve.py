@@ -167,8 +167,7 @@ class CatalogIndex:
 
     def starts_a_word(self, prefix: str) -> bool:
         """Whether some name or title has a word starting with `prefix` (a partial name, not a typo'd verb)."""
-        start = bisect.bisect_left(self._sorted_tokens, prefix.lower())
-        return start < len(self._sorted_tokens) and self._sorted_tokens[start].startswith(prefix.lower())
+        return next(self._tokens_starting(prefix.lower()), None) is not None
 
     def resolve(self, query: str, *, kinds: set[str] | None = None, limit: int = 5) -> Resolution:
         """Find what `query` names, restricted to `kinds` when the question said which."""
