@@ -54,10 +54,10 @@ def cpu_seconds(pid: int) -> dict[int, float]:
 def serve(database_url: str, port: int, workers: int = 1) -> None:
     """The child process: the production app over an already synced database, in `workers`
     processes on one port as `wayfinder serve --workers` runs them."""
-    from bot.http.app import listen
+    from bot.http.app import bind_port
     from bot.http.workers import supervise
 
-    with listen("127.0.0.1", port) as sock:
+    with bind_port("127.0.0.1", port) as sock:
         if workers == 1:
             serve_one(database_url, sock)
         else:

@@ -269,12 +269,12 @@ def serve(
 
 def _serve(host: str, port: int, *, socket_mode: bool, scheduler: bool, workers: int, no_migrate: bool) -> None:
     from bot.compose import config_path, open_catalog
-    from bot.http.app import listen
+    from bot.http.app import bind_port
     from bot.settings import Settings
 
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
-    with listen(host, port) as sock:
+    with bind_port(host, port) as sock:
         if workers == 1:
             _run_server(settings, open_catalog(settings, migrate=not no_migrate), credentials, sock, socket_mode=socket_mode, scheduler=scheduler)
             return
@@ -314,13 +314,13 @@ def demo(
 ) -> None:
     """Sync the bundled example organisation into SQLite, show a few answers, then serve the bot."""
     from bot.compose import open_catalog
-    from bot.http.app import listen
+    from bot.http.app import bind_port
     from bot.settings import BUNDLED_CONFIG, Settings
 
     settings = Settings()
     credentials = _slack_credentials(settings, socket_mode=socket_mode)
     # The port is taken first: a busy port fails before the sync, not after it.
-    with (nullcontext() if no_serve else listen(host, port)) as sock:
+    with (nullcontext() if no_serve else bind_port(host, port)) as sock:
         catalog = open_catalog(settings, config=BUNDLED_CONFIG, migrate=not no_migrate)
         with _progress(sys.stderr.isatty()) as progress:
             _print_reports(catalog.sync(progress=progress))

@@ -132,7 +132,14 @@ class PortInUse(WayfinderError):
 
 
 def tcp_listener(address: tuple[str, int], family: socket.AddressFamily = socket.AF_INET) -> socket.socket:
-    """A listening socket whose connections get TCP_NODELAY.
+    """A TCP socket bound to `address`, whose connections will get TCP_NODELAY; it listens once
+    the server starts serving (asyncio calls `listen`, or `start_listening` first).
+
+    Bound, the port is taken (a server already listening there is an error now), yet a connection
+    is refused until the server can answer it. A socket that listened from the start queued every
+    connection made during start-up: in the replica drill, a restarted replica took its share of
+    the load a second before it served, and those acks took 0.3-1.2 s where a refused connection
+    sends the request on to another replica (as nginx does).
 
     asyncio sets TCP_NODELAY only on sockets whose `proto` is `IPPROTO_TCP`, and accepted sockets
     inherit it from the listener; `socket.create_server` leaves it 0. Without it every keep-alive
@@ -142,22 +149,35 @@ def tcp_listener(address: tuple[str, int], family: socket.AddressFamily = socket
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen()
     except OSError:
         sock.close()
         raise
     return sock
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """Bind the HTTP port before any other startup work, so a busy port is one clear error."""
+def bind_port(host: str, port: int) -> socket.socket:
+    """Take the HTTP port before any other startup work, so a busy port is one clear error."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         return tcp_listener((host, port), family)
     except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(f"port {port} on {host} is already in use by another process; stop it or choose another port with --port {port + 1}") from None
-        raise WayfinderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise _port_error(exc, host, port) from None
+
+
+def start_listening(sock: socket.socket) -> None:
+    """Accept connections on `sock` from now on. Another process may have bound the port too and
+    listened first (two servers started at once): that is the busy port's error, here."""
+    try:
+        sock.listen()
+    except OSError as exc:
+        host, port = sock.getsockname()[:2]
+        raise _port_error(exc, host, port) from None
+
+
+def _port_error(exc: OSError, host: str, port: int) -> WayfinderError:
+    if exc.errno == errno.EADDRINUSE:
+        return PortInUse(f"port {port} on {host} is already in use by another process; stop it or choose another port with --port {port + 1}")
+    return WayfinderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
 # How long a thread waiting for the GIL lets the running one go on before asking it to switch
@@ -197,6 +217,7 @@ def end_startup() -> None:
 def serve_http(api: FastAPI, sock: socket.socket) -> None:
     """Serve on `sock` until interrupted (uvicorn handles SIGINT/SIGTERM for a clean shutdown)."""
     host, port = sock.getsockname()[:2]
+    start_listening(sock)
     end_startup()
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     # log_config=None: uvicorn's loggers propagate to the root handler (`bot.logs`), text or JSON alike
