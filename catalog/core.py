@@ -128,6 +128,15 @@ class Catalog:
     def index(self, session: Session) -> CatalogIndex:
         return self._index.get(session)
 
+    def build_index(self) -> int:
+        """Build the resolution index now, at full speed, and say how many entities it holds.
+
+        The server does this before it accepts a connection: a replica restarted under load answered
+        its first questions only once their index was built, and every ack meanwhile waited for the GIL.
+        """
+        with self.session() as session:
+            return len(self._index.get(session))
+
     def after_index_rebuild(self, hook: Callable[[], None]) -> None:
         """Run `hook` each time the resolution index is rebuilt (the server freezes it out of the garbage collector's sight)."""
         self._index.after_rebuild = hook

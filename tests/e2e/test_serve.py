@@ -60,6 +60,18 @@ def test_serve_without_credentials_still_serves_health(database_url: str) -> Non
         assert "Slack is disabled: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set. Serving the pages, the API, webhooks and /healthz" in served.stop()
 
 
+def test_serve_builds_the_resolution_index_before_it_accepts_a_connection(database_url: str, example_catalog: Catalog) -> None:
+    """A replica restarted under load took its share of the questions while it built the index, at
+    full speed on the thread of the first one: its acks waited for the GIL up to 1.2 s (issue 16's drill)."""
+    with example_catalog.session() as session:
+        entities = len(example_catalog.index(session))
+    with serving({"DATABASE_URL": database_url}, cwd=REPO) as served:
+        assert "payments-service" in httpx.get(f"{served.url}/api/v1/ask", params={"q": "who owns payments-service?"}, timeout=5).text
+        log = served.stop()
+    built = log.index(f"resolution index of {entities} entities built in ")
+    assert built < log.index("Started server process")  # uvicorn's first line, once the socket listens
+
+
 def test_socket_mode_receives_an_event_acks_it_and_answers(example_catalog: Catalog, fake_slack: FakeSlackAPI) -> None:
     """SLACK-FACTS §7 layer 4: apps.connections.open hands out a local ws:// URL; Bolt acks envelopes on it."""
     frames: queue.Queue[dict[str, Any]] = queue.Queue()
