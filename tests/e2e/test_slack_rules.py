@@ -175,26 +175,46 @@ def _feedback_value() -> str:
     return FeedbackValue(question="who owns payments-service?", intent="owner", ref="component:default/payments-service", helpful=True).model_dump_json()
 
 
-def test_an_event_is_claimed_before_it_is_acked(wayfinder: Wayfinder, example_catalog: Catalog) -> None:
+def _burst_delivery(kind: str, fake: FakeSlackAPI) -> tuple[str, str, str, Callable[[], Any]]:
+    """A delivery of `kind` as (body, content type, its ledger key, a wait for its answer)."""
+    if kind == "event":
+        body = json.dumps(event_envelope(mention("who owns payments-service?", ts="1700000030.000100"), event_id="EvBurst"))
+        return body, "application/json", "slack:EvBurst", lambda: fake.wait_for("chat.postMessage")[0].params["thread_ts"] == "1700000030.000100"
+    trigger = f"trigger-burst-{kind}"
+    if kind == "command":
+        body = command_body("who owns payments-service?", response_url=fake.response_url("burst"), trigger_id=trigger)
+    else:
+        body = interaction_body(block_action(ActionId.FEEDBACK, _feedback_value(), response_url=fake.response_url("burst"), trigger_id=trigger))
+    return body, "application/x-www-form-urlencoded", f"slack-trigger:{trigger}", lambda: len(fake.wait_for("response_url")) == 1
+
+
+@pytest.mark.parametrize("kind", ["event", "command", "click"])
+def test_a_delivery_is_claimed_and_acked_while_every_listener_thread_is_busy(wayfinder: Wayfinder, example_catalog: Catalog, kind: str) -> None:
     """An ack with no claim behind it is lost if the replica dies next: Slack never retries what it got an ack for.
 
     Every listener thread is kept busy, as under a burst, so no listener can start: the ack still
-    comes at once, and the delivery is in the ledger by then, for another replica to take over.
+    comes at once (Bolt would wait for a listener to ack a command or a click, up to its 3 s), and the
+    delivery is in the ledger by then, for another replica to take over.
     """
+    body, content_type, key, answered = _burst_delivery(kind, wayfinder.fake)
     pool = wayfinder.server.api.state.slack_app.listener_runner.listener_executor
     release = threading.Event()
     busy = [pool.submit(release.wait, 10) for _ in range(LISTENER_THREADS)]
     try:
-        assert wayfinder.event(mention("who owns payments-service?", ts="1700000030.000100"), event_id="EvBurst").status_code == 200
+        response = wayfinder.post(body, content_type)
+        assert response.status_code == 200 and response.text == ""
+        assert wayfinder.fake.calls("chat.postMessage") == wayfinder.fake.calls("response_url") == []  # acked before any answer
         with example_catalog._claims.session() as session:
-            assert session.get(SlackDelivery, "slack:EvBurst") is not None
+            assert session.get(SlackDelivery, key) is not None
     finally:
         release.set()
         for task in busy:
             task.result()
-    [answer] = wayfinder.fake.wait_for("chat.postMessage")  # answered once the burst is over
-    assert answer.params["thread_ts"] == "1700000030.000100"
-    assert _done(example_catalog, "slack:EvBurst")
+    assert answered()  # answered once the burst is over
+    deadline = time.monotonic() + 5
+    while not _done(example_catalog, key) and time.monotonic() < deadline:  # marked done just after the answer is sent
+        time.sleep(0.01)
+    assert _done(example_catalog, key)
 
 
 def test_a_delivery_whose_replica_died_mid_answer_is_taken_over_and_answered_once(
