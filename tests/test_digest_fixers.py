@@ -20,7 +20,7 @@ from catalog.config import Config
 from catalog.core import Catalog
 from catalog.scorecards.service import Scorecards
 from catalog.sync.sources.github import commit_authors
-from catalog.sync.webhooks import handle_github_push
+from catalog.sync.webhooks import handle_github_push, resync_queued
 from tests.fakes.github_api import FakeGitHub, webhook_signature
 from tests.github_world import TOKEN, github_yaml, sync
 from tests.test_github_webhook import push
@@ -84,8 +84,9 @@ def deliver_push(catalog: Catalog, github: FakeGitHub, repo: str, commits: list[
     body = json.loads(push(github, repo))
     body["commits"] = commits
     raw = json.dumps(body).encode()
-    result = handle_github_push(catalog, raw, webhook_signature(SECRET, raw), "push", delivery=str(uuid.uuid4()))
-    assert result.status == 200 and result.updated == 1, result
+    assert handle_github_push(catalog, raw, webhook_signature(SECRET, raw), "push", delivery=str(uuid.uuid4())).status == 202
+    [report] = resync_queued(catalog, "gh")  # what the route runs after answering
+    assert report.ok and report.updated == 1, report
 
 
 def test_the_digest_names_who_fixed_a_rule_when_a_push_says_so(catalog: Catalog, github: FakeGitHub) -> None:

@@ -1,8 +1,10 @@
-"""`POST /webhooks/github`: a signed push to a default branch resyncs that one repository at once.
+"""`POST /webhooks/github`: a signed push to a default branch is queued, answered, and resyncs that one repository.
 
 Why: a merged `catalog-info.yaml` change should show up in answers within seconds, not at the next
-scheduled sync; and since anyone can POST to the URL, an unsigned or wrongly signed delivery
-must change nothing, and a resync of one repository must never retire another's entities.
+scheduled sync; the answer must not wait for GitHub and a catalog write (GitHub advises answering
+first); a push answered must never be lost, even by a replica that dies next; and since anyone can
+POST to the URL, an unsigned or wrongly signed delivery must change nothing, and a resync of one
+repository must never retire another's entities.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from sqlmodel import col
 
 from bot.compose import Services
 from bot.http.app import create_http_app
+from bot.http.webhooks import QueuedPushSweep
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store import leases
 from catalog.store.models import SourceState, SyncRun
 from catalog.sync import runs as sync_runs
-from catalog.sync.webhooks import WebhookResult, handle_github_push, resync_queued
+from catalog.sync.engine import SyncReport
+from catalog.sync.webhooks import WebhookResult, handle_github_push, resync_every_queued, resync_queued
 from catalog.tls import tls_context
 from tests.e2e.harness import ServerThread
 from tests.fakes.github_api import FakeGitHub, webhook_signature
@@ -71,6 +75,19 @@ def deliver(catalog: Catalog, body: bytes, signature: str | None, event: str) ->
     return handle_github_push(catalog, body, signature, event, delivery=str(uuid.uuid4()))
 
 
+QUEUED = "queued: acme/{repo} is resynced next; `wayfinder sync status` shows the run"
+
+
+def resynced(catalog: Catalog, github: FakeGitHub, body: bytes) -> SyncReport:
+    """Deliver `body`, see it answered 202 before anything was read, then run the resync that follows the answer."""
+    repo, requests, run_count = json.loads(body)["repository"]["name"], github.requests, runs(catalog)
+    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+    assert (result.status, result.source, result.repository, result.message) == (202, "gh", f"acme/{repo}", QUEUED.format(repo=repo))
+    assert (github.requests, runs(catalog)) == (requests, run_count)  # answered before anything was read
+    [report] = resync_queued(catalog, "gh")
+    return report
+
+
 def runs(catalog: Catalog) -> int:
     with catalog.session() as session:
         return session.scalar(select(func.count()).select_from(SyncRun)) or 0
@@ -96,19 +113,19 @@ def test_a_signature_over_other_bytes_is_refused(github: FakeGitHub, catalog: Ca
     assert deliver(catalog, tampered, webhook_signature(SECRET, body), "push").status == 401
 
 
-def test_push_changing_catalog_info_updates_that_repository_at_once(github: FakeGitHub, catalog: Catalog) -> None:
+def test_push_changing_catalog_info_updates_that_repository_once_answered(github: FakeGitHub, catalog: Catalog) -> None:
     github.set_file("payments", "catalog-info.yaml", component("payments-api", description="Now with refunds"))
     github.remove_repo("search")  # a full sync would retire search-api; a push to payments must not
     body = push(github, "payments")
 
-    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
+    report = resynced(catalog, github, body)
 
-    assert (result.status, result.source, result.repository) == (200, "gh", "acme/payments")
-    assert (result.added, result.updated, result.removed) == (0, 1, 1)
+    assert (report.status, report.scope, report.added, report.updated, report.removed) == ("ok", "acme/payments", 0, 1, 1)
     assert entity(catalog, "component:default/payments-api").description == "Now with refunds"
     assert active_refs(catalog, "gh") == {"component:default/payments-api", "component:default/ledger", "component:default/search-api"}
+    assert resync_queued(catalog, "gh") == []  # read and forgotten
     with catalog.session() as session:
-        run = session.get(SyncRun, result.run_id)
+        run = session.get(SyncRun, report.run_id)
         assert run is not None and (run.status, run.message) == ("ok", "partial: acme/payments")
         source = session.get(SourceState, "gh")
         assert source is not None and source.last_success_at is not None and source.last_success_at < run.started_at
@@ -141,8 +158,7 @@ def test_a_push_while_its_source_is_busy_is_queued_and_lands_when_the_holder_fin
         result = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1")
         assert resync_queued(catalog, "gh") == []  # the queued push's own look: the holder's work
         assert (state(catalog), runs(catalog)) == (before, run_count)
-    assert (result.status, result.source, result.repository) == (202, "gh", "acme/payments")
-    assert result.message == "queued: another sync of gh is running; acme/payments is resynced when it ends"
+    assert (result.status, result.source, result.repository, result.message) == (202, "gh", "acme/payments", QUEUED.format(repo="payments"))
     again = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1")  # GitHub's "Redeliver"
     assert again.status == 202 and "already handled" in again.message  # queued is handled: it will not resync twice
 
@@ -226,9 +242,8 @@ def test_a_push_queued_while_a_full_sync_runs_is_resynced_after_it(github: FakeG
 
 def test_push_rereads_codeowners_of_an_inferred_component(github: FakeGitHub, catalog: Catalog) -> None:
     github.set_file("ledger", ".github/CODEOWNERS", "* @acme/finance\n")
-    body = push(github, "ledger")
-    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
-    assert (result.status, result.updated) == (200, 1)
+    report = resynced(catalog, github, push(github, "ledger"))
+    assert (report.status, report.updated) == ("ok", 1)
     assert entity(catalog, "component:default/ledger").owner_ref == "group:default/finance"
 
 
@@ -236,8 +251,7 @@ def test_a_pushed_descriptor_takes_over_an_inferred_component_but_not_the_revers
     github.set_file(
         "search", "catalog-info.yaml", component("search-api", owner="team-search") + "---\n" + component("ledger", owner="team-books")
     )
-    body = push(github, "search")
-    assert deliver(catalog, body, webhook_signature(SECRET, body), "push").status == 200
+    assert resynced(catalog, github, push(github, "search")).ok
     ledger = rows(catalog, "gh")["component:default/ledger"]
     assert (ledger.owner_ref, ledger.location, ledger.precedence) == (
         "group:default/team-books",
@@ -245,23 +259,30 @@ def test_a_pushed_descriptor_takes_over_an_inferred_component_but_not_the_revers
         100,
     )
 
-    body = push(github, "ledger")  # the ledger repository still has no descriptor: its guess must not win back
-    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
-    assert result.status == 200
+    report = resynced(catalog, github, push(github, "ledger"))  # the ledger repository still has no descriptor: its guess must not win back
+    assert report.ok
     assert rows(catalog, "gh")["component:default/ledger"].location == "github:acme/search/catalog-info.yaml:10"
     with catalog.session() as session:
-        run = session.get(SyncRun, result.run_id)
+        run = session.get(SyncRun, report.run_id)
     assert run is not None and any("already defined at github:acme/search/catalog-info.yaml:10" in e for e in run.errors)
 
 
-def test_a_push_whose_repository_cannot_be_read_fails_and_keeps_everything(github: FakeGitHub, catalog: Catalog) -> None:
+def test_a_push_whose_repository_cannot_be_read_fails_keeps_everything_and_stays_queued(github: FakeGitHub, catalog: Catalog) -> None:
+    """The resync after the answer fails (GitHub's delivery log shows the 202): the run records why, and the push waits for the next try."""
     github.set_file("payments", "catalog-info.yaml", component("payments-api", description="changed"))
     github.fail("/contents/", status=401, times=None)
     before = state(catalog)
-    body = push(github, "payments")
-    result = deliver(catalog, body, webhook_signature(SECRET, body), "push")
-    assert result.status == 502 and "HTTP 401" in result.message
+
+    report = resynced(catalog, github, push(github, "payments"))
+
+    assert report.status == "failed" and report.error is not None and "HTTP 401" in report.error
     assert state(catalog) == before
+    with catalog.session() as session:
+        run = session.get(SyncRun, report.run_id)
+        assert run is not None and run.status == "failed" and "HTTP 401" in (run.message or "")
+    github.clear_faults()
+    assert [(r.status, r.scope) for r in resync_queued(catalog, "gh")] == [("ok", "acme/payments")]
+    assert entity(catalog, "component:default/payments-api").description == "changed"
 
 
 @pytest.mark.parametrize(
@@ -306,9 +327,13 @@ def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Cat
             "Content-Type": "application/json", "X-GitHub-Delivery": str(uuid.uuid4()),
         },  # fmt: skip
     )
-    assert accepted.status_code == 200
-    assert accepted.json()["message"] == "resynced acme/payments: 0 added, 1 updated, 0 removed"
-    assert entity(catalog, "component:default/payments-api").description == "Via HTTP"
+    assert accepted.status_code == 202
+    assert accepted.json()["message"] == QUEUED.format(repo="payments")
+    deadline = time.monotonic() + 10
+    while entity(catalog, "component:default/payments-api").description != "Via HTTP":  # resynced after the answer
+        assert time.monotonic() < deadline, "the push answered was not resynced"
+        time.sleep(0.01)
+    assert partial_runs(catalog) == ["partial: acme/payments"]
 
 
 def test_http_route_resyncs_the_queued_pushes_after_answering(github: FakeGitHub, catalog: Catalog) -> None:
@@ -325,10 +350,10 @@ def test_http_route_resyncs_the_queued_pushes_after_answering(github: FakeGitHub
         assert asyncio.run(post(push(github, "payments"))).status_code == 202  # its own look after answering finds the lease held
     assert entity(catalog, "component:default/payments-api").description is None
 
-    assert asyncio.run(post(push(github, "ledger"))).status_code == 200  # ends a run of gh: what waits is resynced after answering
+    assert asyncio.run(post(push(github, "ledger"))).status_code == 202  # its resync after answering takes what waited too
 
     assert entity(catalog, "component:default/payments-api").description == "Via the queue"
-    assert partial_runs(catalog) == ["partial: acme/ledger", "partial: acme/payments"]
+    assert partial_runs(catalog) == ["partial: acme/payments", "partial: acme/ledger"]
 
 
 def test_replays_of_one_delivery_resync_once(github: FakeGitHub, catalog: Catalog) -> None:
@@ -337,29 +362,38 @@ def test_replays_of_one_delivery_resync_once(github: FakeGitHub, catalog: Catalo
     body, run_count = push(github, "payments"), runs(catalog)
 
     first = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1")
-    requests = github.requests
     replays = [handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1") for _ in range(19)]
     # the header is not signed: a replay under a new delivery id is still the same signed body
     renamed = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-2")
+    [report] = resync_queued(catalog, "gh")
 
-    assert first.status == 200
-    assert {(r.status, r.message) for r in [*replays, renamed]} == {(202, r.message) for r in [*replays, renamed]}
-    assert all("already handled" in r.message for r in [*replays, renamed])
-    assert (runs(catalog), github.requests) == (run_count + 1, requests)
+    assert first.message == QUEUED.format(repo="payments") and report.ok
+    assert all(r.status == 202 and "already handled" in r.message for r in [*replays, renamed])
+    assert resync_queued(catalog, "gh") == [] and runs(catalog) == run_count + 1
     assert catalog.metrics.registry.get_sample_value("wayfinder_duplicate_deliveries_dropped_total", {"origin": "github"}) == 20
 
 
-def test_a_failed_resync_gives_its_claim_back_for_redelivery(github: FakeGitHub, catalog: Catalog) -> None:
-    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="after the outage"))
+def test_a_push_answered_by_a_replica_that_died_before_resyncing_it_is_resynced_by_the_sweep(github: FakeGitHub, catalog: Catalog) -> None:
+    """The answer went out, the replica was killed before its resync: GitHub will not send the push again.
+
+    Another replica's `QueuedPushSweep` (its timer here a few milliseconds) finds the push waiting and
+    resyncs it; GitHub's "Redeliver" meanwhile changes nothing, since the push is kept already.
+    """
+    github.set_file("payments", "catalog-info.yaml", component("payments-api", description="after the crash"))
     body = push(github, "payments")
-    github.fail("/contents/", status=500, times=None)
-    assert handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1").status == 502
-
-    github.clear_faults()
+    assert handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1").status == 202  # no resync follows
     redelivered = handle_github_push(catalog, body, webhook_signature(SECRET, body), "push", delivery="d-1")
+    assert "already handled" in redelivered.message
 
-    assert redelivered.status == 200
-    assert entity(catalog, "component:default/payments-api").description == "after the outage"
+    sweep = QueuedPushSweep(Services(catalog=catalog), seconds=0.005).start()
+    try:
+        deadline = time.monotonic() + 10
+        while entity(catalog, "component:default/payments-api").description != "after the crash":
+            assert time.monotonic() < deadline, "the sweep did not resync the waiting push"
+            time.sleep(0.01)
+    finally:
+        sweep.stop()
+    assert partial_runs(catalog) == ["partial: acme/payments"] and resync_every_queued(catalog) == []
 
 
 def test_a_delivery_without_an_id_is_refused(github: FakeGitHub, catalog: Catalog) -> None:

@@ -1,18 +1,27 @@
 """Webhooks that start work in the catalog: `POST /webhooks/github` (a push resyncs its repository).
 
-The handlers run the core's checks over the raw body (signature, event, delivery id) in a worker
-thread; the answer is the core's `WebhookResult`, its status the HTTP status. After answering, the
-pushes queued while the source was busy are resynced (GitHub would not wait for them).
+The handler runs the core's checks over the raw body (signature, event, delivery id) in a worker
+thread and queues the push; the answer is the core's `WebhookResult`, its status the HTTP status.
+The resync runs after answering (GitHub would not wait for it). `QueuedPushSweep` resyncs, on
+every replica, what a replica killed between its answer and its resync left queued.
 """
 
 from __future__ import annotations
+
+import logging
+import threading
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.compose import Services
-from catalog.sync.webhooks import handle_github_push, resync_queued
+from catalog.sync.webhooks import handle_github_push, resync_every_queued, resync_queued
+
+log = logging.getLogger(__name__)
+
+# With the source lease's 60 s: a push left queued by a replica killed mid-resync is resynced within 90 s.
+SWEEP_SECONDS = 30.0
 
 
 def webhooks_router(services: Services) -> APIRouter:
@@ -20,15 +29,40 @@ def webhooks_router(services: Services) -> APIRouter:
 
     @router.post("/webhooks/github")
     async def github_webhook(request: Request) -> JSONResponse:
-        """A push resyncs the repository it names; the signature is checked over the raw body."""
+        """A push is queued, answered, then resynced; the signature is checked over the raw body."""
         body, headers = await request.body(), request.headers
         result = await run_in_threadpool(
             handle_github_push, services.catalog, body, headers.get("x-hub-signature-256"), headers.get("x-github-event", ""),
             delivery=headers.get("x-github-delivery"),
         )  # fmt: skip
         after = BackgroundTasks()
-        if result.source:  # this push's resync has ended, or it was queued behind another run
+        if result.source:  # this push, and whatever else waits for its source
             after.add_task(resync_queued, services.catalog, result.source)
         return JSONResponse(result.model_dump(mode="json"), status_code=result.status, background=after)
 
     return router
+
+
+class QueuedPushSweep:
+    """Every `SWEEP_SECONDS`, resync the pushes that wait: those of a replica killed after answering,
+    and those whose resync failed. A push being resynced elsewhere holds its source's lease, and is left to it."""
+
+    def __init__(self, services: Services, *, seconds: float = SWEEP_SECONDS) -> None:
+        self._services, self._seconds = services, seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wayfinder-push-sweep", daemon=True)
+
+    def start(self) -> QueuedPushSweep:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._seconds):
+            try:
+                resync_every_queued(self._services.catalog)
+            except Exception:  # noqa: BLE001  the database may be away for a moment; the next round retries
+                log.exception("resyncing queued GitHub pushes failed")

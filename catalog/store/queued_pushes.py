@@ -1,9 +1,8 @@
-"""GitHub pushes that found their source busy, kept in the database until a resync reads them.
+"""GitHub pushes, kept in the database from their answer until a resync reads them.
 
-GitHub does not redeliver a push on its own, so one refused because another run of its source
-held the lease waited for the next scheduled sync. Instead it is queued here (one row per push:
-racing pushes overwrite nothing, and no in-memory state is lost with the process), and whoever
-ends a run of the source resyncs what waits (`catalog.sync.webhooks.resync_queued`). The pushes
+GitHub does not redeliver a push on its own, so a push is queued here before it is answered (one
+row per push: racing pushes overwrite nothing, and no in-memory state is lost with the process),
+and whoever ends a run of the source resyncs what waits (`catalog.sync.webhooks.resync_queued`). The pushes
 of one repository are read together and resynced once, with the newest repository object and
 every push's authors. Rows are read and forgotten by the holder of the source's lease, so no
 two runs resync the same push.
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from catalog.store.engine import SessionFactory, session_scope
@@ -32,11 +32,10 @@ class Queued:
     authors: dict[str, str] = field(default_factory=dict)  # path -> author, a later push's winning
 
 
-def queue(factory: SessionFactory, source: str, repository: Mapping[str, Any], authors: Mapping[str, str]) -> None:
-    """Keep a push to `repository` (GitHub's repository object, as JSON) until a resync reads it."""
-    with session_scope(factory) as session:
-        full_name = str(repository["full_name"]).lower()
-        session.add(QueuedPush(source=source, full_name=full_name, repository=dict(repository), authors=dict(authors)))
+def queue(session: Session, source: str, repository: Mapping[str, Any], authors: Mapping[str, str]) -> None:
+    """Keep a push to `repository` (GitHub's repository object, as JSON) until a resync reads it; the caller commits."""
+    full_name = str(repository["full_name"]).lower()
+    session.add(QueuedPush(source=source, full_name=full_name, repository=dict(repository), authors=dict(authors)))
 
 
 def oldest(factory: SessionFactory, source: str, *, skip: Collection[str] = ()) -> Queued | None:

@@ -9,13 +9,18 @@ sync. Transports (the HTTP route) only pass the raw body and headers in and the 
 
 Each delivery resyncs at most once: its `X-GitHub-Delivery` id and the digest of its signed body
 (the header is not signed, so a replay could change it) are claimed in the database, like
-Slack's event ids, before anything is read; a failed resync gives the claim back so GitHub's
-"Redeliver" can try again. A body that is not a push payload, or whose `repository.full_name` is
-not `owner/name`, is refused before any URL is built from it.
+Slack's event ids, before anything is read. A body that is not a push payload, or whose
+`repository.full_name` is not `owner/name`, is refused before any URL is built from it.
 
-A push that finds another run of its source going on (its lease held) is not refused, since
-GitHub would not send it again: it is queued in the database (`catalog.store.queued_pushes`) and
-whoever ends a run of the source resyncs what waits, each repository once (`resync_queued`).
+A push is answered as soon as it is kept, as GitHub advises: claimed and queued in the database
+(`catalog.store.queued_pushes`) in one transaction, then 202. The resync follows the answer
+(`resync_queued`: the transport runs it right after answering): resyncing before answering made
+each push's ack wait for GitHub and a catalog write, the slowest acks of the replica drill while a
+big sync ran. Whoever ends a run of the source resyncs what waits, each repository once, so a
+push that finds another run going on (its lease held) lands when that run ends. A replica killed
+after answering leaves its push queued: every replica looks for waiting pushes on a timer
+(`QueuedPushSweep` in `bot.http.webhooks`), and a successful full sync reads them too. A resync
+that fails keeps its push queued, tried again on that timer.
 """
 
 from __future__ import annotations
@@ -31,17 +36,11 @@ from pydantic import BaseModel, Field, ValidationError
 from catalog.config import GitHubSourceConfig
 from catalog.core import Catalog
 from catalog.store import queued_pushes
-from catalog.store.claims import claim, release
-from catalog.sync.engine import HeldSource, SyncReport, skipped, source_lease, sync_source
+from catalog.store.claims import claim
+from catalog.sync.engine import HeldSource, SyncReport, skipped, source_lease
 from catalog.sync.sources.base import Source
 from catalog.sync.sources.github import GitHubSource, Repository, commit_authors
 
-# HTTP statuses by sync outcome: GitHub's delivery log shows a failed resync as a failure, and a
-# refused one (it would retire too much) as a conflict. One that found its source busy is queued: 202.
-_STATUS = {"ok": 200, "failed": 502, "refused": 409}
-# GitHub abandons a delivery after 10 s; a rate limit that needs longer fails it (the next
-# scheduled sync reads the repository anyway) rather than holding the request.
-WEBHOOK_MAX_WAIT = 5.0
 # GitHub's rules: an owner is letters, digits and single hyphens; a repository adds `.` and `_`.
 _FULL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}")
 
@@ -82,7 +81,7 @@ def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
 
 
 def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, event: str, *, delivery: str | None) -> WebhookResult:
-    """Verify a delivery and, for a push to a default branch not seen before, resync that repository (or queue it while its source is busy)."""
+    """Verify a delivery and, for a push to a default branch not seen before, queue its repository's resync (`resync_queued` does it)."""
     configs = [c for c in catalog.config.sources if isinstance(c, GitHubSourceConfig) and c.webhook_secret]
     if not configs:
         return WebhookResult(status=401, message="no github source has a webhook_secret, so no delivery can be verified")
@@ -109,42 +108,28 @@ def handle_github_push(catalog: Catalog, body: bytes, signature: str | None, eve
         return reply.model_copy(update={"message": f"ignored: the push deleted {push.ref}, and a deletion resyncs nothing"})
     if push.ref != f"refs/heads/{repo.default_branch}":
         return reply.model_copy(update={"message": f"ignored: {push.ref} is not the default branch {repo.default_branch}"})
-    source = GitHubSource(config, catalog.factory, max_wait=WEBHOOK_MAX_WAIT)
-    if not source.wanted(repo):
+    if not GitHubSource(config, catalog.factory).wanted(repo):
         return reply.model_copy(update={"message": "ignored: the source skips forks or archived repositories like this one"})
     if not delivery:
         return reply.model_copy(update={"status": 400, "message": "X-GitHub-Delivery is missing, so the delivery cannot be deduplicated"})
     keys = [f"github:{delivery}", "github-body:" + hashlib.sha256(body).hexdigest()]
-    with catalog.session() as session:
+    with catalog.session() as session:  # claimed and queued together: a crash between the two would lose the push
         first = all([claim(session, key, now=datetime.now(UTC)) for key in keys])
+        if first:
+            queued_pushes.queue(session, config.name, repo.model_dump(mode="json"), commit_authors(push.commits))
     if not first:
         catalog.metrics.duplicates.labels("github").inc()
         return reply.model_copy(update={"message": f"ignored: delivery {delivery[:64]} (or its body) was already handled"})
-    return _resync(catalog, source, push, keys, reply)
-
-
-def _resync(catalog: Catalog, source: GitHubSource, push: PushEvent, keys: list[str], reply: WebhookResult) -> WebhookResult:
-    """Resync the pushed repository now, or queue the push when another run holds its source (that run resyncs it when it ends)."""
-    repo, authors = push.repository, commit_authors(push.commits)
-    report = sync_source(catalog.factory, source.repository(repo, authors), max_delete_fraction=source.config.max_delete_fraction)
-    if report.status == "skipped":
-        queued_pushes.queue(catalog.factory, source.name, repo.model_dump(mode="json"), authors)
-        return reply.model_copy(update={"message": f"queued: another sync of {source.name} is running; {repo.full_name} is resynced when it ends"})
-    if report.status == "failed":  # not done: a redelivery must be able to do it
-        with catalog.session() as session:
-            release(session, keys)
-    message = report.error or f"resynced {repo.full_name}: {report.added} added, {report.updated} updated, {report.removed} removed"
-    counts = {"added": report.added, "updated": report.updated, "removed": report.removed, "run_id": report.run_id}
-    return reply.model_copy(update={"status": _STATUS[report.status], "message": message, **counts})
+    return reply.model_copy(update={"message": f"queued: {repo.full_name} is resynced next; `wayfinder sync status` shows the run"})
 
 
 def resync_queued(catalog: Catalog, source: str) -> list[SyncReport]:
-    """Resync each repository whose pushes were queued while `source` was busy, once however many it got.
+    """Resync each repository with pushes queued for `source`, once however many it got.
 
-    Called after every run of the source ends (its lease released) and after every push queued:
-    one that finds the lease held leaves the work to its holder, which looks again once it has
-    released it, so no queued push waits for the next scheduled sync. A repository whose resync
-    fails stays queued for the next run (a successful full sync clears it).
+    Called after every push answered, after every run of the source ends (its lease released) and
+    on the sweep's timer: one that finds the lease held leaves the work to its holder, which looks
+    again once it has released it. A repository whose resync fails stays queued: tried once per
+    call, again on the next (a successful full sync clears it).
     """
     config = next((c for c in catalog.config.sources if c.name == source and isinstance(c, GitHubSourceConfig)), None)
     reports: list[SyncReport] = []
@@ -155,6 +140,11 @@ def resync_queued(catalog: Catalog, source: str) -> list[SyncReport]:
                 break
             reports += _resync_each(held, GitHubSource(config, catalog.factory), failed)
     return reports
+
+
+def resync_every_queued(catalog: Catalog) -> list[SyncReport]:
+    """`resync_queued` for every GitHub source: what a replica killed after answering a push left queued."""
+    return [report for c in catalog.config.sources if isinstance(c, GitHubSourceConfig) for report in resync_queued(catalog, c.name)]
 
 
 def _resync_each(held: HeldSource, github: GitHubSource, failed: set[str]) -> list[SyncReport]:

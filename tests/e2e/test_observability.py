@@ -215,7 +215,7 @@ def test_a_full_run_never_logs_a_configured_secret(
             "X-GitHub-Delivery": str(uuid.uuid4()),
             "X-Hub-Signature-256": webhook_signature(WEBHOOK_SECRET, body),
         }
-        assert wayfinder.http.post("/webhooks/github", content=body, headers=headers).status_code == 200
+        assert wayfinder.http.post("/webhooks/github", content=body, headers=headers).status_code == 202
         wayfinder.http.get("/readyz")
         wayfinder.http.get("/metrics")
         deadline = time.monotonic() + 10
