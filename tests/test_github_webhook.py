@@ -285,6 +285,19 @@ def test_a_push_whose_repository_cannot_be_read_fails_keeps_everything_and_stays
     assert entity(catalog, "component:default/payments-api").description == "changed"
 
 
+def test_a_push_whose_resync_is_refused_is_not_tried_again(github: FakeGitHub, catalog: Catalog) -> None:
+    """Emptying a repository's descriptor would retire all its entities: refused, as a full sync would be, and
+    forgotten (the sweep would only be refused again every 30 s); `wayfinder sync --allow-large-delete` decides."""
+    github.set_file("payments", "catalog-info.yaml", "")
+    before = state(catalog)
+
+    report = resynced(catalog, github, push(github, "payments"))
+
+    assert report.status == "refused" and report.error is not None and "would retire all 2 entities" in report.error
+    assert state(catalog) == before
+    assert resync_every_queued(catalog) == []
+
+
 @pytest.mark.parametrize(
     ("event", "ref", "status", "message"),
     [

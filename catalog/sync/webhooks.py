@@ -129,7 +129,8 @@ def resync_queued(catalog: Catalog, source: str) -> list[SyncReport]:
     Called after every push answered, after every run of the source ends (its lease released) and
     on the sweep's timer: one that finds the lease held leaves the work to its holder, which looks
     again once it has released it. A repository whose resync fails stays queued: tried once per
-    call, again on the next (a successful full sync clears it).
+    call, again on the next (a successful full sync clears it). One refused (it would retire too
+    much) is forgotten, as a refused full sync is: `wayfinder sync --allow-large-delete` decides.
     """
     config = next((c for c in catalog.config.sources if c.name == source and isinstance(c, GitHubSourceConfig)), None)
     reports: list[SyncReport] = []
@@ -153,10 +154,10 @@ def _resync_each(held: HeldSource, github: GitHubSource, failed: set[str]) -> li
     while (queued := queued_pushes.oldest(held.factory, github.name, skip=failed)) is not None:
         repo = Repository.model_validate(queued.repository)
         report = held.run(github.repository(repo, queued.authors), max_delete_fraction=github.config.max_delete_fraction)
-        if report.ok:
-            queued_pushes.forget(held.factory, queued.ids)
-        else:
+        if report.status == "failed":  # GitHub unreachable, a 5xx, a bad token: the next try may succeed
             failed.add(queued.full_name)
+        else:  # done, or refused (it would retire too much): trying again would be refused again
+            queued_pushes.forget(held.factory, queued.ids)
         reports.append(report)
     return reports
 
