@@ -31,7 +31,6 @@ from bot.http.slack_endpoint import slack_router
 from bot.http.web import register as register_web
 from bot.http.webhooks import QueuedPushSweep, webhooks_router
 from bot.logs import RequestIds
-from catalog.config import GitHubSourceConfig
 from catalog.core import Catalog
 from catalog.errors import WayfinderError
 
@@ -99,14 +98,9 @@ def create_http_app(
         from bot.slack.takeover import DeliveryTakeover
 
         api.state.delivery_takeover = DeliveryTakeover(slack, services).start()
-    api.state.push_sweep = QueuedPushSweep(services).start() if _pushes_arrive(services.catalog) else None
+    api.state.push_sweep = QueuedPushSweep(services).start()  # pushes a dead replica answered and never resynced
     api.state.slack_app = slack
     return api
-
-
-def _pushes_arrive(catalog: Catalog) -> bool:
-    """Whether a GitHub source takes push webhooks, so pushes may wait in the queue."""
-    return any(isinstance(c, GitHubSourceConfig) and c.webhook_secret for c in catalog.config.sources)
 
 
 def _disposes(catalog: Catalog) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:

@@ -8,17 +8,13 @@ every replica, what a replica killed between its answer and its resync left queu
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.compose import Services
+from bot.repeating import Repeating
 from catalog.sync.webhooks import handle_github_push, resync_every_queued, resync_queued
-
-log = logging.getLogger(__name__)
 
 # With the source lease's 60 s: a push left queued by a replica killed mid-resync is resynced within 90 s.
 SWEEP_SECONDS = 30.0
@@ -43,26 +39,16 @@ def webhooks_router(services: Services) -> APIRouter:
     return router
 
 
-class QueuedPushSweep:
+class QueuedPushSweep(Repeating):
     """Every `SWEEP_SECONDS`, resync the pushes that wait: those of a replica killed after answering,
     and those whose resync failed. A push being resynced elsewhere holds its source's lease, and is left to it."""
 
+    name = "wayfinder-push-sweep"
+    failure = "resyncing queued GitHub pushes failed"
+
     def __init__(self, services: Services, *, seconds: float = SWEEP_SECONDS) -> None:
-        self._services, self._seconds = services, seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wayfinder-push-sweep", daemon=True)
+        self._services = services
+        super().__init__(seconds=seconds)
 
-    def start(self) -> QueuedPushSweep:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._seconds):
-            try:
-                resync_every_queued(self._services.catalog)
-            except Exception:  # noqa: BLE001  the database may be away for a moment; the next round retries
-                log.exception("resyncing queued GitHub pushes failed")
+    def work(self) -> object:
+        return resync_every_queued(self._services.catalog)

@@ -60,16 +60,12 @@ class PushEvent(BaseModel):
 
 
 class WebhookResult(BaseModel):
-    """What a delivery did; `status` is the HTTP status for the transport to answer with."""
+    """What became of a delivery (its resync comes after: `resync_queued`); `status` is the HTTP status for the transport to answer with."""
 
     status: int
     message: str
     source: str | None = None
     repository: str | None = None
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    run_id: int | None = None
 
 
 def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
