@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -343,10 +344,10 @@ def test_http_route_passes_raw_body_and_headers(github: FakeGitHub, catalog: Cat
     assert accepted.status_code == 202
     assert accepted.json()["message"] == QUEUED.format(repo="payments")
     deadline = time.monotonic() + 10
-    while entity(catalog, "component:default/payments-api").description != "Via HTTP":  # resynced after the answer
+    while partial_runs(catalog) != ["partial: acme/payments"]:  # resynced after the answer; its run is recorded last
         assert time.monotonic() < deadline, "the push answered was not resynced"
         time.sleep(0.01)
-    assert partial_runs(catalog) == ["partial: acme/payments"]
+    assert entity(catalog, "component:default/payments-api").description == "Via HTTP"
 
 
 def test_http_route_resyncs_the_queued_pushes_after_answering(github: FakeGitHub, catalog: Catalog) -> None:
@@ -407,6 +408,24 @@ def test_a_push_answered_by_a_replica_that_died_before_resyncing_it_is_resynced_
     finally:
         sweep.stop()
     assert partial_runs(catalog) == ["partial: acme/payments"] and resync_every_queued(catalog) == []
+
+
+def test_a_served_app_sweeps_the_queue_while_it_runs(catalog: Catalog) -> None:
+    """The sweep belongs to the server's lifespan: `wayfinder serve` runs it, and stopping the server stops it."""
+    app = create_http_app(Services(catalog=catalog), slack=None)
+    seen: list[bool] = []
+
+    async def serve() -> None:
+        async with app.router.lifespan_context(app):  # what uvicorn runs around serving
+            seen.append(_sweeping())
+
+    assert not _sweeping()
+    asyncio.run(serve())
+    assert seen == [True] and not _sweeping()
+
+
+def _sweeping() -> bool:
+    return "wayfinder-push-sweep" in {thread.name for thread in threading.enumerate()}
 
 
 def test_a_delivery_without_an_id_is_refused(github: FakeGitHub, catalog: Catalog) -> None:

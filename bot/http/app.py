@@ -31,7 +31,6 @@ from bot.http.slack_endpoint import slack_router
 from bot.http.web import register as register_web
 from bot.http.webhooks import QueuedPushSweep, webhooks_router
 from bot.logs import RequestIds
-from catalog.core import Catalog
 from catalog.errors import WayfinderError
 
 # The Bolt app, its listeners and views are imported when Slack is configured: a server without
@@ -82,7 +81,7 @@ def create_http_app(
     services: Services, *, slack: App | None, signing_secret: str | None = None, missing: Sequence[str] = (), socket_mode: bool = False
 ) -> FastAPI:
     """The ASGI app; `slack` handles `/slack/events` once `signing_secret` verifies them (None: answer 503 and say why)."""
-    api = FastAPI(title="Wayfinder", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_disposes(services.catalog))
+    api = FastAPI(title="Wayfinder", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan(services))
     api.add_middleware(BodySizeLimit)
     api.add_middleware(RequestIds)
     slack_mode = "socket" if socket_mode else "http" if slack else "disabled"
@@ -98,23 +97,27 @@ def create_http_app(
         from bot.slack.takeover import DeliveryTakeover
 
         api.state.delivery_takeover = DeliveryTakeover(slack, services).start()
-    api.state.push_sweep = QueuedPushSweep(services).start()  # pushes a dead replica answered and never resynced
     api.state.slack_app = slack
     return api
 
 
-def _disposes(catalog: Catalog) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """A lifespan whose end disposes `catalog`, writing its buffered question log rows and usage events.
+def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """A lifespan that sweeps the queued GitHub pushes while the server runs (`QueuedPushSweep`: those
+    a dead replica answered and never resynced), and at its end disposes the catalog, writing its
+    buffered question log rows and usage events.
 
-    It runs when the server stops, after the requests in flight: the last chance, since uvicorn then
+    The end runs when the server stops, after the requests in flight: the last chance, since uvicorn then
     raises the SIGTERM it caught again, and the process dies of it before exit handlers or the caller's
-    cleanup run (a worker of `serve --workers` ends with `os._exit` anyway).
+    cleanup run (a worker of `serve --workers` ends with `os._exit` anyway). An app served without its
+    lifespan (tests in-process) starts no sweep.
     """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweep = QueuedPushSweep(services).start()
         yield
-        await asyncio.to_thread(catalog.dispose)
+        await asyncio.to_thread(sweep.stop)
+        await asyncio.to_thread(services.catalog.dispose)
 
     return lifespan
 

@@ -173,7 +173,7 @@ class ServerThread:
         waiting for it: uvicorn notices on its next 0.1 s tick and pauses another 0.1 s for open
         connections (≈ 0.2 s a test, most of an e2e test's teardown), and every request of the test
         has been answered by now. uvicorn closes the socket itself; the thread is a daemon."""
-        for name in ("alert_worker", "delivery_takeover", "push_sweep"):  # `bot.http.alerts`, `bot.slack.takeover`, `bot.http.webhooks`
+        for name in ("alert_worker", "delivery_takeover"):  # `bot.http.alerts`, `bot.slack.takeover`
             if worker := getattr(self.api.state, name, None):
                 worker.stop()
         self._server.should_exit = True
