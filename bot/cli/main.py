@@ -387,13 +387,13 @@ def _run_server(
             say(out, f"Scheduled syncs: {', '.join(scheduled) or 'none (no source has a schedule)'}.")
             if slack is not None and catalog.config.scorecards:
                 _schedule_digests(services, credentials, running.apscheduler)
+        started = time.perf_counter()
+        entities = catalog.build_index()  # before the socket listens: the first questions find it built
+        logging.getLogger(__name__).info("resolution index of %d entities built in %.2f s", entities, time.perf_counter() - started)
         host, port = sock.getsockname()[:2]
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
         if primary:
             say(out, f"Wayfinder is serving on http://{host}:{port} (health: /healthz). Slack: {mode}.")
-        started = time.perf_counter()
-        entities = catalog.build_index()  # before the socket listens: the first questions find it built
-        logging.getLogger(__name__).info("resolution index of %d entities built in %.2f s", entities, time.perf_counter() - started)
         catalog.pace_index_rebuilds()
         catalog.after_index_rebuild(freeze_heap)  # each new index joins the frozen startup heap (`serve_http`)
         serve_http(create_http_app(services, slack=slack, signing_secret=credentials.signing_secret, missing=missing, socket_mode=socket_mode), sock)
