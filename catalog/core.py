@@ -239,8 +239,15 @@ class Catalog:
             ref = team_ref(session, name) if namespace is None else make_ref("group", namespace, name)
             return team_page(session, ref, now=now) if ref else None
 
-    def active_refs(self, refs: Iterable[str]) -> set[str]:
-        """Which of `refs` the catalog has, active: a page links only those (a dangling owner is named, not linked)."""
+    def active_refs(self, refs: Iterable[str], *, as_of: int | None = None) -> set[str]:
+        """Which of `refs` the catalog has, active: a page links only those (a dangling owner is named, not linked).
+
+        `as_of` is the catalog generation the page's data was read at: while the resolution index is of
+        that generation, it holds exactly the active refs, and answers without a query of its own.
+        """
+        index = self._index.cached()
+        if as_of is not None and index is not None and index.generation == as_of:
+            return {ref for ref in map(str.lower, refs) if index.get(ref) is not None}
         with self._read_engine.connect() as conn:
             return active_refs(conn, refs)
 

@@ -22,7 +22,7 @@ from catalog.safe_text import safe_href
 from catalog.scorecards.scores import EntityScore
 from catalog.store.merge import CatalogEntity, merge, source_states
 from catalog.store.models import Entity
-from catalog.store.reads import get_entity, load_neighbourhood
+from catalog.store.reads import generation_seen, get_entity, load_neighbourhood
 
 # Links in the order a responder reaches for them: runbook, dashboards, then code and docs.
 LINK_ORDER = ("runbook", "dashboard", "repo", "docs")
@@ -52,6 +52,7 @@ class OwnershipPage(BaseModel):
     gaps: list[Gap] = Field(default_factory=list)
     scorecards: list[EntityScore] = Field(default_factory=list)  # its levels and the fixes to the next (`Catalog.ownership_page` fills them in)
     as_of: datetime
+    generation: int | None = Field(default=None, exclude=True)  # the catalog's, as the page's data was read (None: unknown)
 
 
 def has_usable_runbook(links: Iterable[LinkInfo]) -> bool:
@@ -107,6 +108,7 @@ def ownership_page(session: Session, ref: str, *, now: datetime, base: Path | No
     return OwnershipPage(
         card=card, retired_at=retired_at, defined_in=where, oncall=oncall,
         links=sorted(card.links, key=link_rank), gaps=_gaps(session, entity, card, where, base), as_of=now,
+        generation=generation_seen(session),
     )  # fmt: skip
 
 

@@ -400,6 +400,12 @@ def generation(session: Session) -> int:
 _GENERATION_SEEN = "wayfinder.generation.seen"
 
 
+def generation_seen(session: Session) -> int | None:
+    """The catalog generation this session's neighbourhood reads saw (None: it made none)."""
+    seen: int | None = session.info.get(_GENERATION_SEEN)
+    return seen
+
+
 # Names people use besides name, title and aliases: a team's or person's display name, its PagerDuty
 # service name, its Slack user-group handle and channel name, and a person's GitHub login.
 OTHER_NAME_PATHS = (("profile", "displayName"), ("pagerduty", "service", "name"))

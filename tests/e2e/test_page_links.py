@@ -106,6 +106,30 @@ def test_an_owner_missing_from_the_catalog_is_named_not_linked(client: httpx.Cli
     assert "owned by no-such-team" in text_of(listed) and "/t/no-such-team" not in listed
 
 
+OTHER_CHECKOUT = """\
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: checkout, namespace: other, annotations: {slack.com/channel: "#other-checkout"}}
+spec: {type: team, profile: {displayName: Other Checkout}, children: []}
+---
+"""
+
+
+def test_an_owner_retired_since_the_index_was_built_is_named_not_linked(client: httpx.Client, namesakes: Catalog, tmp_path: Path) -> None:
+    """While the resolution index is of the page's own catalog generation it says which owners exist; once a
+    sync has moved the catalog on, the page asks the database: a team retired a moment ago gets no link."""
+    namesakes.build_index()
+    assert 'href="/t/other/checkout">other/checkout</a>' in client.get("/o/component/default/storefront").text
+
+    without = NAMESAKES.replace(OTHER_CHECKOUT, "")
+    assert without != NAMESAKES
+    (tmp_path / "namesakes" / "namesakes.yaml").write_text(without, encoding="utf-8")
+    assert all(r.ok for r in namesakes.sync())
+    listed = client.get("/o/component/default/storefront").text
+
+    assert "owned by other/checkout" in text_of(listed) and "/t/other/checkout" not in listed
+
+
 @pytest.mark.parametrize(("name", "nearest"), [("prod", "product-catalog-service"), ("src", "mallory")])
 def test_a_fragment_of_a_name_offers_the_nearest_names_and_opens_nothing(client: httpx.Client, name: str, nearest: str) -> None:
     """`prod` is not product-catalog-service, nor `src` the person whose display name holds `src=x`."""

@@ -9,7 +9,7 @@ import base64
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -22,7 +22,7 @@ from catalog.adoption.service import Adoption
 
 
 def adoption_router(services: Services, auth: BearerAuth) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(auth)])
+    router = APIRouter(dependencies=auth.dependencies)
     adoption = Adoption(services.catalog)
 
     @page_route(router, "/adoption")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query
+from fastapi import FastAPI, Header, Query
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
@@ -40,7 +40,7 @@ CLIENT_HEADER = "X-Wayfinder-Client"  # `cli` from `wayfinder ask --url`: counte
 def api_app(services: Services, auth: BearerAuth, reads: Reads) -> FastAPI:
     catalog = services.catalog
     api = FastAPI(
-        title="Wayfinder API", version="1", openapi_url=None, docs_url=None, redoc_url=None, dependencies=[Depends(auth)],
+        title="Wayfinder API", version="1", openapi_url=None, docs_url=None, redoc_url=None, dependencies=auth.dependencies,
         description="Who owns what, who is on call, and what depends on what: the catalog behind the Slack answers.",
         responses={"4XX": {"model": ErrorBody, "description": "What was wrong with the request"}, "5XX": {"model": ErrorBody, "description": "Our failure"}},
     )  # fmt: skip

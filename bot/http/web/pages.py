@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -26,7 +26,7 @@ from catalog.store.refs import make_ref
 
 
 def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRouter:
-    router = APIRouter(dependencies=[Depends(auth)])
+    router = APIRouter(dependencies=auth.dependencies)
     catalog = services.catalog
     team_id, app_id = catalog.config.http.slack_team_id, catalog.config.http.slack_app_id
     adoption = Adoption(catalog)
@@ -36,9 +36,12 @@ def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRoute
         if request.method != "HEAD":
             adoption.record_view(surface=Surface.WEB_PAGE, found=found, entity_ref=ref, now=services.clock())
 
-    def page(request: Request, template: str, data: BaseModel | dict[str, Any], *, now: datetime, status: int = 200, **context: Any) -> Response:
-        """`respond`, told which owners that the page names the catalog has (`known`): only those are links."""
-        known = set() if wants_json(request) else catalog.active_refs(named_owners(data, *context.values()))
+    def page(
+        request: Request, template: str, data: BaseModel | dict[str, Any], *, now: datetime, status: int = 200, as_of: int | None = None, **context: Any
+    ) -> Response:
+        """`respond`, told which owners that the page names the catalog has (`known`): only those are links;
+        `as_of` is the catalog generation `data` was read at, when known."""
+        known = set() if wants_json(request) else catalog.active_refs(named_owners(data, *context.values()), as_of=as_of)
         return respond(request, template, data, now=now, status=status, team_id=team_id, known=known, **context)
 
     def not_found(request: Request, what: str, target: LinkTarget) -> Response:
@@ -67,7 +70,7 @@ def pages_router(services: Services, auth: BearerAuth, reads: Reads) -> APIRoute
         if found is None:
             return not_found(request, name, catalog.resolve_link(name, kind=kind))
         actions = [] if found.retired_at else services.actions.for_target(found.card.entity)  # "Request…" in Slack for what can be done on it
-        return page(request, "entity.html", found, now=now, actions=actions, app_id=app_id)
+        return page(request, "entity.html", found, now=now, as_of=found.generation, actions=actions, app_id=app_id)
 
     @page_route(router, "/o/{kind}/{name}")
     @reads

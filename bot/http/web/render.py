@@ -7,9 +7,10 @@ catalog URL becomes a link only when its scheme is http, https or mailto (`javas
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Container, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -67,15 +68,28 @@ def named_owners(*values: Any) -> set[str]:
     todo = list(values)
     while todo:
         value = todo.pop()
-        if isinstance(value, BaseModel):  # most values are strings and numbers: two checks each, not four
+        if isinstance(value, BaseModel):
             if isinstance(value, EntitySummary) and value.owner_ref:
                 found.add(value.owner_ref)
             elif isinstance(value, Contact):
                 found.add(value.ref)
-            todo.extend(value.__dict__.values())
+            todo.extend(getattr(value, name) for name in _holding_models(type(value)))
         elif isinstance(value, (list, tuple)):  # a tuple of types checks faster than a union
             todo.extend(value)
     return found
+
+
+@functools.cache
+def _holding_models(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `model` whose annotation lets them hold models: the only ones `named_owners` descends
+    into. Walking every value of a page (its strings, times, links) cost more than the rest of the walk."""
+    return tuple(name for name, field in model.model_fields.items() if _may_hold_models(field.annotation))
+
+
+def _may_hold_models(annotation: Any) -> bool:
+    if annotation is Any or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return True
+    return any(_may_hold_models(argument) for argument in get_args(annotation))
 
 
 # Markup that pages print once per listed entity or link is built by these functions, not by macros: a
