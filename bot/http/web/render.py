@@ -28,12 +28,18 @@ from catalog.answers.text import gap_heading, relation_word
 from catalog.safe_text import neutralise, safe_href
 from catalog.store.refs import DEFAULT_NAMESPACE, split_ref
 
+# The link builders below are pure functions of a ref, and pages name the same refs again and again (owners,
+# systems, popular dependencies): each quoted its parts anew, three `quote` calls a link, dozens a page.
+_LINKS_CACHED = 16384
 
+
+@functools.lru_cache(maxsize=_LINKS_CACHED)
 def page_url(ref: str) -> str:
     """The ownership page path of `ref`, relative to this server."""
     return ownership_url("", ref)
 
 
+@functools.lru_cache(maxsize=_LINKS_CACHED)
 def team_url(ref: str) -> str:
     """`/t/{name}` for a team in the default namespace (the links already out there), else `/t/{namespace}/{name}`.
 
@@ -54,6 +60,7 @@ def other_namespace(ref: str) -> str:
     return "" if namespace == DEFAULT_NAMESPACE else namespace
 
 
+@functools.lru_cache(maxsize=_LINKS_CACHED)
 def short(ref: str | None) -> str:
     """A ref as pages name it: the name, with its namespace when that is not the default one (two `checkout` teams differ)."""
     if not ref:
