@@ -11,8 +11,8 @@ Each tree runs twice in a child process under callgrind: once warming up on ever
 templates compiled, the caches as a running server has them), once doing that and then `--pages`
 more pages; the difference over `--pages` is the cost of a page. The pages are served by
 `wayfinder serve`'s ASGI app called in-process, without HTTP (the same for both trees). Page views
-are queued but not written: the batched write runs on a timer, so under valgrind's 50-fold slowdown
-its count would depend on the clock, not the code. The two runs of a tree run at once (two cores).
+are written in one batch as the child exits, not every half second: on a timer, under valgrind's
+50-fold slowdown, their writes' count would depend on the clock, not the code. The two runs of a tree run at once (two cores).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def pages(database_url: str, names: list[str], count: int) -> None:
     from catalog.core import Catalog
 
     catalog = Catalog(database_url, Config())
-    catalog.records.interval = 24 * 3600.0  # queued, never written while counting (see above)
+    catalog.records.interval = 24 * 3600.0  # page views written once, at the exit (see above)
     catalog.build_index()
     app = create_http_app(Services(catalog=catalog), slack=None)
     paths = [f"/o/component/default/{quote(n)}" for n in names]
@@ -71,7 +71,7 @@ def pages(database_url: str, names: list[str], count: int) -> None:
 
 
 def instructions(src: Path, database: Path, names_file: Path, count: int) -> int:
-    """Instructions of one child run over its own copy of the database (a page view queues a row; nothing is written)."""
+    """Instructions of one child run, over its own copy of the database."""
     with tempfile.TemporaryDirectory(prefix="wayfinder-page-cost-") as tmp:
         copy = Path(tmp) / "pages.db"
         shutil.copy(database, copy)
