@@ -6,7 +6,7 @@ import functools
 from collections import namedtuple
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator
 from sqlalchemy.engine import Connection
@@ -33,6 +33,11 @@ def _fetch(conn: Connection, compiled: Any, params: dict[str, Any], *, bind_type
     bound = compiled.construct_params(params)
     if bind_types:
         bound |= {name: process(bound[name]) for name, process in compiled._bind_processors.items() if name in bound}
+    return _execute(conn, compiled, bound)
+
+
+def _execute(conn: Connection, compiled: Any, bound: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run `compiled` with its parameters already bound (`bound`, by name) on the DB-API cursor of `conn`."""
     driver_error = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.cursor()
     try:
@@ -52,6 +57,13 @@ def row_type(columns: tuple[str, ...]) -> Any:
     return namedtuple("ReadRow", columns)  # noqa: PYI024 (the columns are only known at run time)
 
 
+class _Prepared(NamedTuple):
+    compiled: SQLCompiler
+    constants: dict[str, Any]  # every parameter bound once: a call's own values replace theirs
+    processors: dict[str, Callable[[Any], Any]]  # by parameter name: what turns a call's value into the driver's
+    decoders: list[tuple[int, Callable[[Any], Any]]]  # by column: what turns the driver's value into the result's
+
+
 class CursorRead:
     """A fixed statement read on the DB-API cursor, compiled once per dialect, its rows named tuples.
 
@@ -67,7 +79,7 @@ class CursorRead:
         self.statement = statement
         self.columns = list(statement.selected_columns)
         self.row = row_type(tuple(c.name for c in self.columns))
-        self._prepared: dict[str, tuple[SQLCompiler, list[tuple[int, Callable[[Any], Any]]]]] = {}
+        self._prepared: dict[str, _Prepared] = {}
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[Any]:
         return self.rows_on(session.connection(), params)
@@ -76,16 +88,30 @@ class CursorRead:
         """`rows` on a plain connection, for reads outside an ORM session."""
         prepared = self._prepared.get(conn.dialect.name)
         if prepared is None:
-            prepared = self._prepared[conn.dialect.name] = (self.statement.compile(dialect=conn.dialect), self._decoders(conn.dialect))
-        compiled, decoders = prepared
+            prepared = self._prepared[conn.dialect.name] = self._prepare(conn.dialect)
+        bound = dict(prepared.constants)
+        for name, value in params.items():
+            process = prepared.processors.get(name)
+            bound[name] = value if process is None else process(value)
         made = []
-        for row in _fetch(conn, compiled, params, bind_types=True):
+        for row in _execute(conn, prepared.compiled, bound):
             values = list(row)
-            for i, decode in decoders:
+            for i, decode in prepared.decoders:
                 if values[i] is not None:
                     values[i] = decode(values[i])
             made.append(self.row._make(values))
         return made
+
+    def _prepare(self, dialect: Dialect) -> _Prepared:
+        """The statement compiled for `dialect`, its constant parameters bound once (what SQLAlchemy would send
+        for them: a JSON path as `$."profile"` on SQLite), and how to bind the others and decode the rows."""
+        compiled = self.statement.compile(dialect=dialect)
+        processors: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)
+        constants = {
+            name: processors[name](value) if name in processors else value
+            for name, value in compiled.construct_params(_check=False).items()
+        }
+        return _Prepared(compiled, constants, processors, self._decoders(dialect))
 
     def _decoders(self, dialect: Dialect) -> list[tuple[int, Callable[[Any], Any]]]:
         decoders: list[tuple[int, Callable[[Any], Any]]] = []
