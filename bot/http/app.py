@@ -85,7 +85,7 @@ def create_http_app(
     api.add_middleware(BodySizeLimit)
     api.add_middleware(RequestIds)
     slack_mode = "socket" if socket_mode else "http" if slack else "disabled"
-    # Routes are tried in turn, each a few microseconds: Slack's deliveries and the pages, requested most, come first.
+    # FastAPI tries the routers in turn, each some tens of microseconds: Slack's deliveries and the pages, requested most, come first.
     api.include_router(slack_router(services, slack=slack, signing_secret=signing_secret, missing=missing, socket_mode=socket_mode))
     register_web(api, services)  # ownership, team and search pages; the JSON API under /api/v1
     api.include_router(health_router(services, slack=slack.client if slack is not None else None, slack_mode=slack_mode))

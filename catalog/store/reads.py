@@ -107,6 +107,7 @@ def _contact(title: str | None, profile: Any, slack_user_id: str | None) -> dict
 _MERGED_COLUMNS = (*_HEADLINE_FACTS, "profile", "slack_user_id")
 _read_merged = operator.attrgetter(*_MERGED_COLUMNS)
 _FILLED = tuple(i for i, name in enumerate(_MERGED_COLUMNS) if name not in IDENTITY_FIELDS)
+_TITLE = _MERGED_COLUMNS.index("title")
 
 
 def _headline(rows: list[Any]) -> Headline:
@@ -125,7 +126,7 @@ def _headline(rows: list[Any]) -> Headline:
             if values[i] is None and lower[i] is not None and lower[i] != "":
                 values[i] = lower[i]
     *facts, profile, slack_user_id = values
-    return Headline(*facts, **_contact(facts[_HEADLINE_FACTS.index("title")], profile, slack_user_id))
+    return Headline(*facts, **_contact(facts[_TITLE], profile, slack_user_id))
 
 
 class _StateRow(NamedTuple):
