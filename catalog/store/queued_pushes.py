@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from catalog.store.engine import SessionFactory, session_scope
 from catalog.store.models import QueuedPush
