@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from catalog.core import Catalog
+from catalog.store.models import SourceState
 from tests.cli import Ran, run_wayfinder
 from tests.conftest import EXAMPLES
 from tests.e2e.pages_server import TOKEN, serve_pages
@@ -43,6 +46,10 @@ def local(catalog: Catalog, *args: str, cwd: Path) -> Ran:
 
 @pytest.fixture
 def server_url(example_catalog: Catalog) -> Iterator[str]:
+    # The wording of a sync's age ("synced just now", "1 min ago") is computed on each side when it answers;
+    # a sync three and a half days old reads "3 days ago" on both for the next twelve hours.
+    with example_catalog.session() as session:
+        session.execute(update(SourceState).values(last_success_at=datetime.now(UTC) - timedelta(days=3, hours=12)))
     with serve_pages(example_catalog) as client:
         yield str(client.base_url)
 
