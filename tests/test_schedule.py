@@ -182,7 +182,7 @@ def test_a_run_still_going_at_the_next_fire_makes_that_fire_a_skipped_run(replic
     assert skipped is not None and skipped.status == "skipped" and "already running" in (skipped.error or "")
     assert sync_runs(catalog) == []
 
-    assert leases.hold(catalog.factory, source_lease, "a", until=now)  # "a" died: its heartbeat stopped and the lease ran out
+    assert leases.abandon(catalog.factory, source_lease, "a", at=now)  # "a" died: its heartbeat stopped and the lease ran out
     clock.now = T0 + timedelta(minutes=30)
     report = b.run("every15")
     assert report is not None and report.ok
@@ -252,7 +252,7 @@ def test_a_takeover_waits_for_the_dead_runs_source_lease(replicas: Callable[[], 
     [skipped] = b.take_over_abandoned()
     assert skipped.status == "skipped" and sync_runs(catalog) == []
 
-    assert leases.hold(catalog.factory, source_lease, "a", until=now)  # now the source's lease ran out too
+    assert leases.abandon(catalog.factory, source_lease, "a", at=now)  # now the source's lease ran out too
     clock.now = T0 + timedelta(seconds=91)
     [report] = b.take_over_abandoned()
     assert report.ok and len(sync_runs(catalog, "every15")) == 1

@@ -28,7 +28,7 @@ from catalog.core import Catalog
 from catalog.store import leases
 from catalog.store.models import JobLease, SourceState, SyncRun
 from catalog.sync import runs
-from catalog.sync.engine import SyncReport, sync_source
+from catalog.sync.engine import SyncReport, source_lease, sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from catalog.sync.sources.base import Snapshot
 from catalog.sync.status import source_statuses
@@ -226,6 +226,32 @@ def test_the_heartbeat_thread_renews_on_its_own(catalog: Catalog) -> None:
                 break
             threading.Event().wait(0.01)
     assert renewed.is_set()
+
+
+def test_a_write_that_outlasts_its_lease_commits_with_the_lease_still_held(catalog: Catalog) -> None:
+    # While a run writes, its heartbeat waits for the write's lock; a run waiting on that lock to claim the
+    # source reads the lease as the write committed it. Two minutes of writing must not leave it run out.
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    now = [t0]
+    ttl = timedelta(seconds=60)
+    with source_lease(catalog.factory, "main", clock=lambda: now[0], ttl=ttl) as held:
+        assert held is not None
+        with catalog.session() as session, held.fence(session):
+            now[0] = t0 + timedelta(minutes=2)  # the write's statements take two minutes
+        assert not leases.claim(catalog.factory, runs.lease_name("main"), "other", now=now[0], until=now[0] + ttl)
+        now[0] += ttl + timedelta(seconds=1)  # and once the holder stops renewing it, it runs out as before
+        assert leases.claim(catalog.factory, runs.lease_name("main"), "other", now=now[0], until=now[0] + ttl)
+
+
+def test_a_late_heartbeat_never_moves_the_lease_back(catalog: Catalog) -> None:
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    ttl = timedelta(seconds=60)
+    assert leases.claim(catalog.factory, "job", "me", now=t0, until=t0 + ttl)
+    with catalog.session() as session:
+        assert leases.renew(session, "job", "me", until=t0 + timedelta(minutes=3))  # a long write's end
+    assert leases.hold(catalog.factory, "job", "me", until=t0 + ttl)  # a beat computed before it, landing after it
+    assert not leases.claim(catalog.factory, "job", "other", now=t0 + timedelta(minutes=2), until=t0 + timedelta(minutes=5))
+    assert leases.claim(catalog.factory, "job", "other", now=t0 + timedelta(minutes=3, seconds=1), until=t0 + timedelta(minutes=5))
 
 
 class _TakenOver:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from sqlalchemy import update
+from sqlalchemy import case, literal, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
@@ -44,13 +44,17 @@ def claim(factory: SessionFactory, name: str, owner: str, *, now: datetime, unti
 
 
 def renew(session: Session, name: str, owner: str, *, until: datetime) -> bool:
-    """Move the end of a lease we still own, in the caller's transaction; False if it was lost.
+    """Move the end of a lease we still own to `until`, never earlier, in the caller's transaction; False if it was lost.
 
     Run first in a transaction that must only commit while we hold the lease: on PostgreSQL it
     locks the lease row until that commit, and on SQLite it takes the write lock, so a holder
     whose lease ran out (and was taken by another) cannot commit behind the new holder's back.
+    Never earlier: a `Heartbeat` computes `until` before its UPDATE waits for that lock, and must
+    not land a minute-old end over the one a long write renewed as it committed.
     """
-    moved = session.execute(update(JobLease).where(JobLease.name == name, JobLease.owner == owner).values(expires_at=until))  # type: ignore[arg-type]
+    expires = JobLease.__table__.c.expires_at  # type: ignore[attr-defined]
+    later = case((expires > until, expires), else_=literal(until, expires.type))
+    moved = session.execute(update(JobLease).where(JobLease.name == name, JobLease.owner == owner).values(expires_at=later))  # type: ignore[arg-type]
     return moved.rowcount == 1  # type: ignore[attr-defined]
 
 
@@ -74,14 +78,24 @@ def hold(factory: SessionFactory, name: str, owner: str, *, until: datetime) -> 
         return renew(session, name, owner, until=until)
 
 
+def abandon(factory: SessionFactory, name: str, owner: str, *, at: datetime) -> bool:
+    """Leave the lease to `take_over` from `at` on, its owner still named, as a holder killed mid-run leaves it; False if it was lost."""
+    return _set(factory, name, owner, {"expires_at": at})
+
+
 def release(factory: SessionFactory, name: str, owner: str, *, until: datetime = _FREE) -> bool:
     """The job is done: give the lease up, at once or keeping it closed to `claim` until `until`.
 
     Clears the owner, so `take_over` never mistakes a finished job for an abandoned one. False if
     the lease was lost meanwhile (it expired and another owner took it): theirs stands.
     """
+    return _set(factory, name, owner, {"owner": "", "expires_at": until})
+
+
+def _set(factory: SessionFactory, name: str, owner: str, values: dict[str, str | datetime]) -> bool:
+    """Set `values` on the lease if `owner` still holds it, in a transaction of its own; False if it was lost."""
     with session_scope(factory) as session:
-        moved = session.execute(update(JobLease).where(JobLease.name == name, JobLease.owner == owner).values(owner="", expires_at=until))  # type: ignore[arg-type]
+        moved = session.execute(update(JobLease).where(JobLease.name == name, JobLease.owner == owner).values(values))  # type: ignore[arg-type]
         return moved.rowcount == 1  # type: ignore[attr-defined]
 
 

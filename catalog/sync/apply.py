@@ -7,7 +7,8 @@ transaction; the statements are executed by it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -153,6 +154,10 @@ def relocate_rows(statements: Statements, moved: Sequence[tuple[int, EntityDoc]]
 
 def retire_rows(retire: Sequence[tuple[int, str]], now: datetime) -> list[tuple[datetime, datetime, int]]:
     return [(now, now, row_id) for row_id, _ in retire]
+
+
+# Around a run's writes, in their transaction: only the holder of the source's lease may write (`engine.HeldSource.fence`).
+Fence = Callable[[Session], AbstractContextManager[None]]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from catalog.sync.apply import (
     DEFAULT_MAX_DELETE_FRACTION,
     ENTITY,
     Existing,
+    Fence,
     Limits,
     RelationKey,
     Statements,
@@ -156,8 +157,17 @@ class HeldSource:
         _record(self.factory, report, self.clock())
         return report
 
-    def fence(self, session: Session) -> None:
-        """Called first in a run's write transaction: only a holder that still has the lease may commit."""
+    @contextmanager
+    def fence(self, session: Session) -> Iterator[None]:
+        """Around a run's writes, in their transaction: only a holder that still has the lease may write, and
+        the lease is renewed again as their last statement. A write can outlast the lease (its heartbeat waits
+        for the write's lock meanwhile); renewed only at its start, it would commit a lease already run out,
+        and a run waiting on that lock would take the source the moment it committed."""
+        self._renew(session)
+        yield
+        self._renew(session)
+
+    def _renew(self, session: Session) -> None:
         if not leases.renew(session, runs.lease_name(self.name), self.owner, until=self.clock() + self.ttl):
             raise LeaseLost(f"another run took over the lease on {self.name} (this one was presumed dead); nothing was written")
 
@@ -186,7 +196,7 @@ def skipped(factory: SessionFactory, source: str) -> SyncReport:
 
 
 def _run(
-    factory: SessionFactory, source: Source | FileSource, report: SyncReport, fence: Callable[[Session], None], allow_large_delete: bool, max_fraction: float, now: datetime
+    factory: SessionFactory, source: Source | FileSource, report: SyncReport, fence: Fence, allow_large_delete: bool, max_fraction: float, now: datetime
 ) -> None:
     """Fetch and reconcile into `report`; no exception gets out (a bug in one source must not stop the others)."""
     try:
@@ -226,7 +236,7 @@ def _record(factory: SessionFactory, report: SyncReport, now: datetime) -> None:
 
 
 def _reconcile(
-    factory: SessionFactory, source: str, snapshot: Snapshot, report: SyncReport, fence: Callable[[Session], None], limits: Limits, now: datetime
+    factory: SessionFactory, source: str, snapshot: Snapshot, report: SyncReport, fence: Fence, limits: Limits, now: datetime
 ) -> None:
     """Diff and write. Everything is read and built first; the write transaction only executes
     prepared statements (on SQLite it holds the database's one write lock, which event-id claims
@@ -258,12 +268,10 @@ def _reconcile(
         planned = _writes(Statements.of(session.get_bind().dialect), source, p, snapshot, relations, stored_relations(session, source, changed), now)
         known = _active_refs_of_others(session, source) | (mine - {ref for _, ref in p.retire}) | {doc.ref for doc in desired}
     report.problems += dangling_targets(desired, relations, known.__contains__)
-    with session_scope(factory) as session:
-        fence(session)
-        with large_write_cache(session):
-            for statement, rows in planned:
-                statement.run(session, rows)
-            catalog_written(session, len(p.add) + len(p.update) + len(p.retire))
+    with session_scope(factory) as session, fence(session), large_write_cache(session):
+        for statement, rows in planned:
+            statement.run(session, rows)
+        catalog_written(session, len(p.add) + len(p.update) + len(p.retire))
     report.added, report.updated, report.removed, report.unchanged = len(p.add), len(p.update), len(p.retire), p.unchanged
 
 

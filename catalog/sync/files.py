@@ -15,7 +15,7 @@ none of it, and nothing is read or computed while it holds SQLite's write lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from catalog.sync import writes
 from catalog.sync.apply import (
     ENTITY,
     RELATION,
+    Fence,
     Limits,
     Statements,
     catalog_written,
@@ -52,7 +53,7 @@ FILE_COLUMNS = ("source", "path", "digest", "refs", "problems", "reparse")
 _FILE = table_of(SourceFile)
 
 
-def reconcile(factory: SessionFactory, source: FileSource, report: SyncReport, fence: Callable[[Session], None], limits: Limits, now: datetime) -> None:
+def reconcile(factory: SessionFactory, source: FileSource, report: SyncReport, fence: Fence, limits: Limits, now: datetime) -> None:
     """Read the source's files, parse the changed ones and apply what changed, into `report`."""
     with session_scope(factory) as session:
         stored = {row.path: row for row in session.scalars(select(SourceFile).where(col(SourceFile.source) == source.name))}
@@ -196,7 +197,7 @@ class _Run:
         return [(self.source, path) for path in gone] + [(self.source, r.path) for r in changed if r.path in self.stored], changed
 
 
-def _apply(factory: SessionFactory, run: _Run, report: SyncReport, fence: Callable[[Session], None], limits: Limits) -> None:
+def _apply(factory: SessionFactory, run: _Run, report: SyncReport, fence: Fence, limits: Limits) -> None:
     """Retire what no file asserts any more (sparing broken files' entities), check the guard, and write."""
     with session_scope(factory) as session:
         candidates = run.no_longer_asserted(session)
@@ -231,8 +232,7 @@ def _apply(factory: SessionFactory, run: _Run, report: SyncReport, fence: Callab
         retired = run.statements.retire.rows(retire_rows(retire, run.now))
         unlinked = run.statements.delete_relations.rows(gone_relations)
         delete_rows = delete_files.rows(deleted)
-        fence(session)
-        with large_write_cache(session):
+        with fence(session), large_write_cache(session):
             run.spool.run(session)
             run.statements.retire.run(session, retired)
             run.statements.delete_relations.run(session, unlinked)

@@ -125,7 +125,7 @@ class Scheduler:
                 report = self.catalog.sync([name])[0]
         finally:
             if taken_over and report is not None and report.status == "skipped":
-                leases.hold(self.catalog.factory, job_id(name), self.owner, until=claimed_at)
+                leases.abandon(self.catalog.factory, job_id(name), self.owner, at=claimed_at)
             else:
                 leases.release(self.catalog.factory, job_id(name), self.owner, until=next_fire_after(self.triggers[name], claimed_at))
         if report.ok:
