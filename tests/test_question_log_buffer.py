@@ -13,12 +13,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, event, func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, func, select
 from sqlmodel import col
 
+from catalog.adoption.events import EVENT_TABLE, Kind, Surface, event_values
 from catalog.adoption.models import AdoptionEvent
 from catalog.config import Config
 from catalog.core import Catalog
@@ -144,3 +146,34 @@ def test_closing_waits_for_the_batch_the_thread_is_writing(example_catalog: Cata
         release.set()
         event.remove(example_catalog.engine, "before_cursor_execute", hold_the_threads_insert)
     assert seen_when_closed == [(1, 0)]
+
+
+def test_a_big_batch_is_written_whole_and_exactly(example_catalog: Catalog) -> None:
+    """On SQLite a batch goes in as statements of many rows each (one step of the database each, not one
+    a row): 250 views of varied values span three of them, and each row must come back as it went in."""
+    t0 = datetime(2026, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
+    added = [
+        event_values(
+            at=t0 + timedelta(seconds=i), surface=Surface.WEB_PAGE, kind=Kind.PAGE_VIEW, outcome="found" if i % 3 else "not_found",
+            who=None if i % 2 else f"U{i:04d}", entity_ref=f"component:default/svc-{i}", latency_ms=None if i % 5 else i / 7,
+            thread=f"C1:{i}.0" if i % 7 == 0 else None,
+        )
+        for i in range(250)
+    ]  # fmt: skip
+    buffer = RowBuffer(example_catalog.factory, interval=3600)
+    buffer.add(*[(EVENT_TABLE, row) for row in added[:100]])
+    buffer.add(*[(EVENT_TABLE, row) for row in added[100:]])
+    assert buffer.flush() == 250
+    with example_catalog.session() as session:
+        stored = session.scalars(select(AdoptionEvent).where(col(AdoptionEvent.kind) == Kind.PAGE_VIEW).order_by(col(AdoptionEvent.id))).all()
+    assert [{name: getattr(e, name) for name in added[0]} for e in stored] == added
+
+
+def test_rows_leaving_out_a_column_with_a_default_get_it(example_catalog: Catalog) -> None:
+    labelled = Table("buffered_labels", MetaData(), Column("id", Integer, primary_key=True), Column("name", String), Column("label", String, default="none yet"))
+    labelled.create(example_catalog.engine)
+    buffer = RowBuffer(example_catalog.factory, interval=3600)
+    buffer.add((labelled, {"name": "a"}), (labelled, {"name": "b", "label": "given"}))
+    assert buffer.flush() == 2
+    with example_catalog.engine.connect() as conn:
+        assert conn.execute(select(labelled.c.name, labelled.c.label).order_by(labelled.c.name)).all() == [("a", "none yet"), ("b", "given")]
