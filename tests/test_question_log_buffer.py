@@ -177,3 +177,18 @@ def test_rows_leaving_out_a_column_with_a_default_get_it(example_catalog: Catalo
     assert buffer.flush() == 2
     with example_catalog.engine.connect() as conn:
         assert conn.execute(select(labelled.c.name, labelled.c.label).order_by(labelled.c.name)).all() == [("a", "none yet"), ("b", "given")]
+
+
+def test_batches_of_any_size_use_a_few_statement_texts(example_catalog: Catalog) -> None:
+    """The driver keeps the 128 statements it prepared last, by their text, the reads' among them:
+    inserts in a new text at every batch would push those out, to be prepared again."""
+    if example_catalog.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's driver pipelines an executemany of one statement")
+    texts: set[str] = set()
+    event.listen(example_catalog.engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: texts.add(sql) if "adoption_event" in sql else None)
+    buffer = RowBuffer(example_catalog.factory, interval=3600)
+    t0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+    for size in range(1, 200, 7):
+        buffer.add(*[(EVENT_TABLE, event_values(at=t0, surface=Surface.WEB_PAGE, kind=Kind.PAGE_VIEW, outcome="found")) for _ in range(size)])
+        assert buffer.flush() == size
+    assert 1 < len(texts) <= 8

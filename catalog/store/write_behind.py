@@ -188,10 +188,22 @@ def insert_many(session: Session, table: Table, values: list[dict[str, Any]]) ->
             session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
             continue
         head, one_row, processors = statement
-        converted, per_statement = convert_rows(rows, processors), SQLITE_PARAMETERS // len(columns)
-        for start in range(0, len(converted), per_statement):
-            part = converted[start : start + per_statement]
-            connection.exec_driver_sql(head + ", ".join([one_row] * len(part)), tuple(itertools.chain.from_iterable(part)))
+        converted, start = convert_rows(rows, processors), 0
+        for size in _statement_sizes(len(converted), SQLITE_PARAMETERS // len(columns)):
+            part = converted[start : start + size]
+            connection.exec_driver_sql(head + ", ".join([one_row] * size), tuple(itertools.chain.from_iterable(part)))
+            start += size
+
+
+def _statement_sizes(rows: int, most: int) -> Iterator[int]:
+    """Rows per statement: `most` while they last, then the largest powers of two, so a table's inserts
+    have at most eight texts. The driver keeps the 128 statements it prepared last, by their text, the
+    reads' among them: a remainder of any length would bring a new text at nearly every batch and push
+    the others out, to be prepared again."""
+    while rows:
+        size = most if rows >= most else 1 << (rows.bit_length() - 1)
+        yield size
+        rows -= size
 
 
 @functools.lru_cache(maxsize=64)
