@@ -189,7 +189,7 @@ def insert_many(session: Session, table: Table, values: list[dict[str, Any]]) ->
             continue
         head, one_row, processors = statement
         converted, start = convert_rows(rows, processors), 0
-        for size in _statement_sizes(len(converted), SQLITE_PARAMETERS // len(columns)):
+        for size in _statement_sizes(len(converted), max(1, SQLITE_PARAMETERS // len(columns))):
             part = converted[start : start + size]
             connection.exec_driver_sql(head + ", ".join([one_row] * size), tuple(itertools.chain.from_iterable(part)))
             start += size
