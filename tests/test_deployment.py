@@ -5,9 +5,11 @@ command and environment are what the replica drill (`tests/drill`) runs as proce
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from bot.settings import Settings
 from tests.drill.compose import COMPOSE, LOOPBACK_CHANGES, REPO, load_compose, replicas
+from tests.drill.proxy import RoundRobinProxy
 
 DOCKERFILE = (REPO / "Dockerfile").read_text(encoding="utf-8")
 
@@ -56,3 +58,23 @@ def test_the_drill_changes_only_where_to_listen_and_what_to_talk_to() -> None:
     argv, env = first.process(port=4101, changes={"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5544/drill"})
     assert argv == ["wayfinder", "serve", "--host", "127.0.0.1", "--port", "4101"]
     assert {k: v for k, v in env.items() if k != "DATABASE_URL"} == {k: v for k, v in first.environment.items() if k != "DATABASE_URL"}
+
+
+def test_the_drills_proxy_leaves_a_refusing_replica_out_for_nginxs_fail_timeout() -> None:
+    """`deploy/nginx.conf` (`max_fails=1 fail_timeout=10s`): after a refused connection, nginx sends that replica
+    nothing for 10 s and shares its requests evenly among the others; the drill's stand-in must do the same,
+    or the replica after a restarting one takes two shares and the drill measures the proxy, not the replicas."""
+    conf = (COMPOSE.parent / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert "max_fails=1 fail_timeout=10s" in conf
+    now = [0.0]
+    proxy = RoundRobinProxy(["http://a", "http://b", "http://c"], fail_timeout=10.0, clock=lambda: now[0])
+    assert [proxy.order()[0] for _ in range(6)] == [0, 1, 2, 0, 1, 2]
+
+    proxy.refused(0)
+    now[0] = 9.9
+    orders = [proxy.order() for _ in range(6)]
+    assert Counter(order[0] for order in orders) == {1: 3, 2: 3}
+    assert all(order[-1] == 0 for order in orders)  # still tried when both others refuse
+
+    now[0] = 10.0
+    assert {proxy.order()[0] for _ in range(3)} == {0, 1, 2}

@@ -1,9 +1,10 @@
 """A small round-robin reverse proxy (asyncio + httpx) standing in for nginx in the replica drill.
 
 Like `deploy/nginx.conf`: requests go to the replicas in turn; a replica that refuses the
-connection (killed, restarting) is skipped for the next one, since the request never reached it;
-a request that reached a replica which then died gets 502, as nginx answers for a POST it must
-not resend. The replica that answered is named in `X-Drill-Upstream` (an index into `upstreams`),
+connection (killed, restarting) is skipped for the next one, since the request never reached it,
+and is left out of the turns for `fail_timeout` (10 s, `max_fails=1`), the others sharing its
+requests evenly; a request that reached a replica which then died gets 502, as nginx answers for
+a POST it must not resend. The replica that answered is named in `X-Drill-Upstream` (an index into `upstreams`),
 so the drill can redeliver to a different one.
 
 `ProxyProcess` runs it in a process of its own, as nginx is: `python -m tests.drill.proxy PORT
@@ -45,11 +46,29 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 class RoundRobinProxy:
     """An ASGI app forwarding every request to `upstreams` in turn."""
 
-    def __init__(self, upstreams: list[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, upstreams: list[str], *, timeout: float = 30.0, fail_timeout: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.upstreams = upstreams
         self._turn = itertools.count()
         self._client: httpx.AsyncClient | None = None
-        self._timeout = timeout
+        self._timeout, self._fail_timeout, self._clock = timeout, fail_timeout, clock
+        self._failed_until = [0.0] * len(upstreams)
+
+    def refused(self, index: int) -> None:
+        """Upstream `index` refused a connection: out of the turns for `fail_timeout`."""
+        self._failed_until[index] = self._clock() + self._fail_timeout
+
+    def order(self) -> list[int]:
+        """The upstreams to try for the next request: those not failed within `fail_timeout` in turn, then the failed
+        ones (nginx tries them when every other refused)."""
+        now = self._clock()
+        live = [i for i, until in enumerate(self._failed_until) if until <= now]
+        failed = [i for i in range(len(self.upstreams)) if i not in live]
+        if not live:
+            return failed
+        first = next(self._turn) % len(live)
+        return live[first:] + live[:first] + failed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,12 +88,11 @@ class RoundRobinProxy:
         headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.decode().lower() not in _HOP_BY_HOP]
         path = scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
         status, out_headers, content = 502, [(UPSTREAM_HEADER, "-1")], b"no replica answered"
-        start = next(self._turn)
-        for attempt in range(len(self.upstreams)):
-            index = (start + attempt) % len(self.upstreams)
+        for index in self.order():
             try:
                 response = await self._client.request(scope["method"], self.upstreams[index] + path, content=body, headers=headers)
             except httpx.ConnectError:
+                self.refused(index)
                 continue  # never reached the replica: the next one may take it
             except httpx.HTTPError:
                 status, out_headers = 502, [(UPSTREAM_HEADER, str(index))]  # reached it, then it died: not resent
