@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -94,10 +95,18 @@ def test_dry_run_prints_block_kit(scorecards: Scorecards, example_catalog: Catal
     assert "Weekly scorecards: Acquiring" in texts and "wf_exemption_request" in texts
 
 
+def midweek(at: datetime, timezone: str) -> datetime:
+    """Wednesday noon of `at`'s ISO week in `timezone`. NOW comes from the clock (the session's sync): a
+    minute after it was once the next week, when the session started on a Saturday at 22:59 UTC."""
+    local = at.astimezone(ZoneInfo(timezone))
+    return (local - timedelta(days=local.weekday() - 2)).replace(hour=12, minute=0, second=0, microsecond=0)
+
+
 def test_digests_go_out_once_with_their_chart_through_a_429_storm(scorecards: Scorecards, example_catalog: Catalog, fake: FakeSlackAPI) -> None:
-    period, queued = scorecards.enqueue_digests(fire_time=NOW, now=NOW)
+    fire = midweek(NOW, scorecards.config.digests.timezone)
+    period, queued = scorecards.enqueue_digests(fire_time=fire, now=NOW)
     assert queued >= 5  # the teams with a channel, and leadership
-    assert scorecards.enqueue_digests(fire_time=NOW + timedelta(minutes=1), now=NOW)[1] == 0  # a second fire of the same week adds nothing
+    assert scorecards.enqueue_digests(fire_time=fire + timedelta(minutes=1), now=NOW)[1] == 0  # a second fire of the same week adds nothing
     fake.fail_next("chat.postMessage", 429, retry_after=0, times=2)  # the client waits Retry-After (0 here) and retries
     report = scorecards.send_pending(delivery(example_catalog, fake))
     assert report.sent == queued and report.waiting == 0
