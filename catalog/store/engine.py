@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -311,6 +311,11 @@ def require_current_schema(engine: Engine) -> None:
     refuse_newer_schema(current)
     if current != head:
         raise SchemaOutdated(f"The database is at revision {current}, the code needs {head}. Run `wayfinder db upgrade` to fix it.")
+
+
+def bind_processors(dialect: Dialect, table: Table, columns: Iterable[str]) -> tuple[Callable[[Any], Any] | None, ...]:
+    """What SQLAlchemy would do to a value of each of `columns` before handing it to the driver (`convert_rows`)."""
+    return tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
 
 
 def convert_rows(rows: Iterable[Sequence[Any]], processors: Sequence[Callable[[Any], Any] | None]) -> list[tuple[Any, ...]]:

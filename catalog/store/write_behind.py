@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from catalog.store.database_errors import driver_reason
-from catalog.store.engine import SQLITE_BUSY_TIMEOUT_MS, SessionFactory, convert_rows, session_factory, session_scope
+from catalog.store.engine import SQLITE_BUSY_TIMEOUT_MS, SessionFactory, bind_processors, convert_rows, session_factory, session_scope
 
 log = logging.getLogger(__name__)
 
@@ -172,26 +172,25 @@ def insert_many(session: Session, table: Table, values: list[dict[str, Any]]) ->
 
     `executemany` steps SQLite once per row, letting go of the GIL for each step and taking it back
     after: the serving thread, which wants the GIL too, lost it for a moment at every row. Half a
-    second of page views (about 600 rows) held a page's p99 about 8 ms above what it was with no
-    rows written at all. One statement of many rows is one step: the same rows, a ninetieth of the
+    second of the page benchmark's traffic (300 page views, or 600 rows of answers) held p99 about
+    8 ms above what it was with no rows written at all. One statement of many rows is one step: the same rows, a ninetieth of the
     handoffs. PostgreSQL's driver sends an `executemany` as one pipeline, and keeps it; so do rows
     that leave out a column with a default, which SQLAlchemy fills in.
     """
     dialect = session.get_bind().dialect
-    by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for v in values:
-        by_columns.setdefault(tuple(v), []).append(tuple(v.values()))
-    connection = session.connection()
+        by_columns.setdefault(tuple(v), []).append(v)
     for columns, rows in by_columns.items():
         statement = _multi_row(dialect, table, columns) if dialect.paramstyle == "qmark" else None
         if statement is None:
-            session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+            session.execute(insert(table), rows)
             continue
         head, one_row, processors = statement
-        converted, start = convert_rows(rows, processors), 0
+        converted, start = convert_rows([tuple(row.values()) for row in rows], processors), 0
         for size in _statement_sizes(len(converted), max(1, SQLITE_PARAMETERS // len(columns))):
             part = converted[start : start + size]
-            connection.exec_driver_sql(head + ", ".join([one_row] * size), tuple(itertools.chain.from_iterable(part)))
+            session.connection().exec_driver_sql(head + ", ".join([one_row] * size), tuple(itertools.chain.from_iterable(part)))
             start += size
 
 
@@ -213,5 +212,4 @@ def _multi_row(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> tupl
     if any(c.default is not None for c in table.c if c.name not in columns):
         return None
     q = dialect.identifier_preparer.quote
-    processors = tuple(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
-    return f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ", f"({', '.join('?' * len(columns))})", processors
+    return f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES ", f"({', '.join('?' * len(columns))})", bind_processors(dialect, table, columns)

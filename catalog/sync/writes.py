@@ -29,7 +29,7 @@ from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session
 
-from catalog.store.engine import convert_rows
+from catalog.store.engine import bind_processors, convert_rows
 
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 ID = "_id"  # the parameter naming the row of an update (a column name would be taken as a SET target)
@@ -95,7 +95,7 @@ def delete_rows(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> Sta
 
 
 def _build(dialect: Dialect, table: Table, names: tuple[str, ...], sql: Callable[[Callable[[str], str], str], str], core: Any) -> Statement:
-    processors = tuple(table.c["id" if name == ID else name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    processors = bind_processors(dialect, table, ("id" if name == ID else name for name in names))
     mark = _PLACEHOLDERS.get(dialect.paramstyle)
     if mark is None or (any(processors) and dialect.paramstyle != "qmark"):
         return Statement(None, core, names, processors)
