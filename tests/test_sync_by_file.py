@@ -23,6 +23,7 @@ from sqlmodel import col
 from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store.models import Entity, SourceFile
+from catalog.sync import files
 from catalog.sync.engine import SyncReport, sync_source
 from catalog.sync.sources.backstage import BackstageSource
 from tests.cli import run_wayfinder
@@ -225,3 +226,36 @@ def test_a_broken_file_keeps_what_it_held_even_where_the_stored_location_is_stal
     (root / "search.yaml").write_text("kind: [unclosed\n", encoding="utf-8")
     assert _sync(catalog, root, 5).removed == 0
     assert rows(catalog, "main")["component:default/search"].broken_since is not None
+
+
+@pytest.mark.parametrize("whole_source_from", [0, 10**9], ids=["whole source", "by written refs"])
+def test_dangling_references_are_those_of_the_written_entities_however_they_are_looked_for(
+    make_catalog: MakeCatalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole_source_from: int
+) -> None:
+    # Why: a run that writes much of its source (a first sync) asks for the missing targets of the whole
+    # source at once, which also finds those of entities the run did not write; only the run's own count.
+    monkeypatch.setattr(files, "WHOLE_SOURCE_CHECK_ABOVE", whole_source_from)
+    main, other = tmp_path / "main", tmp_path / "other"
+    main.mkdir()
+    other.mkdir()
+    (other / "shared.yaml").write_text(component("shared-db") + "---\n" + component("old-queue"), encoding="utf-8")
+    (main / "teams.yaml").write_text(group("team-a"), encoding="utf-8")
+    (main / "x.yaml").write_text(component("x", extra="  dependsOn: [component:ghost-1, component:shared-db]\n"), encoding="utf-8")
+    (main / "y.yaml").write_text(component("y", owner="team-gone", extra="  dependsOn: [component:old-queue]\n"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"main": main, "other": other}))
+    assert sync_source(catalog.factory, BackstageSource("other", other)).ok
+    (other / "shared.yaml").write_text(component("shared-db"), encoding="utf-8")  # old-queue retires: a reference to it dangles
+    assert sync_source(catalog.factory, BackstageSource("other", other)).removed == 1
+
+    def dangling(report: SyncReport) -> list[tuple[str | None, str]]:
+        return [(p.entity, p.message) for p in report.problems if "does not exist" in p.message]
+
+    assert dangling(_sync(catalog, main, 0)) == [
+        ("component:default/x", "dependsOn component:default/ghost-1, which does not exist in the catalog"),
+        ("component:default/y", "ownedBy group:default/team-gone, which does not exist in the catalog"),
+        ("component:default/y", "dependsOn component:default/old-queue, which does not exist in the catalog"),
+    ]
+    (main / "x.yaml").write_text(component("x", extra="  dependsOn: [component:ghost-2]\n"), encoding="utf-8")
+    report = _sync(catalog, main, 1)
+    assert report.updated == 1 and dangling(report) == [("component:default/x", "dependsOn component:default/ghost-2, which does not exist in the catalog")]
+    assert [p.file for p in report.problems if "ghost-2" in p.message] == [f"{main / 'x.yaml'}:1"]
