@@ -98,7 +98,7 @@ class Catalog:
         self.factory = session_factory(self.engine)
         self._read_engine = read_engine(self.engine)  # answers and pages only read: on PostgreSQL no BEGIN and COMMIT
         self._reads = session_factory(self._read_engine)
-        self._claims = claims.Ledger(self.engine)  # on SQLite, claims never wait for a sync's write lock
+        self.ledger = claims.Ledger(self.engine)  # on SQLite, claims never wait for a sync's write lock
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
         self.identities = IdentityCache(self.factory)
         # The question log, its usage events and page views, written in batches by a background thread (`flush_records`).
@@ -382,24 +382,24 @@ class Catalog:
         """
         from catalog.store import deliveries
 
-        with self._claims.session() as session:
+        with self.ledger.session() as session:
             return deliveries.start(session, key, body, now=now)
 
     def finish_delivery(self, key: str, *, now: datetime) -> None:
         from catalog.store import deliveries
 
-        with self._claims.session() as session:
+        with self.ledger.session() as session:
             deliveries.finish(session, key, now=now)
 
     def take_over_deliveries(self, *, now: datetime) -> list[tuple[str, str]]:
         """(key, body) of deliveries whose replica died while handling them, now claimed by this one."""
         from catalog.store import deliveries
 
-        with self._claims.session() as session:
+        with self.ledger.session() as session:
             keys = deliveries.abandoned(session, now=now)
         taken = []
         for key in keys:
-            with self._claims.session() as session:
+            with self.ledger.session() as session:
                 if (body := deliveries.take_over(session, key, now=now)) is not None:
                     taken.append((key, body))
         return taken
@@ -408,7 +408,7 @@ class Catalog:
         """Forget Slack deliveries past their retention (housekeeping); returns how many went."""
         from catalog.store import deliveries
 
-        with self._claims.session() as session:
+        with self.ledger.session() as session:
             return deliveries.prune(session, now=now)
 
     def source_statuses(self, *, now: datetime) -> list[SourceStatus]:
@@ -461,4 +461,4 @@ class Catalog:
         """Write the buffered rows and close the connections; a server calls it when it stops."""
         self.records.close()
         self.engine.dispose()
-        self._claims.dispose()
+        self.ledger.dispose()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from catalog.core import Catalog
 
@@ -22,12 +22,13 @@ _TRANSACTION = ('Query\t "BEGIN"', 'Query\t "COMMIT"', 'Query\t "ROLLBACK"')  # 
 
 
 @contextmanager
-def round_trips(catalog: Catalog) -> Iterator[list[int]]:
-    """Count the server round trips the engine makes meanwhile (libpq's protocol trace: one
-    `ReadyForQuery` per BEGIN, statement or COMMIT), and of them the BEGIN, COMMIT and ROLLBACK;
-    on SQLite, the statements SQLAlchemy executes (and 0)."""
+def round_trips(catalog: Catalog, engine: Engine | None = None) -> Iterator[list[int]]:
+    """Count the server round trips the catalog's engine (or `engine`) makes meanwhile (libpq's
+    protocol trace: one `ReadyForQuery` per BEGIN, statement or COMMIT), and of them the BEGIN,
+    COMMIT and ROLLBACK; on SQLite, the statements SQLAlchemy executes (and 0)."""
     counted = [0, 0]
-    postgres = catalog.engine.dialect.name == "postgresql"
+    engine = engine or catalog.engine
+    postgres = engine.dialect.name == "postgresql"
     with tempfile.TemporaryFile("w+") as trace:
 
         def checkout(dbapi_conn: Any, *_: Any) -> None:
@@ -41,12 +42,12 @@ def round_trips(catalog: Catalog) -> Iterator[list[int]]:
 
         listeners = [("checkout", checkout), ("checkin", checkin)] if postgres else [("before_cursor_execute", statement)]
         for name, fn in listeners:
-            event.listen(catalog.engine.pool if postgres else catalog.engine, name, fn)
+            event.listen(engine.pool if postgres else engine, name, fn)
         try:
             yield counted
         finally:
             for name, fn in listeners:
-                event.remove(catalog.engine.pool if postgres else catalog.engine, name, fn)
+                event.remove(engine.pool if postgres else engine, name, fn)
             if postgres:
                 trace.seek(0)
                 lines = trace.readlines()

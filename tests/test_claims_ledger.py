@@ -11,10 +11,16 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
 from catalog.config import Config
 from catalog.core import Catalog
-from catalog.store import deliveries
+from catalog.store import claims, deliveries
+from catalog.store.engine import make_engine
 from catalog.sync.schedule import Scheduler
+from tests.db_trips import round_trips
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -43,3 +49,36 @@ def test_housekeeping_forgets_old_deliveries_in_the_ledger(example_catalog: Cata
     assert Scheduler(example_catalog, clock=lambda: T0).housekeeping() >= 1
     assert example_catalog.start_delivery("slack:old", "{}", now=T0)
     assert not example_catalog.start_delivery("slack:recent", "{}", now=T0)
+
+
+def test_a_claim_and_its_finish_are_one_round_trip_each(example_catalog: Catalog, make_catalog: Callable[[Config], Catalog]) -> None:
+    # Why: on PostgreSQL a claim was BEGIN, SET LOCAL synchronous_commit, the INSERT and COMMIT: four
+    # waits for a server under load on every Slack ack, and the replica drill's acks queued on them.
+    replica = make_catalog(example_catalog.config)
+    assert example_catalog.start_delivery("slack:warm-up", "{}", now=T0)  # the ledger's pool has its connection
+    with round_trips(example_catalog, example_catalog.ledger.engine) as trips:
+        assert example_catalog.start_delivery("slack:Ev1", '{"event": 1}', now=T0)
+    assert trips == [1, 0]  # one statement, no BEGIN or COMMIT of its own
+    assert not replica.start_delivery("slack:Ev1", "{}", now=T0)  # committed: another replica sees it at once
+    with round_trips(example_catalog, example_catalog.ledger.engine) as trips:
+        example_catalog.finish_delivery("slack:Ev1", now=T0)
+    assert trips == [1, 0]
+    later = T0 + deliveries.LEASE * 2
+    assert replica.take_over_deliveries(now=later) == [("slack:warm-up", "{}")]  # the finished one is not taken over
+
+
+def test_on_postgresql_the_ledger_commits_asynchronously_and_keeps_the_urls_options(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("synchronous_commit and libpq's options are PostgreSQL's")
+    url = make_url(database_url).update_query_dict({"options": "-c statement_timeout=4321"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    ledger = claims.Ledger(engine)
+    try:
+        with ledger.session() as session:
+            settings = session.execute(text("SELECT current_setting('synchronous_commit'), current_setting('statement_timeout')")).one()
+        assert tuple(settings) == ("off", "4321ms")
+        with engine.connect() as conn:  # the catalog's own connections still wait for the flush
+            assert conn.execute(text("SELECT current_setting('synchronous_commit')")).scalar() == "on"
+    finally:
+        ledger.dispose()
+        engine.dispose()

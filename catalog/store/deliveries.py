@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select, text, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlmodel import Session, col
 
 from catalog.store.engine import upsert_insert
@@ -27,12 +27,9 @@ RETENTION = timedelta(days=3)  # Slack retries for minutes; done keys older than
 def start(session: Session, key: str, body: str, *, now: datetime) -> bool:
     """Claim `key` and keep `body` until `finish`; False if the delivery was claimed before (commit before handling).
 
-    The claim is on the ack's path, so on PostgreSQL its commit does not wait for the WAL flush
-    (2-4 ms on this disk, far more while a sync writes): other replicas see it at once, and only a
-    crash of the database server itself could forget it, costing at worst a redelivery answered twice.
+    The claim is on the ack's path: on PostgreSQL the ledger's session (`claims.Ledger`) commits it
+    as it runs, without waiting for the WAL flush (2-4 ms on this disk, far more while a sync writes).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     insert = upsert_insert(session)
     statement = insert(SlackDelivery).values(key=key[:300], body=body, received_at=now, claimed_until=now + LEASE, attempts=1)
     return session.execute(statement.on_conflict_do_nothing(index_elements=["key"]).returning(col(SlackDelivery.key))).first() is not None

@@ -36,7 +36,8 @@ SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 60
 # PostgreSQL connections a process keeps, and how many more it may open at a peak (closed as they
 # come back). When a big sync commits, a replica's answers, alert workers and Slack listeners need
 # about 8 at once; with 5 kept, every such burst forked new server backends while the server was
-# busiest (`tests/test_connection_pool.py`). Size max_connections for replicas x 20, plus syncs.
+# busiest (`tests/test_connection_pool.py`). Size max_connections for replicas x 30 (with the claims
+# ledger's, `catalog.store.claims.LEDGER_POOL`), plus syncs.
 POSTGRES_POOL_SIZE, POSTGRES_MAX_OVERFLOW = 10, 10
 # What one big write transaction may keep in memory on SQLite instead of spilling pages mid-way.
 # A sync process must stay under 300 MB at 100k entities (issue 16): at 256 MB the cache alone
@@ -72,7 +73,7 @@ def check_supported(url: str) -> None:
         )
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool: tuple[int, int] = (POSTGRES_POOL_SIZE, POSTGRES_MAX_OVERFLOW)) -> Engine:
     """An engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL.
 
     The pool hands out the connection returned last (LIFO). First in, first out rotated the
@@ -81,6 +82,7 @@ def make_engine(url: str) -> Engine:
     10k entities on PostgreSQL an answer's CPU p50 was lower with LIFO in each of five same-process
     comparisons (by 0.01-0.5 ms; wall time was within the shared machine's noise); on SQLite no
     difference showed. Connections beyond the busy ones also stay idle, so the server may close them.
+    `pool` is how many PostgreSQL connections are kept, and how many more a peak may open.
     """
     url = with_driver(url)
     check_supported(url)
@@ -92,7 +94,7 @@ def make_engine(url: str) -> Engine:
         else:
             kwargs["pool_size"], kwargs["max_overflow"] = SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW
     else:
-        kwargs["pool_size"], kwargs["max_overflow"] = POSTGRES_POOL_SIZE, POSTGRES_MAX_OVERFLOW
+        kwargs["pool_size"], kwargs["max_overflow"] = pool
         if "connect_timeout" not in make_url(url).query:
             kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
     if kwargs.get("poolclass") is not StaticPool:

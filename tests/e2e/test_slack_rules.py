@@ -204,7 +204,7 @@ def test_a_delivery_is_claimed_and_acked_while_every_listener_thread_is_busy(way
         response = wayfinder.post(body, content_type)
         assert response.status_code == 200 and response.text == ""
         assert wayfinder.fake.calls("chat.postMessage") == wayfinder.fake.calls("response_url") == []  # acked before any answer
-        with example_catalog._claims.session() as session:
+        with example_catalog.ledger.session() as session:
             assert session.get(SlackDelivery, key) is not None
     finally:
         release.set()
@@ -264,7 +264,7 @@ def _done(catalog: Catalog, key: str) -> bool:
     """Whether `key` is marked done within 5 s (the listener runs on Bolt's thread pool, and marks it just after posting)."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        with catalog._claims.session() as session:  # Slack's deliveries' own ledger (a database of their own on SQLite)
+        with catalog.ledger.session() as session:  # Slack's deliveries' own ledger (a database of their own on SQLite)
             row = session.get(SlackDelivery, key)
             if row is not None and row.done_at is not None:
                 return True
