@@ -69,12 +69,11 @@ class Entity(TableModel, table=True):
 
 
 class Relation(TableModel, table=True):
-    """A relation derived from `origin`'s spec, stored in both directions."""
+    """A relation derived from `origin`'s spec, stored in both directions: every lookup goes by `subject_ref`."""
 
     __tablename__ = "relation"
     __table_args__ = (
         Index("ix_relation_subject", "subject_ref", "type"),
-        Index("ix_relation_target", "target_ref", "type"),
         Index("ix_relation_origin", "source", "origin_ref"),
     )
 
