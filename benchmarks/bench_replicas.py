@@ -18,14 +18,15 @@ import argparse
 import os
 import time
 
+from benchmarks.bench_catalog import percentile
 from tests.drill.drill import run_drill
 
 ACK_P99_MS, ANSWER_P95_MS, PICKUP_S = 100.0, 500.0, 120.0
 
 
 def nearest_rank(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, int(p / 100 * len(ordered) + 0.999) - 1))] if ordered else float("nan")
+    """The percentile the report's lines print too (nearest rank); NaN when nothing was measured."""
+    return percentile(values, p) if values else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:

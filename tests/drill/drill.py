@@ -46,6 +46,7 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.bench_catalog import percentile
 from bot.slack.ids import ActionId
 from bot.slack.metadata import AskValue
 from tests.alert_payloads import CHANNEL, TOKEN, generic
@@ -102,10 +103,7 @@ class DrillReport:
 
     def lines(self) -> list[str]:
         def pct(values: list[float], p: float) -> str:
-            if not values:
-                return "n/a"
-            ordered = sorted(values)
-            return f"{ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]:.1f} ms"
+            return f"{percentile(values, p):.1f} ms" if values else "n/a"
 
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.per_kind.items()))
         pickup = f"{self.pickup_seconds:.1f} s" if self.pickup_seconds is not None else "no work of the killed replica was in flight"
