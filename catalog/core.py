@@ -382,14 +382,14 @@ class Catalog:
         """
         from catalog.store import deliveries
 
-        with self.ledger.session() as session:
-            return deliveries.start(session, key, body, now=now)
+        with self.ledger.connection() as conn:
+            return deliveries.start(conn, key, body, now=now)
 
     def finish_delivery(self, key: str, *, now: datetime) -> None:
         from catalog.store import deliveries
 
-        with self.ledger.session() as session:
-            deliveries.finish(session, key, now=now)
+        with self.ledger.connection() as conn:
+            deliveries.finish(conn, key, now=now)
 
     def take_over_deliveries(self, *, now: datetime) -> list[tuple[str, str]]:
         """(key, body) of deliveries whose replica died while handling them, now claimed by this one."""
