@@ -122,6 +122,8 @@ def slack_router(
     else:
         unavailable = f"Slack is not configured: set {' and '.join(missing) or 'the Slack credentials'} and restart."
     gate = SlackGate(signing_secret, clock=services.clock) if signing_secret else None
+    if slack is not None:  # imported now, not by the first request (Bolt comes with Slack)
+        from slack_bolt.adapter.starlette.handler import to_starlette_response
     router = APIRouter()
 
     @router.post("/slack/events")
@@ -136,8 +138,6 @@ def slack_router(
             return JSONResponse(
                 {"ok": False, "error": "invalid_request" if refused.status == 401 else "malformed_body"}, status_code=refused.status
             )
-        from slack_bolt.adapter.starlette.handler import to_starlette_response
-
         # dispatch blocks until ack(); a worker thread keeps the event loop free for other requests
         return to_starlette_response(await run_in_threadpool(slack.dispatch, bolt_request))
 
