@@ -100,7 +100,7 @@ class Catalog:
         self._reads = session_factory(self._read_engine)
         self.ledger = claims.Ledger(self.engine)  # on SQLite, claims never wait for a sync's write lock
         self._index = IndexCache(IndexFile(self.index_dir, self.database_url) if self.index_dir else None)
-        self.identities = IdentityCache(self.factory)
+        self.identities = IdentityCache(self.factory, self._reads)
         # The question log, its usage events and page views, written in batches by a background thread (`flush_records`).
         self.records = RowBuffer(self.factory)
         if self.metered:  # made now, not by the first of several threads counting at once (each could make its own)

@@ -20,6 +20,7 @@ from catalog.core import Catalog
 from catalog.store.identities import TTL
 from catalog.sync.engine import sync_source
 from catalog.sync.sources.slack_groups import SlackSource
+from tests.db_trips import round_trips
 from tests.fakes.slack_api import FakeSlackAPI
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -86,3 +87,19 @@ def test_a_slow_or_failing_slack_is_retried_then_fails_the_run_cleanly(example_c
     report = sync_source(example_catalog.factory, source)
     assert report.status == "failed" and "HTTP 429" in (report.error or "")
     assert waited == [0.5]  # never slept an hour
+
+
+def test_looking_people_up_is_one_round_trip_each(example_catalog: Catalog, fake: FakeSlackAPI) -> None:
+    # Why: every answer that names people looks their Slack ids up; on PostgreSQL that was BEGIN, the
+    # SELECT and COMMIT, three waits for a server a big sync may be keeping busy.
+    fake.add_user("U002", EMAIL)
+    _slack_sync(example_catalog, fake, T0)
+    identities = example_catalog.identities
+    assert identities.slack_ids([EMAIL], now=T0) == {EMAIL: "U002"}  # the pool's connection is open
+    with round_trips(example_catalog) as trips:
+        assert identities.slack_ids([EMAIL.upper(), "nobody@northwind.example"], now=T0) == {EMAIL: "U002"}
+    assert trips == [1, 0]  # one statement, no BEGIN or COMMIT of its own
+    with round_trips(example_catalog) as trips:
+        found = identities.get("U002", now=T0)
+    assert found is not None and (found.email, found.user_ref) == (EMAIL, REF) and trips == [1, 0]
+    assert identities.slack_ids([EMAIL], now=T0 + TTL) == {}  # expired rows are not used
