@@ -173,8 +173,8 @@ def insert_many(session: Session, table: Table, values: list[dict[str, Any]]) ->
     `executemany` steps SQLite once per row, letting go of the GIL for each step and taking it back
     after: the serving thread, which wants the GIL too, lost it for a moment at every row. Half a
     second of the page benchmark's traffic (300 page views, or 600 rows of answers) held p99 about
-    8 ms above what it was with no rows written at all. One statement of many rows is one step: the same rows, a ninetieth of the
-    handoffs. PostgreSQL's driver sends an `executemany` as one pipeline, and keeps it; so do rows
+    8 ms above what it was with no rows written at all. One statement of many rows is one step: the
+    same rows, a ninetieth of the handoffs. PostgreSQL's driver sends an `executemany` as one pipeline, and keeps it; so do rows
     that leave out a column with a default, which SQLAlchemy fills in.
     """
     dialect = session.get_bind().dialect
@@ -187,10 +187,10 @@ def insert_many(session: Session, table: Table, values: list[dict[str, Any]]) ->
             session.execute(insert(table), rows)
             continue
         head, one_row, processors = statement
-        converted, start = convert_rows([tuple(row.values()) for row in rows], processors), 0
+        converted, start, connection = convert_rows([tuple(row.values()) for row in rows], processors), 0, session.connection()
         for size in _statement_sizes(len(converted), max(1, SQLITE_PARAMETERS // len(columns))):
             part = converted[start : start + size]
-            session.connection().exec_driver_sql(head + ", ".join([one_row] * size), tuple(itertools.chain.from_iterable(part)))
+            connection.exec_driver_sql(head + ", ".join([one_row] * size), tuple(itertools.chain.from_iterable(part)))
             start += size
 
 
