@@ -15,9 +15,10 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, delete, event, update
 from sqlmodel import col
 
 from catalog.config import Config
@@ -226,6 +227,39 @@ def test_a_broken_file_keeps_what_it_held_even_where_the_stored_location_is_stal
     (root / "search.yaml").write_text("kind: [unclosed\n", encoding="utf-8")
     assert _sync(catalog, root, 5).removed == 0
     assert rows(catalog, "main")["component:default/search"].broken_since is not None
+
+
+def test_on_postgresql_the_whole_source_check_runs_on_one_backend(make_catalog: MakeCatalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Why: PostgreSQL scanned the relation table with two parallel workers, three busy backends right after
+    # a 50k-entity write, while every replica read its new index; a sync takes no more of the server than that.
+    monkeypatch.setattr(files, "WHOLE_SOURCE_CHECK_ABOVE", 1)
+    main = tmp_path / "main"
+    main.mkdir()
+    (main / "x.yaml").write_text(component("x", extra="  dependsOn: [component:ghost]\n"), encoding="utf-8")
+    catalog = make_catalog(backstage_config(tmp_path, {"main": main}))
+    if catalog.engine.dialect.name != "postgresql":
+        pytest.skip("parallel query is PostgreSQL's")
+
+    def workers(conn: Connection) -> str:
+        return str(conn.exec_driver_sql("SHOW max_parallel_workers_per_gather").scalar())
+
+    with catalog.engine.connect() as conn:
+        usual = workers(conn)
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if " EXCEPT " in statement:
+            seen.append(str(cursor.connection.execute("SHOW max_parallel_workers_per_gather").fetchone()[0]))
+
+    event.listen(catalog.engine, "before_cursor_execute", before)
+    try:
+        report = _sync(catalog, main, 0)
+    finally:
+        event.remove(catalog.engine, "before_cursor_execute", before)
+    assert {p.entity for p in report.problems if "does not exist" in p.message} == {"component:default/x"}
+    assert seen == ["0"] and usual != "0"
+    with catalog.engine.connect() as conn:
+        assert workers(conn) == usual  # for that transaction only: answers and pages keep the server's setting
 
 
 @pytest.mark.parametrize("whole_source_from", [0, 10**9], ids=["whole source", "by written refs"])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, select, text
 from sqlmodel import Session, col
 
 from catalog.store.engine import SessionFactory, large_write_cache, session_scope
@@ -270,6 +270,10 @@ def _dangling(factory: SessionFactory, source: str, written: list[str], size: in
             for chunk in chunked(written):
                 found += session.execute(query.where(r.origin_ref.in_(chunk))).all()
         else:
+            if session.get_bind().dialect.name == "postgresql":
+                # Scans of the whole relation table, which PostgreSQL planned with two parallel workers: three
+                # backends at once, right after the write, when every replica reads its new index.
+                session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
             forward = select(r.target_ref).where(r.source == source, r.subject_ref == r.origin_ref)
             missing: list[str] = list(session.scalars(forward.except_(select(target.ref).where(target.retired_at.is_(None)))))
             mine = set(written)
