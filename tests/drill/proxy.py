@@ -99,7 +99,7 @@ class RoundRobinProxy:
             try:
                 answer = await asyncio.wait_for(_exchange(reader, writer, head + b"Host: " + f"{host}:{port}".encode() + b"\r\n\r\n" + body), self._timeout)
             except (OSError, TimeoutError, httptools.HttpParserError):
-                answer = _Answer(502, [], b"the replica closed the connection")  # reached it, then it died: not resent
+                answer = _Answer(502, [], b"the replica did not answer")  # reached it, then it died or hung: not resent
             finally:
                 writer.close()
             answer.headers.append((UPSTREAM_HEADER.encode(), str(index).encode()))
