@@ -390,6 +390,8 @@ def _run_server(
         started = time.perf_counter()
         entities = catalog.build_index()  # before the socket listens: the first questions find it built
         logging.getLogger(__name__).info("resolution index of %d entities built in %.2f s", entities, time.perf_counter() - started)
+        if slack is not None:
+            catalog.prepare_deliveries()  # and the first Slack ack finds its claim ready
         host, port = sock.getsockname()[:2]
         mode = "Socket Mode" if socket_mode else f"HTTP at http://{host}:{port}/slack/events" if slack else "disabled"
         if primary:

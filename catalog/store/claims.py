@@ -66,6 +66,19 @@ class Ledger:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def rehearsal(self) -> Iterator[Connection]:
+        """A connection of the ledger's pool in a transaction that is rolled back: what runs in it is
+        compiled and leaves nothing (`Catalog.prepare_deliveries`). The compiled statements are the
+        engine's, and so the autocommit connections' too."""
+        self._create_table()
+        with (self._own or self.engine).connect() as conn:
+            transaction = conn.begin()
+            try:
+                yield conn
+            finally:
+                transaction.rollback()
+
     def _create_table(self) -> None:
         """A file ledger's table is created on first use (keys only: nothing to migrate)."""
         if not self._ready:
