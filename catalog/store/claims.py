@@ -10,8 +10,9 @@ every process opening the catalog shares. PostgreSQL locks rows, so there the le
 catalog, reached through a small pool of its own (`LEDGER_POOL`) whose connections commit each
 statement as it runs, without waiting for the WAL flush: a claim, on every Slack ack's path, is
 one round trip. It was four (BEGIN, `SET LOCAL synchronous_commit`, the INSERT, COMMIT), each a
-wait for a server that a big sync may be keeping busy. Only a crash of the database server itself could forget a claim committed so, costing at worst a
-redelivery answered twice; other replicas see it at once.
+wait for a server that a big sync may be keeping busy. Only a crash of the database server itself
+could forget a claim committed so, costing at worst a redelivery answered twice; other replicas
+see it at once.
 """
 
 from __future__ import annotations

@@ -174,8 +174,9 @@ def insert_many(session: Session, table: Table, values: list[dict[str, Any]]) ->
     after: the serving thread, which wants the GIL too, lost it for a moment at every row. Half a
     second of the page benchmark's traffic (300 page views, or 600 rows of answers) held p99 about
     8 ms above what it was with no rows written at all. One statement of many rows is one step: the
-    same rows, a ninetieth of the handoffs. PostgreSQL's driver sends an `executemany` as one pipeline, and keeps it; so do rows
-    that leave out a column with a default, which SQLAlchemy fills in.
+    same rows, a ninetieth of the handoffs. PostgreSQL's driver sends an `executemany` as one
+    pipeline, and keeps it; so do rows that leave out a column with a default, which SQLAlchemy
+    fills in.
     """
     dialect = session.get_bind().dialect
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
