@@ -17,9 +17,9 @@ import itertools
 import re
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -80,8 +80,10 @@ def tokens(text: str) -> list[str]:
     return [t for t in _SEPARATORS.split(text.lower()) if t]
 
 
-@dataclass(frozen=True)
-class IndexedEntity:
+class IndexedEntity(NamedTuple):
+    """One entity as resolution sees it. A named tuple: made in 0.6 µs against 1.5 for a frozen
+    dataclass, 45 ms of the 50k-entity rebuild every replica runs at once after a big sync."""
+
     ref: str
     kind: str
     name: str
@@ -123,29 +125,29 @@ class CatalogIndex:
         """`pace`, when given, is called once per entity (`catalog.pacing.Pacer.tick`)."""
         self.generation = generation
         self.entities = entities
-        self._exact: dict[str, list[int]] = defaultdict(list)
+        self._exact: Postings = {}
         self._by_ref: dict[str, int] = {}
-        self._token_postings: dict[str, list[int]] = defaultdict(list)
+        self._token_postings: Postings = {}
         self._memo: dict[str, Any] = {}
         self._nearest_cache: dict[tuple[str, float, int], list[tuple[str, float, int]]] = {}
         self._trigram_postings: dict[str, array[int]] | None = None  # built by the first fuzzy question
         self._busiest: tuple[str | None, str | None, str | None] | None = None  # built by the first help
+        # Built first, so the strings the fuzzy scan reads lie together in memory: interleaved with
+        # the other index objects, the scan takes twice as long.
+        self._compact_names = [compact(e.name) for e in entities]
         for i, e in enumerate(entities):
             self._by_ref[e.ref] = i
-            keys = {compact(e.name), compact(e.ref), *(compact(a) for a in e.aliases + e.other_names)}
+            keys = {self._compact_names[i], compact(e.ref), *(compact(a) for a in e.aliases + e.other_names)}
             if e.title:
                 keys.add(compact(e.title))
             keys.discard("")
             for key in keys:
-                self._exact[key].append(i)
+                _post(self._exact, key, i)
             for tok in _words(e):
-                self._token_postings[tok].append(i)
+                _post(self._token_postings, tok, i)
             if pace is not None:
                 pace()
         self._sorted_tokens = sorted(self._token_postings)
-        # Built apart from the loop above, so the strings the fuzzy scan reads lie together in
-        # memory: interleaved with the other index objects, the scan takes twice as long.
-        self._compact_names = [compact(e.name) for e in entities]
 
     def __len__(self) -> int:
         return len(self.entities)
@@ -159,7 +161,7 @@ class CatalogIndex:
 
     def named(self, text: str) -> list[IndexedEntity]:
         """Entities whose name, ref, title, alias or other name is exactly `text` (case and separators aside)."""
-        return [self.entities[i] for i in self._exact.get(compact(text), ())]
+        return [self.entities[i] for i in _held(self._exact, compact(text))]
 
     def written_ref(self, text: str) -> IndexedEntity | None:
         """The entity `text` names as a reference (`component:payments-service`), if any."""
@@ -178,7 +180,7 @@ class CatalogIndex:
         written_ref = self._by_written_ref(query)  # `component:payments-service`, as answers print it
         if written_ref is not None and allowed(written_ref):
             return Resolution("found", [Match(written_ref, 100.0, "exact")])
-        exact = [self.entities[i] for i in self._exact.get(q, ()) if allowed(self.entities[i])]
+        exact = [self.entities[i] for i in _held(self._exact, q) if allowed(self.entities[i])]
         if exact:
             return self._decide([Match(e, 100.0, self._how(e, q)) for e in exact], limit, exact=True)
         partial = self._partial(query, allowed)
@@ -221,7 +223,7 @@ class CatalogIndex:
             return []
         found: dict[str, IndexedEntity] = {}
         written = self._by_written_ref(typed)
-        exact = [self.entities[i] for i in self._exact.get(q, ())]
+        exact = [self.entities[i] for i in _held(self._exact, q)]
         words = tokens(typed)
         candidates: set[int] | None = None
         for w in sorted(words, key=len, reverse=True):
@@ -244,7 +246,7 @@ class CatalogIndex:
         found: set[int] = set()
         read = 0
         for tok in self._tokens_starting(prefix):
-            posting = self._token_postings[tok]
+            posting = _held(self._token_postings, tok)
             found.update(posting if among is None else among.intersection(posting))
             read += len(posting)
             if cap is not None and read > cap:  # let fuzzy matching decide
@@ -254,11 +256,11 @@ class CatalogIndex:
     def _prefix_size(self, word: str, cap: int = 50_000) -> int:
         """How many entities `_partial_words` reads for `word` (a word starting with it, or its singular); past `cap`, `cap + 1`."""
         singular = _singular(word)
-        size = len(self._token_postings[singular]) if singular and self._is_word(singular) else 0
+        size = len(_held(self._token_postings, singular)) if singular and self._is_word(singular) else 0
         for tok in self._tokens_starting(word):
             if size > cap:
                 break
-            size += len(self._token_postings[tok])
+            size += len(_held(self._token_postings, tok))
         return min(size, cap + 1)
 
     def _tokens_starting(self, prefix: str) -> Iterator[str]:
@@ -278,7 +280,7 @@ class CatalogIndex:
         """Entities with the word `word` itself, only those `among` when given."""
         if not self._is_word(word):
             return set()
-        posting = self._token_postings[word]
+        posting = _held(self._token_postings, word)
         return set(posting) if among is None else among.intersection(posting)
 
     def _partial(self, query: str, allowed: object) -> list[tuple[Match, tuple[int, int]]]:
@@ -510,6 +512,28 @@ def _settle(close: list[Match], others: list[Match], limit: int) -> Resolution:
 def _singular(word: str) -> str | None:
     """"orders" -> "order": a plural typed for a name word in the singular (order-events-topic), or None."""
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else None
+
+
+# The entities holding each key (a compact name, a word): a key only one entity holds, as most names
+# are, maps to its bare position, not to a one-item list. A server's collection after each rebuild
+# (`bot.http.app.freeze_heap`) walks what the index made, with the GIL held: at 50k entities 65k
+# objects instead of 181k, 20-25 ms instead of 34-41.
+Postings = dict[str, "int | list[int]"]
+
+
+def _post(postings: Postings, key: str, i: int) -> None:
+    """File entity `i` under `key`; an entity files each key once."""
+    held = postings.setdefault(key, i)
+    if isinstance(held, list):
+        held.append(i)
+    elif held != i:
+        postings[key] = [held, i]
+
+
+def _held(postings: Mapping[str, int | list[int]], key: str) -> Sequence[int]:
+    """The entities filed under `key`: `postings` is the index's or a saved index's (`catalog.store.index_file.Shards`)."""
+    held = postings.get(key, ())
+    return (held,) if isinstance(held, int) else held
 
 
 def _words(e: IndexedEntity) -> set[str]:
