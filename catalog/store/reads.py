@@ -492,7 +492,7 @@ REBUILD_SHARE = 0.25
 
 # Rebuilding the index of this many entities costs an answer a few milliseconds: up to this size
 # the answer that sees a new generation waits for it, so a question right after a sync sees the
-# sync. A bigger index (about 1 s of CPU at 50k entities) is rebuilt in the background.
+# sync. A bigger index (about 0.6 s of CPU at 50k entities) is rebuilt in the background.
 BACKGROUND_REBUILD_ENTITIES = 5_000
 
 
