@@ -45,7 +45,7 @@ from catalog.store.engine import (
 from catalog.store.identities import IdentityCache
 from catalog.store.index_file import IndexFile
 from catalog.store.index_file import default_directory as default_index_dir  # noqa: F401 (the CLI's cache folder, re-exported)
-from catalog.store.reads import REBUILD_SHARE, IndexCache, active_refs
+from catalog.store.reads import REBUILD_SHARE, REBUILD_SPREAD_SECONDS, IndexCache, active_refs
 from catalog.store.refs import make_ref
 from catalog.store.write_behind import RowBuffer
 
@@ -144,9 +144,11 @@ class Catalog:
         """Run `hook` each time the resolution index is rebuilt (the server freezes it out of the garbage collector's sight)."""
         self._index.after_rebuild = hook
 
-    def pace_index_rebuilds(self, share: float = REBUILD_SHARE) -> None:
-        """Hold each rebuild of the resolution index after the first to `share` of a core (a server, beside its requests)."""
+    def pace_index_rebuilds(self, share: float = REBUILD_SHARE, spread: float = REBUILD_SPREAD_SECONDS) -> None:
+        """Hold each rebuild of the resolution index after the first to `share` of a core, and start a background
+        one up to `spread` seconds late, at random (a server, beside its requests and the other replicas)."""
         self._index.rebuild_share = share
+        self._index.rebuild_spread = spread
 
     def ask(
         self, text: str, *, transport: str = "cli", asker: str | None = None, surface: str | None = None, thread: str | None = None

@@ -206,6 +206,44 @@ def test_a_background_rebuild_sets_off_no_collection_until_its_index_is_built(ma
     assert gc.isenabled()
 
 
+def test_replicas_start_their_background_rebuilds_at_random_moments_of_a_spread(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
+    """Replicas see a sync's generation at once; started together, their index reads and rebuilds all overlapped.
+    Until its moment comes, a replica answers with the index it has; the first build waits for nothing."""
+    catalog, root = _synced_team_and_service(make_catalog, tmp_path)
+    cache = IndexCache(background_above=0)
+    cache.rebuild_spread = 2.0
+    picked: list[tuple[float, float]] = []
+    waited: list[float] = []
+    moment = threading.Event()
+
+    def pick(low: float, high: float) -> float:
+        picked.append((low, high))
+        return 1.25
+
+    def wait(seconds: float) -> None:
+        waited.append(seconds)
+        moment.wait(30)
+
+    cache.pick, cache.wait = pick, wait
+    with catalog.session() as session:
+        assert cache.get(session).named("svc")
+    assert not picked and not waited
+    (root / "more.yaml").write_text(component("svc-two"), encoding="utf-8")
+    assert sync_source(catalog.factory, BackstageSource("main", root)).ok
+    try:
+        with catalog.session() as session:
+            assert cache.get(session).named("svc-two") == []  # the rebuild's thread is waiting for its moment
+        deadline = time.monotonic() + 30
+        while not waited and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert picked == [(0.0, 2.0)] and waited == [1.25]
+        with catalog.session() as session:
+            assert cache.get(session).named("svc-two") == []
+    finally:
+        moment.set()
+    assert _eventually_named(catalog, cache, "svc-two") == ["component:default/svc-two"]
+
+
 def test_the_server_keeps_every_rebuilt_index_out_of_full_garbage_collections(make_catalog: Callable[[Config], Catalog], tmp_path: Path) -> None:
     """Each full collection walked the index: 25 ms with the GIL held at 10k entities, 250 ms at 100k, every few seconds under load."""
     catalog, root = _synced_team_and_service(make_catalog, tmp_path)

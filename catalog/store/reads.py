@@ -16,6 +16,7 @@ import functools
 import gc
 import logging
 import operator
+import random
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -490,6 +491,12 @@ def _learned_aliases(session: Session) -> dict[str, tuple[str, ...]]:
 # full speed each took a core for a second, and every Slack ack meanwhile waited for one.
 REBUILD_SHARE = 0.25
 
+# The replicas of one catalog see a sync's new generation within milliseconds of each other (each
+# at its next answer). Each waits a random part of this many seconds before its background rebuild:
+# started together, they read every entity row from the database at the same instant, and all their
+# rebuilds overlapped, in the seconds the sync was finishing its own work.
+REBUILD_SPREAD_SECONDS = 2.0
+
 # Rebuilding the index of this many entities costs an answer a few milliseconds: up to this size
 # the answer that sees a new generation waits for it, so a question right after a sync sees the
 # sync. A bigger index (about 0.6 s of CPU at 50k entities) is rebuilt in the background.
@@ -517,6 +524,9 @@ class IndexCache:
         self._rebuilding = threading.Lock()
         self.after_rebuild: Callable[[], None] | None = None  # the server's `bot.http.app.freeze_heap`
         self.rebuild_share = 1.0  # of a core, for rebuilds after the first: the server's is `REBUILD_SHARE`
+        self.rebuild_spread = 0.0  # seconds a background rebuild may wait to start: the server's is `REBUILD_SPREAD_SECONDS`
+        self.wait: Callable[[float], object] = threading.Event().wait  # for how long, picked by `self.pick`
+        self.pick: Callable[[float, float], float] = random.uniform
 
     def cached(self) -> CatalogIndex | None:
         """The index built last, without asking the database whether it is current: `confirm` asks afterwards."""
@@ -566,6 +576,8 @@ class IndexCache:
         runs once, after the build (the server's `after_rebuild`), and the request garbage of those few
         seconds waits for it.
         """
+        if self.rebuild_spread > 0:
+            self.wait(self.pick(0.0, self.rebuild_spread))
         collecting = gc.isenabled()
         gc.disable()
         try:
