@@ -437,11 +437,17 @@ class CatalogIndex:
             names.update(found)
         return names
 
-    def build_lazy_parts(self) -> None:
-        """Build now what the first typo or help would build: an index saved for other processes carries it
-        (at 100k names, loading the trigram postings costs a tenth of building them)."""
-        self._trigram_index()
+    def build_lazy_parts(self, pace: Callable[[], None] | None = None) -> None:
+        """Build now what the first typo or help would build, `pace` called once per name: an index saved for
+        other processes carries it (at 100k names, loading the trigram postings costs a tenth of building
+        them), and so does a server's next index once this one's were needed (`catalog.store.reads.IndexCache`)."""
+        self._trigram_index(pace)
         self.busiest_team()
+
+    @property
+    def lazy_parts_built(self) -> bool:
+        """Whether a typo (or `build_lazy_parts`) built the trigram postings."""
+        return self._trigram_postings is not None
 
     def busiest_team(self) -> tuple[str | None, str | None, str | None]:
         """The names of the group owning the most entities, of one component (its own if it has one) and
@@ -458,7 +464,7 @@ class CatalogIndex:
             self._busiest = (team.name if team else None, component, resource)
         return self._busiest
 
-    def _trigram_index(self) -> dict[str, array[int]]:
+    def _trigram_index(self, pace: Callable[[], None] | None = None) -> dict[str, array[int]]:
         """Trigram -> entities whose compact name holds it, shortest name first; built on first use, as most questions name things exactly.
 
         Arrays, not lists: half the memory, and a fifth faster to intersect at 1M names (a list's
@@ -469,6 +475,8 @@ class CatalogIndex:
             for i in sorted(range(len(names)), key=lambda i: len(names[i])):  # shortest first: a length range is a slice
                 for gram in _trigrams(names[i]):
                     postings[gram].append(i)
+                if pace is not None:
+                    pace()
             self._trigram_postings = dict(postings)
         return self._trigram_postings
 
