@@ -570,17 +570,18 @@ class IndexCache:
         """Build in a session of its own, the cyclic garbage collector paused; a failure leaves the previous
         index, and the next question tries again.
 
-        A 50k-entity index is about 170k objects the collector tracks. Allocated while requests ran,
-        they set off two or three full collections during each build, each walking them with the GIL
-        held (22-54 ms on an idle machine) while every request in flight waited. Paused, the collector
-        runs once, after the build (the server's `after_rebuild`), and the request garbage of those few
-        seconds waits for it.
+        A 50k-entity index was about 170k objects the collector tracks (65k with its postings as
+        `catalog.search.resolve.Postings`). Allocated while requests ran, they set off two or three
+        full collections during each build, each walking them with the GIL held (22-54 ms on an idle
+        machine) while every request in flight waited. Paused, the collector runs once, after the build
+        (the server's `after_rebuild`), and the request garbage of those few seconds waits for it. The
+        build starts a random part of `rebuild_spread` seconds late (`REBUILD_SPREAD_SECONDS`).
         """
-        if self.rebuild_spread > 0:
-            self.wait(self.pick(0.0, self.rebuild_spread))
         collecting = gc.isenabled()
-        gc.disable()
         try:
+            if self.rebuild_spread > 0:
+                self.wait(self.pick(0.0, self.rebuild_spread))
+            gc.disable()
             with Session(bind) as session:
                 self._index = self._rebuild(session, background=True)
         except SQLAlchemyError:
