@@ -446,7 +446,8 @@ def load_index(session: Session, *, pace: Callable[[], None] | None = None) -> C
         if kept is not None and kept >= precedence:
             continue  # the row kept has a higher (or, first come, the same) precedence
         ranks[ref] = precedence
-        # Most entities have neither: not splitting and stripping nothing saves 50 ms of a 50k rebuild's 600.
+        # Most entities have neither aliases nor other names: skipping the split and strip for them saves
+        # about 50 ms of a 50k-entity rebuild's 600.
         aliases = tuple(a.strip() for a in alias_text.split(",") if a.strip()) if alias_text else ()
         aliases += learned.get(ref, ())
         other = tuple(dict.fromkeys(o.strip().lstrip("@#") for o in others if o and o.strip())) if any(others) else ()
