@@ -9,9 +9,10 @@ and `serve`, which blocks (`serving` below).
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import chdir, contextmanager
@@ -58,48 +59,67 @@ def run_wayfinder(*args: str, env: Mapping[str, str | None], cwd: Path) -> Ran:
 
 @dataclass(frozen=True)
 class Served:
-    """A `wayfinder serve` process answering on `url`."""
+    """A `wayfinder serve` process answering on `url`, writing stdout and stderr to `log`."""
 
     url: str
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
+    log: Path
 
-    def stop(self) -> str:
-        """Stop it as an operator would (SIGTERM) and return everything it wrote to stderr."""
+    def output(self) -> str:
+        """Everything it has printed so far."""
+        return self.log.read_text()
+
+    def stop(self, timeout: float = 10) -> str:
+        """Stop it as an operator would (SIGTERM), wait for it to end, and return everything it printed."""
         self.process.terminate()
-        return self.process.communicate(timeout=10)[1]
+        self.process.wait(timeout=timeout)
+        return self.output()
+
+
+# What `serve` prints once it holds its port and has built its index (bot/cli/main.py).
+_SERVING_ON = re.compile(r"Wayfinder is serving on (http://\S+) ")
 
 
 @contextmanager
 def serving(env: Mapping[str, str], *, cwd: Path, ready_within: float = 60, args: Sequence[str] = ()) -> Iterator[Served]:
-    """`wayfinder serve --no-scheduler [args]` in a real process with `env` (and none of the ambient Slack,
+    """`wayfinder serve --port 0 --no-scheduler [args]` in a real process with `env` (and none of the ambient Slack,
     Wayfinder or database variables), yielded once /healthz answers; killed afterwards if still running.
 
-    A process that exits or stays silent fails the test with its stderr, read only once it has ended."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    The process picks its own free port and the URL is read from what it prints: a port the test picked and
+    freed could be taken meanwhile by a server of a test running alongside, whose /healthz then answered for
+    this one (a fresh clone's CI failed so). A process that exits or stays silent fails the test with its output.
+    """
     environment = {k: v for k, v in os.environ.items() if not k.startswith(_AMBIENT_PREFIXES)} | dict(env)
-    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", str(port), "--no-scheduler", *args]
-    process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    served = Served(f"http://127.0.0.1:{port}", process)
-    try:
-        with httpx.Client(base_url=served.url, timeout=5, verify=tls_context()) as probe:  # one client: each new one costs 60 ms of CPU
-            deadline = time.monotonic() + ready_within
-            while not _answers(probe):  # the process needs a moment to import (and migrate) before it binds
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    raise AssertionError(f"`wayfinder serve` never answered /healthz (exit {process.wait()}):\n{process.communicate()[1]}")
-                time.sleep(0.1)
-        yield served
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    command = [sys.executable, "-c", "from bot.cli.main import main; main()", "serve", "--port", "0", "--no-scheduler", *args]
+    with tempfile.TemporaryDirectory(prefix="wayfinder-serve-") as folder:
+        log = Path(folder) / "serve.log"
+        with log.open("ab") as sink:  # appended to by the process alone; read through separate opens
+            process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            yield _ready(process, log, time.monotonic() + ready_within)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
-def _answers(probe: httpx.Client) -> bool:
+def _ready(process: subprocess.Popen[bytes], log: Path, deadline: float) -> Served:
+    """`process` once it has said where it serves and that address answers /healthz."""
+    url = None
+    with httpx.Client(timeout=5, verify=tls_context()) as probe:  # one client: each new one costs 60 ms of CPU
+        while url is None or not _answers(probe, url):  # it imports (and migrates) before it binds, and builds its index before it listens
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"`wayfinder serve` never answered /healthz (exit {process.wait()}):\n{log.read_text()}")
+            time.sleep(0.1)
+            if url is None and (said := _SERVING_ON.search(log.read_text())):
+                url = said.group(1)
+    return Served(url, process, log)
+
+
+def _answers(probe: httpx.Client, url: str) -> bool:
     try:
-        probe.get("/healthz")
+        probe.get(f"{url}/healthz")
     except httpx.TransportError:
         return False
     return True

@@ -8,10 +8,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.drill.proxy import UPSTREAM_HEADER, ProxyProcess, free_port
+
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -93,3 +97,13 @@ def test_a_replica_that_dies_with_the_request_makes_a_502_naming_it_and_the_requ
     assert (first.status_code, first.headers[UPSTREAM_HEADER]) == (502, "0")  # the turns start at the first replica
     assert (second.status_code, second.headers[UPSTREAM_HEADER]) == (201, "1")
     assert _Echo.received == ["/webhooks/alerts/generic"]  # the second request only: a POST that reached a replica is not resent
+
+
+@pytest.mark.skipif(not EPHEMERAL_RANGE.exists(), reason="reads Linux's ephemeral port range")
+def test_drill_ports_are_free_and_outside_the_ephemeral_range_a_restarting_replica_could_lose_its_port_to() -> None:
+    low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    ports = [free_port() for _ in range(20)]
+    assert all(port < low for port in ports), ports
+    for port in ports:
+        with socket.create_server(("127.0.0.1", port)):  # free: a replica can listen there
+            pass

@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,10 +37,31 @@ from tests.drill.compose import REPO
 UPSTREAM_HEADER = "x-drill-upstream"
 
 
+_OWN_PORTS_FROM = 20000
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port free now, below the kernel's ephemeral range when it can be: a killed replica restarts on
+    its port, and while it is down a port from that range can become the local end of any new
+    connection (the drill makes a hundred a second) or another test's `bind(0)`."""
+    low = _ephemeral_range_start()
+    for port in random.sample(range(_OWN_PORTS_FROM, low), min(100, max(low - _OWN_PORTS_FROM, 0))):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # taken
+                continue
+            return port
+    with socket.socket() as s:  # no free port below the range: any the kernel gives
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral_range_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; elsewhere the sample may hit an ephemeral port, which the bind checks
 
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}

@@ -142,14 +142,13 @@ def test_two_workers_serve_pages_restart_a_killed_worker_and_stop_cleanly(exampl
             for connection in pinned.values():  # its rows wait in the worker's buffer for up to half a second
                 assert get(connection, f"/api/v1/ask?q={QUESTION}")[0] == 200
 
-        served.process.send_signal(signal.SIGTERM)
-        stdout, stderr = served.process.communicate(timeout=60)
-        assert served.process.returncode == 0, stderr
+        output = served.stop(timeout=60)
+        assert served.process.returncode == 0, output
         assert not any(Path(f"/proc/{pid}").exists() for pid in replaced | first), "a worker outlived `serve`"
-    assert logged(example_catalog, QUESTION.replace("+", " ")) == 2, stderr  # a stopping worker writes what it buffered (it ends with os._exit)
-    assert re.search(rf"worker [01] \(pid {victim}\) exited with code -9; restarting it", stderr)
-    primary_starts = stderr.count("worker 0 started")  # twice when the victim was worker 0
-    assert stdout.count("Scheduled syncs:") == primary_starts == stdout.count("Wayfinder is serving on") > 0  # the first worker only
+    assert logged(example_catalog, QUESTION.replace("+", " ")) == 2, output  # a stopping worker writes what it buffered (it ends with os._exit)
+    assert re.search(rf"worker [01] \(pid {victim}\) exited with code -9; restarting it", output)
+    primary_starts = output.count("worker 0 started")  # twice when the victim was worker 0
+    assert output.count("Scheduled syncs:") == primary_starts == output.count("Wayfinder is serving on") > 0  # the first worker only
 
 
 def test_workers_stop_when_their_supervisor_is_killed_with_9(example_catalog: Catalog) -> None:
