@@ -51,6 +51,7 @@ from bot.slack.ids import ActionId
 from bot.slack.metadata import AskValue
 from tests.alert_payloads import CHANNEL, TOKEN, generic
 from tests.drill.compose import REPO, replicas
+from tests.drill.cpu import CpuTimes, cores_line
 from tests.drill.proxy import UPSTREAM_HEADER, ProxyProcess, free_port
 from tests.e2e.harness import BOT_TOKEN, SIGNING_SECRET, block_action, command_body, event_envelope, interaction_body, mention, signed_headers
 from tests.fakes.github_api import FakeGitHub, webhook_signature
@@ -100,6 +101,7 @@ class DrillReport:
     restarted_at: float
     sync_seconds: float | None
     per_kind: Counter[str]
+    machine: str  # `cores_line` over the load
 
     def lines(self) -> list[str]:
         def pct(values: list[float], p: float) -> str:
@@ -111,6 +113,7 @@ class DrillReport:
         return [
             f"  sent                 {self.sent} deliveries in {self.seconds:.0f} s ({self.rate:.0f}/s: {kinds}), {self.redelivered} redelivered to another replica",
             f"  sync of {self.entities:,} entities  {sync}",
+            f"  machine CPU          {self.machine}",
             f"  killed / restarted   replica 0 at {self.killed_at:.1f} s / {self.restarted_at:.1f} s",
             f"  ack p50 / p99        {pct(self.acks_ms, 50)} / {pct(self.acks_ms, 99)}   (goal p99 <= 100 ms)",
             f"  answer p50 / p95     {pct(self.answers_ms, 50)} / {pct(self.answers_ms, 95)}   (goal p95 <= 500 ms)",
@@ -447,7 +450,7 @@ def run_drill(
         deliveries: list[Delivery] = []
         redelivered: list[int] = []
         kinds, weights = list(KINDS), list(KINDS.values())
-        start = time.perf_counter()
+        start, cpu_at_start = time.perf_counter(), CpuTimes.read()
         sync = subprocess.Popen([wayfinder_executable(), "sync", "--source", "bulk"], env=cli, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         kill_at, restart_at = seconds / 3, seconds / 2
         killed_at = restarted_at = -1.0
@@ -470,6 +473,7 @@ def run_drill(
             futures.append(pool.submit(deliver, clients, proxy.url, fleet.urls, delivery, rng.random() < redeliver_share, redelivered))
             i += 1
             time.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        machine = cores_line(cpu_at_start, CpuTimes.read(), time.perf_counter() - start)
         for future in futures:
             future.result()
         fleet.wait_ready(0)
@@ -497,7 +501,7 @@ def run_drill(
         in_flight={d.key for d in deliveries if 0 in d.reached and d.sent_at <= kill_time},
         unacked=[f"{d.kind} {d.key} {d.statuses}" for d in deliveries if d.acked_at is None],
         pickup_seconds=pickup, killed_at=killed_at, restarted_at=restarted_at, sync_seconds=sync_seconds,
-        per_kind=Counter(d.kind for d in deliveries),
+        per_kind=Counter(d.kind for d in deliveries), machine=machine,
     )  # fmt: skip
 
 
