@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from catalog.store.engine import SessionFactory, session_scope, upsert_insert
@@ -84,9 +84,15 @@ def slack_ids(session: Session, emails: Iterable[str], *, now: datetime) -> dict
     wanted = sorted({normal_email(e) for e in emails})
     if not wanted:
         return {}
-    fresh = select(col(ChatIdentity.email), col(ChatIdentity.slack_user_id)).where(col(ChatIdentity.email).in_(wanted), col(ChatIdentity.expires_at) > now)
-    rows = sorted(session.exec(fresh), key=lambda row: not row[1].startswith(NO_ACCOUNT))
+    found: Iterable[tuple[str, str]] = session.execute(_FRESH_IDS, {"wanted": wanted, "now": now})
+    rows = sorted(found, key=lambda row: not row[1].startswith(NO_ACCOUNT))
     return {email: slack_user_id for email, slack_user_id in rows if email}  # a real account (sorted last) wins
+
+
+# Built once with its values bound: every answer that lists people asks (`IdentityCache.slack_ids`).
+_FRESH_IDS = select(col(ChatIdentity.email), col(ChatIdentity.slack_user_id)).where(
+    col(ChatIdentity.email).in_(bindparam("wanted", expanding=True)), col(ChatIdentity.expires_at) > bindparam("now")
+)
 
 
 def remember(session: Session, identities: Iterable[Identity], *, now: datetime, ttl: timedelta = TTL) -> None:
