@@ -1,8 +1,8 @@
 """How busy the whole machine was during the drill's load, from Linux's `/proc/stat`.
 
 The drill's ack p99 depends on the CPU the replicas, PostgreSQL and the sync find free: on this
-VM the same code's 50k sync took 22 s in one minute and 54 s in another. The report says how
-many cores were busy, idle and taken by the hypervisor meanwhile, so a run can be read against it.
+VM its 50k sync took 22 s in some minutes and 49 s in others. The report says how many cores
+were busy, idle and taken by the hypervisor meanwhile, so a run can be read against it.
 """
 
 from __future__ import annotations
