@@ -44,8 +44,8 @@ def free_port() -> int:
     """A port free now, below the kernel's ephemeral range when it can be: a killed replica restarts on
     its port, and while it is down a port from that range can become the local end of any new
     connection (the drill makes a hundred a second) or another test's `bind(0)`."""
-    low = _ephemeral_range_start()
-    for port in random.sample(range(_OWN_PORTS_FROM, low), min(100, max(low - _OWN_PORTS_FROM, 0))):
+    below = range(_OWN_PORTS_FROM, _ephemeral_range_start())
+    for port in random.sample(below, min(100, len(below))):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

@@ -21,6 +21,7 @@ from catalog.core import Catalog
 from catalog.store.models import SourceState
 from tests.cli import Ran, run_wayfinder
 from tests.conftest import EXAMPLES
+from tests.drill.proxy import free_port
 from tests.e2e.pages_server import TOKEN, serve_pages
 
 QUESTIONS = (
@@ -87,12 +88,6 @@ def test_a_token_is_harmless_when_the_server_needs_none(server_url: str, tmp_pat
     assert remote(server_url, "who owns payments-service?", cwd=tmp_path, WAYFINDER_TOKEN=TOKEN).returncode == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _one_error_line(ran: Ran) -> str:
     assert (ran.returncode, ran.stdout) == (2, ""), ran
     assert ran.stderr.count("\n") == 1 and "Traceback" not in ran.stderr
@@ -100,7 +95,7 @@ def _one_error_line(ran: Ran) -> str:
 
 
 def test_nothing_listening(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     assert _one_error_line(remote(url, "who owns payments-service?", cwd=tmp_path)).startswith(f"error: cannot reach {url}: ConnectError")
 
 
@@ -116,7 +111,7 @@ def test_a_server_that_never_answers_times_out(tmp_path: Path) -> None:
 def test_not_a_wayfinder_server_and_bad_urls(server_url: str, tmp_path: Path) -> None:
     elsewhere = _one_error_line(remote(server_url + "/not-wayfinder", "who owns payments-service?", cwd=tmp_path))
     no_scheme = _one_error_line(remote("wayfinder.internal", "who owns payments-service?", cwd=tmp_path))
-    with_password = _one_error_line(remote(f"http://me:hunter2secret@127.0.0.1:{_free_port()}", "who owns x?", cwd=tmp_path))
+    with_password = _one_error_line(remote(f"http://me:hunter2secret@127.0.0.1:{free_port()}", "who owns x?", cwd=tmp_path))
 
     # a wrong base path of a Wayfinder server: its error message says what is wrong
     assert elsewhere.startswith(f"error: {server_url}/not-wayfinder answered HTTP 404: Nothing is served at /not-wayfinder/api/v1/ask. (error id ")
