@@ -107,6 +107,24 @@ def test_owner_answer_gives_the_owners_contact(example_catalog: Catalog) -> None
         assert shown in answer.text
 
 
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [("what port does checkout-api run on", "checkout-api"), ("how many replicas does checkout-api have", "checkout-api"),
+     ("when was payments-service last deployed", "payments-service"), ("ledger-db disk is full", "ledger-db")],
+)  # fmt: skip
+def test_a_question_the_catalog_cannot_answer_gets_the_owner_and_says_so(example_catalog: Catalog, question: str, subject: str) -> None:
+    """The owner card alone read as if it answered "what port does it run on"."""
+    answer = example_catalog.ask(question)
+
+    assert (answer.intent, answer.status, answer.subject and answer.subject.name) == ("owner", "answered", subject)
+    assert answer.notes[0] == f"The catalog has no answer to the rest of the question: ask {subject}'s owner."
+
+
+@pytest.mark.parametrize("question", ["who owns checkout-api", "checkout-api", "who is the tech lead for checkout-api", "¿quién es el dueño de checkout-api?"])
+def test_an_owner_question_says_nothing_of_what_it_cannot_answer(example_catalog: Catalog, question: str) -> None:
+    assert not any(n.startswith("The catalog has no answer") for n in example_catalog.ask(question).notes)
+
+
 def test_a_slack_group_handle_is_written_with_one_at_sign(example_catalog: Catalog) -> None:
     """Annotations write the handle with or without its @ (`@payments-team`); the answer shows one."""
     answer = example_catalog.ask("who owns payments-service?")

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from bot.cli.main import app
 from tests.fakes.pagerduty_api import FakePagerDuty
-from tests.pagerduty_world import PAYMENTS, T0, TOKEN, World, pagerduty, world  # noqa: F401 (fixtures)
+from tests.pagerduty_world import PAYMENTS, REFUNDS, T0, TOKEN, World, pagerduty, world  # noqa: F401 (fixtures)
 
 ASKED = T0 + timedelta(minutes=5)  # 09:00, inside Nadia's shift (until 16:55)
 
@@ -126,6 +126,31 @@ def test_nobody_on_call_falls_back_to_the_owner(world: World) -> None:
     ]
     assert answer.notes[0] == "PagerDuty lists nobody on call for service refunds-worker as of 08:55 UTC. Ask the owner."
     assert (answer.to_json()["answer"]["oncall"], answer.to_json()["answer"]["owner"]) == ([], "group:default/payments")
+
+
+def test_a_team_is_answered_with_who_is_on_call_for_each_of_its_paged_services(world: World) -> None:
+    """PagerDuty pages per service: "who is on call for payments" named nobody and said the team had no PagerDuty service."""
+    world.sync_pagerduty()
+
+    answer = world.ask("who's on call for the payments team?", ASKED)
+
+    assert (answer.intent, answer.status, answer.subject and answer.subject.ref) == ("oncall", "answered", "group:default/payments")
+    assert [p.subject.ref for p in answer.parts if p.subject] == [PAYMENTS, "component:default/payouts-service", REFUNDS]
+    assert answer.parts[0].notes[0] == "payments is a team: PagerDuty pages for each service it owns."
+    lines = answer.text.splitlines()
+    assert "  Level 1: Nadia Haddad <nadia.haddad@northwind.example> (Payments primary), until 16:55 UTC" in lines
+    assert "Nobody to name as on call for component:refunds-worker; its owner:" in lines
+    assert [a["entity"] for a in answer.to_json()["answers"]] == [PAYMENTS, "component:default/payouts-service", REFUNDS]
+
+
+def test_a_team_without_paged_services_or_a_person_answers_for_itself(world: World) -> None:
+    world.sync_pagerduty()
+
+    team, person = world.ask("who is on call for team loyalty?", ASKED), world.ask("who is on call for nadia haddad?", ASKED)
+
+    assert team.status == "no_data" and team.text.splitlines()[:2] == ["Nobody to name as on call for group:loyalty; the team:", "Loyalty [group:loyalty]"]
+    assert team.notes[0] == "Nothing loyalty owns names a PagerDuty service (annotation pagerduty.com/service-id); ask the team."
+    assert person.status == "no_data" and person.text.splitlines()[0] == "Nobody to name as on call for user:nadia.haddad; the person:"
 
 
 def test_entity_without_pagerduty_link_says_so_and_names_its_owner(world: World) -> None:

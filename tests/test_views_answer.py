@@ -136,6 +136,18 @@ def test_ambiguous_offers_at_most_five_buttons_that_round_trip(example_catalog: 
     assert clicked.status == "answered" and clicked.subject and clicked.subject.ref == values[1].ref
 
 
+def test_a_team_without_the_link_asked_for_offers_what_it_owns_that_has_one(example_catalog: Catalog) -> None:
+    """"runbook for payments" said "payments has no runbook link" during an incident; its services have runbooks."""
+    answer = example_catalog.ask("runbook for payments")
+    _, blocks = render(answer)
+
+    assert blocks[0]["text"]["text"].startswith("payments has no runbook link of its own, but these things it owns have: which one do you mean?")
+    values = [AskValue.model_validate_json(b["value"]) for b in elements(blocks, ActionId.DID_YOU_MEAN)]
+    assert [v.ref for v in values] == ["component:default/payments-service", "component:default/payouts-service", "component:default/refunds-worker"]
+    clicked = example_catalog.ask_about(values[0].question, ref=values[0].ref or "", intent=values[0].intent)
+    assert clicked.intent == "links" and "https://runbooks.northwind.example/payments-service" in {link.url for link in clicked.links}
+
+
 def test_many_candidates_are_cut_to_five() -> None:
     candidates = [EntitySummary(ref=f"component:default/svc-{i}", kind="component", name=f"svc-{i}") for i in range(12)]
     _, blocks = render(Answer(question="svc", intent="owner", status="ambiguous", candidates=candidates))

@@ -28,7 +28,7 @@ from catalog.answers.incidents import incidents, incidents_everywhere
 from catalog.answers.lifecycle import lifecycle
 from catalog.answers.models import Answer, EntitySummary
 from catalog.answers.oncall import no_oncall_note, on_call, staleness_note
-from catalog.answers.people import add_teams, reach, team_of
+from catalog.answers.people import HAS_LINK, add_teams, asked_link, linked_things, paged_refs, reach, team_of
 from catalog.answers.rankings import find_ranked
 from catalog.answers.text import render_all, render_text
 from catalog.search.fulltext import resolve_by_description, text_match_notes
@@ -139,6 +139,9 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
     if u.intent == "team_of" and [s.resolution.best.kind if s.resolution.best else None for s in u.subjects] == ["user", "group"]:
         return _is_member(session, u, now)  # "is samuel on payments?" (not "what team are nadia and yuki on": one answer each)
     parts = [_only_kinds(_about(session, u.text, u.intent, s.resolution, s.text, now), u.item_words) for s in u.subjects]
+    for part in parts if u.unexplained else ():  # "what port does checkout-api run on": the owner, by default
+        if part.status == "answered" and part.subject is not None:
+            part.notes.insert(0, f"The catalog has no answer to the rest of the question: ask {part.subject.name}'s owner.")
     if len(parts) == 1:
         return parts[0]
     statuses = {p.status for p in parts}
@@ -235,11 +238,19 @@ def _about(session: Session, question: str, intent: str, resolution: Resolution,
     entity = get_entity(session, best.ref)
     if entity is None:  # retired between index build and now
         return Answer(**base, status="not_found", candidates=candidates)
-    answer = Answer(**base, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()), asked_at=now)
-    answer.notes += text_match_notes(resolution)
+    notes = text_match_notes(resolution)
     if tied:  # "who owns inventory": the answer holds for each, so say which others it covers
         also = ", ".join(m.entity.ref.replace(":default/", ":") for m in tied[:MAX_CHOICES])
-        answer.notes.append(f"{_echo(named)!r} also matches {also}, with the same owner.")
+        notes.append(f"{_echo(named)!r} also matches {also}, with the same owner.")
+    return _entity_answer(session, question, intent, entity, now, notes)
+
+
+def _entity_answer(session: Session, question: str, intent: str, entity: CatalogEntity, now: datetime, notes: list[str]) -> Answer:
+    """The answer to `intent` about `entity`, with its card; `notes` say how the question's name led to it."""
+    answer = Answer(
+        question=question, intent=intent, status="answered", subject=EntitySummary.of(entity), sources=list(entity.freshness.values()),
+        asked_at=now, notes=notes,
+    )  # fmt: skip
     BUILDERS[intent](session, entity, answer)
     answer.card = build_card(session, entity)
     return answer
@@ -328,7 +339,14 @@ def _apis(session: Session, entity: CatalogEntity, answer: Answer) -> None:
 
 def _links(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     answer.links = entity_links(entity)
-    if "runbook" in answer.question.lower() and not any(is_runbook(link) for link in answer.links):
+    asked = asked_link(answer.question)
+    if entity.kind in ("group", "user") and not HAS_LINK[asked](entity):
+        if choices := linked_things(session, entity, asked):  # "runbook for payments": the team's services have them
+            answer.status, answer.candidates = "ambiguous", choices[:MAX_CHOICES]
+            what = f"{asked} link" if asked else "links"
+            answer.message = f"{entity.name} has no {what} of its own, but these things it owns have: which one do you mean?"
+            return
+    if asked == "runbook" and not any(is_runbook(link) for link in answer.links):
         answer.notes.append(f"{entity.name} has no runbook link in the catalog.")
     if not answer.links:
         answer.status = "no_data"
@@ -349,6 +367,9 @@ def _oncall(session: Session, entity: CatalogEntity, answer: Answer) -> None:
     the entity, or is stale; a stale answer says why before anything else.
     """
     assert answer.asked_at is not None
+    if entity.kind == "group" and (paged := paged_refs(session, entity)):
+        _oncall_per_service(session, entity, answer, paged)
+        return
     _owner(session, entity, answer)
     answer.oncall = on_call(entity, answer.asked_at)
     if answer.oncall is not None and answer.oncall.shifts:
@@ -359,6 +380,17 @@ def _oncall(session: Session, entity: CatalogEntity, answer: Answer) -> None:
         note = no_oncall_note(entity, answer.oncall, answer.asked_at)
     if note:
         answer.notes.insert(0, note)
+
+
+def _oncall_per_service(session: Session, team: CatalogEntity, answer: Answer, paged: list[str]) -> None:
+    """"who is on call for payments": PagerDuty pages per service, so one on-call answer for each that the team owns."""
+    assert answer.asked_at is not None
+    found = get_entities(session, paged[:MAX_CHOICES])
+    answer.parts = [_entity_answer(session, answer.question, "oncall", e, answer.asked_at, []) for e in found.values()]
+    more = f" (here the first {MAX_CHOICES} of {len(paged)})" if len(paged) > MAX_CHOICES else ""
+    if answer.parts:
+        answer.parts[0].notes.insert(0, f"{team.name} is a team: PagerDuty pages for each service it owns{more}.")
+    answer.status = "answered" if any(p.status == "answered" for p in answer.parts) else "no_data"
 
 
 def _incidents(session: Session, entity: CatalogEntity, answer: Answer) -> None:

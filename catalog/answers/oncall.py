@@ -164,6 +164,10 @@ def no_oncall_note(entity: CatalogEntity, oc: OnCallAnswer | None, now: datetime
     if oc is not None:
         as_of = f" as of {clock_time(oc.as_of, now)}" if oc.as_of else ""
         return f"PagerDuty lists nobody on call for service {oc.service.name}{as_of}. " + (staleness_note(oc, now) or "Ask the owner.")
+    if entity.kind == "group":  # a team with PagerDuty services is answered per service (`catalog.answers.ask`)
+        return f"Nothing {entity.name} owns names a PagerDuty service (annotation {SERVICE_ID_ANNOTATION}); ask the team."
+    if entity.kind == "user":
+        return f"{entity.name} is a person, and PagerDuty pages for services: ask who is on call for one of their team's services."
     service_id = entity.annotations.get(SERVICE_ID_ANNOTATION)
     if service_id:
         return f"{entity.name} names PagerDuty service {service_id}, but no PagerDuty source has synced it; ask the owner."

@@ -7,11 +7,14 @@ so the answer gives every way there is and says which are absent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session
 
-from catalog.answers.card import contact, merge_sources, owner_contact, summaries
-from catalog.answers.models import Answer
+from catalog.answers.card import DASHBOARD_WORDS, DOCS_WORDS, contact, entity_links, has_dashboard, has_docs, is_runbook, merge_sources, owner_contact, summaries
+from catalog.answers.models import Answer, EntitySummary
 from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY, on_call
+from catalog.search.resolve import tokens
 from catalog.store.merge import CatalogEntity
 from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
 
@@ -51,8 +54,31 @@ def reach(session: Session, entity: CatalogEntity, answer: Answer) -> None:
         return
     answer.sources = merge_sources(entity, team)
     if team is not None and team.kind == "group":
-        owned = get_entities(session, owned_refs(session, team.ref))
-        paged = [ref for ref, e in owned.items() if e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)]
-        answer.paged_via = summaries(session, paged)
+        answer.paged_via = summaries(session, paged_refs(session, team))
     if not answer.owner.slack_channel and answer.owner.kind == "group":
         answer.notes.append(f"{answer.owner.name} has no Slack channel in the catalog.")
+
+
+def paged_refs(session: Session, team: CatalogEntity) -> list[str]:
+    """What `team` owns that names a PagerDuty service, by ref: where its on-call lives."""
+    owned = get_entities(session, owned_refs(session, team.ref))
+    return sorted(ref for ref, e in owned.items() if e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY))
+
+
+# The links a question can ask for by name ("runbook for payments"); None: any link.
+HAS_LINK: dict[str | None, Callable[[CatalogEntity], bool]] = {
+    "runbook": lambda e: any(map(is_runbook, entity_links(e))), "docs": has_docs, "dashboard": has_dashboard,
+    None: lambda e: bool(entity_links(e)),
+}  # fmt: skip
+
+
+def asked_link(question: str) -> str | None:
+    """The kind of link `question` names (runbook, docs, dashboard), or None for any."""
+    words = set(tokens(question))
+    return "runbook" if words & {"runbook", "runbooks"} else "docs" if words & DOCS_WORDS else "dashboard" if words & DASHBOARD_WORDS else None
+
+
+def linked_things(session: Session, owner: CatalogEntity, asked: str | None) -> list[EntitySummary]:
+    """What `owner` (a team or person) owns that has the link asked for: a team's links are mostly its services'."""
+    owned = get_entities(session, owned_refs(session, owner.ref))
+    return summaries(session, [ref for ref, e in owned.items() if HAS_LINK[asked](e)])

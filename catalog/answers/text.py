@@ -99,7 +99,7 @@ def _body(a: Answer) -> list[str]:
             lines.append("Did you mean: " + ", ".join(_entity(c) for c in a.candidates) + "?")
         return lines
     if a.status == "ambiguous":
-        lines = ["Several entities match; which one did you mean?"]
+        lines = [] if a.message else ["Several entities match; which one did you mean?"]  # a question back says it itself
         lines += [f"  {_entity(c)}, owned by {c.owner_ref or 'nobody'}" for c in a.candidates]
         return lines
     if a.intent == "incidents" and a.subject is None:
@@ -230,13 +230,16 @@ def _gaps(a: Answer) -> list[str]:
     return lines
 
 
+_WHO_ANSWERS = {"group": "the team", "user": "the person"}  # without anyone on call, a team or person answers for itself
+
+
 def _oncall(a: Answer, now: datetime) -> list[str]:
     """Who is on call, level 1 first, then the owner in one line; without shifts, the owner in full."""
     assert a.subject is not None
     name, oc = _entity(a.subject), a.oncall
     if oc is None or not oc.shifts:
         return (
-            [f"Nobody to name as on call for {name}; its owner:", *_contact(a.owner)]
+            [f"Nobody to name as on call for {name}; {_WHO_ANSWERS.get(a.subject.kind, 'its owner')}:", *_contact(a.owner)]
             if a.owner
             else [f"Nobody to name as on call for {name}."]
         )

@@ -111,7 +111,9 @@ LINKS = {
 }  # fmt: skip
 # Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
 # Only words that name an alert: "what breaks if X goes down" still asks for dependents.
-INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting", "wrong"}  # "what's wrong with X"
+INCIDENTS = {"incident", "incidents", "firing", "alert", "alerts", "alerting"}
+# "what's wrong (with X)?" asks for alerts too, but "before I bother the wrong people: who owns X" does not.
+WRONG = "wrong"
 # Scorecards (`catalog.scorecards`): "how is payments-service doing?", "scorecard for team checkout",
 # "how healthy is X": a service's health, as the catalog knows it, is its scorecard levels.
 SCORECARD = {"scorecard", "scorecards", "doing", "score", "scores", "maturity", "readiness", "healthy", "health"}
@@ -131,6 +133,7 @@ HELP = {"help", "commands", "usage", "examples", "capabilities", "howto"}
 GAPS = {"gaps", "gap", "incomplete", "unowned", "ownerless", "orphaned", "orphans", "failing", "stale", "broken"}
 CUE_WORDS = (
     INCIDENTS
+    | {WRONG}
     | SCORECARD
     | ONCALL
     | LIFECYCLE
@@ -181,6 +184,12 @@ def _going_on(words: list[str]) -> bool:
     return i is not None and words[i + 2 : i + 3] not in (["call"], ["duty"])
 
 
+def _wrong_with(words: list[str]) -> bool:
+    """"what's wrong with X": its alerts, unless the question also asks whose it is or who answers
+    ("what's wrong with X? who owns it", "wrong channel? who is on call for X")."""
+    return _has_bigram(words, WRONG, "with") is not None and not set(words) & (OWNER | ONCALL)
+
+
 def _has_bigram(words: list[str], first: str, second: str) -> int | None:
     """Position of `first second` in `words` (ignoring a hyphen: "on-call"), or None."""
     for i in range(len(words) - 1):
@@ -209,7 +218,7 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         present = set(words)
     before = set(words[:subject]) if subject is not None else present
     after = set(words[subject + 1 :]) if subject is not None else set()
-    if present & INCIDENTS or _going_on(words):  # "who is handling the payments incident", "what's going on with X"
+    if present & INCIDENTS or _going_on(words) or _wrong_with(words):  # "who is handling the payments incident", "what's going on with X"
         return "incidents"
     if _web_page(words):  # "the status page for X" is a link, not a page to someone (in place: positions stay)
         words = ["link" if w == "page" else w for w in words]

@@ -32,6 +32,7 @@ from catalog.search.intents import (
     KEEPS,
     KIND_WORDS,
     STOP_WORDS,
+    WRONG,
     asks_freshness,
     expand,
     intent_of,
@@ -93,6 +94,7 @@ class Understanding:
     bare: bool = False  # no question words at all: a name, or noise
     item_words: list[str] = field(default_factory=list)  # "which services depend on ledger-db": the kind words of the items asked for
     asks: bool = False  # a question word without a cue: "which service resizes images" may describe what it asks about
+    unexplained: list[str] = field(default_factory=list)  # "what port does X run on": the owner is answered, "port run" is not
 
 
 def understand(session: Session, index: CatalogIndex, text: str) -> Understanding:
@@ -134,7 +136,9 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     bounds = _as_scope(scope) if scope else None  # the team a listing is bounded by, where the name is also a service's title
     if tag and (scope is None or _scopes(scope, lower)) and len(subjects) <= 1:  # "tier-1 services (owned by payments)"
         # "which teams own tier-1 services": the services, with their owners
-        listed = [w for w in gap_words if KIND_WORDS.get(w) not in ("group", "user")] if _listed_kinds(gap_words, []) else gap_words
+        # "what team owns KYC": what is tagged kyc, with its owners (not the teams tagged kyc)
+        by_owner = _listed_kinds(gap_words, []) or set(gap_words) & {"own", "owns", "maintain", "maintains", "runs", "handles"}
+        listed = [w for w in gap_words if KIND_WORDS.get(w) not in ("group", "user")] if by_owner else gap_words
         return Understanding(text, "gaps", subjects=subjects, gap=gap or replace(contents_question(listed), tag=tag))
     if not gap and not cues and bounds and _holds(bounds, lower):  # "what's in the payments platform", "identity's services"
         gap = contents_question([*gap_words, *filter(_listed_kind, lower[bounds.end : bounds.end + 2])])  # "payments team services"
@@ -151,7 +155,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     if not subjects:
         if urls and not link_subjects:  # a link nothing in the catalog claims
             return Understanding(text, draft, unresolved=Subject(urls[0], -1, -1, Resolution("not_found")), bare=not cues)
-        if set(lower) & INCIDENTS and not set(content) - ALERT_STATES:  # "what's firing?", "any open incidents?": across the catalog
+        if set(lower) & (INCIDENTS | {WRONG}) and not set(content) - ALERT_STATES:  # "what's firing?", "any open incidents?": across the catalog
             return Understanding(text, "incidents")
         if unresolved and (unnamed := _unnamed_tag(session, index, unresolved, bare=not cues)):
             return Understanding(text, "gaps", gap=replace(contents_question(gap_words), tag=unnamed))
@@ -173,7 +177,22 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         listed = ["resources"]  # "where does checkout-api keep its data": its stores
     if intent == "owned_by" and listed and subjects[0].resolution.best and subjects[0].resolution.best.kind in ("group", "user"):
         return Understanding(text, "gaps", subjects=subjects, gap=contents_question(listed))  # "what services does payments own"
-    return Understanding(text, intent, subjects=subjects, bare=not cues, item_words=listed)
+    unexplained = _unexplained(text, lower, taken, subjects) if intent == "owner" and not cues else []
+    return Understanding(text, intent, subjects=subjects, bare=not cues, item_words=listed, unexplained=unexplained)
+
+
+def _unexplained(text: str, lower: list[str], taken: set[int], subjects: list[Subject]) -> list[str]:
+    """Words of a question with no cue that name neither its subject nor a kind ("what port does checkout-api run on"):
+    it is answered with the subject's owner, by default, and the answer should say it cannot answer the rest.
+    Only English words count: another language's grammar ("¿quién es el dueño de X?") is not a question about something else."""
+    if not text.isascii():
+        return []
+    named = taken | {i for s in subjects for i in range(s.start, s.end)}
+    words = [w for i, w in enumerate(lower) if i not in named and w not in STOP_WORDS | _ASKS_FOR_A_PERSON and w not in KIND_WORDS and w.isalpha()]
+    return words if any(len(w) >= 3 for w in words) else []
+
+
+_ASKS_FOR_A_PERSON = {"lead", "leads", "tech", "manager", "guy", "gal", "person", "contact", "point", "expert", "experts", "team"}
 
 
 def _membership(subjects: list[Subject], lower: list[str]) -> list[Subject]:
@@ -557,13 +576,22 @@ def _holds(subject: Subject, lower: list[str]) -> bool:
     if best is None or best.kind not in ("system", "domain", "group") or subject.start < 0:
         return False
     before = set(lower[: subject.start])
-    asks = before & {"what", "whats", "which", "list", "show"} or any(w in KIND_WORDS and w.endswith("s") for w in before)  # "services in X"
+    asks = before & {"what", "whats", "which", "list", "show", "parts"} or any(w in KIND_WORDS and w.endswith("s") for w in before)  # "services in X"
     people = "who" in before or any(KIND_WORDS.get(w) == "user" for w in lower)  # "who is in team ledger", "which users are in payments"
-    if asks and (before & {"in", "inside", "part"} or set(lower) & {"contain", "contains", "include", "includes"}):  # "what's part of X"
+    if asks and (before & {"in", "inside", "part", "parts"} or set(lower) & _MADE_OF or _makes_up(lower)):  # "what's part of X"
         return best.kind != "group" or not people
     # a plural kind word before the team ("apis of payments") or just after it ("identity's services", "payments team services")
     near = lower[: subject.start] + lower[subject.end : subject.end + 2]
     return best.kind == "group" and "who" not in lower and any(map(_listed_kind, near))
+
+
+_MADE_OF = {"contain", "contains", "include", "includes", "comprise", "comprises", "consist", "consists"}
+
+
+def _makes_up(lower: list[str]) -> bool:
+    """"what components make up X", "what is X made of"."""
+    pairs = set(zip(lower, lower[1:], strict=False))
+    return bool(pairs & {("make", "up"), ("makes", "up"), ("made", "of"), ("made", "up")})
 
 
 def _listed_kind(word: str) -> bool:

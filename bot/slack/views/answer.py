@@ -117,7 +117,9 @@ def _gaps(answer: Answer, public_url: str) -> list[Block]:
 
 def _choices(answer: Answer, public_url: str) -> list[Block]:
     """"Did you mean …?": one section per candidate, each with its own button (action ids must be unique per block)."""
-    if answer.status == "ambiguous":
+    if answer.message:  # a question back about a team's things: "payments has no runbook link of its own ..."
+        intro = escape(answer.message)
+    elif answer.status == "ambiguous":
         intro = f"Several things match “{escape(clip(answer.question, NAME_SHOWN))}”. Which one did you mean?"
     else:
         intro = "\n".join(escape(n) for n in answer.notes) or "Nothing in the catalog matches that."
