@@ -98,6 +98,18 @@ def test_a_fuzzy_match_says_which_name_it_matched(server: Wayfinder, fake_slack:
     assert "matched from `checkout-wbe`" in blocks
 
 
+def test_a_name_cut_short_is_no_name_but_a_team_named_exactly_gets_the_card(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    """`service: prod` (a namespace, an environment) sent the card to product-catalog-service's team, a page to the
+    wrong people; an alert naming a team (Opsgenie routes by team) got the loud card though the team is in the catalog."""
+    assert post(server, "generic", generic("cut", "triggered", service="prod"), token_headers()) == 202
+    [cut] = fake_slack.wait_for("chat.postMessage")
+    assert cut.params["channel"] == CHANNEL and "Nobody in the catalog owns this alert" in text_of(cut)
+
+    assert post(server, "generic", generic("team", "triggered", service="storefront"), token_headers()) == 202
+    team = fake_slack.wait_for("chat.postMessage", count=2)[1]
+    assert team.params["channel"] == STOREFRONT_CHANNEL and "Nobody in the catalog owns this alert" not in text_of(team)
+
+
 def test_an_unknown_service_gets_a_loud_card_with_the_fallback_contact(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
     assert post(server, "generic", generic("k3", "triggered", service="zz-nothing-like-it", title="<!channel> *boom*"), token_headers()) == 202
     card = fake_slack.wait_for("chat.postMessage")[0]
