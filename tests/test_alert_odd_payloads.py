@@ -172,3 +172,25 @@ def test_a_dedup_key_with_characters_no_database_stores_is_stored_without_them(a
     assert receive(alerts, "generic", {**GENERIC, "dedup_key": key})[:2] == (202, "stored")
     with alerts.catalog.session() as session:
         assert session.scalars(select(col(AlertDelivery.group_key))).all() == ["generic:key"]
+
+
+@pytest.mark.parametrize("provider", ["grafana", "alertmanager"])
+def test_a_title_leading_with_the_groups_state_loses_it_so_a_resolved_card_does_not_say_firing(provider: str) -> None:
+    """Grafana's titles are "[FIRING:1] ..." and the card keeps the first title: it read "RESOLVED: [FIRING:1] HighLatency"."""
+    group = {"groupKey": "g", "status": "firing", "title": "[FIRING:1] HighLatency", "alerts": [{"labels": {"service": "checkout-web"}}]}
+    firing = parse_alert(provider, json.dumps(group).encode(), labels=LABELS)
+    resolved = parse_alert(provider, json.dumps({**group, "status": "resolved", "title": "[RESOLVED] HighLatency"}).encode(), labels=LABELS)
+
+    assert (firing.title, resolved.title, firing.alerts[0].title) == ("HighLatency", "HighLatency", "HighLatency")
+    only_state = parse_alert(provider, json.dumps({**group, "title": "[FIRING:2]", "commonLabels": {"alertname": "DiskFull"}}).encode(), labels=LABELS)
+    assert only_state.title == "DiskFull"
+
+
+def test_opsgenie_actions_are_read_whatever_their_case_and_team_tags_name_teams() -> None:
+    """`"action": "create"` was stored and never made a card; a `team:payments` tag was tried only as the name "team:payments"."""
+    alert = {"alertId": "a1", "message": "down", "tags": ["team:payments", "critical"], "teams": [], "username": "ana@northwind.example"}
+    created = parse_alert("opsgenie", json.dumps({"action": "create", "alert": alert}).encode(), labels=LABELS)
+    closed = parse_alert("opsgenie", json.dumps({"action": "CLOSE", "alert": alert}).encode(), labels=LABELS)
+
+    assert (created.status, closed.status, closed.actor) == ("triggered", "resolved", "ana@northwind.example")
+    assert created.names[0] == "payments"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -169,7 +170,7 @@ def _group_alert(data: Fields, alert: Fields, group: list[Fields], labels: Seque
     An alert without a status of its own (senders leave it out) has the group's; in a resolved group every alert is resolved.
     """
     own, common = alert.child("labels"), group[0]
-    title = data.text("title") or data.child("commonAnnotations").text("summary") or common.text("alertname") or own.text("alertname") or "alert"
+    title = _untagged(data.text("title")) or data.child("commonAnnotations").text("summary") or common.text("alertname") or own.text("alertname") or "alert"
     resolved = not firing or alert.text("status") == "resolved"
     return GroupAlert(
         status="resolved" if resolved else "triggered", summary=alert.child("annotations").text("summary") or own.text("alertname") or title,
@@ -179,24 +180,35 @@ def _group_alert(data: Fields, alert: Fields, group: list[Fields], labels: Seque
     )  # fmt: skip
 
 
+# Alertmanager's and Grafana's default titles lead with the group's state ("[FIRING:2] HighLatency"), which the
+# card shows itself: a resolved card read "RESOLVED: [FIRING:1] ...", since its title is the first notification's.
+_STATE_TAG = re.compile(r"\s*\[(?:FIRING|RESOLVED)(?::\s*\d+)?\]\s*", re.IGNORECASE)
+
+
+def _untagged(title: str | None) -> str | None:
+    return _STATE_TAG.sub("", title, count=1) if title and _STATE_TAG.match(title) else title
+
+
 def _grafana(data: Fields, labels: Sequence[str]) -> AlertEvent:
     return _alertmanager(data, labels, provider="grafana")
 
 
-_OPSGENIE_STATUS: dict[str, Status] = {"Create": "triggered", "UnAcknowledge": "triggered", "Acknowledge": "acknowledged", "Close": "resolved"}
+# Opsgenie's actions by their lower-case names: its docs write "Create", some integrations "create".
+_OPSGENIE_STATUS: dict[str, Status] = {"create": "triggered", "unacknowledge": "triggered", "acknowledge": "acknowledged", "close": "resolved"}
 
 
 def _opsgenie(data: Fields, labels: Sequence[str]) -> AlertEvent:
     alert, action = data.child("alert", required=True), data.required_text("action")
     alert_id, tags = alert.required_text("alertId"), alert.texts("tags")
-    # `service:payments` tags name the service outright; bare tags and teams are weaker hints
-    names = [t.split(":", 1)[1] for t in tags if t.startswith("service:")] + alert.texts("teams") + tags
+    # `service:payments` tags name the service outright; teams (also as `team:payments` tags) and bare tags are weaker hints
+    named = [t.split(":", 1)[1] for t in tags if t.startswith("service:")]
+    names = named + alert.texts("teams") + [t.split(":", 1)[1] for t in tags if t.startswith("team:")] + tags
     priority = alert.text("priority")  # 3 or "P3"
     return AlertEvent(
         provider="opsgenie", fingerprint=f"{alert_id}:{action}:{alert.text('updatedAt') or ''}",
-        group_key=alert.text("alias") or alert_id, status=_OPSGENIE_STATUS.get(action), title=alert.text("message") or "alert",
+        group_key=alert.text("alias") or alert_id, status=_OPSGENIE_STATUS.get(action.lower()), title=alert.text("message") or "alert",
         severity=f"P{priority}" if priority and priority.isdigit() else priority, names=[n for n in names if n],
-        actor=alert.text("username") if action in ("Acknowledge", "Close") else None,
+        actor=alert.text("username") if action.lower() in ("acknowledge", "close") else None,
     )  # fmt: skip
 
 
