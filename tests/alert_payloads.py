@@ -36,12 +36,13 @@ _PD_EVENTS = {"triggered": "incident.triggered", "acknowledged": "incident.ackno
 
 
 def pagerduty(
-    incident: str, status: str, *, service_id: str, event_id: str | None = None, title: str = "Checkout errors above 5%"
+    incident: str, status: str, *, service_id: str, event_id: str | None = None, title: str = "Checkout errors above 5%",
+    occurred_at: str = "2026-12-02T10:00:00Z",
 ) -> bytes:
     user = {"id": "PUSER01", "type": "user_reference", "summary": "Ana Responder", "html_url": "https://northwind.pagerduty.com/users/PUSER01"}
     event: dict[str, Any] = {
         "id": event_id or f"{incident}-{status}", "event_type": _PD_EVENTS[status], "resource_type": "incident",
-        "occurred_at": "2026-12-02T10:00:00Z", "agent": user, "client": None,
+        "occurred_at": occurred_at, "agent": user, "client": None,
         "data": {
             "id": incident, "type": "incident", "html_url": f"https://northwind.pagerduty.com/incidents/{incident}", "number": 1,
             "status": status, "title": title, "urgency": "high", "priority": None, "assignees": [], "teams": [],

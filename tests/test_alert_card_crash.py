@@ -20,7 +20,7 @@ from catalog.alerts.inbox import LEASE
 from catalog.alerts.service import Alerts
 from catalog.config import AlertsConfig, Config, load_config
 from catalog.core import Catalog
-from tests.alert_payloads import ALERTS_CONFIG, CHANNEL, START, Clock, pagerduty, pagerduty_headers
+from tests.alert_payloads import ALERTS_CONFIG, START, Clock, pagerduty, pagerduty_headers
 from tests.conftest import EXAMPLES
 from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL
 from tests.fakes.slack_api import FakeSlackAPI

@@ -199,6 +199,38 @@ def test_a_group_firing_again_after_it_resolved_opens_a_new_card(
         assert sorted(session.scalars(select(col(AlertIncident.status)))) == ["resolved", "triggered"]
 
 
+def _resolved_at(ended: str) -> dict[str, object]:
+    return {**group_alert("checkout-web", "resolved"), "endsAt": ended}
+
+
+@pytest.mark.parametrize(
+    ("provider", "first", "late"),
+    [
+        ("pagerduty", [pagerduty("PLATE", "resolved", service_id="PCHKWB2", occurred_at="2026-12-02T10:10:00Z")],
+         [pagerduty("PLATE", "triggered", service_id="PCHKWB2", occurred_at="2026-12-02T10:00:00Z"),
+          pagerduty("PLATE", "acknowledged", service_id="PCHKWB2", occurred_at="2026-12-02T10:05:00.123456789Z")]),
+        ("opsgenie", [opsgenie("late", "Close", service="checkout-web", updated=3_000)], [opsgenie("late", "Create", service="checkout-web", updated=1_000)]),
+        ("alertmanager", [alert_group(GROUP, "resolved", _resolved_at("2026-12-02T10:10:00Z"))],
+         [alert_group(GROUP, "firing", group_alert("checkout-web", starts_at="2026-12-02T10:00:00Z"))]),
+    ],
+    ids=["pagerduty", "opsgenie", "alertmanager"],
+)  # fmt: skip
+def test_an_event_delivered_after_a_later_one_changes_nothing(
+    northwind: Catalog, fake: FakeSlackAPI, provider: str, first: list[bytes], late: list[bytes]
+) -> None:
+    """Webhooks are not delivered in order: a resolved incident's late "triggered" reopened its card (PagerDuty) or
+    posted a second one that would never resolve (Opsgenie, Alertmanager), and a late "acknowledged" left it acknowledged."""
+    clock = Clock()
+    for body in (*first, *late):
+        deliver(northwind, fake, clock, provider, body)
+        clock.now += timedelta(minutes=1)
+
+    [card] = posted_cards(fake)
+    assert "RESOLVED" in shown(card) and fake.calls("chat.update") == [] and thread_lines(fake) == []
+    with northwind.session() as session:
+        assert list(session.scalars(select(col(AlertIncident.status)))) == ["resolved"]
+
+
 def test_a_reopened_pagerduty_incident_edits_its_own_card(northwind: Catalog, fake: FakeSlackAPI) -> None:
     """PagerDuty's incident id names one incident, which PagerDuty reopens: its card follows it."""
     clock = Clock()

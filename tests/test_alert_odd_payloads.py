@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from catalog.alerts.models import AlertDelivery, AlertIncident
-from catalog.alerts.payloads import MalformedAlert, parse_alert
+from catalog.alerts.payloads import MalformedAlert, instant, parse_alert
 from catalog.alerts.service import Alerts
 from catalog.config import AlertsConfig
 from catalog.core import Catalog
@@ -194,3 +194,15 @@ def test_opsgenie_actions_are_read_whatever_their_case_and_team_tags_name_teams(
 
     assert (created.status, closed.status, closed.actor) == ("triggered", "resolved", "ana@northwind.example")
     assert created.names[0] == "payments"
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [("2026-12-02T10:05:00.123456789Z", datetime(2026, 12, 2, 10, 5, 0, 123456, tzinfo=UTC)),  # Go's nanoseconds
+     ("2026-12-02T10:05:00+01:00", datetime(2026, 12, 2, 9, 5, tzinfo=UTC)), ("2026-12-02T10:05:00", datetime(2026, 12, 2, 10, 5, tzinfo=UTC)),
+     ("1764669900000000001", datetime(2025, 12, 2, 10, 5, tzinfo=UTC)), ("1764669900123", datetime(2025, 12, 2, 10, 5, 0, 123000, tzinfo=UTC)),
+     ("1764669900", datetime(2025, 12, 2, 10, 5, tzinfo=UTC)), ("0001-01-01T00:00:00Z", None), ("yesterday", None), ("9" * 400, None), ("9" * 20, None), (None, None)],
+)  # fmt: skip
+def test_event_times_are_read_as_each_sender_writes_them(written: str | None, read: datetime | None) -> None:
+    """They order late deliveries; a time that cannot be read leaves the event unordered rather than refusing it."""
+    assert instant(written) == read

@@ -65,3 +65,6 @@ class AlertIncident(TableModel, table=True):
     listed: str | None = Field(default=None, max_length=64)
     opened_at: datetime
     updated_at: datetime
+    # When the latest event it shows happened, by the sender's clock (None: the sender gives no time). An older
+    # event arriving later (webhooks are not delivered in order) changes nothing (`service._out_of_order`).
+    event_at: datetime | None = None

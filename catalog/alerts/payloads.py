@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -70,6 +71,7 @@ class AlertEvent(BaseModel):
     names: list[Name] = Field(default_factory=list)  # what the alert calls its service, most telling first
     actor: Annotated[str, _fits("acknowledged_by")] | None = None  # who acknowledged or resolved it
     alerts: list[GroupAlert] = Field(default_factory=list)  # a group's alerts (Alertmanager, Grafana); empty for one-alert providers
+    occurred_at: datetime | None = None  # when it happened by the sender's clock, which orders late deliveries; None: not said
 
 
 def parse_alert(provider: str, body: bytes, *, labels: Sequence[str]) -> AlertEvent:
@@ -120,6 +122,29 @@ def _link(*candidates: str | None) -> str | None:
     return next((url for url in candidates if url and len(url) <= _URL_LIMIT), None)
 
 
+_FRACTION = re.compile(r"(\.\d{6})\d+")  # Go writes nanoseconds; Python reads at most microseconds
+_EPOCH_UNITS = ((10**17, 10**9), (10**14, 10**6), (10**11, 10**3), (0, 1))  # nanoseconds (Opsgenie), micro-, milli-, seconds
+
+
+def instant(text: str | None) -> datetime | None:
+    """A time as senders write it: ISO 8601 (PagerDuty's `occurred_at`, Alertmanager's `startsAt`) or a number since
+    1970 in any unit from seconds to nanoseconds (Opsgenie's `updatedAt`). None for none, for Go's zero time
+    (`0001-01-01T00:00:00Z`, an alert still firing) and for anything unreadable: the event is then not ordered."""
+    if not text:
+        return None
+    try:
+        if text.isdigit() and len(text) <= 20:
+            number = int(text)
+            scale = next(scale for least, scale in _EPOCH_UNITS if number >= least)
+            at = datetime.fromtimestamp(number // scale, UTC) + timedelta(microseconds=number % scale * 10**6 // scale)
+        else:
+            at = datetime.fromisoformat(_FRACTION.sub(r"\1", text.strip()))
+    except (ValueError, OverflowError, OSError):  # not a time, or past the year 9999
+        return None
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return at if 1971 <= at.year < 2200 else None  # Go's zero time, or a number in a unit not guessed right
+
+
 def _present(*values: str | None) -> list[str]:
     return [v for v in values if v]
 
@@ -136,7 +161,7 @@ def _pagerduty(data: Fields, labels: Sequence[str]) -> AlertEvent:
         provider="pagerduty", fingerprint=event.text("id") or _digest(data), group_key=incident.required_text("id"), status=status,
         title=incident.text("title") or incident.text("summary") or kind, severity=incident.child("priority").text("summary") or incident.text("urgency"),
         url=_link(incident.text("html_url")), service_ids=_present(service.text("id")), names=_present(service.text("summary")),
-        actor=event.child("agent").text("summary"),
+        actor=event.child("agent").text("summary"), occurred_at=instant(event.text("occurred_at")),
     )  # fmt: skip
 
 
@@ -157,10 +182,12 @@ def _alertmanager(data: Fields, labels: Sequence[str], provider: str = "alertman
     # a group without alerts is read as one alert of its group labels, so every group has one to place
     alerts = data.children("alerts") or [Fields({})]
     members = [_group_alert(data, alert, group, labels, firing=firing) for alert in alerts]
+    # a firing group happened when its latest alert started; a resolved one when its last alert ended
+    times = [t for alert in alerts if (t := instant(alert.text("startsAt" if firing else "endsAt")))]
     return AlertEvent(
         provider=provider, fingerprint=_digest(data), group_key=data.required_text("groupKey"), status="triggered" if firing else "resolved",
         title=members[0].title, severity=group[0].text("severity"), url=members[0].url,
-        names=_label_names([*group, *[a.child("labels") for a in alerts]], labels), alerts=members,
+        names=_label_names([*group, *[a.child("labels") for a in alerts]], labels), alerts=members, occurred_at=max(times, default=None),
     )  # fmt: skip
 
 
@@ -208,7 +235,7 @@ def _opsgenie(data: Fields, labels: Sequence[str]) -> AlertEvent:
         provider="opsgenie", fingerprint=f"{alert_id}:{action}:{alert.text('updatedAt') or ''}",
         group_key=alert.text("alias") or alert_id, status=_OPSGENIE_STATUS.get(action.lower()), title=alert.text("message") or "alert",
         severity=f"P{priority}" if priority and priority.isdigit() else priority, names=[n for n in names if n],
-        actor=alert.text("username") if action.lower() in ("acknowledge", "close") else None,
+        actor=alert.text("username") if action.lower() in ("acknowledge", "close") else None, occurred_at=instant(alert.text("updatedAt")),
     )  # fmt: skip
 
 

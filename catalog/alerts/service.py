@@ -25,7 +25,7 @@ from catalog.alerts.inbox import claim, claimable, finish, give_back, store
 from catalog.alerts.links import Placed, entity_for_url
 from catalog.alerts.lookup import find_entity
 from catalog.alerts.models import AlertDelivery, AlertIncident
-from catalog.alerts.payloads import PROVIDERS, MalformedAlert, parse_alert
+from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
 from catalog.alerts.vendors import vendor_lookups
 from catalog.answers.card import is_channel_id
 from catalog.chat import RateLimited, Undeliverable
@@ -227,6 +227,8 @@ class Alerts:
         assert config is not None
         event = part.event
         stored = self._current(session, part)
+        if stored is not None and _out_of_order(event, stored):
+            return None  # delivered late: the card already shows what happened after it
         if stored is None:
             if event.status is None:  # a note, a priority change, a service event: no incident to show
                 return None
@@ -241,6 +243,7 @@ class Alerts:
         relisted = part.listed != incident.listed
         if changed or relisted:
             incident.listed, incident.updated_at = part.listed, now
+            incident.event_at = max(filter(None, (incident.event_at, event.occurred_at)), default=None)
         elif incident.ts is not None:
             return None
         base = self.catalog.config.path.parent if self.catalog.config.path else None
@@ -269,7 +272,10 @@ class Alerts:
             ref = part.found.ref if part.found else None
             query = query.where(col(AlertIncident.entity_ref) == ref if ref else col(AlertIncident.entity_ref).is_(None))
         latest = session.scalars(query.order_by(col(AlertIncident.status) == "resolved", col(AlertIncident.opened_at).desc()).limit(1)).first()
-        firing_again = latest is not None and latest.status == "resolved" and part.event.status not in (None, "resolved")
+        firing_again = (
+            latest is not None and latest.status == "resolved" and part.event.status not in (None, "resolved")
+            and not _out_of_order(part.event, latest)  # a late "triggered" opens nothing
+        )  # fmt: skip
         return None if firing_again and part.event.provider not in REOPENED_IN_PLACE else latest
 
     def _opened(self, session: Session, part: Part, *, key: str, now: datetime) -> AlertIncident:
@@ -281,7 +287,7 @@ class Alerts:
         return AlertIncident(
             key=_incident_key(session, event.group_key, found.ref if found else None, key), group_key=event.group_key, provider=event.provider,
             title=event.title, severity=event.severity, url=event.url, status=event.status, entity_ref=found.ref if found else None,
-            matched=found.matched if found else None, opened_at=now, updated_at=now,
+            matched=found.matched if found else None, opened_at=now, updated_at=now, event_at=event.occurred_at,
         )  # fmt: skip
 
     def _channel(self, card: AlertCard) -> tuple[str, str | None]:
@@ -339,3 +345,9 @@ def _incident_key(session: Session, group_key: str, ref: str | None, delivery: s
     key = f"{group_key}|{ref or 'unplaced'}#{delivery}"
     limit = column_length(AlertIncident, "key")
     return key if len(key) <= limit else f"{group_key}|{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+def _out_of_order(event: AlertEvent, incident: AlertIncident) -> bool:
+    """Whether `event` happened before the latest event `incident` shows: webhooks are not delivered in order
+    (a retry comes late), and a resolved incident's late "triggered" or "acknowledged" must not move it back."""
+    return event.occurred_at is not None and incident.event_at is not None and event.occurred_at < incident.event_at
