@@ -101,7 +101,7 @@ def test_a_prepared_ledger_gives_a_servers_first_claim_its_connection_and_compil
     assert prepared.start_delivery(REHEARSED_DELIVERY, "{}", now=T0)  # the rehearsal left no claim
 
 
-def test_on_postgresql_the_ledger_commits_asynchronously_and_keeps_the_urls_options(database_url: str) -> None:
+def test_on_postgresql_the_ledger_commits_asynchronously_waits_2_s_for_a_lock_and_keeps_the_urls_options(database_url: str) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("synchronous_commit and libpq's options are PostgreSQL's")
     url = make_url(database_url).update_query_dict({"options": "-c statement_timeout=4321"})
@@ -109,8 +109,10 @@ def test_on_postgresql_the_ledger_commits_asynchronously_and_keeps_the_urls_opti
     ledger = claims.Ledger(engine)
     try:
         with ledger.session() as session:
-            settings = session.execute(text("SELECT current_setting('synchronous_commit'), current_setting('statement_timeout')")).one()
-        assert tuple(settings) == ("off", "4321ms")
+            settings = session.execute(
+                text("SELECT current_setting('synchronous_commit'), current_setting('statement_timeout'), current_setting('lock_timeout')")
+            ).one()
+        assert tuple(settings) == ("off", "4321ms", "2s")  # a claim behind a table lock fails in 2 s, within Slack's 3
         with engine.connect() as conn:  # the catalog's own connections keep the server's setting
             assert conn.execute(text("SELECT source FROM pg_settings WHERE name = 'synchronous_commit'")).scalar() != "client"
     finally:

@@ -9,19 +9,23 @@ from __future__ import annotations
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import literal_column, select, table
+from sqlalchemy import literal_column, make_url, select, table
 from sqlmodel import Session
 
+from catalog.core import Catalog
 from catalog.errors import DatabaseError
 from catalog.store import engine as catalog_engine
 from catalog.store.engine import make_engine
 from catalog.store.raw import raw_rows
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, PG_URL
 from tests.invoke_cli import one_source_config, wayfinder
 
 EXAMPLE_CONFIG = EXAMPLES / "wayfinder.yaml"
@@ -112,3 +116,23 @@ def test_a_driver_error_on_the_raw_cursor_is_a_database_error(database_url: str)
         assert "no_such_table" in str(raised.value.orig)  # type: ignore[attr-defined]
     finally:
         engine.dispose()
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: a server that closes pooled connections")
+def test_connections_the_server_closed_while_pooled_are_replaced_before_an_answer_or_a_claim_uses_them(example_catalog: Catalog) -> None:
+    """After a PostgreSQL restart or failover (here `pg_terminate_backend`), the first Slack ack answered 500 and
+    the first answer apologised: each was handed a pooled connection the server had already closed."""
+    assert example_catalog.ask("who owns payments-service?").status == "answered"
+    assert example_catalog.start_delivery("slack:Ev1", "{}", now=datetime.now(UTC))
+    database = make_url(example_catalog.database_url).database
+    assert PG_URL
+    with closing(psycopg.connect(make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)) as admin:
+        pids = [pid for (pid,) in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (pids,))
+        deadline = time.monotonic() + 10
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the terminated backends did not exit"  # they exit once they have said goodbye
+    assert len(pids) >= 2  # the catalog's pool and the claims ledger's
+
+    assert example_catalog.ask("who owns ledger-db?").status == "answered"
+    assert example_catalog.start_delivery("slack:Ev2", "{}", now=datetime.now(UTC))

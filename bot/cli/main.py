@@ -285,7 +285,10 @@ def _serve(host: str, port: int, *, socket_mode: bool, scheduler: bool, workers:
         from bot.logs import configure_logging
 
         config = config_path(settings)
-        open_catalog(settings, config=config, migrate=not no_migrate).dispose()  # migrate once, and fail here on a bad config or schema
+        catalog = open_catalog(settings, config=config, migrate=not no_migrate)  # migrate once, and fail here on a bad config or schema
+        # The claims ledger too: on SQLite a file of its own, and workers creating it at the same moment found it locked.
+        catalog.prepare_deliveries()
+        catalog.dispose()
         configure_logging(settings.log_format)
         say(out, f"Starting {workers} workers on http://{host}:{port}; the first runs {'Socket Mode and ' if socket_mode else ''}the scheduler.")
 

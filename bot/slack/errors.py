@@ -25,13 +25,27 @@ APOLOGY = (
 )
 
 
+# Slack retries an event it got no 2xx for three times, the last about 5 minutes on (SLACK-FACTS §1.3).
+LAST_RETRY = "3"
+
+
 def handle_error(error: Exception, body: dict[str, Any], request: BoltRequest, client: WebClient, respond: Respond | None) -> None:
-    """Bolt's `app.error` handler, for anything a listener or middleware raises."""
+    """Bolt's `app.error` handler, for anything a listener or middleware raises before the ack: Bolt answers 500.
+
+    Slack delivers an event it got a 500 for again, so its apology waits for the last try: the claim
+    failing on a database that was restarting apologised, and then the retry answered.
+    """
+    retry = next(iter(request.headers.get("x-slack-retry-num") or ()), None)  # Bolt keeps each header's values as a list
+    _report(error, body, request, client, respond, apologise=body.get("type") != "event_callback" and not retry or retry == LAST_RETRY)
+
+
+def _report(error: Exception, body: dict[str, Any], request: BoltRequest, client: WebClient, respond: Respond | None, *, apologise: bool) -> None:
+    """Log the error with an id and, when `apologise`, tell the person that id."""
     error_id = uuid.uuid4().hex[:12]
     ids = {"error_id": error_id, "event_id": body.get("event_id") or body.get("trigger_id")}
     log.error("error %s while handling %s", error_id, _describe(body), exc_info=error, extra=ids)
-    if request.headers.get("x-slack-retry-num"):
-        return  # the first delivery of this event already apologised
+    if not apologise:
+        return
     try:
         _apologise(APOLOGY.format(error_id=error_id), body, client, respond)
     except Exception:  # an apology that cannot be delivered must not hide the original error
@@ -54,7 +68,10 @@ def reported(handler: Handler) -> Handler:
             ack: Ack = kwargs["ack"]
             if ack.response is None:
                 raise
-            handle_error(error, kwargs["body"], kwargs["request"], kwargs["client"], kwargs["respond"])
+            # acked, so never delivered again: its retries are redeliveries, dropped, and the first try apologises
+            request: BoltRequest = kwargs["request"]
+            apologise = not request.headers.get("x-slack-retry-num")
+            _report(error, kwargs["body"], request, kwargs["client"], kwargs["respond"], apologise=apologise)
 
     return as_listener(report_after_ack, handler, needs=("ack", "body", "request", "client", "respond"))
 

@@ -32,7 +32,10 @@ from catalog.store.models import SeenEvent, SlackDelivery, table_of
 LEDGER_SUFFIX = "-claims"
 # PostgreSQL connections the ledger keeps, and how many more a burst of acks may open (each claim holds one for a round trip).
 LEDGER_POOL = (5, 5)
-_ASYNCHRONOUS_COMMIT = "-c synchronous_commit=off"
+# Commit without waiting for the WAL flush (a claim is on the ack's path), and give up on a lock after 2 s:
+# a claim queued behind a table lock (a migration, a `LOCK TABLE`) answered Slack after 19.5 s, long past
+# its 3; failing, it answers 500 and Slack delivers the event again.
+_LEDGER_OPTIONS = "-c synchronous_commit=off -c lock_timeout=2s"
 
 
 class Ledger:
@@ -45,7 +48,7 @@ class Ledger:
         if self.separate:
             self._own = self.engine = make_engine(engine.url.set(database=f"{database}{LEDGER_SUFFIX}").render_as_string(hide_password=False))
         elif engine.dialect.name == "postgresql":
-            self._own = make_engine(_committing_asynchronously(engine.url), pool=LEDGER_POOL)
+            self._own = make_engine(_with_ledger_options(engine.url), pool=LEDGER_POOL)
             self.engine = self._own.execution_options(isolation_level="AUTOCOMMIT")
         else:
             self.engine = engine
@@ -94,10 +97,10 @@ class Ledger:
             self._own.dispose()
 
 
-def _committing_asynchronously(url: URL) -> str:
-    """`url` with `synchronous_commit=off` added to the connection's server options (any given in it are kept)."""
+def _with_ledger_options(url: URL) -> str:
+    """`url` with the ledger's server options (`_LEDGER_OPTIONS`) added to its connections' (any given in it are kept)."""
     given = url.query.get("options")
-    options = " ".join([*([given] if isinstance(given, str) else given or ()), _ASYNCHRONOUS_COMMIT])
+    options = " ".join([*([given] if isinstance(given, str) else given or ()), _LEDGER_OPTIONS])
     return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import select
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -102,7 +104,28 @@ def make_engine(url: str, *, pool: tuple[int, int] = (POSTGRES_POOL_SIZE, POSTGR
     engine = create_engine(url, json_deserializer=json_values.loads, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine, "checkout", _replace_if_closed_by_server)
     return engine
+
+
+def _replace_if_closed_by_server(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Pool checkout: a PostgreSQL connection the server closed while it sat in the pool (a restart, a failover,
+    `pg_terminate_backend`, an idle timeout) is replaced now, not found dead by the request that was handed it.
+
+    Such a request failed: a Slack ack answered 500, an answer apologised. The server says goodbye on the
+    socket (an error message, then the end of the stream), and a healthy idle connection has nothing to
+    read, so a zero-timeout poll tells them apart without a round trip (`pool_pre_ping` would add one to
+    every answer and every ack). Raising `DisconnectionError` makes the pool connect afresh.
+    """
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        readable = bool(poller.poll(0))
+    except (OSError, ValueError) as exc:  # already closed: no descriptor to poll
+        raise DisconnectionError("the pooled connection is closed") from exc
+    if readable:
+        raise DisconnectionError("the server closed the pooled connection")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

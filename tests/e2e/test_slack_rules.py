@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from bot.http.app import SlackCredentials
 from bot.slack.app import LISTENER_THREADS
@@ -90,6 +91,44 @@ def test_a_failing_handler_apologises_with_an_error_id_and_logs_no_token(wayfind
     logged = [r for r in caplog.records if error_id.group(1) in r.getMessage()]
     assert logged and logged[0].exc_info and "invalid_blocks" in caplog.text
     assert BOT_TOKEN not in caplog.text and "e2e-signing-secret" not in caplog.text
+
+
+def _failing_claims(wayfinder: Wayfinder, monkeypatch: pytest.MonkeyPatch, times: int) -> None:
+    """The claims ledger fails `times` times, as on a PostgreSQL restarting under it, then works."""
+    catalog, left = wayfinder.services.catalog, [times]
+    claim = catalog.start_delivery
+
+    def flaky(*args: Any, **kwargs: Any) -> bool:
+        if left[0]:
+            left[0] -= 1
+            raise OperationalError("INSERT INTO slack_delivery ...", {}, Exception("server closed the connection unexpectedly"))
+        return claim(*args, **kwargs)
+
+    monkeypatch.setattr(catalog, "start_delivery", flaky)
+
+
+def test_an_event_failing_before_its_ack_is_not_apologised_for_since_slack_delivers_it_again(
+    wayfinder: Wayfinder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person got "Sorry, something went wrong" and then, from Slack's retry a moment later, the answer."""
+    _failing_claims(wayfinder, monkeypatch, times=1)
+    event = mention("who owns payments-service?", ts="1700000013.000100")
+
+    assert wayfinder.event(event, event_id="EvDown").status_code == 500
+    assert wayfinder.event(event, event_id="EvDown", headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}).status_code == 200
+
+    [answer] = wayfinder.fake.wait_for("chat.postMessage")  # an apology is posted before the 500 is sent: none was
+    assert "Payments" in answer.params["text"] and "Sorry" not in answer.params["text"]
+
+
+def test_an_event_failing_before_its_ack_on_slacks_last_retry_is_apologised_for(wayfinder: Wayfinder, monkeypatch: pytest.MonkeyPatch) -> None:
+    _failing_claims(wayfinder, monkeypatch, times=1)
+
+    last = {"X-Slack-Retry-Num": "3", "X-Slack-Retry-Reason": "http_error"}
+    assert wayfinder.event(mention("who owns ledger-db?", ts="1700000014.000100"), event_id="EvGone", headers=last).status_code == 500
+
+    [apology] = wayfinder.fake.calls("chat.postMessage")
+    assert apology.params["thread_ts"] == "1700000014.000100" and "Sorry, something went wrong" in apology.params["text"]
 
 
 def test_catalog_text_cannot_ping_or_spoof_links(
