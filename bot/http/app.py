@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import gc
+import logging
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -32,6 +33,8 @@ from bot.http.web import register as register_web
 from bot.http.webhooks import QueuedPushSweep, webhooks_router
 from bot.logs import RequestIds
 from catalog.errors import WayfinderError
+
+log = logging.getLogger(__name__)
 
 # The Bolt app, its listeners and views are imported when Slack is configured: a server without
 # Slack credentials (health, pages, webhooks) starts without them (README "Start-up").
@@ -74,7 +77,32 @@ def build_slack(services: Services, credentials: SlackCredentials, *, socket_mod
     try:
         return build_app(services, client=client)
     except (BoltError, SlackClientError, OSError) as exc:  # from auth.test; messages carry no token
-        raise SlackSetupError(f"cannot start the Slack app: check SLACK_BOT_TOKEN and SLACK_API_URL ({exc})") from exc
+        if not _slack_unavailable(exc):
+            raise SlackSetupError(f"cannot start the Slack app: check SLACK_BOT_TOKEN and SLACK_API_URL ({exc})") from exc
+        log.warning(
+            "Slack's auth.test failed (%s): serving anyway; /readyz says so until Slack answers, and the token is checked "
+            "by the first Slack request", exc,
+        )  # fmt: skip
+        return build_app(services, client=client, token_verification_enabled=False)
+
+
+# Slack's answers to auth.test that say Slack, not the token, is in trouble (an outage, a rate limit).
+_SLACK_TROUBLE = {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+
+
+def _slack_unavailable(exc: BaseException) -> bool:
+    """Whether auth.test failed because Slack could not answer (down, rate-limited, unreachable), not because it refused
+    the token: a restart during a Slack incident stopped the pages, the API and the alert webhooks with it."""
+    from slack_sdk.errors import SlackApiError
+
+    cause = exc.__cause__ or exc.__context__  # Bolt raises its own error from slack_sdk's
+    if isinstance(exc, OSError) or isinstance(cause, OSError):
+        return True
+    api_error = exc if isinstance(exc, SlackApiError) else cause if isinstance(cause, SlackApiError) else None
+    if api_error is None:
+        return False
+    response = api_error.response
+    return response.status_code >= 500 or response.status_code == 429 or response.get("error") in _SLACK_TROUBLE
 
 
 def create_http_app(

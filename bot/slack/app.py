@@ -25,15 +25,15 @@ def build_app(services: Services, *, client: WebClient, token_verification_enabl
     Bolt's request verification is off: HTTP requests are verified over their raw bytes before
     they reach Bolt (`bot.http.slack_endpoint`), and Socket Mode needs none.
     """
-    if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
-        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
-    app = App(
+    app = App(  # its auth.test runs before the 429 handler joins: a Retry-After of minutes held `serve` unbound that long
         name="wayfinder",
         client=client,
         request_verification_enabled=False,
         token_verification_enabled=token_verification_enabled,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="wayfinder-listener"),
     )
+    if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     app.use(_provide(services))
     app.error(handle_error)
     for listeners in (events, commands, shortcuts, actions, views, action_requests, scorecards, adoption):

@@ -41,6 +41,21 @@ def test_a_rejected_bot_token_stops_startup_with_a_clear_error(example_catalog: 
     assert BOT_TOKEN not in str(raised.value)
 
 
+@pytest.mark.parametrize(("status", "error"), [(500, None), (503, None), (429, None), (200, "fatal_error")])
+def test_slack_failing_at_startup_does_not_stop_serve_and_the_token_is_checked_by_the_first_request(
+    example_catalog: Catalog, fake_slack: FakeSlackAPI, caplog: pytest.LogCaptureFixture, status: int, error: str | None
+) -> None:
+    """A restart during a Slack outage stopped the pages, the API and the alert webhooks too ("check SLACK_BOT_TOKEN");
+    a 429 with a Retry-After of minutes kept `serve` waiting that long without its port."""
+    fake_slack.fail_next("auth.test", status, error=error, retry_after=300)
+    services = Services(catalog=example_catalog, public_url=PUBLIC_URL)
+
+    slack = build_slack(services, SlackCredentials(bot_token=BOT_TOKEN, signing_secret="s", api_url=fake_slack.url))
+
+    assert slack is not None and "serving anyway" in caplog.text and BOT_TOKEN not in caplog.text
+    assert len(fake_slack.calls("auth.test")) == 1  # tried once, not retried after Retry-After
+
+
 def test_demo_no_serve_prints_answers_and_returns(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--no-serve"], env={**NO_SLACK, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"})
 

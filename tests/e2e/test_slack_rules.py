@@ -93,6 +93,19 @@ def test_a_failing_handler_apologises_with_an_error_id_and_logs_no_token(wayfind
     assert BOT_TOKEN not in caplog.text and "e2e-signing-secret" not in caplog.text
 
 
+def test_a_server_started_while_slack_was_down_answers_once_slack_is_back(
+    start: Callable[..., Wayfinder], example_catalog: Catalog, fake_slack: FakeSlackAPI
+) -> None:
+    fake_slack.fail_next("auth.test", 503)
+    wayfinder = start(example_catalog)  # serves, though Slack could not check its token
+
+    wayfinder.event(mention("who owns payments-service?", ts="1700000015.000100"), event_id="EvBack")
+
+    [answer] = wayfinder.fake.wait_for("chat.postMessage")
+    assert answer.params["thread_ts"] == "1700000015.000100" and "Payments" in answer.params["text"]
+    assert len(fake_slack.calls("auth.test")) == 2  # the failed one at start, then the first request's
+
+
 def _failing_claims(wayfinder: Wayfinder, monkeypatch: pytest.MonkeyPatch, times: int) -> None:
     """The claims ledger fails `times` times, as on a PostgreSQL restarting under it, then works."""
     catalog, left = wayfinder.services.catalog, [times]
