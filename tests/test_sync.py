@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from catalog.config import Config, load_config
 from catalog.core import Catalog
@@ -130,6 +132,19 @@ class _CrashingSource:
         raise KeyError("page_token")
 
 
+class _LostDatabaseSource:
+    """A source whose run loses the database mid-write (a restart, the network), with what it sent in the statement."""
+
+    type = "backstage"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def fetch(self) -> Snapshot:
+        lost = psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly")
+        raise OperationalError("INSERT INTO raw_entity ...", {"body": "what-the-source-sent"}, lost)
+
+
 class _IncompleteSource:
     """A source that could read only part of its data (e.g. one API page failed)."""
 
@@ -169,6 +184,16 @@ def test_failing_source_retires_nothing_and_records_a_failed_run(catalog: Catalo
     answer = catalog.ask("who owns svc-01")
     assert answer.owner is not None and answer.owner.ref == "group:default/team-a"
     assert answer.sources[0].stale and "unreachable since" in answer.text
+
+
+def test_a_run_that_loses_the_database_logs_one_line_without_the_statement(catalog: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    """It printed 72 lines: two tracebacks, then the SQL with every parameter (the bodies GitHub had sent)."""
+    report = sync_source(catalog.factory, _LostDatabaseSource("main"), clock=_at(10))
+
+    assert report.status == "failed" and report.error == "OperationalError: consuming input failed: server closed the connection unexpectedly"
+    [logged] = [r for r in caplog.records if r.name == "catalog.sync.engine"]
+    assert logged.getMessage() == f"sync of main failed: the database could not be used: {report.error}" and logged.exc_info is None
+    assert "what-the-source-sent" not in caplog.text and "INSERT" not in caplog.text
 
 
 def test_source_error_is_a_wayfinder_error_with_the_path() -> None:

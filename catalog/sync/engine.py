@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col
 
 from catalog.errors import SourceError, WayfinderError
@@ -211,9 +211,17 @@ def _run(
     except SourceError as exc:
         report.status, report.error = "failed", str(exc)
     except Exception as exc:  # noqa: BLE001 - recorded as the run's error, with the traceback in the log
-        log.exception("sync of %s crashed", source.name)
+        if isinstance(exc, OperationalError):  # the database went away (a restart, the network): not a bug to trace
+            log.error("sync of %s failed: the database could not be used: %s", source.name, _describe(exc))
+        else:  # the statement and its parameters stay out of the log: they hold what the source sent
+            log.error("sync of %s crashed: %s", source.name, _describe(exc), exc_info=_without_statement(exc))
         report.status, report.error = "failed", _describe(exc)
         report.added = report.updated = report.removed = report.unchanged = 0
+
+
+def _without_statement(exc: Exception) -> BaseException:
+    """The driver's own error for a database one (its traceback, without SQLAlchemy's echo of the SQL and every parameter)."""
+    return exc.orig if isinstance(exc, DBAPIError) and isinstance(exc.orig, BaseException) else exc
 
 
 def _describe(exc: Exception) -> str:
