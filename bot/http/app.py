@@ -16,6 +16,7 @@ import logging
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Executor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -109,7 +110,7 @@ def create_http_app(
     services: Services, *, slack: App | None, signing_secret: str | None = None, missing: Sequence[str] = (), socket_mode: bool = False
 ) -> FastAPI:
     """The ASGI app; `slack` handles `/slack/events` once `signing_secret` verifies them (None: answer 503 and say why)."""
-    api = FastAPI(title="Wayfinder", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan(services))
+    api = FastAPI(title="Wayfinder", docs_url=None, redoc_url=None, openapi_url=None, lifespan=_lifespan(services, slack))
     api.add_middleware(BodySizeLimit)
     api.add_middleware(RequestIds)
     slack_mode = "socket" if socket_mode else "http" if slack else "disabled"
@@ -130,10 +131,15 @@ def create_http_app(
     return api
 
 
-def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+# How long a stopping server waits for the Slack answers it has acked (Slack sends none of them again):
+# a rolling restart left them to another replica's takeover, a minute later. Kubernetes waits 30 s by default.
+DRAIN_SECONDS = 20
+
+
+def _lifespan(services: Services, slack: App | None) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """A lifespan that sweeps the queued GitHub pushes while the server runs (`QueuedPushSweep`: those
-    a dead replica answered and never resynced), and at its end disposes the catalog, writing its
-    buffered question log rows and usage events.
+    a dead replica answered and never resynced), and at its end lets the acked Slack answers finish
+    (up to `DRAIN_SECONDS`) and disposes the catalog, writing its buffered question log rows and usage events.
 
     The end runs when the server stops, after the requests in flight: the last chance, since uvicorn then
     raises the SIGTERM it caught again, and the process dies of it before exit handlers or the caller's
@@ -145,10 +151,20 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         sweep = QueuedPushSweep(services).start()
         yield
+        if slack is not None:
+            await _drain(slack.listener_runner.listener_executor)
         await asyncio.to_thread(sweep.stop)
         await asyncio.to_thread(services.catalog.dispose)
 
     return lifespan
+
+
+async def _drain(listeners: Executor) -> None:
+    """Wait for the listeners running and queued (answers acked already) to finish, for `DRAIN_SECONDS` at most."""
+    try:
+        await asyncio.wait_for(asyncio.to_thread(listeners.shutdown, wait=True), DRAIN_SECONDS)
+    except TimeoutError:
+        log.warning("stopping with Slack answers still running after %d s: another replica will take them over", DRAIN_SECONDS)
 
 
 def start_socket_mode(slack: App, app_token: str) -> SocketModeHandler:

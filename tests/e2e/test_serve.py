@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlmodel import col
 from typer.testing import CliRunner
 from websockets.sync.server import ServerConnection, serve
 
@@ -17,9 +19,10 @@ from bot.cli.main import app as cli
 from bot.compose import Services
 from bot.http.app import SlackCredentials, SlackSetupError, build_slack, start_socket_mode
 from catalog.core import Catalog
+from catalog.store.models import SlackDelivery
 from tests.cli import serving
 from tests.conftest import REPO
-from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL, event_envelope, mention
+from tests.e2e.harness import BOT_TOKEN, PUBLIC_URL, SIGNING_SECRET, event_envelope, mention, mention_json, signed_headers
 from tests.fakes.slack_api import APP_ID, FakeSlackAPI
 
 NO_SLACK = {"SLACK_BOT_TOKEN": None, "SLACK_SIGNING_SECRET": None, "SLACK_APP_TOKEN": None}
@@ -73,6 +76,22 @@ def test_serve_without_credentials_still_serves_health(database_url: str) -> Non
         served_too = [httpx.get(f"{served.url}{path}", timeout=5).status_code for path in ("/", "/api/v1/entities?limit=1")]
         assert served_too == [200, 200]  # pages and API are served without Slack, as the log says
         assert "Slack is disabled: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set. Serving the pages, the API, webhooks and /healthz" in served.stop()
+
+
+def test_a_stopped_server_finishes_the_answers_it_acked_first(database_url: str, example_catalog: Catalog, fake_slack: FakeSlackAPI) -> None:
+    """SIGTERM ended the process half a second later: answers Slack had its 200 for (and sends no more) waited for
+    another replica's takeover, a minute on, or for ever with one replica."""
+    fake_slack.delay("chat.postMessage", 1.5)  # Slack slow to take each answer
+    env = {"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake_slack.url}
+    with serving(env, cwd=REPO) as served:
+        for n in range(3):
+            body = mention_json("who owns payments-service?", event_id=f"EvStop{n}", ts=f"1700000030.00010{n}")
+            assert httpx.post(f"{served.url}/slack/events", content=body, headers=signed_headers(body, "application/json"), timeout=5).status_code == 200
+        served.stop(timeout=30)
+
+    assert len(fake_slack.calls("chat.postMessage")) == 3
+    with example_catalog.ledger.session() as session:  # on SQLite a file beside the catalog's
+        assert sorted(session.scalars(select(col(SlackDelivery.done_at).is_not(None)))) == [True, True, True]
 
 
 def test_serve_builds_the_resolution_index_before_it_accepts_a_connection(database_url: str, example_catalog: Catalog) -> None:
