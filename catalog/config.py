@@ -361,6 +361,8 @@ def _parse(text: str, loader_class: type[yaml.SafeLoader] | type[yaml.CSafeLoade
 
 def load_config(path: Path) -> Config:
     """Read and validate a config file; relative source paths are relative to the file."""
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory: WAYFINDER_CONFIG names the YAML file itself, such as {path / 'wayfinder.yaml'}")
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     text = _read_text(path)

@@ -115,3 +115,18 @@ def test_tables_fit_80_columns_without_cutting_words(database_url: str, synced: 
     assert all(h in runs[2].stdout for h in ("freshness", "last success", "errors"))
     folded = "".join(line.split("│")[1].strip() for line in _table_lines(runs[1].stdout) if line.startswith("│"))
     assert long_name in folded  # folded over lines, never cut to "pa…"
+
+
+def test_an_empty_config_a_config_directory_and_an_empty_database_url_each_say_what_is_wrong(database_url: str, tmp_path: Path) -> None:
+    """An empty config synced nothing and said nothing (exit 0, an empty table); a folder given as the config was
+    said not to exist; `DATABASE_URL=` was "a URL that cannot be parsed"."""
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("", encoding="utf-8")
+
+    nothing = wayfinder("sync", database_url=database_url, config=empty)
+    folder = wayfinder("sync", database_url=database_url, config=tmp_path)
+    blank = wayfinder("sync", database_url="", config=empty)
+
+    assert (nothing.exit_code, nothing.stderr) == (0, f'No sources are configured in {empty}: nothing to sync (README "Configuration").\n')
+    assert folder.exit_code == 2 and f"error: config file {tmp_path} is a directory: WAYFINDER_CONFIG names the YAML file itself" in folder.stderr
+    assert (blank.exit_code, blank.stderr) == (2, "error: DATABASE_URL is set but empty: unset it for SQLite in ./wayfinder.db, or give a database URL\n")

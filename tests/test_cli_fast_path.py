@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,28 @@ def test_a_reader_that_stops_early_gets_no_traceback(example_template: str, tmp_
         finally:
             os.close(write)
     assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_the_answer_is_printed_before_the_question_log_waits_for_a_write_lock(example_template: str, tmp_path: Path) -> None:
+    """`wayfinder ask ... | cat` printed nothing for 30 s while a sync held SQLite's write lock: the answer waited,
+    in the pipe's buffer, for the question log's write (which waits up to 30 s for the lock, then gives up)."""
+    if PG_URL:
+        pytest.skip("SQLite's write lock")
+    with copied_database(example_template, tmp_path) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYFINDER_", "SLACK_", "DATABASE_URL"))}
+        env |= {"DATABASE_URL": url, "WAYFINDER_CONFIG": str(EXAMPLES / "wayfinder.yaml"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        writer = create_engine(url).connect()
+        writer.exec_driver_sql("BEGIN EXCLUSIVE")  # what a sync's write holds
+        try:
+            asking = subprocess.Popen(
+                [sys.executable, "-c", "from bot.cli.entry import main; main()", "ask", "who owns payments-service?"],
+                stdout=subprocess.PIPE, text=True, env=env,
+            )  # fmt: skip
+            assert asking.stdout is not None
+            # the lock is held for the whole 30 s the log's write waits; before the fix nothing came out in that time
+            assert select.select([asking.stdout], [], [], 20)[0], "no answer while the write lock was held"
+            assert asking.stdout.readline().startswith("component:payments-service (Payments Service) is owned by")
+        finally:
+            writer.rollback()
+            writer.close()
+        assert asking.wait(timeout=60) == 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,13 +47,19 @@ def run_ask(args: AskArgs) -> int:
         except RemoteError as exc:
             print(f"error: {neutralise(str(exc), multiline=False)}", file=sys.stderr, flush=True)
             return EXIT_ERROR
-    else:
-        body = _ask_local(args.question)
-    print(json.dumps(body, default=str) if args.as_json else body["text"])
+        return _shown(body, args)
+    return _ask_local(args.question, lambda body: _shown(body, args))
+
+
+def _shown(body: dict[str, Any], args: AskArgs) -> int:
+    """Print the answer now (a pipe would hold it until exit) and say how to exit."""
+    print(json.dumps(body, default=str) if args.as_json else body["text"], flush=True)
     return 0 if body["status"] in ANSWERED_STATUSES else EXIT_NOT_ANSWERED
 
 
-def _ask_local(question: str) -> dict[str, Any]:
+def _ask_local(question: str, show: Callable[[dict[str, Any]], int]) -> int:
+    """`show` the answer, then write the question log: on SQLite that may wait for a sync's write lock (up to
+    30 s), and `wayfinder ask ... | cat` printed nothing until then."""
     from datetime import UTC, datetime
 
     from bot.compose import open_catalog
@@ -65,9 +71,9 @@ def _ask_local(question: str) -> dict[str, Any]:
     try:
         catalog = open_catalog(Settings(), index_dir=default_index_dir(), metered=False)
     except NoSchema:  # a first run: nothing was synced, so the tables were never created
-        return empty_catalog_answer(question, now=datetime.now(UTC)).to_json()
+        return show(empty_catalog_answer(question, now=datetime.now(UTC)).to_json())
     try:
-        return catalog.ask(question, transport="cli", asker=cli_asker()).to_json()
+        return show(catalog.ask(question, transport="cli", asker=cli_asker()).to_json())
     finally:
         catalog.dispose()  # connections closed here: the process ends without the interpreter's teardown (bot.cli.entry)
 

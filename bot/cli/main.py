@@ -119,6 +119,9 @@ def sync(
     from bot.settings import Settings
 
     catalog = open_catalog(Settings(), migrate=not no_migrate)
+    if not catalog.config.sources:  # an empty config file: say so, rather than an empty table
+        say(err, f"No sources are configured in {catalog.config.path or 'the config'}: nothing to sync (README \"Configuration\").")
+        return
     with _progress(sys.stderr.isatty()) as progress, batch_priority():
         reports = catalog.sync(source, allow_large_delete=allow_large_delete, progress=progress)
     _print_reports(reports)

@@ -86,6 +86,8 @@ def make_engine(url: str, *, pool: tuple[int, int] = (POSTGRES_POOL_SIZE, POSTGR
     difference showed. Connections beyond the busy ones also stay idle, so the server may close them.
     `pool` is how many PostgreSQL connections are kept, and how many more a peak may open.
     """
+    if not url.strip():
+        raise ConfigError("DATABASE_URL is set but empty: unset it for SQLite in ./wayfinder.db, or give a database URL")
     url = with_driver(url)
     check_supported(url)
     kwargs: dict[str, Any] = {}
