@@ -17,3 +17,7 @@ class RateLimited(Exception):
 
 class Undeliverable(Exception):
     """The channel cannot take the message (archived, the bot is not in it, gone): retrying will not help."""
+
+
+class MessageGone(Exception):
+    """The message to edit is no longer in Slack (someone deleted it): editing it again will not help."""

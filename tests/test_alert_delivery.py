@@ -209,3 +209,21 @@ def test_when_the_default_channel_refuses_too_the_card_is_retried_there(northwin
     assert deliver(northwind, fake, clock) == 1
     assert [c.params["channel"] for c in fake.calls("chat.postMessage")] == [STOREFRONT_CHANNEL, CHANNEL, CHANNEL]
     assert len(fake.messages(CHANNEL)) == 1
+
+
+def test_a_card_deleted_in_slack_is_posted_again_and_followed(northwind: Catalog, fake: FakeSlackAPI) -> None:
+    """Its edits failed with `message_not_found`, were retried for 25 minutes, then set aside, and the incident's
+    later events waited behind them: the card never came back."""
+    clock = Clock()
+    assert deliver(northwind, fake, clock, generic("gone", "triggered", service="checkout-web")) == 1
+    fake.fail_next("chat.update", 200, error="message_not_found")  # someone deleted the card
+
+    assert deliver(northwind, fake, clock, generic("gone", "acknowledged", service="checkout-web")) == 1
+    first, again = [m for m in fake.messages(STOREFRONT_CHANNEL) if not m.get("thread_ts")]
+    assert "ACKNOWLEDGED" in again["text"]
+
+    assert deliver(northwind, fake, clock, generic("gone", "resolved", service="checkout-web")) == 1
+    [*_, edit] = fake.calls("chat.update")
+    assert edit.params["ts"] == again["ts"] != first["ts"] and "RESOLVED" in edit.params["text"]
+    with northwind.session() as session:
+        assert all(d.processed_at is not None and d.error is None for d in session.scalars(select(AlertDelivery)))

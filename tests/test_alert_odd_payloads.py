@@ -116,7 +116,8 @@ def test_a_utf8_body_with_a_byte_order_mark_is_read(alerts: Alerts) -> None:
          "not an Opsgenie webhook: 'alert.priority' must be a string or a number"),
         ("opsgenie", {"action": "Create", "alert": {**OPSGENIE_ALERT, "teams": [{"name": "payments"}]}},
          "not an Opsgenie webhook: 'alert.teams' must be a list of strings"),
-        ("generic", {**GENERIC, "status": "exploded"}, "not a generic alert: 'status' must be triggered, acknowledged or resolved"),
+        ("generic", {**GENERIC, "status": "exploded"}, "not a generic alert: 'status' must be triggered (or firing), acknowledged or resolved"),
+        ("generic", {**GENERIC, "service": "   "}, "not a generic alert: 'service' is blank: it names the service the alert is about"),
         ("generic", {**GENERIC, "service": None}, "not a generic alert: 'service' is missing or empty"),
         ("generic", {**GENERIC, "dedup_key": {"a": 1}}, "not a generic alert: 'dedup_key' must be a string or a number"),
     ],
@@ -206,3 +207,9 @@ def test_opsgenie_actions_are_read_whatever_their_case_and_team_tags_name_teams(
 def test_event_times_are_read_as_each_sender_writes_them(written: str | None, read: datetime | None) -> None:
     """They order late deliveries; a time that cannot be read leaves the event unordered rather than refusing it."""
     assert instant(written) == read
+
+
+def test_a_generic_status_is_read_whatever_its_case() -> None:
+    """`"status": "RESOLVED"` was refused with 400 while `"firing"` was taken."""
+    event = parse_alert("generic", json.dumps({**GENERIC, "status": "RESOLVED"}).encode(), labels=LABELS)
+    assert event.status == "resolved"

@@ -46,7 +46,7 @@ BOT_MAY_IMPORT: dict[str, set[str] | None] = {
     "catalog.sync.schedule": {"start_scheduler"},
     "catalog.sync.webhooks": {"handle_github_push", "WebhookResult", "resync_queued", "resync_every_queued"},
     "catalog.alerts.service": {"Alerts"},  # alerts: built from the Catalog
-    "catalog.chat": {"RateLimited", "Undeliverable"},  # what adapters tell the delivery queues about Slack's answers
+    "catalog.chat": {"MessageGone", "RateLimited", "Undeliverable"},  # what adapters tell the delivery queues about Slack's answers
     "catalog.adoption.service": {"Adoption", "NotAnAdmin"},  # adoption: built from the Catalog
     "catalog.adoption.events": {"Kind", "Surface"},  # what adapters record
     "catalog.adoption.report": None,  # the report models and their headline texts

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState, default_retry_handlers
 
-from catalog.chat import RateLimited, Undeliverable
+from catalog.chat import MessageGone, RateLimited, Undeliverable
 from catalog.metrics import Metrics
 
 # A 429 makes a listener sleep for Retry-After; more than two retries would hold its thread too long.
@@ -78,7 +78,8 @@ def hurried(client: WebClient) -> WebClient:
 @contextmanager
 def delivery_errors() -> Iterator[None]:
     """Slack's answers that a delivery queue acts on, as the core's exceptions: a 429 is `RateLimited`
-    (with its Retry-After), a channel that cannot take messages `Undeliverable`; anything else is raised as it is."""
+    (with its Retry-After), a channel that cannot take messages `Undeliverable`, a message deleted
+    `MessageGone`; anything else is raised as it is."""
     try:
         yield
     except SlackApiError as exc:
@@ -87,6 +88,8 @@ def delivery_errors() -> Iterator[None]:
         error = str(exc.response.get("error") or "")
         if error in UNDELIVERABLE:
             raise Undeliverable(error) from None
+        if error == "message_not_found":
+            raise MessageGone(error) from None
         raise
 
 

@@ -244,10 +244,12 @@ _GENERIC_STATUS: dict[str, Status] = {"triggered": "triggered", "firing": "trigg
 
 def _generic(data: Fields, labels: Sequence[str]) -> AlertEvent:
     """The documented shape: `service`, `title`, `status`, `url`, `dedup_key` (and optional `severity`, `actor`)."""
-    status = _GENERIC_STATUS.get(data.required_text("status"))
+    status = _GENERIC_STATUS.get(data.required_text("status").strip().lower())  # "RESOLVED" as well
     if status is None:
-        raise WrongField(f"{data.name('status')} must be triggered, acknowledged or resolved")
-    service, title = data.required_text("service"), data.required_text("title")
+        raise WrongField(f"{data.name('status')} must be triggered (or firing), acknowledged or resolved")
+    service, title = data.required_text("service").strip(), data.required_text("title")
+    if not service:
+        raise WrongField(f"{data.name('service')} is blank: it names the service the alert is about")
     return AlertEvent(
         provider="generic", fingerprint=_digest(data), group_key=data.text("dedup_key") or f"{service}:{title}", status=status, title=title,
         severity=data.text("severity"), url=_link(data.text("url")), names=[service], actor=data.text("actor"),

@@ -28,7 +28,7 @@ from catalog.alerts.models import AlertDelivery, AlertIncident
 from catalog.alerts.payloads import PROVIDERS, AlertEvent, MalformedAlert, parse_alert
 from catalog.alerts.vendors import vendor_lookups
 from catalog.answers.card import is_channel_id
-from catalog.chat import RateLimited, Undeliverable
+from catalog.chat import MessageGone, RateLimited, Undeliverable
 from catalog.core import Catalog
 from catalog.store.models import as_utc, column_length
 
@@ -209,9 +209,13 @@ class Alerts:
             found = self._post(incident, card, poster, resuming=plan.resuming)
             self.catalog.metrics.alert_cards.labels(provider, "recovered" if found else "posted").inc()
         elif incident.channel:
-            poster.update(incident.channel, incident.ts, card)
-            if plan.line and not (plan.resuming and poster.replied(incident.channel, incident.ts, key)):
-                poster.reply(incident.channel, incident.ts, card, key=key)
+            try:
+                poster.update(incident.channel, incident.ts, card)
+            except MessageGone:  # deleted in Slack: edits failed until the delivery was set aside, and the incident's later ones waited
+                self._post_again(incident, card, poster, now=now)
+            else:
+                if plan.line and not (plan.resuming and poster.replied(incident.channel, incident.ts, key)):
+                    poster.reply(incident.channel, incident.ts, card, key=key)
             self.catalog.metrics.alert_cards.labels(provider, "updated").inc()
         incident.replying = None
         with self.catalog.session() as session:
@@ -299,6 +303,15 @@ class Alerts:
         if not wanted:
             return config.channel, None
         return (wanted, None) if is_channel_id(wanted) else (config.channel, NOT_A_CHANNEL_ID)
+
+    def _post_again(self, incident: AlertIncident, card: AlertCard, poster: CardPoster, *, now: datetime) -> None:
+        """Post a card whose message someone deleted as a new one, which its incident follows from now on
+        (the intent committed first, as for any new card, so a crash in between posts it once)."""
+        log.warning("alert card %s: its message is gone from Slack; posting it again", incident.key)
+        incident.ts, incident.posting_since = None, now
+        with self.catalog.session() as session:
+            session.merge(incident)
+        self._post(incident, card, poster, resuming=False)
 
     def _post(self, incident: AlertIncident, card: AlertCard, poster: CardPoster, *, resuming: bool) -> bool:
         """Post the new card, or find and redraw the one a crashed worker posted (True); a channel Slack will

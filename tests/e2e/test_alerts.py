@@ -116,8 +116,16 @@ def test_an_unknown_service_gets_a_loud_card_with_the_fallback_contact(server: W
     blocks = text_of(card)
     assert card.params["channel"] == CHANNEL
     assert "Nobody in the catalog owns this alert" in blocks and "@platform-oncall" in blocks
+    assert "No one entity in the catalog answers to `zz-nothing-like-it`." in blocks  # it read "knows `x` by no name"
     mrkdwn = json.dumps([b for b in card.params["blocks"] if b["type"] != "header"])  # plain_text headers are never parsed
     assert "<!channel>" not in mrkdwn and "&lt;!channel&gt;" in mrkdwn  # alert text is escaped
+
+
+def test_an_alert_naming_no_service_says_so(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:
+    """It read "The catalog knows nothing this alert names by no name"."""
+    body = json.dumps({"groupKey": "{}:{host=\"andromeda\"}", "status": "firing", "alerts": [{"labels": {"host": "andromeda"}}]}).encode()
+    assert post(server, "alertmanager", body, token_headers()) == 202
+    assert "The alert names no service in the labels or fields Wayfinder reads (`alerts.labels`)." in text_of(fake_slack.wait_for("chat.postMessage")[0])
 
 
 def test_redelivery_and_flapping_post_one_card(server: Wayfinder, fake_slack: FakeSlackAPI) -> None:

@@ -102,9 +102,11 @@ def _rerouted(card: AlertCard) -> Block:
 def _loud(card: AlertCard, public_url: str) -> list[Block]:
     contact = escape(card.fallback_contact)
     if card.loud == "unknown":
-        names = inline([f"`{escape(clip(n, NAME_SHOWN))}`" for n in card.alert_names], max_items=5) or "nothing this alert names"
+        names = inline([f"`{escape(clip(n, NAME_SHOWN))}`" for n in card.alert_names], max_items=5)
+        # a name may match nothing, or several things with no one owner: either way it names no one entity
+        named = f"No one entity in the catalog answers to {names}." if names else "The alert names no service in the labels or fields Wayfinder reads (`alerts.labels`)."
         text = (
-            f":warning: *Nobody in the catalog owns this alert.* The catalog knows {names} by no name. "
+            f":warning: *Nobody in the catalog owns this alert.* {named} "
             f"Contact {contact}, and declare the service with its `spec.owner` in a catalog-info.yaml."
         )
     else:
