@@ -140,7 +140,7 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
         return _is_member(session, u, now)  # "is samuel on payments?" (not "what team are nadia and yuki on": one answer each)
     parts = [_only_kinds(_about(session, u.text, u.intent, s.resolution, s.text, now), u.item_words) for s in u.subjects]
     for part in parts if u.unexplained else ():  # "what port does checkout-api run on": the owner, by default
-        if part.status == "answered" and part.subject is not None:
+        if part.status == "answered" and part.subject is not None and part.subject.kind not in ("group", "user"):  # those answer for themselves
             part.notes.insert(0, f"The catalog has no answer to the rest of the question: ask {part.subject.name}'s owner.")
     if len(parts) == 1:
         return parts[0]

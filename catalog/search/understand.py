@@ -188,11 +188,12 @@ def _unexplained(text: str, lower: list[str], taken: set[int], subjects: list[Su
     if not text.isascii():
         return []
     named = taken | {i for s in subjects for i in range(s.start, s.end)}
-    words = [w for i, w in enumerate(lower) if i not in named and w not in STOP_WORDS | _ASKS_FOR_A_PERSON and w not in KIND_WORDS and w.isalpha()]
+    words = [w for i, w in enumerate(lower) if i not in named and w not in _NOT_ASKED and w.isalpha()]
     return words if any(len(w) >= 3 for w in words) else []
 
 
-_ASKS_FOR_A_PERSON = {"lead", "leads", "tech", "manager", "guy", "gal", "person", "contact", "point", "expert", "experts", "team"}
+# Words that ask nothing beside a name: grammar, kinds, and ways to ask for a person ("the tech lead for X": its owner).
+_NOT_ASKED = STOP_WORDS | KIND_WORDS.keys() | {"lead", "leads", "tech", "manager", "guy", "gal", "person", "contact", "point", "expert", "experts"}
 
 
 def _membership(subjects: list[Subject], lower: list[str]) -> list[Subject]:
