@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from catalog.answers.card import lead_refs
 from catalog.store.models import Entity
 from catalog.store.reads import get_entities, get_entity, related_refs
 from catalog.store.refs import parse_ref
 
-LEADS_ANNOTATION = "wayfinder.io/leads"
 USERGROUP_ANNOTATION = "slack.com/usergroup-id"
 
 
@@ -31,9 +31,7 @@ class Person(BaseModel):
 def leads(session: Session, group_ref: str) -> list[str] | None:
     """The user refs a Group's `wayfinder.io/leads` names, or None when it has no such annotation."""
     group = get_entity(session, group_ref)
-    raw = group.annotations.get(LEADS_ANNOTATION, "") if group else ""
-    names = [n.strip() for n in raw.split(",") if n.strip()]
-    return [str(parse_ref(n, default_kind="user")) for n in names] if names else None
+    return lead_refs(group) if group else None
 
 
 def members(session: Session, group_ref: str) -> list[str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actions.approvers import LEADS_ANNOTATION
 from actions.definitions import load_actions
+from catalog.answers.card import LEADS_ANNOTATION
 from catalog.config import load_config
 from catalog.errors import ConfigError
 from catalog.sync.sources.descriptor import Problem

@@ -128,6 +128,31 @@ def test_an_owner_question_says_nothing_of_what_it_cannot_answer(example_catalog
     assert not any(n.startswith("The catalog has no answer") for n in example_catalog.ask(question).notes)
 
 
+@pytest.mark.parametrize("question", ["who leads the payments team?", "who owns payments-service?", "who is the manager of team payments"])
+def test_a_teams_leads_are_named_where_the_team_is(example_catalog: Catalog, question: str) -> None:
+    """"who leads the payments team" gave the team's card without the leads its `wayfinder.io/leads` names."""
+    answer = example_catalog.ask(question)
+
+    assert answer.owner is not None and [p.ref for p in answer.owner.leads] == ["user:default/nadia.haddad", "user:default/samuel.okafor"]
+    assert any(line.strip() == "Leads: Nadia Haddad, Samuel Okafor" for line in answer.text.splitlines())
+    data = answer.to_json()["answer"]
+    assert [p["ref"] for p in (data.get("contact") or data)["leads"]] == ["user:default/nadia.haddad", "user:default/samuel.okafor"]
+
+
+def test_a_leads_annotation_naming_no_ref_leaves_the_card_without_leads(make_catalog: MakeCatalog, tmp_path: Path) -> None:
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "org.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a, annotations: {wayfinder.io/leads: 'user:/, ,'}}\n"
+        "spec: {type: team, children: []}\n", encoding="utf-8",
+    )  # fmt: skip
+    catalog = make_catalog(backstage_config(tmp_path, {"main": root}))
+    catalog.sync()
+
+    answer = catalog.ask("who is team-a?")
+    assert answer.status == "answered" and answer.owner is not None and answer.owner.leads == []
+
+
 def test_a_slack_group_handle_is_written_with_one_at_sign(example_catalog: Catalog) -> None:
     """Annotations write the handle with or without its @ (`@payments-team`); the answer shows one."""
     answer = example_catalog.ask("who owns payments-service?")

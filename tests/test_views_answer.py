@@ -45,7 +45,7 @@ def test_owner_card_shows_team_channel_and_people(example_catalog: Catalog) -> N
     )
     texts = all_text(blocks)
     assert "*Contact*\n<#C0123ABCD> · `@payments-team` · payments@northwind.example" in texts
-    assert "*Ask*: Elena Rossi, Nadia Haddad, Samuel Okafor" in texts
+    assert "*Leads*: Nadia Haddad, Samuel Okafor\n*Ask*: Elena Rossi, Nadia Haddad, Samuel Okafor" in texts  # `wayfinder.io/leads` first
     assert f"*System*\n<{PUBLIC}/o/system/default/payments-platform|Payments Platform>" in texts
     assert "*Lifecycle*\nproduction" in texts
     assert "<https://runbooks.northwind.example/payments-service|Runbook>" in texts

@@ -13,8 +13,10 @@ from sqlmodel import Session
 from catalog.answers.models import Contact, EntityCard, EntitySummary, LinkInfo, Person
 from catalog.store.merge import CatalogEntity, Freshness
 from catalog.store.reads import SLACK_USER_ID, Headline, get_entity, headlines, load_neighbourhood, refs_named, related_refs
+from catalog.store.refs import parse_ref
 
 SLACK_CHANNEL = "slack.com/channel"
+LEADS_ANNOTATION = "wayfinder.io/leads"  # a Group's leads, asked first (and the approvers of `owner-leads` actions)
 SLACK_CHANNEL_ID = "slack.com/channel-id"
 SLACK_USERGROUP_ID = "slack.com/usergroup-id"
 SLACK_USERGROUP_HANDLE = "slack.com/usergroup-handle"
@@ -83,18 +85,37 @@ def owner_contact(session: Session, entity: CatalogEntity, owner: CatalogEntity 
 
 def contact(session: Session, e: CatalogEntity) -> Contact:
     members = _members(session, e) if e.kind == "group" else []
+    leads = _leads(session, e, members) if e.kind == "group" else []
     return Contact(
         ref=e.ref, kind=e.kind, name=e.name, display_name=e.profile("displayName") or e.title, email=e.profile("email"),
         slack_channel=e.annotations.get(SLACK_CHANNEL), slack_channel_id=e.annotations.get(SLACK_CHANNEL_ID),
         slack_usergroup_id=e.annotations.get(SLACK_USERGROUP_ID),
         slack_usergroup_handle=e.annotations.get(SLACK_USERGROUP_HANDLE),
-        slack_user_id=e.annotations.get(SLACK_USER_ID) if e.kind == "user" else None, members=members,
+        slack_user_id=e.annotations.get(SLACK_USER_ID) if e.kind == "user" else None, members=members, leads=leads,
     )  # fmt: skip
 
 
 def _members(session: Session, group: CatalogEntity) -> list[Person]:
     refs = [t for _, t in related_refs(session, group.ref, ["hasMember"])]
     return [person(u) for u in headlines(session, refs).values() if u.kind == "user"]
+
+
+def lead_refs(group: CatalogEntity) -> list[str] | None:
+    """The user refs a Group's `wayfinder.io/leads` names (user names or refs, comma-separated); None without it.
+    Raises ValueError for a name that is no ref (`wayfinder validate` reports it)."""
+    names = [n.strip() for n in group.annotations.get(LEADS_ANNOTATION, "").split(",") if n.strip()]
+    return [str(parse_ref(n, default_kind="user")) for n in names] if names else None
+
+
+def _leads(session: Session, group: CatalogEntity, members: list[Person]) -> list[Person]:
+    """The team's leads, in the annotation's order: mostly among its members already read, else read now."""
+    try:
+        refs = lead_refs(group) or []
+    except ValueError:  # a malformed name: the card still answers, without leads
+        return []
+    known = {m.ref: m for m in members}
+    found = headlines(session, [r for r in refs if r not in known])
+    return [p for r in refs if (p := known.get(r) or (person(found[r]) if r in found and found[r].kind == "user" else None))]
 
 
 def person(u: Headline) -> Person:

@@ -48,6 +48,7 @@ class Contact(EntityName):
     slack_usergroup_handle: str | None = None
     slack_user_id: str | None = None  # when the contact is a person
     members: list[Person] = Field(default_factory=list)
+    leads: list[Person] = Field(default_factory=list)  # a team's `wayfinder.io/leads`: who to ask first
 
 
 # Built on first use (`defer_build`): most answers carry no gap, incident or link, and `wayfinder ask` is a new
@@ -162,6 +163,7 @@ class Answer(BaseModel):
                 data["teams"] = [t.ref for t in self.teams]
         elif self.intent == "members":
             data["members"] = [p.model_dump(exclude_none=True) for p in self.members]
+            data["leads"] = [p.model_dump(exclude_none=True) for p in self.owner.leads] if self.owner else []
         elif self.intent in ("owned_by", "depends_on", "dependents", "apis"):
             data["items"] = refs(self.items)
         elif self.intent == "links":

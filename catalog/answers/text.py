@@ -44,6 +44,8 @@ def _contact(c: Contact) -> list[str]:
         lines.append(f"  Slack group: @{c.slack_usergroup_handle.lstrip('@')}")  # annotations write it with or without its @
     if c.email:
         lines.append(f"  Email: {c.email}")
+    if c.leads:
+        lines.append("  Leads: " + ", ".join(m.display_name or m.name for m in c.leads))
     if c.members:
         shown = ", ".join(m.display_name or m.name for m in c.members[:10])
         more = f" and {len(c.members) - 10} more" if len(c.members) > 10 else ""
@@ -117,7 +119,8 @@ def _body(a: Answer) -> list[str]:
     if a.intent == "about":
         return _described(a, name)
     if a.intent == "members":
-        return [f"Members of {name}:"] + [f"  {m.display_name or m.name}" + (f" <{m.email}>" if m.email else "") for m in a.members]
+        leads = [f"Leads: {', '.join(m.display_name or m.name for m in a.owner.leads)}"] if a.owner and a.owner.leads else []
+        return [f"Members of {name}:"] + [f"  {m.display_name or m.name}" + (f" <{m.email}>" if m.email else "") for m in a.members] + leads
     if a.intent == "owned_by":
         teams = ["Member of " + ", ".join(t.name for t in a.teams) + "."] if a.teams else []
         return [f"{name} owns {len(a.items)}:"] + [f"  {_entity(i)}" for i in a.items] + teams

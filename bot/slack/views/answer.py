@@ -192,7 +192,8 @@ def _focus(answer: Answer, card: EntityCard, public_url: str) -> list[str]:
         return [_list("Owns", answer.items, public_url, FOCUS_ITEMS) or "*Owns*: nothing in the catalog", *_teams(answer, public_url)]
     if answer.intent == "members":
         lines = [f"• {mention(p)}" + (f" · {escape(p.email)}" if p.email else "") for p in answer.members]
-        return [f"*Members ({len(lines)})*\n" + listing(lines, limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)] if lines else []
+        leads = [f"*Leads*: {people(answer.owner.leads, max_items=OTHER_ITEMS)}"] if answer.owner and answer.owner.leads else []
+        return ([f"*Members ({len(lines)})*\n" + listing(lines, limit=SECTION_TEXT - 20, max_items=FOCUS_ITEMS)] if lines else []) + leads
     if answer.intent == "depends_on":
         return [_list("Depends on", card.depends_on, public_url, FOCUS_ITEMS) or "*Depends on*: nothing declared"]
     if answer.intent == "dependents":
@@ -253,13 +254,14 @@ def _fields(card: EntityCard, public_url: str) -> list[str]:
 
 
 def _ask(card: EntityCard) -> str | None:
-    """Who to ask: the team's members, or the owning person."""
+    """Who to ask: the team's leads and members, or the owning person."""
     owner = card.owner
     if owner is None:
         return None
     if owner.kind == "user":
         return f"*Ask*: {mention(owner)}" + (f" · {escape(owner.email)}" if owner.email else "")
-    return f"*Ask*: {people(owner.members, max_items=OTHER_ITEMS)}" if owner.members else None
+    leads = f"*Leads*: {people(owner.leads, max_items=OTHER_ITEMS)}\n" if owner.leads else ""
+    return f"{leads}*Ask*: {people(owner.members, max_items=OTHER_ITEMS)}" if owner.members else leads.strip() or None
 
 
 def _links(links: list[LinkInfo], *, bullets: bool) -> str | None:
