@@ -142,6 +142,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "gaps", subjects=subjects, gap=gap or replace(contents_question(listed), tag=tag))
     if not gap and not cues and bounds and _holds(bounds, lower):  # "what's in the payments platform", "identity's services"
         gap = contents_question([*gap_words, *filter(_listed_kind, lower[bounds.end : bounds.end + 2])])  # "payments team services"
+        if bounds.resolution.best and bounds.resolution.best.kind == "component":  # "subcomponents of X": bounded by X itself
+            return Understanding(text, "gaps", subjects=[bounds], gap=gap)
     if not subjects and asks_freshness(lower) and not set(lower) & KIND_WORDS.keys() or _about_the_catalog(subjects, unresolved, lower):
         return Understanding(text, "sources")  # "is the catalog up to date?": each source's last sync, not an entity's
     if gap and not any(s.exact for s in subjects):  # "what gaps are there in the catalog": not catalog-db
@@ -572,12 +574,17 @@ def _scope_before_kind(index: CatalogIndex, subject: Subject, lower: list[str]) 
 
 def _holds(subject: Subject, lower: list[str]) -> bool:
     """"what's in the payments platform", "which components does domain commerce include": a system's or domain's parts;
-    "show me services of team identity", "identity's services", "what's in team ledger": what a team owns."""
+    "show me services of team identity", "identity's services", "what's in team ledger": what a team owns;
+    "subcomponents of X", "what's inside X": a component's own (its `subcomponentOf` children), asked in so many words."""
     best = subject.resolution.best
-    if best is None or best.kind not in ("system", "domain", "group") or subject.start < 0:
+    if best is None or subject.start < 0:
         return False
     before = set(lower[: subject.start])
-    asks = before & {"what", "whats", "which", "list", "show", "parts"} or any(w in KIND_WORDS and w.endswith("s") for w in before)  # "services in X"
+    if best.kind == "component":  # "what's in payments-service" is not asked of its parts: only these words say so
+        return bool(before & _PART_WORDS) or _makes_up(lower)
+    if best.kind not in ("system", "domain", "group"):
+        return False
+    asks = before & {"what", "whats", "which", "list", "show", *_PART_WORDS} or any(w in KIND_WORDS and w.endswith("s") for w in before)  # "services in X"
     people = "who" in before or any(KIND_WORDS.get(w) == "user" for w in lower)  # "who is in team ledger", "which users are in payments"
     if asks and (before & {"in", "inside", "part", "parts"} or set(lower) & _MADE_OF or _makes_up(lower)):  # "what's part of X"
         return best.kind != "group" or not people
@@ -587,6 +594,7 @@ def _holds(subject: Subject, lower: list[str]) -> bool:
 
 
 _MADE_OF = {"contain", "contains", "include", "includes", "comprise", "comprises", "consist", "consists"}
+_PART_WORDS = {"parts", "inside", "subcomponents", "subcomponent", "children", "child"}
 
 
 def _makes_up(lower: list[str]) -> bool:
