@@ -153,6 +153,14 @@ def test_a_leads_annotation_naming_no_ref_leaves_the_card_without_leads(make_cat
     assert answer.status == "answered" and answer.owner is not None and answer.owner.leads == []
 
 
+def test_one_question_a_line_is_answered_one_by_one(example_catalog: Catalog) -> None:
+    """A two-line Slack message answered its first line only."""
+    answer = example_catalog.ask("who owns payments-service\nwhat depends on ledger-db?")
+
+    assert [(p.intent, p.subject and p.subject.name) for p in answer.parts] == [("owner", "payments-service"), ("dependents", "ledger-db")]
+    assert [a["entity"] for a in answer.to_json()["answers"]] == ["component:default/payments-service", "resource:default/ledger-db"]
+
+
 def test_a_slack_group_handle_is_written_with_one_at_sign(example_catalog: Catalog) -> None:
     """Annotations write the handle with or without its @ (`@payments-team`); the answer shows one."""
     answer = example_catalog.ask("who owns payments-service?")

@@ -5,6 +5,7 @@ This is the one place questions are understood; Slack, the CLI and HTTP only ren
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -52,9 +53,32 @@ def ask(
 ) -> Answer:
     """Understand `text`, resolve its subjects and build the answer; `Catalog.ask` logs it (`adoption.asked`)."""
     now = clock()
-    answer = _respond(session, understand(session, index, text), index, now) if len(index) else _empty_catalog(text)
+    if not len(index):
+        answer = _empty_catalog(text)
+    else:
+        answer = _one_by_one(session, text, index, now) or _respond(session, understand(session, index, text), index, now)
     render_all(answer, now=now)
     return answer
+
+
+_QUESTION_ENDS = re.compile(r"\?+\s+|\s*\n\s*")  # "who owns X? who is on call for Y", or one question a line
+
+
+def _one_by_one(session: Session, text: str, index: CatalogIndex, now: datetime) -> Answer | None:
+    """"who's on call for payments-service? also who owns ledger-db": each question answered, one after the other,
+    where read whole the second was dropped. Only when every piece is a question of its own, with a question word
+    and a name: "checkout-api is down. who is on call?" and "what's wrong with X? who owns it" stay one question."""
+    pieces = [p for p in _QUESTION_ENDS.split(text) if p.strip()]
+    if len(pieces) < 2:
+        return None
+    understood = [understand(session, index, p) for p in pieces]
+    if not all(u.subjects and not u.bare and u.intent in BUILDERS for u in understood):
+        return None
+    answers = [_respond(session, u, index, now) for u in understood]
+    parts = [part for a in answers for part in a.parts or [a]]
+    statuses = {p.status for p in parts}
+    status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
+    return Answer(question=text, intent=answers[0].intent, status=status, parts=parts, asked_at=now)
 
 
 def ask_about(
