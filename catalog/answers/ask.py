@@ -75,10 +75,14 @@ def _one_by_one(session: Session, text: str, index: CatalogIndex, now: datetime)
     if not all(u.subjects and not u.bare and u.intent in BUILDERS for u in understood):
         return None
     answers = [_respond(session, u, index, now) for u in understood]
-    parts = [part for a in answers for part in a.parts or [a]]
+    return _several(text, answers[0].intent, [part for a in answers for part in a.parts or [a]], now)
+
+
+def _several(question: str, intent: str, parts: list[Answer], now: datetime) -> Answer:
+    """One answer a subject (or question), one after the other: asking back if any asks back."""
     statuses = {p.status for p in parts}
     status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
-    return Answer(question=text, intent=answers[0].intent, status=status, parts=parts, asked_at=now)
+    return Answer(question=question, intent=intent, status=status, parts=parts, asked_at=now)
 
 
 def ask_about(
@@ -166,11 +170,7 @@ def _respond(session: Session, u: Understanding, index: CatalogIndex, now: datet
     for part in parts if u.unexplained else ():  # "what port does checkout-api run on": the owner, by default
         if part.status == "answered" and part.subject is not None and part.subject.kind not in ("group", "user"):  # those answer for themselves
             part.notes.insert(0, f"The catalog has no answer to the rest of the question: ask {part.subject.name}'s owner.")
-    if len(parts) == 1:
-        return parts[0]
-    statuses = {p.status for p in parts}
-    status = "ambiguous" if "ambiguous" in statuses else "not_found" if "not_found" in statuses else "answered"
-    return Answer(**base, status=status, parts=parts, asked_at=now)
+    return parts[0] if len(parts) == 1 else _several(u.text, u.intent, parts, now)
 
 
 def _is_member(session: Session, u: Understanding, now: datetime) -> Answer:
