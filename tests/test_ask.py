@@ -139,6 +139,17 @@ def test_a_teams_leads_are_named_where_the_team_is(example_catalog: Catalog, que
     assert [p["ref"] for p in (data.get("contact") or data)["leads"]] == ["user:default/nadia.haddad", "user:default/samuel.okafor"]
 
 
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [("is elena a lead on payments?", "No: elena.rossi is not a lead of payments (its leads: Nadia Haddad, Samuel Okafor)."),
+     ("is nadia a lead of payments", "Yes: nadia.haddad is a lead of payments."),
+     ("is samuel okafor one of the payments leads?", "Yes: samuel.okafor is a lead of payments.")],
+)  # fmt: skip
+def test_whether_a_person_leads_a_team_is_answered_from_its_leads_not_its_members(example_catalog: Catalog, question: str, verdict: str) -> None:
+    """"is elena a lead on payments?" answered "Yes: elena.rossi is on payments": she is a member, not a lead."""
+    assert example_catalog.ask(question).text.splitlines()[0] == verdict
+
+
 def test_a_leads_annotation_naming_no_ref_leaves_the_card_without_leads(make_catalog: MakeCatalog, tmp_path: Path) -> None:
     root = tmp_path / "catalog"
     root.mkdir()

@@ -61,21 +61,55 @@ def ask(
     return answer
 
 
-_QUESTION_ENDS = re.compile(r"\?+\s+|\s*\n\s*")  # "who owns X? who is on call for Y", or one question a line
+_QUESTIONS = re.compile(r"[^?\n]+(?:\?+|$)", re.MULTILINE)  # "who owns X? who is on call for Y", or one question a line
+# How a question starts when no question mark ends it ("who owns X\nlist its dependencies"); "also", "and" ahead are let be.
+_QUESTION_STARTS = {
+    "who", "whom", "whose", "what", "which", "where", "when", "how", "is", "are", "does", "do", "did", "can", "could",
+    "any", "anyone", "list", "show", "tell", "give", "find", "link", "runbook", "docs",
+}  # fmt: skip
+_LEADING = {"also", "and", "then", "plus", "oh", "btw", "ps"}
+_STATEMENT_STARTS = {"it", "its", "they", "their", "this", "that", "we", "i"}
+_PRONOUN = re.compile(r"\b(it|them|they|this one|that one)\b|\b(its|their)\b", re.IGNORECASE)
 
 
 def _one_by_one(session: Session, text: str, index: CatalogIndex, now: datetime) -> Answer | None:
     """"who's on call for payments-service? also who owns ledger-db": each question answered, one after the other,
-    where read whole the second was dropped. Only when every piece is a question of its own, with a question word
-    and a name: "checkout-api is down. who is on call?" and "what's wrong with X? who owns it" stay one question."""
-    pieces = [p for p in _QUESTION_ENDS.split(text) if p.strip()]
-    if len(pieces) < 2:
+    where read whole the second was dropped. Only when every piece is a question of its own (a question mark, or a
+    question word first) that names something and asks something; "it" in a later one is the name before it
+    ("who owns checkout-api? what does it depend on?"). "checkout-api is down? who is on call?" stays one question,
+    and so does a question followed by a statement ("who owns X? it calls Y")."""
+    pieces = [m.group(0).strip() for m in _QUESTIONS.finditer(text) if m.group(0).strip(" ?\t")]
+    if len(pieces) < 2 or not all(map(_is_question, pieces)):
         return None
-    understood = [understand(session, index, p) for p in pieces]
-    if not all(u.subjects and not u.bare and u.intent in BUILDERS for u in understood):
+    understood: list[Understanding] = []
+    for piece in pieces:
+        u = understand(session, index, piece)
+        if not u.subjects and understood:  # "...? is it deprecated?", "...? who is on call?": the name asked about before
+            u = understand(session, index, _about_the_last(piece, understood[-1].subjects[0].text))
+        if not u.subjects or u.bare and u.intent == "owner" or u.intent not in BUILDERS and u.intent != "gaps":
+            return None  # a lone name on a line, or a piece that asks nothing
+        if all((u.intent, u.subjects[0].text) != (v.intent, v.subjects[0].text) for v in understood):  # asked twice: once
+            understood.append(u)
+    if len(understood) < 2:
         return None
     answers = [_respond(session, u, index, now) for u in understood]
     return _several(text, answers[0].intent, [part for a in answers for part in a.parts or [a]], now)
+
+
+def _about_the_last(piece: str, named: str) -> str:
+    """`piece` about `named`: in place of its first "it" ("its"), or after it ("who is on call?" -> "... checkout-api")."""
+    if _PRONOUN.search(piece):
+        return _PRONOUN.sub(lambda m: named if m.group(1) else f"{named}'s", piece, count=1)
+    return f"{piece.rstrip(' ?')} {named}"
+
+
+def _is_question(piece: str) -> bool:
+    """A question word first ("who", "what's", "list"), or a question mark at the end of anything but a statement
+    about what came before ("it calls payments-service?")."""
+    words = [w for w in re.findall(r"[a-z]+", piece.lower()) if w not in _LEADING]
+    if not words:
+        return False
+    return words[0] in _QUESTION_STARTS or piece.endswith("?") and words[0] not in _STATEMENT_STARTS
 
 
 def _several(question: str, intent: str, parts: list[Answer], now: datetime) -> Answer:
@@ -178,10 +212,22 @@ def _is_member(session: Session, u: Understanding, now: datetime) -> Answer:
     person, team = u.subjects
     answer = _about(session, u.text, "team_of", person.resolution, person.text, now)
     asked = team.resolution.best
-    if answer.subject is not None and asked is not None:
-        on = any(t.ref == asked.ref for t in answer.teams)
-        answer.message = f"{'Yes' if on else 'No'}: {answer.subject.name} is {'' if on else 'not '}on {asked.title or asked.name}."
+    if answer.subject is None or asked is None:
+        return answer
+    team_name = asked.title or asked.name
+    if set(tokens(u.text)) & _LEAD_WORDS and (group := get_entity(session, asked.ref)) is not None:  # "is elena a lead on payments?"
+        leads = contact(session, group).leads
+        lead = any(p.ref == answer.subject.ref for p in leads)
+        named = f" (its leads: {', '.join(p.display_name or p.name for p in leads)})" if leads and not lead else ""
+        said = "" if leads else f" ({team_name} names no leads: `wayfinder.io/leads`)"
+        answer.message = f"{'Yes' if lead else 'No'}: {answer.subject.name} is {'' if lead else 'not '}a lead of {team_name}{named}{said}."
+        return answer
+    on = any(t.ref == asked.ref for t in answer.teams)
+    answer.message = f"{'Yes' if on else 'No'}: {answer.subject.name} is {'' if on else 'not '}on {team_name}."
     return answer
+
+
+_LEAD_WORDS = {"lead", "leads", "manager", "managers", "manages", "head", "heads"}  # "is elena a lead on payments?": its leads, not its members
 
 
 def _only_kinds(answer: Answer, words: list[str]) -> Answer:

@@ -162,7 +162,7 @@ ORDINARY_WORDS = frozenset("""
 line lines state stage style mode node read write scope scale stack last fail core main store stores task seed seeds
 head lead whole subset black maps cell cells hooks come tail fall going contract fold live deal router peak walk loops
 pink feed fork paper raster held pane reply heap ring wall gold tall locks told sold bold cold sink word words codes
-build change hood sale users leads heads ready roads issues
+build change hood sale users leads heads ready roads issues slow
 """.split())  # fmt: skip
 
 

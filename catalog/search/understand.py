@@ -126,7 +126,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     if member := _membership(subjects, lower):
         return Understanding(text, "team_of", subjects=member)  # "is samuel on payments?": yes or no, with their teams
     if len(subjects) > 1 and not all(_joined(lower, subjects[:i], s) for i, s in enumerate(subjects) if i):
-        subjects = [_primary(subjects)]
+        subjects = [_primary(subjects, next((i for i, w in enumerate(lower) if i not in taken and is_cue(w)), None))]
     near_spans = {i for s in spans for i in (s.start - 1, s.end) if 0 <= i < len(lower) and lower[i] in KIND_WORDS}
     gap_words = [w for i, w in enumerate(lower) if i not in taken and i not in near_spans]
     gap = gap_question(gap_words) or rank_question([w for w in gap_words if not (tag and w in TAGGED | {tag, *tag.split("-")})])
@@ -204,7 +204,7 @@ def _membership(subjects: list[Subject], lower: list[str]) -> list[Subject]:
     kinds = [s.resolution.best.kind if s.resolution.status == "found" and s.resolution.best else None for s in subjects]
     if sorted(map(str, kinds)) != ["group", "user"] or lower[:1] not in (["is"], ["are"], ["does"], ["do"]):
         return []
-    if not set(lower) & {"on", "in", "member", "part", "belong", "belongs"}:
+    if not set(lower) & {"on", "in", "member", "part", "belong", "belongs", "lead", "leads", "manager", "head"}:  # "is nadia a lead of payments?"
         return []
     return subjects if kinds[0] == "user" else subjects[::-1]
 
@@ -535,9 +535,15 @@ def _distinct(subjects: list[Subject]) -> list[Subject]:
     return [s for s in subjects if kept[key(s)] is s]
 
 
-def _primary(subjects: list[Subject]) -> Subject:
-    """The one a sentence is about when its names are not listed together: a link, then the most specific name."""
-    return max(subjects, key=lambda s: (s.start < 0, s.exact, s.resolution.status == "found", len(s.text), s.start))
+def _primary(subjects: list[Subject], cue: int | None) -> Subject:
+    """The one a sentence is about when its names are not listed together: a link, then the name nearest its first
+    question word (`cue`), then the first. "who owns refunds-worker, which calls payment-gateway" asks about
+    refunds-worker; the longest name won, and the answer named payment-gateway's owner."""
+
+    def distance(s: Subject) -> int:
+        return abs(s.start - cue) if cue is not None and s.start >= 0 else 0
+
+    return max(subjects, key=lambda s: (s.start < 0, s.exact, s.resolution.status == "found", -distance(s), -s.start))
 
 
 def _scopes(subject: Subject, lower: list[str]) -> bool:
