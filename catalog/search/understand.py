@@ -126,7 +126,7 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
     if member := _membership(subjects, lower):
         return Understanding(text, "team_of", subjects=member)  # "is samuel on payments?": yes or no, with their teams
     if len(subjects) > 1 and not all(_joined(lower, subjects[:i], s) for i, s in enumerate(subjects) if i):
-        subjects = [_primary(subjects, next((i for i, w in enumerate(lower) if i not in taken and is_cue(w)), None))]
+        subjects = [_primary(subjects, _asking_at(lower))]
     near_spans = {i for s in spans for i in (s.start - 1, s.end) if 0 <= i < len(lower) and lower[i] in KIND_WORDS}
     gap_words = [w for i, w in enumerate(lower) if i not in taken and i not in near_spans]
     gap = gap_question(gap_words) or rank_question([w for w in gap_words if not (tag and w in TAGGED | {tag, *tag.split("-")})])
@@ -535,15 +535,27 @@ def _distinct(subjects: list[Subject]) -> list[Subject]:
     return [s for s in subjects if kept[key(s)] is s]
 
 
-def _primary(subjects: list[Subject], cue: int | None) -> Subject:
-    """The one a sentence is about when its names are not listed together: a link, then the name nearest its first
-    question word (`cue`), then the first. "who owns refunds-worker, which calls payment-gateway" asks about
-    refunds-worker; the longest name won, and the answer named payment-gateway's owner."""
+def _primary(subjects: list[Subject], asking: int | None) -> Subject:
+    """The one a sentence is about when its names are not listed together: a link, then the first name after its
+    question word (`asking`; else the nearest before it), then the first. "who owns refunds-worker, which calls
+    payment-gateway" asks about refunds-worker, and "there is an issue with checkout, who owns checkout-api?" about
+    checkout-api; the longest name won, and the first answer named payment-gateway's owner."""
 
     def distance(s: Subject) -> int:
-        return abs(s.start - cue) if cue is not None and s.start >= 0 else 0
+        if asking is None or s.start < 0:
+            return 0
+        return s.start - asking if s.start >= asking else 1000 + asking - s.start
 
     return max(subjects, key=lambda s: (s.start < 0, s.exact, s.resolution.status == "found", -distance(s), -s.start))
+
+
+_ASKING = {"who", "whos", "whom", "whose", "what", "whats", "which", "where", "wheres", "how"}
+_ASKING_FIRST = {"is", "are", "does", "do", "did", "can"}  # a question word only where a question starts
+
+
+def _asking_at(lower: list[str]) -> int | None:
+    """Where the question itself starts: its first question word ("in the payments platform, who owns ledger-db")."""
+    return next((i for i, w in enumerate(lower) if w in _ASKING or i == 0 and w in _ASKING_FIRST), None)
 
 
 def _scopes(subject: Subject, lower: list[str]) -> bool:
