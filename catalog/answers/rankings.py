@@ -46,6 +46,7 @@ def ranking_order(words: list[str]) -> str | None:
 
 def rank_question(words: list[str]) -> GapQuestion | None:
     """What a ranking question ranks, by what, in which order; None when it is not one."""
+    words = [part for w in words for part in w.split("-") if part]  # "the most depended-on service", "most-used"
     present = set(words)
     order = ranking_order(words)
     if order is None:

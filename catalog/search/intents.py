@@ -107,7 +107,7 @@ LINKS = {
     "runbook", "runbooks", "docs", "doc", "documentation", "readme", "wiki", "link", "links", "url", "urls", "repo",
     "repos", "repository", "source", "code", "github", "dashboard", "dashboards", "grafana", "playbook", "techdocs",
     "logs", "logging", "metrics", "traces", "tracing", "monitoring", "observability", "kibana", "datadog", "sentry",
-    "slo", "slos", "sla", "slas",
+    "slo", "slos", "sla", "slas", "reference", "openapi", "swagger", "spec", "specs",
 }  # fmt: skip
 # Asking about alerts Wayfinder received (`catalog.alerts`): "what's firing for checkout?"
 # Only words that name an alert: "what breaks if X goes down" still asks for dependents.

@@ -12,6 +12,8 @@ _USERGROUP = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|@?([^>]*))?>")
 _SPECIAL = re.compile(r"<![^>]*>")
 
 
+_SHORTCODE = re.compile(r":[a-z][a-z0-9_+'-]*:")  # letters first: not the ":30:" of a time
+
 def clean(text: str) -> str:
     """Remove Slack markup and punctuation noise: the bot's mention, links, backticks, quotes.
 
@@ -25,6 +27,7 @@ def clean(text: str) -> str:
     text = _CHANNEL.sub(lambda m: m.group(2) or m.group(1), text)
     text = _USERGROUP.sub(lambda m: f" @{m.group(2)} " if m.group(2) else f" {m.group(1)} ", text)
     text = _SPECIAL.sub(" ", text)
+    text = _SHORTCODE.sub(" ", text)  # ":pray:", ":thumbsup::skin-tone-2:": emoji as Slack sends them
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     text = re.sub(r"[`*_~\"“”‘]", "", text.replace("’", "'"))  # ’ is how phones and Slack write "who's"
     text = re.sub(r"\s+", " ", text).strip()

@@ -179,8 +179,15 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         listed = ["resources"]  # "where does checkout-api keep its data": its stores
     if intent == "owned_by" and listed and subjects[0].resolution.best and subjects[0].resolution.best.kind in ("group", "user"):
         return Understanding(text, "gaps", subjects=subjects, gap=contents_question(listed))  # "what services does payments own"
+    if intent == "owner" and not cues and best is not None and best.kind == "resource" and _asks_contents(lower):
+        intent = "about"  # "what data is in ledger-db", "what's inside orders-db": its description says
     unexplained = _unexplained(text, lower, taken, subjects) if intent == "owner" and not cues else []
     return Understanding(text, intent, subjects=subjects, bare=not cues, item_words=listed, unexplained=unexplained)
+
+
+def _asks_contents(lower: list[str]) -> bool:
+    """"what data is in ledger-db", "what does orders-db hold": a question of what a store keeps, not of who."""
+    return "who" not in lower and bool(set(lower) & {"data", "inside", "in", "hold", "holds", "stored", "stores", "keep", "keeps", "contain", "contains"})
 
 
 def _unexplained(text: str, lower: list[str], taken: set[int], subjects: list[Subject]) -> list[str]:
@@ -599,7 +606,7 @@ def _holds(subject: Subject, lower: list[str]) -> bool:
         return False
     before = set(lower[: subject.start])
     if best.kind == "component":  # "what's in payments-service" is not asked of its parts: only these words say so
-        return bool(before & _PART_WORDS) or _makes_up(lower)
+        return bool(before & _PART_WORDS or set(lower) & _MADE_OF) or _makes_up(lower)
     if best.kind not in ("system", "domain", "group"):
         return False
     asks = before & {"what", "whats", "which", "list", "show", *_PART_WORDS} or any(w in KIND_WORDS and w.endswith("s") for w in before)  # "services in X"
