@@ -26,7 +26,10 @@ def parse_duration(value: Any) -> timedelta:
     m = _DURATION.match(str(value))
     if not m or int(m.group(1)) == 0:
         raise ValueError(f"{value!r} is not a duration like 30m, 4h, 3d or 1w")
-    return int(m.group(1)) * _UNITS[m.group(2)]
+    try:
+        return int(m.group(1)) * _UNITS[m.group(2)]
+    except OverflowError:  # "99999999999d" typed into a form: more than a timedelta holds (a 500, the form lost)
+        raise ValueError(f"{value!r} is far longer than any duration an action allows") from None
 
 
 def format_duration(value: timedelta) -> str:

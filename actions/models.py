@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
-from sqlmodel import Field
+from sqlmodel import Field, Session
 
 from catalog.store.models import TableModel
 
@@ -114,3 +114,17 @@ class ActionEntity(TableModel, table=True):
     doc: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime
     retired_at: datetime | None = None
+
+
+LARGEST_ID = 2**31 - 1  # the id column is an INTEGER: PostgreSQL refuses a larger value, SQLite one past 2**63
+
+
+def storable_id(request_id: int) -> bool:
+    """Whether a request could have `request_id`. Others (a forged button value, a made-up URL) made the database
+    raise: a 500 and an apology where "there is no request" was due. Checked before any statement names one."""
+    return 0 < request_id <= LARGEST_ID
+
+
+def stored_request(session: Session, request_id: int) -> ActionRequest | None:
+    """The request `request_id` names; None for none (`storable_id`)."""
+    return session.get(ActionRequest, request_id) if storable_id(request_id) else None

@@ -39,7 +39,7 @@ from actions.executors.catalog_entity import publish, publish_if_behind, registe
 from actions.executors.github import dispatch_workflow
 from actions.executors.webhook import call_webhook
 from actions.inputs import TARGET, validate_inputs
-from actions.models import ActionAudit, ActionRequest, State
+from actions.models import ActionAudit, ActionRequest, State, stored_request
 from actions.read import ActionEvent, EventKind, RequestView, request_view
 from catalog.adoption.events import Kind, Surface, record_event
 from catalog.answers.questionlog import asker_id
@@ -230,7 +230,7 @@ class ActionService:
     def check_may_decide(self, request_id: int, actor: Actor) -> None:
         """Refused unless `actor` may approve or reject request `request_id` now (before a reason modal opens)."""
         with self.catalog.session() as session:
-            row = session.get(ActionRequest, request_id)
+            row = stored_request(session, request_id)
             if row is None or row.state != State.PENDING:
                 raise self._not_pending(session, request_id)
             self._check_approver(request_view(session, row, self.definition(row.action_id)), actor)
@@ -304,7 +304,7 @@ class ActionService:
             ts = self.notifier.post_card(view)
             if ts:
                 with self.catalog.session() as session:
-                    stored = session.get(ActionRequest, request_id)
+                    stored = stored_request(session, request_id)
                     if stored is not None:
                         stored.ts = ts
                 view.ts = ts
@@ -382,7 +382,7 @@ class ActionService:
             raise Refused(f"You are not an approver of request #{view.id} at this stage.", help=f"Who can decide now: {who}.")
 
     def _not_pending(self, session: Session, request_id: int) -> Exception:
-        row = session.get(ActionRequest, request_id)
+        row = stored_request(session, request_id)
         if row is None:
             return UnknownAction(f"there is no request #{request_id}")
         decided = [d for d in workflow.decisions(session, request_id) if d.stage == row.stage or d.decision == "reject"]
@@ -392,7 +392,7 @@ class ActionService:
     def cancel(self, request_id: int, actor: Actor) -> RequestView:
         now = self.clock()
         with self.catalog.session() as session:
-            row = session.get(ActionRequest, request_id)
+            row = stored_request(session, request_id)
             if row is None:
                 raise UnknownAction(f"there is no request #{request_id}")
             if actor.id != (row.requester_ref or f"slack:{row.requester_slack_id}") and actor.slack_user_id != row.requester_slack_id:
@@ -411,7 +411,7 @@ class ActionService:
         with self.catalog.session() as session:
             if not workflow.transition(session, request_id, State.APPROVED, State.RUNNING, now=now, claimed_until=now + RUN_LEASE, run_token_hash=_hash(token)):
                 return False
-            row = session.get(ActionRequest, request_id)
+            row = stored_request(session, request_id)
             assert row is not None
             session.refresh(row)
             self._audit(session, row, "running", actor=SCHEDULER.id, surface="scheduler", now=now, from_state=State.APPROVED, to_state=State.RUNNING)
@@ -466,7 +466,7 @@ class ActionService:
     def _finish(self, request_id: int, outcome: Outcome) -> None:
         now = self.clock()
         with self.catalog.session() as session:
-            row = session.get(ActionRequest, request_id)
+            row = stored_request(session, request_id)
             assert row is not None
             if outcome.status == "running":
                 workflow.transition(session, request_id, State.RUNNING, State.RUNNING, now=now, dispatched_at=now, result=outcome.message or None)
@@ -491,7 +491,7 @@ class ActionService:
     def report_status(self, request_id: int, token: str, status: str, message: str = "") -> bool:
         """`POST /actions/runs/{id}/status`: progress, or the final status, with the run's token. False: not accepted."""
         with self.catalog.session() as session:
-            row = session.get(ActionRequest, request_id)
+            row = stored_request(session, request_id)
             valid = row is not None and row.state == State.RUNNING and row.run_token_hash is not None and hmac.compare_digest(row.run_token_hash, _hash(token))
         if not valid:
             return False
@@ -523,7 +523,7 @@ class ActionService:
     def _extend(self, request_id: int, actor: Actor) -> RequestView:
         now = self.clock()
         with self.catalog.session() as session:
-            row = session.get(ActionRequest, request_id)
+            row = stored_request(session, request_id)
             action = self.definition(row.action_id) if row else None
             if row is None or action is None or action.ttl is None or row.ttl_expires_at is None:
                 raise UnknownAction(f"there is no live request #{request_id} to extend")
@@ -540,7 +540,7 @@ class ActionService:
         """Tear a succeeded TTL run down now (the requester) or at expiry (the scheduler); once."""
         now = self.clock()
         with self.catalog.session() as session:
-            row = self._own(session, request_id, actor) if actor is not SCHEDULER else session.get(ActionRequest, request_id)
+            row = self._own(session, request_id, actor) if actor is not SCHEDULER else stored_request(session, request_id)
             if row is None or not workflow.transition(session, request_id, State.SUCCEEDED, State.TORN_DOWN, now=now):
                 return False
             session.refresh(row)
@@ -555,14 +555,14 @@ class ActionService:
         if outcome.status == "failed":
             text = f"The teardown failed: {outcome.message}. Someone has to clean up by hand."
         with self.catalog.session() as session:
-            stored = session.get(ActionRequest, request_id)
+            stored = stored_request(session, request_id)
             if stored is not None:
                 stored.result = text
         self._tell("torn_down", request_id, text)
         return True
 
     def _own(self, session: Session, request_id: int, actor: Actor) -> ActionRequest:
-        row = session.get(ActionRequest, request_id)
+        row = stored_request(session, request_id)
         if row is None:
             raise UnknownAction(f"there is no request #{request_id}")
         if not ((actor.user_ref and actor.user_ref == row.requester_ref) or (actor.slack_user_id and actor.slack_user_id == row.requester_slack_id)):
@@ -610,7 +610,7 @@ class ActionService:
         with self.catalog.session() as session:
             if not workflow.transition(session, request_id, expected, to, now=now, **values):
                 return 0
-            row = session.get(ActionRequest, request_id)
+            row = stored_request(session, request_id)
             assert row is not None
             self._audit(session, row, kind, actor=SCHEDULER.id, surface="scheduler", now=now, from_state=expected, to_state=to)
         self._tell(kind, request_id, text)
@@ -670,7 +670,7 @@ class ActionService:
 
     def get(self, request_id: int) -> RequestView:
         with self.catalog.session() as session:
-            row = session.get(ActionRequest, request_id)
+            row = stored_request(session, request_id)
             if row is None:
                 raise UnknownAction(f"there is no request #{request_id}")
             return request_view(session, row, self.definitions.get(row.action_id))

@@ -18,12 +18,14 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from actions.definitions import ActionDefinition
-from actions.models import ActionAudit, ActionDecision, ActionRequest, State
+from actions.models import ActionAudit, ActionDecision, ActionRequest, State, storable_id, stored_request
 from catalog.store.engine import upsert_insert
 
 
 def transition(session: Session, request_id: int, expected: State | tuple[State, ...], to: State, *, now: datetime, **values: Any) -> bool:
     """Move `request_id` from `expected` to `to` (with `values`); False when it was not in `expected`."""
+    if not storable_id(request_id):
+        return False
     states = [expected] if isinstance(expected, State) else list(expected)
     statement = (
         update(ActionRequest)
@@ -36,12 +38,14 @@ def transition(session: Session, request_id: int, expected: State | tuple[State,
 
 def lock(session: Session, request_id: int, state: State, *, now: datetime) -> ActionRequest | None:
     """Take the row of a request in `state` for this transaction (a no-op UPDATE first); None if it is not in `state`."""
+    if not storable_id(request_id):
+        return None
     taken = session.execute(
         update(ActionRequest).where(col(ActionRequest.id) == request_id, col(ActionRequest.state) == state).values(updated_at=now).returning(col(ActionRequest.id))
     ).first()
     if taken is None:
         return None
-    request = session.get(ActionRequest, request_id)
+    request = stored_request(session, request_id)
     if request is not None:
         session.refresh(request)
     return request

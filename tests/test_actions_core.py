@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from actions.errors import InvalidInputs, Refused
+from actions.errors import InvalidInputs, Refused, UnknownAction
 from actions.executors.base import Outcome, Run
 from actions.service import ActionService
 from catalog.config import Config
@@ -125,6 +125,23 @@ def test_invalid_inputs_are_reported_per_field(world: Callable[..., ActionServic
     assert set(invalid.value.errors) == {"reason", "duration", "level", "target"}
     assert "At most 1w" in invalid.value.errors["duration"]
     assert service.list_requests() == []
+
+
+@pytest.mark.parametrize("duration", ["99999999999999999999d", "1000000000d", "200000000w"])
+def test_a_duration_beyond_any_clock_is_a_field_error_not_a_crash(world: Callable[..., ActionService], duration: str) -> None:
+    """Typed into the request form, it raised OverflowError before the ack: a 500, and Slack lost the form."""
+    with pytest.raises(InvalidInputs) as invalid:
+        world().request("db-read-access", REQUESTER, {**REASON, "duration": duration}, target="component:default/payments-service")
+    assert invalid.value.errors["duration"].startswith(f"{duration!r} is far longer than any duration")
+
+
+@pytest.mark.parametrize("request_id", [2**31, 2**63, 10**20, 0, -1])
+def test_an_id_no_request_can_have_is_no_such_request(world: Callable[..., ActionService], request_id: int) -> None:
+    """A forged button value of 99999999999999999999 made the database raise: an apology and a traceback."""
+    service = world()
+    with pytest.raises(UnknownAction, match=f"there is no request #{request_id}"):
+        service.approve(request_id, LEAD)
+    assert not service.report_status(request_id, "token", "succeeded")
 
 
 def test_requesters_are_checked(world: Callable[..., ActionService]) -> None:

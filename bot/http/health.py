@@ -54,30 +54,34 @@ def readiness(catalog: Catalog, slack: WebClient | None) -> dict[str, str]:
     return checks
 
 
+# Uptime checkers and load balancers probe with HEAD as often as with GET: a 405 read as "down".
+PROBED = ["GET", "HEAD"]
+
+
 def health_router(services: Services, *, slack: WebClient | None, slack_mode: str) -> APIRouter:
     """`/healthz`, `/livez`, `/readyz` and `/metrics`; `slack` is checked by `/readyz`, `slack_mode` reported by `/healthz`."""
     router = APIRouter()
 
-    @router.get("/healthz")
+    @router.api_route("/healthz", methods=PROBED)
     def healthz() -> JSONResponse:
         """Liveness and database reachability, for load balancers and `wayfinder demo` users."""
         if database_check(services.catalog) != OK:
             return JSONResponse({"status": "error", "database": "unreachable", "slack": slack_mode}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "slack": slack_mode})
 
-    @router.get("/livez")
+    @router.api_route("/livez", methods=PROBED)
     def livez() -> JSONResponse:
         """The process is up and serving; says nothing about its dependencies."""
         return JSONResponse({"status": "ok"})
 
-    @router.get("/readyz")
+    @router.api_route("/readyz", methods=PROBED)
     def readyz() -> JSONResponse:
         """Ready for traffic: database reachable, schema current, Slack token accepted (when configured)."""
         checks = readiness(services.catalog, slack)
         ready = all(result in (OK, "not configured") for result in checks.values())
         return JSONResponse({"status": "ok" if ready else "error", **checks}, status_code=200 if ready else 503)
 
-    @router.get("/metrics")
+    @router.api_route("/metrics", methods=PROBED)
     def metrics() -> Response:
         """Prometheus text format, from this app's own registry."""
         return Response(generate_latest(services.catalog.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -195,6 +195,9 @@ def test_long_running_status_reaches_the_thread(server: Wayfinder, fake_slack: F
     thread_says(fake_slack, "granting")
     thread_says(fake_slack, "granted")
     assert server.http.post(url, json={"status": "failed"}, headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    # an id no database integer holds: the same refusal, not a 500 from the database (and a dropped connection)
+    huge = server.http.post("/actions/runs/9223372036854775808/status", json={"status": "succeeded"}, headers={"Authorization": "Bearer x"})
+    assert (huge.status_code, huge.json()["ok"]) == (403, False)
 
 
 def suggest(wayfinder: Wayfinder, field: str, typed: str, *, user: str, metadata: str) -> list[str]:

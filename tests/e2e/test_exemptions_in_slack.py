@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.metadata import ExemptionAsk
@@ -56,3 +57,29 @@ def test_request_then_approve(wayfinder: Wayfinder) -> None:
     assert gate.status == "passed"  # stale data, but the freshness rule is waived
     wayfinder.interact(click)  # a second click changes nothing
     assert "already decided" in fake.wait_for("response_url", 2)[-1].params["text"]
+
+
+def _submission(metadata: str, expires: str) -> dict[str, Any]:
+    submission = view_submission(
+        CallbackId.EXEMPTION_MODAL,
+        {
+            BlockId.EXEMPTION_ENTITY: {ActionId.EXEMPTION_ENTITY: {"type": "static_select", "selected_option": {"value": "component:default/payment-gateway"}}},
+            BlockId.EXEMPTION_REASON: {ActionId.EXEMPTION_REASON: {"type": "plain_text_input", "value": "Frozen during the audit"}},
+            BlockId.EXEMPTION_EXPIRES: {ActionId.EXEMPTION_EXPIRES: {"type": "datepicker", "selected_date": expires}},
+        },
+    )
+    submission["view"]["private_metadata"] = metadata
+    return submission
+
+
+def test_a_form_wayfinder_did_not_open_or_a_date_that_is_none_gets_a_field_error_not_a_500(wayfinder: Wayfinder) -> None:
+    """An empty or unreadable `private_metadata`, or a malformed date, answered 500: Slack then showed a generic error."""
+    ask = ExemptionAsk(scorecard="production-readiness", rule="fresh", refs=["component:default/payment-gateway"], channel="C05ACQU1R3X").model_dump_json()
+    in_a_month = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+
+    forged, undated = wayfinder.interact(_submission("", in_a_month)), wayfinder.interact(_submission(ask, "next tuesday"))
+
+    assert (forged.status_code, forged.json()["response_action"]) == (200, "errors")
+    assert "does not name a scorecard rule" in forged.json()["errors"][BlockId.EXEMPTION_REASON]
+    assert (undated.status_code, undated.json()["errors"]) == (200, {BlockId.EXEMPTION_EXPIRES: "the expiry 'next tuesday' is not a date"})
+    assert wayfinder.fake.calls("chat.postMessage") == []  # no apology, no approval card

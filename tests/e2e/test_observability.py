@@ -107,6 +107,13 @@ def test_livez_and_readyz_when_all_is_well(wayfinder: Wayfinder) -> None:
     assert [c.method for c in wayfinder.fake.calls()] == ["auth.test", "auth.test"]  # startup, then the probe
 
 
+def test_health_routes_answer_head_as_they_answer_get(wayfinder: Wayfinder) -> None:
+    """Uptime checkers probe with HEAD; `/readyz` and `/metrics` answered 405, read as down."""
+    for path in ("/healthz", "/livez", "/readyz", "/metrics"):
+        head, get = wayfinder.http.head(path), wayfinder.http.get(path)
+        assert (head.status_code, head.content) == (get.status_code, b""), path
+
+
 def test_readyz_fails_when_slack_rejects_the_token(wayfinder: Wayfinder, fake_slack: FakeSlackAPI) -> None:
     fake_slack.fail_next("auth.test", 200, error="token_revoked")
     ready = wayfinder.http.get("/readyz")

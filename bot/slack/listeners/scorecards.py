@@ -14,7 +14,7 @@ from bot.compose import Services
 from bot.slack.actions import actor
 from bot.slack.errors import reported
 from bot.slack.ids import ActionId, BlockId, CallbackId
-from bot.slack.metadata import ExemptionAsk, read
+from bot.slack.metadata import BadValue, ExemptionAsk, read
 from bot.slack.views.digest import render_exemption_modal
 from catalog.errors import InvalidInput
 from catalog.scorecards.service import Scorecards
@@ -35,7 +35,11 @@ def handle_exemption_request(ack: Ack, action: dict[str, Any], body: dict[str, A
 
 def handle_exemption_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any], client: WebClient, services: Services) -> None:
     """Store the request (errors go back into the modal); its approval card goes where the scorecard's owning team is."""
-    ask = read(ExemptionAsk, view["private_metadata"])
+    try:
+        ask = read(ExemptionAsk, str(view.get("private_metadata") or ""))
+    except BadValue:  # a form Wayfinder did not open (forged, or from an older version): a 500 lost what was typed
+        ack(response_action="errors", errors={BlockId.EXEMPTION_REASON: NOT_AN_EXEMPTION})
+        return
     values = view["state"]["values"]
     ref = ((values.get(BlockId.EXEMPTION_ENTITY, {}).get(ActionId.EXEMPTION_ENTITY) or {}).get("selected_option") or {}).get("value") or ""
     reason = (values.get(BlockId.EXEMPTION_REASON, {}).get(ActionId.EXEMPTION_REASON) or {}).get("value") or ""
@@ -44,7 +48,7 @@ def handle_exemption_submission(ack: Ack, view: dict[str, Any], body: dict[str, 
         ack(response_action="errors", errors={BlockId.EXEMPTION_EXPIRES: "pick the date the exemption ends"})
         return
     try:
-        expires_on = date.fromisoformat(expires)
+        expires_on = _date(expires)
         Scorecards(services.catalog).check_exemption(scorecard=ask.scorecard, rule=ask.rule, reason=reason, expires_on=expires_on)
     except InvalidInput as exc:
         block = BlockId.EXEMPTION_EXPIRES if "expiry" in str(exc) else BlockId.EXEMPTION_REASON
@@ -53,3 +57,14 @@ def handle_exemption_submission(ack: Ack, view: dict[str, Any], body: dict[str, 
     ack()
     request_exemption(services.actions, actor(services, client, body["user"]["id"]), scorecard=ask.scorecard, ref=ref, rule=ask.rule, reason=reason,
                       expires_on=expires_on, channel=ask.channel)  # fmt: skip
+
+
+NOT_AN_EXEMPTION = "This form does not name a scorecard rule. Close it and press Request exemption on the rule again."
+
+
+def _date(picked: str) -> date:
+    """The date picker's `YYYY-MM-DD`; anything else is the expiry's field error, not a 500."""
+    try:
+        return date.fromisoformat(picked)
+    except ValueError:
+        raise InvalidInput(f"the expiry {picked!r} is not a date") from None
