@@ -13,7 +13,7 @@ from bot.compose import Services
 from bot.slack.actions import SlackActionNotifier
 from bot.slack.client import RATE_LIMIT_RETRIES
 from bot.slack.errors import handle_error
-from bot.slack.listeners import action_requests, actions, adoption, commands, events, scorecards, shortcuts, views
+from bot.slack.listeners import action_requests, actions, adoption, commands, events, scorecards, shortcuts, unknown, views
 
 # Listeners run after the ack on this pool; a 429 makes one sleep for Retry-After, so keep spares.
 LISTENER_THREADS = 16
@@ -36,7 +36,7 @@ def build_app(services: Services, *, client: WebClient, token_verification_enabl
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
     app.use(_provide(services))
     app.error(handle_error)
-    for listeners in (events, commands, shortcuts, actions, views, action_requests, scorecards, adoption):
+    for listeners in (events, commands, shortcuts, actions, views, action_requests, scorecards, adoption, unknown):  # `unknown` last
         listeners.register(app)
     services.actions.notifier = SlackActionNotifier(services, client)  # cards, threads and DMs for requests
     return app

@@ -26,7 +26,18 @@ from catalog.config import Config
 from catalog.core import Catalog
 from catalog.store import deliveries
 from catalog.store.models import AnswerFeedback, SlackDelivery
-from tests.e2e.harness import BOT_TOKEN, CHANNEL_ID, Wayfinder, block_action, command_body, event_envelope, interaction_body, mention
+from tests.e2e.harness import (
+    BOT_TOKEN,
+    CHANNEL_ID,
+    Wayfinder,
+    block_action,
+    block_suggestion,
+    command_body,
+    event_envelope,
+    interaction_body,
+    mention,
+    view_submission,
+)
 from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_ID, FakeSlackAPI
 
 
@@ -104,6 +115,17 @@ def test_a_server_started_while_slack_was_down_answers_once_slack_is_back(
     [answer] = wayfinder.fake.wait_for("chat.postMessage")
     assert answer.params["thread_ts"] == "1700000015.000100" and "Payments" in answer.params["text"]
     assert len(fake_slack.calls("auth.test")) == 2  # the failed one at start, then the first request's
+
+
+def test_a_click_a_form_or_a_picker_nothing_handles_is_acked_and_a_stale_button_says_so(wayfinder: Wayfinder) -> None:
+    """Bolt answered 404 "unhandled request": Slack showed the person an error on the button or the form."""
+    click = wayfinder.interact(block_action("wf_removed_long_ago", "1", response_url=wayfinder.fake.response_url("old")))
+    form = wayfinder.interact(view_submission("wf_no_such_form", {}))
+    picker = wayfinder.interact(block_suggestion("wf_no_such_picker", "b", "pay", callback_id="wf_no_such_form", metadata=""))
+
+    assert (click.status_code, form.status_code, picker.status_code, picker.json()) == (200, 200, 200, {"options": []})
+    [told] = wayfinder.fake.wait_for("response_url")
+    assert "older Wayfinder message" in told.params["text"] and told.params["response_type"] == "ephemeral"
 
 
 def _failing_claims(wayfinder: Wayfinder, monkeypatch: pytest.MonkeyPatch, times: int) -> None:
