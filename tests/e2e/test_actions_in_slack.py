@@ -341,3 +341,12 @@ def test_a_reject_form_that_names_no_request_says_so_on_its_field(server: Wayfin
 
     assert answer == {"response_action": "errors", "errors": {"reason": NOT_A_REQUEST}}
     assert fake_slack.calls("chat.postMessage") == []
+
+
+@pytest.mark.parametrize("value", ["abc", "", "1.5", '{"id": 1}', "99999999999999999999"])
+def test_a_button_naming_no_request_tells_the_person_rather_than_apologising(server: Wayfinder, fake_slack: FakeSlackAPI, value: str) -> None:
+    """A forged or garbled value raised in `int()` or the database: an apology with an error id and an ERROR traceback."""
+    for action_id in ("wf_action_approve", "wf_action_reject", "wf_action_extend", "wf_action_teardown"):
+        assert click(server, action_id, value, user=NADIA, response_url=fake_slack.response_url(action_id)) == 200
+    told = fake_slack.wait_for("response_url", 4)
+    assert all("no request" in t.params["text"] and "Sorry" not in t.params["text"] for t in told), [t.params["text"] for t in told]

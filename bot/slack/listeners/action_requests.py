@@ -16,7 +16,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from actions.errors import ActionError, InvalidInputs
+from actions.errors import ActionError, InvalidInputs, UnknownAction
 from actions.inputs import TARGET
 from actions.service import Actor
 from bot.compose import Services
@@ -109,7 +109,7 @@ def handle_request_submission(ack: Ack, view: dict[str, Any], body: dict[str, An
 def handle_approve(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     ack()
     try:
-        services.actions.approve(int(action["value"]), actor(services, client, body["user"]["id"]))
+        services.actions.approve(_request_of(action), actor(services, client, body["user"]["id"]))
     except ActionError as exc:
         respond(response_type="ephemeral", replace_original=False, text=str(exc))
 
@@ -117,8 +117,8 @@ def handle_approve(ack: Ack, action: dict[str, Any], body: dict[str, Any], respo
 def handle_reject(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     """Ask for the reason in a modal, if this person may reject at all."""
     ack()
-    request_id = int(action["value"])
     try:
+        request_id = _request_of(action)
         services.actions.check_may_decide(request_id, actor(services, client, body["user"]["id"], hurry=True))
     except ActionError as exc:
         respond(response_type="ephemeral", replace_original=False, text=str(exc))
@@ -154,7 +154,7 @@ def handle_reject_submission(ack: Ack, view: dict[str, Any], body: dict[str, Any
 def handle_extend(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     ack()
     try:
-        done = services.actions.extend(int(action["value"]), actor(services, client, body["user"]["id"]))
+        done = services.actions.extend(_request_of(action), actor(services, client, body["user"]["id"]))
         respond(replace_original=False, text=f"Extended until {done.ttl_expires_at:%Y-%m-%d %H:%M} UTC.")
     except ActionError as exc:
         respond(replace_original=False, text=str(exc))
@@ -163,7 +163,16 @@ def handle_extend(ack: Ack, action: dict[str, Any], body: dict[str, Any], respon
 def handle_teardown(ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, client: WebClient, services: Services) -> None:
     ack()
     try:
-        done = services.actions.teardown(int(action["value"]), actor(services, client, body["user"]["id"]))
+        done = services.actions.teardown(_request_of(action), actor(services, client, body["user"]["id"]))
         respond(replace_original=False, text="Torn down." if done else "It was already torn down.")
     except ActionError as exc:
         respond(replace_original=False, text=str(exc))
+
+
+def _request_of(action: dict[str, Any]) -> int:
+    """The request a card's button names (Wayfinder writes its id there); anything else, forged or from another
+    version, is no request: said to the person, where `int()` raised into an apology and an error traceback."""
+    value = str(action.get("value") or "")
+    if not REQUEST_ID.fullmatch(value):
+        raise UnknownAction("This button names no request: it may be from an older message. Ask for the request again.")
+    return int(value)
