@@ -184,6 +184,18 @@ def _going_on(words: list[str]) -> bool:
     return i is not None and words[i + 2 : i + 3] not in (["call"], ["duty"])
 
 
+def _page_as_noun(words: list[str]) -> set[str]:
+    """{"page"} when every "page" is a thing read, not a person paged, in a question of who owns it ("who owns the
+    sign in page" answered who was on call); "who do I page", "page the owner" still page."""
+    pages = [i for i, w in enumerate(words) if w == "page"]
+    if not pages or not set(words) & OWNER or any(i == 0 or words[i - 1] in _PAGERS for i in pages):
+        return set()
+    return {"page"}
+
+
+_PAGERS = {"i", "we", "to", "should", "can", "who", "whom", "do", "please", "pls", "you"}
+
+
 def _wrong_with(words: list[str]) -> bool:
     """"what's wrong with X": its alerts, unless the question also asks whose it is or who answers
     ("what's wrong with X? who owns it", "wrong channel? who is on call for X")."""
@@ -227,7 +239,7 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
         if "with" in present and (_has_bigram(words, "goes", "down") is not None or _has_bigram(words, "go", "down") is not None):
             return "dependents"  # "what goes down with orders-db"
         return "incidents" if words[:1] in (["is"], ["are"]) else "oncall"  # "is X down?": its alerts; "X is down": who answers now
-    if present & ONCALL or _has_bigram(words, "on", "call") is not None or _whom_to_call(words):
+    if present & ONCALL - _page_as_noun(words) or _has_bigram(words, "on", "call") is not None or _whom_to_call(words):
         return "oncall"
     if present & SCORECARD:
         return "scorecard"
