@@ -196,6 +196,17 @@ def _page_as_noun(words: list[str]) -> set[str]:
 _PAGERS = {"i", "we", "to", "should", "can", "who", "whom", "do", "please", "pls", "you"}
 
 
+def _attribute_asked(words: list[str], subject: int | None) -> str | None:
+    """"what port does X use", "what version of java does X use", "what language does X use": the word after "what"
+    names something of X's, which the catalog may not know, not the things X uses ("what databases does X use")."""
+    if subject is None or subject < 2 or words[0] not in ("what", "which"):
+        return None
+    asked = words[1]
+    if asked in KIND_WORDS or asked in STOP_WORDS or asked in CUE_WORDS or asked in ("else", "other", "exactly"):
+        return None
+    return asked
+
+
 def _wrong_with(words: list[str]) -> bool:
     """"what's wrong with X": its alerts, unless the question also asks whose it is or who answers
     ("what's wrong with X? who owns it", "wrong channel? who is on call for X")."""
@@ -272,6 +283,8 @@ def intent_of(words: list[str], subject: int | None, subject_kind: str | None) -
     if present & DEPENDS_ON:
         return "depends_on"
     if present & DEPEND_VERBS:
+        if (asked := _attribute_asked(words, subject)) is not None:  # "what port does X use": not what X uses
+            return "about" if asked in ABOUT else "owner"
         return "depends_on" if after & DEPEND_VERBS else "dependents"
     if present & LINKS:
         return "links"

@@ -27,6 +27,7 @@ from catalog.search.fulltext import writes, written_in
 from catalog.search.intents import (
     CATALOG_ITSELF,
     CATALOG_STATE,
+    DEPEND_VERBS,
     HELP,
     INCIDENTS,
     KEEPS,
@@ -181,7 +182,8 @@ def understand(session: Session, index: CatalogIndex, text: str) -> Understandin
         return Understanding(text, "gaps", subjects=subjects, gap=contents_question(listed))  # "what services does payments own"
     if intent == "owner" and not cues and best is not None and best.kind == "resource" and _asks_contents(lower):
         intent = "about"  # "what data is in ledger-db", "what's inside orders-db": its description says
-    unexplained = _unexplained(text, lower, taken, subjects) if intent == "owner" and not cues else []
+    # a question without a cue, or one whose only cue was a verb of use ("what port does X use"), answered by X's owner
+    unexplained = _unexplained(text, lower, taken, subjects) if intent == "owner" and set(cues) <= DEPEND_VERBS else []
     return Understanding(text, intent, subjects=subjects, bare=not cues, item_words=listed, unexplained=unexplained)
 
 
