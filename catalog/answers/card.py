@@ -113,6 +113,8 @@ def _leads(session: Session, group: CatalogEntity, members: list[Person]) -> lis
         refs = lead_refs(group) or []
     except ValueError:  # a malformed name: the card still answers, without leads
         return []
+    if not refs:  # most teams: no read at all on an owner answer's path
+        return []
     known = {m.ref: m for m in members}
     found = headlines(session, [r for r in refs if r not in known])
     return [p for r in refs if (p := known.get(r) or (person(found[r]) if r in found and found[r].kind == "user" else None))]
@@ -219,6 +221,10 @@ TECHDOCS = "backstage.io/techdocs-ref"
 def has_docs(entity: CatalogEntity) -> bool:
     """Published TechDocs, or a link whose type or title says it is documentation."""
     return bool(entity.annotations.get(TECHDOCS)) or any(_link_of(link, DOCS_WORDS, DOCS_WORDS) for link in entity_links(entity))
+
+
+def has_runbook(entity: CatalogEntity) -> bool:
+    return any(is_runbook(link) for link in entity_links(entity))
 
 
 def has_dashboard(entity: CatalogEntity) -> bool:

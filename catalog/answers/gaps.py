@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from catalog.answers.card import DASHBOARD_WORDS, DOCS_WORDS, SLACK_CHANNEL, entity_links, expects_runbook, has_dashboard, has_docs, is_runbook
+from catalog.answers.card import DASHBOARD_WORDS, DOCS_WORDS, SLACK_CHANNEL, entity_links, expects_runbook, has_dashboard, has_docs, has_runbook
 from catalog.answers.models import EntitySummary, Gap
-from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY
+from catalog.answers.oncall import is_paged
 from catalog.search.intents import KIND_WORDS, ONCALL, SCORECARD, TYPE_WORDS
 from catalog.search.resolve import CatalogIndex, IndexedEntity
 from catalog.search.tags import tagged
@@ -228,12 +228,12 @@ def _at_stage(stage: str) -> Callable[[CatalogEntity, Session], bool]:
 _CHECKS: dict[str, Callable[[CatalogEntity, Session], bool]] = {
     "no_owner": lambda e, s: not e.owner_ref,
     "owner_not_in_catalog": lambda e, s: bool(e.owner_ref and not get_entities(s, [e.owner_ref])),
-    "no_runbook": lambda e, s: not any(is_runbook(link) for link in entity_links(e)),
+    "no_runbook": lambda e, s: not has_runbook(e),
     "no_docs": lambda e, s: not has_docs(e),
     "no_dashboard": lambda e, s: not has_dashboard(e),
     "no_slack_channel": lambda e, s: not _channel(e, s),
     "no_email": lambda e, s: not e.profile("email"),
-    "no_oncall": lambda e, s: not (e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY)),
+    "no_oncall": lambda e, s: not is_paged(e),
     "no_repo": lambda e, s: not any((link.type or "").lower() == "repo" for link in entity_links(e)),
     "no_system": lambda e, s: not e.system_ref,
     "no_description": lambda e, s: not (e.description or "").strip(),

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from catalog.answers.card import SLACK_CHANNEL, SLACK_CHANNEL_ID, contact, entity_links, expects_runbook, is_runbook, person
+from catalog.answers.card import SLACK_CHANNEL, SLACK_CHANNEL_ID, contact, expects_runbook, has_runbook, person
 from catalog.answers.models import Contact, EntitySummary, Person
 from catalog.scorecards.scores import TeamLevels
 from catalog.store.merge import CatalogEntity
@@ -90,7 +90,7 @@ def _gaps(e: CatalogEntity, teams: dict[str, CatalogEntity]) -> EntityGaps | Non
         missing.append(Missing.OWNER)
     elif owner is not None and not (owner.annotations.get(SLACK_CHANNEL) or owner.annotations.get(SLACK_CHANNEL_ID)):
         missing.append(Missing.SLACK_CHANNEL)
-    if expects_runbook(e.kind, e.type) and not any(is_runbook(link) for link in entity_links(e)):
+    if expects_runbook(e.kind, e.type) and not has_runbook(e):
         missing.append(Missing.RUNBOOK)
     stale = [f.source for f in e.freshness.values() if f.stale]
     if stale:

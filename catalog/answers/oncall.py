@@ -111,6 +111,11 @@ def oncall_fields(oc: OnCallAnswer | None) -> dict[str, Any]:
     return {"oncall": [], "as_of": None, "stale": False, "failing_since": None, "service": None, "escalation_policy": None, "source": None}
 
 
+def is_paged(entity: CatalogEntity) -> bool:
+    """Whether `entity` names a PagerDuty service (annotated, or linked by the PagerDuty source): where on-call lives."""
+    return bool(entity.annotations.get(SERVICE_ID_ANNOTATION) or entity.spec.get(SPEC_KEY))
+
+
 def on_call(entity: CatalogEntity, now: datetime) -> OnCallAnswer | None:
     """The entity's on-call facts judged at `now`; None when no PagerDuty source describes it.
 

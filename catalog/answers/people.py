@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from sqlmodel import Session
 
-from catalog.answers.card import DASHBOARD_WORDS, DOCS_WORDS, contact, entity_links, has_dashboard, has_docs, is_runbook, merge_sources, owner_contact, summaries
+from catalog.answers.card import DASHBOARD_WORDS, DOCS_WORDS, contact, entity_links, has_dashboard, has_docs, has_runbook, merge_sources, owner_contact, summaries
 from catalog.answers.models import Answer, EntitySummary
-from catalog.answers.oncall import SERVICE_ID_ANNOTATION, SPEC_KEY, on_call
+from catalog.answers.oncall import is_paged, on_call
 from catalog.search.resolve import tokens
 from catalog.store.merge import CatalogEntity
 from catalog.store.reads import get_entities, get_entity, owned_refs, related_refs
@@ -61,13 +61,12 @@ def reach(session: Session, entity: CatalogEntity, answer: Answer) -> None:
 
 def paged_refs(session: Session, team: CatalogEntity) -> list[str]:
     """What `team` owns that names a PagerDuty service, by ref: where its on-call lives."""
-    owned = get_entities(session, owned_refs(session, team.ref))
-    return sorted(ref for ref, e in owned.items() if e.annotations.get(SERVICE_ID_ANNOTATION) or e.spec.get(SPEC_KEY))
+    return sorted(_owned_where(session, team, is_paged))
 
 
 # The links a question can ask for by name ("runbook for payments"); None: any link.
 HAS_LINK: dict[str | None, Callable[[CatalogEntity], bool]] = {
-    "runbook": lambda e: any(map(is_runbook, entity_links(e))), "docs": has_docs, "dashboard": has_dashboard,
+    "runbook": has_runbook, "docs": has_docs, "dashboard": has_dashboard,
     None: lambda e: bool(entity_links(e)),
 }  # fmt: skip
 
@@ -80,5 +79,9 @@ def asked_link(question: str) -> str | None:
 
 def linked_things(session: Session, owner: CatalogEntity, asked: str | None) -> list[EntitySummary]:
     """What `owner` (a team or person) owns that has the link asked for: a team's links are mostly its services'."""
-    owned = get_entities(session, owned_refs(session, owner.ref))
-    return summaries(session, [ref for ref, e in owned.items() if HAS_LINK[asked](e)])
+    return summaries(session, _owned_where(session, owner, HAS_LINK[asked]))
+
+
+def _owned_where(session: Session, owner: CatalogEntity, keep: Callable[[CatalogEntity], bool]) -> list[str]:
+    """The refs of what `owner` owns that `keep` keeps."""
+    return [ref for ref, e in get_entities(session, owned_refs(session, owner.ref)).items() if keep(e)]
